@@ -1,0 +1,123 @@
+/**
+ * The one catalogue of user-facing errors. Every diagnostic Frontdesk reports names a code
+ * from here; the message says what is wrong and the hint says what to do about it.
+ * Exceptions are kept for programmer bugs; a user's mistake is always a Diagnostic.
+ */
+
+export type Severity = 'error' | 'warning';
+export type YamlPath = ReadonlyArray<string | number>;
+
+export interface Diagnostic {
+  code: string;
+  severity: Severity;
+  message: string;
+  hint?: string;
+  /** Path inside the YAML document, e.g. ['services', 0, 'routes', 1, 'paths', 0]. */
+  path: YamlPath;
+  file?: string;
+  line?: number;
+  col?: number;
+}
+
+interface Entry<A extends unknown[]> {
+  severity: Severity;
+  message: (...args: A) => string;
+  hint: (...args: A) => string | undefined;
+}
+
+function entry<A extends unknown[]>(
+  severity: Severity,
+  message: (...args: A) => string,
+  hint: (...args: A) => string | undefined = () => undefined,
+): Entry<A> {
+  return { severity, message, hint };
+}
+
+const didYouMean = (s?: string) => (s ? `did you mean "${s}"?` : undefined);
+
+export const catalogue = {
+  // ---- loading --------------------------------------------------------------------------
+  FD_YAML_SYNTAX: entry('error', (msg: string) => `YAML syntax error: ${msg}`, () => 'fix the YAML syntax at this position'),
+  FD_YAML_DUPLICATE_KEY: entry('error', (key: string) => `duplicate key "${key}"`, () => 'remove one of the two keys; YAML keeps only one'),
+  FD_CONFIG_EMPTY: entry('error', () => 'the configuration is empty', () => 'start the file with _format_version: "3.0"'),
+  FD_CONFIG_NOT_MAPPING: entry('error', () => 'the configuration must be a mapping at the top level', () => 'start the file with _format_version: "3.0"'),
+  FD_NO_CONFIG_FILES: entry('error', (dir: string) => `no *.yaml or *.yml files in ${dir}`, () => 'point --config at a YAML file or a folder that holds some'),
+  FD_READ_FAILED: entry('error', (file: string, why: string) => `cannot read ${file}: ${why}`, () => 'check the path and its permissions'),
+  // ---- schema ---------------------------------------------------------------------------
+  FD_FORMAT_VERSION: entry('error', (got: string) => `unsupported _format_version ${got}`, () => 'use _format_version: "3.0" (1.1 and 2.1 files are converted)'),
+  FD_FORMAT_MISSING: entry('error', () => '_format_version is missing', () => 'add _format_version: "3.0" at the top of the file'),
+  FD_FORMAT_CONVERTED: entry('warning', (from: string, n: number) => `_format_version ${from}: ${n} regex path(s) converted to 3.0 syntax (prefixed with "~"), as deck convert does`, () => 'run the file through deck convert, or add "~" to regex paths and set _format_version: "3.0"'),
+  FD_UNKNOWN_KEY: entry('error', (key: string, _suggest?: string) => `unknown key "${key}"`, (_key: string, suggest?: string) => didYouMean(suggest) ?? 'remove it; unknown keys are refused so that a typo never switches a policy off'),
+  FD_WRONG_TYPE: entry('error', (msg: string) => msg, () => 'see docs/configuration.md for the field\'s type'),
+  FD_REQUIRED: entry('error', (field: string) => `"${field}" is required`, (field: string) => `add ${field}`),
+  FD_INVALID_VALUE: entry('error', (msg: string) => msg, (_msg: string, hint?: string) => hint),
+  FD_DUPLICATE_NAME: entry('error', (kind: string, name: string, firstAt: string) => `duplicate ${kind} "${name}" (first defined at ${firstAt})`, () => 'give each one a unique name'),
+  FD_DANGLING_REF: entry('error', (kind: string, name: string, suggest?: string) => `unknown ${kind} "${name}"`, (kind: string, _n: string, suggest?: string) => didYouMean(suggest) ?? `define the ${kind} or fix the reference`),
+  FD_UNKNOWN_PLUGIN: entry('error', (name: string, _suggest?: string) => `unknown plugin "${name}"`, (_n: string, suggest?: string) => didYouMean(suggest) ?? 'see docs/plugins.md for the plugins Frontdesk serves'),
+  FD_PLUGIN_NOT_IMPLEMENTED: entry('error', (name: string) => `plugin "${name}" is a Kong plugin that Frontdesk does not serve yet`, () => 'remove it or set enabled: false; see docs/plugins.md'),
+  FD_FIELD_NOT_IMPLEMENTED: entry('error', (field: string, why: string) => `"${field}" asks for behaviour Frontdesk does not implement: ${why}`, () => 'leave the field at Kong\'s default (or null)'),
+  FD_URL_AND_PARTS: entry('error', () => 'a service sets url together with protocol/host/port/path that disagree', () => 'use url alone, or protocol/host/port/path alone'),
+  FD_SERVICE_NO_HOST: entry('error', () => 'a service needs url or host', () => 'add url: http://host:port/path'),
+  FD_BAD_URL: entry('error', (url: string) => `"${url}" is not a valid service url`, () => 'write it as protocol://host[:port][/path], e.g. http://orders:8080'),
+  FD_BAD_REGEX: entry('error', (re: string, why: string) => `regex "${re}" does not compile: ${why}`, () => 'Envoy uses RE2: no look-arounds or back-references'),
+  FD_ROUTE_NO_MATCH: entry('error', () => 'a route needs at least one of paths, hosts, methods, headers or snis', () => 'add paths: [/prefix]'),
+  FD_ROUTE_PATH_SLASH: entry('error', (p: string) => `path "${p}" must start with "/" (or "~" for a regex)`, () => 'write it as /prefix or ~/regex'),
+  FD_LISTENER_PORT_CLASH: entry('error', (port: number, other: string) => `port ${port} is already used by listener "${other}"`, () => 'give each listener its own address:port'),
+  FD_UNKNOWN_CERTIFICATE: entry('error', (ref: string) => `unknown certificate "${ref}"`, () => 'list it under certificates (by id, or by one of its snis)'),
+  // ---- operational traps (warnings) ----------------------------------------------------
+  FD_TRAP_DEFAULT_TIMEOUT: entry('warning', (svc: string) => `service "${svc}" keeps Kong's 60 s default timeouts`, () => 'set connect_timeout (3000-5000) and read_timeout/write_timeout (10000-30000) in ms'),
+  FD_TRAP_NO_SIZE_LIMIT: entry('warning', (route: string) => `route "${route}" accepts request bodies of any size`, () => 'add request-size-limiting (allowed_payload_size) to the route or its service'),
+  // ---- translation ----------------------------------------------------------------------
+  FD_TRANSLATE: entry('error', (msg: string) => `cannot translate: ${msg}`, () => undefined),
+  // ---- authz (issue 3) --------------------------------------------------------------------
+  // ---- ratelimit (issue 4) ----------------------------------------------------------------
+} as const;
+
+export type Code = keyof typeof catalogue;
+type ArgsOf<C extends Code> = (typeof catalogue)[C] extends Entry<infer A> ? A : never;
+
+/** Builds a Diagnostic from a catalogue code; the location is filled in by the loader. */
+export function diag<C extends Code>(code: C, path: YamlPath, ...args: ArgsOf<C>): Diagnostic {
+  const e = catalogue[code] as unknown as Entry<ArgsOf<C>>;
+  const hint = e.hint(...args);
+  return { code, severity: e.severity, message: e.message(...args), ...(hint ? { hint } : {}), path };
+}
+
+/** `file:line:col: severity: message (hint)` — the one format the CLI and logs use. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = `${d.file ?? '<config>'}:${d.line ?? 1}:${d.col ?? 1}`;
+  const yamlPath = d.path.length ? ` [${formatPath(d.path)}]` : '';
+  return `${where}: ${d.severity}: ${d.message}${yamlPath}${d.hint ? `\n    hint: ${d.hint}` : ''}`;
+}
+
+export function formatPath(path: YamlPath): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  return s;
+}
+
+/** Closest candidate by edit distance, when close enough to be a likely typo. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diagPrev = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diagPrev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagPrev = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
