@@ -50,11 +50,14 @@ export const catalogue = {
   FD_UNKNOWN_KEY: entry('error', (key: string, _suggest?: string) => `unknown key "${key}"`, (_key: string, suggest?: string) => didYouMean(suggest) ?? 'remove it; unknown keys are refused so that a typo never switches a policy off'),
   FD_WRONG_TYPE: entry('error', (msg: string) => msg, () => 'see docs/configuration.md for the field\'s type'),
   FD_REQUIRED: entry('error', (field: string) => `"${field}" is required`, (field: string) => `add ${field}`),
-  FD_INVALID_VALUE: entry('error', (msg: string) => msg, (_msg: string, hint?: string) => hint),
+  FD_INVALID_VALUE: entry('error', (msg: string, _hint?: string) => msg, (_msg: string, hint?: string) => hint),
   FD_DUPLICATE_NAME: entry('error', (kind: string, name: string, firstAt: string) => `duplicate ${kind} "${name}" (first defined at ${firstAt})`, () => 'give each one a unique name'),
   FD_DANGLING_REF: entry('error', (kind: string, name: string, suggest?: string) => `unknown ${kind} "${name}"`, (kind: string, _n: string, suggest?: string) => didYouMean(suggest) ?? `define the ${kind} or fix the reference`),
   FD_UNKNOWN_PLUGIN: entry('error', (name: string, _suggest?: string) => `unknown plugin "${name}"`, (_n: string, suggest?: string) => didYouMean(suggest) ?? 'see docs/plugins.md for the plugins Frontdesk serves'),
   FD_PLUGIN_NOT_IMPLEMENTED: entry('error', (name: string) => `plugin "${name}" is a Kong plugin that Frontdesk does not serve yet`, () => 'remove it or set enabled: false; see docs/plugins.md'),
+  FD_PLUGIN_PENDING: entry('warning', (name: string) => `plugin "${name}" loads but is not applied by this version of Frontdesk`, () => 'see docs/plugins.md for what each plugin does today'),
+  FD_PLUGIN_SCOPE: entry('error', (name: string, scope: string) => `plugin "${name}" cannot be attached to a ${scope}`, () => 'attach it to a route, a service or globally'),
+  FD_PLUGIN_DUPLICATE: entry('error', (name: string, where: string) => `plugin "${name}" is configured twice on ${where}`, () => 'keep one instance per scope'),
   FD_FIELD_NOT_IMPLEMENTED: entry('error', (field: string, why: string) => `"${field}" asks for behaviour Frontdesk does not implement: ${why}`, () => 'leave the field at Kong\'s default (or null)'),
   FD_URL_AND_PARTS: entry('error', () => 'a service sets url together with protocol/host/port/path that disagree', () => 'use url alone, or protocol/host/port/path alone'),
   FD_SERVICE_NO_HOST: entry('error', () => 'a service needs url or host', () => 'add url: http://host:port/path'),
@@ -104,7 +107,7 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) { bestD = d; best = c; }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return best !== undefined && bestD < word.length && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

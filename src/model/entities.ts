@@ -1,0 +1,284 @@
+import { z } from 'zod';
+
+/**
+ * Zod schemas of the Kong 3.0 entities Frontdesk reads, with Kong's defaults. Every object is
+ * strict: an unknown key is an error. Nested children (routes in services, plugins anywhere,
+ * credentials in consumers, targets in upstreams) are taken out by the normalizer before
+ * these schemas run, so each schema sees one entity's own fields.
+ */
+
+const tags = z.array(z.string()).default([]);
+const id = z.string().min(1).optional();
+const timestamp = z.number().optional(); // created_at / updated_at in deck dumps
+const ref = z.union([z.string().min(1), z.object({ id: z.string().optional(), name: z.string().optional() }).strict()]);
+const ms = (def: number) => z.number().int().min(1).max(2147483646).default(def);
+
+export const SERVICE_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
+export const ROUTE_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
+
+export const serviceSchema = z.object({
+  name: z.string().regex(/^[\w.~-]+$/, 'names may hold letters, digits and . _ ~ -').optional(),
+  id,
+  url: z.string().optional(),
+  protocol: z.enum(SERVICE_PROTOCOLS).optional(),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  path: z.string().startsWith('/', 'a service path starts with "/"').optional(),
+  retries: z.number().int().min(0).max(32767).default(5),
+  connect_timeout: ms(60000),
+  read_timeout: ms(60000),
+  write_timeout: ms(60000),
+  tls_verify: z.boolean().optional(),
+  tls_verify_depth: z.number().int().min(0).max(64).optional(),
+  ca_certificates: z.array(z.string()).optional(),
+  client_certificate: ref.optional(),
+  enabled: z.boolean().default(true),
+  tags,
+  created_at: timestamp,
+  updated_at: timestamp,
+}).strict();
+
+const headerValues = z.union([z.array(z.string()).min(1), z.string().transform((s) => [s])]);
+
+export const routeSchema = z.object({
+  name: z.string().regex(/^[\w.~-]+$/, 'names may hold letters, digits and . _ ~ -').optional(),
+  id,
+  service: ref.optional(),
+  protocols: z.array(z.enum(ROUTE_PROTOCOLS)).min(1).default(['http', 'https']),
+  methods: z.array(z.string().regex(/^[A-Z]+$/, 'methods are upper-case, e.g. GET')).optional(),
+  hosts: z.array(z.string().min(1)).optional(),
+  paths: z.array(z.string().min(1)).optional(),
+  headers: z.record(z.string(), headerValues).optional(),
+  snis: z.array(z.string()).optional(),
+  sources: z.array(z.unknown()).max(0, 'sources (stream routes) are not served: Frontdesk routes HTTP').optional(),
+  destinations: z.array(z.unknown()).max(0, 'destinations (stream routes) are not served: Frontdesk routes HTTP').optional(),
+  strip_path: z.boolean().default(true),
+  preserve_host: z.boolean().default(false),
+  regex_priority: z.number().int().default(0),
+  path_handling: z.enum(['v0', 'v1']).default('v0'),
+  https_redirect_status_code: z.union([z.literal(426), z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).default(426),
+  request_buffering: z.boolean().default(true),
+  response_buffering: z.boolean().default(true),
+  enabled: z.boolean().default(true),
+  listeners: z.array(z.string()).optional(), // extension: the listeners this route is served on
+  tags,
+  created_at: timestamp,
+  updated_at: timestamp,
+}).strict();
+
+const statuses = (def: number[]) => z.array(z.number().int().min(100).max(999)).default(def);
+
+const activeHealthy = z.object({
+  interval: z.number().min(0).max(65535).default(0),
+  successes: z.number().int().min(0).max(255).default(0),
+  http_statuses: statuses([200, 302]),
+}).strict().prefault({});
+const activeUnhealthy = z.object({
+  interval: z.number().min(0).max(65535).default(0),
+  http_failures: z.number().int().min(0).max(255).default(0),
+  tcp_failures: z.number().int().min(0).max(255).default(0),
+  timeouts: z.number().int().min(0).max(255).default(0),
+  http_statuses: statuses([429, 404, 500, 501, 502, 503, 504, 505]),
+}).strict().prefault({});
+const passiveHealthy = z.object({
+  successes: z.number().int().min(0).max(255).default(0),
+  http_statuses: statuses([200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308]),
+}).strict().prefault({});
+const passiveUnhealthy = z.object({
+  http_failures: z.number().int().min(0).max(255).default(0),
+  tcp_failures: z.number().int().min(0).max(255).default(0),
+  timeouts: z.number().int().min(0).max(255).default(0),
+  http_statuses: statuses([429, 500, 503]),
+}).strict().prefault({});
+
+export const healthchecksSchema = z.object({
+  active: z.object({
+    type: z.enum(['http', 'https', 'tcp', 'grpc', 'grpcs']).default('http'),
+    http_path: z.string().startsWith('/').default('/'),
+    https_sni: z.string().optional(),
+    https_verify_certificate: z.boolean().default(true),
+    timeout: z.number().min(0).max(65535).default(1),
+    concurrency: z.number().int().min(1).max(2147483648).default(10),
+    headers: z.record(z.string(), z.array(z.string())).optional(),
+    healthy: activeHealthy,
+    unhealthy: activeUnhealthy,
+  }).strict().prefault({}),
+  passive: z.object({
+    type: z.enum(['http', 'https', 'tcp', 'grpc', 'grpcs']).default('http'),
+    healthy: passiveHealthy,
+    unhealthy: passiveUnhealthy,
+  }).strict().prefault({}),
+  threshold: z.number().min(0).max(100).default(0),
+}).strict().prefault({});
+
+const HASH_ON = ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'] as const;
+
+export const upstreamSchema = z.object({
+  name: z.string().min(1),
+  id,
+  algorithm: z.enum(['round-robin', 'least-connections', 'consistent-hashing', 'latency']).default('round-robin'),
+  hash_on: z.enum(HASH_ON).default('none'),
+  hash_fallback: z.enum(HASH_ON).default('none'),
+  hash_on_header: z.string().optional(),
+  hash_fallback_header: z.string().optional(),
+  hash_on_cookie: z.string().optional(),
+  hash_on_cookie_path: z.string().default('/'),
+  hash_on_query_arg: z.string().optional(),
+  hash_fallback_query_arg: z.string().optional(),
+  hash_on_uri_capture: z.string().optional(),
+  hash_fallback_uri_capture: z.string().optional(),
+  slots: z.number().int().min(10).max(65536).default(10000),
+  host_header: z.string().optional(),
+  client_certificate: ref.optional(),
+  use_srv_name: z.boolean().default(false),
+  healthchecks: healthchecksSchema,
+  tags,
+  created_at: timestamp,
+  updated_at: timestamp,
+}).strict();
+
+export const targetSchema = z.object({
+  target: z.string().min(1),
+  id,
+  upstream: ref.optional(),
+  weight: z.number().int().min(0).max(65535).default(100),
+  tags,
+  created_at: timestamp,
+  updated_at: timestamp,
+}).strict();
+
+export const consumerSchema = z.object({
+  username: z.string().min(1).optional(),
+  custom_id: z.string().min(1).optional(),
+  id,
+  tags,
+  created_at: timestamp,
+  updated_at: timestamp,
+}).strict();
+
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
+
+export const jwtSecretSchema = z.object({
+  id,
+  consumer: ref.optional(),
+  key: z.string().min(1).optional(),
+  algorithm: z.enum(JWT_ALGORITHMS).default('HS256'),
+  secret: z.string().min(1).optional(),
+  rsa_public_key: z.string().min(1).optional(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).strict().optional(), // extension
+  jwks_uri: z.url({ protocol: /^https?$/ }).optional(), // extension
+  tags,
+  created_at: timestamp,
+}).strict();
+
+export const keyauthCredentialSchema = z.object({
+  id,
+  consumer: ref.optional(),
+  key: z.string().min(1),
+  ttl: z.number().int().min(0).max(100000000).optional(),
+  tags,
+  created_at: timestamp,
+}).strict();
+
+export const basicauthCredentialSchema = z.object({
+  id,
+  consumer: ref.optional(),
+  username: z.string().min(1),
+  password: z.string().min(1),
+  tags,
+  created_at: timestamp,
+}).strict();
+
+export const aclSchema = z.object({
+  id,
+  consumer: ref.optional(),
+  group: z.string().min(1),
+  tags,
+  created_at: timestamp,
+}).strict();
+
+export const pluginEntrySchema = z.object({
+  name: z.string().min(1),
+  id,
+  instance_name: z.string().optional(),
+  config: z.record(z.string(), z.unknown()).default({}),
+  enabled: z.boolean().default(true),
+  protocols: z.array(z.enum(ROUTE_PROTOCOLS)).default(['grpc', 'grpcs', 'http', 'https']),
+  service: ref.optional(),
+  route: ref.optional(),
+  consumer: ref.optional(),
+  consumer_group: ref.optional(),
+  ordering: z.unknown().optional(),
+  tags,
+  created_at: timestamp,
+  updated_at: timestamp,
+}).strict();
+
+export const certificateSchema = z.object({
+  id,
+  cert: z.string().includes('BEGIN CERTIFICATE', { message: 'cert must be a PEM certificate' }),
+  key: z.string().includes('PRIVATE KEY', { message: 'key must be a PEM private key' }),
+  cert_alt: z.string().optional(),
+  key_alt: z.string().optional(),
+  snis: z.array(z.union([z.string(), z.object({ name: z.string(), id, tags, created_at: timestamp }).strict()])).default([]),
+  tags,
+  created_at: timestamp,
+}).strict();
+
+export const caCertificateSchema = z.object({
+  id,
+  cert: z.string().includes('BEGIN CERTIFICATE', { message: 'cert must be a PEM certificate' }),
+  cert_digest: z.string().optional(),
+  tags,
+  created_at: timestamp,
+}).strict();
+
+/** Frontdesk extension: where the proxy listens, and which Envoy fleet serves it. */
+export const listenerSchema = z.object({
+  name: z.string().regex(/^[\w.~-]+$/),
+  address: z.string().default('0.0.0.0'),
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['http', 'https']).default('http'),
+  http2: z.boolean().default(true),
+  certificates: z.array(z.string()).optional(),
+  fleet: z.string().min(1).optional(),
+}).strict();
+
+export const topLevelSchema = z.object({
+  _format_version: z.string(),
+  _transform: z.boolean().default(true),
+  _info: z.record(z.string(), z.unknown()).optional(),
+  _workspace: z.string().optional(),
+  _konnect: z.unknown().optional(),
+  services: z.array(z.unknown()).default([]),
+  routes: z.array(z.unknown()).default([]),
+  upstreams: z.array(z.unknown()).default([]),
+  targets: z.array(z.unknown()).default([]),
+  consumers: z.array(z.unknown()).default([]),
+  plugins: z.array(z.unknown()).default([]),
+  certificates: z.array(z.unknown()).default([]),
+  ca_certificates: z.array(z.unknown()).default([]),
+  snis: z.array(z.unknown()).default([]),
+  jwt_secrets: z.array(z.unknown()).default([]),
+  keyauth_credentials: z.array(z.unknown()).default([]),
+  basicauth_credentials: z.array(z.unknown()).default([]),
+  acls: z.array(z.unknown()).default([]),
+  listeners: z.array(z.unknown()).default([]),
+  tags: z.array(z.string()).optional(),
+}).strict();
+
+export type ServiceFields = z.infer<typeof serviceSchema>;
+export type RouteFields = z.infer<typeof routeSchema>;
+export type UpstreamFields = z.infer<typeof upstreamSchema>;
+export type TargetFields = z.infer<typeof targetSchema>;
+export type ConsumerFields = z.infer<typeof consumerSchema>;
+export type JwtSecretFields = z.infer<typeof jwtSecretSchema>;
+export type KeyauthCredentialFields = z.infer<typeof keyauthCredentialSchema>;
+export type BasicauthCredentialFields = z.infer<typeof basicauthCredentialSchema>;
+export type AclFields = z.infer<typeof aclSchema>;
+export type PluginEntryFields = z.infer<typeof pluginEntrySchema>;
+export type CertificateFields = z.infer<typeof certificateSchema>;
+export type CaCertificateFields = z.infer<typeof caCertificateSchema>;
+export type ListenerFields = z.infer<typeof listenerSchema>;
+export type Healthchecks = z.infer<typeof healthchecksSchema>;

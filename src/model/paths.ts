@@ -1,0 +1,22 @@
+/**
+ * Route path helpers: Kong 2.x → 3.0 conversion and a check that a regex is one Envoy's RE2
+ * accepts.
+ */
+
+/** As `deck convert` does: a 2.x path holding regex characters becomes a `~` regex path. */
+export function convertLegacyPath(path: string): string {
+  if (path.startsWith('~')) return path;
+  return /^[a-zA-Z0-9.\-_~/%]*$/.test(path) ? path : `~${path}`;
+}
+
+/** Why `re` is not a valid RE2 pattern, or undefined when it is. */
+export function regexProblem(re: string): string | undefined {
+  if (/\(\?<?[=!]/.test(re)) return 'look-arounds are not supported';
+  if (/\\[1-9]/.test(re)) return 'back-references are not supported';
+  try {
+    new RegExp(re);
+  } catch (e) {
+    return (e as Error).message.replace(/^Invalid regular expression: /, '');
+  }
+  return undefined;
+}

@@ -1,0 +1,135 @@
+import type { YamlPath } from '../errors.js';
+import type {
+  AclFields, BasicauthCredentialFields, Healthchecks, JwtSecretFields, KeyauthCredentialFields, RouteFields,
+} from './entities.js';
+
+/** Where an entity was written: the file and the YAML path inside it. */
+export interface Origin {
+  file: string;
+  path: YamlPath;
+}
+
+export type ServiceProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
+
+/** A Kong service with url split into its parts and Kong's defaults filled in. */
+export interface Service {
+  name: string;
+  id?: string;
+  protocol: ServiceProtocol;
+  host: string;
+  port: number;
+  path?: string;
+  /** Set when host names an upstream of this file. */
+  upstream?: string;
+  retries: number;
+  connect_timeout: number;
+  read_timeout: number;
+  write_timeout: number;
+  tls_verify?: boolean;
+  tls_verify_depth?: number;
+  ca_certificates?: string[];
+  tags: string[];
+  origin: Origin;
+}
+
+/** A Kong route, its service resolved to a name, 2.x paths already converted. */
+export interface Route extends Omit<RouteFields, 'service' | 'enabled' | 'created_at' | 'updated_at'> {
+  name: string;
+  service?: string;
+  origin: Origin;
+}
+
+export interface Target {
+  target: string;
+  host: string;
+  port: number;
+  weight: number;
+  origin: Origin;
+}
+
+export interface Upstream {
+  name: string;
+  id?: string;
+  algorithm: 'round-robin' | 'least-connections' | 'consistent-hashing' | 'latency';
+  hash_on: string;
+  hash_fallback: string;
+  hash_on_header?: string;
+  hash_fallback_header?: string;
+  hash_on_cookie?: string;
+  hash_on_cookie_path: string;
+  hash_on_query_arg?: string;
+  hash_fallback_query_arg?: string;
+  hash_on_uri_capture?: string;
+  hash_fallback_uri_capture?: string;
+  slots: number;
+  host_header?: string;
+  healthchecks: Healthchecks;
+  targets: Target[];
+  origin: Origin;
+}
+
+type Cred<T> = Omit<T, 'consumer' | 'created_at' | 'tags'> & { origin: Origin };
+
+export interface Consumer {
+  /** id when given, else username, else custom_id: what credentials refer to. */
+  key: string;
+  id?: string;
+  username?: string;
+  custom_id?: string;
+  jwt_secrets: Cred<JwtSecretFields>[];
+  keyauth_credentials: Cred<KeyauthCredentialFields>[];
+  basicauth_credentials: Cred<BasicauthCredentialFields>[];
+  acls: Cred<AclFields>[];
+  tags: string[];
+  origin: Origin;
+}
+
+export interface Plugin {
+  name: string;
+  id?: string;
+  instance_name?: string;
+  /** The config after its plugin schema ran (defaults applied); raw when the plugin is pending. */
+  config: unknown;
+  protocols: string[];
+  scope: { service?: string; route?: string; consumer?: string };
+  origin: Origin;
+}
+
+export interface Certificate {
+  /** id when given, else the first SNI. */
+  key: string;
+  cert: string;
+  key_pem: string;
+  snis: string[];
+  origin: Origin;
+}
+
+export interface CaCertificate {
+  key: string;
+  cert: string;
+  origin: Origin;
+}
+
+/** Frontdesk extension: a proxy listener, and the Envoy fleet (node cluster) that serves it. */
+export interface Listener {
+  name: string;
+  address: string;
+  port: number;
+  protocol: 'http' | 'https';
+  http2: boolean;
+  certificates?: string[];
+  fleet?: string;
+  origin: Origin;
+}
+
+/** The whole validated configuration; every list is sorted by name for deterministic output. */
+export interface GatewayModel {
+  services: Service[];
+  routes: Route[];
+  upstreams: Upstream[];
+  consumers: Consumer[];
+  plugins: Plugin[];
+  certificates: Certificate[];
+  caCertificates: CaCertificate[];
+  listeners: Listener[];
+}

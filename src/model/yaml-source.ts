@@ -1,0 +1,70 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { diag, type Diagnostic, type YamlPath } from '../errors.js';
+
+/**
+ * One YAML text parsed with positions kept, so that any YAML path inside it can be turned
+ * back into `line:col` for a diagnostic.
+ */
+export interface YamlSource {
+  file: string;
+  data: unknown;
+  /** Position of the value at `path` (or of its key, when `key` is set). */
+  locate(path: YamlPath, key?: boolean): { line: number; col: number };
+}
+
+export interface SourceText {
+  file: string;
+  text: string;
+}
+
+/** Parses one file; syntax errors come back as diagnostics with their positions. */
+export function parseYamlSource(src: SourceText): { source?: YamlSource; diagnostics: Diagnostic[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(src.text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
+  const diagnostics: Diagnostic[] = [];
+  for (const e of doc.errors) {
+    const pos = lineCounter.linePos(e.pos[0]);
+    const dup = /Map keys must be unique/.test(e.message);
+    const d = dup ? diag('FD_YAML_DUPLICATE_KEY', [], keyAt(src.text, e.pos[0])) : diag('FD_YAML_SYNTAX', [], firstLine(e.message));
+    diagnostics.push({ ...d, file: src.file, line: pos.line, col: pos.col });
+  }
+  if (diagnostics.length) return { diagnostics };
+  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  return { source: { file: src.file, data, locate: (path, key) => locate(doc, lineCounter, path, key) }, diagnostics };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+function keyAt(text: string, offset: number): string {
+  const m = /^[\s-]*("?)([^":\n]+)\1\s*:/.exec(text.slice(offset, offset + 200));
+  return m ? m[2]!.trim() : text.slice(offset, offset + 20).split(/[:\n]/)[0]!.trim();
+}
+
+function locate(doc: Document, lc: LineCounter, path: YamlPath, key = false): { line: number; col: number } {
+  let node: unknown = doc.contents;
+  let best: number | undefined = rangeStart(node);
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      if (last && key) { best = rangeStart(pair.key) ?? best; break; }
+      node = pair.value;
+      best = rangeStart(node) ?? rangeStart(pair.key) ?? best;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      best = rangeStart(node) ?? best;
+      if (node === undefined) break;
+    } else break;
+  }
+  const pos = lc.linePos(best ?? 0);
+  return { line: pos.line, col: pos.col };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const r = (node as Node | undefined)?.range;
+  return r ? r[0] : undefined;
+}

@@ -1,0 +1,84 @@
+import type { z } from 'zod';
+import { closest, diag, type Diagnostic, type YamlPath } from '../errors.js';
+
+/**
+ * Turns zod issues into catalogue diagnostics: unknown keys with a "did you mean" taken from
+ * the schema's own keys, missing fields, wrong types and out-of-range values, each with the
+ * full YAML path so the loader can add line:col.
+ */
+export function issuesToDiagnostics(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], prefix: YamlPath): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const issue of issues) {
+    const rel = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const path = [...prefix, ...rel];
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const known = keysAt(schema, rel);
+        for (const key of issue.keys) out.push(diag('FD_UNKNOWN_KEY', [...path, key], key, closest(key, known)));
+        break;
+      }
+      case 'invalid_type': {
+        const missing = (issue as { input?: unknown }).input === undefined || /received undefined/.test(issue.message);
+        if (missing) out.push(diag('FD_REQUIRED', path, String(rel[rel.length - 1] ?? 'value')));
+        else out.push(diag('FD_WRONG_TYPE', path, `${describe(rel)} must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`));
+        break;
+      }
+      case 'invalid_value':
+        out.push(diag('FD_INVALID_VALUE', path, `${describe(rel)} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`));
+        break;
+      case 'invalid_union': {
+        out.push(diag('FD_WRONG_TYPE', path, `${describe(rel)} has the wrong shape`));
+        break;
+      }
+      default:
+        out.push(diag('FD_INVALID_VALUE', path, `${describe(rel)}: ${issue.message}`));
+    }
+  }
+  return out;
+}
+
+function describe(rel: ReadonlyArray<string | number>): string {
+  const last = [...rel].reverse().find((p) => typeof p === 'string');
+  return last ? `"${last}"` : 'the value';
+}
+
+interface Def { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[]; valueType?: z.ZodType }
+
+function defOf(s: z.ZodType): Def {
+  return (s as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+function unwrap(s: z.ZodType): z.ZodType[] {
+  const d = defOf(s);
+  if (d.innerType) return unwrap(d.innerType);
+  if (d.type === 'pipe' && d.in) return unwrap(d.in);
+  if (d.type === 'union' && d.options) return d.options.flatMap(unwrap);
+  return [s];
+}
+
+/** The keys an object schema accepts at `path` (through arrays, records, optionals, unions). */
+export function keysAt(schema: z.ZodType, path: ReadonlyArray<string | number>): string[] {
+  let current = unwrap(schema);
+  for (const seg of path) {
+    const next: z.ZodType[] = [];
+    for (const s of current) {
+      const d = defOf(s);
+      if (d.type === 'object' && typeof seg === 'string' && d.shape?.[seg]) next.push(...unwrap(d.shape[seg]!));
+      else if (d.type === 'array' && typeof seg === 'number' && d.element) next.push(...unwrap(d.element));
+      else if (d.type === 'record' && d.valueType) next.push(...unwrap(d.valueType));
+    }
+    current = next;
+  }
+  return current.flatMap((s) => { const d = defOf(s); return d.type === 'object' && d.shape ? Object.keys(d.shape) : []; });
+}
+
+/** Removes keys whose value is null, recursively: in Kong's files `null` means "the default". */
+export function stripNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripNulls);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNulls(x);
+    return out;
+  }
+  return v;
+}

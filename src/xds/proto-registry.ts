@@ -1,0 +1,103 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+/**
+ * Loads Envoy's v3 API from the .proto files shipped by @grpc/grpc-js-xds (deps/), our own
+ * companion protos from proto/, and the google/protobuf well-known types from protobufjs.
+ * One Root per process; loading takes a few hundred milliseconds, so it is done once.
+ */
+
+const require = createRequire(import.meta.url);
+const XDS_DEPS = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+export const PROJECT_PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
+
+const PROTOBUFJS_DIR = dirname(require.resolve('protobufjs/package.json'));
+
+const INCLUDE_DIRS = [
+  join(XDS_DEPS, 'envoy-api'),
+  join(XDS_DEPS, 'xds'),
+  join(XDS_DEPS, 'googleapis'),
+  join(XDS_DEPS, 'protoc-gen-validate'),
+  PROTOBUFJS_DIR, // google/protobuf/descriptor.proto and friends
+];
+
+/** Envoy API files the resources and services use; their imports are loaded with them. */
+export const ENVOY_PROTO_FILES = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
+  'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
+  'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
+  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
+  'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/http/buffer/v3/buffer.proto',
+  'envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto',
+  'envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/service/auth/v3/external_auth.proto',
+  'envoy/service/ratelimit/v3/rls.proto',
+  'envoy/service/ext_proc/v3/external_processor.proto',
+  'envoy/service/health/v3/hds.proto',
+];
+
+function listProtoFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const p = join(dir, entry);
+    if (statSync(p).isDirectory()) out.push(...listProtoFiles(p));
+    else if (entry.endsWith('.proto')) out.push(relative(dir, p));
+  }
+  return out;
+}
+
+let cached: protobuf.Root | undefined;
+
+/** The process-wide Root holding Envoy's API and Frontdesk's own companion messages. */
+export function protoRoot(): protobuf.Root {
+  if (cached) return cached;
+  const root = new protobuf.Root();
+  const includes = [...INCLUDE_DIRS, PROJECT_PROTO_DIR];
+  root.resolvePath = (_origin, target) => {
+    if (target.startsWith('google/protobuf/') && protobuf.common.get(target)) return target;
+    for (const dir of includes) {
+      const candidate = join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    return target;
+  };
+  const files = [...ENVOY_PROTO_FILES, ...listProtoFiles(PROJECT_PROTO_DIR)];
+  root.loadSync(files, { keepCase: true });
+  root.resolveAll();
+  cached = root;
+  return root;
+}
+
+/** Looks a message type up by its full name (`envoy.config.route.v3.RouteConfiguration`). */
+export function messageType(fullName: string): protobuf.Type {
+  return protoRoot().lookupType(fullName);
+}
+
+/** `type.googleapis.com/<full name>` → the message type, or undefined when not loaded. */
+export function typeForUrl(typeUrl: string): protobuf.Type | undefined {
+  const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+  try {
+    return protoRoot().lookupType(name);
+  } catch {
+    return undefined;
+  }
+}
