@@ -1,0 +1,201 @@
+import type { GatewayModel, Plugin, Route, Service, Upstream } from '../model/types.js';
+import { compareRoutes, kongPriority } from './route-order.js';
+import type {
+  ActiveHealthCheck, Backend, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, PluginConfig,
+} from './types.js';
+
+export interface IrOptions {
+  /** The listener used when the file declares none: Kong's proxy port by default. */
+  defaultListener: { address: string; port: number };
+}
+
+export const DEFAULT_IR_OPTIONS: IrOptions = { defaultListener: { address: '0.0.0.0', port: 8000 } };
+
+const SCHEME_PORT: Record<string, number> = { http: 80, ws: 80, grpc: 80, https: 443, wss: 443, grpcs: 443 };
+
+/** Model → IR: routes split per path and ordered as Kong's router orders them, scopes merged. */
+export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPTIONS): GatewayIR {
+  const services = new Map(model.services.map((s) => [s.name, s]));
+  const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
+
+  const backends = model.services.map((s) => buildBackend(s, s.upstream ? upstreams.get(s.upstream) : undefined));
+
+  const globalPlugins = pluginsFor(model.plugins, (p) => !p.scope.route && !p.scope.service && !p.scope.consumer, 'global');
+  const routes: IrRoute[] = [];
+  for (const r of model.routes) {
+    const service = r.service ? services.get(r.service) : undefined;
+    const upstream = service?.upstream ? upstreams.get(service.upstream) : undefined;
+    const plugins = mergePlugins(model.plugins, r, undefined);
+    const consumerPlugins: IrRoute['consumerPlugins'] = {};
+    for (const c of model.consumers) {
+      const own = mergeConsumerPlugins(model.plugins, r, c.key);
+      if (Object.keys(own).length) consumerPlugins[c.key] = own;
+    }
+    const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, values]) => {
+      const regex = values.find((v) => v.startsWith('~*'));
+      return regex ? { name: name.toLowerCase(), values: [], regex: regex.slice(2) } : { name: name.toLowerCase(), values };
+    });
+    const hosts = [...(r.hosts ?? [])].map((h) => h.toLowerCase()).sort();
+    const methods = r.methods ? [...new Set(r.methods)].sort() : undefined;
+    const paths: (PathMatch | undefined)[] = r.paths?.length
+      ? r.paths.map((p) => (p.startsWith('~') ? { kind: 'regex', value: p.slice(1) } : { kind: 'prefix', value: p }))
+      : [undefined];
+    paths.forEach((path, i) => {
+      const id = paths.length > 1 ? `${r.name}#${i}` : r.name;
+      routes.push({
+        id, routeName: r.name, service: r.service, hosts, path, methods, headers,
+        protocols: [...r.protocols].sort(), httpsRedirectStatus: r.https_redirect_status_code,
+        priority: kongPriority({ hosts, methods, headers, path, snis: r.snis, regexPriority: r.regex_priority }),
+        action: service ? routeAction(r, path, service, upstream) : { backend: '', timeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },
+        plugins, consumerPlugins,
+      });
+    });
+  }
+  routes.sort(compareRoutes);
+
+  const declared = model.listeners.length
+    ? model.listeners
+    : [{ name: 'proxy', address: options.defaultListener.address, port: options.defaultListener.port, protocol: 'http' as const, http2: true, certificates: undefined, fleet: undefined }];
+  const routeListeners = new Map(model.routes.map((m) => [m.name, m.listeners]));
+  const listeners: IrListener[] = declared.map((l) => ({
+    name: l.name, address: l.address, port: l.port, protocol: l.protocol, http2: l.http2,
+    certificates: l.protocol === 'https' ? (l.certificates ?? model.certificates.map((c) => c.key)) : [],
+    fleet: l.fleet,
+    routes: routes.filter((rt) => {
+      const only = routeListeners.get(rt.routeName);
+      return !only || only.includes(l.name);
+    }),
+  }));
+
+  return {
+    listeners,
+    backends,
+    certificates: model.certificates.map((c) => ({ key: c.key, cert: c.cert, keyPem: c.key_pem, snis: [...c.snis].sort() })),
+    routes,
+    globalPlugins,
+    consumers: model.consumers,
+  };
+}
+
+function pluginsFor(plugins: Plugin[], pick: (p: Plugin) => boolean, scope: PluginConfig['scope']): Record<string, PluginConfig> {
+  const out: Record<string, PluginConfig> = {};
+  for (const p of plugins) if (pick(p)) out[p.name] = { name: p.name, config: p.config, scope };
+  return out;
+}
+
+/** Route beats service beats global, per plugin name (consumer-scoped ones excluded). */
+function mergePlugins(plugins: Plugin[], r: Route, consumer: string | undefined): Record<string, PluginConfig> {
+  const sameConsumer = (p: Plugin) => p.scope.consumer === consumer;
+  return {
+    ...pluginsFor(plugins, (p) => sameConsumer(p) && !p.scope.route && !p.scope.service, 'global'),
+    ...pluginsFor(plugins, (p) => sameConsumer(p) && !p.scope.route && !!r.service && p.scope.service === r.service, 'service'),
+    ...pluginsFor(plugins, (p) => sameConsumer(p) && p.scope.route === r.name, 'route'),
+  };
+}
+
+function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): Record<string, PluginConfig> {
+  return mergePlugins(plugins, r, consumer);
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The upstream path, Kong's path_handling v0: service.path joined to what is left of the request path. */
+function routeAction(r: Route, path: PathMatch | undefined, s: Service, u: Upstream | undefined): IrRoute['action'] {
+  const base = s.path ?? '/';
+  const baseDir = base.endsWith('/') ? base : `${base}/`;
+  let rewrite: IrRoute['action']['rewrite'];
+  let exactRewrite: IrRoute['action']['exactRewrite'];
+  if (r.strip_path && path) {
+    const head = path.kind === 'prefix' ? escapeRegex(path.value.replace(/\/$/, '')) : `(?:${path.value})`;
+    rewrite = { pattern: `^${head}/?`, substitution: baseDir };
+    if (path.kind === 'prefix' && base !== '/') exactRewrite = { path: path.value, to: base };
+  } else if (base !== '/') {
+    rewrite = { pattern: '^/', substitution: baseDir };
+  }
+  const streaming = s.protocol === 'grpc' || s.protocol === 'grpcs' || s.protocol === 'ws' || s.protocol === 'wss';
+  let hostRewrite: string | undefined;
+  if (!r.preserve_host) {
+    if (u) hostRewrite = u.host_header ?? u.name;
+    else hostRewrite = s.port === SCHEME_PORT[s.protocol] ? s.host : `${s.host}:${s.port}`;
+  }
+  return {
+    backend: s.name,
+    ...(rewrite ? { rewrite } : {}),
+    ...(exactRewrite ? { exactRewrite } : {}),
+    ...(hostRewrite ? { hostRewrite } : {}),
+    timeoutMs: streaming ? 0 : s.read_timeout,
+    idleTimeoutMs: Math.max(s.read_timeout, s.write_timeout),
+    retries: s.retries,
+    hashPolicies: u ? hashPolicies(u) : [],
+  };
+}
+
+function hashPolicies(u: Upstream): HashPolicy[] {
+  if (u.algorithm !== 'consistent-hashing') return [];
+  const one = (on: string, header?: string, query?: string): HashPolicy | undefined => {
+    switch (on) {
+      case 'consumer': return { kind: 'header', name: 'x-consumer-id' };
+      case 'ip': return { kind: 'source_ip' };
+      case 'header': return header ? { kind: 'header', name: header.toLowerCase() } : undefined;
+      case 'cookie': return u.hash_on_cookie ? { kind: 'cookie', name: u.hash_on_cookie, path: u.hash_on_cookie_path } : undefined;
+      case 'path': return { kind: 'header', name: ':path' };
+      case 'query_arg': return query ? { kind: 'query', name: query } : undefined;
+      default: return undefined;
+    }
+  };
+  return [one(u.hash_on, u.hash_on_header, u.hash_on_query_arg), one(u.hash_fallback, u.hash_fallback_header, u.hash_fallback_query_arg)]
+    .filter((x): x is HashPolicy => x !== undefined);
+}
+
+/** True for an IPv4 or IPv6 literal (EDS endpoints need addresses, not names). */
+export function isIpLiteral(host: string): boolean {
+  return /^(\d{1,3})(\.\d{1,3}){3}$/.test(host) || (host.includes(':') && /^[0-9a-fA-F:.]+$/.test(host));
+}
+
+function buildBackend(s: Service, u: Upstream | undefined): Backend {
+  const endpoints = u
+    ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight })).sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
+    : [{ host: s.host, port: s.port, weight: 100 }];
+  const tlsProto = s.protocol === 'https' || s.protocol === 'grpcs' || s.protocol === 'wss';
+  const lb: Backend['lb'] = u?.algorithm === 'least-connections' ? 'least_request' : u?.algorithm === 'consistent-hashing' ? 'ring_hash' : 'round_robin';
+  return {
+    name: s.name,
+    protocol: s.protocol as Backend['protocol'],
+    http2: s.protocol === 'grpc' || s.protocol === 'grpcs',
+    ...(tlsProto ? { tls: { sni: u?.host_header ?? s.host, verify: s.tls_verify === true, caCerts: s.ca_certificates ?? [] } } : {}),
+    connectTimeoutMs: s.connect_timeout,
+    discovery: endpoints.every((e) => isIpLiteral(e.host)) ? 'eds' : 'dns',
+    endpoints,
+    lb,
+    ...(lb === 'ring_hash' && u ? { ringSize: u.slots } : {}),
+    ...(u ? healthChecks(u) : {}),
+  };
+}
+
+function healthChecks(u: Upstream): { active?: ActiveHealthCheck; passive?: PassiveHealthCheck } {
+  const out: { active?: ActiveHealthCheck; passive?: PassiveHealthCheck } = {};
+  const a = u.healthchecks.active;
+  if (a.healthy.interval > 0 || a.unhealthy.interval > 0) {
+    out.active = {
+      type: a.type,
+      path: a.http_path,
+      timeoutMs: Math.round(a.timeout * 1000),
+      intervalMs: Math.round((a.healthy.interval || a.unhealthy.interval) * 1000),
+      healthyThreshold: Math.max(1, a.healthy.successes),
+      unhealthyThreshold: Math.max(1, a.unhealthy.http_failures, a.unhealthy.timeouts, a.unhealthy.tcp_failures),
+      expectedStatuses: [...a.healthy.http_statuses].sort((x, y) => x - y),
+      ...(a.https_sni ? { host: a.https_sni } : {}),
+    };
+  }
+  const p = u.healthchecks.passive.unhealthy;
+  if (p.http_failures > 0 || p.timeouts > 0 || p.tcp_failures > 0) {
+    out.passive = {
+      ...(p.http_failures > 0 ? { consecutive5xx: p.http_failures } : {}),
+      ...(p.timeouts > 0 ? { consecutiveGatewayFailure: p.timeouts } : {}),
+      ...(p.tcp_failures > 0 ? { consecutiveLocalOriginFailure: p.tcp_failures } : {}),
+    };
+  }
+  return out;
+}

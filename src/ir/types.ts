@@ -1,0 +1,143 @@
+import type { Consumer } from '../model/types.js';
+
+/**
+ * The intermediate representation: what the gateway does, with no Envoy types in it. Built
+ * from the model by ir/build.ts; turned into Envoy and companion resources by resources/.
+ */
+
+export type PathMatch =
+  | { kind: 'prefix'; value: string }
+  | { kind: 'regex'; value: string };
+
+export interface HeaderMatch {
+  name: string;
+  /** Any of these values matches; compared case-insensitively, as Kong does. */
+  values: string[];
+  /** A `~*` regex value (case-insensitive), RE2 syntax. */
+  regex?: string;
+}
+
+export interface PluginConfig {
+  name: string;
+  config: unknown;
+  /** Where it was attached: route beats service beats global. */
+  scope: 'route' | 'service' | 'global';
+}
+
+/** One match of one Kong route: a Kong route with three paths becomes three IrRoutes. */
+export interface IrRoute {
+  /** Unique, stable: `<route name>` or `<route name>#<path index>`. */
+  id: string;
+  routeName: string;
+  service?: string;
+  hosts: string[];
+  path?: PathMatch;
+  methods?: string[];
+  headers: HeaderMatch[];
+  protocols: string[];
+  httpsRedirectStatus: number;
+  /** Kong's router priority, larger first; see ir/route-order.ts. */
+  priority: bigint;
+  action: RouteAction;
+  /** Effective plugins by name after merging scopes. */
+  plugins: Record<string, PluginConfig>;
+  /** Consumer-scoped plugin overrides: consumer key → plugin name → config. */
+  consumerPlugins: Record<string, Record<string, PluginConfig>>;
+}
+
+export interface RouteAction {
+  backend: string;
+  /** Upstream path rewrite: a regex over the request path and its substitution. */
+  rewrite?: { pattern: string; substitution: string };
+  /** When the request path equals the matched prefix exactly (strip_path), the path to send. */
+  exactRewrite?: { path: string; to: string };
+  hostRewrite?: string;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  retries: number;
+  hashPolicies: HashPolicy[];
+}
+
+export type HashPolicy =
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string; path: string }
+  | { kind: 'source_ip' }
+  | { kind: 'query'; name: string };
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  weight: number;
+}
+
+export interface ActiveHealthCheck {
+  type: 'http' | 'https' | 'tcp' | 'grpc' | 'grpcs';
+  path: string;
+  timeoutMs: number;
+  intervalMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  expectedStatuses: number[];
+  host?: string;
+}
+
+export interface PassiveHealthCheck {
+  consecutive5xx?: number;
+  consecutiveGatewayFailure?: number;
+  consecutiveLocalOriginFailure?: number;
+}
+
+/** One upstream cluster: a Kong service (with its upstream's targets when it names one). */
+export interface Backend {
+  name: string;
+  protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss';
+  http2: boolean;
+  tls?: { sni: string; verify: boolean; caCerts: string[] };
+  connectTimeoutMs: number;
+  discovery: 'eds' | 'dns';
+  endpoints: Endpoint[];
+  lb: 'round_robin' | 'least_request' | 'ring_hash';
+  ringSize?: number;
+  active?: ActiveHealthCheck;
+  passive?: PassiveHealthCheck;
+}
+
+export interface IrCertificate {
+  key: string;
+  cert: string;
+  keyPem: string;
+  snis: string[];
+}
+
+export interface IrListener {
+  name: string;
+  address: string;
+  port: number;
+  protocol: 'http' | 'https';
+  http2: boolean;
+  /** Certificates served on this listener (https), by key. */
+  certificates: string[];
+  /** The Envoy fleet (node cluster) that serves it; undefined = every node. */
+  fleet?: string;
+  /** Routes served here, highest priority first. */
+  routes: IrRoute[];
+}
+
+export interface IrConsumer {
+  key: string;
+  id?: string;
+  username?: string;
+  custom_id?: string;
+}
+
+export interface GatewayIR {
+  listeners: IrListener[];
+  backends: Backend[];
+  certificates: IrCertificate[];
+  /** Every route once, highest priority first (listeners hold subsets of these). */
+  routes: IrRoute[];
+  /** Global plugins, for filters that act outside any route. */
+  globalPlugins: Record<string, PluginConfig>;
+  /** Consumers with their credentials, for the authz companion. */
+  consumers: Consumer[];
+}

@@ -1,0 +1,47 @@
+import type { Json } from '../xds/proto-json.js';
+
+/**
+ * Small builders for the proto3 JSON shapes Envoy's messages use, so the resource files read
+ * like Envoy's documentation.
+ */
+
+export type JsonObject = { [k: string]: Json };
+
+/** Milliseconds → a Duration string (`"1.5s"`). */
+export function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const rest = ms % 1000;
+  return rest ? `${s}.${String(rest).padStart(3, '0').replace(/0+$/, '')}s` : `${s}s`;
+}
+
+/** `{"@type": ..., ...fields}`: a google.protobuf.Any in proto3 JSON. */
+export function any(typeName: string, fields: JsonObject): JsonObject {
+  return { '@type': `type.googleapis.com/${typeName}`, ...fields };
+}
+
+/** A ConfigSource pointing at the ADS stream. */
+export function adsSource(): JsonObject {
+  return { ads: {}, resource_api_version: 'V3' };
+}
+
+/** A HeaderValueOption that sets (overwrites) a header. */
+export function setHeader(key: string, value: string): JsonObject {
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+/** An Envoy SocketAddress. */
+export function socketAddress(address: string, port: number): JsonObject {
+  return { socket_address: { address, port_value: port } };
+}
+
+/** Kong's JSON error body: `{"message":"..."}`. */
+export function kongMessage(message: string): string {
+  return JSON.stringify({ message });
+}
+
+/** Removes undefined fields, so optional parts can be written inline. */
+export function compact<T extends Record<string, unknown>>(o: T): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v as Json;
+  return out;
+}

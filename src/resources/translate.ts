@@ -1,0 +1,76 @@
+import type { GatewayIR } from '../ir/types.js';
+import type { JsonObject } from './builders.js';
+import { buildCluster, buildLoadAssignment } from './cluster.js';
+import { HTTP_FILTERS } from './filters/index.js';
+import type { CompanionResource, FilterContext, HttpFilter, TranslateSettings } from './filters/registry.js';
+import { buildListener } from './listener.js';
+import { clusterName } from './names.js';
+import { buildRouteConfiguration } from './route-config.js';
+import { buildSecret } from './secret.js';
+import { TYPE } from './type-urls.js';
+
+/** Resources of one kind, by name. Names are sorted when serialized. */
+export type ResourceMap = Map<string, JsonObject>;
+
+/** Everything one configuration compiles to: Envoy resources per fleet, and companion resources. */
+export interface Translation {
+  /** fleet ('' = nodes of no declared fleet) → type URL → resources. */
+  fleets: Map<string, Map<string, ResourceMap>>;
+  /** type URL → resources, the same for every companion instance. */
+  companions: Map<string, ResourceMap>;
+}
+
+/**
+ * IR → Envoy and companion resources. Pure: the same IR and settings give the same objects,
+ * and an object shared by several fleets is the same instance (so it is encoded once).
+ */
+export function translate(ir: GatewayIR, settings: TranslateSettings, filters: readonly HttpFilter[] = HTTP_FILTERS): Translation {
+  const ctx: FilterContext = { ir, settings };
+  const clusters = new Map<string, JsonObject>();
+  const endpoints = new Map<string, JsonObject>();
+  for (const b of ir.backends) {
+    clusters.set(clusterName(b.name), buildCluster(b));
+    if (b.discovery === 'eds') endpoints.set(clusterName(b.name), buildLoadAssignment(b));
+  }
+  const filterClusters = filters.flatMap((f) => f.clusters?.(ctx) ?? []);
+  const secrets = new Map(ir.certificates.map((c) => { const s = buildSecret(c); return [s.name as string, s]; }));
+  const certSnis = new Map(ir.certificates.map((c) => [c.key, c.snis]));
+
+  const fleetNames = [...new Set(['', ...ir.listeners.map((l) => l.fleet ?? '')])].sort();
+  const fleets = new Map<string, Map<string, ResourceMap>>();
+  for (const fleet of fleetNames) {
+    const listeners = ir.listeners.filter((l) => (l.fleet ?? '') === fleet || l.fleet === undefined);
+    const lds: ResourceMap = new Map();
+    const rds: ResourceMap = new Map();
+    const used = new Set<string>();
+    const usedSecrets = new Set<string>();
+    for (const l of listeners) {
+      const listener = buildListener(l, filters, ctx, certSnis);
+      lds.set(listener.name as string, listener);
+      const rc = buildRouteConfiguration(l, filters, ctx);
+      rds.set(rc.name as string, rc);
+      for (const r of l.routes) if (r.service) used.add(clusterName(r.action.backend));
+      for (const c of l.certificates) usedSecrets.add(c);
+    }
+    const cds: ResourceMap = new Map();
+    const eds: ResourceMap = new Map();
+    for (const name of [...used].sort()) {
+      cds.set(name, clusters.get(name)!);
+      const e = endpoints.get(name);
+      if (e) eds.set(name, e);
+    }
+    if (lds.size) for (const c of filterClusters) cds.set(c.name as string, c);
+    const sds: ResourceMap = new Map();
+    for (const c of ir.certificates) if (usedSecrets.has(c.key)) { const s = secrets.get(`certificate:${c.key}`) ?? buildSecret(c); sds.set(s.name as string, s); }
+    fleets.set(fleet, new Map([[TYPE.cluster, cds], [TYPE.endpoint, eds], [TYPE.listener, lds], [TYPE.route, rds], [TYPE.secret, sds]]));
+  }
+
+  const companions = new Map<string, ResourceMap>();
+  const add = (r: CompanionResource) => {
+    let m = companions.get(r.typeUrl);
+    if (!m) companions.set(r.typeUrl, (m = new Map()));
+    m.set(r.name, r.body);
+  };
+  for (const f of filters) for (const r of f.companions?.(ctx) ?? []) add(r);
+  return { fleets, companions };
+}
