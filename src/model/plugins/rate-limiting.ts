@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { definePlugin } from '../plugin-schema.js';
+
+/** Kong's limit periods, shortest first (the order Kong checks limits against each other). */
+export const RATE_LIMIT_PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const;
+export type RateLimitPeriod = (typeof RATE_LIMIT_PERIODS)[number];
+
+/** The `algorithm` extension: how the ratelimit service enforces each limit. */
+export const RATE_LIMIT_ALGORITHMS = ['token-bucket', 'fixed-window', 'sliding-window', 'sliding-log', 'leaky-bucket'] as const;
+export type RateLimitAlgorithm = (typeof RATE_LIMIT_ALGORITHMS)[number];
+
+const limit = z.number().positive();
+// Kong's typedefs: port 0-65535; timeouts 0 to 2^31-2 ms; header names are tokens.
+const port = z.number().int().min(0).max(65_535);
+const timeoutMs = z.number().int().min(0).max(2 ** 31 - 2);
+const host = z.string().min(1);
+
+/** Kong 3.6+'s nested `redis` record, as written: nothing defaulted yet (see resolveRedis). */
+const redisInput = z.strictObject({
+  host: host.optional(),
+  port: port.optional(),
+  timeout: timeoutMs.optional(),
+  connect_timeout: timeoutMs.optional(),
+  send_timeout: timeoutMs.optional(),
+  read_timeout: timeoutMs.optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  database: z.number().int().min(0).optional(),
+  ssl: z.boolean().optional(),
+  ssl_verify: z.boolean().optional(),
+  server_name: z.string().min(1).optional(),
+});
+
+/** The older flat fields (Kong before 3.6, still accepted by Kong 3.x) and their nested twins. */
+const LEGACY_REDIS_FIELDS = {
+  redis_host: 'host',
+  redis_port: 'port',
+  redis_timeout: 'timeout',
+  redis_username: 'username',
+  redis_password: 'password',
+  redis_database: 'database',
+  redis_ssl: 'ssl',
+  redis_ssl_verify: 'ssl_verify',
+  redis_server_name: 'server_name',
+} as const satisfies Record<string, keyof z.input<typeof redisInput>>;
+
+const configInput = z.strictObject({
+  second: limit.optional(),
+  minute: limit.optional(),
+  hour: limit.optional(),
+  day: limit.optional(),
+  month: limit.optional(),
+  year: limit.optional(),
+  limit_by: z.enum(['consumer', 'credential', 'ip', 'service', 'header', 'path']).default('consumer'),
+  header_name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be an HTTP header name (letters, digits, "-" and "_")').optional(),
+  path: z.string().startsWith('/', 'must start with "/"').optional(),
+  policy: z.enum(['local', 'cluster', 'redis']).default('local'),
+  fault_tolerant: z.boolean().default(true),
+  hide_client_headers: z.boolean().default(false),
+  redis: redisInput.optional(),
+  redis_host: host.optional(),
+  redis_port: port.optional(),
+  redis_timeout: timeoutMs.optional(),
+  redis_username: z.string().optional(),
+  redis_password: z.string().optional(),
+  redis_database: z.number().int().min(0).optional(),
+  redis_ssl: z.boolean().optional(),
+  redis_ssl_verify: z.boolean().optional(),
+  redis_server_name: z.string().min(1).optional(),
+  // Kong: any number > 0; Envoy can only send a real HTTP status.
+  error_code: z.number().int().min(100, 'must be an HTTP status code (100-599)').max(599, 'must be an HTTP status code (100-599)').default(429),
+  error_message: z.string().default('API rate limit exceeded'),
+  sync_rate: z.number().default(-1),
+  algorithm: z.enum(RATE_LIMIT_ALGORITHMS).default('token-bucket'),
+});
+
+type ConfigInput = z.output<typeof configInput>;
+
+/** The Redis a limit uses, both spellings merged, with Kong's defaults. */
+export interface RateLimitingRedis {
+  host?: string;
+  port: number;
+  /** Kong's redis.timeout (ms); the three below default to it. */
+  timeout: number;
+  connect_timeout: number;
+  send_timeout: number;
+  read_timeout: number;
+  username?: string;
+  password?: string;
+  database: number;
+  ssl: boolean;
+  ssl_verify: boolean;
+  server_name?: string;
+}
+
+/**
+ * Kong 3.x rate-limiting config as Frontdesk uses it: Kong's defaults applied and the older
+ * `redis_*` fields folded into `redis` (they are gone from the output).
+ */
+export interface RateLimitingConfig {
+  second?: number;
+  minute?: number;
+  hour?: number;
+  day?: number;
+  month?: number;
+  year?: number;
+  limit_by: 'consumer' | 'credential' | 'ip' | 'service' | 'header' | 'path';
+  header_name?: string;
+  path?: string;
+  policy: 'local' | 'cluster' | 'redis';
+  fault_tolerant: boolean;
+  hide_client_headers: boolean;
+  redis: RateLimitingRedis;
+  error_code: number;
+  error_message: string;
+  /**
+   * Kong's counter sync period (-1: synchronous). Frontdesk always decides synchronously,
+   * which is exactly what -1 asks for and stricter than any batching period.
+   */
+  sync_rate: number;
+  /** (extension) How each limit is enforced. */
+  algorithm: RateLimitAlgorithm;
+}
+
+/**
+ * Kong 3.x `rate-limiting` plugin config (kong/plugins/rate-limiting/schema.lua and
+ * kong/tools/redis/schema.lua) with Kong's defaults and entity checks, plus Frontdesk's
+ * `algorithm` extension.
+ */
+export const rateLimitingConfigSchema = configInput
+  .superRefine((c, ctx) => {
+    const fail = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const set = RATE_LIMIT_PERIODS.filter((p) => c[p] !== undefined);
+    if (set.length === 0) fail([], 'set at least one limit: second, minute, hour, day, month or year');
+    // Kong: a longer period's limit cannot be lower than a shorter period's.
+    for (const [i, upper] of set.entries()) {
+      const lower = set.slice(0, i).find((p) => c[p]! > c[upper]!);
+      if (lower) fail([upper], `the limit for ${upper} (${c[upper]}) cannot be lower than the limit for ${lower} (${c[lower]})`);
+    }
+    if (c.limit_by === 'header' && c.header_name === undefined) fail(['header_name'], 'is required when limit_by is "header"');
+    if (c.limit_by === 'path' && c.path === undefined) fail(['path'], 'is required when limit_by is "path"');
+    for (const [flat, nested] of Object.entries(LEGACY_REDIS_FIELDS) as Array<[keyof typeof LEGACY_REDIS_FIELDS, keyof RateLimitingRedis]>) {
+      const a = c[flat];
+      const b = c.redis?.[nested as keyof z.output<typeof redisInput>];
+      if (a !== undefined && b !== undefined && a !== b) {
+        fail([flat], `${JSON.stringify(a)} disagrees with redis.${nested} ${JSON.stringify(b)}; set only redis.${nested} (${flat} is its older spelling)`);
+      }
+    }
+    if (c.policy === 'redis' && (c.redis?.host ?? c.redis_host) === undefined) {
+      fail(['redis', 'host'], 'is required when policy is "redis" (set redis.host, or the older redis_host)');
+    }
+    if (c.sync_rate !== -1) {
+      if (c.policy !== 'redis') fail(['sync_rate'], 'can only be used with the redis policy (leave it at -1)');
+      else if (c.sync_rate < 0.02) fail(['sync_rate'], 'must be at least 0.02, or -1 for synchronous counting');
+    }
+  })
+  .transform((c): RateLimitingConfig => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(c)) if (!(k in LEGACY_REDIS_FIELDS) && k !== 'redis') out[k] = v;
+    return { ...(out as Omit<RateLimitingConfig, 'redis'>), redis: resolveRedis(c) };
+  });
+
+/** Merges `redis` and the flat `redis_*` fields (checked to agree) and applies Kong's defaults. */
+function resolveRedis(c: ConfigInput): RateLimitingRedis {
+  const r = c.redis ?? {};
+  const timeout = r.timeout ?? c.redis_timeout ?? 2000;
+  const optional = {
+    host: r.host ?? c.redis_host,
+    username: r.username ?? c.redis_username,
+    password: r.password ?? c.redis_password,
+    server_name: r.server_name ?? c.redis_server_name,
+  };
+  return {
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    port: r.port ?? c.redis_port ?? 6379,
+    timeout,
+    connect_timeout: r.connect_timeout ?? timeout,
+    send_timeout: r.send_timeout ?? timeout,
+    read_timeout: r.read_timeout ?? timeout,
+    database: r.database ?? c.redis_database ?? 0,
+    ssl: r.ssl ?? c.redis_ssl ?? false,
+    ssl_verify: r.ssl_verify ?? c.redis_ssl_verify ?? false,
+  };
+}
+
+/** The `rate-limiting` plugin: global, per service, per route, or per consumer. */
+export const rateLimiting = definePlugin<RateLimitingConfig>({
+  name: 'rate-limiting',
+  config: rateLimitingConfigSchema,
+  scopes: ['global', 'service', 'route', 'consumer'],
+});
