@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The whole suite: a type check, then every test/**/*.test.ts under node's test runner
+// (TypeScript through tsx). `npm test -- test/unit` runs the files under the given paths.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function find(path) {
+  if (!statSync(path).isDirectory()) return path.endsWith('.test.ts') ? [path] : [];
+  return readdirSync(path).sort().flatMap((f) => find(join(path, f)));
+}
+
+const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
+const files = roots.flatMap(find);
+if (!process.env.SKIP_TYPECHECK) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], { stdio: 'inherit' });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit' });
+process.exit(run.status ?? 1);

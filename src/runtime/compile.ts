@@ -1,0 +1,33 @@
+import { formatDiagnostic, type Diagnostic } from '../errors.js';
+import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
+import type { GatewayIR } from '../ir/types.js';
+import { loadConfig } from '../model/load.js';
+import type { SourceText } from '../model/yaml-source.js';
+import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
+import { translate, type Translation } from '../resources/translate.js';
+
+export interface CompileOptions {
+  ir?: IrOptions;
+  settings?: TranslateSettings;
+}
+
+export interface CompileResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  ir?: GatewayIR;
+  translation?: Translation;
+}
+
+/** YAML texts → model → IR → resources; stops at the first stage that reports an error. */
+export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
+  const loaded = loadConfig(texts);
+  if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
+  const ir = buildIR(loaded.model, options.ir ?? DEFAULT_IR_OPTIONS);
+  const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);
+  return { ok: true, diagnostics: loaded.diagnostics, ir, translation };
+}
+
+/** The errors of a result as `file:line:col: message` lines. */
+export function describeErrors(r: CompileResult): string {
+  return r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n');
+}

@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import type { Logger } from '../logger.js';
+import { shortType } from '../resources/type-urls.js';
+import { messageType } from './proto-registry.js';
+import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
+import type { Snapshot } from './snapshot.js';
+
+const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+/** What /status shows for one connected xDS client. */
+export interface NodeStatus {
+  id: string;
+  cluster: string;
+  stream: number;
+  mode: Mode;
+  connectedAt: string;
+  /** ACKed version and last NACK per resource type (short names: CDS, EDS, LDS, RDS, ...). */
+  types: Record<string, { ackedVersion?: string; resources: number; lastNack?: { version: string; detail: string; at: string } }>;
+  /** The last snapshot this node fully holds. */
+  convergedVersion?: string;
+}
+
+export interface AdsServerEvents {
+  /** A node holds every type of a snapshot: `ms` is from snapshot creation to the last ACK. */
+  converged: [nodeId: string, version: string, ms: number];
+  nack: [nodeId: string, typeUrl: string, nack: Nack];
+  push: [nodeId: string, typeUrl: string, resources: number];
+  ack: [nodeId: string, typeUrl: string, version: string];
+  connect: [nodeId: string];
+  disconnect: [nodeId: string];
+}
+
+interface StreamInfo {
+  id: number;
+  nodeId: string;
+  cluster: string;
+  session: Session;
+  connectedAt: number;
+  lastNacks: Map<string, Nack>;
+  convergedVersion?: string;
+}
+
+/**
+ * The aggregated discovery service (ADS): state-of-the-world and delta on one gRPC port, for
+ * Envoys and companion services alike. It never builds resources; it delivers snapshots.
+ */
+export class AdsServer extends EventEmitter<AdsServerEvents> {
+  private readonly server = new grpc.Server({
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+  });
+  private readonly streams = new Map<number, StreamInfo>();
+  private streamSeq = 0;
+  private current?: Snapshot;
+  private readonly requestType: protobuf.Type;
+  private readonly deltaRequestType: protobuf.Type;
+  private readonly log: Logger;
+
+  constructor(logger: Logger) {
+    super();
+    this.log = logger.child({ component: 'xds' });
+    this.requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+    this.deltaRequestType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+    const passthrough = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const definition: grpc.ServiceDefinition = {
+      StreamAggregatedResources: {
+        path: `${SERVICE}/StreamAggregatedResources`, requestStream: true, responseStream: true,
+        requestSerialize: passthrough, responseSerialize: passthrough,
+        requestDeserialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
+      },
+      DeltaAggregatedResources: {
+        path: `${SERVICE}/DeltaAggregatedResources`, requestStream: true, responseStream: true,
+        requestSerialize: passthrough, responseSerialize: passthrough,
+        requestDeserialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
+      },
+    };
+    this.server.addService(definition, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => this.onStream(call, 'sotw'),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => this.onStream(call, 'delta'),
+    });
+  }
+
+  /** Starts serving; resolves with the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  /** Stops accepting streams and ends the open ones. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.tryShutdown(() => resolve());
+      setTimeout(() => this.server.forceShutdown(), 1000).unref();
+    });
+  }
+
+  get snapshot(): Snapshot | undefined {
+    return this.current;
+  }
+
+  /** Delivers a snapshot to every stream. A snapshot equal to the current one does nothing. */
+  setSnapshot(s: Snapshot): void {
+    if (this.current?.version === s.version) return;
+    this.current = s;
+    for (const info of this.streams.values()) info.session.setSnapshot(s);
+  }
+
+  /** Every connected stream, for /status. */
+  nodes(): NodeStatus[] {
+    return [...this.streams.values()].sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.id - b.id).map((info) => {
+      const types: NodeStatus['types'] = {};
+      for (const [typeUrl, st] of Object.entries(info.session.status())) {
+        const nack = info.lastNacks.get(typeUrl);
+        types[shortType(typeUrl)] = {
+          ackedVersion: st.ackedVersion, resources: st.resources,
+          ...(nack ? { lastNack: { version: nack.version, detail: nack.detail, at: new Date(nack.at).toISOString() } } : {}),
+        };
+      }
+      return {
+        id: info.nodeId, cluster: info.cluster, stream: info.id, mode: info.session.mode,
+        connectedAt: new Date(info.connectedAt).toISOString(), types,
+        ...(info.convergedVersion ? { convergedVersion: info.convergedVersion } : {}),
+      };
+    });
+  }
+
+  private onStream(call: grpc.ServerDuplexStream<Buffer, Uint8Array>, mode: Mode): void {
+    const id = ++this.streamSeq;
+    let info: StreamInfo | undefined;
+    const log = this.log.child({ stream: id, mode });
+    const end = () => {
+      if (!info) return;
+      this.streams.delete(id);
+      log.info({ node: info.nodeId }, 'xds stream closed');
+      this.emit('disconnect', info.nodeId);
+      info = undefined;
+    };
+    call.on('data', (buf: Buffer) => {
+      let req: SessionRequest & { nodeId?: string; cluster?: string };
+      try {
+        req = mode === 'sotw' ? this.decodeSotw(buf) : this.decodeDelta(buf);
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'undecodable xds request');
+        call.destroy(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));
+        return;
+      }
+      if (!info) {
+        const nodeId = req.nodeId || `anonymous-${id}`;
+        const cluster = req.cluster ?? '';
+        const streamInfo: StreamInfo = {
+          id, nodeId, cluster, connectedAt: Date.now(), lastNacks: new Map(),
+          session: new Session(mode, cluster, {
+            send: (bytes, typeUrl, count) => {
+              call.write(bytes);
+              this.emit('push', nodeId, typeUrl, count);
+              log.debug({ node: nodeId, type: shortType(typeUrl), resources: count }, 'xds push');
+            },
+            acked: (typeUrl, version) => this.emit('ack', nodeId, typeUrl, version),
+            nacked: (typeUrl, nack) => {
+              streamInfo.lastNacks.set(typeUrl, nack);
+              log.warn({ node: nodeId, type: shortType(typeUrl), version: nack.version, detail: nack.detail }, 'xds NACK: the node keeps its last accepted config');
+              this.emit('nack', nodeId, typeUrl, nack);
+            },
+            converged: (snapshot) => {
+              streamInfo.convergedVersion = snapshot.version;
+              this.emit('converged', nodeId, snapshot.version, Date.now() - snapshot.createdAt);
+            },
+          }, `${id}`),
+        };
+        info = streamInfo;
+        this.streams.set(id, info);
+        log.info({ node: nodeId, cluster }, 'xds stream opened');
+        this.emit('connect', nodeId);
+        if (this.current) info.session.setSnapshot(this.current);
+      }
+      info.session.handle(req);
+    });
+    call.on('end', () => { end(); call.end(); });
+    call.on('error', () => end());
+    call.on('cancelled', () => end());
+    call.on('close', () => end());
+  }
+
+  private decodeSotw(buf: Buffer): SessionRequest & { nodeId?: string; cluster?: string } {
+    const m = this.requestType.toObject(this.requestType.decode(buf), { defaults: false, longs: String }) as {
+      version_info?: string; node?: { id?: string; cluster?: string }; resource_names?: string[]; type_url?: string;
+      response_nonce?: string; error_detail?: { message?: string; code?: number };
+    };
+    return {
+      typeUrl: m.type_url ?? '',
+      nonce: m.response_nonce ?? '',
+      versionInfo: m.version_info,
+      resourceNames: m.resource_names ?? [],
+      errorDetail: m.error_detail ? (m.error_detail.message || `error code ${m.error_detail.code ?? 'unknown'}`) : undefined,
+      nodeId: m.node?.id,
+      cluster: m.node?.cluster,
+    };
+  }
+
+  private decodeDelta(buf: Buffer): SessionRequest & { nodeId?: string; cluster?: string } {
+    const m = this.deltaRequestType.toObject(this.deltaRequestType.decode(buf), { defaults: false, longs: String }) as {
+      node?: { id?: string; cluster?: string }; type_url?: string; resource_names_subscribe?: string[];
+      resource_names_unsubscribe?: string[]; initial_resource_versions?: Record<string, string>; response_nonce?: string;
+      error_detail?: { message?: string; code?: number };
+    };
+    return {
+      typeUrl: m.type_url ?? '',
+      nonce: m.response_nonce ?? '',
+      subscribe: m.resource_names_subscribe,
+      unsubscribe: m.resource_names_unsubscribe,
+      initialVersions: m.initial_resource_versions,
+      errorDetail: m.error_detail ? (m.error_detail.message || `error code ${m.error_detail.code ?? 'unknown'}`) : undefined,
+      nodeId: m.node?.id,
+      cluster: m.node?.cluster,
+    };
+  }
+}
