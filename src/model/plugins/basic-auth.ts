@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { definePlugin } from '../plugin-schema.js';
+
+/** Kong 3.x `basic-auth` plugin config (kong/plugins/basic-auth/schema.lua), with Kong's defaults. */
+export const basicAuthConfigSchema = z.strictObject({
+  anonymous: z.string().optional().transform((v) => (v === '' ? undefined : v)),
+  hide_credentials: z.boolean().default(false),
+  realm: z.string().min(1).default('service'),
+});
+
+export type BasicAuthConfig = z.output<typeof basicAuthConfigSchema>;
+
+export const basicAuthPlugin = definePlugin<BasicAuthConfig>({
+  name: 'basic-auth',
+  config: basicAuthConfigSchema,
+  scopes: ['global', 'service', 'route'],
+});
