@@ -1,0 +1,177 @@
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { isHmac, keyAlgorithmProblem, parsePublicKey } from './keys.js';
+import { JwkSet } from './jwks.js';
+import type {
+  AuthzConsumer, AuthzLogger, AuthzSnapshot, BasicAuthCredential, JwtAlgorithm, JwtSecret, KeyAuthCredential,
+} from './types.js';
+
+/** SHA-256 digest; keys and passwords are only ever held in this form. */
+export function sha256(data: string | Buffer): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/**
+ * A stable identifier for a credential the configuration gave no id: a UUID-shaped digest of
+ * its kind, consumer and position (never of its secret).
+ */
+function derivedId(kind: string, consumerId: string, ordinal: number): string {
+  const h = sha256(`frontdesk:${kind}:${consumerId}:${ordinal}`).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export interface KeyAuthEntry {
+  id: string;
+  consumer: AuthzConsumer;
+  keyHash: Buffer;
+}
+
+export interface BasicAuthEntry {
+  id: string;
+  username: string;
+  consumer: AuthzConsumer;
+  passwordHash: Buffer;
+}
+
+/** A jwt secret ready to verify with; key material is parsed once, when indexed. */
+export interface JwtSecretEntry {
+  id: string;
+  key: string;
+  algorithm: JwtAlgorithm;
+  consumer: AuthzConsumer;
+  /** HS*: the secret as configured (decoded per request only when secret_is_base64). */
+  secret?: string;
+  /** RS*, PS*, ES*, EdDSA with rsa_public_key: the parsed key, or why it is unusable. */
+  publicKey?: KeyObject | { problem: string };
+  /** Extension: inline JWKS. */
+  jwks?: JwkSet;
+  /** Extension: JWKS by URL. */
+  jwksUri?: string;
+}
+
+function passwordDigest(consumerId: string, password: string): Buffer {
+  return createHmac('sha256', consumerId).update(password).digest();
+}
+
+const DUMMY_HASH = passwordDigest('frontdesk-dummy', 'frontdesk-dummy');
+
+/**
+ * The in-memory indexes one snapshot compiles to: a map per credential kind, keyed by what a
+ * request presents (key digest, username, jwt key claim). Built once per update and swapped
+ * in whole, so a check never sees half an update.
+ */
+export class CredentialIndex {
+  readonly consumersById = new Map<string, AuthzConsumer>();
+  readonly consumersByUsername = new Map<string, AuthzConsumer>();
+  private readonly keyAuth = new Map<string, KeyAuthEntry>();
+  private readonly basicAuth = new Map<string, BasicAuthEntry>();
+  readonly jwtByKey = new Map<string, JwtSecretEntry>();
+
+  constructor(snapshot: AuthzSnapshot, logger: AuthzLogger) {
+    for (const c of snapshot.consumers) {
+      const consumer: AuthzConsumer = { id: c.id, groups: [...new Set(c.groups ?? [])] };
+      if (c.username !== undefined) consumer.username = c.username;
+      if (c.customId !== undefined) consumer.customId = c.customId;
+      this.consumersById.set(c.id, consumer);
+      if (c.username !== undefined && !this.consumersByUsername.has(c.username)) this.consumersByUsername.set(c.username, consumer);
+    }
+    for (const a of snapshot.acls ?? []) {
+      const consumer = this.consumersById.get(a.consumerId);
+      if (!consumer) logger.warn({ consumerId: a.consumerId }, 'authz: acl for an unknown consumer ignored');
+      else if (!consumer.groups.includes(a.group)) consumer.groups.push(a.group);
+    }
+    const ordinals = new Map<string, number>();
+    const nextOrdinal = (kind: string, consumerId: string): number => {
+      const k = `${kind}\0${consumerId}`;
+      const n = ordinals.get(k) ?? 0;
+      ordinals.set(k, n + 1);
+      return n;
+    };
+    for (const cred of snapshot.keyauthCredentials ?? []) this.addKeyAuth(cred, nextOrdinal('key-auth', cred.consumerId), logger);
+    for (const cred of snapshot.basicauthCredentials ?? []) this.addBasicAuth(cred, nextOrdinal('basic-auth', cred.consumerId), logger);
+    for (const s of snapshot.jwtSecrets ?? []) this.addJwtSecret(s, nextOrdinal('jwt', s.consumerId), logger);
+  }
+
+  /** A consumer by id or, failing that, username (Kong's `anonymous` accepts either). */
+  consumerByIdOrUsername(ref: string): AuthzConsumer | undefined {
+    return this.consumersById.get(ref) ?? this.consumersByUsername.get(ref);
+  }
+
+  /** The key-auth credential whose key is `key`, compared as SHA-256 digests in constant time. */
+  findKey(key: string): KeyAuthEntry | undefined {
+    const digest = sha256(key);
+    const entry = this.keyAuth.get(digest.toString('base64'));
+    return entry && timingSafeEqual(entry.keyHash, digest) ? entry : undefined;
+  }
+
+  findBasicUser(username: string): BasicAuthEntry | undefined {
+    return this.basicAuth.get(username);
+  }
+
+  /**
+   * Whether `password` is `entry`'s, in constant time. An unknown user costs the same digest
+   * and comparison, so response time does not tell which usernames exist.
+   */
+  checkPassword(entry: BasicAuthEntry | undefined, password: string): boolean {
+    const digest = passwordDigest(entry?.consumer.id ?? 'frontdesk-dummy', password);
+    const ok = timingSafeEqual(entry?.passwordHash ?? DUMMY_HASH, digest);
+    return entry !== undefined && ok;
+  }
+
+  private consumerOf(kind: string, consumerId: string, logger: AuthzLogger): AuthzConsumer | undefined {
+    const consumer = this.consumersById.get(consumerId);
+    if (!consumer) logger.warn({ consumerId, kind }, 'authz: credential for an unknown consumer ignored');
+    return consumer;
+  }
+
+  private addKeyAuth(cred: KeyAuthCredential, ordinal: number, logger: AuthzLogger): void {
+    const consumer = this.consumerOf('key-auth', cred.consumerId, logger);
+    if (!consumer) return;
+    const id = cred.id ?? derivedId('key-auth', cred.consumerId, ordinal);
+    const keyHash = sha256(cred.key);
+    const slot = keyHash.toString('base64');
+    const prev = this.keyAuth.get(slot);
+    if (prev) {
+      logger.warn({ credentialId: id, keptCredentialId: prev.id }, 'authz: duplicate key-auth key ignored');
+      return;
+    }
+    this.keyAuth.set(slot, { id, consumer, keyHash });
+  }
+
+  private addBasicAuth(cred: BasicAuthCredential, ordinal: number, logger: AuthzLogger): void {
+    const consumer = this.consumerOf('basic-auth', cred.consumerId, logger);
+    if (!consumer) return;
+    const id = cred.id ?? derivedId('basic-auth', cred.consumerId, ordinal);
+    if (this.basicAuth.has(cred.username)) {
+      logger.warn({ credentialId: id, username: cred.username }, 'authz: duplicate basic-auth username ignored');
+      return;
+    }
+    this.basicAuth.set(cred.username, { id, username: cred.username, consumer, passwordHash: passwordDigest(consumer.id, cred.password) });
+  }
+
+  private addJwtSecret(s: JwtSecret, ordinal: number, logger: AuthzLogger): void {
+    const consumer = this.consumerOf('jwt', s.consumerId, logger);
+    if (!consumer) return;
+    const id = s.id ?? derivedId('jwt', s.consumerId, ordinal);
+    if (this.jwtByKey.has(s.key)) {
+      logger.warn({ credentialId: id, key: s.key }, 'authz: duplicate jwt secret key ignored');
+      return;
+    }
+    const algorithm = s.algorithm ?? 'HS256';
+    const entry: JwtSecretEntry = { id, key: s.key, algorithm, consumer };
+    if (s.jwks) entry.jwks = new JwkSet(s.jwks, algorithm);
+    else if (s.jwksUri) entry.jwksUri = s.jwksUri;
+    else if (isHmac(algorithm)) {
+      if (s.secret !== undefined) entry.secret = s.secret;
+    } else if (s.rsaPublicKey !== undefined) {
+      try {
+        const key = parsePublicKey(s.rsaPublicKey);
+        const problem = keyAlgorithmProblem(algorithm, key);
+        entry.publicKey = problem ? { problem } : key;
+      } catch (e) {
+        entry.publicKey = { problem: `rsa_public_key does not parse: ${(e as Error).message}` };
+      }
+      if ('problem' in entry.publicKey!) logger.warn({ credentialId: id, key: s.key, problem: entry.publicKey.problem }, 'authz: unusable jwt secret');
+    }
+    this.jwtByKey.set(s.key, entry);
+  }
+}

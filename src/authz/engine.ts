@@ -1,0 +1,214 @@
+import type { AuthOutcome, CachedToken, PluginContext } from './context.js';
+import { CredentialIndex } from './credentials.js';
+import { JwksCache } from './jwks.js';
+import { LruCache } from './lru.js';
+import { checkAcl } from './plugins/acl.js';
+import { authenticateBasicAuth } from './plugins/basic-auth.js';
+import { authenticateJwt } from './plugins/jwt.js';
+import { authenticateKeyAuth } from './plugins/key-auth.js';
+import { RequestView } from './request.js';
+import { AuthzInternalError, deny, unexpected } from './responses.js';
+import type {
+  AclConfig, AuthzAllow, AuthzConsumer, AuthzDecision, AuthzEngineOptions, AuthzLogger, AuthzRequest, AuthzSnapshot, RoutePolicy,
+} from './types.js';
+
+/**
+ * The upstream headers that carry identity. Every allowed request leaves with exactly the ones
+ * the plugins set; a client-sent copy of any of them is always removed, even where Kong would
+ * pass it through (no auth plugin ran, or hide_groups_header).
+ */
+export const IDENTITY_HEADERS = [
+  'x-consumer-id', 'x-consumer-custom-id', 'x-consumer-username', 'x-credential-identifier',
+  'x-anonymous-consumer', 'x-consumer-groups', 'x-authenticated-groups', 'x-credential-username',
+] as const;
+
+type AuthStep = {
+  plugin: 'jwt' | 'key-auth' | 'basic-auth';
+  anonymous?: string;
+  runOnPreflight: boolean;
+  run: (req: RequestView, ctx: PluginContext) => AuthOutcome | Promise<AuthOutcome>;
+};
+
+interface CompiledPolicy {
+  auth: AuthStep[];
+  acl?: AclConfig;
+}
+
+interface State {
+  index: CredentialIndex;
+  policies: Map<string, CompiledPolicy>;
+}
+
+/**
+ * Auth plugins run in Kong's priority order (jwt 1450, key-auth 1250, basic-auth 1100), then
+ * acl (950), so several plugins on one route combine exactly as in Kong.
+ */
+function compile(policy: RoutePolicy): CompiledPolicy {
+  const { jwt, 'key-auth': keyAuth, 'basic-auth': basicAuth, acl } = policy.plugins;
+  const auth: AuthStep[] = [];
+  if (jwt) auth.push({ plugin: 'jwt', anonymous: jwt.anonymous, runOnPreflight: jwt.run_on_preflight, run: (r, c) => authenticateJwt(jwt, r, c) });
+  if (keyAuth) auth.push({ plugin: 'key-auth', anonymous: keyAuth.anonymous, runOnPreflight: keyAuth.run_on_preflight, run: (r, c) => authenticateKeyAuth(keyAuth, r, c) });
+  if (basicAuth) auth.push({ plugin: 'basic-auth', anonymous: basicAuth.anonymous, runOnPreflight: true, run: (r, c) => authenticateBasicAuth(basicAuth, r, c) });
+  return acl ? { auth, acl } : { auth };
+}
+
+/**
+ * Kong's jwt, key-auth, basic-auth and acl plugins as one pure decision function over an
+ * in-memory snapshot. `update()` swaps in a new snapshot atomically; `check()` answers one
+ * request for one route. The only I/O is fetching JWKS documents, through the injected fetch.
+ */
+export class AuthzEngine {
+  private state?: State;
+  private readonly logger: AuthzLogger;
+  private readonly now: () => number;
+  private readonly tokenCache: LruCache<CachedToken>;
+  private readonly jwks: JwksCache;
+  private readonly tokenCacheTtlMs: number;
+  private readonly maxTokenLength: number;
+
+  constructor(opts: AuthzEngineOptions) {
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.tokenCache = new LruCache(opts.tokenCacheSize ?? 10_000);
+    this.tokenCacheTtlMs = opts.tokenCacheTtlMs ?? 300_000;
+    this.maxTokenLength = opts.maxTokenLength ?? 8192;
+    this.jwks = new JwksCache({
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      logger: opts.logger,
+      now: this.now,
+      timeoutMs: opts.jwksTimeoutMs ?? 2000,
+      ttlMs: opts.jwksCacheTtlMs ?? 600_000,
+      refreshIntervalMs: opts.jwksRefreshIntervalMs ?? 30_000,
+      maxBytes: opts.jwksMaxBytes ?? 512 * 1024,
+    });
+  }
+
+  /** Whether a snapshot has been loaded; before that every check is refused with 503. */
+  get ready(): boolean {
+    return this.state !== undefined;
+  }
+
+  /** Counters for metrics: routes with a policy, verified tokens currently cached. */
+  stats(): { routes: number; tokenCacheEntries: number } {
+    return { routes: this.state?.policies.size ?? 0, tokenCacheEntries: this.tokenCache.size };
+  }
+
+  /**
+   * Replaces consumers, credentials and policies as a whole. Checks already running finish on
+   * the snapshot they started with; the verified-token cache is emptied, so a revoked secret
+   * stops working at once. JWKS URLs are fetched in the background.
+   */
+  update(snapshot: AuthzSnapshot): void {
+    const index = new CredentialIndex(snapshot, this.logger);
+    const policies = new Map<string, CompiledPolicy>();
+    for (const p of snapshot.policies) {
+      policies.set(p.routeId, compile(p));
+      for (const [plugin, conf] of Object.entries(p.plugins)) {
+        const anonymous = (conf as { anonymous?: string }).anonymous;
+        if (anonymous !== undefined && !index.consumerByIdOrUsername(anonymous)) {
+          this.logger.warn({ routeId: p.routeId, plugin, anonymous }, 'authz: anonymous consumer does not exist; failed authentications will get 500');
+        }
+      }
+    }
+    this.state = { index, policies };
+    this.tokenCache.clear();
+    for (const s of snapshot.jwtSecrets ?? []) if (s.jwksUri && !s.jwks) this.jwks.prefetch(s.jwksUri);
+  }
+
+  /**
+   * The decision for one request on one route. Never throws: a server-side failure is a 500
+   * with Kong's `An unexpected error occurred`; a route with no policy (unknown id, or nothing
+   * loaded yet) is refused with 503, failing closed.
+   */
+  async check(routeId: string, req: AuthzRequest): Promise<AuthzDecision> {
+    const state = this.state;
+    const policy = state?.policies.get(routeId);
+    if (!state || !policy) {
+      this.logger.warn({ routeId, loaded: state !== undefined }, 'authz: no policy for route; refused');
+      return deny(503, { message: 'Service unavailable' });
+    }
+    try {
+      return await this.decide(state, policy, new RequestView(req));
+    } catch (e) {
+      if (e instanceof AuthzInternalError) this.logger.error({ routeId, reason: e.reason, ...e.detail }, 'authz: internal error');
+      else this.logger.error({ routeId, err: (e as Error)?.message }, 'authz: unexpected failure');
+      return unexpected();
+    }
+  }
+
+  private async decide(state: State, policy: CompiledPolicy, req: RequestView): Promise<AuthzDecision> {
+    const ctx: PluginContext = {
+      index: state.index, now: this.now, logger: this.logger, jwks: this.jwks,
+      tokenCache: this.tokenCache, tokenCacheTtlMs: this.tokenCacheTtlMs, maxTokenLength: this.maxTokenLength,
+    };
+    let consumer: AuthzConsumer | undefined;
+    let credentialId: string | undefined;
+    let anonymous = false;
+    const strip = { headers: new Set<string>(), query: new Set<string>(), body: new Set<string>() };
+
+    for (const step of policy.auth) {
+      if (!step.runOnPreflight && req.method === 'OPTIONS') continue;
+      // Kong's logical OR: a plugin with `anonymous` stands aside once any credential matched.
+      if (step.anonymous !== undefined && credentialId !== undefined) continue;
+      const out = await step.run(req, ctx);
+      for (const h of out.removals.headers) strip.headers.add(h);
+      for (const q of out.removals.query) strip.query.add(q);
+      for (const b of out.removals.body) strip.body.add(b);
+      if (out.ok) {
+        consumer = out.consumer;
+        credentialId = out.credentialId;
+        anonymous = false;
+      } else if (step.anonymous !== undefined) {
+        const anon = state.index.consumerByIdOrUsername(step.anonymous);
+        if (!anon) throw new AuthzInternalError('anonymous consumer not found', { plugin: step.plugin, anonymous: step.anonymous });
+        consumer = anon;
+        credentialId = undefined;
+        anonymous = true;
+      } else {
+        return out.deny;
+      }
+    }
+
+    let groupsHeader: string | undefined;
+    if (policy.acl) {
+      const acl = checkAcl(policy.acl, consumer, credentialId !== undefined);
+      if ('deny' in acl) return acl.deny;
+      groupsHeader = acl.groupsHeader;
+    }
+    return allow(consumer, credentialId, anonymous, groupsHeader, strip);
+  }
+}
+
+function allow(
+  consumer: AuthzConsumer | undefined, credentialId: string | undefined, anonymous: boolean, groupsHeader: string | undefined,
+  strip: { headers: Set<string>; query: Set<string>; body: Set<string> },
+): AuthzAllow {
+  const headersToSet: Record<string, string> = {};
+  const metadata: Record<string, string> = {};
+  if (consumer) {
+    headersToSet['x-consumer-id'] = consumer.id;
+    metadata.consumer_id = consumer.id;
+    if (consumer.customId !== undefined) headersToSet['x-consumer-custom-id'] = consumer.customId;
+    if (consumer.username !== undefined) {
+      headersToSet['x-consumer-username'] = consumer.username;
+      metadata.consumer_username = consumer.username;
+    }
+  }
+  if (credentialId !== undefined) {
+    headersToSet['x-credential-identifier'] = credentialId;
+    metadata.credential_id = credentialId;
+  }
+  if (anonymous) headersToSet['x-anonymous-consumer'] = 'true';
+  if (groupsHeader !== undefined) headersToSet['x-consumer-groups'] = groupsHeader;
+
+  const remove = new Set<string>(strip.headers);
+  for (const h of IDENTITY_HEADERS) remove.add(h);
+  for (const h of Object.keys(headersToSet)) remove.delete(h);
+
+  const decision: AuthzAllow = { allow: true, anonymous, headersToSet, headersToRemove: [...remove], metadata };
+  if (consumer) decision.consumer = { ...consumer, groups: [...consumer.groups] };
+  if (credentialId !== undefined) decision.credentialId = credentialId;
+  if (strip.query.size) decision.queryParamsToRemove = [...strip.query];
+  if (strip.body.size) decision.bodyParamsToRemove = [...strip.body];
+  return decision;
+}
