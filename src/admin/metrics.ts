@@ -1,0 +1,73 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the
+ * text exposition format. Enough for Frontdesk's own figures; Envoy's stats stay in Envoy.
+ */
+
+type Labels = Record<string, string>;
+
+function key(labels: Labels): string {
+  return Object.keys(labels).sort().map((k) => `${k}="${labels[k]!.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+}
+
+abstract class Metric {
+  constructor(readonly name: string, readonly help: string, readonly type: string) {}
+  abstract lines(): string[];
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.lines()].join('\n');
+  }
+}
+
+export class Counter extends Metric {
+  private readonly values = new Map<string, number>();
+  constructor(name: string, help: string) { super(name, help, 'counter'); }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number { return this.values.get(key(labels)) ?? 0; }
+  lines(): string[] {
+    if (this.values.size === 0) return [`${this.name} 0`];
+    return [...this.values].sort().map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Gauge extends Metric {
+  private readonly values = new Map<string, number>();
+  constructor(name: string, help: string, private readonly collect?: () => number) { super(name, help, 'gauge'); }
+  set(value: number, labels: Labels = {}): void { this.values.set(key(labels), value); }
+  lines(): string[] {
+    if (this.collect) return [`${this.name} ${this.collect()}`];
+    if (this.values.size === 0) return [`${this.name} 0`];
+    return [...this.values].sort().map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Histogram extends Metric {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(name: string, help: string, readonly buckets: number[]) { super(name, help, 'histogram'); }
+  observe(value: number, labels: Labels = {}): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    this.buckets.forEach((b, i) => { if (value <= b) s!.counts[i]!++; });
+    s.sum += value;
+    s.count++;
+  }
+  lines(): string[] {
+    const out: string[] = [];
+    for (const [k, s] of [...this.series].sort()) {
+      const sep = k ? `${k},` : '';
+      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
+      out.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
+      out.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = [];
+  add<M extends Metric>(m: M): M { this.metrics.push(m); return m; }
+  render(): string { return `${this.metrics.map((m) => m.render()).join('\n')}\n`; }
+}

@@ -1,0 +1,44 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+
+export interface AdminHandlers {
+  ready(): boolean;
+  status(): unknown;
+  metrics(): string;
+  /** Extra routes a service adds (path → handler). */
+  extra?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+}
+
+/** The admin HTTP server: /healthz, /readyz, /status (JSON) and /metrics (Prometheus). */
+export function startAdminServer(host: string, port: number, h: AdminHandlers, logger: Logger): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const send = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, JSON.stringify({ message: 'method not allowed' }));
+    switch (url.pathname) {
+      case '/healthz': return send(200, JSON.stringify({ status: 'ok' }));
+      case '/readyz': return h.ready() ? send(200, JSON.stringify({ status: 'ready' })) : send(503, JSON.stringify({ status: 'not ready' }));
+      case '/status': return send(200, `${JSON.stringify(h.status(), null, 2)}\n`);
+      case '/metrics': return send(200, h.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
+      default: {
+        const extra = h.extra?.[url.pathname];
+        if (extra) return extra(req, res);
+        return send(404, JSON.stringify({ message: 'not found' }));
+      }
+    }
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const bound = typeof addr === 'object' && addr ? addr.port : port;
+      logger.info({ host, port: bound }, 'admin listening');
+      resolve({ server, port: bound });
+    });
+  });
+}

