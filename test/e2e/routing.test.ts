@@ -1,0 +1,179 @@
+// Routing through a real Envoy fed by Frontdesk: path, host, method, header, regex, strip_path,
+// Kong's 404, HTTP/2, and the request headers an upstream sees.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { connect } from 'node:http2';
+import { after, before, describe, test } from 'node:test';
+import { startGateway, type Gateway } from '../support/gateway.js';
+import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
+
+type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
+
+/** One HTTP/1.1 request through the proxy (node:http, since fetch cannot set Host). */
+function get(gw: Gateway, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; host?: string } = {}): Promise<{ status: number; body: EchoReply & { message?: string }; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path, method: init.method ?? 'GET', headers: { ...init.headers, ...(init.host ? { host: init.host } : {}) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {}, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+describe('routing through Envoy', () => {
+  let a: Upstream;
+  let b: Upstream;
+  let c: Upstream;
+  let gw: Gateway;
+
+  before(async () => {
+    [a, b, c] = await Promise.all([startEchoUpstream('a'), startEchoUpstream('b'), startEchoUpstream('c')]);
+    gw = await startGateway(`
+_format_version: "3.0"
+services:
+  - name: svc-a
+    url: ${a.url}
+    routes:
+      - name: a-prefix
+        paths: [/a]
+      - name: a-keep
+        paths: [/keep]
+        strip_path: false
+      - name: a-methods
+        paths: [/write]
+        methods: [POST, PUT]
+  - name: svc-b
+    url: ${b.url}/base
+    routes:
+      - name: b-host
+        hosts: [api.example.com]
+        paths: [/]
+      - name: b-wild
+        hosts: ["*.wild.test"]
+      - name: b-strip
+        paths: [/b]
+      - name: b-regex
+        paths: ["~/users/\\\\d+$"]
+        strip_path: false
+  - name: svc-c
+    url: ${c.url}
+    routes:
+      - name: c-header
+        paths: [/a]
+        headers:
+          x-version: [v2, V3]
+      - name: c-longer
+        paths: [/a/longer]
+      - name: c-preserve
+        paths: [/preserve]
+        preserve_host: true
+      - name: c-get
+        paths: [/write]
+        methods: [GET]
+`);
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await Promise.all([a, b, c].map((u) => u?.close()));
+  });
+
+  test('a prefix path routes and strips the prefix (strip_path defaults to true)', async () => {
+    const r = await get(gw, '/a/items?x=1');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.upstream, 'a');
+    assert.equal(r.body.path, '/items?x=1');
+  });
+
+  test('the path itself strips to "/"', async () => {
+    const r = await get(gw, '/a');
+    assert.equal(r.body.upstream, 'a');
+    assert.equal(r.body.path, '/');
+  });
+
+  test('strip_path false keeps the path', async () => {
+    const r = await get(gw, '/keep/this');
+    assert.equal(r.body.upstream, 'a');
+    assert.equal(r.body.path, '/keep/this');
+  });
+
+  test('the service path is joined to what is left (path_handling v0)', async () => {
+    assert.equal((await get(gw, '/b/x/y')).body.path, '/base/x/y');
+    assert.equal((await get(gw, '/b')).body.path, '/base');
+  });
+
+  test('the longest prefix wins', async () => {
+    assert.equal((await get(gw, '/a/longer/z')).body.upstream, 'c');
+  });
+
+  test('a route with a header match beats the same path without one, values case-insensitive', async () => {
+    assert.equal((await get(gw, '/a/x', { headers: { 'x-version': 'v2' } })).body.upstream, 'c');
+    assert.equal((await get(gw, '/a/x', { headers: { 'x-version': 'v3' } })).body.upstream, 'c');
+    assert.equal((await get(gw, '/a/x', { headers: { 'x-version': 'v4' } })).body.upstream, 'a');
+  });
+
+  test('methods select between routes on one path', async () => {
+    assert.equal((await get(gw, '/write', { method: 'POST', body: 'x' })).body.upstream, 'a');
+    assert.equal((await get(gw, '/write')).body.upstream, 'c');
+    const del = await get(gw, '/write', { method: 'DELETE' });
+    assert.equal(del.status, 404);
+  });
+
+  test('hosts route by Host header, wildcards included', async () => {
+    const r = await get(gw, '/anything', { host: 'api.example.com' });
+    assert.equal(r.body.upstream, 'b');
+    assert.equal(r.body.path, '/base/anything');
+    assert.equal((await get(gw, '/q', { host: 'x.wild.test' })).body.upstream, 'b');
+    assert.equal((await get(gw, '/q', { host: 'api.example.com:8000' })).body.upstream, 'b');
+    assert.equal((await get(gw, '/q', { host: 'other.test' })).status, 404);
+  });
+
+  test('a host-less route still matches under a host that has routes', async () => {
+    const r = await get(gw, '/a/z', { host: 'x.wild.test' });
+    assert.equal(r.body.upstream, 'a', 'one criterion each: the path /a is longer than no path, so it outranks the wildcard host');
+    assert.equal((await get(gw, '/zzz', { host: 'x.wild.test' })).body.upstream, 'b');
+    const r2 = await get(gw, '/keep/1', { host: 'api.example.com' });
+    assert.equal(r2.body.upstream, 'b', 'a route with hosts outranks a host-less one (more criteria)');
+  });
+
+  test('regex paths match from the start', async () => {
+    assert.equal((await get(gw, '/users/42')).body.upstream, 'b');
+    assert.equal((await get(gw, '/users/42')).body.path, '/base/users/42');
+    assert.equal((await get(gw, '/users/abc')).status, 404);
+  });
+
+  test("unmatched requests get Kong's 404 JSON", async () => {
+    const r = await get(gw, '/nope');
+    assert.equal(r.status, 404);
+    assert.deepEqual(r.body, { message: 'no Route matched with those values' });
+    assert.match(String(r.headers['content-type']), /application\/json/);
+  });
+
+  test('Host is rewritten to the service host unless preserve_host', async () => {
+    assert.equal((await get(gw, '/a/h')).body.headers.host, `127.0.0.1:${a.port}`);
+    assert.equal((await get(gw, '/preserve', { host: 'client.example' })).body.headers.host, 'client.example');
+  });
+
+  test('HTTP/2 (h2c prior knowledge) is served on the same port', async () => {
+    const session = connect(gw.proxy);
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':path': '/a/h2', ':method': 'GET' });
+        let data = '';
+        req.setEncoding('utf8');
+        req.on('data', (d) => (data += d));
+        req.on('end', () => resolve(data));
+        req.on('error', reject);
+        req.end();
+      });
+      const reply = JSON.parse(body) as EchoReply;
+      assert.equal(reply.upstream, 'a');
+      assert.equal(reply.path, '/h2');
+    } finally {
+      session.close();
+    }
+  });
+});

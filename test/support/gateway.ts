@@ -1,0 +1,85 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/logger.js';
+import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
+import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { ControlPlane } from '../../src/runtime/control-plane.js';
+import { EnvoyProcess } from '../../src/runtime/envoy.js';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export interface Gateway {
+  proxyPort: number;
+  proxy: string;
+  admin: string;
+  xdsPort: number;
+  cp: ControlPlane;
+  envoy: EnvoyProcess;
+  configFile: string;
+  /** Writes the config as an editor would (a temp file renamed over it) and waits until Envoy holds it. */
+  edit(yaml: string): Promise<void>;
+  /** Writes the config and returns without waiting (for bad configs). */
+  write(yaml: string): void;
+  /** Resolves when every connected Envoy holds the current snapshot. */
+  converged(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a control plane in-process and a real Envoy fed by it over ADS. */
+export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string } = {}): Promise<Gateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-e2e-'));
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, yaml);
+  const proxyPort = await freePort();
+  const cp = new ControlPlane({
+    configPath: configFile,
+    xds: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    settings: { ...DEFAULT_SETTINGS, ...opts.settings },
+    ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } },
+    logger: silentLogger(),
+  });
+  const { xdsPort, adminPort } = await cp.start();
+  const envoy = await EnvoyProcess.start({
+    bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: `e2e-${proxyPort}`, cluster: opts.cluster ?? 'frontdesk', adminPort: 0, delta: opts.delta }),
+    logger: silentLogger(),
+    concurrency: 1,
+  });
+  const converged = async () => {
+    await waitFor(() => {
+      const v = cp.ads.snapshot?.version;
+      const nodes = cp.ads.nodes();
+      return v !== undefined && nodes.length > 0 && nodes.every((n) => n.convergedVersion === v);
+    }, 'Envoy to hold the current snapshot', 15_000);
+  };
+  try {
+    await envoy.waitReady();
+    await converged();
+  } catch (e) {
+    await envoy.stop();
+    await cp.stop();
+    throw e;
+  }
+  const write = (text: string) => {
+    const tmp = join(dir, `.gateway.yaml.${process.pid}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, configFile);
+  };
+  return {
+    proxyPort, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}`, xdsPort, cp, envoy, configFile,
+    write,
+    async edit(text: string) {
+      const before = cp.ads.snapshot?.version;
+      write(text);
+      await waitFor(() => cp.ads.snapshot?.version !== before, 'the edit to be applied', 10_000);
+      await converged();
+    },
+    converged,
+    async stop() {
+      await envoy.stop();
+      await cp.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
