@@ -14,11 +14,14 @@ export interface PluginContext {
   maxTokenLength: number;
 }
 
-/** A token whose signature was verified against `secret` (and, for JWKS, `keySet`). */
+/**
+ * A token whose signature was verified against `secret` (and, for JWKS, `keySet`), with the
+ * only claims later requests re-check: exp and nbf (null when present but not a number).
+ */
 export interface CachedToken {
   secret: JwtSecretEntry;
   keySet?: JwkSet;
-  claims: Record<string, unknown>;
+  claims: { exp?: number | null; nbf?: number | null };
 }
 
 /** Credentials a plugin asks to strip before the request goes upstream (hide_credentials). */

@@ -222,6 +222,15 @@ describe('jwt: verified-token cache', () => {
     const d = denied(await engine.check('default', request('/', bearer(t))));
     assert.deepEqual(d.body, { message: "No credentials found for given 'iss'" });
   });
+  it('a cached token is refused the same way twice (claims re-checked from the cache)', async () => {
+    const { engine } = makeEngine(snapshot());
+    const t = hs({ iss: 'alice-iss', exp: 'soon', nbf: NOW_S + 100 });
+    for (let i = 0; i < 2; i++) {
+      const d = denied(await engine.check('claims', request('/', bearer(t))));
+      assert.equal(JSON.stringify(d.body), '{"exp":"must be a number","nbf":"token not valid yet"}');
+    }
+    assert.equal(engine.stats().tokenCacheEntries, 1);
+  });
   it('is bounded (LRU) and can be switched off', async () => {
     const { engine } = makeEngine(snapshot(), { tokenCacheSize: 2 });
     for (let i = 0; i < 5; i++) allowed(await engine.check('default', request('/', bearer(hs({ iss: 'alice-iss', n: i })))));

@@ -206,7 +206,11 @@ export async function authenticateJwt(conf: JwtConfig, req: RequestView, ctx: Pl
     }
     const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity;
     const expiresAt = Math.min(exp, now + ctx.tokenCacheTtlMs);
-    if (expiresAt > now) ctx.tokenCache.set(ck, vk.keySet ? { secret: entry, keySet: vk.keySet, claims } : { secret: entry, claims }, expiresAt);
+    if (expiresAt > now) {
+      // Only what later requests re-check is kept: exp and nbf (a non-number kept as null).
+      const kept = { exp: typeof claims.exp === 'number' ? claims.exp : claims.exp === undefined ? undefined : null, nbf: typeof claims.nbf === 'number' ? claims.nbf : claims.nbf === undefined ? undefined : null };
+      ctx.tokenCache.set(ck, vk.keySet ? { secret: entry, keySet: vk.keySet, claims: kept } : { secret: entry, claims: kept }, expiresAt);
+    }
   }
 
   const nowSec = Math.floor(now / 1000);
