@@ -1,0 +1,95 @@
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterNode, RedisOptions } from 'ioredis';
+
+/** A Redis connection as Kong's rate-limiting plugin describes it (config.redis.*). */
+export interface RedisConnection {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  database?: number;
+  /** TLS when present; `verify` checks the server certificate, `serverName` sets SNI. */
+  tls?: { verify: boolean; serverName?: string };
+  /** Connect timeout (Kong's redis.connect_timeout, else redis.timeout). Default 2000. */
+  connectTimeoutMs?: number;
+  /** Per-command timeout (Kong's redis.read_timeout, else redis.timeout). Default 2000. */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * Client options for rate limiting: fail fast, recover on its own. While Redis is away a
+ * decision must fail at once (so fault_tolerant can apply) rather than wait in an offline
+ * queue, and must never be replayed later (a late replay would consume a unit for a request
+ * already answered). Reconnection is retried forever with a capped backoff.
+ */
+const FAIL_FAST: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
+};
+
+/**
+ * Connection trouble (refused, reset, cluster slots unknown) as the client reports it between
+ * decisions; pass the service's logger here. Decisions report their own failures as
+ * RateLimitStoreError whatever this does. Default: ignore (ioredis would print to stderr).
+ */
+export type RedisErrorListener = (err: Error) => void;
+
+/**
+ * A standalone Redis client for a RedisStore, from a URL (`redis://[user:pass@]host:port/db`,
+ * `rediss://` for TLS; the ratelimit service's `--redis`) or from a plugin's connection.
+ */
+export function createRedisClient(target: string | RedisConnection, onError: RedisErrorListener = ignore): Redis {
+  const client =
+    typeof target === 'string'
+      ? new Redis(target, { ...FAIL_FAST, connectTimeout: 2_000, commandTimeout: 2_000 })
+      : new Redis({ ...FAIL_FAST, ...connectionOptions(target), host: target.host, port: target.port });
+  client.on('error', onError);
+  return client;
+}
+
+/** A Redis Cluster client for a RedisStore; `nodes` are any of the cluster's masters. */
+export function createRedisClusterClient(
+  nodes: ClusterNode[],
+  connection: Omit<RedisConnection, 'host' | 'port'> = {},
+  onError: RedisErrorListener = ignore,
+): Cluster {
+  const { enableOfflineQueue: _queue, retryStrategy: _retry, ...perNode } = FAIL_FAST;
+  const client = new Cluster(nodes, {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
+    redisOptions: { ...perNode, ...connectionOptions(connection) },
+  });
+  client.on('error', onError);
+  return client;
+}
+
+const ignore: RedisErrorListener = () => undefined;
+
+/** Resolves once the client is ready for commands; rejects after `timeoutMs`. */
+export function whenReady(client: Redis | Cluster, timeoutMs = 5_000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redis not ready after ${timeoutMs} ms (status ${client.status})`));
+    }, timeoutMs);
+    client.once('ready', onReady);
+  });
+}
+
+function connectionOptions(c: Omit<RedisConnection, 'host' | 'port'>): RedisOptions {
+  return {
+    ...(c.username !== undefined ? { username: c.username } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    db: c.database ?? 0,
+    connectTimeout: c.connectTimeoutMs ?? 2_000,
+    commandTimeout: c.commandTimeoutMs ?? 2_000,
+    ...(c.tls ? { tls: { rejectUnauthorized: c.tls.verify, ...(c.tls.serverName ? { servername: c.tls.serverName } : {}) } } : {}),
+  };
+}
