@@ -14,7 +14,8 @@ export function keyAlgorithmProblem(alg: JwtAlgorithm, key: KeyObject): string |
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
-    if (type !== 'rsa' && !(alg.startsWith('PS') && type === 'rsa-pss')) return `${alg} needs an RSA public key, got ${type ?? 'a secret key'}`;
+    if (type === 'rsa-pss') return `${alg} needs an RSA key with the rsaEncryption OID; id-RSASSA-PSS keys are not supported by WebCrypto`;
+    if (type !== 'rsa') return `${alg} needs an RSA public key, got ${type ?? 'a secret key'}`;
     if ((details.modulusLength ?? 0) < 2048) return `${alg} needs an RSA key of 2048 bits or more, got ${details.modulusLength ?? 0}`;
     return undefined;
   }

@@ -1,5 +1,6 @@
 /** The four auth plugin schemas (Kong's fields and defaults) and the jwt secret checks the model uses. */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { jwtSecretProblem } from '../../src/authz/keys.js';
 import { aclConfigSchema, aclPlugin } from '../../src/model/plugins/acl.js';
@@ -84,6 +85,8 @@ describe('jwtSecretProblem', () => {
       [{ consumerId: 'c', key: 'k', algorithm: 'RS256', rsaPublicKey: 'garbage' }, /does not parse/],
       [{ consumerId: 'c', key: 'k', algorithm: 'RS256', rsaPublicKey: keyPair('ES256').publicPem }, /RS256 needs an RSA public key, got ec/],
       [{ consumerId: 'c', key: 'k', algorithm: 'ES256', rsaPublicKey: keyPair('ES384').publicPem }, /ES256 needs curve P-256/],
+      [{ consumerId: 'c', key: 'k', algorithm: 'PS256', rsaPublicKey: generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }, /id-RSASSA-PSS keys are not supported/],
+      [{ consumerId: 'c', key: 'k', algorithm: 'RS256', rsaPublicKey: generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }, /2048 bits or more, got 1024/],
       [{ consumerId: 'c', key: 'k', algorithm: 'EdDSA', rsaPublicKey: keyPair('RS256').publicPem }, /EdDSA needs an Ed25519 public key/],
       [{ consumerId: 'c', key: 'k', algorithm: 'HS256', secret: 's', rsaPublicKey: keyPair('RS256').publicPem }, /rsa_public_key is for/],
       [{ consumerId: 'c', key: 'k', algorithm: 'RS256', jwks: { keys: [keyPair('ES256').jwk] } }, /no key usable with RS256/],
