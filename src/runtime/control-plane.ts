@@ -53,6 +53,8 @@ export class ControlPlane {
   private lastApplied?: { at: string; version: string };
   private warnings: Diagnostic[] = [];
   readonly startedAt = new Date().toISOString();
+  /** How many reloads have finished (applied, unchanged or rejected). */
+  reloadCount = 0;
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
@@ -86,6 +88,14 @@ export class ControlPlane {
 
   /** Reads and compiles the config again; pushes it when it is good and different. */
   reload(): ReloadOutcome {
+    try {
+      return this.reloadOnce();
+    } finally {
+      this.reloadCount++;
+    }
+  }
+
+  private reloadOnce(): ReloadOutcome {
     const started = Date.now();
     let compiled: ReturnType<typeof compileConfig>;
     try {

@@ -177,6 +177,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
         this.emit('connect', nodeId);
         if (this.current) info.session.setSnapshot(this.current);
       }
+      log.debug({ node: info.nodeId, type: shortType(req.typeUrl), nonce: req.nonce, version: req.versionInfo, names: req.resourceNames?.length, sub: req.subscribe, unsub: req.unsubscribe, nack: req.errorDetail }, 'xds request');
       info.session.handle(req);
     });
     call.on('end', () => { end(); call.end(); });

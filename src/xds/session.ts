@@ -21,6 +21,8 @@ interface TypeState {
   acked: Map<string, EncodedResource>;
   ackedVersion?: string;
   inflight?: { nonce: string; version: string; resources: Map<string, EncodedResource>; removed: string[]; sentAt: number };
+  /** The nonce of the last response sent for this type. */
+  lastNonce?: string;
   nack?: Nack;
 }
 
@@ -92,10 +94,16 @@ export class Session {
       this.types.set(req.typeUrl, st);
       this.subscribeFirst(st, req);
     } else if (req.nonce) {
-      if (!st.inflight || req.nonce !== st.inflight.nonce) {
+      if (req.nonce !== st.lastNonce) {
         // A stale nonce answers a response since replaced: SotW ignores it; delta subscription
         // changes are incremental and still apply.
         if (this.mode === 'delta') { this.updateNames(st, req); this.advance(); }
+        return;
+      }
+      if (!st.inflight) {
+        // The latest response was answered already: this request changes the subscription.
+        this.updateNames(st, req);
+        this.advance();
         return;
       }
       const sent = st.inflight;
@@ -163,8 +171,9 @@ export class Session {
   private desired(st: TypeState): TypeResources {
     const all = resourcesFor(this.snapshot!, this.fleet, st.typeUrl);
     let base = all;
-    if (st.typeUrl === TYPE.cluster && this.phase === 'make' && st.acked.size) {
-      // Make before break: keep the clusters the client still routes to until routes move on.
+    if ((st.typeUrl === TYPE.cluster || st.typeUrl === TYPE.endpoint) && this.phase === 'make' && st.acked.size) {
+      // Make before break: keep the clusters (and their endpoints) the client still routes to
+      // until its routes have moved on.
       base = new Map(all);
       for (const [name, r] of st.acked) if (!base.has(name) && r.body !== null) base.set(name, r);
       base = new Map([...base].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -181,35 +190,44 @@ export class Session {
     return { changed, removed };
   }
 
-  private order(): string[] {
+  /**
+   * Stages of make-before-break. Types of one stage may be in flight together (Envoy ACKs a
+   * cluster only once its endpoints arrived, and a listener once its routes did); a stage
+   * starts only when the one before is acknowledged.
+   */
+  private stages(): string[][] {
     const companions = [...this.types.keys()].filter((t) => !ENVOY_PUSH_ORDER.includes(t)).sort();
-    return [...ENVOY_PUSH_ORDER, ...companions];
+    return [[TYPE.cluster, TYPE.endpoint], [TYPE.secret, TYPE.listener, TYPE.route], companions];
   }
 
-  /** Sends what the next unsettled type needs, in order; stops at the first type not yet settled. */
+  /** Sends what each type needs, stage by stage; stops at the first stage not yet settled. */
   private advance(): void {
     if (!this.snapshot) return;
-    for (const typeUrl of this.order()) {
-      const st = this.types.get(typeUrl);
-      if (!st) {
-        if (typeUrl === TYPE.endpoint && this.types.has(TYPE.cluster) && this.requiredEndpoints().length) return; // Envoy has yet to ask
-        continue;
+    for (const stage of this.stages()) {
+      let settled = true;
+      for (const typeUrl of stage) {
+        const st = this.types.get(typeUrl);
+        if (!st) {
+          if (typeUrl === TYPE.endpoint && this.requiredEndpoints().length) settled = false; // Envoy has yet to ask
+          continue;
+        }
+        if (st.inflight) { settled = false; continue; }
+        const desired = this.desired(st);
+        const version = versionOf(desired);
+        const { changed, removed } = this.diff(st, desired);
+        // Delta answers the first request of a type even when there is nothing in it, so the
+        // client's initialisation does not wait forever.
+        const upToDate = this.mode === 'sotw'
+          ? st.ackedVersion === version
+          : changed.length === 0 && removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined);
+        if (!upToDate) {
+          settled = false;
+          if (st.nack?.version !== version) this.send(st, version, desired, changed, removed); // a rejected version is never resent
+          continue;
+        }
+        if (typeUrl === TYPE.endpoint && !this.requiredEndpoints().every((n) => st.wildcard || st.names.has(n))) settled = false;
       }
-      if (st.inflight) return;
-      const desired = this.desired(st);
-      const version = versionOf(desired);
-      const { changed, removed } = this.diff(st, desired);
-      // Delta answers the first request of a type even when there is nothing in it, so the
-      // client's initialisation does not wait forever.
-      const upToDate = this.mode === 'sotw'
-        ? st.ackedVersion === version
-        : changed.length === 0 && removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined);
-      if (!upToDate) {
-        if (st.nack?.version === version) return; // rejected: hold here, never resend it
-        this.send(st, version, desired, changed, removed);
-        return;
-      }
-      if (typeUrl === TYPE.endpoint && !this.requiredEndpoints().every((n) => st.wildcard || st.names.has(n))) return;
+      if (!settled) return;
     }
     if (this.phase === 'make') {
       this.phase = 'break';
@@ -225,12 +243,13 @@ export class Session {
     }
   }
 
-  /** EDS names the current clusters need before listeners and routes may move to them. */
+  /** EDS names the clusters being sent need before listeners and routes may move to them. */
   private requiredEndpoints(): string[] {
     const cds = this.types.get(TYPE.cluster);
     if (!cds) return [];
     const eds = resourcesFor(this.snapshot!, this.fleet, TYPE.endpoint);
-    return [...cds.acked.keys()].filter((n) => eds.has(n));
+    const clusters = cds.inflight ? [...cds.inflight.resources.keys(), ...cds.acked.keys()] : [...cds.acked.keys()];
+    return [...new Set(clusters)].filter((n) => eds.has(n));
   }
 
   private send(st: TypeState, version: string, desired: TypeResources, changed: EncodedResource[], removed: string[]): void {
@@ -238,6 +257,7 @@ export class Session {
     const bytes = this.mode === 'sotw'
       ? encodeDiscoveryResponse(st.typeUrl, version, nonce, desired.values())
       : encodeDeltaResponse(st.typeUrl, version, nonce, changed, removed);
+    st.lastNonce = nonce;
     st.inflight = { nonce, version, resources: this.mode === 'sotw' ? desired : new Map(changed.map((r) => [r.name, r])), removed, sentAt: Date.now() };
     this.events.send(bytes, st.typeUrl, this.mode === 'sotw' ? desired.size : changed.length);
   }

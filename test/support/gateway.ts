@@ -1,7 +1,7 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
@@ -38,7 +38,7 @@ export async function startGateway(yaml: string, opts: { delta?: boolean; settin
     admin: { host: '127.0.0.1', port: 0 },
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } },
-    logger: silentLogger(),
+    logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
   });
   const { xdsPort, adminPort } = await cp.start();
   const envoy = await EnvoyProcess.start({
@@ -70,9 +70,9 @@ export async function startGateway(yaml: string, opts: { delta?: boolean; settin
     proxyPort, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}`, xdsPort, cp, envoy, configFile,
     write,
     async edit(text: string) {
-      const before = cp.ads.snapshot?.version;
+      const before = cp.reloadCount;
       write(text);
-      await waitFor(() => cp.ads.snapshot?.version !== before, 'the edit to be applied', 10_000);
+      await waitFor(() => cp.reloadCount > before, 'the edit to be loaded', 10_000);
       await converged();
     },
     converged,
