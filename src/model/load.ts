@@ -5,7 +5,7 @@ import {
   keyauthCredentialSchema, listenerSchema, pluginEntrySchema, routeSchema, serviceSchema, SERVICE_PROTOCOLS,
   targetSchema, topLevelSchema, upstreamSchema,
 } from './entities.js';
-import { KONG_PLUGINS_NOT_SERVED, knownPluginNames, pluginDefinition } from './plugins/index.js';
+import { ENFORCED_PLUGINS, KONG_PLUGINS_NOT_SERVED, knownPluginNames, pluginDefinition } from './plugins/index.js';
 import { convertLegacyPath, regexProblem } from './paths.js';
 import type {
   CaCertificate, Certificate, Consumer, GatewayModel, Listener, Origin, Plugin, Route, Service, ServiceProtocol, Upstream,
@@ -418,9 +418,8 @@ export function loadConfig(texts: SourceText[]): LoadResult {
       const res = def.config.safeParse(config);
       if (!res.success) { rep.report(origin.file, issuesToDiagnostics(def.config, res.error.issues, [...origin.path, 'config'])); continue; }
       config = res.data;
-    } else if (p.enabled) {
-      rep.at(origin, diag('FD_PLUGIN_PENDING', [...origin.path, 'name'], p.name));
     }
+    if (p.enabled && !ENFORCED_PLUGINS.has(p.name)) rep.at(origin, diag('FD_PLUGIN_PENDING', [...origin.path, 'name'], p.name));
     const scope: Plugin['scope'] = {};
     const want = { service: _scope.service ?? refName(p.service as Ref), route: _scope.route ?? refName(p.route as Ref), consumer: _scope.consumer ?? refName(p.consumer as Ref) };
     let dangling = false;

@@ -7,6 +7,7 @@ import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } fr
 import { bootstrapYaml } from './bootstrap.js';
 import { compileConfig } from './compile.js';
 import { readConfigTexts } from './config-files.js';
+import { COMPANIONS, type RunningCompanion } from './companions.js';
 import { ControlPlane } from './control-plane.js';
 import { EnvoyProcess } from './envoy.js';
 
@@ -16,10 +17,11 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk control-plane --config PATH [--xds-port 18000] [--admin-port 8001] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
                           [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--authz-fail-open] [--no-watch]
   frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--delta]
+  frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk validate PATH
   frontdesk translate PATH [--fleet NAME]
 
---config takes a YAML file or a folder of *.yaml files (merged).`;
+--config takes a YAML file or a folder of *.yaml files (merged).`.replace('COMPANION_NAMES', COMPANIONS.map((c) => `${c.name} ${c.usage}`.trim()).join('; ') || 'none');
 
 const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help'];
 
@@ -104,9 +106,30 @@ async function cmdControlPlane(args: ParsedArgs, logger: Logger): Promise<number
   return new Promise<number>(() => undefined);
 }
 
+async function cmdCompanion(name: string, args: ParsedArgs, logger: Logger): Promise<number> {
+  const def = COMPANIONS.find((c) => c.name === name)!;
+  const xds = hostPort(strFlag(args, 'xds', '127.0.0.1:18000'), 'xds');
+  const running = await def.start({
+    xds, host: strFlag(args, 'host', '127.0.0.1'), port: intFlag(args, 'port', def.defaultPort),
+    nodeId: strFlag(args, 'node-id', `${name}-${hostname()}-${process.pid}`), logger: logger.child({ companion: name }), flags: args.flags,
+  });
+  logger.info({ companion: name, port: running.port }, 'companion listening');
+  onSignal(() => running.stop());
+  return new Promise<number>(() => undefined);
+}
+
 async function cmdStart(args: ParsedArgs, logger: Logger): Promise<number> {
   const cp = controlPlaneFrom(args, logger, 'config');
   const { xdsPort } = await cp.start();
+  const companions: RunningCompanion[] = [];
+  for (const def of COMPANIONS) {
+    const settings = settingsFrom(args) as unknown as Record<string, { host: string; port: number } | undefined>;
+    const at = settings[def.name] ?? { host: '127.0.0.1', port: def.defaultPort };
+    companions.push(await def.start({
+      xds: { host: '127.0.0.1', port: xdsPort }, host: at.host, port: at.port,
+      nodeId: `${def.name}-${hostname()}`, logger: logger.child({ companion: def.name }), flags: args.flags,
+    }));
+  }
   const envoy = await EnvoyProcess.start({
     bootstrapYaml: bootstrapYaml({
       xds: { host: '127.0.0.1', port: xdsPort }, nodeId: strFlag(args, 'node-id', `frontdesk-${hostname()}`),
@@ -114,7 +137,7 @@ async function cmdStart(args: ParsedArgs, logger: Logger): Promise<number> {
     }),
     logger, inheritOutput: true, logLevel: strFlag(args, 'envoy-log-level', 'warning'),
   });
-  const stop = async () => { await envoy.stop(); await cp.stop(); };
+  const stop = async () => { await envoy.stop(); await Promise.all(companions.map((c) => c.stop())); await cp.stop(); };
   onSignal(stop);
   envoy.exitedPromise().then((code) => { logger.error({ code }, 'envoy exited; stopping'); void cp.stop().then(() => process.exit(1)); });
   await envoy.waitReady(60_000).then(() => logger.info({ proxy: intFlag(args, 'proxy-port', 8000) }, 'gateway ready'));
@@ -134,7 +157,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'bootstrap': return await cmdBootstrap(args);
       case 'control-plane': return await cmdControlPlane(args, logger);
       case 'start': return await cmdStart(args, logger);
-      default: throw new UsageError(`unknown command "${cmd}"`);
+      default:
+        if (COMPANIONS.some((c) => c.name === cmd)) return await cmdCompanion(cmd, args, logger);
+        throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
     if (e instanceof UsageError) { process.stderr.write(`frontdesk: ${e.message}\n\n${USAGE}\n`); return 2; }

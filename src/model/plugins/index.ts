@@ -1,15 +1,23 @@
 import type { PluginDefinition } from '../plugin-schema.js';
+import { aclPlugin } from './acl.js';
+import { basicAuthPlugin } from './basic-auth.js';
+import { jwtPlugin } from './jwt.js';
+import { keyAuthPlugin } from './key-auth.js';
+import { rateLimiting } from './rate-limiting.js';
 
 /**
  * The plugin registry. A plugin Frontdesk serves has a definition file beside this one and a
  * line in DEFINITIONS; its config is validated by that definition's schema.
  */
-const DEFINITIONS: PluginDefinition[] = [];
+const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, keyAuthPlugin, rateLimiting] as PluginDefinition[];
 
 /**
- * Plugins named in Frontdesk's plugin table (docs/plugins.md) whose translation has not landed
- * yet: they load, and the loader warns that they are not applied.
+ * Plugins an Envoy filter or a companion service enforces today. A plugin that loads but is
+ * not listed here is reported with a warning (FD_PLUGIN_PENDING), never silently ignored.
  */
+export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([]);
+
+/** Plugins named in Frontdesk's plugin table (docs/plugins.md): they all load. */
 export const PENDING_PLUGINS: readonly string[] = [
   'acl', 'basic-auth', 'bot-detection', 'correlation-id', 'cors', 'file-log', 'grpc-gateway', 'grpc-web',
   'http-log', 'ip-restriction', 'jwt', 'key-auth', 'prometheus', 'proxy-cache', 'rate-limiting',
