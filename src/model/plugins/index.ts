@@ -15,7 +15,11 @@ const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, 
  * Plugins an Envoy filter or a companion service enforces today. A plugin that loads but is
  * not listed here is reported with a warning (FD_PLUGIN_PENDING), never silently ignored.
  */
-export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([]);
+export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([
+  // authz plugins
+  // ratelimit plugins
+  // native plugins
+]);
 
 /** Plugins named in Frontdesk's plugin table (docs/plugins.md): they all load. */
 export const PENDING_PLUGINS: readonly string[] = [

@@ -1,5 +1,10 @@
 import type { HttpFilter } from './registry.js';
 import { routerFilter } from './router.js';
 
-/** Every HTTP filter Frontdesk can put in a chain, in chain order. */
-export const HTTP_FILTERS: readonly HttpFilter[] = [routerFilter].sort((a, b) => a.order - b.order);
+/** Every HTTP filter Frontdesk can put in a chain, sorted into chain order by `order`. */
+export const HTTP_FILTERS: readonly HttpFilter[] = [
+  routerFilter,
+  // authz filters
+  // ratelimit filters
+  // native plugin filters
+].sort((a, b) => a.order - b.order);
