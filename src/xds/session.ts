@@ -202,13 +202,13 @@ export class Session {
 
   /** Sends what each type needs, stage by stage; stops at the first stage not yet settled. */
   private advance(): void {
-    if (!this.snapshot) return;
+    if (!this.snapshot || this.types.size === 0) return;
     for (const stage of this.stages()) {
       let settled = true;
       for (const typeUrl of stage) {
         const st = this.types.get(typeUrl);
         if (!st) {
-          if (typeUrl === TYPE.endpoint && this.requiredEndpoints().length) settled = false; // Envoy has yet to ask
+          if (this.requiredNames(typeUrl).length) settled = false; // Envoy has yet to ask for them
           continue;
         }
         if (st.inflight) { settled = false; continue; }
@@ -225,7 +225,7 @@ export class Session {
           if (st.nack?.version !== version) this.send(st, version, desired, changed, removed); // a rejected version is never resent
           continue;
         }
-        if (typeUrl === TYPE.endpoint && !this.requiredEndpoints().every((n) => st.wildcard || st.names.has(n))) settled = false;
+        if (!st.wildcard && !this.requiredNames(typeUrl).every((n) => st.names.has(n))) settled = false;
       }
       if (!settled) return;
     }
@@ -243,13 +243,21 @@ export class Session {
     }
   }
 
-  /** EDS names the clusters being sent need before listeners and routes may move to them. */
-  private requiredEndpoints(): string[] {
-    const cds = this.types.get(TYPE.cluster);
-    if (!cds) return [];
-    const eds = resourcesFor(this.snapshot!, this.fleet, TYPE.endpoint);
-    const clusters = cds.inflight ? [...cds.inflight.resources.keys(), ...cds.acked.keys()] : [...cds.acked.keys()];
-    return [...new Set(clusters)].filter((n) => eds.has(n));
+  /**
+   * Names a dependent type must be subscribed to before its stage counts as settled: the
+   * endpoints of the clusters being sent, and the route configurations and secrets of the
+   * listeners. Envoy asks for them by name once it has the clusters or listeners.
+   */
+  private requiredNames(typeUrl: string): string[] {
+    // An Envoy asks for listeners once its clusters are initialised: a client that takes
+    // clusters is expected to take the listeners too.
+    const parent = typeUrl === TYPE.endpoint || typeUrl === TYPE.listener ? TYPE.cluster : typeUrl === TYPE.route || typeUrl === TYPE.secret ? TYPE.listener : undefined;
+    const p = parent ? this.types.get(parent) : undefined;
+    if (!p) return [];
+    const own = resourcesFor(this.snapshot!, this.fleet, typeUrl);
+    if (typeUrl !== TYPE.endpoint) return [...own.keys()];
+    const clusters = p.inflight ? [...p.inflight.resources.keys(), ...p.acked.keys()] : [...p.acked.keys()];
+    return [...new Set(clusters)].filter((n) => own.has(n));
   }
 
   private send(st: TypeState, version: string, desired: TypeResources, changed: EncodedResource[], removed: string[]): void {
