@@ -16,7 +16,7 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk start [--config PATH] [--proxy-port 8000] [--admin-port 8001] [--xds-port 18000] [--envoy-admin-port 9901]
   frontdesk control-plane --config PATH [--xds-port 18000] [--admin-port 8001] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
                           [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--authz-fail-open] [--no-watch]
-  frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--delta]
+  frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--admin-host 127.0.0.1] [--delta]
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk validate PATH
   frontdesk translate PATH [--fleet NAME]
@@ -95,7 +95,10 @@ async function cmdBootstrap(args: ParsedArgs): Promise<number> {
   const xds = hostPort(strFlag(args, 'xds', '127.0.0.1:18000'), 'xds');
   const nodeId = strFlag(args, 'node-id');
   if (!nodeId) throw new UsageError('bootstrap needs --node-id ID');
-  process.stdout.write(bootstrapYaml({ xds, nodeId, cluster: strFlag(args, 'cluster', 'frontdesk'), adminPort: intFlag(args, 'admin-port', 9901), delta: args.flags.has('delta') }));
+  process.stdout.write(bootstrapYaml({
+    xds, nodeId, cluster: strFlag(args, 'cluster', 'frontdesk'), adminPort: intFlag(args, 'admin-port', 9901),
+    adminHost: strFlag(args, 'admin-host', '127.0.0.1'), delta: args.flags.has('delta'),
+  }));
   return 0;
 }
 

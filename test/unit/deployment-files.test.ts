@@ -1,0 +1,56 @@
+// docker-compose.yml and envoy/bootstrap.yaml cannot be run here (no Docker engine), so they
+// are kept correct by reading: the bootstrap is what the CLI prints and a valid Envoy message;
+// every command in the compose file is one the CLI accepts, wired to the right ports.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { parseArgs } from '../../src/runtime/args.js';
+import { bootstrapYaml, buildBootstrap } from '../../src/runtime/bootstrap.js';
+import { messageType } from '../../src/xds/proto-registry.js';
+import { decodeToJson, encodeJson } from '../../src/xds/proto-json.js';
+
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { image: string; command?: string; ports?: string[]; volumes?: string[]; depends_on?: unknown }> };
+
+test('envoy/bootstrap.yaml is what `frontdesk bootstrap` prints for the compose setup', () => {
+  const expected = bootstrapYaml({ xds: { host: 'control-plane', port: 18000 }, nodeId: 'envoy-1', cluster: 'frontdesk', adminPort: 9901, adminHost: '0.0.0.0' });
+  assert.equal(readFileSync('envoy/bootstrap.yaml', 'utf8'), expected);
+});
+
+test('the generated bootstrap is a valid Envoy Bootstrap message', () => {
+  const json = buildBootstrap({ xds: { host: '127.0.0.1', port: 18000 }, nodeId: 'n', cluster: 'c', adminPort: 9901, delta: true });
+  const type = messageType('envoy.config.bootstrap.v3.Bootstrap');
+  assert.deepEqual(decodeToJson(type, encodeJson(type, json as never)), json);
+});
+
+test('compose uses the official Envoy and Redis images and one Node image for Frontdesk', () => {
+  assert.match(compose.services.envoy!.image, /^envoyproxy\/envoy:v1\.40/);
+  assert.match(compose.services.redis!.image, /^redis:/);
+  for (const name of ['control-plane', 'authz', 'ratelimit']) assert.match(compose.services[name]!.image, /^node:20/);
+});
+
+test('every Frontdesk command in compose is a CLI command with flags wired to the right peers', () => {
+  const args = (name: string) => {
+    const cmd = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
+    assert.deepEqual(cmd.slice(0, 2), ['node', 'bin/frontdesk.js']);
+    return parseArgs(cmd.slice(2), ['no-watch', 'delta', 'authz-fail-open']);
+  };
+  const cp = args('control-plane');
+  assert.equal(cp.positionals[0], 'control-plane');
+  assert.equal(cp.flags.get('xds-host'), '0.0.0.0');
+  assert.equal(cp.flags.get('authz'), 'authz:18001');
+  assert.equal(cp.flags.get('ratelimit'), 'ratelimit:18002');
+  const authz = args('authz');
+  assert.equal(authz.positionals[0], 'authz');
+  assert.equal(authz.flags.get('xds'), `control-plane:${cp.flags.get('xds-port')}`);
+  assert.equal(authz.flags.get('port'), '18001');
+  const rl = args('ratelimit');
+  assert.equal(rl.positionals[0], 'ratelimit');
+  assert.equal(rl.flags.get('redis'), 'redis://redis:6379');
+  assert.equal(rl.flags.get('port'), '18002');
+  const boot = parse(readFileSync('envoy/bootstrap.yaml', 'utf8')) as { static_resources: { clusters: { load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[] } }[] } };
+  const addr = boot.static_resources.clusters[0]!.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
+  assert.deepEqual(addr, { address: 'control-plane', port_value: Number(cp.flags.get('xds-port')) });
+  assert.ok(compose.services.envoy!.ports!.includes('8000:8000'), 'Kong\'s proxy port is published');
+  assert.ok(compose.services['control-plane']!.ports!.includes('8001:8001'), 'the admin port is published');
+});
