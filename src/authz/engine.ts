@@ -2,6 +2,7 @@ import type { AuthOutcome, CachedToken, PluginContext } from './context.js';
 import { CredentialIndex } from './credentials.js';
 import { JwksCache } from './jwks.js';
 import { LruCache } from './lru.js';
+import { IDENTITY_HEADERS } from './identity.js';
 import { checkAcl } from './plugins/acl.js';
 import { authenticateBasicAuth } from './plugins/basic-auth.js';
 import { authenticateJwt } from './plugins/jwt.js';
@@ -12,15 +13,7 @@ import type {
   AclConfig, AuthzAllow, AuthzConsumer, AuthzDecision, AuthzEngineOptions, AuthzLogger, AuthzRequest, AuthzSnapshot, RoutePolicy,
 } from './types.js';
 
-/**
- * The upstream headers that carry identity. Every allowed request leaves with exactly the ones
- * the plugins set; a client-sent copy of any of them is always removed, even where Kong would
- * pass it through (no auth plugin ran, or hide_groups_header).
- */
-export const IDENTITY_HEADERS = [
-  'x-consumer-id', 'x-consumer-custom-id', 'x-consumer-username', 'x-credential-identifier',
-  'x-anonymous-consumer', 'x-consumer-groups', 'x-authenticated-groups', 'x-credential-username',
-] as const;
+export { IDENTITY_HEADERS } from './identity.js';
 
 type AuthStep = {
   plugin: 'jwt' | 'key-auth' | 'basic-auth';
