@@ -1,10 +1,11 @@
+import { AUTHZ_FILTERS } from './ext-authz.js';
 import type { HttpFilter } from './registry.js';
 import { routerFilter } from './router.js';
 
 /** Every HTTP filter Frontdesk can put in a chain, sorted into chain order by `order`. */
 export const HTTP_FILTERS: readonly HttpFilter[] = [
   routerFilter,
-  // authz filters
+  ...AUTHZ_FILTERS, // authz filters
   // ratelimit filters
   // native plugin filters
 ].sort((a, b) => a.order - b.order);

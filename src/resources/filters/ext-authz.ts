@@ -1,0 +1,164 @@
+import { IDENTITY_HEADERS } from '../../authz/identity.js';
+import { ensureAuthzProtos } from '../../authz/protos.js';
+import { buildConsumerResources, buildRoutePolicies, hasAuthPlugin, policyName } from '../../authz/resources.js';
+import type { BasicAuthConfig, JwtConfig, KeyAuthConfig } from '../../authz/types.js';
+import { isIpLiteral } from '../../ir/build.js';
+import type { IrListener, IrRoute } from '../../ir/types.js';
+import { any, duration, socketAddress, type JsonObject } from '../builders.js';
+import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
+
+/**
+ * Kong's jwt, key-auth, basic-auth and acl plugins, enforced by Envoy's ext_authz filter asking
+ * the authz companion (gRPC, envoy.service.auth.v3.Authorization/Check) about every request on a
+ * route that has one of them. See docs/authz.md, "The Envoy side".
+ */
+
+export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
+/** The cluster Envoy reaches the authz service through (no Kong service can be named so: theirs are `service:<name>`). */
+export const AUTHZ_CLUSTER = 'frontdesk:authz';
+/** Request body sent to authz on routes with key-auth key_in_body; larger bodies get 413. */
+export const AUTHZ_MAX_BODY_BYTES = 65_536;
+/** What a client gets when authz cannot be asked (unreachable, timeout) and failing closed. */
+export const AUTHZ_STATUS_ON_ERROR = 'ServiceUnavailable';
+/** The fail-open companion filter that drops client-sent identity headers before ext_authz. */
+export const IDENTITY_STRIP_FILTER = 'frontdesk.authz.strip_identity_headers';
+/** Header Envoy adds upstream when it let a request through because authz could not be asked. */
+export const FAILURE_MODE_ALLOWED_HEADER = 'x-envoy-auth-failure-mode-allowed';
+
+const EXT_AUTHZ_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
+const EXT_AUTHZ_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
+
+function protectedRoutes(l: IrListener): IrRoute[] {
+  return l.routes.filter((r) => r.service && hasAuthPlugin(r));
+}
+
+function needsBody(r: IrRoute): boolean {
+  return (r.plugins['key-auth']?.config as KeyAuthConfig | undefined)?.key_in_body === true;
+}
+
+/**
+ * The request headers authz reads on this listener's routes, lower-case: the jwt header and
+ * cookie names, key-auth's key names (also spelt with "-" for "_", as nginx finds them), basic
+ * auth's two headers, and content-type for key_in_body. Envoy sends authz only these.
+ */
+export function headersAuthzReads(routes: readonly IrRoute[]): string[] {
+  const out = new Set<string>();
+  const add = (name: string) => {
+    const lower = name.toLowerCase();
+    out.add(lower);
+    if (lower.includes('_')) out.add(lower.replace(/_/g, '-'));
+  };
+  for (const r of routes) {
+    const jwt = r.plugins.jwt?.config as JwtConfig | undefined;
+    const keyAuth = r.plugins['key-auth']?.config as KeyAuthConfig | undefined;
+    const basic = r.plugins['basic-auth']?.config as BasicAuthConfig | undefined;
+    if (jwt) {
+      for (const h of jwt.header_names) add(h);
+      if (jwt.cookie_names.length) out.add('cookie');
+    }
+    if (keyAuth) {
+      if (keyAuth.key_in_header) for (const k of keyAuth.key_names) add(k);
+      if (keyAuth.key_in_body) out.add('content-type');
+    }
+    if (basic) { out.add('authorization'); out.add('proxy-authorization'); }
+  }
+  return [...out].sort();
+}
+
+/** The authz cluster: HTTP/2 (gRPC) to settings.authz, a static address or a DNS name. */
+export function authzCluster(ctx: FilterContext): JsonObject {
+  const { host, port } = ctx.settings.authz;
+  const ip = isIpLiteral(host);
+  return {
+    name: AUTHZ_CLUSTER,
+    type: ip ? 'STATIC' : 'STRICT_DNS',
+    ...(ip ? {} : { dns_lookup_family: 'V4_PREFERRED' }),
+    connect_timeout: duration(1000),
+    load_assignment: { cluster_name: AUTHZ_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
+        explicit_http_config: { http2_protocol_options: {} },
+      }),
+    },
+    // Envoy's default (1,024 concurrent checks per cluster) would refuse checks under load.
+    circuit_breakers: { thresholds: [{ max_connections: 1024, max_pending_requests: 10_000, max_requests: 10_000 }] },
+  };
+}
+
+/** envoy.filters.http.ext_authz on listeners with a protected route; disabled unless a route enables it. */
+export const extAuthzFilter: HttpFilter = {
+  name: EXT_AUTHZ_FILTER,
+  order: 100,
+  httpFilter(listener, ctx) {
+    const routes = protectedRoutes(listener);
+    if (!routes.length) return undefined;
+    const { timeoutMs, failOpen } = ctx.settings.authz;
+    const headers = headersAuthzReads(routes);
+    return {
+      name: EXT_AUTHZ_FILTER,
+      // Off by default: only routes with an auth plugin turn it on (their per-route config),
+      // so Kong's 404, redirects and unprotected routes never ask authz.
+      disabled: true,
+      typed_config: any(EXT_AUTHZ_TYPE, {
+        grpc_service: { envoy_grpc: { cluster_name: AUTHZ_CLUSTER }, timeout: duration(timeoutMs) },
+        transport_api_version: 'V3',
+        // Fail closed unless the operator opened it (--authz-fail-open): proto3's false is absent.
+        ...(failOpen ? { failure_mode_allow: true, failure_mode_allow_header_add: true } : {}),
+        status_on_error: { code: AUTHZ_STATUS_ON_ERROR },
+        ...(routes.some(needsBody) ? { with_request_body: { max_request_bytes: AUTHZ_MAX_BODY_BYTES, allow_partial_message: false, pack_as_bytes: true } } : {}),
+        ...(headers.length ? { allowed_headers: { patterns: headers.map((h) => ({ exact: h, ignore_case: true })) } } : {}),
+        validate_mutations: true,
+      }),
+    };
+  },
+  perRoute(route, ctx) {
+    if (!route.service) return undefined;
+    if (!hasAuthPlugin(route)) {
+      // Already off by default; said explicitly where the configuration uses authz at all.
+      return ctx.ir.routes.some(hasAuthPlugin) ? any(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
+    }
+    return any(EXT_AUTHZ_PER_ROUTE_TYPE, {
+      check_settings: {
+        context_extensions: { route: policyName(route) },
+        ...(needsBody(route) ? {} : { disable_request_body_buffering: true }),
+      },
+    });
+  },
+  clusters(ctx) {
+    return ctx.ir.listeners.some((l) => protectedRoutes(l).length) ? [authzCluster(ctx)] : [];
+  },
+  companions(ctx): CompanionResource[] {
+    ensureAuthzProtos();
+    return [...buildConsumerResources(ctx.ir.consumers), ...buildRoutePolicies(ctx.ir.routes)];
+  },
+};
+
+const STRIPPED = [...IDENTITY_HEADERS, FAILURE_MODE_ALLOWED_HEADER];
+
+/**
+ * With authz failing open, a request let through because authz could not be asked carries
+ * whatever identity headers the client sent: this filter drops them first, on protected routes
+ * only (Kong passes them through elsewhere). With authz failing closed, authz itself removes
+ * them from every request it allows, and this filter is not in the chain.
+ */
+export const identityStripFilter: HttpFilter = {
+  name: IDENTITY_STRIP_FILTER,
+  order: 99,
+  httpFilter(listener, ctx) {
+    if (!ctx.settings.authz.failOpen || !protectedRoutes(listener).length) return undefined;
+    return {
+      name: IDENTITY_STRIP_FILTER,
+      disabled: true,
+      typed_config: any('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', { mutations: { request_mutations: [] } }),
+    };
+  },
+  perRoute(route, ctx) {
+    if (!ctx.settings.authz.failOpen || !route.service || !hasAuthPlugin(route)) return undefined;
+    return any('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
+      mutations: { request_mutations: STRIPPED.map((h) => ({ remove: h })) },
+    });
+  },
+};
+
+/** Both, in chain order; filters/index.ts lists them. */
+export const AUTHZ_FILTERS: readonly HttpFilter[] = [identityStripFilter, extAuthzFilter];
