@@ -1,3 +1,4 @@
+import { authzCompanion } from '../authz/service.js';
 import type { Logger } from '../logger.js';
 
 /** How a companion service is started: by `frontdesk <name>` or in-process by `frontdesk start`. */
@@ -30,6 +31,6 @@ export interface CompanionDefinition {
 
 /** Every companion service; `frontdesk start` runs them all beside the control plane. */
 export const COMPANIONS: CompanionDefinition[] = [
-  // authz companion
+  authzCompanion, // authz companion
   // ratelimit companion
 ];

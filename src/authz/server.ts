@@ -1,0 +1,153 @@
+import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { messageType } from '../xds/proto-registry.js';
+import type { AuthzDecision, AuthzLogger, AuthzRequest } from './types.js';
+
+/**
+ * The gRPC face of the authz engine: envoy.service.auth.v3.Authorization/Check, as Envoy's
+ * ext_authz filter calls it. CheckRequest → AuthzRequest (method, path with query, lower-case
+ * headers, body when Envoy sends it; the policy is named by the context extension `route`),
+ * AuthzDecision → CheckResponse (OkHttpResponse or DeniedHttpResponse, dynamic metadata).
+ * Messages are decoded and encoded with protobufjs types from the proto registry.
+ */
+
+export const CHECK_METHOD = '/envoy.service.auth.v3.Authorization/Check';
+/** The context extension that names the route's policy (set per route by the ext_authz filter). */
+export const ROUTE_CONTEXT_KEY = 'route';
+
+/** What the server needs of the engine. */
+export interface Checker {
+  check(routeId: string, req: AuthzRequest): Promise<AuthzDecision>;
+}
+
+export interface AuthzServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  engine: Checker;
+  logger: AuthzLogger;
+  /** Largest CheckRequest accepted (headers plus up to 64 KiB of body). Default 1 MiB. */
+  maxRequestBytes?: number;
+}
+
+export interface AuthzServer {
+  port: number;
+  /** Counters for metrics and tests. */
+  stats(): { checks: number; allowed: number; denied: number; malformed: number };
+  stop(graceMs?: number): Promise<void>;
+}
+
+// google.rpc.Code
+const RPC_OK = 0;
+const RPC_PERMISSION_DENIED = 7;
+const RPC_UNAUTHENTICATED = 16;
+// envoy.config.core.v3.HeaderValueOption.HeaderAppendAction
+const OVERWRITE_IF_EXISTS_OR_ADD = 2;
+
+interface DecodedCheck {
+  attributes?: {
+    context_extensions?: Record<string, string>;
+    request?: { http?: { method?: string; path?: string; headers?: Record<string, string>; body?: string; raw_body?: Uint8Array } };
+  };
+}
+
+let types: { req: protobuf.Type; res: protobuf.Type } | undefined;
+
+function checkTypes(): { req: protobuf.Type; res: protobuf.Type } {
+  types ??= { req: messageType('envoy.service.auth.v3.CheckRequest'), res: messageType('envoy.service.auth.v3.CheckResponse') };
+  return types;
+}
+
+/** CheckRequest bytes → the route's policy name and the engine's request. */
+export function decodeCheckRequest(bytes: Uint8Array): { routeId: string; request: AuthzRequest } {
+  const m = checkTypes().req.decode(bytes) as unknown as DecodedCheck;
+  const http = m.attributes?.request?.http ?? {};
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(http.headers ?? {})) if (k[0] !== ':') headers[k.toLowerCase()] = v;
+  const request: AuthzRequest = { method: http.method ?? 'GET', path: http.path ?? '/', headers };
+  if (http.raw_body && http.raw_body.length) request.body = Buffer.from(http.raw_body).toString('utf8');
+  else if (http.body) request.body = http.body;
+  return { routeId: m.attributes?.context_extensions?.[ROUTE_CONTEXT_KEY] ?? '', request };
+}
+
+const header = (key: string, value: string) => ({ header: { key, value }, append_action: OVERWRITE_IF_EXISTS_OR_ADD });
+
+/** A decision → the CheckResponse object (protobufjs plain-object form; Struct in its camelCase). */
+export function checkResponseObject(d: AuthzDecision): Record<string, unknown> {
+  if (d.allow) {
+    const ok: Record<string, unknown> = {
+      headers: Object.entries(d.headersToSet).map(([k, v]) => header(k, v)),
+      headers_to_remove: d.headersToRemove,
+    };
+    if (d.queryParamsToRemove?.length) ok.query_parameters_to_remove = d.queryParamsToRemove;
+    const res: Record<string, unknown> = { status: { code: RPC_OK }, ok_response: ok };
+    const meta = Object.entries(d.metadata);
+    if (meta.length) res.dynamic_metadata = { fields: Object.fromEntries(meta.map(([k, v]) => [k, { stringValue: v }])) };
+    return res;
+  }
+  return {
+    status: { code: d.status === 401 ? RPC_UNAUTHENTICATED : RPC_PERMISSION_DENIED },
+    denied_response: {
+      status: { code: d.status },
+      headers: Object.entries(d.headers).map(([k, v]) => header(k, v)),
+      body: JSON.stringify(d.body),
+    },
+  };
+}
+
+/** A decision → CheckResponse bytes. */
+export function encodeCheckResponse(d: AuthzDecision): Uint8Array {
+  return checkTypes().res.encode(checkResponseObject(d)).finish();
+}
+
+/** Starts the Check server; resolves once it is bound. */
+export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzServer> {
+  checkTypes();
+  const counts = { checks: 0, allowed: 0, denied: 0, malformed: 0 };
+  const maxBytes = opts.maxRequestBytes ?? 1024 * 1024;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxBytes,
+    'grpc.max_send_message_length': 256 * 1024,
+  });
+  const definition: grpc.ServiceDefinition = {
+    Check: {
+      path: CHECK_METHOD,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Uint8Array) => Buffer.from(b),
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      responseDeserialize: (b: Buffer) => b,
+    },
+  };
+  const check: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
+    counts.checks++;
+    let parsed: ReturnType<typeof decodeCheckRequest>;
+    try {
+      parsed = decodeCheckRequest(call.request);
+    } catch (e) {
+      counts.malformed++;
+      opts.logger.warn({ err: (e as Error).message }, 'authz: undecodable CheckRequest');
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: 'undecodable CheckRequest' });
+      return;
+    }
+    // The engine never throws; a failure inside it is a 500 decision.
+    void opts.engine.check(parsed.routeId, parsed.request).then((d) => {
+      if (d.allow) counts.allowed++;
+      else counts.denied++;
+      callback(null, encodeCheckResponse(d));
+    });
+  };
+  server.addService(definition, { Check: check });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  return {
+    port,
+    stats: () => ({ ...counts }),
+    stop: (graceMs = 2000) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+      server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    }),
+  };
+}
