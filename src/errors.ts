@@ -78,6 +78,7 @@ export const catalogue = {
   FD_AUTHZ_ACL_WITHOUT_AUTH: entry('error', (route: string) => `route "${route}" has the acl plugin but no jwt, key-auth or basic-auth plugin`, () => 'add an auth plugin to the route, its service or globally; without one every request gets 401'),
   FD_AUTHZ_UNKNOWN_ANONYMOUS: entry('error', (plugin: string, ref: string) => `${plugin}: anonymous consumer "${ref}" does not exist`, () => 'name an existing consumer by id or username; otherwise failed authentications get 500, as in Kong'),
   FD_AUTHZ_KEY_IN_BODY_HIDDEN: entry('error', () => 'key-auth with key_in_body and hide_credentials: Frontdesk cannot yet strip a key from the request body', () => 'set hide_credentials: false or key_in_body: false'),
+  FD_AUTHZ_JWT_NO_KEY: entry('warning', () => 'jwt_secret has no key: Kong would generate a random one; Frontdesk ignores the secret', () => 'set key to the value of the tokens\' key claim (iss by default)'),
   // ---- ratelimit (issue 4) ----------------------------------------------------------------
 } as const;
 

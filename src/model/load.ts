@@ -5,6 +5,7 @@ import {
   keyauthCredentialSchema, listenerSchema, pluginEntrySchema, routeSchema, serviceSchema, SERVICE_PROTOCOLS,
   targetSchema, topLevelSchema, upstreamSchema,
 } from './entities.js';
+import { checkAuthz } from './checks/authz.js';
 import { ENFORCED_PLUGINS, KONG_PLUGINS_NOT_SERVED, knownPluginNames, pluginDefinition } from './plugins/index.js';
 import { convertLegacyPath, regexProblem } from './paths.js';
 import type {
@@ -452,6 +453,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     parsedPlugins.push({ name: p.name, id: p.id, instance_name: p.instance_name, config, protocols: p.protocols, scope, origin });
   }
 
+  for (const f of checkAuthz(parsedConsumers, parsedPlugins, parsedRoutes, parsedServices)) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();
   if (rep.hasErrors) return { diagnostics };
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

@@ -16,7 +16,7 @@ const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, 
  * not listed here is reported with a warning (FD_PLUGIN_PENDING), never silently ignored.
  */
 export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([
-  // authz plugins
+  'jwt', 'key-auth', 'basic-auth', 'acl', // authz plugins
   // ratelimit plugins
   // native plugins
 ]);
