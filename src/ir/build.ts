@@ -18,7 +18,8 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
   const services = new Map(model.services.map((s) => [s.name, s]));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
 
-  const backends = model.services.map((s) => buildBackend(s, s.upstream ? upstreams.get(s.upstream) : undefined));
+  const caPems = new Map(model.caCertificates.map((c) => [c.key, c.cert]));
+  const backends = model.services.map((s) => buildBackend(s, s.upstream ? upstreams.get(s.upstream) : undefined, caPems));
 
   const globalPlugins = pluginsFor(model.plugins, (p) => !p.scope.route && !p.scope.service && !p.scope.consumer, 'global');
   const routes: IrRoute[] = [];
@@ -31,10 +32,11 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
       const own = mergeConsumerPlugins(model.plugins, r, c.key);
       if (Object.keys(own).length) consumerPlugins[c.key] = own;
     }
-    const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, values]) => {
-      const regex = values.find((v) => v.startsWith('~*'));
-      return regex ? { name: name.toLowerCase(), values: [], regex: regex.slice(2) } : { name: name.toLowerCase(), values };
-    });
+    const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, values]) => ({
+      name: name.toLowerCase(),
+      values: values.filter((v) => !v.startsWith('~*')),
+      regexes: values.filter((v) => v.startsWith('~*')).map((v) => v.slice(2)),
+    }));
     const hosts = [...(r.hosts ?? [])].map((h) => h.toLowerCase()).sort();
     const methods = r.methods ? [...new Set(r.methods)].sort() : undefined;
     const paths: (PathMatch | undefined)[] = r.paths?.length
@@ -46,7 +48,7 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
         id, routeName: r.name, service: r.service, hosts, path, methods, headers,
         protocols: [...r.protocols].sort(), httpsRedirectStatus: r.https_redirect_status_code,
         priority: kongPriority({ hosts, methods, headers, path, snis: r.snis, regexPriority: r.regex_priority }),
-        action: service ? routeAction(r, path, service, upstream) : { backend: '', timeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },
+        action: service ? routeAction(r, path, service, upstream) : { backend: '', readTimeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },
         plugins, consumerPlugins,
       });
     });
@@ -101,35 +103,62 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The upstream path, Kong's path_handling v0: service.path joined to what is left of the request path. */
-function routeAction(r: Route, path: PathMatch | undefined, s: Service, u: Upstream | undefined): IrRoute['action'] {
-  const base = s.path ?? '/';
+/**
+ * The upstream path as Kong's path_handling v0 builds it (get_upstream_uri_v0): the service
+ * path B joined to what is left of the request. As one regex rewrite plus, where v0 treats
+ * it apart, one exact request path:
+ *   strip_path, prefix R:  R + rest → B + rest (one slash between); R itself → B, or B
+ *                          without its trailing slash (Kong keeps the slash only when R has one)
+ *   no strip:              U → B + U (one slash between); "/" → B
+ */
+function rewriteFor(r: Route, path: PathMatch | undefined, base: string): Pick<IrRoute['action'], 'rewrite' | 'exactRewrite' | 'strippedPrefix'> {
   const baseDir = base.endsWith('/') ? base : `${base}/`;
-  let rewrite: IrRoute['action']['rewrite'];
-  let exactRewrite: IrRoute['action']['exactRewrite'];
+  const baseBare = base === '/' ? '/' : base.replace(/\/$/, '');
   if (r.strip_path && path) {
-    const head = path.kind === 'prefix' ? escapeRegex(path.value.replace(/\/$/, '')) : `(?:${path.value})`;
-    rewrite = { pattern: `^${head}/?`, substitution: baseDir };
-    if (path.kind === 'prefix' && base !== '/') exactRewrite = { path: path.value, to: base };
-  } else if (base !== '/') {
-    rewrite = { pattern: '^/', substitution: baseDir };
+    if (path.kind === 'prefix') {
+      const head = escapeRegex(path.value);
+      const rewrite = { pattern: `^${head}/?`, substitution: baseDir };
+      if (path.value.endsWith('/')) return { rewrite, strippedPrefix: path.value };
+      return { rewrite, exactRewrite: { path: path.value, to: base.endsWith('/') ? baseBare : base }, strippedPrefix: path.value };
+    }
+    const re = path.value.startsWith('^') ? path.value.slice(1) : path.value;
+    return {
+      rewrite: { pattern: `^(?:${re})/?`, substitution: baseDir },
+      exactRewrite: { regex: `(?:${re})`, to: base.endsWith('/') ? baseBare : base },
+    };
   }
-  const streaming = s.protocol === 'grpc' || s.protocol === 'grpcs' || s.protocol === 'ws' || s.protocol === 'wss';
+  if (base === '/') return {};
+  const matchesRoot = !path || (path.kind === 'prefix' && path.value === '/');
+  return {
+    rewrite: { pattern: '^/', substitution: baseDir },
+    ...(matchesRoot ? { exactRewrite: { path: '/', to: base } } : {}),
+  };
+}
+
+function routeAction(r: Route, path: PathMatch | undefined, s: Service, u: Upstream | undefined): IrRoute['action'] {
   let hostRewrite: string | undefined;
+  let autoHostRewrite: boolean | undefined;
   if (!r.preserve_host) {
-    if (u) hostRewrite = u.host_header ?? u.name;
-    else hostRewrite = s.port === SCHEME_PORT[s.protocol] ? s.host : `${s.host}:${s.port}`;
+    if (u?.host_header) hostRewrite = u.host_header;
+    else if (u) autoHostRewrite = true; // the picked target's host:port, as Kong sends it
+    else hostRewrite = hostHeader(s.host, s.port, s.protocol);
   }
   return {
     backend: s.name,
-    ...(rewrite ? { rewrite } : {}),
-    ...(exactRewrite ? { exactRewrite } : {}),
+    ...rewriteFor(r, path, s.path ?? '/'),
     ...(hostRewrite ? { hostRewrite } : {}),
-    timeoutMs: streaming ? 0 : s.read_timeout,
+    ...(autoHostRewrite ? { autoHostRewrite } : {}),
+    readTimeoutMs: s.read_timeout,
     idleTimeoutMs: Math.max(s.read_timeout, s.write_timeout),
     retries: s.retries,
     hashPolicies: u ? hashPolicies(u) : [],
   };
+}
+
+/** Kong's upstream Host: the host, with :port unless it is the scheme's default. */
+function hostHeader(host: string, port: number, protocol: string): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return port === SCHEME_PORT[protocol] ? h : `${h}:${port}`;
 }
 
 function hashPolicies(u: Upstream): HashPolicy[] {
@@ -154,17 +183,17 @@ export function isIpLiteral(host: string): boolean {
   return /^(\d{1,3})(\.\d{1,3}){3}$/.test(host) || (host.includes(':') && /^[0-9a-fA-F:.]+$/.test(host));
 }
 
-function buildBackend(s: Service, u: Upstream | undefined): Backend {
+function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, string>): Backend {
   const endpoints = u
-    ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight })).sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
-    : [{ host: s.host, port: s.port, weight: 100 }];
+    ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight, hostHeader: hostHeader(t.host, t.port, s.protocol) })).sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
+    : [{ host: s.host, port: s.port, weight: 100, hostHeader: hostHeader(s.host, s.port, s.protocol) }];
   const tlsProto = s.protocol === 'https' || s.protocol === 'grpcs' || s.protocol === 'wss';
   const lb: Backend['lb'] = u?.algorithm === 'least-connections' ? 'least_request' : u?.algorithm === 'consistent-hashing' ? 'ring_hash' : 'round_robin';
   return {
     name: s.name,
     protocol: s.protocol as Backend['protocol'],
     http2: s.protocol === 'grpc' || s.protocol === 'grpcs',
-    ...(tlsProto ? { tls: { sni: u?.host_header ?? s.host, verify: s.tls_verify === true, caCerts: s.ca_certificates ?? [] } } : {}),
+    ...(tlsProto ? { tls: { sni: u?.host_header ?? s.host, verify: s.tls_verify === true, caCerts: (s.ca_certificates ?? []).map((k) => caPems.get(k)!).filter(Boolean) } } : {}),
     connectTimeoutMs: s.connect_timeout,
     discovery: endpoints.every((e) => isIpLiteral(e.host)) ? 'eds' : 'dns',
     endpoints,
@@ -183,6 +212,7 @@ function healthChecks(u: Upstream): { active?: ActiveHealthCheck; passive?: Pass
       path: a.http_path,
       timeoutMs: Math.round(a.timeout * 1000),
       intervalMs: Math.round((a.healthy.interval || a.unhealthy.interval) * 1000),
+      ...(a.unhealthy.interval > 0 && a.unhealthy.interval !== a.healthy.interval ? { unhealthyIntervalMs: Math.round(a.unhealthy.interval * 1000) } : {}),
       healthyThreshold: Math.max(1, a.healthy.successes),
       unhealthyThreshold: Math.max(1, a.unhealthy.http_failures, a.unhealthy.timeouts, a.unhealthy.tcp_failures),
       expectedStatuses: [...a.healthy.http_statuses].sort((x, y) => x - y),

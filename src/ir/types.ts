@@ -13,8 +13,8 @@ export interface HeaderMatch {
   name: string;
   /** Any of these values matches; compared case-insensitively, as Kong does. */
   values: string[];
-  /** A `~*` regex value (case-insensitive), RE2 syntax. */
-  regex?: string;
+  /** `~*` regex values (case-insensitive, searched anywhere in the value), RE2 syntax. */
+  regexes: string[];
 }
 
 export interface PluginConfig {
@@ -49,10 +49,20 @@ export interface RouteAction {
   backend: string;
   /** Upstream path rewrite: a regex over the request path and its substitution. */
   rewrite?: { pattern: string; substitution: string };
-  /** When the request path equals the matched prefix exactly (strip_path), the path to send. */
-  exactRewrite?: { path: string; to: string };
+  /**
+   * Kong's path_handling v0 treats one request path apart (the route's own path with
+   * strip_path, or "/" without it): that path, as an exact path or a full-match regex, and
+   * the upstream path it becomes.
+   */
+  exactRewrite?: { path?: string; regex?: string; to: string };
+  /** The Host header to send: a literal, or the picked endpoint's host (upstreams). */
   hostRewrite?: string;
-  timeoutMs: number;
+  autoHostRewrite?: boolean;
+  /** The prefix stripped from the path, for X-Forwarded-Prefix. */
+  strippedPrefix?: string;
+  /** Kong's read_timeout: the longest wait between two reads from the upstream. */
+  readTimeoutMs: number;
+  /** The longest a stream may sit idle in either direction: max(read_timeout, write_timeout). */
   idleTimeoutMs: number;
   retries: number;
   hashPolicies: HashPolicy[];
@@ -68,6 +78,8 @@ export interface Endpoint {
   host: string;
   port: number;
   weight: number;
+  /** The Host header Kong sends to this target: host, and :port unless the scheme's default. */
+  hostHeader: string;
 }
 
 export interface ActiveHealthCheck {
@@ -78,6 +90,8 @@ export interface ActiveHealthCheck {
   healthyThreshold: number;
   unhealthyThreshold: number;
   expectedStatuses: number[];
+  /** Probe interval for unhealthy hosts, when Kong's differs from the healthy one. */
+  unhealthyIntervalMs?: number;
   host?: string;
 }
 

@@ -57,7 +57,7 @@ export const routeSchema = z.object({
   preserve_host: z.boolean().default(false),
   regex_priority: z.number().int().default(0),
   path_handling: z.enum(['v0', 'v1']).default('v0'),
-  https_redirect_status_code: z.union([z.literal(426), z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).default(426),
+  https_redirect_status_code: z.literal([426, 301, 302, 307, 308]).default(426),
   request_buffering: z.boolean().default(true),
   response_buffering: z.boolean().default(true),
   enabled: z.boolean().default(true),

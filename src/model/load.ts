@@ -45,13 +45,26 @@ class Reporter {
     return this.diagnostics.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   }
   get hasErrors(): boolean { return this.diagnostics.some((d) => d.severity === 'error'); }
+  /** `file:line:col` of an entity, for messages that point at another place. */
+  where(origin: Origin): string {
+    const pos = this.sources.get(origin.file)?.locate(origin.path);
+    return pos ? `${origin.file}:${pos.line}:${pos.col}` : `${origin.file}:${origin.path.join('.')}`;
+  }
 }
 
 function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin): z.infer<S> | undefined {
-  const res = schema.safeParse(stripNulls(raw));
+  const input = stripNulls(raw);
+  const res = schema.safeParse(input);
   if (res.success) return res.data;
-  rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path));
+  rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
   return undefined;
+}
+
+/** A field Frontdesk does not implement: refused unless it holds Kong's default. */
+function notImplemented(rep: Reporter, origin: Origin, field: string, value: unknown, isDefault: boolean, why: string): boolean {
+  if (value === undefined || isDefault) return false;
+  rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, field], `${field}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`, why));
+  return true;
 }
 
 function isObject(v: unknown): v is Raw {
@@ -163,7 +176,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
 
   for (const [file, from] of legacy) {
     const n = routes.filter((r) => r.origin.file === file).reduce((acc, r) => acc + (Array.isArray(r.value.paths) ? r.value.paths.filter((p) => typeof p === 'string' && convertLegacyPath(p) !== p).length : 0), 0);
-    rep.at({ file, path: ['_format_version'] }, diag('FD_FORMAT_CONVERTED', ['_format_version'], from, n));
+    if (n > 0) rep.at({ file, path: ['_format_version'] }, diag('FD_FORMAT_CONVERTED', ['_format_version'], from, n));
   }
 
   // ---- entities -------------------------------------------------------------------------
@@ -173,7 +186,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     let m = names.get(kind);
     if (!m) names.set(kind, (m = new Map()));
     const first = m.get(name);
-    if (first) rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, field], kind, name, `${first.file}:${first.path.join('.')}`));
+    if (first) rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, field], kind, name, rep.where(first)));
     else m.set(name, origin);
   };
   const aliases = (kind: string) => new Map<string, string>();
@@ -191,6 +204,11 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     upstreamAlias.set(u.name, u.name);
     if (u.id) upstreamAlias.set(u.id, u.name);
     if (u.algorithm === 'latency') rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, 'algorithm'], 'algorithm: latency', 'Envoy has no latency-based balancer; use least-connections'));
+    notImplemented(rep, origin, 'use_srv_name', u.use_srv_name, u.use_srv_name === false, 'targets are resolved as A/AAAA records');
+    notImplemented(rep, origin, 'client_certificate', u.client_certificate, false, 'upstream mutual TLS is not served yet');
+    for (const f of ['hash_on', 'hash_fallback'] as const) {
+      if (u[f] === 'uri_capture') notImplemented(rep, origin, f, u[f], false, 'Envoy cannot hash on a regex capture; hash on header, cookie, query_arg, path, ip or consumer');
+    }
     const { created_at: _c, updated_at: _u, tags: _t, use_srv_name: _s, client_certificate: _cc, ...rest } = u;
     parsedUpstreams.push({ ...rest, targets: [], origin });
   }
@@ -207,21 +225,34 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     const hp = splitHostPort(t.target, 8000);
     if (!hp) { rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'target'], `target "${t.target}" is not host:port`, 'write it as host:port, e.g. 10.0.0.5:8080')); continue; }
     if (up.targets.some((x) => x.host === hp.host && x.port === hp.port)) {
-      rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, 'target'], 'target', t.target, up.origin.path.join('.')));
+      rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, 'target'], 'target', t.target, rep.where(up.targets.find((x) => x.host === hp.host && x.port === hp.port)!.origin)));
       continue;
     }
     up.targets.push({ target: t.target, host: hp.host, port: hp.port, weight: t.weight, origin });
   }
 
   const parsedServices: Service[] = [];
+  /** Services refused or switched off: references to them are not "unknown", and what hangs off them goes too. */
+  const invalidServices = new Set<string>();
+  const disabledServices = new Set<string>();
+  const caKeys = new Set(caCertificates.map(({ value }, i) => String(value.id ?? `ca-${i}`)));
   for (const { value, origin } of services) {
     const s = parseWith(rep, serviceSchema, value, origin);
-    if (!s) continue;
+    if (!s) {
+      for (const k of [value.name, value.id]) if (typeof k === 'string') invalidServices.add(k);
+      continue;
+    }
     const name = s.name ?? s.id;
     if (!name) { rep.at(origin, diag('FD_REQUIRED', origin.path, 'name')); continue; }
     claim('service', name, origin, 'name');
+    if (!s.enabled) { disabledServices.add(name); if (s.id) disabledServices.add(s.id); continue; }
     serviceAlias.set(name, name);
     if (s.id) serviceAlias.set(s.id, name);
+    let bad = notImplemented(rep, origin, 'client_certificate', s.client_certificate, false, 'upstream mutual TLS is not served yet');
+    (s.ca_certificates ?? []).forEach((ref, i) => {
+      if (!caKeys.has(ref)) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'ca_certificates', i], 'CA certificate', ref, closest(ref, caKeys))); bad = true; }
+    });
+    if (bad) { invalidServices.add(name); continue; }
     let protocol = s.protocol as ServiceProtocol | undefined;
     let host = s.host;
     let port = s.port;
@@ -241,9 +272,8 @@ export function loadConfig(texts: SourceText[]): LoadResult {
       rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, s.url !== undefined ? 'url' : 'protocol'], `protocol: ${protocol}`, 'Frontdesk proxies HTTP, HTTPS, gRPC and WebSocket services'));
       continue;
     }
-    if (!s.enabled) continue;
     const upstream = upstreamAlias.get(host);
-    if (s.connect_timeout === 60000 && s.read_timeout === 60000 && s.write_timeout === 60000) {
+    if (s.connect_timeout === 60000 || s.read_timeout === 60000 || s.write_timeout === 60000) {
       rep.at(origin, diag('FD_TRAP_DEFAULT_TIMEOUT', origin.path, name));
     }
     parsedServices.push({
@@ -252,10 +282,9 @@ export function loadConfig(texts: SourceText[]): LoadResult {
       tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates, tags: s.tags, origin,
     });
   }
-  const disabledServices = new Set<string>();
-  for (const { value } of services) if (isObject(value) && value.enabled === false) disabledServices.add(String(value.name ?? value.id));
 
   const parsedRoutes: Route[] = [];
+  const offRoutes = new Set<string>(); // disabled, or of a disabled or refused service
   routes.forEach(({ value, origin }, idx) => {
     const parent = value._parent;
     const { _parent, ...raw } = value;
@@ -268,13 +297,18 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     if (r.id) routeAlias.set(r.id, name);
     routeAlias.set(`\0${origin.file}:${origin.path.join('.')}`, name);
     let service: string | undefined;
+    let off = !r.enabled;
     if (serviceRef !== undefined && serviceRef !== '') {
       service = serviceAlias.get(serviceRef);
-      if (!service && !disabledServices.has(serviceRef)) {
-        rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, ...(parent === undefined ? ['service'] : [])], 'service', serviceRef, closest(serviceRef, serviceAlias.keys())));
+      if (!service && (disabledServices.has(serviceRef) || invalidServices.has(serviceRef))) off = true;
+      else if (!service) {
+        rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, ...(parent === undefined ? ['service'] : [])], 'service', serviceRef, closest(serviceRef, [...serviceAlias.keys(), ...invalidServices])));
         return;
       }
-    }
+    } else if (parent === '') off = true; // nested in a service that has neither name nor id: already reported
+    if (off) { offRoutes.add(name); if (r.id) offRoutes.add(r.id); offRoutes.add(`\0${origin.file}:${origin.path.join('.')}`); }
+    if (notImplemented(rep, origin, 'path_handling', r.path_handling, r.path_handling === 'v0', 'Frontdesk joins paths as path_handling v0 does')) return;
+    if (notImplemented(rep, origin, 'snis', r.snis, !r.snis?.length, 'routing by TLS SNI is not served yet; match on hosts instead')) return;
     if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
       rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
       return;
@@ -302,11 +336,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     }
     const unknownMethod = (r.methods ?? []).find((m) => !/^[A-Z]+$/.test(m));
     if (unknownMethod) bad = true;
-    if (bad || !r.enabled || (service === undefined && serviceRef !== undefined && serviceRef !== '')) return;
-    if (/upload|file/i.test(`${name} ${paths.join(' ')}`) && !(r.methods ?? ['POST']).every((m) => m === 'GET' || m === 'HEAD')) {
-      const hasLimit = [...plugins].some((p) => p.value.name === 'request-size-limiting' && p.value.enabled !== false);
-      if (!hasLimit) rep.at(origin, diag('FD_TRAP_NO_SIZE_LIMIT', origin.path, name));
-    }
+    if (bad || off) return;
     const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
     parsedRoutes.push({ ...rest, name, service, paths: r.paths ? paths : undefined, origin });
   });
@@ -365,7 +395,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
   }
   const sniOwner = new Map<string, Origin>();
   for (const c of parsedCerts) for (const s of c.snis) {
-    if (sniOwner.has(s)) rep.at(c.origin, diag('FD_DUPLICATE_NAME', [...c.origin.path, 'snis'], 'sni', s, sniOwner.get(s)!.path.join('.')));
+    if (sniOwner.has(s)) rep.at(c.origin, diag('FD_DUPLICATE_NAME', [...c.origin.path, 'snis'], 'sni', s, rep.where(sniOwner.get(s)!)));
     sniOwner.set(s, c.origin);
   }
 
@@ -424,14 +454,21 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     const scope: Plugin['scope'] = {};
     const want = { service: _scope.service ?? refName(p.service as Ref), route: _scope.route ?? refName(p.route as Ref), consumer: _scope.consumer ?? refName(p.consumer as Ref) };
     let dangling = false;
+    if (p.consumer_group !== undefined) {
+      notImplemented(rep, origin, 'consumer_group', p.consumer_group, false, 'consumer groups are not served; scope the plugin to consumers');
+      continue;
+    }
     if (want.service !== undefined) {
       scope.service = serviceAlias.get(want.service);
-      if (!scope.service) { if (!disabledServices.has(want.service)) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'service'], 'service', want.service, closest(want.service, serviceNames))); } dangling = true; }
+      if (!scope.service) {
+        if (!disabledServices.has(want.service) && !invalidServices.has(want.service) && want.service !== '') rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'service'], 'service', want.service, closest(want.service, serviceNames)));
+        dangling = true;
+      }
     }
     if (want.route !== undefined) {
       scope.route = routeAlias.get(want.route);
       if (!scope.route || !routeNames.has(scope.route)) {
-        if (!want.route.startsWith('\0')) rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'route'], 'route', want.route, closest(want.route, routeNames)));
+        if (!want.route.startsWith('\0') && !offRoutes.has(want.route)) rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'route'], 'route', want.route, closest(want.route, routeNames)));
         dangling = true;
       }
     }
@@ -451,6 +488,14 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     }
     seen.set(scopeKey, origin);
     parsedPlugins.push({ name: p.name, id: p.id, instance_name: p.instance_name, config, protocols: p.protocols, scope, origin });
+  }
+
+  for (const r of parsedRoutes) {
+    const names = `${r.name} ${(r.paths ?? []).join(' ')}`;
+    if (!/upload|file/i.test(names) || (r.methods ?? ['POST']).every((m) => m === 'GET' || m === 'HEAD')) continue;
+    const limited = parsedPlugins.some((p) => p.name === 'request-size-limiting' && !p.scope.consumer
+      && (p.scope.route === r.name || (!p.scope.route && p.scope.service === r.service) || (!p.scope.route && !p.scope.service)));
+    if (!limited) rep.at(r.origin, diag('FD_TRAP_NO_SIZE_LIMIT', r.origin.path, r.name));
   }
 
   for (const f of checkAuthz(parsedConsumers, parsedPlugins, parsedRoutes, parsedServices)) rep.at(f.origin, f.diagnostic);

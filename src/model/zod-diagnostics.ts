@@ -6,7 +6,7 @@ import { closest, diag, type Diagnostic, type YamlPath } from '../errors.js';
  * the schema's own keys, missing fields, wrong types and out-of-range values, each with the
  * full YAML path so the loader can add line:col.
  */
-export function issuesToDiagnostics(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], prefix: YamlPath): Diagnostic[] {
+export function issuesToDiagnostics(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], prefix: YamlPath, input?: unknown): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
     const rel = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -18,7 +18,7 @@ export function issuesToDiagnostics(schema: z.ZodType, issues: readonly z.core.$
         break;
       }
       case 'invalid_type': {
-        const missing = (issue as { input?: unknown }).input === undefined || /received undefined/.test(issue.message);
+        const missing = valueAt(input, rel) === undefined;
         if (missing) out.push(diag('FD_REQUIRED', path, String(rel[rel.length - 1] ?? 'value')));
         else out.push(diag('FD_WRONG_TYPE', path, `${describe(rel)} must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`));
         break;
@@ -35,6 +35,15 @@ export function issuesToDiagnostics(schema: z.ZodType, issues: readonly z.core.$
     }
   }
   return out;
+}
+
+function valueAt(input: unknown, rel: ReadonlyArray<string | number>): unknown {
+  let v = input;
+  for (const seg of rel) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
 }
 
 function describe(rel: ReadonlyArray<string | number>): string {

@@ -35,6 +35,9 @@ export function buildCluster(b: Backend): JsonObject {
     health_checks: b.active ? [compact({
       timeout: duration(b.active.timeoutMs),
       interval: duration(b.active.intervalMs),
+      unhealthy_interval: b.active.unhealthyIntervalMs ? duration(b.active.unhealthyIntervalMs) : undefined,
+      // Kong probes at its interval whether or not traffic flows.
+      no_traffic_interval: duration(b.active.intervalMs),
       healthy_threshold: b.active.healthyThreshold,
       unhealthy_threshold: b.active.unhealthyThreshold,
       ...(b.active.type === 'tcp'
@@ -61,7 +64,15 @@ export function buildLoadAssignment(b: Backend): JsonObject {
   return {
     cluster_name: clusterName(b.name),
     endpoints: live.length ? [{
-      lb_endpoints: live.map((e) => ({ endpoint: { address: socketAddress(e.host, e.port) }, load_balancing_weight: e.weight })),
+      lb_endpoints: live.map((e) => ({
+        endpoint: {
+          address: socketAddress(e.host, e.port),
+          // Kong sends the target's host:port as Host (auto_host_rewrite) and in health checks.
+          hostname: e.hostHeader,
+          ...(b.active ? { health_check_config: { hostname: e.hostHeader } } : {}),
+        },
+        load_balancing_weight: e.weight,
+      })),
     }] : [],
   };
 }

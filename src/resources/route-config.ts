@@ -9,32 +9,87 @@ const JSON_CONTENT = [setHeader('content-type', 'application/json; charset=utf-8
 const PLAIN = new Set(['http', 'grpc', 'ws']);
 const SECURE = new Set(['https', 'grpcs', 'wss']);
 
+/** The headers Kong adds to every proxied request (trusted_ips empty: its own values win). */
+const FORWARDED = [
+  setHeader('x-real-ip', '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%'),
+  setHeader('x-forwarded-host', '%REQ(:AUTHORITY)%'),
+  setHeader('x-forwarded-port', '%DOWNSTREAM_LOCAL_PORT%'),
+  setHeader('x-forwarded-path', '%PATH(NQ)%'),
+];
+
+/** A host pattern split for matching: the port (if any) is checked on :authority, not in domains. */
+interface HostPattern { raw: string; host: string; port?: string; kind: 'exact' | 'suffix' | 'prefix' }
+
+function pattern(raw: string): HostPattern {
+  const m = /^(.*?)(?::(\d+))?$/.exec(raw)!;
+  const host = m[1]!;
+  const kind = host.startsWith('*') ? 'suffix' : host.endsWith('*') ? 'prefix' : 'exact';
+  return { raw, host, ...(m[2] ? { port: m[2] } : {}), kind };
+}
+
+/** Whether every host Envoy sends to the virtual host of `domain` matches `p`. */
+function covers(p: HostPattern, domain: HostPattern): boolean {
+  if (p.port) return false;
+  if (p.kind === 'exact') return domain.kind === 'exact' && p.host === domain.host;
+  if (p.kind === 'suffix') return domain.kind !== 'prefix' && domain.host.endsWith(p.host.slice(1));
+  return domain.kind !== 'suffix' && domain.host.startsWith(p.host.slice(0, -1));
+}
+
+/**
+ * Whether some host that Envoy sends to the virtual host of `domain` may match `p`. Envoy
+ * picks exact domains first, then suffix wildcards, then prefix wildcards.
+ */
+function overlaps(p: HostPattern, domain: HostPattern): boolean {
+  if (p.kind === 'exact') return domain.kind === 'exact' ? p.host === domain.host : false; // an exact host has its own virtual host
+  if (domain.kind === 'exact') return p.kind === 'suffix' ? domain.host.endsWith(p.host.slice(1)) : domain.host.startsWith(p.host.slice(0, -1));
+  if (domain.kind === 'suffix') {
+    if (p.kind === 'suffix') { const a = p.host.slice(1); const b = domain.host.slice(1); return a.endsWith(b) || b.endsWith(a); }
+    return true; // a prefix pattern can match hosts that a suffix virtual host takes first
+  }
+  if (p.kind === 'suffix') return false; // such hosts go to the suffix virtual host
+  const a = p.host.slice(0, -1); const b = domain.host.slice(0, -1);
+  return a.startsWith(b) || b.startsWith(a);
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** An RE2 pattern for the :authority values a host pattern matches. */
+function authorityRegex(p: HostPattern): string {
+  const port = p.port ? `:${p.port}` : '(?::\\d+)?';
+  if (p.kind === 'exact') return `${escapeRegex(p.host)}${port}`;
+  if (p.kind === 'suffix') return `[^:]+${escapeRegex(p.host.slice(1))}${port}`;
+  return `${escapeRegex(p.host.slice(0, -1))}[^:]+${port}`;
+}
+
 /**
  * Listener → envoy.config.route.v3.RouteConfiguration. One virtual host per distinct host
- * pattern (plus `*`); each holds the routes that can match that host — its own, the wildcard
- * ones that cover it, and the host-less ones — in Kong's priority order, then Kong's 404.
+ * pattern (plus `*`); each holds every route that can match a host Envoy sends there — its
+ * own, overlapping wildcards (with an :authority check where the domain does not imply
+ * them), and the host-less ones — in Kong's priority order, then Kong's 404.
  */
 export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject {
   const served = listener.routes.filter((r) => servesOn(r, listener) !== 'skip');
-  const patterns = [...new Set(served.flatMap((r) => r.hosts))].sort();
-  const hostless = served.filter((r) => r.hosts.length === 0);
-  const virtualHosts: JsonObject[] = patterns.map((pattern) => {
-    const sample = pattern.replace(/^\*/, 'x').replace(/\*$/, 'x');
-    const members = served.filter((r) => r.hosts.length === 0 || r.hosts.some((h) => h === pattern || (h.includes('*') && hostMatches(h, sample))));
-    return virtualHost(pattern, [pattern], members, listener, filters, ctx);
+  const domains = [...new Set(served.flatMap((r) => r.hosts.map((h) => pattern(h).host)))].sort();
+  const virtualHosts: JsonObject[] = domains.map((d) => {
+    const domain = pattern(d);
+    const members: { route: IrRoute; authority?: string }[] = [];
+    for (const r of served) {
+      if (r.hosts.length === 0) { members.push({ route: r }); continue; }
+      const ps = r.hosts.map(pattern);
+      if (ps.some((p) => covers(p, domain))) { members.push({ route: r }); continue; }
+      const partial = ps.filter((p) => overlaps(p, domain) || (p.port !== undefined && p.host === domain.host));
+      if (partial.length) members.push({ route: r, authority: `(?i)(?:${partial.map(authorityRegex).join('|')})` });
+    }
+    return virtualHost(d, members, listener, filters, ctx);
   });
-  virtualHosts.push(virtualHost('*', ['*'], hostless, listener, filters, ctx));
+  virtualHosts.push(virtualHost('*', served.filter((r) => r.hosts.length === 0).map((route) => ({ route })), listener, filters, ctx));
   return {
     name: routeConfigName(listener.name),
     virtual_hosts: virtualHosts,
     ignore_port_in_host_matching: true,
   };
-}
-
-function hostMatches(pattern: string, host: string): boolean {
-  if (pattern.startsWith('*')) return host.endsWith(pattern.slice(1));
-  if (pattern.endsWith('*')) return host.startsWith(pattern.slice(0, -1));
-  return pattern === host;
 }
 
 function servesOn(r: IrRoute, l: IrListener): 'proxy' | 'redirect' | 'skip' {
@@ -44,32 +99,36 @@ function servesOn(r: IrRoute, l: IrListener): 'proxy' | 'redirect' | 'skip' {
   return 'skip';
 }
 
-function virtualHost(name: string, domains: string[], routes: IrRoute[], l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject {
-  const envoyRoutes = routes.flatMap((r) => buildRoutes(r, l, filters, ctx));
+function virtualHost(domain: string, members: { route: IrRoute; authority?: string }[], l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject {
+  const envoyRoutes = members.flatMap((m) => buildRoutes(m.route, m.authority, l, filters, ctx));
   envoyRoutes.push({
     name: 'no-route',
     match: { prefix: '/' },
     direct_response: { status: 404, body: { inline_string: NO_ROUTE } },
     response_headers_to_add: JSON_CONTENT,
   });
-  return { name: name === '*' ? 'any' : name, domains, routes: envoyRoutes };
+  return { name: domain === '*' ? 'any' : domain, domains: [domain], routes: envoyRoutes, request_headers_to_add: FORWARDED };
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function headerMatchers(r: IrRoute): JsonObject[] {
+function headerMatchers(r: IrRoute, authority: string | undefined): JsonObject[] {
   const out: JsonObject[] = [];
+  if (authority) out.push({ name: ':authority', string_match: { safe_regex: { regex: authority } } });
   if (r.methods?.length) {
     out.push(r.methods.length === 1
       ? { name: ':method', string_match: { exact: r.methods[0]! } }
       : { name: ':method', string_match: { safe_regex: { regex: `^(?:${r.methods.join('|')})$` } } });
   }
   for (const h of r.headers) {
-    if (h.regex !== undefined) out.push({ name: h.name, string_match: { safe_regex: { regex: `(?i)${h.regex}` } } });
-    else if (h.values.length === 1) out.push({ name: h.name, string_match: { exact: h.values[0]!, ignore_case: true } });
-    else out.push({ name: h.name, string_match: { safe_regex: { regex: `(?i)^(?:${h.values.map(escapeRegex).join('|')})$` } } });
+    if (h.regexes.length === 0 && h.values.length === 1) {
+      out.push({ name: h.name, string_match: { exact: h.values[0]!, ignore_case: true } });
+      continue;
+    }
+    // Envoy matches the whole value: plain values exactly, Kong's ~* regexes anywhere in it.
+    const alternatives = [
+      ...(h.values.length ? [`(?:${h.values.map(escapeRegex).join('|')})`] : []),
+      ...h.regexes.map((re) => `.*(?:${re}).*`),
+    ];
+    out.push({ name: h.name, string_match: { safe_regex: { regex: `(?i)${alternatives.join('|')}` } } });
   }
   return out;
 }
@@ -77,20 +136,25 @@ function headerMatchers(r: IrRoute): JsonObject[] {
 function pathMatch(r: IrRoute): JsonObject {
   if (!r.path) return { prefix: '/' };
   if (r.path.kind === 'prefix') return { prefix: r.path.value };
-  const re = r.path.value.startsWith('^') ? r.path.value : `^${r.path.value}`;
+  const re = r.path.value.startsWith('^') ? r.path.value.slice(1) : r.path.value;
   return { safe_regex: { regex: `(?:${re}).*` } };
 }
 
-/** One IR route → one Envoy route (two when strip_path needs an exact-path rewrite first). */
-function buildRoutes(r: IrRoute, l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject[] {
-  const headers = headerMatchers(r);
+const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
+
+/** One IR route → one Envoy route (two when path_handling v0 treats one exact path apart). */
+function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject[] {
+  const headers = headerMatchers(r, authority);
   const match = compact({ ...pathMatch(r), headers: headers.length ? headers : undefined });
   const metadata = { filter_metadata: { frontdesk: compact({ route: r.routeName, service: r.service }) } };
   const mode = servesOn(r, l);
   if (mode === 'redirect') {
     const redirect: JsonObject = r.httpsRedirectStatus === 426
-      ? { direct_response: { status: 426, body: { inline_string: kongMessage('Please use HTTPS protocol') } }, response_headers_to_add: JSON_CONTENT }
-      : { redirect: { https_redirect: true, response_code: ({ 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' } as Record<number, string>)[r.httpsRedirectStatus]! } };
+      ? {
+        direct_response: { status: 426, body: { inline_string: kongMessage('Please use HTTPS protocol') } },
+        response_headers_to_add: [...JSON_CONTENT, setHeader('upgrade', 'TLS/1.2, HTTP/1.1'), setHeader('connection', 'Upgrade')],
+      }
+      : { redirect: { https_redirect: true, port_redirect: 443, response_code: REDIRECT_CODES[r.httpsRedirectStatus]! } };
     return [{ name: r.id, match, metadata, ...redirect }];
   }
   if (!r.service) {
@@ -103,10 +167,17 @@ function buildRoutes(r: IrRoute, l: IrListener, filters: readonly HttpFilter[], 
   const a = r.action;
   const baseAction = compact({
     cluster: clusterName(a.backend),
-    timeout: duration(a.timeoutMs),
+    // Kong's read_timeout is the longest wait between two reads, not a deadline for the
+    // whole response: per-try idle timeout (504 when it fires), no total deadline.
+    timeout: '0s',
     idle_timeout: duration(a.idleTimeoutMs),
     host_rewrite_literal: a.hostRewrite,
-    retry_policy: a.retries > 0 ? { retry_on: 'connect-failure,refused-stream,reset-before-request', num_retries: a.retries } : undefined,
+    auto_host_rewrite: a.autoHostRewrite,
+    retry_policy: compact({
+      retry_on: a.retries > 0 ? 'connect-failure,refused-stream,reset-before-request' : undefined,
+      num_retries: a.retries > 0 ? a.retries : undefined,
+      per_try_idle_timeout: duration(a.readTimeoutMs),
+    }),
     hash_policy: a.hashPolicies.length ? a.hashPolicies.map((h, i) => compact({
       ...(h.kind === 'header' ? { header: { header_name: h.name } }
         : h.kind === 'cookie' ? { cookie: { name: h.name, path: h.path, ttl: '0s' } }
@@ -120,14 +191,20 @@ function buildRoutes(r: IrRoute, l: IrListener, filters: readonly HttpFilter[], 
     const cfg = f.perRoute?.(r, ctx);
     if (cfg) perFilter[f.name] = cfg;
   }
+  const requestHeaders = a.strippedPrefix ? [setHeader('x-forwarded-prefix', a.strippedPrefix)] : undefined;
   const make = (m: JsonObject, action: JsonObject, name: string): JsonObject => {
-    const route: JsonObject = compact({ name, match: m, route: action, metadata, typed_per_filter_config: Object.keys(perFilter).length ? perFilter : undefined });
+    const route: JsonObject = compact({
+      name, match: m, route: action, metadata,
+      request_headers_to_add: requestHeaders,
+      typed_per_filter_config: Object.keys(perFilter).length ? perFilter : undefined,
+    });
     for (const f of filters) f.patchRoute?.(r, route, ctx);
     return route;
   };
   const out: JsonObject[] = [];
   if (a.exactRewrite) {
-    out.push(make(compact({ path: a.exactRewrite.path, headers: match.headers }), { ...baseAction, prefix_rewrite: a.exactRewrite.to }, `${r.id}:exact`));
+    const exactMatch = a.exactRewrite.path !== undefined ? { path: a.exactRewrite.path } : { safe_regex: { regex: a.exactRewrite.regex! } };
+    out.push(make(compact({ ...exactMatch, headers: match.headers }), { ...baseAction, regex_rewrite: { pattern: { regex: '^.*$' }, substitution: a.exactRewrite.to } }, `${r.id}:exact`));
   }
   out.push(make(match, compact({
     ...baseAction,

@@ -28,15 +28,6 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
  * fixed here). They run as TODO tests: the failure is printed without failing the suite. When
  * the bug is fixed, regenerate the case with UPDATE_GOLDEN=1, review it and remove its line.
  */
-const KNOWN_BUGS: Record<string, { golden?: string; envoy?: string }> = {
-  'disabled-service': {
-    golden: 'src bug: routes of a disabled service are kept and route to an undefined cluster "service:"',
-    envoy: 'src bug: routes of a disabled service are kept and route to an undefined cluster "service:"',
-  },
-  'upstream-tls-verify': { envoy: 'src bug: service.ca_certificates ids are written as the trusted CA PEM (inline_string)' },
-};
-const todo = (name: string, check: 'golden' | 'envoy') => (KNOWN_BUGS[name]?.[check] ? { todo: KNOWN_BUGS[name]![check] } : {});
-
 type Obj = { [k: string]: Json };
 
 /** Every value under `key` anywhere inside `v`. */
@@ -96,7 +87,7 @@ describe('golden files', () => {
   });
 
   for (const c of cases) {
-    test(c.name, todo(c.name, 'golden'), () => {
+    test(c.name, () => {
       const rendered = render(readFileSync(c.input, 'utf8'));
       assert.ok(rendered.golden, `${c.name} does not compile:\n${rendered.errors}`);
       if (UPDATE) writeFileSync(c.outFile, serialize(rendered.golden));
@@ -126,7 +117,7 @@ describe('golden files load in Envoy (--mode validate)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const c of goldenCases()) {
-    test(c.name, todo(c.name, 'envoy'), () => {
+    test(c.name, () => {
       assert.ok(envoy, 'no envoy binary: run `node scripts/install-envoy.mjs` or set ENVOY_BIN');
       assert.ok(existsSync(c.outFile), `${c.name}/out.json is missing`);
       const file = join(dir, `${c.name}.json`);

@@ -482,7 +482,7 @@ plugins:
     assert.deepEqual(r.model!.services.map((s) => s.name), ['live']);
   });
 
-  test('a disabled service takes its routes (nested or top level) with it', { todo: 'src bug: routes of a disabled service stay in the model, pointing at service "retired"' }, () => {
+  test('a disabled service takes its routes (nested or top level) with it', () => {
     assert.deepEqual(model(text).routes.map((r) => r.name), ['on']);
   });
 
@@ -501,7 +501,7 @@ plugins:
     assert.ok(pending.includes('services.0.plugins.1.name'));
   });
 
-  test('the plugins of a disabled service (nested or naming it) go with it', { todo: 'src bug: plugins scoped to a disabled service stay in the model with scope {service: "retired"}' }, () => {
+  test('the plugins of a disabled service (nested or naming it) go with it', () => {
     assert.deepEqual(model(text).plugins.map((p) => [p.name, p.scope]), [['prometheus', { service: 'live' }]]);
   });
 });
