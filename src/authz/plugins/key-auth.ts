@@ -28,6 +28,8 @@ export function authenticateKeyAuth(conf: KeyAuthConfig, req: RequestView, ctx: 
       key = v;
       if (conf.hide_credentials) {
         removals.headers.push(name.toLowerCase());
+        // The header was found under either spelling (nginx's "_" → "-"): hide both.
+        if (name.includes('_')) removals.headers.push(name.toLowerCase().replace(/_/g, '-'));
         removals.query.push(name);
         if (conf.key_in_body) removals.body.push(name);
       }

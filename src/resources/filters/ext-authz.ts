@@ -149,7 +149,7 @@ export const identityStripFilter: HttpFilter = {
     return {
       name: IDENTITY_STRIP_FILTER,
       disabled: true,
-      typed_config: any('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', { mutations: { request_mutations: [] } }),
+      typed_config: any('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', { mutations: {} }),
     };
   },
   perRoute(route, ctx) {
