@@ -308,7 +308,7 @@ describe('authz companion resources', () => {
 describe('Check server mapping', () => {
   const reqType = messageType('envoy.service.auth.v3.CheckRequest');
   const resType = messageType('envoy.service.auth.v3.CheckResponse');
-  const checkRequest = (http: Obj, ext: Record<string, string> = { route: 'orders-route' }) => reqType.encode(reqType.fromObject({
+  const checkRequest = (http: Record<string, unknown>, ext: Record<string, string> = { route: 'orders-route' }) => reqType.encode(reqType.fromObject({
     attributes: { context_extensions: ext, request: { http } },
   })).finish();
 

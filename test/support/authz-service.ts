@@ -1,0 +1,47 @@
+import { createLogger, silentLogger } from '../../src/logger.js';
+import { startAuthzService, type RunningAuthz } from '../../src/authz/service.js';
+import type { AuthzEngineOptions } from '../../src/authz/types.js';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export interface TestAuthz {
+  port: number;
+  running(): RunningAuthz | undefined;
+  /** Starts (or restarts) the service on its port and waits for its first policy. */
+  start(): Promise<RunningAuthz>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The authz companion in-process, on a port chosen before the gateway starts (Envoy's authz
+ * cluster is configured with it), fed by the gateway's control plane once `start()` is called.
+ */
+export async function authzForTests(opts: { engine?: Partial<Omit<AuthzEngineOptions, 'logger'>> } = {}): Promise<{ port: number; attach(xdsPort: number): TestAuthz }> {
+  const port = await freePort();
+  return {
+    port,
+    attach(xdsPort: number): TestAuthz {
+      let current: RunningAuthz | undefined;
+      return {
+        port,
+        running: () => current,
+        async start() {
+          if (current) return current;
+          const svc = await startAuthzService({
+            xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port, nodeId: `authz-test-${port}`,
+            logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
+            ...(opts.engine ? { engine: opts.engine } : {}),
+          });
+          current = svc;
+          await waitFor(() => svc.ready(), 'authz to load its first policy', 15_000);
+          return svc;
+        },
+        async stop() {
+          const svc = current;
+          current = undefined;
+          await svc?.stop();
+        },
+      };
+    },
+  };
+}
