@@ -83,11 +83,18 @@ export function buildSnapshot(t: Translation, createdAt: number, previous?: Snap
   return { version: hash(parts.join('\n')), fleets, companions, createdAt };
 }
 
-/** The version of a set of resources: a hash of their names and versions. */
+const versionCache = new WeakMap<TypeResources, string>();
+
+/** The version of a set of resources: a hash of their names and versions (cached per set). */
 export function versionOf(resources: Iterable<EncodedResource> | TypeResources): string {
+  if (resources instanceof Map) {
+    const cached = versionCache.get(resources);
+    if (cached) return cached;
+  }
   const list = resources instanceof Map ? [...resources.values()] : [...resources];
-  if (list.length === 0) return 'empty';
-  return hash(list.map((r) => `${r.name}:${r.version}`).sort().join('\n'));
+  const v = list.length === 0 ? 'empty' : hash(list.map((r) => `${r.name}:${r.version}`).sort().join('\n'));
+  if (resources instanceof Map) versionCache.set(resources, v);
+  return v;
 }
 
 /** The resources of `typeUrl` a node of `fleet` gets (companion types are the same for all). */
