@@ -1,0 +1,383 @@
+/**
+ * authz benchmark. Prints figures; never fails on them.
+ *
+ *   node --import tsx bench/authz/run.ts [--seconds 5] [--connections 32]
+ *
+ * 1. Straight at the authz service (envoy.service.auth.v3.Authorization/Check over gRPC), the
+ *    service in its own Node process fed by an in-process control plane over ADS, the load from
+ *    h2load (C, one thread, gRPC-framed CheckRequests as Envoy sends them): Check/s, p50/p99,
+ *    and Check/s per CPU-second the service process used. Scenarios: a cached JWT (RS256) +
+ *    acl; uncached RS256 + acl and uncached ES256 + acl (the service run with its verified-token
+ *    cache off, so every check verifies a signature); key-auth.
+ * 2. Through Envoy: one Envoy (concurrency 1) fed by the control plane, one listener with two
+ *    routes to the same upstream — jwt + acl (RS256, cached) and no auth — loaded alternately
+ *    by wrk, same run; the upstream is a second Envoy answering with direct_response, never the
+ *    bottleneck. Requests/s and p99, and the ratio auth / no auth.
+ *
+ * Everything listens on loopback and is stopped at the end. Each figure is one JSON line and one
+ * readable line; both name the machine, the load generator and the baseline.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { ensureAuthzProtos } from '../../src/authz/protos.js';
+import { CHECK_METHOD } from '../../src/authz/server.js';
+import { silentLogger } from '../../src/logger.js';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { ControlPlane } from '../../src/runtime/control-plane.js';
+import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
+import { messageType } from '../../src/xds/proto-registry.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const flag = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const SECONDS = Math.min(flag('seconds', 5), 10);
+const CONNECTIONS = flag('connections', 32);
+const log = silentLogger();
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 0)); });
+  });
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try { const v = await check(); if (v) return v; } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** utime + stime of a process, in seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+
+const MACHINE = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model.trim() ?? 'unknown',
+  node: process.version,
+  envoy: (spawnSync(findEnvoy() ?? 'envoy', ['--version'], { encoding: 'utf8' }).stdout.match(/version: \w+\/(\d+\.\d+\.\d+)\//) ?? [])[1] ?? 'unknown',
+};
+
+function emit(figure: Record<string, unknown>, readable: string): void {
+  process.stdout.write(`${JSON.stringify({ bench: 'authz', ...figure, machine: MACHINE })}\n`);
+  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}]\n`);
+}
+
+// ---- the configuration -----------------------------------------------------------------------
+
+interface Keys { rs: { privateKey: KeyObject; pem: string }; es: { privateKey: KeyObject; pem: string } }
+
+function makeKeys(): Keys {
+  const rs = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const es = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    rs: { privateKey: rs.privateKey, pem: rs.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+    es: { privateKey: es.privateKey, pem: es.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+  };
+}
+
+const indent = (pem: string) => pem.trim().split('\n').map((l) => `          ${l}`).join('\n');
+
+function gatewayYaml(upstream: string, keys: Keys): string {
+  return `_format_version: "3.0"
+services:
+  - name: bench
+    url: ${upstream}
+    connect_timeout: 2000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: open
+        paths: [/open]
+      - name: jwt-rs
+        paths: [/rs]
+        plugins:
+          - { name: jwt, config: { claims_to_verify: [exp], header_names: [Authorization] } }
+          - { name: acl, config: { allow: [bench] } }
+      - name: jwt-es
+        paths: [/es]
+        plugins:
+          - { name: jwt, config: { claims_to_verify: [exp], header_names: [Authorization] } }
+          - { name: acl, config: { allow: [bench] } }
+      - name: key
+        paths: [/key]
+        plugins:
+          - { name: key-auth }
+consumers:
+  - username: bench
+    jwt_secrets:
+      - key: bench-rs
+        algorithm: RS256
+        rsa_public_key: |
+${indent(keys.rs.pem)}
+      - key: bench-es
+        algorithm: ES256
+        rsa_public_key: |
+${indent(keys.es.pem)}
+    keyauth_credentials:
+      - key: bench-api-key-0123456789abcdef
+    acls:
+      - group: bench
+`;
+}
+
+// ---- 1. straight at the service ------------------------------------------------------------
+
+interface Child { proc: ChildProcess; port: number; stop(): Promise<void> }
+
+async function startServiceProcess(xdsPort: number, port: number, tokenCache: number): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'service-proc.ts'), '--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--token-cache', String(tokenCache)], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const bound = await until('the authz process to be ready', () => {
+    if (proc.exitCode !== null) throw new Error(`authz process exited with ${proc.exitCode}`);
+    const m = /ready (\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  });
+  return {
+    proc, port: bound,
+    stop: () => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) { resolve(); return; }
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
+    }),
+  };
+}
+
+function checkRequestBytes(routeId: string, path: string, headers: Record<string, string>): Uint8Array {
+  const t = messageType('envoy.service.auth.v3.CheckRequest');
+  return t.encode(t.fromObject({
+    attributes: {
+      source: { address: { socket_address: { address: '127.0.0.1', port_value: 40000 } } },
+      destination: { address: { socket_address: { address: '127.0.0.1', port_value: 8000 } } },
+      context_extensions: { route: routeId },
+      request: {
+        time: { seconds: Math.floor(Date.now() / 1000) },
+        http: {
+          id: '11806813921711335913', method: 'GET', path, host: 'api.example.com', scheme: 'http', protocol: 'HTTP/1.1',
+          headers: { ':authority': 'api.example.com', ':method': 'GET', ':path': path, ':scheme': 'http', 'x-request-id': 'a7e2c5d1-0b5f-4c1a-9d3e-5f6a7b8c9d0e', ...headers },
+        },
+      },
+    },
+  })).finish();
+}
+
+/** One Check over grpc-js, to prove the request is allowed before loading it. */
+async function checkOnce(port: number, bytes: Uint8Array): Promise<{ allowed: boolean; detail: string }> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const res = await new Promise<Buffer>((resolve, reject) => client.makeUnaryRequest(CHECK_METHOD, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, bytes, (e, r) => (e ? reject(e) : resolve(r!))));
+    const t = messageType('envoy.service.auth.v3.CheckResponse');
+    const m = t.toObject(t.decode(res), { defaults: true }) as { status?: { code?: number }; denied_response?: { body?: string } };
+    return { allowed: (m.status?.code ?? 0) === 0, detail: m.denied_response?.body ?? '' };
+  } finally {
+    client.close();
+  }
+}
+
+interface LoadResult { requests: number; failed: number; rps: number; p50Ms: number; p99Ms: number; seconds: number }
+
+function h2load(port: number, file: string, seconds: number, logFile?: string): LoadResult {
+  const args = ['-t', '1', '-c', '2', '-m', '32', '-D', String(seconds), '-d', file,
+    '-H', 'content-type: application/grpc', '-H', 'te: trailers', ...(logFile ? [`--log-file=${logFile}`] : []),
+    `http://127.0.0.1:${port}${CHECK_METHOD}`];
+  const r = spawnSync('h2load', args, { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
+  const out = r.stdout ?? '';
+  const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(out);
+  const reqs = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  let p50Ms = NaN;
+  let p99Ms = NaN;
+  if (logFile) {
+    const us = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2])).filter(Number.isFinite).sort((a, b) => a - b);
+    p50Ms = percentile(us, 50) / 1000;
+    p99Ms = percentile(us, 99) / 1000;
+  }
+  return {
+    requests: Number(reqs?.[3] ?? 0), failed: Number(reqs?.[4] ?? 0) + Number(reqs?.[5] ?? 0),
+    rps: Number(finished?.[2] ?? 0), seconds: Number(finished?.[1] ?? seconds), p50Ms, p99Ms,
+  };
+}
+
+async function serviceScenario(name: string, child: Child, bytes: Uint8Array, dir: string): Promise<void> {
+  const ok = await checkOnce(child.port, bytes);
+  if (!ok.allowed) throw new Error(`${name}: the benchmark request is refused (${ok.detail})`);
+  const file = join(dir, `${name.replace(/\W+/g, '-')}.grpc`);
+  const frame = Buffer.alloc(5 + bytes.length);
+  frame.writeUInt32BE(bytes.length, 1);
+  Buffer.from(bytes).copy(frame, 5);
+  writeFileSync(file, frame);
+  h2load(child.port, file, 1); // warm-up: JIT, connections, caches
+  const cpu0 = cpuSeconds(child.proc.pid!);
+  const r = h2load(child.port, file, SECONDS, join(dir, 'h2load.log'));
+  const cpu = cpuSeconds(child.proc.pid!) - cpu0;
+  const perCore = cpu > 0 ? r.requests / cpu : NaN;
+  emit(
+    { part: 'service', scenario: name, checks: r.requests, failed: r.failed, checks_per_s: round(r.rps), p50_ms: round(r.p50Ms, 2), p99_ms: round(r.p99Ms, 2),
+      service_cpu_s: round(cpu, 2), checks_per_cpu_s: round(perCore), seconds: r.seconds,
+      load_generator: 'h2load -t1 -c2 -m32 (gRPC-framed CheckRequest, 64 in flight)', baseline: 'none (absolute figures)' },
+    `authz service, ${name}: ${round(r.rps)} Check/s, p50 ${round(r.p50Ms, 2)} ms, p99 ${round(r.p99Ms, 2)} ms; ${round(perCore)} checks per CPU-second of the service (${round(cpu, 1)} s CPU over ${r.seconds} s); ${r.failed} failed; load: h2load 1 thread, 64 streams`,
+  );
+}
+
+// ---- 2. through Envoy ------------------------------------------------------------------------
+
+/** A static Envoy answering 200 with direct_response: the fast upstream. */
+async function startDirectUpstream(port: number): Promise<EnvoyProcess> {
+  const bootstrap = {
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    static_resources: {
+      listeners: [{
+        name: 'upstream', address: { socket_address: { address: '127.0.0.1', port_value: port } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: 'upstream',
+          route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'ok' } } }] }] },
+          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+        } }] }],
+      }],
+    },
+  };
+  const envoy = await EnvoyProcess.start({ bootstrapYaml: JSON.stringify(bootstrap), logger: log, concurrency: 1 });
+  await envoy.waitReady(30_000);
+  return envoy;
+}
+
+function wrk(url: string, seconds: number, headers: Record<string, string>): { rps: number; p99Ms: number; p50Ms: number; requests: number; non2xx: number; errors: number } {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const out = spawnSync('wrk', args, { encoding: 'utf8', timeout: (seconds + 20) * 1000 }).stdout ?? '';
+  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? NaN);
+  const lat = (p: string) => { const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s|m)`).exec(out); return m ? ms(m[1]!, m[2]!) : NaN; };
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    p50Ms: lat('50'), p99Ms: lat('99'),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+async function status(url: string, headers: Record<string, string>): Promise<number> {
+  const res = await fetch(url, { headers });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  ensureAuthzProtos();
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-bench-authz-'));
+  const cleanup: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  const stopAll = async () => { for (const f of cleanup.splice(0).reverse()) { try { await f(); } catch { /* best effort */ } } };
+  process.once('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
+  try {
+    const keys = makeKeys();
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const rsToken = await new SignJWT({ iss: 'bench-rs', exp, sub: 'bench' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(keys.rs.privateKey);
+    const esToken = await new SignJWT({ iss: 'bench-es', exp, sub: 'bench' }).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(keys.es.privateKey);
+
+    const [upstreamPort, proxyPort, authzPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const upstream = await startDirectUpstream(upstreamPort);
+    cleanup.push(() => upstream.stop());
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(configFile, gatewayYaml(`http://127.0.0.1:${upstreamPort}`, keys));
+    const cp = new ControlPlane({
+      configPath: configFile, xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 },
+      settings: { ...DEFAULT_SETTINGS, authz: { ...DEFAULT_SETTINGS.authz, port: authzPort } },
+      ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } }, logger: log, watch: false,
+    });
+    const { xdsPort } = await cp.start();
+    cleanup.push(() => cp.stop());
+
+    // 1. straight at the service
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+    const cached = await startServiceProcess(xdsPort, 0, 10_000);
+    cleanup.push(() => cached.stop());
+    await serviceScenario('cached JWT RS256 + acl', cached, checkRequestBytes('jwt-rs', '/rs', auth(rsToken)), dir);
+    await serviceScenario('key-auth', cached, checkRequestBytes('key', '/key', { apikey: 'bench-api-key-0123456789abcdef' }), dir);
+    await cached.stop();
+    const uncached = await startServiceProcess(xdsPort, 0, 0);
+    cleanup.push(() => uncached.stop());
+    await serviceScenario('uncached RS256 + acl', uncached, checkRequestBytes('jwt-rs', '/rs', auth(rsToken)), dir);
+    await serviceScenario('uncached ES256 + acl', uncached, checkRequestBytes('jwt-es', '/es', auth(esToken)), dir);
+    await uncached.stop();
+
+    // 2. through Envoy
+    const service = await startServiceProcess(xdsPort, authzPort, 10_000);
+    cleanup.push(() => service.stop());
+    const envoy = await EnvoyProcess.start({
+      bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: 'bench-authz-envoy', cluster: 'frontdesk', adminPort: 0 }),
+      logger: log, concurrency: 1,
+    });
+    cleanup.push(() => envoy.stop());
+    await envoy.waitReady(30_000);
+    const proxy = `http://127.0.0.1:${proxyPort}`;
+    await until('Envoy to serve both routes', async () => (await status(`${proxy}/open`, {})) === 200 && (await status(`${proxy}/rs`, auth(rsToken))) === 200);
+    if ((await status(`${proxy}/rs`, {})) !== 401) throw new Error('the jwt route does not refuse a request without a token');
+    const modes = [
+      { name: 'no auth', url: `${proxy}/open`, headers: {} },
+      { name: 'jwt RS256 + acl', url: `${proxy}/rs`, headers: auth(rsToken) },
+    ];
+    for (const m of modes) wrk(m.url, 1, m.headers); // warm-up
+    const results = new Map<string, ReturnType<typeof wrk>[]>();
+    for (let round = 0; round < 2; round++) {
+      for (const m of modes) {
+        const r = wrk(m.url, SECONDS, m.headers);
+        results.set(m.name, [...(results.get(m.name) ?? []), r]);
+      }
+    }
+    const mean = (rs: ReturnType<typeof wrk>[], k: 'rps' | 'p99Ms' | 'p50Ms') => rs.reduce((a, r) => a + r[k], 0) / rs.length;
+    const base = results.get('no auth')!;
+    const withAuth = results.get('jwt RS256 + acl')!;
+    const ratio = mean(withAuth, 'rps') / mean(base, 'rps');
+    const generator = `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 alternating rounds (mean)`;
+    for (const [name, rs] of results) {
+      emit(
+        { part: 'envoy', scenario: name, rps: round(mean(rs, 'rps')), p50_ms: round(mean(rs, 'p50Ms'), 2), p99_ms: round(mean(rs, 'p99Ms'), 2),
+          rounds: rs.map((r) => round(r.rps)), non_2xx: rs.reduce((a, r) => a + r.non2xx, 0), socket_errors: rs.reduce((a, r) => a + r.errors, 0),
+          load_generator: generator, baseline: 'same Envoy (concurrency 1), route without auth, same upstream (Envoy direct_response), same run',
+          processes: 'gateway Envoy x1 worker, upstream Envoy x1 worker, authz Node process, wrk x1 thread, control plane (idle)' },
+        `through Envoy, ${name}: ${round(mean(rs, 'rps'))} req/s, p50 ${round(mean(rs, 'p50Ms'), 2)} ms, p99 ${round(mean(rs, 'p99Ms'), 2)} ms (rounds ${rs.map((r) => round(r.rps)).join(', ')}); load: ${generator}`,
+      );
+    }
+    emit(
+      { part: 'envoy', scenario: 'ratio', auth_over_no_auth: round(ratio, 3), auth_cost_pct: round((1 - ratio) * 100, 1), load_generator: generator, baseline: 'no auth, same Envoy, same run' },
+      `through Envoy: jwt + acl serves ${round(ratio * 100, 1)} % of the requests/s of the same Envoy without auth (auth costs ${round((1 - ratio) * 100, 1)} %)`,
+    );
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`bench/authz: ${(e as Error).stack ?? e}\n`); process.exit(1); });
