@@ -1,4 +1,5 @@
 import { AUTHZ_FILTERS } from './ext-authz.js';
+import { RATELIMIT_FILTERS } from './ratelimit.js';
 import type { HttpFilter } from './registry.js';
 import { routerFilter } from './router.js';
 
@@ -6,6 +7,6 @@ import { routerFilter } from './router.js';
 export const HTTP_FILTERS: readonly HttpFilter[] = [
   routerFilter,
   ...AUTHZ_FILTERS, // authz filters
-  // ratelimit filters
+  ...RATELIMIT_FILTERS, // ratelimit filters
   // native plugin filters
 ].sort((a, b) => a.order - b.order);

@@ -1,0 +1,144 @@
+import { isIpLiteral } from '../../ir/build.js';
+import type { GatewayIR, IrListener } from '../../ir/types.js';
+import {
+  planRateLimits, rateLimitActions, RATELIMIT_DOMAIN, RATELIMIT_TYPE_URL, routeResource, stagesOf, type RateLimitPlan,
+} from '../../ratelimit/descriptors.js';
+import { ensureRatelimitProtos } from '../../ratelimit/protos.js';
+import { any, duration, socketAddress, type JsonObject } from '../builders.js';
+import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
+
+/**
+ * Kong's rate-limiting plugin, enforced by Envoy's ratelimit filter asking the ratelimit
+ * companion (gRPC, envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit) about every
+ * request on a rate-limited route. The route's `rate_limits` actions and the companion's
+ * RouteRateLimit resources both come from ratelimit/descriptors.ts. See docs/ratelimit.md.
+ */
+
+/** The cluster Envoy reaches the ratelimit service through (Kong services are `service:<name>`). */
+export const RATELIMIT_CLUSTER = 'frontdesk:ratelimit';
+
+const RATE_LIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimit';
+
+/** envoy.type.v3.StatusCode names of the statuses Envoy's filter can refuse with (400-599). */
+const STATUS_NAMES: Record<number, string> = {
+  400: 'BadRequest', 401: 'Unauthorized', 402: 'PaymentRequired', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
+  406: 'NotAcceptable', 407: 'ProxyAuthenticationRequired', 408: 'RequestTimeout', 409: 'Conflict', 410: 'Gone', 411: 'LengthRequired',
+  412: 'PreconditionFailed', 413: 'PayloadTooLarge', 414: 'URITooLong', 415: 'UnsupportedMediaType', 416: 'RangeNotSatisfiable',
+  417: 'ExpectationFailed', 421: 'MisdirectedRequest', 422: 'UnprocessableEntity', 423: 'Locked', 424: 'FailedDependency',
+  426: 'UpgradeRequired', 428: 'PreconditionRequired', 429: 'TooManyRequests', 431: 'RequestHeaderFieldsTooLarge',
+  500: 'InternalServerError', 501: 'NotImplemented', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout',
+  505: 'HTTPVersionNotSupported', 506: 'VariantAlsoNegotiates', 507: 'InsufficientStorage', 508: 'LoopDetected', 510: 'NotExtended',
+  511: 'NetworkAuthenticationRequired',
+};
+
+const plans = new WeakMap<GatewayIR, Map<boolean, RateLimitPlan>>();
+
+/** The plan of ctx's IR, computed once per IR and settings (translate calls the hooks per route). */
+export function ratelimitPlan(ctx: FilterContext): RateLimitPlan {
+  let byMode = plans.get(ctx.ir);
+  if (!byMode) plans.set(ctx.ir, (byMode = new Map()));
+  const failOpen = ctx.settings.ratelimit.failOpen;
+  let plan = byMode.get(failOpen);
+  if (!plan) {
+    plan = planRateLimits(ctx.ir, { failOpen });
+    for (const g of plan.stages) {
+      if (!STATUS_NAMES[g.errorCode]) {
+        throw new Error(`rate-limiting: error_code ${g.errorCode} cannot be sent by Envoy's ratelimit filter (it refuses with a 4xx or 5xx status it knows: ${Object.keys(STATUS_NAMES).join(', ')})`);
+      }
+    }
+    byMode.set(failOpen, plan);
+  }
+  return plan;
+}
+
+/** The stages used by the routes Envoy serves on this listener. */
+function listenerStages(l: IrListener, plan: RateLimitPlan): Set<number> {
+  const out = new Set<number>();
+  for (const r of l.routes) {
+    const limits = r.service ? plan.routes.get(r.routeName) : undefined;
+    if (limits) for (const s of stagesOf(limits)) out.add(s);
+  }
+  return out;
+}
+
+/** The ratelimit cluster: HTTP/2 (gRPC) to settings.ratelimit, a static address or a DNS name. */
+export function ratelimitCluster(ctx: FilterContext): JsonObject {
+  const { host, port } = ctx.settings.ratelimit;
+  const ip = isIpLiteral(host);
+  return {
+    name: RATELIMIT_CLUSTER,
+    type: ip ? 'STATIC' : 'STRICT_DNS',
+    ...(ip ? {} : { dns_lookup_family: 'V4_PREFERRED' }),
+    connect_timeout: duration(1000),
+    load_assignment: { cluster_name: RATELIMIT_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
+        explicit_http_config: { http2_protocol_options: {} },
+      }),
+    },
+    // Envoy's default (1,024 concurrent requests per cluster) would refuse decisions under load.
+    circuit_breakers: { thresholds: [{ max_connections: 1024, max_pending_requests: 10_000, max_requests: 10_000 }] },
+  };
+}
+
+/** The chain name of stage n's filter. */
+export function stageFilterName(stage: number): string {
+  return stage === 0 ? 'envoy.filters.http.ratelimit' : `frontdesk.ratelimit.stage${stage}`;
+}
+
+/**
+ * envoy.filters.http.ratelimit for one stage: present on a listener only when one of its routes
+ * has a policy on that stage. The filter refuses with the stage's error_code and the service's
+ * body and headers; it lets requests through when the service cannot be asked unless the
+ * stage's policies are fault_tolerant: false (then 500, as Kong answers when it cannot count).
+ */
+function stageFilter(stage: number): HttpFilter {
+  const name = stageFilterName(stage);
+  const filter: HttpFilter = {
+    name,
+    order: 200 + stage,
+    httpFilter(listener, ctx) {
+      const plan = ratelimitPlan(ctx);
+      const group = plan.stages[stage];
+      if (!group || !listenerStages(listener, plan).has(stage)) return undefined;
+      return {
+        name,
+        typed_config: any(RATE_LIMIT_TYPE, {
+          domain: RATELIMIT_DOMAIN,
+          ...(stage ? { stage } : {}),
+          timeout: duration(ctx.settings.ratelimit.timeoutMs),
+          // proto3's false is absent.
+          ...(group.failureModeDeny ? { failure_mode_deny: true } : {}),
+          rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: RATELIMIT_CLUSTER } }, transport_api_version: 'V3' },
+          // Kong's headers come from the service (response_headers_to_add), not Envoy's draft ones;
+          // Kong sends no x-envoy-ratelimited.
+          disable_x_envoy_ratelimited_header: true,
+          rate_limited_status: { code: STATUS_NAMES[group.errorCode]! },
+          status_on_error: { code: 'InternalServerError' },
+        }),
+      };
+    },
+  };
+  if (stage === 0) {
+    filter.patchRoute = (route, envoyRoute, ctx) => {
+      const limits = route.service ? ratelimitPlan(ctx).routes.get(route.routeName) : undefined;
+      const action = envoyRoute.route as JsonObject | undefined;
+      if (!limits || !action) return;
+      action.rate_limits = rateLimitActions(limits);
+    };
+    filter.clusters = (ctx) => {
+      const plan = ratelimitPlan(ctx);
+      return ctx.ir.listeners.some((l) => listenerStages(l, plan).size) ? [ratelimitCluster(ctx)] : [];
+    };
+    filter.companions = (ctx): CompanionResource[] => {
+      ensureRatelimitProtos();
+      return [...ratelimitPlan(ctx).routes.values()]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((limits) => ({ typeUrl: RATELIMIT_TYPE_URL, name: limits.name, body: routeResource(limits) }));
+    };
+  }
+  return filter;
+}
+
+/** One filter per possible stage (0-10), in chain order; filters/index.ts lists them. */
+export const RATELIMIT_FILTERS: readonly HttpFilter[] = Array.from({ length: 11 }, (_, stage) => stageFilter(stage));

@@ -1,0 +1,355 @@
+// Kong's rate-limiting plugin → Envoy: the ratelimit filter per stage, the route rate_limits
+// actions per limit_by, the ratelimit cluster, and the RouteRateLimit companion resources, all
+// from one plan (ratelimit/descriptors.ts); every resource round-trips through protobufjs, and
+// the companion resource decodes back into the very policies the actions were built from.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { consumerId } from '../../src/authz/resources.js';
+import {
+  ENTRY, planRateLimits, RATELIMIT_TYPE_URL, routeLimitsFromResource, routeResource, type RatePolicy,
+} from '../../src/ratelimit/descriptors.js';
+import { ensureRatelimitProtos } from '../../src/ratelimit/protos.js';
+import { localRateLimitBlockers, servedLocallyByEnvoy } from '../../src/resources/filters/local-ratelimit.js';
+import { RATELIMIT_CLUSTER } from '../../src/resources/filters/ratelimit.js';
+import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
+import { TYPE } from '../../src/resources/type-urls.js';
+import { compileConfig } from '../../src/runtime/compile.js';
+import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
+import { typeForUrl } from '../../src/xds/proto-registry.js';
+
+type Obj = Record<string, any>;
+
+function compile(yaml: string, settings: Partial<TranslateSettings> = {}) {
+  const r = compileConfig([{ file: 'gateway.yaml', text: yaml }], { settings: { ...DEFAULT_SETTINGS, ...settings } });
+  assert.ok(r.ok, JSON.stringify(r.diagnostics));
+  return r;
+}
+
+function resources(r: ReturnType<typeof compile>, typeUrl: string, fleet = ''): Map<string, Obj> {
+  return (r.translation!.fleets.get(fleet)!.get(typeUrl) ?? r.translation!.companions.get(typeUrl) ?? new Map()) as Map<string, Obj>;
+}
+
+function chain(r: ReturnType<typeof compile>, listener = 'listener:proxy'): Obj[] {
+  return resources(r, TYPE.listener).get(listener)!.filter_chains[0].filters[0].typed_config.http_filters;
+}
+
+/** Envoy routes by name, across virtual hosts (first seen). */
+function envoyRoutes(r: ReturnType<typeof compile>, rc = 'listener:proxy'): Map<string, Obj> {
+  const out = new Map<string, Obj>();
+  for (const vh of resources(r, TYPE.route).get(rc)!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
+  return out;
+}
+
+function roundTrip(typeUrl: string, body: Json): Json {
+  ensureRatelimitProtos();
+  const type = typeForUrl(typeUrl);
+  assert.ok(type, typeUrl);
+  return decodeToJson(type, encodeJson(type, body));
+}
+
+function assertRoundTrips(r: ReturnType<typeof compile>): void {
+  for (const [typeUrl, m] of [...r.translation!.fleets.get('')!, ...r.translation!.companions]) {
+    for (const [name, body] of m) assert.deepEqual(roundTrip(typeUrl, body), body, `${typeUrl} ${name}`);
+  }
+}
+
+const UP = 'http://127.0.0.1:9';
+
+describe('rate-limiting → Envoy', () => {
+  test("the deep dive's example (global, redis, credential, minute + hour): filter, cluster, actions, resource", () => {
+    const r = compile(`
+_format_version: "3.0"
+plugins:
+  - name: rate-limiting
+    config: { minute: 100, hour: 5000, policy: redis, redis_host: redis, redis_port: 6379, limit_by: credential, hide_client_headers: false }
+services:
+  - name: api
+    url: ${UP}
+    routes: [{ name: api, paths: [/api] }]
+`);
+    const filters = chain(r);
+    assert.deepEqual(filters.map((f) => f.name), ['envoy.filters.http.ratelimit', 'envoy.filters.http.router']);
+    assert.deepEqual(filters[0]!.typed_config, {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit',
+      domain: 'frontdesk',
+      timeout: '0.5s',
+      rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: RATELIMIT_CLUSTER } }, transport_api_version: 'V3' },
+      disable_x_envoy_ratelimited_header: true,
+      rate_limited_status: { code: 'TooManyRequests' },
+      status_on_error: { code: 'InternalServerError' },
+    });
+    const cluster = resources(r, TYPE.cluster).get(RATELIMIT_CLUSTER)!;
+    assert.equal(cluster.type, 'STATIC');
+    assert.deepEqual(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address, { socket_address: { address: '127.0.0.1', port_value: 18002 } });
+    assert.ok(cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options);
+
+    assert.deepEqual(envoyRoutes(r).get('api')!.route.rate_limits, [{
+      actions: [
+        { generic_key: { descriptor_key: 'fd_route', descriptor_value: 'api' } },
+        { generic_key: { descriptor_key: 'fd_stage', descriptor_value: '0' } },
+        { metadata: { descriptor_key: 'credential', metadata_key: { key: 'envoy.filters.http.ext_authz', path: [{ key: 'credential_id' }] }, source: 'DYNAMIC', skip_if_absent: true } },
+        { remote_address: {} },
+      ],
+    }]);
+    assert.deepEqual(resources(r, RATELIMIT_TYPE_URL).get('api'), {
+      name: 'api',
+      service: 'api',
+      policy: {
+        scope: 'global',
+        limit_by: 'CREDENTIAL',
+        windows: [{ unit: 'MINUTE', limit: 100 }, { unit: 'HOUR', limit: 5000 }],
+        algorithm: 'TOKEN_BUCKET',
+        policy: 'REDIS',
+        redis: { host: 'redis', port: 6379, connect_timeout_ms: 2000, read_timeout_ms: 2000 },
+        fault_tolerant: true,
+        error_code: 429,
+        error_message: 'API rate limit exceeded',
+      },
+    });
+    assertRoundTrips(r);
+  });
+
+  test('each limit_by asks Envoy for exactly the entries its identifier (and ip fallback) needs', () => {
+    const routes = (['consumer', 'credential', 'ip', 'service', 'header', 'path'] as const).map((by) => `
+      - name: by-${by}
+        paths: [/${by}]
+        plugins:
+          - name: rate-limiting
+            config: { second: 1, limit_by: ${by}${by === 'header' ? ', header_name: X-Api_Key' : ''}${by === 'path' ? ', path: /path/exact' : ''} }`).join('');
+    const r = compile(`
+_format_version: "3.0"
+services:
+  - name: s
+    url: ${UP}
+    routes:${routes}
+`);
+    const keys = (name: string) => (envoyRoutes(r).get(name)!.route.rate_limits[0].actions as Obj[]).slice(2).map((a) => Object.keys(a)[0] === 'metadata' ? `md:${a.metadata.descriptor_key}` : Object.keys(a)[0] === 'request_headers' ? `hdr:${a.request_headers.header_name}→${a.request_headers.descriptor_key}` : Object.keys(a)[0]);
+    assert.deepEqual(keys('by-consumer'), ['md:consumer', 'md:credential', 'remote_address']);
+    assert.deepEqual(keys('by-credential'), ['md:credential', 'remote_address']);
+    assert.deepEqual(keys('by-ip'), ['remote_address']);
+    assert.deepEqual(keys('by-service'), []);
+    assert.deepEqual(keys('by-header'), ['hdr:x-api_key→header:x-api_key', 'remote_address']);
+    assert.deepEqual(keys('by-path'), ['hdr::path→path', 'remote_address']);
+    for (const a of envoyRoutes(r).get('by-header')!.route.rate_limits[0].actions as Obj[]) if (a.request_headers) assert.equal(a.request_headers.skip_if_absent, true);
+    assertRoundTrips(r);
+  });
+
+  test("counter scopes follow Kong's plugin scope: route, service, global; a route's paths share one resource", () => {
+    const r = compile(`
+_format_version: "3.0"
+plugins:
+  - name: rate-limiting
+    config: { minute: 10 }
+services:
+  - name: a
+    url: ${UP}
+    plugins:
+      - name: rate-limiting
+        config: { minute: 20 }
+    routes:
+      - name: a1
+        paths: [/a1, /a1-alias]
+      - name: a2
+        paths: [/a2]
+        plugins:
+          - name: rate-limiting
+            config: { minute: 30 }
+  - name: b
+    url: ${UP}
+    routes: [{ name: b1, paths: [/b1] }]
+`);
+    const rl = resources(r, RATELIMIT_TYPE_URL);
+    assert.deepEqual([...rl.keys()], ['a1', 'a2', 'b1']);
+    assert.equal(rl.get('a1')!.policy.scope, 'service:a');
+    assert.equal(rl.get('a2')!.policy.scope, 'route:a2');
+    assert.equal(rl.get('b1')!.policy.scope, 'global');
+    const routes = envoyRoutes(r);
+    assert.deepEqual(routes.get('a1#0')!.route.rate_limits, routes.get('a1#1')!.route.rate_limits);
+    assert.equal(routes.get('a1#0')!.route.rate_limits[0].actions[0].generic_key.descriptor_value, 'a1');
+  });
+
+  test('consumer-scoped plugins: keyed by the consumer id authz reports; a route limited only for consumers requires it', () => {
+    const r = compile(`
+_format_version: "3.0"
+consumers:
+  - username: alice
+    plugins:
+      - name: rate-limiting
+        config: { minute: 5 }
+  - username: bob
+    id: 7f0f2c1e-3a55-4d6c-9a43-0d2f6a0b1c11
+  - username: carol
+services:
+  - name: s
+    url: ${UP}
+    routes:
+      - name: open
+        paths: [/open]
+      - name: limited
+        paths: [/limited]
+        plugins:
+          - name: rate-limiting
+            config: { minute: 100, limit_by: ip }
+plugins:
+  - name: rate-limiting
+    consumer: bob
+    route: limited
+    config: { minute: 50, error_code: 503, error_message: slow down }
+`);
+    const rl = resources(r, RATELIMIT_TYPE_URL);
+    const alice = consumerId({ key: 'alice' });
+    assert.deepEqual(rl.get('open')!.consumers.map((c: Obj) => c.consumer_id), [alice]);
+    assert.equal(rl.get('open')!.policy, undefined);
+    assert.deepEqual(rl.get('limited')!.consumers.map((c: Obj) => [c.consumer_id, c.policy.scope, c.policy.stage ?? 0]).sort(), [
+      ['7f0f2c1e-3a55-4d6c-9a43-0d2f6a0b1c11', 'route:limited', 1],
+      [alice, 'global', 0],
+    ].sort());
+    // /open: no limit for anonymous requests, so no call without a consumer.
+    const open = envoyRoutes(r).get('open')!.route.rate_limits as Obj[];
+    assert.equal(open.length, 1);
+    const consumerAction = open[0]!.actions.find((a: Obj) => a.metadata?.descriptor_key === ENTRY.consumer);
+    assert.equal(consumerAction.metadata.skip_if_absent, undefined);
+    // /limited: bob's override refuses with 503, so it sits on stage 1; the route asks both stages.
+    const limited = envoyRoutes(r).get('limited')!.route.rate_limits as Obj[];
+    assert.deepEqual(limited.map((x) => x.stage ?? 0), [0, 1]);
+    assert.deepEqual(limited.map((x) => x.actions[1].generic_key.descriptor_value), ['0', '1']);
+    assert.deepEqual(chain(r).map((f) => f.name), ['envoy.filters.http.ratelimit', 'frontdesk.ratelimit.stage1', 'envoy.filters.http.router']);
+    assert.deepEqual(chain(r)[1]!.typed_config.rate_limited_status, { code: 'ServiceUnavailable' });
+    assert.equal(chain(r)[1]!.typed_config.stage, 1);
+    assertRoundTrips(r);
+  });
+
+  test('fault_tolerant: false refuses (500) when the service cannot be asked; the operator can open it', () => {
+    const yaml = `
+_format_version: "3.0"
+services:
+  - name: s
+    url: ${UP}
+    routes:
+      - name: tolerant
+        paths: [/t]
+        plugins: [{ name: rate-limiting, config: { minute: 1 } }]
+      - name: strict
+        paths: [/s]
+        plugins: [{ name: rate-limiting, config: { minute: 1, fault_tolerant: false } }]
+`;
+    const r = compile(yaml);
+    const filters = chain(r).filter((f) => f.name !== 'envoy.filters.http.router');
+    assert.deepEqual(filters.map((f) => [f.name, f.typed_config.failure_mode_deny ?? false]), [
+      ['envoy.filters.http.ratelimit', false],
+      ['frontdesk.ratelimit.stage1', true],
+    ]);
+    const open = compile(yaml, { ratelimit: { ...DEFAULT_SETTINGS.ratelimit, failOpen: true } });
+    assert.deepEqual(chain(open).map((f) => f.name), ['envoy.filters.http.ratelimit', 'envoy.filters.http.router']);
+    assert.equal(chain(open)[0]!.typed_config.failure_mode_deny, undefined);
+  });
+
+  test('the filter is only on listeners with a rate-limited route; no limits, no filter, cluster or resources', () => {
+    const r = compile(`
+_format_version: "3.0"
+listeners:
+  - { name: public, port: 8000 }
+  - { name: internal, port: 8100 }
+services:
+  - name: s
+    url: ${UP}
+    routes:
+      - name: limited
+        paths: [/l]
+        listeners: [public]
+        plugins: [{ name: rate-limiting, config: { second: 5 } }]
+      - name: free
+        paths: [/f]
+`);
+    assert.ok(chain(r, 'listener:public').some((f) => f.name === 'envoy.filters.http.ratelimit'));
+    assert.ok(!chain(r, 'listener:internal').some((f) => f.name === 'envoy.filters.http.ratelimit'));
+    assert.equal(envoyRoutes(r, 'listener:public').get('free')!.route.rate_limits, undefined);
+
+    const none = compile(`
+_format_version: "3.0"
+services: [{ name: s, url: "${UP}", routes: [{ name: r, paths: [/] }] }]
+`);
+    assert.ok(!chain(none).some((f) => f.name.includes('ratelimit')));
+    assert.equal(resources(none, TYPE.cluster).has(RATELIMIT_CLUSTER), false);
+    assert.equal(resources(none, RATELIMIT_TYPE_URL).size, 0);
+  });
+
+  test('the ratelimit cluster follows --ratelimit, by DNS for a host name', () => {
+    const r = compile(`
+_format_version: "3.0"
+services: [{ name: s, url: "${UP}", routes: [{ name: r, paths: [/], plugins: [{ name: rate-limiting, config: { minute: 1 } }] }] }]
+`, { ratelimit: { host: 'ratelimit.internal', port: 9999, timeoutMs: 250, failOpen: false } });
+    const c = resources(r, TYPE.cluster).get(RATELIMIT_CLUSTER)!;
+    assert.equal(c.type, 'STRICT_DNS');
+    assert.deepEqual(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: 'ratelimit.internal', port_value: 9999 });
+    assert.equal(chain(r)[0]!.typed_config.timeout, '0.25s');
+  });
+
+  test('limits Envoy cannot express are refused, not served differently', () => {
+    assert.throws(() => compile(`
+_format_version: "3.0"
+services: [{ name: s, url: "${UP}", routes: [{ name: r, paths: [/], plugins: [{ name: rate-limiting, config: { minute: 1, error_code: 200 } }] }] }]
+`), /error_code 200 cannot be sent/);
+    const routes = Array.from({ length: 12 }, (_, i) => `{ name: r${i}, paths: [/r${i}], plugins: [{ name: rate-limiting, config: { minute: 1, error_code: ${[400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411][i]} } }] }`).join(', ');
+    assert.throws(() => compile(`
+_format_version: "3.0"
+services: [{ name: s, url: "${UP}", routes: [${routes}] }]
+`), /12 distinct \(error_code, fault_tolerant\) combinations/);
+  });
+
+  test('the companion resource decodes back into the policies the actions were built from', () => {
+    const r = compile(`
+_format_version: "3.0"
+consumers:
+  - username: alice
+services:
+  - name: s
+    url: ${UP}
+    routes:
+      - name: r
+        paths: [/]
+        plugins:
+          - name: rate-limiting
+            config:
+              second: 2.5
+              year: 1000
+              limit_by: header
+              header_name: X-Tenant
+              algorithm: sliding-log
+              policy: redis
+              hide_client_headers: true
+              error_message: nope
+              redis: { host: 10.0.0.1, port: 6380, username: u, password: p, database: 3, ssl: true, ssl_verify: true, server_name: r.example, timeout: 300, connect_timeout: 150 }
+plugins:
+  - name: rate-limiting
+    consumer: alice
+    route: r
+    config: { hour: 7, limit_by: path, path: /x, policy: cluster, fault_tolerant: false, algorithm: fixed-window }
+`);
+    const ir = r.ir!;
+    const plan = planRateLimits(ir, { failOpen: false });
+    const limits = plan.routes.get('r')!;
+    const body = resources(r, RATELIMIT_TYPE_URL).get('r')!;
+    assert.deepEqual(body, routeResource(limits));
+    const decoded = routeLimitsFromResource(roundTrip(RATELIMIT_TYPE_URL, body));
+    // The Redis record comes back with its timeouts as the service uses them.
+    const redis = { ...limits.policy!.redis!, send_timeout: 300 };
+    assert.deepEqual(decoded, { ...limits, policy: { ...limits.policy!, redis } });
+    assert.deepEqual(decoded.policy!.windows, [{ unit: 'second', limit: 2.5 }, { unit: 'year', limit: 1000 }]);
+    assert.equal(decoded.policy!.headerName, 'x-tenant');
+    assert.deepEqual(plan.stages, [{ stage: 0, errorCode: 429, failureModeDeny: false }, { stage: 1, errorCode: 429, failureModeDeny: true }]);
+  });
+
+  test("Envoy's local_ratelimit cannot serve any Kong policy exactly: policy local goes to the service's memory store", () => {
+    const base: RatePolicy = {
+      scope: 'route:r', limitBy: 'service', windows: [{ unit: 'minute', limit: 10 }], algorithm: 'token-bucket', policy: 'local',
+      faultTolerant: true, hideClientHeaders: true, errorCode: 429, errorMessage: 'API rate limit exceeded', stage: 0,
+    };
+    // The most favourable case still differs in the body.
+    assert.deepEqual(localRateLimitBlockers(base), ['local_ratelimit answers with the fixed body "local_rate_limited", not {"message": error_message}']);
+    assert.equal(servedLocallyByEnvoy(base), false);
+    const worst = localRateLimitBlockers({ ...base, limitBy: 'ip', hideClientHeaders: false, algorithm: 'fixed-window', scope: 'global', windows: [{ unit: 'minute', limit: 1 }, { unit: 'hour', limit: 2 }] });
+    assert.equal(worst.length, 6);
+    assert.match(localRateLimitBlockers({ ...base, policy: 'redis' })[0]!, /only policy local/);
+  });
+});
