@@ -1,4 +1,5 @@
 import { authzCompanion } from '../authz/service.js';
+import { ratelimitCompanion } from '../ratelimit/service.js';
 import type { Logger } from '../logger.js';
 
 /** How a companion service is started: by `frontdesk <name>` or in-process by `frontdesk start`. */
@@ -32,5 +33,5 @@ export interface CompanionDefinition {
 /** Every companion service; `frontdesk start` runs them all beside the control plane. */
 export const COMPANIONS: CompanionDefinition[] = [
   authzCompanion, // authz companion
-  // ratelimit companion
+  ratelimitCompanion, // ratelimit companion
 ];

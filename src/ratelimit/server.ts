@@ -1,0 +1,122 @@
+import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import type { Logger } from '../logger.js';
+import { messageType } from '../xds/proto-registry.js';
+import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
+
+/**
+ * Envoy's rate-limit service API over gRPC: envoy.service.ratelimit.v3.RateLimitService/
+ * ShouldRateLimit. Requests are decoded and responses encoded with protobufjs from Envoy's own
+ * rls.proto (loaded by the proto registry); the decision itself is the caller's `decide`.
+ *
+ * The answer's parts, and what Envoy's ratelimit filter does with them:
+ * - overall_code OK: the request goes on; response_headers_to_add are added to the response
+ *   it gets from upstream (Kong's X-RateLimit-* / RateLimit-* headers).
+ * - overall_code OVER_LIMIT: Envoy answers itself with the filter's rate_limited_status
+ *   (Kong's error_code), raw_body as the body, and response_headers_to_add (Retry-After, and a
+ *   content-type that replaces Envoy's text/plain).
+ * - a gRPC error (UNAVAILABLE): the filter's failure mode decides: let through, or 500.
+ */
+
+export const RLS_METHOD = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
+
+const CODE_OK = 1;
+const CODE_OVER_LIMIT = 2;
+
+interface DecodedRequest {
+  domain?: string;
+  descriptors?: Array<{ entries?: Array<{ key?: string; value?: string }> }>;
+  hits_addend?: number;
+}
+
+let types: { req: protobuf.Type; res: protobuf.Type } | undefined;
+
+/** The RateLimitRequest/RateLimitResponse message types. */
+export function rlsTypes(): { req: protobuf.Type; res: protobuf.Type } {
+  types ??= {
+    req: messageType('envoy.service.ratelimit.v3.RateLimitRequest'),
+    res: messageType('envoy.service.ratelimit.v3.RateLimitResponse'),
+  };
+  return types;
+}
+
+/** RateLimitRequest bytes → the service's request. */
+export function decodeRequest(bytes: Uint8Array): LimitRequest {
+  const m = rlsTypes().req.decode(bytes) as unknown as DecodedRequest;
+  const descriptors: Entries[] = (m.descriptors ?? []).map((d) => {
+    const e: Record<string, string> = {};
+    for (const x of d.entries ?? []) if (x.key) e[x.key] = x.value ?? '';
+    return e;
+  });
+  return { domain: m.domain ?? '', descriptors, hitsAddend: Number(m.hits_addend ?? 0) };
+}
+
+/** The service's answer → RateLimitResponse bytes. */
+export function encodeResponse(a: Extract<LimitAnswer, { kind: 'answer' }>): Uint8Array {
+  const msg: Record<string, unknown> = {
+    overall_code: a.overLimit ? CODE_OVER_LIMIT : CODE_OK,
+    statuses: a.statuses.map((over) => ({ code: over ? CODE_OVER_LIMIT : CODE_OK })),
+  };
+  if (a.responseHeaders.length) msg.response_headers_to_add = a.responseHeaders.map(([key, value]) => ({ key, value }));
+  if (a.body !== undefined) msg.raw_body = Buffer.from(a.body);
+  return rlsTypes().res.encode(msg).finish();
+}
+
+export interface RateLimitServerOptions {
+  host: string;
+  port: number;
+  decide(req: LimitRequest): Promise<LimitAnswer>;
+  logger: Logger;
+}
+
+export interface RateLimitServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the gRPC server; `port` 0 binds a free one. */
+export async function startRateLimitServer(o: RateLimitServerOptions): Promise<RateLimitServer> {
+  rlsTypes();
+  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 10_000 });
+  const definition: grpc.ServiceDefinition = {
+    ShouldRateLimit: {
+      path: RLS_METHOD,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Uint8Array) => Buffer.from(b),
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      responseDeserialize: (b: Buffer) => b,
+    },
+  };
+  const handler: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
+    let req: LimitRequest;
+    try {
+      req = decodeRequest(call.request);
+    } catch (e) {
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: `bad RateLimitRequest: ${(e as Error).message}` });
+      return;
+    }
+    o.decide(req).then(
+      (a) => {
+        if (a.kind === 'error') callback({ code: grpc.status.UNAVAILABLE, details: a.message });
+        else callback(null, encodeResponse(a));
+      },
+      (e: unknown) => {
+        o.logger.error({ err: (e as Error).message }, 'ratelimit decision failed');
+        callback({ code: grpc.status.INTERNAL, details: 'rate-limit decision failed' });
+      },
+    );
+  };
+  server.addService(definition, { ShouldRateLimit: handler });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  return {
+    port,
+    stop: () => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
+      server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    }),
+  };
+}

@@ -1,0 +1,134 @@
+import type { Server } from 'node:http';
+import { startAdminServer } from '../admin/server.js';
+import type { Logger } from '../logger.js';
+import { UsageError } from '../runtime/args.js';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../runtime/companions.js';
+import { AdsClient } from '../xds/ads-client.js';
+import type { Json } from '../xds/proto-json.js';
+import type { Clock } from './clock.js';
+import { RATELIMIT_TYPE_URL } from './descriptors.js';
+import { RateLimiter, type RateLimiterOptions } from './limiter.js';
+import { ensureRatelimitProtos } from './protos.js';
+import { startRateLimitServer } from './server.js';
+
+/**
+ * The ratelimit companion: an xDS client of the control plane (it subscribes to
+ * frontdesk.ratelimit.v1.RouteRateLimit over ADS and applies every new set live), Envoy's
+ * RateLimitService v3 over gRPC, and a small admin HTTP server (/healthz, /readyz, /status,
+ * /metrics) for its own counters.
+ *
+ * `frontdesk ratelimit --xds HOST:PORT [--port 18002] [--redis URL] [--ratelimit-admin-port 18012]`
+ */
+
+export const RATELIMIT_DEFAULT_PORT = 18002;
+/** The admin (metrics) port; a flag of its own so `frontdesk start` (shared flags) has no clash. */
+export const RATELIMIT_DEFAULT_ADMIN_PORT = 18012;
+
+export interface RateLimitServiceOptions {
+  xds: { host: string; port: number };
+  host: string;
+  /** gRPC port; 0 binds a free one. */
+  port: number;
+  /** Admin HTTP port; 0 binds a free one, undefined starts none. */
+  adminPort?: number;
+  nodeId: string;
+  logger: Logger;
+  /** Default Redis (redis:// or rediss:// URL) for limits naming none (policy cluster). */
+  redis?: string;
+  clock?: Clock;
+  redisClient?: RateLimiterOptions['redisClient'];
+  /** ADS mode (default state of the world). */
+  mode?: 'sotw' | 'delta';
+}
+
+export interface RunningRateLimitService extends RunningCompanion {
+  adminPort?: number;
+  limiter: RateLimiter;
+  /** The xDS version_info of the policy set in force ('' before the first). */
+  version(): string;
+}
+
+/** Starts the service: gRPC first, then the ADS subscription; ready once the first policy set is in. */
+export async function startRateLimitService(o: RateLimitServiceOptions): Promise<RunningRateLimitService> {
+  ensureRatelimitProtos();
+  const log = o.logger;
+  const limiter = new RateLimiter({ logger: log, defaultRedis: o.redis, clock: o.clock, redisClient: o.redisClient });
+  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log });
+  let ready = false;
+  // Parsed once, in validate; applied on the update that follows it.
+  let parsed: { resources: Map<string, Json>; routes: ReturnType<typeof RateLimiter.parse> } | undefined;
+  const ads = new AdsClient({
+    target: `${o.xds.host.includes(':') ? `[${o.xds.host}]` : o.xds.host}:${o.xds.port}`,
+    nodeId: o.nodeId,
+    cluster: 'frontdesk-ratelimit',
+    mode: o.mode ?? 'sotw',
+    types: [RATELIMIT_TYPE_URL],
+    logger: log,
+    validate: (typeUrl, resources) => {
+      if (typeUrl !== RATELIMIT_TYPE_URL) return undefined;
+      try {
+        parsed = { resources, routes: RateLimiter.parse(resources) };
+        return undefined;
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'ratelimit policy rejected (NACK); keeping the last good one');
+        return (e as Error).message;
+      }
+    },
+  });
+  ads.on('update', (typeUrl, resources, version) => {
+    if (typeUrl !== RATELIMIT_TYPE_URL) return;
+    const routes = parsed?.resources === resources ? parsed.routes : RateLimiter.parse(resources);
+    parsed = undefined;
+    limiter.apply(routes, version);
+    ready = true;
+  });
+  ads.on('disconnected', (err) => log.warn({ err: err?.message }, 'xds stream closed; reconnecting (the last policy stays in force)'));
+  ads.start();
+
+  let admin: { server: Server; port: number } | undefined;
+  if (o.adminPort !== undefined) {
+    admin = await startAdminServer(o.host, o.adminPort, {
+      ready: () => ready,
+      status: () => ({ ready, xds: `${o.xds.host}:${o.xds.port}`, grpcPort: grpcServer.port, ...(limiter.status() as object) }),
+      metrics: () => limiter.registry.render(),
+    }, log);
+  }
+  log.info({ port: grpcServer.port, adminPort: admin?.port, defaultRedis: o.redis ? 'set' : 'none' }, 'ratelimit service listening');
+  return {
+    port: grpcServer.port,
+    ...(admin ? { adminPort: admin.port } : {}),
+    limiter,
+    ready: () => ready,
+    version: () => limiter.policyVersion(),
+    async stop() {
+      ads.close();
+      await grpcServer.stop();
+      if (admin) {
+        const s = admin.server;
+        await new Promise<void>((r) => s.close(() => r()));
+        s.closeAllConnections?.();
+      }
+      await limiter.close();
+    },
+  };
+}
+
+function flag(o: CompanionOptions, name: string): string | undefined {
+  const v = o.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The `ratelimit` companion, for `frontdesk ratelimit` and `frontdesk start`. */
+export const ratelimitCompanion: CompanionDefinition = {
+  name: 'ratelimit',
+  defaultPort: RATELIMIT_DEFAULT_PORT,
+  usage: '[--redis URL] [--ratelimit-admin-port 18012]',
+  async start(o) {
+    const adminFlag = flag(o, 'ratelimit-admin-port');
+    const adminPort = adminFlag === undefined ? RATELIMIT_DEFAULT_ADMIN_PORT : Number(adminFlag);
+    if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new UsageError(`--ratelimit-admin-port takes a port number, got "${adminFlag}"`);
+    const redis = flag(o, 'redis');
+    if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis takes a redis:// or rediss:// URL, got "${redis}"`);
+    return startRateLimitService({ xds: o.xds, host: o.host, port: o.port, adminPort, nodeId: o.nodeId, logger: o.logger, ...(redis ? { redis } : {}) });
+  },
+};
