@@ -17,7 +17,7 @@ const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, 
  */
 export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([
   'jwt', 'key-auth', 'basic-auth', 'acl', // authz plugins
-  // ratelimit plugins
+  'rate-limiting', // ratelimit plugins
   // native plugins
 ]);
 
