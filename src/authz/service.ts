@@ -73,7 +73,9 @@ export async function startAuthzService(o: AuthzServiceOptions): Promise<Running
   });
   client.on('nack', (typeUrl, detail) => log.error({ type: typeUrl, detail }, 'authz: policy refused; keeping the last good one'));
   client.on('connected', () => log.info({ xds: `${o.xds.host}:${o.xds.port}` }, 'authz: connected to the control plane'));
-  client.on('disconnected', (err) => log.warn({ err: err?.message }, 'authz: control plane stream ended; reconnecting (the current policy keeps serving)'));
+  client.on('disconnected', (err) => log.warn({ err: err?.message, policy: engine.ready }, engine.ready
+    ? 'authz: control plane stream ended; reconnecting (the current policy keeps serving)'
+    : 'authz: no control plane yet; reconnecting (checks are refused until the first policy)'));
   client.start();
   return {
     port: server.port,
