@@ -1,0 +1,25 @@
+/**
+ * The ratelimit companion in its own process for bench/ratelimit/run.ts, so that its CPU time
+ * is its own: `node --import tsx bench/ratelimit/service-proc.ts --xds HOST:PORT --port N [--redis URL]`.
+ * Prints `ready <port>` once the first policy is loaded; stops on SIGTERM.
+ */
+import { silentLogger } from '../../src/logger.js';
+import { startRateLimitService } from '../../src/ratelimit/service.js';
+
+const arg = (name: string, def?: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const [host, port] = (arg('xds') ?? '').split(':');
+const redis = arg('redis');
+const svc = await startRateLimitService({
+  xds: { host: host!, port: Number(port) }, host: '127.0.0.1', port: Number(arg('port', '0')), nodeId: `bench-ratelimit-${process.pid}`,
+  logger: silentLogger(), ...(redis ? { redis } : {}),
+});
+const started = Date.now();
+while (!svc.ready()) {
+  if (Date.now() - started > 30_000) throw new Error('no policy from the control plane after 30 s');
+  await new Promise((r) => setTimeout(r, 20));
+}
+process.stdout.write(`ready ${svc.port}\n`);
+process.on('SIGTERM', () => { void svc.stop().then(() => process.exit(0)); });
