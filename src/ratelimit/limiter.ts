@@ -64,6 +64,9 @@ export interface RateLimiterOptions {
 }
 
 interface RedisEntry {
+  /** The pool key: every connection setting (a password included; never logged). */
+  id: string;
+  /** For logs and metrics: scheme, host, port and database. */
   label: string;
   store: RedisStore;
   client: Redis | Cluster;
@@ -98,7 +101,7 @@ export class RateLimiter {
     this.registry = opts.registry ?? new Registry();
     this.memoryLocal = new MemoryStore({ clock: opts.clock });
     this.memoryCluster = new MemoryStore({ clock: opts.clock });
-    if (opts.defaultRedis) this.defaultRedis = this.redisEntry(`default ${redactUrl(opts.defaultRedis)}`, opts.defaultRedis, 2000);
+    if (opts.defaultRedis) this.defaultRedis = this.redisEntry('default', `default ${redactUrl(opts.defaultRedis)}`, opts.defaultRedis, 2000);
     this.m = {
       decisions: this.registry.add(new Counter('frontdesk_ratelimit_decisions_total', 'Descriptors decided, by result (ok, over_limit, unlimited, fault_tolerant_allowed, error).')),
       storeErrors: this.registry.add(new Counter('frontdesk_ratelimit_store_errors_total', 'Decisions a store could not make, by store and reason (unavailable, timeout, rejected, bad-reply).')),
@@ -130,13 +133,13 @@ export class RateLimiter {
     const wanted = new Set<string>();
     for (const r of routes.values()) {
       for (const p of [r.policy, ...r.byConsumer.values()]) {
-        if (p?.policy === 'redis' && p.redis?.host) wanted.add(this.ensureRedis(p).label);
+        if (p?.policy === 'redis' && p.redis?.host) wanted.add(this.ensureRedis(p).id);
       }
     }
     this.routes = routes;
     this.version = version;
     for (const [key, e] of this.pool) {
-      if (!wanted.has(e.label)) {
+      if (!wanted.has(key)) {
         this.pool.delete(key);
         void e.store.close();
       }
@@ -256,16 +259,16 @@ export class RateLimiter {
     let e = this.pool.get(id);
     if (!e) {
       const label = `redis:${r.ssl ? 'rediss' : 'redis'}://${r.host}:${r.port}/${r.database}`;
-      e = this.redisEntry(label, conn, r.connect_timeout);
+      e = this.redisEntry(id, label, conn, r.connect_timeout);
       this.pool.set(id, e);
     }
     return e;
   }
 
-  private redisEntry(label: string, target: string | RedisConnection, connectTimeoutMs: number): RedisEntry {
+  private redisEntry(id: string, label: string, target: string | RedisConnection, connectTimeoutMs: number): RedisEntry {
     const make = this.opts.redisClient ?? createRedisClient;
     const client = make(target, (err) => this.logStoreError(label, err, undefined));
-    return { label, client, store: new RedisStore({ client }), everReady: false, connectTimeoutMs };
+    return { id, label, client, store: new RedisStore({ client }), everReady: false, connectTimeoutMs };
   }
 
   /** At most one line per store every 5 s, so a Redis outage does not flood the log. */

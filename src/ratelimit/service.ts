@@ -82,7 +82,17 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     limiter.apply(routes, version);
     ready = true;
   });
-  ads.on('disconnected', (err) => log.warn({ err: err?.message }, 'xds stream closed; reconnecting (the last policy stays in force)'));
+  // One warning when a stream that worked goes away; the retries after it are debug lines.
+  let streamUp = true;
+  ads.on('connected', () => {
+    if (!streamUp) log.info({}, 'xds stream back');
+    streamUp = true;
+  });
+  ads.on('disconnected', (err) => {
+    if (streamUp) log.warn({ err: err?.message }, 'xds stream closed; reconnecting (the last policy stays in force)');
+    else log.debug({ err: err?.message }, 'xds reconnect failed');
+    streamUp = false;
+  });
   ads.start();
 
   let admin: { server: Server; port: number } | undefined;

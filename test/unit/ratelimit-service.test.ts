@@ -397,4 +397,26 @@ services:
     await waitFor(async () => (await b.call([strict])).ok, 'the strict route to answer again', 10_000);
     assert.equal((await ok(b, strict)).overLimit, false);
   });
+
+  test('one Redis client per distinct Redis, shared by the limits naming it, closed when none does', async () => {
+    const connections = () => services[0]!.metric('frontdesk_ratelimit_redis_connections');
+    assert.equal(await connections(), 2, 'the --redis default, and the one Redis four routes name');
+    const version = cp.push(`
+_format_version: "3.0"
+services:
+  - name: s
+    url: ${UP}
+    routes:
+      - name: db1
+        paths: [/a]
+        plugins:
+          - name: rate-limiting
+            config: { day: 5, policy: redis, redis: { host: 127.0.0.1, port: ${redis.port}, database: 1 } }
+`);
+    await cp.converged(version);
+    assert.equal(await connections(), 2, 'the default, and database 1 (the database 0 client is closed)');
+    const [a] = clients as [RlsClient];
+    assert.equal((await ok(a, d('db1', { ip: '10.22.0.1' }))).headers['X-RateLimit-Remaining-Day'], '4');
+    assert.match(await redis.command('INFO', 'keyspace'), /db1:keys=1/);
+  });
 });
