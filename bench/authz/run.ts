@@ -26,7 +26,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
-import { ensureAuthzProtos } from '../../src/authz/protos.js';
 import { CHECK_METHOD } from '../../src/authz/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
@@ -296,7 +295,6 @@ async function status(url: string, headers: Record<string, string>): Promise<num
 // ---- main --------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  ensureAuthzProtos();
   const dir = mkdtempSync(join(tmpdir(), 'frontdesk-bench-authz-'));
   const cleanup: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   const stopAll = async () => { for (const f of cleanup.splice(0).reverse()) { try { await f(); } catch { /* best effort */ } } };

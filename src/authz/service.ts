@@ -2,7 +2,6 @@ import type { Logger } from '../logger.js';
 import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../runtime/companions.js';
 import { AdsClient } from '../xds/ads-client.js';
 import { AuthzEngine } from './engine.js';
-import { ensureAuthzProtos } from './protos.js';
 import { AUTHZ_TYPE, authzResourcesProblem, snapshotFromResources } from './resources.js';
 import { startAuthzServer, type AuthzServer } from './server.js';
 import type { AuthzEngineOptions } from './types.js';
@@ -36,7 +35,6 @@ export interface RunningAuthz extends RunningCompanion {
  * then every Check is refused (503), failing closed.
  */
 export async function startAuthzService(o: AuthzServiceOptions): Promise<RunningAuthz> {
-  ensureAuthzProtos();
   const log = o.logger;
   const engine = new AuthzEngine({ logger: log, fetch: globalThis.fetch as AuthzEngineOptions['fetch'], ...o.engine });
   const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log });

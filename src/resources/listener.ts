@@ -12,6 +12,23 @@ const DOWNSTREAM = {
   bufferLimitBytes: 32768,
 };
 
+/**
+ * Envoy's own error replies get Kong's status and JSON body, by what went wrong (Envoy's
+ * response flag): an upstream that refused, reset or garbled the exchange is Kong's 502, no
+ * healthy target its 503, a timeout its 504. Only replies Envoy
+ * generates for those failures are mapped, never an upstream's response or a direct response.
+ */
+const KONG_ERRORS: { flags: string[]; status: number; message: string }[] = [
+  { flags: ['UF', 'UC', 'URX', 'UPE', 'UR'], status: 502, message: 'An invalid response was received from the upstream server' },
+  { flags: ['UH', 'NC', 'UO'], status: 503, message: 'failure to get a peer from the ring-balancer' },
+  { flags: ['UT'], status: 504, message: 'The upstream server is timing out' },
+];
+const KONG_ERROR_MAPPERS: JsonObject[] = KONG_ERRORS.map(({ flags, status, message }): JsonObject => ({
+  filter: { response_flag_filter: { flags } },
+  status_code: status,
+  body_format_override: { json_format: { message }, content_type: 'application/json; charset=utf-8' },
+}));
+
 /** IrListener → envoy.config.listener.v3.Listener with an HTTP connection manager using RDS. */
 export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>): JsonObject {
   const chain = filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
@@ -32,6 +49,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       max_request_headers_kb: DOWNSTREAM.maxRequestHeadersKb,
       http2_protocol_options: { max_concurrent_streams: 1024, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 },
       upgrade_configs: [{ upgrade_type: 'websocket' }],
+      local_reply_config: { mappers: KONG_ERROR_MAPPERS },
     }),
   };
   const tls = (certs: string[]) => ({

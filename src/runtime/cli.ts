@@ -19,11 +19,11 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--admin-host 127.0.0.1] [--delta]
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk validate PATH
-  frontdesk translate PATH [--fleet NAME]
+  frontdesk translate PATH [--fleet NAME] [--companions]
 
 --config takes a YAML file or a folder of *.yaml files (merged).`.replace('COMPANION_NAMES', COMPANIONS.map((c) => `${c.name} ${c.usage}`.trim()).join('; ') || 'none');
 
-const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help'];
+const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions'];
 
 function settingsFrom(args: ParsedArgs): TranslateSettings {
   const authz = hostPort(strFlag(args, 'authz', `${DEFAULT_SETTINGS.authz.host}:${DEFAULT_SETTINGS.authz.port}`), 'authz');
@@ -86,7 +86,9 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
   const fleet = strFlag(args, 'fleet', '');
   const types = r.translation!.fleets.get(fleet) ?? r.translation!.fleets.get('')!;
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [typeUrl, m] of [...types, ...r.translation!.companions]) out[shortType(typeUrl)] = Object.fromEntries(m);
+  // Companion resources carry credentials: printed only when asked for.
+  const companions = args.flags.has('companions') ? [...r.translation!.companions] : [];
+  for (const [typeUrl, m] of [...types, ...companions]) out[shortType(typeUrl)] = Object.fromEntries(m);
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return 0;
 }

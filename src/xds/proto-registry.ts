@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { PROJECT_ROOT } from '../project-root.js';
 
 /**
  * Loads Envoy's v3 API from the .proto files shipped by @grpc/grpc-js-xds (deps/), our own
@@ -12,7 +12,7 @@ import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
 const XDS_DEPS = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-export const PROJECT_PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
+export const PROJECT_PROTO_DIR = join(PROJECT_ROOT, 'proto');
 
 const PROTOBUFJS_DIR = dirname(require.resolve('protobufjs/package.json'));
 
@@ -56,13 +56,14 @@ export const ENVOY_PROTO_FILES = [
   'envoy/service/health/v3/hds.proto',
 ];
 
-function listProtoFiles(dir: string): string[] {
+/** Every .proto file under `base`, as paths relative to it (sorted). */
+function listProtoFiles(base: string, dir = base): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const entry of readdirSync(dir).sort()) {
     const p = join(dir, entry);
-    if (statSync(p).isDirectory()) out.push(...listProtoFiles(p));
-    else if (entry.endsWith('.proto')) out.push(relative(dir, p));
+    if (statSync(p).isDirectory()) out.push(...listProtoFiles(base, p));
+    else if (entry.endsWith('.proto')) out.push(relative(base, p));
   }
   return out;
 }

@@ -78,7 +78,7 @@ test('frontdesk translate prints the Envoy resources', () => {
   const r = cli('translate', join(dir, 'gateway.yaml'));
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
-  assert.deepEqual(Object.keys(out).sort(), ['CDS', 'EDS', 'LDS', 'RDS', 'SDS']);
+  assert.deepEqual(Object.keys(out).sort(), ['CDS', 'EDS', 'LDS', 'RDS', 'SDS'], 'companion resources (they hold credentials) only with --companions');
   assert.ok(out.CDS!['service:orders']);
   assert.ok(out.RDS!['listener:proxy']);
 });
@@ -123,8 +123,9 @@ describe('long-running commands', () => {
   test('start runs control plane and Envoy together; Ctrl-C stops both', async () => {
     const upstream = await startEchoUpstream('start');
     const dir = tempConfig({ 'gateway.yaml': GOOD.replace('http://127.0.0.1:9', upstream.url) });
-    const [proxy, admin, xds, envoyAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, [...ENTRY, 'start', '--config', dir, '--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds), '--envoy-admin-port', String(envoyAdmin)], { stdio: 'ignore' });
+    const [proxy, admin, xds, envoyAdmin, authz, ratelimit] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const child = spawn(process.execPath, [...ENTRY, 'start', '--config', dir, '--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds),
+      '--envoy-admin-port', String(envoyAdmin), '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`], { stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     try {
       const body = await waitFor(async () => {

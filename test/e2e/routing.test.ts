@@ -73,6 +73,12 @@ services:
       - name: c-get
         paths: [/write]
         methods: [GET]
+  - name: svc-down
+    url: http://127.0.0.1:1
+    retries: 0
+    routes:
+      - name: down
+        paths: [/down]
 `);
   });
 
@@ -155,6 +161,12 @@ services:
   test('Host is rewritten to the service host unless preserve_host', async () => {
     assert.equal((await get(gw, '/a/h')).body.headers.host, `127.0.0.1:${a.port}`);
     assert.equal((await get(gw, '/preserve', { host: 'client.example' })).body.headers.host, 'client.example');
+  });
+
+  test("an upstream that refuses connections gets Kong's 502 JSON", async () => {
+    const r = await get(gw, '/down');
+    assert.equal(r.status, 502);
+    assert.deepEqual(r.body, { message: 'An invalid response was received from the upstream server' });
   });
 
   test('HTTP/2 (h2c prior knowledge) is served on the same port', async () => {

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
 import { AuthzEngine } from '../../src/authz/engine.js';
-import { ensureAuthzProtos } from '../../src/authz/protos.js';
 import { AUTHZ_TYPE, authzResourcesProblem, consumerId, snapshotFromResources } from '../../src/authz/resources.js';
 import { CHECK_METHOD, checkResponseObject, decodeCheckRequest, encodeCheckResponse, startAuthzServer } from '../../src/authz/server.js';
 import type { AuthzDecision, AuthzRequest } from '../../src/authz/types.js';
@@ -228,7 +227,6 @@ services:
 });
 
 describe('authz companion resources', () => {
-  ensureAuthzProtos();
   const t = compile();
   const consumers = t.companions.get(AUTHZ_TYPE.consumer)!;
   const policies = t.companions.get(AUTHZ_TYPE.routePolicy)!;

@@ -1,5 +1,4 @@
 import { IDENTITY_HEADERS } from '../../authz/identity.js';
-import { ensureAuthzProtos } from '../../authz/protos.js';
 import { buildConsumerResources, buildRoutePolicies, hasAuthPlugin, policyName } from '../../authz/resources.js';
 import type { BasicAuthConfig, JwtConfig, KeyAuthConfig } from '../../authz/types.js';
 import { isIpLiteral } from '../../ir/build.js';
@@ -128,7 +127,6 @@ export const extAuthzFilter: HttpFilter = {
     return ctx.ir.listeners.some((l) => protectedRoutes(l).length) ? [authzCluster(ctx)] : [];
   },
   companions(ctx): CompanionResource[] {
-    ensureAuthzProtos();
     return [...buildConsumerResources(ctx.ir.consumers), ...buildRoutePolicies(ctx.ir.routes)];
   },
 };
