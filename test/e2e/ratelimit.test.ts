@@ -3,11 +3,12 @@
 // rate-limited route. 429 with Kong's headers and body; per-ip (clients bound to different
 // 127.0.0.x addresses) and per-consumer (key-auth through the authz companion) limits kept
 // apart; a consumer's override on its own stage (503); minute + hour together; a limit edited in
-// the YAML applies live; the service unreachable fails open or closed by fault_tolerant. Then two
-// gateways sharing one Redis stay exact together, and a Redis that stops is answered by
-// fault_tolerant through Envoy and recovered from.
+// the YAML applies live; a refused gRPC call gets RESOURCE_EXHAUSTED; the service unreachable
+// fails open or closed by fault_tolerant. Then two gateways sharing one Redis stay exact
+// together, and a Redis that stops is answered by fault_tolerant through Envoy and recovered from.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { FakeClock } from '../../src/ratelimit/clock.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
@@ -51,7 +52,12 @@ function settings(ratelimitPort: number, extra: Partial<TranslateSettings> = {})
   return { ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: ratelimitPort, timeoutMs: 1000 }, ...extra };
 }
 
-function config(upstream: string, liveMinute: number): string {
+const raw = (b: Buffer) => b;
+const ECHO: grpc.ServiceDefinition = {
+  Unary: { path: '/test.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
+};
+
+function config(upstream: string, liveMinute: number, grpcPort = 9): string {
   return `_format_version: "3.0"
 consumers:
   - username: alice
@@ -102,6 +108,19 @@ services:
             config: { minute: 1000, limit_by: ip, fault_tolerant: false }
       - name: open
         paths: [/open]
+  - name: echo
+    url: grpc://127.0.0.1:${grpcPort}
+    connect_timeout: 3000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: grpc
+        paths: [/test.Echo/]
+        strip_path: false
+        protocols: [grpc]
+        plugins:
+          - name: rate-limiting
+            config: { minute: 1, limit_by: ip }
 `;
 }
 
@@ -111,14 +130,19 @@ describe('rate limiting through Envoy', () => {
   let authz: TestAuthz;
   let rlPort: number;
   let svc: TestRateLimitService | undefined;
+  let grpcServer: grpc.Server;
+  let grpcPort: number;
   // The service's memory store runs on a clock the test moves (Envoy and authz keep real time).
   const clock = new FakeClock(Date.now());
 
   before(async () => {
     up = await startEchoUpstream('up');
+    grpcServer = new grpc.Server();
+    grpcServer.addService(ECHO, { Unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request) });
+    grpcPort = await new Promise<number>((r, j) => grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
     rlPort = await freePort();
     const az = await authzForTests();
-    gw = await startGateway(config(up.url, 2), { settings: settings(rlPort, { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } }) });
+    gw = await startGateway(config(up.url, 2, grpcPort), { settings: settings(rlPort, { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } }) });
     authz = az.attach(gw.xdsPort);
     await authz.start();
     svc = await startTestRateLimitService({ xdsPort: gw.xdsPort, port: rlPort, clock });
@@ -129,6 +153,7 @@ describe('rate limiting through Envoy', () => {
     await authz?.stop();
     await gw?.stop();
     await up?.close();
+    grpcServer?.forceShutdown();
   });
 
   test("after the limit: 429 with Kong's body and headers; minute and hour together", async () => {
@@ -197,12 +222,25 @@ describe('rate limiting through Envoy', () => {
   test('a limit changed in the YAML applies live', async () => {
     const from = '127.0.0.10';
     assert.deepEqual(await statuses(gw, '/live', 3, { from }), [200, 200, 429]);
-    await gw.edit(config(up.url, 5));
+    await gw.edit(config(up.url, 5, grpcPort));
     // Every node, the ratelimit service included, holds the new version: the next request sees it.
     const r = await send(gw, '/live', { from: '127.0.0.11' });
     assert.equal(rl(r)['x-ratelimit-limit-minute'], '5');
     assert.deepEqual(await statuses(gw, '/live', 4, { from: '127.0.0.11' }), [200, 200, 200, 200]);
     assert.equal((await send(gw, '/live', { from: '127.0.0.11' })).status, 429);
+  });
+
+  test('a refused gRPC call gets grpc-status 8 (RESOURCE_EXHAUSTED), as Kong maps 429', async () => {
+    const client = new grpc.Client(`127.0.0.1:${gw.proxyPort}`, grpc.credentials.createInsecure());
+    const call = () => new Promise<{ code: grpc.status; value?: string }>((resolve) => {
+      client.makeUnaryRequest('/test.Echo/Unary', raw, raw, Buffer.from('hi'), (err, value) => resolve(err ? { code: err.code } : { code: grpc.status.OK, value: value!.toString() }));
+    });
+    try {
+      assert.deepEqual(await call(), { code: grpc.status.OK, value: 'hi' });
+      assert.deepEqual(await call(), { code: grpc.status.RESOURCE_EXHAUSTED });
+    } finally {
+      client.close();
+    }
   });
 
   test('the service unreachable: fault_tolerant routes go on uncounted, fault_tolerant: false gets 500', async () => {

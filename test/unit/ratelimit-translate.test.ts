@@ -76,6 +76,7 @@ services:
       rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: RATELIMIT_CLUSTER } }, transport_api_version: 'V3' },
       disable_x_envoy_ratelimited_header: true,
       rate_limited_status: { code: 'TooManyRequests' },
+      rate_limited_as_resource_exhausted: true,
       status_on_error: { code: 'InternalServerError' },
     });
     const cluster = resources(r, TYPE.cluster).get(RATELIMIT_CLUSTER)!;
@@ -215,6 +216,7 @@ plugins:
     assert.deepEqual(limited.map((x) => x.actions[1].generic_key.descriptor_value), ['0', '1']);
     assert.deepEqual(chain(r).map((f) => f.name), ['envoy.filters.http.ratelimit', 'frontdesk.ratelimit.stage1', 'envoy.filters.http.router']);
     assert.deepEqual(chain(r)[1]!.typed_config.rate_limited_status, { code: 'ServiceUnavailable' });
+    assert.equal(chain(r)[1]!.typed_config.rate_limited_as_resource_exhausted, undefined, 'only 429 becomes RESOURCE_EXHAUSTED');
     assert.equal(chain(r)[1]!.typed_config.stage, 1);
     assertRoundTrips(r);
   });

@@ -114,6 +114,9 @@ function stageFilter(stage: number): HttpFilter {
           // Kong sends no x-envoy-ratelimited.
           disable_x_envoy_ratelimited_header: true,
           rate_limited_status: { code: STATUS_NAMES[group.errorCode]! },
+          // A refused gRPC call: Kong maps 429 to grpc-status 8 (RESOURCE_EXHAUSTED); Envoy's
+          // default would be 14 (UNAVAILABLE). Other codes follow Envoy's HTTP → gRPC mapping.
+          ...(group.errorCode === 429 ? { rate_limited_as_resource_exhausted: true } : {}),
           status_on_error: { code: 'InternalServerError' },
         }),
       };
