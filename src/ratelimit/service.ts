@@ -8,7 +8,6 @@ import type { Json } from '../xds/proto-json.js';
 import type { Clock } from './clock.js';
 import { RATELIMIT_TYPE_URL } from './descriptors.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
-import { ensureRatelimitProtos } from './protos.js';
 import { startRateLimitServer } from './server.js';
 
 /**
@@ -50,7 +49,6 @@ export interface RunningRateLimitService extends RunningCompanion {
 
 /** Starts the service: gRPC first, then the ADS subscription; ready once the first policy set is in. */
 export async function startRateLimitService(o: RateLimitServiceOptions): Promise<RunningRateLimitService> {
-  ensureRatelimitProtos();
   const log = o.logger;
   const limiter = new RateLimiter({ logger: log, defaultRedis: o.redis, clock: o.clock, redisClient: o.redisClient });
   const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log });

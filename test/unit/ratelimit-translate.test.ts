@@ -8,7 +8,6 @@ import { consumerId } from '../../src/authz/resources.js';
 import {
   ENTRY, planRateLimits, RATELIMIT_TYPE_URL, routeLimitsFromResource, routeResource, type RatePolicy,
 } from '../../src/ratelimit/descriptors.js';
-import { ensureRatelimitProtos } from '../../src/ratelimit/protos.js';
 import { localRateLimitBlockers, servedLocallyByEnvoy } from '../../src/resources/filters/local-ratelimit.js';
 import { RATELIMIT_CLUSTER } from '../../src/resources/filters/ratelimit.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
@@ -41,7 +40,6 @@ function envoyRoutes(r: ReturnType<typeof compile>, rc = 'listener:proxy'): Map<
 }
 
 function roundTrip(typeUrl: string, body: Json): Json {
-  ensureRatelimitProtos();
   const type = typeForUrl(typeUrl);
   assert.ok(type, typeUrl);
   return decodeToJson(type, encodeJson(type, body));

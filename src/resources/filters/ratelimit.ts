@@ -3,7 +3,6 @@ import type { GatewayIR, IrListener } from '../../ir/types.js';
 import {
   planRateLimits, rateLimitActions, RATELIMIT_DOMAIN, RATELIMIT_TYPE_URL, routeResource, stagesOf, type RateLimitPlan,
 } from '../../ratelimit/descriptors.js';
-import { ensureRatelimitProtos } from '../../ratelimit/protos.js';
 import { any, duration, socketAddress, type JsonObject } from '../builders.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
 
@@ -134,7 +133,6 @@ function stageFilter(stage: number): HttpFilter {
       return ctx.ir.listeners.some((l) => listenerStages(l, plan).size) ? [ratelimitCluster(ctx)] : [];
     };
     filter.companions = (ctx): CompanionResource[] => {
-      ensureRatelimitProtos();
       return [...ratelimitPlan(ctx).routes.values()]
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((limits) => ({ typeUrl: RATELIMIT_TYPE_URL, name: limits.name, body: routeResource(limits) }));
