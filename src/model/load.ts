@@ -6,6 +6,7 @@ import {
   targetSchema, topLevelSchema, upstreamSchema,
 } from './entities.js';
 import { checkAuthz } from './checks/authz.js';
+import { checkRateLimiting } from './checks/ratelimit.js';
 import { ENFORCED_PLUGINS, KONG_PLUGINS_NOT_SERVED, knownPluginNames, pluginDefinition } from './plugins/index.js';
 import { convertLegacyPath, regexProblem } from './paths.js';
 import type {
@@ -499,6 +500,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
   }
 
   for (const f of checkAuthz(parsedConsumers, parsedPlugins, parsedRoutes, parsedServices)) rep.at(f.origin, f.diagnostic);
+  for (const f of checkRateLimiting(parsedPlugins)) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();
   if (rep.hasErrors) return { diagnostics };
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

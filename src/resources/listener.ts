@@ -15,13 +15,15 @@ const DOWNSTREAM = {
 /**
  * Envoy's own error replies get Kong's status and JSON body, by what went wrong (Envoy's
  * response flag): an upstream that refused, reset or garbled the exchange is Kong's 502, no
- * healthy target its 503, a timeout its 504. Only replies Envoy
+ * healthy target its 503, a timeout its 504, a failed rate-limit check its 500. Only replies Envoy
  * generates for those failures are mapped, never an upstream's response or a direct response.
  */
 const KONG_ERRORS: { flags: string[]; status: number; message: string }[] = [
   { flags: ['UF', 'UC', 'URX', 'UPE', 'UR'], status: 502, message: 'An invalid response was received from the upstream server' },
   { flags: ['UH', 'NC', 'UO'], status: 503, message: 'failure to get a peer from the ring-balancer' },
   { flags: ['UT'], status: 504, message: 'The upstream server is timing out' },
+  // The ratelimit service unreachable or failing (fault_tolerant: false): Kong's 500.
+  { flags: ['RLSE'], status: 500, message: 'An unexpected error occurred' },
 ];
 const KONG_ERROR_MAPPERS: JsonObject[] = KONG_ERRORS.map(({ flags, status, message }): JsonObject => ({
   filter: { response_flag_filter: { flags } },

@@ -15,7 +15,8 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
 
   frontdesk start [--config PATH] [--proxy-port 8000] [--admin-port 8001] [--xds-port 18000] [--envoy-admin-port 9901]
   frontdesk control-plane --config PATH [--xds-port 18000] [--admin-port 8001] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
-                          [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--authz-fail-open] [--no-watch]
+                          [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--authz-fail-open]
+                          [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch]
   frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--admin-host 127.0.0.1] [--delta]
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk validate PATH
@@ -25,14 +26,22 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
 
 const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions'];
 
+function msFlag(args: ParsedArgs, name: string, def: number): number {
+  const v = strFlag(args, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 60_000) throw new UsageError(`--${name} takes milliseconds (1-60000), got "${v}"`);
+  return n;
+}
+
 function settingsFrom(args: ParsedArgs): TranslateSettings {
   const authz = hostPort(strFlag(args, 'authz', `${DEFAULT_SETTINGS.authz.host}:${DEFAULT_SETTINGS.authz.port}`), 'authz');
   const ratelimit = hostPort(strFlag(args, 'ratelimit', `${DEFAULT_SETTINGS.ratelimit.host}:${DEFAULT_SETTINGS.ratelimit.port}`), 'ratelimit');
   const transform = hostPort(strFlag(args, 'transform', `${DEFAULT_SETTINGS.transform.host}:${DEFAULT_SETTINGS.transform.port}`), 'transform');
   return {
     ...DEFAULT_SETTINGS,
-    authz: { ...DEFAULT_SETTINGS.authz, ...authz, failOpen: args.flags.has('authz-fail-open') },
-    ratelimit: { ...DEFAULT_SETTINGS.ratelimit, ...ratelimit },
+    authz: { ...DEFAULT_SETTINGS.authz, ...authz, failOpen: args.flags.has('authz-fail-open'), timeoutMs: msFlag(args, 'authz-timeout', DEFAULT_SETTINGS.authz.timeoutMs) },
+    ratelimit: { ...DEFAULT_SETTINGS.ratelimit, ...ratelimit, timeoutMs: msFlag(args, 'ratelimit-timeout', DEFAULT_SETTINGS.ratelimit.timeoutMs) },
     transform: { ...DEFAULT_SETTINGS.transform, ...transform },
   };
 }
@@ -68,7 +77,13 @@ async function cmdValidate(args: ParsedArgs): Promise<number> {
   if (!path) throw new UsageError('validate needs a PATH');
   let texts;
   try { texts = readConfigTexts(path); } catch (e) { process.stderr.write(`${path}:1:1: error: cannot read: ${(e as Error).message}\n`); return 1; }
-  const r = compileConfig(texts);
+  let r: ReturnType<typeof compileConfig>;
+  try {
+    r = compileConfig(texts);
+  } catch (e) {
+    process.stderr.write(`${path}:1:1: error: cannot translate: ${(e as Error).message}\n`);
+    return 1;
+  }
   for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = r.diagnostics.length - errors;
@@ -142,9 +157,16 @@ async function cmdStart(args: ParsedArgs, logger: Logger): Promise<number> {
     }),
     logger, inheritOutput: true, logLevel: strFlag(args, 'envoy-log-level', 'warning'),
   });
-  const stop = async () => { await envoy.stop(); await Promise.all(companions.map((c) => c.stop())); await cp.stop(); };
+  let stopping = false;
+  const stop = async () => { stopping = true; await envoy.stop(); await Promise.all(companions.map((c) => c.stop())); await cp.stop(); };
   onSignal(stop);
-  envoy.exitedPromise().then((code) => { logger.error({ code }, 'envoy exited; stopping'); void cp.stop().then(() => process.exit(1)); });
+  envoy.exitedPromise().then(async (code) => {
+    if (stopping) return;
+    logger.error({ code }, 'envoy exited; stopping');
+    await Promise.all(companions.map((c) => c.stop()));
+    await cp.stop();
+    process.exit(1);
+  });
   await envoy.waitReady(60_000).then(() => logger.info({ proxy: intFlag(args, 'proxy-port', 8000) }, 'gateway ready'));
   return new Promise<number>(() => undefined);
 }

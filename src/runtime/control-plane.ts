@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from '../admin/metrics.js';
 import { startAdminServer } from '../admin/server.js';
-import { formatDiagnostic, type Diagnostic } from '../errors.js';
+import { diag, formatDiagnostic, type Diagnostic } from '../errors.js';
 import type { IrOptions } from '../ir/build.js';
 import type { Logger } from '../logger.js';
 import type { TranslateSettings } from '../resources/filters/registry.js';
@@ -97,13 +97,19 @@ export class ControlPlane {
 
   private reloadOnce(): ReloadOutcome {
     const started = Date.now();
+    let texts: ReturnType<typeof readConfigTexts>;
+    try {
+      texts = readConfigTexts(this.opts.configPath);
+    } catch (e) {
+      return this.reject([{ ...diag('FD_READ_FAILED', [], this.opts.configPath, (e as Error).message), file: this.opts.configPath }]);
+    }
     let compiled: ReturnType<typeof compileConfig>;
     try {
-      compiled = compileConfig(readConfigTexts(this.opts.configPath), { ir: this.opts.ir, settings: this.opts.settings });
+      compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings });
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const d: Diagnostic = { code: 'FD_READ_FAILED', severity: 'error', message: `cannot read ${this.opts.configPath}: ${err.message}`, hint: 'check the path and its permissions', path: [], file: this.opts.configPath };
-      compiled = { ok: false, diagnostics: [d] };
+      // A config the model accepted but translation cannot serve: a gap in validation.
+      this.log.error({ err: (e as Error).stack }, 'translation failed');
+      return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
     if (!compiled.ok || !compiled.translation) return this.reject(compiled.diagnostics);
     let snapshot: Snapshot;
@@ -111,8 +117,7 @@ export class ControlPlane {
       snapshot = buildSnapshot(compiled.translation, started, this.ads.snapshot);
     } catch (e) {
       // A resource that does not encode is a translation bug: never push it.
-      const d: Diagnostic = { code: 'FD_TRANSLATE', severity: 'error', message: `cannot translate: ${(e as Error).message}`, path: [], file: this.opts.configPath };
-      return this.reject([d]);
+      return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
     this.m.buildTime.observe((Date.now() - started) / 1000);
     this.warnings = compiled.diagnostics.filter((d) => d.severity === 'warning');

@@ -248,7 +248,9 @@ describe('rate limiting through Envoy', () => {
     svc = undefined;
     const tolerant = await send(gw, '/hidden', { from: '127.0.0.12' });
     assert.equal(tolerant.status, 200);
-    assert.equal((await send(gw, '/strict', { from: '127.0.0.12' })).status, 500);
+    const strict = await send(gw, '/strict', { from: '127.0.0.12' });
+    assert.equal(strict.status, 500);
+    assert.deepEqual(JSON.parse(strict.text), { message: 'An unexpected error occurred' }, "Kong's body");
     assert.equal((await send(gw, '/open', { from: '127.0.0.12' })).status, 200, 'routes without limits never ask');
     svc = await startTestRateLimitService({ xdsPort: gw.xdsPort, port: rlPort, clock });
     await waitFor(async () => (await send(gw, '/strict', { from: '127.0.0.12' })).status === 200, 'the strict route to pass again', 10_000);
@@ -330,7 +332,9 @@ services:
     const tolerant = await send(g1, '/tolerant', { from: '127.0.3.1' });
     assert.equal(tolerant.status, 200);
     assert.equal(tolerant.headers['x-ratelimit-remaining-day'], undefined, 'uncounted: no headers');
-    assert.equal((await send(g2, '/strict', { from: '127.0.3.1' })).status, 500);
+    const strict = await send(g2, '/strict', { from: '127.0.3.1' });
+    assert.equal(strict.status, 500);
+    assert.deepEqual(JSON.parse(strict.text), { message: 'An unexpected error occurred' }, "Kong's body");
     assert.ok(await services[0]!.metric('frontdesk_ratelimit_fault_tolerant_allowed_total') >= 1);
     await redis.restart();
     await waitFor(async () => (await send(g2, '/strict', { from: '127.0.3.1' })).status === 200, 'the strict route to pass again', 10_000);

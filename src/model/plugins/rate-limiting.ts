@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { definePlugin } from '../plugin-schema.js';
 
+/** The 4xx/5xx statuses Envoy's ratelimit filter can refuse with (envoy.type.v3.StatusCode names). */
+export const ENVOY_ERROR_STATUS_NAMES: Readonly<Record<number, string>> = {
+  400: 'BadRequest', 401: 'Unauthorized', 402: 'PaymentRequired', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
+  406: 'NotAcceptable', 407: 'ProxyAuthenticationRequired', 408: 'RequestTimeout', 409: 'Conflict', 410: 'Gone', 411: 'LengthRequired',
+  412: 'PreconditionFailed', 413: 'PayloadTooLarge', 414: 'URITooLong', 415: 'UnsupportedMediaType', 416: 'RangeNotSatisfiable',
+  417: 'ExpectationFailed', 421: 'MisdirectedRequest', 422: 'UnprocessableEntity', 423: 'Locked', 424: 'FailedDependency',
+  426: 'UpgradeRequired', 428: 'PreconditionRequired', 429: 'TooManyRequests', 431: 'RequestHeaderFieldsTooLarge',
+  500: 'InternalServerError', 501: 'NotImplemented', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout',
+  505: 'HTTPVersionNotSupported', 506: 'VariantAlsoNegotiates', 507: 'InsufficientStorage', 508: 'LoopDetected', 510: 'NotExtended',
+  511: 'NetworkAuthenticationRequired',
+};
+
+
 /** Kong's limit periods, shortest first (the order Kong checks limits against each other). */
 export const RATE_LIMIT_PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const;
 export type RateLimitPeriod = (typeof RATE_LIMIT_PERIODS)[number];
@@ -67,8 +80,8 @@ const configInput = z.strictObject({
   redis_ssl: z.boolean().optional(),
   redis_ssl_verify: z.boolean().optional(),
   redis_server_name: z.string().min(1).optional(),
-  // Kong: any number > 0; Envoy can only send a real HTTP status.
-  error_code: z.number().int().min(100, 'must be an HTTP status code (100-599)').max(599, 'must be an HTTP status code (100-599)').default(429),
+  // Kong: any number > 0; Envoy's ratelimit filter refuses only with a 4xx/5xx status it knows.
+  error_code: z.number().int().refine((c) => c in ENVOY_ERROR_STATUS_NAMES, { message: `must be a 4xx or 5xx status Envoy can send: ${Object.keys(ENVOY_ERROR_STATUS_NAMES).join(', ')}` }).default(429),
   error_message: z.string().default('API rate limit exceeded'),
   sync_rate: z.number().default(-1),
   algorithm: z.enum(RATE_LIMIT_ALGORITHMS).default('token-bucket'),

@@ -1,4 +1,5 @@
 import { isIpLiteral } from '../../ir/build.js';
+import { ENVOY_ERROR_STATUS_NAMES } from '../../model/plugins/rate-limiting.js';
 import type { GatewayIR, IrListener } from '../../ir/types.js';
 import {
   planRateLimits, rateLimitActions, RATELIMIT_DOMAIN, RATELIMIT_TYPE_URL, routeResource, stagesOf, type RateLimitPlan,
@@ -19,16 +20,6 @@ export const RATELIMIT_CLUSTER = 'frontdesk:ratelimit';
 const RATE_LIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimit';
 
 /** envoy.type.v3.StatusCode names of the statuses Envoy's filter can refuse with (400-599). */
-const STATUS_NAMES: Record<number, string> = {
-  400: 'BadRequest', 401: 'Unauthorized', 402: 'PaymentRequired', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
-  406: 'NotAcceptable', 407: 'ProxyAuthenticationRequired', 408: 'RequestTimeout', 409: 'Conflict', 410: 'Gone', 411: 'LengthRequired',
-  412: 'PreconditionFailed', 413: 'PayloadTooLarge', 414: 'URITooLong', 415: 'UnsupportedMediaType', 416: 'RangeNotSatisfiable',
-  417: 'ExpectationFailed', 421: 'MisdirectedRequest', 422: 'UnprocessableEntity', 423: 'Locked', 424: 'FailedDependency',
-  426: 'UpgradeRequired', 428: 'PreconditionRequired', 429: 'TooManyRequests', 431: 'RequestHeaderFieldsTooLarge',
-  500: 'InternalServerError', 501: 'NotImplemented', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout',
-  505: 'HTTPVersionNotSupported', 506: 'VariantAlsoNegotiates', 507: 'InsufficientStorage', 508: 'LoopDetected', 510: 'NotExtended',
-  511: 'NetworkAuthenticationRequired',
-};
 
 const plans = new WeakMap<GatewayIR, Map<boolean, RateLimitPlan>>();
 
@@ -41,8 +32,8 @@ export function ratelimitPlan(ctx: FilterContext): RateLimitPlan {
   if (!plan) {
     plan = planRateLimits(ctx.ir, { failOpen });
     for (const g of plan.stages) {
-      if (!STATUS_NAMES[g.errorCode]) {
-        throw new Error(`rate-limiting: error_code ${g.errorCode} cannot be sent by Envoy's ratelimit filter (it refuses with a 4xx or 5xx status it knows: ${Object.keys(STATUS_NAMES).join(', ')})`);
+      if (!ENVOY_ERROR_STATUS_NAMES[g.errorCode]) {
+        throw new Error(`rate-limiting: error_code ${g.errorCode} cannot be sent by Envoy's ratelimit filter (it refuses with a 4xx or 5xx status it knows: ${Object.keys(ENVOY_ERROR_STATUS_NAMES).join(', ')})`);
       }
     }
     byMode.set(failOpen, plan);
@@ -112,7 +103,7 @@ function stageFilter(stage: number): HttpFilter {
           // Kong's headers come from the service (response_headers_to_add), not Envoy's draft ones;
           // Kong sends no x-envoy-ratelimited.
           disable_x_envoy_ratelimited_header: true,
-          rate_limited_status: { code: STATUS_NAMES[group.errorCode]! },
+          rate_limited_status: { code: ENVOY_ERROR_STATUS_NAMES[group.errorCode]! },
           // A refused gRPC call: Kong maps 429 to grpc-status 8 (RESOURCE_EXHAUSTED); Envoy's
           // default would be 14 (UNAVAILABLE). Other codes follow Envoy's HTTP → gRPC mapping.
           ...(group.errorCode === 429 ? { rate_limited_as_resource_exhausted: true } : {}),
