@@ -1,0 +1,41 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/**
+ * Pieces of Kong's schema typedefs (kong/db/schema/typedefs.lua) shared by the plugins Envoy
+ * enforces natively, and the one wording for "Kong has it, Frontdesk does not serve it".
+ */
+
+/** An HTTP header name (RFC 7230 token); "%" is left out since Envoy reads it as a format command. */
+export const HEADER_NAME = /^[A-Za-z0-9!#$&'*+.^_`|~-]+$/;
+
+export const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name (letters, digits and !#$&\'*+.^_`|~-)');
+
+/** Kong's typedefs.ip_or_cidr: an IPv4 or IPv6 address, with an optional /prefix. */
+export function isIpOrCidr(s: string): boolean {
+  const [address, len, extra] = s.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = isIP(address);
+  if (!family) return false;
+  if (len === undefined) return true;
+  if (!/^\d{1,3}$/.test(len)) return false;
+  return Number(len) <= (family === 4 ? 32 : 128);
+}
+
+export const ipOrCidr = z.string().refine(isIpOrCidr, { message: 'must be an IP address or a CIDR range (e.g. 10.0.0.0/8)' });
+
+/** The message of a refused field: what Kong would do that Frontdesk cannot, and what to write instead. */
+export function notServed(what: string, instead: string): string {
+  return `${what} is not served by Frontdesk; ${instead}`;
+}
+
+/** Kong's `$(...)` templates (request-transformer, response-transformer values). */
+export function isTemplate(value: string): boolean {
+  return value.includes('$(');
+}
+
+/** Splits Kong's "name:value" (`^([^:]+):*(.-)$`): the name, then any colons, then the value. */
+export function splitColon(entry: string): { name: string; value: string } | undefined {
+  const m = /^([^:]+):*([\s\S]*)$/.exec(entry);
+  return m ? { name: m[1]!, value: m[2]! } : undefined;
+}
