@@ -4,12 +4,22 @@ import { basicAuthPlugin } from './basic-auth.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
 import { rateLimiting } from './rate-limiting.js';
+import { corsPlugin } from './cors.js';
+import { correlationIdPlugin } from './correlation-id.js';
+import { ipRestrictionPlugin } from './ip-restriction.js';
+import { prometheusPlugin } from './prometheus.js';
+import { requestSizeLimitingPlugin } from './request-size-limiting.js';
+import { requestTerminationPlugin } from './request-termination.js';
+import { requestTransformerPlugin } from './request-transformer.js';
+import { responseTransformerPlugin } from './response-transformer.js';
 
 /**
  * The plugin registry. A plugin Frontdesk serves has a definition file beside this one and a
  * line in DEFINITIONS; its config is validated by that definition's schema.
  */
-const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, keyAuthPlugin, rateLimiting] as PluginDefinition[];
+const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, keyAuthPlugin, rateLimiting,
+  corsPlugin, correlationIdPlugin, ipRestrictionPlugin, prometheusPlugin, requestSizeLimitingPlugin, requestTerminationPlugin,
+  requestTransformerPlugin, responseTransformerPlugin] as PluginDefinition[];
 
 /**
  * Plugins an Envoy filter or a companion service enforces today. A plugin that loads but is
@@ -18,7 +28,8 @@ const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, 
 export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([
   'jwt', 'key-auth', 'basic-auth', 'acl', // authz plugins
   'rate-limiting', // ratelimit plugins
-  // native plugins
+  'cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', // native plugins
+  'request-transformer', 'response-transformer', // native plugins (headers; bodies refused until the transform companion)
 ]);
 
 /** Plugins named in Frontdesk's plugin table (docs/plugins.md): they all load. */

@@ -1,4 +1,5 @@
 import { AUTHZ_FILTERS } from './ext-authz.js';
+import { NATIVE_FILTERS } from './native.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import type { HttpFilter } from './registry.js';
 import { routerFilter } from './router.js';
@@ -8,5 +9,5 @@ export const HTTP_FILTERS: readonly HttpFilter[] = [
   routerFilter,
   ...AUTHZ_FILTERS, // authz filters
   ...RATELIMIT_FILTERS, // ratelimit filters
-  // native plugin filters
+  ...NATIVE_FILTERS, // native plugin filters
 ].sort((a, b) => a.order - b.order);

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { definePlugin } from '../plugin-schema.js';
+import { ipOrCidr } from './native-common.js';
+
+/** Kong's defaults for a refused request (kong/plugins/ip-restriction/handler.lua). */
+export const IP_RESTRICTION_STATUS = 403;
+export const IP_RESTRICTION_MESSAGE = 'Your IP address is not allowed';
+
+/**
+ * Kong 3.x `ip-restriction` plugin config (kong/plugins/ip-restriction/schema.lua): allow and
+ * deny lists of addresses or CIDR ranges (at least one non-empty), the status and message of a
+ * refusal (Kong's defaults apply in its handler: 403, "Your IP address is not allowed").
+ */
+export const ipRestrictionConfigSchema = z.strictObject({
+  allow: z.array(ipOrCidr).optional(),
+  deny: z.array(ipOrCidr).optional(),
+  status: z.number().int('must be an HTTP status (200-599)').min(200, 'must be an HTTP status Envoy can send (200-599)').max(599, 'must be an HTTP status (200-599)').optional(),
+  message: z.string().optional(),
+}).refine((c) => (c.allow?.length ?? 0) + (c.deny?.length ?? 0) > 0, {
+  message: "at least one of these fields must be non-empty: 'config.allow', 'config.deny'", path: ['allow'],
+});
+
+export type IpRestrictionConfig = z.output<typeof ipRestrictionConfigSchema>;
+
+export const ipRestrictionPlugin = definePlugin<IpRestrictionConfig>({
+  name: 'ip-restriction',
+  config: ipRestrictionConfigSchema,
+  scopes: ['global', 'service', 'route'],
+});

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { definePlugin } from '../plugin-schema.js';
+import { HEADER_NAME, isTemplate, notServed, splitColon } from './native-common.js';
+
+/** A header value Kong accepts: no control characters but tab. */
+const HEADER_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
+
+const strings = z.array(z.string()).default([]);
+
+/** `name` alone (remove.headers). */
+const headerNames = z.array(z.string().regex(HEADER_NAME, 'is not a valid header')).default([]);
+
+/** `old:new` (rename.headers): two header names. */
+const headerPairs = z.array(z.string().refine((e) => {
+  const p = splitColon(e);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name) && HEADER_NAME.test(p.value);
+}, { message: 'must be "old-name:new-name", two header names' })).default([]);
+
+/** `name:value` (replace/add/append.headers): a header name and a value. */
+const headerValues = z.array(z.string().refine((e) => {
+  const p = splitColon(e);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name) && HEADER_VALUE.test(p.value);
+}, { message: 'must be "name:value" with a valid header name and value' })).default([]);
+
+/** `name:value` with a non-empty value (body and querystring entries). */
+const colonStrings = z.array(z.string().refine((e) => (splitColon(e)?.value ?? '') !== '', { message: 'has no value (write "name:value")' })).default([]);
+
+const removeRecord = z.strictObject({ body: strings, headers: headerNames, querystring: strings }).default({ body: [], headers: [], querystring: [] });
+const renameRecord = z.strictObject({ body: colonStrings, headers: headerPairs, querystring: colonStrings }).default({ body: [], headers: [], querystring: [] });
+const valuesRecord = z.strictObject({ body: colonStrings, headers: headerValues, querystring: colonStrings }).default({ body: [], headers: [], querystring: [] });
+const replaceRecord = z.strictObject({ body: colonStrings, headers: headerValues, querystring: colonStrings, uri: z.string().optional() })
+  .default({ body: [], headers: [], querystring: [] });
+
+export const TRANSFORM_OPERATIONS = ['remove', 'rename', 'replace', 'add', 'append'] as const;
+
+/**
+ * Kong 3.x `request-transformer` plugin config (kong/plugins/request-transformer/schema.lua),
+ * with Kong's defaults. Envoy serves the header operations and replace.uri; the body parts
+ * (the transform companion's), the querystring parts (Envoy's query parameter mutations are
+ * newer than the API Frontdesk loads), http_method and `$(...)` templates are refused.
+ */
+export const requestTransformerConfigSchema = z.strictObject({
+  http_method: z.string().regex(/^[A-Z]+$/, 'must be an HTTP method in capitals').optional(),
+  remove: removeRecord,
+  rename: renameRecord,
+  replace: replaceRecord,
+  add: valuesRecord,
+  append: valuesRecord,
+}).superRefine((c, ctx) => {
+  const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (c.http_method !== undefined) fail(['http_method'], notServed('changing the request method', 'remove http_method'));
+  for (const op of TRANSFORM_OPERATIONS) {
+    if (c[op].body.length) fail([op, 'body'], notServed('transforming the request body', `remove ${op}.body (body transforms come with the transform companion)`));
+    if (c[op].querystring.length) fail([op, 'querystring'], notServed('transforming the query string', `remove ${op}.querystring`));
+    c[op].headers.forEach((e, i) => {
+      if (isTemplate(e)) fail([op, 'headers', i], notServed('a $(...) template', 'write a literal value'));
+    });
+  }
+  if (c.replace.uri !== undefined && isTemplate(c.replace.uri)) fail(['replace', 'uri'], notServed('a $(...) template', 'write a literal path'));
+  if (c.replace.uri !== undefined && !c.replace.uri.startsWith('/')) fail(['replace', 'uri'], 'must be a path starting with "/"');
+});
+
+export type RequestTransformerConfig = z.output<typeof requestTransformerConfigSchema>;
+
+export const requestTransformerPlugin = definePlugin<RequestTransformerConfig>({
+  name: 'request-transformer',
+  config: requestTransformerConfigSchema,
+  scopes: ['global', 'service', 'route'],
+});

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { definePlugin } from '../plugin-schema.js';
+import { HEADER_NAME, notServed, splitColon } from './native-common.js';
+
+const strings = z.array(z.string()).default([]);
+const colonStrings = z.array(z.string().regex(/^[^:]+:[\s\S]*$/, 'must be "name:value"')).default([]);
+const jsonTypes = z.array(z.enum(['boolean', 'number', 'string'])).default([]);
+
+const headerPairs = z.array(z.string().refine((e) => {
+  const p = splitColon(e);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name) && HEADER_NAME.test(p.value);
+}, { message: 'must be "old-name:new-name", two header names' })).default([]);
+
+const headerValues = z.array(z.string().refine((e) => {
+  const p = splitColon(e);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name);
+}, { message: 'must be "name:value" with a valid header name' })).default([]);
+
+export const RESPONSE_TRANSFORM_OPERATIONS = ['remove', 'rename', 'replace', 'add', 'append'] as const;
+
+/**
+ * Kong 3.x `response-transformer` plugin config (kong/plugins/response-transformer/schema.lua),
+ * with Kong's defaults. Envoy serves the header operations; the json parts (the transform
+ * companion's) are refused.
+ */
+export const responseTransformerConfigSchema = z.strictObject({
+  remove: z.strictObject({ json: strings, headers: z.array(z.string().regex(HEADER_NAME, 'is not a valid header')).default([]) }).default({ json: [], headers: [] }),
+  rename: z.strictObject({ json: colonStrings, headers: headerPairs }).default({ json: [], headers: [] }),
+  replace: z.strictObject({ json: colonStrings, json_types: jsonTypes, headers: headerValues }).default({ json: [], json_types: [], headers: [] }),
+  add: z.strictObject({ json: colonStrings, json_types: jsonTypes, headers: headerValues }).default({ json: [], json_types: [], headers: [] }),
+  append: z.strictObject({ json: colonStrings, json_types: jsonTypes, headers: headerValues }).default({ json: [], json_types: [], headers: [] }),
+}).superRefine((c, ctx) => {
+  const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  for (const op of RESPONSE_TRANSFORM_OPERATIONS) {
+    if (c[op].json.length) fail([op, 'json'], notServed('transforming the JSON response body', `remove ${op}.json (body transforms come with the transform companion)`));
+  }
+});
+
+export type ResponseTransformerConfig = z.output<typeof responseTransformerConfigSchema>;
+
+export const responseTransformerPlugin = definePlugin<ResponseTransformerConfig>({
+  name: 'response-transformer',
+  config: responseTransformerConfigSchema,
+  scopes: ['global', 'service', 'route'],
+});

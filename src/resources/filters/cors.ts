@@ -1,0 +1,157 @@
+import type { IrListener, IrRoute } from '../../ir/types.js';
+import { LITERAL_ORIGIN, originRegexBody, type CorsConfig } from '../../model/plugins/cors.js';
+import { any, compact, type JsonObject } from '../builders.js';
+import { when, type NativeFilter, type Predicate, type ReplyHeaders } from './kong-replies.js';
+
+/**
+ * Kong's cors plugin: Envoy's CORS filter with the route's CorsPolicy
+ * (envoy.extensions.filters.http.cors.v3.CorsPolicy in typed_per_filter_config; the route-level
+ * `cors` field is deprecated) answers preflights itself (200, no body, also for an origin that
+ * does not match, as Kong does) and adds the headers to actual responses. A header_mutation
+ * filter just before it in the chain (so after it on the way back) adds what Envoy's filter
+ * does not do as Kong does: `Access-Control-Allow-Origin: *` (Envoy echoes the origin), Kong's
+ * single literal origin sent as written, `Vary: Origin`, and the requested headers echoed as
+ * Access-Control-Allow-Headers when `headers` is not set.
+ */
+
+export const CORS_FILTER = 'envoy.filters.http.cors';
+export const CORS_HEADERS_FILTER = 'frontdesk.cors.headers';
+
+const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
+const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
+
+function configOf(r: IrRoute): CorsConfig | undefined {
+  return r.service ? (r.plugins.cors?.config as CorsConfig | undefined) : undefined;
+}
+
+function used(l: IrListener): boolean {
+  return l.routes.some((r) => configOf(r) !== undefined);
+}
+
+/** Kong's normalize_origin for a literal: scheme://host[:port], the scheme's default port dropped. */
+export function normalizeOrigin(origin: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/:?#]+)(?::(\d+))?/.exec(origin);
+  if (!m) return origin;
+  const scheme = m[1]!;
+  const port = m[3];
+  const dropPort = (scheme.toLowerCase() === 'http' && port === '80') || (scheme.toLowerCase() === 'https' && port === '443');
+  return `${scheme}://${m[2]}${port && !dropPort ? `:${port}` : ''}`;
+}
+
+/**
+ * One of Kong's origins as an Envoy StringMatcher on the Origin header. A literal is compared
+ * normalised; a regex is anchored at both ends, and one without ":" is matched by Kong against
+ * the origin's host only, so here the scheme and port around it are allowed.
+ */
+export function originMatcher(origin: string): JsonObject {
+  if (LITERAL_ORIGIN.test(origin)) return { exact: normalizeOrigin(origin) };
+  const body = originRegexBody(origin);
+  const regex = origin.includes(':') ? body : `(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:${body})(?::[0-9]+)?`;
+  return { safe_regex: { regex } };
+}
+
+/** How the route's origins behave in Kong's configure_origin. */
+function originMode(c: CorsConfig): 'all' | 'literal' | 'match' {
+  const origins = c.origins ?? [];
+  if (origins.length === 0 || origins.includes('*')) return 'all';
+  return origins.length === 1 && LITERAL_ORIGIN.test(origins[0]!) ? 'literal' : 'match';
+}
+
+/** The route's envoy.extensions.filters.http.cors.v3.CorsPolicy. */
+export function corsPolicy(c: CorsConfig): JsonObject {
+  const mode = originMode(c);
+  return any('envoy.extensions.filters.http.cors.v3.CorsPolicy', compact({
+    allow_origin_string_match: mode === 'all' ? [{ safe_regex: { regex: '.*' } }] : (c.origins ?? []).map(originMatcher),
+    allow_methods: c.methods.length ? c.methods.join(',') : undefined,
+    allow_headers: c.headers?.length ? c.headers.join(',') : undefined,
+    expose_headers: c.exposed_headers?.length ? c.exposed_headers.join(',') : undefined,
+    max_age: c.max_age !== undefined ? String(c.max_age) : undefined,
+    allow_credentials: c.credentials ? true : undefined,
+    allow_private_network_access: c.private_network ? true : undefined,
+    // Kong answers every preflight itself, without Access-Control-Allow-Origin when the origin does not match.
+    forward_not_matching_preflights: false,
+  }));
+}
+
+function set(key: string, value: string, action: string): JsonObject {
+  return { append: { header: { key, value }, append_action: action } };
+}
+
+/** The response mutations that make Envoy's CORS answers Kong's (see the file comment). */
+export function corsResponseMutations(c: CorsConfig): JsonObject[] {
+  const out: JsonObject[] = [];
+  const mode = originMode(c);
+  // With allow_origin_absent, Kong sets these even on responses to requests without Origin.
+  const always = c.allow_origin_absent ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS';
+  if (mode === 'all' && !c.credentials) out.push(set('access-control-allow-origin', '*', always));
+  else if (mode === 'all' && c.allow_origin_absent) out.push(set('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
+  else if (mode === 'literal') out.push(set('access-control-allow-origin', c.origins![0]!.replace(/%/g, '%%'), always));
+  if (mode !== 'all' || c.credentials) out.push(set('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
+  if (!c.headers?.length) out.push(set('access-control-allow-headers', '%REQ(access-control-request-headers)%', 'ADD_IF_ABSENT'));
+  return out;
+}
+
+function header(key: string, value: string, action = 'OVERWRITE_IF_EXISTS_OR_ADD'): JsonObject {
+  return { header: { key, value }, append_action: action };
+}
+
+/** The request's Origin is one the route allows (as the CORS filter decides it). */
+function originAllowed(c: CorsConfig): Predicate {
+  return when.or(...(c.origins ?? []).map((o) => {
+    const m = originMatcher(o);
+    return m.exact !== undefined ? when.header('origin', m.exact as string) : when.headerMatches('origin', (m.safe_regex as { regex: string }).regex);
+  }));
+}
+
+/**
+ * The CORS headers Kong's header_filter puts on its own answers (a 403 from ip-restriction, a
+ * 413 from request-size-limiting...), so that a browser can read them.
+ */
+export function corsReplyHeaders(c: CorsConfig): ReplyHeaders[] {
+  const mode = originMode(c);
+  const common: JsonObject[] = [];
+  if (mode === 'all' && c.credentials) {
+    common.push(header('access-control-allow-origin', '%REQ(origin)%'));
+    if (c.allow_origin_absent) common.push(header('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
+  } else if (mode === 'all') common.push(header('access-control-allow-origin', '*'));
+  else if (mode === 'literal') common.push(header('access-control-allow-origin', c.origins![0]!.replace(/%/g, '%%')));
+  if (mode !== 'all' || c.credentials) common.push(header('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
+  if (c.credentials) common.push(header('access-control-allow-credentials', 'true'));
+  if (c.exposed_headers?.length) common.push(header('access-control-expose-headers', c.exposed_headers.join(',').replace(/%/g, '%%')));
+  const out: ReplyHeaders[] = [{ headers: common }];
+  if (mode === 'match') out.push({ when: originAllowed(c), headers: [header('access-control-allow-origin', '%REQ(origin)%')] });
+  return out;
+}
+
+/** envoy.filters.http.cors: the CORS filter, on routes with the cors plugin. */
+export const corsFilter: NativeFilter = {
+  name: CORS_FILTER,
+  order: 20,
+  httpFilter(l) {
+    return used(l) ? { name: CORS_FILTER, disabled: true, typed_config: any('envoy.extensions.filters.http.cors.v3.Cors', {}) } : undefined;
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    return c ? corsPolicy(c) : undefined;
+  },
+  replyHeaders(r) {
+    const c = configOf(r);
+    return c ? corsReplyHeaders(c) : [];
+  },
+};
+
+/** The header_mutation filter that completes Envoy's CORS headers as Kong writes them. */
+export const corsHeadersFilter: NativeFilter = {
+  name: CORS_HEADERS_FILTER,
+  order: 19,
+  httpFilter(l) {
+    return used(l) ? { name: CORS_HEADERS_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    const mutations = c ? corsResponseMutations(c) : [];
+    return mutations.length ? any(HEADER_MUTATION_PER_ROUTE, { mutations: { response_mutations: mutations } }) : undefined;
+  },
+};
+
+export const CORS_FILTERS: readonly NativeFilter[] = [corsHeadersFilter, corsFilter];

@@ -1,0 +1,70 @@
+import type { IrListener, IrRoute } from '../../ir/types.js';
+import { IP_RESTRICTION_MESSAGE, IP_RESTRICTION_STATUS, type IpRestrictionConfig } from '../../model/plugins/ip-restriction.js';
+import { any, type JsonObject } from '../builders.js';
+import { cidrRange, JSON_CONTENT_TYPE, kongJson, when, type NativeFilter, type Predicate, type ReplyRule } from './kong-replies.js';
+
+/**
+ * Kong's ip-restriction: an RBAC filter per route denies the client addresses Kong refuses
+ * (those in `deny`, and when `allow` is set those outside it) by Envoy's remote address, which
+ * is the peer's address since Frontdesk trusts no X-Forwarded-For hop (Kong's trusted_ips
+ * empty). kong-replies turns the filter's 403 into Kong's status and `{"message": ...}`.
+ */
+
+export const IP_RESTRICTION_FILTER = 'frontdesk.ip_restriction';
+
+const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
+const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+
+function configOf(r: IrRoute): IpRestrictionConfig | undefined {
+  return r.service ? (r.plugins['ip-restriction']?.config as IpRestrictionConfig | undefined) : undefined;
+}
+
+function used(l: IrListener): boolean {
+  return l.routes.some((r) => configOf(r) !== undefined);
+}
+
+function remoteIp(cidr: string): JsonObject {
+  return { remote_ip: cidrRange(cidr) };
+}
+
+/** The principals Kong refuses: any of `deny`, and not any of `allow` when it is set. */
+function deniedPrincipals(c: IpRestrictionConfig): JsonObject[] {
+  const out = (c.deny ?? []).map(remoteIp);
+  const allow = c.allow ?? [];
+  if (allow.length) out.push({ not_id: allow.length === 1 ? remoteIp(allow[0]!) : { or_ids: { ids: allow.map(remoteIp) } } });
+  return out;
+}
+
+/** The same set of addresses, as a predicate of the custom_response matcher. */
+function deniedSource(c: IpRestrictionConfig): Predicate {
+  const parts: Predicate[] = [];
+  if (c.deny?.length) parts.push(when.sourceIpIn(c.deny, 'ip_restriction_deny'));
+  if (c.allow?.length) parts.push(when.not(when.sourceIpIn(c.allow, 'ip_restriction_allow')));
+  return when.or(...parts);
+}
+
+export const ipRestrictionFilter: NativeFilter = {
+  name: IP_RESTRICTION_FILTER,
+  order: 30,
+  httpFilter(l) {
+    return used(l) ? { name: IP_RESTRICTION_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    if (!c) return undefined;
+    return any(RBAC_PER_ROUTE, {
+      rbac: { rules: { action: 'DENY', policies: { 'ip-restriction': { permissions: [{ any: true }], principals: deniedPrincipals(c) } } } },
+    });
+  },
+  replies(r): ReplyRule[] {
+    const c = configOf(r);
+    if (!c) return [];
+    return [{
+      plugin: 'ip-restriction',
+      when: when.and(when.status(403), deniedSource(c)),
+      status: c.status ?? IP_RESTRICTION_STATUS,
+      body: kongJson(c.message ?? IP_RESTRICTION_MESSAGE),
+      contentType: JSON_CONTENT_TYPE,
+    }];
+  },
+};

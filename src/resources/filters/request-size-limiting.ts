@@ -1,0 +1,123 @@
+import type { IrListener, IrRoute } from '../../ir/types.js';
+import { allowedBytes, type RequestSizeLimitingConfig } from '../../model/plugins/request-size-limiting.js';
+import { any, type JsonObject } from '../builders.js';
+import { decimalGreaterThan, JSON_CONTENT_TYPE, kongJson, when, type NativeFilter, type ReplyRule } from './kong-replies.js';
+import { ensureNativeProtos } from './native-protos.js';
+
+/**
+ * Kong's request-size-limiting, in two Envoy filters and Kong's answers:
+ * - the gate (an RBAC filter, per route) refuses, from the headers alone and before any body
+ *   byte is read, a Content-Length above the limit and, with require_content_length, a request
+ *   without one;
+ * - a request without Content-Length (chunked, or HTTP/2 without one) is buffered up to the
+ *   limit by the buffer filter, run through the composite filter only for such requests, so a
+ *   body with a Content-Length is streamed (Envoy's codecs hold it to its declared length);
+ *   one byte over the limit and Envoy answers 413;
+ * - kong-replies turns those 403s and 413s into Kong's 413 `Request size limit exceeded` and
+ *   411 `A valid Content-Length header is required`.
+ */
+
+export const SIZE_GATE_FILTER = 'frontdesk.request_size_limiting';
+export const SIZE_BUFFER_FILTER = 'frontdesk.request_size_limiting.buffer';
+
+export const SIZE_EXCEEDED = 'Request size limit exceeded';
+export const LENGTH_REQUIRED = 'A valid Content-Length header is required';
+
+/** The largest limit Envoy's buffer filter can hold (max_request_bytes is a uint32). */
+export const MAX_BUFFER_BYTES = 4_294_967_295;
+/** The end of RBAC's Content-Length range (exclusive): above any body Envoy will see. */
+const CONTENT_LENGTH_CEILING = Number.MAX_SAFE_INTEGER;
+
+const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
+const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+const WITH_MATCHER = 'envoy.extensions.common.matching.v3.ExtensionWithMatcher';
+const WITH_MATCHER_PER_ROUTE = 'envoy.extensions.common.matching.v3.ExtensionWithMatcherPerRoute';
+
+function configOf(r: IrRoute): RequestSizeLimitingConfig | undefined {
+  return r.service ? (r.plugins['request-size-limiting']?.config as RequestSizeLimitingConfig | undefined) : undefined;
+}
+
+function used(l: IrListener): boolean {
+  return l.routes.some((r) => configOf(r) !== undefined);
+}
+
+/** Whether a request without Content-Length is let in (and so must be buffered to be measured). */
+function buffers(c: RequestSizeLimitingConfig): boolean {
+  return !c.require_content_length;
+}
+
+/** The RBAC gate: deny a Content-Length above the limit, and a missing one when required. */
+export const requestSizeGateFilter: NativeFilter = {
+  name: SIZE_GATE_FILTER,
+  order: 40,
+  httpFilter(l) {
+    return used(l) ? { name: SIZE_GATE_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    if (!c) return undefined;
+    const permissions: JsonObject[] = [
+      { header: { name: 'content-length', range_match: { start: allowedBytes(c) + 1, end: CONTENT_LENGTH_CEILING } } },
+    ];
+    if (c.require_content_length) permissions.push({ header: { name: 'content-length', present_match: true, invert_match: true } });
+    return any(RBAC_PER_ROUTE, {
+      rbac: { rules: { action: 'DENY', policies: { 'request-size-limiting': { permissions, principals: [{ any: true }] } } } },
+    });
+  },
+  replies(r): ReplyRule[] {
+    const c = configOf(r);
+    if (!c) return [];
+    const limit = allowedBytes(c);
+    const rule = (w: ReplyRule['when'], status: number, message: string): ReplyRule => ({
+      plugin: 'request-size-limiting', when: w, status, body: kongJson(message), contentType: JSON_CONTENT_TYPE,
+    });
+    const rules: ReplyRule[] = [];
+    if (c.require_content_length) rules.push(rule(when.and(when.status(403), when.lacksHeader('content-length')), 411, LENGTH_REQUIRED));
+    rules.push(rule(when.and(when.status(403), when.headerMatches('content-length', decimalGreaterThan(limit))), 413, SIZE_EXCEEDED));
+    // The buffer's overflow: only a request without Content-Length is buffered.
+    if (buffers(c)) rules.push(rule(when.and(when.status(413), when.lacksHeader('content-length')), 413, SIZE_EXCEEDED));
+    return rules;
+  },
+};
+
+/** The buffer, run by the composite filter only for a request that has no Content-Length. */
+export const requestSizeBufferFilter: NativeFilter = {
+  name: SIZE_BUFFER_FILTER,
+  order: 41,
+  httpFilter(l) {
+    if (!l.routes.some((r) => { const c = configOf(r); return c !== undefined && buffers(c); })) return undefined;
+    ensureNativeProtos();
+    return {
+      name: SIZE_BUFFER_FILTER,
+      disabled: true,
+      typed_config: any(WITH_MATCHER, {
+        extension_config: { name: 'composite', typed_config: any('envoy.extensions.filters.http.composite.v3.Composite', {}) },
+      }),
+    };
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    if (!c || !buffers(c)) return undefined;
+    ensureNativeProtos();
+    const maxBytes = Math.min(Math.max(allowedBytes(c), 1), MAX_BUFFER_BYTES);
+    return any(WITH_MATCHER_PER_ROUTE, {
+      xds_matcher: {
+        matcher_list: {
+          matchers: [{
+            predicate: when.lacksHeader('content-length'),
+            on_match: {
+              action: {
+                name: 'buffer-unsized-body',
+                typed_config: any('envoy.extensions.filters.http.composite.v3.ExecuteFilterAction', {
+                  typed_config: { name: 'envoy.filters.http.buffer', typed_config: any('envoy.extensions.filters.http.buffer.v3.Buffer', { max_request_bytes: maxBytes }) },
+                }),
+              },
+            },
+          }],
+        },
+      },
+    });
+  },
+};
+
+export const REQUEST_SIZE_FILTERS: readonly NativeFilter[] = [requestSizeGateFilter, requestSizeBufferFilter];

@@ -1,0 +1,94 @@
+import { consumerId, hasAuthPlugin } from '../../authz/resources.js';
+import type { IrListener, IrRoute } from '../../ir/types.js';
+import { terminationResponse, type RequestTerminationConfig } from '../../model/plugins/request-termination.js';
+import { any, setHeader, type JsonObject } from '../builders.js';
+import { when, type NativeFilter, type ReplyRule } from './kong-replies.js';
+import type { FilterContext } from './registry.js';
+
+/**
+ * Kong's request-termination. On a route (or its service, or globally) it becomes the Envoy
+ * route's direct_response: the filters before the router (authentication, IP and size checks,
+ * rate limits) still run first, as Kong runs every other plugin before this one (priority 2).
+ * Scoped to a consumer, it needs the consumer authz identified: an RBAC filter after the rate
+ * limits denies requests whose x-consumer-id (set by authz, never the client's) is such a
+ * consumer's, and kong-replies turns the 403 into that consumer's termination answer. A
+ * consumer plugin beats a route one in Kong's precedence, and so it does here.
+ */
+
+export const TERMINATION_CONSUMER_FILTER = 'frontdesk.request_termination';
+
+const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
+const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+
+function routeConfig(r: IrRoute): RequestTerminationConfig | undefined {
+  return r.plugins['request-termination']?.config as RequestTerminationConfig | undefined;
+}
+
+/** The consumers terminated on a route, as [x-consumer-id, config], sorted by id. */
+function terminatedConsumers(r: IrRoute, ctx: FilterContext): Array<[string, RequestTerminationConfig]> {
+  if (!r.service || !hasAuthPlugin(r)) return [];
+  const out: Array<[string, RequestTerminationConfig]> = [];
+  for (const c of ctx.ir.consumers) {
+    const p = r.consumerPlugins[c.key]?.['request-termination'];
+    if (p) out.push([consumerId(c), p.config as RequestTerminationConfig]);
+  }
+  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function used(l: IrListener, ctx: FilterContext): boolean {
+  return l.routes.some((r) => terminatedConsumers(r, ctx).length > 0);
+}
+
+/** The route's direct_response, and its headers, for a termination config. */
+function directResponse(c: RequestTerminationConfig): { direct_response: JsonObject; headers: JsonObject[] } {
+  const t = terminationResponse(c);
+  return {
+    direct_response: { status: t.status, ...(t.body !== '' ? { body: { inline_string: t.body } } : {}) },
+    headers: t.contentType ? [setHeader('content-type', t.contentType)] : [],
+  };
+}
+
+export const requestTerminationFilter: NativeFilter = {
+  name: TERMINATION_CONSUMER_FILTER,
+  order: 900,
+  httpFilter(l, ctx) {
+    return used(l, ctx) ? { name: TERMINATION_CONSUMER_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+  },
+  perRoute(r, ctx) {
+    const ids = terminatedConsumers(r, ctx).map(([id]) => id);
+    if (!ids.length) return undefined;
+    return any(RBAC_PER_ROUTE, {
+      rbac: {
+        rules: {
+          action: 'DENY',
+          policies: {
+            'request-termination': {
+              permissions: [{ any: true }],
+              principals: ids.map((id) => ({ header: { name: 'x-consumer-id', string_match: { exact: id } } })),
+            },
+          },
+        },
+      },
+    });
+  },
+  patchRoute(r, envoyRoute) {
+    const c = routeConfig(r);
+    if (!c || !envoyRoute.route) return;
+    const { direct_response, headers } = directResponse(c);
+    delete envoyRoute.route;
+    envoyRoute.direct_response = direct_response;
+    if (headers.length) envoyRoute.response_headers_to_add = [...((envoyRoute.response_headers_to_add as JsonObject[] | undefined) ?? []), ...headers];
+  },
+  replies(r, ctx): ReplyRule[] {
+    return terminatedConsumers(r, ctx).map(([id, c]) => {
+      const t = terminationResponse(c);
+      return {
+        plugin: 'request-termination',
+        when: when.and(when.status(403), when.header('x-consumer-id', id)),
+        status: t.status,
+        body: t.body,
+        ...(t.contentType ? { contentType: t.contentType } : {}),
+      };
+    });
+  },
+};

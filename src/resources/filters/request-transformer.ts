@@ -1,0 +1,115 @@
+import type { IrListener, IrRoute } from '../../ir/types.js';
+import { splitColon } from '../../model/plugins/native-common.js';
+import type { RequestTransformerConfig } from '../../model/plugins/request-transformer.js';
+import { any, type JsonObject } from '../builders.js';
+import type { NativeFilter } from './kong-replies.js';
+
+/**
+ * Kong's request-transformer, header operations and replace.uri: a header_mutation filter after
+ * authentication and rate limits (Kong's priority 801 runs after them) applies, in Kong's order,
+ * remove, rename, replace (only a header that is there), add (only one that is not) and append,
+ * each seeing the result of the ones before, as Kong's handler does. The Host header is Kong's
+ * special case: only replace touches it, and it becomes the route's host rewrite; replace.uri
+ * becomes the route's path rewrite (the query string is kept, as Kong's set_path keeps it).
+ */
+
+export const REQUEST_TRANSFORMER_FILTER = 'frontdesk.request_transformer';
+
+const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
+const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
+
+function configOf(r: IrRoute): RequestTransformerConfig | undefined {
+  return r.service ? (r.plugins['request-transformer']?.config as RequestTransformerConfig | undefined) : undefined;
+}
+
+/** A literal for Envoy's header formatter ("%" starts a command there). */
+export function formatterLiteral(value: string): string {
+  return value.replace(/%/g, '%%');
+}
+
+/** `name:value` → the lower-case name and the value without surrounding whitespace (what a receiver reads). */
+export function pair(entry: string): { name: string; value: string } {
+  const p = splitColon(entry)!;
+  return { name: p.name.trim().toLowerCase(), value: p.value.trim() };
+}
+
+function mutate(key: string, value: string, action: string): JsonObject {
+  return { append: { header: { key, value }, append_action: action } };
+}
+
+const isHost = (name: string) => name === 'host';
+
+/** The request mutations, in Kong's order. */
+export function requestHeaderMutations(c: RequestTransformerConfig): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const n of c.remove.headers) {
+    const name = n.toLowerCase();
+    if (!isHost(name)) out.push({ remove: name });
+  }
+  for (const e of c.rename.headers) {
+    const { name: from, value: to } = pair(e);
+    if (isHost(from)) continue; // Kong's handler never sees Host among the headers it renames
+    out.push(mutate(to.toLowerCase(), `%REQ(${from})%`, 'OVERWRITE_IF_EXISTS_OR_ADD'), { remove: from });
+  }
+  for (const e of c.replace.headers) {
+    const { name, value } = pair(e);
+    if (isHost(name)) continue; // the route's host rewrite
+    // Kong's replace with an empty value sets the header to nil: it is removed if there.
+    out.push(value === '' ? { remove: name } : mutate(name, formatterLiteral(value), 'OVERWRITE_IF_EXISTS'));
+  }
+  for (const e of c.add.headers) {
+    const { name, value } = pair(e);
+    if (!isHost(name) && value !== '') out.push(mutate(name, formatterLiteral(value), 'ADD_IF_ABSENT'));
+  }
+  for (const e of c.append.headers) {
+    const { name, value } = pair(e);
+    if (!isHost(name) && value !== '') out.push(mutate(name, formatterLiteral(value), 'APPEND_IF_EXISTS_OR_ADD'));
+  }
+  return out;
+}
+
+/** replace.headers "host:<value>": the last one wins, as in Kong's loop. */
+function hostReplacement(c: RequestTransformerConfig): string | undefined {
+  let host: string | undefined;
+  for (const e of c.replace.headers) {
+    const { name, value } = pair(e);
+    if (isHost(name) && value !== '') host = value;
+  }
+  return host;
+}
+
+/** An RE2 substitution that writes `s` literally. */
+function literalSubstitution(s: string): string {
+  return s.replace(/\\/g, '\\\\');
+}
+
+function used(l: IrListener): boolean {
+  return l.routes.some((r) => { const c = configOf(r); return c !== undefined && requestHeaderMutations(c).length > 0; });
+}
+
+export const requestTransformerFilter: NativeFilter = {
+  name: REQUEST_TRANSFORMER_FILTER,
+  order: 300,
+  httpFilter(l) {
+    return used(l) ? { name: REQUEST_TRANSFORMER_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    const mutations = c ? requestHeaderMutations(c) : [];
+    return mutations.length ? any(HEADER_MUTATION_PER_ROUTE, { mutations: { request_mutations: mutations } }) : undefined;
+  },
+  patchRoute(r, envoyRoute) {
+    const c = configOf(r);
+    const action = envoyRoute.route as JsonObject | undefined;
+    if (!c || !action) return;
+    const host = hostReplacement(c);
+    if (host !== undefined) {
+      delete action.auto_host_rewrite;
+      action.host_rewrite_literal = host;
+    }
+    if (c.replace.uri !== undefined) {
+      delete action.prefix_rewrite;
+      action.regex_rewrite = { pattern: { regex: '^.*$' }, substitution: literalSubstitution(c.replace.uri) };
+    }
+  },
+};
