@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../xds/proto-registry.js';
 import type { AuthzDecision, AuthzLogger, AuthzRequest } from './types.js';
@@ -109,18 +110,8 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     'grpc.max_receive_message_length': maxBytes,
     'grpc.max_send_message_length': 256 * 1024,
   });
-  const definition: grpc.ServiceDefinition = {
-    Check: {
-      path: CHECK_METHOD,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Uint8Array) => Buffer.from(b),
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-      responseDeserialize: (b: Buffer) => b,
-    },
-  };
-  const check: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
+  const definition: grpc.ServiceDefinition = { Check: rawMethod(CHECK_METHOD, 'unary') };
+  const check: grpc.handleUnaryCall<Uint8Array, Uint8Array> = (call, callback) => {
     counts.checks++;
     let parsed: ReturnType<typeof decodeCheckRequest>;
     try {
@@ -139,15 +130,10 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     });
   };
   server.addService(definition, { Check: check });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-  });
+  const port = await bindServer(server, opts.host, opts.port);
   return {
     port,
     stats: () => ({ ...counts }),
-    stop: (graceMs = 2000) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-      server.tryShutdown(() => { clearTimeout(timer); resolve(); });
-    }),
+    stop: (graceMs = 2000) => stopServer(server, graceMs),
   };
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
@@ -78,18 +79,8 @@ export interface RateLimitServer {
 export async function startRateLimitServer(o: RateLimitServerOptions): Promise<RateLimitServer> {
   rlsTypes();
   const server = new grpc.Server({ 'grpc.max_concurrent_streams': 10_000 });
-  const definition: grpc.ServiceDefinition = {
-    ShouldRateLimit: {
-      path: RLS_METHOD,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Uint8Array) => Buffer.from(b),
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-      responseDeserialize: (b: Buffer) => b,
-    },
-  };
-  const handler: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
+  const definition: grpc.ServiceDefinition = { ShouldRateLimit: rawMethod(RLS_METHOD, 'unary') };
+  const handler: grpc.handleUnaryCall<Uint8Array, Uint8Array> = (call, callback) => {
     let req: LimitRequest;
     try {
       req = decodeRequest(call.request);
@@ -109,14 +100,6 @@ export async function startRateLimitServer(o: RateLimitServerOptions): Promise<R
     );
   };
   server.addService(definition, { ShouldRateLimit: handler });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-  });
-  return {
-    port,
-    stop: () => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
-      server.tryShutdown(() => { clearTimeout(timer); resolve(); });
-    }),
-  };
+  const port = await bindServer(server, o.host, o.port);
+  return { port, stop: () => stopServer(server) };
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { shortType } from '../resources/type-urls.js';
@@ -64,38 +65,24 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     this.log = logger.child({ component: 'xds' });
     this.requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     this.deltaRequestType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-    const passthrough = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     const definition: grpc.ServiceDefinition = {
-      StreamAggregatedResources: {
-        path: `${SERVICE}/StreamAggregatedResources`, requestStream: true, responseStream: true,
-        requestSerialize: passthrough, responseSerialize: passthrough,
-        requestDeserialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
-      },
-      DeltaAggregatedResources: {
-        path: `${SERVICE}/DeltaAggregatedResources`, requestStream: true, responseStream: true,
-        requestSerialize: passthrough, responseSerialize: passthrough,
-        requestDeserialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
-      },
+      StreamAggregatedResources: rawMethod(`${SERVICE}/StreamAggregatedResources`, 'bidi'),
+      DeltaAggregatedResources: rawMethod(`${SERVICE}/DeltaAggregatedResources`, 'bidi'),
     };
     this.server.addService(definition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => this.onStream(call, 'sotw'),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => this.onStream(call, 'delta'),
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => this.onStream(call, 'sotw'),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => this.onStream(call, 'delta'),
     });
   }
 
   /** Starts serving; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-    });
+    return bindServer(this.server, host, port);
   }
 
   /** Stops accepting streams and ends the open ones. */
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.tryShutdown(() => resolve());
-      setTimeout(() => this.server.forceShutdown(), 1000).unref();
-    });
+    return stopServer(this.server, 1000);
   }
 
   get snapshot(): Snapshot | undefined {
@@ -128,7 +115,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     });
   }
 
-  private onStream(call: grpc.ServerDuplexStream<Buffer, Uint8Array>, mode: Mode): void {
+  private onStream(call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>, mode: Mode): void {
     const id = ++this.streamSeq;
     let info: StreamInfo | undefined;
     const log = this.log.child({ stream: id, mode });
@@ -139,7 +126,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       this.emit('disconnect', info.nodeId);
       info = undefined;
     };
-    call.on('data', (buf: Buffer) => {
+    call.on('data', (buf: Uint8Array) => {
       let req: SessionRequest & { nodeId?: string; cluster?: string };
       try {
         req = mode === 'sotw' ? this.decodeSotw(buf) : this.decodeDelta(buf);
@@ -186,7 +173,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     call.on('close', () => end());
   }
 
-  private decodeSotw(buf: Buffer): SessionRequest & { nodeId?: string; cluster?: string } {
+  private decodeSotw(buf: Uint8Array): SessionRequest & { nodeId?: string; cluster?: string } {
     const m = this.requestType.toObject(this.requestType.decode(buf), { defaults: false, longs: String }) as {
       version_info?: string; node?: { id?: string; cluster?: string }; resource_names?: string[]; type_url?: string;
       response_nonce?: string; error_detail?: { message?: string; code?: number };
@@ -202,7 +189,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     };
   }
 
-  private decodeDelta(buf: Buffer): SessionRequest & { nodeId?: string; cluster?: string } {
+  private decodeDelta(buf: Uint8Array): SessionRequest & { nodeId?: string; cluster?: string } {
     const m = this.deltaRequestType.toObject(this.deltaRequestType.decode(buf), { defaults: false, longs: String }) as {
       node?: { id?: string; cluster?: string }; type_url?: string; resource_names_subscribe?: string[];
       resource_names_unsubscribe?: string[]; initial_resource_versions?: Record<string, string>; response_nonce?: string;
