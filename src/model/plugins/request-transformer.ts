@@ -13,13 +13,13 @@ const headerNames = z.array(z.string().regex(HEADER_NAME, 'is not a valid header
 /** `old:new` (rename.headers): two header names. */
 const headerPairs = z.array(z.string().refine((e) => {
   const p = splitColon(e);
-  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name) && HEADER_NAME.test(p.value);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name.trim()) && HEADER_NAME.test(p.value.trim());
 }, { message: 'must be "old-name:new-name", two header names' })).default([]);
 
 /** `name:value` (replace/add/append.headers): a header name and a value. */
 const headerValues = z.array(z.string().refine((e) => {
   const p = splitColon(e);
-  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name) && HEADER_VALUE.test(p.value);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name.trim()) && HEADER_VALUE.test(p.value);
 }, { message: 'must be "name:value" with a valid header name and value' })).default([]);
 
 /** `name:value` with a non-empty value (body and querystring entries). */

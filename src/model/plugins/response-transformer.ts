@@ -8,12 +8,12 @@ const jsonTypes = z.array(z.enum(['boolean', 'number', 'string'])).default([]);
 
 const headerPairs = z.array(z.string().refine((e) => {
   const p = splitColon(e);
-  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name) && HEADER_NAME.test(p.value);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name.trim()) && HEADER_NAME.test(p.value.trim());
 }, { message: 'must be "old-name:new-name", two header names' })).default([]);
 
 const headerValues = z.array(z.string().refine((e) => {
   const p = splitColon(e);
-  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name.trim());
 }, { message: 'must be "name:value" with a valid header name' })).default([]);
 
 export const RESPONSE_TRANSFORM_OPERATIONS = ['remove', 'rename', 'replace', 'add', 'append'] as const;

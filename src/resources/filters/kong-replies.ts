@@ -111,8 +111,10 @@ export const when = {
   not(p: Predicate): Predicate {
     return { not_matcher: p };
   },
+  /** All of `ps` (nested conjunctions flattened). */
   and(...ps: Predicate[]): Predicate {
-    return ps.length === 1 ? ps[0]! : { and_matcher: { predicate: ps } };
+    const flat = ps.flatMap((p) => ((p.and_matcher as { predicate?: Predicate[] } | undefined)?.predicate ?? [p]));
+    return flat.length === 1 ? flat[0]! : { and_matcher: { predicate: flat } };
   },
   or(...ps: Predicate[]): Predicate {
     return ps.length === 1 ? ps[0]! : { or_matcher: { predicate: ps } };

@@ -1,0 +1,233 @@
+/**
+ * The config schemas of the plugins Envoy enforces natively: Kong 3.x's fields and defaults,
+ * Kong's own validation messages, and what Frontdesk refuses (with the field named, at its
+ * line:col, through loadConfig) rather than serve differently.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatDiagnostic } from '../../src/errors.js';
+import { loadConfig } from '../../src/model/load.js';
+import { ENFORCED_PLUGINS, pluginDefinition } from '../../src/model/plugins/index.js';
+import { isIpOrCidr, splitColon } from '../../src/model/plugins/native-common.js';
+import { allowedBytes, type RequestSizeLimitingConfig } from '../../src/model/plugins/request-size-limiting.js';
+import { terminationResponse, type RequestTerminationConfig } from '../../src/model/plugins/request-termination.js';
+
+const NATIVE = ['cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', 'request-transformer', 'response-transformer'];
+
+function defaults(name: string, config: unknown = {}): unknown {
+  const r = pluginDefinition(name)!.config.safeParse(config);
+  if (!r.success) assert.fail(JSON.stringify(r.error.issues));
+  return r.data;
+}
+
+/** A file with one route carrying plugin `name` with `config` (YAML flow text); the plugin's config starts on line 9. */
+function file(name: string, config: string): string {
+  return `_format_version: "3.0"
+services:
+  - name: s
+    url: http://s.internal
+    connect_timeout: 3000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: r
+        paths: [/r]
+        plugins:
+          - name: ${name}
+            config:
+${config.replace(/^/gm, '              ')}
+`;
+}
+
+/** Loads `text` and returns its errors as "line:col message". */
+function errors(text: string): string[] {
+  const r = loadConfig([{ file: 'gateway.yaml', text }]);
+  const errs = r.diagnostics.filter((d) => d.severity === 'error');
+  if (errs.length) assert.equal(r.model, undefined);
+  return errs.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`);
+}
+
+function refused(name: string, config: string, at: string, message: RegExp): void {
+  const errs = errors(file(name, config));
+  assert.equal(errs.length, 1, `expected one error, got:\n${errs.join('\n')}`);
+  assert.ok(errs[0]!.startsWith(`${at} `), `position: ${errs[0]}`);
+  assert.match(errs[0]!, message);
+}
+
+describe('native plugins: registration', () => {
+  test('each one has a schema and counts as enforced (no "not applied" warning)', () => {
+    for (const name of NATIVE) {
+      assert.ok(pluginDefinition(name), name);
+      assert.ok(ENFORCED_PLUGINS.has(name), name);
+    }
+    const r = loadConfig([{ file: 'g.yaml', text: file('cors', '{}') }]);
+    assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
+  });
+
+  test('a consumer scope is refused where Frontdesk cannot tell consumers apart before authz, allowed for request-termination', () => {
+    const text = (name: string) => `_format_version: "3.0"
+consumers:
+  - username: alice
+    plugins:
+      - name: ${name}
+        config: ${name === 'ip-restriction' ? '{ deny: [10.0.0.1] }' : '{}'}
+`;
+    for (const name of NATIVE.filter((n) => n !== 'request-termination')) {
+      assert.deepEqual(errors(text(name)), [`5:9 FD_PLUGIN_SCOPE plugin "${name}" cannot be attached to a consumer`], name);
+    }
+    assert.deepEqual(errors(text('request-termination')), []);
+  });
+});
+
+describe('request-size-limiting', () => {
+  test('Kong\'s defaults: 128 megabytes (MiB), Content-Length not required', () => {
+    const c = defaults('request-size-limiting') as RequestSizeLimitingConfig;
+    assert.deepEqual(c, { allowed_payload_size: 128, size_unit: 'megabytes', require_content_length: false });
+    assert.equal(allowedBytes(c), 128 * 1024 * 1024);
+    assert.equal(allowedBytes(defaults('request-size-limiting', { allowed_payload_size: 3, size_unit: 'kilobytes' }) as RequestSizeLimitingConfig), 3072);
+  });
+
+  test('bad values are refused at their line:col', () => {
+    refused('request-size-limiting', 'size_unit: gigabytes', '14:26', /"size_unit" must be one of "megabytes", "kilobytes", "bytes"/);
+    refused('request-size-limiting', 'allowed_payload_size: 1.5', '14:37', /"allowed_payload_size"/);
+    refused('request-size-limiting', 'require_content_lenght: true', '14:15', /unknown key "require_content_lenght"/);
+    refused('request-size-limiting', 'allowed_payload_size: 9999999999', '14:37', /too large/);
+  });
+});
+
+describe('request-termination', () => {
+  test('Kong\'s defaults, and the answer Kong builds from them', () => {
+    const c = defaults('request-termination') as RequestTerminationConfig;
+    assert.deepEqual(c, { status_code: 503, echo: false });
+    assert.deepEqual(terminationResponse(c), { status: 503, body: '{"message":"Service unavailable"}', contentType: 'application/json; charset=utf-8' });
+    const bare = defaults('request-termination', { status_code: 418 }) as RequestTerminationConfig;
+    assert.deepEqual(terminationResponse(bare), { status: 418, body: '' });
+    const page = defaults('request-termination', { status_code: 200, body: '<p>x</p>', content_type: 'text/html' }) as RequestTerminationConfig;
+    assert.deepEqual(terminationResponse(page), { status: 200, body: '<p>x</p>', contentType: 'text/html' });
+    const msg = defaults('request-termination', { status_code: 404, message: 'gone fishing' }) as RequestTerminationConfig;
+    assert.deepEqual(terminationResponse(msg), { status: 404, body: '{"message":"gone fishing"}', contentType: 'application/json; charset=utf-8' });
+  });
+
+  test('Kong\'s own checks, with Kong\'s words', () => {
+    refused('request-termination', '{ message: hi, body: raw }', '14:26', /message cannot be used with content_type or body/);
+    refused('request-termination', '{ content_type: text/plain }', '14:31', /content_type requires a body/);
+    refused('request-termination', 'status_code: 600', '14:28', /"status_code": must be an HTTP status \(100-599\)/);
+  });
+
+  test('echo, trigger and 1xx statuses are refused, naming the field', () => {
+    refused('request-termination', 'echo: true', '14:21', /"echo": echoing the request back is not served/);
+    refused('request-termination', 'trigger: x-debug', '14:24', /"trigger": terminating only requests that carry a trigger .* is not served/);
+    refused('request-termination', 'status_code: 101', '14:28', /Envoy answers with a status from 200 to 599/);
+  });
+});
+
+describe('cors', () => {
+  test('Kong\'s defaults: every method, no credentials, origin-less responses get headers', () => {
+    assert.deepEqual(defaults('cors'), {
+      methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'],
+      credentials: false, private_network: false, preflight_continue: false, allow_origin_absent: true,
+    });
+  });
+
+  test('an origin that is neither "*", a literal nor a valid (RE2) regex is refused with Kong\'s words', () => {
+    refused('cors', 'origins: ["https://ok.example.com", "https://(bad"]', '14:51', /'https:\/\/\(bad' is not a valid regex/);
+    refused('cors', 'origins: ["https://(?=x)a.com"]', '14:25', /not a valid regex \(RE2\)/);
+    assert.equal(errors(file('cors', 'origins: ["*", "https://a.com", "https://.*\\\\.b\\\\.com"]')).length, 0);
+  });
+
+  test('a method Kong does not know, and preflight_continue, are refused', () => {
+    refused('cors', 'methods: [GET, FETCH]', '14:30', /must be one of/);
+    refused('cors', 'preflight_continue: true', '14:35', /passing preflight requests to the upstream is not served/);
+  });
+});
+
+describe('ip-restriction', () => {
+  test('addresses and CIDRs as Kong\'s ip_or_cidr accepts them', () => {
+    for (const ok of ['10.0.0.1', '10.0.0.0/8', '0.0.0.0/0', '::1', '2001:db8::/32', '::/0']) assert.ok(isIpOrCidr(ok), ok);
+    for (const bad of ['10.0.0.256', '10.0.0.0/33', '2001:db8::/129', 'example.com', '10.0.0.0/', '10.0.0.0/8/8', '']) assert.ok(!isIpOrCidr(bad), bad);
+  });
+
+  test('status and message default in the handler (403, "Your IP address is not allowed"), not in the schema', () => {
+    assert.deepEqual(defaults('ip-restriction', { deny: ['10.0.0.1'] }), { deny: ['10.0.0.1'] });
+  });
+
+  test('bad values, and a config with neither list, are refused', () => {
+    refused('ip-restriction', 'deny: [10.0.0.1, nope]', '14:32', /"deny": must be an IP address or a CIDR range/);
+    refused('ip-restriction', '{ allow: [], deny: [] }', '14:24', /at least one of these fields must be non-empty: 'config.allow', 'config.deny'/);
+    refused('ip-restriction', '{ deny: [10.0.0.1], status: 100 }', '14:43', /"status": must be an HTTP status Envoy can send/);
+  });
+});
+
+describe('correlation-id', () => {
+  test('Kong\'s defaults', () => {
+    assert.deepEqual(defaults('correlation-id'), { header_name: 'Kong-Request-ID', generator: 'uuid#counter', echo_downstream: false });
+  });
+
+  test('the tracker generator and a header name that is not a token are refused', () => {
+    refused('correlation-id', 'generator: tracker', '14:26', /the "tracker" generator .* is not served by Frontdesk; use "uuid" or "uuid#counter"/);
+    refused('correlation-id', 'header_name: "X Id"', '14:28', /"header_name": must be an HTTP header name/);
+    refused('correlation-id', 'header_name: "X-50%"', '14:28', /"header_name": must be an HTTP header name/);
+  });
+});
+
+describe('request-transformer', () => {
+  test('Kong\'s defaults: empty lists everywhere', () => {
+    const empty = { body: [], headers: [], querystring: [] };
+    assert.deepEqual(defaults('request-transformer'), { remove: empty, rename: empty, replace: empty, add: empty, append: empty });
+  });
+
+  test('"name:value" split as Kong splits it', () => {
+    assert.deepEqual(splitColon('X-A: b:c'), { name: 'X-A', value: ' b:c' });
+    assert.deepEqual(splitColon('X-A::b'), { name: 'X-A', value: 'b' });
+    assert.deepEqual(splitColon('X-A'), { name: 'X-A', value: '' });
+  });
+
+  test('body, querystring and http_method are refused naming the field; so are templates', () => {
+    refused('request-transformer', 'add: { body: ["a:1"] }', '14:28', /"body": transforming the request body is not served .* transform companion/);
+    refused('request-transformer', 'remove: { querystring: [debug] }', '14:38', /"querystring": transforming the query string is not served/);
+    refused('request-transformer', 'http_method: POST', '14:28', /"http_method": changing the request method is not served/);
+    refused('request-transformer', 'add: { headers: ["X-Host:$(headers.host)"] }', '14:32', /a \$\(\.\.\.\) template is not served/);
+    refused('request-transformer', 'replace: { uri: "/v2/$(uri_captures[1])" }', '14:31', /template/);
+  });
+
+  test('malformed header entries are refused with Kong\'s meaning', () => {
+    refused('request-transformer', 'add: { headers: ["X-No-Value"] }', '14:32', /must be "name:value"/);
+    refused('request-transformer', 'rename: { headers: ["X-A:bad name"] }', '14:35', /must be "old-name:new-name"/);
+    refused('request-transformer', 'remove: { headers: ["bad name"] }', '14:35', /is not a valid header/);
+    refused('request-transformer', 'replace: { uri: "v2" }', '14:31', /must be a path starting with "\/"/);
+  });
+
+  test('the deep dive\'s request-transformer still names what is missing: its querystring and body parts', () => {
+    const errs = errors(file('request-transformer', `add:
+  headers: ["X-Request-Source: api-gateway", "X-Forwarded-Proto: https"]
+  querystring: ["version: v2"]
+remove: { headers: [X-Internal-Debug] }
+rename: { headers: ["X-Custom-Auth: Authorization"] }
+replace: { body: ["user_name: username"] }`));
+    assert.deepEqual(errs.map((e) => e.replace(/ is not served.*/, '')), [
+      '16:30 FD_INVALID_VALUE "querystring": transforming the query string',
+      '19:32 FD_INVALID_VALUE "body": transforming the request body',
+    ]);
+  });
+});
+
+describe('response-transformer', () => {
+  test('Kong\'s defaults, json parts refused, headers accepted', () => {
+    const d = defaults('response-transformer') as Record<string, unknown>;
+    assert.deepEqual(d.remove, { json: [], headers: [] });
+    assert.deepEqual(d.add, { json: [], json_types: [], headers: [] });
+    refused('response-transformer', 'remove: { json: [internal_id] }', '14:31', /"json": transforming the JSON response body is not served/);
+    assert.deepEqual(errors(file('response-transformer', 'remove: { headers: [X-Powered-By, Server] }')), []);
+  });
+});
+
+describe('prometheus', () => {
+  test('Kong\'s defaults load; per-consumer metrics are refused', () => {
+    assert.deepEqual(defaults('prometheus'), {
+      per_consumer: false, status_code_metrics: false, latency_metrics: false, bandwidth_metrics: false,
+      upstream_health_metrics: false, ai_metrics: false, wasm_metrics: false,
+    });
+    assert.deepEqual(errors(file('prometheus', '{ status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true }')), []);
+    refused('prometheus', 'per_consumer: true', '14:29', /"per_consumer": metrics labelled by consumer is not served/);
+  });
+});
