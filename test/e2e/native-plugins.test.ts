@@ -5,6 +5,7 @@
 // that must pass unchanged.
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { consumerId } from '../../src/authz/resources.js';
@@ -47,8 +48,9 @@ interface Send {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Sends the body with Transfer-Encoding: chunked (no Content-Length). */
+  /** Sends the body with Transfer-Encoding: chunked (no Content-Length), in this many writes (4). */
   chunked?: boolean;
+  pieces?: number;
   from?: string;
 }
 
@@ -74,7 +76,7 @@ function send(gw: Gateway, path: string, o: Send = {}): Promise<Reply> {
     if (o.body !== undefined && o.chunked) {
       // Several writes without a length: node sends them chunked.
       const b = Buffer.from(o.body);
-      const step = Math.max(1, Math.ceil(b.length / 4));
+      const step = Math.max(1, Math.ceil(b.length / (o.pieces ?? 4)));
       for (let i = 0; i < b.length; i += step) req.write(b.subarray(i, i + step));
       req.end();
     } else {
@@ -240,6 +242,12 @@ describe('native plugins through Envoy', () => {
       assert.equal(hits(), before);
     });
 
+    test('a chunked body that arrives in one piece with its end is measured too (the buffer writes its length, the check after it refuses)', async () => {
+      const r = await send(gw, '/size', { body: 'w'.repeat(3000), chunked: true, pieces: 1 });
+      assert.equal(r.status, 413);
+      assert.deepEqual(r.json, { message: 'Request size limit exceeded' });
+    });
+
     test('a chunked body within the limit reaches the upstream whole', async () => {
       const r = await send(gw, '/size', { body: 'z'.repeat(700), chunked: true });
       assert.equal(r.status, 200, r.text);
@@ -255,6 +263,33 @@ describe('native plugins through Envoy', () => {
       }
       assert.equal((await send(gw, '/size-strict', { body: '0123456789' })).status, 200);
       assert.equal((await send(gw, '/size-strict', { body: '0123456789A' })).status, 413);
+    });
+
+    test('over HTTP/2: a declared length over the limit, and an undeclared body over it, both get Kong\'s 413', async () => {
+      const session = connect(gw.proxy);
+      const post = (body: Buffer, declare: boolean) => new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = session.request({ ':path': '/size', ':method': 'POST', ...(declare ? { 'content-length': String(body.length) } : {}) });
+        let status = 0;
+        let text = '';
+        req.on('response', (h) => { status = Number(h[':status']); });
+        req.setEncoding('utf8');
+        req.on('data', (d) => (text += d));
+        req.on('end', () => resolve({ status, text }));
+        req.on('error', reject);
+        req.end(body);
+      });
+      try {
+        for (const declare of [true, false]) {
+          const big = await post(Buffer.alloc(3000, 'a'), declare);
+          assert.equal(big.status, 413, `declared: ${declare}`);
+          assert.deepEqual(JSON.parse(big.text), { message: 'Request size limit exceeded' });
+          const small = await post(Buffer.alloc(900, 'b'), declare);
+          assert.equal(small.status, 200, `declared: ${declare}`);
+          assert.equal((JSON.parse(small.text) as Seen).bytes, 900);
+        }
+      } finally {
+        session.close();
+      }
     });
 
     test('the upstream\'s own 413 and 403 pass unchanged', async () => {

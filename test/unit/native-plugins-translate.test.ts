@@ -112,7 +112,7 @@ describe('the chain', () => {
       - name: request-termination`));
     assert.deepEqual(chain(r), [
       KONG_REPLIES_FILTER, 'frontdesk.correlation_id', 'frontdesk.cors.headers', 'envoy.filters.http.cors', 'frontdesk.ip_restriction',
-      'frontdesk.request_size_limiting', 'frontdesk.request_size_limiting.buffer', 'envoy.filters.http.ext_authz',
+      'frontdesk.request_size_limiting.buffer', 'frontdesk.request_size_limiting', 'envoy.filters.http.ext_authz',
       'frontdesk.request_transformer', 'frontdesk.response_transformer', 'frontdesk.request_termination', 'envoy.filters.http.router',
     ]);
     const listener = resources(r, TYPE.listener).get('listener:proxy')!;
@@ -137,7 +137,7 @@ routes:
 });
 
 describe('request-size-limiting', () => {
-  test('the gate denies a Content-Length above the limit; the buffer holds only bodies without one, up to the limit', () => {
+  test('the buffer holds only bodies without Content-Length, up to the limit; the gate after it denies a Content-Length above it', () => {
     const r = compile(gateway(`      - name: up
         paths: [/up]
         plugins:
@@ -279,7 +279,7 @@ describe('cors', () => {
   });
 
   test('Kong\'s Allow-Origin: "*" (overwriting Envoy\'s echo), the single literal as written, or the echo with Vary', () => {
-    const set = (c: unknown) => corsResponseMutations(cfg(c)).map((m) => `${m.append.header.key}=${m.append.header.value} ${m.append.append_action}`);
+    const set = (c: unknown) => (corsResponseMutations(cfg(c)) as Obj[]).map((m) => `${m.append.header.key}=${m.append.header.value} ${m.append.append_action}`);
     assert.deepEqual(set({}), [
       'access-control-allow-origin=* OVERWRITE_IF_EXISTS_OR_ADD',
       'access-control-allow-headers=%REQ(access-control-request-headers)% ADD_IF_ABSENT',

@@ -6,13 +6,14 @@ import { ensureNativeProtos } from './native-protos.js';
 
 /**
  * Kong's request-size-limiting, in two Envoy filters and Kong's answers:
- * - the gate (an RBAC filter, per route) refuses, from the headers alone and before any body
- *   byte is read, a Content-Length above the limit and, with require_content_length, a request
- *   without one;
- * - a request without Content-Length (chunked, or HTTP/2 without one) is buffered up to the
- *   limit by the buffer filter, run through the composite filter only for such requests, so a
- *   body with a Content-Length is streamed (Envoy's codecs hold it to its declared length);
- *   one byte over the limit and Envoy answers 413;
+ * - a request without Content-Length (chunked, or HTTP/2 without one) is held by the buffer
+ *   filter, run through the composite filter only for such requests (a body with a
+ *   Content-Length is streamed: Envoy's codecs hold it to its declared length). Envoy answers
+ *   413 when more than the limit arrives before the end; a body whose last part brings it over
+ *   passes the buffer, which then writes its Content-Length;
+ * - after it, the gate (an RBAC filter) refuses a Content-Length above the limit (declared, or
+ *   written by the buffer) and, with require_content_length, a request without one; for a
+ *   declared length that is decided from the headers, before any body byte is read;
  * - kong-replies turns those 403s and 413s into Kong's 413 `Request size limit exceeded` and
  *   411 `A valid Content-Length header is required`.
  */
@@ -49,7 +50,7 @@ function buffers(c: RequestSizeLimitingConfig): boolean {
 /** The RBAC gate: deny a Content-Length above the limit, and a missing one when required. */
 export const requestSizeGateFilter: NativeFilter = {
   name: SIZE_GATE_FILTER,
-  order: 40,
+  order: 41,
   httpFilter(l) {
     return used(l) ? { name: SIZE_GATE_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
   },
@@ -74,7 +75,7 @@ export const requestSizeGateFilter: NativeFilter = {
     const rules: ReplyRule[] = [];
     if (c.require_content_length) rules.push(rule(when.and(when.status(403), when.lacksHeader('content-length')), 411, LENGTH_REQUIRED));
     rules.push(rule(when.and(when.status(403), when.headerMatches('content-length', decimalGreaterThan(limit))), 413, SIZE_EXCEEDED));
-    // The buffer's overflow: only a request without Content-Length is buffered.
+    // The buffer's own 413 (more than the limit before the end): only a request without Content-Length is buffered.
     if (buffers(c)) rules.push(rule(when.and(when.status(413), when.lacksHeader('content-length')), 413, SIZE_EXCEEDED));
     return rules;
   },
@@ -83,7 +84,7 @@ export const requestSizeGateFilter: NativeFilter = {
 /** The buffer, run by the composite filter only for a request that has no Content-Length. */
 export const requestSizeBufferFilter: NativeFilter = {
   name: SIZE_BUFFER_FILTER,
-  order: 41,
+  order: 40,
   httpFilter(l) {
     if (!l.routes.some((r) => { const c = configOf(r); return c !== undefined && buffers(c); })) return undefined;
     ensureNativeProtos();
@@ -120,4 +121,4 @@ export const requestSizeBufferFilter: NativeFilter = {
   },
 };
 
-export const REQUEST_SIZE_FILTERS: readonly NativeFilter[] = [requestSizeGateFilter, requestSizeBufferFilter];
+export const REQUEST_SIZE_FILTERS: readonly NativeFilter[] = [requestSizeBufferFilter, requestSizeGateFilter];
