@@ -114,10 +114,12 @@ describe('request-termination', () => {
     refused('request-termination', 'status_code: 600', '14:28', /"status_code": must be an HTTP status \(100-599\)/);
   });
 
-  test('echo, trigger and 1xx statuses are refused, naming the field', () => {
+  test('echo, trigger, 1xx statuses and answers longer than Envoy sends directly are refused, naming the field', () => {
     refused('request-termination', 'echo: true', '14:21', /"echo": echoing the request back is not served/);
     refused('request-termination', 'trigger: x-debug', '14:24', /"trigger": terminating only requests that carry a trigger .* is not served/);
     refused('request-termination', 'status_code: 101', '14:28', /Envoy answers with a status from 200 to 599/);
+    refused('request-termination', `body: "${'x'.repeat(4097)}"`, '14:21', /"body": the answer is 4097 bytes; Envoy answers directly with at most 4096/);
+    assert.deepEqual(errors(file('request-termination', `body: "${'x'.repeat(4096)}"`)), []);
   });
 });
 
@@ -218,6 +220,7 @@ describe('response-transformer', () => {
     assert.deepEqual(d.add, { json: [], json_types: [], headers: [] });
     refused('response-transformer', 'remove: { json: [internal_id] }', '14:31', /"json": transforming the JSON response body is not served/);
     assert.deepEqual(errors(file('response-transformer', 'remove: { headers: [X-Powered-By, Server] }')), []);
+    refused('response-transformer', 'add: { headers: ["X-A: line\\nbreak"] }', '14:32', /must be "name:value" with a valid header name and value/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { regexProblem } from '../paths.js';
 import { definePlugin } from '../plugin-schema.js';
-import { notServed } from './native-common.js';
+import { HEADER_VALUE, notServed } from './native-common.js';
 
 /** The methods Kong's cors plugin accepts, in the order of its default Access-Control-Allow-Methods. */
 export const CORS_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -26,8 +26,8 @@ export function originRegexBody(origin: string): string {
  */
 export const corsConfigSchema = z.strictObject({
   origins: z.array(z.string().min(1)).optional(),
-  headers: z.array(z.string().min(1)).optional(),
-  exposed_headers: z.array(z.string().min(1)).optional(),
+  headers: z.array(z.string().min(1).regex(HEADER_VALUE, 'must not hold control characters')).optional(),
+  exposed_headers: z.array(z.string().min(1).regex(HEADER_VALUE, 'must not hold control characters')).optional(),
   methods: z.array(z.enum(CORS_METHODS)).default([...CORS_METHODS]),
   max_age: z.number().optional(),
   credentials: z.boolean().default(false),

@@ -9,6 +9,9 @@ import { z } from 'zod';
 /** An HTTP header name (RFC 7230 token); "%" is left out since Envoy reads it as a format command. */
 export const HEADER_NAME = /^[A-Za-z0-9!#$&'*+.^_`|~-]+$/;
 
+/** A header value Kong accepts: no control characters but tab. */
+export const HEADER_VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
+
 export const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name (letters, digits and !#$&\'*+.^_`|~-)');
 
 /** Kong's typedefs.ip_or_cidr: an IPv4 or IPv6 address, with an optional /prefix. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from '../plugin-schema.js';
-import { notServed } from './native-common.js';
+import { HEADER_VALUE, notServed } from './native-common.js';
 
 /** Kong's default messages by status (kong/plugins/request-termination/handler.lua DEFAULT_RESPONSE). */
 export const TERMINATION_DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
@@ -14,6 +14,9 @@ export const TERMINATION_DEFAULT_MESSAGES: Readonly<Record<number, string>> = {
 
 const present = (v: string | undefined) => v !== undefined && v.length > 0;
 
+/** Envoy's limit on a route's direct_response body (RouteConfiguration.max_direct_response_body_size_bytes, default). */
+export const MAX_TERMINATION_BODY_BYTES = 4096;
+
 /**
  * Kong 3.x `request-termination` plugin config (kong/plugins/request-termination/schema.lua),
  * with Kong's defaults and its custom validator. `echo` and `trigger` are Kong's debugging
@@ -22,7 +25,7 @@ const present = (v: string | undefined) => v !== undefined && v.length > 0;
 export const requestTerminationConfigSchema = z.strictObject({
   status_code: z.number().int().min(100, 'must be an HTTP status (100-599)').max(599, 'must be an HTTP status (100-599)').default(503),
   message: z.string().optional(),
-  content_type: z.string().optional(),
+  content_type: z.string().regex(HEADER_VALUE, 'must not hold control characters').optional(),
   body: z.string().optional(),
   echo: z.boolean().default(false),
   trigger: z.string().optional(),
@@ -34,6 +37,10 @@ export const requestTerminationConfigSchema = z.strictObject({
   if (c.echo) fail('echo', notServed('echoing the request back', 'leave echo at false'));
   if (c.trigger !== undefined) fail('trigger', notServed('terminating only requests that carry a trigger header or query argument', 'remove trigger (every request on the route is terminated)'));
   if (c.status_code < 200) fail('status_code', 'Envoy answers with a status from 200 to 599');
+  const size = Buffer.byteLength(terminationResponse(c).body);
+  if (size > MAX_TERMINATION_BODY_BYTES) {
+    fail(c.body !== undefined ? 'body' : 'message', `the answer is ${size} bytes; Envoy answers directly with at most ${MAX_TERMINATION_BODY_BYTES}`);
+  }
 });
 
 export type RequestTerminationConfig = z.output<typeof requestTerminationConfigSchema>;

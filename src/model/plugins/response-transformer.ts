@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from '../plugin-schema.js';
-import { HEADER_NAME, notServed, splitColon } from './native-common.js';
+import { HEADER_NAME, HEADER_VALUE, notServed, splitColon } from './native-common.js';
 
 const strings = z.array(z.string()).default([]);
 const colonStrings = z.array(z.string().regex(/^[^:]+:[\s\S]*$/, 'must be "name:value"')).default([]);
@@ -13,8 +13,8 @@ const headerPairs = z.array(z.string().refine((e) => {
 
 const headerValues = z.array(z.string().refine((e) => {
   const p = splitColon(e);
-  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name.trim());
-}, { message: 'must be "name:value" with a valid header name' })).default([]);
+  return p !== undefined && e.includes(':') && HEADER_NAME.test(p.name.trim()) && HEADER_VALUE.test(p.value);
+}, { message: 'must be "name:value" with a valid header name and value' })).default([]);
 
 export const RESPONSE_TRANSFORM_OPERATIONS = ['remove', 'rename', 'replace', 'add', 'append'] as const;
 
