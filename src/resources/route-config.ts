@@ -158,11 +158,14 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
     return [{ name: r.id, match, metadata, ...redirect }];
   }
   if (!r.service) {
-    return [{
+    // No service: Kong's 503, unless a plugin answers first (request-termination).
+    const route: JsonObject = {
       name: r.id, match, metadata,
       direct_response: { status: 503, body: { inline_string: kongMessage('no Service found with those values') } },
       response_headers_to_add: JSON_CONTENT,
-    }];
+    };
+    for (const f of filters) f.patchRoute?.(r, route, ctx);
+    return [route];
   }
   const a = r.action;
   const baseAction = compact({

@@ -185,6 +185,12 @@ services:
               remove: { headers: [X-Powered-By, Server] }
               add: { headers: ["X-Served-By:frontdesk"] }
               rename: { headers: ["Content-Type:X-Original-Type"] }
+routes:
+  - name: maintenance
+    paths: [/maintenance]
+    plugins:
+      - name: request-termination
+        config: { status_code: 503, message: "down for maintenance" }
 consumers:
   - username: alice
     keyauth_credentials: [{ key: alice-key }]
@@ -310,6 +316,12 @@ describe('native plugins through Envoy', () => {
       assert.deepEqual(r.json, { message: 'Service unavailable' });
       assert.equal(r.headers['content-type'], JSON_TYPE);
       assert.equal(hits(), before);
+    });
+
+    test('on a route with no service (a maintenance route), it answers instead of the 503 for no service', async () => {
+      const r = await send(gw, '/maintenance');
+      assert.equal(r.status, 503);
+      assert.deepEqual(r.json, { message: 'down for maintenance' });
     });
 
     test('a raw body with its content type', async () => {

@@ -113,7 +113,7 @@ describe('rate-limiting config', () => {
     const r = rateLimiting.config.safeParse({ minute: 5, limit_by: 'user', algoritm: 'fixed-window', error_code: 1000, redis: { hots: 'x' } });
     assert.equal(r.success, false);
     const codes = r.error!.issues.map((i) => `${i.code}@${i.path.join('.')}`).sort();
-    assert.deepEqual(codes, ['invalid_value@limit_by', 'too_big@error_code', 'unrecognized_keys@', 'unrecognized_keys@redis']);
+    assert.deepEqual(codes, ['custom@error_code', 'invalid_value@limit_by', 'unrecognized_keys@', 'unrecognized_keys@redis']);
   });
 
   test('the algorithm extension takes each of the five algorithms', () => {

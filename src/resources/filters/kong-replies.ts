@@ -1,6 +1,5 @@
 import type { IrRoute } from '../../ir/types.js';
 import { any, type JsonObject } from '../builders.js';
-import { ensureNativeProtos } from './native-protos.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
 /**
@@ -181,13 +180,11 @@ export function kongRepliesFilter(plugins: readonly NativeFilter[], decorators: 
     order: 1,
     httpFilter(listener, ctx) {
       if (!listener.routes.some((r) => rulesOf(r, ctx).length)) return undefined;
-      ensureNativeProtos();
       return { name: KONG_REPLIES_FILTER, disabled: true, typed_config: any(CUSTOM_RESPONSE, {}) };
     },
     perRoute(route, ctx) {
       const rules = rulesOf(route, ctx);
       if (!rules.length) return undefined;
-      ensureNativeProtos();
       return any(CUSTOM_RESPONSE, {
         custom_response_matcher: {
           matcher_list: { matchers: rules.flatMap((r) => entries(r, headersOf(route, ctx))) },

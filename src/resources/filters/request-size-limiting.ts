@@ -2,7 +2,6 @@ import type { IrListener, IrRoute } from '../../ir/types.js';
 import { allowedBytes, type RequestSizeLimitingConfig } from '../../model/plugins/request-size-limiting.js';
 import { any, type JsonObject } from '../builders.js';
 import { decimalGreaterThan, JSON_CONTENT_TYPE, kongJson, when, type NativeFilter, type ReplyRule } from './kong-replies.js';
-import { ensureNativeProtos } from './native-protos.js';
 
 /**
  * Kong's request-size-limiting, in two Envoy filters and Kong's answers:
@@ -87,7 +86,6 @@ export const requestSizeBufferFilter: NativeFilter = {
   order: 40,
   httpFilter(l) {
     if (!l.routes.some((r) => { const c = configOf(r); return c !== undefined && buffers(c); })) return undefined;
-    ensureNativeProtos();
     return {
       name: SIZE_BUFFER_FILTER,
       disabled: true,
@@ -99,7 +97,6 @@ export const requestSizeBufferFilter: NativeFilter = {
   perRoute(r) {
     const c = configOf(r);
     if (!c || !buffers(c)) return undefined;
-    ensureNativeProtos();
     const maxBytes = Math.min(Math.max(allowedBytes(c), 1), MAX_BUFFER_BYTES);
     return any(WITH_MATCHER_PER_ROUTE, {
       xds_matcher: {

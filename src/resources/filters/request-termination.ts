@@ -73,8 +73,10 @@ export const requestTerminationFilter: NativeFilter = {
   },
   patchRoute(r, envoyRoute) {
     const c = routeConfig(r);
-    if (!c || !envoyRoute.route) return;
+    // A route with a service, or one without (its 503 stands in for "no service").
+    if (!c || (!envoyRoute.route && !envoyRoute.direct_response)) return;
     const { direct_response, headers } = directResponse(c);
+    if (!envoyRoute.route) delete envoyRoute.response_headers_to_add; // the 503's content type
     delete envoyRoute.route;
     envoyRoute.direct_response = direct_response;
     if (headers.length) envoyRoute.response_headers_to_add = [...((envoyRoute.response_headers_to_add as JsonObject[] | undefined) ?? []), ...headers];
