@@ -17,45 +17,21 @@ const FORWARDED = [
   setHeader('x-forwarded-path', '%PATH(NQ)%'),
 ];
 
-/** A host pattern split for matching: the port (if any) is checked on :authority, not in domains. */
-interface HostPattern { raw: string; host: string; port?: string; kind: 'exact' | 'suffix' | 'prefix' }
+/** A Kong host pattern: exact, `*.suffix` or `prefix.*`, with an optional port. */
+interface HostPattern { host: string; port?: string; kind: 'exact' | 'suffix' | 'prefix' }
 
 function pattern(raw: string): HostPattern {
   const m = /^(.*?)(?::(\d+))?$/.exec(raw)!;
   const host = m[1]!;
   const kind = host.startsWith('*') ? 'suffix' : host.endsWith('*') ? 'prefix' : 'exact';
-  return { raw, host, ...(m[2] ? { port: m[2] } : {}), kind };
-}
-
-/** Whether every host Envoy sends to the virtual host of `domain` matches `p`. */
-function covers(p: HostPattern, domain: HostPattern): boolean {
-  if (p.port) return false;
-  if (p.kind === 'exact') return domain.kind === 'exact' && p.host === domain.host;
-  if (p.kind === 'suffix') return domain.kind !== 'prefix' && domain.host.endsWith(p.host.slice(1));
-  return domain.kind !== 'suffix' && domain.host.startsWith(p.host.slice(0, -1));
-}
-
-/**
- * Whether some host that Envoy sends to the virtual host of `domain` may match `p`. Envoy
- * picks exact domains first, then suffix wildcards, then prefix wildcards.
- */
-function overlaps(p: HostPattern, domain: HostPattern): boolean {
-  if (p.kind === 'exact') return domain.kind === 'exact' ? p.host === domain.host : false; // an exact host has its own virtual host
-  if (domain.kind === 'exact') return p.kind === 'suffix' ? domain.host.endsWith(p.host.slice(1)) : domain.host.startsWith(p.host.slice(0, -1));
-  if (domain.kind === 'suffix') {
-    if (p.kind === 'suffix') { const a = p.host.slice(1); const b = domain.host.slice(1); return a.endsWith(b) || b.endsWith(a); }
-    return true; // a prefix pattern can match hosts that a suffix virtual host takes first
-  }
-  if (p.kind === 'suffix') return false; // such hosts go to the suffix virtual host
-  const a = p.host.slice(0, -1); const b = domain.host.slice(0, -1);
-  return a.startsWith(b) || b.startsWith(a);
+  return { host, ...(m[2] ? { port: m[2] } : {}), kind };
 }
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** An RE2 pattern for the :authority values a host pattern matches. */
+/** An RE2 pattern for the :authority values a host pattern matches (a port only if it names one). */
 function authorityRegex(p: HostPattern): string {
   const port = p.port ? `:${p.port}` : '(?::\\d+)?';
   if (p.kind === 'exact') return `${escapeRegex(p.host)}${port}`;
@@ -63,32 +39,31 @@ function authorityRegex(p: HostPattern): string {
   return `${escapeRegex(p.host.slice(0, -1))}[^:]+${port}`;
 }
 
+/** The :authority matcher of a route with hosts; undefined for a route that takes any host. */
+function authorityMatcher(r: IrRoute): string | undefined {
+  if (r.hosts.length === 0) return undefined;
+  return `(?i)(?:${r.hosts.map((h) => authorityRegex(pattern(h))).join('|')})`;
+}
+
 /**
- * Listener → envoy.config.route.v3.RouteConfiguration. One virtual host per distinct host
- * pattern (plus `*`); each holds every route that can match a host Envoy sends there — its
- * own, overlapping wildcards (with an :authority check where the domain does not imply
- * them), and the host-less ones — in Kong's priority order, then Kong's 404.
+ * Listener → envoy.config.route.v3.RouteConfiguration: one virtual host holding every route
+ * in Kong's priority order, each route with hosts checking :authority itself, then Kong's
+ * 404. Kong ranks host and host-less routes together, so one ordered list is exactly its
+ * router, and every route appears (and is encoded) once.
  */
 export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject {
-  const served = listener.routes.filter((r) => servesOn(r, listener) !== 'skip');
-  const domains = [...new Set(served.flatMap((r) => r.hosts.map((h) => pattern(h).host)))].sort();
-  const virtualHosts: JsonObject[] = domains.map((d) => {
-    const domain = pattern(d);
-    const members: { route: IrRoute; authority?: string }[] = [];
-    for (const r of served) {
-      if (r.hosts.length === 0) { members.push({ route: r }); continue; }
-      const ps = r.hosts.map(pattern);
-      if (ps.some((p) => covers(p, domain))) { members.push({ route: r }); continue; }
-      const partial = ps.filter((p) => overlaps(p, domain) || (p.port !== undefined && p.host === domain.host));
-      if (partial.length) members.push({ route: r, authority: `(?i)(?:${partial.map(authorityRegex).join('|')})` });
-    }
-    return virtualHost(d, members, listener, filters, ctx);
+  const envoyRoutes = listener.routes
+    .filter((r) => servesOn(r, listener) !== 'skip')
+    .flatMap((r) => buildRoutes(r, authorityMatcher(r), listener, filters, ctx));
+  envoyRoutes.push({
+    name: 'no-route',
+    match: { prefix: '/' },
+    direct_response: { status: 404, body: { inline_string: NO_ROUTE } },
+    response_headers_to_add: JSON_CONTENT,
   });
-  virtualHosts.push(virtualHost('*', served.filter((r) => r.hosts.length === 0).map((route) => ({ route })), listener, filters, ctx));
   return {
     name: routeConfigName(listener.name),
-    virtual_hosts: virtualHosts,
-    ignore_port_in_host_matching: true,
+    virtual_hosts: [{ name: 'any', domains: ['*'], routes: envoyRoutes, request_headers_to_add: FORWARDED }],
   };
 }
 
@@ -97,17 +72,6 @@ function servesOn(r: IrRoute, l: IrListener): 'proxy' | 'redirect' | 'skip' {
   if (r.protocols.some((p) => own.has(p))) return 'proxy';
   if (l.protocol === 'http' && r.protocols.some((p) => SECURE.has(p))) return 'redirect';
   return 'skip';
-}
-
-function virtualHost(domain: string, members: { route: IrRoute; authority?: string }[], l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject {
-  const envoyRoutes = members.flatMap((m) => buildRoutes(m.route, m.authority, l, filters, ctx));
-  envoyRoutes.push({
-    name: 'no-route',
-    match: { prefix: '/' },
-    direct_response: { status: 404, body: { inline_string: NO_ROUTE } },
-    response_headers_to_add: JSON_CONTENT,
-  });
-  return { name: domain === '*' ? 'any' : domain, domains: [domain], routes: envoyRoutes, request_headers_to_add: FORWARDED };
 }
 
 function headerMatchers(r: IrRoute, authority: string | undefined): JsonObject[] {

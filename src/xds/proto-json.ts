@@ -21,8 +21,13 @@ function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+const typeNames = new WeakMap<protobuf.Type, string>();
+
+/** A type's full name without the leading dot (protobufjs rebuilds fullName on every call). */
 function typeName(t: protobuf.Type): string {
-  return t.fullName.replace(/^\./, '');
+  let n = typeNames.get(t);
+  if (n === undefined) typeNames.set(t, (n = t.fullName.replace(/^\./, '')));
+  return n;
 }
 
 /** `"1.5s"` → `{seconds, nanos}`. */

@@ -179,6 +179,9 @@ export class Session {
       base = new Map([...base].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     }
     if (st.wildcard) return base;
+    // Subscribed to every resource there is (the common case for EDS): the snapshot's own map,
+    // whose version is computed once.
+    if (st.names.size === base.size && [...base.keys()].every((n) => st.names.has(n))) return base;
     const out: TypeResources = new Map();
     for (const name of [...st.names].sort()) { const r = base.get(name); if (r) out.set(name, r); }
     return out;

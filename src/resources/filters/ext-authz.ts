@@ -2,7 +2,7 @@ import { IDENTITY_HEADERS } from '../../authz/identity.js';
 import { buildConsumerResources, buildRoutePolicies, hasAuthPlugin, policyName } from '../../authz/resources.js';
 import type { BasicAuthConfig, JwtConfig, KeyAuthConfig } from '../../authz/types.js';
 import { isIpLiteral } from '../../ir/build.js';
-import type { IrListener, IrRoute } from '../../ir/types.js';
+import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { any, duration, socketAddress, type JsonObject } from '../builders.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
 
@@ -26,6 +26,17 @@ export const FAILURE_MODE_ALLOWED_HEADER = 'x-envoy-auth-failure-mode-allowed';
 
 const EXT_AUTHZ_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
 const EXT_AUTHZ_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
+
+const protectedIRs = new WeakMap<GatewayIR, boolean>();
+
+/** Whether any route of the configuration has an auth plugin (once per IR, not per route). */
+function anyProtected(ir: GatewayIR): boolean {
+  const known = protectedIRs.get(ir);
+  if (known !== undefined) return known;
+  const v = ir.routes.some(hasAuthPlugin);
+  protectedIRs.set(ir, v);
+  return v;
+}
 
 function protectedRoutes(l: IrListener): IrRoute[] {
   return l.routes.filter((r) => r.service && hasAuthPlugin(r));
@@ -114,7 +125,7 @@ export const extAuthzFilter: HttpFilter = {
     if (!route.service) return undefined;
     if (!hasAuthPlugin(route)) {
       // Already off by default; said explicitly where the configuration uses authz at all.
-      return ctx.ir.routes.some(hasAuthPlugin) ? any(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
+      return anyProtected(ctx.ir) ? any(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
     }
     return any(EXT_AUTHZ_PER_ROUTE_TYPE, {
       check_settings: {
