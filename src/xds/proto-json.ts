@@ -111,9 +111,12 @@ function toPbObject(type: protobuf.Type, json: Json, where: string): unknown {
     const convert = (v: Json, p: string): unknown => {
       const rt = field.resolvedType;
       if (rt instanceof protobuf.Type) return toPbObject(rt, v, p);
-      if (rt instanceof protobuf.Enum && !(typeof v === 'string' ? v in rt.values : Number.isInteger(v))) {
-        throw new Error(`${p}: ${JSON.stringify(v)} is not a value of ${typeName(rt as unknown as protobuf.Type)}`);
+      if (rt instanceof protobuf.Enum) {
+        const n = typeof v === 'string' ? rt.values[v] : Number.isInteger(v) ? v : undefined;
+        if (n === undefined) throw new Error(`${p}: ${JSON.stringify(v)} is not a value of ${typeName(rt as unknown as protobuf.Type)}`);
+        return n;
       }
+      if (field.type === 'bytes' && typeof v === 'string') return Buffer.from(v, 'base64');
       return v;
     };
     if (field.map) {
@@ -132,8 +135,9 @@ function toPbObject(type: protobuf.Type, json: Json, where: string): unknown {
 
 /** Proto3 JSON → protobuf bytes of `type`. Throws on unknown fields or wrong shapes. */
 export function encodeJson(type: protobuf.Type, json: Json, where = typeName(type)): Uint8Array {
-  const obj = toPbObject(type, json, where) as Obj;
-  return type.encode(type.fromObject(obj)).finish();
+  // toPbObject already gives encode() what it takes (enum numbers, bytes, nested objects),
+  // so protobufjs' fromObject copy is skipped.
+  return type.encode(toPbObject(type, json, where) as Obj).finish();
 }
 
 /** Protobuf bytes of `type` → proto3 JSON (the inverse of encodeJson for what it writes). */
