@@ -10,6 +10,9 @@ import type { Snapshot } from './snapshot.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
+/** Streams handed a new snapshot per turn of the event loop. */
+const PUSH_BATCH = 16;
+
 /** What /status shows for one connected xDS client. */
 export interface NodeStatus {
   id: string;
@@ -93,7 +96,18 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   setSnapshot(s: Snapshot): void {
     if (this.current?.version === s.version) return;
     this.current = s;
-    for (const info of this.streams.values()) info.session.setSnapshot(s);
+    // Proxies first, then companions; a few streams per turn of the event loop, so the
+    // answers of the first (their ACKs, the next stage) are handled while the rest are served.
+    const streams = [...this.streams.values()].sort((a, b) => Number(b.session.servesProxy()) - Number(a.session.servesProxy()));
+    let next = 0;
+    const deliver = () => {
+      if (this.current !== s) return; // a newer snapshot took over
+      for (const end = Math.min(next + PUSH_BATCH, streams.length); next < end; next++) {
+        if (this.streams.has(streams[next]!.id)) streams[next]!.session.setSnapshot(s);
+      }
+      if (next < streams.length) setImmediate(deliver);
+    };
+    deliver();
   }
 
   /** Every connected stream, for /status. */

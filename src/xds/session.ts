@@ -79,6 +79,11 @@ export class Session {
     this.advance();
   }
 
+  /** Whether this stream is a proxy's (it takes clusters or listeners), not a companion's. */
+  servesProxy(): boolean {
+    return this.types.has(TYPE.cluster) || this.types.has(TYPE.listener);
+  }
+
   /** What the client has acknowledged per type, for /status. */
   status(): Record<string, { ackedVersion?: string; nack?: Nack; resources: number }> {
     const out: Record<string, { ackedVersion?: string; nack?: Nack; resources: number }> = {};
