@@ -22,7 +22,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,9 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
+import { freePort, until } from '../support/net.js';
+import { cpuSecondsOf } from '../support/proc.js';
+import { percentile } from '../support/stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -46,35 +49,6 @@ const CONNECTIONS = flag('connections', 32);
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 0)); });
-  });
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try { const v = await check(); if (v) return v; } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** utime + stime of a process, in seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -187,9 +161,9 @@ async function serviceScenario(name: string, route: string, child: Child, dir: s
   Buffer.from(bytes).copy(frame, 5);
   writeFileSync(file, frame);
   h2load(child.port, file, 1); // warm-up: JIT, connections, script cache
-  const cpu0 = cpuSeconds(child.proc.pid!);
+  const cpu0 = cpuSecondsOf(child.proc.pid!);
   const r = h2load(child.port, file, SECONDS, join(dir, 'h2load.log'));
-  const cpu = cpuSeconds(child.proc.pid!) - cpu0;
+  const cpu = cpuSecondsOf(child.proc.pid!) - cpu0;
   const perCore = cpu > 0 ? r.requests / cpu : NaN;
   emit(
     { part: 'service', scenario: name, decisions: r.requests, failed: r.failed, decisions_per_s: round(r.rps), p50_ms: round(r.p50Ms, 2), p99_ms: round(r.p99Ms, 2),

@@ -44,3 +44,13 @@ export async function waitForHttp(url: string, timeoutMs: number, alive: () => b
     await sleep(50);
   }
 }
+
+/** Polls `check` until it returns a truthy value; throws past the deadline. */
+export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try { const v = await check(); if (v) return v; } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
