@@ -37,6 +37,8 @@ import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
 import { percentile } from '../support/stats.js';
+import { h2load, writeGrpcFrame, wrk, type WrkResult } from '../support/load.js';
+import { startDirectUpstream } from '../support/direct-upstream.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -128,41 +130,15 @@ async function decideOnce(port: number, bytes: Uint8Array): Promise<{ code: stri
   }
 }
 
-interface LoadResult { requests: number; failed: number; rps: number; p50Ms: number; p99Ms: number; seconds: number }
-
-function h2load(port: number, file: string, seconds: number, logFile?: string): LoadResult {
-  const args = ['-t', '1', '-c', '2', '-m', '32', '-D', String(seconds), '-d', file,
-    '-H', 'content-type: application/grpc', '-H', 'te: trailers', ...(logFile ? [`--log-file=${logFile}`] : []),
-    `http://127.0.0.1:${port}${RLS_METHOD}`];
-  const r = spawnSync('h2load', args, { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
-  const out = r.stdout ?? '';
-  const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(out);
-  const reqs = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
-  let p50Ms = NaN;
-  let p99Ms = NaN;
-  if (logFile) {
-    const us = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2])).filter(Number.isFinite).sort((a, b) => a - b);
-    p50Ms = percentile(us, 50) / 1000;
-    p99Ms = percentile(us, 99) / 1000;
-  }
-  return {
-    requests: Number(reqs?.[3] ?? 0), failed: Number(reqs?.[4] ?? 0) + Number(reqs?.[5] ?? 0),
-    rps: Number(finished?.[2] ?? 0), seconds: Number(finished?.[1] ?? seconds), p50Ms, p99Ms,
-  };
-}
-
 async function serviceScenario(name: string, route: string, child: Child, dir: string): Promise<void> {
   const bytes = requestBytes(route);
   const first = await decideOnce(child.port, bytes);
   if (first.code !== 'OK' || first.headers === 0) throw new Error(`${name}: the benchmark request is not an allowed, counted decision (${JSON.stringify(first)})`);
   const file = join(dir, `${route}.grpc`);
-  const frame = Buffer.alloc(5 + bytes.length);
-  frame.writeUInt32BE(bytes.length, 1);
-  Buffer.from(bytes).copy(frame, 5);
-  writeFileSync(file, frame);
-  h2load(child.port, file, 1); // warm-up: JIT, connections, script cache
+  writeGrpcFrame(file, bytes);
+  h2load(child.port, RLS_METHOD, file, 1); // warm-up: JIT, connections, script cache
   const cpu0 = cpuSecondsOf(child.proc.pid!);
-  const r = h2load(child.port, file, SECONDS, join(dir, 'h2load.log'));
+  const r = h2load(child.port, RLS_METHOD, file, SECONDS, join(dir, 'h2load.log'));
   const cpu = cpuSecondsOf(child.proc.pid!) - cpu0;
   const perCore = cpu > 0 ? r.requests / cpu : NaN;
   emit(
@@ -174,44 +150,6 @@ async function serviceScenario(name: string, route: string, child: Child, dir: s
 }
 
 // ---- 2. through Envoy ------------------------------------------------------------------------
-
-/** A static Envoy answering 200 with direct_response: the fast upstream. */
-async function startDirectUpstream(port: number): Promise<EnvoyProcess> {
-  const bootstrap = {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: 'upstream', address: { socket_address: { address: '127.0.0.1', port_value: port } },
-        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-          stat_prefix: 'upstream',
-          route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'ok' } } }] }] },
-          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-        } }] }],
-      }],
-    },
-  };
-  const envoy = await EnvoyProcess.start({ bootstrapYaml: JSON.stringify(bootstrap), logger: log, concurrency: 1 });
-  await envoy.waitReady(30_000);
-  return envoy;
-}
-
-interface WrkResult { rps: number; p99Ms: number; p50Ms: number; requests: number; non2xx: number; errors: number }
-
-function wrk(url: string, seconds: number): WrkResult {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url];
-  const out = spawnSync('wrk', args, { encoding: 'utf8', timeout: (seconds + 20) * 1000 }).stdout ?? '';
-  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? NaN);
-  const lat = (p: string) => { const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s|m)`).exec(out); return m ? ms(m[1]!, m[2]!) : NaN; };
-  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
-    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
-    p50Ms: lat('50'), p99Ms: lat('99'),
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-    errors: errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
-  };
-}
 
 // ---- the configuration -----------------------------------------------------------------------
 
@@ -251,11 +189,11 @@ async function main(): Promise<void> {
   try {
     const redis = await startRedis(dir);
     cleanup.push(() => redis.stop());
-    const [upstreamPort, proxyPort, ratelimitPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const upstream = await startDirectUpstream(upstreamPort);
+    const [proxyPort, ratelimitPort] = await Promise.all([freePort(), freePort()]);
+    const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
     cleanup.push(() => upstream.stop());
     const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(configFile, gatewayYaml(`http://127.0.0.1:${upstreamPort}`, redis.port));
+    writeFileSync(configFile, gatewayYaml(upstream.url, redis.port));
     const cp = new ControlPlane({
       configPath: configFile, xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 },
       settings: { ...DEFAULT_SETTINGS, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: ratelimitPort } },
@@ -288,10 +226,10 @@ async function main(): Promise<void> {
       { name: 'limit in the service memory', url: `${proxy}/memory` },
       { name: 'limit in Redis', url: `${proxy}/redis` },
     ];
-    for (const m of modes) wrk(m.url, 1); // warm-up
+    for (const m of modes) wrk(m.url, 1, CONNECTIONS); // warm-up
     const results = new Map<string, WrkResult[]>();
     for (let r = 0; r < 2; r++) {
-      for (const m of modes) results.set(m.name, [...(results.get(m.name) ?? []), wrk(m.url, SECONDS)]);
+      for (const m of modes) results.set(m.name, [...(results.get(m.name) ?? []), wrk(m.url, SECONDS, CONNECTIONS)]);
     }
     const mean = (rs: WrkResult[], k: 'rps' | 'p99Ms' | 'p50Ms') => rs.reduce((a, x) => a + x[k], 0) / rs.length;
     const base = mean(results.get('no limits')!, 'rps');

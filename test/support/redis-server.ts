@@ -3,6 +3,8 @@
  * started on a free loopback port with no persistence, ready when it answers PING, and always
  * stopped by the test that started it (and killed if the test process exits first).
  */
+const COMMAND_TIMEOUT_MS = 2_000;
+
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -133,7 +135,7 @@ function sendCommand(port: number, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = Buffer.alloc(0);
-    socket.setTimeout(2_000, () => socket.destroy(new Error('redis command timed out')));
+    socket.setTimeout(COMMAND_TIMEOUT_MS, () => socket.destroy(new Error('redis command timed out')));
     socket.once('error', reject);
     socket.on('data', (chunk) => {
       data = Buffer.concat([data, chunk]);
