@@ -1,9 +1,9 @@
 import { IDENTITY_HEADERS } from '../../authz/identity.js';
 import { buildConsumerResources, buildRoutePolicies, hasAuthPlugin, policyName } from '../../authz/resources.js';
 import type { BasicAuthConfig, JwtConfig, KeyAuthConfig } from '../../authz/types.js';
-import { isIpLiteral } from '../../ir/build.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
-import { any, duration, socketAddress, type JsonObject } from '../builders.js';
+import { any, duration, type JsonObject } from '../builders.js';
+import { companionCluster } from '../companion-cluster.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
 
 /**
@@ -77,22 +77,7 @@ export function headersAuthzReads(routes: readonly IrRoute[]): string[] {
 
 /** The authz cluster: HTTP/2 (gRPC) to settings.authz, a static address or a DNS name. */
 export function authzCluster(ctx: FilterContext): JsonObject {
-  const { host, port } = ctx.settings.authz;
-  const ip = isIpLiteral(host);
-  return {
-    name: AUTHZ_CLUSTER,
-    type: ip ? 'STATIC' : 'STRICT_DNS',
-    ...(ip ? {} : { dns_lookup_family: 'V4_PREFERRED' }),
-    connect_timeout: duration(1000),
-    load_assignment: { cluster_name: AUTHZ_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] },
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
-        explicit_http_config: { http2_protocol_options: {} },
-      }),
-    },
-    // Envoy's default (1,024 concurrent checks per cluster) would refuse checks under load.
-    circuit_breakers: { thresholds: [{ max_connections: 1024, max_pending_requests: 10_000, max_requests: 10_000 }] },
-  };
+  return companionCluster(AUTHZ_CLUSTER, ctx.settings.authz.host, ctx.settings.authz.port);
 }
 
 /** envoy.filters.http.ext_authz on listeners with a protected route; disabled unless a route enables it. */

@@ -1,10 +1,10 @@
-import { isIpLiteral } from '../../ir/build.js';
 import { ENVOY_ERROR_STATUS_NAMES } from '../../model/plugins/rate-limiting.js';
 import type { GatewayIR, IrListener } from '../../ir/types.js';
 import {
   planRateLimits, rateLimitActions, RATELIMIT_DOMAIN, RATELIMIT_TYPE_URL, routeResource, stagesOf, type RateLimitPlan,
 } from '../../ratelimit/descriptors.js';
-import { any, duration, socketAddress, type JsonObject } from '../builders.js';
+import { any, duration, type JsonObject } from '../builders.js';
+import { companionCluster } from '../companion-cluster.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
 
 /**
@@ -53,22 +53,7 @@ function listenerStages(l: IrListener, plan: RateLimitPlan): Set<number> {
 
 /** The ratelimit cluster: HTTP/2 (gRPC) to settings.ratelimit, a static address or a DNS name. */
 export function ratelimitCluster(ctx: FilterContext): JsonObject {
-  const { host, port } = ctx.settings.ratelimit;
-  const ip = isIpLiteral(host);
-  return {
-    name: RATELIMIT_CLUSTER,
-    type: ip ? 'STATIC' : 'STRICT_DNS',
-    ...(ip ? {} : { dns_lookup_family: 'V4_PREFERRED' }),
-    connect_timeout: duration(1000),
-    load_assignment: { cluster_name: RATELIMIT_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] },
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
-        explicit_http_config: { http2_protocol_options: {} },
-      }),
-    },
-    // Envoy's default (1,024 concurrent requests per cluster) would refuse decisions under load.
-    circuit_breakers: { thresholds: [{ max_connections: 1024, max_pending_requests: 10_000, max_requests: 10_000 }] },
-  };
+  return companionCluster(RATELIMIT_CLUSTER, ctx.settings.ratelimit.host, ctx.settings.ratelimit.port);
 }
 
 /** The chain name of stage n's filter. */
