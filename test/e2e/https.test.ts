@@ -43,6 +43,7 @@ services:
     url: ${upstream.url}
     routes:
       - { name: secure, paths: [/secure], protocols: [https] }
+      - { name: moved, paths: [/moved], protocols: [https], https_redirect_status_code: 301 }
 `);
   });
   after(async () => {
@@ -84,6 +85,12 @@ services:
     } finally {
       session.close();
     }
+  });
+
+  test('https_redirect_status_code 301 redirects to https on the default port (Kong leaves the port out; :443 is the same URL)', async () => {
+    const res = await fetch(`http://127.0.0.1:${plainPort}/moved/x?q=1`, { redirect: 'manual', headers: { 'x-unused': '1' } });
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get('location'), 'https://127.0.0.1:443/moved/x?q=1');
   });
 
   test('an https-only route answers Kong\'s 426 on the plain listener', async () => {
