@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
+import { serveUnary } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../xds/proto-registry.js';
 import type { AuthzDecision, AuthzLogger, AuthzRequest } from './types.js';
@@ -105,35 +105,22 @@ export function encodeCheckResponse(d: AuthzDecision): Uint8Array {
 export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzServer> {
   checkTypes();
   const counts = { checks: 0, allowed: 0, denied: 0, malformed: 0 };
-  const maxBytes = opts.maxRequestBytes ?? 1024 * 1024;
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': maxBytes,
-    'grpc.max_send_message_length': 256 * 1024,
-  });
-  const definition: grpc.ServiceDefinition = { Check: rawMethod(CHECK_METHOD, 'unary') };
-  const check: grpc.handleUnaryCall<Uint8Array, Uint8Array> = (call, callback) => {
+  const check = async (request: Uint8Array): Promise<Uint8Array | { code: number; message: string }> => {
     counts.checks++;
     let parsed: ReturnType<typeof decodeCheckRequest>;
     try {
-      parsed = decodeCheckRequest(call.request);
+      parsed = decodeCheckRequest(request);
     } catch (e) {
       counts.malformed++;
       opts.logger.warn({ err: (e as Error).message }, 'authz: undecodable CheckRequest');
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: 'undecodable CheckRequest' });
-      return;
+      return { code: grpc.status.INVALID_ARGUMENT, message: 'undecodable CheckRequest' };
     }
     // The engine never throws; a failure inside it is a 500 decision.
-    void opts.engine.check(parsed.routeId, parsed.request).then((d) => {
-      if (d.allow) counts.allowed++;
-      else counts.denied++;
-      callback(null, encodeCheckResponse(d));
-    });
+    const d = await opts.engine.check(parsed.routeId, parsed.request);
+    if (d.allow) counts.allowed++;
+    else counts.denied++;
+    return encodeCheckResponse(d);
   };
-  server.addService(definition, { Check: check });
-  const port = await bindServer(server, opts.host, opts.port);
-  return {
-    port,
-    stats: () => ({ ...counts }),
-    stop: (graceMs = 2000) => stopServer(server, graceMs),
-  };
+  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: check }, opts.maxRequestBytes ?? 1024 * 1024);
+  return { port: server.port, stats: () => ({ ...counts }), stop: (graceMs = 2000) => server.stop(graceMs) };
 }

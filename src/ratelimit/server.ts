@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
+import { serveUnary } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
@@ -78,28 +78,21 @@ export interface RateLimitServer {
 /** Starts the gRPC server; `port` 0 binds a free one. */
 export async function startRateLimitServer(o: RateLimitServerOptions): Promise<RateLimitServer> {
   rlsTypes();
-  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 10_000 });
-  const definition: grpc.ServiceDefinition = { ShouldRateLimit: rawMethod(RLS_METHOD, 'unary') };
-  const handler: grpc.handleUnaryCall<Uint8Array, Uint8Array> = (call, callback) => {
+  const shouldRateLimit = async (request: Uint8Array): Promise<Uint8Array | { code: number; message: string }> => {
     let req: LimitRequest;
     try {
-      req = decodeRequest(call.request);
+      req = decodeRequest(request);
     } catch (e) {
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: `bad RateLimitRequest: ${(e as Error).message}` });
-      return;
+      return { code: grpc.status.INVALID_ARGUMENT, message: `bad RateLimitRequest: ${(e as Error).message}` };
     }
-    o.decide(req).then(
-      (a) => {
-        if (a.kind === 'error') callback({ code: grpc.status.UNAVAILABLE, details: a.message });
-        else callback(null, encodeResponse(a));
-      },
-      (e: unknown) => {
-        o.logger.error({ err: (e as Error).message }, 'ratelimit decision failed');
-        callback({ code: grpc.status.INTERNAL, details: 'rate-limit decision failed' });
-      },
-    );
+    try {
+      const a = await o.decide(req);
+      return a.kind === 'error' ? { code: grpc.status.UNAVAILABLE, message: a.message } : encodeResponse(a);
+    } catch (e) {
+      o.logger.error({ err: (e as Error).message }, 'ratelimit decision failed');
+      return { code: grpc.status.INTERNAL, message: 'rate-limit decision failed' };
+    }
   };
-  server.addService(definition, { ShouldRateLimit: handler });
-  const port = await bindServer(server, o.host, o.port);
-  return { port, stop: () => stopServer(server) };
+  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: shouldRateLimit });
+  return { port: server.port, stop: () => server.stop() };
 }
