@@ -15,7 +15,7 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
 
   frontdesk start [--config PATH] [--proxy-port 8000] [--admin-port 8001] [--xds-port 18000] [--envoy-admin-port 9901]
   frontdesk control-plane --config PATH [--xds-port 18000] [--admin-port 8001] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
-                          [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--authz-fail-open]
+                          [--proxy-port 8000] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--transform HOST:PORT] [--authz-fail-open]
                           [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch]
   frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port 9901] [--admin-host 127.0.0.1] [--delta]
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)

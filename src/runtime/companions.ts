@@ -39,5 +39,6 @@ function lazy(name: string, load: () => Promise<CompanionDefinition>): Companion
 /** Every companion service; `frontdesk start` runs them all beside the control plane. */
 export const COMPANIONS: CompanionDefinition[] = [
   { ...lazy('authz', async () => (await import('../authz/service.js')).authzCompanion), defaultPort: 18001, usage: '' }, // authz companion
+  { ...lazy('transform', async () => (await import('../transform/service.js')).transformCompanion), defaultPort: 18003, usage: '' }, // transform companion
   { ...lazy('ratelimit', async () => (await import('../ratelimit/service.js')).ratelimitCompanion), defaultPort: 18002, usage: '[--redis URL] [--ratelimit-admin-port 18012]' }, // ratelimit companion
 ];

@@ -123,9 +123,10 @@ describe('long-running commands', () => {
   test('start runs control plane and Envoy together; Ctrl-C stops both', async () => {
     const upstream = await startEchoUpstream('start');
     const dir = tempConfig({ 'gateway.yaml': GOOD.replace('http://127.0.0.1:9', upstream.url) });
-    const [proxy, admin, xds, envoyAdmin, authz, ratelimit] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const child = spawn(process.execPath, [...ENTRY, 'start', '--config', dir, '--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds),
-      '--envoy-admin-port', String(envoyAdmin), '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`], { stdio: 'ignore' });
+      '--envoy-admin-port', String(envoyAdmin), '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`,
+      '--transform', `127.0.0.1:${transform}`, '--ratelimit-admin-port', String(ratelimitAdmin)], { stdio: 'ignore' });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     try {
       const body = await waitFor(async () => {

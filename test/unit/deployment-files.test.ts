@@ -26,7 +26,7 @@ test('the generated bootstrap is a valid Envoy Bootstrap message', () => {
 test('compose uses the official Envoy and Redis images and one Node image for Frontdesk', () => {
   assert.match(compose.services.envoy!.image, /^envoyproxy\/envoy:v1\.40/);
   assert.match(compose.services.redis!.image, /^redis:/);
-  for (const name of ['control-plane', 'authz', 'ratelimit']) assert.match(compose.services[name]!.image, /^node:20/);
+  for (const name of ['control-plane', 'authz', 'ratelimit', 'transform']) assert.match(compose.services[name]!.image, /^node:20/);
 });
 
 test('every Frontdesk command in compose is a CLI command with flags wired to the right peers', () => {
@@ -44,6 +44,10 @@ test('every Frontdesk command in compose is a CLI command with flags wired to th
   assert.equal(authz.positionals[0], 'authz');
   assert.equal(authz.flags.get('xds'), `control-plane:${cp.flags.get('xds-port')}`);
   assert.equal(authz.flags.get('port'), '18001');
+  assert.equal(cp.flags.get('transform'), 'transform:18003');
+  const tr = args('transform');
+  assert.equal(tr.positionals[0], 'transform');
+  assert.equal(tr.flags.get('port'), '18003');
   const rl = args('ratelimit');
   assert.equal(rl.positionals[0], 'ratelimit');
   assert.equal(rl.flags.get('redis'), 'redis://redis:6379');

@@ -32,9 +32,9 @@ export const TRANSFORM_OPERATIONS = ['remove', 'rename', 'replace', 'add', 'appe
 
 /**
  * Kong 3.x `request-transformer` plugin config (kong/plugins/request-transformer/schema.lua),
- * with Kong's defaults. Envoy serves the header operations and replace.uri; the body parts
- * (the transform companion's), the querystring parts (Envoy's query parameter mutations are
- * newer than the API Frontdesk loads), http_method and `$(...)` templates are refused.
+ * with Kong's defaults. Envoy serves the header operations and replace.uri; the transform
+ * companion (ext_proc) the body (JSON and form), querystring and http_method parts; `$(...)`
+ * templates are refused.
  */
 export const requestTransformerConfigSchema = z.strictObject({
   http_method: z.string().regex(/^[A-Z]+$/, 'must be an HTTP method in capitals').optional(),
@@ -45,10 +45,7 @@ export const requestTransformerConfigSchema = z.strictObject({
   append: valuesRecord,
 }).superRefine((c, ctx) => {
   const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  if (c.http_method !== undefined) fail(['http_method'], notServed('changing the request method', 'remove http_method'));
   for (const op of TRANSFORM_OPERATIONS) {
-    if (c[op].body.length) fail([op, 'body'], notServed('transforming the request body', `remove ${op}.body (body transforms come with the transform companion)`));
-    if (c[op].querystring.length) fail([op, 'querystring'], notServed('transforming the query string', `remove ${op}.querystring`));
     c[op].headers.forEach((e, i) => {
       if (isTemplate(e)) fail([op, 'headers', i], notServed('a $(...) template', 'write a literal value'));
     });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from '../plugin-schema.js';
-import { HEADER_NAME, HEADER_VALUE, notServed, splitColon } from './native-common.js';
+import { HEADER_NAME, HEADER_VALUE, splitColon } from './native-common.js';
 
 const strings = z.array(z.string()).default([]);
 const colonStrings = z.array(z.string().regex(/^[^:]+:[\s\S]*$/, 'must be "name:value"')).default([]);
@@ -20,8 +20,8 @@ export const RESPONSE_TRANSFORM_OPERATIONS = ['remove', 'rename', 'replace', 'ad
 
 /**
  * Kong 3.x `response-transformer` plugin config (kong/plugins/response-transformer/schema.lua),
- * with Kong's defaults. Envoy serves the header operations; the json parts (the transform
- * companion's) are refused.
+ * with Kong's defaults. Envoy serves the header operations; the transform companion (ext_proc)
+ * the json parts.
  */
 export const responseTransformerConfigSchema = z.strictObject({
   remove: z.strictObject({ json: strings, headers: z.array(z.string().regex(HEADER_NAME, 'is not a valid header')).default([]) }).default({ json: [], headers: [] }),
@@ -29,11 +29,6 @@ export const responseTransformerConfigSchema = z.strictObject({
   replace: z.strictObject({ json: colonStrings, json_types: jsonTypes, headers: headerValues }).default({ json: [], json_types: [], headers: [] }),
   add: z.strictObject({ json: colonStrings, json_types: jsonTypes, headers: headerValues }).default({ json: [], json_types: [], headers: [] }),
   append: z.strictObject({ json: colonStrings, json_types: jsonTypes, headers: headerValues }).default({ json: [], json_types: [], headers: [] }),
-}).superRefine((c, ctx) => {
-  const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  for (const op of RESPONSE_TRANSFORM_OPERATIONS) {
-    if (c[op].json.length) fail([op, 'json'], notServed('transforming the JSON response body', `remove ${op}.json (body transforms come with the transform companion)`));
-  }
 });
 
 export type ResponseTransformerConfig = z.output<typeof responseTransformerConfigSchema>;

@@ -1,0 +1,118 @@
+import * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
+import type { Logger } from '../logger.js';
+import { messageType } from '../xds/proto-registry.js';
+import { isEmpty, transformBody, transformQuery, type Operations } from './operations.js';
+
+export const PROCESS_METHOD = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
+/** gRPC metadata Envoy sends with each stream (per-route ext_proc override): the Kong route. */
+export const ROUTE_METADATA_KEY = 'x-frontdesk-route';
+
+/** One route's work, as the companion resource carries it. */
+export interface RouteTransform {
+  route: string;
+  request_body?: Operations;
+  querystring?: Operations;
+  http_method?: string;
+  response_json?: Operations;
+}
+
+interface HeaderValue { key: string; value?: string; raw_value?: Uint8Array }
+interface ProcessingRequest {
+  request_headers?: { headers?: { headers?: HeaderValue[] }; end_of_stream?: boolean };
+  response_headers?: { headers?: { headers?: HeaderValue[] }; end_of_stream?: boolean };
+  request_body?: { body?: Uint8Array; end_of_stream?: boolean };
+  response_body?: { body?: Uint8Array; end_of_stream?: boolean };
+}
+
+let types: { req: protobuf.Type; res: protobuf.Type } | undefined;
+function processingTypes() {
+  types ??= { req: messageType('envoy.service.ext_proc.v3.ProcessingRequest'), res: messageType('envoy.service.ext_proc.v3.ProcessingResponse') };
+  return types;
+}
+
+function header(list: HeaderValue[] | undefined, name: string): string | undefined {
+  const h = list?.find((x) => x.key.toLowerCase() === name);
+  if (!h) return undefined;
+  return h.raw_value?.length ? Buffer.from(h.raw_value).toString('utf8') : h.value;
+}
+
+const set = (key: string, value: string) => ({ header: { key, raw_value: Buffer.from(value) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+
+/**
+ * The ext_proc stream for one request: the query string and method at the request headers,
+ * the body when it arrives (buffered by Envoy), the response JSON likewise. A body that
+ * changes loses its Content-Length at the headers, so the new length is what goes out.
+ */
+export function processStream(t: RouteTransform | undefined, req: ProcessingRequest, state: { requestType?: string; responseType?: string }): Record<string, unknown> {
+  if (req.request_headers) {
+    const hs = req.request_headers.headers?.headers;
+    state.requestType = header(hs, 'content-type');
+    const setHeaders: unknown[] = [];
+    const removeHeaders: string[] = [];
+    if (t && !isEmpty(t.querystring)) {
+      const path = header(hs, ':path') ?? '/';
+      const next = transformQuery(path, t.querystring!);
+      if (next !== path) setHeaders.push(set(':path', next));
+    }
+    if (t?.http_method) setHeaders.push(set(':method', t.http_method));
+    if (t && !isEmpty(t.request_body) && !req.request_headers.end_of_stream) removeHeaders.push('content-length');
+    return { request_headers: { response: { status: 'CONTINUE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders } } } };
+  }
+  if (req.request_body) {
+    const out = t && !isEmpty(t.request_body) ? transformBody(Buffer.from(req.request_body.body ?? []), state.requestType, t.request_body!, true) : undefined;
+    return { request_body: { response: out ? { body_mutation: { body: out } } : {} } };
+  }
+  if (req.response_headers) {
+    const hs = req.response_headers.headers?.headers;
+    state.responseType = header(hs, 'content-type');
+    const json = (state.responseType ?? '').toLowerCase().includes('json');
+    const remove = t && !isEmpty(t.response_json) && json && !req.response_headers.end_of_stream ? ['content-length'] : [];
+    return { response_headers: { response: { header_mutation: { remove_headers: remove } } } };
+  }
+  if (req.response_body) {
+    const out = t && !isEmpty(t.response_json) ? transformBody(Buffer.from(req.response_body.body ?? []), state.responseType, t.response_json!, false) : undefined;
+    return { response_body: { response: out ? { body_mutation: { body: out } } : {} } };
+  }
+  return {};
+}
+
+export interface TransformServer { port: number; stop(): Promise<void> }
+
+/** Starts the ExternalProcessor server; `lookup` gives the current transform of a route. */
+export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger }): Promise<TransformServer> {
+  const { req: reqType, res: resType } = processingTypes();
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  server.addService({ Process: rawMethod(PROCESS_METHOD, 'bidi') }, {
+    Process: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => {
+      const route = String(call.metadata.get(ROUTE_METADATA_KEY)[0] ?? '');
+      const t = o.lookup(route);
+      const state: { requestType?: string; responseType?: string } = {};
+      call.on('data', (b: Uint8Array) => {
+        let msg: ProcessingRequest;
+        try {
+          msg = reqType.toObject(reqType.decode(b), { enums: String }) as ProcessingRequest;
+        } catch (e) {
+          o.logger.warn({ err: (e as Error).message, route }, 'transform: undecodable ProcessingRequest');
+          call.destroy(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));
+          return;
+        }
+        let out: Record<string, unknown>;
+        try {
+          out = processStream(t, msg, state);
+        } catch (e) {
+          // A bug here must not hang the request: end the stream, Envoy fails it closed.
+          o.logger.error({ err: (e as Error).message, route }, 'transform: processing failed');
+          call.destroy(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
+          return;
+        }
+        call.write(resType.encode(resType.fromObject(out)).finish());
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await bindServer(server, o.host, o.port);
+  return { port, stop: () => stopServer(server) };
+}

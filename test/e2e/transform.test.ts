@@ -1,0 +1,155 @@
+// The deep dive's request-transformer and response-transformer example through a real Envoy:
+// headers by Envoy itself; the query string, the JSON body and the response JSON by the
+// transform companion (Envoy's ext_proc), fed its per-route work over ADS.
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import type { RunningCompanion } from '../../src/runtime/companions.js';
+import { startTransformService } from '../../src/transform/service.js';
+import { startGateway, type Gateway } from '../support/gateway.js';
+import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
+
+interface Seen { path: string; method: string; headers: Record<string, string | string[] | undefined>; body: string }
+
+function send(gw: Gateway, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path, method: init.method ?? 'GET', headers: init.headers ?? {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text && /json/.test(String(res.headers['content-type'])) ? JSON.parse(text) as Record<string, unknown> : {} }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+describe('request-/response-transformer through the transform companion', () => {
+  let upstream: Server;
+  let gw: Gateway;
+  let transform: RunningCompanion;
+  const seen: Seen[] = [];
+
+  before(async () => {
+    upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        seen.push({ path: req.url ?? '', method: req.method ?? '', headers: req.headers, body });
+        res.writeHead(200, { 'content-type': 'application/json', 'x-powered-by': 'node', server: 'backend' });
+        res.end(JSON.stringify({ id: 7, internal_id: 'db-7', debug_info: { sql: 'select' }, name: 'order' }));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const port = (upstream.address() as AddressInfo).port;
+    const transformPort = await freePort();
+    gw = await startGateway(`
+_format_version: "3.0"
+services:
+  - name: orders
+    url: http://127.0.0.1:${port}
+    connect_timeout: 2000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: orders
+        paths: [/orders]
+      - name: plain
+        paths: [/plain]
+        plugins:
+          - name: request-transformer
+            config:
+              add:
+                headers: ["X-Only-Headers: yes"]
+          - name: response-transformer
+            config:
+              add:
+                headers: ["X-Served-By: frontdesk"]
+    plugins:
+      - name: request-transformer
+        config:
+          add:
+            headers:
+              - "X-Request-Source: api-gateway"
+              - "X-Forwarded-Proto: https"
+            querystring:
+              - "version: v2"
+          remove:
+            headers:
+              - "X-Internal-Debug"
+          rename:
+            headers:
+              - "X-Custom-Auth: Authorization"
+          replace:
+            body:
+              - "user_name: username"
+      - name: response-transformer
+        config:
+          remove:
+            headers:
+              - "X-Powered-By"
+              - "Server"
+            json:
+              - "internal_id"
+              - "debug_info"
+`, { settings: { transform: { ...DEFAULT_SETTINGS.transform, port: transformPort } } });
+    transform = await startTransformService({ xds: { host: '127.0.0.1', port: gw.xdsPort }, host: '127.0.0.1', port: transformPort, nodeId: 'transform-test', logger: silentLogger() });
+    await waitFor(() => transform.ready(), 'the transform companion to get its routes');
+  });
+
+  after(async () => {
+    await transform?.stop();
+    await gw?.stop();
+    await new Promise<void>((r) => { upstream.close(() => r()); upstream.closeAllConnections(); });
+  });
+
+  test('the deep dive\'s example: query string added, body field replaced, headers changed, response JSON stripped', async () => {
+    const r = await send(gw, '/orders/1?page=2', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-internal-debug': '1', 'x-custom-auth': 'secret-token' },
+      body: JSON.stringify({ user_name: 'alice', qty: 2 }),
+    });
+    assert.equal(r.status, 200);
+    const up = seen.at(-1)!;
+    assert.equal(up.path, '/1?page=2&version=v2');
+    assert.deepEqual(JSON.parse(up.body), { user_name: 'username', qty: 2 }, "Kong's replace sets the field's value");
+    assert.equal(up.headers['x-request-source'], 'api-gateway');
+    assert.equal(up.headers['x-internal-debug'], undefined);
+    assert.equal(up.headers.authorization, 'secret-token');
+    assert.equal(up.headers['x-custom-auth'], undefined);
+    assert.deepEqual(r.json, { id: 7, name: 'order' }, 'internal fields removed from the response');
+    assert.equal(r.headers['x-powered-by'], undefined);
+    assert.equal(r.headers.server, undefined);
+  });
+
+  test('a query string that has the parameter keeps its own value (add only adds what is missing)', async () => {
+    await send(gw, '/orders/1?version=v1');
+    assert.equal(seen.at(-1)!.path, '/1?version=v1');
+  });
+
+  test('a form body is transformed too; a body without the field passes unchanged', async () => {
+    await send(gw, '/orders/2', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'user_name=bob&x=1' });
+    assert.equal(seen.at(-1)!.body, 'user_name=username&x=1');
+    await send(gw, '/orders/3', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"other":true}' });
+    assert.deepEqual(JSON.parse(seen.at(-1)!.body), { other: true });
+  });
+
+  test('a body beyond the buffer limit (32 KiB) on a body-transforming route is refused with 413', async () => {
+    const r = await send(gw, '/orders/big', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_name: 'x', pad: 'y'.repeat(64 * 1024) }) });
+    assert.equal(r.status, 413);
+  });
+
+  test('a route whose transformer needs only headers never calls the companion', async () => {
+    await transform.stop();
+    const r = await send(gw, '/plain/x');
+    assert.equal(r.status, 200);
+    assert.equal(seen.at(-1)!.headers['x-only-headers'], 'yes');
+    assert.equal(r.headers['x-served-by'], 'frontdesk');
+    const down = await send(gw, '/orders/9');
+    assert.equal(down.status, 500, 'a route that needs the companion fails closed without it');
+  });
+});

@@ -1,0 +1,38 @@
+// Kong's transformer operations on bodies and query strings (src/transform/operations.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { transformBody, transformJson, transformQuery, type Operations } from '../../src/transform/operations.js';
+
+const ops = (o: Partial<Operations>): Operations => ({ remove: [], rename: [], replace: [], add: [], append: [], ...o });
+
+test("Kong's order: remove, rename, replace (only existing), add (only missing), append", () => {
+  const out = transformJson({ a: 1, b: 2, c: 3 }, ops({
+    remove: ['a'],
+    rename: [{ name: 'b', value: 'bb' }, { name: 'missing', value: 'x' }],
+    replace: [{ name: 'c', value: 'C' }, { name: 'nope', value: 'N' }],
+    add: [{ name: 'c', value: 'ignored' }, { name: 'd', value: 'D' }],
+    append: [{ name: 'd', value: 'D2' }, { name: 'e', value: 'E' }],
+  }));
+  assert.deepEqual(out, { bb: 2, c: 'C', d: ['D', 'D2'], e: 'E' });
+});
+
+test('json_types give numbers and booleans; a non-object body is left alone', () => {
+  assert.deepEqual(transformJson({}, ops({ add: [{ name: 'n', value: '42' }, { name: 'b', value: 'true' }], add_types: ['number', 'boolean'] })), { n: 42, b: true });
+  assert.deepEqual(transformJson([1, 2], ops({ remove: ['0'] })), [1, 2]);
+});
+
+test('query strings: the path is kept as it is, parameters change', () => {
+  assert.equal(transformQuery('/a/b%20c?x=1', ops({ add: [{ name: 'version', value: 'v2' }] })), '/a/b%20c?x=1&version=v2');
+  assert.equal(transformQuery('/a?version=v1', ops({ add: [{ name: 'version', value: 'v2' }] })), '/a?version=v1');
+  assert.equal(transformQuery('/a?secret=1&k=2', ops({ remove: ['secret'], rename: [{ name: 'k', value: 'key' }] })), '/a?key=2');
+  assert.equal(transformQuery('/a?x=1', ops({ remove: ['x'] })), '/a');
+});
+
+test('bodies by content type: JSON and forms change; other types and bad JSON are left alone', () => {
+  const o = ops({ replace: [{ name: 'user_name', value: 'username' }] });
+  assert.equal(transformBody(Buffer.from('{"user_name":"a"}'), 'application/json; charset=utf-8', o, true)?.toString(), '{"user_name":"username"}');
+  assert.equal(transformBody(Buffer.from('user_name=a&b=1'), 'application/x-www-form-urlencoded', o, true)?.toString(), 'user_name=username&b=1');
+  assert.equal(transformBody(Buffer.from('user_name=a'), 'application/x-www-form-urlencoded', o, false), undefined, 'response bodies: JSON only');
+  assert.equal(transformBody(Buffer.from('{bad'), 'application/json', o, true), undefined);
+  assert.equal(transformBody(Buffer.from('<x/>'), 'text/xml', o, true), undefined);
+});
