@@ -51,7 +51,13 @@ export async function serveUnary(host: string, port: number, methods: Record<str
   const { createServer, constants } = await import('node:http2');
   const server = createServer({ settings: { maxConcurrentStreams: 10_000 }, maxSessionMemory: 64 });
   const sessions = new Set<import('node:http2').ServerHttp2Session>();
-  server.on('session', (s) => { sessions.add(s); s.once('close', () => sessions.delete(s)); });
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+    // A peer that goes away mid-call (Envoy restarting) resets the session: not an error of ours.
+    s.on('error', () => undefined);
+  });
+  server.on('sessionError', () => undefined);
   const trailersOnly = (stream: import('node:http2').ServerHttp2Stream, code: number, message: string) => {
     if (stream.destroyed || stream.headersSent) return;
     stream.respond({ [constants.HTTP2_HEADER_STATUS]: 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) }, { endStream: true });

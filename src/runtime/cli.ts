@@ -61,12 +61,15 @@ function controlPlaneFrom(args: ParsedArgs, logger: Logger, configDefault?: stri
 }
 
 /** Stops everything on SIGINT/SIGTERM, once. */
-function onSignal(stop: () => Promise<void>): void {
+function onSignal(stop: () => Promise<void>, logger?: Logger): void {
   let stopping = false;
   const handler = () => {
     if (stopping) return;
     stopping = true;
-    stop().then(() => process.exit(0), () => process.exit(1));
+    stop().then(() => process.exit(0), (e: unknown) => {
+      logger?.error({ err: (e as Error).stack ?? String(e) }, 'stopping failed');
+      process.exit(1);
+    });
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
@@ -159,7 +162,7 @@ async function cmdStart(args: ParsedArgs, logger: Logger): Promise<number> {
   });
   let stopping = false;
   const stop = async () => { stopping = true; await envoy.stop(); await Promise.all(companions.map((c) => c.stop())); await cp.stop(); };
-  onSignal(stop);
+  onSignal(stop, logger);
   envoy.exitedPromise().then(async (code) => {
     if (stopping) return;
     logger.error({ code }, 'envoy exited; stopping');

@@ -126,7 +126,9 @@ describe('long-running commands', () => {
     const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const child = spawn(process.execPath, [...ENTRY, 'start', '--config', dir, '--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds),
       '--envoy-admin-port', String(envoyAdmin), '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`,
-      '--transform', `127.0.0.1:${transform}`, '--ratelimit-admin-port', String(ratelimitAdmin)], { stdio: 'ignore' });
+      '--transform', `127.0.0.1:${transform}`, '--ratelimit-admin-port', String(ratelimitAdmin)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     try {
       const body = await waitFor(async () => {
@@ -139,7 +141,7 @@ describe('long-running commands', () => {
     } finally {
       child.kill('SIGINT');
     }
-    assert.equal(await exited, 0);
+    assert.equal(await exited, 0, stderr);
     await assert.rejects(fetch(`http://127.0.0.1:${envoyAdmin}/ready`), 'Envoy is gone too');
     await assert.rejects(fetch(`http://127.0.0.1:${admin}/healthz`), 'and the admin server');
     await upstream.close();
