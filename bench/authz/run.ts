@@ -20,7 +20,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -34,7 +34,7 @@ import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { freePort, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
-import { percentile } from '../support/stats.js';
+import { machine, percentile } from '../support/stats.js';
 import { h2load, writeGrpcFrame, wrk } from '../support/load.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 
@@ -52,12 +52,7 @@ const log = silentLogger();
 
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 
-const MACHINE = {
-  cores: cpus().length,
-  cpu: cpus()[0]?.model.trim() ?? 'unknown',
-  node: process.version,
-  envoy: (spawnSync(findEnvoy() ?? 'envoy', ['--version'], { encoding: 'utf8' }).stdout.match(/version: \w+\/(\d+\.\d+\.\d+)\//) ?? [])[1] ?? 'unknown',
-};
+const MACHINE = machine(findEnvoy() ?? 'envoy');
 
 function emit(figure: Record<string, unknown>, readable: string): void {
   process.stdout.write(`${JSON.stringify({ bench: 'authz', ...figure, machine: MACHINE })}\n`);

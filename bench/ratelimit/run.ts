@@ -23,7 +23,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -36,7 +36,7 @@ import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
-import { percentile } from '../support/stats.js';
+import { machine, percentile } from '../support/stats.js';
 import { h2load, writeGrpcFrame, wrk, type WrkResult } from '../support/load.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 
@@ -55,10 +55,7 @@ const log = silentLogger();
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 
 const MACHINE = {
-  cores: cpus().length,
-  cpu: cpus()[0]?.model.trim() ?? 'unknown',
-  node: process.version,
-  envoy: (spawnSync(findEnvoy() ?? 'envoy', ['--version'], { encoding: 'utf8' }).stdout.match(/version: \w+\/(\d+\.\d+\.\d+)\//) ?? [])[1] ?? 'unknown',
+  ...machine(findEnvoy() ?? 'envoy'),
   redis: (spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/) ?? [])[1] ?? 'unknown',
 };
 
