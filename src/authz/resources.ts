@@ -117,10 +117,10 @@ export function buildRoutePolicies(routes: readonly IrRoute[]): AuthzResource[] 
     if (!hasAuthPlugin(r)) continue;
     const name = policyName(r);
     if (out.has(name)) continue;
-    const jwt = r.plugins.jwt?.config as JwtConfig | undefined;
-    const keyAuth = r.plugins['key-auth']?.config as KeyAuthConfig | undefined;
-    const basic = r.plugins['basic-auth']?.config as BasicAuthConfig | undefined;
-    const acl = r.plugins.acl?.config as AclConfig | undefined;
+    const jwt = r.plugins.jwt?.feature;
+    const keyAuth = r.plugins['key-auth']?.feature;
+    const basic = r.plugins['basic-auth']?.feature;
+    const acl = r.plugins.acl?.feature;
     const body: JsonObject = { name };
     if (jwt) {
       body.jwt = clean({

@@ -1,7 +1,8 @@
+import { isPluginName, pluginFeature, type PluginFeatures, type PluginName } from '../model/plugins/index.js';
 import type { GatewayModel, Plugin, Route, Service, Upstream } from '../model/types.js';
 import { compareRoutes, kongPriority } from './route-order.js';
 import type {
-  ActiveHealthCheck, Backend, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, PluginConfig,
+  ActiveHealthCheck, Backend, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
 } from './types.js';
 
 export interface IrOptions {
@@ -79,14 +80,24 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
   };
 }
 
-function pluginsFor(plugins: Plugin[], pick: (p: Plugin) => boolean, scope: PluginConfig['scope']): Record<string, PluginConfig> {
-  const out: Record<string, PluginConfig> = {};
-  for (const p of plugins) if (pick(p)) out[p.name] = { name: p.name, config: p.config, scope };
+/**
+ * Sets one plugin's entry. TypeScript cannot check a write through a generic key of a mapped
+ * type; the entry is `name`'s own feature (pluginFeature<N>), which is what RoutePlugins[N] holds.
+ */
+function put<N extends PluginName>(out: RoutePlugins, name: N, config: unknown, scope: AppliedPlugin<unknown>['scope']): void {
+  const entry: AppliedPlugin<PluginFeatures[N]> = { feature: pluginFeature(name, config), scope };
+  Object.assign(out, { [name]: entry });
+}
+
+/** The typed features of the picked plugins (pending plugins, with no definition, have none). */
+function pluginsFor(plugins: Plugin[], pick: (p: Plugin) => boolean, scope: AppliedPlugin<unknown>['scope']): RoutePlugins {
+  const out: RoutePlugins = {};
+  for (const p of plugins) if (pick(p) && isPluginName(p.name)) put(out, p.name, p.config, scope);
   return out;
 }
 
 /** Route beats service beats global, per plugin name (consumer-scoped ones excluded). */
-function mergePlugins(plugins: Plugin[], r: Route, consumer: string | undefined): Record<string, PluginConfig> {
+function mergePlugins(plugins: Plugin[], r: Route, consumer: string | undefined): RoutePlugins {
   const sameConsumer = (p: Plugin) => p.scope.consumer === consumer;
   return {
     ...pluginsFor(plugins, (p) => sameConsumer(p) && !p.scope.route && !p.scope.service, 'global'),
@@ -95,7 +106,7 @@ function mergePlugins(plugins: Plugin[], r: Route, consumer: string | undefined)
   };
 }
 
-function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): Record<string, PluginConfig> {
+function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): RoutePlugins {
   return mergePlugins(plugins, r, consumer);
 }
 

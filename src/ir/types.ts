@@ -1,4 +1,7 @@
+import type { PluginFeatures, PluginName } from '../model/plugins/index.js';
 import type { Consumer } from '../model/types.js';
+
+export type { PluginFeatures, PluginName } from '../model/plugins/index.js';
 
 /**
  * The intermediate representation: what the gateway does, with no Envoy types in it. Built
@@ -17,12 +20,18 @@ export interface HeaderMatch {
   regexes: string[];
 }
 
-export interface PluginConfig {
-  name: string;
-  config: unknown;
+/** One plugin as it applies to a route: its typed feature (the plugin's definition says which). */
+export interface AppliedPlugin<F> {
+  feature: F;
   /** Where it was attached: route beats service beats global. */
   scope: 'route' | 'service' | 'global';
 }
+
+/** The plugins that apply to a route (or globally), one per name, each with its typed feature. */
+export type RoutePlugins = { [N in PluginName]?: AppliedPlugin<PluginFeatures[N]> };
+
+/** The feature of one plugin. */
+export type FeatureOf<N extends PluginName> = PluginFeatures[N];
 
 /** One match of one Kong route: a Kong route with three paths becomes three IrRoutes. */
 export interface IrRoute {
@@ -40,9 +49,9 @@ export interface IrRoute {
   priority: bigint;
   action: RouteAction;
   /** Effective plugins by name after merging scopes. */
-  plugins: Record<string, PluginConfig>;
-  /** Consumer-scoped plugin overrides: consumer key → plugin name → config. */
-  consumerPlugins: Record<string, Record<string, PluginConfig>>;
+  plugins: RoutePlugins;
+  /** Consumer-scoped plugin overrides: consumer key → plugin name → feature. */
+  consumerPlugins: Record<string, RoutePlugins>;
 }
 
 export interface RouteAction {
@@ -151,7 +160,7 @@ export interface GatewayIR {
   /** Every route once, highest priority first (listeners hold subsets of these). */
   routes: IrRoute[];
   /** Global plugins, for filters that act outside any route. */
-  globalPlugins: Record<string, PluginConfig>;
+  globalPlugins: RoutePlugins;
   /** Consumers with their credentials, for the authz companion. */
   consumers: Consumer[];
 }

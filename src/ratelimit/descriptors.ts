@@ -7,7 +7,9 @@
  * Pure: no I/O, no clock, no logger.
  */
 import { consumerId } from '../authz/resources.js';
-import type { GatewayIR, IrRoute, PluginConfig } from '../ir/types.js';
+import type { AppliedPlugin, FeatureOf, GatewayIR, IrRoute } from '../ir/types.js';
+
+type RateLimiting = AppliedPlugin<FeatureOf<'rate-limiting'>>;
 import { RATE_LIMIT_PERIODS, type RateLimitingConfig, type RateLimitingRedis } from '../model/plugins/rate-limiting.js';
 import type { Json } from '../xds/proto-json.js';
 import type { AlgorithmName, Unit } from './algorithms/types.js';
@@ -115,7 +117,7 @@ export interface PlanSettings {
  * route and service *of the plugin* (null for a global or consumer-only plugin): routes share
  * counters exactly when they share a plugin instance's scope.
  */
-export function scopeKey(route: Pick<IrRoute, 'routeName' | 'service'>, scope: PluginConfig['scope']): string {
+export function scopeKey(route: Pick<IrRoute, 'routeName' | 'service'>, scope: RateLimiting['scope']): string {
   if (scope === 'route') return `route:${route.routeName}`;
   if (scope === 'service') return `service:${route.service ?? ''}`;
   return 'global';
@@ -125,8 +127,8 @@ function groupKey(errorCode: number, deny: boolean): string {
   return `${String(errorCode).padStart(3, '0')}/${deny ? 1 : 0}`;
 }
 
-function policyFrom(plugin: PluginConfig, route: IrRoute, stageOf: (code: number, deny: boolean) => number, settings: PlanSettings): RatePolicy {
-  const c = plugin.config as RateLimitingConfig;
+function policyFrom(plugin: RateLimiting, route: IrRoute, stageOf: (code: number, deny: boolean) => number, settings: PlanSettings): RatePolicy {
+  const c = plugin.feature;
   const windows = RATE_LIMIT_PERIODS.filter((p) => c[p] !== undefined).map((unit) => ({ unit, limit: c[unit]! }));
   return {
     scope: scopeKey(route, plugin.scope),
@@ -146,8 +148,8 @@ function policyFrom(plugin: PluginConfig, route: IrRoute, stageOf: (code: number
 }
 
 /** The plugins that limit a route: its own, and each consumer's override. */
-function pluginsOf(r: IrRoute, consumerIds: Map<string, string>): { own?: PluginConfig; consumers: Array<[string, PluginConfig]> } {
-  const consumers: Array<[string, PluginConfig]> = [];
+function pluginsOf(r: IrRoute, consumerIds: Map<string, string>): { own?: RateLimiting; consumers: Array<[string, RateLimiting]> } {
+  const consumers: Array<[string, RateLimiting]> = [];
   for (const [key, plugins] of Object.entries(r.consumerPlugins)) {
     const p = plugins['rate-limiting'];
     const id = consumerIds.get(key);
@@ -178,7 +180,7 @@ export function planRateLimits(ir: GatewayIR, settings: PlanSettings): RateLimit
     const { own, consumers } = pluginsOf(r, consumerIds);
     for (const p of [own, ...consumers.map(([, c]) => c)]) {
       if (!p) continue;
-      const c = p.config as RateLimitingConfig;
+      const c = p.feature;
       const deny = !c.fault_tolerant && !settings.failOpen;
       groups.set(groupKey(c.error_code, deny), { errorCode: c.error_code, deny });
     }

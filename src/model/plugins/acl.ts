@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 
 /**
  * Kong 3.x `acl` plugin config (kong/plugins/acl/schema.lua), with Kong's defaults.
@@ -24,8 +24,10 @@ export const aclConfigSchema = z.strictObject({
 
 export type AclConfig = z.output<typeof aclConfigSchema>;
 
-export const aclPlugin = definePlugin<AclConfig>({
+export const aclPlugin = definePlugin({
   name: 'acl',
   config: aclConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['authz'],
+  feature: asIs,
 });

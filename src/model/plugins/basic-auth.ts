@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 
 /** Kong 3.x `basic-auth` plugin config (kong/plugins/basic-auth/schema.lua), with Kong's defaults. */
 export const basicAuthConfigSchema = z.strictObject({
@@ -10,8 +10,10 @@ export const basicAuthConfigSchema = z.strictObject({
 
 export type BasicAuthConfig = z.output<typeof basicAuthConfigSchema>;
 
-export const basicAuthPlugin = definePlugin<BasicAuthConfig>({
+export const basicAuthPlugin = definePlugin({
   name: 'basic-auth',
   config: basicAuthConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['authz'],
+  feature: asIs,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { headerName, notServed } from './native-common.js';
 
 /**
@@ -20,8 +20,10 @@ export const correlationIdConfigSchema = z.strictObject({
 
 export type CorrelationIdConfig = z.output<typeof correlationIdConfigSchema>;
 
-export const correlationIdPlugin = definePlugin<CorrelationIdConfig>({
+export const correlationIdPlugin = definePlugin({
   name: 'correlation-id',
   config: correlationIdConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['envoy'],
+  feature: asIs,
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { regexProblem } from '../paths.js';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { HEADER_VALUE, notServed } from './native-common.js';
 
 /** The methods Kong's cors plugin accepts, in the order of its default Access-Control-Allow-Methods. */
@@ -47,8 +47,10 @@ export const corsConfigSchema = z.strictObject({
 
 export type CorsConfig = z.output<typeof corsConfigSchema>;
 
-export const corsPlugin = definePlugin<CorsConfig>({
+export const corsPlugin = definePlugin({
   name: 'cors',
   config: corsConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['envoy'],
+  feature: asIs,
 });

@@ -1,65 +1,87 @@
-import type { PluginDefinition } from '../plugin-schema.js';
+import type { z } from 'zod';
+import type { Enforcer, PluginScope } from './definition.js';
 import { aclPlugin } from './acl.js';
 import { basicAuthPlugin } from './basic-auth.js';
+import { correlationIdPlugin } from './correlation-id.js';
+import { corsPlugin } from './cors.js';
+import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
-import { rateLimiting } from './rate-limiting.js';
-import { corsPlugin } from './cors.js';
-import { correlationIdPlugin } from './correlation-id.js';
-import { ipRestrictionPlugin } from './ip-restriction.js';
+import { KONG_PLUGINS_NOT_SERVED, KONG_PLUGINS_PENDING } from './kong-plugins.js';
 import { prometheusPlugin } from './prometheus.js';
+import { rateLimiting } from './rate-limiting.js';
 import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
 import { responseTransformerPlugin } from './response-transformer.js';
 
-/**
- * The plugin registry. A plugin Frontdesk serves has a definition file beside this one and a
- * line in DEFINITIONS; its config is validated by that definition's schema.
- */
-const DEFINITIONS: PluginDefinition[] = [aclPlugin, basicAuthPlugin, jwtPlugin, keyAuthPlugin, rateLimiting,
-  corsPlugin, correlationIdPlugin, ipRestrictionPlugin, prometheusPlugin, requestSizeLimitingPlugin, requestTerminationPlugin,
-  requestTransformerPlugin, responseTransformerPlugin] as PluginDefinition[];
+export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
 
 /**
- * Plugins an Envoy filter or a companion service enforces today. A plugin that loads but is
- * not listed here is reported with a warning (FD_PLUGIN_PENDING), never silently ignored.
+ * The plugin table: every plugin Frontdesk serves, one definition each (definition.ts says
+ * what a definition holds). Every other list of plugins, and the IR's plugin types, are
+ * derived from this one.
  */
-export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set<string>([
-  'jwt', 'key-auth', 'basic-auth', 'acl', // authz plugins
-  'rate-limiting', // ratelimit plugins
-  'cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', // native plugins
-  'request-transformer', 'response-transformer', // native plugins (headers; bodies refused until the transform companion)
-]);
+export const PLUGINS = [
+  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  prometheusPlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
+  responseTransformerPlugin,
+] as const;
 
-/** Plugins named in Frontdesk's plugin table (docs/plugins.md): they all load. */
-export const PENDING_PLUGINS: readonly string[] = [
-  'acl', 'basic-auth', 'bot-detection', 'correlation-id', 'cors', 'file-log', 'grpc-gateway', 'grpc-web',
-  'http-log', 'ip-restriction', 'jwt', 'key-auth', 'prometheus', 'proxy-cache', 'rate-limiting',
-  'request-size-limiting', 'request-termination', 'request-transformer', 'response-transformer',
-];
+type Definitions = (typeof PLUGINS)[number];
 
-/** Kong plugins Frontdesk does not serve: loading one is an error naming it. */
-export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
-  'acme', 'ai-proxy', 'ai-prompt-decorator', 'ai-prompt-guard', 'ai-prompt-template', 'ai-request-transformer',
-  'ai-response-transformer', 'aws-lambda', 'azure-functions', 'canary', 'datadog', 'degraphql', 'exit-transformer',
-  'forward-proxy', 'graphql-proxy-cache-advanced', 'graphql-rate-limiting-advanced', 'grpc-gateway-advanced',
-  'hmac-auth', 'jwt-signer', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mtls-auth', 'oauth2',
-  'oauth2-introspection', 'opa', 'openid-connect', 'opentelemetry', 'post-function', 'pre-function',
-  'proxy-cache-advanced', 'rate-limiting-advanced', 'redirect', 'request-validator', 'response-ratelimiting',
-  'route-by-header', 'route-transformer-advanced', 'session', 'standard-webhooks', 'statsd', 'syslog',
-  'tcp-log', 'udp-log', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
-  'xml-threat-protection', 'zipkin',
-];
+/** The name of a plugin Frontdesk serves. */
+export type PluginName = Definitions['name'];
 
-const byName = new Map(DEFINITIONS.map((d) => [d.name, d]));
+/** Each served plugin's IR feature type, by plugin name. */
+export type PluginFeatures = { [D in Definitions as D['name']]: ReturnType<D['feature']> };
+
+/** A definition as the loader and the IR builder see it: looked up by a name read from YAML. */
+export interface LoadedPluginDefinition {
+  name: PluginName;
+  config: z.ZodType<unknown>;
+  scopes: readonly PluginScope[];
+  enforcers(config: unknown): readonly Enforcer[];
+  feature(config: unknown): unknown;
+}
+
+/**
+ * The definitions by name. Each definition's functions take its own schema's output, and the
+ * loader hands them nothing else (a plugin's config is parsed with the definition of its
+ * name, model/load.ts), so here their parameter types are widened to what a lookup by name
+ * can know.
+ */
+const byName: ReadonlyMap<string, LoadedPluginDefinition> = new Map(PLUGINS.map((d) => [d.name, d as LoadedPluginDefinition]));
+
+/** The IR feature of a plugin's validated config (the definition's `feature`). */
+export function pluginFeature<N extends PluginName>(name: N, config: unknown): PluginFeatures[N] {
+  const def = byName.get(name);
+  if (!def) throw new Error(`no plugin definition named ${name}`);
+  return def.feature(config) as PluginFeatures[N];
+}
+
+/** Who enforces a plugin's validated config (the definition's `enforcers`). */
+export function pluginEnforcers(name: PluginName, config: unknown): readonly Enforcer[] {
+  return byName.get(name)?.enforcers(config) ?? [];
+}
+
+/** Plugins an Envoy filter or a companion service enforces: every defined one. */
+export const ENFORCED_PLUGINS: ReadonlySet<string> = new Set(byName.keys());
+
+/** Plugins that load: the defined ones and the pending ones (docs/plugins.md). */
+export const PENDING_PLUGINS: readonly string[] = [...new Set([...byName.keys(), ...KONG_PLUGINS_PENDING])].sort();
 
 /** The definition of a plugin Frontdesk serves, by name. */
-export function pluginDefinition(name: string): PluginDefinition | undefined {
+export function pluginDefinition(name: string): LoadedPluginDefinition | undefined {
   return byName.get(name);
+}
+
+/** True for the name of a plugin Frontdesk serves. */
+export function isPluginName(name: string): name is PluginName {
+  return byName.has(name);
 }
 
 /** Every plugin name Frontdesk knows how to load (served or pending). */
 export function knownPluginNames(): string[] {
-  return [...new Set([...byName.keys(), ...PENDING_PLUGINS])].sort();
+  return [...PENDING_PLUGINS];
 }

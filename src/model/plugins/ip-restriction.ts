@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { ipOrCidr } from './native-common.js';
 
 /** Kong's defaults for a refused request (kong/plugins/ip-restriction/handler.lua). */
@@ -22,8 +22,10 @@ export const ipRestrictionConfigSchema = z.strictObject({
 
 export type IpRestrictionConfig = z.output<typeof ipRestrictionConfigSchema>;
 
-export const ipRestrictionPlugin = definePlugin<IpRestrictionConfig>({
+export const ipRestrictionPlugin = definePlugin({
   name: 'ip-restriction',
   config: ipRestrictionConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['envoy'],
+  feature: asIs,
 });

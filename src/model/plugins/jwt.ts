@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 
 /**
  * Kong 3.x `jwt` plugin config (kong/plugins/jwt/schema.lua), with Kong's defaults.
@@ -23,8 +23,10 @@ export const jwtConfigSchema = z.strictObject({
 
 export type JwtConfig = z.output<typeof jwtConfigSchema>;
 
-export const jwtPlugin = definePlugin<JwtConfig>({
+export const jwtPlugin = definePlugin({
   name: 'jwt',
   config: jwtConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['authz'],
+  feature: asIs,
 });

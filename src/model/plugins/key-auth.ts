@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 
 /** Kong's typedefs.header_name for key names: letters, digits, "_" and "-". */
 const keyName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a key name may only contain letters, digits, "_" and "-"');
@@ -21,8 +21,10 @@ export const keyAuthConfigSchema = z.strictObject({
 
 export type KeyAuthConfig = z.output<typeof keyAuthConfigSchema>;
 
-export const keyAuthPlugin = definePlugin<KeyAuthConfig>({
+export const keyAuthPlugin = definePlugin({
   name: 'key-auth',
   config: keyAuthConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['authz'],
+  feature: asIs,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { notServed } from './native-common.js';
 
 /**
@@ -25,8 +25,10 @@ export const prometheusConfigSchema = z.strictObject({
 
 export type PrometheusConfig = z.output<typeof prometheusConfigSchema>;
 
-export const prometheusPlugin = definePlugin<PrometheusConfig>({
+export const prometheusPlugin = definePlugin({
   name: 'prometheus',
   config: prometheusConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['envoy'],
+  feature: asIs,
 });

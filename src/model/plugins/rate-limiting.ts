@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 
 /** The 4xx/5xx statuses Envoy's ratelimit filter can refuse with (envoy.type.v3.StatusCode names). */
 export const ENVOY_ERROR_STATUS_NAMES: Readonly<Record<number, string>> = {
@@ -197,8 +197,10 @@ function resolveRedis(c: ConfigInput): RateLimitingRedis {
 }
 
 /** The `rate-limiting` plugin: global, per service, per route, or per consumer. */
-export const rateLimiting = definePlugin<RateLimitingConfig>({
+export const rateLimiting = definePlugin({
   name: 'rate-limiting',
   config: rateLimitingConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
+  enforcers: () => ['ratelimit'],
+  feature: asIs,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 
 /** Kong's size units and their factors (kong/plugins/request-size-limiting/handler.lua). */
 export const SIZE_UNIT_BYTES = { megabytes: 1_048_576, kilobytes: 1024, bytes: 1 } as const;
@@ -20,8 +20,10 @@ export function allowedBytes(c: RequestSizeLimitingConfig): number {
   return c.allowed_payload_size * SIZE_UNIT_BYTES[c.size_unit];
 }
 
-export const requestSizeLimitingPlugin = definePlugin<RequestSizeLimitingConfig>({
+export const requestSizeLimitingPlugin = definePlugin({
   name: 'request-size-limiting',
   config: requestSizeLimitingConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: () => ['envoy'],
+  feature: asIs,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { HEADER_VALUE, notServed } from './native-common.js';
 
 /** Kong's default messages by status (kong/plugins/request-termination/handler.lua DEFAULT_RESPONSE). */
@@ -54,8 +54,10 @@ export function terminationResponse(c: RequestTerminationConfig): { status: numb
     : { status: c.status_code, body: JSON.stringify({ message }), contentType: 'application/json; charset=utf-8' };
 }
 
-export const requestTerminationPlugin = definePlugin<RequestTerminationConfig>({
+export const requestTerminationPlugin = definePlugin({
   name: 'request-termination',
   config: requestTerminationConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
+  enforcers: () => ['envoy'],
+  feature: asIs,
 });

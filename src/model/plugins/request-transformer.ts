@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { HEADER_NAME, HEADER_VALUE, isTemplate, notServed, splitColon } from './native-common.js';
 
 const strings = z.array(z.string()).default([]);
@@ -56,8 +56,12 @@ export const requestTransformerConfigSchema = z.strictObject({
 
 export type RequestTransformerConfig = z.output<typeof requestTransformerConfigSchema>;
 
-export const requestTransformerPlugin = definePlugin<RequestTransformerConfig>({
+export const requestTransformerPlugin = definePlugin({
   name: 'request-transformer',
   config: requestTransformerConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: (c) => (c.http_method || c.remove.body.length || c.rename.body.length || c.replace.body.length || c.add.body.length || c.append.body.length
+    || c.remove.querystring.length || c.rename.querystring.length || c.replace.querystring.length || c.add.querystring.length || c.append.querystring.length
+    ? ['envoy', 'transform'] : ['envoy']),
+  feature: asIs,
 });

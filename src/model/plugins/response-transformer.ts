@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin } from '../plugin-schema.js';
+import { asIs, definePlugin } from './definition.js';
 import { HEADER_NAME, HEADER_VALUE, splitColon } from './native-common.js';
 
 const strings = z.array(z.string()).default([]);
@@ -33,8 +33,10 @@ export const responseTransformerConfigSchema = z.strictObject({
 
 export type ResponseTransformerConfig = z.output<typeof responseTransformerConfigSchema>;
 
-export const responseTransformerPlugin = definePlugin<ResponseTransformerConfig>({
+export const responseTransformerPlugin = definePlugin({
   name: 'response-transformer',
   config: responseTransformerConfigSchema,
   scopes: ['global', 'service', 'route'],
+  enforcers: (c) => (c.remove.json.length || c.rename.json.length || c.replace.json.length || c.add.json.length || c.append.json.length ? ['envoy', 'transform'] : ['envoy']),
+  feature: asIs,
 });

@@ -15,7 +15,7 @@ const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.Header
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
 function configOf(r: IrRoute): CorrelationIdConfig | undefined {
-  return r.service ? (r.plugins['correlation-id']?.config as CorrelationIdConfig | undefined) : undefined;
+  return r.service ? r.plugins['correlation-id']?.feature : undefined;
 }
 
 function used(l: IrListener): boolean {

@@ -21,7 +21,7 @@ const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.Header
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
 function configOf(r: IrRoute): CorsConfig | undefined {
-  return r.service ? (r.plugins.cors?.config as CorsConfig | undefined) : undefined;
+  return r.service ? r.plugins.cors?.feature : undefined;
 }
 
 function used(l: IrListener): boolean {

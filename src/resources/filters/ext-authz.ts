@@ -43,7 +43,7 @@ function protectedRoutes(l: IrListener): IrRoute[] {
 }
 
 function needsBody(r: IrRoute): boolean {
-  return (r.plugins['key-auth']?.config as KeyAuthConfig | undefined)?.key_in_body === true;
+  return r.plugins['key-auth']?.feature?.key_in_body === true;
 }
 
 /**
@@ -59,9 +59,9 @@ export function headersAuthzReads(routes: readonly IrRoute[]): string[] {
     if (lower.includes('_')) out.add(lower.replace(/_/g, '-'));
   };
   for (const r of routes) {
-    const jwt = r.plugins.jwt?.config as JwtConfig | undefined;
-    const keyAuth = r.plugins['key-auth']?.config as KeyAuthConfig | undefined;
-    const basic = r.plugins['basic-auth']?.config as BasicAuthConfig | undefined;
+    const jwt = r.plugins.jwt?.feature;
+    const keyAuth = r.plugins['key-auth']?.feature;
+    const basic = r.plugins['basic-auth']?.feature;
     if (jwt) {
       for (const h of jwt.header_names) add(h);
       if (jwt.cookie_names.length) out.add('cookie');

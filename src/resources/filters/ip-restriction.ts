@@ -16,7 +16,7 @@ const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 
 function configOf(r: IrRoute): IpRestrictionConfig | undefined {
-  return r.service ? (r.plugins['ip-restriction']?.config as IpRestrictionConfig | undefined) : undefined;
+  return r.service ? r.plugins['ip-restriction']?.feature : undefined;
 }
 
 function used(l: IrListener): boolean {

@@ -34,7 +34,7 @@ const WITH_MATCHER = 'envoy.extensions.common.matching.v3.ExtensionWithMatcher';
 const WITH_MATCHER_PER_ROUTE = 'envoy.extensions.common.matching.v3.ExtensionWithMatcherPerRoute';
 
 function configOf(r: IrRoute): RequestSizeLimitingConfig | undefined {
-  return r.service ? (r.plugins['request-size-limiting']?.config as RequestSizeLimitingConfig | undefined) : undefined;
+  return r.service ? r.plugins['request-size-limiting']?.feature : undefined;
 }
 
 function used(l: IrListener): boolean {

@@ -21,7 +21,7 @@ const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 
 function routeConfig(r: IrRoute): RequestTerminationConfig | undefined {
-  return r.plugins['request-termination']?.config as RequestTerminationConfig | undefined;
+  return r.plugins['request-termination']?.feature;
 }
 
 /** The consumers terminated on a route, as [x-consumer-id, config], sorted by id. */
@@ -30,7 +30,7 @@ function terminatedConsumers(r: IrRoute, ctx: FilterContext): Array<[string, Req
   const out: Array<[string, RequestTerminationConfig]> = [];
   for (const c of ctx.ir.consumers) {
     const p = r.consumerPlugins[c.key]?.['request-termination'];
-    if (p) out.push([consumerId(c), p.config as RequestTerminationConfig]);
+    if (p) out.push([consumerId(c), p.feature]);
   }
   return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -19,7 +19,7 @@ const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.Header
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
 function configOf(r: IrRoute): RequestTransformerConfig | undefined {
-  return r.service ? (r.plugins['request-transformer']?.config as RequestTransformerConfig | undefined) : undefined;
+  return r.service ? r.plugins['request-transformer']?.feature : undefined;
 }
 
 /** A literal for Envoy's header formatter ("%" starts a command there). */

@@ -18,7 +18,7 @@ const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.Header
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
 function configOf(r: IrRoute): ResponseTransformerConfig | undefined {
-  return r.service ? (r.plugins['response-transformer']?.config as ResponseTransformerConfig | undefined) : undefined;
+  return r.service ? r.plugins['response-transformer']?.feature : undefined;
 }
 
 function mutate(key: string, value: string, action: string): JsonObject {

@@ -37,8 +37,8 @@ function compactOps(o: Record<string, unknown>): JsonObject {
 /** The RouteTransform of a route, or undefined when Envoy alone serves its transformers. */
 export function routeTransform(r: IrRoute): JsonObject | undefined {
   if (!r.service) return undefined;
-  const req = r.plugins['request-transformer']?.config as RequestTransformerConfig | undefined;
-  const res = r.plugins['response-transformer']?.config as ResponseTransformerConfig | undefined;
+  const req = r.plugins['request-transformer']?.feature;
+  const res = r.plugins['response-transformer']?.feature;
   const body = req ? ops(req as never, 'body') : undefined;
   const query = req ? ops(req as never, 'querystring') : undefined;
   const json = res ? ops(res as never, 'json') : undefined;
