@@ -15,7 +15,7 @@ import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
-import { corsConfigSchema, type CorsConfig } from '../../src/model/plugins/cors.js';
+import { corsConfigSchema, corsOrigin, corsPlugin, type CorsFeature } from '../../src/model/plugins/cors.js';
 
 type Obj = Record<string, any>;
 
@@ -252,17 +252,17 @@ describe('ip-restriction', () => {
 });
 
 describe('cors', () => {
-  const cfg = (c: unknown): CorsConfig => corsConfigSchema.parse(c);
+  const cfg = (c: unknown): CorsFeature => corsPlugin.feature(corsConfigSchema.parse(c));
 
   test('origins: literals normalised as Kong does, regexes anchored, host-only regexes allow scheme and port', () => {
     assert.equal(normalizeOrigin('https://a.com:443'), 'https://a.com');
     assert.equal(normalizeOrigin('http://a.com:80/x'), 'http://a.com');
     assert.equal(normalizeOrigin('http://a.com:8080'), 'http://a.com:8080');
-    assert.deepEqual(originMatcher('https://a.com:443'), { exact: 'https://a.com' });
-    const host = RE2JS.compile((originMatcher('.*\\.example\\.com').safe_regex as Obj).regex);
+    assert.deepEqual(originMatcher(corsOrigin('https://a.com:443')), { exact: 'https://a.com' });
+    const host = RE2JS.compile((originMatcher(corsOrigin('.*\\.example\\.com')).safe_regex as Obj).regex);
     for (const o of ['https://x.example.com', 'http://x.example.com:8080', 'x.example.com']) assert.ok(host.matches(o), o);
     for (const o of ['https://x.example.com.evil.net', 'https://example.com']) assert.ok(!host.matches(o), o);
-    const full = RE2JS.compile((originMatcher('^https://(a|b)\\.test$').safe_regex as Obj).regex);
+    const full = RE2JS.compile((originMatcher(corsOrigin('^https://(a|b)\\.test$')).safe_regex as Obj).regex);
     assert.ok(full.matches('https://a.test'));
     assert.ok(!full.matches('http://a.test'));
     assert.ok(!full.matches('https://a.test:8443'));

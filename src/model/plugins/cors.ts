@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { regexProblem } from '../paths.js';
-import { asIs, definePlugin } from './definition.js';
+import { definePlugin } from './definition.js';
 import { HEADER_VALUE, notServed } from './native-common.js';
 
 /** The methods Kong's cors plugin accepts, in the order of its default Access-Control-Allow-Methods. */
@@ -47,10 +47,28 @@ export const corsConfigSchema = z.strictObject({
 
 export type CorsConfig = z.output<typeof corsConfigSchema>;
 
+/**
+ * One of Kong's origins as the IR carries it: `*`, a literal (Kong compares it normalised), or
+ * a regex, anchors removed (`body`); Kong matches a regex without ":" against the origin's host.
+ */
+export type CorsOrigin = { kind: 'any' } | { kind: 'literal'; value: string } | { kind: 'regex'; body: string; hostOnly: boolean };
+
+/** What the IR carries: Kong's config with its origins classified. */
+export interface CorsFeature extends Omit<CorsConfig, 'origins'> {
+  origins: CorsOrigin[];
+}
+
+/** How Kong reads one entry of `origins`. */
+export function corsOrigin(origin: string): CorsOrigin {
+  if (origin === '*') return { kind: 'any' };
+  if (LITERAL_ORIGIN.test(origin)) return { kind: 'literal', value: origin };
+  return { kind: 'regex', body: originRegexBody(origin), hostOnly: !origin.includes(':') };
+}
+
 export const corsPlugin = definePlugin({
   name: 'cors',
   config: corsConfigSchema,
   scopes: ['global', 'service', 'route'],
   enforcers: () => ['envoy'],
-  feature: asIs,
+  feature: (c): CorsFeature => ({ ...c, origins: (c.origins ?? []).map(corsOrigin) }),
 });

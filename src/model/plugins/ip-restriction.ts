@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asIs, definePlugin } from './definition.js';
+import { definePlugin } from './definition.js';
 import { ipOrCidr } from './native-common.js';
 
 /** Kong's defaults for a refused request (kong/plugins/ip-restriction/handler.lua). */
@@ -22,10 +22,20 @@ export const ipRestrictionConfigSchema = z.strictObject({
 
 export type IpRestrictionConfig = z.output<typeof ipRestrictionConfigSchema>;
 
+/** What the IR carries: the lists, and the refusal with Kong's defaults applied. */
+export interface IpRestrictionFeature {
+  allow: readonly string[];
+  deny: readonly string[];
+  status: number;
+  message: string;
+}
+
 export const ipRestrictionPlugin = definePlugin({
   name: 'ip-restriction',
   config: ipRestrictionConfigSchema,
   scopes: ['global', 'service', 'route'],
   enforcers: () => ['envoy'],
-  feature: asIs,
+  feature: (c): IpRestrictionFeature => ({
+    allow: c.allow ?? [], deny: c.deny ?? [], status: c.status ?? IP_RESTRICTION_STATUS, message: c.message ?? IP_RESTRICTION_MESSAGE,
+  }),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asIs, definePlugin } from './definition.js';
+import { definePlugin } from './definition.js';
 
 /** Kong's size units and their factors (kong/plugins/request-size-limiting/handler.lua). */
 export const SIZE_UNIT_BYTES = { megabytes: 1_048_576, kilobytes: 1024, bytes: 1 } as const;
@@ -20,10 +20,16 @@ export function allowedBytes(c: RequestSizeLimitingConfig): number {
   return c.allowed_payload_size * SIZE_UNIT_BYTES[c.size_unit];
 }
 
+/** What the IR carries: the limit in bytes, and whether a body must declare its length. */
+export interface RequestSizeLimitingFeature {
+  allowedBytes: number;
+  requireContentLength: boolean;
+}
+
 export const requestSizeLimitingPlugin = definePlugin({
   name: 'request-size-limiting',
   config: requestSizeLimitingConfigSchema,
   scopes: ['global', 'service', 'route'],
   enforcers: () => ['envoy'],
-  feature: asIs,
+  feature: (c): RequestSizeLimitingFeature => ({ allowedBytes: allowedBytes(c), requireContentLength: c.require_content_length }),
 });

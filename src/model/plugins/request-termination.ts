@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asIs, definePlugin } from './definition.js';
+import { definePlugin } from './definition.js';
 import { HEADER_VALUE, notServed } from './native-common.js';
 
 /** Kong's default messages by status (kong/plugins/request-termination/handler.lua DEFAULT_RESPONSE). */
@@ -45,8 +45,15 @@ export const requestTerminationConfigSchema = z.strictObject({
 
 export type RequestTerminationConfig = z.output<typeof requestTerminationConfigSchema>;
 
+/** What the IR carries: the answer Kong sends, its status, its body ("" for none) and its content type. */
+export interface RequestTerminationFeature {
+  status: number;
+  body: string;
+  contentType?: string;
+}
+
 /** What Kong sends: the status, the body ("" for none) and its content type. */
-export function terminationResponse(c: RequestTerminationConfig): { status: number; body: string; contentType?: string } {
+export function terminationResponse(c: RequestTerminationConfig): RequestTerminationFeature {
   if (c.body !== undefined) return { status: c.status_code, body: c.body, ...(present(c.content_type) ? { contentType: c.content_type } : {}) };
   const message = c.message ?? TERMINATION_DEFAULT_MESSAGES[c.status_code];
   return message === undefined
@@ -59,5 +66,5 @@ export const requestTerminationPlugin = definePlugin({
   config: requestTerminationConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
   enforcers: () => ['envoy'],
-  feature: asIs,
+  feature: terminationResponse,
 });

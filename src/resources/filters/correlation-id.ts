@@ -1,7 +1,6 @@
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import type { CorrelationIdConfig } from '../../model/plugins/correlation-id.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, type JsonObject } from '../builders.js';
-import type { NativeFilter } from './kong-replies.js';
+import type { HttpFilter } from './registry.js';
 
 /**
  * Kong's correlation-id: a header_mutation filter first in the chain gives a request that has
@@ -14,7 +13,7 @@ export const CORRELATION_ID_FILTER = 'frontdesk.correlation_id';
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
-function configOf(r: IrRoute): CorrelationIdConfig | undefined {
+function configOf(r: IrRoute): FeatureOf<'correlation-id'> | undefined {
   return r.service ? r.plugins['correlation-id']?.feature : undefined;
 }
 
@@ -23,7 +22,7 @@ function used(l: IrListener): boolean {
 }
 
 /** The header_mutation per-route config for one correlation-id config. */
-export function correlationMutations(c: CorrelationIdConfig): JsonObject {
+export function correlationMutations(c: FeatureOf<'correlation-id'>): JsonObject {
   const name = c.header_name.toLowerCase();
   return {
     request_mutations: [{ append: { header: { key: name, value: '%UNIQUE_ID%' }, append_action: 'ADD_IF_ABSENT' } }],
@@ -33,9 +32,8 @@ export function correlationMutations(c: CorrelationIdConfig): JsonObject {
   };
 }
 
-export const correlationIdFilter: NativeFilter = {
+export const correlationIdFilter: HttpFilter = {
   name: CORRELATION_ID_FILTER,
-  order: 10,
   httpFilter(l) {
     return used(l) ? { name: CORRELATION_ID_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },

@@ -1,7 +1,7 @@
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import { LITERAL_ORIGIN, originRegexBody, type CorsConfig } from '../../model/plugins/cors.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, compact, type JsonObject } from '../builders.js';
-import { when, type NativeFilter, type Predicate, type ReplyHeaders } from './kong-replies.js';
+import { when } from './kong-replies.js';
+import type { HttpFilter, Predicate, ReplyHeaders } from './registry.js';
 
 /**
  * Kong's cors plugin: Envoy's CORS filter with the route's CorsPolicy
@@ -16,6 +16,9 @@ import { when, type NativeFilter, type Predicate, type ReplyHeaders } from './ko
 
 export const CORS_FILTER = 'envoy.filters.http.cors';
 export const CORS_HEADERS_FILTER = 'frontdesk.cors.headers';
+
+type CorsConfig = FeatureOf<'cors'>;
+type CorsOrigin = CorsConfig['origins'][number];
 
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
@@ -43,25 +46,30 @@ export function normalizeOrigin(origin: string): string {
  * normalised; a regex is anchored at both ends, and one without ":" is matched by Kong against
  * the origin's host only, so here the scheme and port around it are allowed.
  */
-export function originMatcher(origin: string): JsonObject {
-  if (LITERAL_ORIGIN.test(origin)) return { exact: normalizeOrigin(origin) };
-  const body = originRegexBody(origin);
-  const regex = origin.includes(':') ? body : `(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:${body})(?::[0-9]+)?`;
+export function originMatcher(origin: CorsOrigin): JsonObject {
+  if (origin.kind === 'literal') return { exact: normalizeOrigin(origin.value) };
+  if (origin.kind === 'any') return { safe_regex: { regex: '.*' } };
+  const regex = origin.hostOnly ? `(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:${origin.body})(?::[0-9]+)?` : origin.body;
   return { safe_regex: { regex } };
 }
 
 /** How the route's origins behave in Kong's configure_origin. */
 function originMode(c: CorsConfig): 'all' | 'literal' | 'match' {
-  const origins = c.origins ?? [];
-  if (origins.length === 0 || origins.includes('*')) return 'all';
-  return origins.length === 1 && LITERAL_ORIGIN.test(origins[0]!) ? 'literal' : 'match';
+  if (c.origins.length === 0 || c.origins.some((o) => o.kind === 'any')) return 'all';
+  return c.origins.length === 1 && c.origins[0]?.kind === 'literal' ? 'literal' : 'match';
+}
+
+/** The single literal origin, as written (Kong sends it unchanged as Access-Control-Allow-Origin), for the 'literal' mode. */
+function literalOrigin(c: CorsConfig): string {
+  const o = c.origins[0];
+  return o?.kind === 'literal' ? o.value.replace(/%/g, '%%') : '';
 }
 
 /** The route's envoy.extensions.filters.http.cors.v3.CorsPolicy. */
 export function corsPolicy(c: CorsConfig): JsonObject {
   const mode = originMode(c);
   return any('envoy.extensions.filters.http.cors.v3.CorsPolicy', compact({
-    allow_origin_string_match: mode === 'all' ? [{ safe_regex: { regex: '.*' } }] : (c.origins ?? []).map(originMatcher),
+    allow_origin_string_match: mode === 'all' ? [{ safe_regex: { regex: '.*' } }] : c.origins.map(originMatcher),
     allow_methods: c.methods.length ? c.methods.join(',') : undefined,
     allow_headers: c.headers?.length ? c.headers.join(',') : undefined,
     expose_headers: c.exposed_headers?.length ? c.exposed_headers.join(',') : undefined,
@@ -85,7 +93,7 @@ export function corsResponseMutations(c: CorsConfig): JsonObject[] {
   const always = c.allow_origin_absent ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS';
   if (mode === 'all' && !c.credentials) out.push(set('access-control-allow-origin', '*', always));
   else if (mode === 'all' && c.allow_origin_absent) out.push(set('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
-  else if (mode === 'literal') out.push(set('access-control-allow-origin', c.origins![0]!.replace(/%/g, '%%'), always));
+  else if (mode === 'literal') out.push(set('access-control-allow-origin', literalOrigin(c), always));
   if (mode !== 'all' || c.credentials) out.push(set('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
   if (!c.headers?.length) out.push(set('access-control-allow-headers', '%REQ(access-control-request-headers)%', 'ADD_IF_ABSENT'));
   return out;
@@ -97,7 +105,7 @@ function header(key: string, value: string, action = 'OVERWRITE_IF_EXISTS_OR_ADD
 
 /** The request's Origin is one the route allows (as the CORS filter decides it). */
 function originAllowed(c: CorsConfig): Predicate {
-  return when.or(...(c.origins ?? []).map((o) => {
+  return when.or(...c.origins.map((o) => {
     const m = originMatcher(o);
     return m.exact !== undefined ? when.header('origin', m.exact as string) : when.headerMatches('origin', (m.safe_regex as { regex: string }).regex);
   }));
@@ -114,7 +122,7 @@ export function corsReplyHeaders(c: CorsConfig): ReplyHeaders[] {
     common.push(header('access-control-allow-origin', '%REQ(origin)%'));
     if (c.allow_origin_absent) common.push(header('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
   } else if (mode === 'all') common.push(header('access-control-allow-origin', '*'));
-  else if (mode === 'literal') common.push(header('access-control-allow-origin', c.origins![0]!.replace(/%/g, '%%')));
+  else if (mode === 'literal') common.push(header('access-control-allow-origin', literalOrigin(c)));
   if (mode !== 'all' || c.credentials) common.push(header('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
   if (c.credentials) common.push(header('access-control-allow-credentials', 'true'));
   if (c.exposed_headers?.length) common.push(header('access-control-expose-headers', c.exposed_headers.join(',').replace(/%/g, '%%')));
@@ -124,9 +132,8 @@ export function corsReplyHeaders(c: CorsConfig): ReplyHeaders[] {
 }
 
 /** envoy.filters.http.cors: the CORS filter, on routes with the cors plugin. */
-export const corsFilter: NativeFilter = {
+export const corsFilter: HttpFilter = {
   name: CORS_FILTER,
-  order: 20,
   httpFilter(l) {
     return used(l) ? { name: CORS_FILTER, disabled: true, typed_config: any('envoy.extensions.filters.http.cors.v3.Cors', {}) } : undefined;
   },
@@ -141,9 +148,8 @@ export const corsFilter: NativeFilter = {
 };
 
 /** The header_mutation filter that completes Envoy's CORS headers as Kong writes them. */
-export const corsHeadersFilter: NativeFilter = {
+export const corsHeadersFilter: HttpFilter = {
   name: CORS_HEADERS_FILTER,
-  order: 19,
   httpFilter(l) {
     return used(l) ? { name: CORS_HEADERS_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },
@@ -154,4 +160,3 @@ export const corsHeadersFilter: NativeFilter = {
   },
 };
 
-export const CORS_FILTERS: readonly NativeFilter[] = [corsHeadersFilter, corsFilter];

@@ -83,7 +83,6 @@ export function authzCluster(ctx: FilterContext): JsonObject {
 /** envoy.filters.http.ext_authz on listeners with a protected route; disabled unless a route enables it. */
 export const extAuthzFilter: HttpFilter = {
   name: EXT_AUTHZ_FILTER,
-  order: 100,
   httpFilter(listener, ctx) {
     const routes = protectedRoutes(listener);
     if (!routes.length) return undefined;
@@ -137,7 +136,6 @@ const STRIPPED = [...IDENTITY_HEADERS, FAILURE_MODE_ALLOWED_HEADER];
  */
 export const identityStripFilter: HttpFilter = {
   name: IDENTITY_STRIP_FILTER,
-  order: 99,
   httpFilter(listener, ctx) {
     if (!ctx.settings.authz.failOpen || !protectedRoutes(listener).length) return undefined;
     return {
@@ -154,5 +152,3 @@ export const identityStripFilter: HttpFilter = {
   },
 };
 
-/** Both, in chain order; filters/index.ts lists them. */
-export const AUTHZ_FILTERS: readonly HttpFilter[] = [identityStripFilter, extAuthzFilter];

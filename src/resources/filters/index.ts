@@ -1,15 +1,48 @@
-import { AUTHZ_FILTERS } from './ext-authz.js';
-import { NATIVE_FILTERS } from './native.js';
+import { corsFilter, corsHeadersFilter } from './cors.js';
+import { correlationIdFilter } from './correlation-id.js';
+import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
+import { ipRestrictionFilter } from './ip-restriction.js';
+import { kongRepliesFilter } from './kong-replies.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import type { HttpFilter } from './registry.js';
+import { requestSizeBufferFilter, requestSizeGateFilter } from './request-size-limiting.js';
+import { requestTerminationFilter } from './request-termination.js';
+import { requestTransformerFilter } from './request-transformer.js';
+import { responseTransformerFilter } from './response-transformer.js';
 import { routerFilter } from './router.js';
 import { transformFilter } from './transform.js';
 
-/** Every HTTP filter Frontdesk can put in a chain, sorted into chain order by `order`. */
-export const HTTP_FILTERS: readonly HttpFilter[] = [
-  routerFilter,
-  ...AUTHZ_FILTERS, // authz filters
-  ...RATELIMIT_FILTERS, // ratelimit filters
-  ...NATIVE_FILTERS, // native plugin filters
-  transformFilter, // transform companion (ext_proc)
-].sort((a, b) => a.order - b.order);
+/**
+ * The filter-order table: every HTTP filter Frontdesk can put in a chain, in the order Envoy
+ * runs them on a request (responses pass them in reverse). This table alone decides the order;
+ * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
+ * plugin priority (higher runs first: correlation-id 100001, cors 2000, the auth plugins jwt
+ * 1450, key-auth 1250, basic-auth 1100 and acl 950 in one ext_authz call, rate-limiting 910,
+ * the transformers 801/800, request-termination 2) but for ip-restriction (990) and
+ * request-size-limiting (951), which Envoy checks before asking authz, so a request refused
+ * by both gets their answer where Kong would give the auth plugin's.
+ */
+const CHAIN: readonly HttpFilter[] = [
+  correlationIdFilter, // header_mutation: the request's id, echoed on the response
+  corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
+  corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
+  ipRestrictionFilter, // rbac on the client address
+  requestSizeBufferFilter, // composite + buffer: measures a body that has no Content-Length
+  requestSizeGateFilter, // rbac on Content-Length
+  identityStripFilter, // header_mutation: the client's own X-Consumer-* headers removed
+  extAuthzFilter, // ext_authz: jwt, key-auth, basic-auth, acl (the authz companion)
+  ...RATELIMIT_FILTERS, // envoy.filters.http.ratelimit, one per stage (the ratelimit companion)
+  requestTransformerFilter, // header_mutation: the request-transformer's headers
+  responseTransformerFilter, // header_mutation: the response-transformer's headers
+  transformFilter, // ext_proc: bodies, query string, method (the transform companion)
+  requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
+  routerFilter, // envoy.filters.http.router, always last
+];
+
+/**
+ * The chain, with Kong's answers first: the custom_response filter that writes them (its place
+ * does not matter, local replies pass every encoder filter), trying the filters' reply rules in
+ * chain order, which is Kong's plugin priority for the plugins that have them (ip-restriction
+ * 990, request-size-limiting 951, request-termination 2).
+ */
+export const HTTP_FILTERS: readonly HttpFilter[] = [kongRepliesFilter(CHAIN, CHAIN), ...CHAIN];

@@ -1,7 +1,9 @@
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import { IP_RESTRICTION_MESSAGE, IP_RESTRICTION_STATUS, type IpRestrictionConfig } from '../../model/plugins/ip-restriction.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
+
+type IpRestriction = FeatureOf<'ip-restriction'>;
 import { any, type JsonObject } from '../builders.js';
-import { cidrRange, JSON_CONTENT_TYPE, kongJson, when, type NativeFilter, type Predicate, type ReplyRule } from './kong-replies.js';
+import { cidrRange, JSON_CONTENT_TYPE, kongJson, when } from './kong-replies.js';
+import type { HttpFilter, Predicate, ReplyRule } from './registry.js';
 
 /**
  * Kong's ip-restriction: an RBAC filter per route denies the client addresses Kong refuses
@@ -15,7 +17,7 @@ export const IP_RESTRICTION_FILTER = 'frontdesk.ip_restriction';
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 
-function configOf(r: IrRoute): IpRestrictionConfig | undefined {
+function configOf(r: IrRoute): IpRestriction | undefined {
   return r.service ? r.plugins['ip-restriction']?.feature : undefined;
 }
 
@@ -28,24 +30,23 @@ function remoteIp(cidr: string): JsonObject {
 }
 
 /** The principals Kong refuses: any of `deny`, and not any of `allow` when it is set. */
-function deniedPrincipals(c: IpRestrictionConfig): JsonObject[] {
-  const out = (c.deny ?? []).map(remoteIp);
-  const allow = c.allow ?? [];
+function deniedPrincipals(c: IpRestriction): JsonObject[] {
+  const out = c.deny.map(remoteIp);
+  const allow = c.allow;
   if (allow.length) out.push({ not_id: allow.length === 1 ? remoteIp(allow[0]!) : { or_ids: { ids: allow.map(remoteIp) } } });
   return out;
 }
 
 /** The same set of addresses, as a predicate of the custom_response matcher. */
-function deniedSource(c: IpRestrictionConfig): Predicate {
+function deniedSource(c: IpRestriction): Predicate {
   const parts: Predicate[] = [];
-  if (c.deny?.length) parts.push(when.sourceIpIn(c.deny, 'ip_restriction_deny'));
-  if (c.allow?.length) parts.push(when.not(when.sourceIpIn(c.allow, 'ip_restriction_allow')));
+  if (c.deny.length) parts.push(when.sourceIpIn(c.deny, 'ip_restriction_deny'));
+  if (c.allow.length) parts.push(when.not(when.sourceIpIn(c.allow, 'ip_restriction_allow')));
   return when.or(...parts);
 }
 
-export const ipRestrictionFilter: NativeFilter = {
+export const ipRestrictionFilter: HttpFilter = {
   name: IP_RESTRICTION_FILTER,
-  order: 30,
   httpFilter(l) {
     return used(l) ? { name: IP_RESTRICTION_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
   },
@@ -62,8 +63,8 @@ export const ipRestrictionFilter: NativeFilter = {
     return [{
       plugin: 'ip-restriction',
       when: when.and(when.status(403), deniedSource(c)),
-      status: c.status ?? IP_RESTRICTION_STATUS,
-      body: kongJson(c.message ?? IP_RESTRICTION_MESSAGE),
+      status: c.status,
+      body: kongJson(c.message),
       contentType: JSON_CONTENT_TYPE,
     }];
   },

@@ -1,6 +1,6 @@
 import type { IrRoute } from '../../ir/types.js';
 import { any, type JsonObject } from '../builders.js';
-import type { FilterContext, HttpFilter } from './registry.js';
+import type { FilterContext, HttpFilter, Predicate, ReplyHeaders, ReplyRule } from './registry.js';
 
 /**
  * Kong's answers for requests Envoy refuses itself. Envoy's RBAC filter refuses with
@@ -22,36 +22,6 @@ export const KONG_REPLIES_FILTER = 'frontdesk.kong_replies';
 const CUSTOM_RESPONSE = 'envoy.extensions.filters.http.custom_response.v3.CustomResponse';
 const LOCAL_RESPONSE_POLICY = 'envoy.extensions.http.custom_response.local_response_policy.v3.LocalResponsePolicy';
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
-/** An xds.type.matcher.v3.Matcher.MatcherList.Predicate, as proto3 JSON. */
-export type Predicate = JsonObject;
-
-/** One Kong answer: when `when` holds for a response, it is replaced by this one. */
-export interface ReplyRule {
-  /** The plugin it speaks for (the policy's name, for reading the config). */
-  plugin: string;
-  when: Predicate;
-  status: number;
-  /** The body; "" for none. */
-  body: string;
-  /** Content-Type of the body; undefined leaves Envoy's. */
-  contentType?: string;
-}
-
-/** Response headers a plugin adds to every answer on a route, Kong's included; `when` narrows them. */
-export interface ReplyHeaders {
-  when?: Predicate;
-  /** HeaderValueOptions (formatters allowed: %REQ(...)%). */
-  headers: JsonObject[];
-}
-
-/** A filter of a native plugin that has Kong answers to give, or headers to add to them, on some routes. */
-export interface NativeFilter extends HttpFilter {
-  /** The rules for one route, in the order they are tried. */
-  replies?(route: IrRoute, ctx: FilterContext): ReplyRule[];
-  /** The headers this plugin puts on every response of the route, for the answers written here. */
-  replyHeaders?(route: IrRoute, ctx: FilterContext): ReplyHeaders[];
-}
 
 function typed(name: string, type: string, fields: JsonObject = {}): JsonObject {
   return { name, typed_config: any(type, fields) };
@@ -172,12 +142,11 @@ function entries(rule: ReplyRule, decorations: readonly ReplyHeaders[]): JsonObj
  * given: Kong's plugin priority), with the reply headers of `decorators`. Off unless a route
  * has rules.
  */
-export function kongRepliesFilter(plugins: readonly NativeFilter[], decorators: readonly NativeFilter[]): HttpFilter {
+export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: readonly HttpFilter[]): HttpFilter {
   const rulesOf = (route: IrRoute, ctx: FilterContext): ReplyRule[] => (route.service ? plugins.flatMap((p) => p.replies?.(route, ctx) ?? []) : []);
   const headersOf = (route: IrRoute, ctx: FilterContext): ReplyHeaders[] => decorators.flatMap((d) => d.replyHeaders?.(route, ctx) ?? []);
   return {
     name: KONG_REPLIES_FILTER,
-    order: 1,
     httpFilter(listener, ctx) {
       if (!listener.routes.some((r) => rulesOf(r, ctx).length)) return undefined;
       return { name: KONG_REPLIES_FILTER, disabled: true, typed_config: any(CUSTOM_RESPONSE, {}) };

@@ -71,7 +71,6 @@ function stageFilter(stage: number): HttpFilter {
   const name = stageFilterName(stage);
   const filter: HttpFilter = {
     name,
-    order: 200 + stage,
     httpFilter(listener, ctx) {
       const plan = ratelimitPlan(ctx);
       const group = plan.stages[stage];

@@ -31,14 +31,12 @@ export interface CompanionResource {
 
 /**
  * One HTTP filter, in the manner of a registry entry: a filter file implements the hooks it
- * needs and is listed in filters/index.ts. Adding a plugin adds a file; other filters stay as
- * they are.
+ * needs and has one line in the filter-order table (filters/index.ts), which alone decides
+ * where it runs. Adding a plugin adds a file and that line; other filters stay as they are.
  */
 export interface HttpFilter {
   /** Envoy's filter name, e.g. envoy.filters.http.ext_authz. */
   name: string;
-  /** Position in the chain; lower runs first. The router is always last. */
-  order: number;
   /** The filter for a listener's HTTP connection manager, or undefined when no route there needs it. */
   httpFilter(listener: IrListener, ctx: FilterContext): JsonObject | undefined;
   /** typed_per_filter_config for one route (keyed by `name`), if any. */
@@ -49,4 +47,31 @@ export interface HttpFilter {
   clusters?(ctx: FilterContext): JsonObject[];
   /** Companion resources built from the same IR. */
   companions?(ctx: FilterContext): CompanionResource[];
+  /** Kong's answers this filter's plugin gives on a route, in the order they are tried (kong-replies.ts writes them). */
+  replies?(route: IrRoute, ctx: FilterContext): ReplyRule[];
+  /** The headers this filter's plugin puts on every response of the route, for the answers kong-replies writes. */
+  replyHeaders?(route: IrRoute, ctx: FilterContext): ReplyHeaders[];
 }
+
+/** An xds.type.matcher.v3.Matcher.MatcherList.Predicate, as proto3 JSON. */
+export type Predicate = JsonObject;
+
+/** One Kong answer: when `when` holds for a response, it is replaced by this one. */
+export interface ReplyRule {
+  /** The plugin it speaks for (the policy's name, for reading the config). */
+  plugin: string;
+  when: Predicate;
+  status: number;
+  /** The body; "" for none. */
+  body: string;
+  /** Content-Type of the body; undefined leaves Envoy's. */
+  contentType?: string;
+}
+
+/** Response headers a plugin adds to every answer on a route, Kong's included; `when` narrows them. */
+export interface ReplyHeaders {
+  when?: Predicate;
+  /** HeaderValueOptions (formatters allowed: %REQ(...)%). */
+  headers: JsonObject[];
+}
+

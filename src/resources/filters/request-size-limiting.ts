@@ -1,7 +1,9 @@
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import { allowedBytes, type RequestSizeLimitingConfig } from '../../model/plugins/request-size-limiting.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, type JsonObject } from '../builders.js';
-import { decimalGreaterThan, JSON_CONTENT_TYPE, kongJson, when, type NativeFilter, type ReplyRule } from './kong-replies.js';
+import { decimalGreaterThan, JSON_CONTENT_TYPE, kongJson, when } from './kong-replies.js';
+import type { HttpFilter, ReplyRule } from './registry.js';
+
+type RequestSizeLimiting = FeatureOf<'request-size-limiting'>;
 
 /**
  * Kong's request-size-limiting, in two Envoy filters and Kong's answers:
@@ -33,7 +35,7 @@ const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 const WITH_MATCHER = 'envoy.extensions.common.matching.v3.ExtensionWithMatcher';
 const WITH_MATCHER_PER_ROUTE = 'envoy.extensions.common.matching.v3.ExtensionWithMatcherPerRoute';
 
-function configOf(r: IrRoute): RequestSizeLimitingConfig | undefined {
+function configOf(r: IrRoute): RequestSizeLimiting | undefined {
   return r.service ? r.plugins['request-size-limiting']?.feature : undefined;
 }
 
@@ -42,14 +44,13 @@ function used(l: IrListener): boolean {
 }
 
 /** Whether a request without Content-Length is let in (and so must be buffered to be measured). */
-function buffers(c: RequestSizeLimitingConfig): boolean {
-  return !c.require_content_length;
+function buffers(c: RequestSizeLimiting): boolean {
+  return !c.requireContentLength;
 }
 
 /** The RBAC gate: deny a Content-Length above the limit, and a missing one when required. */
-export const requestSizeGateFilter: NativeFilter = {
+export const requestSizeGateFilter: HttpFilter = {
   name: SIZE_GATE_FILTER,
-  order: 41,
   httpFilter(l) {
     return used(l) ? { name: SIZE_GATE_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
   },
@@ -57,9 +58,9 @@ export const requestSizeGateFilter: NativeFilter = {
     const c = configOf(r);
     if (!c) return undefined;
     const permissions: JsonObject[] = [
-      { header: { name: 'content-length', range_match: { start: allowedBytes(c) + 1, end: CONTENT_LENGTH_CEILING } } },
+      { header: { name: 'content-length', range_match: { start: c.allowedBytes + 1, end: CONTENT_LENGTH_CEILING } } },
     ];
-    if (c.require_content_length) permissions.push({ header: { name: 'content-length', present_match: true, invert_match: true } });
+    if (c.requireContentLength) permissions.push({ header: { name: 'content-length', present_match: true, invert_match: true } });
     return any(RBAC_PER_ROUTE, {
       rbac: { rules: { action: 'DENY', policies: { 'request-size-limiting': { permissions, principals: [{ any: true }] } } } },
     });
@@ -67,12 +68,12 @@ export const requestSizeGateFilter: NativeFilter = {
   replies(r): ReplyRule[] {
     const c = configOf(r);
     if (!c) return [];
-    const limit = allowedBytes(c);
+    const limit = c.allowedBytes;
     const rule = (w: ReplyRule['when'], status: number, message: string): ReplyRule => ({
       plugin: 'request-size-limiting', when: w, status, body: kongJson(message), contentType: JSON_CONTENT_TYPE,
     });
     const rules: ReplyRule[] = [];
-    if (c.require_content_length) rules.push(rule(when.and(when.status(403), when.lacksHeader('content-length')), 411, LENGTH_REQUIRED));
+    if (c.requireContentLength) rules.push(rule(when.and(when.status(403), when.lacksHeader('content-length')), 411, LENGTH_REQUIRED));
     rules.push(rule(when.and(when.status(403), when.headerMatches('content-length', decimalGreaterThan(limit))), 413, SIZE_EXCEEDED));
     // The buffer's own 413 (more than the limit before the end): only a request without Content-Length is buffered.
     if (buffers(c)) rules.push(rule(when.and(when.status(413), when.lacksHeader('content-length')), 413, SIZE_EXCEEDED));
@@ -81,9 +82,8 @@ export const requestSizeGateFilter: NativeFilter = {
 };
 
 /** The buffer, run by the composite filter only for a request that has no Content-Length. */
-export const requestSizeBufferFilter: NativeFilter = {
+export const requestSizeBufferFilter: HttpFilter = {
   name: SIZE_BUFFER_FILTER,
-  order: 40,
   httpFilter(l) {
     if (!l.routes.some((r) => { const c = configOf(r); return c !== undefined && buffers(c); })) return undefined;
     return {
@@ -97,7 +97,7 @@ export const requestSizeBufferFilter: NativeFilter = {
   perRoute(r) {
     const c = configOf(r);
     if (!c || !buffers(c)) return undefined;
-    const maxBytes = Math.min(Math.max(allowedBytes(c), 1), MAX_BUFFER_BYTES);
+    const maxBytes = Math.min(Math.max(c.allowedBytes, 1), MAX_BUFFER_BYTES);
     return any(WITH_MATCHER_PER_ROUTE, {
       xds_matcher: {
         matcher_list: {
@@ -118,4 +118,3 @@ export const requestSizeBufferFilter: NativeFilter = {
   },
 };
 
-export const REQUEST_SIZE_FILTERS: readonly NativeFilter[] = [requestSizeBufferFilter, requestSizeGateFilter];

@@ -1,9 +1,8 @@
 import { consumerId, hasAuthPlugin } from '../../authz/resources.js';
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import { terminationResponse, type RequestTerminationConfig } from '../../model/plugins/request-termination.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, setHeader, type JsonObject } from '../builders.js';
-import { when, type NativeFilter, type ReplyRule } from './kong-replies.js';
-import type { FilterContext } from './registry.js';
+import { when } from './kong-replies.js';
+import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 
 /**
  * Kong's request-termination. On a route (or its service, or globally) it becomes the Envoy
@@ -20,14 +19,16 @@ export const TERMINATION_CONSUMER_FILTER = 'frontdesk.request_termination';
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 
-function routeConfig(r: IrRoute): RequestTerminationConfig | undefined {
+type Termination = FeatureOf<'request-termination'>;
+
+function routeConfig(r: IrRoute): Termination | undefined {
   return r.plugins['request-termination']?.feature;
 }
 
 /** The consumers terminated on a route, as [x-consumer-id, config], sorted by id. */
-function terminatedConsumers(r: IrRoute, ctx: FilterContext): Array<[string, RequestTerminationConfig]> {
+function terminatedConsumers(r: IrRoute, ctx: FilterContext): Array<[string, Termination]> {
   if (!r.service || !hasAuthPlugin(r)) return [];
-  const out: Array<[string, RequestTerminationConfig]> = [];
+  const out: Array<[string, Termination]> = [];
   for (const c of ctx.ir.consumers) {
     const p = r.consumerPlugins[c.key]?.['request-termination'];
     if (p) out.push([consumerId(c), p.feature]);
@@ -40,17 +41,15 @@ function used(l: IrListener, ctx: FilterContext): boolean {
 }
 
 /** The route's direct_response, and its headers, for a termination config. */
-function directResponse(c: RequestTerminationConfig): { direct_response: JsonObject; headers: JsonObject[] } {
-  const t = terminationResponse(c);
+function directResponse(t: Termination): { direct_response: JsonObject; headers: JsonObject[] } {
   return {
     direct_response: { status: t.status, ...(t.body !== '' ? { body: { inline_string: t.body } } : {}) },
     headers: t.contentType ? [setHeader('content-type', t.contentType)] : [],
   };
 }
 
-export const requestTerminationFilter: NativeFilter = {
+export const requestTerminationFilter: HttpFilter = {
   name: TERMINATION_CONSUMER_FILTER,
-  order: 900,
   httpFilter(l, ctx) {
     return used(l, ctx) ? { name: TERMINATION_CONSUMER_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
   },
@@ -82,8 +81,7 @@ export const requestTerminationFilter: NativeFilter = {
     if (headers.length) envoyRoute.response_headers_to_add = [...((envoyRoute.response_headers_to_add as JsonObject[] | undefined) ?? []), ...headers];
   },
   replies(r, ctx): ReplyRule[] {
-    return terminatedConsumers(r, ctx).map(([id, c]) => {
-      const t = terminationResponse(c);
+    return terminatedConsumers(r, ctx).map(([id, t]) => {
       return {
         plugin: 'request-termination',
         when: when.and(when.status(403), when.header('x-consumer-id', id)),

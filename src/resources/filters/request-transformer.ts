@@ -2,7 +2,7 @@ import type { IrListener, IrRoute } from '../../ir/types.js';
 import { splitColon } from '../../model/plugins/native-common.js';
 import type { RequestTransformerConfig } from '../../model/plugins/request-transformer.js';
 import { any, type JsonObject } from '../builders.js';
-import type { NativeFilter } from './kong-replies.js';
+import type { HttpFilter } from './registry.js';
 
 /**
  * Kong's request-transformer, header operations and replace.uri: a header_mutation filter after
@@ -87,9 +87,8 @@ function used(l: IrListener): boolean {
   return l.routes.some((r) => { const c = configOf(r); return c !== undefined && requestHeaderMutations(c).length > 0; });
 }
 
-export const requestTransformerFilter: NativeFilter = {
+export const requestTransformerFilter: HttpFilter = {
   name: REQUEST_TRANSFORMER_FILTER,
-  order: 300,
   httpFilter(l) {
     return used(l) ? { name: REQUEST_TRANSFORMER_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },

@@ -1,7 +1,6 @@
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import type { ResponseTransformerConfig } from '../../model/plugins/response-transformer.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, type JsonObject } from '../builders.js';
-import type { NativeFilter } from './kong-replies.js';
+import type { HttpFilter } from './registry.js';
 import { formatterLiteral, pair } from './request-transformer.js';
 
 /**
@@ -17,7 +16,7 @@ export const RESPONSE_TRANSFORMER_FILTER = 'frontdesk.response_transformer';
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
-function configOf(r: IrRoute): ResponseTransformerConfig | undefined {
+function configOf(r: IrRoute): FeatureOf<'response-transformer'> | undefined {
   return r.service ? r.plugins['response-transformer']?.feature : undefined;
 }
 
@@ -26,7 +25,7 @@ function mutate(key: string, value: string, action: string): JsonObject {
 }
 
 /** The response mutations, in Kong's order. */
-export function responseHeaderMutations(c: ResponseTransformerConfig): JsonObject[] {
+export function responseHeaderMutations(c: FeatureOf<'response-transformer'>): JsonObject[] {
   const out: JsonObject[] = [];
   for (const n of c.remove.headers) out.push({ remove: n.toLowerCase() });
   for (const e of c.rename.headers) {
@@ -44,9 +43,8 @@ function used(l: IrListener): boolean {
   return l.routes.some((r) => { const c = configOf(r); return c !== undefined && responseHeaderMutations(c).length > 0; });
 }
 
-export const responseTransformerFilter: NativeFilter = {
+export const responseTransformerFilter: HttpFilter = {
   name: RESPONSE_TRANSFORMER_FILTER,
-  order: 301,
   httpFilter(l) {
     return used(l) ? { name: RESPONSE_TRANSFORMER_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },

@@ -4,7 +4,6 @@ import type { HttpFilter } from './registry.js';
 /** envoy.filters.http.router: always present, always last. */
 export const routerFilter: HttpFilter = {
   name: 'envoy.filters.http.router',
-  order: 1000,
   httpFilter: () => ({
     name: 'envoy.filters.http.router',
     typed_config: any('envoy.extensions.filters.http.router.v3.Router', { suppress_envoy_headers: true }),

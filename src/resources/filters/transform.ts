@@ -56,9 +56,6 @@ const transformed = (l: IrListener) => l.routes.some((r) => routeTransform(r) !=
 
 export const transformFilter: HttpFilter = {
   name: 'envoy.filters.http.ext_proc',
-  // After authentication and rate limits (100, 200) and the header transforms (300), as Kong's
-  // transformers run after the first two.
-  order: 310,
   httpFilter(listener, ctx) {
     if (!transformed(listener)) return undefined;
     return {
