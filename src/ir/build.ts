@@ -4,6 +4,7 @@ import { compareRoutes, kongPriority } from './route-order.js';
 import type {
   ActiveHealthCheck, Backend, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
 } from './types.js';
+import { escapeRegex } from '../regex.js';
 
 export interface IrOptions {
   /** The listener used when the file declares none: Kong's proxy port by default. */
@@ -108,10 +109,6 @@ function mergePlugins(plugins: Plugin[], r: Route, consumer: string | undefined)
 
 function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): RoutePlugins {
   return mergePlugins(plugins, r, consumer);
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

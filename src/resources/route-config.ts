@@ -2,6 +2,7 @@ import type { IrListener, IrRoute } from '../ir/types.js';
 import { compact, duration, kongMessage, setHeader, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName, routeConfigName } from './names.js';
+import { escapeRegex } from '../regex.js';
 
 const NO_ROUTE = kongMessage('no Route matched with those values');
 const JSON_CONTENT = [setHeader('content-type', 'application/json; charset=utf-8')];
@@ -25,10 +26,6 @@ function pattern(raw: string): HostPattern {
   const host = m[1]!;
   const kind = host.startsWith('*') ? 'suffix' : host.endsWith('*') ? 'prefix' : 'exact';
   return { host, ...(m[2] ? { port: m[2] } : {}), kind };
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** An RE2 pattern for the :authority values a host pattern matches (a port only if it names one). */
