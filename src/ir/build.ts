@@ -116,22 +116,30 @@ function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): Ro
  * path B joined to what is left of the request. As one regex rewrite plus, where v0 treats
  * it apart, one exact request path:
  *   strip_path, prefix R:  R + rest → B + rest (one slash between); R itself → B, or B
- *                          without its trailing slash (Kong keeps the slash only when R has one)
+ *                          without its trailing slash (Kong keeps the slash only when R has one);
+ *                          a rest that starts with "./" or "../" loses them (sanitize_uri_postfix)
  *   no strip:              U → B + U (one slash between); "/" → B
  */
+/**
+ * What the rewrite drops between the stripped path and the rest it keeps: one slash, or the
+ * "./" or "../" Kong's sanitize_uri_postfix removes from the start of the rest (a request
+ * `/route%2E/x` on route `/route`, which Envoy's path normalisation makes `/route./x`).
+ */
+const REST_START = '(?:/|\\.\\.?/)?';
+
 function rewriteFor(r: Route, path: PathMatch | undefined, base: string): Pick<IrRoute['action'], 'rewrite' | 'exactRewrite' | 'strippedPrefix'> {
   const baseDir = base.endsWith('/') ? base : `${base}/`;
   const baseBare = base === '/' ? '/' : base.replace(/\/$/, '');
   if (r.strip_path && path) {
     if (path.kind === 'prefix') {
       const head = escapeRegex(path.value);
-      const rewrite = { pattern: `^${head}/?`, substitution: baseDir };
+      const rewrite = { pattern: `^${head}${REST_START}`, substitution: baseDir };
       if (path.value.endsWith('/')) return { rewrite, strippedPrefix: path.value };
       return { rewrite, exactRewrite: { path: path.value, to: base.endsWith('/') ? baseBare : base }, strippedPrefix: path.value };
     }
     const re = path.value.startsWith('^') ? path.value.slice(1) : path.value;
     return {
-      rewrite: { pattern: `^(?:${re})/?`, substitution: baseDir },
+      rewrite: { pattern: `^(?:${re})${REST_START}`, substitution: baseDir },
       exactRewrite: { regex: `(?:${re})`, to: base.endsWith('/') ? baseBare : base },
     };
   }

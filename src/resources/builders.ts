@@ -24,9 +24,22 @@ export function adsSource(): JsonObject {
   return { ads: {}, resource_api_version: 'V3' };
 }
 
-/** A HeaderValueOption that sets (overwrites) a header. */
+/**
+ * A literal for Envoy's header formatter: the value of every header Envoy adds is a format
+ * string, where "%" starts a command (an unescaped "%" makes Envoy refuse the whole resource).
+ */
+export function formatterLiteral(value: string): string {
+  return value.replace(/%/g, '%%');
+}
+
+/** A HeaderValueOption that sets (overwrites) a header to the literal `value`. */
 export function setHeader(key: string, value: string): JsonObject {
-  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+  return setHeaderFormat(key, formatterLiteral(value));
+}
+
+/** A HeaderValueOption that sets (overwrites) a header to a format string (%REQ(...)% and the like). */
+export function setHeaderFormat(key: string, format: string): JsonObject {
+  return { header: { key, value: format }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
 /** An Envoy SocketAddress. */

@@ -43,6 +43,8 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       http_filters: chain,
       use_remote_address: true,
       normalize_path: true,
+      // Kong's router merges duplicate slashes before matching (kong.tools.uri normalize).
+      merge_slashes: true,
       server_name: 'frontdesk',
       server_header_transformation: 'PASS_THROUGH',
       request_headers_timeout: duration(DOWNSTREAM.requestHeadersTimeoutMs),

@@ -1,5 +1,5 @@
 import type { IrListener, IrRoute } from '../ir/types.js';
-import { compact, duration, kongMessage, setHeader, type JsonObject } from './builders.js';
+import { compact, duration, kongMessage, setHeader, setHeaderFormat, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName, routeConfigName } from './names.js';
 import { escapeRegex } from '../regex.js';
@@ -12,10 +12,10 @@ const SECURE = new Set(['https', 'grpcs', 'wss']);
 
 /** The headers Kong adds to every proxied request (trusted_ips empty: its own values win). */
 const FORWARDED = [
-  setHeader('x-real-ip', '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%'),
-  setHeader('x-forwarded-host', '%REQ(:AUTHORITY)%'),
-  setHeader('x-forwarded-port', '%DOWNSTREAM_LOCAL_PORT%'),
-  setHeader('x-forwarded-path', '%PATH(NQ)%'),
+  setHeaderFormat('x-real-ip', '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%'),
+  setHeaderFormat('x-forwarded-host', '%REQ(:AUTHORITY)%'),
+  setHeaderFormat('x-forwarded-port', '%DOWNSTREAM_LOCAL_PORT%'),
+  setHeaderFormat('x-forwarded-path', '%PATH(NQ)%'),
 ];
 
 /** A Kong host pattern: exact, `*.suffix` or `prefix.*`, with an optional port. */

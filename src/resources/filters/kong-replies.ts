@@ -1,5 +1,5 @@
 import type { IrRoute } from '../../ir/types.js';
-import { any, type JsonObject } from '../builders.js';
+import { any, setHeader, type JsonObject } from '../builders.js';
 import type { FilterContext, HttpFilter, Predicate, ReplyHeaders, ReplyRule } from './registry.js';
 
 /**
@@ -111,7 +111,7 @@ export function decimalGreaterThan(n: number): string {
 
 function policy(rule: ReplyRule, extra: JsonObject[]): JsonObject {
   const headers = [
-    ...(rule.contentType ? [{ header: { key: 'content-type', value: rule.contentType }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] : []),
+    ...(rule.contentType ? [setHeader('content-type', rule.contentType)] : []),
     ...extra,
   ];
   return typed(rule.plugin, LOCAL_RESPONSE_POLICY, {

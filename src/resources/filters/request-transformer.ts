@@ -1,7 +1,7 @@
 import type { IrListener, IrRoute } from '../../ir/types.js';
 import { splitColon } from '../../model/plugins/native-common.js';
 import type { RequestTransformerConfig } from '../../model/plugins/request-transformer.js';
-import { any, type JsonObject } from '../builders.js';
+import { any, formatterLiteral, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
 
 /**
@@ -20,11 +20,6 @@ const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation
 
 function configOf(r: IrRoute): RequestTransformerConfig | undefined {
   return r.service ? r.plugins['request-transformer']?.feature : undefined;
-}
-
-/** A literal for Envoy's header formatter ("%" starts a command there). */
-export function formatterLiteral(value: string): string {
-  return value.replace(/%/g, '%%');
 }
 
 /** `name:value` → the lower-case name and the value without surrounding whitespace (what a receiver reads). */

@@ -1,7 +1,7 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, type JsonObject } from '../builders.js';
+import { any, formatterLiteral, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
-import { formatterLiteral, pair } from './request-transformer.js';
+import { pair } from './request-transformer.js';
 
 /**
  * Kong's response-transformer, header operations: a header_mutation filter applies to every
