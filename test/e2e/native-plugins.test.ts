@@ -141,6 +141,11 @@ services:
         paths: [/cors-any]
         plugins:
           - name: cors
+      - name: cors-one
+        paths: [/cors-one]
+        plugins:
+          - name: cors
+            config: { origins: ["https://app.example.com"], exposed_headers: [X-Total, X-Page], credentials: true }
       - name: ip-deny
         paths: [/ip-deny]
         plugins:
@@ -382,6 +387,20 @@ describe('native plugins through Envoy', () => {
       assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
       assert.equal(r.headers['access-control-allow-credentials'], 'true');
       assert.equal(r.headers['access-control-expose-headers'], 'X-Total');
+    });
+
+    test('a request without Origin still gets the configured origin, exposed headers, credentials and Vary (Kong\'s header_filter)', async () => {
+      const r = await send(gw, '/cors-one');
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
+      assert.equal(r.headers['access-control-expose-headers'], 'X-Total,X-Page');
+      assert.equal(r.headers['access-control-allow-credentials'], 'true');
+      assert.match(String(r.headers.vary), /Origin/);
+      // With an Origin that matches, the same headers, each once.
+      const o = await send(gw, '/cors-one', { headers: { origin: 'https://app.example.com' } });
+      assert.equal(o.headers['access-control-allow-origin'], 'https://app.example.com');
+      assert.equal(o.headers['access-control-expose-headers'], 'X-Total,X-Page');
+      assert.equal(o.headers['access-control-allow-credentials'], 'true');
     });
 
     test('Kong\'s defaults: Allow-Origin * on every response, all methods, requested headers echoed', async () => {

@@ -95,6 +95,10 @@ export function corsResponseMutations(c: CorsConfig): JsonObject[] {
   else if (mode === 'all' && c.allow_origin_absent) out.push(set('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
   else if (mode === 'literal') out.push(set('access-control-allow-origin', literalOrigin(c), always));
   if (mode !== 'all' || c.credentials) out.push(set('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
+  // Kong's configure_credentials: with origins given, on every response; with "*", only Envoy's echo of an Origin.
+  if (c.credentials && mode !== 'all') out.push(set('access-control-allow-credentials', 'true', always));
+  // Kong's header_filter sends the exposed headers whatever the Origin (Envoy's filter only for a matching one).
+  if (c.exposed_headers?.length) out.push(set('access-control-expose-headers', c.exposed_headers.join(',').replace(/%/g, '%%'), always));
   if (!c.headers?.length) out.push(set('access-control-allow-headers', '%REQ(access-control-request-headers)%', 'ADD_IF_ABSENT'));
   return out;
 }
