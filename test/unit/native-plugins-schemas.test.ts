@@ -149,7 +149,7 @@ describe('ip-restriction', () => {
     for (const bad of ['10.0.0.256', '10.0.0.0/33', '2001:db8::/129', 'example.com', '10.0.0.0/', '10.0.0.0/8/8', '']) assert.ok(!isIpOrCidr(bad), bad);
   });
 
-  test('status and message default in the handler (403, "Your IP address is not allowed"), not in the schema', () => {
+  test('status and message default in the handler (403, "IP address not allowed: <client address>"), not in the schema', () => {
     assert.deepEqual(defaults('ip-restriction', { deny: ['10.0.0.1'] }), { deny: ['10.0.0.1'] });
   });
 

@@ -2,14 +2,17 @@ import { z } from 'zod';
 import { definePlugin } from './definition.js';
 import { ipOrCidr } from './native-common.js';
 
-/** Kong's defaults for a refused request (kong/plugins/ip-restriction/handler.lua). */
+/**
+ * Kong's defaults for a refused request (kong/plugins/ip-restriction/handler.lua, Kong 3.4 and
+ * later): 403, and the message names the client's address ("IP address not allowed: <addr>").
+ */
 export const IP_RESTRICTION_STATUS = 403;
-export const IP_RESTRICTION_MESSAGE = 'Your IP address is not allowed';
+export const IP_RESTRICTION_MESSAGE_PREFIX = 'IP address not allowed: ';
 
 /**
  * Kong 3.x `ip-restriction` plugin config (kong/plugins/ip-restriction/schema.lua): allow and
  * deny lists of addresses or CIDR ranges (at least one non-empty), the status and message of a
- * refusal (Kong's defaults apply in its handler: 403, "Your IP address is not allowed").
+ * refusal (Kong's defaults apply in its handler: 403, "IP address not allowed: <client address>").
  */
 export const ipRestrictionConfigSchema = z.strictObject({
   allow: z.array(ipOrCidr).optional(),
@@ -22,12 +25,14 @@ export const ipRestrictionConfigSchema = z.strictObject({
 
 export type IpRestrictionConfig = z.output<typeof ipRestrictionConfigSchema>;
 
-/** What the IR carries: the lists, and the refusal with Kong's defaults applied. */
+/** What the IR carries: the lists, and the refusal with Kong's default status applied. */
 export interface IpRestrictionFeature {
   allow: readonly string[];
   deny: readonly string[];
   status: number;
   message: string;
+  /** Kong's default message ends with the client's address; a configured one is sent as written. */
+  appendClientAddress: boolean;
 }
 
 export const ipRestrictionPlugin = definePlugin({
@@ -36,6 +41,7 @@ export const ipRestrictionPlugin = definePlugin({
   scopes: ['global', 'service', 'route'],
   enforcers: () => ['envoy'],
   feature: (c): IpRestrictionFeature => ({
-    allow: c.allow ?? [], deny: c.deny ?? [], status: c.status ?? IP_RESTRICTION_STATUS, message: c.message ?? IP_RESTRICTION_MESSAGE,
+    allow: c.allow ?? [], deny: c.deny ?? [], status: c.status ?? IP_RESTRICTION_STATUS,
+    message: c.message ?? IP_RESTRICTION_MESSAGE_PREFIX, appendClientAddress: c.message === undefined,
   }),
 });

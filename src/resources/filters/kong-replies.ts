@@ -116,7 +116,7 @@ function policy(rule: ReplyRule, extra: JsonObject[]): JsonObject {
   ];
   return typed(rule.plugin, LOCAL_RESPONSE_POLICY, {
     status_code: rule.status,
-    body: { inline_string: rule.body },
+    ...(rule.bodyFormat !== undefined ? { body_format: { text_format_source: { inline_string: rule.bodyFormat } } } : { body: { inline_string: rule.body } }),
     ...(headers.length ? { response_headers_to_add: headers } : {}),
   });
 }
@@ -166,4 +166,13 @@ export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: re
 /** Kong's JSON error body: `{"message":"..."}`. */
 export function kongJson(message: string): string {
   return JSON.stringify({ message });
+}
+
+/**
+ * Kong's JSON error body as an Envoy format string: the literal `message` followed by the
+ * formatter command `command` (which must expand to text that needs no JSON escaping, such
+ * as an address).
+ */
+export function kongJsonFormat(message: string, command: string): string {
+  return `{"message":${JSON.stringify(message).slice(0, -1).replace(/%/g, '%%')}${command}"}`;
 }

@@ -64,6 +64,8 @@ export interface ReplyRule {
   status: number;
   /** The body; "" for none. */
   body: string;
+  /** Instead of `body`, a format string Envoy fills in per request (%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% and the like). */
+  bodyFormat?: string;
   /** Content-Type of the body; undefined leaves Envoy's. */
   contentType?: string;
 }

@@ -44,6 +44,7 @@ export function requestHeaderMutations(c: RequestTransformerConfig): JsonObject[
   for (const e of c.rename.headers) {
     const { name: from, value: to } = pair(e);
     if (isHost(from)) continue; // Kong's handler never sees Host among the headers it renames
+    if (to.toLowerCase() === from) continue; // a rename to the same name (any case) keeps the header, as Kong's does
     out.push(mutate(to.toLowerCase(), `%REQ(${from})%`, 'OVERWRITE_IF_EXISTS_OR_ADD'), { remove: from });
   }
   for (const e of c.replace.headers) {

@@ -30,6 +30,7 @@ export function responseHeaderMutations(c: FeatureOf<'response-transformer'>): J
   for (const n of c.remove.headers) out.push({ remove: n.toLowerCase() });
   for (const e of c.rename.headers) {
     const { name: from, value: to } = pair(e);
+    if (to.toLowerCase() === from) continue; // a rename to the same name (any case) keeps the header
     out.push(mutate(to.toLowerCase(), `%RESP(${from})%`, 'OVERWRITE_IF_EXISTS_OR_ADD'), { remove: from });
   }
   // Kong skips an entry whose value is empty.
