@@ -390,6 +390,11 @@ describe('native plugins through Envoy', () => {
     });
 
     test('a request without Origin still gets the configured origin, exposed headers, credentials and Vary (Kong\'s header_filter)', async () => {
+      // The preflight answer: Kong's origin and credentials.
+      const pre = await send(gw, '/cors-one', { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+      assert.equal(pre.status, 200);
+      assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example.com');
+      assert.equal(pre.headers['access-control-allow-credentials'], 'true');
       const r = await send(gw, '/cors-one');
       assert.equal(r.status, 200);
       assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');

@@ -16,6 +16,7 @@ import type { HttpFilter, Predicate, ReplyHeaders } from './registry.js';
 
 export const CORS_FILTER = 'envoy.filters.http.cors';
 export const CORS_HEADERS_FILTER = 'frontdesk.cors.headers';
+export const CORS_ACTUAL_HEADERS_FILTER = 'frontdesk.cors.actual_headers';
 
 type CorsConfig = FeatureOf<'cors'>;
 type CorsOrigin = CorsConfig['origins'][number];
@@ -95,11 +96,21 @@ export function corsResponseMutations(c: CorsConfig): JsonObject[] {
   else if (mode === 'all' && c.allow_origin_absent) out.push(set('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
   else if (mode === 'literal') out.push(set('access-control-allow-origin', literalOrigin(c), always));
   if (mode !== 'all' || c.credentials) out.push(set('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
-  // Kong's configure_credentials: with origins given, on every response; with "*", only Envoy's echo of an Origin.
-  if (c.credentials && mode !== 'all') out.push(set('access-control-allow-credentials', 'true', always));
-  // Kong's header_filter sends the exposed headers whatever the Origin (Envoy's filter only for a matching one).
-  if (c.exposed_headers?.length) out.push(set('access-control-expose-headers', c.exposed_headers.join(',').replace(/%/g, '%%'), always));
   if (!c.headers?.length) out.push(set('access-control-allow-headers', '%REQ(access-control-request-headers)%', 'ADD_IF_ABSENT'));
+  return out;
+}
+
+/**
+ * What Kong's header_filter adds to every response but a preflight answer, whatever the
+ * request's Origin (Envoy's CORS filter adds them only for an origin it matches): with origins
+ * given, Access-Control-Allow-Credentials (configure_credentials; with "*" it needs an Origin
+ * to echo, which Envoy's filter does), and Access-Control-Expose-Headers.
+ */
+export function corsActualResponseMutations(c: CorsConfig): JsonObject[] {
+  const out: JsonObject[] = [];
+  const always = c.allow_origin_absent ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS';
+  if (c.credentials && originMode(c) !== 'all') out.push(set('access-control-allow-credentials', 'true', always));
+  if (c.exposed_headers?.length) out.push(set('access-control-expose-headers', c.exposed_headers.join(',').replace(/%/g, '%%'), always));
   return out;
 }
 
@@ -148,6 +159,26 @@ export const corsFilter: HttpFilter = {
   replyHeaders(r) {
     const c = configOf(r);
     return c ? corsReplyHeaders(c) : [];
+  },
+};
+
+/**
+ * Kong's credentials and exposed headers for responses Envoy's CORS filter leaves alone (no
+ * Origin, or one it does not match), as the route's response_headers_to_add: those apply to
+ * the upstream's responses, not to the preflight answers Envoy's filter makes, as Kong's
+ * header_filter skips its own preflight answers. No filter of its own in the chain.
+ */
+export const corsActualHeadersFilter: HttpFilter = {
+  name: CORS_ACTUAL_HEADERS_FILTER,
+  httpFilter() {
+    return undefined;
+  },
+  patchRoute(r, envoyRoute) {
+    const c = configOf(r);
+    const headers = c ? corsActualResponseMutations(c).map((m) => m.append as JsonObject) : [];
+    if (headers.length && envoyRoute.route) {
+      envoyRoute.response_headers_to_add = [...((envoyRoute.response_headers_to_add as JsonObject[] | undefined) ?? []), ...headers];
+    }
   },
 };
 

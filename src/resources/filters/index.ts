@@ -1,4 +1,4 @@
-import { corsFilter, corsHeadersFilter } from './cors.js';
+import { corsActualHeadersFilter, corsFilter, corsHeadersFilter } from './cors.js';
 import { correlationIdFilter } from './correlation-id.js';
 import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
@@ -26,6 +26,7 @@ const CHAIN: readonly HttpFilter[] = [
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
   corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
   corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
+  corsActualHeadersFilter, // header_mutation: Kong's credentials and exposed headers on every response but a preflight answer
   ipRestrictionFilter, // rbac on the client address
   requestSizeBufferFilter, // composite + buffer: measures a body that has no Content-Length
   requestSizeGateFilter, // rbac on Content-Length
