@@ -1,3 +1,4 @@
+import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../runtime/companions.js';
 import { AdsClient } from '../xds/ads-client.js';
@@ -92,7 +93,7 @@ export async function startAuthzService(o: AuthzServiceOptions): Promise<Running
 /** `frontdesk authz --xds HOST:PORT [--port 18001]`, and part of `frontdesk start`. */
 export const authzCompanion: CompanionDefinition = {
   name: 'authz',
-  defaultPort: 18001,
+  defaultPort: DEFAULT_PORTS.authz,
   usage: '',
   start: (o: CompanionOptions) => startAuthzService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger }),
 };

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/server.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../runtime/args.js';
-import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../runtime/companions.js';
+import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
+import { adminPortOf, type CompanionDefinition, type CompanionOptions, type RunningCompanion } from '../runtime/companions.js';
 import { AdsClient } from '../xds/ads-client.js';
 import type { Json } from '../xds/proto-json.js';
 import type { Clock } from './clock.js';
@@ -16,12 +17,11 @@ import { startRateLimitServer } from './server.js';
  * RateLimitService v3 over gRPC, and a small admin HTTP server (/healthz, /readyz, /status,
  * /metrics) for its own counters.
  *
- * `frontdesk ratelimit --xds HOST:PORT [--port 18002] [--redis URL] [--ratelimit-admin-port 18012]`
+ * `frontdesk ratelimit --xds HOST:PORT [--port 18002] [--redis URL] [--ratelimit-admin-port N]`
+ * (the admin port defaults to the gRPC port + 10: 18012).
  */
 
-export const RATELIMIT_DEFAULT_PORT = 18002;
-/** The admin (metrics) port; a flag of its own so `frontdesk start` (shared flags) has no clash. */
-export const RATELIMIT_DEFAULT_ADMIN_PORT = 18012;
+export const RATELIMIT_DEFAULT_PORT = DEFAULT_PORTS.ratelimit;
 
 export interface RateLimitServiceOptions {
   xds: { host: string; port: number };
@@ -130,11 +130,11 @@ function flag(o: CompanionOptions, name: string): string | undefined {
 export const ratelimitCompanion: CompanionDefinition = {
   name: 'ratelimit',
   defaultPort: RATELIMIT_DEFAULT_PORT,
-  usage: '[--redis URL] [--ratelimit-admin-port 18012]',
+  adminPortFlag: 'ratelimit-admin-port',
+  usage: `[--redis URL] [--ratelimit-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}]`,
   async start(o) {
-    const adminFlag = flag(o, 'ratelimit-admin-port');
-    const adminPort = adminFlag === undefined ? RATELIMIT_DEFAULT_ADMIN_PORT : Number(adminFlag);
-    if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new UsageError(`--ratelimit-admin-port takes a port number, got "${adminFlag}"`);
+    // A flag of its own, so `frontdesk start` (shared flags) has no clash.
+    const adminPort = adminPortOf(o.flags, 'ratelimit-admin-port', o.port);
     const redis = flag(o, 'redis');
     if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis takes a redis:// or rediss:// URL, got "${redis}"`);
     return startRateLimitService({ xds: o.xds, host: o.host, port: o.port, adminPort, nodeId: o.nodeId, logger: o.logger, ...(redis ? { redis } : {}) });

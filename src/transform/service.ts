@@ -1,3 +1,4 @@
+import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../runtime/companions.js';
 import { TRANSFORM_TYPE_URL } from '../resources/filters/transform.js';
@@ -54,7 +55,7 @@ export async function startTransformService(o: TransformServiceOptions): Promise
 /** `frontdesk transform --xds HOST:PORT [--port 18003]`, and part of `frontdesk start`. */
 export const transformCompanion: CompanionDefinition = {
   name: 'transform',
-  defaultPort: 18003,
+  defaultPort: DEFAULT_PORTS.transform,
   usage: '',
   start: (o: CompanionOptions) => startTransformService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger }),
 };

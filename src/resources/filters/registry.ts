@@ -1,5 +1,6 @@
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import type { JsonObject } from '../builders.js';
+import { DEFAULT_PORTS } from '../../default-ports.js';
 
 /** Where the companion services listen, and how Envoy treats them; plain data, no I/O. */
 export interface TranslateSettings {
@@ -11,9 +12,9 @@ export interface TranslateSettings {
 }
 
 export const DEFAULT_SETTINGS: TranslateSettings = {
-  authz: { host: '127.0.0.1', port: 18001, timeoutMs: 1000, failOpen: false },
-  ratelimit: { host: '127.0.0.1', port: 18002, timeoutMs: 500, failOpen: false },
-  transform: { host: '127.0.0.1', port: 18003, timeoutMs: 2000 },
+  authz: { host: '127.0.0.1', port: DEFAULT_PORTS.authz, timeoutMs: 1000, failOpen: false },
+  ratelimit: { host: '127.0.0.1', port: DEFAULT_PORTS.ratelimit, timeoutMs: 500, failOpen: false },
+  transform: { host: '127.0.0.1', port: DEFAULT_PORTS.transform, timeoutMs: 2000 },
   defaultFleet: '',
 };
 
