@@ -22,7 +22,7 @@ export const REDACT_PATHS = [
 
 /** The process logger: JSON lines on stderr (or the given stream), secrets redacted. */
 export function createLogger(level = process.env.FRONTDESK_LOG_LEVEL ?? 'info', stream?: pino.DestinationStream): Logger {
-  return pino({ level, base: { name: 'frontdesk' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream ?? pino.destination(2));
+  return pino({ level, base: { name: 'frontdesk' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that drops everything, for tests and tools. */

