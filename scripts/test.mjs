@@ -12,7 +12,9 @@ function find(path) {
 
 const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
 const files = roots.flatMap(find);
-if (!process.env.SKIP_TYPECHECK) {
+// Only a truthy value skips the type check: SKIP_TYPECHECK=0 (or false, or empty) still runs it.
+const skipTypecheck = ['1', 'true', 'yes'].includes((process.env.SKIP_TYPECHECK ?? '').trim().toLowerCase());
+if (!skipTypecheck) {
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
