@@ -4,8 +4,8 @@
  * short type (CDS, EDS, LDS, RDS, SDS; companion types by full message name) then by resource
  * name. Empty kinds are left out; keys are sorted so that a diff shows changes, not reordering.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, type Diagnostic } from '../../src/errors.js';
 import { TYPE } from '../../src/resources/type-urls.js';
@@ -126,4 +126,30 @@ export function staticBootstrap(g: Golden): Json {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
     static_resources: { listeners: Object.values(g.LDS ?? {}).map(inline), clusters, secrets: Object.values(g.SDS ?? {}) },
   };
+}
+
+/**
+ * Rewrites every case's out.json from the current output and deletes the out.json of cases
+ * whose in.yaml is gone. Only `npm run golden:update` calls this; the test run never writes.
+ * Returns what changed, for the script to print; throws when a case does not compile.
+ */
+export function updateGoldens(root = GOLDEN_DIR): { written: string[]; unchanged: string[]; removed: string[] } {
+  const out = { written: [] as string[], unchanged: [] as string[], removed: [] as string[] };
+  for (const c of goldenCases(root)) {
+    const rendered = render(readFileSync(c.input, 'utf8'));
+    if (!rendered.golden) throw new Error(`${c.name} does not compile:\n${rendered.errors}`);
+    const text = serialize(rendered.golden);
+    if (existsSync(c.outFile) && readFileSync(c.outFile, 'utf8') === text) {
+      out.unchanged.push(c.name);
+      continue;
+    }
+    writeFileSync(c.outFile, text);
+    out.written.push(c.name);
+  }
+  for (const f of orphanOutputs(root)) {
+    unlinkSync(f);
+    if (readdirSync(dirname(f)).length === 0) rmdirSync(dirname(f));
+    out.removed.push(f);
+  }
+  return out;
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Regenerates test/golden/<case>/out.json from the current compiler output (and deletes the
+// out.json of cases whose in.yaml is gone). Run it as `npm run golden:update`, then review the
+// diff: a golden file is only worth what its reviewer read. Refuses to run under CI.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const truthy = (v) => ['1', 'true', 'yes'].includes((v ?? '').trim().toLowerCase());
+if (truthy(process.env.CI)) {
+  console.error('golden:update refuses to run under CI: golden files are compared there, never rewritten');
+  process.exit(1);
+}
+const code = `
+import { updateGoldens } from './test/support/golden.ts';
+const r = updateGoldens();
+for (const n of r.written) console.log('written  ' + n + '/out.json');
+for (const f of r.removed) console.log('removed  ' + f);
+console.log(r.written.length + ' written, ' + r.unchanged.length + ' unchanged, ' + r.removed.length + ' removed; review with git diff test/golden');
+`;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: 'inherit', cwd: root });
+process.exit(run.status ?? 1);
