@@ -115,8 +115,16 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
         direct_response: { status: 426, body: { inline_string: kongMessage('Please use HTTPS protocol') } },
         response_headers_to_add: [...JSON_CONTENT, setHeader('upgrade', 'TLS/1.2, HTTP/1.1'), setHeader('connection', 'Upgrade')],
       }
-      : { redirect: { https_redirect: true, port_redirect: 443, response_code: REDIRECT_CODES[r.httpsRedirectStatus]! } };
-    return [{ name: r.id, match, metadata, ...redirect }];
+      : { redirect: { https_redirect: true, response_code: REDIRECT_CODES[r.httpsRedirectStatus]! } };
+    // Kong's Location is "https://" .. $host .. request_uri: the host without its port. Envoy
+    // drops the request's port only when it is :80 or when port_redirect names another, so a
+    // Host with another port is sent to :443 (the same URL as Kong's), the rest get Kong's text.
+    if (!redirect.redirect) return [{ name: r.id, match, metadata, ...redirect }];
+    const hasPort = { name: ':authority', string_match: { safe_regex: { regex: '.*:(?:[0-79][0-9]*|8(?:[1-9][0-9]*)?|80[0-9]+)' } } };
+    return [
+      { name: `${r.id}:port`, match: { ...match, headers: [...headers, hasPort] }, metadata, redirect: { ...(redirect.redirect as JsonObject), port_redirect: 443 } },
+      { name: r.id, match, metadata, ...redirect },
+    ];
   }
   if (!r.service) {
     // No service: Kong's 503, unless a plugin answers first (request-termination).

@@ -1,6 +1,7 @@
 // TLS termination: an https listener serving certificates over SDS, chosen by SNI, with
 // HTTP/2 by ALPN; routes limited to https answer 426 on the plain listener.
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
@@ -87,10 +88,27 @@ services:
     }
   });
 
-  test('https_redirect_status_code 301 redirects to https on the default port (Kong leaves the port out; :443 is the same URL)', async () => {
-    const res = await fetch(`http://127.0.0.1:${plainPort}/moved/x?q=1`, { redirect: 'manual', headers: { 'x-unused': '1' } });
-    assert.equal(res.status, 301);
-    assert.equal(res.headers.get('location'), 'https://127.0.0.1:443/moved/x?q=1');
+  // Kong builds the Location as "https://" .. $host .. request_uri (kong/runloop/handler.lua):
+  // nginx's $host has no port, so Kong redirects to the default https port whatever port the
+  // plain request came in on.
+  const redirectOf = (host: string, path: string) => new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: plainPort, path, headers: { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  test("https_redirect_status_code 301 redirects to Kong's https://<host><request uri>, no port", async () => {
+    assert.deepEqual(await redirectOf('api.example.test', '/moved/x?q=1'), { status: 301, location: 'https://api.example.test/moved/x?q=1' });
+    assert.deepEqual(await redirectOf('api.example.test:80', '/moved'), { status: 301, location: 'https://api.example.test/moved' });
+  });
+
+  test('a Host with another port is redirected to the default https port too (Envoy spells it :443)', async () => {
+    const r = await redirectOf(`127.0.0.1:${plainPort}`, '/moved/x?q=1');
+    assert.equal(r.status, 301);
+    assert.equal(r.location, 'https://127.0.0.1:443/moved/x?q=1', 'never back to the plain port');
   });
 
   test('an https-only route answers Kong\'s 426 on the plain listener', async () => {
