@@ -75,6 +75,22 @@ for (const delta of [false, true]) {
 
     test('a service added with its route, then removed, never fails a request on the others', async () => {
       const c = await startEchoUpstream('c');
+      // Requests to the other services' routes run the whole time the service comes and goes.
+      let stop = false;
+      const served = { a: 0, b: 0 };
+      const failures: string[] = [];
+      const loop = async (path: string, want: 'a' | 'b') => {
+        while (!stop) {
+          try {
+            const r = await call(gw, path);
+            if (r.status === 200 && r.upstream === want) served[want]++;
+            else failures.push(`${path}: status ${r.status} from ${r.upstream ?? 'nobody'}`);
+          } catch (e) {
+            failures.push(`${path}: ${(e as Error).message}`);
+          }
+        }
+      };
+      const loops = [loop('/a/1', 'a'), loop('/steady/1', 'b')];
       try {
         const withC = `${config(a, b)}  - name: svc-c
     url: ${c.url}
@@ -82,13 +98,20 @@ for (const delta of [false, true]) {
       - name: route-c
         paths: [/c]
 `;
+        const before = { ...served };
         await gw.edit(withC);
         await waitFor(async () => (await call(gw, '/c/1')).upstream === 'c', 'the new service to serve');
         await gw.edit(config(a, b));
         await waitFor(async () => (await call(gw, '/c/1')).status === 404, 'the removed service to stop serving');
+        // Both loops went on answering across both edits.
+        await waitFor(() => served.a > before.a + 5 && served.b > before.b + 5, 'both routes to keep serving');
       } finally {
+        stop = true;
+        await Promise.all(loops);
         await c.close();
       }
+      assert.deepEqual(failures, []);
+      assert.ok(served.a > 0 && served.b > 0, `requests to the others went through (${served.a} to a, ${served.b} to b)`);
     });
 
     test('a bad edit keeps the last good config serving and shows in /status', async () => {
