@@ -12,12 +12,13 @@ import { waitFor } from '../support/wait.js';
 
 let gw: Gateway;
 let web: EnvoyProcess;
-let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+let mobileFeed: Awaited<ReturnType<typeof startEchoUpstream>>;
+let webFeed: Awaited<ReturnType<typeof startEchoUpstream>>;
 let mobilePort: number;
 let webPort: number;
 
 before(async () => {
-  upstream = await startEchoUpstream('feed');
+  [mobileFeed, webFeed] = await Promise.all([startEchoUpstream('mobile-feed'), startEchoUpstream('web-feed')]);
   [mobilePort, webPort] = [await freePort(), await freePort()];
   gw = await startGateway(`
 _format_version: "3.0"
@@ -25,10 +26,13 @@ listeners:
   - { name: mobile, address: 127.0.0.1, port: ${mobilePort}, fleet: mobile-gw }
   - { name: web, address: 127.0.0.1, port: ${webPort}, fleet: web-gw }
 services:
-  - name: feed
-    url: ${upstream.url}
+  - name: feed-m
+    url: ${mobileFeed.url}
     routes:
       - { name: feed-mobile, paths: [/m], listeners: [mobile] }
+  - name: feed-w
+    url: ${webFeed.url}
+    routes:
       - { name: feed-web, paths: [/w], listeners: [web] }
 `, { cluster: 'mobile-gw' });
   web = await EnvoyProcess.start({
@@ -41,18 +45,32 @@ services:
 after(async () => {
   await web?.stop();
   await gw?.stop();
-  await upstream?.close();
+  await Promise.all([mobileFeed?.close(), webFeed?.close()]);
 });
 
 test('each fleet gets its own listener and routes, and nothing of the other', async () => {
-  const ok = async (port: number, path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
-  await waitFor(async () => (await ok(webPort, '/w/1')) === 200, 'the web fleet to serve');
-  assert.equal(await ok(mobilePort, '/m/1'), 200);
-  assert.equal(await ok(mobilePort, '/w/1'), 404, 'the mobile listener has no web route');
+  const get = async (port: number, path: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    const text = await res.text();
+    return { status: res.status, upstream: res.status === 200 ? (JSON.parse(text) as { upstream: string; path: string }) : undefined };
+  };
+  await waitFor(async () => (await get(webPort, '/w/1')).status === 200, 'the web fleet to serve');
+  const web1 = await get(webPort, '/w/1');
+  assert.equal(web1.upstream?.upstream, 'web-feed', "the web fleet's route reaches the web service");
+  assert.equal(web1.upstream?.path, '/1');
+  const mobile1 = await get(mobilePort, '/m/1');
+  assert.equal(mobile1.status, 200);
+  assert.equal(mobile1.upstream?.upstream, 'mobile-feed', "the mobile fleet's route reaches the mobile service");
+  assert.equal(mobile1.upstream?.path, '/1');
+  assert.equal((await get(mobilePort, '/w/1')).status, 404, 'the mobile listener has no web route');
+  const webSeen = webFeed.requests.length;
+  assert.equal(mobileFeed.requests.filter((r) => r.path !== '/1').length, 0, 'nothing else reached the mobile service');
+  assert.equal(webSeen, webFeed.requests.filter((r) => r.path === '/1').length, 'the web service saw only the web requests');
   const listeners = await (await fetch(`${web.adminUrl}/listeners?format=json`)).json() as { listener_statuses: { name: string }[] };
   assert.deepEqual(listeners.listener_statuses.map((l) => l.name), ['listener:web'], 'the web Envoy runs only the web listener');
   const nodes = gw.cp.ads.nodes();
   assert.deepEqual(nodes.map((n) => n.cluster).sort(), ['mobile-gw', 'web-gw']);
   const clusters = await (await fetch(`${web.adminUrl}/clusters?format=json`)).json() as { cluster_statuses: { name: string }[] };
-  assert.ok(clusters.cluster_statuses.some((c) => c.name === 'service:feed'));
+  const names = clusters.cluster_statuses.map((c) => c.name);
+  assert.ok(names.includes('service:feed-w'), names.join(', '));
 });
