@@ -83,8 +83,26 @@ test('frontdesk translate prints the Envoy resources', () => {
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
   assert.deepEqual(Object.keys(out).sort(), ['CDS', 'EDS', 'LDS', 'RDS', 'SDS'], 'companion resources (they hold credentials) only with --companions');
-  assert.ok(out.CDS!['service:orders']);
-  assert.ok(out.RDS!['listener:proxy']);
+  type Obj = Record<string, any>;
+  // The service: Kong's connect_timeout 3000 ms, its one target from the url.
+  const cluster = out.CDS!['service:orders'] as Obj;
+  assert.equal(cluster.connect_timeout, '3s');
+  const endpoints = (out.EDS![cluster.eds_cluster_config?.service_name ?? 'service:orders'] as Obj).endpoints as Obj[];
+  assert.deepEqual(endpoints.flatMap((e) => (e.lb_endpoints as Obj[]).map((l) => l.endpoint.address.socket_address)), [{ address: '127.0.0.1', port_value: 9 }]);
+  // The listener on Kong's proxy port, its routes from RDS.
+  const listener = out.LDS!['listener:proxy'] as Obj;
+  assert.equal(listener.address.socket_address.port_value, 8000);
+  const routes = ((out.RDS!['listener:proxy'] as Obj).virtual_hosts as Obj[]).flatMap((vh) => vh.routes as Obj[]);
+  const orders = routes.filter((r) => r.metadata?.filter_metadata?.frontdesk?.route === 'orders');
+  assert.ok(orders.some((r) => r.match.prefix === '/orders'), 'the route matches its path as a prefix');
+  assert.ok(orders.length > 0);
+  for (const r of orders) {
+    assert.equal(r.route.cluster, 'service:orders');
+    assert.equal(r.route.retry_policy.num_retries, 5, "Kong's default retries");
+    assert.equal(r.route.idle_timeout, '10s', 'read_timeout 10000 ms');
+  }
+  const unmatched = routes.at(-1)!;
+  assert.equal(unmatched.direct_response.status, 404, "the last route is Kong's 404");
 });
 
 test('frontdesk bootstrap prints an ADS bootstrap for the node', () => {
