@@ -167,11 +167,15 @@ describe('ext_authz filter', () => {
       });
     }
     assert.deepEqual(((perRoute(byName('not-public')[0]!)!.check_settings as Obj).context_extensions), { route: 'not-public' }, "a disabled route plugin leaves the service's in force, as in Kong");
+    assert.ok(byName('public').length > 0, 'the public route is in RDS');
+    assert.ok(byName('form').length > 0, 'the form route is in RDS');
     for (const r of byName('public')) assert.deepEqual(perRoute(r), { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', disabled: true });
     for (const r of byName('form')) assert.deepEqual((perRoute(r)!.check_settings as Obj), { context_extensions: { route: 'form' } }, 'the body goes to authz only here');
     const notFound = routes.find((r) => r.name === 'no-route')!;
     assert.equal(perRoute(notFound), undefined, "Kong's 404 is never checked (the filter is off by default)");
-    for (const r of routes) if (r.typed_per_filter_config) assert.deepEqual(roundTrip(TYPE.route, { name: 'x', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [r] }] }), { name: 'x', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [r] }] });
+    const withConfig = routes.filter((r) => r.typed_per_filter_config);
+    assert.ok(withConfig.length >= orders.length + 3, `every protected route has per-route config (${withConfig.length})`);
+    for (const r of withConfig) assert.deepEqual(roundTrip(TYPE.route, { name: 'x', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [r] }] }), { name: 'x', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [r] }] });
   });
 
   it('puts nothing in a configuration without auth plugins', () => {
@@ -183,7 +187,9 @@ services:
 `);
     assert.deepEqual((hcm(t).http_filters as Obj[]).map((f) => f.name), ['envoy.filters.http.router']);
     assert.equal(t.fleets.get('')!.get(TYPE.cluster)!.has(AUTHZ_CLUSTER), false);
-    for (const r of routesOf(t)) assert.equal(r.typed_per_filter_config, undefined);
+    const routes = routesOf(t);
+    assert.ok(routes.length >= 2, 'the route and the 404');
+    for (const r of routes) assert.equal(r.typed_per_filter_config, undefined);
     assert.equal(t.companions.get(AUTHZ_TYPE.routePolicy)?.size ?? 0, 0);
   });
 
@@ -260,7 +266,10 @@ describe('authz companion resources', () => {
   });
 
   it('round-trips through protobufjs unchanged, and encodes in the snapshot', () => {
-    for (const [typeUrl, m] of t.companions) for (const body of m.values()) assert.deepEqual(roundTrip(typeUrl, body), body);
+    assert.ok(consumers.size === 3 && policies.size === 6, `${consumers.size} consumers, ${policies.size} policies`);
+    let checked = 0;
+    for (const [typeUrl, m] of t.companions) for (const body of m.values()) { assert.deepEqual(roundTrip(typeUrl, body), body); checked++; }
+    assert.ok(checked >= consumers.size + policies.size, `${checked} resources round-tripped`);
   });
 
   it('decodes into a snapshot the engine enforces as configured', async () => {
