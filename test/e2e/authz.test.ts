@@ -97,6 +97,18 @@ services:
           - name: key-auth
           - name: acl
             config: { deny: [banned], hide_groups_header: true }
+      - name: deny-several
+        paths: [/deny-several]
+        plugins:
+          - name: key-auth
+          - name: acl
+            config: { deny: [banned, suspended] }
+      - name: allow-several
+        paths: [/allow-several]
+        plugins:
+          - name: key-auth
+          - name: acl
+            config: { allow: [gold, silver] }
       - name: open
         paths: [/open]
 consumers:
@@ -128,6 +140,17 @@ ${keys.map((k, i) => `      - { id: kc-${i}, key: ${k} }`).join('\n')}
       - { key: troll-key }
     acls:
       - group: banned
+  - username: sleeper
+    keyauth_credentials:
+      - { key: sleeper-key }
+    acls:
+      - group: suspended
+  - username: patron
+    keyauth_credentials:
+      - { key: patron-key }
+    acls:
+      - group: silver
+      - group: Gold
 `;
 }
 
@@ -196,6 +219,22 @@ describe('authz through Envoy', () => {
     const partner = await send(gw, '/denylist', { headers: { apikey: 'partner-key' } });
     assert.equal(partner.status, 200, partner.text);
     assert.equal(partner.json.headers!['x-consumer-groups'], undefined, 'hide_groups_header');
+  });
+
+  test('acl with several groups: any listed group denies or lets in; names compare exactly (Kong acl handler)', async () => {
+    for (const key of ['troll-key', 'sleeper-key']) {
+      const r = await send(gw, '/deny-several/x', { headers: { apikey: key } });
+      assert.equal(r.status, 403, `${key}: ${r.text}`);
+      assert.deepEqual(r.json, { message: 'You cannot consume this service' });
+    }
+    const partner = await send(gw, '/deny-several/x', { headers: { apikey: 'partner-key' } });
+    assert.equal(partner.status, 200, partner.text);
+    assert.equal(partner.json.headers!['x-consumer-groups'], 'partners');
+    const patron = await send(gw, '/allow-several/x', { headers: { apikey: 'patron-key' } });
+    assert.equal(patron.status, 200, patron.text);
+    assert.deepEqual(String(patron.json.headers!['x-consumer-groups']).split(', ').sort(), ['Gold', 'silver'], 'every group of the consumer goes upstream');
+    assert.equal((await send(gw, '/allow-several/x', { headers: { apikey: 'troll-key' } })).status, 403);
+    assert.equal((await send(gw, '/allow-several/x', { headers: { apikey: 'partner-key' } })).status, 403, 'partners is not listed');
   });
 
   test('key-auth: the key in a header or in the query; missing, unknown and repeated keys refused', async () => {

@@ -1,0 +1,41 @@
+/**
+ * The authz companion's decisions for a YAML config, without Envoy: the config compiles as
+ * `frontdesk` compiles it, the companion's Consumer and RoutePolicy resources cross protobufjs
+ * (as they cross the ADS stream) and load into the engine the companion runs. The one place
+ * that knows how those pieces fit, so tests of Kong semantics stay written in YAML.
+ */
+import { AuthzEngine } from '../../src/authz/engine.js';
+import { AUTHZ_TYPE, snapshotFromResources } from '../../src/authz/resources.js';
+import type { AuthzDecision } from '../../src/authz/types.js';
+import { formatDiagnostic } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { compileConfig } from '../../src/runtime/compile.js';
+import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
+import { typeForUrl } from '../../src/xds/proto-registry.js';
+
+export interface YamlAuthz {
+  /** The decision for a GET on `route` (a Kong route name) with these request headers. */
+  check(route: string, headers?: Record<string, string>, path?: string): Promise<AuthzDecision>;
+}
+
+function overTheWire(typeUrl: string, resources: Map<string, unknown> | undefined): Map<string, unknown> {
+  const type = typeForUrl(typeUrl);
+  if (!type) throw new Error(`no protobuf type for ${typeUrl}`);
+  return new Map([...(resources ?? new Map<string, unknown>())].map(([name, body]) => [name, decodeToJson(type, encodeJson(type, body as Json))]));
+}
+
+/** Compiles `yaml` (throwing with the diagnostics when it does not load) into an authz engine. */
+export function authzFromYaml(yaml: string): YamlAuthz {
+  const r = compileConfig([{ file: 'gateway.yaml', text: yaml }], { settings: DEFAULT_SETTINGS });
+  if (!r.ok || !r.translation) throw new Error(`config does not load:\n${r.diagnostics.map(formatDiagnostic).join('\n')}`);
+  const consumers = overTheWire(AUTHZ_TYPE.consumer, r.translation.companions.get(AUTHZ_TYPE.consumer));
+  const policies = overTheWire(AUTHZ_TYPE.routePolicy, r.translation.companions.get(AUTHZ_TYPE.routePolicy));
+  const engine = new AuthzEngine({ logger: silentLogger() });
+  engine.update(snapshotFromResources(consumers, policies));
+  return {
+    check: (route, headers = {}, path = '/') => engine.check(route, {
+      method: 'GET', path, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    }),
+  };
+}
