@@ -1,0 +1,185 @@
+// Kong's path_handling v0 (Kong 3.x's default) through one real Envoy: the upstream path for
+// every v0 (service path × route path × strip_path × request path) row of Kong's own table,
+// spec/fixtures/router_path_handling_tests.lua in Kong/kong (the 3.x version, commit 34c7dfdc,
+// whose rows agree with kong/router/utils.lua get_upstream_uri_v0; an older version expected
+// no trailing slash in rows 46, 52, 65 and 75). Rows are numbered 1-based in the order of that
+// file (its "-- N" markers come before row N+1); the v1-only rows are left out, and a row
+// listed there for {false, true} appears here once per strip_path value. The regex rows at the
+// end are not in Kong's table: they follow get_upstream_uri_v0 with Kong's regex strip (the
+// part the `~` regex matched from the start of the path is the prefix, what follows is the
+// postfix). Every expected path is written by hand.
+//
+// One config holds every route; each (service path, route path, strip_path) gets a host of its
+// own, so one Envoy and one echo upstream serve the whole table.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { startGateway, type Gateway } from '../support/gateway.js';
+import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
+
+type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
+/** [row, service path, route path (undefined: the route matches on host only), strip_path, request path, expected upstream path] */
+type Row = [string, string, string | undefined, boolean, string, string];
+
+const both = (row: string, service: string, route: string | undefined, req: string, expected: string): Row[] =>
+  [[`${row} strip_path=false`, service, route, false, req, expected], [`${row} strip_path=true`, service, route, true, req, expected]];
+
+const KONG_ROWS: Row[] = [
+  ...both('1', '/', '/', '/', '/'),
+  ...both('2', '/', '/', '/route', '/route'),
+  ...both('3', '/', '/', '/route/', '/route/'),
+  ...both('4', '/', '/', '/routereq', '/routereq'),
+  ...both('5', '/', '/', '/route/req', '/route/req'),
+  ['6', '/', '/route', false, '/route', '/route'],
+  ['7', '/', '/route', false, '/route/', '/route/'],
+  ['8', '/', '/route', false, '/routereq', '/routereq'],
+  ['9', '/', '/route', true, '/route', '/'],
+  ['10', '/', '/route', true, '/route/', '/'],
+  ['11', '/', '/route', true, '/routereq', '/req'],
+  ['12', '/', '/route/', false, '/route/', '/route/'],
+  ['13', '/', '/route/', false, '/route/req', '/route/req'],
+  ['14', '/', '/route/', true, '/route/', '/'],
+  ['15', '/', '/route/', true, '/route/req', '/req'],
+  ['16', '/srv', '/rou', false, '/roureq', '/srv/roureq'],
+  ['18', '/srv', '/rou', true, '/roureq', '/srv/req'],
+  ['20', '/srv/', '/rou', false, '/rou', '/srv/rou'],
+  ['21', '/srv/', '/rou', true, '/rou', '/srv'],
+  ...both('23', '/service', '/', '/', '/service'),
+  ...both('24', '/service', '/', '/route', '/service/route'),
+  ...both('26', '/service', '/', '/route/', '/service/route/'),
+  ...both('28', '/service', '/', '/routereq', '/service/routereq'),
+  ...both('30', '/service', '/', '/route/req', '/service/route/req'),
+  ['32', '/service', '/route', false, '/route', '/service/route'],
+  ['34', '/service', '/route', false, '/route/', '/service/route/'],
+  ['36', '/service', '/route', false, '/routereq', '/service/routereq'],
+  ['38', '/service', '/route', true, '/route', '/service'],
+  ['39', '/service', '/route', true, '/route/', '/service/'],
+  ['40', '/service', '/route', true, '/routereq', '/service/req'],
+  ['42', '/service', '/route/', false, '/route/', '/service/route/'],
+  ['44', '/service', '/route/', false, '/route/req', '/service/route/req'],
+  ['46', '/service', '/route/', true, '/route/', '/service/'],
+  ['48', '/service', '/route/', true, '/route/req', '/service/req'],
+  ...both('50', '/service/', '/', '/route/', '/service/route/'),
+  ...both('52', '/service/', '/', '/', '/service/'),
+  ...both('53', '/service/', '/', '/route', '/service/route'),
+  ...both('54', '/service/', '/', '/routereq', '/service/routereq'),
+  ...both('55', '/service/', '/', '/route/req', '/service/route/req'),
+  ['56', '/service/', '/route', false, '/route', '/service/route'],
+  ['57', '/service/', '/route', false, '/route/', '/service/route/'],
+  ['58', '/service/', '/route', false, '/routereq', '/service/routereq'],
+  ['59', '/service/', '/route', true, '/route', '/service'],
+  ['61', '/service/', '/route', true, '/route/', '/service/'],
+  ['62', '/service/', '/route', true, '/routereq', '/service/req'],
+  ['63', '/service/', '/route/', false, '/route/', '/service/route/'],
+  ['64', '/service/', '/route/', false, '/route/req', '/service/route/req'],
+  ['65', '/service/', '/route/', true, '/route/', '/service/'],
+  ['66', '/service/', '/route/', true, '/route/req', '/service/req'],
+  ...both('67', '/', undefined, '/', '/'),
+  ...both('68', '/', undefined, '/route', '/route'),
+  ...both('69', '/', undefined, '/route/', '/route/'),
+  ...both('70', '/service', undefined, '/', '/service'),
+  ...both('71', '/service', undefined, '/route', '/service/route'),
+  ...both('73', '/service', undefined, '/route/', '/service/route/'),
+  ...both('75', '/service/', undefined, '/', '/service/'),
+  ...both('76', '/service/', undefined, '/route', '/service/route'),
+  ...both('77', '/service/', undefined, '/route/', '/service/route/'),
+];
+
+// Regex routes (`~`), by get_upstream_uri_v0: with strip_path the postfix is what follows the
+// regex's match. An empty postfix gives the service path (without its trailing slash unless
+// the request ended with one; "/" stays "/"); a postfix joins the service path with one slash.
+const REGEX = '~/users/\\d+';
+const REGEX_ROWS: Row[] = [
+  ['regex a', '/', REGEX, true, '/users/42', '/'],
+  ['regex b', '/', REGEX, true, '/users/42/orders', '/orders'],
+  ['regex c', '/service', REGEX, true, '/users/42', '/service'],
+  ['regex d', '/service', REGEX, true, '/users/42/', '/service/'],
+  ['regex e', '/service', REGEX, true, '/users/42/orders', '/service/orders'],
+  ['regex f', '/service', REGEX, true, '/users/42x', '/service/x'],
+  ['regex g', '/service/', REGEX, true, '/users/42', '/service'],
+  ['regex h', '/service/', REGEX, true, '/users/42/orders', '/service/orders'],
+  ['regex i', '/service', REGEX, false, '/users/42/orders', '/service/users/42/orders'],
+  ['regex j', '/', REGEX, false, '/users/42', '/users/42'],
+];
+
+// Kong appends the query string to the upstream path unchanged.
+const QUERY_ROWS: Row[] = [
+  ['query a', '/service', '/route', true, '/route/req?a=1&b=', '/service/req?a=1&b='],
+  ['query b', '/service', '/route', true, '/route?a=1', '/service?a=1'],
+];
+
+const ROWS = [...KONG_ROWS, ...REGEX_ROWS, ...QUERY_ROWS];
+
+/** The route each row runs on: one per (service path, route path, strip_path), with a host of its own. */
+function routeKey(r: Row): string {
+  return JSON.stringify([r[1], r[2], r[3]]);
+}
+
+function config(upstream: Upstream): { yaml: string; hostOf: Map<string, string> } {
+  const services = [...new Set(ROWS.map((r) => r[1]))];
+  const hostOf = new Map<string, string>();
+  const routesOf = new Map<string, string[]>(services.map((s) => [s, []]));
+  for (const r of ROWS) {
+    const key = routeKey(r);
+    if (hostOf.has(key)) continue;
+    const n = hostOf.size + 1;
+    hostOf.set(key, `r${n}.paths.test`);
+    const paths = r[2] === undefined ? '' : `, paths: ['${r[2]}']`;
+    routesOf.get(r[1])!.push(`      - { name: r${n}, hosts: [r${n}.paths.test]${paths}, strip_path: ${r[3]} }`);
+  }
+  const yaml = `_format_version: "3.0"
+services:
+${services.map((s, i) => `  - name: svc-${i}
+    url: ${upstream.url}${s}
+    routes:
+${routesOf.get(s)!.join('\n')}`).join('\n')}
+`;
+  return { yaml, hostOf };
+}
+
+function get(gw: Gateway, host: string, path: string): Promise<{ status: number; echo?: EchoReply; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path, headers: { host } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, echo: res.statusCode === 200 ? JSON.parse(text) as EchoReply : undefined, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe("Kong's path_handling v0 through Envoy", () => {
+  let upstream: Upstream;
+  let gw: Gateway;
+  let hostOf: Map<string, string>;
+
+  before(async () => {
+    upstream = await startEchoUpstream('paths');
+    const c = config(upstream);
+    hostOf = c.hostOf;
+    gw = await startGateway(c.yaml);
+  });
+  after(async () => {
+    await gw?.stop();
+    await upstream?.close();
+  });
+
+  test(`the table has every row (${ROWS.length})`, () => {
+    assert.equal(KONG_ROWS.length, 82, "the v0 rows of Kong's table, {false, true} expanded");
+    assert.equal(new Set(ROWS.map((r) => r[0])).size, ROWS.length, 'row names are unique');
+  });
+
+  for (const [group, rows] of [['Kong rows', KONG_ROWS], ['regex routes', REGEX_ROWS], ['query strings', QUERY_ROWS]] as const) {
+    test(`${group}: the upstream receives the path Kong sends`, async () => {
+      const wrong: string[] = [];
+      for (const [row, service, route, strip, req, expected] of rows) {
+        const r = await get(gw, hostOf.get(routeKey([row, service, route, strip, req, expected]))!, req);
+        const got = r.echo?.path ?? `status ${r.status} ${r.text.slice(0, 80)}`;
+        if (got !== expected) wrong.push(`row ${row}: service ${service}, route ${route ?? '(hosts only)'}, request ${req}: expected ${expected}, got ${got}`);
+      }
+      assert.deepEqual(wrong, [], `${wrong.length} of ${rows.length} rows differ from Kong`);
+    });
+  }
+});
