@@ -134,6 +134,9 @@ function rewriteFor(r: Route, path: PathMatch | undefined, base: string): Pick<I
     if (path.kind === 'prefix') {
       const head = escapeRegex(path.value);
       const rewrite = { pattern: `^${head}${REST_START}`, substitution: baseDir };
+      // R ending in "/" requested as is: B, with a slash added only to a request longer than
+      // "/" (get_upstream_uri_v0's `#req_uri > 1`), so route "/" sends "/" to B unchanged.
+      if (path.value === '/' && !base.endsWith('/')) return { rewrite, exactRewrite: { path: '/', to: base }, strippedPrefix: path.value };
       if (path.value.endsWith('/')) return { rewrite, strippedPrefix: path.value };
       return { rewrite, exactRewrite: { path: path.value, to: base.endsWith('/') ? baseBare : base }, strippedPrefix: path.value };
     }
