@@ -1,7 +1,7 @@
 /**
  * authz benchmark. Prints figures; never fails on them.
  *
- *   node --import tsx bench/authz/run.ts [--seconds 5] [--connections 32]
+ *   node --import tsx bench/authz/run.ts [--seconds 5] [--connections 32] [--consumers 100] [--tokens-per-consumer 20]
  *
  * 1. Straight at the authz service (envoy.service.auth.v3.Authorization/Check over gRPC), the
  *    service in its own Node process fed by an in-process control plane over ADS, the load from
@@ -10,12 +10,18 @@
  *    acl; uncached RS256 + acl and uncached ES256 + acl (the service run with its verified-token
  *    cache off, so every check verifies a signature); key-auth.
  * 2. Through Envoy: one Envoy (concurrency 1) fed by the control plane, one listener with two
- *    routes to the same upstream — jwt + acl (RS256, cached) and no auth — loaded alternately
- *    by wrk, same run; the upstream is a second Envoy answering with direct_response, never the
- *    bottleneck. Requests/s and p99, and the ratio auth / no auth.
+ *    routes to the same upstream — jwt + acl (RS256) and no auth — loaded alternately by wrk,
+ *    same run; the upstream is a second Envoy answering with direct_response, never the
+ *    bottleneck. The jwt route runs twice: one token on every request (the best case: one
+ *    cache entry) and many tokens (--consumers consumers × --tokens-per-consumer tokens, each
+ *    request the next one, through bench/support/rotate-header.lua). Requests/s, p50/p99, the
+ *    ratio auth / no auth, non-2xx responses, and requests per CPU-second of every process
+ *    doing the work: both Envoys and the authz process (/proc/<pid>/stat of each).
  *
- * Everything listens on loopback and is stopped at the end. Each figure is one JSON line and one
- * readable line; both name the machine, the load generator and the baseline.
+ * Everything listens on loopback and is stopped at the end. The run starts with its command,
+ * commit, cores and load average (bench/support/run-info.ts); a figure set is MARKED when the
+ * run started on a busy machine or saw failed or non-2xx responses. Each figure is one JSON line
+ * and one readable line; both name the machine, the load generator and the baseline.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -33,9 +39,10 @@ import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { freePort, until } from '../support/net.js';
-import { cpuSecondsOf } from '../support/proc.js';
-import { machine, percentile } from '../support/stats.js';
-import { h2load, writeGrpcFrame, wrk } from '../support/load.js';
+import { CpuMeter, cpuSecondsOf } from '../support/proc.js';
+import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
+import { machine } from '../support/stats.js';
+import { h2load, writeGrpcFrame, wrk, wrkProblems, type RotatingHeader, type WrkResult } from '../support/load.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -44,8 +51,11 @@ const flag = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 };
+const RUN = runInfo(); // first: the load average before this benchmark starts anything
 const SECONDS = Math.min(flag('seconds', 5), 10);
 const CONNECTIONS = flag('connections', 32);
+const CONSUMERS = Math.max(1, Math.min(flag('consumers', 100), 1000));
+const TOKENS_PER_CONSUMER = Math.max(1, Math.min(flag('tokens-per-consumer', 20), 100));
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -54,9 +64,11 @@ const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 
 const MACHINE = machine(findEnvoy() ?? 'envoy');
 
-function emit(figure: Record<string, unknown>, readable: string): void {
-  process.stdout.write(`${JSON.stringify({ bench: 'authz', ...figure, machine: MACHINE })}\n`);
-  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}]\n`);
+function emit(figure: Record<string, unknown>, readable: string, problems: string[] = []): void {
+  const m = marks(RUN, problems);
+  const run = { command: RUN.command, commit: RUN.commit, load_avg_1_at_start: RUN.loadAvg1AtStart, busy_at_start: RUN.busy };
+  process.stdout.write(`${JSON.stringify({ bench: 'authz', ...figure, marked: m.length > 0, marks: m, run, machine: MACHINE })}\n`);
+  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}; commit ${RUN.commit}, load ${RUN.loadAvg1AtStart} at start]${markText(m)}\n`);
 }
 
 // ---- the configuration -----------------------------------------------------------------------
@@ -100,6 +112,14 @@ services:
         plugins:
           - { name: key-auth }
 consumers:
+${Array.from({ length: CONSUMERS }, (_, i) => `  - username: bench-${i}
+    jwt_secrets:
+      - key: bench-rs-${i}
+        algorithm: RS256
+        rsa_public_key: |
+${indent(keys.rs.pem)}
+    acls:
+      - group: bench`).join('\n')}
   - username: bench
     jwt_secrets:
       - key: bench-rs
@@ -185,10 +205,11 @@ async function serviceScenario(name: string, child: Child, bytes: Uint8Array, di
   const cpu = cpuSecondsOf(child.proc.pid!) - cpu0;
   const perCore = cpu > 0 ? r.requests / cpu : NaN;
   emit(
-    { part: 'service', scenario: name, checks: r.requests, failed: r.failed, checks_per_s: round(r.rps), p50_ms: round(r.p50Ms, 2), p99_ms: round(r.p99Ms, 2),
-      service_cpu_s: round(cpu, 2), checks_per_cpu_s: round(perCore), seconds: r.seconds,
+    { part: 'service', scenario: name, checks: r.requests, failed: r.failed, non_2xx: r.non2xx, checks_per_s: round(r.rps), p50_ms: round(r.p50Ms, 2), p99_ms: round(r.p99Ms, 2),
+      service_cpu_s: round(cpu, 2), checks_per_cpu_s: round(perCore), cpu_counted: 'authz process', seconds: r.seconds,
       load_generator: 'h2load -t1 -c2 -m32 (gRPC-framed CheckRequest, 64 in flight)', baseline: 'none (absolute figures)' },
-    `authz service, ${name}: ${round(r.rps)} Check/s, p50 ${round(r.p50Ms, 2)} ms, p99 ${round(r.p99Ms, 2)} ms; ${round(perCore)} checks per CPU-second of the service (${round(cpu, 1)} s CPU over ${r.seconds} s); ${r.failed} failed; load: h2load 1 thread, 64 streams`,
+    `authz service, ${name}: ${round(r.rps)} Check/s, p50 ${round(r.p50Ms, 2)} ms, p99 ${round(r.p99Ms, 2)} ms; ${round(perCore)} checks per CPU-second of the service (${round(cpu, 1)} s CPU over ${r.seconds} s; the only process doing the work); ${r.failed} failed, ${r.non2xx} non-2xx; load: h2load 1 thread, 64 streams`,
+    [r.failed ? `${r.failed} failed requests` : '', r.non2xx ? `${r.non2xx} non-2xx responses` : '', r.requests === 0 ? 'no request made (h2load missing or failing?)' : ''],
   );
 }
 
@@ -208,9 +229,17 @@ async function main(): Promise<void> {
   const stopAll = async () => { for (const f of cleanup.splice(0).reverse()) { try { await f(); } catch { /* best effort */ } } };
   process.once('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
   try {
+    printRunHeader('authz', RUN);
     const keys = makeKeys();
     const exp = Math.floor(Date.now() / 1000) + 3600;
     const rsToken = await new SignJWT({ iss: 'bench-rs', exp, sub: 'bench' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(keys.rs.privateKey);
+    // Many tokens: every consumer's own issuer, several tokens each (distinct jti).
+    const manyTokens: string[] = [];
+    for (let c = 0; c < CONSUMERS; c++) {
+      for (let t = 0; t < TOKENS_PER_CONSUMER; t++) {
+        manyTokens.push(await new SignJWT({ iss: `bench-rs-${c}`, exp, sub: `bench-${c}`, jti: `${c}-${t}` }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(keys.rs.privateKey));
+      }
+    }
     const esToken = await new SignJWT({ iss: 'bench-es', exp, sub: 'bench' }).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(keys.es.privateKey);
 
     const [proxyPort, authzPort] = await Promise.all([freePort(), freePort()]);
@@ -251,36 +280,46 @@ async function main(): Promise<void> {
     const proxy = `http://127.0.0.1:${proxyPort}`;
     await until('Envoy to serve both routes', async () => (await status(`${proxy}/open`, {})) === 200 && (await status(`${proxy}/rs`, auth(rsToken))) === 200);
     if ((await status(`${proxy}/rs`, {})) !== 401) throw new Error('the jwt route does not refuse a request without a token');
-    const modes = [
+    if ((await status(`${proxy}/rs`, auth(manyTokens[manyTokens.length - 1]!))) !== 200) throw new Error('the jwt route refuses one of the many tokens');
+    const rotating: RotatingHeader = { header: 'Authorization', values: manyTokens.map((t) => `Bearer ${t}`), file: join(dir, 'tokens.txt') };
+    const modes: Array<{ name: string; url: string; headers: Record<string, string>; rotate?: RotatingHeader }> = [
       { name: 'no auth', url: `${proxy}/open`, headers: {} },
-      { name: 'jwt RS256 + acl', url: `${proxy}/rs`, headers: auth(rsToken) },
+      { name: 'jwt RS256 + acl, one token', url: `${proxy}/rs`, headers: auth(rsToken) },
+      { name: `jwt RS256 + acl, ${manyTokens.length} tokens of ${CONSUMERS} consumers`, url: `${proxy}/rs`, headers: {}, rotate: rotating },
     ];
-    for (const m of modes) wrk(m.url, 1, CONNECTIONS, m.headers); // warm-up
-    const results = new Map<string, ReturnType<typeof wrk>[]>();
+    const working = new CpuMeter({ 'gateway Envoy': envoy.pid, 'upstream Envoy': upstream.pid, authz: service.proc.pid });
+    for (const m of modes) wrk(m.url, 1, CONNECTIONS, m.headers, m.rotate); // warm-up (the many tokens each verified once)
+    const results = new Map<string, Array<WrkResult & { cpuS: number }>>();
+    let cpuPer: Record<string, number> = {};
     for (let round = 0; round < 2; round++) {
       for (const m of modes) {
-        const r = wrk(m.url, SECONDS, CONNECTIONS, m.headers);
-        results.set(m.name, [...(results.get(m.name) ?? []), r]);
+        working.begin();
+        const r = wrk(m.url, SECONDS, CONNECTIONS, m.headers, m.rotate);
+        const cpu = working.end();
+        cpuPer = cpu.perProcess;
+        results.set(m.name, [...(results.get(m.name) ?? []), { ...r, cpuS: cpu.total }]);
       }
     }
-    const mean = (rs: ReturnType<typeof wrk>[], k: 'rps' | 'p99Ms' | 'p50Ms') => rs.reduce((a, r) => a + r[k], 0) / rs.length;
+    const mean = (rs: Array<WrkResult & { cpuS: number }>, k: 'rps' | 'p99Ms' | 'p50Ms' | 'cpuS' | 'requests') => rs.reduce((a, r) => a + r[k], 0) / rs.length;
     const base = results.get('no auth')!;
-    const withAuth = results.get('jwt RS256 + acl')!;
-    const ratio = mean(withAuth, 'rps') / mean(base, 'rps');
     const generator = `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 alternating rounds (mean)`;
+    const counted = Object.keys(cpuPer).join(' + ');
     for (const [name, rs] of results) {
+      const ratio = mean(rs, 'rps') / mean(base, 'rps');
+      const perCpu = mean(rs, 'requests') / mean(rs, 'cpuS');
+      const problems = wrkProblems(rs);
+      const non2xx = rs.reduce((a, r) => a + r.non2xx, 0);
       emit(
         { part: 'envoy', scenario: name, rps: round(mean(rs, 'rps')), p50_ms: round(mean(rs, 'p50Ms'), 2), p99_ms: round(mean(rs, 'p99Ms'), 2),
-          rounds: rs.map((r) => round(r.rps)), non_2xx: rs.reduce((a, r) => a + r.non2xx, 0), socket_errors: rs.reduce((a, r) => a + r.errors, 0),
-          load_generator: generator, baseline: 'same Envoy (concurrency 1), route without auth, same upstream (Envoy direct_response), same run',
+          ratio_to_no_auth: round(ratio, 3), rounds: rs.map((r) => round(r.rps)), non_2xx: non2xx, socket_errors: rs.reduce((a, r) => a + r.errors, 0),
+          requests_per_cpu_s: round(perCpu), cpu_s_per_round: round(mean(rs, 'cpuS'), 2), cpu_counted: counted,
+          load_generator: `${generator}${name.includes('tokens of') ? ', Authorization rotating through the tokens (rotate-header.lua)' : ''}`,
+          baseline: 'same Envoy (concurrency 1), route without auth, same upstream (Envoy direct_response), same run',
           processes: 'gateway Envoy x1 worker, upstream Envoy x1 worker, authz Node process, wrk x1 thread, control plane (idle)' },
-        `through Envoy, ${name}: ${round(mean(rs, 'rps'))} req/s, p50 ${round(mean(rs, 'p50Ms'), 2)} ms, p99 ${round(mean(rs, 'p99Ms'), 2)} ms (rounds ${rs.map((r) => round(r.rps)).join(', ')}); load: ${generator}`,
+        `through Envoy, ${name}: ${round(mean(rs, 'rps'))} req/s (${round(ratio * 100, 1)} % of no auth), p50 ${round(mean(rs, 'p50Ms'), 2)} ms, p99 ${round(mean(rs, 'p99Ms'), 2)} ms, ${non2xx} non-2xx (rounds ${rs.map((r) => round(r.rps)).join(', ')}); ${round(perCpu)} requests per CPU-second of ${counted}; load: ${generator}`,
+        problems,
       );
     }
-    emit(
-      { part: 'envoy', scenario: 'ratio', auth_over_no_auth: round(ratio, 3), auth_cost_pct: round((1 - ratio) * 100, 1), load_generator: generator, baseline: 'no auth, same Envoy, same run' },
-      `through Envoy: jwt + acl serves ${round(ratio * 100, 1)} % of the requests/s of the same Envoy without auth (auth costs ${round((1 - ratio) * 100, 1)} %)`,
-    );
   } finally {
     await stopAll();
   }

@@ -39,11 +39,19 @@ import { startDirectUpstream } from '../support/direct-upstream.js';
 import { freePorts, sleep, waitForHttp } from '../support/net.js';
 import { cpuSecondsOf, memoryOf, RssSampler } from '../support/proc.js';
 import { transpileTree } from '../support/transpile.js';
+import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { formatSummary, machine, report, rounded, summarize, wallMs, type Summary } from '../support/stats.js';
 import { CLIENT_TYPES, type ClientsReply, type ClientsRequest } from './clients.js';
 import { benchRoutes, DEFAULT_HOST_PATTERNS, genConfig, requestPath, ROUTES_PER_SERVICE, SERVICES, type BenchRoute } from './gen-config.js';
 
 const BENCH = 'propagation';
+const RUN = runInfo(); // first: the load average before this benchmark starts anything
+
+/** report() with the run's command, commit and load, and MARKED when the run started busy. */
+function reportRun(set: string, figures: Record<string, unknown>, readable: string): void {
+  const m = marks(RUN);
+  report(BENCH, set, { ...figures, run: { command: RUN.command, commit: RUN.commit, loadAvg1AtStart: RUN.loadAvg1AtStart, busyAtStart: RUN.busy }, marked: m.length > 0, marks: m }, `${readable}${markText(m)}`);
+}
 const FLEET = 'frontdesk';
 const TARGET_A_P99_MS = 250;
 const TARGET_RSS_MIB = 100;
@@ -185,7 +193,8 @@ interface EditSample {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const started = Date.now();
-  const loadAtStart = machine().loadAvg1;
+  const loadAtStart = RUN.loadAvg1AtStart;
+  printRunHeader(BENCH, RUN);
   const deadline = started + o.budgetS * 1000;
   const logger = silentLogger();
   const envoyBin = findEnvoy();
@@ -392,7 +401,7 @@ async function main(): Promise<void> {
     baseline: o.baseline ? 'the same edits with the real Envoy alone (no simulated clients), same run, same processes' : 'none (--no-baseline)',
     beside: `on the same ${m.cores} cores: the control plane, 1 Envoy (concurrency 1), 1 upstream Envoy (concurrency 1, direct_response), the clients process, this process`,
   };
-  report(BENCH, 'setup', setup, `${m.cores} cores (${m.cpu}, load average ${loadAtStart} at start), Node ${m.node}, Envoy ${m.envoy}; ${routes.length} routes / ${SERVICES} services / ${o.hostPatterns} host patterns → ${current.envoyRoutes} Envoy routes, RDS ${(current.rdsBytes / 1024).toFixed(0)} KiB; control plane ${o.cp === 'js' ? 'as plain JS' : 'through tsx'}; fleet 1 Envoy + ${o.clients} simulated clients (${setup.fleet.sotw} SotW, ${setup.fleet.delta} delta, ${o.decode} RDS decode, ${o.connection} connections)`);
+  reportRun('setup', setup, `${m.cores} cores (${m.cpu}, load average ${loadAtStart} at start), Node ${m.node}, Envoy ${m.envoy}; ${routes.length} routes / ${SERVICES} services / ${o.hostPatterns} host patterns → ${current.envoyRoutes} Envoy routes, RDS ${(current.rdsBytes / 1024).toFixed(0)} KiB; control plane ${o.cp === 'js' ? 'as plain JS' : 'through tsx'}; fleet 1 Envoy + ${o.clients} simulated clients (${setup.fleet.sotw} SotW, ${setup.fleet.delta} delta, ${o.decode} RDS decode, ${o.connection} connections)`);
 
   let editNo = 0;
   let stoppedEarly = false;
@@ -436,7 +445,7 @@ async function main(): Promise<void> {
       samples: samples.map(({ cpuMs: _cpu, ...x }) => rounded(x)),
     };
     const served = figures.servedMs;
-    report(BENCH, set, figures,
+    reportRun(set, figures,
       `(a) Envoy serving ${formatSummary(served)} [target p99 ≤ ${TARGET_A_P99_MS} ms: ${served.p99 <= TARGET_A_P99_MS ? 'met' : 'missed'}]; `
       + `(b) all ${nodes} node(s) ACKed ${formatSummary(figures.allAckedMs)}`
       + `${withClients ? `, median client ${formatSummary(figures.clientsMedianMs!)}` : ''}; `
@@ -475,7 +484,7 @@ async function main(): Promise<void> {
     envoyRssMiB: round1(memoryOf(envoy.pid!)?.rssMiB), clientsProcessRssMiB: round1(memoryOf(fleetChild.pid!)?.rssMiB),
     targetMiB: TARGET_RSS_MIB, sampledEveryMs: 50, controlPlane: o.cp === 'js' ? 'plain JS' : 'through tsx (+~45 MiB loader)',
   };
-  report(BENCH, 'control-plane memory', mem,
+  reportRun('control-plane memory', mem,
     `RSS idle ${mem.idleEnvoyOnlyMiB} MiB with 1 Envoy (peak ${mem.peakEnvoyOnlyMiB ?? 'n/a'} MiB over its edits), ${mem.idleWithFleetMiB ?? 'n/a'} MiB idle with ${mem.nodes} nodes; max sampled ${mem.maxSampledMiB} MiB, peak (VmHWM) ${mem.peakHwmMiB} MiB [target ≤ ${TARGET_RSS_MIB} MiB: ${(mem.peakHwmMiB ?? Infinity) <= TARGET_RSS_MIB ? 'met' : 'missed'}]; beside: Envoy ${mem.envoyRssMiB} MiB, clients process ${mem.clientsProcessRssMiB} MiB`);
   const metrics = await (await fetch(`${admin}/metrics`)).text().catch(() => '');
   const reloads = [...metrics.matchAll(/^frontdesk_config_reloads_total\{result="(\w+)"\} (\d+)/gm)].map((x) => `${x[1]}=${x[2]}`).join(' ');

@@ -57,3 +57,26 @@ export class RssSampler {
     clearInterval(this.timer);
   }
 }
+
+/**
+ * CPU seconds used by several processes over one interval, each read from /proc/<pid>/stat:
+ * the figure "per CPU-second" divides by the total, so every process doing the work counts
+ * (the companion, redis-server, both Envoys).
+ */
+export class CpuMeter {
+  private start = new Map<string, number>();
+
+  constructor(private readonly pids: Record<string, number | undefined>) {}
+
+  begin(): this {
+    this.start = new Map(Object.entries(this.pids).map(([name, pid]) => [name, pid ? cpuSecondsOf(pid) : Number.NaN]));
+    return this;
+  }
+
+  /** Seconds per process since begin(), and their total (a process that vanished counts as NaN). */
+  end(): { perProcess: Record<string, number>; total: number } {
+    const perProcess: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) perProcess[name] = (pid ? cpuSecondsOf(pid) : Number.NaN) - (this.start.get(name) ?? Number.NaN);
+    return { perProcess, total: Object.values(perProcess).reduce((a, b) => a + b, 0) };
+  }
+}
