@@ -4,6 +4,7 @@ import { compareRoutes, kongPriority } from './route-order.js';
 import type {
   ActiveHealthCheck, Backend, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
 } from './types.js';
+import { DEFAULT_PORTS } from '../default-ports.js';
 import { escapeRegex } from '../regex.js';
 
 export interface IrOptions {
@@ -11,7 +12,7 @@ export interface IrOptions {
   defaultListener: { address: string; port: number };
 }
 
-export const DEFAULT_IR_OPTIONS: IrOptions = { defaultListener: { address: '0.0.0.0', port: 8000 } };
+export const DEFAULT_IR_OPTIONS: IrOptions = { defaultListener: { address: '0.0.0.0', port: DEFAULT_PORTS.proxy } };
 
 const SCHEME_PORT: Record<string, number> = { http: 80, ws: 80, grpc: 80, https: 443, wss: 443, grpcs: 443 };
 

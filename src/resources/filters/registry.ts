@@ -7,15 +7,12 @@ export interface TranslateSettings {
   authz: { host: string; port: number; timeoutMs: number; failOpen: boolean };
   ratelimit: { host: string; port: number; timeoutMs: number; failOpen: boolean };
   transform: { host: string; port: number; timeoutMs: number };
-  /** The fleet a listener with no `fleet` belongs to (every node). */
-  defaultFleet: string;
 }
 
 export const DEFAULT_SETTINGS: TranslateSettings = {
   authz: { host: '127.0.0.1', port: DEFAULT_PORTS.authz, timeoutMs: 1000, failOpen: false },
   ratelimit: { host: '127.0.0.1', port: DEFAULT_PORTS.ratelimit, timeoutMs: 500, failOpen: false },
   transform: { host: '127.0.0.1', port: DEFAULT_PORTS.transform, timeoutMs: 2000 },
-  defaultFleet: '',
 };
 
 export interface FilterContext {
