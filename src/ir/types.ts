@@ -146,13 +146,6 @@ export interface IrListener {
   routes: IrRoute[];
 }
 
-export interface IrConsumer {
-  key: string;
-  id?: string;
-  username?: string;
-  custom_id?: string;
-}
-
 export interface GatewayIR {
   listeners: IrListener[];
   backends: Backend[];
