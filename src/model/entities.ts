@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * Zod schemas of the Kong 3.0 entities Frontdesk reads, with Kong's defaults. Every object is
  * strict: an unknown key is an error. Nested children (routes in services, plugins anywhere,
- * credentials in consumers, targets in upstreams) are taken out by the normalizer before
- * these schemas run, so each schema sees one entity's own fields.
+ * credentials in consumers, targets in upstreams) are taken out by the loader's flatten step
+ * (load/flatten.ts) before these schemas run, so each schema sees one entity's own fields.
  */
 
 const tags = z.array(z.string()).default([]);

@@ -1,0 +1,26 @@
+import { SERVICE_PROTOCOLS } from '../entities.js';
+import type { ServiceProtocol } from '../types.js';
+
+/** Kong's port for a protocol whose URL names none (80 for the rest). */
+export const DEFAULT_PORTS: Record<string, number> = { https: 443, grpcs: 443, wss: 443, tls: 443 };
+
+/** `http://host:8080/path` → its parts, with Kong's defaults; undefined when it is not a URL. */
+export function parseServiceUrl(url: string): { protocol: ServiceProtocol; host: string; port: number; path?: string } | undefined {
+  const m = /^([a-z_]+):\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?(\/[^?#]*)?$/i.exec(url.trim());
+  if (!m) return undefined;
+  const scheme = m[1].toLowerCase();
+  const protocol = SERVICE_PROTOCOLS.find((p) => p === scheme);
+  if (!protocol) return undefined;
+  const port = m[3] ? Number(m[3]) : (DEFAULT_PORTS[protocol] ?? 80);
+  if (port > 65535) return undefined;
+  return { protocol, host: m[2].replace(/^\[|\]$/g, ''), port, path: m[4] };
+}
+
+/** `host:port`, `[v6]:port` or `host` → parts; undefined when malformed. */
+export function splitHostPort(s: string, defaultPort: number): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(s);
+  if (!m) return undefined;
+  const port = m[2] ? Number(m[2]) : defaultPort;
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}

@@ -1,0 +1,33 @@
+import type { Origin, Plugin } from '../types.js';
+
+/** An entity as written, before its schema ran. */
+export type Raw = Record<string, unknown>;
+/** A child written nested in its parent: `_parent` holds the parent's key ('' when the parent has none). */
+export type Child = Raw & { _parent?: string };
+/** A plugin with the scope its nesting gives it. */
+export type ScopedPlugin = Raw & { _scope: Plugin['scope'] };
+
+export interface Found<T> { value: T; origin: Origin }
+
+export const CREDENTIAL_KINDS = ['jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+/** Every entity of every file in one list per kind, file by file in the order written, nested entities before top-level ones. */
+export interface FlatConfig {
+  services: Found<Raw>[];
+  routes: Found<Child>[];
+  upstreams: Found<Raw>[];
+  targets: Found<Child>[];
+  consumers: Found<Raw>[];
+  credentials: Record<CredentialKind, Found<Child>[]>;
+  plugins: Found<ScopedPlugin>[];
+  certificates: Found<Raw>[];
+  snis: Found<Raw>[];
+  caCertificates: Found<Raw>[];
+  listeners: Found<Raw>[];
+}
+
+export function isObject(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+

@@ -1,0 +1,89 @@
+import type { YamlPath } from '../../errors.js';
+import type { Origin, Plugin } from '../types.js';
+import { CREDENTIAL_KINDS, isObject, type FlatConfig, type Found, type Raw } from './flat-config.js';
+import type { Document } from './read-documents.js';
+import { placeKey } from './references.js';
+
+/** Something that is not a mapping is kept as `{ _bad: value }`, which its schema then refuses. */
+function asRaw(v: unknown): Raw {
+  return isObject(v) ? v : { _bad: v };
+}
+
+/** The key children use for their parent: the first of `fields` that is set. */
+function keyOf(own: unknown, fields: readonly string[]): string | undefined {
+  if (!isObject(own)) return undefined;
+  return fields.map((f) => own[f]).find((v) => v !== undefined && v !== null) as string | undefined;
+}
+
+/** Splits nested children off an entity: returns the entity's own fields and the children lists. */
+function detach(raw: unknown, keys: readonly string[]): { own: unknown; children: Record<string, unknown[]> } {
+  const children: Record<string, unknown[]> = {};
+  if (!isObject(raw)) return { own: raw, children };
+  const own: Raw = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (keys.includes(k)) children[k] = Array.isArray(v) ? v : v == null ? [] : [v];
+    else own[k] = v;
+  }
+  return { own, children };
+}
+
+/**
+ * Nested and top-level entities → flat lists. Kong files nest routes and plugins in services,
+ * plugins in routes, credentials and plugins in consumers, targets in upstreams; a nested child
+ * remembers its parent's key, a nested plugin the scope it is written in.
+ */
+export function flatten(documents: readonly Document[]): FlatConfig {
+  const flat: FlatConfig = {
+    services: [], routes: [], upstreams: [], targets: [], consumers: [], plugins: [],
+    credentials: { jwt_secrets: [], keyauth_credentials: [], basicauth_credentials: [], acls: [] },
+    certificates: [], snis: [], caCertificates: [], listeners: [],
+  };
+  for (const document of documents) flattenDocument(flat, document);
+  return flat;
+}
+
+function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
+  const at = (path: YamlPath): Origin => ({ file, path });
+  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope']) =>
+    list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope }, origin: at([...base, i]) }));
+  const addRoute = (r: unknown, path: YamlPath, parent?: string) => {
+    const { own, children } = detach(r, ['plugins']);
+    flat.routes.push({ value: { ...asRaw(own), _parent: parent }, origin: at(path) });
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { route: keyOf(own, ['name', 'id']) ?? placeKey(at(path)) });
+  };
+
+  top.services.forEach((s, i) => {
+    const path = ['services', i];
+    const { own, children } = detach(s, ['routes', 'plugins']);
+    flat.services.push({ value: asRaw(own), origin: at(path) });
+    const key = keyOf(own, ['name', 'id']) ?? '';
+    (children.routes ?? []).forEach((r, j) => addRoute(r, [...path, 'routes', j], key));
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key });
+  });
+  top.routes.forEach((r, i) => addRoute(r, ['routes', i]));
+  top.upstreams.forEach((u, i) => {
+    const path = ['upstreams', i];
+    const { own, children } = detach(u, ['targets']);
+    flat.upstreams.push({ value: asRaw(own), origin: at(path) });
+    const key = keyOf(own, ['name', 'id']) ?? '';
+    (children.targets ?? []).forEach((t, j) => flat.targets.push({ value: { ...asRaw(t), _parent: key }, origin: at([...path, 'targets', j]) }));
+  });
+  top.targets.forEach((t, i) => flat.targets.push({ value: asRaw(t), origin: at(['targets', i]) }));
+  top.consumers.forEach((c, i) => {
+    const path = ['consumers', i];
+    const { own, children } = detach(c, ['plugins', ...CREDENTIAL_KINDS]);
+    flat.consumers.push({ value: asRaw(own), origin: at(path) });
+    const key = keyOf(own, ['id', 'username', 'custom_id']) ?? '';
+    for (const kind of CREDENTIAL_KINDS) {
+      (children[kind] ?? []).forEach((x, j) => flat.credentials[kind].push({ value: { ...asRaw(x), _parent: key }, origin: at([...path, kind, j]) }));
+    }
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key });
+  });
+  for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]) }));
+  addPlugins(top.plugins, ['plugins'], {});
+  const list = (into: Found<Raw>[], items: unknown[], kind: string) => items.forEach((x, i) => into.push({ value: asRaw(x), origin: at([kind, i]) }));
+  top.certificates.forEach((c, i) => flat.certificates.push({ value: { ...asRaw(c), _snis: [] }, origin: at(['certificates', i]) }));
+  list(flat.snis, top.snis, 'snis');
+  list(flat.caCertificates, top.ca_certificates, 'ca_certificates');
+  list(flat.listeners, top.listeners, 'listeners');
+}

@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+import { diag, type Diagnostic } from '../../errors.js';
+import type { Origin } from '../types.js';
+import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
+import type { YamlSource } from '../yaml-source.js';
+
+/** Collects diagnostics per file and turns YAML paths into line:col at the end. */
+export class Reporter {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly sources = new Map<string, YamlSource>();
+  addSource(s: YamlSource): void { this.sources.set(s.file, s); }
+  report(file: string, ds: Diagnostic[]): void { for (const d of ds) this.diagnostics.push({ ...d, file }); }
+  at(origin: Origin, d: Diagnostic): void { this.diagnostics.push({ ...d, file: origin.file }); }
+  /** The diagnostics with their positions, sorted by file, line and column (in the order reported where those tie). */
+  finish(): Diagnostic[] {
+    for (const d of this.diagnostics) {
+      if (d.line !== undefined || !d.file) continue;
+      const src = this.sources.get(d.file);
+      if (!src) continue;
+      const key = d.code === 'FD_UNKNOWN_KEY';
+      const pos = src.locate(d.path, key);
+      d.line = pos.line;
+      d.col = pos.col;
+    }
+    return this.diagnostics.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+  }
+  get hasErrors(): boolean { return this.diagnostics.some((d) => d.severity === 'error'); }
+  /** `file:line:col` of an entity, for messages that point at another place. */
+  where(origin: Origin): string {
+    const pos = this.sources.get(origin.file)?.locate(origin.path);
+    return pos ? `${origin.file}:${pos.line}:${pos.col}` : `${origin.file}:${origin.path.join('.')}`;
+  }
+}
+
+/** One entity through its zod schema (nulls removed first: `null` means Kong's default); issues become diagnostics. */
+export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin): z.infer<S> | undefined {
+  const input = stripNulls(raw);
+  const res = schema.safeParse(input);
+  if (res.success) return res.data;
+  rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
+  return undefined;
+}
+
+/** A field Frontdesk does not implement: refused unless it holds Kong's default. */
+export function notImplemented(rep: Reporter, origin: Origin, field: string, value: unknown, isDefault: boolean, why: string): boolean {
+  if (value === undefined || isDefault) return false;
+  rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, field], `${field}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`, why));
+  return true;
+}

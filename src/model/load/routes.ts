@@ -1,0 +1,54 @@
+import { closest, diag } from '../../errors.js';
+import { routeSchema } from '../entities.js';
+import type { Origin, Route } from '../types.js';
+import type { Child, Found } from './flat-config.js';
+import { placeKey, refName, type References } from './references.js';
+import { notImplemented, parseWith, type Reporter } from './reporter.js';
+import { routePaths } from './route-paths.js';
+import type { LoadedServices } from './services.js';
+
+export interface LoadedRoutes {
+  routes: Route[];
+  /** Names, ids and places of routes switched off, or of a service switched off or refused: plugins on them go quietly. */
+  off: Set<string>;
+}
+
+/** Routes: named (or given `<service>.<index>`), their service resolved, paths converted and checked. */
+export function loadRoutes(rep: Reporter, refs: References, routes: readonly Found<Child>[], services: LoadedServices, legacy: ReadonlyMap<string, string>): LoadedRoutes {
+  const out: LoadedRoutes = { routes: [], off: new Set() };
+  routes.forEach(({ value, origin }, idx) => {
+    const parent = value._parent;
+    const { _parent, ...raw } = value;
+    const r = parseWith(rep, routeSchema, raw, origin);
+    if (!r) return;
+    const serviceRef = parent ?? refName(r.service);
+    const name = r.name ?? r.id ?? `${serviceRef ?? 'route'}.${idx}`;
+    refs.claim('route', name, origin, 'name');
+    for (const alias of [name, r.id, placeKey(origin)]) if (alias) refs.route.set(alias, name);
+    const link = linkService(rep, refs, services, origin, serviceRef, parent);
+    if (!link) return;
+    const off = link.off || !r.enabled;
+    if (off) for (const key of [name, r.id, placeKey(origin)]) if (key) out.off.add(key);
+    if (notImplemented(rep, origin, 'path_handling', r.path_handling, r.path_handling === 'v0', 'Frontdesk joins paths as path_handling v0 does')) return;
+    if (notImplemented(rep, origin, 'snis', r.snis, !r.snis?.length, 'routing by TLS SNI is not served yet; match on hosts instead')) return;
+    if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
+      rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
+      return;
+    }
+    const paths = routePaths(rep, origin, r, legacy.has(origin.file));
+    if (!paths || off) return;
+    const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
+    out.routes.push({ ...rest, name, service: link.service, paths: r.paths ? paths : undefined, origin });
+  });
+  return out;
+}
+
+/** The route's service by name or id; `off` when that service is switched off or refused; undefined (reported) when there is none. */
+function linkService(rep: Reporter, refs: References, services: LoadedServices, origin: Origin, serviceRef: string | undefined, parent: string | undefined): { service?: string; off: boolean } | undefined {
+  if (serviceRef === undefined || serviceRef === '') return { off: parent === '' }; // nested in a service with neither name nor id: already reported
+  const service = refs.service.get(serviceRef);
+  if (service) return { service, off: false };
+  if (services.disabled.has(serviceRef) || services.refused.has(serviceRef)) return { off: true };
+  rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, ...(parent === undefined ? ['service'] : [])], 'service', serviceRef, closest(serviceRef, [...refs.service.keys(), ...services.refused])));
+  return undefined;
+}

@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import { closest, diag } from '../../errors.js';
+import { serviceSchema } from '../entities.js';
+import type { Origin, Service, ServiceProtocol } from '../types.js';
+import { DEFAULT_PORTS, parseServiceUrl } from './addresses.js';
+import type { Found, Raw } from './flat-config.js';
+import type { References } from './references.js';
+import { notImplemented, parseWith, type Reporter } from './reporter.js';
+
+/** The services that loaded, and the names and ids of those that did not: what hangs off these goes too, unreported. */
+export interface LoadedServices {
+  services: Service[];
+  /** Refused: their own errors are reported. */
+  refused: Set<string>;
+  /** Switched off with `enabled: false`. */
+  disabled: Set<string>;
+}
+
+const PROXIED = ['http', 'https', 'grpc', 'grpcs', 'ws', 'wss'];
+
+/** Services: url split into its parts with Kong's defaults, CA certificates and upstream resolved. */
+export function loadServices(rep: Reporter, refs: References, services: readonly Found<Raw>[], caCertificates: readonly Found<Raw>[]): LoadedServices {
+  const out: LoadedServices = { services: [], refused: new Set(), disabled: new Set() };
+  const caKeys = new Set(caCertificates.map(({ value }, i) => String(value.id ?? `ca-${i}`)));
+  for (const { value, origin } of services) {
+    const s = parseWith(rep, serviceSchema, value, origin);
+    if (!s) {
+      for (const k of [value.name, value.id]) if (typeof k === 'string') out.refused.add(k);
+      continue;
+    }
+    const name = s.name ?? s.id;
+    if (!name) { rep.at(origin, diag('FD_REQUIRED', origin.path, 'name')); continue; }
+    refs.claim('service', name, origin, 'name');
+    if (!s.enabled) { out.disabled.add(name); if (s.id) out.disabled.add(s.id); continue; }
+    refs.service.set(name, name);
+    if (s.id) refs.service.set(s.id, name);
+    let bad = notImplemented(rep, origin, 'client_certificate', s.client_certificate, false, 'upstream mutual TLS is not served yet');
+    (s.ca_certificates ?? []).forEach((ref, i) => {
+      if (!caKeys.has(ref)) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'ca_certificates', i], 'CA certificate', ref, closest(ref, caKeys))); bad = true; }
+    });
+    if (bad) { out.refused.add(name); continue; }
+    const address = serviceAddress(rep, origin, s);
+    if (!address) continue;
+    if (s.connect_timeout === 60000 || s.read_timeout === 60000 || s.write_timeout === 60000) {
+      rep.at(origin, diag('FD_TRAP_DEFAULT_TIMEOUT', origin.path, name));
+    }
+    out.services.push({
+      name, id: s.id, ...address, upstream: refs.upstream.get(address.host), retries: s.retries, connect_timeout: s.connect_timeout,
+      read_timeout: s.read_timeout, write_timeout: s.write_timeout, tls_verify: s.tls_verify,
+      tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates, tags: s.tags, origin,
+    });
+  }
+  return out;
+}
+
+/** Where a service sends requests: its url, or protocol/host/port/path, never both disagreeing; HTTP-like protocols only. */
+function serviceAddress(rep: Reporter, origin: Origin, s: z.infer<typeof serviceSchema>): { protocol: ServiceProtocol; host: string; port: number; path?: string } | undefined {
+  let { protocol, host, port, path } = s;
+  if (s.url !== undefined) {
+    const u = parseServiceUrl(s.url);
+    if (!u) { rep.at(origin, diag('FD_BAD_URL', [...origin.path, 'url'], s.url)); return undefined; }
+    const clash = (s.host !== undefined && s.host !== u.host) || (s.protocol !== undefined && s.protocol !== u.protocol)
+      || (s.port !== undefined && s.port !== u.port) || (s.path !== undefined && s.path !== u.path);
+    if (clash) { rep.at(origin, diag('FD_URL_AND_PARTS', [...origin.path, 'url'])); return undefined; }
+    ({ protocol, host, port, path } = u);
+  }
+  if (!host) { rep.at(origin, diag('FD_SERVICE_NO_HOST', origin.path)); return undefined; }
+  protocol ??= 'http';
+  port ??= DEFAULT_PORTS[protocol] ?? 80;
+  if (!PROXIED.includes(protocol)) {
+    rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, s.url !== undefined ? 'url' : 'protocol'], `protocol: ${protocol}`, 'Frontdesk proxies HTTP, HTTPS, gRPC and WebSocket services'));
+    return undefined;
+  }
+  return { protocol, host, port, path };
+}

@@ -1,0 +1,44 @@
+import { closest, diag } from '../../errors.js';
+import { targetSchema, upstreamSchema } from '../entities.js';
+import type { Upstream } from '../types.js';
+import { splitHostPort } from './addresses.js';
+import type { Child, Found, Raw } from './flat-config.js';
+import { parseChild, type References } from './references.js';
+import { notImplemented, parseWith, type Reporter } from './reporter.js';
+
+/** Upstreams, each with the targets that name it (nested, or by `upstream` name or id). */
+export function loadUpstreams(rep: Reporter, refs: References, upstreams: readonly Found<Raw>[], targets: readonly Found<Child>[]): Upstream[] {
+  const loaded: Upstream[] = [];
+  for (const { value, origin } of upstreams) {
+    const u = parseWith(rep, upstreamSchema, value, origin);
+    if (!u) continue;
+    refs.claim('upstream', u.name, origin, 'name');
+    refs.upstream.set(u.name, u.name);
+    if (u.id) refs.upstream.set(u.id, u.name);
+    if (u.algorithm === 'latency') rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, 'algorithm'], 'algorithm: latency', 'Envoy has no latency-based balancer; use least-connections'));
+    notImplemented(rep, origin, 'use_srv_name', u.use_srv_name, u.use_srv_name === false, 'targets are resolved as A/AAAA records');
+    notImplemented(rep, origin, 'client_certificate', u.client_certificate, false, 'upstream mutual TLS is not served yet');
+    for (const f of ['hash_on', 'hash_fallback'] as const) {
+      if (u[f] === 'uri_capture') notImplemented(rep, origin, f, u[f], false, 'Envoy cannot hash on a regex capture; hash on header, cookie, query_arg, path, ip or consumer');
+    }
+    const { created_at: _c, updated_at: _u, tags: _t, use_srv_name: _s, client_certificate: _cc, ...rest } = u;
+    loaded.push({ ...rest, targets: [], origin });
+  }
+  const byName = new Map(loaded.map((u) => [u.name, u]));
+  for (const found of targets) attachTarget(rep, refs, byName, found);
+  return loaded;
+}
+
+function attachTarget(rep: Reporter, refs: References, byName: Map<string, Upstream>, found: Found<Child>): void {
+  const { origin } = found;
+  const parsed = parseChild(rep, targetSchema, found, 'upstream', (t) => t.upstream);
+  if (!parsed) return;
+  const { child: t, parent: upName } = parsed;
+  const up = byName.get(refs.upstream.get(upName) ?? upName);
+  if (!up) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'upstream'], 'upstream', upName, closest(upName, byName.keys()))); return; }
+  const hp = splitHostPort(t.target, 8000);
+  if (!hp) { rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'target'], `target "${t.target}" is not host:port`, 'write it as host:port, e.g. 10.0.0.5:8080')); return; }
+  const twin = up.targets.find((x) => x.host === hp.host && x.port === hp.port);
+  if (twin) { rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, 'target'], 'target', t.target, rep.where(twin.origin))); return; }
+  up.targets.push({ target: t.target, host: hp.host, port: hp.port, weight: t.weight, origin });
+}
