@@ -1,6 +1,6 @@
 import type { YamlPath } from '../errors.js';
 import type {
-  AclFields, BasicauthCredentialFields, Healthchecks, JwtSecretFields, KeyauthCredentialFields, RouteFields,
+  AclFields, BasicauthCredentialFields, Healthchecks, JwtSecretFields, KeyauthCredentialFields, RouteFields, SERVICE_PROTOCOLS,
 } from './entities.js';
 
 /** Where an entity was written: the file and the YAML path inside it. */
@@ -9,7 +9,7 @@ export interface Origin {
   path: YamlPath;
 }
 
-export type ServiceProtocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp' | 'ws' | 'wss';
+export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
 
 /** A Kong service with url split into its parts and Kong's defaults filled in. */
 export interface Service {
