@@ -126,6 +126,17 @@ ${SVC('a')}
   test('an unknown key far from any known one says unknown keys are refused', () => {
     refusedWith('_format_version: "3.0"\nxyzzy: 1\n', { code: 'FD_UNKNOWN_KEY', at: '2:1', message: 'unknown key "xyzzy"', hint: /typo never switches a policy off/ });
   });
+
+  test('a certificate\'s "_snis" key is refused like any unknown key', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+certificates:
+  - id: c
+    cert: "-----BEGIN CERTIFICATE-----"
+    key: "-----BEGIN PRIVATE KEY-----"
+    _snis: [api.example.com]
+`), { code: 'FD_UNKNOWN_KEY', at: '6:5', message: 'unknown key "_snis"', hint: 'did you mean "snis"?' });
+  });
 });
 
 describe('unknown keys in entities (with did-you-mean, at the key)', () => {

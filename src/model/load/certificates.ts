@@ -9,8 +9,7 @@ import { parseWith, type Reporter } from './reporter.js';
 export function loadCertificates(rep: Reporter, refs: References, certificates: readonly Found<Raw>[], snis: readonly Found<Raw>[]): Certificate[] {
   const loaded: Certificate[] = [];
   for (const { value, origin } of certificates) {
-    const { _snis, ...raw } = value;
-    const c = parseWith(rep, certificateSchema, raw, origin);
+    const c = parseWith(rep, certificateSchema, value, origin);
     if (!c) continue;
     const names = c.snis.map((s) => (typeof s === 'string' ? s : s.name));
     const key = c.id ?? names[0];

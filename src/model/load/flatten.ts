@@ -82,7 +82,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]) }));
   addPlugins(top.plugins, ['plugins'], {});
   const list = (into: Found<Raw>[], items: unknown[], kind: string) => items.forEach((x, i) => into.push({ value: asRaw(x), origin: at([kind, i]) }));
-  top.certificates.forEach((c, i) => flat.certificates.push({ value: { ...asRaw(c), _snis: [] }, origin: at(['certificates', i]) }));
+  list(flat.certificates, top.certificates, 'certificates');
   list(flat.snis, top.snis, 'snis');
   list(flat.caCertificates, top.ca_certificates, 'ca_certificates');
   list(flat.listeners, top.listeners, 'listeners');
