@@ -208,6 +208,33 @@ services:
 `), { code: 'FD_WRONG_TYPE', at: '5:11', message: '"port" must be a number' });
   });
 
+  const namedByNumber: [string, string, string][] = [
+    ['a route named by a number, with a plugin nested in it', y(`
+_format_version: "3.0"
+services:
+${SVC('a')}
+    routes:
+      - name: 5
+        paths: [/a]
+        plugins:
+          - name: cors
+`), '9:15'],
+    ['a service named by a number, beside another, with a plugin nested in it', y(`
+_format_version: "3.0"
+services:
+${SVC('api')}
+  - name: 5
+    host: b
+    plugins:
+      - name: cors
+`), '8:11'],
+  ];
+  for (const [what, text, at] of namedByNumber) {
+    test(`${what}: one wrong type, not an exception`, () => {
+      refusedWith(text, { code: 'FD_WRONG_TYPE', at, message: '"name" must be a string' });
+    });
+  }
+
   test('paths written as a string, not a list, is a wrong type', () => {
     refusedWith(y(`
 _format_version: "3.0"

@@ -9,10 +9,10 @@ function asRaw(v: unknown): Raw {
   return isObject(v) ? v : { _bad: v };
 }
 
-/** The key children use for their parent: the first of `fields` that is set. */
+/** The key children use for their parent: the first of `fields` that holds a string (the parent's schema refuses any other value). */
 function keyOf(own: unknown, fields: readonly string[]): string | undefined {
   if (!isObject(own)) return undefined;
-  return fields.map((f) => own[f]).find((v) => v !== undefined && v !== null) as string | undefined;
+  return fields.map((f) => own[f]).find((v): v is string => typeof v === 'string');
 }
 
 /** Splits nested children off an entity: returns the entity's own fields and the children lists. */
