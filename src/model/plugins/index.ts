@@ -48,7 +48,7 @@ export interface LoadedPluginDefinition {
 /**
  * The definitions by name. Each definition's functions take its own schema's output, and the
  * loader hands them nothing else (a plugin's config is parsed with the definition of its
- * name, model/load.ts), so here their parameter types are widened to what a lookup by name
+ * name, model/load/scope-plugins.ts), so here their parameter types are widened to what a lookup by name
  * can know.
  */
 const byName: ReadonlyMap<string, LoadedPluginDefinition> = new Map(PLUGINS.map((d) => [d.name, d as LoadedPluginDefinition]));
