@@ -70,6 +70,9 @@ export const catalogue = {
   // ---- operational traps (warnings) ----------------------------------------------------
   FD_TRAP_DEFAULT_TIMEOUT: entry('warning', (svc: string) => `service "${svc}" keeps Kong's 60 s default timeouts`, () => 'set connect_timeout (3000-5000) and read_timeout/write_timeout (10000-30000) in ms'),
   FD_TRAP_NO_SIZE_LIMIT: entry('warning', (route: string) => `route "${route}" accepts request bodies of any size`, () => 'add request-size-limiting (allowed_payload_size) to the route or its service'),
+  FD_CIRCUIT_CAPPED: entry('warning', (svc: string, n: number, field: string, admitted: number) => `service "${svc}" can have at most ${n} requests in flight or queued (circuit_breaker.${field}); the gateway admits ${admitted} connections and Kong would pass every request on, while Envoy answers 503 past ${n}`, () => 'raise the threshold, or keep it if shedding above it is what you want (docs/circuit-breaking.md)'),
+  FD_CIRCUIT_RETRIES_CAPPED: entry('warning', (svc: string, n: number, retries: number) => `service "${svc}" allows ${n} retries at once (circuit_breaker.max_retries); Kong retries every failed try up to retries (${retries}) times, whatever the other requests do`, () => 'use retry_budget (percent of the active requests, with min_concurrency) or leave both unset for Frontdesk\'s budget (docs/circuit-breaking.md)'),
+  FD_PASSIVE_STATUSES_INEXACT: entry('warning', (upstream: string, why: string) => `upstream "${upstream}": passive health check statuses are not counted exactly: ${why}`, () => 'list 502, 503, 504 (counted exactly as gateway errors) or every 5xx; or use the outlier_detection extension (docs/circuit-breaking.md)'),
   // ---- translation ----------------------------------------------------------------------
   FD_TRANSLATE: entry('error', (msg: string) => `cannot translate: ${msg}`, () => undefined),
   // ---- authz (issue 3) --------------------------------------------------------------------

@@ -17,6 +17,83 @@ export const SERVICE_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls'
 export const ROUTE_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 
+/** A count threshold (Envoy's uint32 fields). */
+const count = z.number().int().min(0).max(4294967295);
+/** Seconds, as Kong writes health-check intervals; fractions allowed, at least a millisecond. */
+const seconds = z.number().min(0.001).max(315576000000);
+const percent = z.number().min(0).max(100);
+
+/** Frontdesk extension: one priority's circuit-breaker thresholds (Envoy's CircuitBreakers.Thresholds). */
+const thresholdsSchema = z.object({
+  max_connections: count.optional(),
+  max_pending_requests: count.optional(),
+  max_requests: count.optional(),
+  max_retries: count.optional(),
+  retry_budget: z.object({
+    percent,
+    min_concurrency: count.optional(),
+  }).strict().optional(),
+  max_connection_pools: count.optional(),
+}).strict();
+
+const oneRetryCap = (t: { max_retries?: number; retry_budget?: unknown }, ctx: z.RefinementCtx, at: (string | number)[]) => {
+  if (t.max_retries !== undefined && t.retry_budget !== undefined) {
+    ctx.addIssue({ code: 'custom', path: [...at, 'retry_budget'], message: 'set max_retries or retry_budget, not both (Envoy ignores max_retries when a budget is set)' });
+  }
+};
+
+/**
+ * Frontdesk extension: circuit breaking per service cluster. The fields at the top are the
+ * thresholds of Envoy's DEFAULT priority (every route's traffic); `high` holds those of the
+ * HIGH priority. An unset field takes Frontdesk's gateway default (docs/circuit-breaking.md),
+ * never Envoy's built-in 1,024.
+ */
+export const circuitBreakerSchema = thresholdsSchema.extend({ high: thresholdsSchema.optional() }).strict().superRefine((v, ctx) => {
+  oneRetryCap(v, ctx, []);
+  if (v.high) oneRetryCap(v.high, ctx, ['high']);
+});
+
+/** Frontdesk extension: Envoy's outlier detection, beyond what Kong's passive health checks say. */
+export const outlierDetectionSchema = z.object({
+  consecutive_5xx: z.number().int().min(1).max(4294967295).optional(),
+  consecutive_gateway_failure: z.number().int().min(1).max(4294967295).optional(),
+  consecutive_local_origin_failure: z.number().int().min(1).max(4294967295).optional(),
+  interval: seconds.optional(),
+  base_ejection_time: seconds.optional(),
+  max_ejection_time: seconds.optional(),
+  max_ejection_percent: z.number().int().min(0).max(100).optional(),
+  success_rate: z.object({
+    minimum_hosts: count.optional(),
+    request_volume: count.optional(),
+    stdev_factor: z.number().int().min(0).max(4294967295).optional(),
+    enforcing: z.number().int().min(0).max(100).optional(),
+  }).strict().optional(),
+  failure_percentage: z.object({
+    threshold: z.number().int().min(0).max(100),
+    minimum_hosts: count.optional(),
+    request_volume: count.optional(),
+    enforcing: z.number().int().min(0).max(100).optional(),
+  }).strict().optional(),
+}).strict();
+
+/** Frontdesk extension: Envoy's adaptive_concurrency filter (gradient controller) for one service. */
+export const adaptiveConcurrencySchema = z.object({
+  max_concurrency_limit: z.number().int().min(1).max(4294967295).optional(),
+  concurrency_update_interval: seconds.optional(),
+  sample_percentile: percent.optional(),
+  min_rtt_interval: seconds.optional(),
+  min_rtt_request_count: z.number().int().min(1).max(4294967295).optional(),
+  min_concurrency: z.number().int().min(1).max(4294967295).optional(),
+  jitter_percent: percent.optional(),
+  buffer_percent: percent.optional(),
+}).strict();
+
+/** The resilience extensions a service (and, but for adaptive_concurrency, an upstream) may carry. */
+const resilience = {
+  circuit_breaker: circuitBreakerSchema.optional(),
+  outlier_detection: outlierDetectionSchema.optional(),
+};
+
 export const serviceSchema = z.object({
   name: z.string().regex(/^[\w.~-]+$/, 'names may hold letters, digits and . _ ~ -').optional(),
   id,
@@ -34,6 +111,8 @@ export const serviceSchema = z.object({
   ca_certificates: z.array(z.string()).optional(),
   client_certificate: ref.optional(),
   enabled: z.boolean().default(true),
+  ...resilience, // extension
+  adaptive_concurrency: adaptiveConcurrencySchema.optional(), // extension
   tags,
   created_at: timestamp,
   updated_at: timestamp,
@@ -133,6 +212,7 @@ export const upstreamSchema = z.object({
   client_certificate: ref.optional(),
   use_srv_name: z.boolean().default(false),
   healthchecks: healthchecksSchema,
+  ...resilience, // extension
   tags,
   created_at: timestamp,
   updated_at: timestamp,
@@ -282,3 +362,6 @@ export type CertificateFields = z.infer<typeof certificateSchema>;
 export type CaCertificateFields = z.infer<typeof caCertificateSchema>;
 export type ListenerFields = z.infer<typeof listenerSchema>;
 export type Healthchecks = z.infer<typeof healthchecksSchema>;
+export type CircuitBreakerFields = z.infer<typeof circuitBreakerSchema>;
+export type OutlierDetectionFields = z.infer<typeof outlierDetectionSchema>;
+export type AdaptiveConcurrencyFields = z.infer<typeof adaptiveConcurrencySchema>;

@@ -1,5 +1,6 @@
 import { diag, type Diagnostic } from '../errors.js';
 import { checkAuthz } from './checks/authz.js';
+import { checkCircuitBreaking } from './checks/circuit-breaking.js';
 import { checkRateLimiting } from './checks/ratelimit.js';
 import { checkTraps } from './checks/traps.js';
 import { loadCaCertificates, loadCertificates } from './load/certificates.js';
@@ -53,6 +54,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     ...checkTraps(routes.routes, plugins),
     ...checkAuthz(consumers, plugins, routes.routes, services.services),
     ...checkRateLimiting(plugins),
+    ...checkCircuitBreaking(services.services, upstreams),
   ];
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();

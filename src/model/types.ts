@@ -1,6 +1,7 @@
 import type { YamlPath } from '../errors.js';
 import type {
-  AclFields, BasicauthCredentialFields, Healthchecks, JwtSecretFields, KeyauthCredentialFields, RouteFields, SERVICE_PROTOCOLS,
+  AclFields, AdaptiveConcurrencyFields, BasicauthCredentialFields, CircuitBreakerFields, Healthchecks, JwtSecretFields,
+  KeyauthCredentialFields, OutlierDetectionFields, RouteFields, SERVICE_PROTOCOLS,
 } from './entities.js';
 
 /** Where an entity was written: the file and the YAML path inside it. */
@@ -28,6 +29,10 @@ export interface Service {
   tls_verify?: boolean;
   tls_verify_depth?: number;
   ca_certificates?: string[];
+  /** Frontdesk extensions (docs/circuit-breaking.md). */
+  circuit_breaker?: CircuitBreakerFields;
+  outlier_detection?: OutlierDetectionFields;
+  adaptive_concurrency?: AdaptiveConcurrencyFields;
   tags: string[];
   origin: Origin;
 }
@@ -64,6 +69,9 @@ export interface Upstream {
   slots: number;
   host_header?: string;
   healthchecks: Healthchecks;
+  /** Frontdesk extensions (docs/circuit-breaking.md); a service's own win field by field. */
+  circuit_breaker?: CircuitBreakerFields;
+  outlier_detection?: OutlierDetectionFields;
   targets: Target[];
   origin: Origin;
 }

@@ -47,7 +47,8 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
     out.services.push({
       name, id: s.id, ...address, upstream: refs.upstream.get(address.host), retries: s.retries, connect_timeout: s.connect_timeout,
       read_timeout: s.read_timeout, write_timeout: s.write_timeout, tls_verify: s.tls_verify,
-      tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates, tags: s.tags, origin,
+      tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates, circuit_breaker: s.circuit_breaker,
+      outlier_detection: s.outlier_detection, adaptive_concurrency: s.adaptive_concurrency, tags: s.tags, origin,
     });
   }
   return out;
