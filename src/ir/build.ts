@@ -1,8 +1,10 @@
 import { isPluginName, pluginFeature, type PluginFeatures, type PluginName } from '../model/plugins/index.js';
 import type { GatewayModel, Plugin, Route, Service, Upstream } from '../model/types.js';
+import { DEFAULT_THRESHOLDS, mergedCircuitBreaker, mergedOutlierDetection, passiveStatusMapping } from '../model/checks/circuit-breaking.js';
+import type { AdaptiveConcurrencyFields, CircuitBreakerFields, OutlierDetectionFields } from '../model/entities.js';
 import { compareRoutes, kongPriority } from './route-order.js';
 import type {
-  ActiveHealthCheck, Backend, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
+  ActiveHealthCheck, AdaptiveConcurrency, Backend, CircuitThresholds, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
 } from './types.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { escapeRegex } from '../regex.js';
@@ -219,33 +221,114 @@ function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, s
     endpoints,
     lb,
     ...(lb === 'ring_hash' && u ? { ringSize: u.slots } : {}),
-    ...(u ? healthChecks(u) : {}),
+    ...healthChecks(s, u),
+    circuitBreaker: circuitBreaker(mergedCircuitBreaker(s, u)),
+    ...(s.adaptive_concurrency ? { adaptiveConcurrency: adaptiveConcurrency(s.adaptive_concurrency) } : {}),
   };
 }
 
-function healthChecks(u: Upstream): { active?: ActiveHealthCheck; passive?: PassiveHealthCheck } {
+const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : Math.max(1, Math.round(s * 1000)));
+
+/** Every threshold explicit: what the configuration sets, else Frontdesk's gateway default. */
+function thresholds(t: Omit<CircuitBreakerFields, 'high'>): CircuitThresholds {
+  return {
+    maxConnections: t.max_connections ?? DEFAULT_THRESHOLDS.maxConnections,
+    maxPendingRequests: t.max_pending_requests ?? DEFAULT_THRESHOLDS.maxPendingRequests,
+    maxRequests: t.max_requests ?? DEFAULT_THRESHOLDS.maxRequests,
+    retries: t.max_retries !== undefined
+      ? { max: t.max_retries }
+      : t.retry_budget
+        ? { budgetPercent: t.retry_budget.percent, minConcurrency: t.retry_budget.min_concurrency ?? Math.min(DEFAULT_THRESHOLDS.retryBudget.minConcurrency, t.max_requests ?? Infinity) }
+        : { budgetPercent: DEFAULT_THRESHOLDS.retryBudget.percent, minConcurrency: Math.min(DEFAULT_THRESHOLDS.retryBudget.minConcurrency, t.max_requests ?? Infinity) },
+    ...(t.max_connection_pools !== undefined ? { maxConnectionPools: t.max_connection_pools } : {}),
+  };
+}
+
+function circuitBreaker(cb: CircuitBreakerFields): Backend['circuitBreaker'] {
+  const { high, ...own } = cb;
+  // HIGH takes DEFAULT's thresholds where it sets none; a retry cap it sets replaces the other kind.
+  const inherited = { ...own };
+  if (high?.max_retries !== undefined) delete inherited.retry_budget;
+  if (high?.retry_budget !== undefined) delete inherited.max_retries;
+  return { default: thresholds(own), high: thresholds({ ...inherited, ...high }) };
+}
+
+/** The gradient controller's settings, Envoy's documented defaults where the configuration is silent. */
+function adaptiveConcurrency(a: AdaptiveConcurrencyFields): AdaptiveConcurrency {
+  return {
+    maxConcurrencyLimit: a.max_concurrency_limit ?? 1000,
+    concurrencyUpdateIntervalMs: secondsToMs(a.concurrency_update_interval) ?? 100,
+    samplePercentile: a.sample_percentile ?? 50,
+    minRttIntervalMs: secondsToMs(a.min_rtt_interval) ?? 60_000,
+    minRttRequestCount: a.min_rtt_request_count ?? 50,
+    minConcurrency: a.min_concurrency ?? 3,
+    jitterPercent: a.jitter_percent ?? 10,
+    bufferPercent: a.buffer_percent ?? 25,
+  };
+}
+
+/**
+ * Kong's active checks → Envoy health_checks; Kong's passive ones and the outlier_detection
+ * extension (which wins field by field) → outlier detection.
+ */
+function healthChecks(s: Service, u: Upstream | undefined): { active?: ActiveHealthCheck; passive?: PassiveHealthCheck } {
   const out: { active?: ActiveHealthCheck; passive?: PassiveHealthCheck } = {};
-  const a = u.healthchecks.active;
-  if (a.healthy.interval > 0 || a.unhealthy.interval > 0) {
-    out.active = {
-      type: a.type,
-      path: a.http_path,
-      timeoutMs: Math.round(a.timeout * 1000),
-      intervalMs: Math.round((a.healthy.interval || a.unhealthy.interval) * 1000),
-      ...(a.unhealthy.interval > 0 && a.unhealthy.interval !== a.healthy.interval ? { unhealthyIntervalMs: Math.round(a.unhealthy.interval * 1000) } : {}),
-      healthyThreshold: Math.max(1, a.healthy.successes),
-      unhealthyThreshold: Math.max(1, a.unhealthy.http_failures, a.unhealthy.timeouts, a.unhealthy.tcp_failures),
-      expectedStatuses: [...a.healthy.http_statuses].sort((x, y) => x - y),
-      ...(a.https_sni ? { host: a.https_sni } : {}),
-    };
+  if (u) {
+    const a = u.healthchecks.active;
+    if (a.healthy.interval > 0 || a.unhealthy.interval > 0) {
+      out.active = {
+        type: a.type,
+        path: a.http_path,
+        timeoutMs: Math.round(a.timeout * 1000),
+        intervalMs: Math.round((a.healthy.interval || a.unhealthy.interval) * 1000),
+        ...(a.unhealthy.interval > 0 && a.unhealthy.interval !== a.healthy.interval ? { unhealthyIntervalMs: Math.round(a.unhealthy.interval * 1000) } : {}),
+        healthyThreshold: Math.max(1, a.healthy.successes),
+        unhealthyThreshold: Math.max(1, a.unhealthy.http_failures, a.unhealthy.timeouts, a.unhealthy.tcp_failures),
+        expectedStatuses: [...a.healthy.http_statuses].sort((x, y) => x - y),
+        ...(a.https_sni ? { host: a.https_sni } : {}),
+      };
+    }
   }
+  const kong = u ? kongPassive(u) : undefined;
+  const ext = mergedOutlierDetection(s, u);
+  const passive: PassiveHealthCheck = { ...kong, ...(ext ? outlierDetection(ext) : {}) };
+  if (Object.keys(passive).length) out.passive = passive;
+  return out;
+}
+
+/**
+ * Kong's passive checks: http_failures counts the responses of `unhealthy.http_statuses`; Envoy
+ * counts either 502/503/504 (gateway failures) or every 5xx, whichever fits the list (the
+ * loader warns where that is not exact); timeouts are gateway failures too, tcp_failures local ones.
+ */
+function kongPassive(u: Upstream): PassiveHealthCheck | undefined {
   const p = u.healthchecks.passive.unhealthy;
-  if (p.http_failures > 0 || p.timeouts > 0 || p.tcp_failures > 0) {
-    out.passive = {
-      ...(p.http_failures > 0 ? { consecutive5xx: p.http_failures } : {}),
-      ...(p.timeouts > 0 ? { consecutiveGatewayFailure: p.timeouts } : {}),
-      ...(p.tcp_failures > 0 ? { consecutiveLocalOriginFailure: p.tcp_failures } : {}),
-    };
+  if (p.http_failures === 0 && p.timeouts === 0 && p.tcp_failures === 0) return undefined;
+  const counter = p.http_failures > 0 ? passiveStatusMapping(p.http_statuses).counter : undefined;
+  const gateway = [counter === 'gateway' ? p.http_failures : 0, p.timeouts].filter((n) => n > 0);
+  return {
+    ...(counter === '5xx' ? { consecutive5xx: p.http_failures } : {}),
+    ...(gateway.length ? { consecutiveGatewayFailure: Math.min(...gateway) } : {}),
+    ...(p.tcp_failures > 0 ? { consecutiveLocalOriginFailure: p.tcp_failures } : {}),
+  };
+}
+
+function outlierDetection(o: OutlierDetectionFields): PassiveHealthCheck {
+  const out: PassiveHealthCheck = {};
+  if (o.consecutive_5xx !== undefined) out.consecutive5xx = o.consecutive_5xx;
+  if (o.consecutive_gateway_failure !== undefined) out.consecutiveGatewayFailure = o.consecutive_gateway_failure;
+  if (o.consecutive_local_origin_failure !== undefined) out.consecutiveLocalOriginFailure = o.consecutive_local_origin_failure;
+  if (o.interval !== undefined) out.intervalMs = secondsToMs(o.interval);
+  if (o.base_ejection_time !== undefined) out.baseEjectionTimeMs = secondsToMs(o.base_ejection_time);
+  if (o.max_ejection_time !== undefined) out.maxEjectionTimeMs = secondsToMs(o.max_ejection_time);
+  if (o.max_ejection_percent !== undefined) out.maxEjectionPercent = o.max_ejection_percent;
+  if (o.success_rate) {
+    const r = o.success_rate;
+    out.successRate = { minimumHosts: r.minimum_hosts, requestVolume: r.request_volume, stdevFactor: r.stdev_factor, enforcing: r.enforcing ?? 100 };
+  }
+  if (o.failure_percentage) {
+    const f = o.failure_percentage;
+    out.failurePercentage = { threshold: f.threshold, minimumHosts: f.minimum_hosts, requestVolume: f.request_volume, enforcing: f.enforcing ?? 100 };
   }
   return out;
 }

@@ -104,10 +104,42 @@ export interface ActiveHealthCheck {
   host?: string;
 }
 
+/**
+ * Passive health checking (Envoy's outlier detection): Kong's passive health checks, with the
+ * `outlier_detection` extension on top. Only what is set here is enforced.
+ */
 export interface PassiveHealthCheck {
   consecutive5xx?: number;
   consecutiveGatewayFailure?: number;
   consecutiveLocalOriginFailure?: number;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+  successRate?: { minimumHosts?: number; requestVolume?: number; stdevFactor?: number; enforcing: number };
+  failurePercentage?: { threshold: number; minimumHosts?: number; requestVolume?: number; enforcing: number };
+}
+
+/** One priority's circuit-breaker thresholds; every limit is explicit (no Envoy built-in default applies). */
+export interface CircuitThresholds {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  /** Concurrent retries: a budget (share of active requests, with a floor), or a fixed cap. */
+  retries: { budgetPercent: number; minConcurrency: number } | { max: number };
+  maxConnectionPools?: number;
+}
+
+/** Envoy's adaptive concurrency (gradient controller) in front of one backend; every field explicit. */
+export interface AdaptiveConcurrency {
+  maxConcurrencyLimit: number;
+  concurrencyUpdateIntervalMs: number;
+  samplePercentile: number;
+  minRttIntervalMs: number;
+  minRttRequestCount: number;
+  minConcurrency: number;
+  jitterPercent: number;
+  bufferPercent: number;
 }
 
 /** One upstream cluster: a Kong service (with its upstream's targets when it names one). */
@@ -123,6 +155,10 @@ export interface Backend {
   ringSize?: number;
   active?: ActiveHealthCheck;
   passive?: PassiveHealthCheck;
+  /** Circuit-breaker thresholds by Envoy priority (routes send at `default`). */
+  circuitBreaker: { default: CircuitThresholds; high: CircuitThresholds };
+  /** Opt-in (extension): a concurrency limit that follows the backend's latency. */
+  adaptiveConcurrency?: AdaptiveConcurrency;
 }
 
 export interface IrCertificate {

@@ -1,4 +1,4 @@
-import type { Backend } from '../ir/types.js';
+import type { Backend, CircuitThresholds, PassiveHealthCheck } from '../ir/types.js';
 import { adsSource, any, compact, duration, socketAddress, type JsonObject } from './builders.js';
 import { clusterName } from './names.js';
 
@@ -46,15 +46,55 @@ export function buildCluster(b: Backend): JsonObject {
           ? { grpc_health_check: {} }
           : { http_health_check: compact({ path: b.active.path, host: b.active.host, expected_statuses: statusRanges(b.active.expectedStatuses) }) }),
     })] : undefined,
-    outlier_detection: b.passive ? compact({
-      consecutive_5xx: b.passive.consecutive5xx,
-      enforcing_consecutive_5xx: b.passive.consecutive5xx ? undefined : 0,
-      consecutive_gateway_failure: b.passive.consecutiveGatewayFailure,
-      enforcing_consecutive_gateway_failure: b.passive.consecutiveGatewayFailure ? 100 : undefined,
-      split_external_local_origin_errors: b.passive.consecutiveLocalOriginFailure ? true : undefined,
-      consecutive_local_origin_failure: b.passive.consecutiveLocalOriginFailure,
-      enforcing_success_rate: 0,
-    }) : undefined,
+    circuit_breakers: { thresholds: [thresholds('DEFAULT', b.circuitBreaker.default), thresholds('HIGH', b.circuitBreaker.high)] },
+    outlier_detection: b.passive ? outlierDetection(b.passive) : undefined,
+  });
+}
+
+/**
+ * One priority's envoy.config.cluster.v3.CircuitBreakers.Thresholds, every limit written out so
+ * that none of Envoy's built-in ones (1,024 and 3 retries) applies. Overflows count in the
+ * cluster's upstream_cx_overflow, upstream_rq_pending_overflow and upstream_rq_retry_overflow.
+ */
+function thresholds(priority: 'DEFAULT' | 'HIGH', t: CircuitThresholds): JsonObject {
+  return compact({
+    priority,
+    max_connections: t.maxConnections,
+    max_pending_requests: t.maxPendingRequests,
+    max_requests: t.maxRequests,
+    ...('max' in t.retries
+      ? { max_retries: t.retries.max }
+      : { retry_budget: { budget_percent: { value: t.retries.budgetPercent }, min_retry_concurrency: t.retries.minConcurrency } }),
+    max_connection_pools: t.maxConnectionPools,
+    // The overflow counters above, plus remaining_* gauges per threshold.
+    track_remaining: true,
+  });
+}
+
+/**
+ * envoy.config.cluster.v3.OutlierDetection enforcing only what is set: Envoy enforces
+ * consecutive 5xx and success rate by default, so both are switched off unless asked for.
+ */
+function outlierDetection(p: PassiveHealthCheck): JsonObject {
+  return compact({
+    consecutive_5xx: p.consecutive5xx,
+    enforcing_consecutive_5xx: p.consecutive5xx ? undefined : 0,
+    consecutive_gateway_failure: p.consecutiveGatewayFailure,
+    enforcing_consecutive_gateway_failure: p.consecutiveGatewayFailure ? 100 : undefined,
+    split_external_local_origin_errors: p.consecutiveLocalOriginFailure ? true : undefined,
+    consecutive_local_origin_failure: p.consecutiveLocalOriginFailure,
+    interval: p.intervalMs !== undefined ? duration(p.intervalMs) : undefined,
+    base_ejection_time: p.baseEjectionTimeMs !== undefined ? duration(p.baseEjectionTimeMs) : undefined,
+    max_ejection_time: p.maxEjectionTimeMs !== undefined ? duration(p.maxEjectionTimeMs) : undefined,
+    max_ejection_percent: p.maxEjectionPercent,
+    success_rate_minimum_hosts: p.successRate?.minimumHosts,
+    success_rate_request_volume: p.successRate?.requestVolume,
+    success_rate_stdev_factor: p.successRate?.stdevFactor,
+    enforcing_success_rate: p.successRate ? p.successRate.enforcing : 0,
+    failure_percentage_threshold: p.failurePercentage?.threshold,
+    failure_percentage_minimum_hosts: p.failurePercentage?.minimumHosts,
+    failure_percentage_request_volume: p.failurePercentage?.requestVolume,
+    enforcing_failure_percentage: p.failurePercentage?.enforcing,
   });
 }
 

@@ -18,18 +18,37 @@ const DOWNSTREAM = {
  * healthy target its 503, a timeout its 504, a failed rate-limit check its 500. Only replies Envoy
  * generates for those failures are mapped, never an upstream's response or a direct response.
  */
+const OVERLOADED_UPSTREAM = 'The upstream server is overloaded: too many requests in flight';
 const KONG_ERRORS: { flags: string[]; status: number; message: string }[] = [
+  // Shed by a circuit breaker (UO: the cluster's requests, pending requests or connections are
+  // at their threshold) or by Envoy's overload manager (OM); Kong has no such limit, so the
+  // message says which overload it was. Listed first: a shed retry keeps the first try's flags.
+  { flags: ['UO'], status: 503, message: OVERLOADED_UPSTREAM },
+  { flags: ['OM'], status: 503, message: 'The gateway is overloaded' },
   { flags: ['UF', 'UC', 'URX', 'UPE', 'UR'], status: 502, message: 'An invalid response was received from the upstream server' },
-  { flags: ['UH', 'NC', 'UO'], status: 503, message: 'failure to get a peer from the ring-balancer' },
+  { flags: ['UH', 'NC'], status: 503, message: 'failure to get a peer from the ring-balancer' },
   { flags: ['UT'], status: 504, message: 'The upstream server is timing out' },
   // The ratelimit service unreachable or failing (fault_tolerant: false): Kong's 500.
   { flags: ['RLSE'], status: 500, message: 'An unexpected error occurred' },
 ];
-const KONG_ERROR_MAPPERS: JsonObject[] = KONG_ERRORS.map(({ flags, status, message }): JsonObject => ({
-  filter: { response_flag_filter: { flags } },
-  status_code: status,
-  body_format_override: { json_format: { message }, content_type: 'application/json; charset=utf-8' },
-}));
+const KONG_ERROR_MAPPERS: JsonObject[] = [
+  ...KONG_ERRORS.map(({ flags, status, message }): JsonObject => ({
+    filter: { response_flag_filter: { flags } },
+    status_code: status,
+    body_format_override: { json_format: { message }, content_type: 'application/json; charset=utf-8' },
+  })),
+  // The adaptive_concurrency extension refuses with no response flag, only its details string.
+  {
+    filter: {
+      extension_filter: {
+        name: 'envoy.access_loggers.extension_filters.cel',
+        typed_config: any('envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', { expression: "response.code_details == 'reached_concurrency_limit'" }),
+      },
+    },
+    status_code: 503,
+    body_format_override: { json_format: { message: `${OVERLOADED_UPSTREAM} (concurrency limit reached)` }, content_type: 'application/json; charset=utf-8' },
+  },
+];
 
 /** IrListener → envoy.config.listener.v3.Listener with an HTTP connection manager using RDS. */
 export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>): JsonObject {

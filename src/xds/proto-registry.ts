@@ -48,6 +48,9 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto',
+  'envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap.proto',
+  'envoy/extensions/filters/http/adaptive_concurrency/v3/adaptive_concurrency.proto',
+  'envoy/extensions/access_loggers/filters/cel/v3/cel.proto',
   // custom_response (Kong's error bodies), composite and matchers, for the native plugins
   'envoy/extensions/filters/http/custom_response/v3/custom_response.proto',
   'envoy/extensions/http/custom_response/local_response_policy/v3/local_response_policy.proto',
