@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { DEFAULT_MAX_DOWNSTREAM_CONNECTIONS } from '../model/checks/circuit-breaking.js';
 import type { JsonObject } from '../resources/builders.js';
 
 export interface BootstrapOptions {
@@ -9,8 +10,10 @@ export interface BootstrapOptions {
   adminPort: number;
   adminHost?: string;
   delta?: boolean;
-  /** Cap on downstream connections (overload manager). */
+  /** Cap on downstream connections (overload manager); the service clusters' thresholds derive from the default. */
   maxConnections?: number;
+  /** The heap size the overload manager's actions are fractions of. */
+  maxHeapBytes?: number;
 }
 
 /** envoy.config.bootstrap.v3.Bootstrap for an Envoy that takes everything from Frontdesk over ADS. */
@@ -46,15 +49,55 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
         },
       }],
     },
-    overload_manager: {
-      resource_monitors: [{
+    overload_manager: overloadManager(o),
+  };
+}
+
+/** Envoy's heap ceiling when none is given: the overload actions below are fractions of it. */
+export const DEFAULT_MAX_HEAP_BYTES = 1024 * 1024 * 1024;
+
+const HEAP = 'envoy.resource_monitors.fixed_heap';
+const trigger = (value: number) => [{ name: HEAP, threshold: { value } }];
+
+/**
+ * envoy.config.overload.v3.OverloadManager: Envoy protecting itself. Downstream connections are
+ * capped (past the cap Envoy closes new connections; the listener counts
+ * downstream_global_cx_overflow); as the heap fills Envoy first gives memory back, then stops
+ * keeping connections alive, answers new requests 503 (a Kong-style JSON body: flag OM, see
+ * resources/listener.ts), stops accepting connections, and at the top resets the streams
+ * holding the most memory. Each action shows as overload.<action>.active in Envoy's stats.
+ */
+function overloadManager(o: BootstrapOptions): JsonObject {
+  return {
+    refresh_interval: '0.25s',
+    // Per-stream memory accounts (streams of 1 MiB or more), which reset_high_memory_stream needs.
+    buffer_factory_config: { minimum_account_to_track_power_of_two: 20 },
+    resource_monitors: [
+      {
+        name: HEAP,
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig',
+          max_heap_size_bytes: o.maxHeapBytes ?? DEFAULT_MAX_HEAP_BYTES,
+        },
+      },
+      {
         name: 'envoy.resource_monitors.global_downstream_max_connections',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
-          max_active_downstream_connections: o.maxConnections ?? 50000,
+          max_active_downstream_connections: o.maxConnections ?? DEFAULT_MAX_DOWNSTREAM_CONNECTIONS,
         },
-      }],
-    },
+      },
+    ],
+    actions: [
+      { name: 'envoy.overload_actions.shrink_heap', triggers: trigger(0.9) },
+      { name: 'envoy.overload_actions.disable_http_keepalive', triggers: trigger(0.92) },
+      { name: 'envoy.overload_actions.stop_accepting_requests', triggers: trigger(0.95) },
+      { name: 'envoy.overload_actions.stop_accepting_connections', triggers: trigger(0.97) },
+      {
+        name: 'envoy.overload_actions.reset_high_memory_stream',
+        triggers: [{ name: HEAP, scaled: { scaling_threshold: 0.95, saturation_threshold: 0.99 } }],
+      },
+    ],
   };
 }
 
