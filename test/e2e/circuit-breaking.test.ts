@@ -4,7 +4,7 @@
 // a Kong-style 503 that Envoy's cluster stats count; the `outlier_detection` extension ejects a
 // failing target among three and lets it back after the ejection time; Kong's `retries: 5` gives
 // six tries to a request whose tries keep failing, for many requests at once (a retry budget,
-// not Envoy's 3 concurrent retries).
+// not Envoy's 3 concurrent retries); adaptive_concurrency limits its own service only.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -132,12 +132,14 @@ describe('circuit breaking, outlier detection and retries', () => {
   let capped: Awaited<ReturnType<typeof startHeldUpstream>>;
   let targets: Awaited<ReturnType<typeof startTarget>>[];
   let flaky: Awaited<ReturnType<typeof startFlakyUpstream>>;
+  let adaptive: Awaited<ReturnType<typeof startHeldUpstream>>;
   let bFailing = true;
 
   before(async () => {
     ensureOpenFiles(4 * MANY + 1000);
     slow = await startHeldUpstream();
     capped = await startHeldUpstream();
+    adaptive = await startHeldUpstream();
     targets = await Promise.all(['a', 'b', 'c'].map((n) => startTarget(n, () => n === 'b' && bFailing)));
     flaky = await startFlakyUpstream((name) => (name.startsWith('always') ? Infinity : name.startsWith('five') ? 5 : 0));
     gw = await startGateway(`
@@ -167,12 +169,17 @@ services:
     url: grpc://127.0.0.1:${flaky.port}
     retries: 5
     routes: [{ name: flaky, paths: [/flaky], protocols: [http, grpc] }]
+  - name: adaptive
+    url: http://127.0.0.1:${adaptive.port}
+    adaptive_concurrency:
+      min_concurrency: 2
+    routes: [{ name: adaptive, paths: [/adaptive] }]
 `);
   });
 
   after(async () => {
     await gw?.stop();
-    await Promise.all([slow?.close(), capped?.close(), flaky?.close(), ...(targets ?? []).map((t) => t.close())]);
+    await Promise.all([slow?.close(), capped?.close(), adaptive?.close(), flaky?.close(), ...(targets ?? []).map((t) => t.close())]);
   });
 
   test(`with the defaults, ${MANY} concurrent requests are all in flight at the upstream at once and all served`, async () => {
@@ -243,5 +250,22 @@ services:
     assert.equal(flaky.tries.get('always'), 6, '1 try and 5 retries');
     assert.equal(failed.status, 502);
     assert.deepEqual(JSON.parse(failed.text), { message: 'An invalid response was received from the upstream server' });
+  });
+
+  test('adaptive_concurrency: while it measures the latency floor it admits min_concurrency requests; the others get Kong-style 503 JSON', async () => {
+    // Envoy's gradient controller pins the limit to min_concurrency until it has sampled
+    // min_rtt_request_count requests (50 by default): the first window starts at once.
+    const replies = Array.from({ length: 10 }, () => get(gw, '/adaptive/x'));
+    const settled: Reply[] = [];
+    for (const p of replies) void p.then((r) => settled.push(r));
+    await waitFor(() => adaptive.inFlight() === 2 && settled.length === 8, `2 in flight and 8 refused (now ${adaptive.inFlight()}, ${settled.length})`, 30_000, 20);
+    for (const r of settled) {
+      assert.equal(r.status, 503);
+      assert.deepEqual(JSON.parse(r.text), { message: 'The upstream server is overloaded: too many requests in flight (concurrency limit reached)' });
+    }
+    // The limit is this service's: another service's route is served while it is reached.
+    assert.equal((await get(gw, '/pool/x')).status, 200);
+    adaptive.release();
+    assert.deepEqual((await Promise.all(replies)).map((r) => r.status).sort(), [200, 200, 503, 503, 503, 503, 503, 503, 503, 503]);
   });
 });
