@@ -51,10 +51,14 @@ export interface RotatingHeader { header: string; values: readonly string[]; fil
 
 const ROTATE_SCRIPT = fileURLToPath(new URL('./rotate-header.lua', import.meta.url));
 
-/** wrk: 1 thread, `connections` keep-alive connections, with `--latency` percentiles. */
-export function wrk(url: string, seconds: number, connections: number, headers: Record<string, string> = {}, rotate?: RotatingHeader): WrkResult {
+/**
+ * wrk: 1 thread, `connections` keep-alive connections, with `--latency` percentiles. A request
+ * unanswered after `timeoutS` (wrk's default 2 s) counts as a socket timeout, not in latencies.
+ */
+export function wrk(url: string, seconds: number, connections: number, headers: Record<string, string> = {}, rotate?: RotatingHeader, timeoutS?: number): WrkResult {
   if (rotate && !existsSync(rotate.file)) writeFileSync(rotate.file, `${rotate.values.join('\n')}\n`);
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(timeoutS ? ['--timeout', `${timeoutS}s`] : []),
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
     ...(rotate ? ['-s', ROTATE_SCRIPT] : []), url];
   const env = rotate ? { ...process.env, ROTATE_HEADER: rotate.header, ROTATE_VALUES: rotate.file } : process.env;
   const out = spawnSync('wrk', args, { encoding: 'utf8', env, timeout: (seconds + 20) * 1000 }).stdout ?? '';
