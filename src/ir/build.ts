@@ -310,6 +310,9 @@ function kongPassive(u: Upstream): PassiveHealthCheck | undefined {
     ...(counter === '5xx' ? { consecutive5xx: p.http_failures } : {}),
     ...(gateway.length ? { consecutiveGatewayFailure: Math.min(...gateway) } : {}),
     ...(p.tcp_failures > 0 ? { consecutiveLocalOriginFailure: p.tcp_failures } : {}),
+    // Kong may mark every target unhealthy. Envoy ejects none that would take the ejected
+    // share past max_ejection_percent (10 % by default: no target at all of fewer than ten).
+    maxEjectionPercent: 100,
   };
 }
 

@@ -4,7 +4,8 @@
 // a Kong-style 503 that Envoy's cluster stats count; the `outlier_detection` extension ejects a
 // failing target among three and lets it back after the ejection time; Kong's `retries: 5` gives
 // six tries to a request whose tries keep failing, for many requests at once (a retry budget,
-// not Envoy's 3 concurrent retries); adaptive_concurrency limits its own service only.
+// not Envoy's 3 concurrent retries); adaptive_concurrency limits its own service only; Kong's
+// passive http_statuses choose what Envoy counts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -62,13 +63,14 @@ async function startHeldUpstream(): Promise<{ port: number; inFlight(): number; 
   };
 }
 
-/** An echo upstream naming itself; answers 500 while `failing()` says so. */
-async function startTarget(name: string, failing: () => boolean): Promise<{ port: number; hits: number; close(): Promise<void> }> {
+/** An echo upstream naming itself; answers with the status `status()` gives (500 when it says true, 200 for false). */
+async function startTarget(name: string, failing: () => boolean | number): Promise<{ port: number; hits: number; close(): Promise<void> }> {
   const t = { port: 0, hits: 0, close: async () => {} };
   const server = createServer((req, res) => {
     t.hits++;
     req.resume();
-    const status = failing() ? 500 : 200;
+    const f = failing();
+    const status = typeof f === 'number' ? f : f ? 500 : 200;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ upstream: name }));
   });
@@ -134,6 +136,8 @@ describe('circuit breaking, outlier detection and retries', () => {
   let flaky: Awaited<ReturnType<typeof startFlakyUpstream>>;
   let adaptive: Awaited<ReturnType<typeof startHeldUpstream>>;
   let bFailing = true;
+  let passive: Awaited<ReturnType<typeof startTarget>>[];
+  let yStatus = 200;
 
   before(async () => {
     ensureOpenFiles(4 * MANY + 1000);
@@ -141,6 +145,7 @@ describe('circuit breaking, outlier detection and retries', () => {
     capped = await startHeldUpstream();
     adaptive = await startHeldUpstream();
     targets = await Promise.all(['a', 'b', 'c'].map((n) => startTarget(n, () => n === 'b' && bFailing)));
+    passive = await Promise.all(['x', 'y', 'z'].map((n) => startTarget(n, () => (n === 'y' ? yStatus : 200))));
     flaky = await startFlakyUpstream((name) => (name.startsWith('always') ? Infinity : name.startsWith('five') ? 5 : 0));
     gw = await startGateway(`
 _format_version: "3.0"
@@ -153,6 +158,14 @@ upstreams:
       max_ejection_percent: 50
     targets:
 ${targets.map((t) => `      - target: 127.0.0.1:${t.port}`).join('\n')}
+  - name: kong-passive
+    healthchecks:
+      passive:
+        unhealthy:
+          http_failures: 2
+          http_statuses: [502, 503, 504]
+    targets:
+${passive.map((t) => `      - target: 127.0.0.1:${t.port}`).join('\n')}
 services:
   - name: slow
     url: http://127.0.0.1:${slow.port}
@@ -165,6 +178,9 @@ services:
   - name: pooled
     host: pool
     routes: [{ name: pooled, paths: [/pool] }]
+  - name: passive
+    host: kong-passive
+    routes: [{ name: passive, paths: [/passive] }]
   - name: flaky
     url: grpc://127.0.0.1:${flaky.port}
     retries: 5
@@ -179,7 +195,7 @@ services:
 
   after(async () => {
     await gw?.stop();
-    await Promise.all([slow?.close(), capped?.close(), adaptive?.close(), flaky?.close(), ...(targets ?? []).map((t) => t.close())]);
+    await Promise.all([slow?.close(), capped?.close(), adaptive?.close(), flaky?.close(), ...(targets ?? []).map((t) => t.close()), ...(passive ?? []).map((t) => t.close())]);
   });
 
   test(`with the defaults, ${MANY} concurrent requests are all in flight at the upstream at once and all served`, async () => {
@@ -267,5 +283,20 @@ services:
     assert.equal((await get(gw, '/pool/x')).status, 200);
     adaptive.release();
     assert.deepEqual((await Promise.all(replies)).map((r) => r.status).sort(), [200, 200, 503, 503, 503, 503, 503, 503, 503, 503]);
+  });
+
+  test("Kong's passive http_statuses [502, 503, 504]: a target answering 500 stays in rotation, one answering 503 is ejected", async () => {
+    const y = passive[1]!;
+    const through = async () => (JSON.parse((await get(gw, '/passive/x')).text) as { upstream: string }).upstream;
+    yStatus = 500; // not in the list: Kong would not count it, nor does Envoy's gateway-failure counter
+    const before = y.hits;
+    for (let i = 0; i < 30; i++) await through();
+    assert.ok(y.hits - before >= 6, `y still gets its share of 30 requests while answering 500 (got ${y.hits - before})`);
+    assert.equal(await stat(gw, 'cluster.service_passive.outlier_detection.ejections_active'), 0);
+    yStatus = 503; // listed: two in a row take it out
+    await waitFor(async () => (await stat(gw, 'cluster.service_passive.outlier_detection.ejections_active')) === 1 || (await through(), false), 'y to be ejected', 20_000, 0);
+    const hits = y.hits;
+    for (let i = 0; i < 20; i++) assert.notEqual(await through(), 'y');
+    assert.equal(y.hits, hits);
   });
 });

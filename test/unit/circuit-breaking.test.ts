@@ -178,7 +178,7 @@ services:
     host: pool
     routes: [{ name: pooled, paths: [/p] }]
 `, 'pooled');
-    assert.deepEqual(c.outlier_detection, { consecutive_gateway_failure: 3, enforcing_consecutive_gateway_failure: 100, enforcing_consecutive_5xx: 0, enforcing_success_rate: 0 });
+    assert.deepEqual(c.outlier_detection, { consecutive_gateway_failure: 3, enforcing_consecutive_gateway_failure: 100, enforcing_consecutive_5xx: 0, enforcing_success_rate: 0, max_ejection_percent: 100 });
   });
 
   test('outlier_detection in seconds becomes Envoy durations; success rate is enforced only when asked for', () => {
