@@ -292,7 +292,9 @@ function healthChecks(s: Service, u: Upstream | undefined): { active?: ActiveHea
   const kong = u ? kongPassive(u) : undefined;
   const ext = mergedOutlierDetection(s, u);
   const passive: PassiveHealthCheck = { ...kong, ...(ext ? outlierDetection(ext) : {}) };
-  if (Object.keys(passive).length) out.passive = passive;
+  // Any share of the targets may be ejected unless the configuration says otherwise: Envoy's
+  // 10 % would eject no target at all of an upstream with fewer than ten.
+  if (Object.keys(passive).length) out.passive = { maxEjectionPercent: 100, ...passive };
   return out;
 }
 
@@ -310,9 +312,6 @@ function kongPassive(u: Upstream): PassiveHealthCheck | undefined {
     ...(counter === '5xx' ? { consecutive5xx: p.http_failures } : {}),
     ...(gateway.length ? { consecutiveGatewayFailure: Math.min(...gateway) } : {}),
     ...(p.tcp_failures > 0 ? { consecutiveLocalOriginFailure: p.tcp_failures } : {}),
-    // Kong may mark every target unhealthy. Envoy ejects none that would take the ejected
-    // share past max_ejection_percent (10 % by default: no target at all of fewer than ten).
-    maxEjectionPercent: 100,
   };
 }
 

@@ -181,11 +181,11 @@ services:
     assert.deepEqual(c.outlier_detection, { consecutive_gateway_failure: 3, enforcing_consecutive_gateway_failure: 100, enforcing_consecutive_5xx: 0, enforcing_success_rate: 0, max_ejection_percent: 100 });
   });
 
-  test('outlier_detection in seconds becomes Envoy durations; success rate is enforced only when asked for', () => {
+  test('outlier_detection in seconds becomes Envoy durations; success rate is enforced only when asked for; any share may be ejected', () => {
     const c = cluster(SERVICE('    outlier_detection: { consecutive_5xx: 2, interval: 0.5, base_ejection_time: 1.25, failure_percentage: { threshold: 90 } }'), 'orders');
     assert.deepEqual(c.outlier_detection, {
       consecutive_5xx: 2, interval: '0.5s', base_ejection_time: '1.25s', enforcing_success_rate: 0,
-      failure_percentage_threshold: 90, enforcing_failure_percentage: 100,
+      failure_percentage_threshold: 90, enforcing_failure_percentage: 100, max_ejection_percent: 100,
     });
   });
 });
