@@ -1,9 +1,8 @@
 import type { GatewayIR } from '../ir/types.js';
 import type { JsonObject } from './builders.js';
 import { buildCluster, buildLoadAssignment } from './cluster.js';
-import { adaptiveConcurrencyFilters } from './filters/adaptive-concurrency.js';
 import { HTTP_FILTERS } from './filters/index.js';
-import type { CompanionResource, FilterContext, HttpFilter, TranslateSettings } from './filters/registry.js';
+import { expandChain, type ChainEntry, type CompanionResource, type FilterContext, type TranslateSettings } from './filters/registry.js';
 import { buildListener } from './listener.js';
 import { clusterName } from './names.js';
 import { buildRouteConfiguration } from './route-config.js';
@@ -25,8 +24,8 @@ export interface Translation {
  * IR → Envoy and companion resources. Pure: the same IR and settings give the same objects,
  * and an object shared by several fleets is the same instance (so it is encoded once).
  */
-export function translate(ir: GatewayIR, settings: TranslateSettings, registered: readonly HttpFilter[] = HTTP_FILTERS): Translation {
-  const filters = withAdaptiveConcurrency(registered, adaptiveConcurrencyFilters(ir));
+export function translate(ir: GatewayIR, settings: TranslateSettings, chain: readonly ChainEntry[] = HTTP_FILTERS): Translation {
+  const filters = expandChain(chain, ir);
   const ctx: FilterContext = { ir, settings };
   const clusters = new Map<string, JsonObject>();
   const endpoints = new Map<string, JsonObject>();
@@ -75,13 +74,5 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, registered
   };
   for (const f of filters) for (const r of f.companions?.(ctx) ?? []) add(r);
   return { fleets, companions };
-}
-
-/** The chain with one adaptive_concurrency filter per service that asks for it, right before the router (its latency is the backend's). */
-function withAdaptiveConcurrency(chain: readonly HttpFilter[], adaptive: HttpFilter[]): readonly HttpFilter[] {
-  if (!adaptive.length) return chain;
-  const router = chain.findIndex((f) => f.name === 'envoy.filters.http.router');
-  const at = router < 0 ? chain.length : router;
-  return [...chain.slice(0, at), ...adaptive, ...chain.slice(at)];
 }
 

@@ -1,6 +1,6 @@
 import type { Backend, GatewayIR } from '../../ir/types.js';
 import { any, duration, type JsonObject } from '../builders.js';
-import type { HttpFilter } from './registry.js';
+import type { FilterGroup, HttpFilter } from './registry.js';
 
 const ADAPTIVE = 'envoy.extensions.filters.http.adaptive_concurrency.v3.AdaptiveConcurrency';
 const FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';
@@ -36,7 +36,9 @@ function config(a: NonNullable<Backend['adaptiveConcurrency']>): JsonObject {
  * it too, as requests of almost no latency. Envoy counts refusals in
  * http.<listener>.adaptive_concurrency.gradient_controller.rq_blocked (one prefix for every instance).
  */
-export function adaptiveConcurrencyFilters(ir: GatewayIR): HttpFilter[] {
+export const adaptiveConcurrencyFilters: FilterGroup = { group: 'adaptive_concurrency', expand: adaptiveConcurrencyInstances };
+
+function adaptiveConcurrencyInstances(ir: GatewayIR): HttpFilter[] {
   return ir.backends.filter((b) => b.adaptiveConcurrency).map((b): HttpFilter => {
     const name = adaptiveFilterName(b.name);
     return {

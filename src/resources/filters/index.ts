@@ -4,7 +4,8 @@ import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
-import type { HttpFilter } from './registry.js';
+import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
+import type { ChainEntry, HttpFilter } from './registry.js';
 import { requestSizeBufferFilter, requestSizeGateFilter } from './request-size-limiting.js';
 import { requestTerminationFilter } from './request-termination.js';
 import { requestTransformerFilter } from './request-transformer.js';
@@ -22,7 +23,7 @@ import { transformFilter } from './transform.js';
  * request-size-limiting (951), which Envoy checks before asking authz, so a request refused
  * by both gets their answer where Kong would give the auth plugin's.
  */
-const CHAIN: readonly HttpFilter[] = [
+const CHAIN: readonly ChainEntry[] = [
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
   corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
   corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
@@ -37,6 +38,7 @@ const CHAIN: readonly HttpFilter[] = [
   responseTransformerFilter, // header_mutation: the response-transformer's headers
   transformFilter, // ext_proc: bodies, query string, method (the transform companion)
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
+  adaptiveConcurrencyFilters, // adaptive_concurrency, one per service that asks for it (its latency is the backend's)
   routerFilter, // envoy.filters.http.router, always last
 ];
 
@@ -46,4 +48,8 @@ const CHAIN: readonly HttpFilter[] = [
  * chain order, which is Kong's plugin priority for the plugins that have them (ip-restriction
  * 990, request-size-limiting 951, request-termination 2).
  */
-export const HTTP_FILTERS: readonly HttpFilter[] = [kongRepliesFilter(CHAIN, CHAIN), ...CHAIN];
+export const HTTP_FILTERS: readonly ChainEntry[] = [kongRepliesFilter(plain(CHAIN), plain(CHAIN)), ...CHAIN];
+
+function plain(chain: readonly ChainEntry[]): HttpFilter[] {
+  return chain.filter((e): e is HttpFilter => !('expand' in e));
+}

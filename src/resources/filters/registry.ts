@@ -20,6 +20,23 @@ export interface FilterContext {
   settings: TranslateSettings;
 }
 
+/**
+ * A place in the chain for filters that exist once per IR entity (adaptive_concurrency: one
+ * instance per service that asks for it); translate expands it with the IR at hand.
+ */
+export interface FilterGroup {
+  group: string;
+  expand(ir: GatewayIR): HttpFilter[];
+}
+
+/** One entry of the filter-order table. */
+export type ChainEntry = HttpFilter | FilterGroup;
+
+/** The chain's filters for one IR: groups expanded in place. */
+export function expandChain(chain: readonly ChainEntry[], ir: GatewayIR): HttpFilter[] {
+  return chain.flatMap((e) => ('expand' in e ? e.expand(ir) : [e]));
+}
+
 /** A companion resource: our own message type, sent over the same ADS server. */
 export interface CompanionResource {
   typeUrl: string;
