@@ -76,7 +76,7 @@ export const catalogue = {
   // ---- translation ----------------------------------------------------------------------
   FD_TRANSLATE: entry('error', (msg: string) => `cannot translate: ${msg}`, () => undefined),
   // ---- authz (issue 3) --------------------------------------------------------------------
-  FD_AUTHZ_JWT_SECRET: entry('error', (key: string, problem: string) => `jwt_secret "${key}": ${problem}`, () => 'fix the secret so its algorithm fits its key (src/authz/keys.ts jwtSecretProblem says why)'),
+  FD_AUTHZ_JWT_SECRET: entry('error', (key: string, problem: string) => `jwt_secret "${key}": ${problem}`, () => 'fix the secret so its algorithm fits its key (src/jwt-keys.ts jwtSecretProblem says why)'),
   FD_AUTHZ_DUPLICATE_CREDENTIAL: entry('error', (kind: string, consumer: string, other: string) => `${kind} credential of consumer "${consumer}" repeats one of consumer "${other}"`, (kind: string) => `each ${kind} credential must be unique across consumers; Frontdesk would keep only the first`),
   FD_AUTHZ_ACL_WITHOUT_AUTH: entry('error', (route: string) => `route "${route}" has the acl plugin but no jwt, key-auth or basic-auth plugin`, () => 'add an auth plugin to the route, its service or globally; without one every request gets 401'),
   FD_AUTHZ_UNKNOWN_ANONYMOUS: entry('error', (plugin: string, ref: string) => `${plugin}: anonymous consumer "${ref}" does not exist`, () => 'name an existing consumer by id or username; otherwise failed authentications get 500, as in Kong'),

@@ -35,7 +35,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../src/logger.js';
-import { ENTRY } from '../../src/ratelimit/descriptors.js';
+import { ENTRY } from '../../src/contracts/ratelimit.js';
 import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
@@ -119,7 +119,7 @@ async function startServiceProcess(xdsPort: number, port: number, redisUrl: stri
 
 // ---- 1. straight at the service ------------------------------------------------------------
 
-/** The RateLimitRequest Envoy sends for a route limited by ip (see descriptors.ts). */
+/** The RateLimitRequest Envoy sends for a route limited by ip (see contracts/ratelimit.ts). */
 function requestBytes(route: string): Uint8Array {
   return rlsTypes().req.encode({
     domain: 'frontdesk',

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { isHmac, keyAlgorithmProblem, parsePublicKey } from './keys.js';
+import { isHmac, keyAlgorithmProblem, parsePublicKey } from '../jwt-keys.js';
 import { JwkSet } from './jwks.js';
 import type {
   AuthzConsumer, AuthzLogger, AuthzSnapshot, BasicAuthCredential, JwtAlgorithm, JwtSecret, KeyAuthCredential,

@@ -2,7 +2,7 @@ import type { AuthOutcome, CachedToken, PluginContext } from './context.js';
 import { CredentialIndex } from './credentials.js';
 import { JwksCache } from './jwks.js';
 import { LruCache } from './lru.js';
-import { IDENTITY_HEADERS } from './identity.js';
+import { IDENTITY_HEADERS } from '../contracts/authz.js';
 import { checkAcl } from './plugins/acl.js';
 import { authenticateBasicAuth } from './plugins/basic-auth.js';
 import { authenticateJwt } from './plugins/jwt.js';
@@ -13,7 +13,7 @@ import type {
   AclConfig, AuthzAllow, AuthzConsumer, AuthzDecision, AuthzEngineOptions, AuthzLogger, AuthzRequest, AuthzSnapshot, RoutePolicy,
 } from './types.js';
 
-export { IDENTITY_HEADERS } from './identity.js';
+export { IDENTITY_HEADERS } from '../contracts/authz.js';
 
 type AuthStep = {
   plugin: 'jwt' | 'key-auth' | 'basic-auth';
@@ -39,9 +39,10 @@ interface State {
 function compile(policy: RoutePolicy): CompiledPolicy {
   const { jwt, 'key-auth': keyAuth, 'basic-auth': basicAuth, acl } = policy.plugins;
   const auth: AuthStep[] = [];
-  if (jwt) auth.push({ plugin: 'jwt', anonymous: jwt.anonymous, runOnPreflight: jwt.run_on_preflight, run: (r, c) => authenticateJwt(jwt, r, c) });
-  if (keyAuth) auth.push({ plugin: 'key-auth', anonymous: keyAuth.anonymous, runOnPreflight: keyAuth.run_on_preflight, run: (r, c) => authenticateKeyAuth(keyAuth, r, c) });
-  if (basicAuth) auth.push({ plugin: 'basic-auth', anonymous: basicAuth.anonymous, runOnPreflight: true, run: (r, c) => authenticateBasicAuth(basicAuth, r, c) });
+  // proto3: an empty `anonymous` is none.
+  if (jwt) auth.push({ plugin: 'jwt', anonymous: jwt.anonymous || undefined, runOnPreflight: jwt.run_on_preflight === true, run: (r, c) => authenticateJwt(jwt, r, c) });
+  if (keyAuth) auth.push({ plugin: 'key-auth', anonymous: keyAuth.anonymous || undefined, runOnPreflight: keyAuth.run_on_preflight === true, run: (r, c) => authenticateKeyAuth(keyAuth, r, c) });
+  if (basicAuth) auth.push({ plugin: 'basic-auth', anonymous: basicAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateBasicAuth(basicAuth, r, c) });
   return acl ? { auth, acl } : { auth };
 }
 
@@ -95,9 +96,9 @@ export class AuthzEngine {
     const index = new CredentialIndex(snapshot, this.logger);
     const policies = new Map<string, CompiledPolicy>();
     for (const p of snapshot.policies) {
-      policies.set(p.routeId, compile(p));
-      for (const [plugin, conf] of Object.entries(p.plugins)) {
-        const anonymous = (conf as { anonymous?: string }).anonymous;
+      const compiled = compile(p);
+      policies.set(p.routeId, compiled);
+      for (const { plugin, anonymous } of compiled.auth) {
         if (anonymous !== undefined && !index.consumerByIdOrUsername(anonymous)) {
           this.logger.warn({ routeId: p.routeId, plugin, anonymous }, 'authz: anonymous consumer does not exist; failed authentications will get 500');
         }

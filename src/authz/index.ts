@@ -4,6 +4,6 @@
  * CheckResponse. See docs/authz.md.
  */
 export { AuthzEngine, IDENTITY_HEADERS } from './engine.js';
-export { jwtSecretProblem, keyAlgorithmProblem } from './keys.js';
+export { jwtSecretProblem, keyAlgorithmProblem } from '../jwt-keys.js';
 export type * from './types.js';
 export { JWT_ALGORITHMS } from './types.js';

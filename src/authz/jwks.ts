@@ -1,5 +1,5 @@
 import { importJWK, type JWK } from 'jose';
-import { jwkFitsAlgorithm } from './keys.js';
+import { jwkFitsAlgorithm } from '../jwt-keys.js';
 import { AuthzInternalError } from './responses.js';
 import type { AuthzFetch, AuthzLogger, JsonWebKeySet, JwtAlgorithm } from './types.js';
 

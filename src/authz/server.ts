@@ -61,7 +61,8 @@ function checkTypes(): { req: protobuf.Type; res: protobuf.Type } {
 
 /** CheckRequest bytes → the route's policy name and the engine's request. */
 export function decodeCheckRequest(bytes: Uint8Array): { routeId: string; request: AuthzRequest } {
-  const m = checkTypes().req.decode(bytes) as unknown as DecodedCheck;
+  const { req } = checkTypes();
+  const m: DecodedCheck = req.toObject(req.decode(bytes));
   const http = m.attributes?.request?.http ?? {};
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(http.headers ?? {})) if (k[0] !== ':') headers[k.toLowerCase()] = v;

@@ -1,9 +1,10 @@
+import { AUTHZ_TYPE, type AuthzMessages } from '../contracts/authz.js';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
-import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../runtime/companions.js';
-import { AdsClient } from '../xds/ads-client.js';
+import { startCompanionClient } from '../xds/companion-client.js';
 import { AuthzEngine } from './engine.js';
-import { AUTHZ_TYPE, authzResourcesProblem, snapshotFromResources } from './resources.js';
+import { consumersProblem, policiesProblem, snapshotFromResources } from './policy.js';
 import { startAuthzServer, type AuthzServer } from './server.js';
 import type { AuthzEngineOptions } from './types.js';
 
@@ -39,50 +40,29 @@ export async function startAuthzService(o: AuthzServiceOptions): Promise<Running
   const log = o.logger;
   const engine = new AuthzEngine({ logger: log, fetch: globalThis.fetch as AuthzEngineOptions['fetch'], ...o.engine });
   const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log });
-  const client = new AdsClient({
-    target: `${o.xds.host}:${o.xds.port}`,
-    nodeId: o.nodeId,
-    cluster: 'authz',
-    mode: o.mode ?? 'sotw',
-    types: [AUTHZ_TYPE.consumer, AUTHZ_TYPE.routePolicy],
-    validate: (typeUrl, resources) => authzResourcesProblem(typeUrl, resources),
-    logger: log,
-  });
-  const seen = new Set<string>();
   let applied = '';
-  let pending = false;
-  let onReady: (() => void) | undefined;
-  const ready = new Promise<void>((resolve) => { onReady = resolve; });
-  const apply = () => {
-    pending = false;
-    const consumers = client.resources(AUTHZ_TYPE.consumer);
-    const policies = client.resources(AUTHZ_TYPE.routePolicy);
-    engine.update(snapshotFromResources(consumers, policies));
-    applied = `${client.version(AUTHZ_TYPE.consumer)}/${client.version(AUTHZ_TYPE.routePolicy)}`;
-    log.info({ version: applied, consumers: consumers.size, routes: policies.size }, 'authz: policy applied');
-    onReady?.();
-    onReady = undefined;
-  };
-  client.on('update', (typeUrl) => {
-    seen.add(typeUrl);
-    if (seen.size < 2 || pending) return;
-    // The two types of one config arrive back to back: apply them together.
-    pending = true;
-    setImmediate(apply);
+  const client = startCompanionClient<AuthzMessages>({
+    name: 'authz',
+    xds: o.xds,
+    nodeId: o.nodeId,
+    mode: o.mode,
+    logger: log,
+    types: { [AUTHZ_TYPE.consumer]: consumersProblem, [AUTHZ_TYPE.routePolicy]: policiesProblem },
+    apply(resources) {
+      const consumers = resources.get(AUTHZ_TYPE.consumer);
+      const policies = resources.get(AUTHZ_TYPE.routePolicy);
+      engine.update(snapshotFromResources(consumers, policies));
+      applied = `${resources.version(AUTHZ_TYPE.consumer)}/${resources.version(AUTHZ_TYPE.routePolicy)}`;
+      log.info({ version: applied, consumers: consumers.size, routes: policies.size }, 'authz: policy applied');
+    },
   });
-  client.on('nack', (typeUrl, detail) => log.error({ type: typeUrl, detail }, 'authz: policy refused; keeping the last good one'));
-  client.on('connected', () => log.info({ xds: `${o.xds.host}:${o.xds.port}` }, 'authz: connected to the control plane'));
-  client.on('disconnected', (err) => log.warn({ err: err?.message, policy: engine.ready }, engine.ready
-    ? 'authz: control plane stream ended; reconnecting (the current policy keeps serving)'
-    : 'authz: no control plane yet; reconnecting (checks are refused until the first policy)'));
-  client.start();
   return {
     port: server.port,
     engine,
     server,
     ready: () => engine.ready,
     version: () => applied,
-    whenReady: () => ready,
+    whenReady: () => client.whenReady(),
     async stop() {
       client.close();
       await server.stop();

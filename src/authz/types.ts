@@ -4,12 +4,17 @@
  * Nothing here knows about Envoy or gRPC: the ext_authz service converts CheckRequest into an
  * AuthzRequest and an AuthzDecision into a CheckResponse.
  */
-import type { AclConfig } from '../model/plugins/acl.js';
-import type { BasicAuthConfig } from '../model/plugins/basic-auth.js';
-import type { JwtConfig } from '../model/plugins/jwt.js';
-import type { KeyAuthConfig } from '../model/plugins/key-auth.js';
+import type { AclPlugin, BasicAuthPlugin, JwtPlugin, KeyAuthPlugin } from '../contracts/authz.js';
+import type { JwtAlgorithm } from '../jwt-keys.js';
 
-export type { AclConfig, BasicAuthConfig, JwtConfig, KeyAuthConfig };
+/**
+ * The plugins' settings: the contract's messages (proto/frontdesk/authz/v1/authz.proto), where
+ * an absent field is proto3's zero value, as the authz service decodes them.
+ */
+export type JwtConfig = JwtPlugin;
+export type KeyAuthConfig = KeyAuthPlugin;
+export type BasicAuthConfig = BasicAuthPlugin;
+export type AclConfig = AclPlugin;
 
 /** A Kong consumer with the ACL groups it belongs to. */
 export interface AuthzConsumer {
@@ -27,10 +32,7 @@ export interface AuthzConsumerInput {
   groups?: string[];
 }
 
-export const JWT_ALGORITHMS = [
-  'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA',
-] as const;
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+export { JWT_ALGORITHMS, type JwtAlgorithm } from '../jwt-keys.js';
 
 /** A JSON Web Key Set document: `{ "keys": [ {kty, kid, ...}, ... ] }`. */
 export interface JsonWebKeySet {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Registry } from '../admin/metrics.js';
+import { ENTRY, headerEntry, routeLimitsFromResource, type RatePolicy, type RouteLimits, type RouteRateLimit } from '../contracts/ratelimit.js';
+import { kongMessage } from '../kong-message.js';
 import type { Logger } from '../logger.js';
-import type { Json } from '../xds/proto-json.js';
 import type { Decision, WindowSpec } from './algorithms/types.js';
 import type { Clock } from './clock.js';
-import { ENTRY, headerEntry, routeLimitsFromResource, type RatePolicy, type RouteLimits } from './descriptors.js';
 import { kongHeaders } from './kong-headers.js';
 import { RateLimitStoreError } from './stores/errors.js';
 import { MemoryStore } from './stores/memory.js';
@@ -113,8 +113,8 @@ export class RateLimiter {
     this.registry.add(new Gauge('frontdesk_ratelimit_redis_connections', 'Redis clients open (the default one and one per distinct Redis a policy names).', () => this.pool.size + (this.defaultRedis ? 1 : 0)));
   }
 
-  /** Parses a complete set of RouteRateLimit bodies; throws (with the resource's name) on a bad one. */
-  static parse(resources: ReadonlyMap<string, Json>): Map<string, ActiveRoute> {
+  /** Parses a complete set of RouteRateLimit messages; throws (with the resource's name) on a bad one. */
+  static parse(resources: ReadonlyMap<string, RouteRateLimit>): Map<string, ActiveRoute> {
     const out = new Map<string, ActiveRoute>();
     for (const [name, body] of resources) {
       let limits: RouteLimits;
@@ -224,7 +224,7 @@ export class RateLimiter {
     const headers = policy.hideClientHeaders ? [] : kongHeaders(decision);
     if (decision.allowed) return { kind: 'answer', overLimit: false, statuses: [false], responseHeaders: headers };
     headers.push(['content-type', JSON_CONTENT_TYPE]);
-    return { kind: 'answer', overLimit: true, statuses: [true], responseHeaders: headers, body: JSON.stringify({ message: policy.errorMessage }) };
+    return { kind: 'answer', overLimit: true, statuses: [true], responseHeaders: headers, body: kongMessage(policy.errorMessage) };
   }
 
   private storeFor(p: RatePolicy): { store: Store; label: string; ready?: Promise<void> } {

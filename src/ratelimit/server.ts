@@ -43,7 +43,8 @@ export function rlsTypes(): { req: protobuf.Type; res: protobuf.Type } {
 
 /** RateLimitRequest bytes → the service's request. */
 export function decodeRequest(bytes: Uint8Array): LimitRequest {
-  const m = rlsTypes().req.decode(bytes) as unknown as DecodedRequest;
+  const { req } = rlsTypes();
+  const m: DecodedRequest = req.toObject(req.decode(bytes), { longs: Number });
   const descriptors: Entries[] = (m.descriptors ?? []).map((d) => {
     const e: Record<string, string> = {};
     for (const x of d.entries ?? []) if (x.key) e[x.key] = x.value ?? '';

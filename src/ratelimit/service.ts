@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/server.js';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+import { RATELIMIT_TYPE_URL, type RatelimitMessages, type RouteRateLimit } from '../contracts/ratelimit.js';
+import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../runtime/args.js';
-import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
-import { adminPortOf, type CompanionDefinition, type CompanionOptions, type RunningCompanion } from '../runtime/companions.js';
-import { AdsClient } from '../xds/ads-client.js';
-import type { Json } from '../xds/proto-json.js';
+import { adminPortOf } from '../runtime/companion-flags.js';
+import { startCompanionClient } from '../xds/companion-client.js';
 import type { Clock } from './clock.js';
-import { RATELIMIT_TYPE_URL } from './descriptors.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
 import { startRateLimitServer } from './server.js';
 
@@ -52,52 +52,39 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
   const log = o.logger;
   const limiter = new RateLimiter({ logger: log, defaultRedis: o.redis, clock: o.clock, redisClient: o.redisClient });
   const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log });
-  let ready = false;
-  // Parsed once, in validate; applied on the update that follows it.
-  let parsed: { resources: Map<string, Json>; routes: ReturnType<typeof RateLimiter.parse> } | undefined;
-  const ads = new AdsClient({
-    target: `${o.xds.host.includes(':') ? `[${o.xds.host}]` : o.xds.host}:${o.xds.port}`,
-    nodeId: o.nodeId,
+  // Parsed once, in the check; applied when the set is put in force.
+  let parsed: { resources: ReadonlyMap<string, RouteRateLimit>; routes: ReturnType<typeof RateLimiter.parse> } | undefined;
+  const ads = startCompanionClient<RatelimitMessages>({
+    name: 'ratelimit',
     cluster: 'frontdesk-ratelimit',
-    mode: o.mode ?? 'sotw',
-    types: [RATELIMIT_TYPE_URL],
+    xds: o.xds,
+    nodeId: o.nodeId,
+    mode: o.mode,
     logger: log,
-    validate: (typeUrl, resources) => {
-      if (typeUrl !== RATELIMIT_TYPE_URL) return undefined;
-      try {
-        parsed = { resources, routes: RateLimiter.parse(resources) };
-        return undefined;
-      } catch (e) {
-        log.error({ err: (e as Error).message }, 'ratelimit policy rejected (NACK); keeping the last good one');
-        return (e as Error).message;
-      }
+    types: {
+      [RATELIMIT_TYPE_URL]: (resources) => {
+        try {
+          parsed = { resources, routes: RateLimiter.parse(resources) };
+          return undefined;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+    },
+    apply(resources) {
+      const set = resources.get(RATELIMIT_TYPE_URL);
+      const routes = parsed?.resources === set ? parsed.routes : RateLimiter.parse(set);
+      parsed = undefined;
+      limiter.apply(routes, resources.version(RATELIMIT_TYPE_URL));
     },
   });
-  ads.on('update', (typeUrl, resources, version) => {
-    if (typeUrl !== RATELIMIT_TYPE_URL) return;
-    const routes = parsed?.resources === resources ? parsed.routes : RateLimiter.parse(resources);
-    parsed = undefined;
-    limiter.apply(routes, version);
-    ready = true;
-  });
-  // One warning when a stream that worked goes away; the retries after it are debug lines.
-  let streamUp = true;
-  ads.on('connected', () => {
-    if (!streamUp) log.info({}, 'xds stream back');
-    streamUp = true;
-  });
-  ads.on('disconnected', (err) => {
-    if (streamUp) log.warn({ err: err?.message }, 'xds stream closed; reconnecting (the last policy stays in force)');
-    else log.debug({ err: err?.message }, 'xds reconnect failed');
-    streamUp = false;
-  });
-  ads.start();
+  const ready = () => ads.ready();
 
   let admin: { server: Server; port: number } | undefined;
   if (o.adminPort !== undefined) {
     admin = await startAdminServer(o.host, o.adminPort, {
-      ready: () => ready,
-      status: () => ({ ready, xds: `${o.xds.host}:${o.xds.port}`, grpcPort: grpcServer.port, ...(limiter.status() as object) }),
+      ready,
+      status: () => ({ ready: ready(), xds: `${o.xds.host}:${o.xds.port}`, grpcPort: grpcServer.port, ...(limiter.status() as object) }),
       metrics: () => limiter.registry.render(),
     }, log);
   }
@@ -106,7 +93,7 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     port: grpcServer.port,
     ...(admin ? { adminPort: admin.port } : {}),
     limiter,
-    ready: () => ready,
+    ready,
     version: () => limiter.policyVersion(),
     async stop() {
       ads.close();

@@ -1,11 +1,11 @@
-import type { Json } from '../xds/proto-json.js';
+import type { Json, JsonObject } from '../json.js';
 
 /**
  * Small builders for the proto3 JSON shapes Envoy's messages use, so the resource files read
  * like Envoy's documentation.
  */
 
-export type JsonObject = { [k: string]: Json };
+export type { JsonObject };
 
 /** Milliseconds → a Duration string (`"1.5s"`). */
 export function duration(ms: number): string {
@@ -45,11 +45,6 @@ export function setHeaderFormat(key: string, format: string): JsonObject {
 /** An Envoy SocketAddress. */
 export function socketAddress(address: string, port: number): JsonObject {
   return { socket_address: { address, port_value: port } };
-}
-
-/** Kong's JSON error body: `{"message":"..."}`. */
-export function kongMessage(message: string): string {
-  return JSON.stringify({ message });
 }
 
 /** Removes undefined fields, so optional parts can be written inline. */

@@ -1,5 +1,6 @@
 import type { IrListener, IrRoute } from '../ir/types.js';
-import { compact, duration, kongMessage, setHeader, setHeaderFormat, type JsonObject } from './builders.js';
+import { kongMessage } from '../kong-message.js';
+import { compact, duration, setHeader, setHeaderFormat, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName, routeConfigName } from './names.js';
 import { escapeRegex } from '../regex.js';

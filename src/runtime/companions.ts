@@ -1,36 +1,8 @@
-import { COMPANION_ADMIN_OFFSET, companionAdminPort, DEFAULT_PORTS } from '../default-ports.js';
-import type { Logger } from '../logger.js';
-import { intFlag } from './args.js';
+import type { CompanionDefinition } from '../contracts/companion.js';
+import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 
-/** How a companion service is started: by `frontdesk <name>` or in-process by `frontdesk start`. */
-export interface CompanionOptions {
-  /** The control plane's ADS address: the companion's policy arrives over it. */
-  xds: { host: string; port: number };
-  host: string;
-  port: number;
-  nodeId: string;
-  logger: Logger;
-  /** Flags given on the command line, by name (e.g. `redis`), for companion-specific settings. */
-  flags: ReadonlyMap<string, string | true>;
-}
-
-export interface RunningCompanion {
-  /** The bound gRPC port. */
-  port: number;
-  /** True once the first policy from the control plane is loaded. */
-  ready(): boolean;
-  stop(): Promise<void>;
-}
-
-export interface CompanionDefinition {
-  name: string;
-  defaultPort: number;
-  /** The flag naming the port of the companion's admin HTTP server, when it has one. */
-  adminPortFlag?: string;
-  /** One line for the usage text: flags beyond --xds/--port. */
-  usage: string;
-  start(o: CompanionOptions): Promise<RunningCompanion>;
-}
+export type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+export { adminPortOf } from './companion-flags.js';
 
 /**
  * A companion whose code is loaded only when it is started: `frontdesk control-plane` then
@@ -49,11 +21,3 @@ export const COMPANIONS: CompanionDefinition[] = [
     usage: `[--redis URL] [--ratelimit-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}]`,
   }, // ratelimit companion
 ];
-
-/**
- * The port of a companion's admin server: its flag when given, else derived from the gRPC port
- * (see companionAdminPort), so two instances on one host given only `--port` never collide.
- */
-export function adminPortOf(flags: ReadonlyMap<string, string | true>, flag: string, grpcPort: number): number {
-  return intFlag({ positionals: [], flags: new Map(flags) }, flag, companionAdminPort(grpcPort));
-}

@@ -1,3 +1,5 @@
+import type { Json } from '../json.js';
+
 /**
  * Kong's request-/response-transformer operations on bodies and query strings, pure: each part
  * is changed in Kong's order — remove, rename, replace (only what exists), add (only what does
@@ -17,11 +19,10 @@ export interface Operations {
   append_types?: string[];
 }
 
-export function isEmpty(o: Operations | undefined): boolean {
+export function isEmpty(o: Operations | null | undefined): boolean {
   return !o || (!o.remove.length && !o.rename.length && !o.replace.length && !o.add.length && !o.append.length);
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** A value as the response-transformer's json_types says (string when not given). */
 function typed(value: string, type: string | undefined): Json {

@@ -1,22 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
+import { ROUTE_METADATA_KEY, type RouteTransform__Output as RouteTransform } from '../contracts/transform.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
-import { isEmpty, transformBody, transformQuery, type Operations } from './operations.js';
+import { isEmpty, transformBody, transformQuery } from './operations.js';
 
 export const PROCESS_METHOD = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
-/** gRPC metadata Envoy sends with each stream (per-route ext_proc override): the Kong route. */
-export const ROUTE_METADATA_KEY = 'x-frontdesk-route';
-
-/** One route's work, as the companion resource carries it. */
-export interface RouteTransform {
-  route: string;
-  request_body?: Operations;
-  querystring?: Operations;
-  http_method?: string;
-  response_json?: Operations;
-}
+export { ROUTE_METADATA_KEY };
 
 interface HeaderValue { key: string; value?: string; raw_value?: Uint8Array }
 interface ProcessingRequest {
@@ -51,9 +42,10 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
     state.requestType = header(hs, 'content-type');
     const setHeaders: unknown[] = [];
     const removeHeaders: string[] = [];
-    if (t && !isEmpty(t.querystring)) {
+    const query = t?.querystring;
+    if (query && !isEmpty(query)) {
       const path = header(hs, ':path') ?? '/';
-      const next = transformQuery(path, t.querystring!);
+      const next = transformQuery(path, query);
       if (next !== path) setHeaders.push(set(':path', next));
     }
     if (t?.http_method) setHeaders.push(set(':method', t.http_method));
@@ -61,7 +53,8 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
     return { request_headers: { response: { status: 'CONTINUE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders } } } };
   }
   if (req.request_body) {
-    const out = t && !isEmpty(t.request_body) ? transformBody(Buffer.from(req.request_body.body ?? []), state.requestType, t.request_body!, true) : undefined;
+    const ops = t?.request_body;
+    const out = ops && !isEmpty(ops) ? transformBody(Buffer.from(req.request_body.body ?? []), state.requestType, ops, true) : undefined;
     return { request_body: { response: out ? { body_mutation: { body: out } } : {} } };
   }
   if (req.response_headers) {
@@ -72,7 +65,8 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
     return { response_headers: { response: { header_mutation: { remove_headers: remove } } } };
   }
   if (req.response_body) {
-    const out = t && !isEmpty(t.response_json) ? transformBody(Buffer.from(req.response_body.body ?? []), state.responseType, t.response_json!, false) : undefined;
+    const ops = t?.response_json;
+    const out = ops && !isEmpty(ops) ? transformBody(Buffer.from(req.response_body.body ?? []), state.responseType, ops, false) : undefined;
     return { response_body: { response: out ? { body_mutation: { body: out } } : {} } };
   }
   return {};
@@ -92,7 +86,7 @@ export async function startTransformServer(o: { host: string; port: number; look
       call.on('data', (b: Uint8Array) => {
         let msg: ProcessingRequest;
         try {
-          msg = reqType.toObject(reqType.decode(b), { enums: String }) as ProcessingRequest;
+          msg = reqType.toObject(reqType.decode(b), { enums: String });
         } catch (e) {
           o.logger.warn({ err: (e as Error).message, route }, 'transform: undecodable ProcessingRequest');
           call.destroy(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));

@@ -8,7 +8,7 @@ import { decodeToJson, type Json } from './proto-json.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
-export interface AdsClientOptions {
+export interface AdsClientOptions<R = Json> {
   /** host:port of the control plane. */
   target: string;
   nodeId: string;
@@ -18,26 +18,52 @@ export interface AdsClientOptions {
   types: string[];
   followEnvoy?: boolean;
   /** Returns an error text to NACK an update; undefined accepts it. */
-  validate?: (typeUrl: string, resources: Map<string, Json>) => string | undefined;
+  validate?: (typeUrl: string, resources: Map<string, R>) => string | undefined;
+  /** How a resource's bytes are decoded; proto3 JSON (decodeToJson) by default. */
+  decode?: (type: protobuf.Type, bytes: Uint8Array) => R;
   logger?: Logger;
   /** Reconnect delay after the stream ends, growing to 5 s. */
   reconnectMs?: number;
 }
 
-export interface AdsClientEvents {
+export interface AdsClientEvents<R = Json> {
   /** The accepted resources of a type after an update (complete set, by name). */
-  update: [typeUrl: string, resources: Map<string, Json>, version: string];
+  update: [typeUrl: string, resources: Map<string, R>, version: string];
   nack: [typeUrl: string, detail: string];
   connected: [];
   disconnected: [error?: Error];
 }
 
-interface TypeState {
+/** The parts of a DiscoveryResponse the client reads (protobufjs object form). */
+interface SotwResponse {
+  version_info?: string;
+  resources?: Array<{ type_url?: string; value?: Uint8Array }>;
+  type_url?: string;
+  nonce?: string;
+}
+
+/** The parts of a DeltaDiscoveryResponse the client reads. */
+interface DeltaResponse {
+  system_version_info?: string;
+  type_url?: string;
+  nonce?: string;
+  removed_resources?: string[];
+  resources?: Array<{ name?: string; version?: string; resource?: { type_url?: string; value?: Uint8Array } | null }>;
+}
+
+interface TypeState<R> {
   names?: Set<string>;
-  resources: Map<string, Json>;
+  resources: Map<string, R>;
   versions: Map<string, string>;
   version: string;
   nonce: string;
+}
+
+/** A resource's name: `name`, or `cluster_name` (ClusterLoadAssignment). */
+function resourceName(body: unknown): string {
+  if (!body || typeof body !== 'object') return '';
+  const { name, cluster_name: clusterName } = body as { name?: unknown; cluster_name?: unknown };
+  return typeof name === 'string' && name ? name : typeof clusterName === 'string' ? clusterName : '';
 }
 
 /**
@@ -45,10 +71,11 @@ interface TypeState {
  * their policy from the control plane, and what the protocol tests and benchmarks drive.
  * It reconnects by itself and resumes with the versions it holds.
  */
-export class AdsClient extends EventEmitter<AdsClientEvents> {
+export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
   private readonly client: grpc.Client;
   private call?: grpc.ClientDuplexStream<Uint8Array, Buffer>;
-  private readonly state = new Map<string, TypeState>();
+  private readonly state = new Map<string, TypeState<R>>();
+  private readonly decode: (type: protobuf.Type, bytes: Uint8Array) => R;
   private closed = false;
   private backoff: number;
   private timer?: NodeJS.Timeout;
@@ -58,8 +85,10 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
   private readonly deltaRespType: protobuf.Type;
   readonly mode: 'sotw' | 'delta';
 
-  constructor(private readonly opts: AdsClientOptions) {
+  constructor(private readonly opts: AdsClientOptions<R>) {
     super();
+    // Without `decode`, R is Json (the default type argument): resources are proto3 JSON.
+    this.decode = opts.decode ?? ((type, bytes) => decodeToJson(type, bytes) as R);
     this.mode = opts.mode ?? 'sotw';
     this.backoff = opts.reconnectMs ?? 100;
     this.client = new grpc.Client(opts.target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
@@ -77,7 +106,7 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
   }
 
   /** The accepted resources of a type. */
-  resources(typeUrl: string): Map<string, Json> {
+  resources(typeUrl: string): Map<string, R> {
     return this.state.get(typeUrl)?.resources ?? new Map();
   }
 
@@ -130,7 +159,7 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     return { id: this.opts.nodeId, cluster: this.opts.cluster ?? '', user_agent_name: 'frontdesk-ads-client' };
   }
 
-  private request(typeUrl: string, st: TypeState, withNode: boolean, initial: boolean, error?: string, subscribe?: string[], unsubscribe?: string[]): void {
+  private request(typeUrl: string, st: TypeState<R>, withNode: boolean, initial: boolean, error?: string, subscribe?: string[], unsubscribe?: string[]): void {
     const call = this.call;
     if (!call) return;
     const error_detail = error ? { code: 3, message: error } : undefined;
@@ -152,66 +181,67 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     }
   }
 
-  private decodeAny(any: { type_url?: string; value?: Uint8Array }): Json {
+  private decodeAny(any: { type_url?: string; value?: Uint8Array }): R {
     const t = typeForUrl(any.type_url ?? '');
     if (!t) throw new Error(`unknown type ${any.type_url}`);
-    return decodeToJson(t, any.value ?? new Uint8Array());
+    return this.decode(t, any.value ?? new Uint8Array());
   }
 
   private onSotw(buf: Buffer): void {
-    const m = this.respType.decode(buf) as unknown as { version_info: string; resources: { type_url: string; value: Uint8Array }[]; type_url: string; nonce: string };
-    const st = this.state.get(m.type_url);
+    const decoded: SotwResponse = this.respType.toObject(this.respType.decode(buf), { defaults: true });
+    const { version_info: version = '', resources = [], type_url: typeUrl = '', nonce = '' } = decoded;
+    const st = this.state.get(typeUrl);
     if (!st) return;
-    const next = new Map<string, Json>();
-    for (const r of m.resources) {
-      const body = this.decodeAny(r) as { name?: string; cluster_name?: string };
-      next.set(body.name ?? body.cluster_name ?? '', body as Json);
+    const next = new Map<string, R>();
+    for (const r of resources) {
+      const body = this.decodeAny(r);
+      next.set(resourceName(body), body);
     }
-    st.nonce = m.nonce;
-    const error = this.opts.validate?.(m.type_url, next);
-    if (error) { this.request(m.type_url, st, false, false, error); this.emit('nack', m.type_url, error); return; }
+    st.nonce = nonce;
+    const error = this.opts.validate?.(typeUrl, next);
+    if (error) { this.request(typeUrl, st, false, false, error); this.emit('nack', typeUrl, error); return; }
     st.resources = next;
-    st.version = m.version_info;
-    this.request(m.type_url, st, false, false);
-    this.emit('update', m.type_url, next, m.version_info);
-    this.follow(m.type_url, next);
+    st.version = version;
+    this.request(typeUrl, st, false, false);
+    this.emit('update', typeUrl, next, version);
+    this.follow(typeUrl, next);
   }
 
   private onDelta(buf: Buffer): void {
-    const m = this.deltaRespType.decode(buf) as unknown as {
-      system_version_info: string; type_url: string; nonce: string; removed_resources: string[];
-      resources: { name: string; version: string; resource?: { type_url: string; value: Uint8Array } }[];
-    };
-    const st = this.state.get(m.type_url);
+    const decoded: DeltaResponse = this.deltaRespType.toObject(this.deltaRespType.decode(buf), { defaults: true });
+    const { system_version_info: version = '', type_url: typeUrl = '', nonce = '', removed_resources: removed = [], resources = [] } = decoded;
+    const st = this.state.get(typeUrl);
     if (!st) return;
     const next = new Map(st.resources);
     const versions = new Map(st.versions);
-    for (const r of m.resources) {
-      if (r.resource) next.set(r.name, this.decodeAny(r.resource));
-      versions.set(r.name, r.version);
+    for (const r of resources) {
+      const name = r.name ?? '';
+      if (r.resource) next.set(name, this.decodeAny(r.resource));
+      versions.set(name, r.version ?? '');
     }
-    for (const name of m.removed_resources) { next.delete(name); versions.delete(name); }
-    st.nonce = m.nonce;
-    const error = this.opts.validate?.(m.type_url, next);
-    if (error) { this.request(m.type_url, st, false, false, error); this.emit('nack', m.type_url, error); return; }
+    for (const name of removed) { next.delete(name); versions.delete(name); }
+    st.nonce = nonce;
+    const error = this.opts.validate?.(typeUrl, next);
+    if (error) { this.request(typeUrl, st, false, false, error); this.emit('nack', typeUrl, error); return; }
     st.resources = new Map([...next].sort(([a], [b]) => a.localeCompare(b)));
     st.versions = versions;
-    st.version = m.system_version_info;
-    this.request(m.type_url, st, false, false);
-    this.emit('update', m.type_url, st.resources, st.version);
-    this.follow(m.type_url, st.resources);
+    st.version = version;
+    this.request(typeUrl, st, false, false);
+    this.emit('update', typeUrl, st.resources, st.version);
+    this.follow(typeUrl, st.resources);
   }
 
   /** As Envoy does: clusters name the endpoints to ask for, listeners the route configurations. */
-  private follow(typeUrl: string, resources: Map<string, Json>): void {
+  private follow(typeUrl: string, resources: Map<string, R>): void {
     if (!this.opts.followEnvoy) return;
     let dependent: string | undefined;
     let names: string[] = [];
     if (typeUrl === TYPE.cluster) {
       dependent = TYPE.endpoint;
       for (const c of resources.values()) {
-        const cl = c as { type?: string; name: string; eds_cluster_config?: { service_name?: string } };
-        if (cl.type === 'EDS') names.push(cl.eds_cluster_config?.service_name ?? cl.name);
+        const cl: unknown = c;
+        const { type, name, eds_cluster_config: eds } = cl as { type?: string; name: string; eds_cluster_config?: { service_name?: string } };
+        if (type === 'EDS') names.push(eds?.service_name ?? name);
       }
     } else if (typeUrl === TYPE.listener) {
       dependent = TYPE.route;

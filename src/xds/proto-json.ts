@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import type { Json } from '../json.js';
 import { typeForUrl } from './proto-registry.js';
 
 /**
@@ -8,7 +9,7 @@ import { typeForUrl } from './proto-registry.js';
  * protobufjs objects and back. An unknown field is a programmer error and throws.
  */
 
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type { Json } from '../json.js';
 type Obj = { [k: string]: unknown };
 
 const WRAPPERS = new Set([
@@ -189,4 +190,14 @@ function defaultWrapperValue(name: string): Json {
   if (name === 'google.protobuf.BoolValue') return false;
   if (name === 'google.protobuf.StringValue' || name === 'google.protobuf.BytesValue') return '';
   return 0;
+}
+
+/**
+ * Protobuf bytes of `type` → the message as protobufjs reads it: field names as in the .proto,
+ * enums by name, 64-bit integers as numbers, and every field present (proto3's defaults where
+ * the bytes have none, null for an absent message). This is the shape proto-loader's generated
+ * `__Output` types describe (src/contracts/generated).
+ */
+export function decodeMessage(type: protobuf.Type, bytes: Uint8Array): { [k: string]: unknown } {
+  return type.toObject(type.decode(bytes), { enums: String, longs: Number, defaults: true, arrays: true, oneofs: true });
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { consumerId } from '../../src/authz/resources.js';
+import { consumerId } from '../../src/contracts/authz.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';

@@ -8,7 +8,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { consumerId } from '../../src/authz/resources.js';
+import { consumerId } from '../../src/contracts/authz.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';

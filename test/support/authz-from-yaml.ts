@@ -5,13 +5,16 @@
  * that knows how those pieces fit, so tests of Kong semantics stay written in YAML.
  */
 import { AuthzEngine } from '../../src/authz/engine.js';
-import { AUTHZ_TYPE, snapshotFromResources } from '../../src/authz/resources.js';
+import { snapshotFromResources } from '../../src/authz/policy.js';
 import type { AuthzDecision } from '../../src/authz/types.js';
+import { AUTHZ_TYPE, type AuthzMessages, type AuthzTypeUrl } from '../../src/contracts/authz.js';
 import { formatDiagnostic } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { compileConfig } from '../../src/runtime/compile.js';
-import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
+import type { JsonObject } from '../../src/json.js';
+import { decodeResource } from '../../src/xds/companion-client.js';
+import { encodeJson } from '../../src/xds/proto-json.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 
 export interface YamlAuthz {
@@ -19,10 +22,10 @@ export interface YamlAuthz {
   check(route: string, headers?: Record<string, string>, path?: string): Promise<AuthzDecision>;
 }
 
-function overTheWire(typeUrl: string, resources: Map<string, unknown> | undefined): Map<string, unknown> {
+function overTheWire<U extends AuthzTypeUrl>(typeUrl: U, resources: Map<string, JsonObject> | undefined): Map<string, AuthzMessages[U]> {
   const type = typeForUrl(typeUrl);
   if (!type) throw new Error(`no protobuf type for ${typeUrl}`);
-  return new Map([...(resources ?? new Map<string, unknown>())].map(([name, body]) => [name, decodeToJson(type, encodeJson(type, body as Json))]));
+  return new Map([...(resources ?? new Map<string, JsonObject>())].map(([name, body]) => [name, decodeResource<AuthzMessages, U>(typeUrl, encodeJson(type, body))]));
 }
 
 /** Compiles `yaml` (throwing with the diagnostics when it does not load) into an authz engine. */

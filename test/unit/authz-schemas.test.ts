@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { jwtSecretProblem } from '../../src/authz/keys.js';
+import { jwtSecretProblem } from '../../src/jwt-keys.js';
 import { aclConfigSchema, aclPlugin } from '../../src/model/plugins/acl.js';
 import { basicAuthConfigSchema, basicAuthPlugin } from '../../src/model/plugins/basic-auth.js';
 import { jwtConfigSchema, jwtPlugin } from '../../src/model/plugins/jwt.js';

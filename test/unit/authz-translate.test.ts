@@ -6,15 +6,17 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
 import { AuthzEngine } from '../../src/authz/engine.js';
-import { AUTHZ_TYPE, authzResourcesProblem, consumerId, snapshotFromResources } from '../../src/authz/resources.js';
+import { authzResourcesProblem, snapshotFromResources } from '../../src/authz/policy.js';
 import { CHECK_METHOD, checkResponseObject, decodeCheckRequest, encodeCheckResponse, startAuthzServer } from '../../src/authz/server.js';
 import type { AuthzDecision, AuthzRequest } from '../../src/authz/types.js';
+import { AUTHZ_TYPE, consumerId, type AuthzMessages, type AuthzTypeUrl } from '../../src/contracts/authz.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { AUTHZ_CLUSTER, EXT_AUTHZ_FILTER, IDENTITY_STRIP_FILTER } from '../../src/resources/filters/ext-authz.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
+import { decodeResource } from '../../src/xds/companion-client.js';
 import { messageType, typeForUrl } from '../../src/xds/proto-registry.js';
 import { NOW_MS, NOW_S, keyPair, signToken } from '../support/jwt-fixtures.js';
 
@@ -236,6 +238,8 @@ describe('authz companion resources', () => {
   const t = compile();
   const consumers = t.companions.get(AUTHZ_TYPE.consumer)!;
   const policies = t.companions.get(AUTHZ_TYPE.routePolicy)!;
+  /** The resources as the authz service decodes them off the wire. */
+  const decoded = <U extends AuthzTypeUrl>(typeUrl: U, m: Map<string, Json>) => new Map([...m].map(([k, v]) => [k, decodeResource<AuthzMessages, U>(typeUrl, encodeJson(typeForUrl(typeUrl)!, v))]));
 
   it('has one Consumer per consumer, named by its id, with typed credentials and groups', () => {
     const webId = consumerId({ key: 'web-app' });
@@ -273,8 +277,7 @@ describe('authz companion resources', () => {
   });
 
   it('decodes into a snapshot the engine enforces as configured', async () => {
-    const decoded = (m: Map<string, Json>) => new Map([...m].map(([k, v]) => [k, roundTrip(m === consumers ? AUTHZ_TYPE.consumer : AUTHZ_TYPE.routePolicy, v)]));
-    const snap = snapshotFromResources(decoded(consumers), decoded(policies));
+    const snap = snapshotFromResources(decoded(AUTHZ_TYPE.consumer, consumers), decoded(AUTHZ_TYPE.routePolicy, policies));
     const engine = new AuthzEngine({ logger: silentLogger(), now: () => NOW_MS });
     engine.update(snap);
     const token = signToken('RS256', RSA.privateKey, { iss: 'web-app-issuer', exp: NOW_S + 60 });
@@ -301,8 +304,8 @@ describe('authz companion resources', () => {
   });
 
   it('refuses resources it could not enforce (the ADS client NACKs them), naming no secret', () => {
-    assert.equal(authzResourcesProblem(AUTHZ_TYPE.consumer, new Map([...consumers])), undefined);
-    assert.equal(authzResourcesProblem(AUTHZ_TYPE.routePolicy, new Map([...policies])), undefined);
+    assert.equal(authzResourcesProblem(AUTHZ_TYPE.consumer, decoded(AUTHZ_TYPE.consumer, consumers)), undefined);
+    assert.equal(authzResourcesProblem(AUTHZ_TYPE.routePolicy, decoded(AUTHZ_TYPE.routePolicy, policies)), undefined);
     const bad = authzResourcesProblem(AUTHZ_TYPE.consumer, new Map([['c1', { name: 'c1', id: 'c1', keyauth_credentials: [{ id: 'k' }] }]]));
     assert.match(bad!, /keyauth_credentials\[0\] has no key/);
     assert.match(authzResourcesProblem(AUTHZ_TYPE.consumer, new Map([['c1', { name: 'c1', id: 'c1', jwt_secrets: [{ key: 'i', algorithm: 'none', secret: 'hunter2' }] }]]))!, /unknown algorithm "none"/);

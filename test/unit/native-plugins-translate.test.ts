@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RE2JS } from 're2js';
-import { consumerId } from '../../src/authz/resources.js';
+import { consumerId } from '../../src/contracts/authz.js';
 import { corsPolicy, corsResponseMutations, normalizeOrigin, originMatcher } from '../../src/resources/filters/cors.js';
 import { decimalGreaterThan, KONG_REPLIES_FILTER } from '../../src/resources/filters/kong-replies.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { consumerId } from '../../src/authz/resources.js';
+import { consumerId } from '../../src/contracts/authz.js';
 import { silentLogger } from '../../src/logger.js';
 import { FakeClock } from '../../src/ratelimit/clock.js';
-import { ENTRY, headerEntry } from '../../src/ratelimit/descriptors.js';
+import { ENTRY, headerEntry } from '../../src/contracts/ratelimit.js';
 import { RateLimiter } from '../../src/ratelimit/limiter.js';
 import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
@@ -74,7 +74,7 @@ class RlsClient {
   }
 }
 
-/** The descriptor Envoy builds for a route (see descriptors.ts rateLimitActions). */
+/** The descriptor Envoy builds for a route (see rateLimitActions in resources/filters/ratelimit.ts). */
 function d(route: string, e: { stage?: number; consumer?: string; credential?: string; ip?: string; path?: string; headers?: Record<string, string> } = {}): Record<string, string> {
   const out: Record<string, string> = { [ENTRY.route]: route, [ENTRY.stage]: String(e.stage ?? 0) };
   if (e.consumer) out[ENTRY.consumer] = e.consumer;

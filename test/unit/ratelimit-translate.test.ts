@@ -1,19 +1,20 @@
 // Kong's rate-limiting plugin → Envoy: the ratelimit filter per stage, the route rate_limits
 // actions per limit_by, the ratelimit cluster, and the RouteRateLimit companion resources, all
-// from one plan (ratelimit/descriptors.ts); every resource round-trips through protobufjs, and
+// from one plan (contracts/ratelimit.ts); every resource round-trips through protobufjs, and
 // the companion resource decodes back into the very policies the actions were built from.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { consumerId } from '../../src/authz/resources.js';
+import { consumerId } from '../../src/contracts/authz.js';
 import {
-  ENTRY, planRateLimits, RATELIMIT_TYPE_URL, routeLimitsFromResource, routeResource, type RatePolicy,
-} from '../../src/ratelimit/descriptors.js';
+  ENTRY, planRateLimits, RATELIMIT_TYPE_URL, routeLimitsFromResource, routeResource, type RatelimitMessages, type RatePolicy,
+} from '../../src/contracts/ratelimit.js';
 import { localRateLimitBlockers, servedLocallyByEnvoy } from '../../src/resources/filters/local-ratelimit.js';
 import { RATELIMIT_CLUSTER } from '../../src/resources/filters/ratelimit.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
+import { decodeResource } from '../../src/xds/companion-client.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 
 type Obj = Record<string, any>;
@@ -331,7 +332,7 @@ plugins:
     const limits = plan.routes.get('r')!;
     const body = resources(r, RATELIMIT_TYPE_URL).get('r')!;
     assert.deepEqual(body, routeResource(limits));
-    const decoded = routeLimitsFromResource(roundTrip(RATELIMIT_TYPE_URL, body));
+    const decoded = routeLimitsFromResource(decodeResource<RatelimitMessages, typeof RATELIMIT_TYPE_URL>(RATELIMIT_TYPE_URL, encodeJson(typeForUrl(RATELIMIT_TYPE_URL)!, body)));
     // The Redis record comes back with its timeouts as the service uses them.
     const redis = { ...limits.policy!.redis!, send_timeout: 300 };
     assert.deepEqual(decoded, { ...limits, policy: { ...limits.policy!, redis } });

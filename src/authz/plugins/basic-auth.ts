@@ -28,7 +28,7 @@ export function parseBasic(value: string | undefined): { username: string; passw
  * each header the plugin read.
  */
 export function authenticateBasicAuth(conf: BasicAuthConfig, req: RequestView, ctx: PluginContext): AuthOutcome {
-  const www = `Basic realm="${conf.realm}"`;
+  const www = `Basic realm="${conf.realm || 'service'}"`;
   const removals = noRemovals();
   const proxyHeader = req.header('proxy-authorization');
   const authHeader = req.header('authorization');

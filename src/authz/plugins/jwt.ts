@@ -4,7 +4,7 @@ import type { AuthOutcome, CachedToken, PluginContext } from '../context.js';
 import { noRemovals } from '../context.js';
 import type { JwtSecretEntry } from '../credentials.js';
 import type { JwkSet } from '../jwks.js';
-import { kongBase64Decode } from '../keys.js';
+import { kongBase64Decode } from '../../jwt-keys.js';
 import type { RequestView } from '../request.js';
 import { AuthzInternalError, deny, unauthorized } from '../responses.js';
 import { JWT_ALGORITHMS, type JwtAlgorithm, type JwtConfig } from '../types.js';
@@ -24,16 +24,16 @@ type VerifyKey = CryptoKey | Uint8Array | import('node:crypto').KeyObject;
  */
 export function retrieveTokens(conf: JwtConfig, req: RequestView): Token[] {
   const set = new Set<Token>();
-  for (const name of conf.uri_param_names) {
+  for (const name of conf.uri_param_names ?? []) {
     const v = req.query.get(name);
     if (Array.isArray(v)) for (const t of v) { if (t !== '') set.add(t); }
     else if (v !== undefined && v !== '') set.add(v);
   }
-  for (const name of conf.cookie_names) {
+  for (const name of conf.cookie_names ?? []) {
     const c = req.cookie(name);
     if (c) set.add(c);
   }
-  for (const name of conf.header_names) {
+  for (const name of conf.header_names ?? []) {
     const h = req.header(name);
     if (h === undefined) continue;
     for (const value of h.includes(',') ? h.split(',') : [h]) {
@@ -129,7 +129,7 @@ async function verificationKey(
     return { key: await set.key(pick.slot), keySet: set };
   }
   if (entry.algorithm.startsWith('HS')) {
-    const k = hmacKey(entry, conf.secret_is_base64);
+    const k = hmacKey(entry, conf.secret_is_base64 === true);
     if (!k) return { deny: unauthorized('Invalid key/secret', www) };
     return { key: await k };
   }
@@ -138,8 +138,13 @@ async function verificationKey(
   return { key: entry.publicKey };
 }
 
+/** The claim (or header member) naming the secret: Kong's key_claim_name, `iss` by default. */
+function keyClaimName(conf: JwtConfig): string {
+  return conf.key_claim_name || 'iss';
+}
+
 function cacheKey(token: string, conf: JwtConfig): string {
-  return `${createHash('sha256').update(token).digest('base64')}\0${conf.key_claim_name}\0${conf.secret_is_base64 ? 1 : 0}`;
+  return `${createHash('sha256').update(token).digest('base64')}\0${keyClaimName(conf)}\0${conf.secret_is_base64 ? 1 : 0}`;
 }
 
 /** A cached verification still holds when its secret (and JWKS document) are the current ones. */
@@ -158,7 +163,7 @@ function stillCurrent(hit: CachedToken, ctx: PluginContext): boolean {
  */
 export async function authenticateJwt(conf: JwtConfig, req: RequestView, ctx: PluginContext): Promise<AuthOutcome> {
   const removals = noRemovals();
-  const base = conf.realm !== undefined ? `Bearer realm="${conf.realm}"` : 'Bearer';
+  const base = conf.realm ? `Bearer realm="${conf.realm}"` : 'Bearer';
   const www = `${base} error="invalid_token"`;
   const fail = (message: string): AuthOutcome => ({ ok: false, deny: unauthorized(message, www), removals });
 
@@ -187,7 +192,7 @@ export async function authenticateJwt(conf: JwtConfig, req: RequestView, ctx: Pl
     if ('error' in decoded) return fail(`Bad token; ${decoded.error}`);
     const { header } = decoded;
     claims = decoded.claims;
-    const kcn = conf.key_claim_name;
+    const kcn = keyClaimName(conf);
     const claimed = claims[kcn];
     const keyValue = claimed === undefined || claimed === null || claimed === false ? header[kcn] : claimed;
     if (keyValue === undefined || keyValue === null || keyValue === false) return fail(`No mandatory '${kcn}' in claims`);
@@ -216,9 +221,10 @@ export async function authenticateJwt(conf: JwtConfig, req: RequestView, ctx: Pl
   const nowSec = Math.floor(now / 1000);
   const claimErrors = verifyRegisteredClaims(claims, conf.claims_to_verify ?? [], nowSec);
   if (claimErrors) return { ok: false, deny: deny(401, claimErrors, { 'www-authenticate': www }), removals };
-  if (conf.maximum_expiration > 0) {
+  const maximumExpiration = Number(conf.maximum_expiration ?? 0);
+  if (maximumExpiration > 0) {
     const exp = claims.exp;
-    if (typeof exp !== 'number' || exp - nowSec > conf.maximum_expiration) {
+    if (typeof exp !== 'number' || exp - nowSec > maximumExpiration) {
       return { ok: false, deny: deny(401, { exp: 'exceeds maximum allowed expiration' }, { 'www-authenticate': www }), removals };
     }
   }

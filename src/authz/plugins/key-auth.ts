@@ -12,10 +12,10 @@ import type { KeyAuthConfig } from '../types.js';
  * Every 401 carries `WWW-Authenticate: Key` (with `realm="..."` when configured).
  */
 export function authenticateKeyAuth(conf: KeyAuthConfig, req: RequestView, ctx: PluginContext): AuthOutcome {
-  const www = conf.realm !== undefined ? `Key realm="${conf.realm}"` : 'Key';
+  const www = conf.realm ? `Key realm="${conf.realm}"` : 'Key';
   const removals = noRemovals();
   let key: string | undefined;
-  for (const name of conf.key_names) {
+  for (const name of conf.key_names ?? []) {
     let v: unknown;
     if (conf.key_in_header) {
       const h = req.header(name);

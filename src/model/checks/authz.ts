@@ -1,5 +1,4 @@
-import { jwtSecretProblem } from '../../authz/keys.js';
-import type { JwtAlgorithm } from '../../authz/types.js';
+import { jwtSecretProblem, type JwtAlgorithm } from '../../jwt-keys.js';
 import { diag, type Diagnostic } from '../../errors.js';
 import type { KeyAuthConfig } from '../plugins/key-auth.js';
 import type { Consumer, Origin, Plugin, Route, Service } from '../types.js';

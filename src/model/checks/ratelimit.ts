@@ -1,5 +1,5 @@
 import { diag } from '../../errors.js';
-import { MAX_STAGES } from '../../ratelimit/descriptors.js';
+import { MAX_STAGES } from '../../rate-limits.js';
 import type { RateLimitingConfig } from '../plugins/rate-limiting.js';
 import type { Plugin } from '../types.js';
 import type { Finding } from './authz.js';

@@ -37,8 +37,4 @@ export function isTemplate(value: string): boolean {
   return value.includes('$(');
 }
 
-/** Splits Kong's "name:value" (`^([^:]+):*(.-)$`): the name, then any colons, then the value. */
-export function splitColon(entry: string): { name: string; value: string } | undefined {
-  const m = /^([^:]+):*([\s\S]*)$/.exec(entry);
-  return m ? { name: m[1]!, value: m[2]! } : undefined;
-}
+export { splitColon } from '../../kong-pairs.js';

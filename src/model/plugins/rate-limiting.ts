@@ -1,26 +1,8 @@
 import { z } from 'zod';
-import { asIs, definePlugin } from './definition.js';
+import { ENVOY_ERROR_STATUS_NAMES, RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitPeriod } from '../../rate-limits.js';
+import { definePlugin } from './definition.js';
 
-/** The 4xx/5xx statuses Envoy's ratelimit filter can refuse with (envoy.type.v3.StatusCode names). */
-export const ENVOY_ERROR_STATUS_NAMES: Readonly<Record<number, string>> = {
-  400: 'BadRequest', 401: 'Unauthorized', 402: 'PaymentRequired', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
-  406: 'NotAcceptable', 407: 'ProxyAuthenticationRequired', 408: 'RequestTimeout', 409: 'Conflict', 410: 'Gone', 411: 'LengthRequired',
-  412: 'PreconditionFailed', 413: 'PayloadTooLarge', 414: 'URITooLong', 415: 'UnsupportedMediaType', 416: 'RangeNotSatisfiable',
-  417: 'ExpectationFailed', 421: 'MisdirectedRequest', 422: 'UnprocessableEntity', 423: 'Locked', 424: 'FailedDependency',
-  426: 'UpgradeRequired', 428: 'PreconditionRequired', 429: 'TooManyRequests', 431: 'RequestHeaderFieldsTooLarge',
-  500: 'InternalServerError', 501: 'NotImplemented', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout',
-  505: 'HTTPVersionNotSupported', 506: 'VariantAlsoNegotiates', 507: 'InsufficientStorage', 508: 'LoopDetected', 510: 'NotExtended',
-  511: 'NetworkAuthenticationRequired',
-};
-
-
-/** Kong's limit periods, shortest first (the order Kong checks limits against each other). */
-export const RATE_LIMIT_PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const;
-export type RateLimitPeriod = (typeof RATE_LIMIT_PERIODS)[number];
-
-/** The `algorithm` extension: how the ratelimit service enforces each limit. */
-export const RATE_LIMIT_ALGORITHMS = ['token-bucket', 'fixed-window', 'sliding-window', 'sliding-log', 'leaky-bucket'] as const;
-export type RateLimitAlgorithm = (typeof RATE_LIMIT_ALGORITHMS)[number];
+export { RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitPeriod } from '../../rate-limits.js';
 
 const limit = z.number().positive();
 // Kong's typedefs: port 0-65535; timeouts 0 to 2^31-2 ms; header names are tokens.
@@ -196,11 +178,20 @@ function resolveRedis(c: ConfigInput): RateLimitingRedis {
   };
 }
 
+/** The IR feature: the validated config, and the limits it sets as windows, shortest period first. */
+export interface RateLimitingFeature extends RateLimitingConfig {
+  windows: Array<{ unit: RateLimitPeriod; limit: number }>;
+}
+
+function rateLimitingFeature(c: RateLimitingConfig): RateLimitingFeature {
+  return { ...c, windows: RATE_LIMIT_PERIODS.flatMap((unit) => { const limit = c[unit]; return limit === undefined ? [] : [{ unit, limit }]; }) };
+}
+
 /** The `rate-limiting` plugin: global, per service, per route, or per consumer. */
 export const rateLimiting = definePlugin({
   name: 'rate-limiting',
   config: rateLimitingConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
   enforcers: () => ['ratelimit'],
-  feature: asIs,
+  feature: rateLimitingFeature,
 });

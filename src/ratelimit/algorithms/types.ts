@@ -4,19 +4,15 @@
  * costs are positive integers (one request costs 1).
  */
 
+import { RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitPeriod } from '../../rate-limits.js';
+
 /** Kong's limit periods, shortest first. */
-export const UNITS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const;
-export type Unit = (typeof UNITS)[number];
+export const UNITS = RATE_LIMIT_PERIODS;
+export type Unit = RateLimitPeriod;
 
 /** The algorithms Frontdesk offers (the `algorithm` extension of Kong's rate-limiting). */
-export const ALGORITHM_NAMES = [
-  'token-bucket',
-  'fixed-window',
-  'sliding-window',
-  'sliding-log',
-  'leaky-bucket',
-] as const;
-export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
+export const ALGORITHM_NAMES = RATE_LIMIT_ALGORITHMS;
+export type AlgorithmName = RateLimitAlgorithm;
 
 /** One limit of a request: `limit` units of cost per `unit`, enforced by `algorithm`. */
 export interface WindowSpec {

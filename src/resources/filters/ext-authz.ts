@@ -1,6 +1,4 @@
-import { IDENTITY_HEADERS } from '../../authz/identity.js';
-import { buildConsumerResources, buildRoutePolicies, hasAuthPlugin, policyName } from '../../authz/resources.js';
-import type { BasicAuthConfig, JwtConfig, KeyAuthConfig } from '../../authz/types.js';
+import { consumerResources, hasAuthPlugin, IDENTITY_HEADERS, policyName, ROUTE_CONTEXT_KEY, routePolicyResources } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { any, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
@@ -113,7 +111,7 @@ export const extAuthzFilter: HttpFilter = {
     }
     return any(EXT_AUTHZ_PER_ROUTE_TYPE, {
       check_settings: {
-        context_extensions: { route: policyName(route) },
+        context_extensions: { [ROUTE_CONTEXT_KEY]: policyName(route) },
         ...(needsBody(route) ? {} : { disable_request_body_buffering: true }),
       },
     });
@@ -122,7 +120,7 @@ export const extAuthzFilter: HttpFilter = {
     return ctx.ir.listeners.some((l) => protectedRoutes(l).length) ? [authzCluster(ctx)] : [];
   },
   companions(ctx): CompanionResource[] {
-    return [...buildConsumerResources(ctx.ir.consumers), ...buildRoutePolicies(ctx.ir.routes)];
+    return [...consumerResources(ctx.ir), ...routePolicyResources(ctx.ir)];
   },
 };
 

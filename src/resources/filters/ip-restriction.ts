@@ -1,8 +1,9 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
+import { kongMessage } from '../../kong-message.js';
 
 type IpRestriction = FeatureOf<'ip-restriction'>;
 import { any, type JsonObject } from '../builders.js';
-import { cidrRange, JSON_CONTENT_TYPE, kongJson, kongJsonFormat, when } from './kong-replies.js';
+import { cidrRange, JSON_CONTENT_TYPE, kongJsonFormat, when } from './kong-replies.js';
 import type { HttpFilter, Predicate, ReplyRule } from './registry.js';
 
 /**
@@ -64,7 +65,7 @@ export const ipRestrictionFilter: HttpFilter = {
       plugin: 'ip-restriction',
       when: when.and(when.status(403), deniedSource(c)),
       status: c.status,
-      body: kongJson(c.message),
+      body: kongMessage(c.message),
       // Kong's default names the connection's address (ngx.var.remote_addr), the one RBAC's remote_ip checks.
       ...(c.appendClientAddress ? { bodyFormat: kongJsonFormat(c.message, '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%') } : {}),
       contentType: JSON_CONTENT_TYPE,

@@ -163,11 +163,6 @@ export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: re
   };
 }
 
-/** Kong's JSON error body: `{"message":"..."}`. */
-export function kongJson(message: string): string {
-  return JSON.stringify({ message });
-}
-
 /**
  * Kong's JSON error body as an Envoy format string: the literal `message` followed by the
  * formatter command `command` (which must expand to text that needs no JSON escaping, such

@@ -1,4 +1,4 @@
-import type { RatePolicy } from '../../ratelimit/descriptors.js';
+import type { RatePolicy } from '../../contracts/ratelimit.js';
 
 /**
  * Kong's `policy: local` and Envoy's own local_ratelimit filter (envoy.filters.http.

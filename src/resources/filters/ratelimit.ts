@@ -1,8 +1,8 @@
-import { ENVOY_ERROR_STATUS_NAMES } from '../../model/plugins/rate-limiting.js';
-import type { GatewayIR, IrListener } from '../../ir/types.js';
 import {
-  planRateLimits, rateLimitActions, RATELIMIT_DOMAIN, RATELIMIT_TYPE_URL, routeResource, stagesOf, type RateLimitPlan,
-} from '../../ratelimit/descriptors.js';
+  AUTHZ_METADATA_NAMESPACE, ENTRY, entriesFor, planRateLimits, policiesOf, RATELIMIT_DOMAIN, rateLimitResources, stagesOf, type RateLimitPlan, type RouteLimits,
+} from '../../contracts/ratelimit.js';
+import type { GatewayIR, IrListener } from '../../ir/types.js';
+import { ENVOY_ERROR_STATUS_NAMES } from '../../rate-limits.js';
 import { any, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
@@ -11,15 +11,13 @@ import type { CompanionResource, FilterContext, HttpFilter } from './registry.js
  * Kong's rate-limiting plugin, enforced by Envoy's ratelimit filter asking the ratelimit
  * companion (gRPC, envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit) about every
  * request on a rate-limited route. The route's `rate_limits` actions and the companion's
- * RouteRateLimit resources both come from ratelimit/descriptors.ts. See docs/ratelimit.md.
+ * RouteRateLimit resources both come from one plan (contracts/ratelimit.ts). See docs/ratelimit.md.
  */
 
 /** The cluster Envoy reaches the ratelimit service through (Kong services are `service:<name>`). */
 export const RATELIMIT_CLUSTER = 'frontdesk:ratelimit';
 
 const RATE_LIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimit';
-
-/** envoy.type.v3.StatusCode names of the statuses Envoy's filter can refuse with (400-599). */
 
 const plans = new WeakMap<GatewayIR, Map<boolean, RateLimitPlan>>();
 
@@ -49,6 +47,51 @@ function listenerStages(l: IrListener, plan: RateLimitPlan): Set<number> {
     if (limits) for (const s of stagesOf(limits)) out.add(s);
   }
   return out;
+}
+
+const ENTRY_ORDER: string[] = [ENTRY.consumer, ENTRY.credential, ENTRY.path, ENTRY.ip];
+
+function metadataAction(key: string, field: string, skipIfAbsent: boolean): JsonObject {
+  return {
+    metadata: {
+      descriptor_key: key,
+      metadata_key: { key: AUTHZ_METADATA_NAMESPACE, path: [{ key: field }] },
+      source: 'DYNAMIC',
+      ...(skipIfAbsent ? { skip_if_absent: true } : {}),
+    },
+  };
+}
+
+/**
+ * The Envoy route's `rate_limits` (envoy.config.route.v3.RateLimit), one per stage the route's
+ * policies use. Each produces one descriptor: (fd_route, name), (fd_stage, n), then only the
+ * entries some policy needs. Entries that may be missing (consumer, credential, a header) are
+ * skipped when absent rather than dropping the descriptor. A route limited only for some
+ * consumers requires the consumer entry, so anonymous requests there cost no call.
+ */
+export function rateLimitActions(limits: RouteLimits): JsonObject[] {
+  const policies = policiesOf(limits);
+  const needed = new Set(policies.flatMap(entriesFor));
+  if (limits.consumers.length) needed.add(ENTRY.consumer);
+  const consumerRequired = limits.policy === undefined;
+  const headers = [...needed].filter((e) => e.startsWith('header:')).sort();
+  const ordered = [...ENTRY_ORDER.filter((e) => needed.has(e) && e !== ENTRY.ip), ...headers, ...(needed.has(ENTRY.ip) ? [ENTRY.ip] : [])];
+  const actions: JsonObject[] = [];
+  for (const e of ordered) {
+    if (e === ENTRY.consumer) actions.push(metadataAction(ENTRY.consumer, 'consumer_id', !consumerRequired));
+    else if (e === ENTRY.credential) actions.push(metadataAction(ENTRY.credential, 'credential_id', true));
+    else if (e === ENTRY.ip) actions.push({ remote_address: {} });
+    else if (e === ENTRY.path) actions.push({ request_headers: { header_name: ':path', descriptor_key: ENTRY.path, skip_if_absent: true } });
+    else actions.push({ request_headers: { header_name: e.slice('header:'.length), descriptor_key: e, skip_if_absent: true } });
+  }
+  return stagesOf(limits).map((stage) => ({
+    ...(stage ? { stage } : {}),
+    actions: [
+      { generic_key: { descriptor_key: ENTRY.route, descriptor_value: limits.name } },
+      { generic_key: { descriptor_key: ENTRY.stage, descriptor_value: String(stage) } },
+      ...actions,
+    ],
+  }));
 }
 
 /** The ratelimit cluster: HTTP/2 (gRPC) to settings.ratelimit, a static address or a DNS name. */
@@ -107,11 +150,7 @@ function stageFilter(stage: number): HttpFilter {
       const plan = ratelimitPlan(ctx);
       return ctx.ir.listeners.some((l) => listenerStages(l, plan).size) ? [ratelimitCluster(ctx)] : [];
     };
-    filter.companions = (ctx): CompanionResource[] => {
-      return [...ratelimitPlan(ctx).routes.values()]
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map((limits) => ({ typeUrl: RATELIMIT_TYPE_URL, name: limits.name, body: routeResource(limits) }));
-    };
+    filter.companions = (ctx): CompanionResource[] => rateLimitResources(ratelimitPlan(ctx));
   }
   return filter;
 }

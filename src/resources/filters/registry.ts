@@ -1,6 +1,7 @@
+import type { CompanionResource } from '../../contracts/companion.js';
+import { DEFAULT_PORTS } from '../../default-ports.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import type { JsonObject } from '../builders.js';
-import { DEFAULT_PORTS } from '../../default-ports.js';
 
 /** Where the companion services listen, and how Envoy treats them; plain data, no I/O. */
 export interface TranslateSettings {
@@ -37,12 +38,7 @@ export function expandChain(chain: readonly ChainEntry[], ir: GatewayIR): HttpFi
   return chain.flatMap((e) => ('expand' in e ? e.expand(ir) : [e]));
 }
 
-/** A companion resource: our own message type, sent over the same ADS server. */
-export interface CompanionResource {
-  typeUrl: string;
-  name: string;
-  body: JsonObject;
-}
+export type { CompanionResource } from '../../contracts/companion.js';
 
 /**
  * One HTTP filter, in the manner of a registry entry: a filter file implements the hooks it

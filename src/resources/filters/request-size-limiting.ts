@@ -1,6 +1,7 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
+import { kongMessage } from '../../kong-message.js';
 import { any, type JsonObject } from '../builders.js';
-import { decimalGreaterThan, JSON_CONTENT_TYPE, kongJson, when } from './kong-replies.js';
+import { decimalGreaterThan, JSON_CONTENT_TYPE, when } from './kong-replies.js';
 import type { HttpFilter, ReplyRule } from './registry.js';
 
 type RequestSizeLimiting = FeatureOf<'request-size-limiting'>;
@@ -70,7 +71,7 @@ export const requestSizeGateFilter: HttpFilter = {
     if (!c) return [];
     const limit = c.allowedBytes;
     const rule = (w: ReplyRule['when'], status: number, message: string): ReplyRule => ({
-      plugin: 'request-size-limiting', when: w, status, body: kongJson(message), contentType: JSON_CONTENT_TYPE,
+      plugin: 'request-size-limiting', when: w, status, body: kongMessage(message), contentType: JSON_CONTENT_TYPE,
     });
     const rules: ReplyRule[] = [];
     if (c.requireContentLength) rules.push(rule(when.and(when.status(403), when.lacksHeader('content-length')), 411, LENGTH_REQUIRED));

@@ -1,4 +1,4 @@
-import { consumerId, hasAuthPlugin } from '../../authz/resources.js';
+import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';

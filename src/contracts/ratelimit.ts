@@ -1,26 +1,37 @@
 /**
- * The one source of truth for rate limiting: from the IR, for every route (and every
- * consumer-scoped override), both the descriptor entries Envoy must send (the route's
- * `rate_limits` actions) and the limits the ratelimit service enforces (the `RouteRateLimit`
- * companion resource). The filter (resources/filters/ratelimit.ts) and the service
- * (ratelimit/limiter.ts) both read what this module builds, so they cannot disagree.
- * Pure: no I/O, no clock, no logger.
+ * The ratelimit companion's contract (proto/frontdesk/ratelimit/v1/ratelimit.proto) and the one
+ * source of truth for rate limiting: from the IR, for every route (and every consumer-scoped
+ * override), the plan that both the descriptor entries Envoy must send (the route's
+ * `rate_limits` actions, resources/filters/ratelimit.ts) and the limits the ratelimit service
+ * enforces (the `RouteRateLimit` resource, ratelimit/limiter.ts) are read from, so they cannot
+ * disagree. Pure: no I/O, no clock, no logger.
  */
-import { consumerId } from '../authz/resources.js';
 import type { AppliedPlugin, FeatureOf, GatewayIR, IrRoute } from '../ir/types.js';
+import { MAX_STAGES, type RateLimitAlgorithm, type RateLimitPeriod } from '../rate-limits.js';
+import { consumerId } from './authz.js';
+import { byName, companionResource, type CompanionResource } from './companion.js';
+import type { Algorithm__Output } from './generated/frontdesk/ratelimit/v1/Algorithm.js';
+import type { LimitBy__Output } from './generated/frontdesk/ratelimit/v1/LimitBy.js';
+import type { Policy__Output } from './generated/frontdesk/ratelimit/v1/Policy.js';
+import type { RateLimitPolicy } from './generated/frontdesk/ratelimit/v1/RateLimitPolicy.js';
+import type { Redis } from './generated/frontdesk/ratelimit/v1/Redis.js';
+import type { RouteRateLimit, RouteRateLimit__Output } from './generated/frontdesk/ratelimit/v1/RouteRateLimit.js';
+import type { Unit__Output } from './generated/frontdesk/ratelimit/v1/Unit.js';
+
+export type { RateLimitPolicy, RouteRateLimit, RouteRateLimit__Output };
 
 type RateLimiting = AppliedPlugin<FeatureOf<'rate-limiting'>>;
-import { RATE_LIMIT_PERIODS, type RateLimitingConfig, type RateLimitingRedis } from '../model/plugins/rate-limiting.js';
-import type { Json } from '../xds/proto-json.js';
-import type { AlgorithmName, Unit } from './algorithms/types.js';
-
-type JsonObject = { [k: string]: Json };
 
 /** The rate-limit domain of every request Envoy sends the service. */
 export const RATELIMIT_DOMAIN = 'frontdesk';
 
-/** The companion resource's type URL (proto/frontdesk/ratelimit/v1/ratelimit.proto). */
+/** The companion resource's type URL. */
 export const RATELIMIT_TYPE_URL = 'type.googleapis.com/frontdesk.ratelimit.v1.RouteRateLimit';
+
+/** The ratelimit type URL's message, as the service decodes it. */
+export interface RatelimitMessages {
+  [RATELIMIT_TYPE_URL]: RouteRateLimit__Output;
+}
 
 /**
  * Where the authz companion puts a request's identity (Envoy dynamic metadata, written by the
@@ -49,8 +60,24 @@ export function headerEntry(name: string): string {
   return `header:${name.toLowerCase()}`;
 }
 
-export type LimitBy = RateLimitingConfig['limit_by'];
-export type StorePolicy = RateLimitingConfig['policy'];
+export type LimitBy = 'consumer' | 'credential' | 'ip' | 'service' | 'header' | 'path';
+export type StorePolicy = 'local' | 'cluster' | 'redis';
+
+/** The Redis a policy names, Kong's defaults applied (timeouts in ms). */
+export interface RedisSettings {
+  host?: string;
+  port: number;
+  timeout: number;
+  connect_timeout: number;
+  send_timeout: number;
+  read_timeout: number;
+  username?: string;
+  password?: string;
+  database: number;
+  ssl: boolean;
+  ssl_verify: boolean;
+  server_name?: string;
+}
 
 /** One Kong rate-limiting plugin instance as the service enforces it. */
 export interface RatePolicy {
@@ -60,11 +87,11 @@ export interface RatePolicy {
   /** Lower case. */
   headerName?: string;
   path?: string;
-  windows: Array<{ unit: Unit; limit: number }>;
-  algorithm: AlgorithmName;
+  windows: Array<{ unit: RateLimitPeriod; limit: number }>;
+  algorithm: RateLimitAlgorithm;
   policy: StorePolicy;
   /** Only for policy redis. */
-  redis?: RateLimitingRedis;
+  redis?: RedisSettings;
   faultTolerant: boolean;
   hideClientHeaders: boolean;
   errorCode: number;
@@ -103,10 +130,9 @@ export interface RateLimitPlan {
   stages: StageGroup[];
 }
 
-/** Envoy's ratelimit filter supports stages 0 to 10. */
-export const MAX_STAGES = 11;
+export { MAX_STAGES };
 
-/** Translation settings this module reads. */
+/** Translation settings the plan reads. */
 export interface PlanSettings {
   /** Operator override: never refuse because the service cannot be asked. */
   failOpen: boolean;
@@ -129,13 +155,12 @@ function groupKey(errorCode: number, deny: boolean): string {
 
 function policyFrom(plugin: RateLimiting, route: IrRoute, stageOf: (code: number, deny: boolean) => number, settings: PlanSettings): RatePolicy {
   const c = plugin.feature;
-  const windows = RATE_LIMIT_PERIODS.filter((p) => c[p] !== undefined).map((unit) => ({ unit, limit: c[unit]! }));
   return {
     scope: scopeKey(route, plugin.scope),
     limitBy: c.limit_by,
     ...(c.limit_by === 'header' && c.header_name ? { headerName: c.header_name.toLowerCase() } : {}),
     ...(c.limit_by === 'path' && c.path ? { path: c.path } : {}),
-    windows,
+    windows: c.windows,
     algorithm: c.algorithm,
     policy: c.policy,
     ...(c.policy === 'redis' ? { redis: c.redis } : {}),
@@ -168,8 +193,7 @@ export function isRateLimited(r: IrRoute): boolean {
  * IR → the plan: each rate-limited Kong route's policies, and the filter stages they need.
  * Routes without a service (Kong answers 503 before any plugin counts) are left out.
  * Throws when the limits cannot be expressed in Envoy (more than 11 distinct error_code and
- * fault_tolerant pairs, or an error_code Envoy cannot send), so such a config is refused
- * rather than served differently.
+ * fault_tolerant pairs), so such a config is refused rather than served differently.
  */
 export function planRateLimits(ir: GatewayIR, settings: PlanSettings): RateLimitPlan {
   const consumerIds = new Map(ir.consumers.map((c) => [c.key, consumerId(c)]));
@@ -223,7 +247,7 @@ export function stagesOf(limits: RouteLimits): number[] {
  * the credential's id, else the ip; header → the header's value, else the ip; path → the path
  * when it is the configured one, else the ip; service → the route's service; ip → the ip.
  */
-function entriesFor(p: RatePolicy): string[] {
+export function entriesFor(p: RatePolicy): string[] {
   switch (p.limitBy) {
     case 'consumer': return [ENTRY.consumer, ENTRY.credential, ENTRY.ip];
     case 'credential': return [ENTRY.credential, ENTRY.ip];
@@ -234,89 +258,35 @@ function entriesFor(p: RatePolicy): string[] {
   }
 }
 
-const ENTRY_ORDER: string[] = [ENTRY.consumer, ENTRY.credential, ENTRY.path, ENTRY.ip];
-
-function metadataAction(key: string, field: string, skipIfAbsent: boolean): JsonObject {
-  return {
-    metadata: {
-      descriptor_key: key,
-      metadata_key: { key: AUTHZ_METADATA_NAMESPACE, path: [{ key: field }] },
-      source: 'DYNAMIC',
-      ...(skipIfAbsent ? { skip_if_absent: true } : {}),
-    },
-  };
-}
-
-/**
- * The Envoy route's `rate_limits` (envoy.config.route.v3.RateLimit), one per stage the route's
- * policies use. Each produces one descriptor: (fd_route, name), (fd_stage, n), then only the
- * entries some policy needs. Entries that may be missing (consumer, credential, a header) are
- * skipped when absent rather than dropping the descriptor. A route limited only for some
- * consumers requires the consumer entry, so anonymous requests there cost no call.
- */
-export function rateLimitActions(limits: RouteLimits): JsonObject[] {
-  const policies = policiesOf(limits);
-  const needed = new Set(policies.flatMap(entriesFor));
-  if (limits.consumers.length) needed.add(ENTRY.consumer);
-  const consumerRequired = limits.policy === undefined;
-  const headers = [...needed].filter((e) => e.startsWith('header:')).sort();
-  const ordered = [...ENTRY_ORDER.filter((e) => needed.has(e) && e !== ENTRY.ip), ...headers, ...(needed.has(ENTRY.ip) ? [ENTRY.ip] : [])];
-  const actions: JsonObject[] = [];
-  for (const e of ordered) {
-    if (e === ENTRY.consumer) actions.push(metadataAction(ENTRY.consumer, 'consumer_id', !consumerRequired));
-    else if (e === ENTRY.credential) actions.push(metadataAction(ENTRY.credential, 'credential_id', true));
-    else if (e === ENTRY.ip) actions.push({ remote_address: {} });
-    else if (e === ENTRY.path) actions.push({ request_headers: { header_name: ':path', descriptor_key: ENTRY.path, skip_if_absent: true } });
-    else actions.push({ request_headers: { header_name: e.slice('header:'.length), descriptor_key: e, skip_if_absent: true } });
-  }
-  return stagesOf(limits).map((stage) => ({
-    ...(stage ? { stage } : {}),
-    actions: [
-      { generic_key: { descriptor_key: ENTRY.route, descriptor_value: limits.name } },
-      { generic_key: { descriptor_key: ENTRY.stage, descriptor_value: String(stage) } },
-      ...actions,
-    ],
-  }));
-}
-
 // ---- the companion resource, both ways ------------------------------------------------------
 
-const UNIT_ENUM: Record<Unit, string> = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', month: 'MONTH', year: 'YEAR' };
-const LIMIT_BY_ENUM: Record<LimitBy, string> = { consumer: 'CONSUMER', credential: 'CREDENTIAL', ip: 'IP', service: 'SERVICE', header: 'HEADER', path: 'PATH' };
-const ALGORITHM_ENUM: Record<AlgorithmName, string> = {
+const UNIT_ENUM = { second: 'SECOND', minute: 'MINUTE', hour: 'HOUR', day: 'DAY', month: 'MONTH', year: 'YEAR' } as const satisfies Record<RateLimitPeriod, Unit__Output>;
+const LIMIT_BY_ENUM = {
+  consumer: 'CONSUMER', credential: 'CREDENTIAL', ip: 'IP', service: 'SERVICE', header: 'HEADER', path: 'PATH',
+} as const satisfies Record<LimitBy, LimitBy__Output>;
+const ALGORITHM_ENUM = {
   'token-bucket': 'TOKEN_BUCKET', 'fixed-window': 'FIXED_WINDOW', 'sliding-window': 'SLIDING_WINDOW', 'sliding-log': 'SLIDING_LOG', 'leaky-bucket': 'LEAKY_BUCKET',
-};
-const POLICY_ENUM: Record<StorePolicy, string> = { local: 'LOCAL', cluster: 'CLUSTER', redis: 'REDIS' };
+} as const satisfies Record<RateLimitAlgorithm, Algorithm__Output>;
+const POLICY_ENUM = { local: 'LOCAL', cluster: 'CLUSTER', redis: 'REDIS' } as const satisfies Record<StorePolicy, Policy__Output>;
 
-function invert<K extends string>(m: Record<K, string>): Map<string, K> {
-  return new Map(Object.entries(m).map(([k, v]) => [v as string, k as K]));
+function invert<K extends string, V extends string>(m: Record<K, V>): Map<string, K> {
+  return new Map((Object.keys(m) as K[]).map((k) => [m[k], k]));
 }
 const UNIT_OF = invert(UNIT_ENUM);
 const LIMIT_BY_OF = invert(LIMIT_BY_ENUM);
 const ALGORITHM_OF = invert(ALGORITHM_ENUM);
 const POLICY_OF = invert(POLICY_ENUM);
 
-/** Drops proto3 zero values (false, 0, '', empty lists, undefined): decoding gives them back as absent. */
-function clean(o: Record<string, Json | undefined>): JsonObject {
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined || v === false || v === '' || v === 0) continue;
-    if (Array.isArray(v) && v.length === 0) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-function redisBody(r: RateLimitingRedis): JsonObject {
-  return clean({
+function redisMessage(r: RedisSettings): Redis {
+  return {
     host: r.host, port: r.port, username: r.username, password: r.password, database: r.database,
     ssl: r.ssl, ssl_verify: r.ssl_verify, server_name: r.server_name,
     connect_timeout_ms: r.connect_timeout, read_timeout_ms: r.read_timeout,
-  });
+  };
 }
 
-function policyBody(p: RatePolicy): JsonObject {
-  return clean({
+function policyMessage(p: RatePolicy): RateLimitPolicy {
+  return {
     scope: p.scope,
     limit_by: LIMIT_BY_ENUM[p.limitBy],
     header_name: p.headerName,
@@ -324,97 +294,97 @@ function policyBody(p: RatePolicy): JsonObject {
     windows: p.windows.map((w) => ({ unit: UNIT_ENUM[w.unit], limit: w.limit })),
     algorithm: ALGORITHM_ENUM[p.algorithm],
     policy: POLICY_ENUM[p.policy],
-    redis: p.redis ? redisBody(p.redis) : undefined,
+    redis: p.redis ? redisMessage(p.redis) : undefined,
     fault_tolerant: p.faultTolerant,
     hide_client_headers: p.hideClientHeaders,
     error_code: p.errorCode,
     error_message: p.errorMessage,
     stage: p.stage,
-  });
-}
-
-/** RouteLimits → frontdesk.ratelimit.v1.RouteRateLimit (proto3 JSON). */
-export function routeResource(limits: RouteLimits): JsonObject {
-  return clean({
-    name: limits.name,
-    service: limits.service,
-    policy: limits.policy ? policyBody(limits.policy) : undefined,
-    consumers: limits.consumers.map((c) => ({ consumer_id: c.consumerId, policy: policyBody(c.policy) })),
-  });
-}
-
-type Obj = { [k: string]: unknown };
-
-function str(o: Obj, k: string): string {
-  return typeof o[k] === 'string' ? (o[k] as string) : '';
-}
-function num(o: Obj, k: string): number {
-  return typeof o[k] === 'number' ? (o[k] as number) : 0;
-}
-
-function redisFromBody(o: Obj): RateLimitingRedis {
-  const timeout = num(o, 'read_timeout_ms') || 2000;
-  return {
-    ...(str(o, 'host') ? { host: str(o, 'host') } : {}),
-    port: num(o, 'port') || 6379,
-    timeout,
-    connect_timeout: num(o, 'connect_timeout_ms') || timeout,
-    send_timeout: timeout,
-    read_timeout: timeout,
-    ...(str(o, 'username') ? { username: str(o, 'username') } : {}),
-    ...(str(o, 'password') ? { password: str(o, 'password') } : {}),
-    database: num(o, 'database'),
-    ssl: o.ssl === true,
-    ssl_verify: o.ssl_verify === true,
-    ...(str(o, 'server_name') ? { server_name: str(o, 'server_name') } : {}),
   };
 }
 
-function policyFromBody(o: Obj, where: string): RatePolicy {
+/** RouteLimits → the frontdesk.ratelimit.v1.RouteRateLimit message. */
+export function routeRateLimitMessage(limits: RouteLimits): RouteRateLimit {
+  return {
+    name: limits.name,
+    service: limits.service,
+    policy: limits.policy ? policyMessage(limits.policy) : undefined,
+    consumers: limits.consumers.map((c) => ({ consumer_id: c.consumerId, policy: policyMessage(c.policy) })),
+  };
+}
+
+/** RouteLimits → the RouteRateLimit resource body the control plane serves. */
+export function routeResource(limits: RouteLimits): CompanionResource['body'] {
+  return companionResource(RATELIMIT_TYPE_URL, limits.name, routeRateLimitMessage(limits)).body;
+}
+
+/** One RouteRateLimit resource per rate-limited Kong route. */
+export function rateLimitResources(plan: RateLimitPlan): CompanionResource[] {
+  return byName([...plan.routes.values()].map((limits) => companionResource(RATELIMIT_TYPE_URL, limits.name, routeRateLimitMessage(limits))));
+}
+
+function redisFrom(r: Redis): RedisSettings {
+  const timeout = r.read_timeout_ms || 2000;
+  return {
+    ...(r.host ? { host: r.host } : {}),
+    port: r.port || 6379,
+    timeout,
+    connect_timeout: r.connect_timeout_ms || timeout,
+    send_timeout: timeout,
+    read_timeout: timeout,
+    ...(r.username ? { username: r.username } : {}),
+    ...(r.password ? { password: r.password } : {}),
+    database: r.database ?? 0,
+    ssl: r.ssl === true,
+    ssl_verify: r.ssl_verify === true,
+    ...(r.server_name ? { server_name: r.server_name } : {}),
+  };
+}
+
+function policyFromMessage(o: RateLimitPolicy, where: string): RatePolicy {
   const need = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new Error(`${where}: bad or missing ${what}`);
     return v;
   };
-  const windows = ((o.windows ?? []) as Obj[]).map((w, i) => ({
-    unit: need(UNIT_OF.get(str(w, 'unit')), `windows[${i}].unit`),
-    limit: need(num(w, 'limit') > 0 ? num(w, 'limit') : undefined, `windows[${i}].limit`),
+  const windows = (o.windows ?? []).map((w, i) => ({
+    unit: need(UNIT_OF.get(String(w.unit ?? '')), `windows[${i}].unit`),
+    limit: need(Number(w.limit ?? 0) > 0 ? Number(w.limit) : undefined, `windows[${i}].limit`),
   }));
   if (!windows.length) throw new Error(`${where}: no windows`);
-  const policy = need(POLICY_OF.get(str(o, 'policy')), 'policy');
-  const limitBy = need(LIMIT_BY_OF.get(str(o, 'limit_by')), 'limit_by');
+  const policy = need(POLICY_OF.get(String(o.policy ?? '')), 'policy');
+  const limitBy = need(LIMIT_BY_OF.get(String(o.limit_by ?? '')), 'limit_by');
   return {
-    scope: str(o, 'scope'),
+    scope: o.scope ?? '',
     limitBy,
-    ...(str(o, 'header_name') ? { headerName: str(o, 'header_name').toLowerCase() } : {}),
-    ...(str(o, 'path') ? { path: str(o, 'path') } : {}),
+    ...(o.header_name ? { headerName: o.header_name.toLowerCase() } : {}),
+    ...(o.path ? { path: o.path } : {}),
     windows,
-    algorithm: need(ALGORITHM_OF.get(str(o, 'algorithm')), 'algorithm'),
+    algorithm: need(ALGORITHM_OF.get(String(o.algorithm ?? '')), 'algorithm'),
     policy,
-    ...(policy === 'redis' ? { redis: redisFromBody(need(o.redis as Obj | undefined, 'redis')) } : {}),
+    ...(policy === 'redis' ? { redis: redisFrom(need(o.redis ?? undefined, 'redis')) } : {}),
     faultTolerant: o.fault_tolerant === true,
     hideClientHeaders: o.hide_client_headers === true,
-    errorCode: num(o, 'error_code') || 429,
-    errorMessage: str(o, 'error_message'),
-    stage: num(o, 'stage'),
+    errorCode: o.error_code || 429,
+    errorMessage: o.error_message ?? '',
+    stage: o.stage ?? 0,
   };
 }
 
 /**
- * frontdesk.ratelimit.v1.RouteRateLimit (proto3 JSON, as an AdsClient decoded it) → RouteLimits.
- * Throws with the field's path on a body the control plane cannot have built (the service
- * NACKs such an update and keeps its last good policy).
+ * A decoded frontdesk.ratelimit.v1.RouteRateLimit → RouteLimits. Throws with the field's path
+ * on a message the control plane cannot have built (the service NACKs such an update and
+ * keeps its last good policy).
  */
-export function routeLimitsFromResource(body: Json): RouteLimits {
-  const o = body as Obj;
-  const name = str(o, 'name');
+export function routeLimitsFromResource(m: RouteRateLimit): RouteLimits {
+  const name = m.name ?? '';
   if (!name) throw new Error('RouteRateLimit without a name');
   return {
     name,
-    ...(str(o, 'service') ? { service: str(o, 'service') } : {}),
-    ...(o.policy ? { policy: policyFromBody(o.policy as Obj, `${name}.policy`) } : {}),
-    consumers: ((o.consumers ?? []) as Obj[]).map((c, i) => ({
-      consumerId: str(c, 'consumer_id'),
-      policy: policyFromBody((c.policy ?? {}) as Obj, `${name}.consumers[${i}].policy`),
+    ...(m.service ? { service: m.service } : {}),
+    ...(m.policy ? { policy: policyFromMessage(m.policy, `${name}.policy`) } : {}),
+    consumers: (m.consumers ?? []).map((c, i) => ({
+      consumerId: c.consumer_id ?? '',
+      policy: policyFromMessage(c.policy ?? {}, `${name}.consumers[${i}].policy`),
     })),
   };
 }

@@ -1,5 +1,28 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { JwtAlgorithm, JwtSecret } from './types.js';
+
+/**
+ * JWT key material as Kong's jwt plugin uses it: the algorithms, and whether a jwt_secret's key
+ * can verify them. Pure (node:crypto parsing only); the model's diagnostics and the authz
+ * service both check keys with these functions.
+ */
+
+export const JWT_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA',
+] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** The key material of one jwt_secret (Kong's `secret` / `rsa_public_key`, or the JWKS extension). */
+export interface JwtKeyMaterial {
+  /** The secret's key claim value and its consumer: not read here, carried for the caller. */
+  key?: string;
+  consumerId?: string;
+  /** Kong's default is HS256. */
+  algorithm?: JwtAlgorithm;
+  secret?: string;
+  rsaPublicKey?: string;
+  jwks?: { keys: Array<Record<string, unknown>> };
+  jwksUri?: string;
+}
 
 /** HS* algorithms verify with a shared secret; all others with a public key. */
 export function isHmac(alg: JwtAlgorithm): boolean {
@@ -62,7 +85,7 @@ export function kongBase64Decode(input: string): Buffer | undefined {
  * not parse, an algorithm that does not fit its key, a missing secret). Pure: no I/O.
  * The returned text names the secret by its `key` (the iss value), never its secret material.
  */
-export function jwtSecretProblem(s: JwtSecret): string | undefined {
+export function jwtSecretProblem(s: JwtKeyMaterial): string | undefined {
   const alg = s.algorithm ?? 'HS256';
   const sources = [s.rsaPublicKey !== undefined, s.jwks !== undefined, s.jwksUri !== undefined].filter(Boolean).length;
   if (sources > 1) return 'give only one of rsa_public_key, jwks and jwks_uri';

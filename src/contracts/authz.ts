@@ -1,0 +1,140 @@
+/**
+ * The authz companion's contract (proto/frontdesk/authz/v1/authz.proto): its type URLs, its
+ * messages (types generated from the .proto), and the IR → `Consumer` / `RoutePolicy`
+ * resources the ext_authz filter's companions() hook serves. The authz service reads the same
+ * messages, decoded by protobufjs. Pure: no I/O, no clock, no logger.
+ */
+import { createHash } from 'node:crypto';
+import type { GatewayIR, IrRoute } from '../ir/types.js';
+import { byName, companionResource, type CompanionResource } from './companion.js';
+import type { AclPlugin, AclPlugin__Output } from './generated/frontdesk/authz/v1/AclPlugin.js';
+import type { BasicAuthPlugin, BasicAuthPlugin__Output } from './generated/frontdesk/authz/v1/BasicAuthPlugin.js';
+import type { Consumer, Consumer__Output } from './generated/frontdesk/authz/v1/Consumer.js';
+import type { Jwk } from './generated/frontdesk/authz/v1/Jwk.js';
+import type { JwtPlugin, JwtPlugin__Output } from './generated/frontdesk/authz/v1/JwtPlugin.js';
+import type { KeyAuthPlugin, KeyAuthPlugin__Output } from './generated/frontdesk/authz/v1/KeyAuthPlugin.js';
+import type { RoutePolicy, RoutePolicy__Output } from './generated/frontdesk/authz/v1/RoutePolicy.js';
+
+export type { AclPlugin, BasicAuthPlugin, Consumer, JwtPlugin, KeyAuthPlugin, RoutePolicy };
+export type { AclPlugin__Output, BasicAuthPlugin__Output, Consumer__Output, JwtPlugin__Output, KeyAuthPlugin__Output, RoutePolicy__Output };
+export type { Jwk, Jwk__Output } from './generated/frontdesk/authz/v1/Jwk.js';
+export type { JwtSecret, JwtSecret__Output } from './generated/frontdesk/authz/v1/JwtSecret.js';
+
+/** The type URLs of the authz companion's resources. */
+export const AUTHZ_TYPE = {
+  consumer: 'type.googleapis.com/frontdesk.authz.v1.Consumer',
+  routePolicy: 'type.googleapis.com/frontdesk.authz.v1.RoutePolicy',
+} as const;
+
+export type AuthzTypeUrl = (typeof AUTHZ_TYPE)[keyof typeof AUTHZ_TYPE];
+
+/** Each authz type URL's message, as a companion decodes it (every field present, proto3 defaults). */
+export interface AuthzMessages {
+  [AUTHZ_TYPE.consumer]: Consumer__Output;
+  [AUTHZ_TYPE.routePolicy]: RoutePolicy__Output;
+}
+
+/** The plugins the authz service enforces; a route with any of them is checked by ext_authz. */
+export const AUTH_PLUGINS = ['jwt', 'key-auth', 'basic-auth', 'acl'] as const;
+export type AuthPluginName = (typeof AUTH_PLUGINS)[number];
+
+/**
+ * The upstream headers that carry identity. Every allowed request leaves with exactly the ones
+ * the plugins set; a client-sent copy of any of them is always removed, even where Kong would
+ * pass it through (no auth plugin ran, or hide_groups_header). The authz service removes them;
+ * with authz failing open, an Envoy filter does (resources/filters/ext-authz.ts).
+ */
+export const IDENTITY_HEADERS = [
+  'x-consumer-id', 'x-consumer-custom-id', 'x-consumer-username', 'x-credential-identifier',
+  'x-anonymous-consumer', 'x-consumer-groups', 'x-authenticated-groups', 'x-credential-username',
+] as const;
+
+/** The context extension that names the route's policy (set per route by the ext_authz filter). */
+export const ROUTE_CONTEXT_KEY = 'route';
+
+/** Whether Envoy must ask authz about requests on this route. */
+export function hasAuthPlugin(route: Pick<IrRoute, 'plugins'>): boolean {
+  return AUTH_PLUGINS.some((p) => route.plugins[p] !== undefined);
+}
+
+/** The name of a route's policy, also sent by Envoy as the context extension `route`. */
+export function policyName(route: Pick<IrRoute, 'routeName'>): string {
+  return route.routeName;
+}
+
+/**
+ * The id a consumer is known by (X-Consumer-ID, metadata consumer_id): its `id` when the file
+ * gives one, else a UUID derived from its username (or custom_id), stable across reloads.
+ * Kong generates an id for every consumer; giving `id` in the file pins it.
+ */
+export function consumerId(c: { id?: string; key: string }): string {
+  if (c.id) return c.id;
+  const h = createHash('sha256').update(`frontdesk:consumer:${c.key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e', 'k', 'x5t'] as const;
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+
+/** The public members of a JWK (RFC 7517 names; x5t#S256 is the message's x5t_s256); private members (d, p, q, ...) are never sent. */
+export function publicJwk(jwk: Record<string, unknown>): Jwk {
+  const out: Jwk = {};
+  for (const m of JWK_MEMBERS) {
+    const v = jwk[m];
+    if (typeof v === 'string') out[m] = v;
+  }
+  const keyOps = strings(jwk.key_ops);
+  const x5c = strings(jwk.x5c);
+  const x5tS256 = jwk['x5t#S256'];
+  return { ...out, ...(keyOps ? { key_ops: keyOps } : {}), ...(x5c ? { x5c } : {}), ...(typeof x5tS256 === 'string' ? { x5t_s256: x5tS256 } : {}) };
+}
+
+/** One `Consumer` message: the consumer, its credentials, and the groups of its acls. */
+export function consumerMessage(c: GatewayIR['consumers'][number]): Consumer {
+  const id = consumerId(c);
+  return {
+    name: id,
+    id,
+    username: c.username,
+    custom_id: c.custom_id,
+    groups: [...new Set(c.acls.map((a) => a.group))],
+    jwt_secrets: c.jwt_secrets.filter((s) => s.key).map((s) => ({
+      id: s.id, key: s.key, algorithm: s.algorithm, secret: s.secret, rsa_public_key: s.rsa_public_key,
+      jwks: s.jwks ? { keys: s.jwks.keys.map(publicJwk) } : undefined,
+      jwks_uri: s.jwks_uri,
+    })),
+    keyauth_credentials: c.keyauth_credentials.map((k) => ({ id: k.id, key: k.key })),
+    basicauth_credentials: c.basicauth_credentials.map((b) => ({ id: b.id, username: b.username, password: b.password })),
+  };
+}
+
+/** One `RoutePolicy` message: the auth plugins of a route, scopes merged. */
+export function routePolicyMessage(r: IrRoute): RoutePolicy {
+  const jwt = r.plugins.jwt?.feature;
+  const keyAuth = r.plugins['key-auth']?.feature;
+  const basic = r.plugins['basic-auth']?.feature;
+  const acl = r.plugins.acl?.feature;
+  return {
+    name: policyName(r),
+    ...(jwt ? { jwt: jwt satisfies JwtPlugin } : {}),
+    ...(keyAuth ? { key_auth: keyAuth satisfies KeyAuthPlugin } : {}),
+    ...(basic ? { basic_auth: basic satisfies BasicAuthPlugin } : {}),
+    ...(acl ? { acl: acl satisfies AclPlugin } : {}),
+  };
+}
+
+/** One `Consumer` resource per consumer, named by its id. */
+export function consumerResources(ir: Pick<GatewayIR, 'consumers'>): CompanionResource[] {
+  const out = new Map(ir.consumers.map((c) => { const m = consumerMessage(c); return [m.name!, companionResource(AUTHZ_TYPE.consumer, m.name!, m)]; }));
+  return byName([...out.values()]);
+}
+
+/** One `RoutePolicy` per Kong route that has an auth plugin (its paths share the policy). */
+export function routePolicyResources(ir: Pick<GatewayIR, 'routes'>): CompanionResource[] {
+  const out = new Map<string, CompanionResource>();
+  for (const r of ir.routes) {
+    if (!hasAuthPlugin(r) || out.has(policyName(r))) continue;
+    out.set(policyName(r), companionResource(AUTHZ_TYPE.routePolicy, policyName(r), routePolicyMessage(r)));
+  }
+  return byName([...out.values()]);
+}

@@ -1,0 +1,83 @@
+import type { Json, JsonObject } from '../json.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * What the control plane and every companion service share, whatever the companion: the
+ * resource a translation hands the ADS server, and how a companion is started. The
+ * per-companion contracts (authz.ts, ratelimit.ts, transform.ts) build on these.
+ */
+
+/** A companion resource: one of our own messages, served over the same ADS stream as Envoy's. */
+export interface CompanionResource {
+  typeUrl: string;
+  name: string;
+  /** The message in proto3 JSON, zero values left out. */
+  body: JsonObject;
+}
+
+/** A list item: scalars as they are (a repeated field's zero values are values), messages cleaned. */
+function itemOf(v: unknown): Json {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  return v !== null && typeof v === 'object' ? objectOf(v) : null;
+}
+
+/** A field's value, or undefined for proto3's zero values. */
+function fieldOf(v: unknown): Json | undefined {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return undefined;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v)) return v.length ? v.map(itemOf) : undefined;
+  return typeof v === 'object' ? objectOf(v) : undefined;
+}
+
+function objectOf(o: object): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) {
+    const j = fieldOf(v);
+    if (j !== undefined) out[k] = j;
+  }
+  return out;
+}
+
+/**
+ * A message (its generated type, field names as in the .proto, enums by name) → the resource:
+ * proto3 zero values (false, 0, "", empty lists, unset messages) are left out, as the wire
+ * carries them, so the body reads as the message decodes. A set message stays, even empty.
+ */
+export function companionResource<M extends object>(typeUrl: string, name: string, message: M): CompanionResource {
+  return { typeUrl, name, body: objectOf(message) };
+}
+
+/** Resources sorted by name (translations are deterministic). */
+export function byName(resources: CompanionResource[]): CompanionResource[] {
+  return resources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** How a companion service is started: by `frontdesk <name>` or in-process by `frontdesk start`. */
+export interface CompanionOptions {
+  /** The control plane's ADS address: the companion's policy arrives over it. */
+  xds: { host: string; port: number };
+  host: string;
+  port: number;
+  nodeId: string;
+  logger: Logger;
+  /** Flags given on the command line, by name (e.g. `redis`), for companion-specific settings. */
+  flags: ReadonlyMap<string, string | true>;
+}
+
+export interface RunningCompanion {
+  /** The bound gRPC port. */
+  port: number;
+  /** True once the first policy from the control plane is loaded. */
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface CompanionDefinition {
+  name: string;
+  defaultPort: number;
+  /** The flag naming the port of the companion's admin HTTP server, when it has one. */
+  adminPortFlag?: string;
+  /** One line for the usage text: flags beyond --xds/--port. */
+  usage: string;
+  start(o: CompanionOptions): Promise<RunningCompanion>;
+}

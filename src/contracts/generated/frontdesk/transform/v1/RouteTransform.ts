@@ -1,0 +1,57 @@
+// Original file: proto/frontdesk/transform/v1/transform.proto
+
+import type { Operations as _frontdesk_transform_v1_Operations, Operations__Output as _frontdesk_transform_v1_Operations__Output } from '../../../frontdesk/transform/v1/Operations.js';
+
+/**
+ * One resource per route that needs the companion, named by the Kong route's name.
+ */
+export interface RouteTransform {
+  'route'?: (string);
+  /**
+   * request-transformer body operations (JSON or form-urlencoded bodies).
+   */
+  'request_body'?: (_frontdesk_transform_v1_Operations | null);
+  /**
+   * request-transformer querystring operations.
+   */
+  'querystring'?: (_frontdesk_transform_v1_Operations | null);
+  /**
+   * request-transformer http_method ("" keeps the method).
+   */
+  'http_method'?: (string);
+  /**
+   * response-transformer json operations.
+   */
+  'response_json'?: (_frontdesk_transform_v1_Operations | null);
+  /**
+   * The resource name: the Kong route's name (Envoy sends it as gRPC metadata).
+   */
+  'name'?: (string);
+}
+
+/**
+ * One resource per route that needs the companion, named by the Kong route's name.
+ */
+export interface RouteTransform__Output {
+  'route': (string);
+  /**
+   * request-transformer body operations (JSON or form-urlencoded bodies).
+   */
+  'request_body': (_frontdesk_transform_v1_Operations__Output | null);
+  /**
+   * request-transformer querystring operations.
+   */
+  'querystring': (_frontdesk_transform_v1_Operations__Output | null);
+  /**
+   * request-transformer http_method ("" keeps the method).
+   */
+  'http_method': (string);
+  /**
+   * response-transformer json operations.
+   */
+  'response_json': (_frontdesk_transform_v1_Operations__Output | null);
+  /**
+   * The resource name: the Kong route's name (Envoy sends it as gRPC metadata).
+   */
+  'name': (string);
+}

@@ -1,0 +1,70 @@
+/**
+ * The transform companion's contract (proto/frontdesk/transform/v1/transform.proto): its type
+ * URL, its messages (types generated from the .proto), and the IR → `RouteTransform` resources:
+ * the parts of Kong's request-/response-transformer that Envoy cannot do itself (bodies, the
+ * query string, the method, the response JSON). Pure: no I/O, no clock, no logger.
+ */
+import type { GatewayIR, IrRoute } from '../ir/types.js';
+import { splitColon } from '../kong-pairs.js';
+import { byName, companionResource, type CompanionResource } from './companion.js';
+import type { Operations, Operations__Output } from './generated/frontdesk/transform/v1/Operations.js';
+import type { Pair } from './generated/frontdesk/transform/v1/Pair.js';
+import type { RouteTransform, RouteTransform__Output } from './generated/frontdesk/transform/v1/RouteTransform.js';
+
+export type { Operations, Operations__Output, RouteTransform, RouteTransform__Output };
+export type { Pair__Output } from './generated/frontdesk/transform/v1/Pair.js';
+
+export const TRANSFORM_TYPE_URL = 'type.googleapis.com/frontdesk.transform.v1.RouteTransform';
+
+/** The transform type URL's message, as the companion decodes it. */
+export interface TransformMessages {
+  [TRANSFORM_TYPE_URL]: RouteTransform__Output;
+}
+
+/** gRPC metadata Envoy sends with each ext_proc stream (per-route override): the Kong route. */
+export const ROUTE_METADATA_KEY = 'x-frontdesk-route';
+
+/** Kong's operations of one part, each keyed by the part (`body`, `querystring`, `json`). */
+interface PartOperations<Part extends string> {
+  remove: Record<Part, string[]>;
+  rename: Record<Part, string[]>;
+  replace: Record<Part, string[]>;
+  add: Record<Part, string[]>;
+  append: Record<Part, string[]>;
+}
+
+/** Kong's "name:value", both sides trimmed. */
+function pair(entry: string): Pair {
+  const p = splitColon(entry);
+  return { name: p?.name.trim() ?? entry.trim(), value: p?.value.trim() ?? '' };
+}
+
+function operations<Part extends string>(c: PartOperations<Part>, part: Part): Operations | undefined {
+  const o = {
+    remove: c.remove[part], rename: c.rename[part].map(pair), replace: c.replace[part].map(pair), add: c.add[part].map(pair), append: c.append[part].map(pair),
+  };
+  return o.remove.length || o.rename.length || o.replace.length || o.add.length || o.append.length ? o : undefined;
+}
+
+/** The RouteTransform of a route, or undefined when Envoy alone serves its transformers. */
+export function routeTransform(r: IrRoute): RouteTransform | undefined {
+  if (!r.service) return undefined;
+  const req = r.plugins['request-transformer']?.feature;
+  const res = r.plugins['response-transformer']?.feature;
+  const requestBody = req && operations(req, 'body');
+  const querystring = req && operations(req, 'querystring');
+  const json = res && operations(res, 'json');
+  const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };
+  if (!requestBody && !querystring && !req?.http_method && !responseJson) return undefined;
+  return { name: r.routeName, route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson };
+}
+
+/** One RouteTransform resource per Kong route that needs the companion. */
+export function transformResources(ir: Pick<GatewayIR, 'routes'>): CompanionResource[] {
+  const out = new Map<string, CompanionResource>();
+  for (const r of ir.routes) {
+    const t = routeTransform(r);
+    if (t) out.set(r.routeName, companionResource(TRANSFORM_TYPE_URL, r.routeName, t));
+  }
+  return byName([...out.values()]);
+}
