@@ -1,6 +1,6 @@
 import { jwtSecretProblem, type JwtAlgorithm } from '../../jwt-keys.js';
 import { diag, type Diagnostic } from '../../errors.js';
-import type { KeyAuthConfig } from '../plugins/key-auth.js';
+import { pluginFeature } from '../plugins/index.js';
 import type { Consumer, Origin, Plugin, Route, Service } from '../types.js';
 
 /** A diagnostic and the entity it is about (its file; the YAML path is in the diagnostic). */
@@ -74,13 +74,14 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
     if (c.username) consumerRefs.add(c.username);
   }
   for (const p of plugins) {
-    if (!(AUTH as readonly string[]).includes(p.name)) continue;
-    const conf = p.config as { anonymous?: string } | undefined;
-    if (conf?.anonymous !== undefined && !consumerRefs.has(conf.anonymous)) {
+    const name = AUTH.find((a) => a === p.name);
+    if (!name) continue;
+    const conf = pluginFeature(name, p.config);
+    if (conf.anonymous !== undefined && !consumerRefs.has(conf.anonymous)) {
       at(p.origin, diag('FD_AUTHZ_UNKNOWN_ANONYMOUS', [...p.origin.path, 'config', 'anonymous'], p.name, conf.anonymous));
     }
-    if (p.name === 'key-auth') {
-      const k = p.config as KeyAuthConfig;
+    if (name === 'key-auth') {
+      const k = pluginFeature(name, p.config);
       if (k.key_in_body && k.hide_credentials) at(p.origin, diag('FD_AUTHZ_KEY_IN_BODY_HIDDEN', [...p.origin.path, 'config', 'key_in_body']));
     }
   }

@@ -1,6 +1,6 @@
 import { diag } from '../../errors.js';
 import { MAX_STAGES } from '../../rate-limits.js';
-import type { RateLimitingConfig } from '../plugins/rate-limiting.js';
+import { pluginFeature } from '../plugins/index.js';
 import type { Plugin } from '../types.js';
 import type { Finding } from './authz.js';
 
@@ -14,7 +14,7 @@ export function checkRateLimiting(plugins: readonly Plugin[]): Finding[] {
   const out: Finding[] = [];
   for (const p of plugins) {
     if (p.name !== 'rate-limiting') continue;
-    const c = p.config as RateLimitingConfig;
+    const c = pluginFeature('rate-limiting', p.config);
     const key = `${c.error_code}|${c.fault_tolerant}`;
     if (seen.has(key)) continue;
     seen.add(key);
