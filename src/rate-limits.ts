@@ -12,6 +12,23 @@ export type RateLimitPeriod = (typeof RATE_LIMIT_PERIODS)[number];
 export const RATE_LIMIT_ALGORITHMS = ['token-bucket', 'fixed-window', 'sliding-window', 'sliding-log', 'leaky-bucket'] as const;
 export type RateLimitAlgorithm = (typeof RATE_LIMIT_ALGORITHMS)[number];
 
+/** The Redis a limit uses, both spellings merged, with Kong's defaults (timeouts in ms). */
+export interface RateLimitingRedis {
+  host?: string;
+  port: number;
+  /** Kong's redis.timeout (ms); the three below default to it. */
+  timeout: number;
+  connect_timeout: number;
+  send_timeout: number;
+  read_timeout: number;
+  username?: string;
+  password?: string;
+  database: number;
+  ssl: boolean;
+  ssl_verify: boolean;
+  server_name?: string;
+}
+
 /** The 4xx/5xx statuses Envoy's ratelimit filter can refuse with (envoy.type.v3.StatusCode names). */
 export const ENVOY_ERROR_STATUS_NAMES: Readonly<Record<number, string>> = {
   400: 'BadRequest', 401: 'Unauthorized', 402: 'PaymentRequired', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',

@@ -7,7 +7,7 @@
  * disagree. Pure: no I/O, no clock, no logger.
  */
 import type { AppliedPlugin, FeatureOf, GatewayIR, IrRoute } from '../ir/types.js';
-import { MAX_STAGES, type RateLimitAlgorithm, type RateLimitPeriod } from '../rate-limits.js';
+import { MAX_STAGES, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../rate-limits.js';
 import { consumerId } from './authz.js';
 import { byName, companionResource, type CompanionResource } from './companion.js';
 import type { Algorithm__Output } from './generated/frontdesk/ratelimit/v1/Algorithm.js';
@@ -63,21 +63,8 @@ export function headerEntry(name: string): string {
 export type LimitBy = 'consumer' | 'credential' | 'ip' | 'service' | 'header' | 'path';
 export type StorePolicy = 'local' | 'cluster' | 'redis';
 
-/** The Redis a policy names, Kong's defaults applied (timeouts in ms). */
-export interface RedisSettings {
-  host?: string;
-  port: number;
-  timeout: number;
-  connect_timeout: number;
-  send_timeout: number;
-  read_timeout: number;
-  username?: string;
-  password?: string;
-  database: number;
-  ssl: boolean;
-  ssl_verify: boolean;
-  server_name?: string;
-}
+/** The Redis a policy names, Kong's defaults applied. */
+export type RedisSettings = RateLimitingRedis;
 
 /** One Kong rate-limiting plugin instance as the service enforces it. */
 export interface RatePolicy {

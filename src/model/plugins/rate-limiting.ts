@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { ENVOY_ERROR_STATUS_NAMES, RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitPeriod } from '../../rate-limits.js';
+import {
+  ENVOY_ERROR_STATUS_NAMES, RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod,
+} from '../../rate-limits.js';
 import { definePlugin } from './definition.js';
 
-export { RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitPeriod } from '../../rate-limits.js';
+export { RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../../rate-limits.js';
 
 const limit = z.number().positive();
 // Kong's typedefs: port 0-65535; timeouts 0 to 2^31-2 ms; header names are tokens.
@@ -71,22 +73,6 @@ const configInput = z.strictObject({
 
 type ConfigInput = z.output<typeof configInput>;
 
-/** The Redis a limit uses, both spellings merged, with Kong's defaults. */
-export interface RateLimitingRedis {
-  host?: string;
-  port: number;
-  /** Kong's redis.timeout (ms); the three below default to it. */
-  timeout: number;
-  connect_timeout: number;
-  send_timeout: number;
-  read_timeout: number;
-  username?: string;
-  password?: string;
-  database: number;
-  ssl: boolean;
-  ssl_verify: boolean;
-  server_name?: string;
-}
 
 /**
  * Kong 3.x rate-limiting config as Frontdesk uses it: Kong's defaults applied and the older
