@@ -125,7 +125,7 @@ export function routePolicyMessage(r: IrRoute): RoutePolicy {
 
 /** One `Consumer` resource per consumer, named by its id. */
 export function consumerResources(ir: Pick<GatewayIR, 'consumers'>): CompanionResource[] {
-  const out = new Map(ir.consumers.map((c) => { const m = consumerMessage(c); return [m.name!, companionResource(AUTHZ_TYPE.consumer, m.name!, m)]; }));
+  const out = new Map(ir.consumers.map((c) => [consumerId(c), companionResource(AUTHZ_TYPE.consumer, consumerId(c), consumerMessage(c))]));
   return byName([...out.values()]);
 }
 
