@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { ROUTE_CONTEXT_KEY } from '../contracts/authz.js';
 import { serveUnary } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../xds/proto-registry.js';
@@ -13,8 +14,6 @@ import type { AuthzDecision, AuthzLogger, AuthzRequest } from './types.js';
  */
 
 export const CHECK_METHOD = '/envoy.service.auth.v3.Authorization/Check';
-/** The context extension that names the route's policy (set per route by the ext_authz filter). */
-export const ROUTE_CONTEXT_KEY = 'route';
 
 /** What the server needs of the engine. */
 export interface Checker {

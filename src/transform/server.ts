@@ -7,7 +7,6 @@ import { messageType } from '../xds/proto-registry.js';
 import { isEmpty, transformBody, transformQuery } from './operations.js';
 
 export const PROCESS_METHOD = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
-export { ROUTE_METADATA_KEY };
 
 interface HeaderValue { key: string; value?: string; raw_value?: Uint8Array }
 interface ProcessingRequest {
