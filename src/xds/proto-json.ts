@@ -22,10 +22,10 @@ function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-const typeNames = new WeakMap<protobuf.Type, string>();
+const typeNames = new WeakMap<protobuf.ReflectionObject, string>();
 
 /** A type's full name without the leading dot (protobufjs rebuilds fullName on every call). */
-function typeName(t: protobuf.Type): string {
+function typeName(t: protobuf.ReflectionObject): string {
   let n = typeNames.get(t);
   if (n === undefined) typeNames.set(t, (n = t.fullName.replace(/^\./, '')));
   return n;
@@ -114,7 +114,7 @@ function toPbObject(type: protobuf.Type, json: Json, where: string): unknown {
       if (rt instanceof protobuf.Type) return toPbObject(rt, v, p);
       if (rt instanceof protobuf.Enum) {
         const n = typeof v === 'string' ? rt.values[v] : Number.isInteger(v) ? v : undefined;
-        if (n === undefined) throw new Error(`${p}: ${JSON.stringify(v)} is not a value of ${typeName(rt as unknown as protobuf.Type)}`);
+        if (n === undefined) throw new Error(`${p}: ${JSON.stringify(v)} is not a value of ${typeName(rt)}`);
         return n;
       }
       if (field.type === 'bytes' && typeof v === 'string') return Buffer.from(v, 'base64');
