@@ -60,8 +60,8 @@ export function headerEntry(name: string): string {
   return `header:${name.toLowerCase()}`;
 }
 
-export type LimitBy = 'consumer' | 'credential' | 'ip' | 'service' | 'header' | 'path';
-export type StorePolicy = 'local' | 'cluster' | 'redis';
+export type LimitBy = FeatureOf<'rate-limiting'>['limit_by'];
+export type StorePolicy = FeatureOf<'rate-limiting'>['policy'];
 
 /** The Redis a policy names, Kong's defaults applied. */
 export type RedisSettings = RateLimitingRedis;
