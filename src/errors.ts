@@ -88,9 +88,12 @@ export const catalogue = {
 export type Code = keyof typeof catalogue;
 type ArgsOf<C extends Code> = (typeof catalogue)[C] extends Entry<infer A> ? A : never;
 
+/** The catalogue seen through its codes: each entry's arguments are those of its code (checked entry by entry). */
+const entries: { [C in Code]: Entry<ArgsOf<C>> } = catalogue;
+
 /** Builds a Diagnostic from a catalogue code; the location is filled in by the loader. */
 export function diag<C extends Code>(code: C, path: YamlPath, ...args: ArgsOf<C>): Diagnostic {
-  const e = catalogue[code] as unknown as Entry<ArgsOf<C>>;
+  const e: Entry<ArgsOf<C>> = entries[code];
   const hint = e.hint(...args);
   return { code, severity: e.severity, message: e.message(...args), ...(hint ? { hint } : {}), path };
 }

@@ -1,3 +1,5 @@
+import { intFlag } from '../args.js';
+import { companionAdminPort } from '../default-ports.js';
 import type { Json, JsonObject } from '../json.js';
 import type { Logger } from '../logger.js';
 
@@ -62,6 +64,14 @@ export interface CompanionOptions {
   logger: Logger;
   /** Flags given on the command line, by name (e.g. `redis`), for companion-specific settings. */
   flags: ReadonlyMap<string, string | true>;
+}
+
+/**
+ * The port of a companion's admin server: its flag when given, else derived from the gRPC port
+ * (see companionAdminPort), so two instances on one host given only `--port` never collide.
+ */
+export function adminPortOf(flags: ReadonlyMap<string, string | true>, flag: string, grpcPort: number): number {
+  return intFlag({ positionals: [], flags: new Map(flags) }, flag, companionAdminPort(grpcPort));
 }
 
 export interface RunningCompanion {

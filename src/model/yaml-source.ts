@@ -1,4 +1,4 @@
-import jsyaml from 'js-yaml';
+import jsyaml, { types as yamlTypes } from 'js-yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type YamlPath } from '../errors.js';
 
@@ -19,7 +19,7 @@ export interface SourceText {
 }
 
 /** js-yaml's YAML 1.2 core schema plus merge keys (`<<`), as the `yaml` package reads files. */
-const FAST_SCHEMA = jsyaml.CORE_SCHEMA.extend([(jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge]);
+const FAST_SCHEMA = jsyaml.CORE_SCHEMA.extend([yamlTypes.merge]);
 
 /**
  * Parses one file; syntax errors come back as diagnostics with their positions. Data comes

@@ -54,7 +54,7 @@ function describe(rel: ReadonlyArray<string | number>): string {
 interface Def { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[]; valueType?: z.ZodType }
 
 function defOf(s: z.ZodType): Def {
-  return (s as unknown as { _zod: { def: Def } })._zod.def;
+  return s._zod.def as Def;
 }
 
 function unwrap(s: z.ZodType): z.ZodType[] {

@@ -1,11 +1,10 @@
 import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/server.js';
-import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+import { adminPortOf, type CompanionDefinition, type CompanionOptions, type RunningCompanion } from '../contracts/companion.js';
 import { RATELIMIT_TYPE_URL, type RatelimitMessages, type RouteRateLimit } from '../contracts/ratelimit.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
-import { UsageError } from '../runtime/args.js';
-import { adminPortOf } from '../runtime/companion-flags.js';
+import { UsageError } from '../args.js';
 import { startCompanionClient } from '../xds/companion-client.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';

@@ -3,7 +3,7 @@ import { DEFAULT_PORTS } from '../default-ports.js';
 import type { IrOptions } from '../ir/build.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
-import { hostPort, intFlag, strFlag, UsageError, type ParsedArgs } from './args.js';
+import { hostPort, intFlag, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { adminPortOf, type CompanionDefinition } from './companions.js';
 import type { ControlPlaneOptions } from './control-plane.js';
 import type { PortClaim } from './port-check.js';

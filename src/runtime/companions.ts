@@ -2,7 +2,7 @@ import type { CompanionDefinition } from '../contracts/companion.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 
 export type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
-export { adminPortOf } from './companion-flags.js';
+export { adminPortOf } from '../contracts/companion.js';
 
 /**
  * A companion whose code is loaded only when it is started: `frontdesk control-plane` then

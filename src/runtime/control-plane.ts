@@ -44,7 +44,8 @@ export class ControlPlane {
     nacks: this.registry.add(new Counter('frontdesk_xds_nacks_total', 'xDS responses rejected by a node, by type.')),
     pushLatency: this.registry.add(new Histogram('frontdesk_xds_push_latency_seconds', 'From a new snapshot to a node holding all of it.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])),
     buildTime: this.registry.add(new Histogram('frontdesk_snapshot_build_seconds', 'Time to load, compile and encode a config.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])),
-    connected: undefined as unknown as Gauge,
+    // Read when /metrics is served, by then the ADS server exists.
+    connected: this.registry.add(new Gauge('frontdesk_xds_connected_nodes', 'xDS streams open now.', () => this.ads.nodes().length)),
   };
   private readonly log: Logger;
   private watcher?: ConfigWatcher;
@@ -59,7 +60,6 @@ export class ControlPlane {
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
     this.ads = new AdsServer(opts.logger);
-    this.m.connected = this.registry.add(new Gauge('frontdesk_xds_connected_nodes', 'xDS streams open now.', () => this.ads.nodes().length));
     this.ads.on('push', (_n, typeUrl) => this.m.pushes.inc({ type: shortType(typeUrl) }));
     this.ads.on('nack', (_n, typeUrl) => this.m.nacks.inc({ type: shortType(typeUrl) }));
     this.ads.on('converged', (_n, _v, ms) => this.m.pushLatency.observe(ms / 1000));

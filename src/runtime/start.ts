@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { diag, formatDiagnostic, formatPath, type Diagnostic } from '../errors.js';
 import type { GatewayIR, IrListener } from '../ir/types.js';
-import { intFlag, strFlag, UsageError, type ParsedArgs } from './args.js';
+import { intFlag, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { bootstrapYaml } from './bootstrap.js';
 import { companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, type Output } from './cli-options.js';
 import { COMPANIONS } from './companions.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { parseArgs } from '../../src/runtime/args.js';
+import { parseArgs } from '../../src/args.js';
 import { bootstrapYaml, buildBootstrap } from '../../src/runtime/bootstrap.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { decodeToJson, encodeJson } from '../../src/xds/proto-json.js';

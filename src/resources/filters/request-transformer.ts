@@ -1,6 +1,5 @@
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import { splitColon } from '../../model/plugins/native-common.js';
-import type { RequestTransformerConfig } from '../../model/plugins/request-transformer.js';
+import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
+import { splitColon } from '../../kong-pairs.js';
 import { any, formatterLiteral, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
 
@@ -18,7 +17,7 @@ export const REQUEST_TRANSFORMER_FILTER = 'frontdesk.request_transformer';
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
 
-function configOf(r: IrRoute): RequestTransformerConfig | undefined {
+function configOf(r: IrRoute): FeatureOf<'request-transformer'> | undefined {
   return r.service ? r.plugins['request-transformer']?.feature : undefined;
 }
 
@@ -35,7 +34,7 @@ function mutate(key: string, value: string, action: string): JsonObject {
 const isHost = (name: string) => name === 'host';
 
 /** The request mutations, in Kong's order. */
-export function requestHeaderMutations(c: RequestTransformerConfig): JsonObject[] {
+export function requestHeaderMutations(c: FeatureOf<'request-transformer'>): JsonObject[] {
   const out: JsonObject[] = [];
   for (const n of c.remove.headers) {
     const name = n.toLowerCase();
@@ -65,7 +64,7 @@ export function requestHeaderMutations(c: RequestTransformerConfig): JsonObject[
 }
 
 /** replace.headers "host:<value>": the last one wins, as in Kong's loop. */
-function hostReplacement(c: RequestTransformerConfig): string | undefined {
+function hostReplacement(c: FeatureOf<'request-transformer'>): string | undefined {
   let host: string | undefined;
   for (const e of c.replace.headers) {
     const { name, value } = pair(e);
