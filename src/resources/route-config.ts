@@ -23,10 +23,9 @@ const FORWARDED = [
 interface HostPattern { host: string; port?: string; kind: 'exact' | 'suffix' | 'prefix' }
 
 function pattern(raw: string): HostPattern {
-  const m = /^(.*?)(?::(\d+))?$/.exec(raw)!;
-  const host = m[1]!;
+  const [, host = raw, port] = /^(.*?)(?::(\d+))?$/.exec(raw) ?? [];
   const kind = host.startsWith('*') ? 'suffix' : host.endsWith('*') ? 'prefix' : 'exact';
-  return { host, ...(m[2] ? { port: m[2] } : {}), kind };
+  return { host, ...(port ? { port } : {}), kind };
 }
 
 /** An RE2 pattern for the :authority values a host pattern matches (a port only if it names one). */
@@ -75,14 +74,16 @@ function servesOn(r: IrRoute, l: IrListener): 'proxy' | 'redirect' | 'skip' {
 function headerMatchers(r: IrRoute, authority: string | undefined): JsonObject[] {
   const out: JsonObject[] = [];
   if (authority) out.push({ name: ':authority', string_match: { safe_regex: { regex: authority } } });
-  if (r.methods?.length) {
-    out.push(r.methods.length === 1
-      ? { name: ':method', string_match: { exact: r.methods[0]! } }
-      : { name: ':method', string_match: { safe_regex: { regex: `^(?:${r.methods.join('|')})$` } } });
+  const [method, ...moreMethods] = r.methods ?? [];
+  if (method !== undefined) {
+    out.push(moreMethods.length
+      ? { name: ':method', string_match: { safe_regex: { regex: `^(?:${[method, ...moreMethods].join('|')})$` } } }
+      : { name: ':method', string_match: { exact: method } });
   }
   for (const h of r.headers) {
-    if (h.regexes.length === 0 && h.values.length === 1) {
-      out.push({ name: h.name, string_match: { exact: h.values[0]!, ignore_case: true } });
+    const [only, ...more] = h.values;
+    if (h.regexes.length === 0 && only !== undefined && !more.length) {
+      out.push({ name: h.name, string_match: { exact: only, ignore_case: true } });
       continue;
     }
     // Envoy matches the whole value: plain values exactly, Kong's ~* regexes anywhere in it.

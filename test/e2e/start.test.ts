@@ -60,9 +60,9 @@ const frontdesk = (...args: string[]) => run(process.execPath, [...ENTRY, ...arg
 
 /** Free ports for every part, so these runs never meet the defaults or each other. */
 async function portFlags(): Promise<{ flags: string[]; proxy: number; admin: number; envoyAdmin: number; xds: number; authz: number; ratelimit: number; transform: number }> {
-  const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   return {
-    proxy, admin, envoyAdmin, xds, authz: authz!, ratelimit: ratelimit!, transform: transform!,
+    proxy, admin, envoyAdmin, xds, authz, ratelimit, transform,
     flags: ['--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds), '--envoy-admin-port', String(envoyAdmin),
       '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`, '--transform', `127.0.0.1:${transform}`, '--ratelimit-admin-port', String(ratelimitAdmin)],
   };

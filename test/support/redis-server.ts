@@ -153,7 +153,7 @@ function parseReply(data: Buffer): { text: string; error: boolean } | undefined 
   const eol = data.indexOf('\r\n');
   if (eol < 0) return undefined;
   const line = data.subarray(1, eol).toString();
-  switch (String.fromCharCode(data[0])) {
+  switch (String.fromCharCode(data[0] ?? 0)) {
     case '+':
     case ':':
       return { text: line, error: false };

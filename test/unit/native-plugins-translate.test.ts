@@ -152,7 +152,7 @@ describe('request-size-limiting', () => {
     assert.equal(m.on_match.action.typed_config.typed_config.typed_config.max_request_bytes, 10 * 1024);
     const rules = perFilter(r, 'up', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
     assert.deepEqual(rules.map((x) => x.on_match.action.typed_config.status_code), [413, 413]);
-    assert.equal(rules[0].predicate.and_matcher.predicate[1].single_predicate.value_match.safe_regex.regex, decimalGreaterThan(10240));
+    assert.equal(rules[0]?.predicate.and_matcher.predicate[1].single_predicate.value_match.safe_regex.regex, decimalGreaterThan(10240));
     assertRoundTrips(r);
   });
 
@@ -241,7 +241,7 @@ describe('ip-restriction', () => {
     ]);
     const rules = perFilter(r, 'r', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
     assert.deepEqual(rules.map((x) => x.on_match.action.name), ['ip-restriction', 'request-size-limiting', 'request-size-limiting']);
-    const ip = rules[0];
+    const ip = rules[0]!;
     assert.equal(ip.on_match.action.typed_config.status_code, 418);
     assert.equal(ip.on_match.action.typed_config.body.inline_string, '{"message":"no"}');
     const source = ip.predicate.and_matcher.predicate[1].or_matcher.predicate;
@@ -305,12 +305,12 @@ describe('cors', () => {
     const rules = perFilter(r, 'r', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
     assert.equal(rules.length, 2);
     const headers = (x: Obj) => (x.on_match.action.typed_config.response_headers_to_add as Obj[]).map((h) => `${h.header.key}=${h.header.value}`);
-    assert.deepEqual(headers(rules[0]), [
+    assert.deepEqual(headers(rules[0]!), [
       'content-type=application/json; charset=utf-8', 'kong-request-id=%REQ(kong-request-id)%', 'vary=Origin',
       'access-control-expose-headers=X-E', 'access-control-allow-origin=%REQ(origin)%',
     ]);
-    assert.equal(rules[0].predicate.and_matcher.predicate.length, 3, 'status, source address, allowed origin');
-    assert.deepEqual(headers(rules[1]), ['content-type=application/json; charset=utf-8', 'kong-request-id=%REQ(kong-request-id)%', 'vary=Origin', 'access-control-expose-headers=X-E']);
+    assert.equal(rules[0]?.predicate.and_matcher.predicate.length, 3, 'status, source address, allowed origin');
+    assert.deepEqual(headers(rules[1]!), ['content-type=application/json; charset=utf-8', 'kong-request-id=%REQ(kong-request-id)%', 'vary=Origin', 'access-control-expose-headers=X-E']);
     assertRoundTrips(r);
   });
 });

@@ -33,7 +33,7 @@ describe('memory store', () => {
     const windows: WindowSpec[] = [{ unit: 'second', limit: 1, algorithm: 'token-bucket' }, { unit: 'hour', limit: 5, algorithm: 'sliding-log' }];
     await store.decide('k', windows);
     for (let i = 0; i < 10; i++) assert.equal((await store.decide('k', windows)).allowed, false);
-    const d = await store.decide('k', [windows[1]]);
+    const d = await store.decide('k', [windows[1]!]);
     assert.equal(d.binding.remaining, 3, 'only the first and this request counted in the hour');
     await store.close();
   });

@@ -76,8 +76,8 @@ describe('rate-limiting config', () => {
   });
 
   test('limits must be positive numbers', () => {
-    assert.equal(issues({ minute: 0 })[0].path, 'minute');
-    assert.equal(issues({ minute: -3 })[0].path, 'minute');
+    assert.equal(issues({ minute: 0 })[0]?.path, 'minute');
+    assert.equal(issues({ minute: -3 })[0]?.path, 'minute');
     assert.equal(parse({ second: 0.5, minute: 1.5 }).second, 0.5, 'Kong allows fractions');
   });
 
@@ -93,8 +93,8 @@ describe('rate-limiting config', () => {
     assert.deepEqual(issues({ minute: 5, limit_by: 'path' }), [{ path: 'path', message: 'is required when limit_by is "path"' }]);
     assert.equal(parse({ minute: 5, limit_by: 'header', header_name: 'X-Tenant' }).header_name, 'X-Tenant');
     assert.equal(parse({ minute: 5, limit_by: 'path', path: '/orders' }).path, '/orders');
-    assert.equal(issues({ minute: 5, limit_by: 'header', header_name: 'X Tenant' })[0].path, 'header_name');
-    assert.equal(issues({ minute: 5, limit_by: 'path', path: 'orders' })[0].path, 'path');
+    assert.equal(issues({ minute: 5, limit_by: 'header', header_name: 'X Tenant' })[0]?.path, 'header_name');
+    assert.equal(issues({ minute: 5, limit_by: 'path', path: 'orders' })[0]?.path, 'path');
   });
 
   test('policy redis needs a Redis host, in either spelling', () => {
@@ -104,8 +104,8 @@ describe('rate-limiting config', () => {
   });
 
   test('sync_rate follows Kong: only with redis, at least 0.02, or -1', () => {
-    assert.equal(issues({ minute: 5, sync_rate: 1 })[0].path, 'sync_rate');
-    assert.match(issues({ minute: 5, policy: 'redis', redis_host: 'r', sync_rate: 0.01 })[0].message, /0\.02/);
+    assert.equal(issues({ minute: 5, sync_rate: 1 })[0]?.path, 'sync_rate');
+    assert.match(issues({ minute: 5, policy: 'redis', redis_host: 'r', sync_rate: 0.01 })[0]?.message ?? '', /0\.02/);
     assert.equal(parse({ minute: 5, policy: 'redis', redis_host: 'r', sync_rate: 0.5 }).sync_rate, 0.5);
   });
 
@@ -118,7 +118,7 @@ describe('rate-limiting config', () => {
 
   test('the algorithm extension takes each of the five algorithms', () => {
     for (const algorithm of RATE_LIMIT_ALGORITHMS) assert.equal(parse({ hour: 1, algorithm }).algorithm, algorithm);
-    assert.equal(issues({ hour: 1, algorithm: 'gcra' })[0].path, 'algorithm');
+    assert.equal(issues({ hour: 1, algorithm: 'gcra' })[0]?.path, 'algorithm');
   });
 
   test('is declared for every scope Kong allows, and agrees with the ratelimit service\'s names', () => {

@@ -115,8 +115,8 @@ describe('redis store', () => {
       clock.set(t);
       const d = await store.decide(`t${i}`, [{ unit: 'month', limit: 1, algorithm: 'fixed-window' }, { unit: 'year', limit: 1, algorithm: 'fixed-window' }]);
       const at = new Date(t).toISOString();
-      assert.equal(d.windows[0].resetMs, fixedWindowBounds('month', t).endMs - t, `month at ${at}`);
-      assert.equal(d.windows[1].resetMs, fixedWindowBounds('year', t).endMs - t, `year at ${at}`);
+      assert.equal(d.windows[0]?.resetMs, fixedWindowBounds('month', t).endMs - t, `month at ${at}`);
+      assert.equal(d.windows[1]?.resetMs, fixedWindowBounds('year', t).endMs - t, `year at ${at}`);
     }
   });
 

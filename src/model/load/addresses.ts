@@ -8,19 +8,21 @@ export const DEFAULT_PORTS: Record<string, number> = { https: 443, grpcs: 443, w
 export function parseServiceUrl(url: string): { protocol: ServiceProtocol; host: string; port: number; path?: string } | undefined {
   const m = /^([a-z_]+):\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?(\/[^?#]*)?$/i.exec(url.trim());
   if (!m) return undefined;
-  const scheme = m[1].toLowerCase();
+  const [, schemeText = '', hostText = '', portText, path] = m;
+  const scheme = schemeText.toLowerCase();
   const protocol = SERVICE_PROTOCOLS.find((p) => p === scheme);
   if (!protocol) return undefined;
-  const port = m[3] ? Number(m[3]) : (DEFAULT_PORTS[protocol] ?? 80);
+  const port = portText ? Number(portText) : (DEFAULT_PORTS[protocol] ?? 80);
   if (port > 65535) return undefined;
-  return { protocol, host: m[2].replace(/^\[|\]$/g, ''), port, path: m[4] };
+  return { protocol, host: hostText.replace(/^\[|\]$/g, ''), port, path };
 }
 
 /** `host:port`, `[v6]:port` or `host` → parts; undefined when malformed. */
 export function splitHostPort(s: string, defaultPort: number): { host: string; port: number } | undefined {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(s);
   if (!m) return undefined;
-  const port = m[2] ? Number(m[2]) : defaultPort;
+  const [, hostText = '', portText] = m;
+  const port = portText ? Number(portText) : defaultPort;
   if (port < 1 || port > 65535) return undefined;
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  return { host: hostText.replace(/^\[|\]$/g, ''), port };
 }

@@ -39,6 +39,7 @@ export function combineVerdicts(windows: readonly WindowSpec[], verdicts: readon
   const allowed = verdicts.every((v) => v.allowed);
   const out: WindowDecision[] = windows.map((w, i) => {
     const v = verdicts[i];
+    if (!v) throw new Error(`combineVerdicts: no verdict for window ${i} of ${windows.length}`);
     const capacity = allowed && v.admitted ? v.admitted : v.current;
     return {
       unit: w.unit,
@@ -56,9 +57,10 @@ export function combineVerdicts(windows: readonly WindowSpec[], verdicts: readon
 
 /** Kong's header choice: lowest remaining, ties to the longest period; refusing windows first. */
 function bindingWindow(windows: readonly WindowDecision[], allowed: boolean): WindowDecision {
-  const candidates = allowed ? windows : windows.filter((w) => !w.allowed);
-  let best = candidates[0];
-  for (const w of candidates.slice(1)) {
+  const [first, ...rest] = allowed ? windows : windows.filter((w) => !w.allowed);
+  if (!first) throw new Error('bindingWindow: no window (a decision has at least one, and a refusal one refusing window)');
+  let best = first;
+  for (const w of rest) {
     if (w.remaining < best.remaining || (w.remaining === best.remaining && PERIOD_MS[w.unit] > PERIOD_MS[best.unit])) {
       best = w;
     }

@@ -22,7 +22,7 @@ export const slidingLog: Algorithm<SlidingLogState> = {
     const entries = state?.entries ?? [];
     const first = firstAfter(entries, nowMs - periodMs);
     const live = entries.length - first;
-    const newest = entries.length > 0 ? entries[entries.length - 1] : nowMs;
+    const newest = entries.at(-1) ?? nowMs;
     const current = {
       remaining: Math.max(0, Math.floor(limit - live)),
       resetMs: live > 0 ? newest + periodMs - nowMs : 0,
@@ -46,7 +46,8 @@ export const slidingLog: Algorithm<SlidingLogState> = {
     }
     // The request fits once the oldest `mustExpire` live entries have expired.
     const mustExpire = Math.ceil(live + cost - limit);
-    const retryAfterMs = cost > limit ? periodMs : entries[first + mustExpire - 1] + periodMs - nowMs;
+    // first + mustExpire - 1 indexes a live entry: live + cost > limit and cost <= limit, so 1 <= mustExpire <= live.
+    const retryAfterMs = cost > limit ? periodMs : (entries[first + mustExpire - 1] ?? nowMs) + periodMs - nowMs;
     return { allowed: false, current, retryAfterMs };
   },
 
@@ -96,7 +97,7 @@ function firstAfter(entries: readonly number[], cutoff: number): number {
   let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (entries[mid] > cutoff) hi = mid;
+    if ((entries[mid] ?? Infinity) > cutoff) hi = mid;
     else lo = mid + 1;
   }
   return lo;

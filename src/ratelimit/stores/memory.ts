@@ -60,7 +60,10 @@ export class MemoryStore implements Store {
     const states = ids.map((id) => this.read(id, now));
     const plan = planDecision(states, windows, now, cost);
     if (plan.decision.allowed) {
-      plan.commit().forEach(({ state, ttlMs }, i) => this.write(ids[i], { state, expiresAtMs: now + ttlMs }));
+      plan.commit().forEach(({ state, ttlMs }, i) => {
+        const id = ids[i];
+        if (id !== undefined) this.write(id, { state, expiresAtMs: now + ttlMs });
+      });
     }
     return plan.decision;
   }

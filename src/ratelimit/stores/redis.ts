@@ -80,7 +80,7 @@ function parseReply(reply: unknown, windowCount: number): WindowVerdict[] {
   const all = reply[0] === 1;
   const verdicts: WindowVerdict[] = [];
   for (let i = 0; i < windowCount; i++) {
-    const [allowed, remaining, resetMs, retryAfterMs] = reply.slice(2 + 4 * i, 6 + 4 * i) as number[];
+    const [allowed = 0, remaining = 0, resetMs = 0, retryAfterMs = 0] = reply.slice(2 + 4 * i, 6 + 4 * i) as number[];
     const capacity = { remaining, resetMs };
     verdicts.push({ allowed: allowed === 1, current: capacity, retryAfterMs, ...(all ? { admitted: capacity } : {}) });
   }

@@ -36,10 +36,9 @@ function used(l: IrListener): boolean {
 export function normalizeOrigin(origin: string): string {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/:?#]+)(?::(\d+))?/.exec(origin);
   if (!m) return origin;
-  const scheme = m[1]!;
-  const port = m[3];
+  const [, scheme = '', host, port] = m;
   const dropPort = (scheme.toLowerCase() === 'http' && port === '80') || (scheme.toLowerCase() === 'https' && port === '443');
-  return `${scheme}://${m[2]}${port && !dropPort ? `:${port}` : ''}`;
+  return `${scheme}://${host}${port && !dropPort ? `:${port}` : ''}`;
 }
 
 /**

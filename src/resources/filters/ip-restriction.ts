@@ -34,7 +34,8 @@ function remoteIp(cidr: string): JsonObject {
 function deniedPrincipals(c: IpRestriction): JsonObject[] {
   const out = c.deny.map(remoteIp);
   const allow = c.allow;
-  if (allow.length) out.push({ not_id: allow.length === 1 ? remoteIp(allow[0]!) : { or_ids: { ids: allow.map(remoteIp) } } });
+  const [only, ...more] = allow;
+  if (only !== undefined) out.push({ not_id: more.length ? { or_ids: { ids: allow.map(remoteIp) } } : remoteIp(only) });
   return out;
 }
 

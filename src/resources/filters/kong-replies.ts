@@ -38,7 +38,8 @@ function headerInput(name: string): JsonObject {
 /** A CIDR as Envoy's CidrRange: `10.0.0.0/8` or a bare address (a /32 or /128). */
 export function cidrRange(cidr: string): JsonObject {
   const [address, len] = cidr.split('/');
-  return { address_prefix: address!, prefix_len: len !== undefined ? Number(len) : address!.includes(':') ? 128 : 32 };
+  const prefix = address ?? cidr;
+  return { address_prefix: prefix, prefix_len: len !== undefined ? Number(len) : prefix.includes(':') ? 128 : 32 };
 }
 
 /** Predicates over a response and its request, for ReplyRule.when. */
@@ -83,10 +84,12 @@ export const when = {
   /** All of `ps` (nested conjunctions flattened). */
   and(...ps: Predicate[]): Predicate {
     const flat = ps.flatMap((p) => ((p.and_matcher as { predicate?: Predicate[] } | undefined)?.predicate ?? [p]));
-    return flat.length === 1 ? flat[0]! : { and_matcher: { predicate: flat } };
+    const [only, ...more] = flat;
+    return only && !more.length ? only : { and_matcher: { predicate: flat } };
   },
   or(...ps: Predicate[]): Predicate {
-    return ps.length === 1 ? ps[0]! : { or_matcher: { predicate: ps } };
+    const [only, ...more] = ps;
+    return only && !more.length ? only : { or_matcher: { predicate: ps } };
   },
 };
 
