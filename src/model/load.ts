@@ -1,4 +1,5 @@
 import { diag, type Diagnostic } from '../errors.js';
+import { checkAdminUpstream } from './checks/admin-upstream.js';
 import { checkAuthz } from './checks/authz.js';
 import { checkCircuitBreaking } from './checks/circuit-breaking.js';
 import { checkRateLimiting } from './checks/ratelimit.js';
@@ -27,12 +28,17 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
+export interface LoadOptions {
+  /** The admin port services must not target (default 8001). */
+  adminPort?: number;
+}
+
 /**
  * Loads one or more YAML texts (a folder's files are merged) into a validated model. Each step
  * reports into one Reporter, which adds line:col at the end; the entity steps run in the order
  * their references need (upstreams before the services that name them, and so on).
  */
-export function loadConfig(texts: SourceText[]): LoadResult {
+export function loadConfig(texts: SourceText[], options: LoadOptions = {}): LoadResult {
   if (texts.length === 0) return { diagnostics: [diag('FD_CONFIG_EMPTY', [])] };
   const rep = new Reporter();
   const documents = readDocuments(rep, texts); // YAML, top level, _format_version
@@ -55,6 +61,7 @@ export function loadConfig(texts: SourceText[]): LoadResult {
     ...checkAuthz(consumers, plugins, routes.routes, services.services),
     ...checkRateLimiting(plugins),
     ...checkCircuitBreaking(services.services, upstreams),
+    ...checkAdminUpstream(services.services, upstreams, options.adminPort),
   ];
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();

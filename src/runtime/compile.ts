@@ -9,6 +9,8 @@ import { translate, type Translation } from '../resources/translate.js';
 export interface CompileOptions {
   ir?: IrOptions;
   settings?: TranslateSettings;
+  /** The control plane's admin port, which services are warned off (default 8001). */
+  adminPort?: number;
 }
 
 export interface CompileResult {
@@ -20,7 +22,7 @@ export interface CompileResult {
 
 /** YAML texts → model → IR → resources; stops at the first stage that reports an error. */
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
-  const loaded = loadConfig(texts);
+  const loaded = loadConfig(texts, { adminPort: options.adminPort });
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
   const ir = buildIR(loaded.model, options.ir ?? DEFAULT_IR_OPTIONS);
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);

@@ -105,7 +105,7 @@ export class ControlPlane {
     }
     let compiled: ReturnType<typeof compileConfig>;
     try {
-      compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings });
+      compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined });
     } catch (e) {
       // A config the model accepted but translation cannot serve: a gap in validation.
       this.log.error({ err: (e as Error).stack }, 'translation failed');

@@ -56,5 +56,31 @@ test('every Frontdesk command in compose is a CLI command with flags wired to th
   const addr = boot.static_resources.clusters[0]!.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
   assert.deepEqual(addr, { address: 'control-plane', port_value: Number(cp.flags.get('xds-port')) });
   assert.ok(compose.services.envoy!.ports!.includes('8000:8000'), 'Kong\'s proxy port is published');
-  assert.ok(compose.services['control-plane']!.ports!.includes('8001:8001'), 'the admin port is published');
+  assert.ok(compose.services['control-plane']!.ports!.includes('127.0.0.1:8001:8001'), 'the admin port is published on the host\'s loopback');
+});
+
+// Compose's short port syntax is [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]; without a
+// HOST_IP Docker binds every interface.
+function published(spec: string): { hostIp?: string; hostPort: string; containerPort: number } {
+  const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d+(?:-\d+)?):(\d+)(?:\/\w+)?$/.exec(spec);
+  assert.ok(m, `cannot read the port mapping "${spec}"`);
+  return { ...(m[1] ? { hostIp: m[1] } : {}), hostPort: m[2]!, containerPort: Number(m[3]) };
+}
+
+test('no admin port is published on every interface: only the proxy is', () => {
+  const cp = compose.services['control-plane']!.command!.replace(/\s+/g, ' ');
+  const frontdeskAdmin = Number(/--admin-port (\d+)/.exec(cp)![1]);
+  const boot = parse(readFileSync('envoy/bootstrap.yaml', 'utf8')) as { admin: { address: { socket_address: { port_value: number } } } };
+  const admins = new Set([frontdeskAdmin, boot.admin.address.socket_address.port_value]);
+  assert.deepEqual([...admins].sort(), [8001, 9901]);
+  const open: string[] = [];
+  for (const [name, svc] of Object.entries(compose.services)) {
+    for (const spec of svc.ports ?? []) {
+      const p = published(String(spec));
+      const loopback = p.hostIp !== undefined && /^(127\.\d+\.\d+\.\d+|\[::1\])$/.test(p.hostIp);
+      if (!loopback) open.push(`${name} ${spec}`);
+      if (admins.has(p.containerPort)) assert.ok(loopback, `${name} publishes admin port ${p.containerPort} as "${spec}": bind it to 127.0.0.1`);
+    }
+  }
+  assert.deepEqual(open, ['envoy 8000:8000']);
 });
