@@ -7,9 +7,14 @@ export interface AdminHandlers {
   metrics(): string;
   /** Extra routes a service adds (path → handler). */
   extra?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  /** Tried first for every request (the Kong Admin API, the dashboard); true when it answered. */
+  route?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
 
-/** The admin HTTP server: /healthz, /readyz, /status (JSON) and /metrics (Prometheus). */
+/**
+ * The admin HTTP server: /healthz, /readyz, /status (JSON) and /metrics (Prometheus), and
+ * whatever `route` serves. Requests have a 10 s budget and 5 s for their headers.
+ */
 export function startAdminServer(host: string, port: number, h: AdminHandlers, logger: Logger): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -17,6 +22,7 @@ export function startAdminServer(host: string, port: number, h: AdminHandlers, l
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
+    if (url.pathname !== '/status' && h.route?.(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, JSON.stringify({ message: 'method not allowed' }));
     switch (url.pathname) {
       case '/healthz': return send(200, JSON.stringify({ status: 'ok' }));

@@ -45,6 +45,7 @@ export function controlPlaneOptionsFrom(args: ParsedArgs, logger: Logger, config
     ir: irOptionsFrom(args),
     logger,
     watch: !args.flags.has('no-watch'),
+    adminToken: strFlag(args, 'admin-token') ?? process.env.FRONTDESK_ADMIN_TOKEN,
   };
 }
 

@@ -1,6 +1,12 @@
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from '../admin/metrics.js';
+import { AdminAuth } from '../admin/admin-auth.js';
+import { KongAdminApi, type KongApiBackend } from '../admin/kong-api.js';
+import { toFlat, uuid5, type FlatState } from '../admin/kong-state.js';
+import { hostname as hostnameOf } from 'node:os';
 import { startAdminServer } from '../admin/server.js';
+import { knownPluginNames } from '../model/plugins/index.js';
+import { parseYamlSource, type SourceText } from '../model/yaml-source.js';
 import { diag, formatDiagnostic, type Diagnostic } from '../errors.js';
 import type { IrOptions } from '../ir/build.js';
 import type { Logger } from '../logger.js';
@@ -21,7 +27,25 @@ export interface ControlPlaneOptions {
   logger: Logger;
   /** Watch the config for edits (default true). */
   watch?: boolean;
+  /** The token the Admin API's writes require (Kong-Admin-Token); none: writes only on a loopback admin. */
+  adminToken?: string;
 }
+
+/** Where the config being served came from. */
+export type ConfigSource = 'file' | 'admin';
+
+/** One reload, as the dashboard's history shows it. */
+export interface ReloadRecord {
+  at: string;
+  source: ConfigSource;
+  label: string;
+  result: ReloadOutcome['result'];
+  version?: string;
+  ms: number;
+  errors: string[];
+}
+
+const HISTORY = 50;
 
 export interface ReloadOutcome {
   result: 'applied' | 'unchanged' | 'rejected';
@@ -53,6 +77,15 @@ export class ControlPlane {
   private lastError?: { at: string; diagnostics: Diagnostic[] };
   private lastApplied?: { at: string; version: string };
   private warnings: Diagnostic[] = [];
+  private texts: SourceText[] = [];
+  private flatCache?: { version: string; flat: FlatState };
+  private appliedAtMs = Date.now();
+  /** Where the config being served came from: the file, or the Admin API until the file changes again. */
+  source: ConfigSource = 'file';
+  readonly history: ReloadRecord[] = [];
+  readonly pushSamples: { at: string; node: string; ms: number }[] = [];
+  readonly buildSamples: { at: string; ms: number }[] = [];
+  kong?: KongAdminApi;
   readonly startedAt = new Date().toISOString();
   /** How many reloads have finished (applied, unchanged or rejected). */
   reloadCount = 0;
@@ -62,7 +95,11 @@ export class ControlPlane {
     this.ads = new AdsServer(opts.logger);
     this.ads.on('push', (_n, typeUrl) => this.m.pushes.inc({ type: shortType(typeUrl) }));
     this.ads.on('nack', (_n, typeUrl) => this.m.nacks.inc({ type: shortType(typeUrl) }));
-    this.ads.on('converged', (_n, _v, ms) => this.m.pushLatency.observe(ms / 1000));
+    this.ads.on('converged', (node, _v, ms) => {
+      this.m.pushLatency.observe(ms / 1000);
+      this.pushSamples.push({ at: new Date().toISOString(), node, ms });
+      if (this.pushSamples.length > HISTORY) this.pushSamples.shift();
+    });
   }
 
   /** Loads the config, starts ADS and admin, and watches for edits. Ports are the bound ones. */
@@ -73,15 +110,22 @@ export class ControlPlane {
     }
     const xdsPort = await this.ads.listen(this.opts.xds.host, this.opts.xds.port);
     this.log.info({ port: xdsPort }, 'xds listening');
+    this.kong = new KongAdminApi(this.kongBackend(), new AdminAuth(this.opts.adminToken, this.opts.admin.host), this.log);
     const admin = await startAdminServer(this.opts.admin.host, this.opts.admin.port, {
       ready: () => this.ads.snapshot !== undefined,
       status: () => this.status(),
       metrics: () => this.registry.render(),
+      route: (req, res, url) => this.kong!.handle(req, res, url),
     }, this.log);
     this.admin = admin.server;
+    this.adminPort = admin.port;
     if (this.opts.watch !== false) {
       this.watcher = new ConfigWatcher(this.opts.configPath).start();
-      this.watcher.on('change', () => this.reload());
+      this.watcher.on('change', () => {
+        // The file wins over a config posted to the Admin API, from its next change on.
+        if (this.source === 'admin') this.log.warn({ config: this.opts.configPath }, 'the config file changed: it replaces the config applied through the Admin API');
+        this.reload();
+      });
     }
     return { xdsPort, adminPort: admin.port };
   }
@@ -101,15 +145,41 @@ export class ControlPlane {
     try {
       texts = readConfigTexts(this.opts.configPath);
     } catch (e) {
-      return this.reject([{ ...diag('FD_READ_FAILED', [], this.opts.configPath, (e as Error).message), file: this.opts.configPath }]);
+      return this.record('file', this.opts.configPath, started, this.reject([{ ...diag('FD_READ_FAILED', [], this.opts.configPath, (e as Error).message), file: this.opts.configPath }]));
     }
+    return this.record('file', this.opts.configPath, started, this.applyTexts(texts, 'file', started));
+  }
+
+  /**
+   * Applies a config given as text (the Admin API's POST /config and entity writes): the same
+   * load, validation and translation as a file edit. It serves until the file changes again.
+   */
+  applyText(text: string, label: string): ReloadOutcome {
+    const started = Date.now();
+    try {
+      return this.record('admin', label, started, this.applyTexts([{ file: label, text }], 'admin', started));
+    } finally {
+      this.reloadCount++;
+    }
+  }
+
+  private record(source: ConfigSource, label: string, started: number, out: ReloadOutcome): ReloadOutcome {
+    this.history.push({
+      at: new Date().toISOString(), source, label, result: out.result, ...(out.version ? { version: out.version } : {}), ms: Date.now() - started,
+      errors: out.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic),
+    });
+    if (this.history.length > HISTORY) this.history.shift();
+    return out;
+  }
+
+  private applyTexts(texts: SourceText[], source: ConfigSource, started: number): ReloadOutcome {
     let compiled: ReturnType<typeof compileConfig>;
     try {
       compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined });
     } catch (e) {
       // A config the model accepted but translation cannot serve: a gap in validation.
       this.log.error({ err: (e as Error).stack }, 'translation failed');
-      return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
+      return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: texts[0]?.file ?? this.opts.configPath }]);
     }
     if (!compiled.ok || !compiled.translation) return this.reject(compiled.diagnostics);
     let snapshot: Snapshot;
@@ -120,13 +190,18 @@ export class ControlPlane {
       return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
     this.m.buildTime.observe((Date.now() - started) / 1000);
+    this.buildSamples.push({ at: new Date().toISOString(), ms: Date.now() - started });
+    if (this.buildSamples.length > HISTORY) this.buildSamples.shift();
     this.warnings = compiled.diagnostics.filter((d) => d.severity === 'warning');
     this.lastError = undefined;
+    this.texts = texts;
+    this.source = source;
     if (this.ads.snapshot?.version === snapshot.version) {
       this.m.reloads.inc({ result: 'unchanged' });
       return { result: 'unchanged', version: snapshot.version, diagnostics: compiled.diagnostics };
     }
     this.ads.setSnapshot(snapshot);
+    this.appliedAtMs = Date.now();
     this.lastApplied = { at: new Date().toISOString(), version: snapshot.version };
     this.m.reloads.inc({ result: 'applied' });
     this.log.info({ version: snapshot.version, ms: Date.now() - started, warnings: this.warnings.length }, 'config applied');
@@ -143,9 +218,38 @@ export class ControlPlane {
     return { result: 'rejected', diagnostics };
   }
 
-  /** What /status shows. */
+  /** The config being served, flat, as the Admin API lists it. */
+  flat(): FlatState {
+    const version = this.ads.snapshot?.version ?? '';
+    if (this.flatCache?.version !== version) {
+      this.flatCache = { version, flat: toFlat(this.texts.map((t) => parseYamlSource(t).source?.data)) };
+    }
+    return this.flatCache.flat;
+  }
+
+  private adminPort = 0;
+
+  private kongBackend(): KongApiBackend {
+    return {
+      flat: () => this.flat(),
+      appliedAtSeconds: () => Math.floor(this.appliedAtMs / 1000),
+      applyText: (text, label) => this.applyText(text, label),
+      applyFlat: (st, label) => this.applyText(KongAdminApi.yaml(st), label),
+      configYaml: () => KongAdminApi.yaml(this.flat()),
+      nodeId: uuid5Node(this.opts.admin, this.opts.xds),
+      adminListen: `${this.opts.admin.host}:${this.opts.admin.port}`,
+      proxyListen: `${this.opts.ir.defaultListener.address}:${this.opts.ir.defaultListener.port}`,
+      pluginsAvailable: () => knownPluginNames().slice().sort(),
+      status: () => ({ server: {}, database: { reachable: true }, configuration_hash: this.ads.snapshot?.version ?? null }),
+    };
+  }
+
+  /** What /status shows: Frontdesk's own fields, and Kong's (database, configuration_hash). */
   status(): unknown {
     return {
+      database: { reachable: true },
+      configuration_hash: this.ads.snapshot?.version ?? null,
+      source: this.source,
       config: this.opts.configPath,
       version: this.ads.snapshot?.version ?? null,
       appliedAt: this.lastApplied?.at ?? null,
@@ -161,8 +265,14 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     this.watcher?.close();
+    this.kong?.close();
     await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
     this.admin?.closeAllConnections?.();
     await this.ads.close();
   }
+}
+
+/** The node id GET / shows: stable for one control plane's addresses. */
+function uuid5Node(admin: { host: string; port: number }, xds: { host: string; port: number }): string {
+  return uuid5(`node:${hostnameOf()}:${admin.host}:${admin.port}:${xds.host}:${xds.port}`);
 }

@@ -27,7 +27,7 @@ export interface Gateway {
 }
 
 /** Starts a control plane in-process and a real Envoy fed by it over ADS. */
-export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string } = {}): Promise<Gateway> {
+export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string; adminToken?: string } = {}): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'frontdesk-e2e-'));
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(configFile, yaml);
@@ -39,6 +39,7 @@ export async function startGateway(yaml: string, opts: { delta?: boolean; settin
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } },
     logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
+    adminToken: opts.adminToken,
   });
   const { xdsPort, adminPort } = await cp.start();
   const envoy = await EnvoyProcess.start({

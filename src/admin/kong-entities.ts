@@ -1,0 +1,60 @@
+import type { Entity, EntityKind } from './kong-state.js';
+
+/**
+ * How entities look on Kong's Admin API: a service's url split into protocol/host/port/path
+ * (as Kong stores it), timestamps in seconds, and no credential secret ever (a key-auth key,
+ * a jwt secret, a basic-auth password, a certificate's key are withheld). Fields are those the
+ * config sets: Kong's defaults are applied by the loader, and decK, which reads no schema
+ * defaults from Frontdesk, then sees a file and its dump as equal.
+ */
+
+/** Kong's Admin API path segment → the declarative config's list. */
+export const API_COLLECTIONS: Readonly<Record<string, EntityKind>> = {
+  services: 'services', routes: 'routes', plugins: 'plugins', consumers: 'consumers', upstreams: 'upstreams',
+  targets: 'targets', certificates: 'certificates', ca_certificates: 'ca_certificates', snis: 'snis',
+  'key-auths': 'keyauth_credentials', jwts: 'jwt_secrets', 'basic-auths': 'basicauth_credentials', acls: 'acls',
+};
+
+/** A child collection under a parent: `/services/{id}/routes` lists routes whose `service` is it. */
+export const PARENT_FIELD: Readonly<Partial<Record<EntityKind, Partial<Record<EntityKind, string>>>>> = {
+  services: { routes: 'service', plugins: 'service' },
+  routes: { plugins: 'route' },
+  consumers: { plugins: 'consumer', keyauth_credentials: 'consumer', jwt_secrets: 'consumer', basicauth_credentials: 'consumer', acls: 'consumer' },
+  upstreams: { targets: 'upstream' },
+  certificates: { snis: 'certificate' },
+};
+
+/** Fields that hold a secret: never sent back by the Admin API. */
+const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
+  keyauth_credentials: ['key'],
+  jwt_secrets: ['secret', 'rsa_public_key'],
+  basicauth_credentials: ['password'],
+  certificates: ['key', 'key_alt'],
+};
+
+const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443, ws: 80, wss: 443 };
+
+/** A stable creation time for an entity that has none: the time the config was applied. */
+export function toApiEntity(kind: EntityKind, e: Entity, createdAt: number): Record<string, unknown> {
+  // decK writes `enabled: true` on every plugin it reads from a file; Kong's default, shown.
+  const out: Record<string, unknown> = { ...(kind === 'plugins' ? { enabled: true } : {}), created_at: createdAt, updated_at: createdAt };
+  for (const [k, v] of Object.entries(e)) if (v !== undefined && !k.startsWith('_')) out[k] = v;
+  if (kind === 'services' && typeof e.url === 'string') {
+    const m = /^([a-z]+):\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?(\/[^?#]*)?/i.exec(e.url);
+    if (m) {
+      const protocol = m[1]!.toLowerCase();
+      Object.assign(out, { protocol, host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : (DEFAULT_PORTS[protocol] ?? 80), path: m[4] ?? null });
+    }
+    delete out.url;
+  }
+  if (kind === 'routes' && Array.isArray(out.methods)) out.methods = out.methods.map((m) => String(m).toUpperCase());
+  for (const f of SECRET_FIELDS[kind] ?? []) delete out[f];
+  return out;
+}
+
+/** What a write stores: the body minus read-only and timestamp fields, with the id it was addressed by. */
+export function fromApiBody(body: Record<string, unknown>, id: string): Entity {
+  const { created_at: _c, updated_at: _u, ...rest } = body;
+  for (const [k, v] of Object.entries(rest)) if (v === null) delete rest[k];
+  return { ...rest, id };
+}
