@@ -2,6 +2,7 @@ import { formatDiagnostic, type Diagnostic } from '../errors.js';
 import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
+import type { GatewayModel } from '../model/types.js';
 import type { SourceText } from '../model/yaml-source.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
 import { translate, type Translation } from '../resources/translate.js';
@@ -16,6 +17,7 @@ export interface CompileOptions {
 export interface CompileResult {
   ok: boolean;
   diagnostics: Diagnostic[];
+  model?: GatewayModel;
   ir?: GatewayIR;
   translation?: Translation;
 }
@@ -26,7 +28,7 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
   const ir = buildIR(loaded.model, options.ir ?? DEFAULT_IR_OPTIONS);
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);
-  return { ok: true, diagnostics: loaded.diagnostics, ir, translation };
+  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation };
 }
 
 /** The errors of a result as `file:line:col: message` lines. */

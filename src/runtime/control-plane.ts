@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from '../admin/metrics.js';
 import { AdminAuth } from '../admin/admin-auth.js';
+import { Dashboard } from '../admin/dashboard.js';
+import { dashboardData } from '../admin/dashboard-data.js';
 import { KongAdminApi, type KongApiBackend } from '../admin/kong-api.js';
 import { toFlat, uuid5, type FlatState } from '../admin/kong-state.js';
 import { hostname as hostnameOf } from 'node:os';
@@ -9,6 +11,8 @@ import { knownPluginNames } from '../model/plugins/index.js';
 import { parseYamlSource, type SourceText } from '../model/yaml-source.js';
 import { diag, formatDiagnostic, type Diagnostic } from '../errors.js';
 import type { IrOptions } from '../ir/build.js';
+import type { GatewayIR } from '../ir/types.js';
+import type { GatewayModel } from '../model/types.js';
 import type { Logger } from '../logger.js';
 import type { TranslateSettings } from '../resources/filters/registry.js';
 import { shortType } from '../resources/type-urls.js';
@@ -86,6 +90,8 @@ export class ControlPlane {
   readonly pushSamples: { at: string; node: string; ms: number }[] = [];
   readonly buildSamples: { at: string; ms: number }[] = [];
   kong?: KongAdminApi;
+  private dashboard?: Dashboard;
+  private compiled?: { model?: GatewayModel; ir?: GatewayIR };
   readonly startedAt = new Date().toISOString();
   /** How many reloads have finished (applied, unchanged or rejected). */
   reloadCount = 0;
@@ -110,12 +116,13 @@ export class ControlPlane {
     }
     const xdsPort = await this.ads.listen(this.opts.xds.host, this.opts.xds.port);
     this.log.info({ port: xdsPort }, 'xds listening');
+    this.dashboard = new Dashboard(() => this.dashboardData());
     this.kong = new KongAdminApi(this.kongBackend(), new AdminAuth(this.opts.adminToken, this.opts.admin.host), this.log);
     const admin = await startAdminServer(this.opts.admin.host, this.opts.admin.port, {
       ready: () => this.ads.snapshot !== undefined,
       status: () => this.status(),
       metrics: () => this.registry.render(),
-      route: (req, res, url) => this.kong!.handle(req, res, url),
+      route: (req, res, url) => this.dashboard!.handle(req, res, url) || this.kong!.handle(req, res, url),
     }, this.log);
     this.admin = admin.server;
     this.adminPort = admin.port;
@@ -196,6 +203,7 @@ export class ControlPlane {
     this.lastError = undefined;
     this.texts = texts;
     this.source = source;
+    this.compiled = { model: compiled.model, ir: compiled.ir };
     if (this.ads.snapshot?.version === snapshot.version) {
       this.m.reloads.inc({ result: 'unchanged' });
       return { result: 'unchanged', version: snapshot.version, diagnostics: compiled.diagnostics };
@@ -263,9 +271,26 @@ export class ControlPlane {
     };
   }
 
+  /** What the dashboard at /ui shows. */
+  dashboardData(): unknown {
+    const st = this.status() as { lastError: { at: string; errors: { text: string; message: string }[] } | null; warnings: string[] };
+    const s = this.opts.settings;
+    return dashboardData({
+      version: this.ads.snapshot?.version ?? null, source: this.source, config: this.opts.configPath, appliedAt: this.lastApplied?.at ?? null,
+      ir: this.compiled?.ir, model: this.compiled?.model, nodes: this.ads.nodes(), lastError: st.lastError, warnings: st.warnings,
+      history: this.history, pushSamples: this.pushSamples, buildSamples: this.buildSamples,
+      companions: [
+        { name: 'authz', address: `${s.authz.host}:${s.authz.port}` },
+        { name: 'ratelimit', address: `${s.ratelimit.host}:${s.ratelimit.port}` },
+        { name: 'transform', address: `${s.transform.host}:${s.transform.port}` },
+      ],
+    });
+  }
+
   async stop(): Promise<void> {
     this.watcher?.close();
     this.kong?.close();
+    this.dashboard?.close();
     await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
     this.admin?.closeAllConnections?.();
     await this.ads.close();
