@@ -68,7 +68,7 @@ export class KongAdminApi {
     const method = req.method ?? 'GET';
     const send: Send = (status, body) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', server: `frontdesk (kong/${KONG_COMPAT_VERSION})` });
-      res.end(status === 204 ? undefined : JSON.stringify(body));
+      res.end(status === 204 || status === 304 ? undefined : JSON.stringify(body));
     };
     if (parts.length === 0) {
       if (method !== 'GET' && method !== 'HEAD') return false;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { formatDiagnostic } from '../errors.js';
 import { shortType } from '../resources/type-urls.js';
+import { OPERATOR_USAGE, runOperatorCommand } from '../cli/commands.js';
 import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { bootstrapYaml } from './bootstrap.js';
 import { companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, type Output } from './cli-options.js';
@@ -26,6 +27,7 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk validate PATH
   frontdesk translate PATH [--fleet NAME] [--companions]
+${OPERATOR_USAGE}
 
 --config takes a YAML file or a folder of *.yaml files (merged).
 --log-format pretty|json: readable lines (the default on a terminal) or JSON lines (the default otherwise).`
@@ -142,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'control-plane': return await cmdControlPlane(args, outputFrom(args));
       case 'start': return await cmdStart(args, outputFrom(args));
       default:
+        { const operator = runOperatorCommand(cmd, args); if (operator) return await operator; }
         if (COMPANIONS.some((c) => c.name === cmd)) return await cmdCompanion(cmd, args, outputFrom(args));
         throw new UsageError(`unknown command "${cmd}"`);
     }
