@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdminAuth } from './admin-auth.js';
@@ -79,7 +79,7 @@ export class KongAdminApi {
       const denied = this.auth.check(req);
       if (denied) { send(denied.status, { message: denied.message }); return true; }
       if (method === 'GET') { send(200, { config: this.backend.configYaml() }); return true; }
-      if (method === 'POST') { void this.postConfig(req, send, url); return true; }
+      if (method === 'POST') { this.guard(this.postConfig(req, send, url), send); return true; }
       send(405, { message: 'Method not allowed' });
       return true;
     }
@@ -95,8 +95,16 @@ export class KongAdminApi {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) { send(405, { message: 'Method not allowed' }); return true; }
     const denied = this.auth.check(req);
     if (denied) { send(denied.status, { message: denied.message }); return true; }
-    void this.write(method, parts, req, send);
+    this.guard(this.write(method, parts, req, send), send);
     return true;
+  }
+
+  /** A failed body read (the client went away) or a bug answers 500 and is logged, never thrown. */
+  private guard(p: Promise<void>, send: Send): void {
+    p.catch((e: unknown) => {
+      this.log.error({ err: (e as Error).stack ?? String(e) }, 'admin API request failed');
+      try { send(500, { message: 'An unexpected error occurred' }); } catch { /* the response is gone */ }
+    });
   }
 
   private root(): Record<string, unknown> {
@@ -181,7 +189,9 @@ export class KongAdminApi {
     const out = this.backend.applyText(text, 'POST /config');
     if (out.result === 'rejected') {
       let doc: unknown;
-      try { doc = JSON.parse(text); } catch { doc = (await import('yaml')).parse(text, { strict: false }); }
+      try { doc = JSON.parse(text); } catch {
+        try { doc = parseYaml(text, { strict: false }); } catch { doc = undefined; }
+      }
       return send(400, kongConfigError(out.diagnostics, doc));
     }
     const st = this.backend.flat();

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { uuidV5 } from '../uuid-v5.js';
 
 /**
  * A declarative config as Kong's Admin API sees it: every entity flat, with an id, pointing
@@ -20,16 +20,12 @@ export const CREDENTIAL_KINDS: readonly EntityKind[] = ['jwt_secrets', 'keyauth_
 
 export type FlatState = Record<EntityKind, Entity[]> & { _top: Record<string, unknown> };
 
-/** Frontdesk's namespace for the ids of entities written without one (uuid v5, RFC 9562). */
-const NAMESPACE = Buffer.from('6f5a1c2e8b3d4e0fa1b2c3d4e5f60718', 'hex');
+/** Frontdesk's namespace for the ids of entities written without one. */
+const NAMESPACE = '6f5a1c2e-8b3d-4e0f-a1b2-c3d4e5f60718';
 
 /** A deterministic uuid v5 for a name: the same config always gives the same ids. */
 export function uuid5(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE).update(name).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  return uuidV5(NAMESPACE, name);
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

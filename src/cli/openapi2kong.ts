@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { stringify } from 'yaml';
+import { DNS_NAMESPACE, uuidV5 } from '../uuid-v5.js';
 
 /**
  * OpenAPI 3.0 / 3.1 → a kong.yml, following `deck file openapi2kong` (go-apiops'
@@ -27,16 +27,8 @@ import { stringify } from 'yaml';
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-const DNS_NAMESPACE = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
-
-/** uuid v5 (RFC 9562) of `name` in the DNS namespace, as decK generates its ids. */
-export function uuidV5Dns(name: string): string {
-  const h = createHash('sha1').update(DNS_NAMESPACE).update(name).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
+/** uuid v5 of `name` in the DNS namespace, as decK generates its ids. */
+const uuidV5Dns = (name: string) => uuidV5(DNS_NAMESPACE, name);
 
 /** decK's slug: ASCII-folded, words joined by "-", anything else than [a-zA-Z0-9-] a "-", no "-" at the ends, lower case. */
 export function slugify(s: string): string {

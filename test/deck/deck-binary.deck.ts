@@ -4,7 +4,6 @@
 // Run with `npm run test:deck` (the first build of decK takes minutes; `npm test` replays the
 // same calls from test/fixtures/deck instead).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,23 +12,13 @@ import { parse } from 'yaml';
 // @ts-expect-error: a plain .mjs script without types
 import { prepareDeck } from '../../scripts/prepare-deck.mjs';
 import { startGateway, type Gateway } from '../support/gateway.js';
+import { runAsync } from '../support/spawn.js';
 import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'deck-test-token';
 const DECK = (prepareDeck as () => string)();
 let gw: Gateway;
-/** Runs decK without blocking the event loop: the control plane answers it from this process. */
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(DECK, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runAsync(DECK, args);
 const deck = (...args: string[]) => run([...args, '--kong-addr', gw.admin, '--headers', `Kong-Admin-Token:${TOKEN}`, '--analytics=false', '--no-color']);
 
 before(async () => { gw = await startGateway(readFileSync('config/gateway.yaml', 'utf8'), { adminToken: TOKEN }); });

@@ -3,7 +3,6 @@
 // files under test/fixtures are what the real decK v1.30.0 printed for the same inputs), and
 // status, against a control plane with a real Envoy.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,21 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
+import { runAsync } from '../support/spawn.js';
 
-/** Runs the CLI without blocking this process (a control plane may be serving from it). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/cli-entry.ts', ...args], {
-      env: { ...process.env, FRONTDESK_LOG_LEVEL: 'warn', NO_COLOR: '', FORCE_COLOR: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** The CLI as a child process; this process may be serving the control plane it talks to. */
+const cli = (args: string[], env: Record<string, string> = {}) => runAsync(process.execPath, ['--import', 'tsx', 'test/support/cli-entry.ts', ...args],
+  { ...process.env, FRONTDESK_LOG_LEVEL: 'warn', NO_COLOR: '', FORCE_COLOR: '', ...env });
 
 const dir = mkdtempSync(join(tmpdir(), 'frontdesk-operator-'));
 const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
