@@ -5,7 +5,7 @@ import type { Diagnostic } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdminAuth } from './admin-auth.js';
 import { kongConfigError } from './declarative-errors.js';
-import { API_COLLECTIONS, fromApiBody, PARENT_FIELD, toApiEntity } from './kong-entities.js';
+import { API_COLLECTIONS, CHILD_COLLECTIONS, fromApiBody, PARENT_FIELD, toApiEntity } from './kong-entities.js';
 import { cloneState, entityName, toDeclarative, uuid5, type Entity, type EntityKind, type FlatState } from './kong-state.js';
 
 /** The Kong version whose Admin API and declarative format this subset follows. */
@@ -91,7 +91,7 @@ export class KongAdminApi {
       return true;
     }
     if (!ENTITY_SEGMENTS.includes(parts[0]!)) return false;
-    if (method === 'GET' || method === 'HEAD') { this.read(parts, url, send); return true; }
+    if (method === 'GET' || method === 'HEAD') { this.read(parts, url, send, this.auth.check(req) === undefined); return true; }
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) { send(405, { message: 'Method not allowed' }); return true; }
     const denied = this.auth.check(req);
     if (denied) { send(denied.status, { message: denied.message }); return true; }
@@ -136,16 +136,17 @@ export class KongAdminApi {
     return st[kind].find((e) => e.id === key) ?? st[kind].find((e) => entityName(kind, e) === key);
   }
 
-  private read(parts: string[], url: URL, send: Send): void {
+  /** `privileged`: the reader may write (the token, or no token on a loopback admin): secrets included. */
+  private read(parts: string[], url: URL, send: Send, privileged: boolean): void {
     const st = this.current();
     const created = this.backend.appliedAtSeconds();
     const kind = API_COLLECTIONS[parts[0]!]!;
-    const api = (k: EntityKind, e: Entity) => toApiEntity(k, e, created);
+    const api = (k: EntityKind, e: Entity) => toApiEntity(k, e, created, privileged);
     if (parts.length === 1) return this.page(st[kind].map((e) => api(kind, e)), url, send);
     const parent = this.find(st, kind, parts[1]!);
     if (!parent) return send(404, { message: 'Not found' });
     if (parts.length === 2) return send(200, api(kind, parent));
-    const childKind = API_COLLECTIONS[parts[2]!];
+    const childKind = CHILD_COLLECTIONS[parts[2]!];
     const field = childKind ? PARENT_FIELD[kind]?.[childKind] : undefined;
     if (!childKind || !field) return send(404, { message: 'Not found' });
     const children = st[childKind].filter((c) => isObject(c[field]) && (c[field] as { id?: string }).id === parent.id);
@@ -221,7 +222,7 @@ export class KongAdminApi {
     let parentRef: Record<string, unknown> = {};
     if (parts.length >= 3) {
       const parent = this.find(st, kind, parts[1]!);
-      const childKind = API_COLLECTIONS[parts[2]!];
+      const childKind = CHILD_COLLECTIONS[parts[2]!];
       const field = childKind ? PARENT_FIELD[kind]?.[childKind] : undefined;
       if (!parent || !childKind || !field) return send(404, { message: 'Not found' });
       parentRef = { [field]: { id: parent.id } };
@@ -259,7 +260,8 @@ export class KongAdminApi {
       if (status === 404) { st[kind] = list.filter((e) => e !== stored); return send(404, { message: 'Not found' }); }
     }
     this.schedule();
-    send(status, toApiEntity(kind, stored, Math.floor(Date.now() / 1000)));
+    // The writer may read secrets; decK indexes what it wrote by them (a key-auth by its key).
+    send(status, toApiEntity(kind, stored, Math.floor(Date.now() / 1000), true));
   }
 
   private schedule(): void {

@@ -2,8 +2,9 @@ import type { Entity, EntityKind } from './kong-state.js';
 
 /**
  * How entities look on Kong's Admin API: a service's url split into protocol/host/port/path
- * (as Kong stores it), timestamps in seconds, and no credential secret ever (a key-auth key,
- * a jwt secret, a basic-auth password, a certificate's key are withheld). Fields are those the
+ * (as Kong stores it), timestamps in seconds, and credential secrets (a key-auth key, a jwt
+ * secret, a basic-auth password, a certificate's key) withheld unless the reader may write
+ * (decK cannot tell two key-auth credentials apart without their keys). Fields are those the
  * config sets: Kong's defaults are applied by the loader, and decK, which reads no schema
  * defaults from Frontdesk, then sees a file and its dump as equal.
  */
@@ -13,6 +14,11 @@ export const API_COLLECTIONS: Readonly<Record<string, EntityKind>> = {
   services: 'services', routes: 'routes', plugins: 'plugins', consumers: 'consumers', upstreams: 'upstreams',
   targets: 'targets', certificates: 'certificates', ca_certificates: 'ca_certificates', snis: 'snis',
   'key-auths': 'keyauth_credentials', jwts: 'jwt_secrets', 'basic-auths': 'basicauth_credentials', acls: 'acls',
+};
+
+/** Kong's paths for a consumer's credentials (`/consumers/{id}/key-auth`), as go-kong writes them. */
+export const CHILD_COLLECTIONS: Readonly<Record<string, EntityKind>> = {
+  ...API_COLLECTIONS, 'key-auth': 'keyauth_credentials', jwt: 'jwt_secrets', 'basic-auth': 'basicauth_credentials',
 };
 
 /** A child collection under a parent: `/services/{id}/routes` lists routes whose `service` is it. */
@@ -35,9 +41,9 @@ const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443, ws: 80, wss: 443 };
 
 /** A stable creation time for an entity that has none: the time the config was applied. */
-export function toApiEntity(kind: EntityKind, e: Entity, createdAt: number): Record<string, unknown> {
-  // decK writes `enabled: true` on every plugin it reads from a file; Kong's default, shown.
-  const out: Record<string, unknown> = { ...(kind === 'plugins' ? { enabled: true } : {}), created_at: createdAt, updated_at: createdAt };
+export function toApiEntity(kind: EntityKind, e: Entity, createdAt: number, withSecrets = false): Record<string, unknown> {
+  // decK writes `enabled: true` and `config: {}` on every plugin it reads from a file; Kong's defaults, shown.
+  const out: Record<string, unknown> = { ...(kind === 'plugins' ? { enabled: true, config: {} } : {}), created_at: createdAt, updated_at: createdAt };
   for (const [k, v] of Object.entries(e)) if (v !== undefined && !k.startsWith('_')) out[k] = v;
   if (kind === 'services' && typeof e.url === 'string') {
     const m = /^([a-z]+):\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?(\/[^?#]*)?/i.exec(e.url);
@@ -48,7 +54,7 @@ export function toApiEntity(kind: EntityKind, e: Entity, createdAt: number): Rec
     delete out.url;
   }
   if (kind === 'routes' && Array.isArray(out.methods)) out.methods = out.methods.map((m) => String(m).toUpperCase());
-  for (const f of SECRET_FIELDS[kind] ?? []) delete out[f];
+  if (!withSecrets) for (const f of SECRET_FIELDS[kind] ?? []) delete out[f];
   return out;
 }
 

@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 // @ts-expect-error: a plain .mjs script without types
 import { prepareDeck } from '../../scripts/prepare-deck.mjs';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { runAsync } from '../support/spawn.js';
 import { waitFor } from '../support/wait.js';
@@ -21,8 +23,16 @@ let gw: Gateway;
 const run = (args: string[]) => runAsync(DECK, args);
 const deck = (...args: string[]) => run([...args, '--kong-addr', gw.admin, '--headers', `Kong-Admin-Token:${TOKEN}`, '--analytics=false', '--no-color']);
 
-before(async () => { gw = await startGateway(readFileSync('config/gateway.yaml', 'utf8'), { adminToken: TOKEN }); });
-after(async () => { await gw?.stop(); });
+let authz: TestAuthz;
+before(async () => {
+  // The authz companion enforces key-auth (docs/plugins.md): the credential test needs it.
+  const az = await authzForTests();
+  gw = await startGateway(readFileSync('config/gateway.yaml', 'utf8'), { adminToken: TOKEN, settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
+  authz = az.attach(gw.xdsPort);
+  await authz.start();
+  await gw.converged();
+});
+after(async () => { await authz?.stop(); await gw?.stop(); });
 
 test('deck gateway ping connects and reads a Kong 3 version', async () => {
   const r = await deck('gateway', 'ping');
@@ -67,4 +77,24 @@ test('deck gateway diff, then sync: the change reaches Envoy, and a second diff 
   const again = await deck('gateway', 'diff', 'test/fixtures/deck/sync.yaml', '--non-zero-exit-code');
   assert.equal(again.status, 0, again.stdout + again.stderr);
   assert.match(again.stdout, /Created: 0\s+Updated: 0\s+Deleted: 0/);
+});
+
+test('decK rotates a key-auth key: the credential is matched by its key, the new one works at the proxy', async () => {
+  const post = await fetch(`${gw.admin}/config`, { method: 'POST', body: readFileSync('test/fixtures/deck/credentials.yaml', 'utf8'), headers: { 'kong-admin-token': TOKEN } });
+  assert.equal(post.status, 201, await post.text());
+  await gw.converged();
+  const same = await deck('gateway', 'diff', 'test/fixtures/deck/credentials.yaml', '--non-zero-exit-code');
+  assert.equal(same.status, 0, same.stdout + same.stderr);
+  const applies = gw.cp.kong!.stagedApplies;
+  const sync = await deck('gateway', 'sync', 'test/fixtures/deck/credentials-sync.yaml');
+  assert.equal(sync.status, 0, sync.stdout + sync.stderr);
+  assert.match(sync.stdout, /Created: 1\s+Updated: 0\s+Deleted: 1/);
+  await waitFor(() => gw.cp.kong!.stagedApplies > applies, 'the sync to be applied');
+  await gw.converged();
+  const status = (key: string) => fetch(`${gw.proxy}/hello`, { headers: { apikey: key } }).then((r) => r.status);
+  await waitFor(async () => (await status('alice-key-1')) === 401, 'the old key to be refused');
+  assert.equal(await status('alice-key-2'), 200);
+  const dump = await deck('gateway', 'dump', '-o', '-');
+  assert.equal(dump.status, 0, dump.stderr);
+  assert.match(dump.stdout, /keyauth_credentials:\n\s+- key: alice-key-2/);
 });

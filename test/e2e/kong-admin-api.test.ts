@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
 
@@ -13,9 +15,30 @@ const EXAMPLE = readFileSync('config/gateway.yaml', 'utf8');
 const TOKEN = 's3cret';
 
 interface Call { method: string; url: string; headers: Record<string, string>; body?: unknown }
-const DECK_CALLS = readFileSync('test/fixtures/deck/v1.30.0-ping-dump-sync.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Call);
+const calls = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Call);
+const DECK_CALLS = calls('test/fixtures/deck/v1.30.0-ping-dump-sync.jsonl');
+/** decK syncing test/fixtures/deck/credentials-sync.yaml onto credentials.yaml: a key-auth key rotated. */
+const DECK_CREDENTIAL_CALLS = calls('test/fixtures/deck/v1.30.0-sync-credentials.jsonl');
 /** Endpoints of Kong Enterprise or of entities Frontdesk lacks: decK takes a 404 there as "none" (dump.go). */
 const ABSENT = ['/mtls-auths', '/vaults', '/consumer_groups', '/hmac-auths', '/oauth2', '/schemas/services', '/schemas/routes', '/schemas/upstreams', '/schemas/targets', '/schemas/consumer_group_plugins'];
+
+/** Sends recorded decK calls; each must get what decK accepts (2xx, or 404 where decK reads "none"). */
+async function replay(gw: Gateway, recorded: Call[]): Promise<void> {
+  for (const call of recorded) {
+    const res = await fetch(`${gw.admin}${call.url}`, {
+      method: call.method, headers: call.headers, ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+    });
+    const path = call.url.split('?')[0]!;
+    if (ABSENT.includes(path)) { assert.equal(res.status, 404, `${call.method} ${call.url}`); continue; }
+    const text = await res.text();
+    assert.ok(res.status >= 200 && res.status < 300, `${call.method} ${call.url}: ${res.status} ${text}`);
+    if (call.method === 'GET' && path !== '/' && !path.startsWith('/schemas/')) {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      assert.ok(Array.isArray(body.data), `${call.url} is a page`);
+      assert.equal(body.next, null);
+    }
+  }
+}
 
 async function hello(gw: Gateway): Promise<string> {
   const res = await fetch(`${gw.proxy}/hello`);
@@ -79,20 +102,7 @@ describe('with an admin token', () => {
 
   test('decK\'s recorded ping, dump and sync calls are answered, and the sync reaches Envoy', async () => {
     const applies = gw.cp.kong!.stagedApplies;
-    for (const call of DECK_CALLS) {
-      const res = await fetch(`${gw.admin}${call.url}`, {
-        method: call.method, headers: call.headers, ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
-      });
-      const path = call.url.split('?')[0]!;
-      if (ABSENT.includes(path)) { assert.equal(res.status, 404, `${call.method} ${call.url}`); continue; }
-      const text = await res.text();
-      assert.ok(res.status >= 200 && res.status < 300, `${call.method} ${call.url}: ${res.status} ${text}`);
-      const body = JSON.parse(text) as Record<string, unknown>;
-      if (call.method === 'GET' && path !== '/' && !path.startsWith('/schemas/')) {
-        assert.ok(Array.isArray(body.data), `${call.url} is a page`);
-        assert.equal(body.next, null);
-      }
-    }
+    await replay(gw, DECK_CALLS);
     await waitFor(() => gw.cp.kong!.stagedApplies > applies, 'the writes to be applied');
     assert.equal(gw.cp.kong!.lastStagedOutcome!.result, 'applied');
     await gw.converged();
@@ -102,6 +112,61 @@ describe('with an admin token', () => {
     const routes = (await (await fetch(`${gw.admin}/routes`)).json()) as { data: { name: string }[] };
     assert.deepEqual(routes.data.map((r) => r.name).sort(), ['hello', 'orders']);
     assert.equal(gw.cp.source, 'admin');
+  });
+  test('consumers never carry credentials; credential secrets only for a reader that may write', async () => {
+    const cfg = `_format_version: "3.0"
+services:
+  - name: hello
+    url: http://127.0.0.1:9
+    routes:
+      - name: hello
+        paths: [/hello]
+        plugins:
+          - name: key-auth
+consumers:
+  - username: alice
+    keyauth_credentials:
+      - key: alice-secret-key
+`;
+    const res = await fetch(`${gw.admin}/config`, { method: 'POST', body: cfg, headers: { 'kong-admin-token': TOKEN } });
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.doesNotMatch(await res.text(), /alice-secret-key/);
+    for (const headers of [{}, { 'kong-admin-token': TOKEN }] as Record<string, string>[]) {
+      const consumers = await (await fetch(`${gw.admin}/consumers`, { headers })).text();
+      assert.doesNotMatch(consumers, /alice-secret-key/);
+      assert.deepEqual((JSON.parse(consumers) as { data: { username: string }[] }).data.map((c) => c.username), ['alice']);
+    }
+    const anonymous = (await (await fetch(`${gw.admin}/key-auths`)).json()) as { data: { key?: string; consumer: unknown }[] };
+    assert.equal(anonymous.data.length, 1);
+    assert.equal(anonymous.data[0]!.key, undefined, 'withheld without the token');
+    const admin = (await (await fetch(`${gw.admin}/key-auths`, { headers: { 'kong-admin-token': TOKEN } })).json()) as { data: { key?: string }[] };
+    assert.equal(admin.data[0]!.key, 'alice-secret-key', 'decK, with the token, tells credentials apart by their keys');
+  });
+});
+
+describe('decK rotating a key-auth key (recorded calls)', () => {
+  let gw: Gateway;
+  let authz: TestAuthz;
+  before(async () => {
+    const az = await authzForTests();
+    gw = await startGateway(readFileSync('test/fixtures/deck/credentials.yaml', 'utf8'), { adminToken: TOKEN, settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
+    authz = az.attach(gw.xdsPort);
+    await authz.start();
+    await gw.converged();
+  });
+  after(async () => { await authz?.stop(); await gw?.stop(); });
+
+  test('the new key opens the route at the proxy, the old one no longer does', async () => {
+    const call = (key: string) => fetch(`${gw.proxy}/hello`, { headers: { apikey: key } }).then((r) => r.status);
+    assert.equal(await call('alice-key-1'), 200);
+    const applies = gw.cp.kong!.stagedApplies;
+    await replay(gw, DECK_CREDENTIAL_CALLS);
+    await waitFor(() => gw.cp.kong!.stagedApplies > applies, 'the writes to be applied');
+    assert.equal(gw.cp.kong!.lastStagedOutcome!.result, 'applied');
+    await gw.converged();
+    // Kong's key-auth: 401 for a key no consumer holds.
+    await waitFor(async () => (await call('alice-key-1')) === 401, 'the old key to be refused');
+    assert.equal(await call('alice-key-2'), 200);
   });
 });
 
@@ -161,28 +226,4 @@ services:
     assert.deepEqual(history, [['admin', 'applied'], ['file', 'applied']]);
   });
 
-  test('consumers are listed without their credentials; credential lists withhold the secrets', async () => {
-    const cfg = `_format_version: "3.0"
-services:
-  - name: hello
-    url: http://127.0.0.1:9
-    routes:
-      - name: hello
-        paths: [/hello]
-        plugins:
-          - name: key-auth
-consumers:
-  - username: alice
-    keyauth_credentials:
-      - key: alice-secret-key
-`;
-    const res = await fetch(`${gw.admin}/config`, { method: 'POST', body: cfg });
-    assert.equal(res.status, 201, await res.clone().text());
-    const consumers = await (await fetch(`${gw.admin}/consumers`)).text();
-    assert.doesNotMatch(consumers, /alice-secret-key/);
-    assert.deepEqual((JSON.parse(consumers) as { data: { username: string }[] }).data.map((c) => c.username), ['alice']);
-    const keys = await (await fetch(`${gw.admin}/key-auths`)).text();
-    assert.doesNotMatch(keys, /alice-secret-key/);
-    assert.equal((JSON.parse(keys) as { data: unknown[] }).data.length, 1);
-  });
 });
