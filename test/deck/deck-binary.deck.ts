@@ -11,9 +11,8 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 // @ts-expect-error: a plain .mjs script without types
 import { prepareDeck } from '../../scripts/prepare-deck.mjs';
-import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
-import { authzForTests, type TestAuthz } from '../support/authz-service.js';
-import { startGateway, type Gateway } from '../support/gateway.js';
+import { startGatewayWithAuthz } from '../support/authz-service.js';
+import type { Gateway } from '../support/gateway.js';
 import { runAsync } from '../support/spawn.js';
 import { waitFor } from '../support/wait.js';
 
@@ -23,16 +22,9 @@ let gw: Gateway;
 const run = (args: string[]) => runAsync(DECK, args);
 const deck = (...args: string[]) => run([...args, '--kong-addr', gw.admin, '--headers', `Kong-Admin-Token:${TOKEN}`, '--analytics=false', '--no-color']);
 
-let authz: TestAuthz;
-before(async () => {
-  // The authz companion enforces key-auth (docs/plugins.md): the credential test needs it.
-  const az = await authzForTests();
-  gw = await startGateway(readFileSync('config/gateway.yaml', 'utf8'), { adminToken: TOKEN, settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
-  authz = az.attach(gw.xdsPort);
-  await authz.start();
-  await gw.converged();
-});
-after(async () => { await authz?.stop(); await gw?.stop(); });
+// The authz companion enforces key-auth (docs/plugins.md): the credential test needs it.
+before(async () => { gw = await startGatewayWithAuthz(readFileSync('config/gateway.yaml', 'utf8'), { adminToken: TOKEN }); });
+after(async () => { await gw?.stop(); });
 
 test('deck gateway ping connects and reads a Kong 3 version', async () => {
   const r = await deck('gateway', 'ping');

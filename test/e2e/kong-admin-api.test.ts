@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
-import { authzForTests, type TestAuthz } from '../support/authz-service.js';
+import { startGatewayWithAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
 
@@ -146,15 +145,9 @@ consumers:
 
 describe('decK rotating a key-auth key (recorded calls)', () => {
   let gw: Gateway;
-  let authz: TestAuthz;
-  before(async () => {
-    const az = await authzForTests();
-    gw = await startGateway(readFileSync('test/fixtures/deck/credentials.yaml', 'utf8'), { adminToken: TOKEN, settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
-    authz = az.attach(gw.xdsPort);
-    await authz.start();
-    await gw.converged();
-  });
-  after(async () => { await authz?.stop(); await gw?.stop(); });
+  // key-auth is the authz companion's (docs/plugins.md).
+  before(async () => { gw = await startGatewayWithAuthz(readFileSync('test/fixtures/deck/credentials.yaml', 'utf8'), { adminToken: TOKEN }); });
+  after(async () => { await gw?.stop(); });
 
   test('the new key opens the route at the proxy, the old one no longer does', async () => {
     const call = (key: string) => fetch(`${gw.proxy}/hello`, { headers: { apikey: key } }).then((r) => r.status);

@@ -1,6 +1,8 @@
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { startAuthzService, type RunningAuthz } from '../../src/authz/service.js';
 import type { AuthzEngineOptions } from '../../src/authz/types.js';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { startGateway, type Gateway } from './gateway.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -44,4 +46,20 @@ export async function authzForTests(opts: { engine?: Partial<Omit<AuthzEngineOpt
       };
     },
   };
+}
+
+/** A gateway (control plane + real Envoy) with the authz companion running and converged; `stop` stops both. */
+export async function startGatewayWithAuthz(yaml: string, opts: { adminToken?: string } = {}): Promise<Gateway> {
+  const az = await authzForTests();
+  const gw = await startGateway(yaml, { ...opts, settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
+  const authz = az.attach(gw.xdsPort);
+  try {
+    await authz.start();
+    await gw.converged();
+  } catch (e) {
+    await authz.stop();
+    await gw.stop();
+    throw e;
+  }
+  return { ...gw, async stop() { await authz.stop(); await gw.stop(); } };
 }
