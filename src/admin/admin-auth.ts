@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isLocalAddress } from '../model/checks/admin-upstream.js';
+import { isLocalAddress } from '../local-address.js';
 
 /** The header Kong Enterprise reads the RBAC token from (decK sends it with `--headers`). */
 export const ADMIN_TOKEN_HEADER = 'kong-admin-token';

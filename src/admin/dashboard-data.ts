@@ -1,6 +1,4 @@
 import type { GatewayIR, IrRoute } from '../ir/types.js';
-import { pluginEnforcers, type PluginName } from '../model/plugins/index.js';
-import type { GatewayModel, Plugin } from '../model/types.js';
 import type { NodeStatus } from '../xds/ads-server.js';
 
 export interface DashboardInput {
@@ -9,7 +7,8 @@ export interface DashboardInput {
   config: string;
   appliedAt: string | null;
   ir?: GatewayIR;
-  model?: GatewayModel;
+  /** Who enforces a plugin applied to a route at a scope (envoy, authz, ratelimit, transform; empty: nobody yet). */
+  enforcers: (plugin: string, scope: string, route: IrRoute) => readonly string[];
   nodes: NodeStatus[];
   lastError: { at: string; errors: { text: string; file?: string; line?: number; col?: number; message: string }[] } | null;
   warnings: string[];
@@ -40,14 +39,8 @@ function match(r: IrRoute[]): string {
 
 /** What the dashboard shows, from the control plane's state: plain JSON, no secret in it. */
 export function dashboardData(i: DashboardInput): Record<string, unknown> {
-  // Who enforces a plugin: its definition says, from the config as it was written at its scope.
-  const written = (name: string, scope: string, r: IrRoute): Plugin | undefined => (i.model?.plugins ?? []).find((p) => p.name === name && !p.scope.consumer
-    && (scope === 'route' ? p.scope.route === r.routeName : scope === 'service' ? !p.scope.route && p.scope.service === r.service : !p.scope.route && !p.scope.service));
   const plugins = (r: IrRoute): DashboardPlugin[] => Object.entries(r.plugins)
-    .map(([name, p]) => {
-      const w = written(name, p!.scope, r);
-      return { name, scope: p!.scope, enforcers: w ? pluginEnforcers(name as PluginName, w.config) : [] };
-    })
+    .map(([name, p]) => ({ name, scope: p!.scope, enforcers: i.enforcers(name, p!.scope, r) }))
     .sort((a, b) => a.name.localeCompare(b.name));
   const byRoute = new Map<string, IrRoute[]>();
   for (const r of i.ir?.routes ?? []) byRoute.set(r.routeName, [...(byRoute.get(r.routeName) ?? []), r]);

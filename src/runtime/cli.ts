@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { formatDiagnostic } from '../errors.js';
 import { shortType } from '../resources/type-urls.js';
-import { OPERATOR_USAGE, runOperatorCommand } from '../cli/commands.js';
+import { OPERATOR_USAGE, runOperatorCommand } from './operator/commands.js';
 import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { bootstrapYaml } from './bootstrap.js';
 import { companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, type Output } from './cli-options.js';

@@ -19,6 +19,7 @@ import { shortType } from '../resources/type-urls.js';
 import { AdsServer } from '../xds/ads-server.js';
 import { buildSnapshot, type Snapshot } from '../xds/snapshot.js';
 import { compileConfig } from './compile.js';
+import { enforcersOf } from './plugin-enforcers.js';
 import { readConfigTexts } from './config-files.js';
 import { ConfigWatcher } from './config-watcher.js';
 
@@ -277,7 +278,7 @@ export class ControlPlane {
     const s = this.opts.settings;
     return dashboardData({
       version: this.ads.snapshot?.version ?? null, source: this.source, config: this.opts.configPath, appliedAt: this.lastApplied?.at ?? null,
-      ir: this.compiled?.ir, model: this.compiled?.model, nodes: this.ads.nodes(), lastError: st.lastError, warnings: st.warnings,
+      ir: this.compiled?.ir, enforcers: enforcersOf(this.compiled?.model), nodes: this.ads.nodes(), lastError: st.lastError, warnings: st.warnings,
       history: this.history, pushSamples: this.pushSamples, buildSamples: this.buildSamples,
       companions: [
         { name: 'authz', address: `${s.authz.host}:${s.authz.port}` },

@@ -1,16 +1,10 @@
 import { diag } from '../../errors.js';
+import { isLocalAddress } from '../../local-address.js';
 import type { Service, Upstream } from '../types.js';
 import type { Finding } from './authz.js';
 
 /** Frontdesk's default admin port (Kong's Admin API port). */
 export const DEFAULT_ADMIN_PORT = 8001;
-
-/** Addresses that reach the control plane's own host: loopback (127.0.0.0/8, ::1, localhost) or "any". */
-export function isLocalAddress(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(h) || h === '::1' || h === '0.0.0.0' || h === '::'
-    || h === '0:0:0:0:0:0:0:1' || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
-}
 
 /**
  * A service (or an upstream target) that points at Frontdesk's admin port on this host

@@ -1,5 +1,5 @@
-import type { ParsedArgs } from '../args.js';
-import { strFlag, UsageError } from '../args.js';
+import type { ParsedArgs } from '../../args.js';
+import { strFlag, UsageError } from '../../args.js';
 import { runConvert } from './convert.js';
 import { runDiff } from './diff.js';
 import { runOpenapi2Kong } from './openapi2kong.js';

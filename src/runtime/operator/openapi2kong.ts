@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { stringify } from 'yaml';
-import { DNS_NAMESPACE, uuidV5 } from '../uuid-v5.js';
+import { DNS_NAMESPACE, uuidV5 } from '../../uuid-v5.js';
 
 /**
  * OpenAPI 3.0 / 3.1 → a kong.yml, following `deck file openapi2kong` (go-apiops'

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { formatDiagnostic } from '../errors.js';
-import { KongAdminApi } from '../admin/kong-api.js';
-import { entityName, ENTITY_KINDS, toFlat, type Entity, type EntityKind, type FlatState } from '../admin/kong-state.js';
-import { parseYamlSource, type SourceText } from '../model/yaml-source.js';
-import { compileConfig, type CompileResult } from '../runtime/compile.js';
-import { readConfigTexts } from '../runtime/config-files.js';
-import { shortType } from '../resources/type-urls.js';
+import { formatDiagnostic } from '../../errors.js';
+import { KongAdminApi } from '../../admin/kong-api.js';
+import { entityName, ENTITY_KINDS, toFlat, type Entity, type EntityKind, type FlatState } from '../../admin/kong-state.js';
+import { parseYamlSource, type SourceText } from '../../model/yaml-source.js';
+import { compileConfig, type CompileResult } from '../compile.js';
+import { readConfigTexts } from '../config-files.js';
+import { shortType } from '../../resources/type-urls.js';
 import { paint, type Painter } from './paint.js';
 
 /** decK's words for an entity kind (`creating service orders`). */

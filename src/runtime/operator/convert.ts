@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { formatDiagnostic } from '../errors.js';
-import { convertLegacyPath } from '../model/paths.js';
-import { compileConfig } from '../runtime/compile.js';
+import { formatDiagnostic } from '../../errors.js';
+import { convertLegacyPath } from '../../model/paths.js';
+import { compileConfig } from '../compile.js';
 
 /** Every `paths` list of a route (routes nested in services, and top-level routes). */
 function routeLists(doc: Document): unknown[] {
