@@ -147,12 +147,13 @@ export function readySummary(o: { ir: GatewayIR; cluster: string; configPath: st
   const lines = [
     ...urls.map((u, i) => `proxy    ${u}${listeners.length > 1 ? `  (listener ${listeners[i]!.name})` : ''}`),
     `admin    ${admin}  (/status, /metrics, /readyz)`,
+    `ui       ${admin}/ui  (the dashboard: routes, plugins, fleet, last error)`,
     `envoy    ${o.envoyAdmin}  (Envoy's own admin)`,
     `config   ${config}  (watched: a saved edit is live at once)`,
     ...(tryCmd ? [`try      ${tryCmd}`] : []),
     'stop     Ctrl-C',
   ];
-  return { lines, fields: { proxy: urls, admin, envoyAdmin: o.envoyAdmin, config, ...(tryCmd ? { try: tryCmd } : {}) } };
+  return { lines, fields: { proxy: urls, admin, dashboard: `${admin}/ui`, envoyAdmin: o.envoyAdmin, config, ...(tryCmd ? { try: tryCmd } : {}) } };
 }
 
 /** A curl for the first plain route (a prefix path, GET), or for `/` (Kong's 404 still shows the gateway answers). */

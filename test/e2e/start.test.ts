@@ -170,6 +170,9 @@ describe('frontdesk start running', () => {
       assert.match(ready, new RegExp(`^    proxy +http://localhost:${p.proxy}$`, 'm'));
       assert.match(ready, new RegExp(`^    admin +http://127\\.0\\.0\\.1:${p.admin} `, 'm'));
       assert.match(ready, new RegExp(`^    envoy +http://127\\.0\\.0\\.1:${p.envoyAdmin} `, 'm'));
+      const ui = new RegExp(`^ {4}ui +(http://127\\.0\\.0\\.1:${p.admin}/ui) `, 'm').exec(ready);
+      assert.ok(ui, 'the dashboard\'s address');
+      assert.equal((await fetch(ui[1]!)).status, 200, 'and the dashboard answers there');
       assert.match(ready, new RegExp(`^    config +${dir.replace(/[.]/g, '\\.')} `, 'm'));
       const curl = /^ {4}try +curl -i (\S+)$/m.exec(ready);
       assert.equal(curl?.[1], `http://localhost:${p.proxy}/orders`, 'a curl to the config\'s route');
@@ -204,7 +207,7 @@ describe('frontdesk start running', () => {
       const records = r.output().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       const ready = records.find((x) => x.msg === 'gateway ready')!;
       assert.deepEqual({ ...ready, time: 0 }, {
-        level: 30, time: 0, name: 'frontdesk', proxy: [`http://localhost:${p.proxy}`], admin: `http://127.0.0.1:${p.admin}`,
+        level: 30, time: 0, name: 'frontdesk', proxy: [`http://localhost:${p.proxy}`], admin: `http://127.0.0.1:${p.admin}`, dashboard: `http://127.0.0.1:${p.admin}/ui`,
         envoyAdmin: `http://127.0.0.1:${p.envoyAdmin}`, config: dir, try: `curl -i http://localhost:${p.proxy}/orders`, msg: 'gateway ready',
       });
       const envoyLines = records.filter((x) => x.component === 'envoy' && x.scope);
