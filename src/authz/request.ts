@@ -37,6 +37,23 @@ export class RequestView {
     return this.queryCache;
   }
 
+  /**
+   * Every spelling, as the request writes it, of the query argument whose decoded name is
+   * `name` (`apikey`, `api%6B%65%79`, `api+key`...): what must be removed from the query
+   * string for the argument to be gone, since Envoy removes arguments by their written name.
+   */
+  rawQueryNames(name: string): string[] {
+    const q = this.req.path.indexOf('?');
+    if (q < 0) return [];
+    const out = new Set<string>();
+    for (const part of this.req.path.slice(q + 1).split('#')[0]?.split('&') ?? []) {
+      const eq = part.indexOf('=');
+      const raw = eq < 0 ? part : part.slice(0, eq);
+      if (raw !== '' && decodeComponent(raw) === name) out.add(raw);
+    }
+    return [...out];
+  }
+
   /** The first cookie called `name` (names compared case-insensitively, as nginx does). */
   cookie(name: string): string | undefined {
     const raw = this.req.headers.cookie;

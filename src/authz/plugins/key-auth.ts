@@ -30,7 +30,8 @@ export function authenticateKeyAuth(conf: KeyAuthConfig, req: RequestView, ctx: 
         removals.headers.push(name.toLowerCase());
         // The header was found under either spelling (nginx's "_" → "-"): hide both.
         if (name.includes('_')) removals.headers.push(name.toLowerCase().replace(/_/g, '-'));
-        removals.query.push(name);
+        // Every spelling of the name (Kong matches the decoded name, Envoy removes the written one).
+        removals.query.push(name, ...req.rawQueryNames(name).filter((raw) => raw !== name));
         if (conf.key_in_body) removals.body.push(name);
       }
       break;
