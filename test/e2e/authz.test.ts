@@ -76,6 +76,11 @@ services:
         paths: [/keyed]
         plugins:
           - name: key-auth
+      - name: acl-only
+        paths: [/acl-only]
+        plugins:
+          - name: acl
+            config: { allow: [partners] }
       - name: hidden
         paths: [/hidden]
         plugins:
@@ -284,6 +289,12 @@ describe('authz through Envoy', () => {
     assert.equal(wrong.status, 401);
     assert.deepEqual(wrong.json, { message: 'Unauthorized' });
     assert.equal(wrong.headers['www-authenticate'], 'Basic realm="service"');
+  });
+
+  test('acl without an auth plugin loads, as in Kong, and answers every request 401 Unauthorized', async () => {
+    const r = await send(gw, '/acl-only/x', { headers: { 'x-api-key': 'partner-key' } });
+    assert.equal(r.status, 401);
+    assert.deepEqual(r.json, { message: 'Unauthorized' });
   });
 
   test('key_in_body: the key read from a form body, which still reaches the upstream whole', async () => {

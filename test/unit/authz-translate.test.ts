@@ -449,7 +449,7 @@ keyauth_credentials:
     assert.ok(ds.every((d) => !d.message.includes('shared-key') && !d.message.includes('s2')), 'no secret in a message');
   });
 
-  it('refuses acl on a route with no auth plugin after scopes merge, and accepts one with a global auth plugin', () => {
+  it('warns of acl on a route with no auth plugin after scopes merge (Kong loads it and answers 401), and not with a global auth plugin', () => {
     const ds = load(`_format_version: "3.0"
 services:
   - name: s
@@ -467,8 +467,8 @@ services:
         plugins: [{ name: key-auth, enabled: false }]
 `);
     assert.deepEqual(ds.map((d) => [d.code, d.line, d.message]).sort(), [
-      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "auth-off" has the acl plugin but no jwt, key-auth or basic-auth plugin'],
-      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "bare" has the acl plugin but no jwt, key-auth or basic-auth plugin'],
+      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "auth-off" has the acl plugin but no jwt, key-auth or basic-auth plugin: every request gets 401, as in Kong'],
+      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "bare" has the acl plugin but no jwt, key-auth or basic-auth plugin: every request gets 401, as in Kong'],
     ]);
     assert.deepEqual(load(`_format_version: "3.0"
 plugins: [{ name: jwt }]
