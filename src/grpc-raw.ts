@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import type { TLSSocket } from 'node:tls';
+import { identityOf, type Identity, type TlsSource } from './xds/tls.js';
 
 /**
  * gRPC plumbing shared by the ADS server and the companion services: methods whose messages
@@ -17,11 +19,11 @@ export function rawMethod(path: string, stream: 'unary' | 'bidi'): grpc.MethodDe
   };
 }
 
-/** Binds a plaintext server on host:port (port 0: a free one) and resolves with the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Binds a server on host:port (port 0: a free one), plaintext unless credentials are given, and resolves with the bound port. */
+export function bindServer(server: grpc.Server, host: string, port: number, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 
@@ -36,6 +38,14 @@ export function stopServer(server: grpc.Server, graceMs = 2000): Promise<void> {
 /** A unary method's handler: request message bytes in, response bytes or a gRPC error out. */
 export type UnaryHandler = (request: Uint8Array) => Promise<Uint8Array | { code: number; message: string }>;
 
+/** mTLS for a unary server: the certificates, and who may call (checked before any request is read). */
+export interface UnaryTls {
+  source: TlsSource;
+  accept(peer: Identity | undefined): boolean;
+  /** A connection refused for its identity (after a valid handshake). */
+  refused?(peer: Identity | undefined): void;
+}
+
 export interface UnaryServer {
   port: number;
   stop(graceMs?: number): Promise<void>;
@@ -46,10 +56,28 @@ export interface UnaryServer {
  * (authz Check, ratelimit ShouldRateLimit) that Envoy calls on every request: the same wire
  * protocol as grpc-js (length-prefixed messages, grpc-status trailers) at a fraction of its CPU
  * per call. Requests over `maxRequestBytes` are refused with RESOURCE_EXHAUSTED.
+ *
+ * With `tls`, a client without a certificate signed by the CA is refused at the handshake, and
+ * one whose certificate names a party `accept` refuses is cut right after it, before any
+ * request is read. New certificates apply to new connections; open ones go on.
  */
-export async function serveUnary(host: string, port: number, methods: Record<string, UnaryHandler>, maxRequestBytes = 1024 * 1024): Promise<UnaryServer> {
-  const { createServer, constants } = await import('node:http2');
-  const server = createServer({ settings: { maxConcurrentStreams: 10_000 }, maxSessionMemory: 64 });
+export async function serveUnary(host: string, port: number, methods: Record<string, UnaryHandler>, maxRequestBytes = 1024 * 1024, tls?: UnaryTls): Promise<UnaryServer> {
+  const { createServer, createSecureServer, constants } = await import('node:http2');
+  const common = { settings: { maxConcurrentStreams: 10_000 }, maxSessionMemory: 64 };
+  const server = tls
+    ? createSecureServer({ ...common, ...tls.source.contextOptions(), requestCert: true, rejectUnauthorized: true, allowHTTP1: false })
+    : createServer(common);
+  if (tls) {
+    const onChange = () => (server as import('node:http2').Http2SecureServer).setSecureContext(tls.source.contextOptions());
+    tls.source.on('change', onChange);
+    server.once('close', () => tls.source.off('change', onChange));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      socket.on('error', () => undefined);
+      const peer = identityOf(socket.getPeerCertificate());
+      if (!tls.accept(peer)) { tls.refused?.(peer); socket.destroy(); }
+    });
+    server.on('tlsClientError', () => undefined);
+  }
   const sessions = new Set<import('node:http2').ServerHttp2Session>();
   server.on('session', (s) => {
     sessions.add(s);

@@ -1,5 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { isLocalAddress } from '../local-address.js';
 
 export interface AdminHandlers {
   ready(): boolean;
@@ -11,17 +13,35 @@ export interface AdminHandlers {
   route?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
 
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Whether a request carries the admin token (Authorization: Bearer, or Kong's Kong-Admin-Token header). */
+function hasToken(req: IncomingMessage, want: Buffer): boolean {
+  const auth = req.headers.authorization;
+  const given = auth?.startsWith('Bearer ') ? auth.slice(7) : req.headers['kong-admin-token'];
+  return typeof given === 'string' && timingSafeEqual(digest(given), want);
+}
+
 /**
  * The admin HTTP server: /healthz, /readyz, /status (JSON) and /metrics (Prometheus), and
- * whatever `route` serves. Requests have a 10 s budget and 5 s for their headers.
+ * whatever `route` serves. Requests have a 10 s budget and 5 s for their headers. Bound beyond
+ * loopback with a token, everything but /healthz and /readyz answers 401 to a request without
+ * it (Authorization: Bearer, or Kong-Admin-Token); on loopback, `route` decides (the Kong Admin
+ * API asks the token for writes).
  */
-export function startAdminServer(host: string, port: number, h: AdminHandlers, logger: Logger): Promise<{ server: Server; port: number }> {
+export function startAdminServer(host: string, port: number, h: AdminHandlers, logger: Logger, token?: string): Promise<{ server: Server; port: number }> {
+  const loopback = isLocalAddress(host) && host !== '0.0.0.0' && host !== '::';
+  const want = token && !loopback ? digest(token) : undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const send = (status: number, body: string, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
+    if (want && url.pathname !== '/healthz' && url.pathname !== '/readyz' && !hasToken(req, want)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(401, JSON.stringify({ message: 'the admin token is required' }));
+    }
     if (url.pathname !== '/status' && h.route?.(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, JSON.stringify({ message: 'method not allowed' }));
     switch (url.pathname) {

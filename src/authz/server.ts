@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { ROUTE_CONTEXT_KEY } from '../contracts/authz.js';
 import { serveUnary } from '../grpc-raw.js';
+import { envoysOnly } from '../xds/tls.js';
+import type { TlsSource } from '../xds/tls.js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../xds/proto-registry.js';
 import type { AuthzDecision, AuthzLogger, AuthzRequest } from './types.js';
@@ -28,6 +30,8 @@ export interface AuthzServerOptions {
   logger: AuthzLogger;
   /** Largest CheckRequest accepted (headers plus up to 64 KiB of body). Default 1 MiB. */
   maxRequestBytes?: number;
+  /** mTLS: only Envoys with a certificate of the CA are answered. */
+  tls?: TlsSource;
 }
 
 export interface AuthzServer {
@@ -121,6 +125,6 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     else counts.denied++;
     return encodeCheckResponse(d);
   };
-  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: check }, opts.maxRequestBytes ?? 1024 * 1024);
+  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: check }, opts.maxRequestBytes ?? 1024 * 1024, opts.tls && envoysOnly(opts.tls, opts.logger));
   return { port: server.port, stats: () => ({ ...counts }), stop: (graceMs = 2000) => server.stop(graceMs) };
 }

@@ -3,6 +3,7 @@ import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '..
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
+import type { TlsSource } from '../xds/tls.js';
 import { AuthzEngine } from './engine.js';
 import { consumersProblem, policiesProblem, snapshotFromResources } from './policy.js';
 import { startAuthzServer, type AuthzServer } from './server.js';
@@ -18,6 +19,8 @@ export interface AuthzServiceOptions {
   logger: Logger;
   /** 'sotw' (default) or 'delta' ADS. */
   mode?: 'sotw' | 'delta';
+  /** mTLS to the control plane and from Envoys. */
+  tls?: TlsSource;
   /** Engine settings (cache sizes, clock, fetch) beyond the defaults. */
   engine?: Partial<Omit<AuthzEngineOptions, 'logger'>>;
 }
@@ -39,7 +42,7 @@ export interface RunningAuthz extends RunningCompanion {
 export async function startAuthzService(o: AuthzServiceOptions): Promise<RunningAuthz> {
   const log = o.logger;
   const engine = new AuthzEngine({ logger: log, fetch: globalThis.fetch as AuthzEngineOptions['fetch'], ...o.engine });
-  const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log });
+  const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log, tls: o.tls });
   let applied = '';
   const client = startCompanionClient<AuthzMessages>({
     name: 'authz',
@@ -47,6 +50,7 @@ export async function startAuthzService(o: AuthzServiceOptions): Promise<Running
     nodeId: o.nodeId,
     mode: o.mode,
     logger: log,
+    tls: o.tls,
     types: { [AUTHZ_TYPE.consumer]: consumersProblem, [AUTHZ_TYPE.routePolicy]: policiesProblem },
     apply(resources) {
       const consumers = resources.get(AUTHZ_TYPE.consumer);
@@ -75,5 +79,5 @@ export const authzCompanion: CompanionDefinition = {
   name: 'authz',
   defaultPort: DEFAULT_PORTS.authz,
   usage: '',
-  start: (o: CompanionOptions) => startAuthzService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger }),
+  start: (o: CompanionOptions) => startAuthzService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, tls: o.tls }),
 };

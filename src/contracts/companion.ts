@@ -2,6 +2,7 @@ import { intFlag } from '../args.js';
 import { companionAdminPort } from '../default-ports.js';
 import type { Json, JsonObject } from '../json.js';
 import type { Logger } from '../logger.js';
+import type { TlsSource } from '../xds/tls.js';
 
 /**
  * What the control plane and every companion service share, whatever the companion: the
@@ -64,6 +65,8 @@ export interface CompanionOptions {
   logger: Logger;
   /** Flags given on the command line, by name (e.g. `redis`), for companion-specific settings. */
   flags: ReadonlyMap<string, string | true>;
+  /** mTLS both ways: to the control plane, and from Envoys (only Envoy certificates of the CA are answered). */
+  tls?: TlsSource;
 }
 
 /**

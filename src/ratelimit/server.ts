@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { serveUnary } from '../grpc-raw.js';
+import { envoysOnly, type TlsSource } from '../xds/tls.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
@@ -69,6 +70,8 @@ export interface RateLimitServerOptions {
   port: number;
   decide(req: LimitRequest): Promise<LimitAnswer>;
   logger: Logger;
+  /** mTLS: only Envoys with a certificate of the CA are answered. */
+  tls?: TlsSource;
 }
 
 export interface RateLimitServer {
@@ -94,6 +97,6 @@ export async function startRateLimitServer(o: RateLimitServerOptions): Promise<R
       return { code: grpc.status.INTERNAL, message: 'rate-limit decision failed' };
     }
   };
-  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: shouldRateLimit });
+  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: shouldRateLimit }, undefined, o.tls && envoysOnly(o.tls, o.logger));
   return { port: server.port, stop: () => server.stop() };
 }

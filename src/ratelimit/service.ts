@@ -6,6 +6,7 @@ import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../args.js';
 import { startCompanionClient } from '../xds/companion-client.js';
+import type { TlsSource } from '../xds/tls.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
 import { startRateLimitServer } from './server.js';
@@ -37,6 +38,8 @@ export interface RateLimitServiceOptions {
   redisClient?: RateLimiterOptions['redisClient'];
   /** ADS mode (default state of the world). */
   mode?: 'sotw' | 'delta';
+  /** mTLS to the control plane and from Envoys. */
+  tls?: TlsSource;
 }
 
 export interface RunningRateLimitService extends RunningCompanion {
@@ -50,7 +53,7 @@ export interface RunningRateLimitService extends RunningCompanion {
 export async function startRateLimitService(o: RateLimitServiceOptions): Promise<RunningRateLimitService> {
   const log = o.logger;
   const limiter = new RateLimiter({ logger: log, defaultRedis: o.redis, clock: o.clock, redisClient: o.redisClient });
-  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log });
+  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log, tls: o.tls });
   // Parsed once, in the check; applied when the set is put in force.
   let parsed: { resources: ReadonlyMap<string, RouteRateLimit>; routes: ReturnType<typeof RateLimiter.parse> } | undefined;
   const ads = startCompanionClient<RatelimitMessages>({
@@ -60,6 +63,7 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     nodeId: o.nodeId,
     mode: o.mode,
     logger: log,
+    tls: o.tls,
     types: {
       [RATELIMIT_TYPE_URL]: (resources) => {
         try {
@@ -123,6 +127,6 @@ export const ratelimitCompanion: CompanionDefinition = {
     const adminPort = adminPortOf(o.flags, 'ratelimit-admin-port', o.port);
     const redis = flag(o, 'redis');
     if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis takes a redis:// or rediss:// URL, got "${redis}"`);
-    return startRateLimitService({ xds: o.xds, host: o.host, port: o.port, adminPort, nodeId: o.nodeId, logger: o.logger, ...(redis ? { redis } : {}) });
+    return startRateLimitService({ xds: o.xds, host: o.host, port: o.port, adminPort, nodeId: o.nodeId, logger: o.logger, tls: o.tls, ...(redis ? { redis } : {}) });
   },
 };

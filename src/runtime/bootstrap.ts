@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_MAX_DOWNSTREAM_CONNECTIONS } from '../model/checks/circuit-breaking.js';
 import type { JsonObject } from '../resources/builders.js';
+import { ENVOY_CA_SECRET, ENVOY_CERT_SECRET, upstreamTls, type EnvoySds } from '../resources/companion-cluster.js';
 
 export interface BootstrapOptions {
   xds: { host: string; port: number };
@@ -14,6 +16,29 @@ export interface BootstrapOptions {
   maxConnections?: number;
   /** The heap size the overload manager's actions are fractions of. */
   maxHeapBytes?: number;
+  /** mTLS to the control plane: the SDS files with Envoy's certificate and the CA (see envoySdsFiles). */
+  tls?: EnvoySds;
+}
+
+/** The SDS file names in an Envoy's certificate folder; the control plane's companion clusters name the same. */
+export const SDS_FILE_NAMES = { cert: 'envoy-cert.sds.yaml', ca: 'envoy-ca.sds.yaml' } as const;
+
+/** Where the SDS files of an Envoy whose certificates are in `dir` are. */
+export function envoySds(dir: string): EnvoySds {
+  return { certSds: join(dir, SDS_FILE_NAMES.cert), caSds: join(dir, SDS_FILE_NAMES.ca), dir };
+}
+
+/**
+ * The two path-based SDS files (envoy.service.discovery.v3.DiscoveryResponse in YAML): Envoy's
+ * TlsCertificate and the CA, each naming the certificate files and watching their folder, so a
+ * rotation (files moved into place) is read again without a restart.
+ */
+export function envoySdsFiles(files: { cert: string; key: string; ca: string }, sds: EnvoySds): { path: string; text: string }[] {
+  const secret = (body: JsonObject) => stringify({ resources: [{ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', ...body }] });
+  return [
+    { path: sds.certSds, text: secret({ name: ENVOY_CERT_SECRET, tls_certificate: { certificate_chain: { filename: files.cert }, private_key: { filename: files.key }, watched_directory: { path: sds.dir } } }) },
+    { path: sds.caSds, text: secret({ name: ENVOY_CA_SECRET, validation_context: { trusted_ca: { filename: files.ca }, watched_directory: { path: sds.dir } } }) },
+  ];
 }
 
 /** envoy.config.bootstrap.v3.Bootstrap for an Envoy that takes everything from Frontdesk over ADS. */
@@ -47,6 +72,7 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
             explicit_http_config: { http2_protocol_options: { connection_keepalive: { interval: '30s', timeout: '5s' } } },
           },
         },
+        ...(o.tls ? { transport_socket: upstreamTls(o.tls, { role: 'control-plane' }) } : {}),
       }],
     },
     overload_manager: overloadManager(o),

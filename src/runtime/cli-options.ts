@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { IrOptions } from '../ir/build.js';
@@ -8,6 +9,8 @@ import { adminPortOf, type CompanionDefinition } from './companions.js';
 import type { ControlPlaneOptions } from './control-plane.js';
 import type { PortClaim } from './port-check.js';
 import { prettyStream, type LogFormat } from './pretty-log.js';
+import { isLoopback, plaintextRefusal, type TlsFiles } from '../xds/tls.js';
+import { envoySds } from './bootstrap.js';
 
 /** From the command line to the options of each part: one place for every flag's default. */
 
@@ -27,7 +30,35 @@ export function settingsFrom(args: ParsedArgs): TranslateSettings {
     authz: { ...DEFAULT_SETTINGS.authz, ...at('authz'), failOpen: args.flags.has('authz-fail-open'), timeoutMs: msFlag(args, 'authz-timeout', DEFAULT_SETTINGS.authz.timeoutMs) },
     ratelimit: { ...DEFAULT_SETTINGS.ratelimit, ...at('ratelimit'), timeoutMs: msFlag(args, 'ratelimit-timeout', DEFAULT_SETTINGS.ratelimit.timeoutMs) },
     transform: { ...DEFAULT_SETTINGS.transform, ...at('transform') },
+    ...envoyTlsFrom(args),
   };
+}
+
+/** `--tls-cert`, `--tls-key`, `--tls-ca`: all three (mTLS) or none (plaintext). */
+export function tlsFilesFrom(args: ParsedArgs): TlsFiles | undefined {
+  const [cert, key, ca] = [strFlag(args, 'tls-cert'), strFlag(args, 'tls-key'), strFlag(args, 'tls-ca')];
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if (cert === undefined || key === undefined || ca === undefined) throw new UsageError('--tls-cert, --tls-key and --tls-ca go together (see `frontdesk certs`)');
+  return { cert, key, ca };
+}
+
+/** Where Envoys read their certificates for the companions: --envoy-tls-dir, else the folder of --tls-cert. */
+function envoyTlsFrom(args: ParsedArgs): Pick<TranslateSettings, 'tls'> {
+  const dir = strFlag(args, 'envoy-tls-dir') ?? (tlsFilesFrom(args) ? dirname(tlsFilesFrom(args)!.cert) : undefined);
+  return dir ? { tls: envoySds(dir) } : {};
+}
+
+/**
+ * Why a bind is refused, one line each: a plaintext gRPC port beyond loopback without
+ * --insecure, or an admin API beyond loopback without a token.
+ */
+export function bindRefusals(grpcPorts: { what: string; host: string; port: number }[], tls: boolean, args: ParsedArgs, admin?: { host: string; port: number; token?: string }): string[] {
+  const insecure = args.flags.has('insecure');
+  const out = grpcPorts.map((p) => plaintextRefusal(p.what, p.host, p.port, tls, insecure)).filter((x): x is string => x !== undefined);
+  if (admin && !admin.token && !isLoopback(admin.host)) {
+    out.push(`refusing to serve the admin API on ${admin.host}:${admin.port} without a token: give --admin-token (or FRONTDESK_ADMIN_TOKEN), or bind it to 127.0.0.1`);
+  }
+  return out;
 }
 
 export function irOptionsFrom(args: ParsedArgs): IrOptions {
@@ -45,8 +76,14 @@ export function controlPlaneOptionsFrom(args: ParsedArgs, logger: Logger, config
     ir: irOptionsFrom(args),
     logger,
     watch: !args.flags.has('no-watch'),
-    adminToken: strFlag(args, 'admin-token') ?? process.env.FRONTDESK_ADMIN_TOKEN,
+    ...(tlsFilesFrom(args) ? { tls: tlsFilesFrom(args) } : {}),
+    adminToken: adminTokenFrom(args),
   };
+}
+
+/** The admin token: --admin-token, else FRONTDESK_ADMIN_TOKEN. */
+export function adminTokenFrom(args: ParsedArgs): string | undefined {
+  return strFlag(args, 'admin-token') ?? (process.env.FRONTDESK_ADMIN_TOKEN || undefined);
 }
 
 /** The ports the control plane opens, with the flag that moves each. */

@@ -1,11 +1,15 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { formatDiagnostic } from '../errors.js';
 import { shortType } from '../resources/type-urls.js';
 import { OPERATOR_USAGE, runOperatorCommand } from './operator/commands.js';
 import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
-import { bootstrapYaml } from './bootstrap.js';
-import { companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, type Output } from './cli-options.js';
+import { bootstrapYaml, envoySds, envoySdsFiles } from './bootstrap.js';
+import { COMPANION_NAMES, writeCerts } from './certs.js';
+import { bindRefusals, companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, tlsFilesFrom, type Output } from './cli-options.js';
+import { TlsSource } from '../xds/tls.js';
 import { compileConfig } from './compile.js';
 import { readConfigTexts } from './config-files.js';
 import { COMPANIONS } from './companions.js';
@@ -22,18 +26,21 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
                   [--authz HOST:${P.authz}] [--ratelimit HOST:${P.ratelimit}] [--transform HOST:${P.transform}] [--ratelimit-admin-port N] [--delta]
   frontdesk control-plane --config PATH [--xds-port ${P.xds}] [--admin-port ${P.admin}] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
                           [--proxy-port ${P.proxy}] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--transform HOST:PORT] [--authz-fail-open]
-                          [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch] [--admin-token T (or FRONTDESK_ADMIN_TOKEN)]
+                          [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch] [--admin-token T (or FRONTDESK_ADMIN_TOKEN)] [--envoy-tls-dir DIR]
   frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port ${P.envoyAdmin}] [--admin-host 127.0.0.1] [--delta]
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
+  frontdesk certs [--out DIR] [--fleet NAME ...] [--host NAME ...]   (a CA and a certificate per party; again: new certificates, same CA)
   frontdesk validate PATH
   frontdesk translate PATH [--fleet NAME] [--companions]
 ${OPERATOR_USAGE}
 
 --config takes a YAML file or a folder of *.yaml files (merged).
+--tls-cert F --tls-key F --tls-ca F (control-plane, companions, bootstrap): mutual TLS, files re-read when they change;
+  plaintext gRPC ports bind only to loopback unless --insecure is given.
 --log-format pretty|json: readable lines (the default on a terminal) or JSON lines (the default otherwise).`
   .replace('COMPANION_NAMES', COMPANIONS.map((c) => `${c.name} [--port ${c.defaultPort}] ${c.usage}`.trim()).join('; ') || 'none');
 
-const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions'];
+const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 'insecure'];
 
 async function cmdValidate(args: ParsedArgs): Promise<number> {
   const path = args.positionals[1] ?? strFlag(args, 'config');
@@ -75,11 +82,33 @@ async function cmdBootstrap(args: ParsedArgs): Promise<number> {
   const xds = hostPort(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
   const nodeId = strFlag(args, 'node-id');
   if (!nodeId) throw new UsageError('bootstrap needs --node-id ID');
+  const files = tlsFilesFrom(args);
+  const tls = files && envoySds(resolve(dirname(files.cert)));
+  // The SDS files sit beside the certificates: Envoy reads them, and the files they name, again on a move there.
+  if (files && tls) for (const f of envoySdsFiles({ cert: resolve(files.cert), key: resolve(files.key), ca: resolve(files.ca) }, tls)) writeFileSync(f.path, f.text);
   process.stdout.write(bootstrapYaml({
     xds, nodeId, cluster: strFlag(args, 'cluster', 'frontdesk'), adminPort: intFlag(args, 'admin-port', P.envoyAdmin),
-    adminHost: strFlag(args, 'admin-host', '127.0.0.1'), delta: args.flags.has('delta'),
+    adminHost: strFlag(args, 'admin-host', '127.0.0.1'), delta: args.flags.has('delta'), ...(tls ? { tls } : {}),
   }));
   return 0;
+}
+
+/** `frontdesk certs`: writes the CA (kept when present) and every party's certificate. */
+async function cmdCerts(argv: string[]): Promise<number> {
+  const many = (name: string) => argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] && !argv[i + 1]!.startsWith('--') ? [argv[i + 1]!] : a.startsWith(`--${name}=`) ? [a.slice(name.length + 3)] : []));
+  const args = parseArgs(argv, BOOLEANS);
+  const dir = strFlag(args, 'out', 'certs');
+  const fleets = many('fleet');
+  mkdirSync(dir, { recursive: true });
+  const r = writeCerts(dir, { fleets: fleets.length ? fleets : ['frontdesk'], companions: COMPANION_NAMES, hosts: many('host') });
+  process.stdout.write(`${r.caCreated ? 'created a CA and' : 'kept the CA; wrote'} ${(r.files.length - 2) / 2} certificate(s) in ${dir}:\n${r.files.map((f) => `  ${f}`).join('\n')}\n`);
+  return 0;
+}
+
+/** The refusals of plaintext beyond loopback (and of an open admin without a token), printed one a line; true when there are none. */
+function bindsAllowed(refusals: string[]): boolean {
+  for (const r of refusals) process.stderr.write(`frontdesk: ${r}\n`);
+  return refusals.length === 0;
 }
 
 /** Tries the ports first: each one in use is a line of its own; true when all are free. */
@@ -103,8 +132,10 @@ async function startOrExplain(what: string, start: () => Promise<void>, out: Out
 
 async function cmdControlPlane(args: ParsedArgs, out: Output): Promise<number> {
   const options = controlPlaneOptionsFrom(args, out.logger);
+  if (!bindsAllowed(bindRefusals([{ what: 'xDS', ...options.xds }], options.tls !== undefined, args, { ...options.admin, token: options.adminToken }))) return 1;
   if (!(await portsFree(controlPlaneClaims(options), out))) return 1;
-  const cp = new ControlPlane(options);
+  let cp: ControlPlane;
+  try { cp = new ControlPlane(options); } catch (e) { out.logger.error((e as Error).message); return 1; }
   const running = new Processes(out.notices, out.quiet);
   if (!(await startOrExplain('the control plane', async () => {
     const { xdsPort, adminPort } = await cp.start();
@@ -118,10 +149,15 @@ async function cmdCompanion(name: string, args: ParsedArgs, out: Output): Promis
   const def = COMPANIONS.find((c) => c.name === name)!;
   const xds = hostPort(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
   const at = { host: strFlag(args, 'host', '127.0.0.1'), port: intFlag(args, 'port', def.defaultPort) };
+  const files = tlsFilesFrom(args);
+  if (!bindsAllowed(bindRefusals([{ what: `the ${name} companion`, ...at }], files !== undefined, args))) return 1;
   if (!(await portsFree(companionClaims(def, at, args.flags, 'pass --port'), out))) return 1;
   const running = new Processes(out.notices, out.quiet);
+  let tls: TlsSource | undefined;
+  try { tls = files && new TlsSource(files, { logger: out.logger }); } catch (e) { out.logger.error((e as Error).message); return 1; }
   if (!(await startOrExplain(`the ${name} companion`, async () => {
     const c = await def.start({
+      ...(tls ? { tls } : {}),
       xds, ...at, nodeId: strFlag(args, 'node-id', `${name}-${hostname()}-${process.pid}`), logger: out.logger.child({ companion: name }), flags: args.flags,
     });
     out.logger.info({ companion: name, port: c.port }, 'companion listening');
@@ -141,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'validate': return await cmdValidate(args);
       case 'translate': return await cmdTranslate(args);
       case 'bootstrap': return await cmdBootstrap(args);
+      case 'certs': return await cmdCerts(argv);
       case 'control-plane': return await cmdControlPlane(args, outputFrom(args));
       case 'start': return await cmdStart(args, outputFrom(args));
       default:

@@ -17,7 +17,9 @@ import type { Logger } from '../logger.js';
 import type { TranslateSettings } from '../resources/filters/registry.js';
 import { shortType } from '../resources/type-urls.js';
 import { AdsServer } from '../xds/ads-server.js';
+import { mayHold } from '../xds/rights.js';
 import { buildSnapshot, type Snapshot } from '../xds/snapshot.js';
+import { TlsSource, type TlsFiles } from '../xds/tls.js';
 import { compileConfig } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
 import { readConfigTexts } from './config-files.js';
@@ -32,7 +34,12 @@ export interface ControlPlaneOptions {
   logger: Logger;
   /** Watch the config for edits (default true). */
   watch?: boolean;
-  /** The token the Admin API's writes require (Kong-Admin-Token); none: writes only on a loopback admin. */
+  /** mTLS on the xDS port: the control plane's certificate, key and the CA of its nodes. */
+  tls?: TlsFiles;
+  /**
+   * The admin token: the Admin API's writes require it (Kong-Admin-Token; none: writes only on a
+   * loopback admin), and on an admin bound beyond loopback every request but /healthz and /readyz.
+   */
   adminToken?: string;
 }
 
@@ -77,6 +84,7 @@ export class ControlPlane {
     connected: this.registry.add(new Gauge('frontdesk_xds_connected_nodes', 'xDS streams open now.', () => this.ads.nodes().length)),
   };
   private readonly log: Logger;
+  private readonly tls?: TlsSource;
   private watcher?: ConfigWatcher;
   private admin?: Server;
   private lastError?: { at: string; diagnostics: Diagnostic[] };
@@ -99,7 +107,10 @@ export class ControlPlane {
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
-    this.ads = new AdsServer(opts.logger);
+    this.tls = opts.tls ? new TlsSource(opts.tls, { logger: this.log }) : undefined;
+    this.ads = new AdsServer(opts.logger, this.tls ? { source: this.tls, allowed: mayHold } : undefined);
+    const denied = this.registry.add(new Counter('frontdesk_xds_denied_subscriptions_total', 'xDS subscriptions refused for the identity of the client certificate, by type and identity.'));
+    this.ads.on('denied', (_n, identity, typeUrl) => denied.inc({ type: shortType(typeUrl), identity }));
     this.ads.on('push', (_n, typeUrl) => this.m.pushes.inc({ type: shortType(typeUrl) }));
     this.ads.on('nack', (_n, typeUrl) => this.m.nacks.inc({ type: shortType(typeUrl) }));
     this.ads.on('converged', (node, _v, ms) => {
@@ -124,7 +135,7 @@ export class ControlPlane {
       status: () => this.status(),
       metrics: () => this.registry.render(),
       route: (req, res, url) => this.dashboard!.handle(req, res, url) || this.kong!.handle(req, res, url),
-    }, this.log);
+    }, this.log, this.opts.adminToken);
     this.admin = admin.server;
     this.adminPort = admin.port;
     if (this.opts.watch !== false) {
@@ -292,6 +303,7 @@ export class ControlPlane {
     this.watcher?.close();
     this.kong?.close();
     this.dashboard?.close();
+    this.tls?.close();
     await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
     this.admin?.closeAllConnections?.();
     await this.ads.close();

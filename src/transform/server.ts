@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { ROUTE_METADATA_KEY, type RouteTransform__Output as RouteTransform } from '../contracts/transform.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
+import { callIdentity, describeIdentity, serverCredentials, type TlsSource } from '../xds/tls.js';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
 import { isEmpty, transformBody, transformQuery } from './operations.js';
@@ -74,11 +75,17 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
 export interface TransformServer { port: number; stop(): Promise<void> }
 
 /** Starts the ExternalProcessor server; `lookup` gives the current transform of a route. */
-export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger }): Promise<TransformServer> {
+export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; tls?: TlsSource }): Promise<TransformServer> {
   const { req: reqType, res: resType } = processingTypes();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService({ Process: rawMethod(PROCESS_METHOD, 'bidi') }, {
     Process: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => {
+      // mTLS: the handshake checked the CA; only an Envoy's certificate is served.
+      if (o.tls && callIdentity(call)?.role !== 'envoy') {
+        o.logger.warn({ peer: describeIdentity(callIdentity(call)) }, 'transform: caller refused: not an Envoy certificate');
+        call.destroy(Object.assign(new Error('only Envoys may call'), { code: grpc.status.PERMISSION_DENIED }));
+        return;
+      }
       const route = String(call.metadata.get(ROUTE_METADATA_KEY)[0] ?? '');
       const t = o.lookup(route);
       const state: { requestType?: string; responseType?: string } = {};
@@ -106,6 +113,6 @@ export async function startTransformServer(o: { host: string; port: number; look
       call.on('error', () => undefined);
     },
   });
-  const port = await bindServer(server, o.host, o.port);
+  const port = await bindServer(server, o.host, o.port, serverCredentials(o.tls));
   return { port, stop: () => stopServer(server) };
 }

@@ -3,6 +3,7 @@ import { TRANSFORM_TYPE_URL, type RouteTransform__Output, type TransformMessages
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
+import type { TlsSource } from '../xds/tls.js';
 import { startTransformServer } from './server.js';
 
 export interface TransformServiceOptions {
@@ -11,6 +12,8 @@ export interface TransformServiceOptions {
   port: number;
   nodeId: string;
   logger: Logger;
+  /** mTLS to the control plane and from Envoys. */
+  tls?: TlsSource;
 }
 
 /**
@@ -21,12 +24,13 @@ export interface TransformServiceOptions {
 export async function startTransformService(o: TransformServiceOptions): Promise<RunningCompanion> {
   const log = o.logger;
   let routes = new Map<string, RouteTransform__Output>();
-  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log });
+  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, tls: o.tls });
   const client = startCompanionClient<TransformMessages>({
     name: 'transform',
     xds: o.xds,
     nodeId: o.nodeId,
     logger: log,
+    tls: o.tls,
     types: { [TRANSFORM_TYPE_URL]: () => undefined },
     apply(resources) {
       routes = new Map([...resources.get(TRANSFORM_TYPE_URL).values()].map((t) => [t.route, t]));
@@ -48,5 +52,5 @@ export const transformCompanion: CompanionDefinition = {
   name: 'transform',
   defaultPort: DEFAULT_PORTS.transform,
   usage: '',
-  start: (o: CompanionOptions) => startTransformService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger }),
+  start: (o: CompanionOptions) => startTransformService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, tls: o.tls }),
 };

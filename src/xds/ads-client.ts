@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { TYPE } from '../resources/type-urls.js';
 import { messageType, typeForUrl } from './proto-registry.js';
 import { decodeToJson, type Json } from './proto-json.js';
+import { channelCredentials, type TlsSource } from './tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -24,6 +25,8 @@ export interface AdsClientOptions<R = Json> {
   logger?: Logger;
   /** Reconnect delay after the stream ends, growing to 5 s. */
   reconnectMs?: number;
+  /** mTLS to the control plane (its certificate must name spiffe://frontdesk/control-plane). */
+  tls?: TlsSource;
 }
 
 export interface AdsClientEvents<R = Json> {
@@ -72,7 +75,9 @@ function resourceName(body: unknown): string {
  * It reconnects by itself and resumes with the versions it holds.
  */
 export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
-  private readonly client: grpc.Client;
+  private client: grpc.Client;
+  /** The certificates' generation the client was made with: a rotation takes effect at the next connection. */
+  private tlsGeneration = 0;
   private call?: grpc.ClientDuplexStream<Uint8Array, Buffer>;
   private readonly state = new Map<string, TypeState<R>>();
   private readonly decode: (type: protobuf.Type, bytes: Uint8Array) => R;
@@ -91,12 +96,17 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     this.decode = opts.decode ?? ((type, bytes) => decodeToJson(type, bytes) as R);
     this.mode = opts.mode ?? 'sotw';
     this.backoff = opts.reconnectMs ?? 100;
-    this.client = new grpc.Client(opts.target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    this.client = this.makeClient();
     this.reqType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     this.deltaReqType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
     this.respType = messageType('envoy.service.discovery.v3.DiscoveryResponse');
     this.deltaRespType = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
     for (const t of opts.types) this.state.set(t, { resources: new Map(), versions: new Map(), version: '', nonce: '' });
+  }
+
+  private makeClient(): grpc.Client {
+    this.tlsGeneration = this.opts.tls?.generation ?? 0;
+    return new grpc.Client(this.opts.target, channelCredentials(this.opts.tls, { role: 'control-plane' }), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   }
 
   /** Opens the stream and subscribes. */
@@ -124,6 +134,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
 
   private connect(): void {
     if (this.closed) return;
+    if (this.opts.tls && this.opts.tls.generation !== this.tlsGeneration) { this.client.close(); this.client = this.makeClient(); }
     const method = this.mode === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
     const call = this.client.makeBidiStreamRequest(`${SERVICE}/${method}`, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b);
     this.call = call;

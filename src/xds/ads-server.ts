@@ -7,6 +7,7 @@ import { shortType } from '../resources/type-urls.js';
 import { messageType } from './proto-registry.js';
 import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
 import type { Snapshot } from './snapshot.js';
+import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from './tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -17,6 +18,8 @@ const PUSH_BATCH = 16;
 export interface NodeStatus {
   id: string;
   cluster: string;
+  /** The identity of its client certificate (mTLS), e.g. spiffe://frontdesk/envoy/web; 'none' on plaintext. */
+  identity: string;
   stream: number;
   mode: Mode;
   connectedAt: string;
@@ -34,12 +37,25 @@ export interface AdsServerEvents {
   ack: [nodeId: string, typeUrl: string, version: string];
   connect: [nodeId: string];
   disconnect: [nodeId: string];
+  /** A subscription outside the identity's rights: answered with nothing. */
+  denied: [nodeId: string, identity: string, typeUrl: string];
+}
+
+/**
+ * mTLS for the ADS port: every client shows a certificate of the CA, and what it may hold is
+ * decided by the identity in it, never by the node id or cluster it claims.
+ */
+export interface AdsTls {
+  source: TlsSource;
+  /** Whether `identity` may hold resources of `typeUrl`. */
+  allowed(identity: Identity, typeUrl: string): boolean;
 }
 
 interface StreamInfo {
   id: number;
   nodeId: string;
   cluster: string;
+  identity: string;
   session: Session;
   connectedAt: number;
   lastNacks: Map<string, Nack>;
@@ -63,7 +79,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   private readonly deltaRequestType: protobuf.Type;
   private readonly log: Logger;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, private readonly tls?: AdsTls) {
     super();
     this.log = logger.child({ component: 'xds' });
     this.requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
@@ -80,7 +96,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
 
   /** Starts serving; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
-    return bindServer(this.server, host, port);
+    return bindServer(this.server, host, port, serverCredentials(this.tls?.source));
   }
 
   /** Stops accepting streams and ends the open ones. */
@@ -122,7 +138,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
         };
       }
       return {
-        id: info.nodeId, cluster: info.cluster, stream: info.id, mode: info.session.mode,
+        id: info.nodeId, cluster: info.cluster, identity: info.identity, stream: info.id, mode: info.session.mode,
         connectedAt: new Date(info.connectedAt).toISOString(), types,
         ...(info.convergedVersion ? { convergedVersion: info.convergedVersion } : {}),
       };
@@ -133,6 +149,16 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     const id = ++this.streamSeq;
     let info: StreamInfo | undefined;
     const log = this.log.child({ stream: id, mode });
+    const tls = this.tls;
+    const identity = tls ? callIdentity(call) : undefined;
+    if (tls && !identity) {
+      // The handshake checked the CA; a certificate that names no role of ours holds nothing.
+      log.warn({}, 'xds stream refused: the client certificate names no frontdesk identity');
+      this.emit('denied', '', 'none', '*');
+      call.destroy(Object.assign(new Error('no frontdesk identity in the client certificate'), { code: grpc.status.PERMISSION_DENIED }));
+      return;
+    }
+    const allowed = tls && identity ? (typeUrl: string) => tls.allowed(identity, typeUrl) : undefined;
     const end = () => {
       if (!info) return;
       this.streams.delete(id);
@@ -151,9 +177,13 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       }
       if (!info) {
         const nodeId = req.nodeId || `anonymous-${id}`;
-        const cluster = req.cluster ?? '';
+        const claimed = req.cluster ?? '';
+        // With mTLS an Envoy's fleet is the one its certificate names, whatever it claims.
+        const cluster = identity?.role === 'envoy' ? identity.fleet : claimed;
+        if (identity?.role === 'envoy' && claimed !== identity.fleet) log.warn({ node: nodeId, claimed, fleet: identity.fleet }, 'xds: the node claims another fleet than its certificate; serving the certificate\'s');
+        const who = describeIdentity(identity);
         const streamInfo: StreamInfo = {
-          id, nodeId, cluster, connectedAt: Date.now(), lastNacks: new Map(),
+          id, nodeId, cluster, identity: who, connectedAt: Date.now(), lastNacks: new Map(),
           session: new Session(mode, cluster, {
             send: (bytes, typeUrl, count) => {
               call.write(bytes);
@@ -170,11 +200,15 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
               streamInfo.convergedVersion = snapshot.version;
               this.emit('converged', nodeId, snapshot.version, Date.now() - snapshot.createdAt);
             },
-          }, `${id}`),
+            denied: (typeUrl) => {
+              log.warn({ node: nodeId, identity: who, type: shortType(typeUrl) }, 'xds: subscription outside the identity\'s rights; answered with nothing');
+              this.emit('denied', nodeId, who, typeUrl);
+            },
+          }, `${id}`, allowed),
         };
         info = streamInfo;
         this.streams.set(id, info);
-        log.info({ node: nodeId, cluster }, 'xds stream opened');
+        log.info({ node: nodeId, cluster, identity: who }, 'xds stream opened');
         this.emit('connect', nodeId);
         if (this.current) info.session.setSnapshot(this.current);
       }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import { AdsClient } from './ads-client.js';
 import { decodeMessage } from './proto-json.js';
 import { typeForUrl } from './proto-registry.js';
+import type { TlsSource } from './tls.js';
 
 /**
  * What every companion service does to get its policy: one ADS client (state of the world or
@@ -46,6 +47,8 @@ export interface CompanionClientOptions<M> {
   types: { [U in keyof M & string]: (resources: ReadonlyMap<string, M[U]>) => string | undefined };
   /** Puts the accepted resources in force. */
   apply(resources: CompanionResources<M>): void;
+  /** mTLS to the control plane. */
+  tls?: TlsSource;
 }
 
 export interface CompanionClient<M> {
@@ -70,6 +73,7 @@ export function startCompanionClient<M>(o: CompanionClientOptions<M>): Companion
     mode: o.mode ?? 'sotw',
     types: typeUrls,
     decode: decodeMessage,
+    ...(o.tls ? { tls: o.tls } : {}),
     validate: (typeUrl, resources) => (typeUrls.includes(typeUrl) ? check(typeUrl as keyof M & string, resources) : undefined),
     logger: log,
   });

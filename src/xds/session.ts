@@ -48,7 +48,11 @@ export interface SessionEvents {
   nacked(typeUrl: string, nack: Nack): void;
   /** Every subscribed type holds the current snapshot (make-before-break finished). */
   converged(snapshot: Snapshot): void;
+  /** A type this stream's identity has no right to was asked for: it gets an empty set. */
+  denied?(typeUrl: string): void;
 }
+
+const NOTHING: TypeResources = new Map();
 
 /**
  * One xDS stream's state machine, shared by state-of-the-world and delta. It sends at most one
@@ -69,6 +73,8 @@ export class Session {
     readonly fleet: string,
     private readonly events: SessionEvents,
     private readonly noncePrefix: string,
+    /** Whether the stream's identity may hold a type; a type it may not is answered with nothing. */
+    private readonly allowed: (typeUrl: string) => boolean = () => true,
   ) {}
 
   /** A new snapshot to deliver. */
@@ -97,6 +103,7 @@ export class Session {
     if (!st) {
       st = { typeUrl: req.typeUrl, wildcard: false, names: new Set(), acked: new Map() };
       this.types.set(req.typeUrl, st);
+      if (!this.allowed(req.typeUrl)) this.events.denied?.(req.typeUrl);
       this.subscribeFirst(st, req);
     } else if (req.nonce) {
       if (req.nonce !== st.lastNonce) {
@@ -148,7 +155,7 @@ export class Session {
       st.wildcard = sub.length === 0 ? WILDCARD_TYPES.has(st.typeUrl) || !isEnvoyType(st.typeUrl) : sub.includes('*');
       st.names = new Set(sub.filter((n) => n !== '*'));
       if (req.initialVersions && this.snapshot) {
-        const all = resourcesFor(this.snapshot, this.fleet, st.typeUrl);
+        const all = this.allowed(st.typeUrl) ? resourcesFor(this.snapshot, this.fleet, st.typeUrl) : NOTHING;
         for (const [name, version] of Object.entries(req.initialVersions)) {
           const r = all.get(name);
           if (r && r.version === version) st.acked.set(name, r);
@@ -174,6 +181,7 @@ export class Session {
 
   /** The resources this stream should hold for a type right now. */
   private desired(st: TypeState): TypeResources {
+    if (!this.allowed(st.typeUrl)) return NOTHING;
     const all = resourcesFor(this.snapshot!, this.fleet, st.typeUrl);
     let base = all;
     if ((st.typeUrl === TYPE.cluster || st.typeUrl === TYPE.endpoint) && this.phase === 'make' && st.acked.size) {
@@ -261,7 +269,7 @@ export class Session {
     // clusters is expected to take the listeners too.
     const parent = typeUrl === TYPE.endpoint || typeUrl === TYPE.listener ? TYPE.cluster : typeUrl === TYPE.route || typeUrl === TYPE.secret ? TYPE.listener : undefined;
     const p = parent ? this.types.get(parent) : undefined;
-    if (!p) return [];
+    if (!p || !this.allowed(typeUrl)) return [];
     const own = resourcesFor(this.snapshot!, this.fleet, typeUrl);
     if (typeUrl !== TYPE.endpoint) return [...own.keys()];
     const clusters = p.inflight ? [...p.inflight.resources.keys(), ...p.acked.keys()] : [...p.acked.keys()];

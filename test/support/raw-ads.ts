@@ -17,8 +17,11 @@ export class RawAdsStream<R extends SotwResponse | DeltaResponse> {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Uint8Array, Buffer>;
 
-  constructor(port: number, readonly mode: 'sotw' | 'delta') {
-    this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  /** Settles with the error that ended the stream (a refused handshake, a cancelled call). */
+  readonly failed: Promise<grpc.ServiceError>;
+
+  constructor(port: number, readonly mode: 'sotw' | 'delta', credentials = grpc.credentials.createInsecure()) {
+    this.client = new grpc.Client(`127.0.0.1:${port}`, credentials);
     const method = mode === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
     this.call = this.client.makeBidiStreamRequest(`${SERVICE}/${method}`, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b);
     this.call.on('data', (buf: Buffer) => {
@@ -27,7 +30,7 @@ export class RawAdsStream<R extends SotwResponse | DeltaResponse> {
       if (w) w(r);
       else this.queue.push(r);
     });
-    this.call.on('error', () => undefined);
+    this.failed = new Promise((resolve) => this.call.on('error', (e: grpc.ServiceError) => resolve(e)));
   }
 
   private decode(buf: Buffer): R {

@@ -75,7 +75,7 @@ export function headersAuthzReads(routes: readonly IrRoute[]): string[] {
 
 /** The authz cluster: HTTP/2 (gRPC) to settings.authz, a static address or a DNS name. */
 export function authzCluster(ctx: FilterContext): JsonObject {
-  return companionCluster(AUTHZ_CLUSTER, ctx.settings.authz.host, ctx.settings.authz.port);
+  return companionCluster(AUTHZ_CLUSTER, ctx.settings.authz.host, ctx.settings.authz.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'authz' });
 }
 
 /** envoy.filters.http.ext_authz on listeners with a protected route; disabled unless a route enables it. */

@@ -96,7 +96,7 @@ export function rateLimitActions(limits: RouteLimits): JsonObject[] {
 
 /** The ratelimit cluster: HTTP/2 (gRPC) to settings.ratelimit, a static address or a DNS name. */
 export function ratelimitCluster(ctx: FilterContext): JsonObject {
-  return companionCluster(RATELIMIT_CLUSTER, ctx.settings.ratelimit.host, ctx.settings.ratelimit.port);
+  return companionCluster(RATELIMIT_CLUSTER, ctx.settings.ratelimit.host, ctx.settings.ratelimit.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'ratelimit' });
 }
 
 /** The chain name of stage n's filter. */

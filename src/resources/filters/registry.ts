@@ -2,12 +2,15 @@ import type { CompanionResource } from '../../contracts/companion.js';
 import { DEFAULT_PORTS } from '../../default-ports.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import type { JsonObject } from '../builders.js';
+import type { EnvoySds } from '../companion-cluster.js';
 
 /** Where the companion services listen, and how Envoy treats them; plain data, no I/O. */
 export interface TranslateSettings {
   authz: { host: string; port: number; timeoutMs: number; failOpen: boolean };
   ratelimit: { host: string; port: number; timeoutMs: number; failOpen: boolean };
   transform: { host: string; port: number; timeoutMs: number };
+  /** mTLS from Envoy to the companions: where each Envoy reads its certificate (absent: plaintext). */
+  tls?: EnvoySds;
 }
 
 export const DEFAULT_SETTINGS: TranslateSettings = {

@@ -54,7 +54,7 @@ export const transformFilter: HttpFilter = {
     });
   },
   clusters(ctx: FilterContext) {
-    return ctx.ir.listeners.some(transformed) ? [companionCluster(TRANSFORM_CLUSTER, ctx.settings.transform.host, ctx.settings.transform.port)] : [];
+    return ctx.ir.listeners.some(transformed) ? [companionCluster(TRANSFORM_CLUSTER, ctx.settings.transform.host, ctx.settings.transform.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'transform' })] : [];
   },
   companions: (ctx) => transformResources(ctx.ir),
 };

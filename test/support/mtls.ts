@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { certFiles, COMPANION_NAMES, createCa, issue, writeCerts } from '../../src/runtime/certs.js';
+import type { Identity, TlsFiles } from '../../src/xds/tls.js';
+import { readFileSync } from 'node:fs';
+
+export interface TestPki {
+  dir: string;
+  /** The certificate, key and CA files of a party, as `frontdesk certs` wrote them. */
+  files(id: Identity): TlsFiles;
+  /** gRPC channel credentials presenting a party's certificate (the server's identity not checked: the test says whom it calls). */
+  credentials(id: Identity): grpc.ChannelCredentials;
+  /** Credentials that trust the CA but present no certificate. */
+  noCertificate(): grpc.ChannelCredentials;
+  /** Credentials with a certificate for `id` signed by another CA. */
+  foreign(id: Identity): grpc.ChannelCredentials;
+  /** Writes new certificates for every party (same CA), as a rotation does. */
+  rotate(): void;
+  remove(): void;
+}
+
+const anyServer = { checkServerIdentity: () => undefined };
+
+/** A CA and certificates for the fleets given and every companion, in a temp folder. */
+export function testPki(fleets: string[]): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-pki-'));
+  const plan = { fleets, companions: COMPANION_NAMES };
+  writeCerts(dir, plan);
+  const ca = () => readFileSync(join(dir, 'ca.pem'));
+  const files = (id: Identity): TlsFiles => ({ ...certFiles(dir, id), ca: join(dir, 'ca.pem') });
+  return {
+    dir,
+    files,
+    credentials(id) {
+      const f = files(id);
+      return grpc.credentials.createSsl(ca(), readFileSync(f.key), readFileSync(f.cert), anyServer);
+    },
+    noCertificate: () => grpc.credentials.createSsl(ca(), null, null, anyServer),
+    foreign(id) {
+      const other = createCa(30);
+      const pem = issue(other, id);
+      return grpc.credentials.createSsl(ca(), Buffer.from(pem.key), Buffer.from(pem.cert), anyServer);
+    },
+    rotate: () => { writeCerts(dir, plan); },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
