@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
-import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { dirname } from 'node:path';
+import { bootstrapYaml, envoySds, envoySdsFiles } from '../../src/runtime/bootstrap.js';
+import type { TlsFiles } from '../../src/xds/tls.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess } from '../../src/runtime/envoy.js';
 import { freePort } from './ports.js';
@@ -27,23 +29,27 @@ export interface Gateway {
 }
 
 /** Starts a control plane in-process and a real Envoy fed by it over ADS. */
-export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string; adminToken?: string } = {}): Promise<Gateway> {
+export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string; adminToken?: string; tls?: { controlPlane: TlsFiles; envoy: TlsFiles } } = {}): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'frontdesk-e2e-'));
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(configFile, yaml);
   const proxyPort = await freePort();
+  // mTLS: Envoy's SDS files beside its certificate, named by the bootstrap and the companion clusters alike.
+  const sds = opts.tls && envoySds(dirname(opts.tls.envoy.cert));
+  if (opts.tls && sds) for (const f of envoySdsFiles(opts.tls.envoy, sds)) writeFileSync(f.path, f.text);
   const cp = new ControlPlane({
     configPath: configFile,
     xds: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
-    settings: { ...DEFAULT_SETTINGS, ...opts.settings },
+    settings: { ...DEFAULT_SETTINGS, ...(sds ? { tls: sds } : {}), ...opts.settings },
+    ...(opts.tls ? { tls: opts.tls.controlPlane } : {}),
     ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } },
     logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
     adminToken: opts.adminToken,
   });
   const { xdsPort, adminPort } = await cp.start();
   const envoy = await EnvoyProcess.start({
-    bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: `e2e-${proxyPort}`, cluster: opts.cluster ?? 'frontdesk', adminPort: 0, delta: opts.delta }),
+    bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: `e2e-${proxyPort}`, cluster: opts.cluster ?? 'frontdesk', adminPort: 0, delta: opts.delta, ...(sds ? { tls: sds } : {}) }),
     logger: silentLogger(),
     concurrency: 1,
   });

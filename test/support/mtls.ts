@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -16,7 +16,9 @@ export interface TestPki {
   noCertificate(): grpc.ChannelCredentials;
   /** Credentials with a certificate for `id` signed by another CA. */
   foreign(id: Identity): grpc.ChannelCredentials;
-  /** Writes new certificates for every party (same CA), as a rotation does. */
+  /** Makes new certificates for every party (same CA) in a folder of their own, for rotate(). */
+  prepareRotation(): void;
+  /** Moves the prepared certificates into place, each key before its certificate (as `frontdesk certs` writes them). */
   rotate(): void;
   remove(): void;
 }
@@ -28,6 +30,7 @@ export function testPki(fleets: string[]): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'frontdesk-pki-'));
   const plan = { fleets, companions: COMPANION_NAMES };
   writeCerts(dir, plan);
+  let staged: string | undefined;
   const ca = () => readFileSync(join(dir, 'ca.pem'));
   const files = (id: Identity): TlsFiles => ({ ...certFiles(dir, id), ca: join(dir, 'ca.pem') });
   return {
@@ -43,7 +46,16 @@ export function testPki(fleets: string[]): TestPki {
       const pem = issue(other, id);
       return grpc.credentials.createSsl(ca(), Buffer.from(pem.key), Buffer.from(pem.cert), anyServer);
     },
-    rotate: () => { writeCerts(dir, plan); },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    prepareRotation() {
+      staged = mkdtempSync(join(tmpdir(), 'frontdesk-pki-next-'));
+      for (const f of ['ca.pem', 'ca-key.pem']) copyFileSync(join(dir, f), join(staged, f));
+      writeCerts(staged, plan);
+    },
+    rotate() {
+      if (!staged) throw new Error('prepareRotation() first');
+      const names = readdirSync(staged).filter((f) => f.endsWith('.pem') && !f.startsWith('ca'));
+      for (const f of [...names.filter((n) => n.endsWith('-key.pem')), ...names.filter((n) => !n.endsWith('-key.pem'))]) renameSync(join(staged, f), join(dir, f));
+    },
+    remove: () => { rmSync(dir, { recursive: true, force: true }); if (staged) rmSync(staged, { recursive: true, force: true }); },
   };
 }
