@@ -31,7 +31,7 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk certs [--out DIR] [--fleet NAME ...] [--host NAME ...]   (a CA and a certificate per party; again: new certificates, same CA)
   frontdesk validate PATH
-  frontdesk translate PATH [--fleet NAME] [--companions]
+  frontdesk translate PATH [--fleet NAME] [--companions [--show-secrets]]
 ${OPERATOR_USAGE}
 
 --config takes a YAML file or a folder of *.yaml files (merged).
@@ -40,7 +40,17 @@ ${OPERATOR_USAGE}
 --log-format pretty|json: readable lines (the default on a terminal) or JSON lines (the default otherwise).`
   .replace('COMPANION_NAMES', COMPANIONS.map((c) => `${c.name} [--port ${c.defaultPort}] ${c.usage}`.trim()).join('; ') || 'none');
 
-const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 'insecure'];
+const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 'insecure', 'show-secrets'];
+
+/** Credential fields of companion resources, by the list that holds them. */
+const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], jwt_secrets: ['secret'] };
+
+/** A copy with every credential replaced by "<redacted>", for printing. */
+function redact(v: unknown, list?: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => redact(x, list));
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, list && SECRET_FIELDS[list]?.includes(k) && typeof x === 'string' ? '<redacted>' : redact(x, SECRET_FIELDS[k] ? k : undefined)]));
+}
 
 async function cmdValidate(args: ParsedArgs): Promise<number> {
   const path = args.positionals[1] ?? strFlag(args, 'config');
@@ -73,7 +83,10 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
   const out: Record<string, Record<string, unknown>> = {};
   // Companion resources carry credentials: printed only when asked for.
   const companions = args.flags.has('companions') ? [...r.translation!.companions] : [];
-  for (const [typeUrl, m] of [...types, ...companions]) out[shortType(typeUrl)] = Object.fromEntries(m);
+  for (const [typeUrl, m] of types) out[shortType(typeUrl)] = Object.fromEntries(m);
+  // What is sent to the companions, credentials redacted unless --show-secrets.
+  const show = args.flags.has('show-secrets');
+  for (const [typeUrl, m] of companions) out[shortType(typeUrl)] = Object.fromEntries([...m].map(([k, v]) => [k, show ? v : redact(v)]));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return 0;
 }
