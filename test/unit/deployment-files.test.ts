@@ -6,19 +6,20 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { parseArgs } from '../../src/args.js';
-import { bootstrapYaml, buildBootstrap } from '../../src/runtime/bootstrap.js';
+import { bootstrapYaml, buildBootstrap, envoySds } from '../../src/runtime/bootstrap.js';
+import { certFiles } from '../../src/runtime/certs.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { decodeToJson, encodeJson } from '../../src/xds/proto-json.js';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { image: string; command?: string; ports?: string[]; volumes?: string[]; depends_on?: unknown }> };
 
 test('envoy/bootstrap.yaml is what `frontdesk bootstrap` prints for the compose setup', () => {
-  const expected = bootstrapYaml({ xds: { host: 'control-plane', port: 18000 }, nodeId: 'envoy-1', cluster: 'frontdesk', adminPort: 9901, adminHost: '0.0.0.0' });
+  const expected = bootstrapYaml({ xds: { host: 'control-plane', port: 18000 }, nodeId: 'envoy-1', cluster: 'frontdesk', adminPort: 9901, adminHost: '0.0.0.0', tls: envoySds('/etc/frontdesk/tls') });
   assert.equal(readFileSync('envoy/bootstrap.yaml', 'utf8'), expected);
 });
 
 test('the generated bootstrap is a valid Envoy Bootstrap message', () => {
-  const json = buildBootstrap({ xds: { host: '127.0.0.1', port: 18000 }, nodeId: 'n', cluster: 'c', adminPort: 9901, delta: true });
+  const json = buildBootstrap({ xds: { host: '127.0.0.1', port: 18000 }, nodeId: 'n', cluster: 'c', adminPort: 9901, delta: true, tls: envoySds('/etc/frontdesk/tls') });
   const type = messageType('envoy.config.bootstrap.v3.Bootstrap');
   assert.deepEqual(decodeToJson(type, encodeJson(type, json as never)), json);
 });
@@ -83,4 +84,24 @@ test('no admin port is published on every interface: only the proxy is', () => {
     }
   }
   assert.deepEqual(open, ['envoy 8000:8000']);
+});
+
+test('compose: mTLS on every control-plane hop, certificates from `frontdesk certs`, the admin API behind its token', () => {
+  const dir = '/etc/frontdesk/tls';
+  const certs = compose.services.certs!.command!.replace(/\s+/g, ' ');
+  assert.match(certs, new RegExp(`bin/frontdesk\\.js certs --out ${dir} --fleet frontdesk`));
+  const parties: Record<string, Parameters<typeof certFiles>[1]> = {
+    'control-plane': { role: 'control-plane' }, authz: { role: 'companion', name: 'authz' }, ratelimit: { role: 'companion', name: 'ratelimit' }, transform: { role: 'companion', name: 'transform' },
+  };
+  for (const [name, id] of Object.entries(parties)) {
+    const cmd = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
+    const flags = parseArgs(cmd.slice(2), ['insecure']).flags;
+    assert.equal(flags.has('insecure'), false, `${name} never runs plaintext`);
+    assert.deepEqual({ cert: flags.get('tls-cert'), key: flags.get('tls-key'), ca: flags.get('tls-ca') }, { ...certFiles(dir, id), ca: `${dir}/ca.pem` }, name);
+    assert.ok(compose.services[name]!.volumes!.includes(`tls:${dir}`), `${name} mounts the certificates`);
+  }
+  assert.ok(compose.services.envoy!.volumes!.includes(`tls:${dir}`));
+  // The admin API listens on the container's interfaces: compose refuses to start without the token.
+  const env = (compose.services['control-plane'] as { environment?: Record<string, string> }).environment ?? {};
+  assert.match(env.FRONTDESK_ADMIN_TOKEN ?? '', /^\$\{FRONTDESK_ADMIN_TOKEN:\?/);
 });
