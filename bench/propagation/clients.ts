@@ -18,11 +18,12 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { AdsClient } from '../../src/xds/ads-client.js';
+import { channelCredentials, TlsSource, type TlsFiles } from '../../src/xds/tls.js';
 import type { Json } from '../../src/xds/proto-json.js';
 import { wallMs } from '../support/stats.js';
 
 export type ClientsRequest =
-  | { cmd: 'start'; target: string; count: number; cluster: string; decode: 'light' | 'full'; connection: 'own' | 'shared' }
+  | { cmd: 'start'; target: string; count: number; cluster: string; decode: 'light' | 'full'; connection: 'own' | 'shared'; tls?: TlsFiles }
   | { cmd: 'expect'; id: number; versions: Record<string, string>; timeoutMs: number }
   | { cmd: 'stop' };
 
@@ -74,11 +75,11 @@ function lightRouteDecoding(): string | undefined {
 }
 
 /** Gives a client a connection of its own (grpc-js shares one per target and options otherwise). */
-function ownConnection(c: AdsClient, target: string): string | undefined {
+function ownConnection(c: AdsClient, target: string, tls?: TlsSource): string | undefined {
   const inner = c as unknown as { client?: grpc.Client };
   if (!(inner.client instanceof grpc.Client)) return 'AdsClient has no client field any more: clients share one connection';
   inner.client.close();
-  inner.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+  inner.client = new grpc.Client(target, channelCredentials(tls, { role: 'control-plane' }), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.use_local_subchannel_pool': 1,
   });
@@ -114,10 +115,12 @@ function start(m: Extract<ClientsRequest, { cmd: 'start' }>): void {
   const warnings: string[] = [];
   if (m.decode === 'light') { const w = lightRouteDecoding(); if (w) warnings.push(w); }
   const began = wallMs();
+  // mTLS: every client presents the fleet's Envoy certificate, as the fleet's Envoys do.
+  const tls = m.tls && new TlsSource(m.tls);
   for (let i = 0; i < m.count; i++) {
     const id = `bench-client-${String(i).padStart(3, '0')}`;
-    const client = new AdsClient({ target: m.target, nodeId: id, cluster: m.cluster, mode: i % 2 === 0 ? 'sotw' : 'delta', types: CLIENT_TYPES, followEnvoy: true });
-    if (m.connection === 'own') { const w = ownConnection(client, m.target); if (w && !warnings.includes(w)) warnings.push(w); }
+    const client = new AdsClient({ target: m.target, nodeId: id, cluster: m.cluster, mode: i % 2 === 0 ? 'sotw' : 'delta', types: CLIENT_TYPES, followEnvoy: true, ...(tls ? { tls } : {}) });
+    if (m.connection === 'own') { const w = ownConnection(client, m.target, tls); if (w && !warnings.includes(w)) warnings.push(w); }
     const sim: Sim = { id, client, seen: new Map() };
     client.on('update', (typeUrl, _resources, version) => {
       let byVersion = sim.seen.get(typeUrl);

@@ -6,7 +6,11 @@
  *
  *   node --import tsx bench/propagation/run.ts [--edits 20] [--warmup 2] [--clients 200]
  *        [--host-patterns 4] [--client-decode light|full] [--client-connection own|shared]
- *        [--cp js|tsx] [--no-baseline] [--cpu-prof DIR] [--budget-s 170]
+ *        [--cp js|tsx] [--no-baseline] [--cpu-prof DIR] [--budget-s 170] [--tls]
+ *
+ * --tls: everything runs twice in the same run, plaintext then mutual TLS on every xDS hop (the
+ * control plane's certificate, Envoy's through SDS files, each simulated client's), and a last
+ * line sets the mTLS figures beside the plaintext ones.
  *
  * Processes, all on loopback, all stopped at the end (or on error / Ctrl-C):
  *   - the control plane: `frontdesk control-plane` in its own Node process (control-plane.ts),
@@ -31,7 +35,8 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { shortType, TYPE } from '../../src/resources/type-urls.js';
-import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { bootstrapYaml, envoySds, envoySdsFiles } from '../../src/runtime/bootstrap.js';
+import { certFiles, writeCerts } from '../../src/runtime/certs.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { buildSnapshot, resourcesFor, versionOf, type Snapshot } from '../../src/xds/snapshot.js';
@@ -68,10 +73,11 @@ interface Options {
   baseline: boolean;
   budgetS: number;
   settleMs: number;
+  tls: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { edits: 20, warmup: 2, clients: 200, hostPatterns: DEFAULT_HOST_PATTERNS, decode: 'light', connection: 'own', cp: 'js', baseline: true, budgetS: 170, settleMs: 150 };
+  const o: Options = { edits: 20, warmup: 2, clients: 200, hostPatterns: DEFAULT_HOST_PATTERNS, decode: 'light', connection: 'own', cp: 'js', baseline: true, budgetS: 170, settleMs: 150, tls: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -87,6 +93,7 @@ function parseOptions(argv: string[]): Options {
       case '--cp': { const v = value(); if (v !== 'js' && v !== 'tsx') throw new Error('--cp is js or tsx'); o.cp = v; break; }
       case '--budget-s': o.budgetS = int(); break;
       case '--no-baseline': o.baseline = false; break;
+      case '--tls': o.tls = true; break;
       case '--settle-ms': o.settleMs = int(); break;
       case '--help': process.stdout.write(`${readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]}*/\n`); process.exit(0); break;
       default: throw new Error(`unknown flag ${flag} (try --help)`);
@@ -232,263 +239,311 @@ async function main(): Promise<void> {
   writeFileSync(configFile, initialText);
   let current = expected(initialText);
 
-  // The control plane, in its own process.
-  const cpLog = join(dir, 'control-plane.log');
-  const logFd = openSync(cpLog, 'w');
-  const projectDir = here('../..');
-  let entry = here('./control-plane.ts');
-  if (o.cp === 'js') {
-    // With --cpu-prof the copy is kept beside the profile, whose lines it maps back to the .ts.
-    const out = o.cpuProf ? join(resolve(o.cpuProf), 'cp') : join(dir, 'cp');
-    transpileTree(projectDir, out, ['src', 'bench/propagation/control-plane.ts']);
-    entry = join(out, 'bench', 'propagation', 'control-plane.js');
-  }
-  const cp = fork(entry, [
-    '--config', configFile, '--xds-port', String(xdsPort), '--admin-port', String(adminPort),
-    '--proxy-port', String(proxyPort), '--proxy-host', '127.0.0.1',
-  ], {
-    execArgv: [...(o.cp === 'tsx' ? ['--import', 'tsx'] : []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
-    stdio: ['ignore', logFd, logFd, 'ipc'],
-    env: { ...process.env, FRONTDESK_LOG_LEVEL: process.env.FRONTDESK_LOG_LEVEL ?? 'info' },
-  });
-  closeSync(logFd);
-  cleanups.push({ name: 'control plane', run: () => stopChild(cp, 8000) });
-  const cpAlive = () => cp.exitCode === null && cp.signalCode === null;
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await waitForHttp(`${admin}/readyz`, 60_000, cpAlive).catch((e: Error) => { throw new Error(`${e.message}\n${tail(cpLog)}`); });
-  const cpPid = cp.pid!;
-  const rss = new RssSampler(cpPid).start();
-  cleanups.push({ name: 'rss sampler', run: () => rss.stop() });
-
-  // One real Envoy.
-  const envoy = await EnvoyProcess.start({
-    bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: 'bench-envoy', cluster: FLEET, adminPort: 0 }),
-    logger, concurrency: 1, bin: envoyBin,
-  });
-  cleanups.push({ name: 'Envoy', run: () => envoy.stop() });
-  await envoy.waitReady(60_000);
-
-  // Every node holds the first config, and our own compilation agrees with the control plane's.
-  const calibrate = (nodes: number) => waitConverged(admin, current.version, nodes, 60_000).catch((e: Error) => {
-    throw new Error(`${e.message}\n(if the versions differ, this benchmark compiles the config differently from the CLI: check the settings in run.ts)`);
-  });
-  await calibrate(1);
-  await sleep(300);
-  const idleEnvoyOnly = memoryOf(cpPid);
-
-  // The probe: one keep-alive connection through the proxy.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  cleanups.push({ name: 'probe agent', run: () => agent.destroy() });
-  const get = (path: string, host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: proxyPort, path, method: 'GET', headers: { host }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.setTimeout(2000, () => req.destroy(new Error('probe timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-  const served = (r?: { status: number; body: string }) => r?.status === 200 && r.body === upstream.body;
-  const target = (r: BenchRoute, token: string) => ({ path: requestPath(r, token), host: r.host ?? 'any.bench.test' });
-
-  /** Polls the changed path about every millisecond until the upstream answers it. */
-  const probeUntilServed = async (path: string, host: string, until: number): Promise<{ at: number; probes: number }> => {
-    for (let probes = 1; ; probes++) {
-      const began = wallMs();
-      const r = await get(path, host).catch(() => undefined);
-      const at = wallMs();
-      if (served(r)) return { at, probes };
-      if (at > until) throw new Error(`Envoy did not serve ${host}${path} within the timeout (last: ${r?.status ?? 'error'})`);
-      const wait = 1 - (at - began);
-      if (wait > 0.2) await sleep(wait);
-    }
+  // --tls: a CA and certificates for the control plane and the fleet, made before anything is timed.
+  const pkiDir = join(dir, 'pki');
+  const pkiFor = () => {
+    writeCerts(pkiDir, { fleets: [FLEET], companions: [] });
+    const ca = join(pkiDir, 'ca.pem');
+    const envoy = { ...certFiles(pkiDir, { role: 'envoy', fleet: FLEET }), ca };
+    const sds = envoySds(pkiDir);
+    for (const f of envoySdsFiles(envoy, sds)) writeFileSync(f.path, f.text);
+    return { controlPlane: { ...certFiles(pkiDir, { role: 'control-plane' }), ca }, envoy, sds };
   };
-
-  /** Envoy's stats: per type, the version it holds and when it last took an update (ms since the epoch). */
-  const envoyXds = async () => {
-    const text = await (await fetch(`${envoy.adminUrl}/stats?filter=${encodeURIComponent('(cds|lds|rds)\\.')}`)).text();
-    const out = new Map<string, { version?: string; updateTime?: number }>();
-    for (const line of text.split('\n')) {
-      const mm = /^(cluster_manager\.cds|listener_manager\.lds|http\.[^.]+\.rds\.[^.]+)\.(version_text|update_time): "?([^"]*)"?$/.exec(line);
-      if (!mm) continue;
-      const type = mm[1]!.endsWith('cds') ? TYPE.cluster : mm[1]!.endsWith('lds') ? TYPE.listener : TYPE.route;
-      const e = out.get(type) ?? {};
-      if (mm[2] === 'version_text') e.version = mm[3]; else e.updateTime = Number(mm[3]);
-      out.set(type, e);
-    }
-    return out;
-  };
-
-  /** The control plane's "config applied" log line for a version: its reload time (compile, encode, hand-off to every stream). */
-  const reloadMsOf = async (version: string): Promise<number> => {
-    const until = Date.now() + 5000;
-    for (;;) {
-      for (const line of readFileSync(cpLog, 'utf8').split('\n')) {
-        if (!line.includes('"config applied"') || !line.includes(version)) continue;
-        try { const j = JSON.parse(line) as { version?: string; ms?: number }; if (j.version === version && typeof j.ms === 'number') return j.ms; } catch { /* a partial line */ }
-      }
-      if (Date.now() > until) return Number.NaN;
-      await sleep(20);
-    }
-  };
-
-  /** frontdesk_snapshot_build_seconds sum and count (read + compile + encode, before any push). */
-  const buildMetric = async (): Promise<{ sum: number; count: number }> => {
-    const text = await (await fetch(`${admin}/metrics`)).text();
-    const num = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { sum: num('frontdesk_snapshot_build_seconds_sum'), count: num('frontdesk_snapshot_build_seconds_count') };
-  };
-
-  const fleetChild = fork(here('./clients.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const fleet = new Fleet(fleetChild);
-  cleanups.push({ name: 'simulated clients', run: () => fleet.stop() });
-  const pids = { controlPlane: cpPid, envoy: envoy.pid!, upstream: upstream.pid, clients: fleetChild.pid!, bench: process.pid };
-  const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
-
-  /** One edit: write it as an editor does and time what follows. */
-  const edit = async (change: () => BenchRoute, token: () => string, nodes: number, withClients: boolean): Promise<EditSample> => {
-    const probeRoute = change();
-    const text = configText();
-    const next = expected(text);
-    const changedTypes = CLIENT_TYPES.filter((t) => next.types[t] !== current.types[t]);
-    const { path, host } = target(probeRoute, token());
-    if (served(await get(path, host).catch(() => undefined))) throw new Error(`${host}${path} is served before the edit: the benchmark's edit is wrong`);
-    const tmp = join(dir, '.gateway.yaml.tmp');
-    writeFileSync(tmp, text);
-    await sleep(o.settleMs);
-    const cpu0 = cpuNow();
-    const t0 = wallMs();
-    renameSync(tmp, configFile);
-    const reached = withClients ? fleet.expect(next.types, 30_000) : undefined;
-    const probe = await probeUntilServed(path, host, t0 + 20_000);
-    const r = await reached;
-    if (r && r.missing.length) throw new Error(`${r.missing.length} simulated clients did not get version ${next.version} in 30 s (e.g. ${r.missing.slice(0, 3).join(', ')})`);
-    await waitConverged(admin, next.version, nodes, 20_000);
-    const cpu1 = cpuNow();
-    const ex = await envoyXds();
-    let envoyAck = 0;
-    for (const t of changedTypes) {
-      const e = ex.get(t);
-      if (!e) continue;
-      if (e.version !== next.types[t]) throw new Error(`Envoy holds ${shortType(t)} ${e.version}, expected ${next.types[t]}`);
-      envoyAck = Math.max(envoyAck, e.updateTime ?? 0);
-    }
-    const clientTimes = (r?.times ?? []).map((x) => x - t0).sort((a, b) => a - b);
-    const envoyAckMs = envoyAck ? envoyAck - t0 : Number.NaN;
-    const clientsLastMs = clientTimes.length ? clientTimes[clientTimes.length - 1]! : Number.NaN;
-    current = next;
-    return {
-      servedMs: probe.at - t0,
-      envoyAckMs,
-      clientsMedianMs: clientTimes.length ? clientTimes[Math.floor((clientTimes.length - 1) / 2)]! : Number.NaN,
-      clientsLastMs,
-      allAckedMs: Math.max(Number.isNaN(clientsLastMs) ? 0 : clientsLastMs, Number.isNaN(envoyAckMs) ? probe.at - t0 : envoyAckMs),
-      reloadMs: await reloadMsOf(next.version),
-      probes: probe.probes,
-      cpuMs: Object.fromEntries(Object.keys(pids).map((k) => [k, (cpu1[k]! - cpu0[k]!) * 1000])),
-    };
-  };
-
-  const m = machine(envoyBin);
-  const setup = {
-    machine: { ...m, loadAvg1: loadAtStart },
-    config: { services: SERVICES, routes: routes.length, routesPerService: ROUTES_PER_SERVICE, hostPatterns: o.hostPatterns, envoyRoutes: current.envoyRoutes, rdsBytes: current.rdsBytes },
-    fleet: { envoys: 1, simulatedClients: o.clients, sotw: Math.ceil(o.clients / 2), delta: Math.floor(o.clients / 2), clientDecode: o.decode, clientConnection: o.connection },
-    controlPlane: { process: o.cp === 'js' ? 'node <transpiled>/bench/propagation/control-plane.js (frontdesk control-plane, plain JS)' : 'node --import tsx bench/propagation/control-plane.ts (frontdesk control-plane)', logLevel: process.env.FRONTDESK_LOG_LEVEL ?? 'info', debounce: '20 ms quiet / 150 ms max (config-watcher.ts)' },
-    loadGenerator: `${o.clients} AdsClients in one Node process; an HTTP/1.1 probe of the proxy every ~1 ms during each measurement (this process)`,
-    baseline: o.baseline ? 'the same edits with the real Envoy alone (no simulated clients), same run, same processes' : 'none (--no-baseline)',
-    beside: `on the same ${m.cores} cores: the control plane, 1 Envoy (concurrency 1), 1 upstream Envoy (concurrency 1, direct_response), the clients process, this process`,
-  };
-  reportRun('setup', setup, `${m.cores} cores (${m.cpu}, load average ${loadAtStart} at start), Node ${m.node}, Envoy ${m.envoy}; ${routes.length} routes / ${SERVICES} services / ${o.hostPatterns} host patterns → ${current.envoyRoutes} Envoy routes, RDS ${(current.rdsBytes / 1024).toFixed(0)} KiB; control plane ${o.cp === 'js' ? 'as plain JS' : 'through tsx'}; fleet 1 Envoy + ${o.clients} simulated clients (${setup.fleet.sotw} SotW, ${setup.fleet.delta} delta, ${o.decode} RDS decode, ${o.connection} connections)`);
-
+  const results = new Map<string, { servedMs: Summary; allAckedMs: Summary; reloadMs: Summary; cpuMsPerEdit: Record<string, number> }>();
   let editNo = 0;
-  let stoppedEarly = false;
-  const runPhase = async (set: string, kind: 'single' | 'full', nodes: number, withClients: boolean): Promise<void> => {
-    const samples: EditSample[] = [];
-    const t0 = Date.now();
-    let build0: { sum: number; count: number } | undefined;
-    for (let i = 0; i < o.warmup + o.edits; i++) {
-      if (Date.now() > deadline) { stoppedEarly = true; break; }
-      if (i === o.warmup) build0 = await buildMetric();
-      const n = ++editNo;
-      let s: EditSample;
-      if (kind === 'single') {
-        // One route's path changes; the route edited moves through the file (hosts, methods, regex).
-        const r = routes[(n * 37) % routes.length]!;
-        s = await edit(() => { tokens.set(r.name, `e${n}`); return r; }, () => `e${n}`, nodes, withClients);
-      } else {
-        s = await edit(() => { for (const r of routes) tokens.set(r.name, `f${n}`); return routes[(n * 37 + 11) % routes.length]!; }, () => `f${n}`, nodes, withClients);
-      }
-      if (i >= o.warmup) samples.push(s);
+  let admin = '';
+  let stoppedAny = false;
+  const reloads: string[] = [];
+
+  /** Starts the control plane, Envoy and the fleet over one transport, runs the edits, stops them. */
+  const measure = async (pki: ReturnType<typeof pkiFor> | undefined): Promise<void> => {
+    const suffix = pki ? ' · mTLS' : '';
+    const mark = cleanups.length;
+    // The control plane, in its own process.
+    const cpLog = join(dir, 'control-plane.log');
+    const logFd = openSync(cpLog, 'w');
+    const projectDir = here('../..');
+    let entry = here('./control-plane.ts');
+    if (o.cp === 'js') {
+      // With --cpu-prof the copy is kept beside the profile, whose lines it maps back to the .ts.
+      const out = o.cpuProf ? join(resolve(o.cpuProf), 'cp') : join(dir, 'cp');
+      transpileTree(projectDir, out, ['src', 'bench/propagation/control-plane.ts']);
+      entry = join(out, 'bench', 'propagation', 'control-plane.js');
     }
-    const build1 = await buildMetric();
-    const buildMeanMs = build0 && build1.count > build0.count ? ((build1.sum - build0.sum) / (build1.count - build0.count)) * 1000 : Number.NaN;
-    // Mean CPU per measured edit, from the write until every node had ACKed.
-    const cpuPerEdit = Object.fromEntries(Object.keys(pids).filter((k) => withClients || k !== 'clients')
-      .map((k) => [k, Math.round(samples.reduce((a, s) => a + s.cpuMs[k]!, 0) / (samples.length || 1))]));
-    const sum = (f: (s: EditSample) => number): Summary => rounded(summarize(samples.map(f).filter((x) => !Number.isNaN(x))));
-    const figures = {
-      nodes, simulatedClients: withClients ? o.clients : 0, edits: samples.length, warmup: o.warmup,
-      servedMs: sum((s) => s.servedMs),
-      allAckedMs: sum((s) => s.allAckedMs),
-      envoyAckMs: sum((s) => s.envoyAckMs),
-      ...(withClients ? { clientsMedianMs: sum((s) => s.clientsMedianMs), clientsLastMs: sum((s) => s.clientsLastMs) } : {}),
-      buildMeanMs: Math.round(buildMeanMs * 10) / 10,
-      reloadMs: sum((s) => s.reloadMs),
-      probesPerEdit: Math.round(samples.reduce((a, s) => a + s.probes, 0) / (samples.length || 1)),
-      cpuMsPerEdit: cpuPerEdit,
-      wallS: Math.round((Date.now() - t0) / 100) / 10,
-      targetServedP99Ms: TARGET_A_P99_MS,
-      // Raw samples, in edit order, for whoever wants to look closer.
-      samples: samples.map(({ cpuMs: _cpu, ...x }) => rounded(x)),
+    const cp = fork(entry, [
+      '--config', configFile, '--xds-port', String(xdsPort), '--admin-port', String(adminPort),
+      '--proxy-port', String(proxyPort), '--proxy-host', '127.0.0.1',
+      ...(pki ? ['--tls-cert', pki.controlPlane.cert, '--tls-key', pki.controlPlane.key, '--tls-ca', pki.controlPlane.ca] : []),
+    ], {
+      execArgv: [...(o.cp === 'tsx' ? ['--import', 'tsx'] : []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
+      stdio: ['ignore', logFd, logFd, 'ipc'],
+      env: { ...process.env, FRONTDESK_LOG_LEVEL: process.env.FRONTDESK_LOG_LEVEL ?? 'info' },
+    });
+    closeSync(logFd);
+    cleanups.push({ name: 'control plane', run: () => stopChild(cp, 8000) });
+    const cpAlive = () => cp.exitCode === null && cp.signalCode === null;
+    admin = `http://127.0.0.1:${adminPort}`;
+    await waitForHttp(`${admin}/readyz`, 60_000, cpAlive).catch((e: Error) => { throw new Error(`${e.message}\n${tail(cpLog)}`); });
+    const cpPid = cp.pid!;
+    const rss = new RssSampler(cpPid).start();
+    cleanups.push({ name: 'rss sampler', run: () => rss.stop() });
+
+    // One real Envoy.
+    const envoy = await EnvoyProcess.start({
+      bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: 'bench-envoy', cluster: FLEET, adminPort: 0, ...(pki ? { tls: pki.sds } : {}) }),
+      logger, concurrency: 1, bin: envoyBin,
+    });
+    cleanups.push({ name: 'Envoy', run: () => envoy.stop() });
+    await envoy.waitReady(60_000);
+
+    // Every node holds the first config, and our own compilation agrees with the control plane's.
+    const calibrate = (nodes: number) => waitConverged(admin, current.version, nodes, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n(if the versions differ, this benchmark compiles the config differently from the CLI: check the settings in run.ts)`);
+    });
+    await calibrate(1);
+    await sleep(300);
+    const idleEnvoyOnly = memoryOf(cpPid);
+
+    // The probe: one keep-alive connection through the proxy.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push({ name: 'probe agent', run: () => agent.destroy() });
+    const get = (path: string, host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxyPort, path, method: 'GET', headers: { host }, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.setTimeout(2000, () => req.destroy(new Error('probe timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+    const served = (r?: { status: number; body: string }) => r?.status === 200 && r.body === upstream.body;
+    const target = (r: BenchRoute, token: string) => ({ path: requestPath(r, token), host: r.host ?? 'any.bench.test' });
+
+    /** Polls the changed path about every millisecond until the upstream answers it. */
+    const probeUntilServed = async (path: string, host: string, until: number): Promise<{ at: number; probes: number }> => {
+      for (let probes = 1; ; probes++) {
+        const began = wallMs();
+        const r = await get(path, host).catch(() => undefined);
+        const at = wallMs();
+        if (served(r)) return { at, probes };
+        if (at > until) throw new Error(`Envoy did not serve ${host}${path} within the timeout (last: ${r?.status ?? 'error'})`);
+        const wait = 1 - (at - began);
+        if (wait > 0.2) await sleep(wait);
+      }
     };
-    const served = figures.servedMs;
-    reportRun(set, figures,
-      `(a) Envoy serving ${formatSummary(served)} [target p99 ≤ ${TARGET_A_P99_MS} ms: ${served.p99 <= TARGET_A_P99_MS ? 'met' : 'missed'}]; `
-      + `(b) all ${nodes} node(s) ACKed ${formatSummary(figures.allAckedMs)}`
-      + `${withClients ? `, median client ${formatSummary(figures.clientsMedianMs!)}` : ''}; `
-      + `snapshot build (read+compile+encode) mean ${figures.buildMeanMs} ms, reload incl. hand-off to every stream p50 ${figures.reloadMs.p50} ms; `
-      + `CPU per edit: control plane ${cpuPerEdit.controlPlane} ms, Envoy ${cpuPerEdit.envoy} ms${withClients ? `, clients ${cpuPerEdit.clients} ms` : ''}, probe ${cpuPerEdit.bench} ms`);
+
+    /** Envoy's stats: per type, the version it holds and when it last took an update (ms since the epoch). */
+    const envoyXds = async () => {
+      const text = await (await fetch(`${envoy.adminUrl}/stats?filter=${encodeURIComponent('(cds|lds|rds)\\.')}`)).text();
+      const out = new Map<string, { version?: string; updateTime?: number }>();
+      for (const line of text.split('\n')) {
+        const mm = /^(cluster_manager\.cds|listener_manager\.lds|http\.[^.]+\.rds\.[^.]+)\.(version_text|update_time): "?([^"]*)"?$/.exec(line);
+        if (!mm) continue;
+        const type = mm[1]!.endsWith('cds') ? TYPE.cluster : mm[1]!.endsWith('lds') ? TYPE.listener : TYPE.route;
+        const e = out.get(type) ?? {};
+        if (mm[2] === 'version_text') e.version = mm[3]; else e.updateTime = Number(mm[3]);
+        out.set(type, e);
+      }
+      return out;
+    };
+
+    /** The control plane's "config applied" log line for a version: its reload time (compile, encode, hand-off to every stream). */
+    const reloadMsOf = async (version: string): Promise<number> => {
+      const until = Date.now() + 5000;
+      for (;;) {
+        for (const line of readFileSync(cpLog, 'utf8').split('\n')) {
+          if (!line.includes('"config applied"') || !line.includes(version)) continue;
+          try { const j = JSON.parse(line) as { version?: string; ms?: number }; if (j.version === version && typeof j.ms === 'number') return j.ms; } catch { /* a partial line */ }
+        }
+        if (Date.now() > until) return Number.NaN;
+        await sleep(20);
+      }
+    };
+
+    /** frontdesk_snapshot_build_seconds sum and count (read + compile + encode, before any push). */
+    const buildMetric = async (): Promise<{ sum: number; count: number }> => {
+      const text = await (await fetch(`${admin}/metrics`)).text();
+      const num = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      return { sum: num('frontdesk_snapshot_build_seconds_sum'), count: num('frontdesk_snapshot_build_seconds_count') };
+    };
+
+    const fleetChild = fork(here('./clients.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const fleet = new Fleet(fleetChild);
+    cleanups.push({ name: 'simulated clients', run: () => fleet.stop() });
+    const pids = { controlPlane: cpPid, envoy: envoy.pid!, upstream: upstream.pid, clients: fleetChild.pid!, bench: process.pid };
+    const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
+
+    /** One edit: write it as an editor does and time what follows. */
+    const edit = async (change: () => BenchRoute, token: () => string, nodes: number, withClients: boolean): Promise<EditSample> => {
+      const probeRoute = change();
+      const text = configText();
+      const next = expected(text);
+      const changedTypes = CLIENT_TYPES.filter((t) => next.types[t] !== current.types[t]);
+      const { path, host } = target(probeRoute, token());
+      if (served(await get(path, host).catch(() => undefined))) throw new Error(`${host}${path} is served before the edit: the benchmark's edit is wrong`);
+      const tmp = join(dir, '.gateway.yaml.tmp');
+      writeFileSync(tmp, text);
+      await sleep(o.settleMs);
+      const cpu0 = cpuNow();
+      const t0 = wallMs();
+      renameSync(tmp, configFile);
+      const reached = withClients ? fleet.expect(next.types, 30_000) : undefined;
+      const probe = await probeUntilServed(path, host, t0 + 20_000);
+      const r = await reached;
+      if (r && r.missing.length) throw new Error(`${r.missing.length} simulated clients did not get version ${next.version} in 30 s (e.g. ${r.missing.slice(0, 3).join(', ')})`);
+      await waitConverged(admin, next.version, nodes, 20_000);
+      const cpu1 = cpuNow();
+      const ex = await envoyXds();
+      let envoyAck = 0;
+      for (const t of changedTypes) {
+        const e = ex.get(t);
+        if (!e) continue;
+        if (e.version !== next.types[t]) throw new Error(`Envoy holds ${shortType(t)} ${e.version}, expected ${next.types[t]}`);
+        envoyAck = Math.max(envoyAck, e.updateTime ?? 0);
+      }
+      const clientTimes = (r?.times ?? []).map((x) => x - t0).sort((a, b) => a - b);
+      const envoyAckMs = envoyAck ? envoyAck - t0 : Number.NaN;
+      const clientsLastMs = clientTimes.length ? clientTimes[clientTimes.length - 1]! : Number.NaN;
+      current = next;
+      return {
+        servedMs: probe.at - t0,
+        envoyAckMs,
+        clientsMedianMs: clientTimes.length ? clientTimes[Math.floor((clientTimes.length - 1) / 2)]! : Number.NaN,
+        clientsLastMs,
+        allAckedMs: Math.max(Number.isNaN(clientsLastMs) ? 0 : clientsLastMs, Number.isNaN(envoyAckMs) ? probe.at - t0 : envoyAckMs),
+        reloadMs: await reloadMsOf(next.version),
+        probes: probe.probes,
+        cpuMs: Object.fromEntries(Object.keys(pids).map((k) => [k, (cpu1[k]! - cpu0[k]!) * 1000])),
+      };
+    };
+
+    const m = machine(envoyBin);
+    const setup = {
+      machine: { ...m, loadAvg1: loadAtStart },
+      config: { services: SERVICES, routes: routes.length, routesPerService: ROUTES_PER_SERVICE, hostPatterns: o.hostPatterns, envoyRoutes: current.envoyRoutes, rdsBytes: current.rdsBytes },
+      fleet: { envoys: 1, simulatedClients: o.clients, sotw: Math.ceil(o.clients / 2), delta: Math.floor(o.clients / 2), clientDecode: o.decode, clientConnection: o.connection },
+      controlPlane: { process: o.cp === 'js' ? 'node <transpiled>/bench/propagation/control-plane.js (frontdesk control-plane, plain JS)' : 'node --import tsx bench/propagation/control-plane.ts (frontdesk control-plane)', logLevel: process.env.FRONTDESK_LOG_LEVEL ?? 'info', debounce: '20 ms quiet / 150 ms max (config-watcher.ts)' },
+      loadGenerator: `${o.clients} AdsClients in one Node process; an HTTP/1.1 probe of the proxy every ~1 ms during each measurement (this process)`,
+      baseline: o.baseline ? 'the same edits with the real Envoy alone (no simulated clients), same run, same processes' : 'none (--no-baseline)',
+      transport: pki ? 'mutual TLS on every xDS stream (RSA 2048 certificates from frontdesk certs)' : 'plaintext',
+      beside: `on the same ${m.cores} cores: the control plane, 1 Envoy (concurrency 1), 1 upstream Envoy (concurrency 1, direct_response), the clients process, this process`,
+    };
+    if (!pki) reportRun('setup', setup, `${m.cores} cores (${m.cpu}, load average ${loadAtStart} at start), Node ${m.node}, Envoy ${m.envoy}; ${routes.length} routes / ${SERVICES} services / ${o.hostPatterns} host patterns → ${current.envoyRoutes} Envoy routes, RDS ${(current.rdsBytes / 1024).toFixed(0)} KiB; control plane ${o.cp === 'js' ? 'as plain JS' : 'through tsx'}; fleet 1 Envoy + ${o.clients} simulated clients (${setup.fleet.sotw} SotW, ${setup.fleet.delta} delta, ${o.decode} RDS decode, ${o.connection} connections)`);
+
+    let stoppedEarly = false;
+    const runPhase = async (name: string, kind: 'single' | 'full', nodes: number, withClients: boolean): Promise<void> => {
+      const set = `${name}${suffix}`;
+      const samples: EditSample[] = [];
+      const t0 = Date.now();
+      let build0: { sum: number; count: number } | undefined;
+      for (let i = 0; i < o.warmup + o.edits; i++) {
+        if (Date.now() > deadline) { stoppedEarly = true; break; }
+        if (i === o.warmup) build0 = await buildMetric();
+        const n = ++editNo;
+        let s: EditSample;
+        if (kind === 'single') {
+          // One route's path changes; the route edited moves through the file (hosts, methods, regex).
+          const r = routes[(n * 37) % routes.length]!;
+          s = await edit(() => { tokens.set(r.name, `e${n}`); return r; }, () => `e${n}`, nodes, withClients);
+        } else {
+          s = await edit(() => { for (const r of routes) tokens.set(r.name, `f${n}`); return routes[(n * 37 + 11) % routes.length]!; }, () => `f${n}`, nodes, withClients);
+        }
+        if (i >= o.warmup) samples.push(s);
+      }
+      const build1 = await buildMetric();
+      const buildMeanMs = build0 && build1.count > build0.count ? ((build1.sum - build0.sum) / (build1.count - build0.count)) * 1000 : Number.NaN;
+      // Mean CPU per measured edit, from the write until every node had ACKed.
+      const cpuPerEdit = Object.fromEntries(Object.keys(pids).filter((k) => withClients || k !== 'clients')
+        .map((k) => [k, Math.round(samples.reduce((a, s) => a + s.cpuMs[k]!, 0) / (samples.length || 1))]));
+      const sum = (f: (s: EditSample) => number): Summary => rounded(summarize(samples.map(f).filter((x) => !Number.isNaN(x))));
+      const figures = {
+        nodes, simulatedClients: withClients ? o.clients : 0, edits: samples.length, warmup: o.warmup,
+        servedMs: sum((s) => s.servedMs),
+        allAckedMs: sum((s) => s.allAckedMs),
+        envoyAckMs: sum((s) => s.envoyAckMs),
+        ...(withClients ? { clientsMedianMs: sum((s) => s.clientsMedianMs), clientsLastMs: sum((s) => s.clientsLastMs) } : {}),
+        buildMeanMs: Math.round(buildMeanMs * 10) / 10,
+        reloadMs: sum((s) => s.reloadMs),
+        probesPerEdit: Math.round(samples.reduce((a, s) => a + s.probes, 0) / (samples.length || 1)),
+        cpuMsPerEdit: cpuPerEdit,
+        wallS: Math.round((Date.now() - t0) / 100) / 10,
+        targetServedP99Ms: TARGET_A_P99_MS,
+        // Raw samples, in edit order, for whoever wants to look closer.
+        samples: samples.map(({ cpuMs: _cpu, ...x }) => rounded(x)),
+      };
+      const served = figures.servedMs;
+      results.set(set, figures);
+      reportRun(set, figures,
+        `(a) Envoy serving ${formatSummary(served)} [target p99 ≤ ${TARGET_A_P99_MS} ms: ${served.p99 <= TARGET_A_P99_MS ? 'met' : 'missed'}]; `
+        + `(b) all ${nodes} node(s) ACKed ${formatSummary(figures.allAckedMs)}`
+        + `${withClients ? `, median client ${formatSummary(figures.clientsMedianMs!)}` : ''}; `
+        + `snapshot build (read+compile+encode) mean ${figures.buildMeanMs} ms, reload incl. hand-off to every stream p50 ${figures.reloadMs.p50} ms; `
+        + `CPU per edit: control plane ${cpuPerEdit.controlPlane} ms, Envoy ${cpuPerEdit.envoy} ms${withClients ? `, clients ${cpuPerEdit.clients} ms` : ''}, probe ${cpuPerEdit.bench} ms`);
+    };
+
+    if (o.baseline) {
+      await runPhase('single-route edit · Envoy only', 'single', 1, false);
+      if (!stoppedEarly) await runPhase('full rewrite · Envoy only', 'full', 1, false);
+    }
+
+    // VmHWM only grows: read now, it is the peak of the Envoy-only edits.
+    const afterBaseline = memoryOf(cpPid);
+
+    // The simulated fleet joins.
+    let idleFleet: ReturnType<typeof memoryOf>;
+    if (!stoppedEarly && o.clients > 0) {
+      const fleetStart = await fleet.start({ cmd: 'start', target: `127.0.0.1:${xdsPort}`, count: o.clients, cluster: FLEET, decode: o.decode, connection: o.connection, ...(pki ? { tls: pki.envoy } : {}) }, 90_000);
+      for (const w of fleetStart.warnings) process.stderr.write(`warning: ${w}\n`);
+      await calibrate(o.clients + 1);
+      process.stdout.write(`${BENCH}: ${o.clients} simulated clients connected and got the first config in ${Math.round(fleetStart.ms)} ms\n`);
+      await sleep(500);
+      idleFleet = memoryOf(cpPid);
+      const label = `1 Envoy + ${o.clients} clients`;
+      await runPhase(`single-route edit · ${label}`, 'single', o.clients + 1, true);
+      if (!stoppedEarly) await runPhase(`full rewrite · ${label}`, 'full', o.clients + 1, true);
+    }
+
+    const end = memoryOf(cpPid);
+    rss.sample();
+    const mem = {
+      idleEnvoyOnlyMiB: round1(idleEnvoyOnly?.rssMiB), peakEnvoyOnlyMiB: o.baseline ? round1(afterBaseline?.hwmMiB) : undefined,
+      idleWithFleetMiB: round1(idleFleet?.rssMiB), nodes: o.clients + 1,
+      maxSampledMiB: round1(rss.maxRssMiB), endMiB: round1(end?.rssMiB), peakHwmMiB: round1(end?.hwmMiB),
+      envoyRssMiB: round1(memoryOf(envoy.pid!)?.rssMiB), clientsProcessRssMiB: round1(memoryOf(fleetChild.pid!)?.rssMiB),
+      targetMiB: TARGET_RSS_MIB, sampledEveryMs: 50, controlPlane: o.cp === 'js' ? 'plain JS' : 'through tsx (+~45 MiB loader)',
+    };
+    reportRun(`control-plane memory${suffix}`, mem,
+      `RSS idle ${mem.idleEnvoyOnlyMiB} MiB with 1 Envoy (peak ${mem.peakEnvoyOnlyMiB ?? 'n/a'} MiB over its edits), ${mem.idleWithFleetMiB ?? 'n/a'} MiB idle with ${mem.nodes} nodes; max sampled ${mem.maxSampledMiB} MiB, peak (VmHWM) ${mem.peakHwmMiB} MiB [target ≤ ${TARGET_RSS_MIB} MiB: ${(mem.peakHwmMiB ?? Infinity) <= TARGET_RSS_MIB ? 'met' : 'missed'}]; beside: Envoy ${mem.envoyRssMiB} MiB, clients process ${mem.clientsProcessRssMiB} MiB`);
+    stoppedAny ||= stoppedEarly;
+    const metrics = await (await fetch(`${admin}/metrics`)).text().catch(() => '');
+    reloads.push(`${pki ? 'mTLS' : 'plaintext'} ${[...metrics.matchAll(/^frontdesk_config_reloads_total\{result="(\w+)"\} (\d+)/gm)].map((x) => `${x[1]}=${x[2]}`).join(' ') || 'n/a'}`);
+    // This transport's processes stop before the next one starts (same ports, same cores).
+    while (cleanups.length > mark) { const c = cleanups.pop()!; try { await c.run(); } catch (e) { process.stderr.write(`cleanup of ${c.name} failed: ${(e as Error).message}\n`); } }
   };
 
-  if (o.baseline) {
-    await runPhase('single-route edit · Envoy only', 'single', 1, false);
-    if (!stoppedEarly) await runPhase('full rewrite · Envoy only', 'full', 1, false);
+  await measure(undefined);
+  if (o.tls && Date.now() < deadline) {
+    await measure(pkiFor());
+    // The same sets over both transports, side by side.
+    const beside: Record<string, unknown> = {};
+    const lines: string[] = [];
+    for (const [set, plain] of results) {
+      const tls = results.get(`${set} · mTLS`);
+      if (!tls || set.endsWith(' · mTLS')) continue;
+      const pct = (a: number, b: number) => (b ? Math.round(((a - b) / b) * 1000) / 10 : Number.NaN);
+      beside[set] = {
+        servedP50Ms: { plaintext: plain.servedMs.p50, mTLS: tls.servedMs.p50, deltaPct: pct(tls.servedMs.p50, plain.servedMs.p50) },
+        servedP99Ms: { plaintext: plain.servedMs.p99, mTLS: tls.servedMs.p99, deltaPct: pct(tls.servedMs.p99, plain.servedMs.p99) },
+        allAckedP50Ms: { plaintext: plain.allAckedMs.p50, mTLS: tls.allAckedMs.p50, deltaPct: pct(tls.allAckedMs.p50, plain.allAckedMs.p50) },
+        controlPlaneCpuMsPerEdit: { plaintext: plain.cpuMsPerEdit.controlPlane, mTLS: tls.cpuMsPerEdit.controlPlane },
+      };
+      lines.push(`${set}: served p50 ${plain.servedMs.p50} → ${tls.servedMs.p50} ms (${pct(tls.servedMs.p50, plain.servedMs.p50)} %), all ACKed p50 ${plain.allAckedMs.p50} → ${tls.allAckedMs.p50} ms (${pct(tls.allAckedMs.p50, plain.allAckedMs.p50)} %)`);
+    }
+    reportRun('mTLS beside plaintext', beside, `plaintext → mTLS, same run: ${lines.join('; ') || 'no set ran over both'}`);
   }
-
-  // VmHWM only grows: read now, it is the peak of the Envoy-only edits.
-  const afterBaseline = memoryOf(cpPid);
-
-  // The simulated fleet joins.
-  let idleFleet: ReturnType<typeof memoryOf>;
-  if (!stoppedEarly && o.clients > 0) {
-    const fleetStart = await fleet.start({ cmd: 'start', target: `127.0.0.1:${xdsPort}`, count: o.clients, cluster: FLEET, decode: o.decode, connection: o.connection }, 90_000);
-    for (const w of fleetStart.warnings) process.stderr.write(`warning: ${w}\n`);
-    await calibrate(o.clients + 1);
-    process.stdout.write(`${BENCH}: ${o.clients} simulated clients connected and got the first config in ${Math.round(fleetStart.ms)} ms\n`);
-    await sleep(500);
-    idleFleet = memoryOf(cpPid);
-    const label = `1 Envoy + ${o.clients} clients`;
-    await runPhase(`single-route edit · ${label}`, 'single', o.clients + 1, true);
-    if (!stoppedEarly) await runPhase(`full rewrite · ${label}`, 'full', o.clients + 1, true);
-  }
-
-  const end = memoryOf(cpPid);
-  rss.sample();
-  const mem = {
-    idleEnvoyOnlyMiB: round1(idleEnvoyOnly?.rssMiB), peakEnvoyOnlyMiB: o.baseline ? round1(afterBaseline?.hwmMiB) : undefined,
-    idleWithFleetMiB: round1(idleFleet?.rssMiB), nodes: o.clients + 1,
-    maxSampledMiB: round1(rss.maxRssMiB), endMiB: round1(end?.rssMiB), peakHwmMiB: round1(end?.hwmMiB),
-    envoyRssMiB: round1(memoryOf(envoy.pid!)?.rssMiB), clientsProcessRssMiB: round1(memoryOf(fleetChild.pid!)?.rssMiB),
-    targetMiB: TARGET_RSS_MIB, sampledEveryMs: 50, controlPlane: o.cp === 'js' ? 'plain JS' : 'through tsx (+~45 MiB loader)',
-  };
-  reportRun('control-plane memory', mem,
-    `RSS idle ${mem.idleEnvoyOnlyMiB} MiB with 1 Envoy (peak ${mem.peakEnvoyOnlyMiB ?? 'n/a'} MiB over its edits), ${mem.idleWithFleetMiB ?? 'n/a'} MiB idle with ${mem.nodes} nodes; max sampled ${mem.maxSampledMiB} MiB, peak (VmHWM) ${mem.peakHwmMiB} MiB [target ≤ ${TARGET_RSS_MIB} MiB: ${(mem.peakHwmMiB ?? Infinity) <= TARGET_RSS_MIB ? 'met' : 'missed'}]; beside: Envoy ${mem.envoyRssMiB} MiB, clients process ${mem.clientsProcessRssMiB} MiB`);
-  const metrics = await (await fetch(`${admin}/metrics`)).text().catch(() => '');
-  const reloads = [...metrics.matchAll(/^frontdesk_config_reloads_total\{result="(\w+)"\} (\d+)/gm)].map((x) => `${x[1]}=${x[2]}`).join(' ');
-  process.stdout.write(`${BENCH}: done in ${((Date.now() - started) / 1000).toFixed(0)} s${stoppedEarly ? ` (stopped early: the ${o.budgetS} s budget ran out)` : ''}; control-plane reloads: ${reloads || 'n/a'}\n`);
+  process.stdout.write(`${BENCH}: done in ${((Date.now() - started) / 1000).toFixed(0)} s${stoppedAny ? ` (stopped early: the ${o.budgetS} s budget ran out)` : ''}; control-plane reloads: ${reloads.join('; ')}\n`);
   if (o.cpuProf) process.stdout.write(`${BENCH}: the control plane's CPU profile goes to ${o.cpuProf} when it exits; summary: node --import tsx bench/support/cpuprofile.ts ${o.cpuProf}/*.cpuprofile\n`);
 }
 
