@@ -1,4 +1,6 @@
-import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { DEFAULT_CREDENTIAL_SALT, digestOf, hashKey, hashPassword, KEY_HASH_SCHEME, PASSWORD_HASH_SCHEME, passwordMatches } from '../contracts/credential-hash.js';
+import { LruCache } from './lru.js';
 import { isHmac, keyAlgorithmProblem, parsePublicKey } from '../jwt-keys.js';
 import { JwkSet } from './jwks.js';
 import type {
@@ -30,6 +32,7 @@ export interface BasicAuthEntry {
   username: string;
   consumer: AuthzConsumer;
   passwordHash: Buffer;
+  salt: string;
 }
 
 /** A jwt secret ready to verify with; key material is parsed once, when indexed. */
@@ -48,11 +51,16 @@ export interface JwtSecretEntry {
   jwksUri?: string;
 }
 
-function passwordDigest(consumerId: string, password: string): Buffer {
-  return createHmac('sha256', consumerId).update(password).digest();
-}
+const DUMMY_HASH = digestOf(hashPassword(DEFAULT_CREDENTIAL_SALT, 'frontdesk-dummy', 'frontdesk-dummy'), PASSWORD_HASH_SCHEME)!;
 
-const DUMMY_HASH = passwordDigest('frontdesk-dummy', 'frontdesk-dummy');
+/**
+ * Passwords already verified, so that a client repeating its credentials pays a lookup instead
+ * of scrypt. Keyed by an HMAC (with a key of this process) of the stored hash and the password,
+ * so the memory holds no password; shared by every snapshot (an update keeps it warm).
+ */
+const VERIFIED = new LruCache<true>(10_000);
+const VERIFIED_KEY = randomBytes(32);
+const VERIFIED_TTL_MS = 10 * 60_000;
 
 /**
  * The in-memory indexes one snapshot compiles to: a map per credential kind, keyed by what a
@@ -62,7 +70,8 @@ const DUMMY_HASH = passwordDigest('frontdesk-dummy', 'frontdesk-dummy');
 export class CredentialIndex {
   readonly consumersById = new Map<string, AuthzConsumer>();
   readonly consumersByUsername = new Map<string, AuthzConsumer>();
-  private readonly keyAuth = new Map<string, KeyAuthEntry>();
+  /** salt → key digest (base64) → credential: normally one salt, the snapshot's. */
+  private readonly keyAuth = new Map<string, Map<string, KeyAuthEntry>>();
   private readonly basicAuth = new Map<string, BasicAuthEntry>();
   readonly jwtByKey = new Map<string, JwtSecretEntry>();
 
@@ -96,11 +105,14 @@ export class CredentialIndex {
     return this.consumersById.get(ref) ?? this.consumersByUsername.get(ref);
   }
 
-  /** The key-auth credential whose key is `key`, compared as SHA-256 digests in constant time. */
+  /** The key-auth credential whose key is `key`: its keyed hash looked up, compared in constant time. */
   findKey(key: string): KeyAuthEntry | undefined {
-    const digest = sha256(key);
-    const entry = this.keyAuth.get(digest.toString('base64'));
-    return entry && timingSafeEqual(entry.keyHash, digest) ? entry : undefined;
+    for (const [salt, bySlot] of this.keyAuth) {
+      const digest = digestOf(hashKey(salt, key), KEY_HASH_SCHEME)!;
+      const entry = bySlot.get(digest.toString('base64'));
+      if (entry && timingSafeEqual(entry.keyHash, digest)) return entry;
+    }
+    return undefined;
   }
 
   findBasicUser(username: string): BasicAuthEntry | undefined {
@@ -111,10 +123,16 @@ export class CredentialIndex {
    * Whether `password` is `entry`'s, in constant time. An unknown user costs the same digest
    * and comparison, so response time does not tell which usernames exist.
    */
-  checkPassword(entry: BasicAuthEntry | undefined, password: string): boolean {
-    const digest = passwordDigest(entry?.consumer.id ?? 'frontdesk-dummy', password);
-    const ok = timingSafeEqual(entry?.passwordHash ?? DUMMY_HASH, digest);
-    return entry !== undefined && ok;
+  checkPassword(entry: BasicAuthEntry | undefined, password: string, now = Date.now()): boolean {
+    if (!entry) {
+      passwordMatches(DUMMY_HASH, DEFAULT_CREDENTIAL_SALT, 'frontdesk-dummy', password);
+      return false;
+    }
+    const seen = createHmac('sha256', VERIFIED_KEY).update(entry.passwordHash).update('\0').update(password).digest('base64');
+    if (VERIFIED.get(seen, now)) return true;
+    const ok = passwordMatches(entry.passwordHash, entry.salt, entry.consumer.id, password);
+    if (ok) VERIFIED.set(seen, true, now + VERIFIED_TTL_MS);
+    return ok;
   }
 
   private consumerOf(kind: string, consumerId: string, logger: AuthzLogger): AuthzConsumer | undefined {
@@ -127,14 +145,21 @@ export class CredentialIndex {
     const consumer = this.consumerOf('key-auth', cred.consumerId, logger);
     if (!consumer) return;
     const id = cred.id ?? derivedId('key-auth', cred.consumerId, ordinal);
-    const keyHash = sha256(cred.key);
+    const salt = cred.keyHash !== undefined ? cred.salt ?? DEFAULT_CREDENTIAL_SALT : DEFAULT_CREDENTIAL_SALT;
+    const keyHash = digestOf(cred.keyHash ?? hashKey(salt, cred.key ?? ''), KEY_HASH_SCHEME);
+    if (!keyHash) {
+      logger.warn({ credentialId: id }, 'authz: key-auth credential with an unknown hash scheme ignored');
+      return;
+    }
     const slot = keyHash.toString('base64');
-    const prev = this.keyAuth.get(slot);
+    let bySlot = this.keyAuth.get(salt);
+    if (!bySlot) this.keyAuth.set(salt, (bySlot = new Map()));
+    const prev = bySlot.get(slot);
     if (prev) {
       logger.warn({ credentialId: id, keptCredentialId: prev.id }, 'authz: duplicate key-auth key ignored');
       return;
     }
-    this.keyAuth.set(slot, { id, consumer, keyHash });
+    bySlot.set(slot, { id, consumer, keyHash });
   }
 
   private addBasicAuth(cred: BasicAuthCredential, ordinal: number, logger: AuthzLogger): void {
@@ -145,7 +170,13 @@ export class CredentialIndex {
       logger.warn({ credentialId: id, username: cred.username }, 'authz: duplicate basic-auth username ignored');
       return;
     }
-    this.basicAuth.set(cred.username, { id, username: cred.username, consumer, passwordHash: passwordDigest(consumer.id, cred.password) });
+    const salt = cred.passwordHash !== undefined ? cred.salt ?? DEFAULT_CREDENTIAL_SALT : DEFAULT_CREDENTIAL_SALT;
+    const passwordHash = digestOf(cred.passwordHash ?? hashPassword(salt, consumer.id, cred.password ?? ''), PASSWORD_HASH_SCHEME);
+    if (!passwordHash) {
+      logger.warn({ credentialId: id }, 'authz: basic-auth credential with an unknown hash scheme ignored');
+      return;
+    }
+    this.basicAuth.set(cred.username, { id, username: cred.username, consumer, passwordHash, salt });
   }
 
   private addJwtSecret(s: JwtSecret, ordinal: number, logger: AuthzLogger): void {

@@ -3,7 +3,7 @@ import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '..
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import type { TlsSource } from '../xds/tls.js';
+import { TlsSource } from '../xds/tls.js';
 import { AuthzEngine } from './engine.js';
 import { consumersProblem, policiesProblem, snapshotFromResources } from './policy.js';
 import { startAuthzServer, type AuthzServer } from './server.js';
@@ -79,5 +79,5 @@ export const authzCompanion: CompanionDefinition = {
   name: 'authz',
   defaultPort: DEFAULT_PORTS.authz,
   usage: '',
-  start: (o: CompanionOptions) => startAuthzService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, tls: o.tls }),
+  start: (o: CompanionOptions) => startAuthzService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}) }),
 };

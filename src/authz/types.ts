@@ -64,15 +64,23 @@ export interface JwtSecret {
 export interface KeyAuthCredential {
   id?: string;
   consumerId: string;
-  key: string;
+  /** The key in clear (in-process use), or: */
+  key?: string;
+  /** the key as the control plane sends it (credential-hash.ts), with the salt it was hashed with. */
+  keyHash?: string;
+  salt?: string;
 }
 
-/** A Kong basicauth_credential; the password is given in plain text and hashed when indexed. */
+/** A Kong basicauth_credential; a password given in clear is hashed when indexed. */
 export interface BasicAuthCredential {
   id?: string;
   consumerId: string;
   username: string;
-  password: string;
+  /** The password in clear (in-process use), or: */
+  password?: string;
+  /** the password as the control plane sends it (credential-hash.ts), with the salt it was hashed with. */
+  passwordHash?: string;
+  salt?: string;
 }
 
 /** A Kong acl entity: the consumer belongs to `group`. */

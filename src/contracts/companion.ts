@@ -2,7 +2,6 @@ import { intFlag } from '../args.js';
 import { companionAdminPort } from '../default-ports.js';
 import type { Json, JsonObject } from '../json.js';
 import type { Logger } from '../logger.js';
-import type { TlsSource } from '../xds/tls.js';
 
 /**
  * What the control plane and every companion service share, whatever the companion: the
@@ -66,7 +65,14 @@ export interface CompanionOptions {
   /** Flags given on the command line, by name (e.g. `redis`), for companion-specific settings. */
   flags: ReadonlyMap<string, string | true>;
   /** mTLS both ways: to the control plane, and from Envoys (only Envoy certificates of the CA are answered). */
-  tls?: TlsSource;
+  tls?: TlsFiles;
+}
+
+/** The three files every mTLS party is given: its certificate chain, its key, the CA it trusts. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
 }
 
 /**

@@ -6,7 +6,7 @@ import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../args.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import type { TlsSource } from '../xds/tls.js';
+import { TlsSource } from '../xds/tls.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
 import { startRateLimitServer } from './server.js';
@@ -127,6 +127,6 @@ export const ratelimitCompanion: CompanionDefinition = {
     const adminPort = adminPortOf(o.flags, 'ratelimit-admin-port', o.port);
     const redis = flag(o, 'redis');
     if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis takes a redis:// or rediss:// URL, got "${redis}"`);
-    return startRateLimitService({ xds: o.xds, host: o.host, port: o.port, adminPort, nodeId: o.nodeId, logger: o.logger, tls: o.tls, ...(redis ? { redis } : {}) });
+    return startRateLimitService({ xds: o.xds, host: o.host, port: o.port, adminPort, nodeId: o.nodeId, logger: o.logger, ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}), ...(redis ? { redis } : {}) });
   },
 };

@@ -9,7 +9,6 @@ import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } fr
 import { bootstrapYaml, envoySds, envoySdsFiles } from './bootstrap.js';
 import { COMPANION_NAMES, writeCerts } from './certs.js';
 import { bindRefusals, companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, tlsFilesFrom, type Output } from './cli-options.js';
-import { TlsSource } from '../xds/tls.js';
 import { compileConfig } from './compile.js';
 import { readConfigTexts } from './config-files.js';
 import { COMPANIONS } from './companions.js';
@@ -166,11 +165,9 @@ async function cmdCompanion(name: string, args: ParsedArgs, out: Output): Promis
   if (!bindsAllowed(bindRefusals([{ what: `the ${name} companion`, ...at }], files !== undefined, args))) return 1;
   if (!(await portsFree(companionClaims(def, at, args.flags, 'pass --port'), out))) return 1;
   const running = new Processes(out.notices, out.quiet);
-  let tls: TlsSource | undefined;
-  try { tls = files && new TlsSource(files, { logger: out.logger }); } catch (e) { out.logger.error((e as Error).message); return 1; }
   if (!(await startOrExplain(`the ${name} companion`, async () => {
     const c = await def.start({
-      ...(tls ? { tls } : {}),
+      ...(files ? { tls: files } : {}),
       xds, ...at, nodeId: strFlag(args, 'node-id', `${name}-${hostname()}-${process.pid}`), logger: out.logger.child({ companion: name }), flags: args.flags,
     });
     out.logger.info({ companion: name, port: c.port }, 'companion listening');

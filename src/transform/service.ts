@@ -3,7 +3,7 @@ import { TRANSFORM_TYPE_URL, type RouteTransform__Output, type TransformMessages
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import type { TlsSource } from '../xds/tls.js';
+import { TlsSource } from '../xds/tls.js';
 import { startTransformServer } from './server.js';
 
 export interface TransformServiceOptions {
@@ -52,5 +52,5 @@ export const transformCompanion: CompanionDefinition = {
   name: 'transform',
   defaultPort: DEFAULT_PORTS.transform,
   usage: '',
-  start: (o: CompanionOptions) => startTransformService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, tls: o.tls }),
+  start: (o: CompanionOptions) => startTransformService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}) }),
 };

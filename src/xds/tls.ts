@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { TlsFiles } from '../contracts/companion.js';
 import type { Logger } from '../logger.js';
 import { SPIFFE_PREFIX, spiffeId, type Identity } from '../resources/identity.js';
 
@@ -12,12 +13,7 @@ import { SPIFFE_PREFIX, spiffeId, type Identity } from '../resources/identity.js
  * URI SAN of its certificate (SPIFFE-shaped: spiffe://frontdesk/<role>[/<name>]).
  */
 
-/** The three files every mTLS party is given: its certificate chain, its key, the CA it trusts. */
-export interface TlsFiles {
-  cert: string;
-  key: string;
-  ca: string;
-}
+export type { TlsFiles };
 
 export { SPIFFE_PREFIX, spiffeId, type Identity } from '../resources/identity.js';
 
