@@ -3,6 +3,7 @@
  * and `RoutePolicy` messages → whether it can be enforced (the AdsClient NACKs it otherwise),
  * and → the engine's snapshot. Pure: no I/O, no clock, no logger.
  */
+import { digestOf, KEY_HASH_SCHEME, PASSWORD_HASH_SCHEME } from '../contracts/credential-hash.js';
 import { AUTHZ_TYPE, type AuthzTypeUrl, type Consumer, type Jwk, type RoutePolicy as RoutePolicyMessage } from '../contracts/authz.js';
 import { JWT_ALGORITHMS, type JwtAlgorithm } from '../jwt-keys.js';
 import type { AuthzSnapshot, JwtSecret, RoutePolicy } from './types.js';
@@ -25,10 +26,13 @@ export function consumersProblem(resources: ReadonlyMap<string, Consumer>): stri
       const alg = s.algorithm || 'HS256';
       if (!isAlgorithm(alg)) return `Consumer ${name}: jwt_secrets[${i}] has an unknown algorithm "${alg}"`;
     }
-    for (const [i, k] of (c.keyauth_credentials ?? []).entries()) if (!k.key) return `Consumer ${name}: keyauth_credentials[${i}] has no key`;
-    for (const [i, b] of (c.basicauth_credentials ?? []).entries()) {
-      if (!b.username || !b.password) return `Consumer ${name}: basicauth_credentials[${i}] needs username and password`;
+    for (const [i, k] of (c.keyauth_credentials ?? []).entries()) {
+      if (!k.key_hash || !digestOf(k.key_hash, KEY_HASH_SCHEME)) return `Consumer ${name}: keyauth_credentials[${i}] has no key hash (${KEY_HASH_SCHEME})`;
     }
+    for (const [i, b] of (c.basicauth_credentials ?? []).entries()) {
+      if (!b.username || !b.password_hash || !digestOf(b.password_hash, PASSWORD_HASH_SCHEME)) return `Consumer ${name}: basicauth_credentials[${i}] needs username and password hash (${PASSWORD_HASH_SCHEME})`;
+    }
+    if ((c.keyauth_credentials?.length || c.basicauth_credentials?.length) && !c.credential_salt) return `Consumer ${name}: credentials without credential_salt`;
   }
   return undefined;
 }
@@ -89,9 +93,10 @@ export function snapshotFromResources(consumers: ReadonlyMap<string, Consumer>, 
       if (s.jwks_uri) secret.jwksUri = s.jwks_uri;
       snap.jwtSecrets.push(secret);
     }
-    for (const k of c.keyauth_credentials ?? []) snap.keyauthCredentials.push({ consumerId: id, key: k.key ?? '', ...(k.id ? { id: k.id } : {}) });
+    const salt = c.credential_salt ?? '';
+    for (const k of c.keyauth_credentials ?? []) snap.keyauthCredentials.push({ consumerId: id, keyHash: k.key_hash ?? '', salt, ...(k.id ? { id: k.id } : {}) });
     for (const b of c.basicauth_credentials ?? []) {
-      snap.basicauthCredentials.push({ consumerId: id, username: b.username ?? '', password: b.password ?? '', ...(b.id ? { id: b.id } : {}) });
+      snap.basicauthCredentials.push({ consumerId: id, username: b.username ?? '', passwordHash: b.password_hash ?? '', salt, ...(b.id ? { id: b.id } : {}) });
     }
   }
   for (const [name, raw] of policies) snap.policies.push(policyFrom(name, raw));

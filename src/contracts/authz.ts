@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { byName, companionResource, type CompanionResource } from './companion.js';
+import { DEFAULT_CREDENTIAL_SALT, hashKey, hashPassword } from './credential-hash.js';
 import type { AclPlugin, AclPlugin__Output } from './generated/frontdesk/authz/v1/AclPlugin.js';
 import type { BasicAuthPlugin, BasicAuthPlugin__Output } from './generated/frontdesk/authz/v1/BasicAuthPlugin.js';
 import type { Consumer, Consumer__Output } from './generated/frontdesk/authz/v1/Consumer.js';
@@ -89,8 +90,11 @@ export function publicJwk(jwk: Record<string, unknown>): Jwk {
   return { ...out, ...(keyOps ? { key_ops: keyOps } : {}), ...(x5c ? { x5c } : {}), ...(typeof x5tS256 === 'string' ? { x5t_s256: x5tS256 } : {}) };
 }
 
-/** One `Consumer` message: the consumer, its credentials, and the groups of its acls. */
-export function consumerMessage(c: GatewayIR['consumers'][number]): Consumer {
+/**
+ * One `Consumer` message: the consumer, its credentials (keys and passwords as hashes salted
+ * with `salt`, see credential-hash.ts), and the groups of its acls.
+ */
+export function consumerMessage(c: GatewayIR['consumers'][number], salt = DEFAULT_CREDENTIAL_SALT): Consumer {
   const id = consumerId(c);
   return {
     name: id,
@@ -103,8 +107,9 @@ export function consumerMessage(c: GatewayIR['consumers'][number]): Consumer {
       jwks: s.jwks ? { keys: s.jwks.keys.map(publicJwk) } : undefined,
       jwks_uri: s.jwks_uri,
     })),
-    keyauth_credentials: c.keyauth_credentials.map((k) => ({ id: k.id, key: k.key })),
-    basicauth_credentials: c.basicauth_credentials.map((b) => ({ id: b.id, username: b.username, password: b.password })),
+    keyauth_credentials: c.keyauth_credentials.map((k) => ({ id: k.id, key_hash: hashKey(salt, k.key) })),
+    basicauth_credentials: c.basicauth_credentials.map((b) => ({ id: b.id, username: b.username, password_hash: hashPassword(salt, id, b.password) })),
+    credential_salt: c.keyauth_credentials.length || c.basicauth_credentials.length ? salt : undefined,
   };
 }
 
@@ -123,9 +128,9 @@ export function routePolicyMessage(r: IrRoute): RoutePolicy {
   };
 }
 
-/** One `Consumer` resource per consumer, named by its id. */
-export function consumerResources(ir: Pick<GatewayIR, 'consumers'>): CompanionResource[] {
-  const out = new Map(ir.consumers.map((c) => [consumerId(c), companionResource(AUTHZ_TYPE.consumer, consumerId(c), consumerMessage(c))]));
+/** One `Consumer` resource per consumer, named by its id; credentials hashed with `salt`. */
+export function consumerResources(ir: Pick<GatewayIR, 'consumers'>, salt = DEFAULT_CREDENTIAL_SALT): CompanionResource[] {
+  const out = new Map(ir.consumers.map((c) => [consumerId(c), companionResource(AUTHZ_TYPE.consumer, consumerId(c), consumerMessage(c, salt))]));
   return byName([...out.values()]);
 }
 

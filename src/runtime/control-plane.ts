@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from '../admin/metrics.js';
 import { AdminAuth } from '../admin/admin-auth.js';
@@ -107,6 +108,8 @@ export class ControlPlane {
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
+    // Credential hashes salted per run: a copy of one run's Consumer resources says nothing of another's.
+    opts.settings = { ...opts.settings, credentialSalt: opts.settings.credentialSalt ?? randomBytes(16).toString('base64url') };
     this.tls = opts.tls ? new TlsSource(opts.tls, { logger: this.log }) : undefined;
     this.ads = new AdsServer(opts.logger, this.tls ? { source: this.tls, allowed: mayHold } : undefined);
     const denied = this.registry.add(new Counter('frontdesk_xds_denied_subscriptions_total', 'xDS subscriptions refused for the identity of the client certificate, by type and identity.'));

@@ -153,8 +153,13 @@ describe('the xDS port over mTLS', () => {
     assert.equal((await nextAcked(rl)).resources.length, 1, 'its own limits');
     const az = ads(pki.credentials(AUTHZ));
     az.send(ask(CONSUMER, 'authz'));
-    const consumers = (await az.next()).resources as { username?: string }[];
+    const consumers = (await az.next()).resources as { username?: string; keyauth_credentials?: { key_hash?: string }[]; jwt_secrets?: { secret?: string }[] }[];
     assert.deepEqual(consumers.map((c) => c.username), ['alice']);
+    // Even to the authz companion, the key travels as a salted hash; the HS256 secret, which
+    // verifying needs, in clear to this identity only.
+    assert.match(consumers[0]!.keyauth_credentials![0]!.key_hash!, /^hmac-sha256:[A-Za-z0-9+/]{43}=$/);
+    assert.ok(!JSON.stringify(consumers).includes('alice-very-secret-key'), 'no key in clear');
+    assert.equal(consumers[0]!.jwt_secrets![0]!.secret, 'alice-hs256-secret');
     assert.ok(await metric('frontdesk_xds_denied_subscriptions_total', { identity: 'spiffe://frontdesk/companion/ratelimit' }) >= 2);
   });
 });

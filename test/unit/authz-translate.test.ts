@@ -2,6 +2,7 @@
 // filter, per-route config and cluster a config compiles to; the Consumer/RoutePolicy resources
 // round-tripped through protobufjs and decoded into the engine; the Check server's message
 // mapping (and over real gRPC); and the load-time authz checks with their line:col.
+import { createHmac, scryptSync } from 'node:crypto';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
@@ -251,8 +252,13 @@ describe('authz companion resources', () => {
     assert.deepEqual(web.groups, ['orders-read'], 'repeated acl group once');
     assert.equal((web.jwt_secrets as Obj[])[0]!.algorithm, 'RS256');
     const partner = consumers.get('6f0c1b2a-0000-4000-8000-000000000001')!;
-    assert.deepEqual(partner.keyauth_credentials, [{ id: 'kc-partner', key: 'partner-key' }]);
-    assert.deepEqual(partner.basicauth_credentials, [{ username: 'partner', password: 'p@ss:word' }]);
+    // Keys and passwords travel hashed, salted with the translation's salt ("frontdesk" by default):
+    // HMAC-SHA256 of the key; scrypt (N 2^12, r 8, p 1, 32 bytes) of the password with salt + NUL + consumer id.
+    assert.equal(partner.credential_salt, 'frontdesk');
+    assert.deepEqual(partner.keyauth_credentials, [{ id: 'kc-partner', key_hash: `hmac-sha256:${createHmac('sha256', 'frontdesk').update('partner-key').digest('base64')}` }]);
+    const scrypted = scryptSync('p@ss:word', 'frontdesk\u00006f0c1b2a-0000-4000-8000-000000000001', 32, { N: 4096, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64');
+    assert.deepEqual(partner.basicauth_credentials, [{ username: 'partner', password_hash: `scrypt:${scrypted}` }]);
+    assert.ok(!JSON.stringify([...consumers.values()]).includes('partner-key') && !JSON.stringify([...consumers.values()]).includes('p@ss:word'), 'no key or password in clear');
     const jwk = (((partner.jwt_secrets as Obj[])[0]!.jwks as Obj).keys as Obj[])[0]!;
     assert.equal(jwk.d, undefined, 'private JWK members never travel');
     assert.equal(jwk.kid, 'k1');

@@ -2,6 +2,7 @@
 // both authz types arrive and are applied together as typed messages (proto3 defaults filled
 // in), a set the companion's check refuses is NACKed with the check's text while the last good
 // set stays in force, and a later good set is applied.
+import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { consumersProblem, policiesProblem } from '../../src/authz/policy.js';
@@ -57,7 +58,7 @@ describe('companion client', () => {
         applied.push({
           consumers: consumers.size,
           policies: policies.size,
-          keys: [...consumers.values()].flatMap((c) => c.keyauth_credentials.map((k) => k.key)),
+          keys: [...consumers.values()].flatMap((c) => c.keyauth_credentials.map((k) => k.key_hash)),
           keyNames: [...policies.values()].flatMap((p) => p.key_auth?.key_names ?? []),
         });
       },
@@ -71,7 +72,9 @@ describe('companion client', () => {
   test('applies the two types together, once both have arrived, as decoded messages', async () => {
     await client.whenReady();
     assert.equal(client.ready(), true);
-    assert.deepEqual(applied, [{ consumers: 1, policies: 1, keys: ['first-key'], keyNames: ['apikey'] }]);
+    // The key travels as HMAC-SHA256 keyed by the salt (translate's default salt, "frontdesk"), never in clear.
+    const firstKey = `hmac-sha256:${createHmac('sha256', 'frontdesk').update('first-key').digest('base64')}`;
+    assert.deepEqual(applied, [{ consumers: 1, policies: 1, keys: [firstKey], keyNames: ['apikey'] }]);
     const c = client.resources.get(AUTHZ_TYPE.consumer).get(alice);
     // Every field of a decoded message is present: proto3's defaults where the bytes have none.
     assert.equal(c?.username, 'alice');
@@ -97,6 +100,6 @@ describe('companion client', () => {
   test('a later good set is applied', async () => {
     ads.setSnapshot(buildSnapshot(translation(yaml('second-key')), Date.now(), ads.snapshot));
     await waitFor(() => applied.length === 2, 'the second set applied');
-    assert.deepEqual(applied[1], { consumers: 1, policies: 1, keys: ['second-key'], keyNames: ['apikey'] });
+    assert.deepEqual(applied[1], { consumers: 1, policies: 1, keys: [`hmac-sha256:${createHmac('sha256', 'frontdesk').update('second-key').digest('base64')}`], keyNames: ['apikey'] });
   });
 });

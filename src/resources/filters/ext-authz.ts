@@ -120,7 +120,7 @@ export const extAuthzFilter: HttpFilter = {
     return ctx.ir.listeners.some((l) => protectedRoutes(l).length) ? [authzCluster(ctx)] : [];
   },
   companions(ctx): CompanionResource[] {
-    return [...consumerResources(ctx.ir), ...routePolicyResources(ctx.ir)];
+    return [...consumerResources(ctx.ir, ctx.settings.credentialSalt), ...routePolicyResources(ctx.ir)];
   },
 };
 

@@ -11,6 +11,8 @@ export interface TranslateSettings {
   transform: { host: string; port: number; timeoutMs: number };
   /** mTLS from Envoy to the companions: where each Envoy reads its certificate (absent: plaintext). */
   tls?: EnvoySds;
+  /** The salt of the credential hashes sent to the authz companion (the control plane picks a random one per run). */
+  credentialSalt?: string;
 }
 
 export const DEFAULT_SETTINGS: TranslateSettings = {

@@ -22,6 +22,10 @@ export interface Consumer {
   'jwt_secrets'?: (_frontdesk_authz_v1_JwtSecret)[];
   'keyauth_credentials'?: (_frontdesk_authz_v1_KeyAuthCredential)[];
   'basicauth_credentials'?: (_frontdesk_authz_v1_BasicAuthCredential)[];
+  /**
+   * The salt the key and password hashes of this consumer were made with.
+   */
+  'credential_salt'?: (string);
 }
 
 /**
@@ -42,4 +46,8 @@ export interface Consumer__Output {
   'jwt_secrets': (_frontdesk_authz_v1_JwtSecret__Output)[];
   'keyauth_credentials': (_frontdesk_authz_v1_KeyAuthCredential__Output)[];
   'basicauth_credentials': (_frontdesk_authz_v1_BasicAuthCredential__Output)[];
+  /**
+   * The salt the key and password hashes of this consumer were made with.
+   */
+  'credential_salt': (string);
 }

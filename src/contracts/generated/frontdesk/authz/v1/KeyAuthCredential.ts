@@ -6,7 +6,10 @@
  */
 export interface KeyAuthCredential {
   'id'?: (string);
-  'key'?: (string);
+  /**
+   * "hmac-sha256:" + base64 of HMAC-SHA256(credential_salt, key).
+   */
+  'key_hash'?: (string);
 }
 
 /**
@@ -14,5 +17,8 @@ export interface KeyAuthCredential {
  */
 export interface KeyAuthCredential__Output {
   'id': (string);
-  'key': (string);
+  /**
+   * "hmac-sha256:" + base64 of HMAC-SHA256(credential_salt, key).
+   */
+  'key_hash': (string);
 }
