@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { TLSSocket } from 'node:tls';
-import { identityOf, type Identity, type TlsSource } from './xds/tls.js';
+import { identityOf, type Identity, type TlsSource } from './tls.js';
 
 /**
  * gRPC plumbing shared by the ADS server and the companion services: methods whose messages

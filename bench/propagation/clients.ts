@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { AdsClient } from '../../src/xds/ads-client.js';
-import { channelCredentials, TlsSource, type TlsFiles } from '../../src/xds/tls.js';
+import { channelCredentials, TlsSource, type TlsFiles } from '../../src/tls.js';
 import type { Json } from '../../src/xds/proto-json.js';
 import { wallMs } from '../support/stats.js';
 

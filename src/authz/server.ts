@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { ROUTE_CONTEXT_KEY } from '../contracts/authz.js';
 import { serveUnary } from '../grpc-raw.js';
-import { envoysOnly } from '../xds/tls.js';
-import type { TlsSource } from '../xds/tls.js';
+import { envoysOnly } from '../tls.js';
+import type { TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../xds/proto-registry.js';
 import type { AuthzDecision, AuthzLogger, AuthzRequest } from './types.js';

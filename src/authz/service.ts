@@ -3,7 +3,7 @@ import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '..
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import { TlsSource } from '../xds/tls.js';
+import { TlsSource } from '../tls.js';
 import { AuthzEngine } from './engine.js';
 import { consumersProblem, policiesProblem, snapshotFromResources } from './policy.js';
 import { startAuthzServer, type AuthzServer } from './server.js';

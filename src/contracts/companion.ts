@@ -1,6 +1,7 @@
 import { intFlag } from '../args.js';
 import { companionAdminPort } from '../default-ports.js';
 import type { Json, JsonObject } from '../json.js';
+import type { TlsFiles } from '../identity.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -66,13 +67,6 @@ export interface CompanionOptions {
   flags: ReadonlyMap<string, string | true>;
   /** mTLS both ways: to the control plane, and from Envoys (only Envoy certificates of the CA are answered). */
   tls?: TlsFiles;
-}
-
-/** The three files every mTLS party is given: its certificate chain, its key, the CA it trusts. */
-export interface TlsFiles {
-  cert: string;
-  key: string;
-  ca: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { serveUnary } from '../grpc-raw.js';
-import { envoysOnly, type TlsSource } from '../xds/tls.js';
+import { envoysOnly, type TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';

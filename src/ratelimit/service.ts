@@ -6,7 +6,7 @@ import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../args.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import { TlsSource } from '../xds/tls.js';
+import { TlsSource } from '../tls.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
 import { startRateLimitServer } from './server.js';

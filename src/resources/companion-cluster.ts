@@ -1,6 +1,6 @@
 import { isIpLiteral } from '../ir/build.js';
 import { any, duration, socketAddress, type JsonObject } from './builders.js';
-import { spiffeId, type Identity } from './identity.js';
+import { spiffeId, type Identity } from '../identity.js';
 
 /**
  * Where an Envoy reads its own certificate and the CA: SDS files on its machine (written by

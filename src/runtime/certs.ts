@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge, { type pki } from 'node-forge';
-import { spiffeId, type Identity } from '../xds/tls.js';
+import { spiffeId, type Identity } from '../tls.js';
 
 /**
  * `frontdesk certs`: a small CA and the certificates of every control-plane party, for

@@ -9,7 +9,7 @@ import { adminPortOf, type CompanionDefinition } from './companions.js';
 import type { ControlPlaneOptions } from './control-plane.js';
 import type { PortClaim } from './port-check.js';
 import { prettyStream, type LogFormat } from './pretty-log.js';
-import { isLoopback, plaintextRefusal, type TlsFiles } from '../xds/tls.js';
+import { isLoopback, plaintextRefusal, type TlsFiles } from '../tls.js';
 import { envoySds } from './bootstrap.js';
 
 /** From the command line to the options of each part: one place for every flag's default. */

@@ -20,7 +20,7 @@ import { shortType } from '../resources/type-urls.js';
 import { AdsServer } from '../xds/ads-server.js';
 import { mayHold } from '../xds/rights.js';
 import { buildSnapshot, type Snapshot } from '../xds/snapshot.js';
-import { TlsSource, type TlsFiles } from '../xds/tls.js';
+import { TlsSource, type TlsFiles } from '../tls.js';
 import { compileConfig } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
 import { readConfigTexts } from './config-files.js';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { ROUTE_METADATA_KEY, type RouteTransform__Output as RouteTransform } from '../contracts/transform.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
-import { callIdentity, describeIdentity, serverCredentials, type TlsSource } from '../xds/tls.js';
+import { callIdentity, describeIdentity, serverCredentials, type TlsSource } from '../tls.js';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
 import { isEmpty, transformBody, transformQuery } from './operations.js';

@@ -3,7 +3,7 @@ import { TRANSFORM_TYPE_URL, type RouteTransform__Output, type TransformMessages
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import { TlsSource } from '../xds/tls.js';
+import { TlsSource } from '../tls.js';
 import { startTransformServer } from './server.js';
 
 export interface TransformServiceOptions {

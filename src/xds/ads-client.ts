@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { TYPE } from '../resources/type-urls.js';
 import { messageType, typeForUrl } from './proto-registry.js';
 import { decodeToJson, type Json } from './proto-json.js';
-import { channelCredentials, type TlsSource } from './tls.js';
+import { channelCredentials, type TlsSource } from '../tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 

@@ -7,7 +7,7 @@ import { shortType } from '../resources/type-urls.js';
 import { messageType } from './proto-registry.js';
 import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
 import type { Snapshot } from './snapshot.js';
-import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from './tls.js';
+import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 

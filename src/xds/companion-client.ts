@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import { AdsClient } from './ads-client.js';
 import { decodeMessage } from './proto-json.js';
 import { typeForUrl } from './proto-registry.js';
-import type { TlsSource } from './tls.js';
+import type { TlsSource } from '../tls.js';
 
 /**
  * What every companion service does to get its policy: one ADS client (state of the world or

@@ -2,7 +2,7 @@ import { AUTHZ_TYPE } from '../contracts/authz.js';
 import { RATELIMIT_TYPE_URL } from '../contracts/ratelimit.js';
 import { TRANSFORM_TYPE_URL } from '../contracts/transform.js';
 import { ENVOY_PUSH_ORDER } from '../resources/type-urls.js';
-import type { Identity } from './tls.js';
+import type { Identity } from '../tls.js';
 
 /**
  * What each identity may hold over ADS. An Envoy: Envoy's own types (its fleet's, chosen by

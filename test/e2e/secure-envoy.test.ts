@@ -13,7 +13,7 @@ import { startRateLimitService, type RunningRateLimitService } from '../../src/r
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import type { RunningCompanion } from '../../src/runtime/companions.js';
 import { startTransformService } from '../../src/transform/service.js';
-import { TlsSource, type Identity } from '../../src/xds/tls.js';
+import { TlsSource, type Identity } from '../../src/tls.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { testPki, type TestPki } from '../support/mtls.js';
 import { freePort } from '../support/ports.js';

@@ -17,7 +17,7 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { messageType } from '../../src/xds/proto-registry.js';
-import { TlsSource, type Identity } from '../../src/xds/tls.js';
+import { TlsSource, type Identity } from '../../src/tls.js';
 import { testPki, type TestPki } from '../support/mtls.js';
 import { RawAdsStream, type SotwResponse } from '../support/raw-ads.js';
 import { waitFor } from '../support/wait.js';

@@ -5,7 +5,7 @@ import { createLogger, silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { dirname } from 'node:path';
 import { bootstrapYaml, envoySds, envoySdsFiles } from '../../src/runtime/bootstrap.js';
-import type { TlsFiles } from '../../src/xds/tls.js';
+import type { TlsFiles } from '../../src/tls.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess } from '../../src/runtime/envoy.js';
 import { freePort } from './ports.js';

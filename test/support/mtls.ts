@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { certFiles, COMPANION_NAMES, createCa, issue, writeCerts } from '../../src/runtime/certs.js';
-import type { Identity, TlsFiles } from '../../src/xds/tls.js';
+import type { Identity, TlsFiles } from '../../src/tls.js';
 import { readFileSync } from 'node:fs';
 
 export interface TestPki {

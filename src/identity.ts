@@ -17,3 +17,10 @@ export function spiffeId(id: Identity): string {
   if (id.role === 'companion') return `${SPIFFE_PREFIX}companion/${id.name}`;
   return `${SPIFFE_PREFIX}control-plane`;
 }
+
+/** The three files every mTLS party is given: its certificate chain, its key, the CA it trusts. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}

@@ -2,9 +2,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { TlsFiles } from '../contracts/companion.js';
-import type { Logger } from '../logger.js';
-import { SPIFFE_PREFIX, spiffeId, type Identity } from '../resources/identity.js';
+import type { Logger } from './logger.js';
+import { SPIFFE_PREFIX, spiffeId, type Identity, type TlsFiles } from './identity.js';
 
 /**
  * mutual TLS for every control-plane hop (Envoy → xDS, companion → xDS, Envoy → companion):
@@ -13,9 +12,8 @@ import { SPIFFE_PREFIX, spiffeId, type Identity } from '../resources/identity.js
  * URI SAN of its certificate (SPIFFE-shaped: spiffe://frontdesk/<role>[/<name>]).
  */
 
-export type { TlsFiles };
 
-export { SPIFFE_PREFIX, spiffeId, type Identity } from '../resources/identity.js';
+export { SPIFFE_PREFIX, spiffeId, type Identity, type TlsFiles } from './identity.js';
 
 /** The identity in a certificate's URI SANs; undefined when it carries none of ours (or several). */
 export function identityOf(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): Identity | undefined {
