@@ -6,7 +6,7 @@ import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../args.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import { TlsSource } from '../tls.js';
+import { isLoopback, TlsSource } from '../tls.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
 import { startRateLimitServer } from './server.js';
@@ -85,7 +85,8 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
 
   let admin: { server: Server; port: number } | undefined;
   if (o.adminPort !== undefined) {
-    admin = await startAdminServer(o.host, o.adminPort, {
+    // The admin API stays on loopback when the gRPC port is opened wider (it has no token).
+    admin = await startAdminServer(isLoopback(o.host) ? o.host : '127.0.0.1', o.adminPort, {
       ready,
       status: () => ({ ready: ready(), xds: `${o.xds.host}:${o.xds.port}`, grpcPort: grpcServer.port, ...(limiter.status() as object) }),
       metrics: () => limiter.registry.render(),
