@@ -68,9 +68,10 @@ describe('plaintext beyond loopback is refused', () => {
 });
 
 describe('the admin token', () => {
-  test('required on /status and /metrics when given; /healthz stays open; no credential shown', async () => {
+  // Bound to every interface (0.0.0.0, not loopback), reached through 127.0.0.1 only.
+  test('bound beyond loopback: required on /status and /metrics; /healthz stays open; no credential shown', async () => {
     const adminPort = await freePort();
-    const child = spawn(process.execPath, [...ENTRY, 'control-plane', '--config', config, '--xds-port', '0', '--admin-port', String(adminPort), '--admin-token', 's3cret-token', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...ENTRY, 'control-plane', '--config', config, '--xds-port', '0', '--admin-host', '0.0.0.0', '--admin-port', String(adminPort), '--admin-token', 's3cret-token', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     try {
