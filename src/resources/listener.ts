@@ -1,5 +1,5 @@
 import type { IrListener } from '../ir/types.js';
-import { adsSource, any, compact, duration, socketAddress, type JsonObject } from './builders.js';
+import { adsSource, any, compact, duration, formatterLiteral, socketAddress, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { listenerName, routeConfigName, secretName } from './names.js';
 
@@ -50,6 +50,60 @@ const KONG_ERROR_MAPPERS: JsonObject[] = [
   },
 ];
 
+/**
+ * Kong's grpc-status for the HTTP status of an answer it gives a gRPC request
+ * (kong/pdk/response.lua, HTTP_TO_GRPC_STATUS; a status it does not list takes the one of its
+ * class: 4xx as 400, 5xx as 500, 2xx as 200). Envoy's own table (Grpc::Utility::
+ * httpToGrpcStatus) differs: 404 → 12, 429 → 14, 500 → 2, 504 → 14.
+ */
+export const KONG_GRPC_STATUS: readonly (readonly [number, number])[] = [
+  [200, 0], [400, 3], [401, 16], [403, 7], [404, 5], [409, 6], [429, 8], [499, 1], [500, 13], [501, 12], [503, 14], [504, 4],
+];
+const KONG_GRPC_CLASS: readonly (readonly [number, number, number])[] = [[400, 499, 3], [500, 599, 13], [200, 299, 0]];
+
+/** A gRPC request: Kong's is_grpc_request (content-type starting with application/grpc; grpc_web makes a gRPC-Web one so). */
+const GRPC_REQUEST: JsonObject = { header_filter: { header: { name: 'content-type', string_match: { prefix: 'application/grpc' } } } };
+
+const statusIs = (op: 'EQ' | 'GE' | 'LE', code: number): JsonObject => ({
+  status_code_filter: { comparison: { op, value: { default_value: code, runtime_key: 'frontdesk.unused' } } },
+});
+const grpcStatusHeader = (code: number): JsonObject[] => [
+  { header: { key: 'grpc-status', value: String(code) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+];
+
+/** Kong's grpc-message for a grpc-status it writes from an HTTP status alone (kong/pdk/response.lua, GRPC_MESSAGES). */
+export const KONG_GRPC_MESSAGES: readonly string[] = [
+  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
+  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss',
+  'Unauthenticated',
+];
+
+/**
+ * A local reply to a gRPC request is sent by Envoy as a gRPC answer (HTTP 200, trailers only,
+ * the reply's body as grpc-message); Envoy writes grpc-status only when the reply has none. These
+ * mappers, tried first, give Kong's answer instead of Envoy's:
+ * - Envoy's own upstream failures: Kong's error handler (kong/error_handlers.lua) exits with
+ *   `{message = ...}` for a gRPC request, which kong.response.exit sends as grpc-message;
+ * - every other refusal (the plugins' kong.response.error, the router's 404, the companions'
+ *   denials): Kong sends no body to a gRPC client and names the status (GRPC_MESSAGES).
+ * The JSON mappers after them are then never reached by a gRPC request.
+ */
+const grpcReply = (filter: JsonObject, grpc: number, message: string): JsonObject => ({
+  filter: { and_filter: { filters: [GRPC_REQUEST, filter] } },
+  headers_to_add: grpcStatusHeader(grpc),
+  body_format_override: { text_format_source: { inline_string: formatterLiteral(message) } },
+});
+const GRPC_ERROR_MAPPERS: JsonObject[] = [
+  ...KONG_ERRORS.map(({ flags, status, message }) => grpcReply({ response_flag_filter: { flags } }, kongGrpcStatus(status), message)),
+  ...KONG_GRPC_STATUS.map(([http, grpc]) => grpcReply(statusIs('EQ', http), grpc, KONG_GRPC_MESSAGES[grpc]!)),
+  ...KONG_GRPC_CLASS.map(([from, to, grpc]) => grpcReply({ and_filter: { filters: [statusIs('GE', from), statusIs('LE', to)] } }, grpc, KONG_GRPC_MESSAGES[grpc]!)),
+];
+
+/** Kong's grpc-status for an HTTP status (KONG_GRPC_STATUS, then the status's class; 2 Unknown otherwise). */
+export function kongGrpcStatus(http: number): number {
+  return KONG_GRPC_STATUS.find(([h]) => h === http)?.[1] ?? KONG_GRPC_CLASS.find(([from, to]) => http >= from && http <= to)?.[2] ?? 2;
+}
+
 /** IrListener → envoy.config.listener.v3.Listener with an HTTP connection manager using RDS. */
 export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>): JsonObject {
   const chain = filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
@@ -72,7 +126,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       max_request_headers_kb: DOWNSTREAM.maxRequestHeadersKb,
       http2_protocol_options: { max_concurrent_streams: 1024, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 },
       upgrade_configs: [{ upgrade_type: 'websocket' }],
-      local_reply_config: { mappers: KONG_ERROR_MAPPERS },
+      local_reply_config: { mappers: [...GRPC_ERROR_MAPPERS, ...KONG_ERROR_MAPPERS] },
     }),
   };
   const tls = (certs: string[]) => ({

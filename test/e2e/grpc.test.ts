@@ -5,41 +5,16 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type Gateway } from '../support/gateway.js';
-
-const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
-const SERVICE: grpc.ServiceDefinition = {
-  Unary: { path: '/test.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
-  Ticks: { path: '/test.Echo/Ticks', requestStream: false, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
-};
+import { rawBytes as raw, startGrpcEcho, unaryCall, type GrpcEcho } from '../support/grpc-echo.js';
 
 describe('gRPC through Envoy', () => {
-  let server: grpc.Server;
+  let server: GrpcEcho;
   let gw: Gateway;
   let client: grpc.Client;
 
   before(async () => {
-    server = new grpc.Server();
-    server.addService(SERVICE, {
-      Unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        const text = call.request.toString();
-        if (text === 'fail') return cb({ code: grpc.status.FAILED_PRECONDITION, details: 'asked to fail' });
-        const md = new grpc.Metadata();
-        md.set('x-upstream-saw', String(call.metadata.get('x-client')[0] ?? ''));
-        call.sendMetadata(md);
-        cb(null, Buffer.from(`echo:${text}:${call.getPath()}`));
-      },
-      Ticks: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-        // "count,everyMs": count messages, everyMs apart.
-        const [count, every] = call.request.toString().split(',').map(Number) as [number, number];
-        let n = 0;
-        const t = setInterval(() => {
-          if (call.cancelled) { clearInterval(t); return; }
-          call.write(Buffer.from(`tick ${++n}`));
-          if (n === count) { clearInterval(t); call.end(); }
-        }, every);
-      },
-    });
-    const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
+    server = await startGrpcEcho();
+    const port = server.port;
     gw = await startGateway(`
 _format_version: "3.0"
 services:
@@ -58,14 +33,10 @@ services:
   after(async () => {
     client?.close();
     await gw?.stop();
-    server?.forceShutdown();
+    server?.stop();
   });
 
-  const unary = (text: string, md = new grpc.Metadata()) => new Promise<{ reply?: string; err?: grpc.ServiceError; headers?: grpc.Metadata }>((resolve) => {
-    let headers: grpc.Metadata | undefined;
-    const call = client.makeUnaryRequest('/test.Echo/Unary', raw.serialize, raw.deserialize, Buffer.from(text), md, (err, reply) => resolve({ reply: reply?.toString(), err: err ?? undefined, headers }));
-    call.on('metadata', (m) => (headers = m));
-  });
+  const unary = (text: string, md = new grpc.Metadata()) => unaryCall(client, '/test.Echo/Unary', text, md);
 
   test('a unary call goes through with its path and metadata both ways', async () => {
     const md = new grpc.Metadata();
@@ -100,6 +71,8 @@ services:
     const r = await ticks('2,1000');
     assert.ok(r.err, 'the call fails');
     assert.equal(r.got.length, 0);
-    assert.equal(r.err!.code, grpc.status.UNAVAILABLE, `got ${r.err!.code} ${r.err!.details}`);
+    // Kong's 504 for a gRPC client: grpc-status 4 and its error handler's message.
+    assert.equal(r.err!.code, grpc.status.DEADLINE_EXCEEDED, `got ${r.err!.code} ${r.err!.details}`);
+    assert.equal(r.err!.details, 'The upstream server is timing out');
   });
 });
