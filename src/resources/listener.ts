@@ -61,8 +61,16 @@ export const KONG_GRPC_STATUS: readonly (readonly [number, number])[] = [
 ];
 const KONG_GRPC_CLASS: readonly (readonly [number, number, number])[] = [[400, 499, 3], [500, 599, 13], [200, 299, 0]];
 
-/** A gRPC request: Kong's is_grpc_request (content-type starting with application/grpc; grpc_web makes a gRPC-Web one so). */
-const GRPC_REQUEST: JsonObject = { header_filter: { header: { name: 'content-type', string_match: { prefix: 'application/grpc' } } } };
+/**
+ * A gRPC request: Kong's is_grpc_request, a content-type starting with application/grpc (over
+ * HTTP/2, which a gRPC request always is). A gRPC-Web request (HTTP/1.1 from a browser) is not
+ * one, for Kong as here, until Envoy's grpc_web filter has made it gRPC: refusals before that
+ * filter are Kong's JSON, answers after it are gRPC ones, framed for gRPC-Web by the filter.
+ */
+const GRPC_REQUEST: JsonObject[] = [
+  { header_filter: { header: { name: 'content-type', string_match: { prefix: 'application/grpc' } } } },
+  { header_filter: { header: { name: 'content-type', string_match: { prefix: 'application/grpc-web' }, invert_match: true } } },
+];
 
 const statusIs = (op: 'EQ' | 'GE' | 'LE', code: number): JsonObject => ({
   status_code_filter: { comparison: { op, value: { default_value: code, runtime_key: 'frontdesk.unused' } } },
@@ -89,7 +97,7 @@ export const KONG_GRPC_MESSAGES: readonly string[] = [
  * The JSON mappers after them are then never reached by a gRPC request.
  */
 const grpcReply = (filter: JsonObject, grpc: number, message: string): JsonObject => ({
-  filter: { and_filter: { filters: [GRPC_REQUEST, filter] } },
+  filter: { and_filter: { filters: [...GRPC_REQUEST, filter] } },
   headers_to_add: grpcStatusHeader(grpc),
   body_format_override: { text_format_source: { inline_string: formatterLiteral(message) } },
 });

@@ -4,6 +4,7 @@ import { aclPlugin } from './acl.js';
 import { basicAuthPlugin } from './basic-auth.js';
 import { correlationIdPlugin } from './correlation-id.js';
 import { corsPlugin } from './cors.js';
+import { grpcWebPlugin } from './grpc-web.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
@@ -23,7 +24,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, grpcWebPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   prometheusPlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin,
 ] as const;

@@ -1,6 +1,7 @@
 import { corsActualHeadersFilter, corsFilter, corsHeadersFilter } from './cors.js';
 import { correlationIdFilter } from './correlation-id.js';
 import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
+import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
@@ -19,7 +20,7 @@ import { transformFilter } from './transform.js';
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
  * plugin priority (higher runs first: correlation-id 100001, cors 2000, the auth plugins jwt
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 in one ext_authz call, rate-limiting 910,
- * the transformers 801/800, request-termination 2) but for ip-restriction (990) and
+ * the transformers 801/800, grpc-web 3, request-termination 2) but for ip-restriction (990) and
  * request-size-limiting (951), which Envoy checks before asking authz, so a request refused
  * by both gets their answer where Kong would give the auth plugin's.
  */
@@ -37,6 +38,8 @@ const CHAIN: readonly ChainEntry[] = [
   requestTransformerFilter, // header_mutation: the request-transformer's headers
   responseTransformerFilter, // header_mutation: the response-transformer's headers
   transformFilter, // ext_proc: bodies, query string, method (the transform companion)
+  grpcWebOptionsFilter, // rbac on OPTIONS: grpc-web answers them itself (Kong's grpc-web, 3)
+  grpcWebFilter, // composite running envoy.filters.http.grpc_web: gRPC-Web to gRPC and back (Kong's grpc-web, 3)
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
   adaptiveConcurrencyFilters, // adaptive_concurrency, one per service that asks for it (its latency is the backend's)
   routerFilter, // envoy.filters.http.router, always last

@@ -115,6 +115,7 @@ export function decimalGreaterThan(n: number): string {
 function policy(rule: ReplyRule, extra: JsonObject[]): JsonObject {
   const headers = [
     ...(rule.contentType ? [setHeader('content-type', rule.contentType)] : []),
+    ...(rule.headers ?? []),
     ...extra,
   ];
   return typed(rule.plugin, LOCAL_RESPONSE_POLICY, {

@@ -84,6 +84,8 @@ export interface ReplyRule {
   bodyFormat?: string;
   /** Content-Type of the body; undefined leaves Envoy's. */
   contentType?: string;
+  /** Other headers of the answer (HeaderValueOptions). */
+  headers?: JsonObject[];
 }
 
 /** Response headers a plugin adds to every answer on a route, Kong's included; `when` narrows them. */

@@ -1,0 +1,62 @@
+/**
+ * The config schemas of grpc-web, grpc-gateway and proxy-cache: Kong 3.x's fields and defaults
+ * (kong/plugins/<name>/schema.lua), and what Frontdesk refuses, with the field at its line:col.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/model/load.js';
+import { ENFORCED_PLUGINS, pluginDefinition, pluginFeature } from '../../src/model/plugins/index.js';
+
+/** One route `r` on a grpc service with plugin `name`; `config` (YAML lines) starts on line 10. */
+function withPlugin(name: string, config: string, extra = ''): string {
+  return [
+    '_format_version: "3.0"',
+    'services:',
+    '  - name: s',
+    '    url: grpc://s.internal:50051',
+    '    routes:',
+    '      - name: r',
+    '        paths: [/r]',
+    '        plugins:',
+    `          - name: ${name}`,
+    '            config:',
+    ...config.split('\n').map((l) => `              ${l}`),
+    extra,
+  ].join('\n');
+}
+
+function diagnostics(text: string, severity: 'error' | 'warning'): string[] {
+  const r = loadConfig([{ file: 'gateway.yaml', text }]);
+  return r.diagnostics.filter((d) => d.severity === severity).map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`);
+}
+
+function parse(name: string, config: unknown): unknown {
+  const r = pluginDefinition(name)!.config.safeParse(config);
+  if (!r.success) assert.fail(JSON.stringify(r.error.issues));
+  return r.data;
+}
+
+describe('grpc-web', () => {
+  test("Kong's defaults: allow_origin_header *, pass_stripped_path off", () => {
+    assert.ok(ENFORCED_PLUGINS.has('grpc-web'));
+    assert.deepEqual(parse('grpc-web', {}), { pass_stripped_path: false, allow_origin_header: '*' });
+    assert.deepEqual(pluginFeature('grpc-web', parse('grpc-web', {})), { upstreamPath: 'request', allowOrigin: '*' });
+    assert.deepEqual(pluginFeature('grpc-web', parse('grpc-web', { pass_stripped_path: true, allow_origin_header: 'https://a' })), { upstreamPath: 'stripped', allowOrigin: 'https://a' });
+  });
+
+  test('proto (JSON payload transcoding) is refused at its line:col', () => {
+    const errs = diagnostics(withPlugin('grpc-web', 'proto: /protos/a.proto'), 'error');
+    assert.equal(errs.length, 1, errs.join('\n'));
+    assert.match(errs[0]!, /^11:22 FD_INVALID_VALUE "proto": .*application\/grpc-web\+json.*not served/);
+  });
+
+  test('an unknown field is refused with a suggestion', () => {
+    const errs = diagnostics(withPlugin('grpc-web', 'allow_origin: "*"'), 'error');
+    assert.equal(errs.length, 1, errs.join('\n'));
+    assert.match(errs[0]!, /^11:15 FD_UNKNOWN_KEY .*allow_origin/);
+  });
+
+  test('loads with no "not applied" warning', () => {
+    assert.deepEqual(diagnostics(withPlugin('grpc-web', 'pass_stripped_path: true'), 'warning').filter((w) => w.includes('PENDING')), []);
+  });
+});
