@@ -60,3 +60,44 @@ describe('grpc-web', () => {
     assert.deepEqual(diagnostics(withPlugin('grpc-web', 'pass_stripped_path: true'), 'warning').filter((w) => w.includes('PENDING')), []);
   });
 });
+
+describe('proxy-cache', () => {
+  test("Kong's defaults (kong/plugins/proxy-cache/schema.lua)", () => {
+    assert.ok(ENFORCED_PLUGINS.has('proxy-cache'));
+    assert.deepEqual(parse('proxy-cache', { strategy: 'memory' }), {
+      strategy: 'memory', response_code: [200, 301, 404], request_method: ['GET', 'HEAD'], content_type: ['text/plain', 'application/json'],
+      cache_ttl: 300, cache_control: false, ignore_uri_case: false, memory: { dictionary_name: 'kong_db_cache' },
+      response_headers: { Age: true, 'X-Cache-Status': true, 'X-Cache-Key': true },
+    });
+    assert.deepEqual(pluginFeature('proxy-cache', parse('proxy-cache', { strategy: 'memory', vary_headers: ['X-Lang', 'accept'], vary_query_params: ['b', 'a'] })), {
+      methods: ['GET', 'HEAD'], statuses: [200, 301, 404], contentTypes: ['application/json', 'text/plain'], ttlSeconds: 300,
+      honourCacheControl: false, ignoreUriCase: false, varyQueryParams: ['a', 'b'], varyHeaders: ['accept', 'x-lang'],
+      headers: { age: true, status: true, key: true },
+    });
+  });
+
+  test('strategy is required, as in Kong', () => {
+    const errs = diagnostics(withPlugin('proxy-cache', 'cache_ttl: 30'), 'error');
+    assert.equal(errs.length, 1, errs.join('\n'));
+    assert.match(errs[0]!, /strategy/);
+  });
+
+  test('strategy redis is refused at its line:col, saying why', () => {
+    const errs = diagnostics(withPlugin('proxy-cache', 'strategy: redis'), 'error');
+    assert.equal(errs.length, 1, errs.join('\n'));
+    assert.match(errs[0]!, /^11:25 FD_INVALID_VALUE .*strategy redis.*not served/);
+  });
+
+  test("Kong's ranges: response_code 100-900, cache_ttl above 0, methods Kong lists", () => {
+    assert.match(diagnostics(withPlugin('proxy-cache', 'strategy: memory\nresponse_code: [99]'), 'error')[0] ?? '', /^12:31 .*between 100 and 900/);
+    assert.match(diagnostics(withPlugin('proxy-cache', 'strategy: memory\ncache_ttl: 0'), 'error')[0] ?? '', /^12:26 .*greater than 0/);
+    assert.match(diagnostics(withPlugin('proxy-cache', 'strategy: memory\nrequest_method: [DELETE]'), 'error')[0] ?? '', /^12:32 /);
+  });
+
+  test('memory.dictionary_name loads and is reported as having no effect', () => {
+    const warnings = diagnostics(withPlugin('proxy-cache', 'strategy: memory\nmemory: { dictionary_name: my_cache }'), 'warning').filter((w) => w.includes('FD_PLUGIN_DIFFERS'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /^12:42 FD_PLUGIN_DIFFERS .*dictionary_name "my_cache".*no effect/);
+    assert.deepEqual(diagnostics(withPlugin('proxy-cache', 'strategy: memory'), 'warning').filter((w) => w.includes('FD_PLUGIN')), []);
+  });
+});

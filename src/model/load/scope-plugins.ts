@@ -55,6 +55,7 @@ function readPlugin(rep: Reporter, raw: unknown, origin: Origin) {
     const res = def.config.safeParse(config);
     if (!res.success) { rep.report(origin.file, issuesToDiagnostics(def.config, res.error.issues, [...origin.path, 'config'])); return undefined; }
     config = res.data;
+    for (const d of def.differences?.(config) ?? []) rep.at(origin, diag('FD_PLUGIN_DIFFERS', [...origin.path, 'config', ...d.path], entry.name, d.message));
   }
   if (entry.enabled && !ENFORCED_PLUGINS.has(entry.name)) rep.at(origin, diag('FD_PLUGIN_PENDING', [...origin.path, 'name'], entry.name));
   return { entry, def, config };

@@ -31,6 +31,14 @@ export interface PluginDefinition<Name extends string = string, Config = unknown
   enforcers(config: Config): readonly Enforcer[];
   /** The validated config as the IR carries it. */
   feature(config: Config): Feature;
+  /** Where this config is served differently from Kong (a warning at load each), by field path under `config`. */
+  differences?(config: Config): readonly PluginDifference[];
+}
+
+/** One field whose behaviour differs from Kong's: FD_PLUGIN_DIFFERS at that field. */
+export interface PluginDifference {
+  path: readonly (string | number)[];
+  message: string;
 }
 
 /** A plugin definition, with its name kept as a literal type so the IR can be typed by name. */

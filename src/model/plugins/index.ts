@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Enforcer, PluginScope } from './definition.js';
+import type { Enforcer, PluginDifference, PluginScope } from './definition.js';
 import { aclPlugin } from './acl.js';
 import { basicAuthPlugin } from './basic-auth.js';
 import { correlationIdPlugin } from './correlation-id.js';
@@ -9,6 +9,7 @@ import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
 import { KONG_PLUGINS_NOT_SERVED, KONG_PLUGINS_PENDING } from './kong-plugins.js';
+import { proxyCachePlugin } from './proxy-cache.js';
 import { prometheusPlugin } from './prometheus.js';
 import { rateLimiting } from './rate-limiting.js';
 import { requestSizeLimitingPlugin } from './request-size-limiting.js';
@@ -25,7 +26,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  */
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, grpcWebPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
-  prometheusPlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
+  prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin,
 ] as const;
 
@@ -44,6 +45,7 @@ export interface LoadedPluginDefinition {
   scopes: readonly PluginScope[];
   enforcers(config: unknown): readonly Enforcer[];
   feature(config: unknown): unknown;
+  differences?(config: unknown): readonly PluginDifference[];
 }
 
 /**

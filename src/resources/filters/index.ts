@@ -4,6 +4,7 @@ import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
 import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
+import { proxyCacheFilter } from './proxy-cache.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
 import type { ChainEntry, HttpFilter } from './registry.js';
@@ -20,7 +21,7 @@ import { transformFilter } from './transform.js';
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
  * plugin priority (higher runs first: correlation-id 100001, cors 2000, the auth plugins jwt
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 in one ext_authz call, rate-limiting 910,
- * the transformers 801/800, grpc-web 3, request-termination 2) but for ip-restriction (990) and
+ * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) but for ip-restriction (990) and
  * request-size-limiting (951), which Envoy checks before asking authz, so a request refused
  * by both gets their answer where Kong would give the auth plugin's.
  */
@@ -38,6 +39,7 @@ const CHAIN: readonly ChainEntry[] = [
   requestTransformerFilter, // header_mutation: the request-transformer's headers
   responseTransformerFilter, // header_mutation: the response-transformer's headers
   transformFilter, // ext_proc: bodies, query string, method (the transform companion)
+  proxyCacheFilter, // lua: Kong's proxy-cache, hits served here (Kong's proxy-cache, 100)
   grpcWebOptionsFilter, // rbac on OPTIONS: grpc-web answers them itself (Kong's grpc-web, 3)
   grpcWebFilter, // composite running envoy.filters.http.grpc_web: gRPC-Web to gRPC and back (Kong's grpc-web, 3)
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
