@@ -57,6 +57,8 @@ export const catalogue = {
   FD_PLUGIN_NOT_IMPLEMENTED: entry('error', (name: string) => `plugin "${name}" is a Kong plugin that Frontdesk does not serve yet`, () => 'remove it or set enabled: false; see docs/plugins.md'),
   FD_PLUGIN_PENDING: entry('warning', (name: string) => `plugin "${name}" loads but is not applied by this version of Frontdesk`, () => 'see docs/plugins.md for what each plugin does today'),
   FD_PLUGIN_DIFFERS: entry('warning', (name: string, what: string) => `plugin "${name}": ${what}`, () => 'see docs/plugins.md for where Frontdesk differs from Kong'),
+  FD_PROTO_NOT_FOUND: entry('error', (path: string, why: string) => `cannot read the proto file "${path}": ${why}`, () => 'a relative path is read beside the YAML file that names it'),
+  FD_PROTO_INVALID: entry('error', (msg: string) => `the proto file does not compile: ${msg}`, () => 'fix the .proto (imports resolve beside it and against the googleapis protos, e.g. google/api/annotations.proto)'),
   FD_PLUGIN_SCOPE: entry('error', (name: string, scope: string) => `plugin "${name}" cannot be attached to a ${scope}`, () => 'attach it to a route, a service or globally'),
   FD_PLUGIN_DUPLICATE: entry('error', (name: string, where: string) => `plugin "${name}" is configured twice on ${where}`, () => 'keep one instance per scope'),
   FD_FIELD_NOT_IMPLEMENTED: entry('error', (field: string, why: string) => `"${field}" asks for behaviour Frontdesk does not implement: ${why}`, () => 'leave the field at Kong\'s default (or null)'),

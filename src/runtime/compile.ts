@@ -3,6 +3,7 @@ import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
 import type { GatewayModel } from '../model/types.js';
+import { resolveProtos } from './proto-descriptors.js';
 import type { SourceText } from '../model/yaml-source.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
 import { translate, type Translation } from '../resources/translate.js';
@@ -22,12 +23,15 @@ export interface CompileResult {
   translation?: Translation;
 }
 
-/** YAML texts → model → IR → resources; stops at the first stage that reports an error. */
+/** YAML texts → model → (grpc-gateway's .proto files read and compiled) → IR → resources; stops at the first stage that reports an error. */
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
   const loaded = loadConfig(texts, { adminPort: options.adminPort });
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
-  const ir = buildIR(loaded.model, options.ir ?? DEFAULT_IR_OPTIONS);
+  const protos = resolveProtos(loaded.model, texts);
+  if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics] };
+  const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS);
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);
+  // The model as loaded (Kong's fields only, for the Admin API and the dashboard); the IR has the compiled protos.
   return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation };
 }
 

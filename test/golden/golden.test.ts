@@ -83,7 +83,7 @@ describe('golden files', () => {
 
   for (const c of cases) {
     test(c.name, () => {
-      const rendered = render(readFileSync(c.input, 'utf8'));
+      const rendered = render(readFileSync(c.input, 'utf8'), c.input);
       assert.ok(rendered.golden, `${c.name} does not compile:\n${rendered.errors}`);
       assert.ok(existsSync(c.outFile), `${c.name}/out.json is missing; run \`npm run golden:update\` and review it`);
       const expected = readGolden(c.outFile);

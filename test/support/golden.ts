@@ -136,7 +136,7 @@ export function staticBootstrap(g: Golden): Json {
 export function updateGoldens(root = GOLDEN_DIR): { written: string[]; unchanged: string[]; removed: string[] } {
   const out = { written: [] as string[], unchanged: [] as string[], removed: [] as string[] };
   for (const c of goldenCases(root)) {
-    const rendered = render(readFileSync(c.input, 'utf8'));
+    const rendered = render(readFileSync(c.input, 'utf8'), c.input);
     if (!rendered.golden) throw new Error(`${c.name} does not compile:\n${rendered.errors}`);
     const text = serialize(rendered.golden);
     if (existsSync(c.outFile) && readFileSync(c.outFile, 'utf8') === text) {

@@ -4,6 +4,7 @@ import { aclPlugin } from './acl.js';
 import { basicAuthPlugin } from './basic-auth.js';
 import { correlationIdPlugin } from './correlation-id.js';
 import { corsPlugin } from './cors.js';
+import { grpcGatewayPlugin } from './grpc-gateway.js';
 import { grpcWebPlugin } from './grpc-web.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
@@ -25,7 +26,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, grpcWebPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, grpcGatewayPlugin, grpcWebPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin,
 ] as const;

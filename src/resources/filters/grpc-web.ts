@@ -1,7 +1,8 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { any, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
-import type { HttpFilter, ReplyRule } from './registry.js';
+import { optionsAnswerFilter } from './options-answer.js';
+import type { HttpFilter } from './registry.js';
 
 type GrpcWeb = FeatureOf<'grpc-web'>;
 
@@ -34,8 +35,6 @@ const WITH_MATCHER = 'envoy.extensions.common.matching.v3.ExtensionWithMatcher';
 const WITH_MATCHER_PER_ROUTE = 'envoy.extensions.common.matching.v3.ExtensionWithMatcherPerRoute';
 const COMPOSITE = 'envoy.extensions.filters.http.composite.v3.Composite';
 const EXECUTE_FILTER = 'envoy.extensions.filters.http.composite.v3.ExecuteFilterAction';
-const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
-const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 
 function configOf(r: IrRoute): GrpcWeb | undefined {
   return r.service ? r.plugins['grpc-web']?.feature : undefined;
@@ -89,36 +88,7 @@ export const grpcWebFilter: HttpFilter = {
 };
 
 /** The OPTIONS gate: Kong's grpc-web answers OPTIONS itself, never the upstream. */
-export const grpcWebOptionsFilter: HttpFilter = {
-  name: GRPC_WEB_OPTIONS_FILTER,
-  httpFilter(l) {
-    return used(l) ? { name: GRPC_WEB_OPTIONS_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
-  },
-  perRoute(r) {
-    if (!configOf(r)) return undefined;
-    return any(RBAC_PER_ROUTE, {
-      rbac: {
-        rules: {
-          action: 'DENY',
-          policies: { 'grpc-web-options': { permissions: [{ header: { name: ':method', string_match: { exact: 'OPTIONS' } } }], principals: [{ any: true }] } },
-        },
-      },
-    });
-  },
-  replies(r): ReplyRule[] {
-    const c = configOf(r);
-    if (!c) return [];
-    return [{
-      plugin: 'grpc-web',
-      when: when.and(when.status(403), when.header(':method', 'OPTIONS')),
-      status: 200,
-      body: 'OK',
-      contentType: GRPC_WEB_OPTIONS_HEADERS['content-type'],
-      headers: [
-        setHeader('access-control-allow-origin', c.allowOrigin),
-        setHeader('access-control-allow-methods', GRPC_WEB_OPTIONS_HEADERS['access-control-allow-methods']),
-        setHeader('access-control-allow-headers', GRPC_WEB_OPTIONS_HEADERS['access-control-allow-headers']),
-      ],
-    }];
-  },
-};
+export const grpcWebOptionsFilter: HttpFilter = optionsAnswerFilter(GRPC_WEB_OPTIONS_FILTER, 'grpc-web', (r) => {
+  const c = configOf(r);
+  return c ? { ...GRPC_WEB_OPTIONS_HEADERS, 'access-control-allow-origin': c.allowOrigin } : undefined;
+});

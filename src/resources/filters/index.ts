@@ -1,6 +1,7 @@
 import { corsActualHeadersFilter, corsFilter, corsHeadersFilter } from './cors.js';
 import { correlationIdFilter } from './correlation-id.js';
 import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
+import { grpcGatewayFilter, grpcGatewayOptionsFilter } from './grpc-gateway.js';
 import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
@@ -23,7 +24,11 @@ import { transformFilter } from './transform.js';
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 in one ext_authz call, rate-limiting 910,
  * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) but for ip-restriction (990) and
  * request-size-limiting (951), which Envoy checks before asking authz, so a request refused
- * by both gets their answer where Kong would give the auth plugin's.
+ * by both gets their answer where Kong would give the auth plugin's, and for grpc-gateway (998),
+ * whose transcoder runs after every filter that can refuse and after proxy-cache: Kong answers a
+ * REST client's refusals in JSON (its own request is not gRPC), while a filter after Envoy's
+ * transcoder sees a gRPC request; and a cache before the transcoder stores the JSON answer and
+ * serves it without transcoding it twice.
  */
 const CHAIN: readonly ChainEntry[] = [
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
@@ -40,6 +45,8 @@ const CHAIN: readonly ChainEntry[] = [
   responseTransformerFilter, // header_mutation: the response-transformer's headers
   transformFilter, // ext_proc: bodies, query string, method (the transform companion)
   proxyCacheFilter, // lua: Kong's proxy-cache, hits served here (Kong's proxy-cache, 100)
+  grpcGatewayOptionsFilter, // rbac on OPTIONS: grpc-gateway answers them itself (Kong's grpc-gateway, 998: see above)
+  grpcGatewayFilter, // grpc_json_transcoder: REST/JSON to gRPC (Kong's grpc-gateway, 998: see above)
   grpcWebOptionsFilter, // rbac on OPTIONS: grpc-web answers them itself (Kong's grpc-web, 3)
   grpcWebFilter, // composite running envoy.filters.http.grpc_web: gRPC-Web to gRPC and back (Kong's grpc-web, 3)
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
