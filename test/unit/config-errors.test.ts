@@ -985,9 +985,9 @@ ${SVC('other')}
     const r = load(y(`
 _format_version: "3.0"
 plugins:
-  - name: proxy-cache
+  - name: http-log
 `));
     assert.ok(r.model);
-    check(warnings(r)[0], { severity: 'warning', code: 'FD_PLUGIN_PENDING', at: '3:11', message: 'plugin "proxy-cache" loads but is not applied' });
+    check(warnings(r)[0], { severity: 'warning', code: 'FD_PLUGIN_PENDING', at: '3:11', message: 'plugin "http-log" loads but is not applied' });
   });
 });
