@@ -22,13 +22,13 @@ import { transformFilter } from './transform.js';
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
  * plugin priority (higher runs first: correlation-id 100001, cors 2000, the auth plugins jwt
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 in one ext_authz call, rate-limiting 910,
- * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) but for ip-restriction (990) and
- * request-size-limiting (951), which Envoy checks before asking authz, so a request refused
- * by both gets their answer where Kong would give the auth plugin's, and for grpc-gateway (998),
- * whose transcoder runs after every filter that can refuse and after proxy-cache: Kong answers a
- * REST client's refusals in JSON (its own request is not gRPC), while a filter after Envoy's
- * transcoder sees a gRPC request; and a cache before the transcoder stores the JSON answer and
- * serves it without transcoding it twice.
+ * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) with two
+ * exceptions. ip-restriction (990) and request-size-limiting (951) are checked by Envoy before
+ * it asks authz, so a request refused by both gets their answer where Kong would give the auth
+ * plugin's. grpc-gateway (998) runs after every filter that can refuse and after proxy-cache:
+ * Kong answers a REST client's refusals in JSON (that client's request is not gRPC), while a
+ * filter after Envoy's transcoder sees a gRPC request; and a cache before the transcoder stores
+ * the JSON answer and serves it without transcoding it twice.
  */
 const CHAIN: readonly ChainEntry[] = [
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
