@@ -21,6 +21,7 @@ async function startCountingUpstream(): Promise<{ url: string; count(): number; 
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
     const headers: Record<string, string> = { 'content-type': q.get('ct') ?? 'application/json' };
     if (q.get('cc')) headers['cache-control'] = q.get('cc')!;
+    if (q.get('cookies')) res.setHeader('set-cookie', ['a=1', 'b=2']);
     res.writeHead(Number(q.get('status') ?? 200), headers);
     res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ n, path: req.url, lang: req.headers['x-lang'] ?? null }));
   });
@@ -114,6 +115,17 @@ describe('proxy-cache through Envoy', () => {
     assert.equal(second.text, first.text);
     assert.match(second.age ?? '', /^\d+$/);
     assert.equal(up.count(), before + 1);
+  });
+
+  test('a hit replays every header the upstream sent, repeated ones included', async () => {
+    const first = await fetch(`${gw.proxy}/cached/cookies?cookies=2`);
+    await first.text();
+    assert.equal(first.headers.get('x-cache-status'), 'Miss');
+    const hit = await fetch(`${gw.proxy}/cached/cookies?cookies=2`);
+    await hit.text();
+    assert.equal(hit.headers.get('x-cache-status'), 'Hit');
+    assert.deepEqual(hit.headers.getSetCookie(), ['a=1', 'b=2']);
+    assert.equal(hit.headers.get('content-type'), 'application/json');
   });
 
   test('Bypass: a method, a status and a content type Kong does not cache', async () => {
