@@ -1,8 +1,9 @@
 // A gRPC client refused by the gateway gets a gRPC answer, as Kong gives it (kong/pdk/response.lua:
 // grpc-status from HTTP_TO_GRPC_STATUS, grpc-message the status's name for a plugin's refusal,
 // kong/error_handlers.lua's message for an upstream failure), never Kong's HTTP JSON body:
-// key-auth's 401 → 16, rate-limiting's 429 → 8, no route's 404 → 5, an upstream timeout's
-// 504 → 4, an unreachable upstream's 502 → 13. An HTTP client on the same listener still gets JSON.
+// key-auth's 401 → 16, rate-limiting's 429 → 8, ip-restriction's 403 → 7, no route's 404 → 5,
+// an upstream timeout's 504 → 4, an unreachable upstream's 502 → 13. An HTTP client on the same
+// listener still gets JSON.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
@@ -50,6 +51,14 @@ services:
         plugins:
           - name: rate-limiting
             config: { minute: 1, limit_by: ip }
+      - name: fenced
+        paths: [/test.Echo/]
+        headers: { x-route: [fenced] }
+        strip_path: false
+        protocols: [grpc]
+        plugins:
+          - name: ip-restriction
+            config: { deny: [127.0.0.1] }
       - name: open
         paths: [/test.Echo/]
         strip_path: false
@@ -100,6 +109,12 @@ services:
     const second = await unaryCall(client, '/test.Echo/Unary', 'two', md({ 'x-route': 'limited' }));
     assert.equal(second.err?.code, grpc.status.RESOURCE_EXHAUSTED, second.err?.details);
     assert.equal(second.err?.details, 'ResourceExhausted');
+  });
+
+  test('ip-restriction: a denied address is PERMISSION_DENIED (7) "PermissionDenied"', async () => {
+    const r = await unaryCall(client, '/test.Echo/Unary', 'hi', md({ 'x-route': 'fenced' }));
+    assert.equal(r.err?.code, grpc.status.PERMISSION_DENIED, r.err?.details);
+    assert.equal(r.err?.details, 'PermissionDenied');
   });
 
   test('no route is NOT_FOUND (5) "NotFound"; an HTTP client still gets the JSON body', async () => {
