@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { connect, createServer as createH2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
-import { authzForTests, type TestAuthz } from '../support/authz-service.js';
-import { startGateway, type Gateway } from '../support/gateway.js';
+import { startGatewayWithAuthz } from '../support/authz-service.js';
+import type { Gateway } from '../support/gateway.js';
 import { startEchoUpstream } from '../support/upstream.js';
 import { openWebSocket, startEchoWsServer, type EchoWsServer, type WsClient } from '../support/websocket.js';
 import { waitFor } from '../support/wait.js';
@@ -66,7 +65,6 @@ describe('WebSocket and HTTP versions through Envoy', () => {
   let h2Port: number;
   let http1: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
-  let authz: TestAuthz;
   const open: WsClient[] = [];
 
   before(async () => {
@@ -78,15 +76,11 @@ describe('WebSocket and HTTP versions through Envoy', () => {
     });
     await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
     h2Port = (h2.address() as AddressInfo).port;
-    const az = await authzForTests();
-    gw = await startGateway(config(ws.url, h2Port, http1.url), { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
-    authz = az.attach(gw.xdsPort);
-    await authz.start();
+    gw = await startGatewayWithAuthz(config(ws.url, h2Port, http1.url));
   });
 
   after(async () => {
     for (const c of open) c.close();
-    await authz?.stop();
     await gw?.stop();
     await ws?.close();
     await http1?.close();

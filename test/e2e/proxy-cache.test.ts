@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
-import { authzForTests, type TestAuthz } from '../support/authz-service.js';
-import { startGateway, type Gateway } from '../support/gateway.js';
+import { startGatewayWithAuthz } from '../support/authz-service.js';
+import type { Gateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
 
 /** An upstream whose answer the query picks: ?status=&ct=&cc= ; the body names the request number and path. */
@@ -81,18 +80,13 @@ services:
 describe('proxy-cache through Envoy', () => {
   let up: Awaited<ReturnType<typeof startCountingUpstream>>;
   let gw: Gateway;
-  let authz: TestAuthz;
 
   before(async () => {
     up = await startCountingUpstream();
-    const az = await authzForTests();
-    gw = await startGateway(config(up.url), { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
-    authz = az.attach(gw.xdsPort);
-    await authz.start();
+    gw = await startGatewayWithAuthz(config(up.url));
   });
 
   after(async () => {
-    await authz?.stop();
     await gw?.stop();
     await up?.close();
   });
