@@ -50,7 +50,7 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
     paths.forEach((path, i) => {
       const id = paths.length > 1 ? `${r.name}#${i}` : r.name;
       routes.push({
-        id, routeName: r.name, service: r.service, hosts, path, methods, headers,
+        id, routeName: r.name, routeId: r.id, service: r.service, hosts, path, methods, headers,
         protocols: [...r.protocols].sort(), httpsRedirectStatus: r.https_redirect_status_code,
         priority: kongPriority({ hosts, methods, headers, path, snis: r.snis, regexPriority: r.regex_priority }),
         action: service ? routeAction(r, path, service, upstream) : { backend: '', readTimeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },

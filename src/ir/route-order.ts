@@ -9,7 +9,11 @@ import type { HeaderMatch, PathMatch } from './types.js';
  *   - the path is a regex: bit 51 (regex paths are tried before prefixes)
  *   - regex_priority, for regex paths only: bits 19-50
  *   - the prefix length, longest first: bits 0-18
- * Ties are broken by route name, then path, for a stable order.
+ * Ties are broken as Kong's ATC router breaks them: it keeps its matchers in a map ordered by
+ * (priority, route uuid) and tries them from the largest down, so among equal priorities the
+ * route with the highest id wins (the file's id, or the uuid5 Kong generates from the name;
+ * renaming a route changes its id, never the rule). The paths of one route are told apart by
+ * their IR id, for a total order.
  */
 export function kongPriority(r: {
   hosts: string[];
@@ -37,8 +41,13 @@ export function kongPriority(r: {
     | length;
 }
 
-/** Sorts by priority descending, then by id: a total, deterministic order. */
-export function compareRoutes(a: { priority: bigint; id: string }, b: { priority: bigint; id: string }): number {
+type Ordered = { priority: bigint; routeId: string; id: string };
+
+/** Sorts by priority descending, then by Kong route id descending, then by IR id: a total, deterministic order. */
+export function compareRoutes(a: Ordered, b: Ordered): number {
   if (a.priority !== b.priority) return a.priority > b.priority ? -1 : 1;
+  const ra = a.routeId.toLowerCase();
+  const rb = b.routeId.toLowerCase();
+  if (ra !== rb) return ra > rb ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

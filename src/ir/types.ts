@@ -38,6 +38,8 @@ export interface IrRoute {
   /** Unique, stable: `<route name>` or `<route name>#<path index>`. */
   id: string;
   routeName: string;
+  /** The Kong route's id (the file's, or the one Kong generates): Kong's router breaks priority ties by it. */
+  routeId: string;
   service?: string;
   hosts: string[];
   path?: PathMatch;

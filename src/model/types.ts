@@ -15,7 +15,8 @@ export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
 /** A Kong service with url split into its parts and Kong's defaults filled in. */
 export interface Service {
   name: string;
-  id?: string;
+  /** The file's id, else the one Kong generates (model/load/kong-ids.ts). */
+  id: string;
   protocol: ServiceProtocol;
   host: string;
   port: number;
@@ -38,13 +39,16 @@ export interface Service {
 }
 
 /** A Kong route, its service resolved to a name, 2.x paths already converted. */
-export interface Route extends Omit<RouteFields, 'service' | 'enabled' | 'created_at' | 'updated_at'> {
+export interface Route extends Omit<RouteFields, 'id' | 'service' | 'enabled' | 'created_at' | 'updated_at'> {
   name: string;
+  /** The file's id, else the one Kong generates (model/load/kong-ids.ts): Kong's router breaks priority ties by it. */
+  id: string;
   service?: string;
   origin: Origin;
 }
 
 export interface Target {
+  id: string;
   target: string;
   host: string;
   port: number;
@@ -54,7 +58,7 @@ export interface Target {
 
 export interface Upstream {
   name: string;
-  id?: string;
+  id: string;
   algorithm: 'round-robin' | 'least-connections' | 'consistent-hashing' | 'latency';
   hash_on: string;
   hash_fallback: string;
@@ -81,7 +85,8 @@ type Cred<T> = Omit<T, 'consumer' | 'created_at' | 'tags'> & { origin: Origin };
 export interface Consumer {
   /** id when given, else username, else custom_id: what credentials refer to. */
   key: string;
-  id?: string;
+  /** The file's id, else the one Kong generates from the username (a consumer with only custom_id: from where it is written). */
+  id: string;
   username?: string;
   custom_id?: string;
   jwt_secrets: Cred<JwtSecretFields>[];

@@ -109,7 +109,7 @@ const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 
 function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject[] {
   const headers = headerMatchers(r, authority);
   const match = compact({ ...pathMatch(r), headers: headers.length ? headers : undefined });
-  const metadata = { filter_metadata: { frontdesk: compact({ route: r.routeName, service: r.service }) } };
+  const metadata = { filter_metadata: { frontdesk: compact({ route: r.routeName, route_id: r.routeId, service: r.service }) } };
   const mode = servesOn(r, l);
   if (mode === 'redirect') {
     const redirect: JsonObject = r.httpsRedirectStatus === 426

@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from '../support/gateway.js';
 import { keyPair, signToken } from '../support/jwt-fixtures.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: Record<string, unknown> & Partial<EchoReply> }
@@ -184,7 +185,7 @@ describe('authz through Envoy', () => {
     assert.equal(r.status, 200, r.text);
     const h = r.json.headers!;
     assert.equal(r.json.path, '/42?x=1');
-    assert.equal(h['x-consumer-id'], consumerId({ key: 'web-app' }), 'the forged id is overwritten');
+    assert.equal(h['x-consumer-id'], kongId('consumers', 'web-app'), 'the forged id is overwritten');
     assert.equal(h['x-consumer-username'], 'web-app');
     assert.equal(h['x-consumer-custom-id'], 'web-001');
     assert.equal(h['x-credential-identifier'], 'web-app-issuer');

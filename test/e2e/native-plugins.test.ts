@@ -13,6 +13,7 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 interface Seen { method: string; path: string; headers: IncomingHttpHeaders; bytes: number }
 
@@ -352,7 +353,7 @@ describe('native plugins through Envoy', () => {
       assert.equal((bob.json.headers as IncomingHttpHeaders)['x-consumer-username'], 'bob');
       const nobody = await send(gw, '/members');
       assert.equal(nobody.status, 401, 'authentication runs first');
-      const forged = await send(gw, '/members', { headers: { apikey: 'bob-key', 'x-consumer-id': consumerId({ key: 'alice' }) } });
+      const forged = await send(gw, '/members', { headers: { apikey: 'bob-key', 'x-consumer-id': kongId('consumers', 'alice') } });
       assert.equal(forged.status, 200, 'a client-sent x-consumer-id is replaced by authz');
     });
   });

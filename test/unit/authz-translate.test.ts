@@ -20,6 +20,7 @@ import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js
 import { decodeResource } from '../../src/xds/companion-client.js';
 import { messageType, typeForUrl } from '../../src/xds/proto-registry.js';
 import { NOW_MS, NOW_S, keyPair, signToken } from '../support/jwt-fixtures.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 type Obj = { [k: string]: Json };
 
@@ -243,9 +244,9 @@ describe('authz companion resources', () => {
   const decoded = <U extends AuthzTypeUrl>(typeUrl: U, m: Map<string, Json>) => new Map([...m].map(([k, v]) => [k, decodeResource<AuthzMessages, U>(typeUrl, encodeJson(typeForUrl(typeUrl)!, v))]));
 
   it('has one Consumer per consumer, named by its id, with typed credentials and groups', () => {
-    const webId = consumerId({ key: 'web-app' });
+    const webId = kongId('consumers', 'web-app');
     assert.match(webId, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.deepEqual([...consumers.keys()].sort(), [webId, '6f0c1b2a-0000-4000-8000-000000000001', consumerId({ key: 'guest' })].sort());
+    assert.deepEqual([...consumers.keys()].sort(), [webId, '6f0c1b2a-0000-4000-8000-000000000001', kongId('consumers', 'guest')].sort());
     const web = consumers.get(webId)!;
     assert.equal(web.username, 'web-app');
     assert.equal(web.custom_id, 'web-001');
@@ -293,7 +294,7 @@ describe('authz companion resources', () => {
       assert.equal(ok.headersToSet['x-consumer-username'], 'web-app');
       assert.equal(ok.headersToSet['x-consumer-custom-id'], 'web-001');
       assert.equal(ok.headersToSet['x-consumer-groups'], 'orders-read');
-      assert.deepEqual(ok.metadata, { consumer_id: consumerId({ key: 'web-app' }), consumer_username: 'web-app', credential_id: 'web-app-issuer' });
+      assert.deepEqual(ok.metadata, { consumer_id: kongId('consumers', 'web-app'), consumer_username: 'web-app', credential_id: 'web-app-issuer' });
     }
     const expired = signToken('RS256', RSA.privateKey, { iss: 'web-app-issuer', exp: NOW_S - 1 });
     assert.deepEqual(await engine.check('orders-route', { method: 'GET', path: '/', headers: { authorization: `Bearer ${expired}` } }),

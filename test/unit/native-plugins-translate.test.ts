@@ -16,6 +16,7 @@ import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { corsConfigSchema, corsOrigin, corsPlugin, type CorsFeature } from '../../src/model/plugins/cors.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 type Obj = Record<string, any>;
 
@@ -214,14 +215,14 @@ describe('request-termination', () => {
       - { name: request-termination }
   - username: bob
     keyauth_credentials: [{ key: kb }]`));
-    const ids = ['amy', 'zed'].map((key) => consumerId({ key })).sort();
+    const ids = ['amy', 'zed'].map((key) => kongId('consumers', key)).sort();
     const gate = perFilter(r, 'members', 'frontdesk.request_termination')!;
     assert.deepEqual(gate.rbac.rules.policies['request-termination'].principals, ids.map((id) => ({ header: { name: 'x-consumer-id', string_match: { exact: id } } })));
     assert.equal(perFilter(r, 'open', 'frontdesk.request_termination'), undefined, 'no consumer is identified on a route without authentication');
     const rules = perFilter(r, 'members', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
     const byId = new Map(rules.map((x) => [x.predicate.and_matcher.predicate[1].single_predicate.value_match.exact, x.on_match.action.typed_config]));
-    assert.equal(byId.get(consumerId({ key: 'zed' }))!.status_code, 429);
-    assert.equal(byId.get(consumerId({ key: 'amy' }))!.body.inline_string, '{"message":"Service unavailable"}');
+    assert.equal(byId.get(kongId('consumers', 'zed'))!.status_code, 429);
+    assert.equal(byId.get(kongId('consumers', 'amy'))!.body.inline_string, '{"message":"Service unavailable"}');
     assertRoundTrips(r);
   });
 });

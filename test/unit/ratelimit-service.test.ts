@@ -19,6 +19,7 @@ import { buildSnapshot } from '../../src/xds/snapshot.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestRateLimitService, type TestRateLimitService } from '../support/ratelimit-service.js';
 import { waitFor } from '../support/wait.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 /** An in-process control plane reduced to its ADS server: push(yaml) compiles and serves. */
 class ControlPlaneStub {
@@ -104,8 +105,8 @@ describe('ratelimit service (memory, fake clock)', () => {
   const clock = new FakeClock(Date.UTC(2024, 0, 1, 12));
   let svc: TestRateLimitService;
   let client: RlsClient;
-  const alice = consumerId({ key: 'alice' });
-  const bob = consumerId({ key: 'bob' });
+  const alice = kongId('consumers', 'alice');
+  const bob = kongId('consumers', 'bob');
   const YAML = (minute = 3) => `
 _format_version: "3.0"
 consumers:

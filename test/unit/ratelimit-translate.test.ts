@@ -16,6 +16,7 @@ import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
 import { decodeResource } from '../../src/xds/companion-client.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 type Obj = Record<string, any>;
 
@@ -197,7 +198,7 @@ plugins:
     config: { minute: 50, error_code: 503, error_message: slow down }
 `);
     const rl = resources(r, RATELIMIT_TYPE_URL);
-    const alice = consumerId({ key: 'alice' });
+    const alice = kongId('consumers', 'alice');
     assert.deepEqual(rl.get('open')!.consumers.map((c: Obj) => c.consumer_id), [alice]);
     assert.equal(rl.get('open')!.policy, undefined);
     assert.deepEqual(rl.get('limited')!.consumers.map((c: Obj) => [c.consumer_id, c.policy.scope, c.policy.stage ?? 0]).sort(), [

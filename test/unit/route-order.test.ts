@@ -4,7 +4,7 @@
  * routes with hosts check :authority themselves), since Envoy takes the first route that
  * matches. From most to least
  * significant: how many kinds of criteria, plain hosts over wildcards, how many headers,
- * regex before prefix, regex_priority among regexes, longest prefix; then the route name.
+ * regex before prefix, regex_priority among regexes, longest prefix; then the highest route id.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -213,12 +213,49 @@ describe('Kong route priority in the generated virtual hosts', () => {
     assert.deepEqual(order(vh), ['multi#1', 'multi#2', 'middle', 'multi#0']);
   });
 
-  test('equal priorities fall back to the route name, so the order never depends on file order', () => {
-    const routes = ['zulu', 'alpha', 'mike'].map((n) => `- name: ${n}\n  paths: [/same]\n`);
+  test('equal priorities: the highest route id first (Kong\'s ATC router), whatever the file order', () => {
+    const routes = [
+      ['zulu', '10000000-0000-4000-8000-000000000000'],
+      ['alpha', '30000000-0000-4000-8000-000000000000'],
+      ['mike', '20000000-0000-4000-8000-000000000000'],
+    ].map(([n, id]) => `- name: ${n}\n  id: ${id}\n  paths: [/same]\n`);
     const a = order(compile(routes.join('')));
     const b = order(compile([...routes].reverse().join('')));
     assert.deepEqual(a, ['alpha', 'mike', 'zulu']);
     assert.deepEqual(b, a);
+  });
+
+  test('a route without id ties by the id Kong generates from its name', () => {
+    // Kong's id for a route named "some.service.name" is 7f0753cd-bff2-5f74-85b0-e8e2057d9500
+    // (go-kong's FillID test, the same uuid5 Kong's declarative loader computes).
+    const vh = compile(`
+- name: low
+  id: 7f000000-0000-4000-8000-000000000000
+  paths: [/same]
+- name: some.service.name
+  paths: [/same]
+- name: high
+  id: 7f100000-0000-4000-8000-000000000000
+  paths: [/same]
+`);
+    assert.deepEqual(order(vh), ['high', 'some.service.name', 'low']);
+  });
+
+  test('renaming a route never changes which route matches', () => {
+    const yaml = (a: string, b: string) => `
+- name: ${a}
+  id: 0a000000-0000-4000-8000-000000000000
+  hosts: [shop.example]
+  paths: [/cart]
+- name: ${b}
+  id: 0b000000-0000-4000-8000-000000000000
+  hosts: [shop.example]
+  paths: [/cart]
+`;
+    const before = order(compile(yaml('aaa', 'zzz')));
+    const after = order(compile(yaml('zzz', 'aaa')));
+    assert.deepEqual(before, ['zzz', 'aaa'], 'the route with the higher id (0b...) first');
+    assert.deepEqual(after, ['aaa', 'zzz'], 'the same route (id 0b...), renamed, still first');
   });
 
   test('the exact-path twin of a strip_path route comes right before it', () => {

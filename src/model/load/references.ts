@@ -28,6 +28,8 @@ export class References {
   readonly consumer = new Map<string, string>();
   readonly upstream = new Map<string, string>();
   readonly certificate = new Map<string, string>();
+  /** Names and ids of consumers refused for their own errors: references to them are not reported again. */
+  refusedConsumers: ReadonlySet<string> = new Set();
   private readonly claimed = new Map<string, Map<string, Origin>>();
 
   constructor(private readonly rep: Reporter) {}

@@ -2,6 +2,7 @@ import { closest, diag } from '../../errors.js';
 import { routeSchema } from '../entities.js';
 import type { Origin, Route } from '../types.js';
 import type { Child, Found } from './flat-config.js';
+import { kongId } from './kong-ids.js';
 import { placeKey, refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 import { routePaths } from './route-paths.js';
@@ -19,26 +20,33 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
   routes.forEach(({ value, origin }, idx) => {
     const parent = value._parent;
     const { _parent, ...raw } = value;
+    // Refused or switched off: plugins that name this route go quietly (its own error, if any, is reported).
+    const quiet = (...keys: unknown[]) => { for (const k of keys) if (typeof k === 'string') out.off.add(k); };
     const r = parseWith(rep, routeSchema, raw, origin);
-    if (!r) return;
+    if (!r) { quiet(raw.name, raw.id, typeof raw.name === 'string' ? kongId('routes', raw.name) : undefined, placeKey(origin)); return; }
     const serviceRef = parent ?? refName(r.service);
     const name = r.name ?? r.id ?? `${serviceRef ?? 'route'}.${idx}`;
+    // Kong gives a route without a name a random id; here it comes from where the route is written.
+    const id = r.id ?? kongId('routes', r.name ?? placeKey(origin).slice(1));
     refs.claim('route', name, origin, 'name');
-    for (const alias of [name, r.id, placeKey(origin)]) if (alias) refs.route.set(alias, name);
+    for (const alias of [name, id, placeKey(origin)]) refs.route.set(alias, name);
+    const refuse = () => quiet(name, id, placeKey(origin));
     const link = linkService(rep, refs, services, origin, serviceRef, parent);
-    if (!link) return;
+    if (!link) { refuse(); return; }
     const off = link.off || !r.enabled;
-    if (off) for (const key of [name, r.id, placeKey(origin)]) if (key) out.off.add(key);
-    if (notImplemented(rep, origin, 'path_handling', r.path_handling, r.path_handling === 'v0', 'Frontdesk joins paths as path_handling v0 does')) return;
-    if (notImplemented(rep, origin, 'snis', r.snis, !r.snis?.length, 'routing by TLS SNI is not served yet; match on hosts instead')) return;
+    if (off) refuse();
+    if (notImplemented(rep, origin, 'path_handling', r.path_handling, r.path_handling === 'v0', 'Frontdesk joins paths as path_handling v0 does')) { refuse(); return; }
+    if (notImplemented(rep, origin, 'snis', r.snis, !r.snis?.length, 'routing by TLS SNI is not served yet; match on hosts instead')) { refuse(); return; }
     if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
       rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
+      refuse();
       return;
     }
     const paths = routePaths(rep, origin, r, legacy.has(origin.file));
+    if (!paths) refuse();
     if (!paths || off) return;
     const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
-    out.routes.push({ ...rest, name, service: link.service, paths: r.paths ? paths : undefined, origin });
+    out.routes.push({ ...rest, id, name, service: link.service, paths: r.paths ? paths : undefined, origin });
   });
   return out;
 }

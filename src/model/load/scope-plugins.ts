@@ -86,7 +86,8 @@ function resolveScope(rep: Reporter, refs: References, loaded: Loaded, want: Wan
   }
   if (want.consumer !== undefined) {
     scope.consumer = refs.consumer.get(want.consumer);
-    if (!scope.consumer) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'consumer'], 'consumer', want.consumer, closest(want.consumer, refs.consumer.keys()))); dangling = true; }
+    if (!scope.consumer && (refs.refusedConsumers.has(want.consumer) || want.consumer === '')) dangling = true;
+    else if (!scope.consumer) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'consumer'], 'consumer', want.consumer, closest(want.consumer, refs.consumer.keys()))); dangling = true; }
   }
   return dangling ? undefined : scope;
 }

@@ -4,6 +4,7 @@ import { serviceSchema } from '../entities.js';
 import type { Origin, Service, ServiceProtocol } from '../types.js';
 import { DEFAULT_PORTS, parseServiceUrl } from './addresses.js';
 import type { Found, Raw } from './flat-config.js';
+import { kongId } from './kong-ids.js';
 import type { References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 
@@ -25,27 +26,28 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
   for (const { value, origin } of services) {
     const s = parseWith(rep, serviceSchema, value, origin);
     if (!s) {
-      for (const k of [value.name, value.id]) if (typeof k === 'string') out.refused.add(k);
+      for (const k of [value.name, value.id, typeof value.name === 'string' ? kongId('services', value.name) : undefined]) if (typeof k === 'string') out.refused.add(k);
       continue;
     }
     const name = s.name ?? s.id;
     if (!name) { rep.at(origin, diag('FD_REQUIRED', origin.path, 'name')); continue; }
     refs.claim('service', name, origin, 'name');
-    if (!s.enabled) { out.disabled.add(name); if (s.id) out.disabled.add(s.id); continue; }
+    const id = s.id ?? kongId('services', name);
+    if (!s.enabled) { out.disabled.add(name); out.disabled.add(id); continue; }
     refs.service.set(name, name);
-    if (s.id) refs.service.set(s.id, name);
+    refs.service.set(id, name);
     let bad = notImplemented(rep, origin, 'client_certificate', s.client_certificate, false, 'upstream mutual TLS is not served yet');
     (s.ca_certificates ?? []).forEach((ref, i) => {
       if (!caKeys.has(ref)) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'ca_certificates', i], 'CA certificate', ref, closest(ref, caKeys))); bad = true; }
     });
-    if (bad) { out.refused.add(name); continue; }
+    if (bad) { out.refused.add(name); out.refused.add(id); continue; }
     const address = serviceAddress(rep, origin, s);
     if (!address) continue;
     if (s.connect_timeout === 60000 || s.read_timeout === 60000 || s.write_timeout === 60000) {
       rep.at(origin, diag('FD_TRAP_DEFAULT_TIMEOUT', origin.path, name));
     }
     out.services.push({
-      name, id: s.id, ...address, upstream: refs.upstream.get(address.host), retries: s.retries, connect_timeout: s.connect_timeout,
+      name, id, ...address, upstream: refs.upstream.get(address.host), retries: s.retries, connect_timeout: s.connect_timeout,
       read_timeout: s.read_timeout, write_timeout: s.write_timeout, tls_verify: s.tls_verify,
       tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates, circuit_breaker: s.circuit_breaker,
       outlier_detection: s.outlier_detection, adaptive_concurrency: s.adaptive_concurrency, tags: s.tags, origin,

@@ -3,6 +3,7 @@ import { targetSchema, upstreamSchema } from '../entities.js';
 import type { Upstream } from '../types.js';
 import { splitHostPort } from './addresses.js';
 import type { Child, Found, Raw } from './flat-config.js';
+import { kongCacheKey, kongId } from './kong-ids.js';
 import { parseChild, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 
@@ -13,8 +14,9 @@ export function loadUpstreams(rep: Reporter, refs: References, upstreams: readon
     const u = parseWith(rep, upstreamSchema, value, origin);
     if (!u) continue;
     refs.claim('upstream', u.name, origin, 'name');
+    const id = u.id ?? kongId('upstreams', u.name);
     refs.upstream.set(u.name, u.name);
-    if (u.id) refs.upstream.set(u.id, u.name);
+    refs.upstream.set(id, u.name);
     if (u.algorithm === 'latency') rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, 'algorithm'], 'algorithm: latency', 'Envoy has no latency-based balancer; use least-connections'));
     notImplemented(rep, origin, 'use_srv_name', u.use_srv_name, u.use_srv_name === false, 'targets are resolved as A/AAAA records');
     notImplemented(rep, origin, 'client_certificate', u.client_certificate, false, 'upstream mutual TLS is not served yet');
@@ -22,7 +24,7 @@ export function loadUpstreams(rep: Reporter, refs: References, upstreams: readon
       if (u[f] === 'uri_capture') notImplemented(rep, origin, f, u[f], false, 'Envoy cannot hash on a regex capture; hash on header, cookie, query_arg, path, ip or consumer');
     }
     const { created_at: _c, updated_at: _u, tags: _t, use_srv_name: _s, client_certificate: _cc, ...rest } = u;
-    loaded.push({ ...rest, targets: [], origin });
+    loaded.push({ ...rest, id, targets: [], origin });
   }
   const byName = new Map(loaded.map((u) => [u.name, u]));
   for (const found of targets) attachTarget(rep, refs, byName, found);
@@ -40,5 +42,7 @@ function attachTarget(rep: Reporter, refs: References, byName: Map<string, Upstr
   if (!hp) { rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'target'], `target "${t.target}" is not host:port`, 'write it as host:port, e.g. 10.0.0.5:8080')); return; }
   const twin = up.targets.find((x) => x.host === hp.host && x.port === hp.port);
   if (twin) { rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, 'target'], 'target', t.target, rep.where(twin.origin))); return; }
-  up.targets.push({ target: t.target, host: hp.host, port: hp.port, weight: t.weight, origin });
+  // targets' cache key is (upstream, target): the upstream as written, or the id of the one it is nested in
+  const id = t.id ?? kongId('targets', kongCacheKey('targets', [found.value._parent !== undefined ? up.id : upName, t.target]));
+  up.targets.push({ id, target: t.target, host: hp.host, port: hp.port, weight: t.weight, origin });
 }

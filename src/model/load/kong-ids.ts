@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The ids Kong gives entities a declarative file leaves without one
+ * (kong/db/schema/others/declarative_config.lua, generate_uuid and get_key_for_uuid_gen):
+ * a UUID v5 in the namespace uuid5(NS, <entity's plural schema name>) of the entity's key.
+ * The key is its cache key when the schema has one (`<entity>:*:<field>:<field>...`, a field
+ * as written, the parent's id for the one the entity is nested under, "" when unset), else its
+ * endpoint key (services, routes, upstreams: name; consumers: username). An entity with
+ * neither gets a random id from Kong; Frontdesk then uses a key made of where it is written,
+ * so that the same file always gives the same ids.
+ */
+const KONG_NAMESPACE = 'fd02801f-0957-4a15-a55a-c8d9606f30b5';
+
+/** RFC 4122 §4.3 name-based UUID, SHA-1 (version 5). */
+export function uuid5(namespace: string, name: string): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+const namespaces = new Map<string, string>();
+
+/** The id Kong generates for an entity of `schema` (plural: "services", "routes", ...) whose key is `key`. */
+export function kongId(schema: string, key: string): string {
+  let ns = namespaces.get(schema);
+  if (!ns) namespaces.set(schema, (ns = uuid5(KONG_NAMESPACE, schema)));
+  return uuid5(ns, key);
+}
+
+/** Kong's cache-key string for an entity whose schema has a cache key: `<schema>:*:<part>:...` (`*`: no workspace). */
+export function kongCacheKey(schema: string, parts: readonly (string | undefined)[]): string {
+  return [schema, '*', ...parts.map((p) => p ?? '')].join(':');
+}
