@@ -38,7 +38,8 @@ const didYouMean = (s?: string) => (s ? `did you mean "${s}"?` : undefined);
 export const catalogue = {
   // ---- loading --------------------------------------------------------------------------
   FD_YAML_SYNTAX: entry('error', (msg: string) => `YAML syntax error: ${msg}`, () => 'fix the YAML syntax at this position'),
-  FD_YAML_DUPLICATE_KEY: entry('error', (key: string) => `duplicate key "${key}"`, () => 'remove one of the two keys; YAML keeps only one'),
+  FD_YAML_DUPLICATE_KEY: entry('error', (key: string) => `duplicate key "${key}" with a different value`, () => 'remove one of the two keys; Kong would keep only the last one'),
+  FD_YAML_DUPLICATE_KEY_SAME: entry('warning', (key: string) => `duplicate key "${key}" with the same value`, () => 'remove one of the two; Kong keeps the last, which changes nothing here'),
   FD_CONFIG_EMPTY: entry('error', () => 'the configuration is empty', () => 'start the file with _format_version: "3.0"'),
   FD_CONFIG_NOT_MAPPING: entry('error', () => 'the configuration must be a mapping at the top level', () => 'start the file with _format_version: "3.0"'),
   FD_NO_CONFIG_FILES: entry('error', (dir: string) => `no *.yaml or *.yml files in ${dir}`, () => 'point --config at a YAML file or a folder that holds some'),

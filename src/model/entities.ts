@@ -301,7 +301,7 @@ export const certificateSchema = z.object({
   key: z.string().includes('PRIVATE KEY', { message: 'key must be a PEM private key' }),
   cert_alt: z.string().optional(),
   key_alt: z.string().optional(),
-  snis: z.array(z.union([z.string(), z.object({ name: z.string(), id, tags, created_at: timestamp }).strict()])).default([]),
+  snis: z.array(z.union([z.string(), z.object({ name: z.string(), id, tags, created_at: timestamp, _comment: z.string().optional(), _ignore: z.array(z.unknown()).optional() }).strict()])).default([]),
   tags,
   created_at: timestamp,
 }).strict();
@@ -331,6 +331,8 @@ export const topLevelSchema = z.object({
   _info: z.record(z.string(), z.unknown()).optional(),
   _workspace: z.string().optional(),
   _konnect: z.unknown().optional(),
+  _comment: z.string().optional(),
+  _ignore: z.array(z.unknown()).optional(),
   services: z.array(z.unknown()).default([]),
   routes: z.array(z.unknown()).default([]),
   upstreams: z.array(z.unknown()).default([]),

@@ -42,15 +42,18 @@ export function parseYamlSource(src: SourceText): { source?: YamlSource; diagnos
     }
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(src.text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
+  const doc = parseDocument(src.text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
   const diagnostics: Diagnostic[] = [];
   for (const e of doc.errors) {
     const pos = lineCounter.linePos(e.pos[0]);
-    const dup = /Map keys must be unique/.test(e.message);
-    const d = dup ? diag('FD_YAML_DUPLICATE_KEY', [], keyAt(src.text, e.pos[0])) : diag('FD_YAML_SYNTAX', [], firstLine(e.message));
-    diagnostics.push({ ...d, file: src.file, line: pos.line, col: pos.col });
+    diagnostics.push({ ...diag('FD_YAML_SYNTAX', [], firstLine(e.message)), file: src.file, line: pos.line, col: pos.col });
   }
   if (diagnostics.length) return { diagnostics };
+  for (const d of duplicateKeys(doc.contents, [])) {
+    const pos = lineCounter.linePos(d.offset);
+    diagnostics.push({ ...d.diagnostic, file: src.file, line: pos.line, col: pos.col });
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
   return { source: { file: src.file, data, locate: (path, key) => locate(doc, lineCounter, path, key) }, diagnostics };
 }
@@ -59,9 +62,29 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
 }
 
-function keyAt(text: string, offset: number): string {
-  const m = /^[\s-]*("?)([^":\n]+)\1\s*:/.exec(text.slice(offset, offset + 200));
-  return m ? m[2]!.trim() : text.slice(offset, offset + 20).split(/[:\n]/)[0]!.trim();
+/**
+ * Keys written twice in one mapping. Kong's YAML loader keeps the last one: when both hold the
+ * same value nothing is lost, a warning; when they differ, one of the two values would be
+ * dropped without a word, an error.
+ */
+function duplicateKeys(node: unknown, path: YamlPath): { offset: number; diagnostic: Diagnostic }[] {
+  const out: { offset: number; diagnostic: Diagnostic }[] = [];
+  if (isSeq(node)) node.items.forEach((item, i) => out.push(...duplicateKeys(item, [...path, i])));
+  if (!isMap(node)) return out;
+  const first = new Map<string, { value: string }>();
+  for (const pair of node.items) {
+    if (!isPair(pair) || !isScalar(pair.key)) continue;
+    const key = String(pair.key.value);
+    const value = JSON.stringify((pair.value as Node | null)?.toJSON?.() ?? null);
+    const earlier = first.get(key);
+    const offset = rangeStart(pair.key) ?? 0;
+    if (earlier) {
+      const code = earlier.value === value ? 'FD_YAML_DUPLICATE_KEY_SAME' : 'FD_YAML_DUPLICATE_KEY';
+      out.push({ offset, diagnostic: diag(code, [...path, key], key) });
+    } else first.set(key, { value });
+    out.push(...duplicateKeys(pair.value, [...path, key]));
+  }
+  return out;
 }
 
 function locate(doc: Document, lc: LineCounter, path: YamlPath, key = false): { line: number; col: number } {

@@ -84,7 +84,25 @@ services:
   - name: a
     url: http://a
     name: b
-`), { code: 'FD_YAML_DUPLICATE_KEY', at: '5:5', message: 'duplicate key "name"', hint: /YAML keeps only one/ });
+`), { code: 'FD_YAML_DUPLICATE_KEY', at: '5:5', message: 'duplicate key "name" with a different value', hint: /keep only the last/ });
+  });
+
+  test('a duplicate key with the same value is a warning (Kong keeps the last), and the file loads', () => {
+    const r = loadConfig([{ file: 'kong.yml', text: y(`
+_format_version: "3.0"
+services:
+  - name: a
+    url: http://a.internal
+    connect_timeout: 3000
+    read_timeout: 10000
+    write_timeout: 10000
+    url: http://a.internal
+`) }]);
+    assert.ok(r.model, r.diagnostics.map(formatDiagnostic).join('\n'));
+    assert.equal(r.model.services[0]!.host, 'a.internal');
+    assert.deepEqual(r.diagnostics.map((d) => [d.code, d.severity, `${d.line}:${d.col}`, d.message]), [
+      ['FD_YAML_DUPLICATE_KEY_SAME', 'warning', '8:5', 'duplicate key "url" with the same value'],
+    ]);
   });
 
   test('an empty file, a comment-only file and no file at all are "empty"', () => {

@@ -4,9 +4,15 @@ import { CREDENTIAL_KINDS, isObject, type FlatConfig, type Found, type Raw } fro
 import type { Document } from './read-documents.js';
 import { placeKey } from './references.js';
 
-/** Something that is not a mapping is kept as `{ _bad: value }`, which its schema then refuses. */
+/** Keys Kong's declarative schema accepts on every entity, and ignores (declarative_config.lua, add_extra_attributes). */
+export const IGNORED_KEYS = ['_comment', '_ignore'] as const;
+
+/** Something that is not a mapping is kept as `{ _bad: value }`, which its schema then refuses; `_comment` and `_ignore` are dropped. */
 function asRaw(v: unknown): Raw {
-  return isObject(v) ? v : { _bad: v };
+  if (!isObject(v)) return { _bad: v };
+  if (!IGNORED_KEYS.some((k) => k in v)) return v;
+  const { _comment: _c, _ignore: _i, ...rest } = v;
+  return rest;
 }
 
 /** The key children use for their parent: the first of `fields` that holds a string (the parent's schema refuses any other value). */

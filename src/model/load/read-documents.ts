@@ -27,19 +27,30 @@ export function readDocuments(rep: Reporter, texts: SourceText[]): Document[] {
   return documents;
 }
 
+/**
+ * The top level: its own errors (a missing or unknown _format_version, an unknown key) are
+ * reported, and the entity lists that are lists still load, so that one run reports every
+ * error of the file rather than the top level's first.
+ */
 function readTopLevel(rep: Reporter, file: string, data: unknown): Document | undefined {
   const root: Origin = { file, path: [] };
   if (data === null || data === undefined) { rep.at(root, diag('FD_CONFIG_EMPTY', [])); return undefined; }
   if (!isObject(data)) { rep.at(root, diag('FD_CONFIG_NOT_MAPPING', [])); return undefined; }
-  if (data._format_version === undefined) { rep.at(root, diag('FD_FORMAT_MISSING', [])); return undefined; }
-  const top = parseWith(rep, topLevelSchema, data, root);
-  if (!top) return undefined;
-  const version = String(top._format_version);
+  if (data._format_version === undefined) rep.at(root, diag('FD_FORMAT_MISSING', []));
+  const top = parseWith(rep, topLevelSchema, { _format_version: '3.0', ...data }, root) ?? salvage(data);
+  const version = data._format_version ?? '3.0';
   if (version === '1.1' || version === '2.1') return { file, top, legacy: version };
-  if (version === '3.0') return { file, top };
-  rep.at({ file, path: ['_format_version'] }, diag('FD_FORMAT_VERSION', ['_format_version'], JSON.stringify(top._format_version)));
-  return undefined;
+  if (typeof version === 'string' && version !== '3.0') rep.at({ file, path: ['_format_version'] }, diag('FD_FORMAT_VERSION', ['_format_version'], JSON.stringify(data._format_version)));
+  return { file, top };
 }
+
+/** A top level its schema refused (errors reported): its entity lists that are lists, the rest empty. */
+function salvage(data: Record<string, unknown>): z.infer<typeof topLevelSchema> {
+  const lists = Object.fromEntries(ENTITY_LISTS.map((k) => [k, Array.isArray(data[k]) ? data[k] : []]));
+  return { _format_version: '3.0', _transform: true, ...lists } as z.infer<typeof topLevelSchema>;
+}
+
+const ENTITY_LISTS = Object.keys(topLevelSchema.shape).filter((k) => !k.startsWith('_') && k !== 'tags');
 
 /** The files written in format 1.1 or 2.1, with their version. */
 export function legacyFiles(documents: readonly Document[]): Map<string, string> {
