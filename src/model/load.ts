@@ -4,6 +4,7 @@ import { checkAuthz } from './checks/authz.js';
 import { checkCircuitBreaking } from './checks/circuit-breaking.js';
 import { checkRateLimiting } from './checks/ratelimit.js';
 import { checkTraps } from './checks/traps.js';
+import { withoutCascades } from './load/cascades.js';
 import { loadCaCertificates, loadCertificates } from './load/certificates.js';
 import { loadConsumers } from './load/consumers.js';
 import { flatten } from './load/flatten.js';

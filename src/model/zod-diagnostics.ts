@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { closest, diag, type Diagnostic, type YamlPath } from '../errors.js';
+import { kongNotServed } from './plugins/kong-entities.js';
 
 /**
  * Turns zod issues into catalogue diagnostics: unknown keys with a "did you mean" taken from
@@ -14,7 +15,11 @@ export function issuesToDiagnostics(schema: z.ZodType, issues: readonly z.core.$
     switch (issue.code) {
       case 'unrecognized_keys': {
         const known = keysAt(schema, rel);
-        for (const key of issue.keys) out.push(diag('FD_UNKNOWN_KEY', [...path, key], key, closest(key, known)));
+        const at = objectsAt(schema, rel);
+        for (const key of issue.keys) {
+          const kong = kongNotServed(at, key);
+          out.push(kong ? diag('FD_KONG_NOT_SERVED', [...path, key], key, kong.why, kong.todo) : diag('FD_UNKNOWN_KEY', [...path, key], key, closest(key, known)));
+        }
         break;
       }
       case 'invalid_type': {
@@ -67,6 +72,11 @@ function unwrap(s: z.ZodType): z.ZodType[] {
 
 /** The keys an object schema accepts at `path` (through arrays, records, optionals, unions). */
 export function keysAt(schema: z.ZodType, path: ReadonlyArray<string | number>): string[] {
+  return objectsAt(schema, path).flatMap((s) => Object.keys(defOf(s).shape ?? {}));
+}
+
+/** The object schemas at `path` (through arrays, records, optionals, unions). */
+function objectsAt(schema: z.ZodType, path: ReadonlyArray<string | number>): z.ZodType[] {
   let current = unwrap(schema);
   for (const seg of path) {
     const next: z.ZodType[] = [];
@@ -78,7 +88,7 @@ export function keysAt(schema: z.ZodType, path: ReadonlyArray<string | number>):
     }
     current = next;
   }
-  return current.flatMap((s) => { const d = defOf(s); return d.type === 'object' && d.shape ? Object.keys(d.shape) : []; });
+  return current.filter((s) => defOf(s).type === 'object' && defOf(s).shape);
 }
 
 /** Removes keys whose value is null, recursively: in Kong's files `null` means "the default". */

@@ -1,6 +1,7 @@
 import { closest, diag } from '../../errors.js';
 import { pluginEntrySchema } from '../entities.js';
 import { ENFORCED_PLUGINS, KONG_PLUGINS_NOT_SERVED, knownPluginNames, pluginDefinition } from '../plugins/index.js';
+import { KONG_PLUGIN_NOTES } from '../plugins/kong-plugins.js';
 import type { Origin, Plugin } from '../types.js';
 import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
 import type { Found, ScopedPlugin } from './flat-config.js';
@@ -46,7 +47,7 @@ function readPlugin(rep: Reporter, raw: unknown, origin: Origin) {
   if (!entry) return undefined;
   const def = pluginDefinition(entry.name);
   if (!def) {
-    if (KONG_PLUGINS_NOT_SERVED.includes(entry.name)) { rep.at(origin, diag('FD_PLUGIN_NOT_IMPLEMENTED', [...origin.path, 'name'], entry.name)); return undefined; }
+    if (KONG_PLUGINS_NOT_SERVED.includes(entry.name)) { rep.at(origin, diag('FD_PLUGIN_NOT_IMPLEMENTED', [...origin.path, 'name'], entry.name, KONG_PLUGIN_NOTES[entry.name])); return undefined; }
     const known = knownPluginNames();
     if (!known.includes(entry.name)) { rep.at(origin, diag('FD_UNKNOWN_PLUGIN', [...origin.path, 'name'], entry.name, closest(entry.name, known))); return undefined; }
   }

@@ -8,15 +8,28 @@ export const KONG_PLUGINS_PENDING: readonly string[] = [
   'bot-detection', 'file-log', 'http-log',
 ];
 
-/** Kong plugins (OSS and Enterprise) Frontdesk does not serve: loading one is an error naming it. */
+/** Kong plugins (OSS and Enterprise, Kong 3.x) Frontdesk does not serve: loading one is an error naming it. */
 export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
-  'acme', 'ai-proxy', 'ai-prompt-decorator', 'ai-prompt-guard', 'ai-prompt-template', 'ai-request-transformer',
-  'ai-response-transformer', 'aws-lambda', 'azure-functions', 'canary', 'datadog', 'degraphql', 'exit-transformer',
+  'acme', 'ai-azure-content-safety', 'ai-prompt-compressor', 'ai-prompt-decorator', 'ai-prompt-guard', 'ai-prompt-template',
+  'ai-proxy', 'ai-proxy-advanced', 'ai-rag-injector', 'ai-rate-limiting-advanced', 'ai-request-transformer',
+  'ai-response-transformer', 'ai-semantic-cache', 'ai-semantic-prompt-guard', 'app-dynamics', 'application-registration',
+  'aws-lambda', 'azure-functions', 'canary', 'confluent', 'datadog', 'datakit', 'degraphql', 'exit-transformer',
   'forward-proxy', 'graphql-proxy-cache-advanced', 'graphql-rate-limiting-advanced', 'grpc-gateway-advanced',
-  'hmac-auth', 'jwt-signer', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mtls-auth', 'oauth2',
-  'oauth2-introspection', 'opa', 'openid-connect', 'opentelemetry', 'post-function', 'pre-function',
-  'proxy-cache-advanced', 'rate-limiting-advanced', 'redirect', 'request-validator', 'response-ratelimiting',
-  'route-by-header', 'route-transformer-advanced', 'session', 'standard-webhooks', 'statsd', 'syslog',
-  'tcp-log', 'udp-log', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
+  'header-cert-auth', 'hmac-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
+  'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mocking',
+  'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect', 'opentelemetry',
+  'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'redirect', 'request-callout',
+  'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
+  'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session', 'standard-webhooks',
+  'statsd', 'statsd-advanced', 'syslog', 'tcp-log', 'tls-handshake-modifier', 'tls-metadata-headers', 'udp-log',
+  'upstream-oauth', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
   'xml-threat-protection', 'zipkin',
 ];
+
+/** Why some of those are not served, and what to use instead (the hint of the error). */
+export const KONG_PLUGIN_NOTES: Readonly<Record<string, string>> = {
+  session: 'cookie sessions keep per-session state (Kong holds it in the cookie or its database), and no Envoy filter or Frontdesk companion does; authenticate each request with jwt, key-auth or basic-auth',
+  acme: 'Frontdesk does not answer ACME challenges or obtain certificates; put the certificates (from certbot, cert-manager or your CA) under certificates',
+  'openid-connect': 'no OpenID Connect flows; verify your identity provider\'s tokens with jwt (jwks_uri on the jwt_secret, an extension)',
+  oauth2: 'Frontdesk is no OAuth 2.0 authorization server; verify the tokens your authorization server issues with jwt',
+};
