@@ -66,6 +66,7 @@ export const catalogue = {
   FD_FIELD_NOT_IMPLEMENTED: entry('error', (field: string, why: string) => `"${field}" asks for behaviour Frontdesk does not implement: ${why}`, () => 'leave the field at Kong\'s default (or null)'),
   FD_URL_AND_PARTS: entry('error', () => 'a service sets url together with protocol/host/port/path that disagree', () => 'use url alone, or protocol/host/port/path alone'),
   FD_SERVICE_NO_HOST: entry('error', () => 'a service needs url or host', () => 'add url: http://host:port/path'),
+  FD_BAD_HOST: entry('error', (host: string, why: string) => `invalid host "${host}": ${why}`, () => 'write a hostname (letters, digits, "-", "." and "_") or an IP address; Kong refuses placeholders such as <my-host> too'),
   FD_BAD_URL: entry('error', (url: string) => `"${url}" is not a valid service url`, () => 'write it as protocol://host[:port][/path], e.g. http://orders:8080'),
   FD_BAD_REGEX: entry('error', (re: string, why: string) => `regex "${re}" does not compile: ${why}`, () => 'Envoy uses RE2: no look-arounds or back-references'),
   FD_ROUTE_NO_MATCH: entry('error', () => 'a route needs at least one of paths, hosts, methods, headers or snis', () => 'add paths: [/prefix]'),

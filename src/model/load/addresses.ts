@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { SERVICE_PROTOCOLS } from '../entities.js';
 import type { ServiceProtocol } from '../types.js';
 
@@ -25,4 +26,18 @@ export function splitHostPort(s: string, defaultPort: number): { host: string; p
   const port = portText ? Number(portText) : defaultPort;
   if (port < 1 || port > 65535) return undefined;
   return { host: hostText.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * Why a host is not one Kong accepts (undefined when it is): an IPv4 or IPv6 address, or a
+ * name made of letters, digits, `-`, `.` and `_` whose dot-separated labels are not empty and
+ * do not end in `-` (Kong's typedefs.host through utils.normalize_ip / check_hostname).
+ * Placeholders such as `<my-backend-host>` are refused, as Kong refuses them.
+ */
+export function hostProblem(host: string): string | undefined {
+  if (isIP(host)) return undefined;
+  if (/^\d+(\.\d+){3}$/.test(host)) return 'not a valid IPv4 address';
+  if (!/^[0-9A-Za-z._-]+$/.test(host)) return 'not a valid hostname or IP address';
+  if (host.split('.').some((label) => label === '' || label.endsWith('-'))) return 'not a valid hostname or IP address';
+  return undefined;
 }

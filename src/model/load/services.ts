@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { closest, diag } from '../../errors.js';
 import { serviceSchema } from '../entities.js';
 import type { Origin, Service, ServiceProtocol } from '../types.js';
-import { DEFAULT_PORTS, parseServiceUrl } from './addresses.js';
+import { DEFAULT_PORTS, hostProblem, parseServiceUrl } from './addresses.js';
 import type { Found, Raw } from './flat-config.js';
 import { kongId } from './kong-ids.js';
 import type { References } from './references.js';
@@ -68,6 +68,8 @@ function serviceAddress(rep: Reporter, origin: Origin, s: z.infer<typeof service
     ({ protocol, host, port, path } = u);
   }
   if (!host) { rep.at(origin, diag('FD_SERVICE_NO_HOST', origin.path)); return undefined; }
+  const problem = hostProblem(host);
+  if (problem) { rep.at(origin, diag('FD_BAD_HOST', [...origin.path, s.url !== undefined ? 'url' : 'host'], host, problem)); return undefined; }
   protocol ??= 'http';
   port ??= DEFAULT_PORTS[protocol] ?? 80;
   if (!PROXIED.includes(protocol)) {

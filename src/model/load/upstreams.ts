@@ -1,7 +1,7 @@
 import { closest, diag } from '../../errors.js';
 import { targetSchema, upstreamSchema } from '../entities.js';
 import type { Upstream } from '../types.js';
-import { splitHostPort } from './addresses.js';
+import { hostProblem, splitHostPort } from './addresses.js';
 import type { Child, Found, Raw } from './flat-config.js';
 import { kongCacheKey, kongId } from './kong-ids.js';
 import { parseChild, type References } from './references.js';
@@ -13,6 +13,8 @@ export function loadUpstreams(rep: Reporter, refs: References, upstreams: readon
   for (const { value, origin } of upstreams) {
     const u = parseWith(rep, upstreamSchema, value, origin);
     if (!u) continue;
+    const badName = hostProblem(u.name);
+    if (badName) { rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'name'], u.name, `${badName} (an upstream's name is the host services use)`)); continue; }
     refs.claim('upstream', u.name, origin, 'name');
     const id = u.id ?? kongId('upstreams', u.name);
     refs.upstream.set(u.name, u.name);
@@ -40,6 +42,8 @@ function attachTarget(rep: Reporter, refs: References, byName: Map<string, Upstr
   if (!up) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'upstream'], 'upstream', upName, closest(upName, byName.keys()))); return; }
   const hp = splitHostPort(t.target, 8000);
   if (!hp) { rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'target'], `target "${t.target}" is not host:port`, 'write it as host:port, e.g. 10.0.0.5:8080')); return; }
+  const problem = hostProblem(hp.host);
+  if (problem) { rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'target'], t.target, problem)); return; }
   const twin = up.targets.find((x) => x.host === hp.host && x.port === hp.port);
   if (twin) { rep.at(origin, diag('FD_DUPLICATE_NAME', [...origin.path, 'target'], 'target', t.target, rep.where(twin.origin))); return; }
   // targets' cache key is (upstream, target): the upstream as written, or the id of the one it is nested in
