@@ -64,6 +64,7 @@ export const catalogue = {
   FD_PLUGIN_SCOPE: entry('error', (name: string, scope: string) => `plugin "${name}" cannot be attached to a ${scope}`, () => 'attach it to a route, a service or globally'),
   FD_PLUGIN_DUPLICATE: entry('error', (name: string, where: string) => `plugin "${name}" is configured twice on ${where}`, () => 'keep one instance per scope'),
   FD_FIELD_NOT_IMPLEMENTED: entry('error', (field: string, why: string) => `"${field}" asks for behaviour Frontdesk does not implement: ${why}`, () => 'leave the field at Kong\'s default (or null)'),
+  FD_FIELD_NOT_APPLIED: entry('warning', (field: string, why: string) => `"${field}" loads but is not applied: ${why}`, () => 'remove it or leave it at Kong\'s default; docs/configuration.md says what Frontdesk does instead'),
   FD_URL_AND_PARTS: entry('error', () => 'a service sets url together with protocol/host/port/path that disagree', () => 'use url alone, or protocol/host/port/path alone'),
   FD_SERVICE_NO_HOST: entry('error', () => 'a service needs url or host', () => 'add url: http://host:port/path'),
   FD_BAD_HOST: entry('error', (host: string, why: string) => `invalid host "${host}": ${why}`, () => 'write a hostname (letters, digits, "-", "." and "_") or an IP address; Kong refuses placeholders such as <my-host> too'),

@@ -285,7 +285,9 @@ function healthChecks(s: Service, u: Upstream | undefined): { active?: ActiveHea
         healthyThreshold: Math.max(1, a.healthy.successes),
         unhealthyThreshold: Math.max(1, a.unhealthy.http_failures, a.unhealthy.timeouts, a.unhealthy.tcp_failures),
         expectedStatuses: [...a.healthy.http_statuses].sort((x, y) => x - y),
-        ...(a.https_sni ? { host: a.https_sni } : {}),
+        ...(a.headers && Object.keys(a.headers).length ? { headers: Object.entries(a.headers).flatMap(([name, values]) => values.map((value) => ({ name, value }))) } : {}),
+        // Kong sends https_sni as the probe's SNI (the Host stays the target's); the check verifies the certificate unless told not to.
+        ...(a.type === 'https' || a.type === 'grpcs' ? { tls: { ...(a.https_sni ? { sni: a.https_sni } : {}), verify: a.https_verify_certificate } } : {}),
       };
     }
   }

@@ -103,7 +103,10 @@ export interface ActiveHealthCheck {
   expectedStatuses: number[];
   /** Probe interval for unhealthy hosts, when Kong's differs from the healthy one. */
   unhealthyIntervalMs?: number;
-  host?: string;
+  /** Kong's `active.headers`: sent with every HTTP(S) probe, each value as its own header line. */
+  headers?: { name: string; value: string }[];
+  /** HTTPS and gRPCS probes: the TLS handshake's SNI (`https_sni`) and whether the target's certificate is verified. */
+  tls?: { sni?: string; verify: boolean };
 }
 
 /**

@@ -17,6 +17,7 @@ import { loadRoutes } from './load/routes.js';
 import { scopePlugins } from './load/scope-plugins.js';
 import { loadServices } from './load/services.js';
 import { sortModel } from './load/sort-model.js';
+import { warnUnappliedFields } from './load/unapplied-fields.js';
 import { loadUpstreams } from './load/upstreams.js';
 import type { GatewayModel } from './types.js';
 import type { SourceText } from './yaml-source.js';
@@ -46,6 +47,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   const flat = flatten(documents); // nested and top-level entities → one list per kind
   const legacy = legacyFiles(documents);
   warnConvertedPaths(rep, legacy, flat.routes);
+  warnUnappliedFields(rep, documents, flat); // fields that load without effect, each named
 
   const refs = new References(rep); // names claimed once; ids and names → keys
   const upstreams = loadUpstreams(rep, refs, flat.upstreams, flat.targets);

@@ -1,4 +1,4 @@
-import type { Backend, CircuitThresholds, PassiveHealthCheck } from '../ir/types.js';
+import type { ActiveHealthCheck, Backend, CircuitThresholds, PassiveHealthCheck } from '../ir/types.js';
 import { adsSource, any, compact, duration, socketAddress, type JsonObject } from './builders.js';
 import { clusterName } from './names.js';
 
@@ -32,6 +32,10 @@ export function buildCluster(b: Backend): JsonObject {
         }),
       })),
     } : undefined,
+    // HTTPS probes get their own TLS socket (their SNI, their verification), picked by the
+    // health checker's transport_socket_match_criteria; endpoints carry no match metadata, so
+    // requests keep the cluster's transport_socket.
+    transport_socket_matches: b.active?.tls ? [{ name: 'health-check', match: HEALTH_CHECK_SOCKET, transport_socket: healthCheckTls(b.active.tls) }] : undefined,
     health_checks: b.active ? [compact({
       timeout: duration(b.active.timeoutMs),
       interval: duration(b.active.intervalMs),
@@ -40,15 +44,37 @@ export function buildCluster(b: Backend): JsonObject {
       no_traffic_interval: duration(b.active.intervalMs),
       healthy_threshold: b.active.healthyThreshold,
       unhealthy_threshold: b.active.unhealthyThreshold,
+      transport_socket_match_criteria: b.active.tls ? HEALTH_CHECK_SOCKET : undefined,
       ...(b.active.type === 'tcp'
         ? { tcp_health_check: {} }
         : b.active.type === 'grpc' || b.active.type === 'grpcs'
           ? { grpc_health_check: {} }
-          : { http_health_check: compact({ path: b.active.path, host: b.active.host, expected_statuses: statusRanges(b.active.expectedStatuses) }) }),
+          : { http_health_check: compact({
+            path: b.active.path,
+            expected_statuses: statusRanges(b.active.expectedStatuses),
+            request_headers_to_add: b.active.headers?.map((h) => ({ header: { key: h.name, value: h.value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' })),
+          }) }),
     })] : undefined,
     circuit_breakers: { thresholds: [thresholds('DEFAULT', b.circuitBreaker.default), thresholds('HIGH', b.circuitBreaker.high)] },
     outlier_detection: b.passive ? outlierDetection(b.passive) : undefined,
   });
+}
+
+const HEALTH_CHECK_SOCKET = { 'frontdesk.health_check': true };
+
+/** The UpstreamTlsContext of HTTPS probes: Kong's https_sni as SNI, the system CAs when https_verify_certificate holds. */
+function healthCheckTls(tls: NonNullable<ActiveHealthCheck['tls']>): JsonObject {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: any('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', compact({
+      sni: tls.sni,
+      // Kong's handshake checks the chain and, with https_sni, that the certificate names it.
+      common_tls_context: tls.verify ? { validation_context: compact({
+        trusted_ca: { filename: '/etc/ssl/certs/ca-certificates.crt' },
+        match_typed_subject_alt_names: tls.sni ? [{ san_type: 'DNS', matcher: { exact: tls.sni } }] : undefined,
+      }) } : {},
+    })),
+  };
 }
 
 /**

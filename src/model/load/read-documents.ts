@@ -9,6 +9,8 @@ import { parseWith, type Reporter } from './reporter.js';
 /** One file whose top level checked out: its entity lists, and its format version when older than 3.0. */
 export interface Document {
   file: string;
+  /** The top level as written. */
+  raw: Record<string, unknown>;
   top: z.infer<typeof topLevelSchema>;
   legacy?: '1.1' | '2.1';
 }
@@ -39,9 +41,9 @@ function readTopLevel(rep: Reporter, file: string, data: unknown): Document | un
   if (data._format_version === undefined) rep.at(root, diag('FD_FORMAT_MISSING', []));
   const top = parseWith(rep, topLevelSchema, { _format_version: '3.0', ...data }, root) ?? salvage(data);
   const version = data._format_version ?? '3.0';
-  if (version === '1.1' || version === '2.1') return { file, top, legacy: version };
+  if (version === '1.1' || version === '2.1') return { file, raw: data, top, legacy: version };
   if (typeof version === 'string' && version !== '3.0') rep.at({ file, path: ['_format_version'] }, diag('FD_FORMAT_VERSION', ['_format_version'], JSON.stringify(data._format_version)));
-  return { file, top };
+  return { file, raw: data, top };
 }
 
 /** A top level its schema refused (errors reported): its entity lists that are lists, the rest empty. */

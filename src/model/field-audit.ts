@@ -1,0 +1,129 @@
+import type { z } from 'zod';
+import {
+  aclSchema, basicauthCredentialSchema, caCertificateSchema, certificateSchema, consumerSchema, jwtSecretSchema, keyauthCredentialSchema,
+  listenerSchema, pluginEntrySchema, routeSchema, serviceSchema, targetSchema, topLevelSchema, upstreamSchema,
+} from './entities.js';
+
+/**
+ * What becomes of every field the schemas accept (dot paths into nested objects; a list or a
+ * map is one field): `applied` reaches Envoy or a companion, or is one Kong's proxy ignores too
+ * (tags, timestamps, ids used only to refer); `refused` loads only at Kong's default (the loader
+ * or the schema says why otherwise); `warned` loads without effect, and the loader warns
+ * (FD_FIELD_NOT_APPLIED) when the file asks for anything but what Frontdesk does. A unit test
+ * walks the schemas and fails on a field in none of the three, so a field added to a schema
+ * must be sorted here. docs/configuration.md says the differences field by field.
+ */
+export interface Warned {
+  why: string;
+  /** When the value asks for what is not applied; by default, any value other than Kong's default. */
+  when?: (value: unknown) => boolean;
+  default?: unknown;
+}
+
+export interface FieldAudit {
+  applied: readonly string[];
+  refused?: readonly string[];
+  warned?: Readonly<Record<string, Warned>>;
+}
+
+const COMMON = ['id', 'tags', 'created_at', 'updated_at'];
+/** Credentials and certificates: Kong gives them no updated_at. */
+const CREATED = ['id', 'tags', 'created_at'];
+
+const CIRCUIT_BREAKER = ['max_connections', 'max_pending_requests', 'max_requests', 'max_retries', 'retry_budget.percent', 'retry_budget.min_concurrency', 'max_connection_pools'];
+const OUTLIER_DETECTION = [
+  'consecutive_5xx', 'consecutive_gateway_failure', 'consecutive_local_origin_failure', 'interval', 'base_ejection_time', 'max_ejection_time',
+  'max_ejection_percent', 'success_rate.minimum_hosts', 'success_rate.request_volume', 'success_rate.stdev_factor', 'success_rate.enforcing',
+  'failure_percentage.threshold', 'failure_percentage.minimum_hosts', 'failure_percentage.request_volume', 'failure_percentage.enforcing',
+];
+const ADAPTIVE_CONCURRENCY = ['max_concurrency_limit', 'concurrency_update_interval', 'sample_percentile', 'min_rtt_interval', 'min_rtt_request_count', 'min_concurrency', 'jitter_percent', 'buffer_percent'];
+const under = (prefix: string, fields: readonly string[]) => fields.map((f) => `${prefix}.${f}`);
+const circuitExtensions = [...under('circuit_breaker', CIRCUIT_BREAKER), ...under('circuit_breaker.high', CIRCUIT_BREAKER), ...under('outlier_detection', OUTLIER_DETECTION)];
+
+const written = (v: unknown) => v !== undefined;
+
+/** The entities' fields, by schema. */
+export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; audit: FieldAudit }> = [
+  { entity: 'top level', schema: topLevelSchema, audit: {
+    applied: ['_format_version', '_info', '_workspace', '_konnect', '_comment', '_ignore', 'tags', 'services', 'routes', 'upstreams', 'targets', 'consumers',
+      'plugins', 'certificates', 'ca_certificates', 'snis', 'jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls', 'listeners'],
+    warned: { _transform: { default: true, why: 'with _transform: false Kong takes credentials as already transformed (basic-auth passwords hashed); Frontdesk reads them as written' } },
+  } },
+  { entity: 'services', schema: serviceSchema, audit: {
+    applied: ['name', 'url', 'protocol', 'host', 'port', 'path', 'retries', 'connect_timeout', 'read_timeout', 'write_timeout', 'tls_verify', 'ca_certificates', 'enabled',
+      ...COMMON, ...circuitExtensions, ...under('adaptive_concurrency', ADAPTIVE_CONCURRENCY)],
+    refused: ['client_certificate'],
+    warned: { tls_verify_depth: { why: 'the upstream certificate chain is verified to any depth' } },
+  } },
+  { entity: 'routes', schema: routeSchema, audit: {
+    applied: ['name', 'service', 'protocols', 'methods', 'hosts', 'paths', 'headers', 'strip_path', 'preserve_host', 'regex_priority', 'https_redirect_status_code',
+      'request_buffering', 'response_buffering', 'enabled', 'listeners', ...COMMON],
+    refused: ['snis', 'sources', 'destinations', 'path_handling'],
+  } },
+  { entity: 'upstreams', schema: upstreamSchema, audit: {
+    applied: ['name', 'algorithm', 'hash_on', 'hash_fallback', 'hash_on_header', 'hash_fallback_header', 'hash_on_cookie', 'hash_on_cookie_path', 'hash_on_query_arg',
+      'hash_fallback_query_arg', 'slots', 'host_header', ...COMMON, ...circuitExtensions,
+      ...under('healthchecks.active', ['type', 'http_path', 'https_sni', 'https_verify_certificate', 'timeout', 'headers', 'healthy.interval', 'healthy.successes',
+        'healthy.http_statuses', 'unhealthy.interval', 'unhealthy.http_failures', 'unhealthy.tcp_failures', 'unhealthy.timeouts']),
+      ...under('healthchecks.passive', ['unhealthy.http_failures', 'unhealthy.tcp_failures', 'unhealthy.timeouts', 'unhealthy.http_statuses'])],
+    refused: ['hash_on_uri_capture', 'hash_fallback_uri_capture', 'client_certificate', 'use_srv_name'],
+    warned: {
+      'healthchecks.threshold': { default: 0, why: 'Envoy has no percentage of healthy targets below which an upstream counts as down; each target is checked on its own' },
+      'healthchecks.active.concurrency': { default: 10, why: 'Envoy probes each target on its own timer, with no cap on probes at once' },
+      'healthchecks.active.unhealthy.http_statuses': { when: written, why: 'Envoy counts every status outside healthy.http_statuses as a failed probe' },
+      'healthchecks.passive.type': { default: 'http', why: 'passive checks count HTTP responses and connection failures whatever the type' },
+      'healthchecks.passive.healthy.successes': { default: 0, why: 'an ejected target comes back after its ejection time, not after a count of successes' },
+      'healthchecks.passive.healthy.http_statuses': { when: written, why: 'passive checks count only failures' },
+    },
+  } },
+  { entity: 'targets', schema: targetSchema, audit: { applied: ['target', 'upstream', 'weight', ...COMMON] } },
+  { entity: 'consumers', schema: consumerSchema, audit: { applied: ['username', 'custom_id', ...COMMON] } },
+  { entity: 'jwt_secrets', schema: jwtSecretSchema, audit: { applied: ['consumer', 'key', 'algorithm', 'secret', 'rsa_public_key', 'jwks.keys', 'jwks_uri', ...CREATED] } },
+  { entity: 'keyauth_credentials', schema: keyauthCredentialSchema, audit: { applied: ['consumer', 'key', 'ttl', ...CREATED] } },
+  { entity: 'basicauth_credentials', schema: basicauthCredentialSchema, audit: { applied: ['consumer', 'username', 'password', ...CREATED] } },
+  { entity: 'acls', schema: aclSchema, audit: { applied: ['consumer', 'group', ...CREATED] } },
+  { entity: 'plugins', schema: pluginEntrySchema, audit: {
+    applied: ['name', 'instance_name', 'config', 'enabled', 'protocols', 'service', 'route', 'consumer', ...COMMON],
+    refused: ['consumer_group'],
+    warned: { ordering: { when: written, why: 'plugins run in Kong\'s default order (Kong Enterprise\'s dynamic ordering is not served)' } },
+  } },
+  { entity: 'certificates', schema: certificateSchema, audit: {
+    applied: ['cert', 'key', 'snis', ...CREATED],
+    warned: {
+      cert_alt: { when: written, why: 'the alternate certificate is not served; only cert and key are' },
+      key_alt: { when: written, why: 'the alternate certificate is not served; only cert and key are' },
+    },
+  } },
+  { entity: 'ca_certificates', schema: caCertificateSchema, audit: { applied: ['cert', 'cert_digest', ...CREATED] } },
+  { entity: 'listeners', schema: listenerSchema, audit: { applied: ['name', 'address', 'port', 'protocol', 'http2', 'certificates', 'fleet'] } },
+];
+
+/** The served plugins' config fields, by plugin name. */
+export const PLUGIN_FIELDS: Readonly<Record<string, FieldAudit>> = {
+  acl: { applied: ['allow', 'deny', 'hide_groups_header', 'include_consumer_groups', 'always_use_authenticated_groups'] },
+  'basic-auth': { applied: ['anonymous', 'hide_credentials', 'realm'] },
+  'correlation-id': {
+    applied: ['header_name', 'echo_downstream', 'generator'],
+    warned: { generator: { when: (v) => v === 'uuid#counter', why: 'Envoy generates a UUID per request; Kong\'s "<uuid>#<counter>" form is not reproduced' } },
+  },
+  cors: { applied: ['origins', 'headers', 'exposed_headers', 'methods', 'max_age', 'credentials', 'private_network', 'allow_origin_absent', 'preflight_continue'] },
+  'ip-restriction': { applied: ['allow', 'deny', 'status', 'message'] },
+  jwt: { applied: ['uri_param_names', 'cookie_names', 'header_names', 'key_claim_name', 'secret_is_base64', 'claims_to_verify', 'anonymous', 'run_on_preflight', 'maximum_expiration', 'realm'] },
+  'key-auth': { applied: ['key_names', 'hide_credentials', 'anonymous', 'key_in_header', 'key_in_query', 'key_in_body', 'run_on_preflight', 'realm'] },
+  prometheus: { applied: ['per_consumer', 'status_code_metrics', 'latency_metrics', 'bandwidth_metrics', 'upstream_health_metrics', 'ai_metrics', 'wasm_metrics'] },
+  'rate-limiting': {
+    applied: ['second', 'minute', 'hour', 'day', 'month', 'year', 'limit_by', 'header_name', 'path', 'policy', 'fault_tolerant', 'hide_client_headers',
+      ...under('redis', ['host', 'port', 'timeout', 'connect_timeout', 'send_timeout', 'read_timeout', 'username', 'password', 'database', 'ssl', 'ssl_verify', 'server_name']),
+      'redis_host', 'redis_port', 'redis_timeout', 'redis_username', 'redis_password', 'redis_database', 'redis_ssl', 'redis_ssl_verify', 'redis_server_name',
+      'error_code', 'error_message', 'algorithm'],
+    warned: { sync_rate: { default: -1, why: 'every decision is counted in Redis at once (synchronously): no counts are batched locally' } },
+  },
+  'request-size-limiting': { applied: ['allowed_payload_size', 'size_unit', 'require_content_length'] },
+  'request-termination': { applied: ['status_code', 'message', 'content_type', 'body', 'echo', 'trigger'] },
+  'request-transformer': {
+    applied: ['http_method', 'replace.uri', ...['remove', 'rename', 'replace', 'add', 'append'].flatMap((op) => ['body', 'headers', 'querystring'].map((f) => `${op}.${f}`))],
+  },
+  'response-transformer': {
+    applied: [...['remove', 'rename', 'replace', 'add', 'append'].flatMap((op) => ['json', 'headers'].map((f) => `${op}.${f}`)), 'replace.json_types', 'add.json_types', 'append.json_types'],
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * Every field the schemas accept is sorted in src/model/field-audit.ts: applied, refused unless
+ * at Kong's default, or warned about. A field added to a schema without being sorted there fails
+ * here, so no accepted field is ever dropped without a word. And a warned field, set, warns.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { z } from 'zod';
+import { loadConfig } from '../../src/model/load.js';
+import { ENTITY_FIELDS, PLUGIN_FIELDS, type FieldAudit } from '../../src/model/field-audit.js';
+import { PLUGINS } from '../../src/model/plugins/index.js';
+
+interface Def { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType }
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+function unwrap(s: z.ZodType): z.ZodType {
+  const d = defOf(s);
+  if (d.innerType) return unwrap(d.innerType);
+  if (d.type === 'pipe' && d.in) return unwrap(d.in);
+  return s;
+}
+
+/** Dot paths of the fields of an object schema, into nested objects (a list or a map is one field). */
+function fields(schema: z.ZodType, prefix = ''): string[] {
+  const d = defOf(unwrap(schema));
+  if (d.type !== 'object' || !d.shape) return [prefix];
+  return Object.entries(d.shape).flatMap(([k, v]) => fields(v, prefix ? `${prefix}.${k}` : k));
+}
+
+function unsorted(schema: z.ZodType, audit: FieldAudit): string[] {
+  const sorted = new Set([...audit.applied, ...(audit.refused ?? []), ...Object.keys(audit.warned ?? {})]);
+  return fields(schema).filter((f) => !sorted.has(f));
+}
+
+describe('field audit', () => {
+  for (const { entity, schema, audit } of ENTITY_FIELDS) {
+    test(`${entity}: every field is applied, refused or warned`, () => {
+      assert.deepEqual(unsorted(schema, audit), []);
+    });
+  }
+
+  test('every served plugin has an audit, and it sorts every field of its config', () => {
+    for (const p of PLUGINS) {
+      const audit = PLUGIN_FIELDS[p.name];
+      assert.ok(audit, `no audit for plugin ${p.name}`);
+      assert.deepEqual(unsorted(p.config as z.ZodType, audit), [], p.name);
+    }
+  });
+
+  test('the audit names no field the schema does not have', () => {
+    for (const { entity, schema, audit } of ENTITY_FIELDS) {
+      const all = new Set(fields(schema));
+      const stale = [...audit.applied, ...(audit.refused ?? []), ...Object.keys(audit.warned ?? {})].filter((f) => !all.has(f));
+      assert.deepEqual(stale, [], entity);
+    }
+  });
+
+  test('warned fields set in a file warn, naming the field; at Kong\'s default they do not', () => {
+    const text = (threshold: number, concurrency: number) => `_format_version: "3.0"
+upstreams:
+  - name: pool
+    healthchecks:
+      threshold: ${threshold}
+      active:
+        concurrency: ${concurrency}
+    targets:
+      - target: 10.0.0.1:8080
+services:
+  - name: s
+    host: pool
+    connect_timeout: 3000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: r
+        paths: [/]
+`;
+    const warned = loadConfig([{ file: 'kong.yml', text: text(50, 3) }]);
+    assert.ok(warned.model);
+    assert.deepEqual(warned.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED').map((d) => [`${d.line}:${d.col}`, d.message.split(':')[0]]), [
+      ['5:18', '"healthchecks.threshold" loads but is not applied'],
+      ['7:22', '"healthchecks.active.concurrency" loads but is not applied'],
+    ]);
+    const quiet = loadConfig([{ file: 'kong.yml', text: text(0, 10) }]);
+    assert.deepEqual(quiet.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED'), []);
+  });
+});
