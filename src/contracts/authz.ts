@@ -64,9 +64,9 @@ export function policyName(route: Pick<IrRoute, 'routeName'>): string {
 }
 
 /**
- * The id a consumer is known by (X-Consumer-ID, metadata consumer_id): its `id` when the file
- * gives one, else a UUID derived from its username (or custom_id), stable across reloads.
- * Kong generates an id for every consumer; giving `id` in the file pins it.
+ * The id a consumer is known by (X-Consumer-ID, metadata consumer_id): the loader gives every
+ * consumer the id Kong would (the file's, else Kong's uuid5 of its username,
+ * model/load/kong-ids.ts); a consumer built without one gets a UUID derived from its key.
  */
 export function consumerId(c: { id?: string; key: string }): string {
   if (c.id) return c.id;

@@ -6,7 +6,8 @@ import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { consumersProblem, policiesProblem } from '../../src/authz/policy.js';
-import { AUTHZ_TYPE, consumerId, type AuthzMessages } from '../../src/contracts/authz.js';
+import { AUTHZ_TYPE, type AuthzMessages } from '../../src/contracts/authz.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import type { Translation } from '../../src/resources/translate.js';
@@ -41,7 +42,7 @@ describe('companion client', () => {
   const ads = new AdsServer(silentLogger());
   const applied: Array<{ consumers: number; policies: number; keys: string[]; keyNames: string[] }> = [];
   let client: CompanionClient<AuthzMessages>;
-  const alice = consumerId({ key: 'alice' });
+  const alice = kongId('consumers', 'alice');
 
   before(async () => {
     const port = await ads.listen('127.0.0.1', 0);
