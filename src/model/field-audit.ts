@@ -70,10 +70,10 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
     warned: {
       'healthchecks.threshold': { default: 0, why: 'Envoy has no percentage of healthy targets below which an upstream counts as down; each target is checked on its own' },
       'healthchecks.active.concurrency': { default: 10, why: 'Envoy probes each target on its own timer, with no cap on probes at once' },
-      'healthchecks.active.unhealthy.http_statuses': { when: written, why: 'Envoy counts every status outside healthy.http_statuses as a failed probe' },
+      'healthchecks.active.unhealthy.http_statuses': { default: [429, 404, 500, 501, 502, 503, 504, 505], why: 'Envoy counts every status outside healthy.http_statuses as a failed probe' },
       'healthchecks.passive.type': { default: 'http', why: 'passive checks count HTTP responses and connection failures whatever the type' },
       'healthchecks.passive.healthy.successes': { default: 0, why: 'an ejected target comes back after its ejection time, not after a count of successes' },
-      'healthchecks.passive.healthy.http_statuses': { when: written, why: 'passive checks count only failures' },
+      'healthchecks.passive.healthy.http_statuses': { default: [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308], why: 'passive checks count only failures' },
     },
   } },
   { entity: 'targets', schema: targetSchema, audit: { applied: ['target', 'upstream', 'weight', ...COMMON] } },

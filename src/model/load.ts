@@ -59,13 +59,13 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   const listeners = loadListeners(rep, refs, flat.listeners, certificates, routes.routes);
   const plugins = scopePlugins(rep, refs, flat.plugins, services, routes);
 
-  const findings = [ // the cross checks, once everything has loaded
+  const findings = withoutCascades(rep, flat.plugins, [ // the cross checks, once everything has loaded
     ...checkTraps(routes.routes, plugins),
     ...checkAuthz(consumers, plugins, routes.routes, services.services),
     ...checkRateLimiting(plugins),
     ...checkCircuitBreaking(services.services, upstreams),
     ...checkAdminUpstream(services.services, upstreams, options.adminPort),
-  ];
+  ]);
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();
   if (rep.hasErrors) return { diagnostics };

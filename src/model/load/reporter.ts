@@ -17,7 +17,7 @@ export class Reporter {
       if (d.line !== undefined || !d.file) continue;
       const src = this.sources.get(d.file);
       if (!src) continue;
-      const key = d.code === 'FD_UNKNOWN_KEY';
+      const key = d.code === 'FD_UNKNOWN_KEY' || d.code === 'FD_KONG_NOT_SERVED';
       const pos = src.locate(d.path, key);
       d.line = pos.line;
       d.col = pos.col;

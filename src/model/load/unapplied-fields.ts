@@ -30,7 +30,7 @@ function check(rep: Reporter, raw: Raw, origin: Origin, base: string[], warned: 
     const path = field.split('.');
     const value = valueAt(raw, path);
     if (value === undefined || value === null) continue;
-    const asks = w.when ? w.when(value) : value !== w.default;
+    const asks = w.when ? w.when(value) : JSON.stringify(value) !== JSON.stringify(w.default);
     if (asks) rep.at(origin, diag('FD_FIELD_NOT_APPLIED', [...origin.path, ...base, ...path], [...base, ...path].join('.'), w.why));
   }
 }
