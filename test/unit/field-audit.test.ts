@@ -8,7 +8,10 @@ import { describe, test } from 'node:test';
 import type { z } from 'zod';
 import { loadConfig } from '../../src/model/load.js';
 import { ENTITY_FIELDS, PLUGIN_FIELDS, type FieldAudit } from '../../src/model/field-audit.js';
-import { PLUGINS } from '../../src/model/plugins/index.js';
+import { PENDING_PLUGINS, PLUGINS } from '../../src/model/plugins/index.js';
+import { KONG_FIELDS_NOT_SERVED } from '../../src/model/plugins/kong-entities.js';
+import { KONG_PLUGINS_NOT_SERVED } from '../../src/model/plugins/kong-plugins.js';
+import { readFileSync } from 'node:fs';
 
 interface Def { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType }
 const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
@@ -82,5 +85,18 @@ services:
     ]);
     const quiet = loadConfig([{ file: 'kong.yml', text: text(0, 10) }]);
     assert.deepEqual(quiet.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED'), []);
+  });
+
+  test('docs/configuration.md names every entity field, every Kong entity and field not served, and every Kong plugin', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('### Every Kong entity, field and plugin'));
+    // A field is named by its dot path, a tail of it (`https_sni` under healthchecks.active), or
+    // the extension object it belongs to (`circuit_breaker`, documented in its own section).
+    const named = (f: string) => f.split('.').some((_, i, parts) => section.includes(`\`${parts.slice(i).join('.')}\``) || section.includes(`\`${parts.slice(0, i + 1).join('.')}\``));
+    const missing: string[] = [];
+    for (const { entity, schema } of ENTITY_FIELDS) for (const f of fields(schema)) if (!named(f)) missing.push(`${entity}.${f}`);
+    for (const table of KONG_FIELDS_NOT_SERVED.values()) for (const k of Object.keys(table)) if (!named(k)) missing.push(k);
+    for (const name of [...PENDING_PLUGINS, ...KONG_PLUGINS_NOT_SERVED]) if (!section.includes(`\`${name}\``)) missing.push(`plugin ${name}`);
+    assert.deepEqual(missing, []);
   });
 });
