@@ -13,6 +13,13 @@ import { kongId, uuid5 } from '../../src/model/load/kong-ids.js';
 
 const TIMEOUTS = 'connect_timeout: 3000\n    read_timeout: 10000\n    write_timeout: 10000';
 
+/** The service of go-kong's fixture, by name. */
+const SERVICE = `services:
+  - name: some.service.name
+    url: http://orders.internal:8080
+    ${TIMEOUTS}
+`;
+
 function load(text: string) {
   const r = loadConfig([{ file: 'kong.yml', text }]);
   assert.ok(r.model, r.diagnostics.map(formatDiagnostic).join('\n'));
@@ -32,11 +39,7 @@ describe('Kong entity ids', () => {
 
   test('every loaded service, route and consumer carries its id: the file\'s, else Kong\'s', () => {
     const m = load(`_format_version: "3.0"
-services:
-  - name: some.service.name
-    url: http://orders.internal:8080
-    ${TIMEOUTS}
-    routes:
+${SERVICE}    routes:
       - name: some.service.name
         paths: [/orders]
       - name: pinned
@@ -55,11 +58,7 @@ consumers:
 
   test('references by the ids Kong generates resolve: routes[].service, plugins[].route/service/consumer, credentials[].consumer', () => {
     const m = load(`_format_version: "3.0"
-services:
-  - name: some.service.name
-    url: http://orders.internal:8080
-    ${TIMEOUTS}
-routes:
+${SERVICE}routes:
   - name: some.service.name
     service: d9bee1f8-db6e-5a37-9281-fd4aca16dc00
     paths: [/orders]
