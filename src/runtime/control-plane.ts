@@ -90,6 +90,8 @@ export class ControlPlane {
   private admin?: Server;
   private lastError?: { at: string; diagnostics: Diagnostic[] };
   private lastApplied?: { at: string; version: string };
+  /** The ids of the applied configuration's routes and consumers (the file's, or Kong's generated ones). */
+  private ids: ControlPlaneIds = { routes: [], consumers: [] };
   private warnings: Diagnostic[] = [];
   private texts: SourceText[] = [];
   private flatCache?: { version: string; flat: FlatState };
@@ -226,6 +228,7 @@ export class ControlPlane {
     this.ads.setSnapshot(snapshot);
     this.appliedAtMs = Date.now();
     this.lastApplied = { at: new Date().toISOString(), version: snapshot.version };
+    this.ids = entityIds(compiled.ir);
     this.m.reloads.inc({ result: 'applied' });
     this.log.info({ version: snapshot.version, ms: Date.now() - started, warnings: this.warnings.length }, 'config applied');
     for (const w of this.warnings) this.log.warn({ diagnostic: formatDiagnostic(w) }, 'config warning');
@@ -282,6 +285,7 @@ export class ControlPlane {
         errors: this.lastError.diagnostics.map((d) => ({ code: d.code, file: d.file, line: d.line, col: d.col, message: d.message, hint: d.hint, text: formatDiagnostic(d) })),
       } : null,
       warnings: this.warnings.map(formatDiagnostic),
+      entities: this.ids,
       nodes: this.ads.nodes(),
     };
   }
@@ -317,3 +321,15 @@ export class ControlPlane {
 function uuid5Node(admin: { host: string; port: number }, xds: { host: string; port: number }): string {
   return uuid5(`node:${hostnameOf()}:${admin.host}:${admin.port}:${xds.host}:${xds.port}`);
 }
+
+/** Each route (once, whatever its paths) and consumer with its id, sorted by name: what /status lists. */
+function entityIds(ir: GatewayIR | undefined): ControlPlaneIds {
+  const routes = new Map<string, string>();
+  for (const r of ir?.routes ?? []) routes.set(r.routeName, r.routeId);
+  return {
+    routes: [...routes].sort(([a], [b]) => a.localeCompare(b)).map(([name, id]) => ({ name, id })),
+    consumers: (ir?.consumers ?? []).map((c) => ({ ...(c.username ? { username: c.username } : {}), ...(c.custom_id ? { custom_id: c.custom_id } : {}), id: c.id })),
+  };
+}
+
+type ControlPlaneIds = { routes: { name: string; id: string }[]; consumers: { username?: string; custom_id?: string; id: string }[] };

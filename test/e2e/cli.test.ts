@@ -14,6 +14,7 @@ import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { kongId } from '../../src/model/load/kong-ids.js';
 
 const ENTRY = ['--import', 'tsx', 'test/support/cli-entry.ts'];
 const cli = (...args: string[]) => spawnSync(process.execPath, [...ENTRY, ...args], { encoding: 'utf8', env: { ...process.env, FRONTDESK_LOG_LEVEL: 'warn' } });
@@ -129,9 +130,11 @@ describe('long-running commands', () => {
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 'readyz', 20_000);
       assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200);
-      const status = await (await fetch(`http://127.0.0.1:${admin}/status`)).json() as { version: string; lastError: unknown; nodes: unknown[] };
+      const status = await (await fetch(`http://127.0.0.1:${admin}/status`)).json() as { version: string; lastError: unknown; nodes: unknown[]; entities: unknown };
       assert.match(status.version, /^[\w-]{16}$/);
       assert.equal(status.lastError, null);
+      // The route has no id in the file: it shows the one Kong generates from its name (kong-ids.test.ts checks the algorithm against Kong's).
+      assert.deepEqual(status.entities, { routes: [{ name: 'orders', id: kongId('routes', 'orders') }], consumers: [] });
       const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
       for (const name of ['frontdesk_xds_pushes_total', 'frontdesk_xds_push_latency_seconds', 'frontdesk_xds_connected_nodes', 'frontdesk_xds_nacks_total', 'frontdesk_config_errors_total']) {
         assert.match(metrics, new RegExp(`# TYPE ${name} `));
