@@ -41,3 +41,20 @@ export function hostProblem(host: string): string | undefined {
   if (host.split('.').some((label) => label === '' || label.endsWith('-'))) return 'not a valid hostname or IP address';
   return undefined;
 }
+
+/**
+ * Why a route's host is not one Kong accepts (typedefs.wildcard_host): at most one `*`, as the
+ * whole leftmost or rightmost label (`*.example.com`, `example.*`), an optional `:port`, and
+ * otherwise a host as hostProblem checks it.
+ */
+export function routeHostProblem(host: string): string | undefined {
+  const stars = host.split('*').length - 1;
+  if (stars > 1) return 'invalid wildcard: must have at most one wildcard';
+  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(host.startsWith('[') ? host.replace(/^\[([^\]]+)\](?::(\d{1,5}))?$/, '$1') : host);
+  let name = m?.[1] ?? host;
+  if (stars === 1) {
+    if (!name.startsWith('*.') && !name.endsWith('.*')) return 'invalid wildcard: must be placed at leftmost or rightmost label';
+    name = name.replace('*', 'wildcard');
+  }
+  return hostProblem(name);
+}

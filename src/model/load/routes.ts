@@ -2,6 +2,7 @@ import { closest, diag } from '../../errors.js';
 import { routeSchema } from '../entities.js';
 import type { Origin, Route } from '../types.js';
 import type { Child, Found } from './flat-config.js';
+import { routeHostProblem } from './addresses.js';
 import { kongId } from './kong-ids.js';
 import { placeKey, refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
@@ -42,8 +43,11 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
       refuse();
       return;
     }
+    const badHosts = (r.hosts ?? []).flatMap((h, i) => { const problem = routeHostProblem(h); return problem ? [{ h, i, problem }] : []; });
+    for (const { h, i, problem } of badHosts) rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'hosts', i], h, problem));
     const paths = routePaths(rep, origin, r, legacy.has(origin.file));
-    if (!paths) refuse();
+    if (!paths || badHosts.length) refuse();
+    if (badHosts.length) return;
     if (!paths || off) return;
     const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
     out.routes.push({ ...rest, id, name, service: link.service, paths: r.paths ? paths : undefined, origin });
