@@ -28,12 +28,12 @@ function model(text: string | Record<string, string>): GatewayModel {
 
 /**
  * The model without origins (file/YAML path), to compare the same configuration written two
- * ways; without targets' ids too: Kong keys a target by its upstream as written (the name at the
- * top level, the parent's id when nested), so the two forms give a target different ids.
+ * ways; without targets' and plugins' ids too: Kong keys those by their parent as written (the
+ * name at the top level, the parent's id when nested), so the two forms give them different ids.
  */
 function shape(m: GatewayModel): unknown {
   return JSON.parse(JSON.stringify(m, function (this: Record<string, unknown>, k, v: unknown) {
-    return k === 'origin' || (k === 'id' && 'target' in this) ? undefined : v;
+    return k === 'origin' || (k === 'id' && ('target' in this || 'scope' in this)) ? undefined : v;
   }));
 }
 

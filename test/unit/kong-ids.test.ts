@@ -102,4 +102,31 @@ routes:
       ['FD_DANGLING_REF', 'unknown service "d9bee1f8-db6e-5a37-9281-fd4aca16dc00"'],
     ]);
   });
+
+  test('plugins: the id of their cache key (name, route, service, consumer, consumer_group), the parent\'s id when nested', () => {
+    const m = load(`_format_version: "3.0"
+services:
+  - name: some.service.name
+    url: http://orders.internal:8080
+    ${TIMEOUTS}
+    routes:
+      - name: some.service.name
+        paths: [/orders]
+        plugins:
+          - name: key-auth
+routes:
+  - name: other
+    service: some.service.name
+    paths: [/other]
+plugins:
+  - name: key-auth
+    route: other
+  - name: cors
+`);
+    // Kong's build_cache_key: "plugins", "*" (no workspace), then the fields, joined by ":".
+    const byRoute = new Map(m.plugins.map((p) => [`${p.name} ${p.scope.route ?? ''}`, p.id]));
+    assert.equal(byRoute.get('key-auth some.service.name'), kongId('plugins', 'plugins:*:key-auth:7f0753cd-bff2-5f74-85b0-e8e2057d9500:::'));
+    assert.equal(byRoute.get('key-auth other'), kongId('plugins', 'plugins:*:key-auth:other:::'));
+    assert.equal(byRoute.get('cors '), kongId('plugins', 'plugins:*:cors::::'));
+  });
 });

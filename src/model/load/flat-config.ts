@@ -4,8 +4,8 @@ import type { Origin, Plugin } from '../types.js';
 export type Raw = Record<string, unknown>;
 /** A child written nested in its parent: `_parent` holds the parent's key ('' when the parent has none). */
 export type Child = Raw & { _parent?: string };
-/** A plugin with the scope its nesting gives it. */
-export type ScopedPlugin = Raw & { _scope: Plugin['scope'] };
+/** A plugin with the scope its nesting gives it, and the id of the entity it is nested in (what Kong's id for it is built from). */
+export type ScopedPlugin = Raw & { _scope: Plugin['scope']; _parentId?: string };
 
 export interface Found<T> { value: T; origin: Origin }
 

@@ -2,6 +2,7 @@ import type { YamlPath } from '../../errors.js';
 import type { Origin, Plugin } from '../types.js';
 import { CREDENTIAL_KINDS, isObject, type FlatConfig, type Found, type Raw } from './flat-config.js';
 import type { Document } from './read-documents.js';
+import { kongId } from './kong-ids.js';
 import { placeKey } from './references.js';
 
 /** Keys Kong's declarative schema accepts on every entity, and ignores (declarative_config.lua, add_extra_attributes). */
@@ -50,13 +51,16 @@ export function flatten(documents: readonly Document[]): FlatConfig {
 
 function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   const at = (path: YamlPath): Origin => ({ file, path });
-  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope']) =>
-    list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope }, origin: at([...base, i]) }));
+  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope'], parentId?: string) =>
+    list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope, _parentId: parentId }, origin: at([...base, i]) }));
   const addRoute = (r: unknown, path: YamlPath, parent?: string) => {
     const { own, children } = detach(r, ['plugins']);
     flat.routes.push({ value: { ...asRaw(own), _parent: parent }, origin: at(path) });
-    addPlugins(children.plugins ?? [], [...path, 'plugins'], { route: keyOf(own, ['name', 'id']) ?? placeKey(at(path)) });
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { route: keyOf(own, ['name', 'id']) ?? placeKey(at(path)) }, parentId(own, 'routes', 'name', path));
   };
+  // The id the parent has in Kong (model/load/kong-ids.ts), as its nested plugins' ids are built from it.
+  const parentId = (own: unknown, schema: string, keyField: string, path: YamlPath) =>
+    keyOf(own, ['id']) ?? kongId(schema, keyOf(own, [keyField]) ?? placeKey(at(path)).slice(1));
 
   top.services.forEach((s, i) => {
     const path = ['services', i];
@@ -64,7 +68,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     flat.services.push({ value: asRaw(own), origin: at(path) });
     const key = keyOf(own, ['name', 'id']) ?? '';
     (children.routes ?? []).forEach((r, j) => addRoute(r, [...path, 'routes', j], key));
-    addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key });
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key }, parentId(own, 'services', 'name', path));
   });
   top.routes.forEach((r, i) => addRoute(r, ['routes', i]));
   top.upstreams.forEach((u, i) => {
@@ -83,7 +87,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     for (const kind of CREDENTIAL_KINDS) {
       (children[kind] ?? []).forEach((x, j) => flat.credentials[kind].push({ value: { ...asRaw(x), _parent: key }, origin: at([...path, kind, j]) }));
     }
-    addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key });
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key }, parentId(own, 'consumers', 'username', path));
   });
   for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]) }));
   addPlugins(top.plugins, ['plugins'], {});

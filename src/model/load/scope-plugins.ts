@@ -5,6 +5,7 @@ import { KONG_PLUGIN_NOTES } from '../plugins/kong-plugins.js';
 import type { Origin, Plugin } from '../types.js';
 import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
 import type { Found, ScopedPlugin } from './flat-config.js';
+import { kongCacheKey, kongId } from './kong-ids.js';
 import { refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 import type { LoadedRoutes } from './routes.js';
@@ -20,7 +21,7 @@ export function scopePlugins(rep: Reporter, refs: References, plugins: readonly 
   const seen = new Set<string>();
   const loaded: Loaded = { services, routes, serviceNames: new Set(services.services.map((s) => s.name)), routeNames: new Set(routes.routes.map((r) => r.name)) };
   for (const { value, origin } of plugins) {
-    const { _scope, ...raw } = value;
+    const { _scope, _parentId, ...raw } = value;
     const read = readPlugin(rep, raw, origin);
     if (!read) continue;
     const { entry: p, def, config } = read;
@@ -36,7 +37,7 @@ export function scopePlugins(rep: Reporter, refs: References, plugins: readonly 
     const scopeKey = `${p.name}|${p.instance_name ?? ''}|${scope.service ?? ''}|${scope.route ?? ''}|${scope.consumer ?? ''}`;
     if (seen.has(scopeKey)) { rep.at(origin, diag('FD_PLUGIN_DUPLICATE', origin.path, p.name, describeScope(scope))); continue; }
     seen.add(scopeKey);
-    scoped.push({ name: p.name, id: p.id, instance_name: p.instance_name, config, protocols: p.protocols, scope, origin });
+    scoped.push({ name: p.name, id: p.id ?? pluginId(raw, _scope, _parentId), instance_name: p.instance_name, config, protocols: p.protocols, scope, origin });
   }
   return scoped;
 }
@@ -91,6 +92,24 @@ function resolveScope(rep: Reporter, refs: References, loaded: Loaded, want: Wan
     else if (!scope.consumer) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'consumer'], 'consumer', want.consumer, closest(want.consumer, refs.consumer.keys()))); dangling = true; }
   }
   return dangling ? undefined : scope;
+}
+
+/**
+ * Kong's id for a plugin written without one: its cache key (name, route, service, consumer,
+ * consumer_group), each field as written when a string, the parent's id for the one it is
+ * nested under, "" when unset; a field written as `{ id: ... }` adds nothing to the key, as in
+ * Kong's build_cache_key.
+ */
+function pluginId(raw: Record<string, unknown>, scope: Plugin['scope'], parentId: string | undefined): string {
+  const nestedIn = scope.route !== undefined ? 'route' : scope.service !== undefined ? 'service' : scope.consumer !== undefined ? 'consumer' : undefined;
+  const parts: string[] = [typeof raw.name === 'string' ? raw.name : ''];
+  for (const field of ['route', 'service', 'consumer', 'consumer_group']) {
+    const v = raw[field];
+    if (field === nestedIn && parentId !== undefined && v == null) parts.push(parentId);
+    else if (typeof v === 'string') parts.push(v);
+    else if (v == null) parts.push('');
+  }
+  return kongId('plugins', kongCacheKey('plugins', parts));
 }
 
 /** `route a, service b`, or `the global scope`: how messages name a plugin's scope. */
