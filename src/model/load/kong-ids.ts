@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { uuidV5 } from '../../uuid-v5.js';
 
 /**
  * The ids Kong gives entities a declarative file leaves without one
@@ -12,23 +12,13 @@ import { createHash } from 'node:crypto';
  */
 const KONG_NAMESPACE = 'fd02801f-0957-4a15-a55a-c8d9606f30b5';
 
-/** RFC 4122 §4.3 name-based UUID, SHA-1 (version 5). */
-export function uuid5(namespace: string, name: string): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  const h = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
-
 const namespaces = new Map<string, string>();
 
 /** The id Kong generates for an entity of `schema` (plural: "services", "routes", ...) whose key is `key`. */
 export function kongId(schema: string, key: string): string {
   let ns = namespaces.get(schema);
-  if (!ns) namespaces.set(schema, (ns = uuid5(KONG_NAMESPACE, schema)));
-  return uuid5(ns, key);
+  if (!ns) namespaces.set(schema, (ns = uuidV5(KONG_NAMESPACE, schema)));
+  return uuidV5(ns, key);
 }
 
 /** Kong's cache-key string for an entity whose schema has a cache key: `<schema>:*:<part>:...` (`*`: no workspace). */
