@@ -30,15 +30,18 @@ export function splitHostPort(s: string, defaultPort: number): { host: string; p
 
 /**
  * Why a host is not one Kong accepts (undefined when it is): an IPv4 or IPv6 address, or a
- * name made of letters, digits, `-`, `.` and `_` whose dot-separated labels are not empty and
- * do not end in `-` (Kong's typedefs.host through utils.normalize_ip / check_hostname).
+ * name made of letters, digits, `-`, `.` and `_` whose dot-separated labels are not empty
+ * (a trailing "." aside) and do not end in `-` (Kong's typedefs.host through
+ * utils.normalize_ip / check_hostname, `^[%d%a%-%.%_]+$`).
  * Placeholders such as `<my-backend-host>` are refused, as Kong refuses them.
  */
 export function hostProblem(host: string): string | undefined {
   if (isIP(host)) return undefined;
   if (/^\d+(\.\d+){3}$/.test(host)) return 'not a valid IPv4 address';
   if (!/^[0-9A-Za-z._-]+$/.test(host)) return 'not a valid hostname or IP address';
-  if (host.split('.').some((label) => label === '' || label.endsWith('-'))) return 'not a valid hostname or IP address';
+  // Kong's check_hostname: no empty label (but a fully qualified name may end in "."), none ending in "-".
+  const labels = host.split('.');
+  if (labels.some((label, i) => (label === '' && i !== labels.length - 1) || label.endsWith('-'))) return 'not a valid hostname or IP address';
   return undefined;
 }
 

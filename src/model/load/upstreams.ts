@@ -10,11 +10,13 @@ import { notImplemented, parseWith, type Reporter } from './reporter.js';
 /** Upstreams, each with the targets that name it (nested, or by `upstream` name or id). */
 export function loadUpstreams(rep: Reporter, refs: References, upstreams: readonly Found<Raw>[], targets: readonly Found<Child>[]): Upstream[] {
   const loaded: Upstream[] = [];
+  // Refused for an error of their own: their targets go quietly, so the error is reported once.
+  const refused = new Set<string>();
   for (const { value, origin } of upstreams) {
     const u = parseWith(rep, upstreamSchema, value, origin);
-    if (!u) continue;
+    if (!u) { for (const k of [value.name, value.id]) if (typeof k === 'string') refused.add(k); continue; }
     const badName = hostProblem(u.name);
-    if (badName) { rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'name'], u.name, `${badName} (an upstream's name is the host services use)`)); continue; }
+    if (badName) { rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'name'], u.name, `${badName} (an upstream's name is the host services use)`)); refused.add(u.name); if (u.id) refused.add(u.id); continue; }
     refs.claim('upstream', u.name, origin, 'name');
     const id = u.id ?? kongId('upstreams', u.name);
     refs.upstream.set(u.name, u.name);
@@ -29,16 +31,17 @@ export function loadUpstreams(rep: Reporter, refs: References, upstreams: readon
     loaded.push({ ...rest, id, targets: [], origin });
   }
   const byName = new Map(loaded.map((u) => [u.name, u]));
-  for (const found of targets) attachTarget(rep, refs, byName, found);
+  for (const found of targets) attachTarget(rep, refs, byName, refused, found);
   return loaded;
 }
 
-function attachTarget(rep: Reporter, refs: References, byName: Map<string, Upstream>, found: Found<Child>): void {
+function attachTarget(rep: Reporter, refs: References, byName: Map<string, Upstream>, refused: ReadonlySet<string>, found: Found<Child>): void {
   const { origin } = found;
   const parsed = parseChild(rep, targetSchema, found, 'upstream', (t) => t.upstream);
   if (!parsed) return;
   const { child: t, parent: upName } = parsed;
   const up = byName.get(refs.upstream.get(upName) ?? upName);
+  if (!up && (refused.has(upName) || upName === '')) return;
   if (!up) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'upstream'], 'upstream', upName, closest(upName, byName.keys()))); return; }
   const hp = splitHostPort(t.target, 8000);
   if (!hp) { rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'target'], `target "${t.target}" is not host:port`, 'write it as host:port, e.g. 10.0.0.5:8080')); return; }
