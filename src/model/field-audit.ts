@@ -1,4 +1,8 @@
 import type { z } from 'zod';
+import type { FieldAudit } from './plugins/definition.js';
+import { PLUGINS } from './plugins/index.js';
+
+export type { FieldAudit, Warned } from './plugins/definition.js';
 import {
   aclSchema, basicauthCredentialSchema, caCertificateSchema, certificateSchema, consumerSchema, jwtSecretSchema, keyauthCredentialSchema,
   listenerSchema, pluginEntrySchema, routeSchema, serviceSchema, targetSchema, topLevelSchema, upstreamSchema,
@@ -13,19 +17,6 @@ import {
  * walks the schemas and fails on a field in none of the three, so a field added to a schema
  * must be sorted here. docs/configuration.md says the differences field by field.
  */
-export interface Warned {
-  why: string;
-  /** When the value asks for what is not applied; by default, any value other than Kong's default. */
-  when?: (value: unknown) => boolean;
-  default?: unknown;
-}
-
-export interface FieldAudit {
-  applied: readonly string[];
-  refused?: readonly string[];
-  warned?: Readonly<Record<string, Warned>>;
-}
-
 const COMMON = ['id', 'tags', 'created_at', 'updated_at'];
 /** Credentials and certificates: Kong gives them no updated_at. */
 const CREATED = ['id', 'tags', 'created_at'];
@@ -98,32 +89,5 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
   { entity: 'listeners', schema: listenerSchema, audit: { applied: ['name', 'address', 'port', 'protocol', 'http2', 'certificates', 'fleet'] } },
 ];
 
-/** The served plugins' config fields, by plugin name. */
-export const PLUGIN_FIELDS: Readonly<Record<string, FieldAudit>> = {
-  acl: { applied: ['allow', 'deny', 'hide_groups_header', 'include_consumer_groups', 'always_use_authenticated_groups'] },
-  'basic-auth': { applied: ['anonymous', 'hide_credentials', 'realm'] },
-  'correlation-id': {
-    applied: ['header_name', 'echo_downstream', 'generator'],
-    warned: { generator: { when: (v) => v === 'uuid#counter', why: 'Envoy generates a UUID per request; Kong\'s "<uuid>#<counter>" form is not reproduced' } },
-  },
-  cors: { applied: ['origins', 'headers', 'exposed_headers', 'methods', 'max_age', 'credentials', 'private_network', 'allow_origin_absent', 'preflight_continue'] },
-  'ip-restriction': { applied: ['allow', 'deny', 'status', 'message'] },
-  jwt: { applied: ['uri_param_names', 'cookie_names', 'header_names', 'key_claim_name', 'secret_is_base64', 'claims_to_verify', 'anonymous', 'run_on_preflight', 'maximum_expiration', 'realm'] },
-  'key-auth': { applied: ['key_names', 'hide_credentials', 'anonymous', 'key_in_header', 'key_in_query', 'key_in_body', 'run_on_preflight', 'realm'] },
-  prometheus: { applied: ['per_consumer', 'status_code_metrics', 'latency_metrics', 'bandwidth_metrics', 'upstream_health_metrics', 'ai_metrics', 'wasm_metrics'] },
-  'rate-limiting': {
-    applied: ['second', 'minute', 'hour', 'day', 'month', 'year', 'limit_by', 'header_name', 'path', 'policy', 'fault_tolerant', 'hide_client_headers',
-      ...under('redis', ['host', 'port', 'timeout', 'connect_timeout', 'send_timeout', 'read_timeout', 'username', 'password', 'database', 'ssl', 'ssl_verify', 'server_name']),
-      'redis_host', 'redis_port', 'redis_timeout', 'redis_username', 'redis_password', 'redis_database', 'redis_ssl', 'redis_ssl_verify', 'redis_server_name',
-      'error_code', 'error_message', 'algorithm'],
-    warned: { sync_rate: { default: -1, why: 'every decision is counted in Redis at once (synchronously): no counts are batched locally' } },
-  },
-  'request-size-limiting': { applied: ['allowed_payload_size', 'size_unit', 'require_content_length'] },
-  'request-termination': { applied: ['status_code', 'message', 'content_type', 'body', 'echo', 'trigger'] },
-  'request-transformer': {
-    applied: ['http_method', 'replace.uri', ...['remove', 'rename', 'replace', 'add', 'append'].flatMap((op) => ['body', 'headers', 'querystring'].map((f) => `${op}.${f}`))],
-  },
-  'response-transformer': {
-    applied: [...['remove', 'rename', 'replace', 'add', 'append'].flatMap((op) => ['json', 'headers'].map((f) => `${op}.${f}`)), 'replace.json_types', 'add.json_types', 'append.json_types'],
-  },
-};
+/** The served plugins' config fields, by plugin name, from each plugin's definition (its `fields`). */
+export const PLUGIN_FIELDS: Readonly<Record<string, FieldAudit>> = Object.fromEntries(PLUGINS.map((d) => [d.name, d.fields]));

@@ -28,6 +28,7 @@ export const aclPlugin = definePlugin({
   name: 'acl',
   config: aclConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['allow', 'deny', 'hide_groups_header', 'include_consumer_groups', 'always_use_authenticated_groups'] },
   enforcers: () => ['authz'],
   feature: asIs,
 });

@@ -14,6 +14,7 @@ export const basicAuthPlugin = definePlugin({
   name: 'basic-auth',
   config: basicAuthConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['anonymous', 'hide_credentials', 'realm'] },
   enforcers: () => ['authz'],
   feature: asIs,
 });

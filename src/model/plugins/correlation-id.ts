@@ -24,6 +24,10 @@ export const correlationIdPlugin = definePlugin({
   name: 'correlation-id',
   config: correlationIdConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: {
+      applied: ['header_name', 'echo_downstream', 'generator'],
+      warned: { generator: { when: (v) => v === 'uuid#counter', why: 'Envoy generates a UUID per request; Kong\'s "<uuid>#<counter>" form is not reproduced' } },
+    },
   enforcers: () => ['envoy'],
   feature: asIs,
 });

@@ -69,6 +69,7 @@ export const corsPlugin = definePlugin({
   name: 'cors',
   config: corsConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['origins', 'headers', 'exposed_headers', 'methods', 'max_age', 'credentials', 'private_network', 'allow_origin_absent', 'preflight_continue'] },
   enforcers: () => ['envoy'],
   feature: (c): CorsFeature => ({ ...c, origins: (c.origins ?? []).map(corsOrigin) }),
 });

@@ -23,10 +23,30 @@ export type Enforcer = 'envoy' | 'authz' | 'ratelimit' | 'transform';
  * Adding a plugin: a file beside this one and a line in PLUGINS (index.ts); its Envoy filter,
  * if it has one, a file under resources/filters/ and a line in the filter-order table.
  */
+/** A config field that loads without effect: the loader warns (FD_FIELD_NOT_APPLIED) when a file asks for it. */
+export interface Warned {
+  why: string;
+  /** When the value asks for what is not applied; by default, any value other than Kong's default. */
+  when?: (value: unknown) => boolean;
+  default?: unknown;
+}
+
+/**
+ * What becomes of each field of a schema (see model/field-audit.ts): applied, refused (loads
+ * only at Kong's default), or warned.
+ */
+export interface FieldAudit {
+  applied: readonly string[];
+  refused?: readonly string[];
+  warned?: Readonly<Record<string, Warned>>;
+}
+
 export interface PluginDefinition<Name extends string = string, Config = unknown, Feature = unknown> {
   name: Name;
   config: z.ZodType<Config>;
   scopes: readonly PluginScope[];
+  /** What becomes of each field of its config (a unit test checks every schema field is sorted). */
+  fields: FieldAudit;
   /** Who serves it, for this config (the transformers' header parts are Envoy's, their body parts the transform companion's). */
   enforcers(config: Config): readonly Enforcer[];
   /** The validated config as the IR carries it. */

@@ -35,6 +35,7 @@ export const grpcGatewayPlugin = definePlugin({
   name: 'grpc-gateway',
   config: grpcGatewayConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['proto', 'resolved'] },
   enforcers: () => ['envoy'],
   feature: (c): GrpcGatewayFeature => ({ proto: c.proto, ...(c.resolved ? { descriptor: c.resolved } : {}) }),
 });

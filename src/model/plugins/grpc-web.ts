@@ -37,6 +37,7 @@ export const grpcWebPlugin = definePlugin({
   name: 'grpc-web',
   config: grpcWebConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['pass_stripped_path', 'allow_origin_header'], refused: ['proto'] },
   enforcers: () => ['envoy'],
   feature: (c): GrpcWebFeature => ({ upstreamPath: c.pass_stripped_path ? 'stripped' : 'request', allowOrigin: c.allow_origin_header }),
 });

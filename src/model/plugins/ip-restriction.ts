@@ -39,6 +39,7 @@ export const ipRestrictionPlugin = definePlugin({
   name: 'ip-restriction',
   config: ipRestrictionConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['allow', 'deny', 'status', 'message'] },
   enforcers: () => ['envoy'],
   feature: (c): IpRestrictionFeature => ({
     allow: c.allow ?? [], deny: c.deny ?? [], status: c.status ?? IP_RESTRICTION_STATUS,

@@ -27,6 +27,7 @@ export const jwtPlugin = definePlugin({
   name: 'jwt',
   config: jwtConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['uri_param_names', 'cookie_names', 'header_names', 'key_claim_name', 'secret_is_base64', 'claims_to_verify', 'anonymous', 'run_on_preflight', 'maximum_expiration', 'realm'] },
   enforcers: () => ['authz'],
   feature: asIs,
 });

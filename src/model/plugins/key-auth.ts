@@ -25,6 +25,7 @@ export const keyAuthPlugin = definePlugin({
   name: 'key-auth',
   config: keyAuthConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['key_names', 'hide_credentials', 'anonymous', 'key_in_header', 'key_in_query', 'key_in_body', 'run_on_preflight', 'realm'] },
   enforcers: () => ['authz'],
   feature: asIs,
 });

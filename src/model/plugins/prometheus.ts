@@ -29,6 +29,7 @@ export const prometheusPlugin = definePlugin({
   name: 'prometheus',
   config: prometheusConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['per_consumer', 'status_code_metrics', 'latency_metrics', 'bandwidth_metrics', 'upstream_health_metrics', 'ai_metrics', 'wasm_metrics'] },
   enforcers: () => ['envoy'],
   feature: asIs,
 });

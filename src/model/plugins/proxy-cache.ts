@@ -60,6 +60,11 @@ export const proxyCachePlugin = definePlugin({
   name: 'proxy-cache',
   config: proxyCacheConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
+  fields: {
+    applied: ['response_code', 'request_method', 'content_type', 'cache_ttl', 'strategy', 'cache_control', 'ignore_uri_case', 'storage_ttl',
+      'vary_query_params', 'vary_headers', 'response_headers.Age', 'response_headers.X-Cache-Status', 'response_headers.X-Cache-Key',
+      'memory.dictionary_name'], // meaningless here: its own warning, FD_PLUGIN_DIFFERS, from differences()
+  },
   enforcers: () => ['envoy'],
   feature: (c): ProxyCacheFeature => ({
     methods: [...new Set(c.request_method)].sort(),

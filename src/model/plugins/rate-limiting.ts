@@ -178,6 +178,13 @@ export const rateLimiting = definePlugin({
   name: 'rate-limiting',
   config: rateLimitingConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
+  fields: {
+      applied: ['second', 'minute', 'hour', 'day', 'month', 'year', 'limit_by', 'header_name', 'path', 'policy', 'fault_tolerant', 'hide_client_headers',
+        ...['host', 'port', 'timeout', 'connect_timeout', 'send_timeout', 'read_timeout', 'username', 'password', 'database', 'ssl', 'ssl_verify', 'server_name'].map((f) => `redis.${f}`),
+        'redis_host', 'redis_port', 'redis_timeout', 'redis_username', 'redis_password', 'redis_database', 'redis_ssl', 'redis_ssl_verify', 'redis_server_name',
+        'error_code', 'error_message', 'algorithm'],
+      warned: { sync_rate: { default: -1, why: 'every decision is counted in Redis at once (synchronously): no counts are batched locally' } },
+    },
   enforcers: () => ['ratelimit'],
   feature: rateLimitingFeature,
 });

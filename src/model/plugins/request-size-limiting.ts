@@ -30,6 +30,7 @@ export const requestSizeLimitingPlugin = definePlugin({
   name: 'request-size-limiting',
   config: requestSizeLimitingConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['allowed_payload_size', 'size_unit', 'require_content_length'] },
   enforcers: () => ['envoy'],
   feature: (c): RequestSizeLimitingFeature => ({ allowedBytes: allowedBytes(c), requireContentLength: c.require_content_length }),
 });

@@ -65,6 +65,7 @@ export const requestTerminationPlugin = definePlugin({
   name: 'request-termination',
   config: requestTerminationConfigSchema,
   scopes: ['global', 'service', 'route', 'consumer'],
+  fields: { applied: ['status_code', 'message', 'content_type', 'body', 'echo', 'trigger'] },
   enforcers: () => ['envoy'],
   feature: terminationResponse,
 });

@@ -60,6 +60,9 @@ export const requestTransformerPlugin = definePlugin({
   name: 'request-transformer',
   config: requestTransformerConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: {
+      applied: ['http_method', 'replace.uri', ...['remove', 'rename', 'replace', 'add', 'append'].flatMap((op) => ['body', 'headers', 'querystring'].map((f) => `${op}.${f}`))],
+    },
   enforcers: (c) => (c.http_method || c.remove.body.length || c.rename.body.length || c.replace.body.length || c.add.body.length || c.append.body.length
     || c.remove.querystring.length || c.rename.querystring.length || c.replace.querystring.length || c.add.querystring.length || c.append.querystring.length
     ? ['envoy', 'transform'] : ['envoy']),

@@ -37,6 +37,9 @@ export const responseTransformerPlugin = definePlugin({
   name: 'response-transformer',
   config: responseTransformerConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: {
+      applied: [...['remove', 'rename', 'replace', 'add', 'append'].flatMap((op) => ['json', 'headers'].map((f) => `${op}.${f}`)), 'replace.json_types', 'add.json_types', 'append.json_types'],
+    },
   enforcers: (c) => (c.remove.json.length || c.rename.json.length || c.replace.json.length || c.add.json.length || c.append.json.length ? ['envoy', 'transform'] : ['envoy']),
   feature: asIs,
 });
