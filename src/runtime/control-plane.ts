@@ -25,6 +25,7 @@ import { compileConfig } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
 import { readConfigTexts } from './config-files.js';
 import { ConfigWatcher } from './config-watcher.js';
+import { SheddingWatch } from './envoy-shedding.js';
 
 export interface ControlPlaneOptions {
   configPath: string;
@@ -107,9 +108,12 @@ export class ControlPlane {
   readonly startedAt = new Date().toISOString();
   /** How many reloads have finished (applied, unchanged or rejected). */
   reloadCount = 0;
+  /** The clusters the Envoys whose admin address we know are shedding now (/status `shedding`). */
+  readonly shedding: SheddingWatch;
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
+    this.shedding = new SheddingWatch(this.log);
     // Credential hashes salted per run: a copy of one run's Consumer resources says nothing of another's.
     opts.settings = { ...opts.settings, credentialSalt: opts.settings.credentialSalt ?? randomBytes(16).toString('base64url') };
     this.tls = opts.tls ? new TlsSource(opts.tls, { logger: this.log }) : undefined;
@@ -287,6 +291,7 @@ export class ControlPlane {
       warnings: this.warnings.map(formatDiagnostic),
       entities: this.ids,
       nodes: this.ads.nodes(),
+      shedding: this.shedding.shedding(),
     };
   }
 
@@ -307,6 +312,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.shedding.stop();
     this.watcher?.close();
     this.kong?.close();
     this.dashboard?.close();

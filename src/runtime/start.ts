@@ -74,6 +74,7 @@ export async function cmdStart(args: ParsedArgs, out: Output): Promise<number> {
       process.exit(1);
     });
     await envoy.waitReady(60_000);
+    cp.shedding.watch(envoy.adminUrl);
     const ready = readySummary({ ir, cluster, configPath: cpOptions.configPath, adminHost: cpOptions.admin.host, adminPort, envoyAdmin: envoy.adminUrl });
     if (out.format === 'pretty') logger.info({ next: ready.lines }, 'gateway ready');
     else logger.info(ready.fields, 'gateway ready');

@@ -211,6 +211,8 @@ services:
   });
 
   test(`max_requests: ${CAP} with ${CAPPED} concurrent requests: exactly the overflow gets Kong-style 503 JSON, the rest are served`, async () => {
+    gw.cp.shedding.watch(gw.envoy.adminUrl, 2 ** 31 - 1); // as frontdesk start does for its Envoy; the test takes the reads itself
+    await gw.cp.shedding.sample(); // the counters before the burst
     const replies = Array.from({ length: CAPPED }, () => get(gw, '/capped/x'));
     const settled: Reply[] = [];
     for (const p of replies) void p.then((r) => settled.push(r));
@@ -231,6 +233,13 @@ services:
     // Envoy counts requests shed at max_requests apart from those shed at max_pending_requests.
     assert.equal(await stat(gw, 'cluster.service_capped.upstream_rq_active_overflow'), CAPPED - CAP);
     assert.equal(await stat(gw, 'cluster.service_capped.upstream_rq_pending_overflow'), 0);
+    // /status names the cluster shedding now, with what it shed since the read before the burst.
+    await gw.cp.shedding.sample();
+    const status = await (await fetch(`${gw.admin}/status`)).json() as { shedding: Array<{ cluster: string; shed: Record<string, number> }> };
+    assert.deepEqual(status.shedding.map((s) => [s.cluster, s.shed]), [['service_capped', { upstream_rq_active_overflow: CAPPED - CAP }]]);
+    await gw.cp.shedding.sample();
+    const later = await (await fetch(`${gw.admin}/status`)).json() as { shedding: unknown[] };
+    assert.deepEqual(later.shedding, [], 'no longer shedding once nothing more overflowed');
   });
 
   test('outlier detection ejects the failing target of three, traffic goes to the other two, and it returns after the ejection time', async () => {
