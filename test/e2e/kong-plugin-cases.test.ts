@@ -11,30 +11,16 @@
 //   not taken into this table yet.
 // - anything set through the Admin API, the database or kong.conf: not observable by a client.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
 import type { Gateway } from '../support/gateway.js';
+import { proxyRequest, type ProxyReply } from '../support/proxy-request.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
 import { KONG_PLUGIN_CASES, PLUGIN_CONFIG, type PluginCase } from './kong-plugin-cases.js';
 
 type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; text: string }
 
-function send(gw: Gateway, c: PluginCase): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.proxyPort, method: c.request.method ?? 'GET', path: c.request.path, headers: c.request.headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function differences(c: PluginCase, a: Answer, upstream: string): string[] {
+function differences(c: PluginCase, a: ProxyReply, upstream: string): string[] {
   const e = c.expect;
   const wrong: string[] = [];
   const reached = a.headers['x-upstream'] === upstream;
@@ -83,7 +69,7 @@ describe("Kong's plugin access specs through Envoy", () => {
 
   test('a client sees what Kong\'s specs expect', async () => {
     const wrong: string[] = [];
-    for (const c of KONG_PLUGIN_CASES) wrong.push(...differences(c, await send(gw, c), 'mock'));
+    for (const c of KONG_PLUGIN_CASES) wrong.push(...differences(c, await proxyRequest(gw, c.request), 'mock'));
     assert.deepEqual(wrong, [], `${wrong.length} of ${KONG_PLUGIN_CASES.length} cases differ from Kong`);
   });
 });

@@ -19,10 +19,10 @@
 // - anything set through the Admin API, the database or kong.conf (router_flavor, the
 //   enable-buffering test plugin): not observable by a client.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type Gateway } from '../support/gateway.js';
+import { proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
 import { KNOWN_DIFFERENCES, KONG_ROUTER_GROUPS, type KongCase, type KongGroup, type KongRoute } from './kong-router-cases.js';
 
@@ -75,16 +75,7 @@ function send(gw: Gateway, c: KongCase): Promise<Answer> {
       });
     });
   }
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.proxyPort, method: c.request.method ?? 'GET', path: c.request.path, headers: c.request.headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve(parse(res.statusCode ?? 0, text)));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return proxyRequest(gw, c.request).then((r) => parse(r.status, r.text));
 }
 
 /** What differs between Kong's expectation and the answer, empty when none. */
