@@ -22,13 +22,14 @@ export interface Diagnostic {
 interface Entry<A extends unknown[]> {
   severity: Severity;
   message: (...args: A) => string;
-  hint: (...args: A) => string | undefined;
+  /** What to do about it: every entry has one (a unit test walks the catalogue). */
+  hint: (...args: A) => string;
 }
 
 function entry<A extends unknown[]>(
   severity: Severity,
   message: (...args: A) => string,
-  hint: (...args: A) => string | undefined = () => undefined,
+  hint: (...args: A) => string,
 ): Entry<A> {
   return { severity, message, hint };
 }
@@ -52,7 +53,7 @@ export const catalogue = {
   FD_UNKNOWN_KEY: entry('error', (key: string, _suggest?: string) => `unknown key "${key}"`, (_key: string, suggest?: string) => didYouMean(suggest) ?? 'remove it; unknown keys are refused so that a typo never switches a policy off'),
   FD_WRONG_TYPE: entry('error', (msg: string) => msg, () => 'see docs/configuration.md for the field\'s type'),
   FD_REQUIRED: entry('error', (field: string) => `"${field}" is required`, (field: string) => `add ${field}`),
-  FD_INVALID_VALUE: entry('error', (msg: string, _hint?: string) => msg, (_msg: string, hint?: string) => hint),
+  FD_INVALID_VALUE: entry('error', (msg: string, _hint?: string) => msg, (_msg: string, hint?: string) => hint ?? 'change the value to one the field accepts (docs/configuration.md describes each field; Kong\'s own rules apply)'),
   FD_DUPLICATE_NAME: entry('error', (kind: string, name: string, firstAt: string) => `duplicate ${kind} "${name}" (first defined at ${firstAt})`, () => 'give each one a unique name'),
   FD_DANGLING_REF: entry('error', (kind: string, name: string, suggest?: string) => `unknown ${kind} "${name}"`, (kind: string, _n: string, suggest?: string) => didYouMean(suggest) ?? `define the ${kind} or fix the reference`),
   FD_UNKNOWN_PLUGIN: entry('error', (name: string, _suggest?: string) => `unknown plugin "${name}"`, (_n: string, suggest?: string) => didYouMean(suggest) ?? 'see docs/plugins.md for the plugins Frontdesk serves'),
@@ -82,7 +83,8 @@ export const catalogue = {
   FD_CIRCUIT_RETRIES_CAPPED: entry('warning', (svc: string, n: number, retries: number) => `service "${svc}" allows ${n} retries at once (circuit_breaker.max_retries); Kong retries every failed try up to retries (${retries}) times, whatever the other requests do`, () => 'use retry_budget (percent of the active requests, with min_concurrency) or leave both unset for Frontdesk\'s budget (docs/circuit-breaking.md)'),
   FD_PASSIVE_STATUSES_INEXACT: entry('warning', (upstream: string, why: string) => `upstream "${upstream}": passive health check statuses are not counted exactly: ${why}`, () => 'list 502, 503, 504 (counted exactly as gateway errors) or every 5xx; or use the outlier_detection extension (docs/circuit-breaking.md)'),
   // ---- translation ----------------------------------------------------------------------
-  FD_TRANSLATE: entry('error', (msg: string) => `cannot translate: ${msg}`, () => undefined),
+  FD_TRANSLATE: entry('error', (msg: string) => `cannot translate: ${msg}`, () => 'a valid configuration that cannot be translated is a Frontdesk bug: report it with the file; the last good config keeps serving'),
+  FD_ENVOY_REJECTS: entry('error', (kind: string, name: string, field: string, reason: string) => `Envoy would refuse ${kind} "${name}": ${field}: ${reason}`, () => 'fix the value of this entity; Envoy refuses the whole resource, so nothing of this edit is pushed and the last good config keeps serving'),
   // ---- authz (issue 3) --------------------------------------------------------------------
   FD_AUTHZ_JWT_SECRET: entry('error', (key: string, problem: string) => `jwt_secret "${key}": ${problem}`, () => 'fix the secret so its algorithm fits its key (src/jwt-keys.ts jwtSecretProblem says why)'),
   FD_AUTHZ_DUPLICATE_CREDENTIAL: entry('error', (kind: string, consumer: string, other: string) => `${kind} credential of consumer "${consumer}" repeats one of consumer "${other}"`, (kind: string) => `each ${kind} credential must be unique across consumers; Frontdesk would keep only the first`),
@@ -102,8 +104,7 @@ const entries: { [C in Code]: Entry<ArgsOf<C>> } = catalogue;
 /** Builds a Diagnostic from a catalogue code; the location is filled in by the loader. */
 export function diag<C extends Code>(code: C, path: YamlPath, ...args: ArgsOf<C>): Diagnostic {
   const e: Entry<ArgsOf<C>> = entries[code];
-  const hint = e.hint(...args);
-  return { code, severity: e.severity, message: e.message(...args), ...(hint ? { hint } : {}), path };
+  return { code, severity: e.severity, message: e.message(...args), hint: e.hint(...args), path };
 }
 
 /** `file:line:col: severity: message (hint)` — the one format the CLI and logs use. */

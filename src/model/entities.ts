@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { routeHostProblem, sniProblem } from './hostnames.js';
 
 /**
  * Zod schemas of the Kong 3.0 entities Frontdesk reads, with Kong's defaults. Every object is
@@ -120,13 +121,19 @@ export const serviceSchema = z.object({
 
 const headerValues = z.union([z.array(z.string()).min(1), z.string().transform((s) => [s])]);
 
+/** A string refined by one of Kong's validators (its error text becomes the issue's message). */
+const kongCheck = (problem: (v: string) => string | undefined) => (v: string, ctx: z.RefinementCtx) => {
+  const p = problem(v);
+  if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
+};
+
 export const routeSchema = z.object({
   name: z.string().regex(/^[\w.~-]+$/, 'names may hold letters, digits and . _ ~ -').optional(),
   id,
   service: ref.optional(),
   protocols: z.array(z.enum(ROUTE_PROTOCOLS)).min(1).default(['http', 'https']),
   methods: z.array(z.string().regex(/^[A-Z]+$/, 'methods are upper-case, e.g. GET')).optional(),
-  hosts: z.array(z.string().min(1)).optional(),
+  hosts: z.array(z.string().min(1).superRefine(kongCheck(routeHostProblem))).optional(),
   paths: z.array(z.string().min(1)).optional(),
   headers: z.record(z.string(), headerValues).optional(),
   snis: z.array(z.string()).optional(),
@@ -301,7 +308,7 @@ export const certificateSchema = z.object({
   key: z.string().includes('PRIVATE KEY', { message: 'key must be a PEM private key' }),
   cert_alt: z.string().optional(),
   key_alt: z.string().optional(),
-  snis: z.array(z.union([z.string(), z.object({ name: z.string(), id, tags, created_at: timestamp, _comment: z.string().optional(), _ignore: z.array(z.unknown()).optional() }).strict()])).default([]),
+  snis: z.array(z.union([z.string().superRefine(kongCheck(sniProblem)), z.object({ name: z.string().superRefine(kongCheck(sniProblem)), id, tags, created_at: timestamp, _comment: z.string().optional(), _ignore: z.array(z.unknown()).optional() }).strict()])).default([]),
   tags,
   created_at: timestamp,
 }).strict();

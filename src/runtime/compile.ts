@@ -7,12 +7,15 @@ import { resolveProtos } from './proto-descriptors.js';
 import type { SourceText } from '../model/yaml-source.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
 import { translate, type Translation } from '../resources/translate.js';
+import { checkResources } from './check-resources.js';
 
 export interface CompileOptions {
   ir?: IrOptions;
   settings?: TranslateSettings;
   /** The control plane's admin port, which services are warned off (default 8001). */
   adminPort?: number;
+  /** Check the resources against what Envoy enforces (on unless a test turns it off to see Envoy's own NACK). */
+  checkResources?: boolean;
 }
 
 export interface CompileResult {
@@ -23,7 +26,7 @@ export interface CompileResult {
   translation?: Translation;
 }
 
-/** YAML texts → model → (grpc-gateway's .proto files read and compiled) → IR → resources; stops at the first stage that reports an error. */
+/** YAML texts → model → (grpc-gateway's .proto files read and compiled) → IR → resources → Envoy's checks; stops at the first stage that reports an error. */
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
   const loaded = loadConfig(texts, { adminPort: options.adminPort });
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
@@ -31,6 +34,8 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics] };
   const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS);
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);
+  const refused = options.checkResources === false ? [] : checkResources(translation, loaded.model, texts); // what Envoy would NACK
+  if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir };
   // The model as loaded (Kong's fields only, for the Admin API and the dashboard); the IR has the compiled protos.
   return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation };
 }
