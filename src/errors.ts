@@ -84,6 +84,7 @@ export const catalogue = {
   FD_PASSIVE_STATUSES_INEXACT: entry('warning', (upstream: string, why: string) => `upstream "${upstream}": passive health check statuses are not counted exactly: ${why}`, () => 'list 502, 503, 504 (counted exactly as gateway errors) or every 5xx; or use the outlier_detection extension (docs/circuit-breaking.md)'),
   // ---- translation ----------------------------------------------------------------------
   FD_TRANSLATE: entry('error', (msg: string) => `cannot translate: ${msg}`, () => 'a valid configuration that cannot be translated is a Frontdesk bug: report it with the file; the last good config keeps serving'),
+  FD_ROUTE_NEVER_MATCHES: entry('error', (name: string, field: string, reason: string) => `route configuration "${name}": ${field}: ${reason}; the route could never match`, () => 'remove the control character from the path (percent-encode it if the upstream expects it)'),
   FD_ENVOY_REJECTS: entry('error', (kind: string, name: string, field: string, reason: string) => `Envoy would refuse ${kind} "${name}": ${field}: ${reason}`, () => 'fix the value of this entity; Envoy refuses the whole resource, so nothing of this edit is pushed and the last good config keeps serving'),
   // ---- authz (issue 3) --------------------------------------------------------------------
   FD_AUTHZ_JWT_SECRET: entry('error', (key: string, problem: string) => `jwt_secret "${key}": ${problem}`, () => 'fix the secret so its algorithm fits its key (src/jwt-keys.ts jwtSecretProblem says why)'),

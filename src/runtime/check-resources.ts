@@ -36,7 +36,9 @@ export function checkResources(translation: Translation, model: GatewayModel, te
           if (pos && reported.has(at)) continue; // one entity, one diagnostic: the first thing Envoy would refuse
           reported.add(at);
           out.push({
-            ...diag('FD_ENVOY_REJECTS', origin?.path ?? [], kindOf(typeUrl), name, v.field, v.reason),
+            ...(v.neverMatches
+              ? diag('FD_ROUTE_NEVER_MATCHES', origin?.path ?? [], name, v.field, v.reason)
+              : diag('FD_ENVOY_REJECTS', origin?.path ?? [], kindOf(typeUrl), name, v.field, v.reason)),
             ...(origin ? { file: origin.file } : {}),
             ...(pos ? { line: pos.line, col: pos.col } : {}),
           });

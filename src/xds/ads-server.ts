@@ -5,6 +5,7 @@ import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { shortType } from '../resources/type-urls.js';
 import { messageType } from './proto-registry.js';
+import { nackReason } from './nack-reason.js';
 import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
 import type { Snapshot } from './snapshot.js';
 import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
@@ -231,7 +232,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       nonce: m.response_nonce ?? '',
       versionInfo: m.version_info,
       resourceNames: m.resource_names ?? [],
-      errorDetail: m.error_detail ? (m.error_detail.message || `error code ${m.error_detail.code ?? 'unknown'}`) : undefined,
+      errorDetail: m.error_detail ? (m.error_detail.message ? nackReason(m.error_detail.message) : `error code ${m.error_detail.code ?? 'unknown'}`) : undefined,
       nodeId: m.node?.id,
       cluster: m.node?.cluster,
     };
@@ -249,7 +250,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       subscribe: m.resource_names_subscribe,
       unsubscribe: m.resource_names_unsubscribe,
       initialVersions: m.initial_resource_versions,
-      errorDetail: m.error_detail ? (m.error_detail.message || `error code ${m.error_detail.code ?? 'unknown'}`) : undefined,
+      errorDetail: m.error_detail ? (m.error_detail.message ? nackReason(m.error_detail.message) : `error code ${m.error_detail.code ?? 'unknown'}`) : undefined,
       nodeId: m.node?.id,
       cluster: m.node?.cluster,
     };

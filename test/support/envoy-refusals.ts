@@ -1,5 +1,5 @@
 /**
- * Configurations Envoy would refuse (NACK), each with where `validate` must point: the text
+ * Configurations Envoy would refuse (NACK), or that could never match a request, each with where `validate` must point: the text
  * holds one `⟦` marking the line:col of the entity (or value) the diagnostic names; the marker
  * is removed before the text is loaded. `envoy` names the resource type a real Envoy NACKs when
  * the resources are pushed without Frontdesk's check (test/e2e/envoy-refusals.test.ts).
@@ -70,14 +70,15 @@ services:
 
 export const REFUSALS: Refusal[] = [
   // What Envoy's protos refuse (PGV) and what it checks beyond them: Frontdesk's resource check.
-  { name: 'a path with a line feed', yaml: service('name: r\n        paths: [⟦"/a\\nb"]'), code: 'FD_ENVOY_REJECTS', says: 'holds a NUL, CR or LF', envoy: 'RDS' },
-  { name: 'a path with a NUL', yaml: service('name: r\n        paths: [⟦"/a\\0b"]'), code: 'FD_ENVOY_REJECTS', says: 'holds a NUL, CR or LF' },
-  { name: 'a path with a carriage return', yaml: service('name: r\n        paths: [⟦"/a\\rb"]'), code: 'FD_ENVOY_REJECTS', says: 'holds a NUL, CR or LF' },
-  { name: 'the second of two paths with a line feed', yaml: service('name: r\n        paths: ["/ok", ⟦"/a\\nb"]'), code: 'FD_ENVOY_REJECTS', says: 'holds a NUL, CR or LF' },
+  { name: 'a path with a line feed', yaml: service('name: r\n        paths: [⟦"/a\\nb"]'), code: 'FD_ENVOY_REJECTS', says: 'header.value: value does not match regex pattern for HTTP header value', envoy: 'RDS' },
+  { name: 'a path with a NUL', yaml: service('name: r\n        paths: [⟦"/a\\0b"]'), code: 'FD_ENVOY_REJECTS', says: 'header.value: value does not match regex pattern for HTTP header value' },
+  { name: 'a path with a carriage return', yaml: service('name: r\n        paths: [⟦"/a\\rb"]'), code: 'FD_ENVOY_REJECTS', says: 'header.value: value does not match regex pattern for HTTP header value' },
+  { name: 'the second of two paths with a line feed', yaml: service('name: r\n        paths: ["/ok", ⟦"/a\\nb"]'), code: 'FD_ENVOY_REJECTS', says: 'header.value: value does not match regex pattern for HTTP header value' },
+  { name: 'a path with a line feed that is not stripped (no request could match it)', yaml: service('name: r\n        strip_path: false\n        paths: [⟦"/a\\nb"]'), code: 'FD_ROUTE_NEVER_MATCHES', says: 'which no request path can hold' },
   { name: 'a path longer than a header value may be (X-Forwarded-Prefix)', yaml: service(`name: r\n        paths: [⟦"/${'a'.repeat(17_000)}"]`), code: 'FD_ENVOY_REJECTS', says: 'at most 16384 bytes', envoy: 'RDS' },
   { name: 'a header name with a line feed', yaml: service('⟦name: r\n        paths: ["/ok"]\n        headers:\n          "x-a\\nb": ["v"]'), code: 'FD_ENVOY_REJECTS', says: 'HTTP header name', envoy: 'RDS' },
   { name: 'a service path with a line feed', yaml: ({ upstream }) => `_format_version: "3.0"\nservices:\n  - name: app\n    host: ${new URL(upstream).hostname}\n    port: ${new URL(upstream).port}\n    path: ⟦"/a\\nb"\n    routes:\n      - name: r\n        paths: ["/ok"]\n`, code: 'FD_ENVOY_REJECTS', says: 'regex_rewrite.substitution' },
-  { name: 'an upstream hash header with a line feed', yaml: upstreamCfg('    algorithm: consistent-hashing\n    hash_on: header\n    hash_on_header: "x-a\\nb"', MARK), code: 'FD_ENVOY_REJECTS', says: 'hash_policy', envoy: 'RDS' },
+  { name: 'an upstream hash header with a line feed', yaml: upstreamCfg('    algorithm: consistent-hashing\n    hash_on: header\n    hash_on_header: "x-a\\nb"', MARK), code: 'FD_ENVOY_REJECTS', says: 'hash_policy' },
   { name: 'an upstream host_header with a line feed', yaml: upstreamCfg('    host_header: "a\\nb.example.test"', MARK), code: 'FD_ENVOY_REJECTS', says: 'host_rewrite_literal' },
   { name: 'an active health check with a zero timeout', yaml: upstreamCfg('    healthchecks:\n      ⟦active:\n        timeout: 0\n        healthy: { interval: 5 }'), code: 'FD_ENVOY_REJECTS', says: 'timeout: value must be greater than 0s', envoy: 'CDS' },
   { name: 'an active health check path with a line feed', yaml: upstreamCfg('    healthchecks:\n      ⟦active:\n        http_path: "/a\\nb"\n        healthy: { interval: 5 }'), code: 'FD_ENVOY_REJECTS', says: 'http_health_check.path' },

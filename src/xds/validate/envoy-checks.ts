@@ -8,7 +8,12 @@ import type { Json } from '../../json.js';
  */
 
 type Obj = { [k: string]: Json };
-export interface ExtraViolation { field: string; reason: string }
+export interface ExtraViolation {
+  field: string;
+  reason: string;
+  /** Envoy accepts it, but no request could ever match it: refused by Frontdesk, not by Envoy. */
+  neverMatches?: true;
+}
 
 // eslint-disable-next-line no-control-regex
 const NUL_CR_LF = /[\u0000\r\n]/;
@@ -51,12 +56,17 @@ function headerValueOption(o: Obj): ExtraViolation[] {
   return problem ? [{ field: 'header.value', reason: `invalid header format string ${JSON.stringify(v)}: ${problem}` }] : [];
 }
 
-/** Envoy refuses a route path or prefix holding NUL, CR or LF (it could never match a request). */
+/**
+ * A route path or prefix holding NUL, CR or LF: Envoy accepts the match itself (it refuses the
+ * same text in a header value, such as the X-Forwarded-Prefix of a stripped path), but no
+ * request path can hold those characters (HTTP/1 and HTTP/2 codecs refuse them), so the route
+ * could never match.
+ */
 function routeMatch(m: Obj): ExtraViolation[] {
   const out: ExtraViolation[] = [];
   for (const k of ['prefix', 'path', 'path_separated_prefix']) {
     const v = m[k];
-    if (typeof v === 'string' && NUL_CR_LF.test(v)) out.push({ field: k, reason: `${k} ${JSON.stringify(v)} holds a NUL, CR or LF character` });
+    if (typeof v === 'string' && NUL_CR_LF.test(v)) out.push({ field: k, reason: `${k} ${JSON.stringify(v)} holds a NUL, CR or LF character, which no request path can hold`, neverMatches: true });
   }
   return out;
 }

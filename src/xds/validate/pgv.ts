@@ -18,6 +18,8 @@ export interface Violation {
   field: string;
   /** What Envoy would say, close to its `reason` text. */
   reason: string;
+  /** Envoy accepts it, but no request could ever match it (envoy-checks.ts). */
+  neverMatches?: true;
 }
 
 type Obj = { [k: string]: Json };
@@ -58,11 +60,11 @@ function messageDisabled(t: protobuf.Type): boolean {
   return t.options?.['(validate.disabled)'] === true || t.options?.['(validate.ignored)'] === true;
 }
 
-/** Every violation in `json`, a message of type `type` in proto3 JSON. */
+/** Every violation in `json`, a message of type `type` in proto3 JSON: what Envoy refuses first, then what could never match. */
 export function validateMessage(type: protobuf.Type, json: Json): Violation[] {
   const out: Violation[] = [];
   walkMessage(type, json, '', out);
-  return out;
+  return [...out.filter((v) => !v.neverMatches), ...out.filter((v) => v.neverMatches)];
 }
 
 /** Resource given by its type URL; an unknown type has nothing to check. */
@@ -106,7 +108,7 @@ function walkMessage(type: protobuf.Type, json: Json, at: string, out: Violation
     }
   }
   const extra = EXTRA_CHECKS[name];
-  if (extra) for (const v of extra(obj)) out.push({ field: join(at, v.field), reason: v.reason });
+  if (extra) for (const v of extra(obj)) out.push({ ...v, field: join(at, v.field) });
 }
 
 function walkAny(json: Json, at: string, out: Violation[]): void {
