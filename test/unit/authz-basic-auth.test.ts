@@ -43,6 +43,7 @@ describe('basic-auth (cases from Kong\'s access spec)', () => {
     ['username only', { authorization: 'Basic Ym9i' }],
     ['invalid base64', { authorization: 'Basic adXNlcjEyMzpwYXNzd29yZDEyMw==' }],
     ['wrong password', { authorization: basic('bob:Kong') }],
+    ['the right password followed by a line break and more', { authorization: basic('bob:kong\nanything') }],
     ['unknown user', { authorization: basic('alice:kong') }],
     ['empty username', { authorization: basic(':kong') }],
   ] as const) {
@@ -102,5 +103,9 @@ describe('basic-auth: parsing', () => {
     assert.equal(parseBasic(basic('ab')), undefined);
     assert.equal(parseBasic('Bearer x'), undefined);
     assert.equal(parseBasic(undefined), undefined);
+  });
+  it('a password with a line break is taken whole, not cut at the line feed', () => {
+    assert.deepEqual(parseBasic(basic('bob:kong\nextra')), { username: 'bob', password: 'kong\nextra' });
+    assert.deepEqual(parseBasic(basic('bob:ko\r\nng')), { username: 'bob', password: 'ko\r\nng' });
   });
 });

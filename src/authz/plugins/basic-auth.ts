@@ -8,7 +8,8 @@ import type { BasicAuthConfig } from '../types.js';
 /**
  * `username:password` from a `Basic <base64>` header value, as Kong reads it: the scheme is
  * found anywhere in the value (`[Bb]asic\s*(.+)`), the base64 must decode, and the username is
- * everything before the first ":" (non-empty); the password may hold more colons.
+ * everything before the first ":" (non-empty); the password is all the rest (more colons,
+ * line breaks).
  */
 export function parseBasic(value: string | undefined): { username: string; password: string } | undefined {
   if (value === undefined) return undefined;
@@ -17,7 +18,10 @@ export function parseBasic(value: string | undefined): { username: string; passw
   const b64 = m[1]!;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1) return undefined;
   const decoded = Buffer.from(b64, 'base64').toString('utf8');
-  const parts = /([^:]+):(.*)/.exec(decoded);
+  // Kong's `([^:]+):(.*)` runs in PCRE, where "." stops at a line feed: "pass\nanything"
+  // would authenticate as "pass". Envoy's basic_auth filter (the other enforcer) takes the
+  // whole rest, and so does this: a password with a line break is compared whole (fail closed).
+  const parts = /([^:]+):([\s\S]*)/.exec(decoded);
   if (!parts) return undefined;
   return { username: parts[1]!, password: parts[2]! };
 }
