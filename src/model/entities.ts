@@ -252,7 +252,11 @@ export const jwtSecretSchema = z.object({
   key: z.string().min(1).optional(),
   algorithm: z.enum(JWT_ALGORITHMS).default('HS256'),
   secret: z.string().min(1).optional(),
-  rsa_public_key: z.string().min(1).optional(),
+  // A private key parses as a public one (its public half is derived), so it would be accepted
+  // silently: refused, as the gateway's file must never hold a private signing key.
+  rsa_public_key: z.string().min(1).refine((k) => !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), {
+    message: 'rsa_public_key holds a private key: paste the public key instead (openssl pkey -in key.pem -pubout), and keep the private key out of the gateway\'s config',
+  }).optional(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).strict().optional(), // extension
   jwks_uri: z.url({ protocol: /^https?$/ }).optional(), // extension
   tags,
