@@ -41,6 +41,8 @@ export const catalogue = {
   FD_YAML_SYNTAX: entry('error', (msg: string) => `YAML syntax error: ${msg}`, () => 'fix the YAML syntax at this position'),
   FD_YAML_DUPLICATE_KEY: entry('error', (key: string) => `duplicate key "${key}" with a different value`, () => 'remove one of the two keys; Kong would keep only the last one'),
   FD_YAML_DUPLICATE_KEY_SAME: entry('warning', (key: string) => `duplicate key "${key}" with the same value`, () => 'remove one of the two; Kong keeps the last, which changes nothing here'),
+  FD_YAML_TOO_DEEP: entry('error', (max: number) => `the YAML nests deeper than ${max} levels here`, () => 'flatten the structure: a gateway file needs far fewer levels (the bound keeps the parser from exhausting its stack)'),
+  FD_YAML_ALIAS_EXPANSION: entry('error', (max: number) => `aliases expand to more than ${max} values from here on (an alias bomb, "billion laughs")`, () => 'write the values out or use fewer, smaller aliases; expansion is bounded so a small file cannot exhaust the control plane'),
   FD_CONFIG_EMPTY: entry('error', () => 'the configuration is empty', () => 'start the file with _format_version: "3.0"'),
   FD_CONFIG_NOT_MAPPING: entry('error', () => 'the configuration must be a mapping at the top level', () => 'start the file with _format_version: "3.0"'),
   FD_NO_CONFIG_FILES: entry('error', (dir: string) => `no *.yaml or *.yml files in ${dir}`, () => 'point --config at a YAML file or a folder that holds some'),

@@ -1,5 +1,5 @@
 import jsyaml, { types as yamlTypes } from 'js-yaml';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type YamlPath } from '../errors.js';
 
 /**
@@ -28,6 +28,9 @@ const FAST_SCHEMA = jsyaml.CORE_SCHEMA.extend([yamlTypes.merge]);
  * with aliases (expansion is bounded there) takes the `yaml` path throughout.
  */
 export function parseYamlSource(src: SourceText): { source?: YamlSource; diagnostics: Diagnostic[] } {
+  // Both parsers recurse per level: a deeply nested file would end in a stack overflow.
+  const deep = tooDeep(src.text);
+  if (deep) return { diagnostics: [{ ...diag('FD_YAML_TOO_DEEP', [], MAX_DEPTH), file: src.file, line: deep.line, col: deep.col }] };
   if (!/(^|[\s[{,:])\*[^\s,\]}]/m.test(src.text)) {
     try {
       const data = jsyaml.load(src.text, { schema: FAST_SCHEMA, filename: src.file }) as unknown;
@@ -54,7 +57,12 @@ export function parseYamlSource(src: SourceText): { source?: YamlSource; diagnos
     diagnostics.push({ ...d.diagnostic, file: src.file, line: pos.line, col: pos.col });
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const bomb = aliasBomb(doc);
+  if (bomb !== undefined) {
+    const pos = lineCounter.linePos(bomb);
+    return { diagnostics: [{ ...diag('FD_YAML_ALIAS_EXPANSION', [], MAX_ALIAS_EXPANSION), file: src.file, line: pos.line, col: pos.col }] };
+  }
+  const data = doc.toJS({ maxAliasCount: -1 }) as unknown;
   return { source: { file: src.file, data, locate: (path, key) => locate(doc, lineCounter, path, key) }, diagnostics };
 }
 
@@ -112,4 +120,80 @@ function locate(doc: Document, lc: LineCounter, path: YamlPath, key = false): { 
 function rangeStart(node: unknown): number | undefined {
   const r = (node as Node | undefined)?.range;
   return r ? r[0] : undefined;
+}
+
+/** Deeper than any gateway file needs, far below what the parsers' recursion can take. */
+export const MAX_DEPTH = 64;
+/** Values that aliases may add to a file once expanded, in all (a "billion laughs" file adds billions). */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+/**
+ * The position where nesting first passes MAX_DEPTH: block levels by indentation (and each
+ * "- " of a compact sequence), flow levels by brackets outside quotes and comments.
+ */
+function tooDeep(text: string): { line: number; col: number } | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let blockScalarIndent: number | undefined;
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const l = lines[n]!;
+    let i = 0;
+    while (l[i] === ' ') i++;
+    if (i === l.length || l[i] === '#') continue;
+    if (blockScalarIndent !== undefined) {
+      if (i > blockScalarIndent) continue; // the text of a | or > scalar
+      blockScalarIndent = undefined;
+    }
+    if (flow === 0) {
+      while (indents.length && indents[indents.length - 1]! >= i) indents.pop();
+      indents.push(i);
+      let depth = indents.length;
+      while (l.startsWith('- ', i) || l.startsWith('? ', i)) { depth++; i += 2; while (l[i] === ' ') i++; }
+      if (depth > MAX_DEPTH) return { line: n + 1, col: i + 1 };
+    }
+    let quote: string | undefined;
+    for (let c = i; c < l.length; c++) {
+      const ch = l[c]!;
+      if (quote) {
+        if (ch === '\\' && quote === '"') c++;
+        else if (ch === quote) quote = undefined;
+        continue;
+      }
+      if (ch === '"' || ch === "'") { if (c === 0 || /[\s[{,:]/.test(l[c - 1]!)) quote = ch; continue; }
+      if (ch === '#' && (c === 0 || l[c - 1] === ' ')) break;
+      if (ch === '[' || ch === '{') {
+        flow++;
+        if (indents.length + flow > MAX_DEPTH) return { line: n + 1, col: c + 1 };
+      } else if ((ch === ']' || ch === '}') && flow > 0) flow--;
+    }
+    if (flow === 0 && /(^|[\s:-])[|>][+-]?\d*\s*(#.*)?$/.test(l)) blockScalarIndent = indents[indents.length - 1]! ;
+  }
+  return undefined;
+}
+
+/** The offset of the alias whose expansion takes the file past MAX_ALIAS_EXPANSION, if one does. */
+function aliasBomb(doc: Document): number | undefined {
+  const sizes = new Map<unknown, number>();
+  const size = (node: unknown, depth = 0): number => {
+    if (depth > MAX_DEPTH) return Infinity;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let n = 1;
+    if (isAlias(node)) n = size(node.resolve(doc), depth + 1);
+    else if (isPair(node)) n = size(node.key, depth + 1) + size(node.value, depth + 1);
+    else if (isCollection(node)) for (const item of node.items) n += size(item, depth + 1);
+    sizes.set(node, n);
+    return n;
+  };
+  let total = 0;
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      total += size(node);
+      if (total > MAX_ALIAS_EXPANSION) { at = node.range?.[0] ?? 0; return visit.BREAK; }
+      return undefined;
+    },
+  });
+  return at;
 }
