@@ -37,6 +37,23 @@ const KONG_ERROR_MAPPERS: JsonObject[] = [
     status_code: status,
     body_format_override: { json_format: { message }, content_type: 'application/json; charset=utf-8' },
   })),
+  // The route's stream idle timeout (SI, details "stream_idle_timeout") is max(read_timeout,
+  // write_timeout): when the two are equal it races the per-try idle timeout (UT) for the same
+  // silent upstream, and when it wins Envoy answers 504 "stream timeout" as text. That 504 is
+  // Kong's read timeout too. (SI on a request the client has not finished sending is Envoy's
+  // 408, not mapped here.)
+  {
+    filter: {
+      and_filter: {
+        filters: [
+          { response_flag_filter: { flags: ['SI'] } },
+          { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 504, runtime_key: 'frontdesk.stream_idle_timeout_status' } } } },
+        ],
+      },
+    },
+    status_code: 504,
+    body_format_override: { json_format: { message: 'The upstream server is timing out' }, content_type: 'application/json; charset=utf-8' },
+  },
   // The adaptive_concurrency extension refuses with no response flag, only its details string.
   {
     filter: {
