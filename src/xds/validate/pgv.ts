@@ -63,7 +63,7 @@ function messageDisabled(t: protobuf.Type): boolean {
 /** Every violation in `json`, a message of type `type` in proto3 JSON: what Envoy refuses first, then what could never match. */
 export function validateMessage(type: protobuf.Type, json: Json): Violation[] {
   const out: Violation[] = [];
-  walkMessage(type, json, '', out);
+  walkMessage(type, json, [], out);
   return [...out.filter((v) => !v.neverMatches), ...out.filter((v) => v.neverMatches)];
 }
 
@@ -73,45 +73,77 @@ export function validateResource(typeUrl: string, json: Json): Violation[] {
   return type ? validateMessage(type, json) : [];
 }
 
-function join(prefix: string, name: string): string {
-  return prefix ? `${prefix}.${name}` : name;
+/** The field path being walked, kept as a stack and formatted only when a violation is reported. */
+type At = (string | number)[];
+function fmt(at: At, last?: string | number): string {
+  let s = '';
+  for (const p of last === undefined ? at : [...at, last]) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  return s;
+}
+function join(at: At, name: string): string {
+  return fmt(at, name);
 }
 
-function walkMessage(type: protobuf.Type, json: Json, at: string, out: Violation[]): void {
+/** What a type needs checked, worked out once per type: fields with rules or a message to descend into. */
+interface Plan {
+  skip: boolean;
+  requiredOneofs: protobuf.OneOf[];
+  fields: { f: protobuf.Field; rules?: Rules; descend?: protobuf.Type }[];
+  extra?: (m: Obj) => ReturnType<(typeof EXTRA_CHECKS)[string]>;
+}
+const plans = new WeakMap<protobuf.Type, Plan>();
+function planOf(type: protobuf.Type): Plan {
+  let plan = plans.get(type);
+  if (plan) return plan;
   const name = nameOf(type);
-  if (name === 'google.protobuf.Any') return walkAny(json, at, out);
-  if (OPAQUE.has(name) || WRAPPERS.has(name) || name === 'google.protobuf.Duration') return;
+  plan = {
+    skip: OPAQUE.has(name) || WRAPPERS.has(name) || name === 'google.protobuf.Duration' || messageDisabled(type),
+    requiredOneofs: type.oneofsArray.filter(oneofRequired),
+    fields: [],
+    extra: EXTRA_CHECKS[name],
+  };
+  for (const f of type.fieldsArray) {
+    const rules = rulesOf(f);
+    const descend = f.resolvedType instanceof protobuf.Type ? f.resolvedType : undefined;
+    if (rules || descend) plan.fields.push({ f, ...(rules ? { rules } : {}), ...(descend ? { descend } : {}) });
+  }
+  plans.set(type, plan);
+  return plan;
+}
+
+function walkMessage(type: protobuf.Type, json: Json, at: At, out: Violation[]): void {
+  if (nameOf(type) === 'google.protobuf.Any') return walkAny(json, at, out);
+  const plan = planOf(type);
+  if (plan.skip) return;
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return;
-  if (messageDisabled(type)) return;
   const obj = json as Obj;
-  for (const o of type.oneofsArray) {
-    if (!oneofRequired(o)) continue;
+  for (const o of plan.requiredOneofs) {
     if (!o.fieldsArray.some((f) => obj[f.name] !== undefined && obj[f.name] !== null)) {
       out.push({ field: join(at, o.name), reason: `value is required (one of ${o.fieldsArray.map((f) => f.name).join(', ')})` });
     }
   }
-  for (const f of type.fieldsArray) {
+  for (const { f, rules, descend } of plan.fields) {
     const v = obj[f.name];
     const present = v !== undefined && v !== null;
-    const rules = rulesOf(f);
-    const fieldAt = join(at, f.name);
     // A field of a oneof (proto3 `optional` included) is checked only when it is the one set.
-    if (!present && f.partOf) continue;
-    if (rules) checkField(f, rules, present ? v : undefined, fieldAt, out);
-    if (!present) continue;
-    if (f.map) {
-      if (f.resolvedType instanceof protobuf.Type) for (const [k, x] of Object.entries(v as Obj)) walkMessage(f.resolvedType, x, `${fieldAt}[${k}]`, out);
-    } else if (f.repeated) {
-      if (f.resolvedType instanceof protobuf.Type && Array.isArray(v)) v.forEach((x, i) => walkMessage(f.resolvedType as protobuf.Type, x, `${fieldAt}[${i}]`, out));
-    } else if (f.resolvedType instanceof protobuf.Type) {
-      walkMessage(f.resolvedType, v, fieldAt, out);
+    if (!present && (f.partOf || !rules)) continue;
+    at.push(f.name);
+    if (rules) checkField(f, rules, present ? v : undefined, at, out);
+    if (present && descend) {
+      if (f.map) {
+        for (const [k, x] of Object.entries(v as Obj)) { at.push(k); walkMessage(descend, x, at, out); at.pop(); }
+      } else if (f.repeated) {
+        if (Array.isArray(v)) v.forEach((x, i) => { at.push(i); walkMessage(descend, x, at, out); at.pop(); });
+      } else {
+        walkMessage(descend, v, at, out);
+      }
     }
+    at.pop();
   }
-  const extra = EXTRA_CHECKS[name];
-  if (extra) for (const v of extra(obj)) out.push({ ...v, field: join(at, v.field) });
+  if (plan.extra) for (const v of plan.extra(obj)) out.push({ ...v, field: join(at, v.field) });
 }
 
-function walkAny(json: Json, at: string, out: Violation[]): void {
+function walkAny(json: Json, at: At, out: Violation[]): void {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return;
   const url = (json as Obj)['@type'];
   if (typeof url !== 'string') return;
@@ -124,8 +156,8 @@ function walkAny(json: Json, at: string, out: Violation[]): void {
   walkMessage(t, fields, at, out);
 }
 
-function checkField(f: protobuf.Field, rules: Rules, v: Json | undefined, at: string, out: Violation[]): void {
-  const fail = (reason: string) => out.push({ field: at, reason });
+function checkField(f: protobuf.Field, rules: Rules, v: Json | undefined, at: At, out: Violation[]): void {
+  const fail = (reason: string) => out.push({ field: fmt(at), reason });
   if (f.map) {
     const r = rules.map as Rules | undefined;
     if (!r) return;
@@ -133,8 +165,8 @@ function checkField(f: protobuf.Field, rules: Rules, v: Json | undefined, at: st
     if (r.min_pairs !== undefined && n < Number(r.min_pairs)) fail(`value must contain at least ${String(r.min_pairs)} pair(s)`);
     if (r.max_pairs !== undefined && n > Number(r.max_pairs)) fail(`value must contain no more than ${String(r.max_pairs)} pair(s)`);
     if (v) for (const [k, x] of Object.entries(v as Obj)) {
-      if (r.keys) checkValue(f, r.keys as Rules, k, `${at}[${k}]`, out, true);
-      if (r.values) checkValue(f, r.values as Rules, x, `${at}[${k}]`, out);
+      if (r.keys) checkValue(f, r.keys as Rules, k, [...at, k], out, true);
+      if (r.values) checkValue(f, r.values as Rules, x, [...at, k], out);
     }
     return;
   }
@@ -145,7 +177,7 @@ function checkField(f: protobuf.Field, rules: Rules, v: Json | undefined, at: st
     if (r.min_items !== undefined && items.length < Number(r.min_items)) fail(`value must contain at least ${String(r.min_items)} item(s)`);
     if (r.max_items !== undefined && items.length > Number(r.max_items)) fail(`value must contain no more than ${String(r.max_items)} item(s)`);
     if (r.unique === true && new Set(items.map((x) => JSON.stringify(x))).size !== items.length) fail('repeated value must contain unique items');
-    if (r.items) items.forEach((x, i) => checkValue(f, r.items as Rules, x, `${at}[${i}]`, out));
+    if (r.items) items.forEach((x, i) => { at.push(i); checkValue(f, r.items as Rules, x, at, out); at.pop(); });
     return;
   }
   checkValue(f, rules, v, at, out);
@@ -154,8 +186,8 @@ function checkField(f: protobuf.Field, rules: Rules, v: Json | undefined, at: st
 const NUMERIC = ['uint32', 'uint64', 'int32', 'int64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64', 'double', 'float'];
 
 /** One value against its rules (a field's own, or a repeated field's `items`, a map's `keys`/`values`). */
-function checkValue(f: protobuf.Field, rules: Rules, v: Json | undefined, at: string, out: Violation[], isMapKey = false): void {
-  const fail = (reason: string): void => { out.push({ field: at, reason }); };
+function checkValue(f: protobuf.Field, rules: Rules, v: Json | undefined, at: At, out: Violation[], isMapKey = false): void {
+  const fail = (reason: string): void => { out.push({ field: fmt(at), reason }); };
   const message = rules.message as Rules | undefined;
   if (message?.required === true && v === undefined) fail('value is required');
   const typeName = !isMapKey && f.resolvedType ? nameOf(f.resolvedType) : undefined;
