@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { routeHostProblem, sniProblem } from './hostnames.js';
+import { sniProblem } from './hostnames.js';
 
 /**
  * Zod schemas of the Kong 3.0 entities Frontdesk reads, with Kong's defaults. Every object is
@@ -133,7 +133,7 @@ export const routeSchema = z.object({
   service: ref.optional(),
   protocols: z.array(z.enum(ROUTE_PROTOCOLS)).min(1).default(['http', 'https']),
   methods: z.array(z.string().regex(/^[A-Z]+$/, 'methods are upper-case, e.g. GET')).optional(),
-  hosts: z.array(z.string().min(1).superRefine(kongCheck(routeHostProblem))).optional(),
+  hosts: z.array(z.string().min(1)).optional(),
   paths: z.array(z.string().min(1)).optional(),
   headers: z.record(z.string(), headerValues).optional(),
   snis: z.array(z.string()).optional(),

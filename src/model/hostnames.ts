@@ -1,8 +1,8 @@
 /**
- * Host names as Kong validates them (kong/db/schema/typedefs.lua, kong/tools/ip.lua): a route's
- * `hosts` (typedefs.hosts: at most one wildcard, as the leftmost or rightmost label, and the
- * rest a host with an optional port) and a certificate's `snis` (typedefs.wildcard_host: a
- * name, not an IP, without a port). Each returns Kong's error text, or undefined when valid.
+ * A certificate's `snis` as Kong validates them (kong/db/schema/typedefs.lua wildcard_host,
+ * kong/tools/ip.lua): a name, not an IP, without a port, with at most one wildcard as its
+ * first or last character. Returns Kong's error text, or undefined when valid. (A route's
+ * `hosts` are checked by load/addresses.ts.)
  */
 
 /** kong.tools.ip check_hostname: letters, digits, `-`, `.`, `_`; no empty label, no label ending in `-`; port ≤ 65535. */
@@ -46,13 +46,6 @@ function hostWithOptionalPortProblem(address: string): string | undefined {
     default:
       return hostnameProblem(address);
   }
-}
-
-/** A route's host (typedefs.hosts). */
-export function routeHostProblem(host: string): string | undefined {
-  if (!/^[^*]*\*?[^*]*$/.test(host)) return 'invalid wildcard: must have at most one wildcard';
-  if (!(/^\*\./.test(host) || /\.\*$/.test(host) || /^[^*]*$/.test(host))) return 'invalid wildcard: must be placed at leftmost or rightmost label';
-  return hostWithOptionalPortProblem(host.replace('*', 'abc'));
 }
 
 /** A certificate's SNI (typedefs.wildcard_host). */

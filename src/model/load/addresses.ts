@@ -55,6 +55,7 @@ export function routeHostProblem(host: string): string | undefined {
   if (stars > 1) return 'invalid wildcard: must have at most one wildcard';
   const m = /^(.*?)(?::(\d{1,5}))?$/.exec(host.startsWith('[') ? host.replace(/^\[([^\]]+)\](?::(\d{1,5}))?$/, '$1') : host);
   let name = m?.[1] ?? host;
+  if (m?.[2] !== undefined && Number(m[2]) > 65535) return 'invalid port number'; // Kong's check_hostname
   if (stars === 1) {
     if (!name.startsWith('*.') && !name.endsWith('.*')) return 'invalid wildcard: must be placed at leftmost or rightmost label';
     name = name.replace('*', 'wildcard');
