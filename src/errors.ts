@@ -51,7 +51,7 @@ export const catalogue = {
   FD_FORMAT_VERSION: entry('error', (got: string) => `unsupported _format_version ${got}`, () => 'use _format_version: "3.0" (1.1 and 2.1 files are converted)'),
   FD_FORMAT_MISSING: entry('error', () => '_format_version is missing', () => 'add _format_version: "3.0" at the top of the file'),
   FD_FORMAT_CONVERTED: entry('warning', (from: string, n: number) => `_format_version ${from}: ${n} regex path(s) converted to 3.0 syntax (prefixed with "~"), as deck convert does`, () => 'run the file through deck convert, or add "~" to regex paths and set _format_version: "3.0"'),
-  FD_KONG_NOT_SERVED: entry('error', (key: string, why: string, _todo: string) => `"${key}" is Kong's, and Frontdesk does not serve it: ${why}`, (_k: string, _w: string, todo: string) => todo),
+  FD_KONG_NOT_SERVED: entry('error', (key: string, why: string, _todo: string) => `"${key}" is Kong's, and Frontdesk does not serve it: ${why}`, (key: string, _w: string, todo: string) => todo || `remove "${key}", or leave it at Kong's default`),
   FD_UNKNOWN_KEY: entry('error', (key: string, _suggest?: string) => `unknown key "${key}"`, (_key: string, suggest?: string) => didYouMean(suggest) ?? 'remove it; unknown keys are refused so that a typo never switches a policy off'),
   FD_WRONG_TYPE: entry('error', (msg: string) => msg, () => 'see docs/configuration.md for the field\'s type'),
   FD_REQUIRED: entry('error', (field: string) => `"${field}" is required`, (field: string) => `add ${field}`),

@@ -19,23 +19,25 @@ function snake(s: string): string {
 export function nackReason(detail: string): string {
   const name = /^[^\n]*\n\s*name: "((?:[^"\\]|\\.)*)"/.exec(detail)?.[1];
   const prefix = name !== undefined ? `${name}: ` : '';
-  const pgv = /Proto constraint validation failed \((.*)\)\s*$/s.exec(detail);
-  if (pgv) {
-    const steps = pgv[1]!.split(' | caused by ');
+  const cut = /\.\.\.\(truncated\)\s*$/.test(detail);
+  const text = cut ? detail.replace(/\.\.\.\(truncated\)\s*$/, '') : detail;
+  const at = text.indexOf('Proto constraint validation failed (');
+  if (at >= 0) {
+    const chain = text.slice(at + 'Proto constraint validation failed ('.length).replace(cut ? /$/ : /\)\s*$/, '');
     const fields: string[] = [];
     let reason = '';
-    for (const step of steps) {
+    for (const step of chain.split(' | caused by ')) {
       const m = /^\w+ValidationError\.([^:]+): (.*)$/s.exec(step.trim());
       if (!m) { reason = step.trim(); continue; }
       fields.push(m[1]!.replace(/[A-Za-z]\w*/g, snake));
       reason = m[2]!;
     }
-    return clip(`${prefix}${fields.join('.')}${fields.length ? ': ' : ''}${reason}`);
+    return clip(`${prefix}${fields.join('.')}${fields.length ? ': ' : ''}${reason}${cut ? ' (Envoy cut its message here)' : ''}`);
   }
-  if (/\(truncated\)\s*$/.test(detail) && /^goo\.gle\/debug/.test(detail)) {
+  if (cut && /^goo\.gle\/debug/.test(detail)) {
     return clip(`${prefix}refused; Envoy cut its message before the reason (its log has it at warning level)`);
   }
-  return clip(detail.replace(/\s*\n\s*/g, '; ').trim());
+  return clip(text.replace(/\s*\n\s*/g, '; ').trim());
 }
 
 function clip(s: string): string {

@@ -53,11 +53,10 @@ describe('what the resource check refuses, Envoy refuses', () => {
   }
 
   test('a NACK is shown as Envoy\'s reason in one readable line, not a dump of the resource', async () => {
-    const { text } = marked(REFUSALS[0]!.yaml({ port: 0, upstream: upstream.url }));
-    const detail = await pushUnchecked(text, 'RDS');
-    assert.doesNotMatch(detail, /\n/);
-    assert.ok(detail.length <= 400, `${detail.length} characters`);
-    assert.match(detail, /^listener:proxy: virtual_hosts\[0\]\.routes\[0\]\.request_headers_to_add\[0\]\.header\.value: value does not match regex pattern/);
+    const zeroTimeout = REFUSALS.find((x) => x.name.includes('zero timeout'))!;
+    // Another interval than the table's case: a version Envoy refused once is never resent.
+    const detail = await pushUnchecked(marked(zeroTimeout.yaml({ port: 0, upstream: upstream.url })).text.replace('interval: 5', 'interval: 7'), 'CDS');
+    assert.equal(detail, 'service:app: health_checks[0].timeout: value must be greater than 0s');
   });
 
   test('a NACK whose reason Envoy cut off (a resource past 4 KB) says so in one line', async () => {
