@@ -1,5 +1,5 @@
 import jsyaml, { types as yamlTypes } from 'js-yaml';
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type YamlPath } from '../errors.js';
 
 /**
@@ -52,16 +52,16 @@ export function parseYamlSource(src: SourceText): { source?: YamlSource; diagnos
     diagnostics.push({ ...diag('FD_YAML_SYNTAX', [], firstLine(e.message)), file: src.file, line: pos.line, col: pos.col });
   }
   if (diagnostics.length) return { diagnostics };
-  for (const d of duplicateKeys(doc.contents, [])) {
-    const pos = lineCounter.linePos(d.offset);
-    diagnostics.push({ ...d.diagnostic, file: src.file, line: pos.line, col: pos.col });
-  }
-  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const bomb = aliasBomb(doc);
   if (bomb !== undefined) {
     const pos = lineCounter.linePos(bomb);
     return { diagnostics: [{ ...diag('FD_YAML_ALIAS_EXPANSION', [], MAX_ALIAS_EXPANSION), file: src.file, line: pos.line, col: pos.col }] };
   }
+  for (const d of duplicateKeys(doc, doc.contents, [])) {
+    const pos = lineCounter.linePos(d.offset);
+    diagnostics.push({ ...d.diagnostic, file: src.file, line: pos.line, col: pos.col });
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const data = doc.toJS({ maxAliasCount: -1 }) as unknown;
   return { source: { file: src.file, data, locate: (path, key) => locate(doc, lineCounter, path, key) }, diagnostics };
 }
@@ -75,22 +75,22 @@ function firstLine(s: string): string {
  * same value nothing is lost, a warning; when they differ, one of the two values would be
  * dropped without a word, an error.
  */
-function duplicateKeys(node: unknown, path: YamlPath): { offset: number; diagnostic: Diagnostic }[] {
+function duplicateKeys(doc: Document, node: unknown, path: YamlPath): { offset: number; diagnostic: Diagnostic }[] {
   const out: { offset: number; diagnostic: Diagnostic }[] = [];
-  if (isSeq(node)) node.items.forEach((item, i) => out.push(...duplicateKeys(item, [...path, i])));
+  if (isSeq(node)) node.items.forEach((item, i) => out.push(...duplicateKeys(doc, item, [...path, i])));
   if (!isMap(node)) return out;
-  const first = new Map<string, { value: string }>();
+  // Values are compared only for a repeated key, resolved in the document (aliases and merges).
+  const value = (n: unknown) => JSON.stringify(isNode(n) ? n.toJS(doc, { maxAliasCount: -1 }) ?? null : null);
+  const first = new Map<string, unknown>();
   for (const pair of node.items) {
     if (!isPair(pair) || !isScalar(pair.key)) continue;
     const key = String(pair.key.value);
-    const value = JSON.stringify((pair.value as Node | null)?.toJSON?.() ?? null);
-    const earlier = first.get(key);
     const offset = rangeStart(pair.key) ?? 0;
-    if (earlier) {
-      const code = earlier.value === value ? 'FD_YAML_DUPLICATE_KEY_SAME' : 'FD_YAML_DUPLICATE_KEY';
+    if (first.has(key)) {
+      const code = value(first.get(key)) === value(pair.value) ? 'FD_YAML_DUPLICATE_KEY_SAME' : 'FD_YAML_DUPLICATE_KEY';
       out.push({ offset, diagnostic: diag(code, [...path, key], key) });
-    } else first.set(key, { value });
-    out.push(...duplicateKeys(pair.value, [...path, key]));
+    } else first.set(key, pair.value);
+    out.push(...duplicateKeys(doc, pair.value, [...path, key]));
   }
   return out;
 }
