@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GatewayIR, IrRoute } from '../ir/types.js';
-import { byName, companionResource, type CompanionResource } from './companion.js';
+import { byName, companionResource, contentAddressedResource, type CompanionResource } from './companion.js';
 import { DEFAULT_CREDENTIAL_SALT, hashKey, hashPassword } from './credential-hash.js';
 import type { AclPlugin, AclPlugin__Output } from './generated/frontdesk/authz/v1/AclPlugin.js';
 import type { BasicAuthPlugin, BasicAuthPlugin__Output } from './generated/frontdesk/authz/v1/BasicAuthPlugin.js';
@@ -50,7 +50,7 @@ export const IDENTITY_HEADERS = [
   'x-anonymous-consumer', 'x-consumer-groups', 'x-authenticated-groups', 'x-credential-username',
 ] as const;
 
-/** The context extension that names the route's policy (set per route by the ext_authz filter). */
+/** The context extension that names the route's policy, its content hash (set per route by the ext_authz filter). */
 export const ROUTE_CONTEXT_KEY = 'route';
 
 /** Whether Envoy must ask authz about requests on this route. */
@@ -58,9 +58,22 @@ export function hasAuthPlugin(route: Pick<IrRoute, 'plugins'>): boolean {
   return AUTH_PLUGINS.some((p) => route.plugins[p] !== undefined);
 }
 
-/** The name of a route's policy, also sent by Envoy as the context extension `route`. */
-export function policyName(route: Pick<IrRoute, 'routeName'>): string {
-  return route.routeName;
+const policyResources = new WeakMap<IrRoute, CompanionResource>();
+
+/** A route's `RoutePolicy` resource, named by its content (computed once per IR route). */
+export function routePolicyResource(route: IrRoute): CompanionResource {
+  let r = policyResources.get(route);
+  if (!r) policyResources.set(route, (r = contentAddressedResource(AUTHZ_TYPE.routePolicy, routePolicyMessage(route))));
+  return r;
+}
+
+/**
+ * The name of a route's policy, a hash of its content, also sent by Envoy as the context
+ * extension `route`: Envoy names the exact policy its routes were compiled with, so an
+ * authz that also holds an older version's policies answers each Envoy by the routes it has.
+ */
+export function policyName(route: IrRoute): string {
+  return routePolicyResource(route).name;
 }
 
 /**
@@ -113,14 +126,13 @@ export function consumerMessage(c: GatewayIR['consumers'][number], salt = DEFAUL
   };
 }
 
-/** One `RoutePolicy` message: the auth plugins of a route, scopes merged. */
+/** One `RoutePolicy` message: the auth plugins of a route, scopes merged (its name is its content's hash, see routePolicyResource). */
 export function routePolicyMessage(r: IrRoute): RoutePolicy {
   const jwt = r.plugins.jwt?.feature;
   const keyAuth = r.plugins['key-auth']?.feature;
   const basic = r.plugins['basic-auth']?.feature;
   const acl = r.plugins.acl?.feature;
   return {
-    name: policyName(r),
     ...(jwt ? { jwt: jwt satisfies JwtPlugin } : {}),
     ...(keyAuth ? { key_auth: keyAuth satisfies KeyAuthPlugin } : {}),
     ...(basic ? { basic_auth: basic satisfies BasicAuthPlugin } : {}),
@@ -134,12 +146,13 @@ export function consumerResources(ir: Pick<GatewayIR, 'consumers'>, salt = DEFAU
   return byName([...out.values()]);
 }
 
-/** One `RoutePolicy` per Kong route that has an auth plugin (its paths share the policy). */
+/** One `RoutePolicy` per distinct policy of the routes that have an auth plugin (routes with equal plugins share one). */
 export function routePolicyResources(ir: Pick<GatewayIR, 'routes'>): CompanionResource[] {
   const out = new Map<string, CompanionResource>();
   for (const r of ir.routes) {
-    if (!hasAuthPlugin(r) || out.has(policyName(r))) continue;
-    out.set(policyName(r), companionResource(AUTHZ_TYPE.routePolicy, policyName(r), routePolicyMessage(r)));
+    if (!hasAuthPlugin(r)) continue;
+    const res = routePolicyResource(r);
+    if (!out.has(res.name)) out.set(res.name, res);
   }
   return byName([...out.values()]);
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { intFlag } from '../args.js';
 import { companionAdminPort } from '../default-ports.js';
 import type { Json, JsonObject } from '../json.js';
@@ -49,6 +50,39 @@ function objectOf(o: object): JsonObject {
 export function companionResource<M extends object>(typeUrl: string, name: string, message: M): CompanionResource {
   return { typeUrl, name, body: objectOf(message) };
 }
+
+/** JSON with every object's keys sorted: equal content, equal text. */
+function canonical(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k]!)}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * A policy resource named by its content: the name is a hash of the type URL and the message
+ * (its own `name` left out), and Envoy carries that name per request (ext_authz context,
+ * rate-limit descriptor, ext_proc metadata). Equal policies get equal names whatever route
+ * they came from, an edit that does not change a policy does not rename it, and a companion
+ * can hold an older version's policies beside the current ones without any clash.
+ */
+export function contentAddressedResource<M extends { name?: string }>(typeUrl: string, message: M): CompanionResource {
+  const { name: _ignored, ...content } = message;
+  const body = objectOf(content);
+  const name = createHash('sha256').update(typeUrl).update('\n').update(canonical(body)).digest('hex').slice(0, 32);
+  return { typeUrl, name, body: { name, ...body } };
+}
+
+/**
+ * The companion types whose resources are named by content (see contentAddressedResource):
+ * the control plane keeps serving the ones an Envoy's accepted or pending version still
+ * references beside the current ones. Other types (consumers, whose credentials a revocation
+ * must remove at once) are the current version's only.
+ */
+export const CONTENT_ADDRESSED_TYPES: ReadonlySet<string> = new Set([
+  'type.googleapis.com/frontdesk.authz.v1.RoutePolicy',
+  'type.googleapis.com/frontdesk.ratelimit.v1.RouteRateLimit',
+  'type.googleapis.com/frontdesk.transform.v1.RouteTransform',
+]);
 
 /** Resources sorted by name (translations are deterministic). */
 export function byName(resources: CompanionResource[]): CompanionResource[] {

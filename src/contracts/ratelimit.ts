@@ -9,7 +9,7 @@
 import type { AppliedPlugin, FeatureOf, GatewayIR, IrRoute } from '../ir/types.js';
 import { MAX_STAGES, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../rate-limits.js';
 import { consumerId } from './authz.js';
-import { byName, companionResource, type CompanionResource } from './companion.js';
+import { byName, contentAddressedResource, type CompanionResource } from './companion.js';
 import type { Algorithm__Output } from './generated/frontdesk/ratelimit/v1/Algorithm.js';
 import type { LimitBy__Output } from './generated/frontdesk/ratelimit/v1/LimitBy.js';
 import type { Policy__Output } from './generated/frontdesk/ratelimit/v1/Policy.js';
@@ -41,7 +41,7 @@ export const AUTHZ_METADATA_NAMESPACE = 'envoy.filters.http.ext_authz';
 
 /** The keys of the descriptor entries Envoy sends and the service reads. */
 export const ENTRY = {
-  /** generic_key: the Kong route's name, the RouteRateLimit to apply. */
+  /** generic_key: the name of the RouteRateLimit to apply, a hash of its content (see rateLimitPolicyId). */
   route: 'fd_route',
   /** generic_key: the filter stage asking (a route's policies can sit on different stages). */
   stage: 'fd_stage',
@@ -89,7 +89,10 @@ export interface RatePolicy {
 
 /** The limits of one Kong route: its own policy and the consumer-scoped ones. */
 export interface RouteLimits {
-  /** The Kong route's name (all its paths share it). */
+  /**
+   * In a plan, the Kong route's name (all its paths share it); read back from a resource, the
+   * resource's name (its content hash, rateLimitPolicyId).
+   */
   name: string;
   service?: string;
   policy?: RatePolicy;
@@ -290,24 +293,47 @@ function policyMessage(p: RatePolicy): RateLimitPolicy {
   };
 }
 
-/** RouteLimits → the frontdesk.ratelimit.v1.RouteRateLimit message. */
+/** RouteLimits → the frontdesk.ratelimit.v1.RouteRateLimit message (named by its content, see routeRateLimitResource). */
 export function routeRateLimitMessage(limits: RouteLimits): RouteRateLimit {
   return {
-    name: limits.name,
     service: limits.service,
     policy: limits.policy ? policyMessage(limits.policy) : undefined,
     consumers: limits.consumers.map((c) => ({ consumer_id: c.consumerId, policy: policyMessage(c.policy) })),
   };
 }
 
-/** RouteLimits → the RouteRateLimit resource body the control plane serves. */
-export function routeResource(limits: RouteLimits): CompanionResource['body'] {
-  return companionResource(RATELIMIT_TYPE_URL, limits.name, routeRateLimitMessage(limits)).body;
+const limitResources = new WeakMap<RouteLimits, CompanionResource>();
+
+/**
+ * RouteLimits → the RouteRateLimit resource, named by its content (computed once per plan
+ * entry). The counters are not keyed by that name but by each policy's scope and the request's
+ * identifier (see scopeKey), as Kong keys them: a new name for equal limits, or a route renamed
+ * under a service-scoped plugin, keeps counting where it was.
+ */
+export function routeRateLimitResource(limits: RouteLimits): CompanionResource {
+  let r = limitResources.get(limits);
+  if (!r) limitResources.set(limits, (r = contentAddressedResource(RATELIMIT_TYPE_URL, routeRateLimitMessage(limits))));
+  return r;
 }
 
-/** One RouteRateLimit resource per rate-limited Kong route. */
+/** The name Envoy sends as the descriptor entry fd_route: the route's RouteRateLimit, by content. */
+export function rateLimitPolicyId(limits: RouteLimits): string {
+  return routeRateLimitResource(limits).name;
+}
+
+/** RouteLimits → the RouteRateLimit resource body the control plane serves. */
+export function routeResource(limits: RouteLimits): CompanionResource['body'] {
+  return routeRateLimitResource(limits).body;
+}
+
+/** One RouteRateLimit resource per distinct limits of the rate-limited Kong routes. */
 export function rateLimitResources(plan: RateLimitPlan): CompanionResource[] {
-  return byName([...plan.routes.values()].map((limits) => companionResource(RATELIMIT_TYPE_URL, limits.name, routeRateLimitMessage(limits))));
+  const out = new Map<string, CompanionResource>();
+  for (const limits of plan.routes.values()) {
+    const r = routeRateLimitResource(limits);
+    if (!out.has(r.name)) out.set(r.name, r);
+  }
+  return byName([...out.values()]);
 }
 
 function redisFrom(r: Redis): RedisSettings {

@@ -6,7 +6,7 @@
  */
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { splitColon } from '../kong-pairs.js';
-import { byName, companionResource, type CompanionResource } from './companion.js';
+import { byName, contentAddressedResource, type CompanionResource } from './companion.js';
 import type { Operations, Operations__Output } from './generated/frontdesk/transform/v1/Operations.js';
 import type { Pair } from './generated/frontdesk/transform/v1/Pair.js';
 import type { RouteTransform, RouteTransform__Output } from './generated/frontdesk/transform/v1/RouteTransform.js';
@@ -21,7 +21,7 @@ export interface TransformMessages {
   [TRANSFORM_TYPE_URL]: RouteTransform__Output;
 }
 
-/** gRPC metadata Envoy sends with each ext_proc stream (per-route override): the Kong route. */
+/** gRPC metadata Envoy sends with each ext_proc stream (per-route override): the route's RouteTransform, by its content hash. */
 export const ROUTE_METADATA_KEY = 'x-frontdesk-route';
 
 /** Kong's operations of one part, each keyed by the part (`body`, `querystring`, `json`). */
@@ -46,8 +46,8 @@ function operations<Part extends string>(c: PartOperations<Part>, part: Part): O
   return o.remove.length || o.rename.length || o.replace.length || o.add.length || o.append.length ? o : undefined;
 }
 
-/** The RouteTransform of a route, or undefined when Envoy alone serves its transformers. */
-export function routeTransform(r: IrRoute): RouteTransform | undefined {
+/** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers. */
+function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   if (!r.service) return undefined;
   const req = r.plugins['request-transformer']?.feature;
   const res = r.plugins['response-transformer']?.feature;
@@ -56,15 +56,32 @@ export function routeTransform(r: IrRoute): RouteTransform | undefined {
   const json = res && operations(res, 'json');
   const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };
   if (!requestBody && !querystring && !req?.http_method && !responseJson) return undefined;
-  return { name: r.routeName, route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson };
+  return { route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson };
 }
 
-/** One RouteTransform resource per Kong route that needs the companion. */
+const transforms = new WeakMap<IrRoute, { message: RouteTransform; resource: CompanionResource } | null>();
+
+/**
+ * The RouteTransform of a route with its resource, named by its content (computed once per IR
+ * route), or undefined when Envoy alone serves its transformers. Envoy sends the name as
+ * ROUTE_METADATA_KEY; `route` in the message is the Kong route's name, for logs.
+ */
+export function routeTransform(r: IrRoute): { message: RouteTransform; resource: CompanionResource } | undefined {
+  let t = transforms.get(r);
+  if (t === undefined) {
+    const message = routeTransformMessage(r);
+    t = message ? { message, resource: contentAddressedResource(TRANSFORM_TYPE_URL, message) } : null;
+    transforms.set(r, t);
+  }
+  return t ?? undefined;
+}
+
+/** One RouteTransform resource per distinct transform of the routes that need the companion. */
 export function transformResources(ir: Pick<GatewayIR, 'routes'>): CompanionResource[] {
   const out = new Map<string, CompanionResource>();
   for (const r of ir.routes) {
-    const t = routeTransform(r);
-    if (t) out.set(r.routeName, companionResource(TRANSFORM_TYPE_URL, r.routeName, t));
+    const t = routeTransform(r)?.resource;
+    if (t && !out.has(t.name)) out.set(t.name, t);
   }
   return byName([...out.values()]);
 }

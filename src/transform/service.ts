@@ -33,7 +33,7 @@ export async function startTransformService(o: TransformServiceOptions): Promise
     tls: o.tls,
     types: { [TRANSFORM_TYPE_URL]: () => undefined },
     apply(resources) {
-      routes = new Map([...resources.get(TRANSFORM_TYPE_URL).values()].map((t) => [t.route, t]));
+      routes = new Map([...resources.get(TRANSFORM_TYPE_URL).values()].map((t) => [t.name, t]));
       log.info({ version: resources.version(TRANSFORM_TYPE_URL), routes: routes.size }, 'transform: routes applied');
     },
   });

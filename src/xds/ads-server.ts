@@ -7,13 +7,24 @@ import { shortType } from '../resources/type-urls.js';
 import { messageType } from './proto-registry.js';
 import { nackReason } from './nack-reason.js';
 import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
-import type { Snapshot } from './snapshot.js';
+import { withRetainedPolicies, type Snapshot } from './snapshot.js';
 import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 /** Streams handed a new snapshot per turn of the event loop. */
 const PUSH_BATCH = 16;
+
+export interface AdsServerOptions {
+  /**
+   * How long an older version's policies stay served to the companions once no connected
+   * Envoy references them (it moved on, or its stream dropped and it still routes by them
+   * until it reconnects). Default 30 s.
+   */
+  retainMs?: number;
+  /** How long a new version waits for the companions to hold its policies before Envoys get it anyway. Default 2 s. */
+  companionWaitMs?: number;
+}
 
 /** What /status shows for one connected xDS client. */
 export interface NodeStatus {
@@ -61,11 +72,22 @@ interface StreamInfo {
   connectedAt: number;
   lastNacks: Map<string, Nack>;
   convergedVersion?: string;
+  /**
+   * The configuration versions whose routes this stream's client may be using: the last one
+   * it fully holds and every one delivered since (pending, or refused in part by a NACK).
+   */
+  refs: Set<string>;
 }
 
 /**
  * The aggregated discovery service (ADS): state-of-the-world and delta on one gRPC port, for
  * Envoys and companion services alike. It never builds resources; it delivers snapshots.
+ *
+ * Policies are named by their content and Envoy names the one it routes by per request, so the
+ * companions are served the current snapshot's policies together with those of every version
+ * a connected Envoy holds or has pending (and, for a while, of the versions it just left): an
+ * Envoy that refuses an update, or is a moment behind, finds its policies in every companion.
+ * A new version reaches the companions first and the Envoys once the companions hold it.
  */
 export class AdsServer extends EventEmitter<AdsServerEvents> {
   private readonly server = new grpc.Server({
@@ -75,13 +97,26 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   });
   private readonly streams = new Map<number, StreamInfo>();
   private streamSeq = 0;
+  /** The configuration's snapshot (what `snapshot` returns). */
+  private base?: Snapshot;
+  /** The snapshot as delivered: `base` plus the older policies still referenced. */
   private current?: Snapshot;
+  /** The configuration snapshots whose policies may still be served, by version. */
+  private readonly history = new Map<string, Snapshot>();
+  /** Versions no stream references any more, served until the time given. */
+  private readonly grace = new Map<string, number>();
+  private expiry?: NodeJS.Timeout;
+  private companionWait?: { snapshot: Snapshot; proceed: () => void; timer: NodeJS.Timeout };
+  private readonly retainMs: number;
+  private readonly companionWaitMs: number;
   private readonly requestType: protobuf.Type;
   private readonly deltaRequestType: protobuf.Type;
   private readonly log: Logger;
 
-  constructor(logger: Logger, private readonly tls?: AdsTls) {
+  constructor(logger: Logger, private readonly tls?: AdsTls, options: AdsServerOptions = {}) {
     super();
+    this.retainMs = options.retainMs ?? 30_000;
+    this.companionWaitMs = options.companionWaitMs ?? 2_000;
     this.log = logger.child({ component: 'xds' });
     this.requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     this.deltaRequestType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
@@ -102,29 +137,111 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
 
   /** Stops accepting streams and ends the open ones. */
   close(): Promise<void> {
+    clearTimeout(this.expiry);
+    if (this.companionWait) clearTimeout(this.companionWait.timer);
+    this.companionWait = undefined;
     return stopServer(this.server, 1000);
   }
 
+  /** The current configuration's snapshot. */
   get snapshot(): Snapshot | undefined {
+    return this.base;
+  }
+
+  /** The snapshot as delivered: the current one, with the older policies companions still serve. */
+  get delivered(): Snapshot | undefined {
     return this.current;
   }
 
   /** Delivers a snapshot to every stream. A snapshot equal to the current one does nothing. */
   setSnapshot(s: Snapshot): void {
-    if (this.current?.version === s.version) return;
+    if (this.base?.version === s.version) return;
+    this.base = s;
+    this.history.set(s.version, s);
+    this.grace.delete(s.version);
+    this.publish(true);
+  }
+
+  /** The configuration versions some Envoy may route by now (the current one included). */
+  private referenced(): Set<string> {
+    const out = new Set<string>(this.base ? [this.base.version] : []);
+    for (const info of this.streams.values()) if (info.session.servesProxy()) for (const v of info.refs) out.add(v);
+    const now = Date.now();
+    for (const [v, until] of this.grace) {
+      if (until > now) out.add(v);
+      else this.grace.delete(v);
+    }
+    return out;
+  }
+
+  /** Versions a stream no longer references stay served for retainMs. */
+  private release(versions: Iterable<string>): void {
+    const until = Date.now() + this.retainMs;
+    for (const v of versions) if (v !== this.base?.version) this.grace.set(v, Math.max(this.grace.get(v) ?? 0, until));
+  }
+
+  /**
+   * Recomputes the policies served beside the current ones and delivers the result. A new
+   * configuration goes to the companions first and to the proxies once every companion holds
+   * it (or after companionWaitMs), so no Envoy names a policy a companion has yet to receive.
+   */
+  private publish(newConfig: boolean): void {
+    const base = this.base;
+    if (!base) return;
+    const refs = this.referenced();
+    for (const v of [...this.history.keys()]) if (!refs.has(v)) this.history.delete(v);
+    const older = [...refs].map((v) => this.history.get(v)).filter((x): x is Snapshot => x !== undefined);
+    const s = withRetainedPolicies(base, older);
+    this.scheduleExpiry();
+    if (this.current && this.current.version === s.version && this.current.retained === s.retained) return;
+    // A change of the retained policies only, while a new version waits for the companions, still waits.
+    const waits = newConfig || this.companionWait !== undefined;
+    if (this.companionWait) { clearTimeout(this.companionWait.timer); this.companionWait = undefined; }
     this.current = s;
-    // Proxies first, then companions; a few streams per turn of the event loop, so the
-    // answers of the first (their ACKs, the next stage) are handled while the rest are served.
-    const streams = [...this.streams.values()].sort((a, b) => Number(b.session.servesProxy()) - Number(a.session.servesProxy()));
+    const streams = [...this.streams.values()];
+    const companions = streams.filter((i) => !i.session.servesProxy());
+    const proxies = streams.filter((i) => i.session.servesProxy());
+    this.deliver(s, companions);
+    const late = () => companions.filter((i) => this.streams.has(i.id) && !i.session.holds(s));
+    if (!waits || late().length === 0) { this.deliver(s, proxies); return; }
+    const finish = (timedOut: boolean) => {
+      if (this.companionWait?.snapshot !== s) return;
+      const waiting = late();
+      if (waiting.length && !timedOut) return;
+      clearTimeout(this.companionWait.timer);
+      this.companionWait = undefined;
+      if (waiting.length) this.log.warn({ version: s.version, waitingFor: waiting.map((i) => i.nodeId) }, 'companions have not taken the new version yet; pushing it to the proxies anyway');
+      this.deliver(s, proxies);
+    };
+    const timer = setTimeout(() => finish(true), this.companionWaitMs);
+    timer.unref();
+    this.companionWait = { snapshot: s, proceed: () => finish(false), timer };
+  }
+
+  /** Hands `s` to the streams, a few per turn of the event loop, so the first ones' answers are handled while the rest are served. */
+  private deliver(s: Snapshot, streams: StreamInfo[]): void {
     let next = 0;
-    const deliver = () => {
+    const step = () => {
       if (this.current !== s) return; // a newer snapshot took over
       for (const end = Math.min(next + PUSH_BATCH, streams.length); next < end; next++) {
-        if (this.streams.has(streams[next]!.id)) streams[next]!.session.setSnapshot(s);
+        const info = streams[next]!;
+        if (!this.streams.has(info.id)) continue;
+        info.refs.add(s.version);
+        info.session.setSnapshot(s);
       }
-      if (next < streams.length) setImmediate(deliver);
+      if (next < streams.length) setImmediate(step);
     };
-    deliver();
+    step();
+  }
+
+  /** Wakes up when the first retained version's grace ends, to stop serving its policies. */
+  private scheduleExpiry(): void {
+    clearTimeout(this.expiry);
+    this.expiry = undefined;
+    if (!this.grace.size) return;
+    const first = Math.min(...this.grace.values());
+    this.expiry = setTimeout(() => this.publish(false), Math.max(0, first - Date.now()) + 1);
+    this.expiry.unref();
   }
 
   /** Every connected stream, for /status. */
@@ -163,6 +280,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     const end = () => {
       if (!info) return;
       this.streams.delete(id);
+      if (info.session.servesProxy()) { this.release(info.refs); this.scheduleExpiry(); }
       log.info({ node: info.nodeId }, 'xds stream closed');
       this.emit('disconnect', info.nodeId);
       info = undefined;
@@ -184,7 +302,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
         if (identity?.role === 'envoy' && claimed !== identity.fleet) log.warn({ node: nodeId, claimed, fleet: identity.fleet }, 'xds: the node claims another fleet than its certificate; serving the certificate\'s');
         const who = describeIdentity(identity);
         const streamInfo: StreamInfo = {
-          id, nodeId, cluster, identity: who, connectedAt: Date.now(), lastNacks: new Map(),
+          id, nodeId, cluster, identity: who, connectedAt: Date.now(), lastNacks: new Map(), refs: new Set(),
           session: new Session(mode, cluster, {
             send: (bytes, typeUrl, count) => {
               call.write(bytes);
@@ -199,19 +317,23 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
             },
             converged: (snapshot) => {
               streamInfo.convergedVersion = snapshot.version;
+              this.release([...streamInfo.refs].filter((v) => v !== snapshot.version));
+              streamInfo.refs = new Set([snapshot.version]);
+              this.scheduleExpiry();
               this.emit('converged', nodeId, snapshot.version, Date.now() - snapshot.createdAt);
             },
             denied: (typeUrl) => {
               log.warn({ node: nodeId, identity: who, type: shortType(typeUrl) }, 'xds: subscription outside the identity\'s rights; answered with nothing');
               this.emit('denied', nodeId, who, typeUrl);
             },
+            settled: (snapshot) => { if (this.companionWait?.snapshot === snapshot) this.companionWait.proceed(); },
           }, `${id}`, allowed),
         };
         info = streamInfo;
         this.streams.set(id, info);
         log.info({ node: nodeId, cluster, identity: who }, 'xds stream opened');
         this.emit('connect', nodeId);
-        if (this.current) info.session.setSnapshot(this.current);
+        if (this.current) { info.refs.add(this.current.version); info.session.setSnapshot(this.current); }
       }
       log.debug({ node: info.nodeId, type: shortType(req.typeUrl), nonce: req.nonce, version: req.versionInfo, names: req.resourceNames?.length, sub: req.subscribe, unsub: req.unsubscribe, nack: req.errorDetail }, 'xds request');
       info.session.handle(req);

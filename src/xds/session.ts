@@ -50,6 +50,8 @@ export interface SessionEvents {
   converged(snapshot: Snapshot): void;
   /** A type this stream's identity has no right to was asked for: it gets an empty set. */
   denied?(typeUrl: string): void;
+  /** Every subscribed type holds the snapshot as last delivered (also after a change of the older policies kept only). */
+  settled?(snapshot: Snapshot): void;
 }
 
 const NOTHING: TypeResources = new Map();
@@ -79,10 +81,15 @@ export class Session {
 
   /** A new snapshot to deliver. */
   setSnapshot(s: Snapshot): void {
-    if (this.snapshot?.version === s.version) return;
+    if (this.snapshot?.version === s.version && this.snapshot.retained === s.retained) return;
     this.snapshot = s;
     this.phase = 'make';
     this.advance();
+  }
+
+  /** Whether the stream holds every type of `s` (as delivered, older policies included). */
+  holds(s: Snapshot): boolean {
+    return this.snapshot === s && this.phase === 'idle';
   }
 
   /** Whether this stream is a proxy's (it takes clusters or listeners), not a companion's. */
@@ -252,6 +259,7 @@ export class Session {
     }
     if (this.phase === 'break') {
       this.phase = 'idle';
+      this.events.settled?.(this.snapshot);
       if (this.convergedVersion !== this.snapshot.version) {
         this.convergedVersion = this.snapshot.version;
         this.events.converged(this.snapshot);

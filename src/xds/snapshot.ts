@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
+import { CONTENT_ADDRESSED_TYPES } from '../contracts/companion.js';
 import type { ResourceMap, Translation } from '../resources/translate.js';
 import { messageType, typeForUrl } from './proto-registry.js';
 import { encodeJson, type Json } from './proto-json.js';
@@ -26,6 +27,11 @@ export interface Snapshot {
   fleets: Map<string, Map<string, TypeResources>>;
   companions: Map<string, TypeResources>;
   createdAt: number;
+  /**
+   * Set on a snapshot as delivered (see withRetainedPolicies): the version of the older
+   * policies served beside this one's. `version` stays the configuration's.
+   */
+  retained?: string;
 }
 
 function hash(data: Uint8Array | string): string {
@@ -101,4 +107,32 @@ export function versionOf(resources: Iterable<EncodedResource> | TypeResources):
 export function resourcesFor(s: Snapshot, fleet: string, typeUrl: string): TypeResources {
   const types = s.fleets.get(fleet) ?? s.fleets.get('');
   return types?.get(typeUrl) ?? s.companions.get(typeUrl) ?? new Map();
+}
+
+/**
+ * The snapshot as delivered: `current`, with the content-addressed policies of `older`
+ * snapshots (those some Envoy still routes by) served beside its own. Such resources are named
+ * by their content, so a name held by two snapshots is one resource; other types are the
+ * current snapshot's only. Returns `current` itself when nothing older needs keeping.
+ */
+export function withRetainedPolicies(current: Snapshot, older: Iterable<Snapshot>): Snapshot {
+  const companions = new Map(current.companions);
+  const kept: string[] = [];
+  for (const s of older) {
+    if (s.version === current.version) continue;
+    for (const [typeUrl, m] of s.companions) {
+      if (!CONTENT_ADDRESSED_TYPES.has(typeUrl)) continue;
+      const own = companions.get(typeUrl) ?? new Map();
+      let merged: TypeResources | undefined;
+      for (const [name, r] of m) {
+        if (own.has(name) || merged?.has(name)) continue;
+        merged ??= new Map(own);
+        merged.set(name, r);
+        kept.push(`${typeUrl}|${name}`);
+      }
+      if (merged) companions.set(typeUrl, new Map([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    }
+  }
+  if (!kept.length) return current;
+  return { ...current, companions, retained: hash(kept.sort().join('\n')) };
 }

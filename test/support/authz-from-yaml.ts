@@ -16,6 +16,7 @@ import type { JsonObject } from '../../src/json.js';
 import { decodeResource } from '../../src/xds/companion-client.js';
 import { encodeJson } from '../../src/xds/proto-json.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
+import { policyIdsOf } from './policy-ids.js';
 
 export interface YamlAuthz {
   /** The decision for a GET on `route` (a Kong route name) with these request headers. */
@@ -36,8 +37,10 @@ export function authzFromYaml(yaml: string): YamlAuthz {
   const policies = overTheWire(AUTHZ_TYPE.routePolicy, r.translation.companions.get(AUTHZ_TYPE.routePolicy));
   const engine = new AuthzEngine({ logger: silentLogger() });
   engine.update(snapshotFromResources(consumers, policies));
+  // Envoy names a route's policy by its content hash (the context extension it sends).
+  const ids = policyIdsOf(r.translation);
   return {
-    check: (route, headers = {}, path = '/') => engine.check(route, {
+    check: (route, headers = {}, path = '/') => engine.check(ids.get(route)?.authz ?? route, {
       method: 'GET', path, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
     }),
   };

@@ -21,6 +21,7 @@ import { decodeResource } from '../../src/xds/companion-client.js';
 import { messageType, typeForUrl } from '../../src/xds/proto-registry.js';
 import { NOW_MS, NOW_S, keyPair, signToken } from '../support/jwt-fixtures.js';
 import { kongId } from '../../src/model/load/kong-ids.js';
+import { policyIdOf } from '../support/policy-ids.js';
 
 type Obj = { [k: string]: Json };
 
@@ -159,22 +160,26 @@ describe('ext_authz filter', () => {
     assert.equal(dns.dns_lookup_family, 'V4_PREFERRED');
   });
 
-  it('turns the check on per route with the route name as context, and off for routes without auth plugins', () => {
-    const routes = routesOf(compile());
+  it('turns the check on per route with its policy, named by content, as context, and off for routes without auth plugins', () => {
+    const t = compile();
+    const pid = (route: string) => policyIdOf(t, route, 'authz');
+    const routes = routesOf(t);
     const byName = (n: string) => routes.filter((r) => r.name === n || String(r.name).startsWith(`${n}:`) || String(r.name).startsWith(`${n}#`));
     const orders = routes.filter((r) => String(r.name).startsWith('orders-route'));
     assert.ok(orders.length >= 2, 'both paths of orders-route');
     for (const r of orders) {
       assert.deepEqual(perRoute(r), {
         '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute',
-        check_settings: { context_extensions: { route: 'orders-route' }, disable_request_body_buffering: true },
+        check_settings: { context_extensions: { route: pid('orders-route') }, disable_request_body_buffering: true },
       });
     }
-    assert.deepEqual(((perRoute(byName('not-public')[0]!)!.check_settings as Obj).context_extensions), { route: 'not-public' }, "a disabled route plugin leaves the service's in force, as in Kong");
+    assert.match(pid('orders-route'), /^[0-9a-f]{32}$/);
+    assert.ok(t.companions.get(AUTHZ_TYPE.routePolicy)!.has(pid('orders-route')), 'authz is served the policy Envoy names');
+    assert.deepEqual(((perRoute(byName('not-public')[0]!)!.check_settings as Obj).context_extensions), { route: pid('not-public') }, "a disabled route plugin leaves the service's in force, as in Kong");
     assert.ok(byName('public').length > 0, 'the public route is in RDS');
     assert.ok(byName('form').length > 0, 'the form route is in RDS');
     for (const r of byName('public')) assert.deepEqual(perRoute(r), { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', disabled: true });
-    for (const r of byName('form')) assert.deepEqual((perRoute(r)!.check_settings as Obj), { context_extensions: { route: 'form' } }, 'the body goes to authz only here');
+    for (const r of byName('form')) assert.deepEqual((perRoute(r)!.check_settings as Obj), { context_extensions: { route: pid('form') } }, 'the body goes to authz only here');
     const notFound = routes.find((r) => r.name === 'no-route')!;
     assert.equal(perRoute(notFound), undefined, "Kong's 404 is never checked (the filter is off by default)");
     const withConfig = routes.filter((r) => r.typed_per_filter_config);
@@ -240,6 +245,8 @@ describe('authz companion resources', () => {
   const t = compile();
   const consumers = t.companions.get(AUTHZ_TYPE.consumer)!;
   const policies = t.companions.get(AUTHZ_TYPE.routePolicy)!;
+  /** The name of the policy a Kong route's Envoy routes send authz. */
+  const pid = (route: string) => policyIdOf(t, route, 'authz');
   /** The resources as the authz service decodes them off the wire. */
   const decoded = <U extends AuthzTypeUrl>(typeUrl: U, m: Map<string, Json>) => new Map([...m].map(([k, v]) => [k, decodeResource<AuthzMessages, U>(typeUrl, encodeJson(typeForUrl(typeUrl)!, v))]));
 
@@ -265,19 +272,22 @@ describe('authz companion resources', () => {
     assert.equal(jwk.kid, 'k1');
   });
 
-  it('has one RoutePolicy per protected Kong route, with the effective (merged, defaulted) plugin configs', () => {
-    assert.deepEqual([...policies.keys()], ['basic', 'cookies', 'form', 'keyed', 'not-public', 'orders-route']);
-    assert.deepEqual(policies.get('orders-route'), {
-      name: 'orders-route',
+  it('has one RoutePolicy per distinct policy of the protected Kong routes, named by content, with the effective (merged, defaulted) plugin configs', () => {
+    const protectedRoutes = ['basic', 'cookies', 'form', 'keyed', 'not-public', 'orders-route'];
+    for (const r of protectedRoutes) assert.ok(policies.has(pid(r)), `the policy of ${r}`);
+    assert.equal(pid('not-public'), pid('orders-route'), "not-public's disabled jwt leaves the service's plugins, the same policy as orders-route's: one resource");
+    assert.equal(policies.size, new Set(protectedRoutes.map(pid)).size, 'no other policy');
+    assert.deepEqual(policies.get(pid('orders-route')), {
+      name: pid('orders-route'),
       jwt: { uri_param_names: ['jwt'], header_names: ['Authorization'], key_claim_name: 'iss', claims_to_verify: ['exp'], run_on_preflight: true },
       acl: { allow: ['orders-read', 'orders-write'] },
     });
-    assert.deepEqual(policies.get('keyed')!.key_auth, { key_names: ['x_api_key'], hide_credentials: true, key_in_header: true, key_in_query: true, run_on_preflight: true });
-    assert.deepEqual(policies.get('basic')!.basic_auth, { anonymous: 'guest', hide_credentials: true, realm: 'service' });
+    assert.deepEqual(policies.get(pid('keyed'))!.key_auth, { key_names: ['x_api_key'], hide_credentials: true, key_in_header: true, key_in_query: true, run_on_preflight: true });
+    assert.deepEqual(policies.get(pid('basic'))!.basic_auth, { anonymous: 'guest', hide_credentials: true, realm: 'service' });
   });
 
   it('round-trips through protobufjs unchanged, and encodes in the snapshot', () => {
-    assert.ok(consumers.size === 3 && policies.size === 6, `${consumers.size} consumers, ${policies.size} policies`);
+    assert.ok(consumers.size === 3 && policies.size === 5, `${consumers.size} consumers, ${policies.size} policies`);
     let checked = 0;
     for (const [typeUrl, m] of t.companions) for (const body of m.values()) { assert.deepEqual(roundTrip(typeUrl, body), body); checked++; }
     assert.ok(checked >= consumers.size + policies.size, `${checked} resources round-tripped`);
@@ -288,7 +298,7 @@ describe('authz companion resources', () => {
     const engine = new AuthzEngine({ logger: silentLogger(), now: () => NOW_MS });
     engine.update(snap);
     const token = signToken('RS256', RSA.privateKey, { iss: 'web-app-issuer', exp: NOW_S + 60 });
-    const ok = await engine.check('orders-route', { method: 'GET', path: '/api/v1/orders', headers: { authorization: `Bearer ${token}` } });
+    const ok = await engine.check(pid('orders-route'), { method: 'GET', path: '/api/v1/orders', headers: { authorization: `Bearer ${token}` } });
     assert.equal(ok.allow, true, JSON.stringify(ok));
     if (ok.allow) {
       assert.equal(ok.headersToSet['x-consumer-username'], 'web-app');
@@ -297,16 +307,16 @@ describe('authz companion resources', () => {
       assert.deepEqual(ok.metadata, { consumer_id: kongId('consumers', 'web-app'), consumer_username: 'web-app', credential_id: 'web-app-issuer' });
     }
     const expired = signToken('RS256', RSA.privateKey, { iss: 'web-app-issuer', exp: NOW_S - 1 });
-    assert.deepEqual(await engine.check('orders-route', { method: 'GET', path: '/', headers: { authorization: `Bearer ${expired}` } }),
+    assert.deepEqual(await engine.check(pid('orders-route'), { method: 'GET', path: '/', headers: { authorization: `Bearer ${expired}` } }),
       { allow: false, status: 401, body: { exp: 'token expired' }, headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer error="invalid_token"' } });
-    const keyed = await engine.check('keyed', { method: 'GET', path: '/keyed', headers: { 'x-api-key': 'partner-key' } });
+    const keyed = await engine.check(pid('keyed'), { method: 'GET', path: '/keyed', headers: { 'x-api-key': 'partner-key' } });
     assert.equal(keyed.allow && keyed.credentialId, 'kc-partner');
     assert.ok(keyed.allow && keyed.headersToRemove.includes('x-api-key'), 'hide_credentials');
-    const basic = await engine.check('basic', { method: 'GET', path: '/', headers: { authorization: `Basic ${Buffer.from('partner:p@ss:word').toString('base64')}` } });
+    const basic = await engine.check(pid('basic'), { method: 'GET', path: '/', headers: { authorization: `Basic ${Buffer.from('partner:p@ss:word').toString('base64')}` } });
     assert.equal(basic.allow && basic.headersToSet['x-consumer-username'], 'partner');
-    const anon = await engine.check('basic', { method: 'GET', path: '/', headers: {} });
+    const anon = await engine.check(pid('basic'), { method: 'GET', path: '/', headers: {} });
     assert.equal(anon.allow && anon.headersToSet['x-anonymous-consumer'], 'true');
-    const form = await engine.check('form', { method: 'POST', path: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'apikey=partner-key' });
+    const form = await engine.check(pid('form'), { method: 'POST', path: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'apikey=partner-key' });
     assert.equal(form.allow, true);
   });
 

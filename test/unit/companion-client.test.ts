@@ -16,6 +16,7 @@ import { AdsServer } from '../../src/xds/ads-server.js';
 import { startCompanionClient, type CompanionClient } from '../../src/xds/companion-client.js';
 import { buildSnapshot } from '../../src/xds/snapshot.js';
 import { waitFor } from '../support/wait.js';
+import { policyIdOf } from '../support/policy-ids.js';
 
 const yaml = (key: string) => `_format_version: "3.0"
 services:
@@ -81,7 +82,7 @@ describe('companion client', () => {
     assert.equal(c?.username, 'alice');
     assert.equal(c?.custom_id, '');
     assert.deepEqual(c?.jwt_secrets, []);
-    assert.equal(client.resources.get(AUTHZ_TYPE.routePolicy).get('orders')?.jwt, null);
+    assert.equal(client.resources.get(AUTHZ_TYPE.routePolicy).get(policyIdOf(translation(yaml('first-key')), 'orders', 'authz'))?.jwt, null);
   });
 
   test('a set the check refuses is NACKed with its text; the last good set stays in force', async () => {

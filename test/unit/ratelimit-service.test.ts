@@ -18,8 +18,12 @@ import { AdsServer } from '../../src/xds/ads-server.js';
 import { buildSnapshot } from '../../src/xds/snapshot.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestRateLimitService, type TestRateLimitService } from '../support/ratelimit-service.js';
+import { policyIdsOf, type RoutePolicyIds } from '../support/policy-ids.js';
 import { waitFor } from '../support/wait.js';
 import { kongId } from '../../src/model/load/kong-ids.js';
+
+/** Kong route → the policy names its Envoy routes carry, from the last config pushed. */
+let policyIds = new Map<string, RoutePolicyIds>();
 
 /** An in-process control plane reduced to its ADS server: push(yaml) compiles and serves. */
 class ControlPlaneStub {
@@ -32,6 +36,7 @@ class ControlPlaneStub {
   push(yaml: string): string {
     const r = compileConfig([{ file: 'gateway.yaml', text: yaml }], { settings: DEFAULT_SETTINGS });
     assert.ok(r.ok, JSON.stringify(r.diagnostics));
+    policyIds = policyIdsOf(r.translation!);
     const s = buildSnapshot(r.translation!, Date.now(), this.ads.snapshot);
     this.ads.setSnapshot(s);
     return s.version;
@@ -75,9 +80,12 @@ class RlsClient {
   }
 }
 
-/** The descriptor Envoy builds for a route (see rateLimitActions in resources/filters/ratelimit.ts). */
+/**
+ * The descriptor Envoy builds for a Kong route of the last config pushed (see rateLimitActions
+ * in resources/filters/ratelimit.ts): fd_route is the name its Envoy routes carry.
+ */
 function d(route: string, e: { stage?: number; consumer?: string; credential?: string; ip?: string; path?: string; headers?: Record<string, string> } = {}): Record<string, string> {
-  const out: Record<string, string> = { [ENTRY.route]: route, [ENTRY.stage]: String(e.stage ?? 0) };
+  const out: Record<string, string> = { [ENTRY.route]: policyIds.get(route)?.ratelimit ?? route, [ENTRY.stage]: String(e.stage ?? 0) };
   if (e.consumer) out[ENTRY.consumer] = e.consumer;
   if (e.credential) out[ENTRY.credential] = e.credential;
   if (e.path) out[ENTRY.path] = e.path;
@@ -281,10 +289,13 @@ plugins:
     assert.equal((await ok(client, desc)).headers['X-RateLimit-Limit-Minute'], '3');
     const version = cp.push(YAML(4));
     await cp.converged(version);
-    const h = (await ok(client, desc)).headers;
+    const changed = d('kong', { ip: '10.9.0.1' });
+    assert.notEqual(changed[ENTRY.route], desc[ENTRY.route], 'a changed limit is another policy, by another name');
+    const h = (await ok(client, changed)).headers;
     assert.equal(h['X-RateLimit-Limit-Minute'], '4');
-    // The state is kept across the change: the token bucket had 2 of its 3 tokens left, and
-    // keeps them under the new capacity of 4.
+    // The state is kept across the change (counters are keyed by the plugin's scope and the
+    // identifier, as Kong keys them, not by the policy's name): the token bucket had 2 of its
+    // 3 tokens left, and keeps them under the new capacity of 4.
     assert.equal(h['X-RateLimit-Remaining-Minute'], '1');
   });
 

@@ -17,6 +17,7 @@ import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js
 import { decodeResource } from '../../src/xds/companion-client.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { kongId } from '../../src/model/load/kong-ids.js';
+import { policyIdOf } from '../support/policy-ids.js';
 
 type Obj = Record<string, any>;
 
@@ -39,6 +40,14 @@ function envoyRoutes(r: ReturnType<typeof compile>, rc = 'listener:proxy'): Map<
   const out = new Map<string, Obj>();
   for (const vh of resources(r, TYPE.route).get(rc)!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
   return out;
+}
+
+/** The RouteRateLimit a Kong route's Envoy routes name in their descriptor (fd_route). */
+function limitOf(r: ReturnType<typeof compile>, route: string): Obj {
+  const id = policyIdOf(r.translation!, route, 'ratelimit');
+  const body = resources(r, RATELIMIT_TYPE_URL).get(id);
+  assert.ok(body, `route ${route}: no RouteRateLimit named ${id}`);
+  return body;
 }
 
 function roundTrip(typeUrl: string, body: Json): Json {
@@ -84,16 +93,18 @@ services:
     assert.deepEqual(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address, { socket_address: { address: '127.0.0.1', port_value: 18002 } });
     assert.ok(cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options);
 
+    const id = policyIdOf(r.translation!, 'api', 'ratelimit');
+    assert.match(id, /^[0-9a-f]{32}$/, 'the policy is named by a hash of its content');
     assert.deepEqual(envoyRoutes(r).get('api')!.route.rate_limits, [{
       actions: [
-        { generic_key: { descriptor_key: 'fd_route', descriptor_value: 'api' } },
+        { generic_key: { descriptor_key: 'fd_route', descriptor_value: id } },
         { generic_key: { descriptor_key: 'fd_stage', descriptor_value: '0' } },
         { metadata: { descriptor_key: 'credential', metadata_key: { key: 'envoy.filters.http.ext_authz', path: [{ key: 'credential_id' }] }, source: 'DYNAMIC', skip_if_absent: true } },
         { remote_address: {} },
       ],
     }]);
-    assert.deepEqual(resources(r, RATELIMIT_TYPE_URL).get('api'), {
-      name: 'api',
+    assert.deepEqual(limitOf(r, 'api'), {
+      name: id,
       service: 'api',
       policy: {
         scope: 'global',
@@ -159,14 +170,13 @@ services:
     url: ${UP}
     routes: [{ name: b1, paths: [/b1] }]
 `);
-    const rl = resources(r, RATELIMIT_TYPE_URL);
-    assert.deepEqual([...rl.keys()], ['a1', 'a2', 'b1']);
-    assert.equal(rl.get('a1')!.policy.scope, 'service:a');
-    assert.equal(rl.get('a2')!.policy.scope, 'route:a2');
-    assert.equal(rl.get('b1')!.policy.scope, 'global');
+    assert.equal(resources(r, RATELIMIT_TYPE_URL).size, 3);
+    assert.equal(limitOf(r, 'a1').policy.scope, 'service:a');
+    assert.equal(limitOf(r, 'a2').policy.scope, 'route:a2');
+    assert.equal(limitOf(r, 'b1').policy.scope, 'global');
     const routes = envoyRoutes(r);
     assert.deepEqual(routes.get('a1#0')!.route.rate_limits, routes.get('a1#1')!.route.rate_limits);
-    assert.equal(routes.get('a1#0')!.route.rate_limits[0].actions[0].generic_key.descriptor_value, 'a1');
+    assert.equal(routes.get('a1#0')!.route.rate_limits[0].actions[0].generic_key.descriptor_value, limitOf(r, 'a1').name);
   });
 
   test('consumer-scoped plugins: keyed by the consumer id authz reports; a route limited only for consumers requires it', () => {
@@ -197,7 +207,7 @@ plugins:
     route: limited
     config: { minute: 50, error_code: 503, error_message: slow down }
 `);
-    const rl = resources(r, RATELIMIT_TYPE_URL);
+    const rl = { get: (route: string) => limitOf(r, route) };
     const alice = kongId('consumers', 'alice');
     assert.deepEqual(rl.get('open')!.consumers.map((c: Obj) => c.consumer_id), [alice]);
     assert.equal(rl.get('open')!.policy, undefined);
@@ -331,12 +341,13 @@ plugins:
     const ir = r.ir!;
     const plan = planRateLimits(ir, { failOpen: false });
     const limits = plan.routes.get('r')!;
-    const body = resources(r, RATELIMIT_TYPE_URL).get('r')!;
+    const body = limitOf(r, 'r');
     assert.deepEqual(body, routeResource(limits));
     const decoded = routeLimitsFromResource(decodeResource<RatelimitMessages, typeof RATELIMIT_TYPE_URL>(RATELIMIT_TYPE_URL, encodeJson(typeForUrl(RATELIMIT_TYPE_URL)!, body)));
     // The Redis record comes back with its timeouts as the service uses them.
     const redis = { ...limits.policy!.redis!, send_timeout: 300 };
-    assert.deepEqual(decoded, { ...limits, policy: { ...limits.policy!, redis } });
+    // Read back, the limits are known by the resource's name (what Envoy sends as fd_route).
+    assert.deepEqual(decoded, { ...limits, name: body.name, policy: { ...limits.policy!, redis } });
     assert.deepEqual(decoded.policy!.windows, [{ unit: 'second', limit: 2.5 }, { unit: 'year', limit: 1000 }]);
     assert.equal(decoded.policy!.headerName, 'x-tenant');
     assert.deepEqual(plan.stages, [{ stage: 0, errorCode: 429, failureModeDeny: false }, { stage: 1, errorCode: 429, failureModeDeny: true }]);

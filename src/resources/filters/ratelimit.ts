@@ -1,5 +1,5 @@
 import {
-  AUTHZ_METADATA_NAMESPACE, ENTRY, entriesFor, planRateLimits, policiesOf, RATELIMIT_DOMAIN, rateLimitResources, stagesOf, type RateLimitPlan, type RouteLimits,
+  AUTHZ_METADATA_NAMESPACE, ENTRY, entriesFor, planRateLimits, policiesOf, RATELIMIT_DOMAIN, rateLimitPolicyId, rateLimitResources, stagesOf, type RateLimitPlan, type RouteLimits,
 } from '../../contracts/ratelimit.js';
 import type { GatewayIR, IrListener } from '../../ir/types.js';
 import { ENVOY_ERROR_STATUS_NAMES } from '../../rate-limits.js';
@@ -64,7 +64,7 @@ function metadataAction(key: string, field: string, skipIfAbsent: boolean): Json
 
 /**
  * The Envoy route's `rate_limits` (envoy.config.route.v3.RateLimit), one per stage the route's
- * policies use. Each produces one descriptor: (fd_route, name), (fd_stage, n), then only the
+ * policies use. Each produces one descriptor: (fd_route, the RouteRateLimit's content hash), (fd_stage, n), then only the
  * entries some policy needs. Entries that may be missing (consumer, credential, a header) are
  * skipped when absent rather than dropping the descriptor. A route limited only for some
  * consumers requires the consumer entry, so anonymous requests there cost no call.
@@ -87,7 +87,7 @@ export function rateLimitActions(limits: RouteLimits): JsonObject[] {
   return stagesOf(limits).map((stage) => ({
     ...(stage ? { stage } : {}),
     actions: [
-      { generic_key: { descriptor_key: ENTRY.route, descriptor_value: limits.name } },
+      { generic_key: { descriptor_key: ENTRY.route, descriptor_value: rateLimitPolicyId(limits) } },
       { generic_key: { descriptor_key: ENTRY.stage, descriptor_value: String(stage) } },
       ...actions,
     ],

@@ -9,7 +9,7 @@ import type { FilterContext, HttpFilter } from './registry.js';
  * form), the query string, the method, the response JSON — through the transform companion:
  * Envoy's ext_proc filter, off by default and switched on per route with the processing the
  * route needs (headers always; bodies buffered only when they are transformed) and the Kong
- * route's name as gRPC metadata. The companion's RouteTransform resources come from
+ * route's RouteTransform name (its content hash) as gRPC metadata. The companion's RouteTransform resources come from
  * contracts/transform.ts.
  */
 
@@ -37,8 +37,8 @@ export const transformFilter: HttpFilter = {
     };
   },
   perRoute(route) {
-    const t = routeTransform(route);
-    if (!t) return undefined;
+    const { message: t, resource } = routeTransform(route) ?? {};
+    if (!t || !resource) return undefined;
     return any(EXT_PROC_PER_ROUTE, {
       overrides: {
         processing_mode: {
@@ -49,7 +49,7 @@ export const transformFilter: HttpFilter = {
           request_trailer_mode: 'SKIP',
           response_trailer_mode: 'SKIP',
         },
-        grpc_initial_metadata: [{ key: ROUTE_METADATA_KEY, value: route.routeName }],
+        grpc_initial_metadata: [{ key: ROUTE_METADATA_KEY, value: resource.name }],
       },
     });
   },
