@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { ROUTE_CONTEXT_KEY } from '../contracts/authz.js';
+import { healthMethods } from '../grpc-health.js';
 import { serveUnary } from '../grpc-raw.js';
 import { envoysOnly } from '../tls.js';
 import type { TlsSource } from '../tls.js';
@@ -32,6 +33,8 @@ export interface AuthzServerOptions {
   maxRequestBytes?: number;
   /** mTLS: only Envoys with a certificate of the CA are answered. */
   tls?: TlsSource;
+  /** gRPC health (grpc.health.v1.Health/Check): SERVING while this is true. Default always. */
+  ready?: () => boolean;
 }
 
 export interface AuthzServer {
@@ -125,6 +128,6 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     else counts.denied++;
     return encodeCheckResponse(d);
   };
-  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: check }, opts.maxRequestBytes ?? 1024 * 1024, opts.tls && envoysOnly(opts.tls, opts.logger));
+  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: check, ...healthMethods(opts.ready ?? (() => true)) }, opts.maxRequestBytes ?? 1024 * 1024, opts.tls && envoysOnly(opts.tls, opts.logger));
   return { port: server.port, stats: () => ({ ...counts }), stop: (graceMs = 2000) => server.stop(graceMs) };
 }

@@ -42,7 +42,7 @@ export interface RunningAuthz extends RunningCompanion {
 export async function startAuthzService(o: AuthzServiceOptions): Promise<RunningAuthz> {
   const log = o.logger;
   const engine = new AuthzEngine({ logger: log, fetch: globalThis.fetch as AuthzEngineOptions['fetch'], ...o.engine });
-  const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log, tls: o.tls });
+  const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log, tls: o.tls, ready: () => engine.ready });
   let applied = '';
   const client = startCompanionClient<AuthzMessages>({
     name: 'authz',

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { healthMethods } from '../grpc-health.js';
 import { serveUnary } from '../grpc-raw.js';
 import { envoysOnly, type TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
@@ -72,6 +73,8 @@ export interface RateLimitServerOptions {
   logger: Logger;
   /** mTLS: only Envoys with a certificate of the CA are answered. */
   tls?: TlsSource;
+  /** gRPC health (grpc.health.v1.Health/Check): SERVING while this is true. Default always. */
+  ready?: () => boolean;
 }
 
 export interface RateLimitServer {
@@ -97,6 +100,6 @@ export async function startRateLimitServer(o: RateLimitServerOptions): Promise<R
       return { code: grpc.status.INTERNAL, message: 'rate-limit decision failed' };
     }
   };
-  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: shouldRateLimit }, undefined, o.tls && envoysOnly(o.tls, o.logger));
+  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: shouldRateLimit, ...healthMethods(o.ready ?? (() => true)) }, undefined, o.tls && envoysOnly(o.tls, o.logger));
   return { port: server.port, stop: () => server.stop() };
 }

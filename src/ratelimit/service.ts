@@ -53,7 +53,9 @@ export interface RunningRateLimitService extends RunningCompanion {
 export async function startRateLimitService(o: RateLimitServiceOptions): Promise<RunningRateLimitService> {
   const log = o.logger;
   const limiter = new RateLimiter({ logger: log, defaultRedis: o.redis, clock: o.clock, redisClient: o.redisClient });
-  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log, tls: o.tls });
+  // gRPC health answers SERVING once the first policy set is in (the ADS client starts below).
+  let isReady = () => false;
+  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log, tls: o.tls, ready: () => isReady() });
   // Parsed once, in the check; applied when the set is put in force.
   let parsed: { resources: ReadonlyMap<string, RouteRateLimit>; routes: ReturnType<typeof RateLimiter.parse> } | undefined;
   const ads = startCompanionClient<RatelimitMessages>({
@@ -82,6 +84,7 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     },
   });
   const ready = () => ads.ready();
+  isReady = ready;
 
   let admin: { server: Server; port: number } | undefined;
   if (o.adminPort !== undefined) {

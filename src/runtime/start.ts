@@ -50,6 +50,7 @@ export async function cmdStart(args: ParsedArgs, out: Output): Promise<number> {
     const cp = new ControlPlane(cpOptions);
     const { xdsPort, adminPort } = await cp.start();
     running.add({ label: `the control plane (xds ${xdsPort}, admin ${adminPort})`, stop: () => cp.stop() });
+    const started: Array<{ name: string; ready(): boolean }> = [];
     for (const { def, at } of companions) {
       step = `the ${def.name} companion`;
       const c = await def.start({
@@ -57,7 +58,11 @@ export async function cmdStart(args: ParsedArgs, out: Output): Promise<number> {
         nodeId: `${def.name}-${hostname()}`, logger: logger.child({ companion: def.name }), flags: args.flags,
       });
       running.add({ label: `the ${def.name} companion (port ${c.port})`, stop: () => c.stop() });
+      started.push({ name: def.name, ready: () => c.ready() });
     }
+    // Envoy comes up only once every companion holds its policy: its first requests find them ready.
+    step = 'the companions';
+    await companionsReady(started, COMPANION_READY_MS);
     step = 'envoy';
     const envoy = await EnvoyProcess.start({
       bootstrapYaml: bootstrapYaml({
@@ -86,6 +91,20 @@ export async function cmdStart(args: ParsedArgs, out: Output): Promise<number> {
     process.exit(1);
   }
   return new Promise<number>(() => undefined);
+}
+
+/** How long `start` waits for the companions to hold their first policy before giving up. */
+const COMPANION_READY_MS = 30_000;
+
+/** Resolves once every companion is ready; rejects naming the ones that are not after `timeoutMs`. */
+async function companionsReady(companions: ReadonlyArray<{ name: string; ready(): boolean }>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waiting = companions.filter((c) => !c.ready()).map((c) => c.name);
+    if (!waiting.length) return;
+    if (Date.now() > deadline) throw new Error(`${waiting.join(', ')} did not receive ${waiting.length > 1 ? 'their' : 'its'} policy from the control plane within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** The config as the control plane will compile it, read errors and translation gaps included. */

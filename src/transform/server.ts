@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { ROUTE_METADATA_KEY, type RouteTransform__Output as RouteTransform } from '../contracts/transform.js';
+import { HEALTH_CHECK_METHOD, healthCheckResponse } from '../grpc-health.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import { callIdentity, describeIdentity, serverCredentials, type TlsSource } from '../tls.js';
 import type { Logger } from '../logger.js';
@@ -75,7 +76,7 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
 export interface TransformServer { port: number; stop(): Promise<void> }
 
 /** Starts the ExternalProcessor server; `lookup` gives the current transform of a route. */
-export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; tls?: TlsSource }): Promise<TransformServer> {
+export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; tls?: TlsSource; ready?: () => boolean }): Promise<TransformServer> {
   const { req: reqType, res: resType } = processingTypes();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService({ Process: rawMethod(PROCESS_METHOD, 'bidi') }, {
@@ -112,6 +113,9 @@ export async function startTransformServer(o: { host: string; port: number; look
       call.on('end', () => call.end());
       call.on('error', () => undefined);
     },
+  });
+  server.addService({ Check: rawMethod(HEALTH_CHECK_METHOD, 'unary') }, {
+    Check: (_call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => cb(null, healthCheckResponse(o.ready?.() ?? true)),
   });
   const port = await bindServer(server, o.host, o.port, serverCredentials(o.tls));
   return { port, stop: () => stopServer(server) };

@@ -24,7 +24,8 @@ export interface TransformServiceOptions {
 export async function startTransformService(o: TransformServiceOptions): Promise<RunningCompanion> {
   const log = o.logger;
   let routes = new Map<string, RouteTransform__Output>();
-  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, tls: o.tls });
+  let isReady = () => false;
+  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, tls: o.tls, ready: () => isReady() });
   const client = startCompanionClient<TransformMessages>({
     name: 'transform',
     xds: o.xds,
@@ -37,6 +38,7 @@ export async function startTransformService(o: TransformServiceOptions): Promise
       log.info({ version: resources.version(TRANSFORM_TYPE_URL), routes: routes.size }, 'transform: routes applied');
     },
   });
+  isReady = () => client.ready();
   return {
     port: server.port,
     ready: () => client.ready(),
