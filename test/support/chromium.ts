@@ -71,7 +71,8 @@ export async function launchChromium(): Promise<Browser> {
       try { await Promise.race([send('Browser.close'), exited]); } catch { /* already gone */ }
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
-      rmSync(profile, { recursive: true, force: true });
+      // Chromium's helper processes may still be writing into the profile as the browser exits: retry the removal.
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
