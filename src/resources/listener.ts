@@ -132,9 +132,11 @@ export function kongGrpcStatus(http: number): number {
 /** IrListener → envoy.config.listener.v3.Listener with an HTTP connection manager using RDS. */
 export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>): JsonObject {
   const chain = filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
+  const accessLog = filters.flatMap((f) => f.accessLogs?.(l, ctx) ?? []);
+  const tracing = filters.map((f) => f.tracing?.(l, ctx)).find((t) => t !== undefined);
   const hcm = {
     name: 'envoy.filters.network.http_connection_manager',
-    typed_config: any('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+    typed_config: any('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', compact({
       stat_prefix: l.name,
       codec_type: 'AUTO',
       rds: { config_source: adsSource(), route_config_name: routeConfigName(l.name) },
@@ -152,7 +154,9 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       http2_protocol_options: { max_concurrent_streams: 1024, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 },
       upgrade_configs: [{ upgrade_type: 'websocket' }],
       local_reply_config: { mappers: [...GRPC_ERROR_MAPPERS, ...KONG_ERROR_MAPPERS] },
-    }),
+      access_log: accessLog.length ? accessLog : undefined,
+      tracing,
+    })),
   };
   const tls = (certs: string[]) => ({
     name: 'envoy.transport_sockets.tls',

@@ -78,6 +78,8 @@ export class EnvoyProcess {
     const args = [
       '--config-yaml', o.bootstrapYaml, '--use-dynamic-base-id', '--admin-address-path', adminPath,
       '-l', o.logLevel ?? 'warning', '--log-format', ENVOY_LOG_FORMAT, '--drain-time-s', '2', '--parent-shutdown-time-s', '3',
+      // Access-log files (file-log) reach the disk within a second, not Envoy's default ten.
+      '--file-flush-interval-msec', '1000',
       ...(o.concurrency ? ['--concurrency', String(o.concurrency)] : []),
     ];
     // Under `frontdesk start`, Envoy gets a process group of its own: a Ctrl-C in the terminal

@@ -64,6 +64,10 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/matching/input_matchers/ip/v3/ip.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  // file-log (the client's path kept in filter state) and the tracers
+  'envoy/extensions/filters/http/set_filter_state/v3/set_filter_state.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
+  'envoy/config/trace/v3/zipkin.proto',
   'envoy/service/auth/v3/external_auth.proto',
   'envoy/service/ratelimit/v3/rls.proto',
   'envoy/service/ext_proc/v3/external_processor.proto',

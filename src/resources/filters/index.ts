@@ -3,6 +3,7 @@ import { correlationIdFilter } from './correlation-id.js';
 import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
 import { grpcGatewayFilter, grpcGatewayOptionsFilter } from './grpc-gateway.js';
 import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
+import { fileLogFilter } from './file-log.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { proxyCacheFilter } from './proxy-cache.js';
@@ -31,6 +32,7 @@ import { transformFilter } from './transform.js';
  * the JSON answer and serves it without transcoding it twice.
  */
 const CHAIN: readonly ChainEntry[] = [
+  fileLogFilter, // set_filter_state: the client's path kept for the log entry, before anything rewrites it
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
   corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
   corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
@@ -55,12 +57,20 @@ const CHAIN: readonly ChainEntry[] = [
 ];
 
 /**
+ * Plugins that are settings of the HTTP connection manager rather than filters of the chain
+ * (access loggers, the tracer): their entries add no filter, only their hooks' settings and
+ * route patches; their order here does not matter.
+ */
+const CONNECTION_MANAGER_SETTINGS: readonly HttpFilter[] = [
+];
+
+/**
  * The chain, with Kong's answers first: the custom_response filter that writes them (its place
  * does not matter, local replies pass every encoder filter), trying the filters' reply rules in
  * chain order, which is Kong's plugin priority for the plugins that have them (ip-restriction
  * 990, request-size-limiting 951, request-termination 2).
  */
-export const HTTP_FILTERS: readonly ChainEntry[] = [kongRepliesFilter(plain(CHAIN), plain(CHAIN)), ...CHAIN];
+export const HTTP_FILTERS: readonly ChainEntry[] = [kongRepliesFilter(plain(CHAIN), plain(CHAIN)), ...CHAIN, ...CONNECTION_MANAGER_SETTINGS];
 
 function plain(chain: readonly ChainEntry[]): HttpFilter[] {
   return chain.filter((e): e is HttpFilter => !('expand' in e));

@@ -67,6 +67,10 @@ export interface HttpFilter {
   replies?(route: IrRoute, ctx: FilterContext): ReplyRule[];
   /** The headers this filter's plugin puts on every response of the route, for the answers kong-replies writes. */
   replyHeaders?(route: IrRoute, ctx: FilterContext): ReplyHeaders[];
+  /** Access loggers (envoy.config.accesslog.v3.AccessLog) for a listener's HTTP connection manager. */
+  accessLogs?(listener: IrListener, ctx: FilterContext): JsonObject[];
+  /** The HTTP connection manager's tracing settings for a listener (one provider per listener). */
+  tracing?(listener: IrListener, ctx: FilterContext): JsonObject | undefined;
 }
 
 /** An xds.type.matcher.v3.Matcher.MatcherList.Predicate, as proto3 JSON. */
