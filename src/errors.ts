@@ -65,6 +65,7 @@ export const catalogue = {
   FD_PROTO_NOT_FOUND: entry('error', (path: string, why: string) => `cannot read the proto file "${path}": ${why}`, () => 'a relative path is read beside the YAML file that names it'),
   FD_PROTO_INVALID: entry('error', (msg: string) => `the proto file does not compile: ${msg}`, () => 'fix the .proto (imports resolve beside it and against the googleapis protos, e.g. google/api/annotations.proto)'),
   FD_PLUGIN_SCOPE: entry('error', (name: string, scope: string) => `plugin "${name}" cannot be attached to a ${scope}`, () => 'attach it to a route, a service or globally'),
+  FD_TRACING_EXPORTERS: entry('error', (name: string, where: string, firstName: string, firstWhere: string) => `${name} on ${where} exports spans differently from ${firstName} on ${firstWhere}`, () => "Envoy's tracer has one exporter per listener: give every tracing plugin the same plugin, endpoint, headers, resource_attributes and timeouts (sampling rates may differ per route)"),
   FD_PLUGIN_DUPLICATE: entry('error', (name: string, where: string) => `plugin "${name}" is configured twice on ${where}`, () => 'keep one instance per scope'),
   FD_FIELD_NOT_IMPLEMENTED: entry('error', (field: string, why: string) => `"${field}" asks for behaviour Frontdesk does not implement: ${why}`, () => 'leave the field at Kong\'s default (or null)'),
   FD_FIELD_NOT_APPLIED: entry('warning', (field: string, why: string) => `"${field}" loads but is not applied: ${why}`, () => 'remove it or leave it at Kong\'s default; docs/configuration.md says what Frontdesk does instead'),

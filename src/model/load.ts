@@ -5,6 +5,7 @@ import { checkCircuitBreaking } from './checks/circuit-breaking.js';
 import { checkRateLimiting } from './checks/ratelimit.js';
 import { checkTraps } from './checks/traps.js';
 import { withoutCascades } from './load/cascades.js';
+import { checkTracing } from './checks/tracing.js';
 import { loadCaCertificates, loadCertificates } from './load/certificates.js';
 import { loadConsumers } from './load/consumers.js';
 import { flatten } from './load/flatten.js';
@@ -65,6 +66,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
     ...checkRateLimiting(plugins),
     ...checkCircuitBreaking(services.services, upstreams),
     ...checkAdminUpstream(services.services, upstreams, options.adminPort),
+    ...checkTracing(plugins),
   ]);
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();

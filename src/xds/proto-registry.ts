@@ -68,6 +68,7 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/filters/http/set_filter_state/v3/set_filter_state.proto',
   'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/config/trace/v3/zipkin.proto',
+  'envoy/extensions/tracers/opentelemetry/resource_detectors/v3/static_config_resource_detector.proto',
   'envoy/service/auth/v3/external_auth.proto',
   'envoy/service/ratelimit/v3/rls.proto',
   'envoy/service/ext_proc/v3/external_processor.proto',

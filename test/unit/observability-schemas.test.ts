@@ -51,3 +51,54 @@ describe('file-log', () => {
     assert.match(errors(file('file-log', '{ path: /tmp/a.log, custom_fields_by_lua: { x: "return 1" } }')).join('\n'), /custom_fields_by_lua .*is not served by Frontdesk/);
   });
 });
+
+describe('opentelemetry and zipkin', () => {
+  const otel = (extra = '') => `{ traces_endpoint: "http://otel:4318/v1/traces"${extra} }`;
+
+  test('Kong\'s defaults: sampling_rate unset is kong.conf\'s 0.01, service.name "kong", endpoint as traces_endpoint', () => {
+    const def = pluginDefinition('opentelemetry')!;
+    const f = def.feature(parsed('opentelemetry', { endpoint: 'https://otel.example:4318/v1/traces' })) as { samplingPercent: number; exporter: Record<string, unknown> };
+    assert.equal(f.samplingPercent, 1);
+    assert.equal(f.exporter.serviceName, 'kong');
+    assert.deepEqual(f.exporter.collector, { tls: true, host: 'otel.example', port: 4318, path: '/v1/traces', authority: 'otel.example:4318' });
+    assert.equal(f.exporter.timeoutMs, 10_000);
+    const z = pluginDefinition('zipkin')!.feature(parsed('zipkin', { http_endpoint: 'http://zipkin:9411/api/v2/spans' })) as { samplingPercent: number };
+    assert.equal(z.samplingPercent, 0.1);
+  });
+
+  test('what Envoy\'s tracers cannot do is refused by field: other header formats, OTLP logs, a tuned queue, zipkin without a collector', () => {
+    assert.match(errors(file('opentelemetry', otel(', header_type: b3'))).join('\n'), /header_type "b3" is not served/);
+    assert.match(errors(file('opentelemetry', otel(', propagation: { extract: [w3c, datadog] }'))).join('\n'), /"datadog" header format in propagation.extract is not served/);
+    assert.match(errors(file('opentelemetry', otel(', logs_endpoint: "http://otel:4318/v1/logs"'))).join('\n'), /OTLP logs .*not served/);
+    assert.match(errors(file('opentelemetry', otel(', queue: { max_batch_size: 50 }'))).join('\n'), /max_batch_size.*not served/);
+    assert.deepEqual(errors(file('opentelemetry', otel(', queue: { max_batch_size: 200, max_entries: 10000 }'))), []);
+    assert.match(errors(file('opentelemetry', '{ headers: { a: b } }')).join('\n'), /at least one of these fields must be non-empty: 'config.traces_endpoint', 'config.logs_endpoint'/);
+    assert.match(errors(file('zipkin', '{ sample_ratio: 1 }')).join('\n'), /http_endpoint/);
+    assert.match(errors(file('opentelemetry', otel(', sampling_rate: 1.5'))).join('\n'), /sampling_rate/);
+  });
+
+  test('two tracing plugins that export differently are refused (Envoy has one tracer per listener); sampling may differ', () => {
+    const text = (routeEndpoint: string) => `_format_version: "3.0"
+plugins:
+  - name: opentelemetry
+    config: { traces_endpoint: "http://otel:4318/v1/traces", sampling_rate: 0.1 }
+services:
+  - name: s
+    url: http://s.internal
+    connect_timeout: 3000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: r
+        paths: [/r]
+        plugins:
+          - name: opentelemetry
+            config: { traces_endpoint: "${routeEndpoint}", sampling_rate: 1 }
+`;
+    assert.deepEqual(errors(text('http://otel:4318/v1/traces')), []);
+    const errs = errors(text('http://other:4318/v1/traces'));
+    assert.equal(errs.length, 1);
+    assert.match(errs[0]!, /FD_TRACING_EXPORTERS opentelemetry on (route "r"|the global plugin) exports spans differently from opentelemetry on (the global plugin|route "r")/);
+    assert.match(errs[0]!, /^(4|16):\d+ /, 'at one of the two plugins');
+  });
+});

@@ -10,6 +10,7 @@ import { fileLogPlugin } from './file-log.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
+import { opentelemetryPlugin } from './opentelemetry.js';
 import { KONG_PLUGINS_NOT_SERVED, KONG_PLUGINS_PENDING } from './kong-plugins.js';
 import { proxyCachePlugin } from './proxy-cache.js';
 import { prometheusPlugin } from './prometheus.js';
@@ -18,6 +19,7 @@ import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
 import { responseTransformerPlugin } from './response-transformer.js';
+import { zipkinPlugin } from './zipkin.js';
 
 export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
 
@@ -28,8 +30,8 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  */
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
-  prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
-  responseTransformerPlugin,
+  opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
+  responseTransformerPlugin, zipkinPlugin,
 ] as const;
 
 type Definitions = (typeof PLUGINS)[number];

@@ -17,13 +17,13 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'forward-proxy', 'graphql-proxy-cache-advanced', 'graphql-rate-limiting-advanced', 'grpc-gateway-advanced',
   'header-cert-auth', 'hmac-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
   'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mocking',
-  'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect', 'opentelemetry',
+  'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'redirect', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
   'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session', 'standard-webhooks',
   'statsd', 'statsd-advanced', 'syslog', 'tcp-log', 'tls-handshake-modifier', 'tls-metadata-headers', 'udp-log',
   'upstream-oauth', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
-  'xml-threat-protection', 'zipkin',
+  'xml-threat-protection',
 ];
 
 /** Why some of those are not served, and what to use instead (the hint of the error). */

@@ -15,6 +15,7 @@ import { requestTerminationFilter } from './request-termination.js';
 import { requestTransformerFilter } from './request-transformer.js';
 import { responseTransformerFilter } from './response-transformer.js';
 import { routerFilter } from './router.js';
+import { tracingFilter } from './tracing.js';
 import { transformFilter } from './transform.js';
 
 /**
@@ -62,6 +63,7 @@ const CHAIN: readonly ChainEntry[] = [
  * route patches; their order here does not matter.
  */
 const CONNECTION_MANAGER_SETTINGS: readonly HttpFilter[] = [
+  tracingFilter, // tracing: envoy.tracers.opentelemetry or envoy.tracers.zipkin, sampled per route
 ];
 
 /**

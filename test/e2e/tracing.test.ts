@@ -1,0 +1,175 @@
+// Kong's opentelemetry and zipkin plugins through a real Envoy: spans exported to collector
+// stand-ins (OTLP/HTTP protobuf decoded with protobufjs; Zipkin v2 JSON), a caller's W3C trace
+// continued and its context sent upstream, spans named by route and tagged with service, route,
+// consumer and status, the collector headers and resource attributes Kong's fields set, and a
+// route sampled at 0 % exporting nothing.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { authzForTests, type TestAuthz } from '../support/authz-service.js';
+import { startGateway, type Gateway } from '../support/gateway.js';
+import { startOtlpCollector, startZipkinCollector, type CollectedSpan, type Collector, type ZipkinSpan } from '../support/trace-collectors.js';
+import { startEchoUpstream } from '../support/upstream.js';
+import { waitFor } from '../support/wait.js';
+
+type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
+
+function send(gw: Gateway, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const traceparent = (traceId: string, spanId: string) => `00-${traceId}-${spanId}-01`;
+const newIds = () => ({ traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') });
+
+/** Envoy flushes spans in batches (every 5 s, or 5 spans): wait for the one we look for. */
+function spanOf<S>(c: Collector<S>, pick: (s: S) => boolean, what: string): Promise<S> {
+  return waitFor(() => c.spans.find(pick), what, 20_000);
+}
+
+describe('opentelemetry: Envoy exports OTLP spans to the collector', () => {
+  let up: Upstream;
+  let collector: Collector<CollectedSpan>;
+  let gw: Gateway;
+  let authz: TestAuthz;
+  /** One opentelemetry plugin entry (a YAML list item), indented by `pad`. */
+  const otel = (url: string, rate: number, pad: string) => [
+    '- name: opentelemetry',
+    '  config:',
+    `    traces_endpoint: ${url}`,
+    '    headers: { x-collector-token: t0ken }',
+    '    resource_attributes: { service.name: edge-gateway, deployment.environment: test }',
+    `    sampling_rate: ${rate}`,
+    '    http_response_header_for_traceid: x-trace-id',
+  ].map((l) => pad + l).join('\n');
+
+  before(async () => {
+    up = await startEchoUpstream('shop');
+    collector = await startOtlpCollector();
+    const az = await authzForTests();
+    gw = await startGateway(`_format_version: "3.0"
+plugins:
+${otel(collector.url, 1, '  ')}
+consumers:
+  - username: partner
+    keyauth_credentials:
+      - key: partner-key
+services:
+  - name: shop
+    url: ${up.url}
+    routes:
+      - name: traced
+        paths: [/traced]
+      - name: keyed
+        paths: [/keyed]
+        plugins:
+          - name: key-auth
+      - name: quiet
+        paths: [/quiet]
+        plugins:
+${otel(collector.url, 0, '          ')}
+`, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
+    authz = az.attach(gw.xdsPort);
+    await authz.start();
+  });
+  after(async () => {
+    await gw?.stop();
+    await authz?.stop();
+    await collector?.close();
+    await up?.close();
+  });
+
+  test('a caller\'s trace is continued: the span is its child, the upstream gets the same trace id', async () => {
+    const caller = newIds();
+    const r = await send(gw, '/traced/items', { traceparent: traceparent(caller.traceId, caller.spanId) });
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['x-trace-id']), new RegExp(caller.traceId), 'http_response_header_for_traceid');
+    const upstreamContext = String(up.requests.at(-1)!.headers.traceparent);
+    const [, traceId, parent] = upstreamContext.split('-');
+    assert.equal(traceId, caller.traceId);
+    assert.notEqual(parent, caller.spanId, 'the upstream\'s parent is a span of the gateway');
+
+    const server = await spanOf(collector, (s) => s.traceId === caller.traceId && s.parentSpanId === caller.spanId, 'the gateway\'s span');
+    assert.equal(server.name, 'traced');
+    assert.equal(server.attributes['kong.route.name'], 'traced');
+    assert.equal(server.attributes['kong.service.name'], 'shop');
+    assert.equal(server.attributes['http.status_code'], '200');
+    assert.equal(server.resource['service.name'], 'edge-gateway');
+    assert.equal(server.resource['deployment.environment'], 'test');
+    // The span the upstream's context names is exported too, in the same trace.
+    await spanOf(collector, (s) => s.spanId === parent && s.traceId === caller.traceId, 'the upstream call\'s span');
+    assert.equal(collector.requests[0]!['x-collector-token'], 't0ken');
+    assert.equal(collector.requests[0]!['content-type'], 'application/x-protobuf');
+  });
+
+  test('after key-auth the span names the consumer; a refused request carries its status', async () => {
+    const ok = newIds();
+    assert.equal((await send(gw, '/keyed/a', { apikey: 'partner-key', traceparent: traceparent(ok.traceId, ok.spanId) })).status, 200);
+    const denied = newIds();
+    assert.equal((await send(gw, '/keyed/a', { apikey: 'nope', traceparent: traceparent(denied.traceId, denied.spanId) })).status, 401);
+    const s = await spanOf(collector, (x) => x.traceId === ok.traceId && x.parentSpanId === ok.spanId, 'the keyed span');
+    assert.equal(s.attributes['kong.consumer.username'], 'partner');
+    const d = await spanOf(collector, (x) => x.traceId === denied.traceId && x.parentSpanId === denied.spanId, 'the refused span');
+    assert.equal(d.attributes['http.status_code'], '401');
+    assert.equal(d.attributes['kong.consumer.username'], undefined);
+  });
+
+  test('a route sampled at 0 exports nothing; the one after it, at 1, does', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await send(gw, `/quiet/${i}`)).status, 200);
+    const after = newIds();
+    await send(gw, '/traced/after', { traceparent: traceparent(after.traceId, after.spanId) });
+    await spanOf(collector, (s) => s.traceId === after.traceId, 'the span after the quiet requests');
+    assert.deepEqual(collector.spans.filter((s) => s.name === 'quiet'), []);
+  });
+});
+
+describe('zipkin: Envoy sends Zipkin v2 spans, B3 headers upstream', () => {
+  let up: Upstream;
+  let collector: Collector<ZipkinSpan>;
+  let gw: Gateway;
+
+  before(async () => {
+    up = await startEchoUpstream('shop');
+    collector = await startZipkinCollector();
+    gw = await startGateway(`_format_version: "3.0"
+plugins:
+  - name: zipkin
+    config:
+      http_endpoint: ${collector.url}
+      sample_ratio: 1
+      static_tags: [{ name: team, value: payments }]
+services:
+  - name: shop
+    url: ${up.url}
+    routes:
+      - name: zipped
+        paths: [/zipped]
+`);
+  });
+  after(async () => {
+    await gw?.stop();
+    await collector?.close();
+    await up?.close();
+  });
+
+  test('a B3 caller\'s trace is continued; the span is named by route and tagged', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const spanId = randomBytes(8).toString('hex');
+    assert.equal((await send(gw, '/zipped/x', { 'x-b3-traceid': traceId, 'x-b3-spanid': spanId, 'x-b3-sampled': '1' })).status, 200);
+    assert.equal(up.requests.at(-1)!.headers['x-b3-traceid'], traceId);
+    const s = await spanOf(collector, (x) => x.traceId === traceId && x.name === 'zipped', 'the zipkin span');
+    assert.equal(s.localEndpoint?.serviceName, 'frontdesk', 'Envoy names the service after its node\'s cluster');
+    assert.equal(s.tags?.['kong.route.name'], 'zipped');
+    assert.equal(s.tags?.['kong.service.name'], 'shop');
+    assert.equal(s.tags?.team, 'payments');
+    assert.equal(s.tags?.['http.status_code'], '200');
+  });
+});
