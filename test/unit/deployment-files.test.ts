@@ -13,6 +13,7 @@ import { decodeToJson, encodeJson } from '../../src/xds/proto-json.js';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { image: string; command?: string; ports?: string[]; volumes?: string[]; depends_on?: unknown }> };
 
+
 test('envoy/bootstrap.yaml is what `frontdesk bootstrap` prints for the compose setup', () => {
   const expected = bootstrapYaml({ xds: { host: 'control-plane', port: 18000 }, nodeId: 'envoy-1', cluster: 'frontdesk', adminPort: 9901, adminHost: '0.0.0.0', tls: envoySds('/etc/frontdesk/tls') });
   assert.equal(readFileSync('envoy/bootstrap.yaml', 'utf8'), expected);
@@ -104,4 +105,45 @@ test('compose: mTLS on every control-plane hop, certificates from `frontdesk cer
   // The admin API listens on the container's interfaces: compose refuses to start without the token.
   const env = (compose.services['control-plane'] as { environment?: Record<string, string> }).environment ?? {};
   assert.match(env.FRONTDESK_ADMIN_TOKEN ?? '', /^\$\{FRONTDESK_ADMIN_TOKEN:\?/);
+});
+
+test('Prometheus scrapes Envoy\'s admin and the control plane\'s /metrics; Grafana reads Prometheus and the dashboard', async () => {
+  const prom = compose.services.prometheus!;
+  assert.match(prom.image, /^prom\/prometheus:/);
+  const promFile = prom.volumes!.find((v) => v.endsWith(':/etc/prometheus/prometheus.yml:ro'))!.split(':')[0]!;
+  const scrape = (parse(readFileSync(promFile, 'utf8')) as { scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[] }).scrape_configs;
+  const job = (n: string) => scrape.find((j) => j.job_name === n)!;
+  const boot = parse(readFileSync('envoy/bootstrap.yaml', 'utf8')) as { admin: { address: { socket_address: { port_value: number } } } };
+  assert.deepEqual(job('envoy').static_configs[0]!.targets, [`envoy:${boot.admin.address.socket_address.port_value}`]);
+  assert.equal(job('envoy').metrics_path, '/stats/prometheus');
+  const cp = parseArgs(compose.services['control-plane']!.command!.replace(/\s+/g, ' ').trim().split(' ').slice(2), ['no-watch', 'delta', 'authz-fail-open']);
+  assert.deepEqual(job('frontdesk').static_configs[0]!.targets, [`control-plane:${cp.flags.get('admin-port')}`]);
+  assert.equal(job('frontdesk').metrics_path, '/metrics');
+  // The admin API asks for its token off loopback: Prometheus reads the file its entrypoint writes from the env.
+  const tokenFile = (job('frontdesk') as { authorization?: { type: string; credentials_file: string } }).authorization;
+  assert.equal(tokenFile?.type, 'Bearer');
+  assert.ok((prom as { entrypoint?: string[] }).entrypoint!.join(' ').includes(`> ${tokenFile!.credentials_file} `));
+  assert.match((prom as { environment?: Record<string, string> }).environment!.FRONTDESK_ADMIN_TOKEN!, /^\$\{FRONTDESK_ADMIN_TOKEN:\?/);
+
+  const grafana = compose.services.grafana!;
+  assert.match(grafana.image, /^grafana\/grafana:/);
+  const mount = (to: string) => grafana.volumes!.find((v) => v.split(':')[1] === to)!.split(':')[0]!;
+  const source = (parse(readFileSync(`${mount('/etc/grafana/provisioning')}/datasources/prometheus.yaml`, 'utf8')) as { datasources: { uid: string; url: string }[] }).datasources[0]!;
+  assert.equal(source.url, `http://prometheus:${prom.ports![0]!.split(':').at(-1)}`);
+  const provider = (parse(readFileSync(`${mount('/etc/grafana/provisioning')}/dashboards/frontdesk.yaml`, 'utf8')) as { providers: { options: { path: string } }[] }).providers[0]!;
+  const dashboards = mount(provider.options.path);
+  const dash = JSON.parse(readFileSync(`${dashboards}/frontdesk.json`, 'utf8')) as { panels: { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string }[] }[] };
+  const titles = dash.panels.map((p) => p.title);
+  for (const t of ['Request rate', '5xx rate', 'p99 latency', 'Backend health', 'Rate-limit hits', 'Auth failures', 'Connection-pool use', 'xDS pushes', 'NACKs', 'Convergence (p99)', 'Build time (p99)']) assert.ok(titles.includes(t), t);
+  for (const p of dash.panels.filter((x) => x.type !== 'row')) assert.equal(p.datasource?.uid, source.uid, p.title);
+
+  // Every frontdesk_* series the dashboard reads is one the control plane exports.
+  const { ControlPlane } = await import('../../src/runtime/control-plane.js');
+  const { DEFAULT_SETTINGS } = await import('../../src/resources/filters/registry.js');
+  const { silentLogger } = await import('../../src/logger.js');
+  const plane = new ControlPlane({ configPath: 'config/gateway.yaml', xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, settings: DEFAULT_SETTINGS, ir: { defaultListener: { address: '127.0.0.1', port: 8000 } }, logger: silentLogger() });
+  const exported = new Set([...plane.registry.render().matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, n, type]) => (type === 'histogram' ? [`${n}_bucket`] : [n!])));
+  const used = new Set(dash.panels.flatMap((p) => p.targets ?? []).flatMap((t) => [...t.expr.matchAll(/\bfrontdesk_[a-z_]+/g)].map((m) => m[0])));
+  assert.ok(used.size >= 5);
+  for (const n of used) assert.ok(exported.has(n), `${n} is exported by the control plane`);
 });
