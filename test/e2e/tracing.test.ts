@@ -72,6 +72,10 @@ services:
         paths: [/keyed]
         plugins:
           - name: key-auth
+      - name: half
+        paths: [/half]
+        plugins:
+${otel(collector.url, 0.5, '          ')}
       - name: quiet
         paths: [/quiet]
         plugins:
@@ -117,9 +121,28 @@ ${otel(collector.url, 0, '          ')}
     assert.equal((await send(gw, '/keyed/a', { apikey: 'nope', traceparent: traceparent(denied.traceId, denied.spanId) })).status, 401);
     const s = await spanOf(collector, (x) => x.traceId === ok.traceId && x.parentSpanId === ok.spanId, 'the keyed span');
     assert.equal(s.attributes['kong.consumer.username'], 'partner');
+    // The authz companion's call is a child span of the request's (Envoy's gRPC client spans it).
+    const check = await spanOf(collector, (x) => x.traceId === ok.traceId && x.name.includes('Authorization.Check'), 'the authz call\'s span');
+    assert.equal(check.parentSpanId, s.spanId);
     const d = await spanOf(collector, (x) => x.traceId === denied.traceId && x.parentSpanId === denied.spanId, 'the refused span');
     assert.equal(d.attributes['http.status_code'], '401');
     assert.equal(d.attributes['kong.consumer.username'], undefined);
+  });
+
+  test('a route sampled at 0.5 traces about half of its requests (Envoy\'s own count of its decisions)', async () => {
+    const stats = async () => {
+      const text = await (await fetch(`${gw.envoy.adminUrl}/stats?filter=^http\\.[^.]+\\.tracing\\.(random_sampling|not_traceable)$`)).text();
+      const v = (n: string) => [...text.matchAll(new RegExp(`tracing\\.${n}: (\\d+)`, 'g'))].reduce((a, m) => a + Number(m[1]), 0);
+      return { sampled: v('random_sampling'), not: v('not_traceable') };
+    };
+    const before = await stats();
+    const n = 200;
+    for (let i = 0; i < n; i++) assert.equal((await send(gw, `/half/${i}`)).status, 200);
+    const after = await stats();
+    const sampled = after.sampled - before.sampled;
+    assert.equal(sampled + after.not - before.not, n, 'every request got a decision');
+    // Binomial(200, 0.5): outside 60-140 has a probability below 1e-8.
+    assert.ok(sampled >= 60 && sampled <= 140, `${sampled} of ${n} sampled at 0.5`);
   });
 
   test('a route sampled at 0 exports nothing; the one after it, at 1, does', async () => {
