@@ -28,12 +28,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { silentLogger } from '../../src/logger.js';
-import { TYPE } from '../../src/resources/type-urls.js';
 import { buildBootstrap } from '../../src/runtime/bootstrap.js';
-import { compileConfig } from '../../src/runtime/compile.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { wrk, type WrkResult } from '../support/load.js';
 import { freePort } from '../support/net.js';
+import { staticGatewayResources } from '../support/static-gateway.js';
 import { machine } from '../support/stats.js';
 
 const arg = (name: string, def: string) => {
@@ -51,7 +50,6 @@ const log = silentLogger();
 const ENVOY = findEnvoy() ?? 'envoy';
 const MACHINE = machine(ENVOY);
 
-type Json = Record<string, any>;
 
 function emit(figure: Record<string, unknown>, readable: string): void {
   process.stdout.write(`${JSON.stringify({ bench: 'overload', ...figure, loadgen: `wrk -t1 --timeout ${WRK_TIMEOUT_S}s`, machine: MACHINE })}\n`);
@@ -112,32 +110,8 @@ services:
     write_timeout: 30000
     routes: [{ name: slow, paths: [/] }]
 `;
-  const r = compileConfig([{ file: 'bench.yaml', text: yaml }], { ir: { defaultListener: { address: '127.0.0.1', port } } });
-  if (!r.ok || !r.translation) throw new Error(`bench config does not compile: ${JSON.stringify(r.diagnostics)}`);
-  const fleet = r.translation.fleets.get('')!;
-  const clone = (o: unknown) => JSON.parse(JSON.stringify(o)) as Json;
-  const routes = fleet.get(TYPE.route)!;
-  const endpoints = fleet.get(TYPE.endpoint)!;
-  const listeners = [...fleet.get(TYPE.listener)!.values()].map((l) => {
-    const listener = clone(l);
-    for (const chain of listener.filter_chains as Json[]) {
-      for (const f of chain.filters as Json[]) {
-        const hcm = f.typed_config as Json;
-        hcm.route_config = clone(routes.get(hcm.rds.route_config_name));
-        delete hcm.rds;
-      }
-    }
-    return listener;
-  });
-  const clusters = [...fleet.get(TYPE.cluster)!.values()].map((c) => {
-    const cluster = clone(c);
-    if (cluster.type === 'EDS') {
-      cluster.type = 'STATIC';
-      cluster.load_assignment = clone(endpoints.get(cluster.name));
-      delete cluster.eds_cluster_config;
-    }
+  const { listeners, clusters } = staticGatewayResources(yaml, port, (cluster) => {
     if (variant === 'envoy-defaults') delete cluster.circuit_breakers;
-    return cluster;
   });
   const frontdesk = buildBootstrap({ xds: { host: '127.0.0.1', port: 1 }, nodeId: 'bench', cluster: 'bench', adminPort: 0 });
   const bootstrap = {
