@@ -11,6 +11,7 @@ import { ENFORCED_PLUGINS, pluginDefinition } from '../../src/model/plugins/inde
 import { isIpOrCidr, splitColon } from '../../src/model/plugins/native-common.js';
 import { allowedBytes, type RequestSizeLimitingConfig } from '../../src/model/plugins/request-size-limiting.js';
 import { terminationResponse, type RequestTerminationConfig } from '../../src/model/plugins/request-termination.js';
+import { routePluginFile } from '../support/plugin-files.js';
 
 const NATIVE = ['cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', 'request-transformer', 'response-transformer'];
 
@@ -20,24 +21,7 @@ function defaults(name: string, config: unknown = {}): unknown {
   return r.data;
 }
 
-/** A file with one route carrying plugin `name` with `config` (YAML flow text); the plugin's config starts on line 9. */
-function file(name: string, config: string): string {
-  return `_format_version: "3.0"
-services:
-  - name: s
-    url: http://s.internal
-    connect_timeout: 3000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: r
-        paths: [/r]
-        plugins:
-          - name: ${name}
-            config:
-${config.replace(/^/gm, '              ')}
-`;
-}
+const file = routePluginFile;
 
 /** Loads `text` and returns its errors as "line:col message". */
 function errors(text: string): string[] {

@@ -6,24 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/model/load.js';
 import { ENFORCED_PLUGINS, pluginDefinition } from '../../src/model/plugins/index.js';
+import { routePluginFile } from '../support/plugin-files.js';
 
-/** A file with one route carrying plugin `name` with `config` (YAML flow text, on line 9). */
-function file(name: string, config: string): string {
-  return `_format_version: "3.0"
-services:
-  - name: s
-    url: http://s.internal
-    connect_timeout: 3000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: r
-        paths: [/r]
-        plugins:
-          - name: ${name}
-            config: ${config}
-`;
-}
+const file = routePluginFile;
 
 function errors(text: string): string[] {
   const r = loadConfig([{ file: 'gateway.yaml', text }]);
@@ -47,7 +32,7 @@ describe('file-log', () => {
   test('Kong\'s "not a valid filename", a missing path, reopen: true and custom_fields_by_lua are refused', () => {
     assert.match(errors(file('file-log', '{ path: "/tmp/a*.log" }')).join('\n'), /not a valid filename/);
     assert.equal(errors(file('file-log', '{ reopen: false }')).length, 1);
-    assert.match(errors(file('file-log', '{ path: /tmp/a.log, reopen: true }')).join('\n'), /^13:\d+ FD_INVALID_VALUE .*reopen.*not served by Frontdesk.*reopen_logs/s);
+    assert.match(errors(file('file-log', '{ path: /tmp/a.log, reopen: true }')).join('\n'), /^14:\d+ FD_INVALID_VALUE .*reopen.*not served by Frontdesk.*reopen_logs/s);
     assert.match(errors(file('file-log', '{ path: /tmp/a.log, custom_fields_by_lua: { x: "return 1" } }')).join('\n'), /custom_fields_by_lua .*is not served by Frontdesk/);
   });
 });
