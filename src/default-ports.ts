@@ -13,6 +13,8 @@ export const DEFAULT_PORTS = {
   authz: 18001,
   ratelimit: 18002,
   transform: 18003,
+  /** The log companion: Envoy's gRPC access-log service (http-log). */
+  log: 18004,
   /** Envoy's own admin interface. */
   envoyAdmin: 9901,
 } as const;

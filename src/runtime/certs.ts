@@ -23,7 +23,7 @@ export interface CertPlan {
   days?: number;
 }
 
-export const COMPANION_NAMES = ['authz', 'ratelimit', 'transform'];
+export const COMPANION_NAMES = ['authz', 'ratelimit', 'transform', 'log'];
 
 function rsaKey(): { pem: string; key: pki.PrivateKey } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });

@@ -24,12 +24,13 @@ function msFlag(args: ParsedArgs, name: string, def: number): number {
 
 /** Where Envoy finds the companions, and how it treats them. */
 export function settingsFrom(args: ParsedArgs): TranslateSettings {
-  const at = (name: 'authz' | 'ratelimit' | 'transform') => hostPort(strFlag(args, name, `${DEFAULT_SETTINGS[name].host}:${DEFAULT_SETTINGS[name].port}`), name);
+  const at = (name: 'authz' | 'ratelimit' | 'transform' | 'log') => hostPort(strFlag(args, name, `${DEFAULT_SETTINGS[name].host}:${DEFAULT_SETTINGS[name].port}`), name);
   return {
     ...DEFAULT_SETTINGS,
     authz: { ...DEFAULT_SETTINGS.authz, ...at('authz'), failOpen: args.flags.has('authz-fail-open'), timeoutMs: msFlag(args, 'authz-timeout', DEFAULT_SETTINGS.authz.timeoutMs) },
     ratelimit: { ...DEFAULT_SETTINGS.ratelimit, ...at('ratelimit'), timeoutMs: msFlag(args, 'ratelimit-timeout', DEFAULT_SETTINGS.ratelimit.timeoutMs) },
     transform: { ...DEFAULT_SETTINGS.transform, ...at('transform') },
+    log: { ...DEFAULT_SETTINGS.log, ...at('log') },
     ...envoyTlsFrom(args),
   };
 }

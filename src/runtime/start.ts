@@ -30,7 +30,7 @@ export async function cmdStart(args: ParsedArgs, out: Output): Promise<number> {
   if (!compiled.ok) { reportConfigErrors(out, compiled.diagnostics); return 1; }
   const ir = compiled.ir!;
 
-  const companions = COMPANIONS.map((def) => ({ def, at: cpOptions.settings[def.name as 'authz' | 'ratelimit' | 'transform'] ?? { host: '127.0.0.1', port: def.defaultPort } }));
+  const companions = COMPANIONS.map((def) => ({ def, at: cpOptions.settings[def.name as 'authz' | 'ratelimit' | 'transform' | 'log'] ?? { host: '127.0.0.1', port: def.defaultPort } }));
   const claims: PortClaim[] = [
     ...proxyListeners(ir, cluster).map((l) => listenerClaim(l, cpOptions.ir.defaultListener.port)),
     ...controlPlaneClaims(cpOptions),

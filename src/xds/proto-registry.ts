@@ -69,6 +69,9 @@ export const ENVOY_PROTO_FILES = [
   'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/config/trace/v3/zipkin.proto',
   'envoy/extensions/tracers/opentelemetry/resource_detectors/v3/static_config_resource_detector.proto',
+  // http-log: Envoy's gRPC access-log service and its logger
+  'envoy/extensions/access_loggers/grpc/v3/als.proto',
+  'envoy/service/accesslog/v3/als.proto',
   'envoy/service/auth/v3/external_auth.proto',
   'envoy/service/ratelimit/v3/rls.proto',
   'envoy/service/ext_proc/v3/external_processor.proto',

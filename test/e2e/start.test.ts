@@ -59,12 +59,12 @@ function run(command: string, args: string[], stdinPipe = false): Run {
 const frontdesk = (...args: string[]) => run(process.execPath, [...ENTRY, ...args]);
 
 /** Free ports for every part, so these runs never meet the defaults or each other. */
-async function portFlags(): Promise<{ flags: string[]; proxy: number; admin: number; envoyAdmin: number; xds: number; authz: number; ratelimit: number; transform: number }> {
-  const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+async function portFlags(): Promise<{ flags: string[]; proxy: number; admin: number; envoyAdmin: number; xds: number; authz: number; ratelimit: number; transform: number; log: number }> {
+  const [proxy, admin, xds, envoyAdmin, authz, ratelimit, transform, ratelimitAdmin, log] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   return {
-    proxy, admin, envoyAdmin, xds, authz, ratelimit, transform,
+    proxy, admin, envoyAdmin, xds, authz, ratelimit, transform, log,
     flags: ['--proxy-port', String(proxy), '--admin-port', String(admin), '--xds-port', String(xds), '--envoy-admin-port', String(envoyAdmin),
-      '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`, '--transform', `127.0.0.1:${transform}`, '--ratelimit-admin-port', String(ratelimitAdmin)],
+      '--authz', `127.0.0.1:${authz}`, '--ratelimit', `127.0.0.1:${ratelimit}`, '--transform', `127.0.0.1:${transform}`, '--log', `127.0.0.1:${log}`, '--ratelimit-admin-port', String(ratelimitAdmin)],
   };
 }
 
@@ -91,6 +91,7 @@ describe('frontdesk start before anything starts', () => {
       [18001, 'the authz companion', '--authz HOST:PORT'],
       [18002, 'the ratelimit companion', '--ratelimit HOST:PORT'],
       [18003, 'the transform companion', '--transform HOST:PORT'],
+      [18004, 'the log companion', '--log HOST:PORT'],
       [18012, "the ratelimit companion's admin", '--ratelimit-admin-port'],
       [9901, "Envoy's admin", '--envoy-admin-port'],
     ];
@@ -182,10 +183,10 @@ describe('frontdesk start running', () => {
       r.child.stdin!.write('\x03'); // Ctrl-C, through the terminal's line discipline
       assert.equal(await r.exited, 0, text);
       const stops = stripAnsi(r.output()).replace(/\r/g, '').split('\n').filter((l) => / INFO  stopped /.test(l)).map((l) => l.replace(/^.* INFO  stopped /, ''));
-      assert.equal(stops.length, 5, stripAnsi(r.output()).slice(-2000));
+      assert.equal(stops.length, 6, stripAnsi(r.output()).slice(-2000));
       assert.match(stops[0]!, /^envoy \(pid \d+\)$/);
       assert.deepEqual(stops.slice(1), [
-        `the ratelimit companion (port ${p.ratelimit})`, `the transform companion (port ${p.transform})`, `the authz companion (port ${p.authz})`,
+        `the ratelimit companion (port ${p.ratelimit})`, `the log companion (port ${p.log})`, `the transform companion (port ${p.transform})`, `the authz companion (port ${p.authz})`,
         `the control plane (xds ${p.xds}, admin ${p.admin})`,
       ]);
       const afterStop = stripAnsi(r.output()).slice(stripAnsi(r.output()).indexOf(' stopped envoy'));
@@ -220,7 +221,7 @@ describe('frontdesk start running', () => {
     }
     assert.equal(await r.exited, 0, r.output().slice(-3000));
     const stops = r.output().trim().split('\n').map((l) => JSON.parse(l) as { msg: string }).filter((x) => x.msg.startsWith('stopped '));
-    assert.equal(stops.length, 5, r.output().slice(-3000));
+    assert.equal(stops.length, 6, r.output().slice(-3000));
     await assert.rejects(fetch(`http://127.0.0.1:${p.envoyAdmin}/ready`), 'Envoy is gone');
     await assert.rejects(fetch(`http://127.0.0.1:${p.admin}/healthz`), 'and the admin server');
   });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { COMPANIONS } from '../../src/runtime/companions.js';
 
 test('each lazily loaded companion has the name, port and usage its service declares', async () => {
-  assert.deepEqual(COMPANIONS.map((c) => c.name), ['authz', 'transform', 'ratelimit']);
+  assert.deepEqual(COMPANIONS.map((c) => c.name), ['authz', 'transform', 'log', 'ratelimit']);
   for (const c of COMPANIONS) {
     const real = await (c as typeof c & { load: () => Promise<typeof c> }).load();
     assert.equal(real.name, c.name);

@@ -1003,9 +1003,9 @@ ${SVC('other')}
     const r = load(y(`
 _format_version: "3.0"
 plugins:
-  - name: http-log
+  - name: bot-detection
 `));
     assert.ok(r.model);
-    check(warnings(r)[0], { severity: 'warning', code: 'FD_PLUGIN_PENDING', at: '3:11', message: 'plugin "http-log" loads but is not applied' });
+    check(warnings(r)[0], { severity: 'warning', code: 'FD_PLUGIN_PENDING', at: '3:11', message: 'plugin "bot-detection" loads but is not applied' });
   });
 });

@@ -464,7 +464,7 @@ ${TIMEOUTS}
     plugins:
       - name: cors
         enabled: false
-      - name: http-log
+      - name: bot-detection
   - name: retired
     url: http://retired.internal
     enabled: false
@@ -501,14 +501,14 @@ plugins:
   test('a disabled plugin is left out and not warned about', () => {
     const r = load(text);
     assert.ok(!r.model!.plugins.some((p) => p.name === 'cors' && p.scope.service === 'live'));
-    assert.ok(r.model!.plugins.some((p) => p.name === 'http-log' && p.scope.service === 'live'));
+    assert.ok(r.model!.plugins.some((p) => p.name === 'bot-detection' && p.scope.service === 'live'));
     const pending = r.diagnostics.filter((d) => d.code === 'FD_PLUGIN_PENDING').map((d) => d.path.join('.'));
     assert.ok(!pending.includes('services.0.plugins.0.name'), 'no "not applied" warning for a disabled plugin');
     assert.ok(pending.includes('services.0.plugins.1.name'));
   });
 
   test('the plugins of a disabled service (nested or naming it) go with it', () => {
-    assert.deepEqual(model(text).plugins.map((p) => [p.name, p.scope]), [['http-log', { service: 'live' }]]);
+    assert.deepEqual(model(text).plugins.map((p) => [p.name, p.scope]), [['bot-detection', { service: 'live' }]]);
   });
 });
 

@@ -47,7 +47,7 @@ function importsOf(dir: string): Array<{ file: string; target: string }> {
 }
 
 test('the companions depend on their contracts and xds, never on the model, the IR or the Envoy resources', () => {
-  for (const companion of ['authz', 'ratelimit', 'transform']) {
+  for (const companion of ['authz', 'ratelimit', 'transform', 'log']) {
     const bad = importsOf(companion).filter((i) => ['model', 'ir', 'resources'].includes(i.target));
     assert.deepEqual(bad, [], `${companion} imports the control plane`);
   }
@@ -55,7 +55,7 @@ test('the companions depend on their contracts and xds, never on the model, the 
 
 test('the model, the IR and the Envoy resources never import a companion', () => {
   for (const layer of ['model', 'ir', 'resources', 'contracts']) {
-    const bad = importsOf(layer).filter((i) => ['authz', 'ratelimit', 'transform'].includes(i.target));
+    const bad = importsOf(layer).filter((i) => ['authz', 'ratelimit', 'transform', 'log'].includes(i.target));
     assert.deepEqual(bad, [], `${layer} imports a companion`);
   }
 });

@@ -28,7 +28,7 @@ test('the generated bootstrap is a valid Envoy Bootstrap message', () => {
 test('compose uses the official Envoy and Redis images and one Node image for Frontdesk', () => {
   assert.match(compose.services.envoy!.image, /^envoyproxy\/envoy:v1\.40/);
   assert.match(compose.services.redis!.image, /^redis:/);
-  for (const name of ['control-plane', 'authz', 'ratelimit', 'transform']) assert.match(compose.services[name]!.image, /^node:20/);
+  for (const name of ['control-plane', 'authz', 'ratelimit', 'transform', 'log']) assert.match(compose.services[name]!.image, /^node:20/);
 });
 
 test('every Frontdesk command in compose is a CLI command with flags wired to the right peers', () => {
@@ -50,6 +50,11 @@ test('every Frontdesk command in compose is a CLI command with flags wired to th
   const tr = args('transform');
   assert.equal(tr.positionals[0], 'transform');
   assert.equal(tr.flags.get('port'), '18003');
+  assert.equal(cp.flags.get('log'), 'log:18004');
+  const lg = args('log');
+  assert.equal(lg.positionals[0], 'log');
+  assert.equal(lg.flags.get('xds'), `control-plane:${cp.flags.get('xds-port')}`);
+  assert.equal(lg.flags.get('port'), '18004');
   const rl = args('ratelimit');
   assert.equal(rl.positionals[0], 'ratelimit');
   assert.equal(rl.flags.get('redis'), 'redis://redis:6379');
@@ -92,7 +97,7 @@ test('compose: mTLS on every control-plane hop, certificates from `frontdesk cer
   const certs = compose.services.certs!.command!.replace(/\s+/g, ' ');
   assert.match(certs, new RegExp(`bin/frontdesk\\.js certs --out ${dir} --fleet frontdesk`));
   const parties: Record<string, Parameters<typeof certFiles>[1]> = {
-    'control-plane': { role: 'control-plane' }, authz: { role: 'companion', name: 'authz' }, ratelimit: { role: 'companion', name: 'ratelimit' }, transform: { role: 'companion', name: 'transform' },
+    'control-plane': { role: 'control-plane' }, authz: { role: 'companion', name: 'authz' }, ratelimit: { role: 'companion', name: 'ratelimit' }, transform: { role: 'companion', name: 'transform' }, log: { role: 'companion', name: 'log' },
   };
   for (const [name, id] of Object.entries(parties)) {
     const cmd = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');

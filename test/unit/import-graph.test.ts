@@ -45,7 +45,7 @@ function violations(rule: (from: string, to: string) => boolean): string[] {
 
 describe('import graph of src/', () => {
   test('the graph was read: every folder has files, and imports were found', () => {
-    for (const f of ['model', 'ir', 'resources', 'xds', 'authz', 'ratelimit', 'transform', 'runtime']) {
+    for (const f of ['model', 'ir', 'resources', 'xds', 'authz', 'ratelimit', 'transform', 'log', 'runtime']) {
       assert.ok([...graph.keys()].some((p) => folder(p) === f), `no file in src/${f}`);
     }
     assert.ok(edges.length > 100, `${edges.length} imports`);
@@ -56,15 +56,15 @@ describe('import graph of src/', () => {
     assert.deepEqual(violations((from, to) => folder(to) === 'model' && !['model', 'ir', 'runtime'].includes(folder(from))), []);
   });
 
-  test('model, ir, resources and contracts import no companion (authz, ratelimit, transform)', () => {
+  test('model, ir, resources and contracts import no companion (authz, ratelimit, transform, log)', () => {
     const pure = ['model', 'ir', 'resources', 'contracts'];
-    const companions = ['authz', 'ratelimit', 'transform'];
+    const companions = ['authz', 'ratelimit', 'transform', 'log'];
     assert.deepEqual(violations((from, to) => pure.includes(folder(from)) && companions.includes(folder(to))), []);
   });
 
   test('the companions import contracts, xds, admin (their health and metrics endpoints) and shared top-level modules only, besides their own folder', () => {
     const allowed = new Set(['contracts', 'xds', 'admin', '']);
-    const companions = ['authz', 'ratelimit', 'transform'];
+    const companions = ['authz', 'ratelimit', 'transform', 'log'];
     assert.deepEqual(violations((from, to) => companions.includes(folder(from)) && folder(to) !== folder(from) && !allowed.has(folder(to))), []);
   });
 

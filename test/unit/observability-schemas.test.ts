@@ -87,3 +87,22 @@ services:
     assert.match(errs[0]!, /^(4|16):\d+ /, 'at one of the two plugins');
   });
 });
+
+describe('http-log', () => {
+  test('Kong\'s defaults: POST, application/json, 10 s timeout, 60 s keepalive, Kong\'s queue', () => {
+    assert.ok(ENFORCED_PLUGINS.has('http-log'));
+    const f = pluginDefinition('http-log')!.feature(parsed('http-log', { http_endpoint: 'http://logs.internal:9000/ingest' }));
+    assert.deepEqual(f, {
+      endpoint: 'http://logs.internal:9000/ingest', method: 'POST', contentType: 'application/json', timeoutMs: 10000, keepaliveMs: 60000, headers: {},
+      queue: { maxBatchSize: 1, maxCoalescingDelayS: 1, maxEntries: 10000, maxRetryTimeS: 60, initialRetryDelayS: 0.01, maxRetryDelayS: 60, concurrencyLimit: 1 },
+    });
+  });
+
+  test('a missing or non-HTTP endpoint, custom_fields_by_lua and a byte-bounded queue are refused', () => {
+    assert.equal(errors(file('http-log', '{ method: POST }')).length, 1);
+    assert.match(errors(file('http-log', '{ http_endpoint: "ftp://x/y" }')).join('\n'), /http:\/\/ or https:\/\//);
+    assert.match(errors(file('http-log', '{ http_endpoint: "http://x/y", custom_fields_by_lua: { a: "return 1" } }')).join('\n'), /custom_fields_by_lua .*not served/);
+    assert.match(errors(file('http-log', '{ http_endpoint: "http://x/y", queue: { max_bytes: 1000 } }')).join('\n'), /byte bound on the queue is not served/);
+    assert.match(errors(file('http-log', '{ http_endpoint: "http://x/y", method: GET }')).join('\n'), /method/);
+  });
+});

@@ -7,6 +7,7 @@ import { corsPlugin } from './cors.js';
 import { grpcGatewayPlugin } from './grpc-gateway.js';
 import { grpcWebPlugin } from './grpc-web.js';
 import { fileLogPlugin } from './file-log.js';
+import { httpLogPlugin } from './http-log.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
@@ -29,7 +30,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
 ] as const;

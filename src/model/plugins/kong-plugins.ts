@@ -5,7 +5,7 @@
 
 /** Kong plugins that load (their config is not checked) and are reported as not applied yet. */
 export const KONG_PLUGINS_PENDING: readonly string[] = [
-  'bot-detection', 'http-log',
+  'bot-detection',
 ];
 
 /** Kong plugins (OSS and Enterprise, Kong 3.x) Frontdesk does not serve: loading one is an error naming it. */

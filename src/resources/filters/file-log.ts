@@ -1,6 +1,7 @@
 import type { IrListener, IrRoute } from '../../ir/types.js';
 import { any, type JsonObject } from '../builders.js';
 import { EXT_AUTHZ_FILTER } from './ext-authz.js';
+import { listenerSinks, markRouteSink, type SinkRouting } from './log-routing.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
 /**
@@ -21,16 +22,15 @@ import type { FilterContext, HttpFilter } from './registry.js';
 
 export const FILE_LOG = 'frontdesk.file_log';
 
-/** The route metadata namespace naming the sink a route's entries go to. */
+/** The route metadata namespace naming the file a route's entries go to. */
 const SINK_METADATA = 'frontdesk.file_log';
 
 const FILE_ACCESS_LOG = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
-const CEL_FILTER = 'envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter';
 
 /** Request headers written to the log (Kong writes them all; credentials are why this is a list). */
-const REQUEST_HEADERS = ['accept', 'content-length', 'content-type', 'host', 'user-agent', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'];
+export const REQUEST_HEADERS = ['accept', 'content-length', 'content-type', 'host', 'user-agent', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'];
 /** Response headers written to the log (set-cookie never). */
-const RESPONSE_HEADERS = ['content-length', 'content-type', 'location', 'retry-after'];
+export const RESPONSE_HEADERS = ['content-length', 'content-type', 'location', 'retry-after'];
 
 /** The filter-state key holding the request's path as the client sent it, before any rewrite. */
 const ORIGINAL_PATH = 'frontdesk.original_path';
@@ -89,7 +89,7 @@ export function kongLogFormat(dropHeaders: ReadonlySet<string>): JsonObject {
 }
 
 /** Header names a key-auth plugin on the listener reads a key from (never logged). */
-function keyHeaders(l: IrListener, ctx: FilterContext): Set<string> {
+export function keyHeaders(l: IrListener, ctx: FilterContext): Set<string> {
   const out = new Set<string>();
   for (const p of [ctx.ir.globalPlugins['key-auth'], ...l.routes.map((r) => r.plugins['key-auth'])]) {
     if (p?.feature.key_in_header) for (const k of p.feature.key_names) out.add(k.toLowerCase());
@@ -97,48 +97,26 @@ function keyHeaders(l: IrListener, ctx: FilterContext): Set<string> {
   return out;
 }
 
-function celString(s: string): string {
-  return JSON.stringify(s);
-}
-
-/** The files a listener's requests are logged to: each route's, and the global plugin's (requests no logging route took). */
-function sinks(l: IrListener, ctx: FilterContext): { paths: string[]; everyRoute: boolean; global?: string } {
-  const paths = new Set<string>();
-  let everyRoute = true;
-  for (const r of l.routes) {
-    const p = routePath(r);
-    if (p !== undefined) paths.add(p);
-    else everyRoute = false;
-  }
+function routing(ctx: FilterContext): SinkRouting {
   const global = ctx.ir.globalPlugins['file-log']?.feature.path;
-  if (global !== undefined) paths.add(global);
-  return { paths: [...paths].sort(), everyRoute, ...(global !== undefined ? { global } : {}) };
+  return { namespace: SINK_METADATA, routeSink: routePath, ...(global !== undefined ? { globalSink: global } : {}) };
 }
 
 /** envoy.config.accesslog.v3.AccessLog entries for one listener: one per file. */
 function accessLogs(l: IrListener, ctx: FilterContext): JsonObject[] {
-  const { paths, everyRoute, global } = sinks(l, ctx);
   const drop = keyHeaders(l, ctx);
-  const unfiltered = paths.length === 1 && everyRoute && global !== undefined;
-  return paths.map((path) => {
-    const mine = `xds.route_metadata.filter_metadata[${celString(SINK_METADATA)}].path == ${celString(path)}`;
-    const expression = global === path ? `!(${celString(SINK_METADATA)} in xds.route_metadata.filter_metadata) || ${mine}` : mine;
-    return {
-      name: 'envoy.access_loggers.file',
-      ...(unfiltered ? {} : { filter: { extension_filter: { name: 'envoy.access_loggers.extension_filters.cel', typed_config: any(CEL_FILTER, { expression }) } } }),
-      typed_config: any(FILE_ACCESS_LOG, {
-        path,
-        log_format: { json_format: kongLogFormat(drop), omit_empty_values: true },
-      }),
-    };
-  });
+  return listenerSinks(l, routing(ctx)).map(({ sink, filter }) => ({
+    name: 'envoy.access_loggers.file',
+    ...(filter ? { filter } : {}),
+    typed_config: any(FILE_ACCESS_LOG, { path: sink, log_format: { json_format: kongLogFormat(drop), omit_empty_values: true } }),
+  }));
 }
 
 export const fileLogFilter: HttpFilter = {
   name: FILE_LOG,
   // First in the chain: the path as the client sent it, kept before any filter or route rewrites it.
   httpFilter(l, ctx) {
-    if (sinks(l, ctx).paths.length === 0) return undefined;
+    if (listenerSinks(l, routing(ctx)).length === 0) return undefined;
     return {
       name: FILE_LOG,
       typed_config: any(SET_FILTER_STATE, {
@@ -148,9 +126,6 @@ export const fileLogFilter: HttpFilter = {
   },
   accessLogs,
   patchRoute(r, envoyRoute) {
-    const path = routePath(r);
-    if (path === undefined) return;
-    const metadata = (envoyRoute.metadata ?? {}) as JsonObject;
-    envoyRoute.metadata = { ...metadata, filter_metadata: { ...(metadata.filter_metadata as JsonObject | undefined), [SINK_METADATA]: { path } } };
+    markRouteSink(envoyRoute, SINK_METADATA, routePath(r));
   },
 };

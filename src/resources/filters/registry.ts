@@ -9,6 +9,8 @@ export interface TranslateSettings {
   authz: { host: string; port: number; timeoutMs: number; failOpen: boolean };
   ratelimit: { host: string; port: number; timeoutMs: number; failOpen: boolean };
   transform: { host: string; port: number; timeoutMs: number };
+  /** The log companion (Envoy's gRPC access-log service, for http-log). */
+  log: { host: string; port: number };
   /** mTLS from Envoy to the companions: where each Envoy reads its certificate (absent: plaintext). */
   tls?: EnvoySds;
   /** The salt of the credential hashes sent to the authz companion (the control plane picks a random one per run). */
@@ -19,6 +21,7 @@ export const DEFAULT_SETTINGS: TranslateSettings = {
   authz: { host: '127.0.0.1', port: DEFAULT_PORTS.authz, timeoutMs: 1000, failOpen: false },
   ratelimit: { host: '127.0.0.1', port: DEFAULT_PORTS.ratelimit, timeoutMs: 500, failOpen: false },
   transform: { host: '127.0.0.1', port: DEFAULT_PORTS.transform, timeoutMs: 2000 },
+  log: { host: '127.0.0.1', port: DEFAULT_PORTS.log },
 };
 
 export interface FilterContext {

@@ -1,0 +1,12 @@
+// Original file: proto/frontdesk/log/v1/log.proto
+
+
+export interface Header {
+  'name'?: (string);
+  'value'?: (string);
+}
+
+export interface Header__Output {
+  'name': (string);
+  'value': (string);
+}

@@ -1,0 +1,51 @@
+/**
+ * The log companion's contract (proto/frontdesk/log/v1/log.proto): its type URL, its messages
+ * (types generated from the .proto), and the IR → `HttpLogSink` resources, one per distinct
+ * http-log configuration, named by a hash of its content: Envoy's access logger names the sink
+ * in every stream (log_name), so an Envoy and a companion a version apart can never send one
+ * configuration's entries to another's endpoint. Pure: no I/O, no clock, no logger.
+ */
+import { createHash } from 'node:crypto';
+import type { FeatureOf, GatewayIR } from '../ir/types.js';
+import { byName, companionResource, type CompanionResource } from './companion.js';
+import type { HttpLogSink, HttpLogSink__Output } from './generated/frontdesk/log/v1/HttpLogSink.js';
+
+export type { HttpLogSink, HttpLogSink__Output };
+
+export const LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.HttpLogSink';
+
+/** The log type URL's message, as the companion decodes it. */
+export interface LogMessages {
+  [LOG_TYPE_URL]: HttpLogSink__Output;
+}
+
+type HttpLog = FeatureOf<'http-log'>;
+
+/** The sink's name: a hash of everything that says where and how its entries go. */
+export function sinkName(f: HttpLog): string {
+  return `http-log-${createHash('sha256').update(JSON.stringify(f)).digest('hex').slice(0, 16)}`;
+}
+
+function sink(f: HttpLog): HttpLogSink {
+  const q = f.queue;
+  return {
+    name: sinkName(f), http_endpoint: f.endpoint, method: f.method, content_type: f.contentType, timeout_ms: f.timeoutMs, keepalive_ms: f.keepaliveMs,
+    headers: Object.entries(f.headers).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, value]) => ({ name, value })),
+    queue: {
+      max_batch_size: q.maxBatchSize, max_coalescing_delay: q.maxCoalescingDelayS, max_entries: q.maxEntries, max_retry_time: q.maxRetryTimeS,
+      initial_retry_delay: q.initialRetryDelayS, max_retry_delay: q.maxRetryDelayS, concurrency_limit: q.concurrencyLimit,
+    },
+  };
+}
+
+/** Every http-log configuration the IR uses (global and per route), once each. */
+export function httpLogFeatures(ir: GatewayIR): HttpLog[] {
+  const out = new Map<string, HttpLog>();
+  for (const f of [ir.globalPlugins['http-log']?.feature, ...ir.routes.map((r) => r.plugins['http-log']?.feature)]) if (f) out.set(sinkName(f), f);
+  return [...out.values()];
+}
+
+/** IR → the companion's HttpLogSink resources. */
+export function httpLogResources(ir: GatewayIR): CompanionResource[] {
+  return byName(httpLogFeatures(ir).map((f) => companionResource(LOG_TYPE_URL, sinkName(f), sink(f))));
+}

@@ -1,0 +1,151 @@
+import * as grpc from '@grpc/grpc-js';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+import { LOG_TYPE_URL, type HttpLogSink__Output, type LogMessages } from '../contracts/log.js';
+import { DEFAULT_PORTS } from '../default-ports.js';
+import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
+import type { Logger } from '../logger.js';
+import { callIdentity, serverCredentials, TlsSource } from '../tls.js';
+import { startCompanionClient } from '../xds/companion-client.js';
+import { decodeMessage } from '../xds/proto-json.js';
+import { messageType } from '../xds/proto-registry.js';
+import { kongEntry } from './entry.js';
+import { KongQueue, REAL_CLOCK, type QueueClock } from './queue.js';
+
+const STREAM_METHOD = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
+
+export interface LogServiceOptions {
+  xds: { host: string; port: number };
+  host: string;
+  port: number;
+  nodeId: string;
+  logger: Logger;
+  clock?: QueueClock;
+  /** mTLS: the companion's certificate, and only Envoy may stream to it. */
+  tls?: TlsSource;
+}
+
+export interface RunningLog extends RunningCompanion {
+  /** Per sink: what its queue holds, sent and dropped. */
+  counts(): Record<string, { queued: number; sent: number; droppedFull: number; droppedRetries: number }>;
+}
+
+interface Sink { config: HttpLogSink__Output; queue: KongQueue<object>; agent: Agent }
+
+/** POSTs (or PUTs, PATCHes) one batch as Kong's http-log does: one object, or an array when batches hold more than one. */
+function sender(s: HttpLogSink__Output, agent: Agent): (batch: object[]) => Promise<void> {
+  const headers: Record<string, string> = { 'content-type': s.content_type || 'application/json' };
+  for (const h of s.headers) headers[h.name.toLowerCase()] = h.value;
+  const many = (s.queue?.max_batch_size ?? 1) > 1;
+  return async (batch) => {
+    const body = JSON.stringify(many ? batch : batch[0]);
+    const request = s.http_endpoint.startsWith('https:') ? httpsRequest : httpRequest;
+    await new Promise<void>((resolve, reject) => {
+      const req = request(s.http_endpoint, { method: s.method || 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent, timeout: s.timeout_ms || 10000 }, (res: IncomingMessage) => {
+        res.resume();
+        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`sink answered ${res.statusCode}`))));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('sink timed out')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+}
+
+/**
+ * The log companion: Envoy's gRPC access-log service for http-log. Each stream names its sink
+ * (log_name, a content hash of one http-log configuration, sent over ADS as HttpLogSink); each
+ * entry becomes Kong's log entry and joins that sink's queue (queue.ts), which sends it to the
+ * plugin's endpoint. Entries for a sink it does not know (yet) are dropped and counted.
+ */
+export async function startLogService(o: LogServiceOptions): Promise<RunningLog> {
+  const log = o.logger;
+  const clock = o.clock ?? REAL_CLOCK;
+  const sinks = new Map<string, Sink>();
+  let unknown = 0;
+  const entryType = messageType('envoy.service.accesslog.v3.StreamAccessLogsMessage');
+  const responseBytes = messageType('envoy.service.accesslog.v3.StreamAccessLogsResponse').encode({}).finish();
+
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  server.addService({ StreamAccessLogs: rawMethod(STREAM_METHOD, 'client') }, {
+    StreamAccessLogs: (call: grpc.ServerReadableStream<Uint8Array, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
+      if (o.tls && callIdentity(call)?.role !== 'envoy') {
+        callback({ code: grpc.status.PERMISSION_DENIED, details: 'only Envoy streams access logs' });
+        return;
+      }
+      let logName = '';
+      call.on('data', (b: Uint8Array) => {
+        let msg: { [k: string]: unknown };
+        try {
+          msg = decodeMessage(entryType, b);
+        } catch (e) {
+          log.warn({ err: (e as Error).message }, 'log: undecodable StreamAccessLogsMessage');
+          return;
+        }
+        const id = msg.identifier as { log_name?: string } | null;
+        if (id?.log_name) logName = id.log_name;
+        const entries = ((msg.http_logs as { log_entry?: unknown[] } | null)?.log_entry ?? []) as { [k: string]: unknown }[];
+        const sink = sinks.get(logName);
+        if (!sink) { unknown += entries.length; return; }
+        for (const e of entries) sink.queue.push(kongEntry(e));
+      });
+      call.on('end', () => callback(null, responseBytes));
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await bindServer(server, o.host, o.port, serverCredentials(o.tls));
+
+  const apply = (configs: Iterable<HttpLogSink__Output>) => {
+    const next = new Map<string, HttpLogSink__Output>([...configs].map((c) => [c.name, c]));
+    for (const [name, s] of sinks) {
+      if (!next.has(name)) { s.queue.close(); s.agent.destroy(); sinks.delete(name); }
+    }
+    for (const [name, c] of next) {
+      if (sinks.has(name)) continue;
+      const q = c.queue;
+      const agent = c.http_endpoint.startsWith('https:')
+        ? new HttpsAgent({ keepAlive: true, keepAliveMsecs: c.keepalive_ms || 60000 })
+        : new Agent({ keepAlive: true, keepAliveMsecs: c.keepalive_ms || 60000 });
+      const queue = new KongQueue<object>({
+        maxBatchSize: q?.max_batch_size || 1, maxCoalescingDelayS: q?.max_coalescing_delay ?? 1, maxEntries: q?.max_entries || 10000,
+        maxRetryTimeS: q?.max_retry_time ?? 60, initialRetryDelayS: q?.initial_retry_delay || 0.01, maxRetryDelayS: q?.max_retry_delay || 60,
+        concurrencyLimit: q?.concurrency_limit || 1,
+      }, sender(c, agent), clock, (count, why) => log.warn({ sink: name, count, why }, why === 'full' ? 'log: queue full, oldest entries dropped' : 'log: batch dropped after max_retry_time'));
+      sinks.set(name, { config: c, queue, agent });
+    }
+  };
+
+  const client = startCompanionClient<LogMessages>({
+    name: 'log',
+    xds: o.xds,
+    nodeId: o.nodeId,
+    logger: log,
+    tls: o.tls,
+    types: { [LOG_TYPE_URL]: () => undefined },
+    apply(resources) {
+      apply(resources.get(LOG_TYPE_URL).values());
+      log.info({ version: resources.version(LOG_TYPE_URL), sinks: sinks.size }, 'log: sinks applied');
+    },
+  });
+  return {
+    port,
+    ready: () => client.ready(),
+    counts: () => Object.fromEntries([...sinks].map(([n, s]) => [n, { queued: s.queue.length, ...s.queue.counts }])),
+    async stop() {
+      client.close();
+      await stopServer(server);
+      for (const s of sinks.values()) { s.queue.close(); s.agent.destroy(); }
+      if (unknown) log.warn({ entries: unknown }, 'log: entries for unknown sinks were dropped');
+    },
+  };
+}
+
+/** `frontdesk log --xds HOST:PORT [--port 18004]`, and part of `frontdesk start`. */
+export const logCompanion: CompanionDefinition = {
+  name: 'log',
+  defaultPort: DEFAULT_PORTS.log,
+  usage: '',
+  start: (o: CompanionOptions) => startLogService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}) }),
+};
