@@ -23,7 +23,7 @@ const cert = (name: string) => new X509Certificate(readFileSync(join(dir, 'pki',
 test('frontdesk certs: a CA, and a certificate per party naming its role and fleet, signed by it', () => {
   const r = cli('certs', '--out', join(dir, 'pki'), '--fleet', 'web', '--fleet', 'mobile');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /created a CA and 6 certificate\(s\)/);
+  assert.match(r.stdout, /created a CA and 7 certificate\(s\)/);
   const ca = cert('ca.pem');
   assert.equal(ca.ca, true);
   const want: Record<string, string> = {
@@ -33,6 +33,7 @@ test('frontdesk certs: a CA, and a certificate per party naming its role and fle
     'authz.pem': 'spiffe://frontdesk/companion/authz',
     'ratelimit.pem': 'spiffe://frontdesk/companion/ratelimit',
     'transform.pem': 'spiffe://frontdesk/companion/transform',
+    'log.pem': 'spiffe://frontdesk/companion/log',
   };
   for (const [file, uri] of Object.entries(want)) {
     const c = cert(file);
