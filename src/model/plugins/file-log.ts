@@ -34,6 +34,7 @@ export const fileLogPlugin = definePlugin({
   name: 'file-log',
   config: fileLogConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: { applied: ['path'], refused: ['reopen', 'custom_fields_by_lua'] },
   enforcers: () => ['envoy'],
   feature: (c): FileLogFeature => ({ path: c.path }),
 });

@@ -59,6 +59,11 @@ export const httpLogPlugin = definePlugin({
   name: 'http-log',
   config: httpLogConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: {
+    applied: ['http_endpoint', 'method', 'content_type', 'timeout', 'keepalive', 'headers', 'queue.max_batch_size', 'queue.max_coalescing_delay', 'queue.max_entries',
+      'queue.max_retry_time', 'queue.initial_retry_delay', 'queue.max_retry_delay', 'queue.concurrency_limit', 'retry_count', 'queue_size', 'flush_timeout'],
+    refused: ['custom_fields_by_lua', 'queue.max_bytes'],
+  },
   enforcers: () => ['envoy'],
   feature: (c): HttpLogFeature => ({
     endpoint: c.http_endpoint, method: c.method, contentType: c.content_type, timeoutMs: c.timeout, keepaliveMs: c.keepalive, headers: c.headers,

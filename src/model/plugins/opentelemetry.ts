@@ -46,6 +46,10 @@ export const opentelemetryPlugin = definePlugin({
   name: 'opentelemetry',
   config: opentelemetryConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: {
+    applied: ['traces_endpoint', 'endpoint', 'headers', 'resource_attributes', 'connect_timeout', 'send_timeout', 'read_timeout', 'http_response_header_for_traceid', 'header_type', 'sampling_rate', 'sampling_strategy', 'propagation.extract', 'propagation.inject', 'propagation.clear', 'propagation.default_format'],
+    refused: ['logs_endpoint', 'queue.max_batch_size', 'queue.max_coalescing_delay', 'queue.max_entries', 'queue.max_bytes', 'queue.max_retry_time', 'queue.initial_retry_delay', 'queue.max_retry_delay', 'queue.concurrency_limit', 'batch_span_count', 'batch_flush_delay'],
+  },
   enforcers: () => ['envoy'],
   feature: (c): TracingFeature => {
     const { 'service.name': serviceName = 'kong', ...rest } = c.resource_attributes;

@@ -44,6 +44,17 @@ export const zipkinPlugin = definePlugin({
   name: 'zipkin',
   config: zipkinConfigSchema,
   scopes: ['global', 'service', 'route'],
+  fields: {
+    applied: ['http_endpoint', 'sample_ratio', 'traceid_byte_count', 'static_tags', 'http_response_header_for_traceid', 'header_type', 'default_header_type', 'propagation.extract', 'propagation.inject', 'propagation.clear', 'propagation.default_format', 'connect_timeout', 'send_timeout', 'read_timeout'],
+    refused: ['local_service_name', 'queue.max_batch_size', 'queue.max_coalescing_delay', 'queue.max_entries', 'queue.max_bytes', 'queue.max_retry_time', 'queue.initial_retry_delay', 'queue.max_retry_delay', 'queue.concurrency_limit'],
+    warned: {
+      include_credential: { default: true, when: (v) => v === true, why: 'spans carry no credential tag' },
+      tags_header: { default: 'Zipkin-Tags', when: () => false, why: 'no span tags are read from a request header' },
+      http_span_name: { default: 'method', when: () => false, why: 'spans are named after the route' },
+      phase_duration_flavor: { default: 'annotations', when: () => false, why: 'spans have no phase annotations' },
+      default_service_name: { why: 'the upstream span is not named after a default service' },
+    },
+  },
   enforcers: () => ['envoy'],
   feature: (c): TracingFeature => ({
     exporter: {
