@@ -152,7 +152,8 @@ export interface Backend {
   name: string;
   protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss';
   http2: boolean;
-  tls?: { sni: string; verify: boolean; caCerts: string[] };
+  /** Upstream TLS: the SNI, whether the chain is checked (to `verifyDepth` CAs above the leaf), the CAs trusted, the certificate presented. */
+  tls?: { sni: string; verify: boolean; verifyDepth?: number; caCerts: string[]; clientCertificate?: string };
   connectTimeoutMs: number;
   discovery: 'eds' | 'dns';
   endpoints: Endpoint[];

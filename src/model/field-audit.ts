@@ -41,10 +41,9 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
     warned: { _transform: { default: true, why: 'with _transform: false Kong takes credentials as already transformed (basic-auth passwords hashed); Frontdesk reads them as written' } },
   } },
   { entity: 'services', schema: serviceSchema, audit: {
-    applied: ['name', 'url', 'protocol', 'host', 'port', 'path', 'retries', 'connect_timeout', 'read_timeout', 'write_timeout', 'tls_verify', 'ca_certificates', 'enabled',
+    applied: ['name', 'url', 'protocol', 'host', 'port', 'path', 'retries', 'connect_timeout', 'read_timeout', 'write_timeout', 'tls_verify', 'tls_verify_depth', 'ca_certificates', 'client_certificate', 'enabled',
       ...COMMON, ...circuitExtensions, ...under('adaptive_concurrency', ADAPTIVE_CONCURRENCY)],
-    refused: ['client_certificate'],
-    warned: { tls_verify_depth: { why: 'the upstream certificate chain is verified to any depth' } },
+    refused: [],
   } },
   { entity: 'routes', schema: routeSchema, audit: {
     applied: ['name', 'service', 'protocols', 'methods', 'hosts', 'paths', 'headers', 'strip_path', 'preserve_host', 'regex_priority', 'https_redirect_status_code',

@@ -52,10 +52,10 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
 
   const refs = new References(rep); // names claimed once; ids and names → keys
   const upstreams = loadUpstreams(rep, refs, flat.upstreams, flat.targets);
+  const certificates = loadCertificates(rep, refs, flat.certificates, flat.snis); // before services: their client_certificate names one
   const services = loadServices(rep, refs, flat.services, flat.caCertificates);
   const routes = loadRoutes(rep, refs, flat.routes, services, legacy);
   const consumers = loadConsumers(rep, refs, flat.consumers, flat.credentials);
-  const certificates = loadCertificates(rep, refs, flat.certificates, flat.snis);
   const caCertificates = loadCaCertificates(rep, flat.caCertificates);
   const listeners = loadListeners(rep, refs, flat.listeners, certificates, routes.routes);
   const plugins = scopePlugins(rep, refs, flat.plugins, services, routes);

@@ -30,6 +30,8 @@ export interface Service {
   tls_verify?: boolean;
   tls_verify_depth?: number;
   ca_certificates?: string[];
+  /** The key of the certificate presented to the upstream (Kong's `client_certificate`). */
+  client_certificate?: string;
   /** Frontdesk extensions (docs/circuit-breaking.md). */
   circuit_breaker?: CircuitBreakerFields;
   outlier_detection?: OutlierDetectionFields;

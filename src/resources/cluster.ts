@@ -1,6 +1,6 @@
 import type { ActiveHealthCheck, Backend, CircuitThresholds, PassiveHealthCheck } from '../ir/types.js';
 import { adsSource, any, compact, duration, socketAddress, type JsonObject } from './builders.js';
-import { clusterName } from './names.js';
+import { clusterName, secretName } from './names.js';
 
 /** Backend → envoy.config.cluster.v3.Cluster (EDS over ADS, or STRICT_DNS for hostnames). */
 export function buildCluster(b: Backend): JsonObject {
@@ -25,10 +25,14 @@ export function buildCluster(b: Backend): JsonObject {
         sni: b.tls.sni,
         common_tls_context: compact({
           alpn_protocols: b.http2 ? ['h2'] : undefined,
-          validation_context: b.tls.verify ? {
+          // Kong's client_certificate: presented in the handshake, served over SDS so it rotates without a new cluster.
+          tls_certificate_sds_secret_configs: b.tls.clientCertificate ? [{ name: secretName(b.tls.clientCertificate), sds_config: adsSource() }] : undefined,
+          validation_context: b.tls.verify ? compact({
             trusted_ca: b.tls.caCerts.length ? { inline_string: b.tls.caCerts.join('\n') } : { filename: '/etc/ssl/certs/ca-certificates.crt' },
             match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: b.tls.sni } }],
-          } : undefined,
+            // tls_verify_depth is nginx's proxy_ssl_verify_depth (OpenSSL's verify depth: CAs above the leaf), as Envoy counts max_verify_depth.
+            max_verify_depth: b.tls.verifyDepth,
+          }) : undefined,
         }),
       })),
     } : undefined,

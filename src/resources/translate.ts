@@ -53,6 +53,7 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
       for (const r of l.routes) if (r.service) used.add(clusterName(r.action.backend));
       for (const c of l.certificates) usedSecrets.add(c);
     }
+    for (const b of ir.backends) if (b.tls?.clientCertificate && used.has(clusterName(b.name))) usedSecrets.add(b.tls.clientCertificate);
     const cds: ResourceMap = new Map();
     const eds: ResourceMap = new Map();
     for (const name of [...used].sort()) {

@@ -735,14 +735,6 @@ plugins:
   - name: cors
     consumer_group: gold
 `), '4:21'],
-    ['service client_certificate (no client certificate is presented)', y(`
-_format_version: "3.0"
-services:
-  - name: a
-    url: https://a
-    client_certificate:
-      id: 4a4a0000-0000-4000-8000-000000000001
-`), '6:7'],
     ['upstream use_srv_name: true', y(`
 _format_version: "3.0"
 upstreams:
@@ -772,6 +764,17 @@ ${SVC('a', 'https://a')}
     tls_verify: true
     ca_certificates: [nope]
 `), { code: 'FD_DANGLING_REF', at: '9:23', message: 'nope' });
+  });
+
+  test('a service whose client_certificate names no certificate', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: a
+    url: https://a
+    client_certificate:
+      id: 4a4a0000-0000-4000-8000-000000000001
+`), { code: 'FD_DANGLING_REF', at: '6:7', message: 'unknown certificate "4a4a0000-0000-4000-8000-000000000001"' });
   });
 });
 

@@ -5,8 +5,8 @@ import type { Origin, Service, ServiceProtocol } from '../types.js';
 import { DEFAULT_PORTS, hostProblem, parseServiceUrl } from './addresses.js';
 import type { Found, Raw } from './flat-config.js';
 import { kongId } from './kong-ids.js';
-import type { References } from './references.js';
-import { notImplemented, parseWith, type Reporter } from './reporter.js';
+import { refName, type References } from './references.js';
+import { parseWith, type Reporter } from './reporter.js';
 
 /** The services that loaded, and the names and ids of those that did not: what hangs off these goes too, unreported. */
 export interface LoadedServices {
@@ -36,7 +36,13 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
     if (!s.enabled) { out.disabled.add(name); out.disabled.add(id); continue; }
     refs.service.set(name, name);
     refs.service.set(id, name);
-    let bad = notImplemented(rep, origin, 'client_certificate', s.client_certificate, false, 'upstream mutual TLS is not served yet');
+    let bad = false;
+    const certRef = refName(s.client_certificate);
+    const clientCertificate = certRef === undefined ? undefined : refs.certificate.get(certRef);
+    if (certRef !== undefined && clientCertificate === undefined) {
+      rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'client_certificate'], 'certificate', certRef, closest(certRef, refs.certificate.keys())));
+      bad = true;
+    }
     (s.ca_certificates ?? []).forEach((ref, i) => {
       if (!caKeys.has(ref)) { rep.at(origin, diag('FD_DANGLING_REF', [...origin.path, 'ca_certificates', i], 'CA certificate', ref, closest(ref, caKeys))); bad = true; }
     });
@@ -49,7 +55,8 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
     out.services.push({
       name, id, ...address, upstream: refs.upstream.get(address.host), retries: s.retries, connect_timeout: s.connect_timeout,
       read_timeout: s.read_timeout, write_timeout: s.write_timeout, tls_verify: s.tls_verify,
-      tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates, circuit_breaker: s.circuit_breaker,
+      tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates,
+      ...(clientCertificate ? { client_certificate: clientCertificate } : {}), circuit_breaker: s.circuit_breaker,
       outlier_detection: s.outlier_detection, adaptive_concurrency: s.adaptive_concurrency, tags: s.tags, origin,
     });
   }

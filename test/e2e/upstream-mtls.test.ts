@@ -1,0 +1,98 @@
+// Upstream TLS the Kong way: a service's client_certificate is presented to an upstream that
+// requires one (served over SDS), tls_verify checks the upstream's chain against the service's
+// ca_certificates to tls_verify_depth; a refused handshake is Kong's 502 JSON.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createCa, issue } from '../../src/runtime/certs.js';
+import { yamlBlock } from '../support/certs.js';
+import { startGateway, type Gateway } from '../support/gateway.js';
+
+const KONG_502 = { message: 'An invalid response was received from the upstream server' };
+const CLIENT_CERT_ID = '0b6f3f8e-5a2c-4c1e-9d7a-3f0e2b1c4d5e';
+
+describe('upstream mutual TLS', () => {
+  let gw: Gateway;
+  let upstream: Server;
+  const serverCa = createCa(2);
+  const clientCa = createCa(2);
+  const otherCa = createCa(2);
+  const serverPem = issue(serverCa, { role: 'companion', name: 'upstream' }, ['localhost'], 2);
+  const clientPem = issue(clientCa, { role: 'companion', name: 'gateway' }, [], 2);
+
+  before(async () => {
+    // The upstream requires a certificate signed by its own client CA and says whose it saw.
+    upstream = createServer({ cert: serverPem.cert, key: serverPem.key, ca: clientCa.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ client: peer.subject?.CN ?? null, sni: (req.socket as TLSSocket).servername ?? null }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const port = (upstream.address() as AddressInfo).port;
+    const url = `https://localhost:${port}`;
+    gw = await startGateway(`
+_format_version: "3.0"
+certificates:
+  - id: ${CLIENT_CERT_ID}
+    cert: |
+${yamlBlock(clientPem.cert, 6)}
+    key: |
+${yamlBlock(clientPem.key, 6)}
+ca_certificates:
+  - id: upstream-ca
+    cert: |
+${yamlBlock(serverCa.cert, 6)}
+  - id: other-ca
+    cert: |
+${yamlBlock(otherCa.cert, 6)}
+services:
+  - name: with-cert
+    url: ${url}
+    client_certificate: { id: ${CLIENT_CERT_ID} }
+    tls_verify: true
+    tls_verify_depth: 1
+    ca_certificates: [upstream-ca]
+    routes: [{ name: with-cert, paths: [/with-cert] }]
+  - name: without-cert
+    url: ${url}
+    tls_verify: true
+    ca_certificates: [upstream-ca]
+    routes: [{ name: without-cert, paths: [/without-cert] }]
+  - name: wrong-ca
+    url: ${url}
+    client_certificate: { id: ${CLIENT_CERT_ID} }
+    tls_verify: true
+    ca_certificates: [other-ca]
+    routes: [{ name: wrong-ca, paths: [/wrong-ca] }]
+`);
+  });
+  after(async () => {
+    await gw?.stop();
+    await new Promise((resolve) => upstream?.close(resolve));
+  });
+
+  const get = async (path: string) => {
+    const res = await fetch(`${gw.proxy}${path}`);
+    return { status: res.status, body: await res.json() as Record<string, unknown> };
+  };
+
+  test('with client_certificate the upstream sees the gateway certificate; the SNI is the service host', async () => {
+    const r = await get('/with-cert');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'localhost' });
+  });
+
+  test('without client_certificate the upstream refuses the handshake: Kong\'s 502 JSON', async () => {
+    const r = await get('/without-cert');
+    assert.equal(r.status, 502);
+    assert.deepEqual(r.body, KONG_502);
+  });
+
+  test('tls_verify against a CA that did not sign the upstream certificate: Kong\'s 502 JSON', async () => {
+    const r = await get('/wrong-ca');
+    assert.equal(r.status, 502);
+    assert.deepEqual(r.body, KONG_502);
+  });
+});
