@@ -14,10 +14,14 @@ export function buildCluster(b: Backend): JsonObject {
     lb_policy: lbPolicy === 'ROUND_ROBIN' ? undefined : lbPolicy,
     ring_hash_lb_config: b.ringSize ? { minimum_ring_size: Math.max(b.ringSize, 1024) } : undefined,
     per_connection_buffer_limit_bytes: 32768,
-    typed_extension_protocol_options: b.http2 ? {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
-        explicit_http_config: { http2_protocol_options: {} },
-      }),
+    typed_extension_protocol_options: b.http2 || b.tls ? {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', compact({
+        explicit_http_config: b.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+        // Kong's proxy_ssl_name is $upstream_host: the SNI (and the name verified) is the Host sent
+        // upstream, the service's host, or the client's with preserve_host. Envoy's auto_sni takes
+        // it from the upstream request's Host; the cluster's sni stays for connections without one.
+        upstream_http_protocol_options: b.tls ? (b.tls.verify ? { auto_sni: true, auto_san_validation: true } : { auto_sni: true }) : undefined,
+      })),
     } : undefined,
     transport_socket: b.tls ? {
       name: 'envoy.transport_sockets.tls',

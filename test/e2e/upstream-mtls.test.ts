@@ -2,6 +2,7 @@
 // requires one (served over SDS), tls_verify checks the upstream's chain against the service's
 // ca_certificates to tls_verify_depth; a refused handshake is Kong's 502 JSON.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +20,7 @@ describe('upstream mutual TLS', () => {
   const serverCa = createCa(2);
   const clientCa = createCa(2);
   const otherCa = createCa(2);
-  const serverPem = issue(serverCa, { role: 'companion', name: 'upstream' }, ['localhost'], 2);
+  const serverPem = issue(serverCa, { role: 'companion', name: 'upstream' }, ['localhost', 'app.example.test'], 2);
   const clientPem = issue(clientCa, { role: 'companion', name: 'gateway' }, [], 2);
 
   before(async () => {
@@ -54,7 +55,9 @@ services:
     tls_verify: true
     tls_verify_depth: 1
     ca_certificates: [upstream-ca]
-    routes: [{ name: with-cert, paths: [/with-cert] }]
+    routes:
+      - { name: with-cert, paths: [/with-cert] }
+      - { name: preserved, paths: [/preserved], preserve_host: true }
   - name: without-cert
     url: ${url}
     tls_verify: true
@@ -73,15 +76,32 @@ services:
     await new Promise((resolve) => upstream?.close(resolve));
   });
 
-  const get = async (path: string) => {
-    const res = await fetch(`${gw.proxy}${path}`);
-    return { status: res.status, body: await res.json() as Record<string, unknown> };
-  };
+  const get = (path: string, host?: string) => new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    const req = request(`${gw.proxy}${path}`, { headers: host ? { host } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 
   test('with client_certificate the upstream sees the gateway certificate; the SNI is the service host', async () => {
     const r = await get('/with-cert');
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'localhost' });
+  });
+
+  test('with preserve_host the SNI is the client Host, as Kong sends its upstream Host as SNI', async () => {
+    const r = await get('/preserved', 'app.example.test');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'app.example.test' });
+  });
+
+  test('with preserve_host and a client Host the upstream certificate does not name, tls_verify refuses: Kong\'s 502 JSON', async () => {
+    const r = await get('/preserved', 'elsewhere.example.test');
+    assert.equal(r.status, 502);
+    assert.deepEqual(r.body, KONG_502);
   });
 
   test('without client_certificate the upstream refuses the handshake: Kong\'s 502 JSON', async () => {
