@@ -130,7 +130,24 @@ function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): Ro
  */
 const REST_START = '(?:/|\\.\\.?/)?';
 
+/**
+ * Kong's path_handling v1 (its traditional router; deprecated since Kong 3.0): the service path
+ * B and the rest of the request joined as strings, with no slash added.
+ *   strip_path, path R:    R + rest → B + rest, one slash dropped when B ends with "/" and the
+ *                          rest starts with one; the rest sanitised as v0's ("./", "../")
+ *   no strip, or no path:  U → B + U without its leading slash
+ */
+function rewriteV1(r: Route, path: PathMatch | undefined, base: string): Pick<IrRoute['action'], 'rewrite' | 'strippedPrefix'> {
+  if (r.strip_path && path) {
+    const head = path.kind === 'prefix' ? escapeRegex(path.value) : `(?:${path.value.startsWith('^') ? path.value.slice(1) : path.value})`;
+    const rest = base.endsWith('/') ? REST_START : '(?:\\.\\.?/)?';
+    return { rewrite: { pattern: `^${head}${rest}`, substitution: base }, ...(path.kind === 'prefix' ? { strippedPrefix: path.value } : {}) };
+  }
+  return base === '/' ? {} : { rewrite: { pattern: '^/', substitution: base } };
+}
+
 function rewriteFor(r: Route, path: PathMatch | undefined, base: string): Pick<IrRoute['action'], 'rewrite' | 'exactRewrite' | 'strippedPrefix'> {
+  if (r.path_handling === 'v1') return rewriteV1(r, path, base);
   const baseDir = base.endsWith('/') ? base : `${base}/`;
   const baseBare = base === '/' ? '/' : base.replace(/\/$/, '');
   if (r.strip_path && path) {

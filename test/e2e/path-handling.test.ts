@@ -1,10 +1,10 @@
-// Kong's path_handling v0 (Kong 3.x's default) through one real Envoy: the upstream path for
-// every v0 (service path × route path × strip_path × request path) row of Kong's own table,
+// Kong's path_handling v0 (Kong 3.x's default) and v1 through one real Envoy: the upstream path
+// for every (service path × route path × strip_path × request path) row of Kong's own table,
 // spec/fixtures/router_path_handling_tests.lua in Kong/kong (the 3.x version, commit 34c7dfdc,
 // whose rows agree with kong/router/utils.lua get_upstream_uri_v0; an older version expected
 // no trailing slash in rows 46, 52, 65 and 75). Rows are numbered 1-based in the order of that
-// file (its "-- N" markers come before row N+1); the v1-only rows are left out, and a row
-// listed there for {false, true} appears here once per strip_path value. The regex rows at the
+// file (its "-- N" markers come before row N+1); a row listed there for {false, true} appears
+// here once per strip_path value, for v0 and v1 in their own tables. The regex rows at the
 // end are not in Kong's table: they follow get_upstream_uri_v0 with Kong's regex strip (the
 // part the `~` regex matched from the start of the path is the prefix, what follows is the
 // postfix). Every expected path is written by hand.
@@ -85,6 +85,71 @@ const KONG_ROWS: Row[] = [
   ...both('77', '/service/', undefined, '/route/', '/service/route/'),
 ];
 
+// The v1 rows of the same table (path_handling {"v0", "v1"} rows and the "v1" ones), numbered
+// alike; v1 joins the service path and the rest as strings (Kong's traditional router: with
+// strip_path the rest after the route's path, one slash dropped where both have one; without,
+// the request path without its leading slash).
+const V1_ROWS: Row[] = [
+  ...both('1', '/', '/', '/', '/'),
+  ...both('2', '/', '/', '/route', '/route'),
+  ...both('3', '/', '/', '/route/', '/route/'),
+  ...both('4', '/', '/', '/routereq', '/routereq'),
+  ...both('5', '/', '/', '/route/req', '/route/req'),
+  ['6', '/', '/route', false, '/route', '/route'],
+  ['7', '/', '/route', false, '/route/', '/route/'],
+  ['8', '/', '/route', false, '/routereq', '/routereq'],
+  ['9', '/', '/route', true, '/route', '/'],
+  ['10', '/', '/route', true, '/route/', '/'],
+  ['11', '/', '/route', true, '/routereq', '/req'],
+  ['12', '/', '/route/', false, '/route/', '/route/'],
+  ['13', '/', '/route/', false, '/route/req', '/route/req'],
+  ['14', '/', '/route/', true, '/route/', '/'],
+  ['15', '/', '/route/', true, '/route/req', '/req'],
+  ['17', '/srv', '/rou', false, '/roureq', '/srvroureq'],
+  ['19', '/srv', '/rou', true, '/roureq', '/srvreq'],
+  ['20', '/srv/', '/rou', false, '/rou', '/srv/rou'],
+  ['22', '/srv/', '/rou', true, '/rou', '/srv/'],
+  ...both('23', '/service', '/', '/', '/service'),
+  ...both('25', '/service', '/', '/route', '/serviceroute'),
+  ...both('27', '/service', '/', '/route/', '/serviceroute/'),
+  ...both('29', '/service', '/', '/routereq', '/serviceroutereq'),
+  ...both('31', '/service', '/', '/route/req', '/serviceroute/req'),
+  ['33', '/service', '/route', false, '/route', '/serviceroute'],
+  ['35', '/service', '/route', false, '/route/', '/serviceroute/'],
+  ['37', '/service', '/route', false, '/routereq', '/serviceroutereq'],
+  ['38', '/service', '/route', true, '/route', '/service'],
+  ['39', '/service', '/route', true, '/route/', '/service/'],
+  ['41', '/service', '/route', true, '/routereq', '/servicereq'],
+  ['43', '/service', '/route/', false, '/route/', '/serviceroute/'],
+  ['45', '/service', '/route/', false, '/route/req', '/serviceroute/req'],
+  ['47', '/service', '/route/', true, '/route/', '/service'],
+  ['49', '/service', '/route/', true, '/route/req', '/servicereq'],
+  ...both('51', '/service/', '/', '/route/', '/service/route/'),
+  ...both('52', '/service/', '/', '/', '/service/'),
+  ...both('53', '/service/', '/', '/route', '/service/route'),
+  ...both('54', '/service/', '/', '/routereq', '/service/routereq'),
+  ...both('55', '/service/', '/', '/route/req', '/service/route/req'),
+  ['56', '/service/', '/route', false, '/route', '/service/route'],
+  ['57', '/service/', '/route', false, '/route/', '/service/route/'],
+  ['58', '/service/', '/route', false, '/routereq', '/service/routereq'],
+  ['60', '/service/', '/route', true, '/route', '/service/'],
+  ['61', '/service/', '/route', true, '/route/', '/service/'],
+  ['62', '/service/', '/route', true, '/routereq', '/service/req'],
+  ['63', '/service/', '/route/', false, '/route/', '/service/route/'],
+  ['64', '/service/', '/route/', false, '/route/req', '/service/route/req'],
+  ['65', '/service/', '/route/', true, '/route/', '/service/'],
+  ['66', '/service/', '/route/', true, '/route/req', '/service/req'],
+  ...both('67', '/', undefined, '/', '/'),
+  ...both('68', '/', undefined, '/route', '/route'),
+  ...both('69', '/', undefined, '/route/', '/route/'),
+  ...both('70', '/service', undefined, '/', '/service'),
+  ...both('72', '/service', undefined, '/route', '/serviceroute'),
+  ...both('74', '/service', undefined, '/route/', '/serviceroute/'),
+  ...both('75', '/service/', undefined, '/', '/service/'),
+  ...both('76', '/service/', undefined, '/route', '/service/route'),
+  ...both('77', '/service/', undefined, '/route/', '/service/route/'),
+];
+
 // Regex routes (`~`), by get_upstream_uri_v0: with strip_path the postfix is what follows the
 // regex's match. An empty postfix gives the service path (without its trailing slash unless
 // the request ended with one; "/" stays "/"); a postfix joins the service path with one slash.
@@ -108,24 +173,26 @@ const QUERY_ROWS: Row[] = [
   ['query b', '/service', '/route', true, '/route?a=1', '/service?a=1'],
 ];
 
-const ROWS = [...KONG_ROWS, ...REGEX_ROWS, ...QUERY_ROWS];
+type Handling = 'v0' | 'v1';
+const TABLES: [string, Handling, Row[]][] = [['Kong rows', 'v0', KONG_ROWS], ['regex routes', 'v0', REGEX_ROWS], ['query strings', 'v0', QUERY_ROWS], ['Kong rows, path_handling v1', 'v1', V1_ROWS]];
+const ROWS: [Handling, Row][] = TABLES.flatMap(([, h, rows]) => rows.map((r): [Handling, Row] => [h, r]));
 
-/** The route each row runs on: one per (service path, route path, strip_path), with a host of its own. */
-function routeKey(r: Row): string {
-  return JSON.stringify([r[1], r[2], r[3]]);
+/** The route each row runs on: one per (path_handling, service path, route path, strip_path), with a host of its own. */
+function routeKey(h: Handling, r: Row): string {
+  return JSON.stringify([h, r[1], r[2], r[3]]);
 }
 
 function config(upstream: Upstream): { yaml: string; hostOf: Map<string, string> } {
-  const services = [...new Set(ROWS.map((r) => r[1]))];
+  const services = [...new Set(ROWS.map(([, r]) => r[1]))];
   const hostOf = new Map<string, string>();
   const routesOf = new Map<string, string[]>(services.map((s) => [s, []]));
-  for (const r of ROWS) {
-    const key = routeKey(r);
+  for (const [h, r] of ROWS) {
+    const key = routeKey(h, r);
     if (hostOf.has(key)) continue;
     const n = hostOf.size + 1;
     hostOf.set(key, `r${n}.paths.test`);
     const paths = r[2] === undefined ? '' : `, paths: ['${r[2]}']`;
-    routesOf.get(r[1])!.push(`      - { name: r${n}, hosts: [r${n}.paths.test]${paths}, strip_path: ${r[3]} }`);
+    routesOf.get(r[1])!.push(`      - { name: r${n}, hosts: [r${n}.paths.test]${paths}, strip_path: ${r[3]}, path_handling: ${h} }`);
   }
   const yaml = `_format_version: "3.0"
 services:
@@ -150,7 +217,7 @@ function get(gw: Gateway, host: string, path: string): Promise<{ status: number;
   });
 }
 
-describe("Kong's path_handling v0 through Envoy", () => {
+describe("Kong's path_handling v0 and v1 through Envoy", () => {
   let upstream: Upstream;
   let gw: Gateway;
   let hostOf: Map<string, string>;
@@ -168,16 +235,18 @@ describe("Kong's path_handling v0 through Envoy", () => {
 
   test(`the table has every row (${ROWS.length})`, () => {
     assert.equal(KONG_ROWS.length, 82, "the v0 rows of Kong's table, {false, true} expanded");
-    assert.equal(new Set(ROWS.map((r) => r[0])).size, ROWS.length, 'row names are unique');
+    assert.equal(V1_ROWS.length, 82, "the v1 rows of Kong's table, {false, true} expanded");
+    for (const [, , rows] of TABLES) assert.equal(new Set(rows.map((r) => r[0])).size, rows.length, 'row names are unique');
   });
 
-  for (const [group, rows] of [['Kong rows', KONG_ROWS], ['regex routes', REGEX_ROWS], ['query strings', QUERY_ROWS]] as const) {
+  for (const [group, handling, rows] of TABLES) {
     test(`${group}: the upstream receives the path Kong sends`, async () => {
       const wrong: string[] = [];
-      for (const [row, service, route, strip, req, expected] of rows) {
-        const r = await get(gw, hostOf.get(routeKey([row, service, route, strip, req, expected]))!, req);
+      for (const row of rows) {
+        const [name, service, route, , req, expected] = row;
+        const r = await get(gw, hostOf.get(routeKey(handling, row))!, req);
         const got = r.echo?.path ?? `status ${r.status} ${r.text.slice(0, 80)}`;
-        if (got !== expected) wrong.push(`row ${row}: service ${service}, route ${route ?? '(hosts only)'}, request ${req}: expected ${expected}, got ${got}`);
+        if (got !== expected) wrong.push(`row ${name}: service ${service}, route ${route ?? '(hosts only)'}, request ${req}: expected ${expected}, got ${got}`);
       }
       assert.deepEqual(wrong, [], `${wrong.length} of ${rows.length} rows differ from Kong`);
     });

@@ -722,13 +722,6 @@ describe('Kong fields that ask for behaviour Frontdesk lacks are errors naming t
   // CONFIG.md: "when it asks for behaviour Frontdesk lacks, it is an error naming the field —
   // never silently ignored". Each of these loads today without a word.
   const cases: Array<[string, string, string]> = [
-    ['route path_handling: v1 (upstream paths are always joined the v0 way)', y(`
-_format_version: "3.0"
-routes:
-  - name: r
-    paths: [/a]
-    path_handling: v1
-`), '5:20'],
     ['plugin consumer_group (the plugin would become global)', y(`
 _format_version: "3.0"
 plugins:

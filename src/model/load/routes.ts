@@ -36,7 +36,6 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
     if (!link) { refuse(); return; }
     const off = link.off || !r.enabled;
     if (off) refuse();
-    if (notImplemented(rep, origin, 'path_handling', r.path_handling, r.path_handling === 'v0', 'Frontdesk joins paths as path_handling v0 does')) { refuse(); return; }
     if (notImplemented(rep, origin, 'snis', r.snis, !r.snis?.length, 'routing by TLS SNI is not served yet; match on hosts instead')) { refuse(); return; }
     if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
       rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
