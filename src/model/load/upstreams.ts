@@ -25,7 +25,7 @@ export function loadUpstreams(rep: Reporter, refs: References, upstreams: readon
     notImplemented(rep, origin, 'use_srv_name', u.use_srv_name, u.use_srv_name === false, 'targets are resolved as A/AAAA records');
     notImplemented(rep, origin, 'client_certificate', u.client_certificate, false, 'upstream mutual TLS is not served yet');
     for (const f of ['hash_on', 'hash_fallback'] as const) {
-      if (u[f] === 'uri_capture') notImplemented(rep, origin, f, u[f], false, 'Envoy cannot hash on a regex capture; hash on header, cookie, query_arg, path, ip or consumer');
+      if (u[f] === 'uri_capture') notImplemented(rep, origin, f, u[f], false, 'Envoy hashes the path after the route rewrites it (strip_path, the service path), so a capture of the request path cannot be the hash key; hash on header, cookie, query_arg, path, ip or consumer');
     }
     const { created_at: _c, updated_at: _u, tags: _t, use_srv_name: _s, client_certificate: _cc, ...rest } = u;
     loaded.push({ ...rest, id, targets: [], origin });
