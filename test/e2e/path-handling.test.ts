@@ -24,7 +24,8 @@ type Row = [string, string, string | undefined, boolean, string, string];
 const both = (row: string, service: string, route: string | undefined, req: string, expected: string): Row[] =>
   [[`${row} strip_path=false`, service, route, false, req, expected], [`${row} strip_path=true`, service, route, true, req, expected]];
 
-const KONG_ROWS: Row[] = [
+/** Rows 1 to 15: service path "/", listed in Kong's table for v0 and v1 alike. */
+const ROOT_SERVICE_ROWS: Row[] = [
   ...both('1', '/', '/', '/', '/'),
   ...both('2', '/', '/', '/route', '/route'),
   ...both('3', '/', '/', '/route/', '/route/'),
@@ -40,6 +41,10 @@ const KONG_ROWS: Row[] = [
   ['13', '/', '/route/', false, '/route/req', '/route/req'],
   ['14', '/', '/route/', true, '/route/', '/'],
   ['15', '/', '/route/', true, '/route/req', '/req'],
+];
+
+const KONG_ROWS: Row[] = [
+  ...ROOT_SERVICE_ROWS,
   ['16', '/srv', '/rou', false, '/roureq', '/srv/roureq'],
   ['18', '/srv', '/rou', true, '/roureq', '/srv/req'],
   ['20', '/srv/', '/rou', false, '/rou', '/srv/rou'],
@@ -90,21 +95,7 @@ const KONG_ROWS: Row[] = [
 // strip_path the rest after the route's path, one slash dropped where both have one; without,
 // the request path without its leading slash).
 const V1_ROWS: Row[] = [
-  ...both('1', '/', '/', '/', '/'),
-  ...both('2', '/', '/', '/route', '/route'),
-  ...both('3', '/', '/', '/route/', '/route/'),
-  ...both('4', '/', '/', '/routereq', '/routereq'),
-  ...both('5', '/', '/', '/route/req', '/route/req'),
-  ['6', '/', '/route', false, '/route', '/route'],
-  ['7', '/', '/route', false, '/route/', '/route/'],
-  ['8', '/', '/route', false, '/routereq', '/routereq'],
-  ['9', '/', '/route', true, '/route', '/'],
-  ['10', '/', '/route', true, '/route/', '/'],
-  ['11', '/', '/route', true, '/routereq', '/req'],
-  ['12', '/', '/route/', false, '/route/', '/route/'],
-  ['13', '/', '/route/', false, '/route/req', '/route/req'],
-  ['14', '/', '/route/', true, '/route/', '/'],
-  ['15', '/', '/route/', true, '/route/req', '/req'],
+  ...ROOT_SERVICE_ROWS,
   ['17', '/srv', '/rou', false, '/roureq', '/srvroureq'],
   ['19', '/srv', '/rou', true, '/roureq', '/srvreq'],
   ['20', '/srv/', '/rou', false, '/rou', '/srv/rou'],
