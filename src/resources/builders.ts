@@ -15,7 +15,7 @@ export function duration(ms: number): string {
 }
 
 /** `{"@type": ..., ...fields}`: a google.protobuf.Any in proto3 JSON. */
-export function any(typeName: string, fields: JsonObject): JsonObject {
+export function anyMessage(typeName: string, fields: JsonObject): JsonObject {
   return { '@type': `type.googleapis.com/${typeName}`, ...fields };
 }
 

@@ -1,5 +1,5 @@
 import type { ActiveHealthCheck, Backend, CircuitThresholds, PassiveHealthCheck } from '../ir/types.js';
-import { adsSource, any, compact, duration, socketAddress, type JsonObject } from './builders.js';
+import { adsSource, anyMessage, compact, duration, socketAddress, type JsonObject } from './builders.js';
 import { clusterName, secretName } from './names.js';
 
 /** Backend → envoy.config.cluster.v3.Cluster (EDS over ADS, or STRICT_DNS for hostnames). */
@@ -15,7 +15,7 @@ export function buildCluster(b: Backend): JsonObject {
     ring_hash_lb_config: b.ringSize ? { minimum_ring_size: Math.max(b.ringSize, 1024) } : undefined,
     per_connection_buffer_limit_bytes: 32768,
     typed_extension_protocol_options: b.http2 || b.tls ? {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', compact({
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': anyMessage('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', compact({
         explicit_http_config: b.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
         // Kong's proxy_ssl_name is $upstream_host: the SNI (and the name verified) is the Host sent
         // upstream, the service's host, or the client's with preserve_host. Envoy's auto_sni takes
@@ -25,7 +25,7 @@ export function buildCluster(b: Backend): JsonObject {
     } : undefined,
     transport_socket: b.tls ? {
       name: 'envoy.transport_sockets.tls',
-      typed_config: any('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', compact({
+      typed_config: anyMessage('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', compact({
         sni: b.tls.sni,
         common_tls_context: compact({
           alpn_protocols: b.http2 ? ['h2'] : undefined,
@@ -74,7 +74,7 @@ const HEALTH_CHECK_SOCKET = { 'frontdesk.health_check': true };
 function healthCheckTls(tls: NonNullable<ActiveHealthCheck['tls']>): JsonObject {
   return {
     name: 'envoy.transport_sockets.tls',
-    typed_config: any('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', compact({
+    typed_config: anyMessage('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', compact({
       sni: tls.sni,
       // Kong's handshake checks the chain and, with https_sni, that the certificate names it.
       common_tls_context: tls.verify ? { validation_context: compact({

@@ -1,5 +1,5 @@
 import { isIpLiteral } from '../ir/build.js';
-import { any, duration, socketAddress, type JsonObject } from './builders.js';
+import { anyMessage, duration, socketAddress, type JsonObject } from './builders.js';
 import { spiffeId, type Identity } from '../identity.js';
 
 /**
@@ -27,7 +27,7 @@ export function upstreamTls(sds: EnvoySds, peer: Identity): JsonObject {
   const source = (path: string): JsonObject => ({ path_config_source: { path, watched_directory: { path: sds.dir } }, resource_api_version: 'V3' });
   return {
     name: 'envoy.transport_sockets.tls',
-    typed_config: any('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
+    typed_config: anyMessage('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
       common_tls_context: {
         alpn_protocols: ['h2'],
         tls_certificate_sds_secret_configs: [{ name: ENVOY_CERT_SECRET, sds_config: source(sds.certSds) }],
@@ -55,7 +55,7 @@ export function companionCluster(name: string, host: string, port: number, tls?:
     connect_timeout: duration(1000),
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] },
     typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': any('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': anyMessage('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
         explicit_http_config: { http2_protocol_options: {} },
       }),
     },

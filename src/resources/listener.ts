@@ -1,5 +1,5 @@
 import type { IrListener } from '../ir/types.js';
-import { adsSource, any, compact, duration, formatterLiteral, socketAddress, type JsonObject } from './builders.js';
+import { adsSource, anyMessage, compact, duration, formatterLiteral, socketAddress, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { listenerName, routeConfigName, secretName } from './names.js';
 
@@ -59,7 +59,7 @@ const KONG_ERROR_MAPPERS: JsonObject[] = [
     filter: {
       extension_filter: {
         name: 'envoy.access_loggers.extension_filters.cel',
-        typed_config: any('envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', { expression: "response.code_details == 'reached_concurrency_limit'" }),
+        typed_config: anyMessage('envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', { expression: "response.code_details == 'reached_concurrency_limit'" }),
       },
     },
     status_code: 503,
@@ -136,7 +136,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
   const tracing = filters.map((f) => f.tracing?.(l, ctx)).find((t) => t !== undefined);
   const hcm = {
     name: 'envoy.filters.network.http_connection_manager',
-    typed_config: any('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', compact({
+    typed_config: anyMessage('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', compact({
       stat_prefix: l.name,
       codec_type: 'AUTO',
       rds: { config_source: adsSource(), route_config_name: routeConfigName(l.name) },
@@ -160,7 +160,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
   };
   const tls = (certs: string[]) => ({
     name: 'envoy.transport_sockets.tls',
-    typed_config: any('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
+    typed_config: anyMessage('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
       common_tls_context: {
         tls_certificate_sds_secret_configs: certs.map((c) => ({ name: secretName(c), sds_config: adsSource() })),
         alpn_protocols: l.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
@@ -181,7 +181,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
     address: socketAddress(l.address, l.port),
     filter_chains: filterChains,
     default_filter_chain: l.protocol === 'https' && l.certificates.length ? { filters: [hcm], transport_socket: tls([l.certificates[0]!]) } : undefined,
-    listener_filters: l.protocol === 'https' ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: any('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector', {}) }] : undefined,
+    listener_filters: l.protocol === 'https' ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: anyMessage('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector', {}) }] : undefined,
     per_connection_buffer_limit_bytes: DOWNSTREAM.bufferLimitBytes,
   });
 }

@@ -1,5 +1,5 @@
 import type { Backend, GatewayIR } from '../../ir/types.js';
-import { any, duration, type JsonObject } from '../builders.js';
+import { anyMessage, duration, type JsonObject } from '../builders.js';
 import type { FilterGroup, HttpFilter } from './registry.js';
 
 const ADAPTIVE = 'envoy.extensions.filters.http.adaptive_concurrency.v3.AdaptiveConcurrency';
@@ -10,7 +10,7 @@ export const adaptiveFilterName = (backend: string) => `frontdesk.adaptive_concu
 
 /** envoy.extensions.filters.http.adaptive_concurrency.v3.AdaptiveConcurrency (gradient controller) for one backend. */
 function config(a: NonNullable<Backend['adaptiveConcurrency']>): JsonObject {
-  return any(ADAPTIVE, {
+  return anyMessage(ADAPTIVE, {
     gradient_controller_config: {
       sample_aggregate_percentile: { value: a.samplePercentile },
       concurrency_limit_params: { max_concurrency_limit: a.maxConcurrencyLimit, concurrency_update_interval: duration(a.concurrencyUpdateIntervalMs) },
@@ -48,7 +48,7 @@ function adaptiveConcurrencyInstances(ir: GatewayIR): HttpFilter[] {
         return { name, typed_config: config(b.adaptiveConcurrency!) };
       },
       perRoute(route) {
-        return route.service && route.action.backend === b.name ? undefined : any(FILTER_CONFIG, { disabled: true });
+        return route.service && route.action.backend === b.name ? undefined : anyMessage(FILTER_CONFIG, { disabled: true });
       },
     };
   });

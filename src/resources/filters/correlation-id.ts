@@ -1,5 +1,5 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
 
 /**
@@ -35,11 +35,11 @@ export function correlationMutations(c: FeatureOf<'correlation-id'>): JsonObject
 export const correlationIdFilter: HttpFilter = {
   name: CORRELATION_ID_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: CORRELATION_ID_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
+    return used(l) ? { name: CORRELATION_ID_FILTER, disabled: true, typed_config: anyMessage(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
-    return c ? any(HEADER_MUTATION_PER_ROUTE, { mutations: correlationMutations(c) }) : undefined;
+    return c ? anyMessage(HEADER_MUTATION_PER_ROUTE, { mutations: correlationMutations(c) }) : undefined;
   },
   replyHeaders(r) {
     const c = configOf(r);

@@ -1,5 +1,5 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, compact, type JsonObject } from '../builders.js';
+import { anyMessage, compact, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
 import type { HttpFilter, Predicate, ReplyHeaders } from './registry.js';
 
@@ -68,7 +68,7 @@ function literalOrigin(c: CorsConfig): string {
 /** The route's envoy.extensions.filters.http.cors.v3.CorsPolicy. */
 export function corsPolicy(c: CorsConfig): JsonObject {
   const mode = originMode(c);
-  return any('envoy.extensions.filters.http.cors.v3.CorsPolicy', compact({
+  return anyMessage('envoy.extensions.filters.http.cors.v3.CorsPolicy', compact({
     allow_origin_string_match: mode === 'all' ? [{ safe_regex: { regex: '.*' } }] : c.origins.map(originMatcher),
     allow_methods: c.methods.length ? c.methods.join(',') : undefined,
     allow_headers: c.headers?.length ? c.headers.join(',') : undefined,
@@ -149,7 +149,7 @@ export function corsReplyHeaders(c: CorsConfig): ReplyHeaders[] {
 export const corsFilter: HttpFilter = {
   name: CORS_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: CORS_FILTER, disabled: true, typed_config: any('envoy.extensions.filters.http.cors.v3.Cors', {}) } : undefined;
+    return used(l) ? { name: CORS_FILTER, disabled: true, typed_config: anyMessage('envoy.extensions.filters.http.cors.v3.Cors', {}) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
@@ -185,12 +185,12 @@ export const corsActualHeadersFilter: HttpFilter = {
 export const corsHeadersFilter: HttpFilter = {
   name: CORS_HEADERS_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: CORS_HEADERS_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
+    return used(l) ? { name: CORS_HEADERS_FILTER, disabled: true, typed_config: anyMessage(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
     const mutations = c ? corsResponseMutations(c) : [];
-    return mutations.length ? any(HEADER_MUTATION_PER_ROUTE, { mutations: { response_mutations: mutations } }) : undefined;
+    return mutations.length ? anyMessage(HEADER_MUTATION_PER_ROUTE, { mutations: { response_mutations: mutations } }) : undefined;
   },
 };
 

@@ -1,6 +1,6 @@
 import { consumerResources, hasAuthPlugin, IDENTITY_HEADERS, policyName, ROUTE_CONTEXT_KEY, routePolicyResources } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
-import { any, duration, type JsonObject } from '../builders.js';
+import { anyMessage, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
 
@@ -91,7 +91,7 @@ export const extAuthzFilter: HttpFilter = {
       // Off by default: only routes with an auth plugin turn it on (their per-route config),
       // so Kong's 404, redirects and unprotected routes never ask authz.
       disabled: true,
-      typed_config: any(EXT_AUTHZ_TYPE, {
+      typed_config: anyMessage(EXT_AUTHZ_TYPE, {
         grpc_service: { envoy_grpc: { cluster_name: AUTHZ_CLUSTER }, timeout: duration(timeoutMs) },
         transport_api_version: 'V3',
         // Fail closed unless the operator opened it (--authz-fail-open): proto3's false is absent.
@@ -107,9 +107,9 @@ export const extAuthzFilter: HttpFilter = {
     if (!route.service) return undefined;
     if (!hasAuthPlugin(route)) {
       // Already off by default; said explicitly where the configuration uses authz at all.
-      return anyProtected(ctx.ir) ? any(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
+      return anyProtected(ctx.ir) ? anyMessage(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
     }
-    return any(EXT_AUTHZ_PER_ROUTE_TYPE, {
+    return anyMessage(EXT_AUTHZ_PER_ROUTE_TYPE, {
       check_settings: {
         context_extensions: { [ROUTE_CONTEXT_KEY]: policyName(route) },
         ...(needsBody(route) ? {} : { disable_request_body_buffering: true }),
@@ -139,12 +139,12 @@ export const identityStripFilter: HttpFilter = {
     return {
       name: IDENTITY_STRIP_FILTER,
       disabled: true,
-      typed_config: any('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', { mutations: {} }),
+      typed_config: anyMessage('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', { mutations: {} }),
     };
   },
   perRoute(route, ctx) {
     if (!ctx.settings.authz.failOpen || !route.service || !hasAuthPlugin(route)) return undefined;
-    return any('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
+    return anyMessage('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
       mutations: { request_mutations: STRIPPED.map((h) => ({ remove: h })) },
     });
   },

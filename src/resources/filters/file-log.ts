@@ -1,5 +1,5 @@
 import type { IrListener, IrRoute } from '../../ir/types.js';
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 import { EXT_AUTHZ_FILTER } from './ext-authz.js';
 import { listenerSinks, markRouteSink, type SinkRouting } from './log-routing.js';
 import type { FilterContext, HttpFilter } from './registry.js';
@@ -108,7 +108,7 @@ function accessLogs(l: IrListener, ctx: FilterContext): JsonObject[] {
   return listenerSinks(l, routing(ctx)).map(({ sink, filter }) => ({
     name: 'envoy.access_loggers.file',
     ...(filter ? { filter } : {}),
-    typed_config: any(FILE_ACCESS_LOG, { path: sink, log_format: { json_format: kongLogFormat(drop), omit_empty_values: true } }),
+    typed_config: anyMessage(FILE_ACCESS_LOG, { path: sink, log_format: { json_format: kongLogFormat(drop), omit_empty_values: true } }),
   }));
 }
 
@@ -119,7 +119,7 @@ export const fileLogFilter: HttpFilter = {
     if (listenerSinks(l, routing(ctx)).length === 0) return undefined;
     return {
       name: FILE_LOG,
-      typed_config: any(SET_FILTER_STATE, {
+      typed_config: anyMessage(SET_FILTER_STATE, {
         on_request_headers: [{ object_key: ORIGINAL_PATH, factory_key: 'envoy.string', format_string: { text_format_source: { inline_string: '%PATH(NQ)%' } } }],
       }),
     };

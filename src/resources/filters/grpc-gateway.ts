@@ -1,5 +1,5 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, setHeader, type JsonObject } from '../builders.js';
+import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import { optionsAnswerFilter } from './options-answer.js';
 import type { HttpFilter } from './registry.js';
 
@@ -64,11 +64,11 @@ export const grpcGatewayFilter: HttpFilter = {
   httpFilter(l) {
     const c = firstConfig(l);
     // The listener-level config must be a valid one; each route with the plugin names its own.
-    return c ? { name: GRPC_GATEWAY_FILTER, disabled: true, typed_config: any(TRANSCODER, transcoder(c)) } : undefined;
+    return c ? { name: GRPC_GATEWAY_FILTER, disabled: true, typed_config: anyMessage(TRANSCODER, transcoder(c)) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
-    return c ? any(TRANSCODER, transcoder(c)) : undefined;
+    return c ? anyMessage(TRANSCODER, transcoder(c)) : undefined;
   },
   patchRoute(r, envoyRoute) {
     const action = envoyRoute.route as JsonObject | undefined;

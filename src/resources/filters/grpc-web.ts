@@ -1,5 +1,5 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, setHeader, type JsonObject } from '../builders.js';
+import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
 import { optionsAnswerFilter } from './options-answer.js';
 import type { HttpFilter } from './registry.js';
@@ -56,12 +56,12 @@ export const grpcWebFilter: HttpFilter = {
     return {
       name: GRPC_WEB_FILTER,
       disabled: true,
-      typed_config: any(WITH_MATCHER, { extension_config: { name: 'composite', typed_config: any(COMPOSITE, {}) } }),
+      typed_config: anyMessage(WITH_MATCHER, { extension_config: { name: 'composite', typed_config: anyMessage(COMPOSITE, {}) } }),
     };
   },
   perRoute(r) {
     if (!configOf(r)) return undefined;
-    return any(WITH_MATCHER_PER_ROUTE, {
+    return anyMessage(WITH_MATCHER_PER_ROUTE, {
       xds_matcher: {
         matcher_list: {
           matchers: [{
@@ -69,7 +69,7 @@ export const grpcWebFilter: HttpFilter = {
             on_match: {
               action: {
                 name: 'grpc-web',
-                typed_config: any(EXECUTE_FILTER, { typed_config: { name: 'envoy.filters.http.grpc_web', typed_config: any(GRPC_WEB, {}) } }),
+                typed_config: anyMessage(EXECUTE_FILTER, { typed_config: { name: 'envoy.filters.http.grpc_web', typed_config: anyMessage(GRPC_WEB, {}) } }),
               },
             },
           }],

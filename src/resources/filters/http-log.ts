@@ -1,7 +1,7 @@
 import { httpLogFeatures, httpLogResources, sinkName } from '../../contracts/log.js';
 import type { IrListener, IrRoute } from '../../ir/types.js';
 import { companionCluster } from '../companion-cluster.js';
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 import { keyHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './file-log.js';
 import { listenerSinks, markRouteSink, type SinkRouting } from './log-routing.js';
 import type { FilterContext, HttpFilter } from './registry.js';
@@ -43,7 +43,7 @@ function accessLogs(l: IrListener, ctx: FilterContext): JsonObject[] {
   return listenerSinks(l, routing(ctx)).map(({ sink, filter }) => ({
     name: 'envoy.access_loggers.http_grpc',
     ...(filter ? { filter } : {}),
-    typed_config: any('envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig', {
+    typed_config: anyMessage('envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig', {
       common_config: {
         log_name: sink,
         grpc_service: { envoy_grpc: { cluster_name: LOG_CLUSTER }, timeout: '5s' },

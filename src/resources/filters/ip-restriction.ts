@@ -2,7 +2,7 @@ import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { kongMessage } from '../../kong-message.js';
 
 type IpRestriction = FeatureOf<'ip-restriction'>;
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 import { cidrRange, JSON_CONTENT_TYPE, kongJsonFormat, when } from './kong-replies.js';
 import type { HttpFilter, Predicate, ReplyRule } from './registry.js';
 
@@ -50,12 +50,12 @@ function deniedSource(c: IpRestriction): Predicate {
 export const ipRestrictionFilter: HttpFilter = {
   name: IP_RESTRICTION_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: IP_RESTRICTION_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+    return used(l) ? { name: IP_RESTRICTION_FILTER, disabled: true, typed_config: anyMessage(RBAC, {}) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
     if (!c) return undefined;
-    return any(RBAC_PER_ROUTE, {
+    return anyMessage(RBAC_PER_ROUTE, {
       rbac: { rules: { action: 'DENY', policies: { 'ip-restriction': { permissions: [{ any: true }], principals: deniedPrincipals(c) } } } },
     });
   },

@@ -1,5 +1,5 @@
 import type { IrRoute } from '../../ir/types.js';
-import { any, setHeader, type JsonObject } from '../builders.js';
+import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import type { FilterContext, HttpFilter, Predicate, ReplyHeaders, ReplyRule } from './registry.js';
 
 /**
@@ -24,7 +24,7 @@ const LOCAL_RESPONSE_POLICY = 'envoy.extensions.http.custom_response.local_respo
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 function typed(name: string, type: string, fields: JsonObject = {}): JsonObject {
-  return { name, typed_config: any(type, fields) };
+  return { name, typed_config: anyMessage(type, fields) };
 }
 
 function re2(regex: string): JsonObject {
@@ -153,12 +153,12 @@ export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: re
     name: KONG_REPLIES_FILTER,
     httpFilter(listener, ctx) {
       if (!listener.routes.some((r) => rulesOf(r, ctx).length)) return undefined;
-      return { name: KONG_REPLIES_FILTER, disabled: true, typed_config: any(CUSTOM_RESPONSE, {}) };
+      return { name: KONG_REPLIES_FILTER, disabled: true, typed_config: anyMessage(CUSTOM_RESPONSE, {}) };
     },
     perRoute(route, ctx) {
       const rules = rulesOf(route, ctx);
       if (!rules.length) return undefined;
-      return any(CUSTOM_RESPONSE, {
+      return anyMessage(CUSTOM_RESPONSE, {
         custom_response_matcher: {
           matcher_list: { matchers: rules.flatMap((r) => entries(r, headersOf(route, ctx))) },
         },

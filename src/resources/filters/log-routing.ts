@@ -1,5 +1,5 @@
 import type { IrListener, IrRoute } from '../../ir/types.js';
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 
 /**
  * Which access logger takes which request, for the logging plugins (file-log, http-log): each
@@ -37,7 +37,7 @@ export function listenerSinks(l: IrListener, o: SinkRouting): { sink: string; fi
     if (unfiltered) return { sink };
     const mine = `xds.route_metadata.filter_metadata[${str(o.namespace)}].sink == ${str(sink)}`;
     const expression = o.globalSink === sink ? `!(${str(o.namespace)} in xds.route_metadata.filter_metadata) || ${mine}` : mine;
-    return { sink, filter: { extension_filter: { name: 'envoy.access_loggers.extension_filters.cel', typed_config: any(CEL_FILTER, { expression }) } } };
+    return { sink, filter: { extension_filter: { name: 'envoy.access_loggers.extension_filters.cel', typed_config: anyMessage(CEL_FILTER, { expression }) } } };
   });
 }
 

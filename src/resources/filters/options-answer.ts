@@ -1,5 +1,5 @@
 import type { IrListener, IrRoute } from '../../ir/types.js';
-import { any, setHeader } from '../builders.js';
+import { anyMessage, setHeader } from '../builders.js';
 import { when } from './kong-replies.js';
 import type { HttpFilter, ReplyRule } from './registry.js';
 
@@ -17,11 +17,11 @@ export function optionsAnswerFilter(name: string, plugin: string, headersOf: (r:
   return {
     name,
     httpFilter(l) {
-      return used(l) ? { name, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+      return used(l) ? { name, disabled: true, typed_config: anyMessage(RBAC, {}) } : undefined;
     },
     perRoute(r) {
       if (!on(r)) return undefined;
-      return any(RBAC_PER_ROUTE, {
+      return anyMessage(RBAC_PER_ROUTE, {
         rbac: {
           rules: {
             action: 'DENY',

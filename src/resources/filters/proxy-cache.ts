@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 import { PROXY_CACHE_SCRIPT } from './proxy-cache-lua.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
@@ -89,10 +89,10 @@ export const proxyCacheFilter: HttpFilter = {
   name: PROXY_CACHE_FILTER,
   httpFilter(l, ctx) {
     if (!used(l, ctx)) return undefined;
-    return { name: PROXY_CACHE_FILTER, disabled: true, typed_config: any(LUA, { source_codes: { [SOURCE]: { inline_string: PROXY_CACHE_SCRIPT } } }) };
+    return { name: PROXY_CACHE_FILTER, disabled: true, typed_config: anyMessage(LUA, { source_codes: { [SOURCE]: { inline_string: PROXY_CACHE_SCRIPT } } }) };
   },
   perRoute(r, ctx) {
-    return cached(r, ctx) ? any(LUA_PER_ROUTE, { name: SOURCE }) : undefined;
+    return cached(r, ctx) ? anyMessage(LUA_PER_ROUTE, { name: SOURCE }) : undefined;
   },
   patchRoute(r, envoyRoute, ctx) {
     const meta = proxyCacheRouteMetadata(r, ctx);

@@ -3,7 +3,7 @@ import {
 } from '../../contracts/ratelimit.js';
 import type { GatewayIR, IrListener } from '../../ir/types.js';
 import { ENVOY_ERROR_STATUS_NAMES } from '../../rate-limits.js';
-import { any, duration, type JsonObject } from '../builders.js';
+import { anyMessage, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
 import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
 
@@ -120,7 +120,7 @@ function stageFilter(stage: number): HttpFilter {
       if (!group || !listenerStages(listener, plan).has(stage)) return undefined;
       return {
         name,
-        typed_config: any(RATE_LIMIT_TYPE, {
+        typed_config: anyMessage(RATE_LIMIT_TYPE, {
           domain: RATELIMIT_DOMAIN,
           ...(stage ? { stage } : {}),
           timeout: duration(ctx.settings.ratelimit.timeoutMs),

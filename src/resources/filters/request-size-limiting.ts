@@ -1,6 +1,6 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { kongMessage } from '../../kong-message.js';
-import { any, type JsonObject } from '../builders.js';
+import { anyMessage, type JsonObject } from '../builders.js';
 import { decimalGreaterThan, JSON_CONTENT_TYPE, when } from './kong-replies.js';
 import type { HttpFilter, ReplyRule } from './registry.js';
 
@@ -53,7 +53,7 @@ function buffers(c: RequestSizeLimiting): boolean {
 export const requestSizeGateFilter: HttpFilter = {
   name: SIZE_GATE_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: SIZE_GATE_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+    return used(l) ? { name: SIZE_GATE_FILTER, disabled: true, typed_config: anyMessage(RBAC, {}) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
@@ -62,7 +62,7 @@ export const requestSizeGateFilter: HttpFilter = {
       { header: { name: 'content-length', range_match: { start: c.allowedBytes + 1, end: CONTENT_LENGTH_CEILING } } },
     ];
     if (c.requireContentLength) permissions.push({ header: { name: 'content-length', present_match: true, invert_match: true } });
-    return any(RBAC_PER_ROUTE, {
+    return anyMessage(RBAC_PER_ROUTE, {
       rbac: { rules: { action: 'DENY', policies: { 'request-size-limiting': { permissions, principals: [{ any: true }] } } } },
     });
   },
@@ -90,8 +90,8 @@ export const requestSizeBufferFilter: HttpFilter = {
     return {
       name: SIZE_BUFFER_FILTER,
       disabled: true,
-      typed_config: any(WITH_MATCHER, {
-        extension_config: { name: 'composite', typed_config: any('envoy.extensions.filters.http.composite.v3.Composite', {}) },
+      typed_config: anyMessage(WITH_MATCHER, {
+        extension_config: { name: 'composite', typed_config: anyMessage('envoy.extensions.filters.http.composite.v3.Composite', {}) },
       }),
     };
   },
@@ -99,7 +99,7 @@ export const requestSizeBufferFilter: HttpFilter = {
     const c = configOf(r);
     if (!c || !buffers(c)) return undefined;
     const maxBytes = Math.min(Math.max(c.allowedBytes, 1), MAX_BUFFER_BYTES);
-    return any(WITH_MATCHER_PER_ROUTE, {
+    return anyMessage(WITH_MATCHER_PER_ROUTE, {
       xds_matcher: {
         matcher_list: {
           matchers: [{
@@ -107,8 +107,8 @@ export const requestSizeBufferFilter: HttpFilter = {
             on_match: {
               action: {
                 name: 'buffer-unsized-body',
-                typed_config: any('envoy.extensions.filters.http.composite.v3.ExecuteFilterAction', {
-                  typed_config: { name: 'envoy.filters.http.buffer', typed_config: any('envoy.extensions.filters.http.buffer.v3.Buffer', { max_request_bytes: maxBytes }) },
+                typed_config: anyMessage('envoy.extensions.filters.http.composite.v3.ExecuteFilterAction', {
+                  typed_config: { name: 'envoy.filters.http.buffer', typed_config: anyMessage('envoy.extensions.filters.http.buffer.v3.Buffer', { max_request_bytes: maxBytes }) },
                 }),
               },
             },

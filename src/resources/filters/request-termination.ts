@@ -1,6 +1,6 @@
 import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, setHeader, type JsonObject } from '../builders.js';
+import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
 import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 
@@ -51,12 +51,12 @@ function directResponse(t: Termination): { direct_response: JsonObject; headers:
 export const requestTerminationFilter: HttpFilter = {
   name: TERMINATION_CONSUMER_FILTER,
   httpFilter(l, ctx) {
-    return used(l, ctx) ? { name: TERMINATION_CONSUMER_FILTER, disabled: true, typed_config: any(RBAC, {}) } : undefined;
+    return used(l, ctx) ? { name: TERMINATION_CONSUMER_FILTER, disabled: true, typed_config: anyMessage(RBAC, {}) } : undefined;
   },
   perRoute(r, ctx) {
     const ids = terminatedConsumers(r, ctx).map(([id]) => id);
     if (!ids.length) return undefined;
-    return any(RBAC_PER_ROUTE, {
+    return anyMessage(RBAC_PER_ROUTE, {
       rbac: {
         rules: {
           action: 'DENY',

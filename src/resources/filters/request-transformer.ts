@@ -1,6 +1,6 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { splitColon } from '../../kong-pairs.js';
-import { any, formatterLiteral, type JsonObject } from '../builders.js';
+import { anyMessage, formatterLiteral, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
 
 /**
@@ -85,12 +85,12 @@ function used(l: IrListener): boolean {
 export const requestTransformerFilter: HttpFilter = {
   name: REQUEST_TRANSFORMER_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: REQUEST_TRANSFORMER_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
+    return used(l) ? { name: REQUEST_TRANSFORMER_FILTER, disabled: true, typed_config: anyMessage(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
     const mutations = c ? requestHeaderMutations(c) : [];
-    return mutations.length ? any(HEADER_MUTATION_PER_ROUTE, { mutations: { request_mutations: mutations } }) : undefined;
+    return mutations.length ? anyMessage(HEADER_MUTATION_PER_ROUTE, { mutations: { request_mutations: mutations } }) : undefined;
   },
   patchRoute(r, envoyRoute) {
     const c = configOf(r);

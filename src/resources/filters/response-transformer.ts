@@ -1,5 +1,5 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, formatterLiteral, type JsonObject } from '../builders.js';
+import { anyMessage, formatterLiteral, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
 import { pair } from './request-transformer.js';
 
@@ -47,11 +47,11 @@ function used(l: IrListener): boolean {
 export const responseTransformerFilter: HttpFilter = {
   name: RESPONSE_TRANSFORMER_FILTER,
   httpFilter(l) {
-    return used(l) ? { name: RESPONSE_TRANSFORMER_FILTER, disabled: true, typed_config: any(HEADER_MUTATION, { mutations: {} }) } : undefined;
+    return used(l) ? { name: RESPONSE_TRANSFORMER_FILTER, disabled: true, typed_config: anyMessage(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },
   perRoute(r) {
     const c = configOf(r);
     const mutations = c ? responseHeaderMutations(c) : [];
-    return mutations.length ? any(HEADER_MUTATION_PER_ROUTE, { mutations: { response_mutations: mutations } }) : undefined;
+    return mutations.length ? anyMessage(HEADER_MUTATION_PER_ROUTE, { mutations: { response_mutations: mutations } }) : undefined;
   },
 };

@@ -1,5 +1,5 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
-import { any, duration, socketAddress, type JsonObject } from '../builders.js';
+import { anyMessage, duration, socketAddress, type JsonObject } from '../builders.js';
 import { isIpLiteral } from '../../ir/build.js';
 import { EXT_AUTHZ_FILTER } from './ext-authz.js';
 import type { FilterContext, HttpFilter } from './registry.js';
@@ -49,7 +49,7 @@ function provider(f: TracingFeature): JsonObject {
   if (e.kind === 'zipkin') {
     return {
       name: 'envoy.tracers.zipkin',
-      typed_config: any('envoy.config.trace.v3.ZipkinConfig', {
+      typed_config: anyMessage('envoy.config.trace.v3.ZipkinConfig', {
         collector_cluster: TRACING_CLUSTER,
         collector_endpoint: c.path,
         collector_endpoint_version: 'HTTP_JSON',
@@ -60,7 +60,7 @@ function provider(f: TracingFeature): JsonObject {
   }
   return {
     name: 'envoy.tracers.opentelemetry',
-    typed_config: any('envoy.config.trace.v3.OpenTelemetryConfig', {
+    typed_config: anyMessage('envoy.config.trace.v3.OpenTelemetryConfig', {
       http_service: {
         http_uri: { uri: `${c.tls ? 'https' : 'http'}://${c.authority}${c.path}`, cluster: TRACING_CLUSTER, timeout: duration(e.timeoutMs) },
         request_headers_to_add: Object.entries(e.headers).sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })),
@@ -69,7 +69,7 @@ function provider(f: TracingFeature): JsonObject {
       ...(Object.keys(e.resourceAttributes).length ? {
         resource_detectors: [{
           name: 'envoy.tracers.opentelemetry.resource_detectors.static_config',
-          typed_config: any('envoy.extensions.tracers.opentelemetry.resource_detectors.v3.StaticConfigResourceDetectorConfig', { attributes: e.resourceAttributes }),
+          typed_config: anyMessage('envoy.extensions.tracers.opentelemetry.resource_detectors.v3.StaticConfigResourceDetectorConfig', { attributes: e.resourceAttributes }),
         }],
       } : {}),
     }),
@@ -101,7 +101,7 @@ function collectorCluster(f: TracingFeature): JsonObject {
     ...(c.tls ? {
       transport_socket: {
         name: 'envoy.transport_sockets.tls',
-        typed_config: any('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', { sni: c.host }),
+        typed_config: anyMessage('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', { sni: c.host }),
       },
     } : {}),
   };

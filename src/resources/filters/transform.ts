@@ -1,6 +1,6 @@
 import { ROUTE_METADATA_KEY, routeTransform, transformResources } from '../../contracts/transform.js';
 import type { IrListener } from '../../ir/types.js';
-import { any, duration } from '../builders.js';
+import { anyMessage, duration } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
@@ -26,7 +26,7 @@ export const transformFilter: HttpFilter = {
     return {
       name: 'envoy.filters.http.ext_proc',
       disabled: true,
-      typed_config: any(EXT_PROC, {
+      typed_config: anyMessage(EXT_PROC, {
         grpc_service: { envoy_grpc: { cluster_name: TRANSFORM_CLUSTER }, timeout: duration(ctx.settings.transform.timeoutMs) },
         failure_mode_allow: false,
         message_timeout: duration(ctx.settings.transform.timeoutMs),
@@ -39,7 +39,7 @@ export const transformFilter: HttpFilter = {
   perRoute(route) {
     const { message: t, resource } = routeTransform(route) ?? {};
     if (!t || !resource) return undefined;
-    return any(EXT_PROC_PER_ROUTE, {
+    return anyMessage(EXT_PROC_PER_ROUTE, {
       overrides: {
         processing_mode: {
           request_header_mode: 'SEND',
