@@ -32,9 +32,11 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { CHECK_METHOD } from '../../src/authz/server.js';
+import { policyName } from '../../src/contracts/authz.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { compileConfig } from '../../src/runtime/compile.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { messageType } from '../../src/xds/proto-registry.js';
@@ -254,18 +256,25 @@ async function main(): Promise<void> {
     });
     const { xdsPort } = await cp.start();
     cleanup.push(() => cp.stop());
+    // Envoy names a route's policy by its content (contracts/authz.ts policyName): so does a Check sent here.
+    const ir = compileConfig([{ file: configFile, text: readFileSync(configFile, 'utf8') }]).ir;
+    const policyOf = (route: string): string => {
+      const r = ir?.routes.find((x) => x.routeName === route);
+      if (!r) throw new Error(`no route ${route} in the benchmark's config`);
+      return policyName(r);
+    };
 
     // 1. straight at the service
     const auth = (t: string) => ({ authorization: `Bearer ${t}` });
     const cached = await startServiceProcess(xdsPort, 0, 10_000);
     cleanup.push(() => cached.stop());
-    await serviceScenario('cached JWT RS256 + acl', cached, checkRequestBytes('jwt-rs', '/rs', auth(rsToken)), dir);
-    await serviceScenario('key-auth', cached, checkRequestBytes('key', '/key', { apikey: 'bench-api-key-0123456789abcdef' }), dir);
+    await serviceScenario('cached JWT RS256 + acl', cached, checkRequestBytes(policyOf('jwt-rs'), '/rs', auth(rsToken)), dir);
+    await serviceScenario('key-auth', cached, checkRequestBytes(policyOf('key'), '/key', { apikey: 'bench-api-key-0123456789abcdef' }), dir);
     await cached.stop();
     const uncached = await startServiceProcess(xdsPort, 0, 0);
     cleanup.push(() => uncached.stop());
-    await serviceScenario('uncached RS256 + acl', uncached, checkRequestBytes('jwt-rs', '/rs', auth(rsToken)), dir);
-    await serviceScenario('uncached ES256 + acl', uncached, checkRequestBytes('jwt-es', '/es', auth(esToken)), dir);
+    await serviceScenario('uncached RS256 + acl', uncached, checkRequestBytes(policyOf('jwt-rs'), '/rs', auth(rsToken)), dir);
+    await serviceScenario('uncached ES256 + acl', uncached, checkRequestBytes(policyOf('jwt-es'), '/es', auth(esToken)), dir);
     await uncached.stop();
 
     // 2. through Envoy

@@ -35,10 +35,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../src/logger.js';
-import { ENTRY } from '../../src/contracts/ratelimit.js';
+import { ENTRY, planRateLimits, rateLimitPolicyId } from '../../src/contracts/ratelimit.js';
 import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { compileConfig } from '../../src/runtime/compile.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
@@ -222,12 +223,20 @@ async function main(): Promise<void> {
     });
     const { xdsPort } = await cp.start();
     cleanup.push(() => cp.stop());
+    // Envoy names a route's limits by their content (contracts/ratelimit.ts rateLimitPolicyId): so does a request sent here.
+    const ir = compileConfig([{ file: configFile, text: readFileSync(configFile, 'utf8') }]).ir;
+    const plan = ir ? planRateLimits(ir, { failOpen: false }) : undefined;
+    const policyOf = (route: string): string => {
+      const limits = plan?.routes.get(route);
+      if (!limits) throw new Error(`no rate-limited route ${route} in the benchmark's config`);
+      return rateLimitPolicyId(limits);
+    };
 
     // 1. straight at the service
     const service = await startServiceProcess(xdsPort, ratelimitPort, `redis://127.0.0.1:${redis.port}`);
     cleanup.push(() => service.stop());
-    await serviceScenario('memory store (policy local)', 'memory', service, redis, dir);
-    await serviceScenario('Redis store (policy redis, one Lua script per decision)', 'redis', service, redis, dir);
+    await serviceScenario('memory store (policy local)', policyOf('memory'), service, redis, dir);
+    await serviceScenario('Redis store (policy redis, one Lua script per decision)', policyOf('redis'), service, redis, dir);
 
     // 2. through Envoy, the same service process
     const envoy = await EnvoyProcess.start({
