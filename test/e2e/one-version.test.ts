@@ -7,7 +7,6 @@
 // one request is refused or fails.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { AUTHZ_TYPE } from '../../src/contracts/authz.js';
 import type { JsonObject } from '../../src/json.js';
@@ -168,15 +167,18 @@ describe('one version: Envoy and the companions never disagree', () => {
       }
     };
     const clients = [client(), client(), client(), client()];
+    const answered = () => [...statuses.values()].reduce((x, y) => x + y, 0);
+    const routes = () => [...(gw.cp.ads.snapshot?.fleets.get('')?.get(TYPE.route)?.values() ?? [])];
+    const applied = (name: string) => routes().some((r) => JSON.stringify(r.body).includes(`"route":"${name}"`));
     try {
-      // Each rename also changes both policies (run_on_preflight; the limit's route scope).
+      // Each rename also changes both policies (run_on_preflight; the limit's route scope). The
+      // next rename is written once this one is applied and the four clients have sent more
+      // requests under it, so every version is served under traffic (no pause of fixed length).
       for (let i = 1; i <= 30; i++) {
+        const before = answered();
         gw.write(loopConfig(up.url, `loop-${i}`, i % 2 === 0));
-        // Edits are paced as an operator's would be, 300 ms apart; nothing waits on them.
-        await sleep(300);
+        await waitFor(() => applied(`loop-${i}`) && answered() >= before + 4, `rename ${i} applied and requests sent under it`);
       }
-      const routes = () => [...(gw.cp.ads.snapshot?.fleets.get('')?.get(TYPE.route)?.values() ?? [])];
-      await waitFor(() => routes().some((r) => JSON.stringify(r.body).includes('"route":"loop-30"')), 'the last edit to be applied');
       await gw.converged();
     } finally {
       stop = true;
