@@ -27,6 +27,13 @@ export function hostPort(s: string, flag: string): { host: string; port: number 
   return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
 }
 
+/** `HOST:PORT[,HOST:PORT...]`: a control plane's replicas, in the order to try them. */
+export function hostPortList(s: string, flag: string): { host: string; port: number }[] {
+  const parts = s.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new UsageError(`--${flag} takes HOST:PORT or a list HOST:PORT,HOST:PORT, got "${s}"`);
+  return parts.map((p) => hostPort(p, flag));
+}
+
 export class UsageError extends Error {}
 
 export function intFlag(args: ParsedArgs, name: string, def: number): number {

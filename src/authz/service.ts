@@ -1,5 +1,5 @@
 import { AUTHZ_TYPE, type AuthzMessages } from '../contracts/authz.js';
-import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion, XdsAddresses } from '../contracts/companion.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
@@ -11,7 +11,7 @@ import type { AuthzEngineOptions } from './types.js';
 
 export interface AuthzServiceOptions {
   /** The control plane's ADS address. */
-  xds: { host: string; port: number };
+  xds: XdsAddresses;
   host: string;
   /** 0 picks a free port. */
   port: number;

@@ -90,9 +90,25 @@ export function byName(resources: CompanionResource[]): CompanionResource[] {
 }
 
 /** How a companion service is started: by `frontdesk <name>` or in-process by `frontdesk start`. */
+/** Where a control plane's xDS server listens. */
+export interface XdsAddress { host: string; port: number }
+
+/** One control plane, or the addresses of its replicas (one stream at a time, to each in turn). */
+export type XdsAddresses = XdsAddress | readonly XdsAddress[];
+
+/** The addresses as a list. */
+export function xdsList(x: XdsAddresses): readonly XdsAddress[] {
+  return 'host' in x ? [x as XdsAddress] : x as readonly XdsAddress[];
+}
+
+/** `host:port` (IPv6 in brackets), as gRPC targets and log lines write an address. */
+export function xdsTarget(a: XdsAddress): string {
+  return `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
 export interface CompanionOptions {
-  /** The control plane's ADS address: the companion's policy arrives over it. */
-  xds: { host: string; port: number };
+  /** The control plane's ADS address (or its replicas'): the companion's policy arrives over it. */
+  xds: XdsAddresses;
   host: string;
   port: number;
   nodeId: string;

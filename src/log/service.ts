@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion, XdsAddresses } from '../contracts/companion.js';
 import { LOG_TYPE_URL, type HttpLogSink__Output, type LogMessages } from '../contracts/log.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
@@ -16,7 +16,7 @@ import { KongQueue, REAL_CLOCK, type QueueClock } from './queue.js';
 const STREAM_METHOD = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
 
 export interface LogServiceOptions {
-  xds: { host: string; port: number };
+  xds: XdsAddresses;
   host: string;
   port: number;
   nodeId: string;

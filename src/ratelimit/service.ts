@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/server.js';
-import { adminPortOf, type CompanionDefinition, type CompanionOptions, type RunningCompanion } from '../contracts/companion.js';
+import { adminPortOf, type CompanionDefinition, type CompanionOptions, type RunningCompanion, type XdsAddresses, xdsList, xdsTarget } from '../contracts/companion.js';
 import { RATELIMIT_TYPE_URL, type RatelimitMessages, type RouteRateLimit } from '../contracts/ratelimit.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
@@ -24,7 +24,7 @@ import { startRateLimitServer } from './server.js';
 export const RATELIMIT_DEFAULT_PORT = DEFAULT_PORTS.ratelimit;
 
 export interface RateLimitServiceOptions {
-  xds: { host: string; port: number };
+  xds: XdsAddresses;
   host: string;
   /** gRPC port; 0 binds a free one. */
   port: number;
@@ -91,7 +91,7 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     // The admin API stays on loopback when the gRPC port is opened wider (it has no token).
     admin = await startAdminServer(isLoopback(o.host) ? o.host : '127.0.0.1', o.adminPort, {
       ready,
-      status: () => ({ ready: ready(), xds: `${o.xds.host}:${o.xds.port}`, grpcPort: grpcServer.port, ...(limiter.status() as object) }),
+      status: () => ({ ready: ready(), xds: xdsList(o.xds).map(xdsTarget).join(','), grpcPort: grpcServer.port, ...(limiter.status() as object) }),
       metrics: () => limiter.registry.render(),
     }, log);
   }

@@ -2,10 +2,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_MAX_DOWNSTREAM_CONNECTIONS } from '../model/checks/circuit-breaking.js';
 import type { JsonObject } from '../resources/builders.js';
+import { xdsList, type XdsAddresses } from '../contracts/companion.js';
 import { ENVOY_CA_SECRET, ENVOY_CERT_SECRET, upstreamTls, type EnvoySds } from '../resources/companion-cluster.js';
 
 export interface BootstrapOptions {
-  xds: { host: string; port: number };
+  /** The control plane, or its replicas: one cluster, an endpoint each (see xdsCluster). */
+  xds: XdsAddresses;
   nodeId: string;
   /** Envoy's node cluster: the fleet whose listeners this Envoy serves. */
   cluster: string;
@@ -43,7 +45,6 @@ export function envoySdsFiles(files: { cert: string; key: string; ca: string }, 
 
 /** envoy.config.bootstrap.v3.Bootstrap for an Envoy that takes everything from Frontdesk over ADS. */
 export function buildBootstrap(o: BootstrapOptions): JsonObject {
-  const ip = /^(\d{1,3}\.){3}\d{1,3}$/.test(o.xds.host) || o.xds.host.includes(':');
   return {
     node: { id: o.nodeId, cluster: o.cluster },
     admin: { address: { socket_address: { address: o.adminHost ?? '127.0.0.1', port_value: o.adminPort } } },
@@ -57,25 +58,41 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
       cds_config: { ads: {}, resource_api_version: 'V3' },
       lds_config: { ads: {}, resource_api_version: 'V3' },
     },
-    static_resources: {
-      clusters: [{
-        name: 'frontdesk_xds',
-        type: ip ? 'STATIC' : 'STRICT_DNS',
-        connect_timeout: '1s',
-        load_assignment: {
-          cluster_name: 'frontdesk_xds',
-          endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.xds.host, port_value: o.xds.port } } } }] }],
-        },
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-            explicit_http_config: { http2_protocol_options: { connection_keepalive: { interval: '30s', timeout: '5s' } } },
-          },
-        },
-        ...(o.tls ? { transport_socket: upstreamTls(o.tls, { role: 'control-plane' }) } : {}),
-      }],
-    },
+    static_resources: { clusters: [xdsCluster(o)] },
     overload_manager: overloadManager(o),
+  };
+}
+
+const IP = /^(\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * The cluster Envoy's ADS stream goes to: an endpoint per control-plane address. With replicas,
+ * a TCP health check every second takes a replica that went away out of the pick, so the stream
+ * Envoy reopens (its own back-off, about a second) goes to one that answers; replicas serve the
+ * same versions, so Envoy resumes on it without anything sent again. One address behind a
+ * Kubernetes Service name resolves to each pod as an endpoint (STRICT_DNS).
+ */
+function xdsCluster(o: BootstrapOptions): JsonObject {
+  const addresses = xdsList(o.xds);
+  const dns = addresses.some((a) => !IP.test(a.host) && !a.host.includes(':'));
+  return {
+    name: 'frontdesk_xds',
+    type: dns ? 'STRICT_DNS' : 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: {
+      cluster_name: 'frontdesk_xds',
+      endpoints: [{ lb_endpoints: addresses.map((a) => ({ endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } } })) }],
+    },
+    ...(addresses.length > 1 ? {
+      health_checks: [{ timeout: '1s', interval: '1s', no_traffic_interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
+    } : {}),
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: { connection_keepalive: { interval: '30s', timeout: '5s' } } },
+      },
+    },
+    ...(o.tls ? { transport_socket: upstreamTls(o.tls, { role: 'control-plane' }) } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_PORTS } from '../default-ports.js';
@@ -73,13 +74,28 @@ export function controlPlaneOptionsFrom(args: ParsedArgs, logger: Logger, config
     configPath,
     xds: { host: strFlag(args, 'xds-host', '127.0.0.1'), port: intFlag(args, 'xds-port', DEFAULT_PORTS.xds) },
     admin: { host: strFlag(args, 'admin-host', '127.0.0.1'), port: intFlag(args, 'admin-port', DEFAULT_PORTS.admin) },
-    settings: settingsFrom(args),
+    settings: { ...settingsFrom(args), ...credentialSaltFrom(args) },
     ir: irOptionsFrom(args),
     logger,
     watch: !args.flags.has('no-watch'),
     ...(tlsFilesFrom(args) ? { tls: tlsFilesFrom(args) } : {}),
     adminToken: adminTokenFrom(args),
   };
+}
+
+/**
+ * `--credential-salt-file F`: the salt of the credential hashes sent to the companions, shared by
+ * the replicas of a control plane so that they serve the same versions (without it each process
+ * picks its own at random, and a companion moving to another replica would get every consumer
+ * again). At least 16 characters (`openssl rand -base64 32 > salt`); trailing whitespace ignored.
+ */
+export function credentialSaltFrom(args: ParsedArgs): Pick<TranslateSettings, 'credentialSalt'> {
+  const file = strFlag(args, 'credential-salt-file');
+  if (file === undefined) return {};
+  let salt: string;
+  try { salt = readFileSync(file, 'utf8').trimEnd(); } catch (e) { throw new UsageError(`--credential-salt-file ${file}: ${(e as Error).message}`); }
+  if (salt.length < 16) throw new UsageError(`--credential-salt-file ${file} holds ${salt.length} characters; give at least 16 (openssl rand -base64 32 > ${file})`);
+  return { credentialSalt: salt };
 }
 
 /** The admin token: --admin-token, else FRONTDESK_ADMIN_TOKEN. */

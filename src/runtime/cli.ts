@@ -5,7 +5,7 @@ import { DEFAULT_PORTS } from '../default-ports.js';
 import { formatDiagnostic } from '../errors.js';
 import { shortType } from '../resources/type-urls.js';
 import { OPERATOR_USAGE, runOperatorCommand } from './operator/commands.js';
-import { hostPort, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
+import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { bootstrapYaml, envoySds, envoySdsFiles } from './bootstrap.js';
 import { COMPANION_NAMES, writeCerts } from './certs.js';
 import { bindRefusals, companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, tlsFilesFrom, type Output } from './cli-options.js';
@@ -26,8 +26,9 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk control-plane --config PATH [--xds-port ${P.xds}] [--admin-port ${P.admin}] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
                           [--proxy-port ${P.proxy}] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--transform HOST:PORT] [--log HOST:PORT] [--authz-fail-open]
                           [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch] [--admin-token T (or FRONTDESK_ADMIN_TOKEN)] [--envoy-tls-dir DIR]
-  frontdesk bootstrap --xds HOST:PORT --node-id ID [--cluster NAME] [--admin-port ${P.envoyAdmin}] [--admin-host 127.0.0.1] [--delta]
-  frontdesk <companion> --xds HOST:PORT [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
+                          [--credential-salt-file F (replicas: the same file for each)]
+  frontdesk bootstrap --xds HOST:PORT[,HOST:PORT...] --node-id ID [--cluster NAME] [--admin-port ${P.envoyAdmin}] [--admin-host 127.0.0.1] [--delta]
+  frontdesk <companion> --xds HOST:PORT[,HOST:PORT...] [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk certs [--out DIR] [--fleet NAME ...] [--host NAME ...]   (a CA and a certificate per party; again: new certificates, same CA)
   frontdesk validate PATH
   frontdesk translate PATH [--fleet NAME] [--companions [--show-secrets]]
@@ -91,7 +92,7 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
 }
 
 async function cmdBootstrap(args: ParsedArgs): Promise<number> {
-  const xds = hostPort(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
+  const xds = hostPortList(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
   const nodeId = strFlag(args, 'node-id');
   if (!nodeId) throw new UsageError('bootstrap needs --node-id ID');
   const files = tlsFilesFrom(args);
@@ -159,7 +160,7 @@ async function cmdControlPlane(args: ParsedArgs, out: Output): Promise<number> {
 
 async function cmdCompanion(name: string, args: ParsedArgs, out: Output): Promise<number> {
   const def = COMPANIONS.find((c) => c.name === name)!;
-  const xds = hostPort(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
+  const xds = hostPortList(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
   const at = { host: strFlag(args, 'host', '127.0.0.1'), port: intFlag(args, 'port', def.defaultPort) };
   const files = tlsFilesFrom(args);
   if (!bindsAllowed(bindRefusals([{ what: `the ${name} companion`, ...at }], files !== undefined, args))) return 1;

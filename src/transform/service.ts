@@ -1,4 +1,4 @@
-import type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
+import type { CompanionDefinition, CompanionOptions, RunningCompanion, XdsAddresses } from '../contracts/companion.js';
 import { TRANSFORM_TYPE_URL, type RouteTransform__Output, type TransformMessages } from '../contracts/transform.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
@@ -7,7 +7,7 @@ import { TlsSource } from '../tls.js';
 import { startTransformServer } from './server.js';
 
 export interface TransformServiceOptions {
-  xds: { host: string; port: number };
+  xds: XdsAddresses;
   host: string;
   port: number;
   nodeId: string;

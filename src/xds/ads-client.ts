@@ -11,7 +11,13 @@ const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 export interface AdsClientOptions<R = Json> {
   /** host:port of the control plane. */
-  target: string;
+  /**
+   * The control plane's address (`host:port`), or its replicas' addresses: the client holds one
+   * stream, to the first that answers, and moves to the next in turn when that stream ends or
+   * cannot be opened. Replicas serve the same versions, so the new stream resumes where the old
+   * one was (SotW version_info, delta initial_resource_versions) with nothing sent again.
+   */
+  target: string | readonly string[];
   nodeId: string;
   cluster?: string;
   mode?: 'sotw' | 'delta';
@@ -84,6 +90,10 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
   private closed = false;
   private backoff: number;
   private timer?: NodeJS.Timeout;
+  private readonly targets: readonly string[];
+  private targetIndex = 0;
+  /** Replicas tried since the last stream that worked. */
+  private tried = 0;
   private readonly reqType: protobuf.Type;
   private readonly deltaReqType: protobuf.Type;
   private readonly respType: protobuf.Type;
@@ -96,6 +106,8 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     this.decode = opts.decode ?? ((type, bytes) => decodeToJson(type, bytes) as R);
     this.mode = opts.mode ?? 'sotw';
     this.backoff = opts.reconnectMs ?? 100;
+    this.targets = typeof opts.target === 'string' ? [opts.target] : opts.target;
+    if (this.targets.length === 0) throw new Error('AdsClient: no control-plane address');
     this.client = this.makeClient();
     this.reqType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     this.deltaReqType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
@@ -106,7 +118,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
 
   private makeClient(): grpc.Client {
     this.tlsGeneration = this.opts.tls?.generation ?? 0;
-    return new grpc.Client(this.opts.target, channelCredentials(this.opts.tls, { role: 'control-plane' }), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    return new grpc.Client(this.targets[this.targetIndex]!, channelCredentials(this.opts.tls, { role: 'control-plane' }), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   }
 
   /** Opens the stream and subscribes. */
@@ -132,6 +144,11 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     this.client.close();
   }
 
+  /** The address of the control plane the current (or next) stream goes to. */
+  get target(): string {
+    return this.targets[this.targetIndex]!;
+  }
+
   private connect(): void {
     if (this.closed) return;
     if (this.opts.tls && this.opts.tls.generation !== this.tlsGeneration) { this.client.close(); this.client = this.makeClient(); }
@@ -140,7 +157,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     this.call = call;
     let first = true;
     call.on('data', (buf: Buffer) => {
-      if (first) { first = false; this.backoff = this.opts.reconnectMs ?? 100; this.emit('connected'); }
+      if (first) { first = false; this.backoff = this.opts.reconnectMs ?? 100; this.tried = 0; this.emit('connected'); }
       try {
         if (this.mode === 'sotw') this.onSotw(buf);
         else this.onDelta(buf);
@@ -153,8 +170,17 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
       this.call = undefined;
       this.emit('disconnected', err);
       if (this.closed) return;
-      this.timer = setTimeout(() => this.connect(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, 5000);
+      if (this.targets.length > 1) {
+        // The next replica, at once the first time round; the back-off grows only once every
+        // replica has been tried since the last stream that worked.
+        this.targetIndex = (this.targetIndex + 1) % this.targets.length;
+        this.client.close();
+        this.client = this.makeClient();
+        this.tried += 1;
+      }
+      const wait = this.tried > 0 && this.tried < this.targets.length ? 0 : this.backoff;
+      this.timer = setTimeout(() => this.connect(), wait);
+      if (wait > 0) this.backoff = Math.min(this.backoff * 2, 5000);
     };
     call.on('error', (e) => retry(e));
     call.on('end', () => retry());

@@ -3,6 +3,7 @@ import { AdsClient } from './ads-client.js';
 import { decodeMessage } from './proto-json.js';
 import { typeForUrl } from './proto-registry.js';
 import type { TlsSource } from '../tls.js';
+import { xdsList, xdsTarget, type XdsAddresses } from '../contracts/companion.js';
 
 /**
  * What every companion service does to get its policy: one ADS client (state of the world or
@@ -35,8 +36,8 @@ export interface CompanionClientOptions<M> {
   name: string;
   /** The node's cluster, as the control plane's /status shows it (default: the name). */
   cluster?: string;
-  /** The control plane's ADS address. */
-  xds: { host: string; port: number };
+  /** The control plane's ADS address, or its replicas' (tried in turn). */
+  xds: XdsAddresses;
   nodeId: string;
   mode?: 'sotw' | 'delta';
   logger: Logger;
@@ -67,7 +68,7 @@ export function startCompanionClient<M>(o: CompanionClientOptions<M>): Companion
   // The AdsClient decoded each resource as its type URL's message: a map of type U holds M[U].
   const check = <U extends keyof M & string>(typeUrl: U, resources: Map<string, unknown>) => o.types[typeUrl](resources as ReadonlyMap<string, M[U]>);
   const client = new AdsClient<unknown>({
-    target: `${o.xds.host.includes(':') ? `[${o.xds.host}]` : o.xds.host}:${o.xds.port}`,
+    target: xdsList(o.xds).map(xdsTarget),
     nodeId: o.nodeId,
     cluster: o.cluster ?? o.name,
     mode: o.mode ?? 'sotw',
@@ -103,7 +104,7 @@ export function startCompanionClient<M>(o: CompanionClientOptions<M>): Companion
   // One warning when a stream that worked goes away; the retries after it are debug lines.
   let streamUp = true;
   client.on('connected', () => {
-    log.info({ xds: `${o.xds.host}:${o.xds.port}` }, `${o.name}: connected to the control plane`);
+    log.info({ xds: client.target }, `${o.name}: connected to the control plane`);
     streamUp = true;
   });
   client.on('disconnected', (err) => {

@@ -114,6 +114,34 @@ test('frontdesk bootstrap prints an ADS bootstrap for the node', () => {
   assert.equal(b.dynamic_resources.ads_config.api_type, 'DELTA_GRPC');
 });
 
+test('frontdesk bootstrap --xds A,B: one xDS cluster, an endpoint per replica, health-checked so a dead one is passed over', () => {
+  const r = cli('bootstrap', '--xds', '10.0.0.1:18000,cp-b.internal:18010', '--node-id', 'edge-1');
+  assert.equal(r.status, 0, r.stderr);
+  type Cluster = { name: string; type: string; health_checks?: { tcp_health_check?: object; interval: string }[]; load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[] } };
+  const [xds] = (parse(r.stdout) as { static_resources: { clusters: Cluster[] } }).static_resources.clusters;
+  assert.equal(xds!.type, 'STRICT_DNS', 'a name among the addresses: resolved by DNS');
+  assert.deepEqual(xds!.load_assignment.endpoints[0]!.lb_endpoints.map((e) => e.endpoint.address.socket_address), [
+    { address: '10.0.0.1', port_value: 18000 }, { address: 'cp-b.internal', port_value: 18010 },
+  ]);
+  assert.ok(xds!.health_checks?.[0]?.tcp_health_check, 'replicas are health-checked');
+  const one = parse(cli('bootstrap', '--xds', '10.0.0.1:18000', '--node-id', 'edge-1').stdout) as { static_resources: { clusters: Cluster[] } };
+  assert.equal(one.static_resources.clusters[0]!.health_checks, undefined, 'one address: no health check');
+  const bad = cli('bootstrap', '--xds', '10.0.0.1:18000,', '--node-id', 'edge-1');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--xds takes HOST:PORT or a list HOST:PORT,HOST:PORT, got "10\.0\.0\.1:18000,"/);
+});
+
+test('control-plane --credential-salt-file: a short salt is a usage error naming the file', () => {
+  const dir = tempConfig({ 'gateway.yaml': GOOD });
+  writeFileSync(join(dir, 'salt'), 'short\n');
+  const r = cli('control-plane', '--config', dir, '--credential-salt-file', join(dir, 'salt'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--credential-salt-file .*salt holds 5 characters; give at least 16/);
+  const missing = cli('control-plane', '--config', dir, '--credential-salt-file', join(dir, 'nope'));
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--credential-salt-file .*nope: ENOENT/);
+});
+
 test('an unknown command or a bad flag is a usage error (exit 2)', () => {
   assert.equal(cli('frobnicate').status, 2);
   const r = cli('control-plane', '--config', 'config', '--xds-port', 'abc');
