@@ -69,6 +69,12 @@ export class Session {
   private phase: 'make' | 'break' | 'idle' = 'idle';
   private nonceSeq = 0;
   private convergedVersion?: string;
+  /**
+   * Clusters just sent changed whose endpoints did not: Envoy warms a changed cluster and
+   * waits for its ClusterLoadAssignment again (initial_fetch_timeout, 15 s, then it would run
+   * with none), so those assignments are sent again after the clusters, unchanged.
+   */
+  private rewarm = new Set<string>();
 
   constructor(
     readonly mode: Mode,
@@ -238,14 +244,21 @@ export class Session {
         const desired = this.desired(st);
         const version = versionOf(desired);
         const { changed, removed } = this.diff(st, desired);
+        const rewarm = typeUrl === TYPE.endpoint ? [...this.rewarm].filter((n) => desired.has(n) && !changed.some((r) => r.name === n)) : [];
+        if (typeUrl === TYPE.endpoint) this.rewarm.clear();
         // Delta answers the first request of a type even when there is nothing in it, so the
         // client's initialisation does not wait forever.
-        const upToDate = this.mode === 'sotw'
+        const upToDate = rewarm.length === 0 && (this.mode === 'sotw'
           ? st.ackedVersion === version
-          : changed.length === 0 && removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined);
+          : changed.length === 0 && removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined));
         if (!upToDate) {
           settled = false;
-          if (st.nack?.version !== version) this.send(st, version, desired, changed, removed); // a rejected version is never resent
+          if (typeUrl === TYPE.cluster) {
+            // Changed clusters the client holds (not new ones): their endpoints go again after them.
+            for (const r of changed) if (st.acked.has(r.name)) this.rewarm.add(r.name);
+          }
+          const again = rewarm.map((n) => desired.get(n)!);
+          if (st.nack?.version !== version) this.send(st, version, desired, [...changed, ...again], removed); // a rejected version is never resent
           continue;
         }
         if (!st.wildcard && !this.requiredNames(typeUrl).every((n) => st.names.has(n))) settled = false;

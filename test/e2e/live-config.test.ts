@@ -139,6 +139,27 @@ for (const delta of [false, true]) {
       assert.equal(fixed.lastError, null, 'a good edit clears the error');
     });
 
+    test('a service setting changed alone is in force at once: the cluster warms on its endpoints, sent again', async () => {
+      // Envoy warms a changed cluster and waits for its ClusterLoadAssignment; one that never
+      // comes again is waited out (initial_fetch_timeout), counted in init_fetch_timeout.
+      const timeouts = async () => {
+        const text = await (await fetch(`${gw.envoy.adminUrl}/stats?filter=${encodeURIComponent('^cluster\\.service.svc-a\\.init_fetch_timeout$')}`)).text();
+        return Number(/: (\d+)$/m.exec(text)?.[1] ?? NaN);
+      };
+      const before = await timeouts();
+      assert.ok(Number.isFinite(before), 'Envoy counts the EDS fetch timeouts of svc-a');
+      const connectTimeout = async () => {
+        const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump?resource=dynamic_active_clusters`)).json() as { configs: { cluster: { name: string; connect_timeout: string } }[] };
+        return dump.configs.find((c) => c.cluster.name === 'service:svc-a')?.cluster.connect_timeout;
+      };
+      assert.equal(await connectTimeout(), '2s');
+      gw.write(config(a, b).replace('connect_timeout: 2000', 'connect_timeout: 3000'));
+      await waitFor(async () => (await connectTimeout()) === '3s' || undefined, 'the changed cluster to be active', 30_000, 25);
+      assert.equal(await timeouts(), before, 'activated on the endpoints sent after it, not on the fetch timeout');
+      assert.equal((await call(gw, '/a/x')).upstream, 'a', 'with its endpoints');
+      await gw.edit(config(a, b));
+    });
+
     test('an edit that changes nothing pushes nothing', async () => {
       const pushes = () => gw.cp.registry.render().split('\n').filter((l) => l.startsWith('frontdesk_xds_pushes_total')).map((l) => Number(l.split(' ').pop())).reduce((x, y) => x + y, 0);
       const before = pushes();
