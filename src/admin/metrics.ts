@@ -19,14 +19,15 @@ abstract class Metric {
 
 export class Counter extends Metric {
   private readonly values = new Map<string, number>();
-  constructor(name: string, help: string) { super(name, help, 'counter'); }
+  /** `zeroWhenEmpty`: one unlabelled 0 sample until the first inc (false for series that only make sense labelled). */
+  constructor(name: string, help: string, private readonly zeroWhenEmpty = true) { super(name, help, 'counter'); }
   inc(labels: Labels = {}, by = 1): void {
     const k = key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   get(labels: Labels = {}): number { return this.values.get(key(labels)) ?? 0; }
   lines(): string[] {
-    if (this.values.size === 0) return [`${this.name} 0`];
+    if (this.values.size === 0) return this.zeroWhenEmpty ? [`${this.name} 0`] : [];
     return [...this.values].sort().map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }

@@ -9,14 +9,17 @@ import { createHash } from 'node:crypto';
 import type { FeatureOf, GatewayIR } from '../ir/types.js';
 import { byName, companionResource, type CompanionResource } from './companion.js';
 import type { HttpLogSink, HttpLogSink__Output } from './generated/frontdesk/log/v1/HttpLogSink.js';
+import type { MetricsSink, MetricsSink__Output } from './generated/frontdesk/log/v1/MetricsSink.js';
 
-export type { HttpLogSink, HttpLogSink__Output };
+export type { HttpLogSink, HttpLogSink__Output, MetricsSink, MetricsSink__Output };
 
 export const LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.HttpLogSink';
+export const METRICS_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.MetricsSink';
 
-/** The log type URL's message, as the companion decodes it. */
+/** The log type URLs' messages, as the companion decodes them. */
 export interface LogMessages {
   [LOG_TYPE_URL]: HttpLogSink__Output;
+  [METRICS_TYPE_URL]: MetricsSink__Output;
 }
 
 type HttpLog = FeatureOf<'http-log'>;
@@ -48,4 +51,25 @@ export function httpLogFeatures(ir: GatewayIR): HttpLog[] {
 /** IR → the companion's HttpLogSink resources. */
 export function httpLogResources(ir: GatewayIR): CompanionResource[] {
   return byName(httpLogFeatures(ir).map((f) => companionResource(LOG_TYPE_URL, sinkName(f), sink(f))));
+}
+
+type Prometheus = FeatureOf<'prometheus'>;
+
+/** A metrics sink's name: a hash of the metrics it asks for (the access logger's log_name). */
+export function metricsSinkName(f: Prometheus): string {
+  return `prometheus-${createHash('sha256').update(JSON.stringify([f.perConsumer, f.statusCode, f.latency, f.bandwidth])).digest('hex').slice(0, 16)}`;
+}
+
+/** Every prometheus configuration the IR uses (global and per route), once each. */
+export function prometheusFeatures(ir: GatewayIR): Prometheus[] {
+  const out = new Map<string, Prometheus>();
+  for (const f of [ir.globalPlugins.prometheus?.feature, ...ir.routes.map((r) => r.plugins.prometheus?.feature)]) if (f) out.set(metricsSinkName(f), f);
+  return [...out.values()];
+}
+
+/** IR → the companion's MetricsSink resources. */
+export function metricsResources(ir: GatewayIR): CompanionResource[] {
+  return byName(prometheusFeatures(ir).map((f) => companionResource<MetricsSink>(METRICS_TYPE_URL, metricsSinkName(f), {
+    name: metricsSinkName(f), per_consumer: f.perConsumer, status_code_metrics: f.statusCode, latency_metrics: f.latency, bandwidth_metrics: f.bandwidth,
+  })));
 }

@@ -1,16 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { CompanionDefinition, CompanionOptions, RunningCompanion, XdsAddresses } from '../contracts/companion.js';
-import { LOG_TYPE_URL, type HttpLogSink__Output, type LogMessages } from '../contracts/log.js';
-import { DEFAULT_PORTS } from '../default-ports.js';
+import { startAdminServer } from '../admin/server.js';
+import { adminPortOf, xdsList, xdsTarget, type CompanionDefinition, type CompanionOptions, type RunningCompanion, type XdsAddresses } from '../contracts/companion.js';
+import { LOG_TYPE_URL, METRICS_TYPE_URL, type HttpLogSink__Output, type LogMessages, type MetricsSink__Output } from '../contracts/log.js';
+import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type { Logger } from '../logger.js';
-import { callIdentity, serverCredentials, TlsSource } from '../tls.js';
+import { callIdentity, isLoopback, serverCredentials, TlsSource } from '../tls.js';
 import { startCompanionClient } from '../xds/companion-client.js';
 import { decodeMessage } from '../xds/proto-json.js';
 import { messageType } from '../xds/proto-registry.js';
 import { kongEntry } from './entry.js';
+import { KongMetrics } from './kong-metrics.js';
 import { KongQueue, REAL_CLOCK, type QueueClock } from './queue.js';
 
 const STREAM_METHOD = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
@@ -24,9 +26,17 @@ export interface LogServiceOptions {
   clock?: QueueClock;
   /** mTLS: the companion's certificate, and only Envoy may stream to it. */
   tls?: TlsSource;
+  /** The admin HTTP server (/healthz, /readyz, /status, /metrics: Kong's prometheus metrics); none when absent. */
+  adminPort?: number;
+  /** Where the admin server listens: loopback unless asked (it serves no secret and takes no write, as Kong's Status API). */
+  adminHost?: string;
 }
 
 export interface RunningLog extends RunningCompanion {
+  /** The bound admin port, when it has one. */
+  adminPort?: number;
+  /** Kong's prometheus metrics, as /metrics serves them. */
+  metrics(): string;
   /** Per sink: what its queue holds, sent and dropped. */
   counts(): Record<string, { queued: number; sent: number; droppedFull: number; droppedRetries: number }>;
 }
@@ -64,6 +74,8 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
   const log = o.logger;
   const clock = o.clock ?? REAL_CLOCK;
   const sinks = new Map<string, Sink>();
+  let metricSinks = new Map<string, MetricsSink__Output>();
+  const kongMetrics = new KongMetrics();
   let unknown = 0;
   const entryType = messageType('envoy.service.accesslog.v3.StreamAccessLogsMessage');
   const responseBytes = messageType('envoy.service.accesslog.v3.StreamAccessLogsResponse').encode({}).finish();
@@ -87,6 +99,8 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
         const id = msg.identifier as { log_name?: string } | null;
         if (id?.log_name) logName = id.log_name;
         const entries = ((msg.http_logs as { log_entry?: unknown[] } | null)?.log_entry ?? []) as { [k: string]: unknown }[];
+        const flags = metricSinks.get(logName);
+        if (flags) { for (const e of entries) kongMetrics.observe(e, flags); return; }
         const sink = sinks.get(logName);
         if (!sink) { unknown += entries.length; return; }
         for (const e of entries) sink.queue.push(kongEntry(e));
@@ -123,29 +137,52 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
     nodeId: o.nodeId,
     logger: log,
     tls: o.tls,
-    types: { [LOG_TYPE_URL]: () => undefined },
+    types: { [LOG_TYPE_URL]: () => undefined, [METRICS_TYPE_URL]: () => undefined },
     apply(resources) {
       apply(resources.get(LOG_TYPE_URL).values());
-      log.info({ version: resources.version(LOG_TYPE_URL), sinks: sinks.size }, 'log: sinks applied');
+      metricSinks = new Map(resources.get(METRICS_TYPE_URL));
+      log.info({ version: resources.version(LOG_TYPE_URL), sinks: sinks.size, metricSinks: metricSinks.size }, 'log: sinks applied');
     },
   });
+  const ready = () => client.ready();
+  let admin: { server: Server; port: number } | undefined;
+  if (o.adminPort !== undefined) {
+    // The admin API stays on loopback when the gRPC port is opened wider, unless asked (--log-admin-host).
+    admin = await startAdminServer(o.adminHost ?? (isLoopback(o.host) ? o.host : '127.0.0.1'), o.adminPort, {
+      ready,
+      status: () => ({ ready: ready(), xds: xdsList(o.xds).map(xdsTarget).join(','), grpcPort: port, sinks: sinks.size, metricSinks: metricSinks.size, unknownEntries: unknown }),
+      metrics: () => kongMetrics.render(),
+    }, log);
+  }
   return {
     port,
-    ready: () => client.ready(),
+    ...(admin ? { adminPort: admin.port } : {}),
+    ready,
+    metrics: () => kongMetrics.render(),
     counts: () => Object.fromEntries([...sinks].map(([n, s]) => [n, { queued: s.queue.length, ...s.queue.counts }])),
     async stop() {
       client.close();
       await stopServer(server);
+      if (admin) {
+        const s = admin.server;
+        await new Promise<void>((r) => s.close(() => r()));
+        s.closeAllConnections?.();
+      }
       for (const s of sinks.values()) { s.queue.close(); s.agent.destroy(); }
       if (unknown) log.warn({ entries: unknown }, 'log: entries for unknown sinks were dropped');
     },
   };
 }
 
-/** `frontdesk log --xds HOST:PORT [--port 18004]`, and part of `frontdesk start`. */
+/** `frontdesk log --xds HOST:PORT [--port 18004] [--log-admin-port N] [--log-admin-host H]`, and part of `frontdesk start`. */
 export const logCompanion: CompanionDefinition = {
   name: 'log',
   defaultPort: DEFAULT_PORTS.log,
-  usage: '',
-  start: (o: CompanionOptions) => startLogService({ xds: o.xds, host: o.host, port: o.port, nodeId: o.nodeId, logger: o.logger, ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}) }),
+  adminPortFlag: 'log-admin-port',
+  usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback]`,
+  start: (o: CompanionOptions) => startLogService({
+    xds: o.xds, host: o.host, port: o.port, adminPort: adminPortOf(o.flags, 'log-admin-port', o.port), nodeId: o.nodeId, logger: o.logger,
+    ...(typeof o.flags.get('log-admin-host') === 'string' ? { adminHost: o.flags.get('log-admin-host') as string } : {}),
+    ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}),
+  }),
 };

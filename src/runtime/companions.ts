@@ -16,7 +16,10 @@ function lazy(name: string, load: () => Promise<CompanionDefinition>): Companion
 export const COMPANIONS: CompanionDefinition[] = [
   { ...lazy('authz', async () => (await import('../authz/service.js')).authzCompanion), defaultPort: DEFAULT_PORTS.authz, usage: '' }, // authz companion
   { ...lazy('transform', async () => (await import('../transform/service.js')).transformCompanion), defaultPort: DEFAULT_PORTS.transform, usage: '' }, // transform companion
-  { ...lazy('log', async () => (await import('../log/service.js')).logCompanion), defaultPort: DEFAULT_PORTS.log, usage: '' }, // log companion (http-log)
+  {
+    ...lazy('log', async () => (await import('../log/service.js')).logCompanion), defaultPort: DEFAULT_PORTS.log, adminPortFlag: 'log-admin-port',
+    usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback]`,
+  }, // log companion (http-log; prometheus: Kong's metrics on its admin /metrics)
   {
     ...lazy('ratelimit', async () => (await import('../ratelimit/service.js')).ratelimitCompanion), defaultPort: DEFAULT_PORTS.ratelimit, adminPortFlag: 'ratelimit-admin-port',
     usage: `[--redis URL] [--ratelimit-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}]`,

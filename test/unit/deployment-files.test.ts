@@ -112,7 +112,7 @@ test('compose: mTLS on every control-plane hop, certificates from `frontdesk cer
   assert.match(env.FRONTDESK_ADMIN_TOKEN ?? '', /^\$\{FRONTDESK_ADMIN_TOKEN:\?/);
 });
 
-test('Prometheus scrapes Envoy\'s admin and the control plane\'s /metrics; Grafana reads Prometheus and the dashboard', async () => {
+test('Prometheus scrapes Envoy\'s admin, the control plane\'s and the log companion\'s /metrics; Grafana reads Prometheus and the dashboard', async () => {
   const prom = compose.services.prometheus!;
   assert.match(prom.image, /^prom\/prometheus:/);
   const promFile = prom.volumes!.find((v) => v.endsWith(':/etc/prometheus/prometheus.yml:ro'))!.split(':')[0]!;
@@ -129,6 +129,11 @@ test('Prometheus scrapes Envoy\'s admin and the control plane\'s /metrics; Grafa
   assert.equal(tokenFile?.type, 'Bearer');
   assert.ok((prom as { entrypoint?: string[] }).entrypoint!.join(' ').includes(`> ${tokenFile!.credentials_file} `));
   assert.match((prom as { environment?: Record<string, string> }).environment!.FRONTDESK_ADMIN_TOKEN!, /^\$\{FRONTDESK_ADMIN_TOKEN:\?/);
+  // Kong's metric names: the log companion's admin port, opened to the compose network.
+  const logFlags = parseArgs(compose.services.log!.command!.replace(/\s+/g, ' ').trim().split(' ').slice(2), []).flags;
+  assert.deepEqual(job('kong').static_configs[0]!.targets, [`log:${logFlags.get('log-admin-port')}`]);
+  assert.equal(job('kong').metrics_path, '/metrics');
+  assert.equal(logFlags.get('log-admin-host'), '0.0.0.0', 'reachable from the Prometheus container');
 
   const grafana = compose.services.grafana!;
   assert.match(grafana.image, /^grafana\/grafana:/);
@@ -142,13 +147,18 @@ test('Prometheus scrapes Envoy\'s admin and the control plane\'s /metrics; Grafa
   for (const t of ['Request rate', '5xx rate', 'p99 latency', 'Backend health', 'Rate-limit hits', 'Auth failures', 'Connection-pool use', 'xDS pushes', 'NACKs', 'Convergence (p99)', 'Build time (p99)']) assert.ok(titles.includes(t), t);
   for (const p of dash.panels.filter((x) => x.type !== 'row')) assert.equal(p.datasource?.uid, source.uid, p.title);
 
-  // Every frontdesk_* series the dashboard reads is one the control plane exports.
+  // Every frontdesk_* series the dashboard reads is one the control plane or the log companion
+  // exports, and every kong_* one is the log companion's (Kong's prometheus plugin names).
   const { ControlPlane } = await import('../../src/runtime/control-plane.js');
   const { DEFAULT_SETTINGS } = await import('../../src/resources/filters/registry.js');
   const { silentLogger } = await import('../../src/logger.js');
   const plane = new ControlPlane({ configPath: 'config/gateway.yaml', xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, settings: DEFAULT_SETTINGS, ir: { defaultListener: { address: '127.0.0.1', port: 8000 } }, logger: silentLogger() });
-  const exported = new Set([...plane.registry.render().matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, n, type]) => (type === 'histogram' ? [`${n}_bucket`] : [n!])));
-  const used = new Set(dash.panels.flatMap((p) => p.targets ?? []).flatMap((t) => [...t.expr.matchAll(/\bfrontdesk_[a-z_]+/g)].map((m) => m[0])));
-  assert.ok(used.size >= 5);
-  for (const n of used) assert.ok(exported.has(n), `${n} is exported by the control plane`);
+  const { KongMetrics } = await import('../../src/log/kong-metrics.js');
+  const names = (text: string) => [...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, n, type]) => (type === 'histogram' ? [`${n}_bucket`] : [n!]));
+  const exported = new Set([...names(plane.registry.render()), ...names(new KongMetrics().render())]);
+  const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+  const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b(?:frontdesk|kong)_[a-z_]+/g)].map((m) => m[0])));
+  assert.ok([...used].filter((n) => n.startsWith('frontdesk_')).length >= 5);
+  for (const n of ['kong_http_requests_total', 'kong_request_latency_ms_bucket', 'kong_upstream_latency_ms_bucket', 'kong_kong_latency_ms_bucket']) assert.ok(used.has(n), `the dashboard reads ${n}`);
+  for (const n of used) assert.ok(exported.has(n), `${n} is exported by the control plane or the log companion`);
 });

@@ -373,9 +373,18 @@ describe('correlation-id, request-transformer, response-transformer', () => {
     ]);
   });
 
-  test('prometheus adds nothing to the data path', () => {
-    const r = compile(gateway('      - name: r\n        paths: [/r]\n        plugins: [{ name: prometheus, config: { status_code_metrics: true } }]'));
+  test('prometheus adds no filter: a gRPC access logger streams its routes to the log companion', () => {
+    const r = compile(gateway('      - name: r\n        paths: [/r]\n        plugins: [{ name: prometheus, config: { status_code_metrics: true } }]\n      - name: other\n        paths: [/other]'));
     assert.deepEqual(chain(r), ['envoy.filters.http.router']);
     assert.equal(envoyRoutes(r).get('r')!.typed_per_filter_config, undefined);
+    const hcm = resources(r, TYPE.listener).get('listener:proxy')!.filter_chains[0].filters[0].typed_config;
+    const loggers = (hcm.access_log as Obj[]).filter((l) => l.name === 'envoy.access_loggers.http_grpc');
+    assert.equal(loggers.length, 1);
+    const sink = envoyRoutes(r).get('r')!.metadata.filter_metadata['frontdesk.prometheus'].sink as string;
+    assert.equal(loggers[0]!.typed_config.common_config.log_name, sink);
+    assert.equal(envoyRoutes(r).get('other')!.metadata?.filter_metadata?.['frontdesk.prometheus'], undefined, 'a route without the plugin is not streamed');
+    assert.match(JSON.stringify(loggers[0]!.filter), /frontdesk\.prometheus/, 'filtered on the route\'s metadata');
+    assert.ok(resources(r, TYPE.cluster).has('frontdesk_log'), 'the log companion\'s cluster');
+    assertRoundTrips(r);
   });
 });

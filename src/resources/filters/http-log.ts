@@ -1,4 +1,4 @@
-import { httpLogFeatures, httpLogResources, sinkName } from '../../contracts/log.js';
+import { httpLogFeatures, httpLogResources, prometheusFeatures, sinkName } from '../../contracts/log.js';
 import type { IrListener, IrRoute } from '../../ir/types.js';
 import { companionCluster } from '../companion-cluster.js';
 import { anyMessage, type JsonObject } from '../builders.js';
@@ -62,8 +62,9 @@ export const httpLogFilter: HttpFilter = {
   name: HTTP_LOG,
   httpFilter: () => undefined,
   accessLogs,
+  // The log companion's cluster, for http-log and prometheus alike (filters/prometheus.ts).
   clusters(ctx) {
-    return httpLogFeatures(ctx.ir).length ? [companionCluster(LOG_CLUSTER, ctx.settings.log.host, ctx.settings.log.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'log' })] : [];
+    return httpLogFeatures(ctx.ir).length || prometheusFeatures(ctx.ir).length ? [companionCluster(LOG_CLUSTER, ctx.settings.log.host, ctx.settings.log.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'log' })] : [];
   },
   companions: (ctx) => httpLogResources(ctx.ir),
   patchRoute(r, envoyRoute) {

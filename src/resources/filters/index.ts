@@ -5,6 +5,7 @@ import { grpcGatewayFilter, grpcGatewayOptionsFilter } from './grpc-gateway.js';
 import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
 import { fileLogFilter } from './file-log.js';
 import { httpLogFilter } from './http-log.js';
+import { prometheusFilter } from './prometheus.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { proxyCacheFilter } from './proxy-cache.js';
@@ -66,6 +67,7 @@ const CHAIN: readonly ChainEntry[] = [
 const CONNECTION_MANAGER_SETTINGS: readonly HttpFilter[] = [
   tracingFilter, // tracing: envoy.tracers.opentelemetry or envoy.tracers.zipkin, sampled per route
   httpLogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (http-log)
+  prometheusFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (prometheus: Kong's metrics)
 ];
 
 /**
