@@ -10,16 +10,19 @@ import type { FeatureOf, GatewayIR } from '../ir/types.js';
 import { byName, companionResource, type CompanionResource } from './companion.js';
 import type { HttpLogSink, HttpLogSink__Output } from './generated/frontdesk/log/v1/HttpLogSink.js';
 import type { MetricsSink, MetricsSink__Output } from './generated/frontdesk/log/v1/MetricsSink.js';
+import type { StreamLogSink, StreamLogSink__Output } from './generated/frontdesk/log/v1/StreamLogSink.js';
 
-export type { HttpLogSink, HttpLogSink__Output, MetricsSink, MetricsSink__Output };
+export type { HttpLogSink, HttpLogSink__Output, MetricsSink, MetricsSink__Output, StreamLogSink, StreamLogSink__Output };
 
 export const LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.HttpLogSink';
 export const METRICS_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.MetricsSink';
+export const STREAM_LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.StreamLogSink';
 
 /** The log type URLs' messages, as the companion decodes them. */
 export interface LogMessages {
   [LOG_TYPE_URL]: HttpLogSink__Output;
   [METRICS_TYPE_URL]: MetricsSink__Output;
+  [STREAM_LOG_TYPE_URL]: StreamLogSink__Output;
 }
 
 type HttpLog = FeatureOf<'http-log'>;
@@ -72,4 +75,44 @@ export function metricsResources(ir: GatewayIR): CompanionResource[] {
   return byName(prometheusFeatures(ir).map((f) => companionResource<MetricsSink>(METRICS_TYPE_URL, metricsSinkName(f), {
     name: metricsSinkName(f), per_consumer: f.perConsumer, status_code_metrics: f.statusCode, latency_metrics: f.latency, bandwidth_metrics: f.bandwidth,
   })));
+}
+
+/** The plugins whose entries the companion sends on as JSON texts (tcp-log, udp-log, syslog). */
+export const STREAM_LOG_PLUGINS = ['tcp-log', 'udp-log', 'syslog'] as const;
+export type StreamLogPlugin = (typeof STREAM_LOG_PLUGINS)[number];
+type StreamLog = FeatureOf<StreamLogPlugin>;
+
+/** A stream sink's name: its kind and a hash of where and how its entries go. */
+export function streamSinkName(f: StreamLog): string {
+  return `${f.kind}-log-${createHash('sha256').update(JSON.stringify(f)).digest('hex').slice(0, 16)}`;
+}
+
+/** Every tcp-log, udp-log and syslog configuration the IR uses (global and per route), once each. */
+export function streamLogFeatures(ir: GatewayIR, plugins: readonly StreamLogPlugin[] = STREAM_LOG_PLUGINS): StreamLog[] {
+  const out = new Map<string, StreamLog>();
+  for (const p of plugins) {
+    for (const f of [ir.globalPlugins[p]?.feature, ...ir.routes.map((r) => r.plugins[p]?.feature)]) if (f) out.set(streamSinkName(f), f);
+  }
+  return [...out.values()];
+}
+
+function streamSink(f: StreamLog): StreamLogSink {
+  const name = streamSinkName(f);
+  if (f.kind === 'syslog') {
+    return {
+      name, kind: 'SYSLOG', facility: f.facility, log_level: f.logLevel, successful_severity: f.successful, client_errors_severity: f.clientErrors, server_errors_severity: f.serverErrors,
+    };
+  }
+  if (f.kind === 'udp') return { name, kind: 'UDP', host: f.host, port: f.port, timeout_ms: f.timeoutMs };
+  return { name, kind: 'TCP', host: f.host, port: f.port, timeout_ms: f.timeoutMs, keepalive_ms: f.keepaliveMs, tls: f.tls, tls_sni: f.tlsSni ?? '' };
+}
+
+/** IR → the companion's StreamLogSink resources. */
+export function streamLogResources(ir: GatewayIR): CompanionResource[] {
+  return byName(streamLogFeatures(ir).map((f) => companionResource(STREAM_LOG_TYPE_URL, streamSinkName(f), streamSink(f))));
+}
+
+/** Whether any Envoy logger of the IR streams to the log companion (http-log, prometheus, tcp-log, udp-log, syslog). */
+export function usesLogCompanion(ir: GatewayIR): boolean {
+  return httpLogFeatures(ir).length > 0 || prometheusFeatures(ir).length > 0 || streamLogFeatures(ir).length > 0;
 }

@@ -42,6 +42,7 @@ export interface QueueCounts {
 export class KongQueue<E> {
   private readonly entries: E[] = [];
   private inFlight = 0;
+  private inFlightEntries = 0;
   private timer: unknown;
   private closed = false;
   readonly counts: QueueCounts = { droppedFull: 0, droppedRetries: 0, sent: 0 };
@@ -56,6 +57,11 @@ export class KongQueue<E> {
 
   get length(): number {
     return this.entries.length;
+  }
+
+  /** Entries waiting and in batches being sent or retried. */
+  get held(): number {
+    return this.entries.length + this.inFlightEntries;
   }
 
   /** Takes an entry; never waits. */
@@ -94,8 +100,10 @@ export class KongQueue<E> {
     if (this.closed || !this.entries.length || !this.canSend()) return;
     const batch = this.entries.splice(0, this.limits.maxBatchSize);
     this.inFlight++;
+    this.inFlightEntries += batch.length;
     void this.deliver(batch, this.clock.now(), 0).finally(() => {
       this.inFlight--;
+      this.inFlightEntries -= batch.length;
       this.schedule();
     });
     this.schedule();

@@ -3,7 +3,7 @@ import { Agent, request as httpRequest, type IncomingMessage, type Server } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { startAdminServer } from '../admin/server.js';
 import { adminPortOf, xdsList, xdsTarget, type CompanionDefinition, type CompanionOptions, type RunningCompanion, type XdsAddresses } from '../contracts/companion.js';
-import { LOG_TYPE_URL, METRICS_TYPE_URL, type HttpLogSink__Output, type LogMessages, type MetricsSink__Output } from '../contracts/log.js';
+import { LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL, type HttpLogSink__Output, type LogMessages, type MetricsSink__Output, type StreamLogSink__Output } from '../contracts/log.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +14,7 @@ import { messageType } from '../xds/proto-registry.js';
 import { kongEntry } from './entry.js';
 import { KongMetrics } from './kong-metrics.js';
 import { KongQueue, REAL_CLOCK, type QueueClock } from './queue.js';
+import { startStreamSink, type StreamSink } from './stream-sinks.js';
 
 const STREAM_METHOD = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
 
@@ -30,6 +31,8 @@ export interface LogServiceOptions {
   adminPort?: number;
   /** Where the admin server listens: loopback unless asked (it serves no secret and takes no write, as Kong's Status API). */
   adminHost?: string;
+  /** Where the syslog plugin's messages go (RFC 5424 over UDP): the host's syslog daemon, 127.0.0.1:514 by default. */
+  syslog?: { host: string; port: number };
 }
 
 export interface RunningLog extends RunningCompanion {
@@ -75,6 +78,8 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
   const clock = o.clock ?? REAL_CLOCK;
   const sinks = new Map<string, Sink>();
   let metricSinks = new Map<string, MetricsSink__Output>();
+  const streamSinks = new Map<string, { config: StreamLogSink__Output; sink: StreamSink }>();
+  const streamOptions = { syslog: o.syslog ?? { host: '127.0.0.1', port: 514 }, clock, logger: log };
   const kongMetrics = new KongMetrics();
   let unknown = 0;
   const entryType = messageType('envoy.service.accesslog.v3.StreamAccessLogsMessage');
@@ -101,6 +106,8 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
         const entries = ((msg.http_logs as { log_entry?: unknown[] } | null)?.log_entry ?? []) as { [k: string]: unknown }[];
         const flags = metricSinks.get(logName);
         if (flags) { for (const e of entries) kongMetrics.observe(e, flags); return; }
+        const stream = streamSinks.get(logName);
+        if (stream) { for (const e of entries) stream.sink.push(kongEntry(e)); return; }
         const sink = sinks.get(logName);
         if (!sink) { unknown += entries.length; return; }
         for (const e of entries) sink.queue.push(kongEntry(e));
@@ -131,16 +138,23 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
     }
   };
 
+  // Sinks are named by their content: a name seen before is the same sink, kept with its queue and connection.
+  const applyStreams = (configs: ReadonlyMap<string, StreamLogSink__Output>) => {
+    for (const [name, s] of streamSinks) if (!configs.has(name)) { s.sink.close(); streamSinks.delete(name); }
+    for (const [name, c] of configs) if (!streamSinks.has(name)) streamSinks.set(name, { config: c, sink: startStreamSink(c, streamOptions) });
+  };
+
   const client = startCompanionClient<LogMessages>({
     name: 'log',
     xds: o.xds,
     nodeId: o.nodeId,
     logger: log,
     tls: o.tls,
-    types: { [LOG_TYPE_URL]: () => undefined, [METRICS_TYPE_URL]: () => undefined },
+    types: { [LOG_TYPE_URL]: () => undefined, [METRICS_TYPE_URL]: () => undefined, [STREAM_LOG_TYPE_URL]: () => undefined },
     apply(resources) {
       apply(resources.get(LOG_TYPE_URL).values());
       metricSinks = new Map(resources.get(METRICS_TYPE_URL));
+      applyStreams(resources.get(STREAM_LOG_TYPE_URL));
       log.info({ version: resources.version(LOG_TYPE_URL), sinks: sinks.size, metricSinks: metricSinks.size }, 'log: sinks applied');
     },
   });
@@ -150,7 +164,7 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
     // The admin API stays on loopback when the gRPC port is opened wider, unless asked (--log-admin-host).
     admin = await startAdminServer(o.adminHost ?? (isLoopback(o.host) ? o.host : '127.0.0.1'), o.adminPort, {
       ready,
-      status: () => ({ ready: ready(), xds: xdsList(o.xds).map(xdsTarget).join(','), grpcPort: port, sinks: sinks.size, metricSinks: metricSinks.size, unknownEntries: unknown }),
+      status: () => ({ ready: ready(), xds: xdsList(o.xds).map(xdsTarget).join(','), grpcPort: port, sinks: sinks.size, metricSinks: metricSinks.size, streamSinks: streamSinks.size, unknownEntries: unknown }),
       metrics: () => kongMetrics.render(),
     }, log);
   }
@@ -159,7 +173,7 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
     ...(admin ? { adminPort: admin.port } : {}),
     ready,
     metrics: () => kongMetrics.render(),
-    counts: () => Object.fromEntries([...sinks].map(([n, s]) => [n, { queued: s.queue.length, ...s.queue.counts }])),
+    counts: () => Object.fromEntries([...[...sinks].map(([n, s]) => [n, { queued: s.queue.length, ...s.queue.counts }] as const), ...[...streamSinks].map(([n, s]) => [n, s.sink.counts()] as const)]),
     async stop() {
       client.close();
       await stopServer(server);
@@ -169,20 +183,30 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
         s.closeAllConnections?.();
       }
       for (const s of sinks.values()) { s.queue.close(); s.agent.destroy(); }
+      for (const s of streamSinks.values()) s.sink.close();
       if (unknown) log.warn({ entries: unknown }, 'log: entries for unknown sinks were dropped');
     },
   };
 }
 
-/** `frontdesk log --xds HOST:PORT [--port 18004] [--log-admin-port N] [--log-admin-host H]`, and part of `frontdesk start`. */
+/** `--syslog HOST:PORT` (a bracketed IPv6 host allowed). */
+function syslogAddress(v: string | true | undefined): { host: string; port: number } | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--syslog ${v}: expected HOST:PORT`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** `frontdesk log --xds HOST:PORT [--port 18004] [--log-admin-port N] [--log-admin-host H] [--syslog HOST:PORT]`, and part of `frontdesk start`. */
 export const logCompanion: CompanionDefinition = {
   name: 'log',
   defaultPort: DEFAULT_PORTS.log,
   adminPortFlag: 'log-admin-port',
-  usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback]`,
+  usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback] [--syslog HOST:PORT, default 127.0.0.1:514]`,
   start: (o: CompanionOptions) => startLogService({
     xds: o.xds, host: o.host, port: o.port, adminPort: adminPortOf(o.flags, 'log-admin-port', o.port), nodeId: o.nodeId, logger: o.logger,
     ...(typeof o.flags.get('log-admin-host') === 'string' ? { adminHost: o.flags.get('log-admin-host') as string } : {}),
+    ...(o.flags.has('syslog') ? { syslog: syslogAddress(o.flags.get('syslog')) } : {}),
     ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}),
   }),
 };

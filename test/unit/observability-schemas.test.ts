@@ -106,3 +106,25 @@ describe('http-log', () => {
     assert.match(errors(file('http-log', '{ http_endpoint: "http://x/y", method: GET }')).join('\n'), /method/);
   });
 });
+
+describe('tcp-log, udp-log, syslog', () => {
+  test('served, with Kong\'s defaults (tcp-log timeout 10000, keepalive 60000, tls false; udp-log timeout 10000; syslog "info" and USER)', () => {
+    for (const n of ['tcp-log', 'udp-log', 'syslog']) assert.ok(ENFORCED_PLUGINS.has(n), n);
+    assert.deepEqual(parsed('tcp-log', { host: 'logs.internal', port: 5170 }), { host: 'logs.internal', port: 5170, timeout: 10000, keepalive: 60000, tls: false });
+    assert.deepEqual(parsed('udp-log', { host: '10.0.0.9', port: 514 }), { host: '10.0.0.9', port: 514, timeout: 10000 });
+    assert.deepEqual(parsed('syslog', {}), { log_level: 'info', successful_severity: 'info', client_errors_severity: 'info', server_errors_severity: 'info', syslog_facility: 'USER' });
+    const r = loadConfig([{ file: 'g.yaml', text: file('tcp-log', '{ host: logs.internal, port: 5170, tls: true, tls_sni: logs.example.com }') }]);
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error' || d.code === 'FD_PLUGIN_PENDING'), []);
+  });
+
+  test('host and port are required and checked as Kong\'s typedefs; severities and facilities are Kong\'s lists; Lua is refused', () => {
+    assert.equal(errors(file('tcp-log', '{ port: 5170 }')).length, 1);
+    assert.equal(errors(file('udp-log', '{ host: logs.internal }')).length, 1);
+    assert.match(errors(file('tcp-log', '{ host: "<logs-host>", port: 5170 }')).join('\n'), /not a valid hostname or IP address/);
+    assert.equal(errors(file('udp-log', '{ host: logs.internal, port: 70000 }')).length, 1);
+    assert.equal(errors(file('syslog', '{ log_level: error }')).length, 1, 'Kong says "err", not "error"');
+    assert.equal(errors(file('syslog', '{ syslog_facility: LOCAL8 }')).length, 1);
+    assert.deepEqual(errors(file('syslog', '{ log_level: debug, server_errors_severity: emerg, syslog_facility: LOCAL7 }')), []);
+    assert.match(errors(file('udp-log', '{ host: h, port: 1, custom_fields_by_lua: { x: "return 1" } }')).join('\n'), /custom_fields_by_lua .*is not served by Frontdesk/);
+  });
+});

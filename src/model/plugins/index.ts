@@ -20,6 +20,9 @@ import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
 import { responseTransformerPlugin } from './response-transformer.js';
+import { syslogPlugin } from './syslog.js';
+import { tcpLogPlugin } from './tcp-log.js';
+import { udpLogPlugin } from './udp-log.js';
 import { zipkinPlugin } from './zipkin.js';
 
 export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
@@ -33,6 +36,7 @@ export const PLUGINS = [
   aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
+  syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 
 type Definitions = (typeof PLUGINS)[number];

@@ -1,4 +1,4 @@
-import { httpLogFeatures, httpLogResources, prometheusFeatures, sinkName } from '../../contracts/log.js';
+import { httpLogResources, sinkName, usesLogCompanion } from '../../contracts/log.js';
 import type { IrListener, IrRoute } from '../../ir/types.js';
 import { companionCluster } from '../companion-cluster.js';
 import { anyMessage, type JsonObject } from '../builders.js';
@@ -35,12 +35,16 @@ function routing(ctx: FilterContext): SinkRouting {
 
 const routeTag = (tag: string, key: string) => ({ tag, metadata: { kind: { route: {} }, metadata_key: { key: 'frontdesk', path: [{ key }] } } });
 
-/** envoy.config.accesslog.v3.AccessLog entries (http_grpc) for one listener: one per sink. */
-function accessLogs(l: IrListener, ctx: FilterContext): JsonObject[] {
+/**
+ * envoy.config.accesslog.v3.AccessLog entries (http_grpc) for one listener: one per sink, each
+ * entry carrying what the companion needs for Kong's entry (http-log's, and tcp-log's, udp-log's
+ * and syslog's, filters/stream-logs.ts).
+ */
+export function entryLoggers(l: IrListener, ctx: FilterContext, sinks: SinkRouting): JsonObject[] {
   const drop = keyHeaders(l, ctx);
   // The path as the client sent it: Kong's X-Forwarded-Path, on every proxied request.
   const requestHeaders = [...REQUEST_HEADERS.filter((h) => !drop.has(h)), 'x-forwarded-host', 'x-forwarded-path'];
-  return listenerSinks(l, routing(ctx)).map(({ sink, filter }) => ({
+  return listenerSinks(l, sinks).map(({ sink, filter }) => ({
     name: 'envoy.access_loggers.http_grpc',
     ...(filter ? { filter } : {}),
     typed_config: anyMessage('envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig', {
@@ -61,10 +65,10 @@ function accessLogs(l: IrListener, ctx: FilterContext): JsonObject[] {
 export const httpLogFilter: HttpFilter = {
   name: HTTP_LOG,
   httpFilter: () => undefined,
-  accessLogs,
-  // The log companion's cluster, for http-log and prometheus alike (filters/prometheus.ts).
+  accessLogs: (l, ctx) => entryLoggers(l, ctx, routing(ctx)),
+  // The log companion's cluster, for every plugin that streams to it (prometheus.ts, stream-logs.ts).
   clusters(ctx) {
-    return httpLogFeatures(ctx.ir).length || prometheusFeatures(ctx.ir).length ? [companionCluster(LOG_CLUSTER, ctx.settings.log.host, ctx.settings.log.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'log' })] : [];
+    return usesLogCompanion(ctx.ir) ? [companionCluster(LOG_CLUSTER, ctx.settings.log.host, ctx.settings.log.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'log' })] : [];
   },
   companions: (ctx) => httpLogResources(ctx.ir),
   patchRoute(r, envoyRoute) {

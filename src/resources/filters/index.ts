@@ -6,6 +6,7 @@ import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
 import { fileLogFilter } from './file-log.js';
 import { httpLogFilter } from './http-log.js';
 import { prometheusFilter } from './prometheus.js';
+import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { proxyCacheFilter } from './proxy-cache.js';
@@ -68,6 +69,9 @@ const CONNECTION_MANAGER_SETTINGS: readonly HttpFilter[] = [
   tracingFilter, // tracing: envoy.tracers.opentelemetry or envoy.tracers.zipkin, sampled per route
   httpLogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (http-log)
   prometheusFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (prometheus: Kong's metrics)
+  tcpLogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (tcp-log; its companions hook serves udp-log's and syslog's sinks too)
+  udpLogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (udp-log)
+  syslogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (syslog)
 ];
 
 /**

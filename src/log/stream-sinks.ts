@@ -1,0 +1,132 @@
+/**
+ * The log companion's stream sinks: Kong's tcp-log, udp-log and syslog, each entry sent as one
+ * JSON text, as Kong's handlers send it.
+ *
+ * - tcp-log: `JSON + "\n"` over one connection kept open while entries come (closed after
+ *   `keepalive` ms idle), TLS when asked with `tls_sni` as the server name (as Kong's
+ *   `sslhandshake(true, sni, false)`, the sink's certificate is not verified). Entries wait in a
+ *   Kong queue (queue.ts: bounded, oldest dropped and counted when full, a failed batch retried
+ *   with back-off), so a sink that is down, then back, gets what the queue held.
+ * - udp-log: one datagram per entry, nothing retried (UDP's, and Kong's, fire and forget).
+ * - syslog: one RFC 5424 message per entry over UDP to the companion's syslog address: PRI from
+ *   the plugin's facility and the severity of the entry's status class (5xx
+ *   server_errors_severity, 4xx client_errors_severity, else successful_severity), sent only
+ *   when that severity is at least as severe as log_level (Kong's send_to_syslog), APP-NAME
+ *   "kong", MSG the entry as JSON.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { hostname as osHostname } from 'node:os';
+import { connect as netConnect, isIPv6, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { StreamLogSink__Output } from '../contracts/log.js';
+import type { Logger } from '../logger.js';
+import { SYSLOG_FACILITIES, SYSLOG_SEVERITIES } from '../syslog-codes.js';
+import { KongQueue, type QueueClock, type QueueCounts } from './queue.js';
+
+export interface StreamSink {
+  push(entry: object): void;
+  /** What it sent and dropped; queued: entries held (waiting, or in a batch being retried). */
+  counts(): QueueCounts & { queued: number };
+  close(): void;
+}
+
+export interface StreamSinkOptions {
+  /** Where syslog messages go (UDP). */
+  syslog: { host: string; port: number };
+  clock: QueueClock;
+  logger: Logger;
+  /** RFC 5424 HOSTNAME (the machine's name by default). */
+  hostname?: string;
+}
+
+/** Kong's queue bounds for a TCP sink (typedefs.queue's defaults, batches of lines sent together). */
+const TCP_QUEUE = { maxBatchSize: 100, maxCoalescingDelayS: 0, maxEntries: 10000, maxRetryTimeS: 60, initialRetryDelayS: 0.01, maxRetryDelayS: 60, concurrencyLimit: 1 };
+
+function tcpSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  let socket: Socket | undefined;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const drop = () => { socket?.destroy(); socket = undefined; };
+  const connect = () => new Promise<Socket>((resolve, reject) => {
+    if (socket && !socket.destroyed && socket.writable) { resolve(socket); return; }
+    const opts = { host: c.host, port: c.port, timeout: c.timeout_ms || 10000 };
+    const s = c.tls
+      ? tlsConnect({ ...opts, servername: c.tls_sni || (isIPv6(c.host) || /^\d+(\.\d+){3}$/.test(c.host) ? undefined : c.host), rejectUnauthorized: false }, () => { s.setTimeout(0); resolve(s); })
+      : netConnect(opts, () => { s.setTimeout(0); resolve(s); });
+    s.once('timeout', () => s.destroy(new Error('tcp-log: connect timed out')));
+    s.once('error', (e) => { if (socket === s) socket = undefined; reject(e); });
+    s.once('close', () => { if (socket === s) socket = undefined; });
+    s.on('data', () => undefined);
+    socket = s;
+  });
+  const send = async (batch: string[]) => {
+    const s = await connect();
+    await new Promise<void>((resolve, reject) => {
+      s.write(batch.join(''), (e) => (e ? (drop(), reject(e)) : resolve()));
+    });
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(drop, c.keepalive_ms || 60000);
+    idle.unref();
+  };
+  const queue = new KongQueue<string>(TCP_QUEUE, send, o.clock, (count, why) => o.logger.warn({ sink: c.name, count, why }, why === 'full' ? 'log: tcp-log queue full, oldest entries dropped' : 'log: tcp-log batch dropped after max_retry_time'));
+  return {
+    push: (entry) => queue.push(`${JSON.stringify(entry)}\n`),
+    counts: () => ({ queued: queue.held, ...queue.counts }),
+    close() { queue.close(); if (idle) clearTimeout(idle); drop(); },
+  };
+}
+
+/** One datagram per text, to host:port; nothing retried. */
+function datagrams(host: string, port: number, name: string, logger: Logger): { send(text: string): void; counts: QueueCounts; close(): void } {
+  const socket: UdpSocket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+  socket.on('error', (e) => logger.warn({ sink: name, err: e.message }, 'log: udp send failed'));
+  socket.unref();
+  const counts: QueueCounts = { droppedFull: 0, droppedRetries: 0, sent: 0 };
+  return {
+    send(text) {
+      socket.send(text, port, host, (e) => { if (e) counts.droppedRetries++; else counts.sent++; });
+    },
+    counts,
+    close: () => { try { socket.close(); } catch { /* already closed */ } },
+  };
+}
+
+function udpSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  const d = datagrams(c.host, c.port, c.name, o.logger);
+  return { push: (entry) => d.send(JSON.stringify(entry)), counts: () => ({ queued: 0, ...d.counts }), close: d.close };
+}
+
+const LEVEL = new Map<string, number>(SYSLOG_SEVERITIES.map((s, i) => [s, i]));
+
+/** The severity Kong's syslog gives an entry of this status, or undefined when log_level filters it out. */
+export function syslogSeverity(c: Pick<StreamLogSink__Output, 'log_level' | 'successful_severity' | 'client_errors_severity' | 'server_errors_severity'>, status: number): number | undefined {
+  const name = status >= 500 ? c.server_errors_severity : status >= 400 ? c.client_errors_severity : c.successful_severity;
+  const severity = LEVEL.get(name || 'info') ?? 6;
+  return severity <= (LEVEL.get(c.log_level || 'info') ?? 6) ? severity : undefined;
+}
+
+/** One RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME kong PROCID - - MSG`. */
+export function syslogMessage(facility: string, severity: number, entry: object, at: Date, host: string): string {
+  const pri = (SYSLOG_FACILITIES[facility] ?? 1) * 8 + severity;
+  return `<${pri}>1 ${at.toISOString()} ${host || '-'} kong ${process.pid} - - ${JSON.stringify(entry)}`;
+}
+
+function syslogSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  const d = datagrams(o.syslog.host, o.syslog.port, c.name, o.logger);
+  const host = (o.hostname ?? osHostname()).replace(/\s/g, '').slice(0, 255);
+  return {
+    push(entry) {
+      const status = Number((entry as { response?: { status?: unknown } }).response?.status ?? 0);
+      const severity = syslogSeverity(c, status);
+      if (severity !== undefined) d.send(syslogMessage(c.facility || 'USER', severity, entry, new Date(o.clock.now()), host));
+    },
+    counts: () => ({ queued: 0, ...d.counts }),
+    close: d.close,
+  };
+}
+
+/** The sink of one StreamLogSink resource. */
+export function startStreamSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  if (c.kind === 'TCP') return tcpSink(c, o);
+  if (c.kind === 'UDP') return udpSink(c, o);
+  return syslogSink(c, o);
+}
