@@ -5,23 +5,34 @@
  *   node --import tsx bench/observability/run.ts [--seconds 5] [--connections 32]
  *
  * One service in front of a fast upstream (a static Envoy answering 200 itself), compiled by
- * Frontdesk five ways and each served by its own static Envoy (concurrency 1), loaded by wrk
- * (one thread, keep-alive connections) in the same run:
- *   - baseline: no logging, no tracing;
- *   - file-log alone, opentelemetry alone at sampling_rate 0.01 (to tell their costs apart);
- *   - file-log + opentelemetry at sampling_rate 0.01, and at 1.0.
- * The OTLP collector is another static Envoy answering 200 (never the bottleneck); the log file
- * is a temporary file. http-log is not served yet, so it is not in the figures. Each gateway
- * gets an unmeasured 1 s warm-up; the baseline runs again last, so a load that moved during the
- * run shows as the gap between the two baselines. Each figure is one JSON line and one readable line with
- * requests/s, p99 and the ratio to the baseline, naming the machine, the load generator and the
- * load at the start (a busy start marks the figures).
+ * Frontdesk in several ways and each served by its own static Envoy (concurrency 1), loaded by
+ * wrk (one thread, keep-alive connections) in the same run:
+ *   - baseline: no logging, no tracing, no metrics;
+ *   - file-log alone, opentelemetry alone at sampling_rate 0.01, http-log alone (batches of
+ *     100), prometheus alone (Kong's metrics, every flag on), to tell their costs apart;
+ *   - file-log + http-log + opentelemetry at sampling_rate 0.01, and at 1.0 (the issue's
+ *     target: at 0.01 and with http-log batching, at most 10 % fewer requests/s than the
+ *     baseline).
+ * http-log and prometheus stream to a log companion running in this process (its sinks from an
+ * in-process control plane serving the same plugins over ADS); http-log's endpoint is another
+ * static Envoy answering 200, as is the OTLP collector (never the bottleneck); the log file is a
+ * temporary file. The companion shares the machine's cores with Envoy and wrk, as it would in
+ * production on one host. Each gateway gets an unmeasured 1 s warm-up; the baseline runs again
+ * last, so a load that moved during the run shows as the gap between the two baselines. Each
+ * figure is one JSON line and one readable line with requests/s, p99 and the ratio to the
+ * baseline, naming the machine, the load generator and the load at the start (a busy start
+ * marks the figures); the companion's counts (entries sent, dropped) follow each variant that
+ * used it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/logger.js';
+import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { EnvoyProcess } from '../../src/runtime/envoy.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems } from '../support/load.js';
@@ -37,29 +48,44 @@ const SECONDS = Math.min(Number(arg('seconds', '5')), 10);
 const CONNECTIONS = Number(arg('connections', '32'));
 const log = silentLogger();
 const LOADGEN = `wrk -t1 -c${CONNECTIONS}`;
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 interface Variant { name: string; plugins: string }
 
-function variants(collector: string, logFile: string): Variant[] {
-  const fileLog = `
-  - name: file-log
-    config: { path: ${logFile} }`;
+/** The plugins, as YAML list items, by name: each variant names the ones it uses. */
+function pluginItems(collector: string, logFile: string, httpSink: string): Record<string, string> {
   const otel = (rate: number) => `
   - name: opentelemetry
     config: { traces_endpoint: ${collector}/v1/traces, sampling_rate: ${rate} }`;
-  const plugins = (...p: string[]) => `\nplugins:${p.join('')}`;
+  return {
+    fileLog: `
+  - name: file-log
+    config: { path: ${logFile} }`,
+    httpLog: `
+  - name: http-log
+    config: { http_endpoint: ${httpSink}/logs, queue: { max_batch_size: 100, max_coalescing_delay: 1, max_entries: 100000 } }`,
+    prometheus: `
+  - name: prometheus
+    config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true }`,
+    otel001: otel(0.01),
+    otel1: otel(1),
+  };
+}
+
+function variants(p: Record<string, string>): Variant[] {
+  const plugins = (...names: string[]) => `\nplugins:${names.map((n) => p[n]!).join('')}`;
   return [
     { name: 'baseline', plugins: '' },
-    { name: 'file-log', plugins: plugins(fileLog) },
-    { name: 'otel@0.01', plugins: plugins(otel(0.01)) },
-    { name: 'file-log+otel@0.01', plugins: plugins(fileLog, otel(0.01)) },
-    { name: 'file-log+otel@1.0', plugins: plugins(fileLog, otel(1)) },
+    { name: 'file-log', plugins: plugins('fileLog') },
+    { name: 'otel@0.01', plugins: plugins('otel001') },
+    { name: 'http-log', plugins: plugins('httpLog') },
+    { name: 'prometheus', plugins: plugins('prometheus') },
+    { name: 'file+http-log+otel@0.01', plugins: plugins('fileLog', 'httpLog', 'otel001') },
+    { name: 'file+http-log+otel@1.0', plugins: plugins('fileLog', 'httpLog', 'otel1') },
   ];
 }
 
-async function startGateway(upstream: string, v: Variant): Promise<{ port: number; envoy: EnvoyProcess }> {
-  const port = await freePort();
-  const yaml = `_format_version: "3.0"${v.plugins}
+const gatewayYaml = (upstream: string, plugins: string) => `_format_version: "3.0"${plugins}
 services:
   - name: fast
     url: ${upstream}
@@ -68,7 +94,52 @@ services:
     write_timeout: 30000
     routes: [{ name: fast, paths: [/] }]
 `;
-  const { listeners, clusters } = staticGatewayResources(yaml, port);
+
+interface Counts { sent: number; dropped: number; queued: number }
+
+/**
+ * The log companion in its own process (companion-proc.ts), holding the http-log and prometheus
+ * sinks the variants use: its control plane serves them over ADS (sinks are named by their
+ * content, so the static Envoys' loggers name the same ones).
+ */
+async function startLogCompanion(yaml: string, dir: string, port: number): Promise<{ pid: number; counts(): Promise<Counts>; stop(): Promise<void> }> {
+  const configPath = join(dir, 'companion.yaml');
+  writeFileSync(configPath, yaml);
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'companion-proc.ts'), '--config', configPath, '--port', String(port)], { cwd: join(HERE, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const wait = async <T>(what: string, check: () => T | undefined): Promise<T> => {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`the log companion process exited with ${proc.exitCode}`);
+      const v = check();
+      if (v !== undefined) return v;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await wait('the log companion to hold its sinks', () => (out.includes('ready\n') ? true : undefined));
+  return {
+    pid: proc.pid!,
+    async counts() {
+      const from = out.length;
+      proc.stdin!.write('counts\n');
+      return wait('the companion\'s counts', () => {
+        const line = out.slice(from).split('\n').find((l) => l.startsWith('{'));
+        return line ? (JSON.parse(line) as Counts) : undefined;
+      });
+    },
+    stop: () => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) { resolve(); return; }
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+async function startGateway(upstream: string, v: Variant, settings: TranslateSettings): Promise<{ port: number; envoy: EnvoyProcess }> {
+  const port = await freePort();
+  const { listeners, clusters } = staticGatewayResources(gatewayYaml(upstream, v.plugins), port, undefined, settings);
   const bootstrap = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, static_resources: { listeners, clusters } };
   const envoy = await EnvoyProcess.start({ bootstrapYaml: JSON.stringify(bootstrap), logger: log, concurrency: 1 });
   await envoy.waitReady(30_000);
@@ -83,27 +154,40 @@ async function main(): Promise<void> {
   const logFile = join(dir, 'access.log');
   const upstream = await startDirectUpstream({ logger: log });
   const collector = await startDirectUpstream({ logger: log, body: '' });
-  const started: EnvoyProcess[] = [upstream.envoy, collector.envoy];
+  const httpSink = await startDirectUpstream({ logger: log, body: '' });
+  const started: EnvoyProcess[] = [upstream.envoy, collector.envoy, httpSink.envoy];
+  const settings: TranslateSettings = { ...DEFAULT_SETTINGS, log: { host: '127.0.0.1', port: await freePort() } };
+  const items = pluginItems(collector.url, logFile, httpSink.url);
+  const companion = await startLogCompanion(gatewayYaml(upstream.url, `\nplugins:${items.httpLog}${items.prometheus}`), dir, settings.log.port);
   try {
     let baseline: { rps: number; p99Ms: number } | undefined;
-    const all = variants(collector.url, logFile);
+    const all = variants(items);
     // The baseline runs first and last: a moving load on a shared machine shows as their gap.
     const order = [...all, { ...all[0]!, name: 'baseline-again' }];
     for (const v of order) {
-      const gw = await startGateway(upstream.url, v);
+      const before = await companion.counts();
+      const gw = await startGateway(upstream.url, v, settings);
       started.push(gw.envoy);
       const url = `http://127.0.0.1:${gw.port}/`;
-      wrk(url, 1, CONNECTIONS);
+      const warm = wrk(url, 1, CONNECTIONS);
       const r = wrk(url, SECONDS, CONNECTIONS);
       await gw.envoy.stop();
       baseline ??= r;
       const ratio = baseline.rps ? Math.round((r.rps / baseline.rps) * 100) / 100 : Number.NaN;
       const m = marks(run, wrkProblems([r]));
       const logBytes = (() => { try { return statSync(logFile).size; } catch { return 0; } })();
-      process.stdout.write(`${JSON.stringify({ bench: 'observability', variant: v.name, seconds: SECONDS, connections: CONNECTIONS, rps: Math.round(r.rps), p50Ms: r.p50Ms, p99Ms: r.p99Ms, rpsVsBaseline: ratio, baseline: 'baseline (same Envoy, no file-log or tracing)', logFileBytes: logBytes, loadgen: LOADGEN, cores: run.cores, marks: m })}\n`);
-      process.stdout.write(`observability ${v.name.padEnd(18)} ${Math.round(r.rps)} req/s (${ratio}x baseline), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms  [${run.cores} cores, ${LOADGEN}, ${SECONDS} s]${markText(m)}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: 'observability', variant: v.name, seconds: SECONDS, connections: CONNECTIONS, rps: Math.round(r.rps), p50Ms: r.p50Ms, p99Ms: r.p99Ms, rpsVsBaseline: ratio, baseline: 'baseline (same Envoy, no logging, tracing or metrics)', logFileBytes: logBytes, loadgen: LOADGEN, cores: run.cores, marks: m })}\n`);
+      process.stdout.write(`observability ${v.name.padEnd(24)} ${Math.round(r.rps)} req/s (${ratio}x baseline), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms  [${run.cores} cores, ${LOADGEN}, ${SECONDS} s]${markText(m)}\n`);
+      if (/http-log/.test(v.name)) {
+        // What the companion did with this variant's entries: sent to the sink (once its queue is
+        // empty, at most 5 s), dropped, against the requests wrk made (warm-up included).
+        let after = await companion.counts();
+        for (const until = Date.now() + 5000; after.queued > 0 && Date.now() < until;) { await new Promise((r) => setTimeout(r, 100)); after = await companion.counts(); }
+        process.stdout.write(`  log companion: http-log entries sent ${after.sent - before.sent} of ${warm.requests + r.requests} requests, dropped ${after.dropped - before.dropped}, still held ${after.queued}\n`);
+      }
     }
   } finally {
+    await companion.stop();
     await Promise.all(started.map((e) => e.stop()));
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
+import type { TranslateSettings } from '../../src/resources/filters/registry.js';
 
 type Json = Record<string, any>;
 
@@ -7,10 +8,10 @@ type Json = Record<string, any>;
  * What Frontdesk compiles for `yaml` (listening on 127.0.0.1:`port`), as static resources for an
  * Envoy bootstrap: the same listeners and clusters xDS would push, with each listener's route
  * configuration inlined (no RDS) and EDS clusters given their endpoints (STATIC). `patchCluster`
- * may edit each cluster (a benchmark's variant).
+ * may edit each cluster (a benchmark's variant); `settings` say where the companions listen.
  */
-export function staticGatewayResources(yaml: string, port: number, patchCluster: (c: Json) => void = () => undefined): { listeners: Json[]; clusters: Json[] } {
-  const r = compileConfig([{ file: 'bench.yaml', text: yaml }], { ir: { defaultListener: { address: '127.0.0.1', port } } });
+export function staticGatewayResources(yaml: string, port: number, patchCluster: (c: Json) => void = () => undefined, settings?: TranslateSettings): { listeners: Json[]; clusters: Json[] } {
+  const r = compileConfig([{ file: 'bench.yaml', text: yaml }], { ir: { defaultListener: { address: '127.0.0.1', port } }, ...(settings ? { settings } : {}) });
   if (!r.ok || !r.translation) throw new Error(`bench config does not compile: ${JSON.stringify(r.diagnostics)}`);
   const fleet = r.translation.fleets.get('')!;
   const clone = (o: unknown) => JSON.parse(JSON.stringify(o)) as Json;
