@@ -36,7 +36,8 @@ export function stopServer(server: grpc.Server, graceMs = 2000): Promise<void> {
 }
 
 /** A unary method's handler: request message bytes in, response bytes or a gRPC error out. */
-export type UnaryHandler = (request: Uint8Array) => Promise<Uint8Array | { code: number; message: string }>;
+/** A unary method: the request message, and the call's headers (its metadata: e.g. the trace context Envoy sends). */
+export type UnaryHandler = (request: Uint8Array, headers?: import('node:http2').IncomingHttpHeaders) => Promise<Uint8Array | { code: number; message: string }>;
 
 /** mTLS for a unary server: the certificates, and who may call (checked before any request is read). */
 export interface UnaryTls {
@@ -108,7 +109,7 @@ export async function serveUnary(host: string, port: number, methods: Record<str
         trailersOnly(stream, grpc.status.INVALID_ARGUMENT, 'expected one uncompressed message');
         return;
       }
-      handler(buf.subarray(5)).then((out) => {
+      handler(buf.subarray(5), headers).then((out) => {
         if (stream.destroyed) return;
         if (!(out instanceof Uint8Array)) { trailersOnly(stream, out.code, out.message); return; }
         const frame = Buffer.allocUnsafe(5 + out.length);

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ROUTE_CONTEXT_KEY } from '../contracts/authz.js';
 import { healthMethods } from '../grpc-health.js';
 import { serveUnary } from '../grpc-raw.js';
+import type { CompanionTracer } from '../companion-tracing.js';
 import { envoysOnly } from '../tls.js';
 import type { TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
@@ -24,6 +25,8 @@ export interface Checker {
 }
 
 export interface AuthzServerOptions {
+  /** Each sampled call a child span of Envoy's (companion-tracing.ts). */
+  tracer?: CompanionTracer;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -128,6 +131,6 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     else counts.denied++;
     return encodeCheckResponse(d);
   };
-  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: check, ...healthMethods(opts.ready ?? (() => true)) }, opts.maxRequestBytes ?? 1024 * 1024, opts.tls && envoysOnly(opts.tls, opts.logger));
+  const server = await serveUnary(opts.host, opts.port, { [CHECK_METHOD]: opts.tracer ? opts.tracer.traced('envoy.service.auth.v3.Authorization/Check', check) : check, ...healthMethods(opts.ready ?? (() => true)) }, opts.maxRequestBytes ?? 1024 * 1024, opts.tls && envoysOnly(opts.tls, opts.logger));
   return { port: server.port, stats: () => ({ ...counts }), stop: (graceMs = 2000) => server.stop(graceMs) };
 }

@@ -3,6 +3,8 @@ import type { CompanionDefinition, CompanionOptions, RunningCompanion, XdsAddres
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
+import { CompanionTracer } from '../companion-tracing.js';
+import { TRACING_TYPE_URL, type TracingMessages } from '../contracts/tracing.js';
 import { TlsSource } from '../tls.js';
 import { AuthzEngine } from './engine.js';
 import { consumersProblem, policiesProblem, snapshotFromResources } from './policy.js';
@@ -42,17 +44,19 @@ export interface RunningAuthz extends RunningCompanion {
 export async function startAuthzService(o: AuthzServiceOptions): Promise<RunningAuthz> {
   const log = o.logger;
   const engine = new AuthzEngine({ logger: log, fetch: globalThis.fetch as AuthzEngineOptions['fetch'], ...o.engine });
-  const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log, tls: o.tls, ready: () => engine.ready });
+  const tracer = new CompanionTracer('authz', log);
+  const server = await startAuthzServer({ host: o.host, port: o.port, engine, logger: log, tls: o.tls, ready: () => engine.ready, tracer });
   let applied = '';
-  const client = startCompanionClient<AuthzMessages>({
+  const client = startCompanionClient<AuthzMessages & TracingMessages>({
     name: 'authz',
     xds: o.xds,
     nodeId: o.nodeId,
     mode: o.mode,
     logger: log,
     tls: o.tls,
-    types: { [AUTHZ_TYPE.consumer]: consumersProblem, [AUTHZ_TYPE.routePolicy]: policiesProblem },
+    types: { [AUTHZ_TYPE.consumer]: consumersProblem, [AUTHZ_TYPE.routePolicy]: policiesProblem, [TRACING_TYPE_URL]: () => undefined },
     apply(resources) {
+      tracer.configure(resources.get(TRACING_TYPE_URL));
       const consumers = resources.get(AUTHZ_TYPE.consumer);
       const policies = resources.get(AUTHZ_TYPE.routePolicy);
       engine.update(snapshotFromResources(consumers, policies));
@@ -70,6 +74,7 @@ export async function startAuthzService(o: AuthzServiceOptions): Promise<Running
     async stop() {
       client.close();
       await server.stop();
+      tracer.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { healthMethods } from '../grpc-health.js';
 import { serveUnary } from '../grpc-raw.js';
+import type { CompanionTracer } from '../companion-tracing.js';
 import { envoysOnly, type TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
@@ -67,6 +68,8 @@ export function encodeResponse(a: Extract<LimitAnswer, { kind: 'answer' }>): Uin
 }
 
 export interface RateLimitServerOptions {
+  /** Each sampled call a child span of Envoy's (companion-tracing.ts). */
+  tracer?: CompanionTracer;
   host: string;
   port: number;
   decide(req: LimitRequest): Promise<LimitAnswer>;
@@ -100,6 +103,6 @@ export async function startRateLimitServer(o: RateLimitServerOptions): Promise<R
       return { code: grpc.status.INTERNAL, message: 'rate-limit decision failed' };
     }
   };
-  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: shouldRateLimit, ...healthMethods(o.ready ?? (() => true)) }, undefined, o.tls && envoysOnly(o.tls, o.logger));
+  const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: o.tracer ? o.tracer.traced('envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit', shouldRateLimit) : shouldRateLimit, ...healthMethods(o.ready ?? (() => true)) }, undefined, o.tls && envoysOnly(o.tls, o.logger));
   return { port: server.port, stop: () => server.stop() };
 }

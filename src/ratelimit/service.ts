@@ -6,6 +6,8 @@ import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../args.js';
 import { startCompanionClient } from '../xds/companion-client.js';
+import { CompanionTracer } from '../companion-tracing.js';
+import { TRACING_TYPE_URL, type TracingMessages } from '../contracts/tracing.js';
 import { isLoopback, TlsSource } from '../tls.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
@@ -55,10 +57,11 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
   const limiter = new RateLimiter({ logger: log, defaultRedis: o.redis, clock: o.clock, redisClient: o.redisClient });
   // gRPC health answers SERVING once the first policy set is in (the ADS client starts below).
   let isReady = () => false;
-  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log, tls: o.tls, ready: () => isReady() });
+  const tracer = new CompanionTracer('ratelimit', log);
+  const grpcServer = await startRateLimitServer({ host: o.host, port: o.port, decide: (r) => limiter.decide(r), logger: log, tls: o.tls, ready: () => isReady(), tracer });
   // Parsed once, in the check; applied when the set is put in force.
   let parsed: { resources: ReadonlyMap<string, RouteRateLimit>; routes: ReturnType<typeof RateLimiter.parse> } | undefined;
-  const ads = startCompanionClient<RatelimitMessages>({
+  const ads = startCompanionClient<RatelimitMessages & TracingMessages>({
     name: 'ratelimit',
     cluster: 'frontdesk-ratelimit',
     xds: o.xds,
@@ -75,8 +78,10 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
           return (e as Error).message;
         }
       },
+      [TRACING_TYPE_URL]: () => undefined,
     },
     apply(resources) {
+      tracer.configure(resources.get(TRACING_TYPE_URL));
       const set = resources.get(RATELIMIT_TYPE_URL);
       const routes = parsed?.resources === set ? parsed.routes : RateLimiter.parse(set);
       parsed = undefined;
@@ -105,6 +110,7 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     async stop() {
       ads.close();
       await grpcServer.stop();
+      tracer.close();
       if (admin) {
         const s = admin.server;
         await new Promise<void>((r) => s.close(() => r()));

@@ -2,13 +2,16 @@
 // stand-ins (OTLP/HTTP protobuf decoded with protobufjs; Zipkin v2 JSON), a caller's W3C trace
 // continued and its context sent upstream, spans named by route and tagged with service, route,
 // consumer and status, the collector headers and resource attributes Kong's fields set, and a
-// route sampled at 0 % exporting nothing.
+// route sampled at 0 % exporting nothing; the authz and ratelimit companions' own spans (OTLP/HTTP
+// JSON) children of Envoy's call spans, at the same collector.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
+import { freePort } from '../support/ports.js';
+import { startTestRateLimitService, type TestRateLimitService } from '../support/ratelimit-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { startOtlpCollector, startZipkinCollector, type CollectedSpan, type Collector, type ZipkinSpan } from '../support/trace-collectors.js';
 import { startEchoUpstream } from '../support/upstream.js';
@@ -40,6 +43,7 @@ describe('opentelemetry: Envoy exports OTLP spans to the collector', () => {
   let collector: Collector<CollectedSpan>;
   let gw: Gateway;
   let authz: TestAuthz;
+  let rl: TestRateLimitService;
   /** One opentelemetry plugin entry (a YAML list item), indented by `pad`. */
   const otel = (url: string, rate: number, pad: string) => [
     '- name: opentelemetry',
@@ -55,6 +59,7 @@ describe('opentelemetry: Envoy exports OTLP spans to the collector', () => {
     up = await startEchoUpstream('shop');
     collector = await startOtlpCollector();
     const az = await authzForTests();
+    const rlPort = await freePort();
     gw = await startGateway(`_format_version: "3.0"
 plugins:
 ${otel(collector.url, 1, '  ')}
@@ -72,6 +77,11 @@ services:
         paths: [/keyed]
         plugins:
           - name: key-auth
+      - name: limited
+        paths: [/limited]
+        plugins:
+          - name: rate-limiting
+            config: { minute: 1000, policy: local }
       - name: half
         paths: [/half]
         plugins:
@@ -80,13 +90,15 @@ ${otel(collector.url, 0.5, '          ')}
         paths: [/quiet]
         plugins:
 ${otel(collector.url, 0, '          ')}
-`, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
+`, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: rlPort } } });
     authz = az.attach(gw.xdsPort);
     await authz.start();
+    rl = await startTestRateLimitService({ xdsPort: gw.xdsPort, port: rlPort });
   });
   after(async () => {
     await gw?.stop();
     await authz?.stop();
+    await rl?.stop();
     await collector?.close();
     await up?.close();
   });
@@ -127,6 +139,36 @@ ${otel(collector.url, 0, '          ')}
     const d = await spanOf(collector, (x) => x.traceId === denied.traceId && x.parentSpanId === denied.spanId, 'the refused span');
     assert.equal(d.attributes['http.status_code'], '401');
     assert.equal(d.attributes['kong.consumer.username'], undefined);
+  });
+
+  test('the authz companion joins the trace: its Check span is the child of Envoy\'s gRPC call span, at the same collector', async () => {
+    const ok = newIds();
+    assert.equal((await send(gw, '/keyed/b', { apikey: 'partner-key', traceparent: traceparent(ok.traceId, ok.spanId) })).status, 200);
+    const request = await spanOf(collector, (x) => x.traceId === ok.traceId && x.parentSpanId === ok.spanId, 'the request\'s span');
+    const call = await spanOf(collector, (x) => x.traceId === ok.traceId && x.name.includes('Authorization.Check') && x.parentSpanId === request.spanId, 'Envoy\'s span of the authz call');
+    const served = await spanOf(collector, (x) => x.traceId === ok.traceId && x.name === 'envoy.service.auth.v3.Authorization/Check', 'the authz companion\'s span');
+    assert.equal(served.parentSpanId, call.spanId, 'a child of the call Envoy made');
+    assert.equal(served.kind, 'SPAN_KIND_SERVER');
+    assert.equal(served.resource['service.name'], 'edge-gateway-authz', 'the plugin\'s service.name, named for the companion');
+    assert.equal(served.resource['deployment.environment'], 'test', 'the plugin\'s resource_attributes');
+    assert.equal(served.attributes['rpc.system'], 'grpc');
+    // A trace the caller did not sample gets no span from the companion.
+    const unsampled = newIds();
+    assert.equal((await send(gw, '/keyed/c', { apikey: 'partner-key', traceparent: `00-${unsampled.traceId}-${unsampled.spanId}-00` })).status, 200);
+    const marker = newIds();
+    assert.equal((await send(gw, '/keyed/d', { apikey: 'partner-key', traceparent: traceparent(marker.traceId, marker.spanId) })).status, 200);
+    await spanOf(collector, (x) => x.traceId === marker.traceId && x.name === 'envoy.service.auth.v3.Authorization/Check', 'the next sampled call\'s companion span');
+    assert.equal(collector.spans.filter((x) => x.traceId === unsampled.traceId).length, 0);
+  });
+
+  test('the ratelimit companion joins the trace: its ShouldRateLimit span is the child of Envoy\'s call span', async () => {
+    const ids = newIds();
+    assert.equal((await send(gw, '/limited', { traceparent: traceparent(ids.traceId, ids.spanId) })).status, 200);
+    const request = await spanOf(collector, (x) => x.traceId === ids.traceId && x.parentSpanId === ids.spanId, 'the request\'s span');
+    const served = await spanOf(collector, (x) => x.traceId === ids.traceId && x.name === 'envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit', 'the ratelimit companion\'s span');
+    const call = await spanOf(collector, (x) => x.spanId === served.parentSpanId, 'its parent, a span Envoy exports');
+    assert.equal(call.parentSpanId, request.spanId, 'Envoy\'s call span, the child of the request\'s');
+    assert.equal(served.resource['service.name'], 'edge-gateway-ratelimit');
   });
 
   test('a route sampled at 0.5 traces about half of its requests (Envoy\'s own count of its decisions)', async () => {

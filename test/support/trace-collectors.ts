@@ -34,7 +34,7 @@ export interface Collector<S> {
   close(): Promise<void>;
 }
 
-async function listen<S>(path: string, decode: (body: Buffer) => S[]): Promise<Collector<S>> {
+async function listen<S>(path: string, decode: (body: Buffer, contentType: string) => S[]): Promise<Collector<S>> {
   const spans: S[] = [];
   const requests: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
@@ -43,7 +43,7 @@ async function listen<S>(path: string, decode: (body: Buffer) => S[]): Promise<C
     req.on('end', () => {
       if (req.method !== 'POST' || req.url !== path) { res.writeHead(404).end(); return; }
       requests.push(req.headers);
-      spans.push(...decode(Buffer.concat(chunks)));
+      spans.push(...decode(Buffer.concat(chunks), String(req.headers['content-type'] ?? '')));
       res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' }).end();
     });
   });
@@ -65,10 +65,28 @@ function flatten(kvs: KeyValue[] | undefined): Record<string, string> {
 
 const hex = (b: unknown) => (b ? Buffer.from(b as Uint8Array).toString('hex') : '');
 
-/** An OTLP/HTTP (protobuf) trace collector. */
+type Json = { [k: string]: unknown };
+
+/**
+ * OTLP/HTTP JSON (the OTLP specification's JSON encoding) → the message protobufjs builds from
+ * it with the opentelemetry-proto definitions: ids are hex there (base64 in protobufjs's JSON),
+ * enums are numbers, 64-bit times decimal strings.
+ */
+function fromOtlpJson(body: Buffer): unknown {
+  const ids = new Set(['traceId', 'spanId', 'parentSpanId']);
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(Object.entries(v as Json).map(([k, x]) => [k, ids.has(k) && typeof x === 'string' ? Buffer.from(x, 'hex').toString('base64') : walk(x)]));
+  };
+  return (ExportTraceServiceRequest as unknown as { fromObject(o: unknown): unknown }).fromObject(walk(JSON.parse(body.toString('utf8'))));
+}
+
+/** An OTLP/HTTP trace collector: protobuf (Envoy's) and JSON (the companions') bodies. */
 export function startOtlpCollector(): Promise<Collector<CollectedSpan>> {
-  return listen('/v1/traces', (body) => {
-    const msg = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(body), { enums: String, longs: String, bytes: Buffer }) as {
+  return listen('/v1/traces', (body, contentType) => {
+    const decoded = contentType.startsWith('application/json') ? fromOtlpJson(body) : ExportTraceServiceRequest.decode(body);
+    const msg = ExportTraceServiceRequest.toObject(decoded, { enums: String, longs: String, bytes: Buffer }) as {
       resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[];
     };
     return (msg.resourceSpans ?? []).flatMap((rs) => (rs.scopeSpans ?? []).flatMap((ss) => (ss.spans ?? []).map((s): CollectedSpan => ({

@@ -1,3 +1,4 @@
+import { tracingResources } from '../../contracts/tracing.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, duration, socketAddress, type JsonObject } from '../builders.js';
 import { isIpLiteral } from '../../ir/build.js';
@@ -139,6 +140,8 @@ export const tracingFilter: HttpFilter = {
     const f = anyFeature(ctx);
     return f ? [collectorCluster(f)] : [];
   },
+  // The companions' own spans go to the same collector (contracts/tracing.ts).
+  companions: (ctx) => tracingResources(ctx.ir),
   patchRoute(r, envoyRoute, ctx) {
     if (!anyFeature(ctx)) return;
     const f = featureOf(r);

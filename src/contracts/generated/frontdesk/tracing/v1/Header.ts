@@ -1,0 +1,12 @@
+// Original file: proto/frontdesk/tracing/v1/tracing.proto
+
+
+export interface Header {
+  'name'?: (string);
+  'value'?: (string);
+}
+
+export interface Header__Output {
+  'name': (string);
+  'value': (string);
+}
