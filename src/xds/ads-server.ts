@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
+import { bindServer, stopServer } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { shortType } from '../resources/type-urls.js';
@@ -8,6 +8,8 @@ import { messageType } from './proto-registry.js';
 import { nackReason } from './nack-reason.js';
 import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
 import { withRetainedPolicies, type Snapshot } from './snapshot.js';
+import { responseBytesToCopy, type Response } from './wire.js';
+import { StreamWriter, WriteBudget } from './write-queue.js';
 import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -24,6 +26,23 @@ export interface AdsServerOptions {
   retainMs?: number;
   /** How long a new version waits for the companions to hold its policies before Envoys get it anyway. Default 2 s. */
   companionWaitMs?: number;
+  /** Bytes of responses being written to all streams at once (see write-queue.ts). Default 32 MiB. */
+  writeBudgetBytes?: number;
+}
+
+/**
+ * An ADS method whose requests arrive as bytes and whose responses leave as a shared body and
+ * the stream's nonce, joined only when written.
+ */
+function adsMethod(path: string): grpc.MethodDefinition<Uint8Array, Response> {
+  return {
+    path, requestStream: true, responseStream: true,
+    requestSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    requestDeserialize: (b: Buffer) => b,
+    // grpc-js copies the serialized bytes into its frame at once: the shared body is not copied per stream here.
+    responseSerialize: responseBytesToCopy,
+    responseDeserialize: (b: Buffer) => ({ body: b, nonce: new Uint8Array() }),
+  };
 }
 
 /** What /status shows for one connected xDS client. */
@@ -112,21 +131,26 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   private readonly requestType: protobuf.Type;
   private readonly deltaRequestType: protobuf.Type;
   private readonly log: Logger;
+  private readonly debug: boolean;
+  private readonly budget: WriteBudget;
 
   constructor(logger: Logger, private readonly tls?: AdsTls, options: AdsServerOptions = {}) {
     super();
+    this.budget = new WriteBudget(options.writeBudgetBytes);
     this.retainMs = options.retainMs ?? 30_000;
     this.companionWaitMs = options.companionWaitMs ?? 2_000;
     this.log = logger.child({ component: 'xds' });
+    // Per-request debug lines cost an object each even when dropped: built only when they are kept.
+    this.debug = (this.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') ?? true;
     this.requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     this.deltaRequestType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
     const definition: grpc.ServiceDefinition = {
-      StreamAggregatedResources: rawMethod(`${SERVICE}/StreamAggregatedResources`, 'bidi'),
-      DeltaAggregatedResources: rawMethod(`${SERVICE}/DeltaAggregatedResources`, 'bidi'),
+      StreamAggregatedResources: adsMethod(`${SERVICE}/StreamAggregatedResources`),
+      DeltaAggregatedResources: adsMethod(`${SERVICE}/DeltaAggregatedResources`),
     };
     this.server.addService(definition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => this.onStream(call, 'sotw'),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => this.onStream(call, 'delta'),
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Uint8Array, Response>) => this.onStream(call, 'sotw'),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Uint8Array, Response>) => this.onStream(call, 'delta'),
     });
   }
 
@@ -263,7 +287,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     });
   }
 
-  private onStream(call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>, mode: Mode): void {
+  private onStream(call: grpc.ServerDuplexStream<Uint8Array, Response>, mode: Mode): void {
     const id = ++this.streamSeq;
     let info: StreamInfo | undefined;
     const log = this.log.child({ stream: id, mode });
@@ -277,7 +301,9 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       return;
     }
     const allowed = tls && identity ? (typeUrl: string) => tls.allowed(identity, typeUrl) : undefined;
+    const writer = new StreamWriter(this.budget, (r, done) => { call.write(r, () => done()); });
     const end = () => {
+      writer.close();
       if (!info) return;
       this.streams.delete(id);
       if (info.session.servesProxy()) { this.release(info.refs); this.scheduleExpiry(); }
@@ -304,10 +330,10 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
         const streamInfo: StreamInfo = {
           id, nodeId, cluster, identity: who, connectedAt: Date.now(), lastNacks: new Map(), refs: new Set(),
           session: new Session(mode, cluster, {
-            send: (bytes, typeUrl, count) => {
-              call.write(bytes);
+            send: (response, typeUrl, count) => {
+              writer.push(response);
               this.emit('push', nodeId, typeUrl, count);
-              log.debug({ node: nodeId, type: shortType(typeUrl), resources: count }, 'xds push');
+              if (this.debug) log.debug({ node: nodeId, type: shortType(typeUrl), resources: count }, 'xds push');
             },
             acked: (typeUrl, version) => this.emit('ack', nodeId, typeUrl, version),
             nacked: (typeUrl, nack) => {
@@ -335,7 +361,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
         this.emit('connect', nodeId);
         if (this.current) { info.refs.add(this.current.version); info.session.setSnapshot(this.current); }
       }
-      log.debug({ node: info.nodeId, type: shortType(req.typeUrl), nonce: req.nonce, version: req.versionInfo, names: req.resourceNames?.length, sub: req.subscribe, unsub: req.unsubscribe, nack: req.errorDetail }, 'xds request');
+      if (this.debug) log.debug({ node: info.nodeId, type: shortType(req.typeUrl), nonce: req.nonce, version: req.versionInfo, names: req.resourceNames?.length, sub: req.subscribe, unsub: req.unsubscribe, nack: req.errorDetail }, 'xds request');
       info.session.handle(req);
     });
     call.on('end', () => { end(); call.end(); });

@@ -1,6 +1,7 @@
 import { ENVOY_PUSH_ORDER, TYPE } from '../resources/type-urls.js';
+import { deltaStep, EMPTY, endpointsFor, keepHeld, namesOf, sotwBody, subscription, subset, type Subscription } from './shared-sets.js';
 import { resourcesFor, versionOf, type EncodedResource, type Snapshot, type TypeResources } from './snapshot.js';
-import { encodeDeltaResponse, encodeDiscoveryResponse } from './wire.js';
+import { nonceField, type Response } from './wire.js';
 
 /** Types whose subscription names all resources unless the client lists some. */
 const WILDCARD_TYPES = new Set<string>([TYPE.cluster, TYPE.listener]);
@@ -16,14 +17,23 @@ export interface Nack {
 interface TypeState {
   typeUrl: string;
   wildcard: boolean;
-  names: Set<string>;
-  /** What the client has acknowledged, by resource name. */
-  acked: Map<string, EncodedResource>;
+  /** The names subscribed to, in a form shared by every stream naming the same ones. */
+  sub: Subscription;
+  /** Bumped whenever the subscription changes. */
+  subSeq: number;
+  /**
+   * What the client has acknowledged, by resource name. Never changed in place: it is the very
+   * set that was sent (shared with every stream sent the same), or a new one.
+   */
+  acked: TypeResources;
   ackedVersion?: string;
-  inflight?: { nonce: string; version: string; resources: Map<string, EncodedResource>; removed: string[]; sentAt: number };
+  /** The response awaiting an answer: what it makes the client hold once ACKed. */
+  inflight?: { nonce: string; version: string; desired: TypeResources; from: TypeResources; subSeq: number; changed: readonly EncodedResource[]; removed: readonly string[]; sentAt: number };
   /** The nonce of the last response sent for this type. */
   lastNonce?: string;
   nack?: Nack;
+  /** The last check that the required names are subscribed to (they change with the snapshot, the subscription rarely). */
+  required?: { names: readonly string[]; subSeq: number; ok: boolean };
 }
 
 /** A summary of a request, the same for both protocol variants. */
@@ -43,7 +53,8 @@ export interface SessionRequest {
 }
 
 export interface SessionEvents {
-  send(bytes: Uint8Array, typeUrl: string, resourceCount: number): void;
+  /** A response to write: its body is shared with the other streams sent the same (see wire.ts). */
+  send(response: Response, typeUrl: string, resourceCount: number): void;
   acked(typeUrl: string, version: string): void;
   nacked(typeUrl: string, nack: Nack): void;
   /** Every subscribed type holds the current snapshot (make-before-break finished). */
@@ -54,14 +65,16 @@ export interface SessionEvents {
   settled?(snapshot: Snapshot): void;
 }
 
-const NOTHING: TypeResources = new Map();
-
 /**
  * One xDS stream's state machine, shared by state-of-the-world and delta. It sends at most one
  * response per type at a time and walks the types in make-before-break order: clusters (old
  * ones kept), endpoints, secrets, listeners, routes, companion types; then the final clusters
  * without the removed ones. A NACKed version is never resent; the client keeps what it last
  * acknowledged, and the next snapshot is tried afresh.
+ *
+ * What is the same for every stream of a fleet (the sets to hold at each stage, their versions,
+ * the response bodies) comes from shared-sets.ts, computed once; a session holds only its own
+ * ACK state, as references to those shared sets.
  */
 export class Session {
   private readonly types = new Map<string, TypeState>();
@@ -69,12 +82,7 @@ export class Session {
   private phase: 'make' | 'break' | 'idle' = 'idle';
   private nonceSeq = 0;
   private convergedVersion?: string;
-  /**
-   * Clusters just sent changed whose endpoints did not: Envoy warms a changed cluster and
-   * waits for its ClusterLoadAssignment again (initial_fetch_timeout, 15 s, then it would run
-   * with none), so those assignments are sent again after the clusters, unchanged.
-   */
-  private rewarm = new Set<string>();
+  private stageList?: string[][];
 
   constructor(
     readonly mode: Mode,
@@ -114,8 +122,9 @@ export class Session {
   handle(req: SessionRequest): void {
     let st = this.types.get(req.typeUrl);
     if (!st) {
-      st = { typeUrl: req.typeUrl, wildcard: false, names: new Set(), acked: new Map() };
+      st = { typeUrl: req.typeUrl, wildcard: false, sub: NO_NAMES, subSeq: 0, acked: EMPTY };
       this.types.set(req.typeUrl, st);
+      this.stageList = undefined;
       if (!this.allowed(req.typeUrl)) this.events.denied?.(req.typeUrl);
       this.subscribeFirst(st, req);
     } else if (req.nonce) {
@@ -137,10 +146,16 @@ export class Session {
         st.nack = { version: sent.version, detail: req.errorDetail, at: Date.now() };
         this.events.nacked(st.typeUrl, st.nack);
       } else {
-        if (this.mode === 'sotw') st.acked = sent.resources;
-        else {
-          for (const [name, r] of sent.resources) st.acked.set(name, r);
-          for (const name of sent.removed) st.acked.delete(name);
+        if (this.mode === 'sotw' || (st.acked === sent.from && st.subSeq === sent.subSeq)) {
+          // What was sent is what the client now holds: the shared set itself.
+          st.acked = sent.desired;
+        } else {
+          // The subscription changed while the response was in flight: apply the response to
+          // what the client holds now.
+          const next = new Map(st.acked);
+          for (const r of sent.changed) next.set(r.name, r);
+          for (const name of sent.removed) next.delete(name);
+          st.acked = next;
         }
         st.ackedVersion = sent.version;
         if (st.nack && st.nack.version !== sent.version) st.nack = undefined;
@@ -153,11 +168,16 @@ export class Session {
     this.advance();
   }
 
+  private setNames(st: TypeState, names: Iterable<string>): void {
+    st.sub = subscription(names);
+    st.subSeq++;
+  }
+
   private subscribeFirst(st: TypeState, req: SessionRequest): void {
     if (this.mode === 'sotw') {
       const names = req.resourceNames ?? [];
       st.wildcard = names.length === 0 ? WILDCARD_TYPES.has(st.typeUrl) || !isEnvoyType(st.typeUrl) : names.includes('*');
-      st.names = new Set(names.filter((n) => n !== '*'));
+      this.setNames(st, names.filter((n) => n !== '*'));
       // Resume: a client that reconnects holding exactly what we would send gets nothing new.
       if (req.versionInfo && this.snapshot) {
         const desired = this.desired(st);
@@ -166,14 +186,16 @@ export class Session {
     } else {
       const sub = req.subscribe ?? [];
       st.wildcard = sub.length === 0 ? WILDCARD_TYPES.has(st.typeUrl) || !isEnvoyType(st.typeUrl) : sub.includes('*');
-      st.names = new Set(sub.filter((n) => n !== '*'));
+      this.setNames(st, sub.filter((n) => n !== '*'));
       if (req.initialVersions && this.snapshot) {
-        const all = this.allowed(st.typeUrl) ? resourcesFor(this.snapshot, this.fleet, st.typeUrl) : NOTHING;
+        const all = this.allowed(st.typeUrl) ? resourcesFor(this.snapshot, this.fleet, st.typeUrl) : EMPTY;
+        const held: TypeResources = new Map();
         for (const [name, version] of Object.entries(req.initialVersions)) {
           const r = all.get(name);
-          if (r && r.version === version) st.acked.set(name, r);
-          else st.acked.set(name, { name, typeUrl: st.typeUrl, version, any: new Uint8Array(), body: null });
+          if (r && r.version === version) held.set(name, r);
+          else held.set(name, { name, typeUrl: st.typeUrl, version, any: new Uint8Array(), body: null });
         }
+        st.acked = held;
       }
     }
   }
@@ -182,41 +204,38 @@ export class Session {
     if (this.mode === 'sotw') {
       if (req.resourceNames === undefined) return;
       if (req.resourceNames.includes('*')) st.wildcard = true;
-      else if (req.resourceNames.length > 0 || !st.wildcard) { st.wildcard = req.resourceNames.length === 0 && WILDCARD_TYPES.has(st.typeUrl); st.names = new Set(req.resourceNames); }
-    } else {
-      for (const n of req.subscribe ?? []) { if (n === '*') st.wildcard = true; else st.names.add(n); }
-      for (const n of req.unsubscribe ?? []) {
-        if (n === '*') st.wildcard = false;
-        else { st.names.delete(n); st.acked.delete(n); }
+      else if (req.resourceNames.length > 0 || !st.wildcard) {
+        st.wildcard = req.resourceNames.length === 0 && WILDCARD_TYPES.has(st.typeUrl);
+        // An ACK repeats the names it has: only a different list is a change.
+        if (!sameNames(st.sub, req.resourceNames)) this.setNames(st, req.resourceNames);
       }
+    } else {
+      const subscribe = req.subscribe ?? [];
+      const unsubscribe = req.unsubscribe ?? [];
+      if (!subscribe.length && !unsubscribe.length) return;
+      const names = new Set(st.sub.names);
+      let acked: TypeResources | undefined;
+      for (const n of subscribe) { if (n === '*') st.wildcard = true; else names.add(n); }
+      for (const n of unsubscribe) {
+        if (n === '*') st.wildcard = false;
+        else {
+          names.delete(n);
+          if (st.acked.has(n)) { acked ??= new Map(st.acked); acked.delete(n); }
+        }
+      }
+      if (acked) st.acked = acked;
+      this.setNames(st, names);
     }
   }
 
-  /** The resources this stream should hold for a type right now. */
+  /** The resources this stream should hold for a type right now (a shared set). */
   private desired(st: TypeState): TypeResources {
-    if (!this.allowed(st.typeUrl)) return NOTHING;
+    if (!this.allowed(st.typeUrl)) return EMPTY;
     const all = resourcesFor(this.snapshot!, this.fleet, st.typeUrl);
-    let base = all;
-    if ((st.typeUrl === TYPE.cluster || st.typeUrl === TYPE.endpoint) && this.phase === 'make' && st.acked.size) {
-      // Make before break: keep the clusters (and their endpoints) the client still routes to
-      // until its routes have moved on.
-      base = new Map(all);
-      for (const [name, r] of st.acked) if (!base.has(name) && r.body !== null) base.set(name, r);
-      base = new Map([...base].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    if (st.wildcard) return base;
-    // Subscribed to every resource there is (the common case for EDS): the snapshot's own map,
-    // whose version is computed once.
-    if (st.names.size === base.size && [...base.keys()].every((n) => st.names.has(n))) return base;
-    const out: TypeResources = new Map();
-    for (const name of [...st.names].sort()) { const r = base.get(name); if (r) out.set(name, r); }
-    return out;
-  }
-
-  private diff(st: TypeState, desired: TypeResources): { changed: EncodedResource[]; removed: string[] } {
-    const changed = [...desired.values()].filter((r) => st.acked.get(r.name)?.version !== r.version);
-    const removed = [...st.acked.keys()].filter((n) => !desired.has(n)).sort();
-    return { changed, removed };
+    // Make before break: keep the clusters (and their endpoints) the client still routes to
+    // until its routes have moved on.
+    const base = (st.typeUrl === TYPE.cluster || st.typeUrl === TYPE.endpoint) && this.phase === 'make' ? keepHeld(all, st.acked) : all;
+    return st.wildcard ? base : subset(base, st.sub);
   }
 
   /**
@@ -225,8 +244,10 @@ export class Session {
    * starts only when the one before is acknowledged.
    */
   private stages(): string[][] {
+    if (this.stageList) return this.stageList;
     const companions = [...this.types.keys()].filter((t) => !ENVOY_PUSH_ORDER.includes(t)).sort();
-    return [[TYPE.cluster, TYPE.endpoint], [TYPE.secret, TYPE.listener, TYPE.route], companions];
+    this.stageList = [[TYPE.cluster, TYPE.endpoint], [TYPE.secret, TYPE.listener, TYPE.route], companions];
+    return this.stageList;
   }
 
   /** Sends what each type needs, stage by stage; stops at the first stage not yet settled. */
@@ -243,25 +264,20 @@ export class Session {
         if (st.inflight) { settled = false; continue; }
         const desired = this.desired(st);
         const version = versionOf(desired);
-        const { changed, removed } = this.diff(st, desired);
-        const rewarm = typeUrl === TYPE.endpoint ? [...this.rewarm].filter((n) => desired.has(n) && !changed.some((r) => r.name === n)) : [];
-        if (typeUrl === TYPE.endpoint) this.rewarm.clear();
-        // Delta answers the first request of a type even when there is nothing in it, so the
-        // client's initialisation does not wait forever.
-        const upToDate = rewarm.length === 0 && (this.mode === 'sotw'
-          ? st.ackedVersion === version
-          : changed.length === 0 && removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined));
+        let upToDate: boolean;
+        if (this.mode === 'sotw') upToDate = st.ackedVersion === version;
+        else {
+          // Delta answers the first request of a type even when there is nothing in it, so the
+          // client's initialisation does not wait forever.
+          const step = deltaStep(st.typeUrl, st.acked, desired);
+          upToDate = step.changed.length === 0 && step.removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined);
+        }
         if (!upToDate) {
           settled = false;
-          if (typeUrl === TYPE.cluster) {
-            // Changed clusters the client holds (not new ones): their endpoints go again after them.
-            for (const r of changed) if (st.acked.has(r.name)) this.rewarm.add(r.name);
-          }
-          const again = rewarm.map((n) => desired.get(n)!);
-          if (st.nack?.version !== version) this.send(st, version, desired, [...changed, ...again], removed); // a rejected version is never resent
+          if (st.nack?.version !== version) this.send(st, version, desired); // a rejected version is never resent
           continue;
         }
-        if (!st.wildcard && !this.requiredNames(typeUrl).every((n) => st.names.has(n))) settled = false;
+        if (!st.wildcard && !this.subscribedTo(st)) settled = false;
       }
       if (!settled) return;
     }
@@ -280,32 +296,49 @@ export class Session {
     }
   }
 
+  /** Whether the stream subscribes to every name its type requires now. */
+  private subscribedTo(st: TypeState): boolean {
+    const names = this.requiredNames(st.typeUrl);
+    const memo = st.required;
+    if (memo && memo.names === names && memo.subSeq === st.subSeq) return memo.ok;
+    const ok = names.every((n) => st.sub.names.has(n));
+    st.required = { names, subSeq: st.subSeq, ok };
+    return ok;
+  }
+
   /**
    * Names a dependent type must be subscribed to before its stage counts as settled: the
    * endpoints of the clusters being sent, and the route configurations and secrets of the
    * listeners. Envoy asks for them by name once it has the clusters or listeners.
    */
-  private requiredNames(typeUrl: string): string[] {
+  private requiredNames(typeUrl: string): readonly string[] {
     // An Envoy asks for listeners once its clusters are initialised: a client that takes
     // clusters is expected to take the listeners too.
     const parent = typeUrl === TYPE.endpoint || typeUrl === TYPE.listener ? TYPE.cluster : typeUrl === TYPE.route || typeUrl === TYPE.secret ? TYPE.listener : undefined;
     const p = parent ? this.types.get(parent) : undefined;
-    if (!p || !this.allowed(typeUrl)) return [];
+    if (!p || !this.allowed(typeUrl)) return NO_NAMES.sorted;
     const own = resourcesFor(this.snapshot!, this.fleet, typeUrl);
-    if (typeUrl !== TYPE.endpoint) return [...own.keys()];
-    const clusters = p.inflight ? [...p.inflight.resources.keys(), ...p.acked.keys()] : [...p.acked.keys()];
-    return [...new Set(clusters)].filter((n) => own.has(n));
+    if (typeUrl !== TYPE.endpoint) return namesOf(own);
+    return endpointsFor(own, p.acked, p.inflight?.desired);
   }
 
-  private send(st: TypeState, version: string, desired: TypeResources, changed: EncodedResource[], removed: string[]): void {
+  private send(st: TypeState, version: string, desired: TypeResources): void {
     const nonce = `${this.noncePrefix}-${++this.nonceSeq}`;
-    const bytes = this.mode === 'sotw'
-      ? encodeDiscoveryResponse(st.typeUrl, version, nonce, desired.values())
-      : encodeDeltaResponse(st.typeUrl, version, nonce, changed, removed);
+    const step = this.mode === 'delta' ? deltaStep(st.typeUrl, st.acked, desired) : undefined;
+    const body = step ? step.body() : sotwBody(st.typeUrl, desired);
     st.lastNonce = nonce;
-    st.inflight = { nonce, version, resources: this.mode === 'sotw' ? desired : new Map(changed.map((r) => [r.name, r])), removed, sentAt: Date.now() };
-    this.events.send(bytes, st.typeUrl, this.mode === 'sotw' ? desired.size : changed.length);
+    st.inflight = { nonce, version, desired, from: st.acked, subSeq: st.subSeq, changed: step?.changed ?? [], removed: step?.removed ?? [], sentAt: Date.now() };
+    this.events.send({ body, nonce: nonceField(this.mode, nonce) }, st.typeUrl, step ? step.changed.length : desired.size);
   }
+}
+
+const NO_NAMES = subscription([]);
+
+/** Whether a request's list of names is the subscription already held. */
+function sameNames(sub: Subscription, names: readonly string[]): boolean {
+  if (names.length !== sub.sorted.length) return false;
+  for (const n of names) if (!sub.names.has(n)) return false;
+  return new Set(names).size === names.length;
 }
 
 function isEnvoyType(typeUrl: string): boolean {

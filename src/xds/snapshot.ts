@@ -103,10 +103,13 @@ export function versionOf(resources: Iterable<EncodedResource> | TypeResources):
   return v;
 }
 
+/** A set with nothing in it, shared (a type absent from a snapshot): never add to it. */
+export const EMPTY: TypeResources = new Map();
+
 /** The resources of `typeUrl` a node of `fleet` gets (companion types are the same for all). */
 export function resourcesFor(s: Snapshot, fleet: string, typeUrl: string): TypeResources {
   const types = s.fleets.get(fleet) ?? s.fleets.get('');
-  return types?.get(typeUrl) ?? s.companions.get(typeUrl) ?? new Map();
+  return types?.get(typeUrl) ?? s.companions.get(typeUrl) ?? EMPTY;
 }
 
 /**
