@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/propagation/fleet.ts [--routes 1000,3000] [--clients 1,200,1000]
  *        [--edits 10] [--warmup 2] [--no-peer] [--peer-dir DIR] [--cpu-prof DIR]
- *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep]
+ *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--cp-node-flags '--flag ...']
  *
  * Load generator: `adsload` (Go, from the go-xds-peer folder: ../shared/peers/go-xds-peer
  * beside the project, or --peer-dir), built into the run's temp folder with `go build`. N
@@ -72,10 +72,12 @@ interface Options {
   soakEvery: number;
   heapSnapshots?: string;
   keep: boolean;
+  /** Extra Node flags for the control plane (e.g. --max-semi-space-size=1). */
+  cpFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false };
+  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, cpFlags: [] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -88,6 +90,7 @@ function parseOptions(argv: string[]): Options {
       case '--warmup': o.warmup = int(); break;
       case '--no-peer': o.peer = false; break;
       case '--keep': o.keep = true; break;
+      case '--cp-node-flags': o.cpFlags = value().split(' ').filter(Boolean); break;
       case '--peer-dir': o.peerDir = value(); break;
       case '--cpu-prof': o.cpuProf = resolve(value()); break;
       case '--soak': o.soak = int(); break;
@@ -264,7 +267,7 @@ async function main(): Promise<void> {
     const fd = fork(join(cpOut, 'bench', 'propagation', 'control-plane.js'), [
       '--config', configFile, '--xds-port', String(fdXds), '--admin-port', String(fdAdmin), '--proxy-port', String(fdProxy), '--proxy-host', '127.0.0.1',
     ], {
-      execArgv: ['--expose-gc', ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(o.cpuProf, `routes-${size}`)] : [])],
+      execArgv: ['--expose-gc', ...o.cpFlags, ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(o.cpuProf, `routes-${size}`)] : [])],
       stdio: ['ignore', fdLogFd, fdLogFd, 'ipc'], env: { ...process.env, FRONTDESK_LOG_LEVEL: process.env.FRONTDESK_LOG_LEVEL ?? 'info' },
     });
     closeSync(fdLogFd);
@@ -360,6 +363,8 @@ async function main(): Promise<void> {
         await sleep(2000);
       }
       const idle = Object.fromEntries(servers.map((s) => [s, memoryOf(pid[s])?.rssMiB]));
+      const heapAtN = await ask({ cmd: 'heap' });
+      if (o.heapSnapshots && n > 1 && n === Math.max(...clientCounts)) { mkdirSync(o.heapSnapshots, { recursive: true }); const r = await ask({ cmd: 'heap-snapshot', dir: o.heapSnapshots }); process.stdout.write(`${BENCH}: heap snapshot with ${n} simulated nodes: ${'snapshot' in r ? r.snapshot : '?'}\n`); }
       const samples: Record<Server, Sample[]> = { fd: [], go: [] };
       const peak: Record<Server, number> = { fd: 0, go: 0 };
       const sampler = setInterval(() => { for (const s of servers) peak[s] = Math.max(peak[s], memoryOf(pid[s])?.rssMiB ?? 0); }, 50);
@@ -387,6 +392,7 @@ async function main(): Promise<void> {
           servedMs: sum(v, (x) => x.servedMs), allAckedMs: sum(v, (x) => x.allAckedMs),
           cpuMsPerEdit: mean((x) => x.cpuMs), envoyCpuMsPerEdit: mean((x) => x.envoyCpuMs), loadGeneratorCpuMsPerEdit: mean((x) => x.loadCpuMs),
           rssIdleMiB: rounded({ v: idle[s] ?? Number.NaN }).v, rssPeakMiB: rounded({ v: peak[s] }).v,
+          ...(s === 'fd' && 'heap' in heapAtN ? { heapIdleAfterGc: heapAtN.heap } : {}),
         };
         const f = figures[s] as { servedMs: Summary; allAckedMs: Summary; cpuMsPerEdit: number; rssIdleMiB: number; rssPeakMiB: number };
         lines.push(`${s === 'fd' ? 'frontdesk' : 'go-control-plane'}: served ${formatSummary(f.servedMs)}, all ${n === 1 ? 1 : n + 1} ACKed ${formatSummary(f.allAckedMs)}, CPU ${f.cpuMsPerEdit} ms/edit, RSS idle ${f.rssIdleMiB} / peak ${f.rssPeakMiB} MiB`);

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { bindServer, stopServer } from '../grpc-raw.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
+import { CONTENT_ADDRESSED_TYPES } from '../contracts/companion.js';
 import { shortType } from '../resources/type-urls.js';
 import { messageType } from './proto-registry.js';
 import { nackReason } from './nack-reason.js';
@@ -13,6 +14,12 @@ import { StreamWriter, WriteBudget } from './write-queue.js';
 import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+/** What an older snapshot contributes to the delivered one (withRetainedPolicies): its content-addressed policies. */
+function policiesOf(s: Snapshot): Snapshot {
+  const companions = new Map([...s.companions].filter(([typeUrl]) => CONTENT_ADDRESSED_TYPES.has(typeUrl)));
+  return { version: s.version, fleets: new Map(), companions, createdAt: s.createdAt };
+}
 
 /** Streams handed a new snapshot per turn of the event loop. */
 const PUSH_BATCH = 16;
@@ -120,7 +127,11 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   private base?: Snapshot;
   /** The snapshot as delivered: `base` plus the older policies still referenced. */
   private current?: Snapshot;
-  /** The configuration snapshots whose policies may still be served, by version. */
+  /**
+   * The configuration snapshots whose policies may still be served, by version: their
+   * content-addressed policies only (see policiesOf), so a version kept for its policies does
+   * not keep its routes, clusters and their encodings alive.
+   */
   private readonly history = new Map<string, Snapshot>();
   /** Versions no stream references any more, served until the time given. */
   private readonly grace = new Map<string, number>();
@@ -181,7 +192,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   setSnapshot(s: Snapshot): void {
     if (this.base?.version === s.version) return;
     this.base = s;
-    this.history.set(s.version, s);
+    this.history.set(s.version, policiesOf(s));
     this.grace.delete(s.version);
     this.publish(true);
   }
