@@ -9,7 +9,7 @@ import { messageType } from './proto-registry.js';
 import { nackReason } from './nack-reason.js';
 import { Session, type Mode, type Nack, type SessionRequest } from './session.js';
 import { withRetainedPolicies, type Snapshot } from './snapshot.js';
-import { responseBytesToCopy, type Response } from './wire.js';
+import { framedResponse, responseBytes, type Response } from './wire.js';
 import { StreamWriter, WriteBudget } from './write-queue.js';
 import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
 
@@ -38,6 +38,31 @@ export interface AdsServerOptions {
 }
 
 /**
+ * grpc-js frames every message it sends into a new buffer (a copy of the serialized bytes, per
+ * stream). A response whose bytes are a shared body is already a whole gRPC message
+ * (wire.ts: SharedBody.framed): this makes a stream's call write those bytes as they are, so a
+ * push to a thousand nodes references one buffer instead of making a thousand copies of it.
+ * Returns false when the call does not have the shape this relies on (another grpc-js): the
+ * stream then works as before, with a copy per write.
+ */
+function writeSharedFrames(call: unknown): boolean {
+  let c = (call as { call?: unknown }).call as { serializeMessage?: unknown; stream?: unknown; nextCall?: unknown } | undefined;
+  for (let depth = 0; c && depth < 8; depth++) {
+    if (typeof c.serializeMessage === 'function' && c.stream !== undefined) {
+      const serialize = (c.serializeMessage as (v: unknown) => Buffer).bind(c);
+      c.serializeMessage = (value: unknown) => (isResponse(value) ? framedResponse(value) : serialize(value));
+      return true;
+    }
+    c = c.nextCall as typeof c;
+  }
+  return false;
+}
+
+function isResponse(v: unknown): v is Response {
+  return typeof v === 'object' && v !== null && 'shared' in v;
+}
+
+/**
  * An ADS method whose requests arrive as bytes and whose responses leave as a shared body and
  * the stream's nonce, joined only when written.
  */
@@ -46,9 +71,8 @@ function adsMethod(path: string): grpc.MethodDefinition<Uint8Array, Response> {
     path, requestStream: true, responseStream: true,
     requestSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
     requestDeserialize: (b: Buffer) => b,
-    // grpc-js copies the serialized bytes into its frame at once: the shared body is not copied per stream here.
-    responseSerialize: responseBytesToCopy,
-    responseDeserialize: (b: Buffer) => ({ body: b, nonce: new Uint8Array() }),
+    responseSerialize: responseBytes,
+    responseDeserialize: (b: Buffer) => ({ shared: { framed: b, bodyLength: b.length, nonce: '' } }),
   };
 }
 
@@ -144,6 +168,8 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
   private readonly log: Logger;
   private readonly debug: boolean;
   private readonly budget: WriteBudget;
+  /** Streams whose writes reference the shared bodies (no copy per write), and those that copy. */
+  private readonly writePath = { shared: 0, copied: 0 };
 
   constructor(logger: Logger, private readonly tls?: AdsTls, options: AdsServerOptions = {}) {
     super();
@@ -176,6 +202,11 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
     if (this.companionWait) clearTimeout(this.companionWait.timer);
     this.companionWait = undefined;
     return stopServer(this.server, 1000);
+  }
+
+  /** How many streams were opened writing shared bodies as they are, and how many with a copy per write. */
+  get writes(): { sharedStreams: number; copyingStreams: number } {
+    return { sharedStreams: this.writePath.shared, copyingStreams: this.writePath.copied };
   }
 
   /** The current configuration's snapshot. */
@@ -312,6 +343,8 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
       return;
     }
     const allowed = tls && identity ? (typeUrl: string) => tls.allowed(identity, typeUrl) : undefined;
+    if (writeSharedFrames(call)) this.writePath.shared++;
+    else this.writePath.copied++;
     const writer = new StreamWriter(this.budget, (r, done) => { call.write(r, () => done()); });
     const end = () => {
       writer.close();

@@ -1,7 +1,7 @@
 import { ENVOY_PUSH_ORDER, TYPE } from '../resources/type-urls.js';
 import { deltaStep, EMPTY, endpointsFor, keepHeld, namesOf, sotwBody, subscription, subset, type Subscription } from './shared-sets.js';
 import { resourcesFor, versionOf, type EncodedResource, type Snapshot, type TypeResources } from './snapshot.js';
-import { nonceField, type Response } from './wire.js';
+import { nonceField, type Response, type SharedBody } from './wire.js';
 
 /** Types whose subscription names all resources unless the client lists some. */
 const WILDCARD_TYPES = new Set<string>([TYPE.cluster, TYPE.listener]);
@@ -83,6 +83,8 @@ export class Session {
   private nonceSeq = 0;
   private convergedVersion?: string;
   private stageList?: string[][];
+  /** Shared bodies this stream was sent: sent again, one goes with a nonce of the stream's own. */
+  private readonly sentShared = new WeakSet<SharedBody>();
 
   constructor(
     readonly mode: Mode,
@@ -322,13 +324,24 @@ export class Session {
     return endpointsFor(own, p.acked, p.inflight?.desired);
   }
 
+  /**
+   * Sends the shared response for `desired`. Its nonce is the shared body's, unique among
+   * shared bodies; a stream sent the same body a second time (a subscription that went back to
+   * an earlier set) gets it with a nonce of its own, so that no two responses on one stream
+   * carry the same nonce.
+   */
   private send(st: TypeState, version: string, desired: TypeResources): void {
-    const nonce = `${this.noncePrefix}-${++this.nonceSeq}`;
     const step = this.mode === 'delta' ? deltaStep(st.typeUrl, st.acked, desired) : undefined;
-    const body = step ? step.body() : sotwBody(st.typeUrl, desired);
+    const shared = step ? step.body() : sotwBody(st.typeUrl, desired);
+    let response: Response = { shared };
+    let nonce = shared.nonce;
+    if (this.sentShared.has(shared)) {
+      nonce = `${this.noncePrefix}-${++this.nonceSeq}`;
+      response = { shared, ownNonce: nonceField(this.mode, nonce) };
+    } else this.sentShared.add(shared);
     st.lastNonce = nonce;
     st.inflight = { nonce, version, desired, from: st.acked, subSeq: st.subSeq, changed: step?.changed ?? [], removed: step?.removed ?? [], sentAt: Date.now() };
-    this.events.send({ body, nonce: nonceField(this.mode, nonce) }, st.typeUrl, step ? step.changed.length : desired.size);
+    this.events.send(response, st.typeUrl, step ? step.changed.length : desired.size);
   }
 }
 

@@ -1,5 +1,5 @@
 import { EMPTY, versionOf, type EncodedResource, type TypeResources } from './snapshot.js';
-import { deltaResponseBody, discoveryResponseBody } from './wire.js';
+import { deltaResponseBody, discoveryResponseBody, sharedBody, type SharedBody } from './wire.js';
 
 export { EMPTY };
 
@@ -60,10 +60,26 @@ export interface Subscription {
   readonly key: string;
 }
 
+/** Subscriptions by key, shared by every stream naming the same resources (dropped with the last of them). */
+const subscriptions = new Map<string, WeakRef<Subscription>>();
+const dropSubscription = new FinalizationRegistry<string>((key) => {
+  if (subscriptions.get(key)?.deref() === undefined) subscriptions.delete(key);
+});
+
+/**
+ * The subscription to `names`: one object for every stream of a fleet that names the same
+ * resources (a thousand Envoys asking for the same two hundred endpoint sets hold one set of
+ * names, not a thousand).
+ */
 export function subscription(names: Iterable<string>): Subscription {
-  const set = new Set(names);
-  const sorted = [...set].sort();
-  return { names: set, sorted, key: sorted.join('\n') };
+  const sorted = [...new Set(names)].sort();
+  const key = sorted.join('\n');
+  const known = subscriptions.get(key)?.deref();
+  if (known) return known;
+  const sub: Subscription = { names: new Set(sorted), sorted, key };
+  subscriptions.set(key, new WeakRef(sub));
+  dropSubscription.register(sub, key);
+  return sub;
 }
 
 const subsets = new WeakMap<TypeResources, Map<string, TypeResources>>();
@@ -113,14 +129,14 @@ export function endpointsFor(own: TypeResources, held: TypeResources, sending: T
   });
 }
 
-const sotwBodies = new WeakMap<TypeResources, Map<string, Uint8Array>>();
+const sotwBodies = new WeakMap<TypeResources, Map<string, SharedBody>>();
 
-/** The DiscoveryResponse body (all but the nonce) that sends `set`, built once per set and type. */
-export function sotwBody(typeUrl: string, set: TypeResources): Uint8Array {
+/** The DiscoveryResponse that sends `set`, built once per set and type. */
+export function sotwBody(typeUrl: string, set: TypeResources): SharedBody {
   let byType = sotwBodies.get(set);
   if (!byType) sotwBodies.set(set, (byType = new Map()));
   let body = byType.get(typeUrl);
-  if (!body) byType.set(typeUrl, (body = discoveryResponseBody(typeUrl, versionOf(set), set.values())));
+  if (!body) byType.set(typeUrl, (body = sharedBody('sotw', discoveryResponseBody(typeUrl, versionOf(set), set.values()))));
   return body;
 }
 
@@ -128,8 +144,8 @@ export function sotwBody(typeUrl: string, set: TypeResources): Uint8Array {
 export interface DeltaStep {
   changed: readonly EncodedResource[];
   removed: readonly string[];
-  /** The DeltaDiscoveryResponse body (all but the nonce), built on first use. */
-  body(): Uint8Array;
+  /** The DeltaDiscoveryResponse, built on first use. */
+  body(): SharedBody;
 }
 
 const deltaSteps = new WeakMap<TypeResources, Map<string, WeakMap<TypeResources, DeltaStep>>>();
@@ -144,8 +160,8 @@ export function deltaStep(typeUrl: string, from: TypeResources, to: TypeResource
   if (!step) {
     const changed = [...to.values()].filter((r) => from.get(r.name)?.version !== r.version);
     const removed = [...from.keys()].filter((n) => !to.has(n)).sort();
-    let body: Uint8Array | undefined;
-    step = { changed, removed, body: () => (body ??= deltaResponseBody(typeUrl, versionOf(to), changed, removed)) };
+    let body: SharedBody | undefined;
+    step = { changed, removed, body: () => (body ??= sharedBody('delta', deltaResponseBody(typeUrl, versionOf(to), changed, removed))) };
     byFrom.set(from, step);
   }
   return step;

@@ -8,8 +8,9 @@ import type { EncodedResource } from './snapshot.js';
  *
  * A response is built in two parts: the body (every field but the nonce), the same for every
  * stream that is sent the same resources at the same version and so built once and shared, and
- * the nonce, the one field that is the stream's own. Protobuf fields may come in any order and
- * the nonce is encoded last, so the bytes of a response are the body followed by the nonce.
+ * the nonce. Protobuf fields may come in any order and the nonce is encoded last, so a response
+ * is the body followed by a nonce field: the shared body's own nonce (unique among shared
+ * bodies, so unique within a stream that is sent a body once), or the stream's own.
  */
 
 interface Fields { [name: string]: number }
@@ -29,44 +30,57 @@ function tag(w: protobuf.Writer, id: number): protobuf.Writer {
   return w.uint32((id << 3) | LEN);
 }
 
-/** One stream's response: the shared body and the nonce field that makes it this stream's. */
-export interface Response {
-  /** Every field but the nonce; shared by every stream sent the same thing. */
-  body: Uint8Array;
-  /** The encoded nonce field (a few bytes). */
-  nonce: Uint8Array;
-}
-
-/** The bytes of a response, as one message (a copy of its own). */
-export function responseBytes(r: Response): Buffer {
-  return Buffer.concat([r.body, r.nonce], r.body.length + r.nonce.length);
-}
-
-/** Room left after each shared body for a nonce field. */
-const NONCE_ROOM = 64;
-/** Bodies built here, with NONCE_ROOM bytes of their own after them. */
-const roomy = new WeakSet<Uint8Array>();
-
-/** A body in a buffer of its own with room for the nonce after it. */
-function withRoom(bytes: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(bytes.length + NONCE_ROOM);
-  buf.set(bytes);
-  const body = buf.subarray(0, bytes.length);
-  roomy.add(body);
-  return body;
-}
-
 /**
- * The bytes of a response for a transport that copies them at once (grpc-js frames every
- * message into a buffer of its own as it serializes it): the nonce is written into the room
- * after the shared body and a view of both is returned, so no per-stream copy is made here.
- * The view is valid only until the next call for the same body: never keep it.
+ * A response body shared by every stream sent the same resources, kept as a whole gRPC message
+ * (the 5-byte length prefix, every field, and a nonce of its own at the end): a transport can
+ * write these very bytes to each stream, without a copy per stream.
  */
-export function responseBytesToCopy(r: Response): Buffer {
-  if (!roomy.has(r.body) || r.nonce.length > NONCE_ROOM) return responseBytes(r);
-  const full = new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.length + r.nonce.length);
-  full.set(r.nonce, r.body.length);
-  return Buffer.from(full.buffer, full.byteOffset, full.length);
+export interface SharedBody {
+  /** gRPC length prefix + the response message with `nonce`. */
+  framed: Buffer;
+  /** Bytes of the message before the nonce field. */
+  bodyLength: number;
+  /** The nonce of the shared message, unique among shared bodies. */
+  nonce: string;
+}
+
+/** One stream's response: a shared body, with the stream's own nonce when the shared one cannot be used. */
+export interface Response {
+  shared: SharedBody;
+  /** The stream's own nonce field, replacing the shared nonce (see Session.send). */
+  ownNonce?: Uint8Array;
+}
+
+let sharedSeq = 0;
+
+/** Frames a body (every field but the nonce) as a shared message with a fresh shared nonce. */
+export function sharedBody(mode: 'sotw' | 'delta', body: Uint8Array): SharedBody {
+  const nonce = `s${(++sharedSeq).toString(36)}`;
+  const nf = nonceField(mode, nonce);
+  const framed = Buffer.allocUnsafeSlow(5 + body.length + nf.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(body.length + nf.length, 1);
+  framed.set(body, 5);
+  framed.set(nf, 5 + body.length);
+  return { framed, bodyLength: body.length, nonce };
+}
+
+/** The response message (no gRPC prefix): a view of the shared bytes, or a copy with the stream's own nonce. */
+export function responseBytes(r: Response): Buffer {
+  const { framed, bodyLength } = r.shared;
+  if (!r.ownNonce) return framed.subarray(5);
+  return Buffer.concat([framed.subarray(5, 5 + bodyLength), r.ownNonce], bodyLength + r.ownNonce.length);
+}
+
+/** The response as a gRPC message (length prefix included): the shared bytes themselves when the nonce is the shared one. */
+export function framedResponse(r: Response): Buffer {
+  if (!r.ownNonce) return r.shared.framed;
+  const message = responseBytes(r);
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
 }
 
 /** The nonce field of a DiscoveryResponse or DeltaDiscoveryResponse. */
@@ -82,12 +96,12 @@ export function discoveryResponseBody(typeUrl: string, version: string, resource
   tag(w, sotw.version_info!).string(version);
   for (const r of resources) tag(w, sotw.resources!).bytes(r.any);
   tag(w, sotw.type_url!).string(typeUrl);
-  return withRoom(w.finish());
+  return w.finish();
 }
 
 /** envoy.service.discovery.v3.DiscoveryResponse bytes. */
 export function encodeDiscoveryResponse(typeUrl: string, version: string, nonce: string, resources: Iterable<EncodedResource>): Uint8Array {
-  return responseBytes({ body: discoveryResponseBody(typeUrl, version, resources), nonce: nonceField('sotw', nonce) });
+  return Buffer.concat([discoveryResponseBody(typeUrl, version, resources), nonceField('sotw', nonce)]);
 }
 
 /** An envoy.service.discovery.v3.Resource wrapping a resource, written in place (not kept: the body that holds it is). */
@@ -108,10 +122,10 @@ export function deltaResponseBody(typeUrl: string, systemVersion: string, resour
   for (const r of resources) writeDeltaResource(w, delta.resources!, r);
   tag(w, delta.type_url!).string(typeUrl);
   for (const name of removed) tag(w, delta.removed_resources!).string(name);
-  return withRoom(w.finish());
+  return w.finish();
 }
 
 /** envoy.service.discovery.v3.DeltaDiscoveryResponse bytes. */
 export function encodeDeltaResponse(typeUrl: string, systemVersion: string, nonce: string, resources: Iterable<EncodedResource>, removed: Iterable<string>): Uint8Array {
-  return responseBytes({ body: deltaResponseBody(typeUrl, systemVersion, resources, removed), nonce: nonceField('delta', nonce) });
+  return Buffer.concat([deltaResponseBody(typeUrl, systemVersion, resources, removed), nonceField('delta', nonce)]);
 }

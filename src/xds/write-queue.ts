@@ -1,9 +1,9 @@
 import type { Response } from './wire.js';
 
 /**
- * Back-pressure for the responses written to xDS streams. A response's bytes exist per stream
- * only while it is being written: until then a stream's queue holds the shared body by
- * reference. Each stream writes one response at a time (the next once the transport took the
+ * Back-pressure for the responses written to xDS streams. A stream's queue holds shared
+ * bodies by reference (a response with a nonce of the stream's own is a copy, only while it is
+ * being written). Each stream writes one response at a time (the next once the transport took the
  * last, which a client that does not read delays), and all the streams together have at most
  * `maxBytes` being written; the others wait their turn, first come first served. So a fleet of
  * slow clients costs the bytes of the budget, not one copy of the configuration per client.
@@ -75,7 +75,7 @@ export class StreamWriter {
   pump(): boolean {
     if (this.closed || this.writing || this.queue.length === 0) return true;
     const r = this.queue[0]!;
-    const size = r.body.length + r.nonce.length;
+    const size = r.shared.framed.length + (r.ownNonce?.length ?? 0);
     if (!this.budget.take(size)) return false;
     this.queue.shift();
     this.writing = true;

@@ -10,7 +10,7 @@ import { AdsServer } from '../../src/xds/ads-server.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { Session, type SessionEvents } from '../../src/xds/session.js';
 import { buildSnapshot, type Snapshot } from '../../src/xds/snapshot.js';
-import { responseBytes, responseBytesToCopy, type Response } from '../../src/xds/wire.js';
+import { framedResponse, responseBytes, type Response } from '../../src/xds/wire.js';
 import { StreamWriter, WriteBudget } from '../../src/xds/write-queue.js';
 import { RawAdsStream, type DeltaResponse, type SotwResponse } from '../support/raw-ads.js';
 import { waitFor } from '../support/wait.js';
@@ -79,7 +79,7 @@ describe('one fleet, many streams', () => {
   });
   after(() => server.close());
 
-  test('an edit reaches every SotW and delta stream, each answered with its own nonce', async () => {
+  test('an edit reaches every SotW and delta stream, from one message per fleet', async () => {
     const sotw = Array.from({ length: 12 }, () => new RawAdsStream<SotwResponse>(port, 'sotw'));
     const delta = Array.from({ length: 12 }, () => new RawAdsStream<DeltaResponse>(port, 'delta'));
     await Promise.all([...sotw.map((s, i) => sotwFirstFetch(s, `sotw-${i}`)), ...delta.map((s, i) => deltaFirstFetch(s, `delta-${i}`))]);
@@ -100,8 +100,8 @@ describe('one fleet, many streams', () => {
       assert.deepEqual(r.resources.map((x) => x.name), ['listener:proxy'], 'delta: only the changed route configuration');
       assert.ok(routesTo(paths(r.resources[0]!.resource), '/a2'));
     }
-    const nonces = [...sotwRds, ...deltaRds].map((r) => r.nonce);
-    assert.equal(new Set(nonces).size, nonces.length, 'no two streams share a nonce');
+    assert.equal(new Set(sotwRds.map((r) => r.nonce)).size, 1, 'SotW streams sent the same route configuration get the very same message');
+    assert.deepEqual(server.writes.copyingStreams, 0, 'every stream writes the shared bytes as they are (no copy per stream)');
     sotwRds.forEach((r, i) => sotw[i]!.send({ type_url: TYPE.route, version_info: r.version_info, response_nonce: r.nonce, resource_names: ['listener:proxy'] }));
     deltaRds.forEach((r, i) => delta[i]!.send({ type_url: TYPE.route, response_nonce: r.nonce }));
     await waitFor(() => converged.size === 24, 'every node to hold the new version');
@@ -145,17 +145,18 @@ describe('responses built once per fleet', () => {
     const b = session('b');
     const c = session('c');
     for (const x of [a, b, c]) { x.s.setSnapshot(v1); x.s.handle({ typeUrl: TYPE.cluster, nonce: '', resourceNames: [] }); }
-    assert.equal(a.sent[0]!.response.body, b.sent[0]!.response.body, 'one DiscoveryResponse body for the clusters of the fleet');
+    assert.equal(a.sent[0]!.response.shared, b.sent[0]!.response.shared, 'one DiscoveryResponse for the clusters of the fleet');
     const da = decode(a.sent[0]!.response);
     const db = decode(b.sent[0]!.response);
-    assert.notEqual(da.nonce, db.nonce);
+    assert.equal(da.nonce, db.nonce, 'a message shared whole, its nonce included');
     assert.equal(da.version_info, db.version_info);
     assert.equal(da.type_url, TYPE.cluster);
     assert.equal(da.resources.length, 2);
-    // What the transport copies: the shared body with each stream's own nonce, whichever stream went last.
-    assert.deepEqual(Buffer.from(responseBytesToCopy(a.sent[0]!.response)), responseBytes(a.sent[0]!.response));
-    assert.deepEqual(Buffer.from(responseBytesToCopy(b.sent[0]!.response)), responseBytes(b.sent[0]!.response));
-    assert.deepEqual(Buffer.from(responseBytesToCopy(a.sent[0]!.response)), responseBytes(a.sent[0]!.response));
+    // As a gRPC message: uncompressed flag, big-endian length, the message.
+    const framed = framedResponse(a.sent[0]!.response);
+    assert.equal(framed[0], 0);
+    assert.equal(framed.readUInt32BE(1), framed.length - 5);
+    assert.deepEqual(framed.subarray(5), responseBytes(a.sent[0]!.response));
     // Endpoints: c names one cluster only and gets a body of its own.
     for (const x of [a, b, c]) {
       const cds = decode(x.sent[0]!.response);
@@ -165,15 +166,39 @@ describe('responses built once per fleet', () => {
     b.s.handle({ typeUrl: TYPE.endpoint, nonce: '', resourceNames: ['service:beta', 'service:alpha'] });
     c.s.handle({ typeUrl: TYPE.endpoint, nonce: '', resourceNames: ['service:alpha'] });
     const eds = (x: typeof a) => x.sent.find((m) => m.typeUrl === TYPE.endpoint)!.response;
-    assert.equal(eds(a).body, eds(b).body, 'the same names in another order are the same subscription');
-    assert.notEqual(eds(a).body, eds(c).body);
+    assert.equal(eds(a).shared, eds(b).shared, 'the same names in another order are the same subscription');
+    assert.notEqual(eds(a).shared, eds(c).shared);
     assert.equal(decode(eds(c)).resources.length, 1);
     assert.equal(decode(eds(a)).resources.length, 2);
+  });
+
+  test('a stream sent the same message again gets it under a nonce of its own', () => {
+    const a = session('a');
+    a.s.setSnapshot(v1);
+    a.s.handle({ typeUrl: TYPE.cluster, nonce: '', resourceNames: [] });
+    const cds = decode(a.sent[0]!.response);
+    a.s.handle({ typeUrl: TYPE.cluster, nonce: cds.nonce, versionInfo: cds.version_info, resourceNames: [] });
+    const nonces: string[] = [];
+    const ask = (names: string[]) => {
+      const before = a.sent.length;
+      if (nonces.length === 0) a.s.handle({ typeUrl: TYPE.endpoint, nonce: '', resourceNames: names });
+      else a.s.handle({ typeUrl: TYPE.endpoint, nonce: nonces[nonces.length - 1]!, versionInfo: decode(a.sent[a.sent.length - 1]!.response).version_info, resourceNames: names });
+      assert.equal(a.sent.length, before + 1, 'a new subscription is answered');
+      nonces.push(decode(a.sent[a.sent.length - 1]!.response).nonce);
+    };
+    ask(['service:alpha', 'service:beta']);
+    ask(['service:alpha']);
+    ask(['service:alpha', 'service:beta']);
+    assert.equal(new Set(nonces).size, 3, `three responses, three nonces (${nonces.join(', ')})`);
+    const [first, , third] = a.sent.filter((m) => m.typeUrl === TYPE.endpoint).map((m) => m.response);
+    assert.equal(first!.shared, third!.shared, 'the same resources, the same shared body');
+    assert.deepEqual(decode(first!).resources, decode(third!).resources);
   });
 });
 
 describe('write budget', () => {
-  const response = (n: number): Response => ({ body: new Uint8Array(n), nonce: new Uint8Array(2) });
+  /** A response of n + 2 bytes. */
+  const response = (n: number): Response => ({ shared: { framed: Buffer.alloc(n + 2), bodyLength: n, nonce: 'x' } });
 
   test('slow streams hold at most the budget; the others wait their turn and go once bytes are freed', () => {
     const budget = new WriteBudget(3 * 102, 60_000);
@@ -197,7 +222,7 @@ describe('write budget', () => {
     const budget = new WriteBudget(1 << 20, 60_000);
     const written: number[] = [];
     const pending: (() => void)[] = [];
-    const w = new StreamWriter(budget, (r, done) => { written.push(r.body.length); pending.push(done); });
+    const w = new StreamWriter(budget, (r, done) => { written.push(r.shared.bodyLength); pending.push(done); });
     w.push(response(1));
     w.push(response(2));
     w.push(response(3));
@@ -212,7 +237,7 @@ describe('write budget', () => {
     const stuck = new StreamWriter(budget, () => {});
     stuck.push(response(98));
     const started: number[] = [];
-    const other = new StreamWriter(budget, (r) => started.push(r.body.length));
+    const other = new StreamWriter(budget, (r) => started.push(r.shared.bodyLength));
     other.push(response(50));
     assert.deepEqual(started, [], 'the budget is taken');
     await waitFor(() => started.length === 1, 'the stuck write to be released from the budget', 5000, 5);
