@@ -83,6 +83,12 @@ export class Session {
   private nonceSeq = 0;
   private convergedVersion?: string;
   private stageList?: string[][];
+  /**
+   * Clusters just sent changed whose endpoints did not: Envoy warms a changed cluster and
+   * waits for its ClusterLoadAssignment again (initial_fetch_timeout, 15 s, then it would run
+   * with none), so those assignments are sent again after the clusters, unchanged.
+   */
+  private readonly rewarm = new Set<string>();
   /** Shared bodies this stream was sent: sent again, one goes with a nonce of the stream's own. */
   private readonly sentShared = new WeakSet<SharedBody>();
 
@@ -266,17 +272,24 @@ export class Session {
         if (st.inflight) { settled = false; continue; }
         const desired = this.desired(st);
         const version = versionOf(desired);
-        let upToDate: boolean;
-        if (this.mode === 'sotw') upToDate = st.ackedVersion === version;
-        else {
-          // Delta answers the first request of a type even when there is nothing in it, so the
-          // client's initialisation does not wait forever.
-          const step = deltaStep(st.typeUrl, st.acked, desired);
-          upToDate = step.changed.length === 0 && step.removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined);
+        const step = deltaStep(st.typeUrl, st.acked, desired);
+        let again: EncodedResource[] = [];
+        if (typeUrl === TYPE.endpoint && this.rewarm.size) {
+          again = [...this.rewarm].filter((n) => desired.has(n) && !step.changed.some((r) => r.name === n)).map((n) => desired.get(n)!);
+          this.rewarm.clear();
         }
+        // Delta answers the first request of a type even when there is nothing in it, so the
+        // client's initialisation does not wait forever.
+        const upToDate = again.length === 0 && (this.mode === 'sotw'
+          ? st.ackedVersion === version
+          : step.changed.length === 0 && step.removed.length === 0 && (st.ackedVersion !== undefined || st.nack !== undefined));
         if (!upToDate) {
           settled = false;
-          if (st.nack?.version !== version) this.send(st, version, desired); // a rejected version is never resent
+          if (typeUrl === TYPE.cluster) {
+            // Changed clusters the client holds (not new ones): their endpoints go again after them.
+            for (const r of step.changed) if (st.acked.has(r.name)) this.rewarm.add(r.name);
+          }
+          if (st.nack?.version !== version) this.send(st, version, desired, again); // a rejected version is never resent
           continue;
         }
         if (!st.wildcard && !this.subscribedTo(st)) settled = false;
@@ -327,12 +340,17 @@ export class Session {
   /**
    * Sends the shared response for `desired`. Its nonce is the shared body's, unique among
    * shared bodies; a stream sent the same body a second time (a subscription that went back to
-   * an earlier set) gets it with a nonce of its own, so that no two responses on one stream
-   * carry the same nonce.
+   * an earlier set, endpoints sent again to warm a changed cluster) gets it with a nonce of its
+   * own, so that no two responses on one stream carry the same nonce.
    */
-  private send(st: TypeState, version: string, desired: TypeResources): void {
-    const step = this.mode === 'delta' ? deltaStep(st.typeUrl, st.acked, desired) : undefined;
-    const shared = step ? step.body() : sotwBody(st.typeUrl, desired);
+  private send(st: TypeState, version: string, desired: TypeResources, again: readonly EncodedResource[] = []): void {
+    let delta: { changed: readonly EncodedResource[]; removed: readonly string[]; shared: SharedBody } | undefined;
+    if (this.mode === 'delta') {
+      const step = deltaStep(st.typeUrl, st.acked, desired);
+      const sent = again.length ? step.withAgain(again) : step;
+      delta = { changed: sent.changed, removed: step.removed, shared: sent.body() };
+    }
+    const shared = delta ? delta.shared : sotwBody(st.typeUrl, desired);
     let response: Response = { shared };
     let nonce = shared.nonce;
     if (this.sentShared.has(shared)) {
@@ -340,8 +358,8 @@ export class Session {
       response = { shared, ownNonce: nonceField(this.mode, nonce) };
     } else this.sentShared.add(shared);
     st.lastNonce = nonce;
-    st.inflight = { nonce, version, desired, from: st.acked, subSeq: st.subSeq, changed: step?.changed ?? [], removed: step?.removed ?? [], sentAt: Date.now() };
-    this.events.send(response, st.typeUrl, step ? step.changed.length : desired.size);
+    st.inflight = { nonce, version, desired, from: st.acked, subSeq: st.subSeq, changed: delta?.changed ?? [], removed: delta?.removed ?? [], sentAt: Date.now() };
+    this.events.send(response, st.typeUrl, delta ? delta.changed.length : desired.size);
   }
 }
 

@@ -146,6 +146,8 @@ export interface DeltaStep {
   removed: readonly string[];
   /** The DeltaDiscoveryResponse, built on first use. */
   body(): SharedBody;
+  /** The same step sending `extra` (unchanged resources) again as well; shared by every stream sending the same. */
+  withAgain(extra: readonly EncodedResource[]): { changed: readonly EncodedResource[]; body(): SharedBody };
 }
 
 const deltaSteps = new WeakMap<TypeResources, Map<string, WeakMap<TypeResources, DeltaStep>>>();
@@ -161,7 +163,22 @@ export function deltaStep(typeUrl: string, from: TypeResources, to: TypeResource
     const changed = [...to.values()].filter((r) => from.get(r.name)?.version !== r.version);
     const removed = [...from.keys()].filter((n) => !to.has(n)).sort();
     let body: SharedBody | undefined;
-    step = { changed, removed, body: () => (body ??= sharedBody('delta', deltaResponseBody(typeUrl, versionOf(to), changed, removed))) };
+    const variants = new Map<string, { changed: readonly EncodedResource[]; body(): SharedBody }>();
+    step = {
+      changed, removed,
+      body: () => (body ??= sharedBody('delta', deltaResponseBody(typeUrl, versionOf(to), changed, removed))),
+      withAgain: (extra) => {
+        const key = extra.map((r) => r.name).sort().join('\n');
+        let v = variants.get(key);
+        if (!v) {
+          const all = [...changed, ...extra];
+          let b: SharedBody | undefined;
+          v = { changed: all, body: () => (b ??= sharedBody('delta', deltaResponseBody(typeUrl, versionOf(to), all, removed))) };
+          variants.set(key, v);
+        }
+        return v;
+      },
+    };
     byFrom.set(from, step);
   }
   return step;
