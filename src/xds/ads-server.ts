@@ -63,8 +63,8 @@ function isResponse(v: unknown): v is Response {
 }
 
 /**
- * An ADS method whose requests arrive as bytes and whose responses leave as a shared body and
- * the stream's nonce, joined only when written.
+ * An ADS method whose requests arrive as bytes and whose responses leave as Responses (wire.ts):
+ * a shared message, written as it is (writeSharedFrames), or with the stream's own nonce.
  */
 function adsMethod(path: string): grpc.MethodDefinition<Uint8Array, Response> {
   return {
