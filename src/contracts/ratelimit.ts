@@ -7,7 +7,7 @@
  * disagree. Pure: no I/O, no clock, no logger.
  */
 import type { AppliedPlugin, FeatureOf, GatewayIR, IrRoute } from '../ir/types.js';
-import { MAX_STAGES, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../rate-limits.js';
+import { MAX_STAGES, nativeLocalBlockers, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../rate-limits.js';
 import { consumerId } from './authz.js';
 import { byName, contentAddressedResource, type CompanionResource } from './companion.js';
 import type { Algorithm__Output } from './generated/frontdesk/ratelimit/v1/Algorithm.js';
@@ -112,13 +112,35 @@ export interface StageGroup {
   failureModeDeny: boolean;
 }
 
+/**
+ * A limit Envoy's local_ratelimit enforces by itself (resources/filters/local-ratelimit.ts):
+ * one token bucket, shared by every route of the plugin's scope on the listener.
+ */
+export interface NativeLimit {
+  /** The bucket's descriptor value: the counter's scope and identifier (Kong's key without the period). */
+  key: string;
+  unit: RateLimitPeriod;
+  limit: number;
+  errorMessage: string;
+}
+
 /** Everything rate limiting needs from one IR. */
 export interface RateLimitPlan {
-  /** Kong route name → its limits; only routes with a rate-limiting plugin. */
+  /** Kong route name → its limits, for the routes the ratelimit companion serves. */
   routes: Map<string, RouteLimits>;
+  /** Kong route name → its limit, for the routes Envoy's local_ratelimit serves. */
+  native: Map<string, NativeLimit>;
+  /** Why each other rate-limited route is not served by Envoy (Kong route name → reasons). */
+  companionWhy: Map<string, string[]>;
   /** Indexed by stage. */
   stages: StageGroup[];
 }
+
+/**
+ * The ratelimit filter stage local_ratelimit reads its routes' descriptors from (Envoy's stages
+ * are 0-10): the companion's filters take the others.
+ */
+export const LOCAL_STAGE = MAX_STAGES - 1;
 
 export { MAX_STAGES };
 
@@ -187,7 +209,8 @@ export function isRateLimited(r: IrRoute): boolean {
  */
 export function planRateLimits(ir: GatewayIR, settings: PlanSettings): RateLimitPlan {
   const consumerIds = new Map(ir.consumers.map((c) => [c.key, consumerId(c)]));
-  const limited = ir.routes.filter((r) => r.service && isRateLimited(r));
+  const { native, why: companionWhy } = nativeLimits(ir, consumerIds);
+  const limited = ir.routes.filter((r) => r.service && isRateLimited(r) && !native.has(r.routeName));
 
   const groups = new Map<string, { errorCode: number; deny: boolean }>();
   for (const r of limited) {
@@ -200,8 +223,9 @@ export function planRateLimits(ir: GatewayIR, settings: PlanSettings): RateLimit
     }
   }
   const sorted = [...groups].sort(([a], [b]) => (a === groupKey(429, false) ? -1 : b === groupKey(429, false) ? 1 : a < b ? -1 : 1));
-  if (sorted.length > MAX_STAGES) {
-    throw new Error(`rate-limiting: ${sorted.length} distinct (error_code, fault_tolerant) combinations; Envoy's ratelimit filter has ${MAX_STAGES} stages, so at most ${MAX_STAGES} can be served`);
+  const available = native.size ? LOCAL_STAGE : MAX_STAGES;
+  if (sorted.length > available) {
+    throw new Error(`rate-limiting: ${sorted.length} distinct (error_code, fault_tolerant) combinations; Envoy's ratelimit filter has ${MAX_STAGES} stages${native.size ? ', one of them for local_ratelimit' : ''}, so at most ${available} can be served`);
   }
   const stages: StageGroup[] = sorted.map(([, g], stage) => ({ stage, errorCode: g.errorCode, failureModeDeny: g.deny }));
   const index = new Map(sorted.map(([k], i) => [k, i]));
@@ -218,7 +242,51 @@ export function planRateLimits(ir: GatewayIR, settings: PlanSettings): RateLimit
       consumers: consumers.map(([id, p]) => ({ consumerId: id, policy: policyFrom(p, r, stageOf, settings) })),
     });
   }
-  return { routes, stages };
+  return { routes, native, companionWhy, stages };
+}
+
+/**
+ * The routes whose limit Envoy's local_ratelimit enforces exactly as Kong would: the plugin's
+ * config allows it (nativeLocalBlockers, enforcer not `companion`), no consumer overrides it,
+ * and every route sharing its counters (its scope) is such a route on one listener, so one
+ * bucket of one listener's filter holds the whole count, as Kong's node-local counter does.
+ */
+function nativeLimits(ir: GatewayIR, consumerIds: Map<string, string>): { native: Map<string, NativeLimit>; why: Map<string, string[]> } {
+  const why = new Map<string, string[]>();
+  const candidates = new Map<string, { scope: string; limit: NativeLimit }>();
+  const byScope = new Map<string, { routes: Set<string>; blocked: boolean }>();
+  for (const r of ir.routes) {
+    if (!r.service || !isRateLimited(r)) continue;
+    const { own, consumers } = pluginsOf(r, consumerIds);
+    const reasons: string[] = [];
+    if (!own) reasons.push('limited only for some consumers (consumer-scoped plugins): the consumer comes from authz');
+    else {
+      if (own.feature.enforcer === 'companion') reasons.push('enforcer: companion');
+      reasons.push(...nativeLocalBlockers(own.feature));
+    }
+    if (consumers.length) reasons.push('a consumer-scoped plugin overrides the limit for some consumers');
+    const scope = own ? scopeKey(r, own.scope) : '';
+    const entry = byScope.get(scope) ?? { routes: new Set<string>(), blocked: false };
+    byScope.set(scope, entry);
+    entry.routes.add(r.routeName);
+    if (reasons.length) {
+      entry.blocked = true;
+      why.set(r.routeName, reasons);
+      continue;
+    }
+    const c = own!.feature;
+    const w = c.windows[0]!;
+    candidates.set(r.routeName, { scope, limit: { key: `${scope}|${r.service}`, unit: w.unit, limit: w.limit, errorMessage: c.error_message } });
+  }
+  const native = new Map<string, NativeLimit>();
+  for (const [route, { scope, limit }] of candidates) {
+    const entry = byScope.get(scope)!;
+    const listeners = new Set(ir.listeners.filter((l) => l.routes.some((x) => entry.routes.has(x.routeName))).map((l) => l.name));
+    if (entry.blocked) why.set(route, [`shares its counters (${scope}) with a route the ratelimit companion serves`]);
+    else if (listeners.size > 1) why.set(route, [`its counters (${scope}) span ${listeners.size} listeners; a local_ratelimit bucket belongs to one`]);
+    else native.set(route, limit);
+  }
+  return { native, why };
 }
 
 /** Every policy of a route, its own first. */

@@ -134,6 +134,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
   const chain = filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
   const accessLog = filters.flatMap((f) => f.accessLogs?.(l, ctx) ?? []);
   const tracing = filters.map((f) => f.tracing?.(l, ctx)).find((t) => t !== undefined);
+  const filterReplies = filters.flatMap((f) => f.localReplies?.(l, ctx) ?? []);
   const hcm = {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: anyMessage('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', compact({
@@ -153,7 +154,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       max_request_headers_kb: DOWNSTREAM.maxRequestHeadersKb,
       http2_protocol_options: { max_concurrent_streams: 1024, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 },
       upgrade_configs: [{ upgrade_type: 'websocket' }],
-      local_reply_config: { mappers: [...GRPC_ERROR_MAPPERS, ...KONG_ERROR_MAPPERS] },
+      local_reply_config: { mappers: [...GRPC_ERROR_MAPPERS, ...filterReplies, ...KONG_ERROR_MAPPERS] },
       access_log: accessLog.length ? accessLog : undefined,
       tracing,
     })),

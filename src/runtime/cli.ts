@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
+import { planRateLimits } from '../contracts/ratelimit.js';
 import { formatDiagnostic } from '../errors.js';
+import type { GatewayIR } from '../ir/types.js';
 import { shortType } from '../resources/type-urls.js';
 import { OPERATOR_USAGE, runOperatorCommand } from './operator/commands.js';
 import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
@@ -88,7 +90,20 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
   const show = args.flags.has('show-secrets');
   for (const [typeUrl, m] of companions) out[shortType(typeUrl)] = Object.fromEntries([...m].map(([k, v]) => [k, show ? v : redact(v)]));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  for (const line of rateLimitEnforcers(r.ir!, settingsFrom(args).ratelimit.failOpen)) process.stderr.write(`${line}\n`);
   return 0;
+}
+
+/** Who serves each route's rate-limiting, with the reason when it is the companion (translate prints it). */
+function rateLimitEnforcers(ir: GatewayIR, failOpen: boolean): string[] {
+  const plan = planRateLimits(ir, { failOpen });
+  return [
+    ...[...plan.native.keys()].map((route) => ({ route, line: `rate-limiting on route "${route}": Envoy (local_ratelimit)` })),
+    ...[...plan.routes.keys()].map((route) => {
+      const why = plan.companionWhy.get(route);
+      return { route, line: `rate-limiting on route "${route}": the ratelimit companion${why?.length ? ` (${why.join('; ')})` : ''}` };
+    }),
+  ].sort((a, b) => (a.route < b.route ? -1 : 1)).map((x) => x.line);
 }
 
 async function cmdBootstrap(args: ParsedArgs): Promise<number> {

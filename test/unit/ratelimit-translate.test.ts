@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { consumerId } from '../../src/contracts/authz.js';
 import {
-  ENTRY, planRateLimits, RATELIMIT_TYPE_URL, routeLimitsFromResource, routeResource, type RatelimitMessages, type RatePolicy,
+  ENTRY, planRateLimits, RATELIMIT_TYPE_URL, routeLimitsFromResource, routeResource, type RatelimitMessages,
 } from '../../src/contracts/ratelimit.js';
-import { localRateLimitBlockers, servedLocallyByEnvoy } from '../../src/resources/filters/local-ratelimit.js';
 import { RATELIMIT_CLUSTER } from '../../src/resources/filters/ratelimit.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
@@ -353,16 +352,117 @@ plugins:
     assert.deepEqual(plan.stages, [{ stage: 0, errorCode: 429, failureModeDeny: false }, { stage: 1, errorCode: 429, failureModeDeny: true }]);
   });
 
-  test("Envoy's local_ratelimit cannot serve any Kong policy exactly: policy local goes to the service's memory store", () => {
-    const base: RatePolicy = {
-      scope: 'route:r', limitBy: 'service', windows: [{ unit: 'minute', limit: 10 }], algorithm: 'token-bucket', policy: 'local',
-      faultTolerant: true, hideClientHeaders: true, errorCode: 429, errorMessage: 'API rate limit exceeded', stage: 0,
-    };
-    // The most favourable case still differs in the body.
-    assert.deepEqual(localRateLimitBlockers(base), ['local_ratelimit answers with the fixed body "local_rate_limited", not {"message": error_message}']);
-    assert.equal(servedLocallyByEnvoy(base), false);
-    const worst = localRateLimitBlockers({ ...base, limitBy: 'ip', hideClientHeaders: false, algorithm: 'fixed-window', scope: 'global', windows: [{ unit: 'minute', limit: 1 }, { unit: 'hour', limit: 2 }] });
-    assert.equal(worst.length, 6);
-    assert.match(localRateLimitBlockers({ ...base, policy: 'redis' })[0]!, /only policy local/);
+  test("policy local with hide_client_headers, limit_by service, one whole-number window: Envoy's local_ratelimit, the route's bucket shared by its scope", () => {
+    const r = compile(`_format_version: "3.0"
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    plugins:
+      - name: rate-limiting
+        config: { minute: 3, limit_by: service, hide_client_headers: true }
+    routes:
+      - { name: a, paths: [/a] }
+      - { name: b, paths: [/b] }
+      - name: own
+        paths: [/own]
+        plugins:
+          - name: rate-limiting
+            config: { hour: 7, limit_by: service, hide_client_headers: true, error_message: "Not now" }
+`);
+    assertRoundTrips(r);
+    const filters = chain(r);
+    assert.deepEqual(filters.map((f) => f.name), ['envoy.filters.http.local_ratelimit', 'envoy.filters.http.router'], 'no ratelimit filter: the companion is never asked');
+    const local = filters[0]!.typed_config;
+    assert.equal(local.stage, 10);
+    assert.equal(local.always_consume_default_token_bucket, false);
+    assert.equal(local.local_rate_limit_per_downstream_connection, undefined, 'one bucket for every connection and worker');
+    assert.deepEqual(local.descriptors, [
+      { entries: [{ key: 'fd_local', value: 'route:own|s' }], token_bucket: { max_tokens: 7, tokens_per_fill: 7, fill_interval: '3600s' } },
+      { entries: [{ key: 'fd_local', value: 'service:s|s' }], token_bucket: { max_tokens: 3, tokens_per_fill: 3, fill_interval: '60s' } },
+    ]);
+    const routes = envoyRoutes(r);
+    // Both Envoy routes of /a (exact and prefix) and /b name the one service bucket.
+    for (const name of [...routes.keys()].filter((n) => /^(a|b)(:|$)/.test(n))) {
+      assert.deepEqual(routes.get(name)!.route.rate_limits, [{ stage: 10, actions: [{ generic_key: { descriptor_key: 'fd_local', descriptor_value: 'service:s|s' } }] }], name);
+      assert.equal(routes.get(name)!.metadata.filter_metadata.frontdesk.rate_limit_body, '{"message":"API rate limit exceeded"}');
+    }
+    assert.equal(routes.get('own')!.metadata.filter_metadata.frontdesk.rate_limit_body, '{"message":"Not now"}');
+    // Kong's body for local_ratelimit's own refusals (details local_rate_limited) only.
+    const mappers = resources(r, TYPE.listener).get('listener:proxy')!.filter_chains[0].filters[0].typed_config.local_reply_config.mappers as Obj[];
+    const mapper = mappers.find((m) => JSON.stringify(m).includes('local_rate_limited'))!;
+    assert.equal(mapper.body_format_override.text_format_source.inline_string, '%METADATA(ROUTE:frontdesk:rate_limit_body)%');
+    assert.equal(resources(r, RATELIMIT_TYPE_URL).size, 0, 'no companion resources');
+    const plan = planRateLimits(r.ir!, { failOpen: false });
+    assert.deepEqual([...plan.native.keys()].sort(), ['a', 'b', 'own']);
+  });
+
+  test('what local_ratelimit cannot serve as Kong does stays on the companion, with the reason', () => {
+    const route = (name: string, config: string) => `      - name: ${name}
+        paths: [/${name}]
+        plugins:
+          - { name: rate-limiting, config: ${config} }
+`;
+    const r = compile(`_format_version: "3.0"
+consumers:
+  - username: alice
+    plugins:
+      - { name: rate-limiting, route: overridden, config: { minute: 9, limit_by: service, hide_client_headers: true } }
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    routes:
+${route('headers', '{ minute: 3, limit_by: service }')}${route('ip', '{ minute: 3, limit_by: ip, hide_client_headers: true }')}${route('windows', '{ second: 1, minute: 3, limit_by: service, hide_client_headers: true }')}${route('fixed', '{ minute: 3, limit_by: service, hide_client_headers: true, algorithm: fixed-window }')}${route('redis', '{ minute: 3, limit_by: service, hide_client_headers: true, policy: redis, redis: { host: 127.0.0.1 } }')}${route('status', '{ minute: 3, limit_by: service, hide_client_headers: true, error_code: 503 }')}${route('fraction', '{ minute: 2.5, limit_by: service, hide_client_headers: true }')}${route('forced', '{ minute: 3, limit_by: service, hide_client_headers: true, enforcer: companion }')}${route('overridden', '{ minute: 3, limit_by: service, hide_client_headers: true }')}`);
+    const plan = planRateLimits(r.ir!, { failOpen: false });
+    assert.equal(plan.native.size, 0);
+    const why = (name: string) => plan.companionWhy.get(name)!.join('; ');
+    assert.match(why('headers'), /X-RateLimit-\*/);
+    assert.match(why('ip'), /limit_by ip needs a bucket per client/);
+    assert.match(why('windows'), /several windows/);
+    assert.match(why('fixed'), /algorithm fixed-window/);
+    assert.match(why('redis'), /policy redis/);
+    assert.match(why('status'), /error_code 503/);
+    assert.match(why('fraction'), /whole number/);
+    assert.equal(why('forced'), 'enforcer: companion');
+    assert.match(why('overridden'), /consumer-scoped plugin overrides/);
+    assert.deepEqual([...plan.routes.keys()].sort(), ['fixed', 'forced', 'fraction', 'headers', 'ip', 'overridden', 'redis', 'status', 'windows']);
+    assert.ok(!chain(r).some((f) => f.name === 'envoy.filters.http.local_ratelimit'));
+  });
+
+  test('enforcer: native on a config local_ratelimit cannot serve exactly is an error naming the reasons', () => {
+    const r = compileConfig([{ file: 'gateway.yaml', text: `_format_version: "3.0"
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    routes:
+      - name: r
+        paths: [/r]
+        plugins:
+          - { name: rate-limiting, config: { minute: 3, limit_by: ip, enforcer: native } }
+` }], { settings: DEFAULT_SETTINGS });
+    assert.equal(r.ok, false);
+    const d = r.diagnostics.find((x) => x.severity === 'error')!;
+    assert.deepEqual(d.path.slice(-2), ['config', 'enforcer']);
+    assert.match(d.message, /limit_by ip/);
+    assert.match(d.message, /X-RateLimit/);
+    assert.ok(d.line && d.col, 'with line:col');
+  });
+
+  test('a service-scoped limit whose routes sit on two listeners stays on the companion (one bucket belongs to one listener)', () => {
+    const r = compile(`_format_version: "3.0"
+listeners:
+  - { name: one, port: 8000 }
+  - { name: two, port: 8001 }
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    plugins:
+      - { name: rate-limiting, config: { minute: 3, limit_by: service, hide_client_headers: true } }
+    routes:
+      - { name: a, paths: [/a], listeners: [one] }
+      - { name: b, paths: [/b], listeners: [two] }
+`);
+    const plan = planRateLimits(r.ir!, { failOpen: false });
+    assert.equal(plan.native.size, 0);
+    assert.match(plan.companionWhy.get('a')!.join(), /span 2 listeners/);
   });
 });

@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import {
-  ENVOY_ERROR_STATUS_NAMES, RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod,
+  ENVOY_ERROR_STATUS_NAMES, nativeLocalBlockers, RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod,
 } from '../../rate-limits.js';
 import { definePlugin } from './definition.js';
 
-export { RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../../rate-limits.js';
+export { nativeLocalBlockers, RATE_LIMIT_ALGORITHMS, RATE_LIMIT_PERIODS, type RateLimitAlgorithm, type RateLimitingRedis, type RateLimitPeriod } from '../../rate-limits.js';
+
+/** The values of rate-limiting's `enforcer` extension. */
+export const RATE_LIMIT_ENFORCERS = ['native', 'companion'] as const;
+export type RateLimitEnforcer = (typeof RATE_LIMIT_ENFORCERS)[number];
 
 const limit = z.number().positive();
 // Kong's typedefs: port 0-65535; timeouts 0 to 2^31-2 ms; header names are tokens.
@@ -69,6 +73,7 @@ const configInput = z.strictObject({
   error_message: z.string().default('API rate limit exceeded'),
   sync_rate: z.number().default(-1),
   algorithm: z.enum(RATE_LIMIT_ALGORITHMS).default('token-bucket'),
+  enforcer: z.enum(RATE_LIMIT_ENFORCERS).optional(),
 });
 
 type ConfigInput = z.output<typeof configInput>;
@@ -101,7 +106,14 @@ export interface RateLimitingConfig {
   sync_rate: number;
   /** (extension) How each limit is enforced. */
   algorithm: RateLimitAlgorithm;
+  /**
+   * (extension) Who counts: `native` (Envoy's local_ratelimit, only where it gives exactly
+   * Kong's answer: see resources/filters/local-ratelimit.ts) or `companion` (the ratelimit
+   * service). Unset: Envoy where it is exact, the companion otherwise.
+   */
+  enforcer?: RateLimitEnforcer;
 }
+
 
 /**
  * Kong 3.x `rate-limiting` plugin config (kong/plugins/rate-limiting/schema.lua and
@@ -129,6 +141,10 @@ export const rateLimitingConfigSchema = configInput
     }
     if (c.policy === 'redis' && (c.redis?.host ?? c.redis_host) === undefined) {
       fail(['redis', 'host'], 'is required when policy is "redis" (set redis.host, or the older redis_host)');
+    }
+    if (c.enforcer === 'native') {
+      const why = nativeLocalBlockers(c);
+      if (why.length) fail(['enforcer'], `native (Envoy's local_ratelimit) cannot give Kong's answer for this config: ${why.join('; ')}`);
     }
     if (c.sync_rate !== -1) {
       if (c.policy !== 'redis') fail(['sync_rate'], 'can only be used with the redis policy (leave it at -1)');
@@ -182,9 +198,9 @@ export const rateLimiting = definePlugin({
       applied: ['second', 'minute', 'hour', 'day', 'month', 'year', 'limit_by', 'header_name', 'path', 'policy', 'fault_tolerant', 'hide_client_headers',
         ...['host', 'port', 'timeout', 'connect_timeout', 'send_timeout', 'read_timeout', 'username', 'password', 'database', 'ssl', 'ssl_verify', 'server_name'].map((f) => `redis.${f}`),
         'redis_host', 'redis_port', 'redis_timeout', 'redis_username', 'redis_password', 'redis_database', 'redis_ssl', 'redis_ssl_verify', 'redis_server_name',
-        'error_code', 'error_message', 'algorithm'],
+        'error_code', 'error_message', 'algorithm', 'enforcer'],
       warned: { sync_rate: { default: -1, why: 'every decision is counted in Redis at once (synchronously): no counts are batched locally' } },
     },
-  enforcers: () => ['ratelimit'],
+  enforcers: (c) => (c.enforcer !== 'companion' && nativeLocalBlockers(c).length === 0 ? ['envoy'] : ['ratelimit']),
   feature: rateLimitingFeature,
 });

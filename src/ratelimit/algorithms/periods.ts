@@ -1,3 +1,4 @@
+import { KONG_PERIOD_SECONDS } from '../../rate-limits.js';
 import type { Unit } from './types.js';
 
 /**
@@ -5,14 +6,7 @@ import type { Unit } from './types.js';
  * 30 days and a year 365 days, fixed. The rolling algorithms (token bucket, leaky bucket,
  * sliding window, sliding log) use these lengths for every unit.
  */
-export const PERIOD_SECONDS: Readonly<Record<Unit, number>> = {
-  second: 1,
-  minute: 60,
-  hour: 3_600,
-  day: 86_400,
-  month: 2_592_000,
-  year: 31_536_000,
-};
+export const PERIOD_SECONDS: Readonly<Record<Unit, number>> = KONG_PERIOD_SECONDS;
 
 /** PERIOD_SECONDS in milliseconds. */
 export const PERIOD_MS: Readonly<Record<Unit, number>> = {

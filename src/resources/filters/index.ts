@@ -9,6 +9,7 @@ import { prometheusFilter } from './prometheus.js';
 import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
+import { localRateLimitFilter } from './local-ratelimit.js';
 import { proxyCacheFilter } from './proxy-cache.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
@@ -46,6 +47,7 @@ const CHAIN: readonly ChainEntry[] = [
   requestSizeGateFilter, // rbac on Content-Length
   identityStripFilter, // header_mutation: the client's own X-Consumer-* headers removed
   extAuthzFilter, // ext_authz: jwt, key-auth, basic-auth, acl (the authz companion)
+  localRateLimitFilter, // envoy.filters.http.local_ratelimit: rate-limiting policy local, where Envoy's bucket gives Kong's answer
   ...RATELIMIT_FILTERS, // envoy.filters.http.ratelimit, one per stage (the ratelimit companion)
   requestTransformerFilter, // header_mutation: the request-transformer's headers
   responseTransformerFilter, // header_mutation: the response-transformer's headers

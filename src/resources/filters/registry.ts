@@ -72,6 +72,8 @@ export interface HttpFilter {
   replyHeaders?(route: IrRoute, ctx: FilterContext): ReplyHeaders[];
   /** Access loggers (envoy.config.accesslog.v3.AccessLog) for a listener's HTTP connection manager. */
   accessLogs?(listener: IrListener, ctx: FilterContext): JsonObject[];
+  /** Local reply mappers (ResponseMapper) this filter's refusals need on a listener, tried after the gRPC ones and before Envoy's own errors. */
+  localReplies?(listener: IrListener, ctx: FilterContext): JsonObject[];
   /** The HTTP connection manager's tracing settings for a listener (one provider per listener). */
   tracing?(listener: IrListener, ctx: FilterContext): JsonObject | undefined;
 }
