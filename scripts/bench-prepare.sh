@@ -8,6 +8,7 @@
 #   propagation: envoy
 #   authz:       envoy wrk h2load
 #   ratelimit:   envoy wrk h2load redis-server
+#   request-path: envoy wrk redis-server
 set -eu
 
 package_of() {

@@ -1,0 +1,422 @@
+/**
+ * request-path benchmark: what a request costs through a Frontdesk route, against bare Envoy.
+ * Prints figures; never fails on them.
+ *
+ *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases|ablation]
+ *
+ * 1. cases: one Envoy (concurrency 1) fed by Frontdesk's control plane over ADS, one listener
+ *    with a route per case, all to the same upstream (a second Envoy answering with
+ *    direct_response, never the bottleneck), and beside it a bare Envoy (concurrency 1: one
+ *    listener, the router, a route to the same upstream). Cases: bare Envoy; a route without
+ *    plugins; jwt (RS256); key-auth; basic-auth; jwt + acl; key-auth + a local limit; key-auth +
+ *    a Redis limit; each as the config writes it by default (Envoy's own filters wherever the
+ *    commit serves the plugin natively) and with `enforcer: companion` on every plugin. The case
+ *    list is what the commit loads: a case whose config does not compile here (say, an
+ *    `enforcer` field the commit lacks) is printed as skipped with the reason, and the label of
+ *    each case names who serves each plugin (the plugin definitions' `enforcers`). wrk loads the
+ *    cases in turn, --rounds rounds, interleaved; per case: requests/s, p50/p99, the ratio
+ *    against bare Envoy, and CPU µs per request of the gateway Envoy and of each companion
+ *    (and redis-server), from /proc/<pid>/stat.
+ * 2. ablation: what a route without plugins costs over bare Envoy, setting by setting. One
+ *    static Envoy (concurrency 1) holding Frontdesk's compiled listener for a plugin-less route
+ *    (bench/support/static-gateway.ts) several times, each copy on its own port with one setting
+ *    removed (local reply mappers, path normalisation, the request headers Kong adds, the
+ *    strip_path rewrite, the retry policy, route metadata, circuit-breaker tracking), one copy
+ *    with all of them removed, and a bare listener; same upstream, interleaved rounds.
+ *
+ * Everything listens on loopback and is stopped at the end. The run starts with its command,
+ * commit, cores and load average (bench/support/run-info.ts); a figure set is MARKED when the
+ * run started on a busy machine or saw non-2xx responses. Each figure is one JSON line and one
+ * readable line; both name the machine, the load generator and the baseline.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { silentLogger } from '../../src/logger.js';
+import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
+import { compileConfig } from '../../src/runtime/compile.js';
+import { ControlPlane } from '../../src/runtime/control-plane.js';
+import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
+import { enforcersOf } from '../../src/runtime/plugin-enforcers.js';
+import { startDirectUpstream } from '../support/direct-upstream.js';
+import { wrk, wrkProblems, type WrkResult } from '../support/load.js';
+import { freePort, until } from '../support/net.js';
+import { cpuSecondsOf } from '../support/proc.js';
+import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
+import { startNodeService, startRedis, type Child } from '../support/services.js';
+import { staticGatewayResources } from '../support/static-gateway.js';
+import { machine } from '../support/stats.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const flag = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const only = (() => { const i = process.argv.indexOf('--only'); return i >= 0 ? process.argv[i + 1] : undefined; })();
+const RUN = runInfo(); // first: the load average before this benchmark starts anything
+const SECONDS = Math.max(1, Math.min(flag('seconds', 3), 10));
+const CONNECTIONS = flag('connections', 32);
+const ROUNDS = Math.max(2, Math.min(flag('rounds', 2), 5));
+const log = silentLogger();
+const MACHINE = machine(findEnvoy() ?? 'envoy');
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+type Json = Record<string, any>;
+
+function emit(figure: Record<string, unknown>, readable: string, problems: string[] = []): void {
+  const m = marks(RUN, problems);
+  const run = { command: RUN.command, commit: RUN.commit, load_avg_1_at_start: RUN.loadAvg1AtStart, busy_at_start: RUN.busy };
+  process.stdout.write(`${JSON.stringify({ bench: 'request-path', ...figure, marked: m.length > 0, marks: m, run, machine: MACHINE })}\n`);
+  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}; commit ${RUN.commit}, load ${RUN.loadAvg1AtStart} at start]${markText(m)}\n`);
+}
+
+/** CPU seconds of named processes over one interval. */
+function meter(pids: Record<string, number | undefined>): () => Record<string, number> {
+  const start = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, p ? cpuSecondsOf(p) : Number.NaN]));
+  return () => Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, (p ? cpuSecondsOf(p) : Number.NaN) - start[k]!]));
+}
+
+interface Load { name: string; url: string; headers: Record<string, string>; note?: string }
+interface Sample extends WrkResult { cpu: Record<string, number> }
+
+/** wrk over every load in turn, `ROUNDS` times (a 1 s warm-up each first); the samples by load. */
+function interleaved(loads: readonly Load[], pids: Record<string, number | undefined>): Map<string, Sample[]> {
+  for (const l of loads) wrk(l.url, 1, CONNECTIONS, l.headers);
+  const out = new Map<string, Sample[]>(loads.map((l) => [l.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const l of loads) {
+      const end = meter(pids);
+      const x = wrk(l.url, SECONDS, CONNECTIONS, l.headers);
+      out.get(l.name)!.push({ ...x, cpu: end() });
+    }
+  }
+  return out;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
+
+/** The figures of one load against a baseline's, as one JSON line and one readable line. */
+function report(part: string, name: string, samples: Sample[], base: Sample[], baseline: string, extra: Json = {}): void {
+  const rps = mean(samples.map((s) => s.rps));
+  const ratio = rps / mean(base.map((s) => s.rps));
+  const requests = samples.reduce((a, s) => a + s.requests, 0);
+  const cpuUs: Record<string, number> = {};
+  for (const k of Object.keys(samples[0]!.cpu)) {
+    const used = samples.reduce((a, s) => a + (s.cpu[k] ?? 0), 0);
+    const us = (used * 1e6) / Math.max(1, requests);
+    if (us >= 1.5) cpuUs[k] = round(us, 1); // below: a process idle during this load (its timers)
+  }
+  const p50 = mean(samples.map((s) => s.p50Ms));
+  const p99 = mean(samples.map((s) => s.p99Ms));
+  const generator = `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} interleaved rounds (mean)`;
+  emit(
+    { part, scenario: name, rps: round(rps), p50_ms: round(p50, 2), p99_ms: round(p99, 2), ratio_to_baseline: round(ratio, 3), p99_over_baseline_ms: round(p99 - mean(base.map((s) => s.p99Ms)), 2),
+      rounds: samples.map((s) => round(s.rps)), cpu_us_per_request: cpuUs, non_2xx: samples.reduce((a, s) => a + s.non2xx, 0), socket_errors: samples.reduce((a, s) => a + s.errors, 0),
+      load_generator: generator, baseline, ...extra },
+    `${part}, ${name}${extra.served_by ? ` [${extra.served_by}]` : ''}: ${round(rps)} req/s (${round(ratio * 100, 1)} % of ${baseline.split(',')[0]}), p50 ${round(p50, 2)} ms, p99 ${round(p99, 2)} ms; CPU µs/request ${Object.entries(cpuUs).map(([k, v]) => `${k} ${v}`).join(', ') || 'n/a'}; rounds ${samples.map((s) => round(s.rps)).join(', ')}; load: ${generator}`,
+    wrkProblems(samples),
+  );
+}
+
+// ---- bare Envoy -----------------------------------------------------------------------------
+
+const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+
+/** A listener with nothing but the connection manager, the router and one route to `cluster`. */
+function bareListener(name: string, cluster: string): Json {
+  return {
+    name, address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [{
+      name: 'envoy.filters.network.http_connection_manager',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+        stat_prefix: name,
+        route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] },
+        http_filters: [ROUTER],
+      },
+    }] }],
+  };
+}
+
+/**
+ * A static Envoy (concurrency 1) with these listeners and clusters; the port each listener got,
+ * by name. The resources are read from files (path_config_source), a bootstrap on Envoy's
+ * command line being bounded in size.
+ */
+async function staticEnvoy(dir: string, listeners: Json[], clusters: Json[]): Promise<{ envoy: EnvoyProcess; ports: Map<string, number> }> {
+  const file = (kind: string, type: string, resources: Json[]) => {
+    const path = join(dir, `${kind}-${process.hrtime.bigint()}.json`);
+    writeFileSync(path, JSON.stringify({ version_info: '1', resources: resources.map((r) => ({ '@type': `type.googleapis.com/${type}`, ...r })) }));
+    return { path_config_source: { path }, resource_api_version: 'V3' };
+  };
+  const bootstrap = {
+    node: { id: 'bench-request-path-static', cluster: 'bench' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    dynamic_resources: { lds_config: file('lds', 'envoy.config.listener.v3.Listener', listeners), cds_config: file('cds', 'envoy.config.cluster.v3.Cluster', clusters) },
+  };
+  const envoy = await EnvoyProcess.start({ bootstrapYaml: JSON.stringify(bootstrap), logger: log, concurrency: 1 });
+  try {
+    await envoy.waitReady(30_000);
+    const ports = await until('the static Envoy to bind every listener', async () => {
+      const j = await (await fetch(`${envoy.adminUrl}/listeners?format=json`)).json() as { listener_statuses?: Array<{ name: string; local_address?: { socket_address?: { port_value?: number } } }> };
+      const m = new Map((j.listener_statuses ?? []).map((x) => [x.name, x.local_address?.socket_address?.port_value ?? 0]));
+      return listeners.every((l) => (m.get(l.name as string) ?? 0) > 0) ? m : undefined;
+    });
+    return { envoy, ports };
+  } catch (e) {
+    await envoy.stop();
+    throw e;
+  }
+}
+
+function upstreamCluster(name: string, port: number): Json {
+  return {
+    name, type: 'STATIC', connect_timeout: '2s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+  };
+}
+
+// ---- 1. the cases ------------------------------------------------------------------------------
+
+interface Case { name: string; route: string; plugins: (companion: boolean) => string[]; headers: Record<string, string> }
+
+const companionField = (c: boolean) => (c ? ', enforcer: companion' : '');
+const HUGE = 1_000_000_000;
+
+function cases(token: string): Case[] {
+  const key = { apikey: 'bench-api-key-0123456789abcdef' };
+  return [
+    { name: 'jwt (RS256)', route: 'jwt', headers: { authorization: `Bearer ${token}` }, plugins: (c) => [`{ name: jwt, config: { claims_to_verify: [exp]${companionField(c)} } }`] },
+    { name: 'key-auth', route: 'key', headers: key, plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`] },
+    { name: 'basic-auth', route: 'basic', headers: { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` }, plugins: (c) => [`{ name: basic-auth, config: { hide_credentials: false${companionField(c)} } }`] },
+    { name: 'jwt (RS256) + acl', route: 'jwt-acl', headers: { authorization: `Bearer ${token}` },
+      plugins: (c) => [`{ name: jwt, config: { claims_to_verify: [exp]${companionField(c)} } }`, `{ name: acl, config: { allow: [bench]${companionField(c)} } }`] },
+    { name: 'key-auth + local limit', route: 'key-local', headers: key,
+      plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`, `{ name: rate-limiting, config: { minute: ${HUGE}, limit_by: service, hide_client_headers: true${companionField(c)} } }`] },
+    { name: 'key-auth + Redis limit', route: 'key-redis', headers: key,
+      plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`, `{ name: rate-limiting, config: { minute: ${HUGE}, limit_by: consumer, policy: redis, redis: { host: 127.0.0.1, port: REDIS_PORT }${companionField(c)} } }`] },
+  ];
+}
+
+function gatewayYaml(upstream: string, routes: string[], rsaPem: string): string {
+  return `_format_version: "3.0"
+services:
+  - name: bench
+    url: ${upstream}
+    connect_timeout: 2000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: open
+        paths: [/open]
+${routes.join('')}consumers:
+  - username: bench
+    jwt_secrets:
+      - key: bench-rs
+        algorithm: RS256
+        rsa_public_key: |
+${rsaPem.trim().split('\n').map((l) => `          ${l}`).join('\n')}
+    keyauth_credentials:
+      - key: bench-api-key-0123456789abcdef
+    basicauth_credentials:
+      - { username: bench, password: bench-password }
+    acls:
+      - group: bench
+`;
+}
+
+function routeYaml(name: string, plugins: string[]): string {
+  return `      - name: ${name}
+        paths: [/${name}]
+        plugins:
+${plugins.map((p) => `          - ${p}\n`).join('')}`;
+}
+
+async function runCases(dir: string, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const token = await new SignJWT({ iss: 'bench-rs', exp: Math.floor(Date.now() / 1000) + 7200, sub: 'bench' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(rsa.privateKey);
+  const redis = await startRedis(dir);
+  cleanup.push(() => redis.stop());
+  const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
+  cleanup.push(() => upstream.stop());
+
+  // What this commit loads: each case alone, both ways; the ones that do not compile are skipped.
+  const kept: Array<{ load: Load; route: string; yaml: string }> = [];
+  const labels = new Map<string, string>();
+  const proxyPort = await freePort();
+  const proxy = `http://127.0.0.1:${proxyPort}`;
+  // A plugin takes `enforcer: companion` when this commit's schema for it has the field.
+  const accepts = new Map<string, boolean>();
+  const takesEnforcer = (plugin: string): boolean => {
+    if (!accepts.has(plugin)) {
+      const r = compileConfig([{ file: 'bench.yaml', text: gatewayYaml(upstream.url, [routeYaml('probe', [plugin])], pem) }]);
+      accepts.set(plugin, r.ok);
+    }
+    return accepts.get(plugin)!;
+  };
+  for (const c of cases(token)) {
+    for (const companion of [false, true]) {
+      const route = `${c.route}-${companion ? 'companion' : 'default'}`;
+      const plugins = c.plugins(companion).map((p) => p.replace('REDIS_PORT', String(redis.port))).map((p, i) => (companion && !takesEnforcer(p) ? c.plugins(false)[i]!.replace('REDIS_PORT', String(redis.port)) : p));
+      const label = `${c.name}, ${companion ? 'enforcer: companion' : 'as written'}`;
+      if (companion && plugins.every((p, i) => p === c.plugins(false)[i]!.replace('REDIS_PORT', String(redis.port)))) {
+        const why = 'no plugin of the case takes an enforcer field at this commit';
+        emit({ part: 'cases', scenario: label, skipped: true, why }, `cases, ${label}: skipped (${why})`);
+        continue;
+      }
+      const yaml = routeYaml(route, plugins);
+      const r = compileConfig([{ file: 'bench.yaml', text: gatewayYaml(upstream.url, [yaml], pem) }]);
+      if (!r.ok || !r.ir) {
+        const why = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('; ');
+        emit({ part: 'cases', scenario: label, skipped: true, why }, `cases, ${label}: skipped, this commit does not load it (${why})`);
+        continue;
+      }
+      const enforcers = enforcersOf(r.model);
+      const irRoute = r.ir.routes.find((x) => x.routeName === route)!;
+      const served = Object.keys(irRoute.plugins).sort().map((p) => `${p} by ${enforcers(p, 'route', irRoute).join('+') || '?'}`).join(', ');
+      labels.set(label, served);
+      kept.push({ load: { name: label, url: `${proxy}/${route}`, headers: c.headers, note: served }, route, yaml });
+    }
+  }
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, gatewayYaml(upstream.url, kept.map((k) => k.yaml), pem));
+  const [authzPort, ratelimitPort] = await Promise.all([freePort(), freePort()]);
+  const cp = new ControlPlane({
+    configPath: configFile, xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 },
+    settings: { ...DEFAULT_SETTINGS, authz: { ...DEFAULT_SETTINGS.authz, port: authzPort }, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: ratelimitPort } },
+    ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } }, logger: log, watch: false,
+  });
+  const { xdsPort } = await cp.start();
+  cleanup.push(() => cp.stop());
+  const authz: Child = await startNodeService('authz', join(ROOT, 'bench/authz/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(authzPort), '--token-cache', '10000'], ROOT);
+  cleanup.push(() => authz.stop());
+  const ratelimit: Child = await startNodeService('ratelimit', join(ROOT, 'bench/ratelimit/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(ratelimitPort), '--redis', `redis://127.0.0.1:${redis.port}`], ROOT);
+  cleanup.push(() => ratelimit.stop());
+  const envoy = await EnvoyProcess.start({
+    bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: 'bench-request-path', cluster: 'frontdesk', adminPort: 0 }),
+    logger: log, concurrency: 1,
+  });
+  cleanup.push(() => envoy.stop());
+  await envoy.waitReady(30_000);
+  const bare = await staticEnvoy(dir, [bareListener('bare', 'upstream')], [upstreamCluster('upstream', upstream.port)]);
+  cleanup.push(() => bare.envoy.stop());
+  const bareUrl = `http://127.0.0.1:${bare.ports.get('bare')}/open`;
+  const status = async (url: string, headers: Record<string, string>) => { const r = await fetch(url, { headers }); await r.arrayBuffer(); return r.status; };
+  await until('every case to answer 200', async () => {
+    for (const k of kept) if ((await status(k.load.url, k.load.headers)) !== 200) return false;
+    return (await status(`${proxy}/open`, {})) === 200 && (await status(bareUrl, {})) === 200;
+  }, 60_000);
+
+  const loads: Load[] = [{ name: 'bare Envoy', url: bareUrl, headers: {} }, { name: 'route without plugins', url: `${proxy}/open`, headers: {} }, ...kept.map((k) => k.load)];
+  const pids = { 'gateway Envoy': envoy.pid, 'bare Envoy': bare.envoy.pid, authz: authz.proc.pid, ratelimit: ratelimit.proc.pid, 'redis-server': redis.proc.pid };
+  const samples = interleaved(loads, pids);
+  const base = samples.get('bare Envoy')!;
+  const baseline = 'bare Envoy (concurrency 1, router only), same upstream (Envoy direct_response), same run';
+  for (const l of loads) {
+    report('cases', l.name, samples.get(l.name)!, base, baseline, { served_by: labels.get(l.name) ?? (l.name === 'bare Envoy' ? 'bare Envoy' : 'no plugins'), processes: 'gateway Envoy x1 worker, bare Envoy x1 worker, upstream Envoy x1 worker, authz and ratelimit Node processes, redis-server, wrk x1 thread' });
+  }
+}
+
+// ---- 2. the ablation -------------------------------------------------------------------------
+
+type Patch = (listener: Json, hcm: Json, clusters: Map<string, Json>) => void;
+
+const eachRoute = (hcm: Json, f: (route: Json, vh: Json) => void) => { for (const vh of hcm.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) f(r, vh); };
+
+/** Each setting of the compiled plugin-less route, and how to remove it. */
+const REMOVALS: Array<{ name: string; patch: Patch }> = [
+  { name: 'local reply mappers', patch: (_l, hcm) => { delete hcm.local_reply_config; } },
+  { name: 'path normalisation (normalize_path, merge_slashes)', patch: (_l, hcm) => { delete hcm.normalize_path; delete hcm.merge_slashes; } },
+  { name: "the request headers Kong adds (X-Forwarded-*, X-Real-IP)", patch: (_l, hcm) => eachRoute(hcm, (r, vh) => { delete r.request_headers_to_add; delete vh.request_headers_to_add; }) },
+  { name: 'the strip_path regex rewrite', patch: (_l, hcm) => eachRoute(hcm, (r) => { if (r.route) delete r.route.regex_rewrite; }) },
+  { name: 'the retry policy', patch: (_l, hcm) => eachRoute(hcm, (r) => { if (r.route) delete r.route.retry_policy; }) },
+  { name: 'route metadata', patch: (_l, hcm) => eachRoute(hcm, (r) => { delete r.metadata; }) },
+  { name: 'circuit-breaker tracking (track_remaining, retry budget)', patch: (_l, hcm, clusters) => {
+    eachRoute(hcm, (r) => {
+      if (!r.route?.cluster) return;
+      const plain = `${r.route.cluster}:untracked`;
+      if (!clusters.has(plain)) {
+        const c = JSON.parse(JSON.stringify(clusters.get(r.route.cluster))) as Json;
+        c.name = plain;
+        delete c.circuit_breakers;
+        clusters.set(plain, c);
+      }
+      r.route.cluster = plain;
+    });
+  } },
+  { name: 'connection manager options (timeouts, http2 options, upgrades, server name, header limits)', patch: (l, hcm) => {
+    for (const k of ['server_name', 'server_header_transformation', 'request_headers_timeout', 'stream_idle_timeout', 'common_http_protocol_options', 'max_request_headers_kb', 'http2_protocol_options', 'upgrade_configs', 'use_remote_address']) delete hcm[k];
+    delete l.per_connection_buffer_limit_bytes;
+  } },
+];
+
+async function runAblation(dir: string, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
+  cleanup.push(() => upstream.stop());
+  const yaml = `_format_version: "3.0"
+services:
+  - name: bench
+    url: ${upstream.url}
+    connect_timeout: 2000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: open
+        paths: [/open]
+`;
+  const compiled = staticGatewayResources(yaml, 0);
+  const clusters = new Map(compiled.clusters.map((c) => [c.name as string, c]));
+  const listenerOf = (name: string, patches: Patch[]): Json => {
+    const l = JSON.parse(JSON.stringify(compiled.listeners[0])) as Json;
+    l.name = name;
+    const hcm = l.filter_chains[0].filters[0].typed_config as Json;
+    hcm.stat_prefix = name;
+    for (const p of patches) p(l, hcm, clusters);
+    return l;
+  };
+  const variants: Array<{ name: string; listener: Json }> = [
+    { name: 'as compiled', listener: listenerOf('as-compiled', []) },
+    ...REMOVALS.map((r, i) => ({ name: `without ${r.name}`, listener: listenerOf(`without-${i}`, [r.patch]) })),
+    { name: 'without all of the above', listener: listenerOf('without-all', REMOVALS.map((r) => r.patch)) },
+  ];
+  const bareCluster = upstreamCluster('bare-upstream', upstream.port);
+  const s = await staticEnvoy(dir, [bareListener('bare', 'bare-upstream'), ...variants.map((v) => v.listener)], [...clusters.values(), bareCluster]);
+  cleanup.push(() => s.envoy.stop());
+  const url = (listener: string) => `http://127.0.0.1:${s.ports.get(listener)}/open`;
+  await until('every variant to answer 200', async () => {
+    for (const name of ['bare', ...variants.map((v) => v.listener.name as string)]) { const r = await fetch(url(name)); await r.arrayBuffer(); if (r.status !== 200) return false; }
+    return true;
+  });
+  const loads: Load[] = [{ name: 'bare listener', url: url('bare'), headers: {} }, ...variants.map((v) => ({ name: v.name, url: url(v.listener.name as string), headers: {} }))];
+  const samples = interleaved(loads, { Envoy: s.envoy.pid });
+  const base = samples.get('bare listener')!;
+  for (const l of loads) {
+    report('ablation', l.name, samples.get(l.name)!, base, 'bare listener (router only) in the same static Envoy (concurrency 1), same upstream, same run',
+      { processes: 'one static Envoy x1 worker holding every variant, upstream Envoy x1 worker, wrk x1 thread' });
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-bench-request-path-'));
+  const cleanup: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  const stopAll = async () => { for (const f of cleanup.splice(0).reverse()) { try { await f(); } catch { /* best effort */ } } };
+  process.once('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
+  try {
+    printRunHeader('request-path', RUN);
+    if (only !== 'ablation') await runCases(dir, cleanup);
+    // The cases' processes stopped (the folder kept) before the ablation's start.
+    for (const f of cleanup.splice(1).reverse()) { try { await f(); } catch { /* best effort */ } }
+    if (only !== 'cases') await runAblation(dir, cleanup);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`bench/request-path: ${(e as Error).stack ?? e}\n`); process.exit(1); });
