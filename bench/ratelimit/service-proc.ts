@@ -4,7 +4,11 @@
  * Prints `ready <port>` once the first policy is loaded; stops on SIGTERM.
  */
 import { silentLogger } from '../../src/logger.js';
-import { startRateLimitService } from '../../src/ratelimit/service.js';
+import { RATELIMIT_ENVOY_PROTOS, startRateLimitService } from '../../src/ratelimit/service.js';
+import { loadOnlyEnvoyProtos } from '../../src/xds/proto-registry.js';
+
+// As `frontdesk ratelimit` runs it: only the Envoy messages it uses.
+loadOnlyEnvoyProtos(RATELIMIT_ENVOY_PROTOS);
 
 const arg = (name: string, def?: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);

@@ -142,5 +142,10 @@ export interface CompanionDefinition {
   adminPortFlag?: string;
   /** One line for the usage text: flags beyond --xds/--port. */
   usage: string;
+  /**
+   * The Envoy API files the companion uses (their imports come with them), when it runs alone in
+   * its process (`frontdesk <companion>`): loading only these keeps its memory small. Absent: all.
+   */
+  envoyProtos?: readonly string[];
   start(o: CompanionOptions): Promise<RunningCompanion>;
 }

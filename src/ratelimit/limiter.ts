@@ -11,6 +11,7 @@ import { RateLimitStoreError } from './stores/errors.js';
 import { MemoryStore } from './stores/memory.js';
 import { createRedisClient, whenReady, type RedisConnection } from './stores/redis-client.js';
 import { RedisStore } from './stores/redis.js';
+import { RefusalCache } from './stores/refusal-cache.js';
 import type { Store } from './stores/store.js';
 
 /**
@@ -68,7 +69,8 @@ interface RedisEntry {
   id: string;
   /** For logs and metrics: scheme, host, port and database. */
   label: string;
-  store: RedisStore;
+  /** The Redis store behind a refusal cache (hot keys over their limit cost no round trip). */
+  store: Store;
   client: Redis | Cluster;
   everReady: boolean;
   connectTimeoutMs: number;
@@ -268,7 +270,8 @@ export class RateLimiter {
   private redisEntry(id: string, label: string, target: string | RedisConnection, connectTimeoutMs: number): RedisEntry {
     const make = this.opts.redisClient ?? createRedisClient;
     const client = make(target, (err) => this.logStoreError(label, err, undefined));
-    return { id, label, client, store: new RedisStore({ client }), everReady: false, connectTimeoutMs };
+    const store = new RefusalCache(new RedisStore({ client }), { healthy: () => client.status === 'ready' });
+    return { id, label, client, store, everReady: false, connectTimeoutMs };
   }
 
   /** At most one line per store every 5 s, so a Redis outage does not flood the log. */

@@ -46,13 +46,15 @@ export function rlsTypes(): { req: protobuf.Type; res: protobuf.Type } {
 
 /** RateLimitRequest bytes → the service's request. */
 export function decodeRequest(bytes: Uint8Array): LimitRequest {
-  const { req } = rlsTypes();
-  const m: DecodedRequest = req.toObject(req.decode(bytes), { longs: Number });
-  const descriptors: Entries[] = (m.descriptors ?? []).map((d) => {
+  // The decoded message is read as it is (no toObject copy): this runs once per request.
+  const m = rlsTypes().req.decode(bytes) as DecodedRequest;
+  const list = m.descriptors ?? [];
+  const descriptors: Entries[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
     const e: Record<string, string> = {};
-    for (const x of d.entries ?? []) if (x.key) e[x.key] = x.value ?? '';
-    return e;
-  });
+    for (const x of list[i]!.entries ?? []) if (x.key) e[x.key] = x.value ?? '';
+    descriptors[i] = e;
+  }
   return { domain: m.domain ?? '', descriptors, hitsAddend: Number(m.hits_addend ?? 0) };
 }
 

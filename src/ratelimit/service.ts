@@ -126,12 +126,16 @@ function flag(o: CompanionOptions, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** What the ratelimit companion decodes of Envoy's API: the ADS messages and the rate-limit service's. */
+export const RATELIMIT_ENVOY_PROTOS: readonly string[] = ['envoy/service/discovery/v3/ads.proto', 'envoy/service/ratelimit/v3/rls.proto'];
+
 /** The `ratelimit` companion, for `frontdesk ratelimit` and `frontdesk start`. */
 export const ratelimitCompanion: CompanionDefinition = {
   name: 'ratelimit',
   defaultPort: RATELIMIT_DEFAULT_PORT,
   adminPortFlag: 'ratelimit-admin-port',
   usage: `[--redis URL] [--ratelimit-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}]`,
+  envoyProtos: RATELIMIT_ENVOY_PROTOS,
   async start(o) {
     // A flag of its own, so `frontdesk start` (shared flags) has no clash.
     const adminPort = adminPortOf(o.flags, 'ratelimit-admin-port', o.port);

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { planRateLimits } from '../contracts/ratelimit.js';
 import { formatDiagnostic } from '../errors.js';
+import { loadOnlyEnvoyProtos } from '../xds/proto-registry.js';
 import type { GatewayIR } from '../ir/types.js';
 import { shortType } from '../resources/type-urls.js';
 import { OPERATOR_USAGE, runOperatorCommand } from './operator/commands.js';
@@ -175,6 +176,8 @@ async function cmdControlPlane(args: ParsedArgs, out: Output): Promise<number> {
 
 async function cmdCompanion(name: string, args: ParsedArgs, out: Output): Promise<number> {
   const def = COMPANIONS.find((c) => c.name === name)!;
+  // Alone in this process: only the Envoy messages it uses are loaded.
+  if (def.envoyProtos) loadOnlyEnvoyProtos(def.envoyProtos);
   const xds = hostPortList(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
   const at = { host: strFlag(args, 'host', '127.0.0.1'), port: intFlag(args, 'port', def.defaultPort) };
   const files = tlsFilesFrom(args);

@@ -91,6 +91,18 @@ function listProtoFiles(base: string, dir = base): string[] {
 }
 
 let cached: protobuf.Root | undefined;
+let envoyFiles: readonly string[] = ENVOY_PROTO_FILES;
+
+/**
+ * For a process that runs one companion alone: load only these Envoy API files (with their
+ * imports) instead of ENVOY_PROTO_FILES, which the control plane needs. Call it before anything
+ * uses the registry; once the Root is loaded it changes nothing (returns false).
+ */
+export function loadOnlyEnvoyProtos(files: readonly string[]): boolean {
+  if (cached) return false;
+  envoyFiles = files;
+  return true;
+}
 
 /** The process-wide Root holding Envoy's API and Frontdesk's own companion messages. */
 export function protoRoot(): protobuf.Root {
@@ -105,7 +117,7 @@ export function protoRoot(): protobuf.Root {
     }
     return target;
   };
-  const files = [...ENVOY_PROTO_FILES, ...listProtoFiles(PROJECT_PROTO_DIR)];
+  const files = [...envoyFiles, ...listProtoFiles(PROJECT_PROTO_DIR)];
   root.loadSync(files, { keepCase: true });
   root.resolveAll();
   cached = root;

@@ -23,6 +23,10 @@ export interface RedisConnection {
  * already answered). Reconnection is retried forever with a capped backoff.
  */
 const FAIL_FAST: RedisOptions = {
+  // The decisions of one event-loop turn go out in one write (a pipeline), as
+  // envoyproxy/ratelimit batches within REDIS_PIPELINE_WINDOW: fewer syscalls on both sides,
+  // each decision still its own atomic script run.
+  enableAutoPipelining: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
@@ -55,8 +59,9 @@ export function createRedisClusterClient(
   connection: Omit<RedisConnection, 'host' | 'port'> = {},
   onError: RedisErrorListener = ignore,
 ): Cluster {
-  const { enableOfflineQueue: _queue, retryStrategy: _retry, ...perNode } = FAIL_FAST;
+  const { enableOfflineQueue: _queue, retryStrategy: _retry, enableAutoPipelining: _pipe, ...perNode } = FAIL_FAST;
   const client = new Cluster(nodes, {
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
     redisOptions: { ...perNode, ...connectionOptions(connection) },
