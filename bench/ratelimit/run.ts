@@ -1,7 +1,7 @@
 /**
  * ratelimit benchmark. Prints figures; never fails on them.
  *
- *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000]
+ *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
  *
  * 1. Straight at the ratelimit service (envoy.service.ratelimit.v3.RateLimitService/
  *    ShouldRateLimit over gRPC), the service in its own Node process fed by an in-process
@@ -20,6 +20,14 @@
  *    Requests/s, p50/p99, the ratio against the route without limits, non-2xx responses, and
  *    requests per CPU-second of both Envoys, the service and redis-server.
  *
+ * 3. Beside envoyproxy/ratelimit (service_cmd at a pinned commit, built with Go by the prepare
+ *    step into .cache/bench-bin/, with bench/ratelimit/rlsload, a Go load generator counting OK
+ *    and OVER_LIMIT used for both): the same Redis, the same descriptor (fd_route, fd_stage,
+ *    remote_address) and limit, fixed window for both and token-bucket for ours, two
+ *    interleaved rounds: decisions/s, p50/p99, CPU µs per decision of the server and of
+ *    redis-server, RSS. Then exactness: a limit of 600 a minute, 3,000 calls from a fresh client
+ *    inside one clock minute, for each: exactly 600 OK expected.
+ *
  * The limits are far above what the run can reach, so every decision is a full "allowed" one
  * with Kong's headers (the common case). Everything listens on loopback and is stopped at the
  * end. The run starts with its command, commit, cores and load average
@@ -27,9 +35,8 @@
  * saw failed or non-2xx responses. Each figure is one JSON line and one readable line; both name
  * the machine, the load generator and the baseline.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,11 +50,13 @@ import { compileConfig } from '../../src/runtime/compile.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
-import { CpuMeter } from '../support/proc.js';
+import { CpuMeter, memoryOf } from '../support/proc.js';
+import { startNodeService, startRedis, stopper, type Child } from '../support/services.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { machine } from '../support/stats.js';
 import { h2load, writeGrpcFrame, wrk, wrkProblems, type RotatingHeader, type WrkResult } from '../support/load.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
+import { transpileTree } from '../support/transpile.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -59,6 +68,11 @@ const RUN = runInfo(); // first: the load average before this benchmark starts a
 const SECONDS = Math.max(1, Math.min(flag('seconds', 5), 10));
 const CONNECTIONS = flag('connections', 32);
 const KEYS = Math.max(1, Math.min(flag('keys', 100_000), 1_000_000));
+const PEER_SECONDS = Math.max(1, Math.min(flag('peer-seconds', 10), 30));
+const PEER_CONCURRENCY = flag('peer-concurrency', 50);
+const EXACT_LIMIT = 600;
+const EXACT_N = 3000;
+const BENCH_BIN = join(ROOT, '.cache', 'bench-bin');
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -79,43 +93,11 @@ function emit(figure: Record<string, unknown>, readable: string, problems: strin
 
 // ---- processes -------------------------------------------------------------------------------
 
-interface Child { proc: ChildProcess; port: number; stop(): Promise<void> }
-
-function stopper(proc: ChildProcess): () => Promise<void> {
-  return () => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) { resolve(); return; }
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-    setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
-  });
-}
-
-async function startRedis(dir: string): Promise<Child> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await until('redis-server to answer PING', () => new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(false));
-    socket.once('data', (d) => { resolve(d.toString().startsWith('+PONG')); socket.end(); });
-    socket.write('PING\r\n');
-  }));
-  return { proc, port, stop: stopper(proc) };
-}
-
-async function startServiceProcess(xdsPort: number, port: number, redisUrl: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'service-proc.ts'), '--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const bound = await until('the ratelimit process to be ready', () => {
-    if (proc.exitCode !== null) throw new Error(`ratelimit process exited with ${proc.exitCode}`);
-    const m = /ready (\d+)/.exec(out);
-    return m ? Number(m[1]) : undefined;
-  });
-  return { proc, port: bound, stop: stopper(proc) };
+/** The service as plain JavaScript (a transpiled copy in `dir`: no tsx loader in its memory), in its own process. */
+function startServiceProcess(dir: string, xdsPort: number, port: number, redisUrl: string): Promise<Child> {
+  const js = join(dir, 'js');
+  if (!existsSync(join(js, 'bench', 'ratelimit', 'service-proc.js'))) transpileTree(ROOT, js, ['src', 'bench/ratelimit/service-proc.ts']);
+  return startNodeService('ratelimit', join(js, 'bench', 'ratelimit', 'service-proc.js'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl], ROOT);
 }
 
 // ---- 1. straight at the service ------------------------------------------------------------
@@ -186,6 +168,18 @@ services:
         paths: [/redis]
         plugins:
           - { name: rate-limiting, config: { minute: 1000000000, limit_by: ip, policy: redis, redis_host: 127.0.0.1, redis_port: ${redisPort} } }
+      - name: redis-fixed
+        paths: [/redis-fixed]
+        plugins:
+          - { name: rate-limiting, config: { minute: 1000000000, limit_by: ip, policy: redis, redis_host: 127.0.0.1, redis_port: ${redisPort}, algorithm: fixed-window } }
+      - name: exact-fixed
+        paths: [/exact-fixed]
+        plugins:
+          - { name: rate-limiting, config: { minute: ${EXACT_LIMIT}, limit_by: ip, policy: redis, redis_host: 127.0.0.1, redis_port: ${redisPort}, algorithm: fixed-window } }
+      - name: exact-token
+        paths: [/exact-token]
+        plugins:
+          - { name: rate-limiting, config: { minute: ${EXACT_LIMIT}, limit_by: ip, policy: redis, redis_host: 127.0.0.1, redis_port: ${redisPort} } }
       - name: memory-keys
         paths: [/memory-keys]
         plugins:
@@ -195,6 +189,130 @@ services:
         plugins:
           - { name: rate-limiting, config: { minute: 1000000000, limit_by: header, header_name: x-client, policy: redis, redis_host: 127.0.0.1, redis_port: ${redisPort} } }
 `;
+}
+
+
+// ---- 3. envoyproxy/ratelimit as a peer ---------------------------------------------------------
+
+interface RlsLoad { calls: number; ok: number; over_limit: number; errors: number; seconds: number; decisions_per_s: number; p50_ms: number; p99_ms: number }
+
+/** bench/ratelimit/rlsload (Go, built by the prepare step): one descriptor, `c` calls in flight. */
+function rlsload(port: number, entries: string, args: string[]): RlsLoad {
+  const r = spawnSync(join(BENCH_BIN, 'rlsload'), ['-target', `127.0.0.1:${port}`, '-c', String(PEER_CONCURRENCY), '-entries', entries, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try { return JSON.parse(line) as RlsLoad; } catch { throw new Error(`rlsload failed: ${r.stderr || line}`); }
+}
+
+/** envoyproxy/ratelimit (service_cmd) on the same Redis, its config the same descriptor tree as Frontdesk's limits. */
+async function startPeer(dir: string, redisPort: number, routes: { fixed: string; exactFixed: string }): Promise<Child> {
+  const [grpcPort, httpPort, debugPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const configDir = join(dir, 'peer', 'ratelimit', 'config');
+  mkdirSync(configDir, { recursive: true });
+  const tree = (route: string, perMinute: number) => `  - key: ${ENTRY.route}
+    value: "${route}"
+    descriptors:
+      - key: ${ENTRY.stage}
+        value: "0"
+        descriptors:
+          - key: ${ENTRY.ip}
+            rate_limit: { unit: minute, requests_per_unit: ${perMinute} }
+`;
+  writeFileSync(join(configDir, 'frontdesk.yaml'), `domain: frontdesk\ndescriptors:\n${tree(routes.fixed, 1_000_000_000)}${tree(routes.exactFixed, EXACT_LIMIT)}`);
+  const env = {
+    // No stats sink: without statsd its stats go to a debug logger, a cost no deployment pays.
+    ...process.env, USE_STATSD: 'false', DISABLE_STATS: 'true', USE_PROMETHEUS: 'false', LOG_LEVEL: 'warn', BACKEND_TYPE: 'redis', REDIS_SOCKET_TYPE: 'tcp', REDIS_TYPE: 'single',
+    REDIS_URL: `127.0.0.1:${redisPort}`, RUNTIME_ROOT: join(dir, 'peer'), RUNTIME_SUBDIRECTORY: 'ratelimit', RUNTIME_APPDIRECTORY: 'config', RUNTIME_WATCH_ROOT: 'false',
+    RUNTIME_IGNOREDOTFILES: 'true', HOST: '127.0.0.1', PORT: String(httpPort), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort), DEBUG_HOST: '127.0.0.1', DEBUG_PORT: String(debugPort),
+  };
+  // Its log goes to a file: a pipe this process reads would stall it while rlsload runs (spawnSync).
+  const logFile = join(dir, 'peer.log');
+  const logFd = openSync(logFile, 'w');
+  const proc = spawn(join(BENCH_BIN, 'service_cmd'), [], { env, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const child: Child = { proc, port: grpcPort, stop: stopper(proc) };
+  try {
+    await until('envoyproxy/ratelimit to answer', () => {
+      if (proc.exitCode !== null) throw new Error(`envoyproxy/ratelimit exited with ${proc.exitCode}: ${readFileSync(logFile, 'utf8').slice(-4000)}`);
+      const r = rlsload(grpcPort, `${ENTRY.route}=${routes.fixed},${ENTRY.stage}=0,${ENTRY.ip}=10.9.9.9`, ['-n', '1', '-c', '1']);
+      return r.ok === 1;
+    }, 30_000);
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+  return child;
+}
+
+function rssMiB(pid: number | undefined): number {
+  return pid ? round(memoryOf(pid)?.rssMiB ?? Number.NaN, 1) : Number.NaN;
+}
+
+async function peerComparison(dir: string, ours: Child, redis: Child, routes: { fixed: string; token: string; exactFixed: string; exactToken: string }, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  if (!existsSync(join(BENCH_BIN, 'service_cmd')) || !existsSync(join(BENCH_BIN, 'rlsload'))) {
+    emit({ part: 'peer', skipped: true, why: 'envoyproxy/ratelimit or rlsload not built' }, 'peer: skipped, envoyproxy/ratelimit or rlsload not built (npm run bench:prepare does it: sh scripts/bench-prepare.sh ratelimit-peer)');
+    return;
+  }
+  const peer = await startPeer(dir, redis.port, routes);
+  cleanup.push(() => peer.stop());
+  const entries = (route: string, ip: string) => `${ENTRY.route}=${route},${ENTRY.stage}=0,${ENTRY.ip}=${ip}`;
+  const sides = [
+    { name: 'frontdesk, fixed-window', child: ours, route: routes.fixed },
+    { name: 'envoyproxy/ratelimit, fixed window', child: peer, route: routes.fixed },
+    { name: 'frontdesk, token-bucket', child: ours, route: routes.token },
+  ];
+  for (const x of sides) rlsload(x.child.port, entries(x.route, '10.1.2.3'), ['-d', '2s']); // warm-up
+  const samples = new Map<string, Array<RlsLoad & { cpuServer: number; cpuRedis: number }>>(sides.map((x) => [x.name, []]));
+  for (let r = 0; r < 2; r++) {
+    for (const x of sides) {
+      const m = new CpuMeter({ server: x.child.proc.pid, redis: redis.proc.pid }).begin();
+      const res = rlsload(x.child.port, entries(x.route, `10.1.2.${3 + r}`), ['-d', `${PEER_SECONDS}s`]);
+      const cpu = m.end().perProcess;
+      samples.get(x.name)!.push({ ...res, cpuServer: cpu.server!, cpuRedis: cpu.redis! });
+    }
+  }
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const peerRate = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.decisions_per_s));
+  const peerP99 = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.p99_ms));
+  const generator = `rlsload (Go, grpc-go) -c ${PEER_CONCURRENCY} over one connection, ${PEER_SECONDS} s, one descriptor (fd_route, fd_stage, remote_address), 2 interleaved rounds (mean)`;
+  for (const x of sides) {
+    const ss = samples.get(x.name)!;
+    const rate = avg(ss.map((s) => s.decisions_per_s));
+    const calls = ss.reduce((a, s) => a + s.calls, 0);
+    const cpuUs = (ss.reduce((a, s) => a + s.cpuServer, 0) * 1e6) / Math.max(1, calls);
+    const redisUs = (ss.reduce((a, s) => a + s.cpuRedis, 0) * 1e6) / Math.max(1, calls);
+    const rss = rssMiB(x.child.proc.pid);
+    const errors = ss.reduce((a, s) => a + s.errors + s.over_limit, 0);
+    emit(
+      { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
+        ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
+        server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, not_ok: errors,
+        load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child === ours ? 'frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx)' : 'service_cmd' },
+      `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${rss} MiB; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
+      errors ? [`${errors} answers that were not OK`] : [],
+    );
+  }
+  // Exactness: a limit of EXACT_LIMIT a minute, EXACT_N calls from a fresh client inside one clock minute.
+  for (const x of [
+    { name: 'frontdesk, fixed-window', child: ours, route: routes.exactFixed },
+    { name: 'envoyproxy/ratelimit, fixed window', child: peer, route: routes.exactFixed },
+    { name: 'frontdesk, token-bucket', child: ours, route: routes.exactToken },
+  ]) {
+    await until('a moment with 15 s left in the clock minute', () => { const s = new Date().getUTCSeconds(); return s >= 1 && s <= 45; }, 70_000);
+    const ip = `10.7.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    const r = rlsload(x.child.port, entries(x.route, ip), ['-n', String(EXACT_N), '-d', '14s']);
+    // A fixed window admits exactly the limit inside one clock minute; a token bucket the limit
+    // plus what flowed back during the run (limit / 60 s per second), never more.
+    const refill = x.route === routes.exactToken ? Math.floor((r.seconds * EXACT_LIMIT) / 60) : 0;
+    const exact = r.calls === EXACT_N && r.ok >= EXACT_LIMIT && r.ok <= EXACT_LIMIT + refill;
+    const expected = refill ? `${EXACT_LIMIT} to ${EXACT_LIMIT + refill} (the bucket refills ${round(EXACT_LIMIT / 60, 1)}/s over the run's ${round(r.seconds, 2)} s)` : String(EXACT_LIMIT);
+    emit(
+      { part: 'peer-exactness', scenario: x.name, limit_per_minute: EXACT_LIMIT, calls: r.calls, ok: r.ok, over_limit: r.over_limit, errors: r.errors, seconds: round(r.seconds, 2), expected_ok: expected, exact,
+        load_generator: `rlsload -c ${PEER_CONCURRENCY} -n ${EXACT_N}, one fresh client ip, inside one clock minute`, baseline: 'the limit' },
+      `peer exactness, ${x.name}: ${r.ok} OK of ${r.calls} calls against a limit of ${EXACT_LIMIT} a minute (${r.over_limit} OVER_LIMIT, ${r.errors} errors; expected ${expected})${exact ? ', exact' : ', NOT exact'}`,
+      exact ? [] : ['not exactly the limit admitted'],
+    );
+  }
+  await peer.stop();
 }
 
 // ---- main --------------------------------------------------------------------------------
@@ -233,10 +351,13 @@ async function main(): Promise<void> {
     };
 
     // 1. straight at the service
-    const service = await startServiceProcess(xdsPort, ratelimitPort, `redis://127.0.0.1:${redis.port}`);
+    const service = await startServiceProcess(dir, xdsPort, ratelimitPort, `redis://127.0.0.1:${redis.port}`);
     cleanup.push(() => service.stop());
     await serviceScenario('memory store (policy local)', policyOf('memory'), service, redis, dir);
     await serviceScenario('Redis store (policy redis, one Lua script per decision)', policyOf('redis'), service, redis, dir);
+
+    // 3. beside envoyproxy/ratelimit: same Redis, same load generator, interleaved
+    await peerComparison(dir, service, redis, { fixed: policyOf('redis-fixed'), token: policyOf('redis'), exactFixed: policyOf('exact-fixed'), exactToken: policyOf('exact-token') }, cleanup);
 
     // 2. through Envoy, the same service process
     const envoy = await EnvoyProcess.start({

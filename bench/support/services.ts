@@ -32,11 +32,13 @@ export async function startRedis(dir: string): Promise<Child> {
 }
 
 /**
- * A companion's service-proc script (`node --import tsx <script> ...args`) in its own process,
- * so that its CPU time is its own; ready when it prints `ready <port>`.
+ * A companion's service-proc script in its own process, so that its CPU time is its own: a `.ts`
+ * one under tsx (`node --import tsx <script> ...args`), a `.js` one (a transpiled copy,
+ * bench/support/transpile.ts) as plain JavaScript, the product's shape; ready when it prints
+ * `ready <port>`.
  */
 export async function startNodeService(what: string, script: string, args: string[], cwd: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const bound = await until(`the ${what} process to be ready`, () => {
