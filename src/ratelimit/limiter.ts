@@ -88,6 +88,8 @@ export class RateLimiter {
   private readonly memoryCluster: MemoryStore;
   private readonly defaultRedis?: RedisEntry;
   private readonly pool = new Map<string, RedisEntry>();
+  /** A policy's Redis entry, so a decision does not rebuild the pool key (policies are new objects after each apply). */
+  private readonly entryOf = new WeakMap<RatePolicy, RedisEntry>();
   private readonly lastErrorLog = new Map<string, number>();
   readonly registry: Registry;
   private readonly m: {
@@ -248,6 +250,8 @@ export class RateLimiter {
   }
 
   private ensureRedis(p: RatePolicy): RedisEntry {
+    const known = this.entryOf.get(p);
+    if (known && this.pool.get(known.id) === known) return known;
     const r = p.redis!;
     const conn: RedisConnection = {
       host: r.host!, port: r.port, database: r.database,
@@ -264,6 +268,7 @@ export class RateLimiter {
       e = this.redisEntry(id, label, conn, r.connect_timeout);
       this.pool.set(id, e);
     }
+    this.entryOf.set(p, e);
     return e;
   }
 

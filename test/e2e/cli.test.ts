@@ -106,6 +106,25 @@ test('frontdesk translate prints the Envoy resources', () => {
   assert.equal(unmatched.direct_response.status, 404, "the last route is Kong's 404");
 });
 
+test("frontdesk translate says who serves each route's rate-limiting, and why the companion when it does", () => {
+  const dir = tempConfig({ 'gateway.yaml': `${GOOD}      - name: quiet
+        paths: [/quiet]
+        plugins:
+          - { name: rate-limiting, config: { minute: 5, limit_by: service, hide_client_headers: true } }
+      - name: per-ip
+        paths: [/per-ip]
+        plugins:
+          - { name: rate-limiting, config: { minute: 5, limit_by: ip, hide_client_headers: true } }
+` });
+  const r = cli('translate', join(dir, 'gateway.yaml'));
+  assert.equal(r.status, 0, r.stderr);
+  JSON.parse(r.stdout); // stdout stays the resources alone
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('rate-limiting on route'));
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^rate-limiting on route "per-ip": the ratelimit companion \(.*limit_by ip needs a bucket per client/);
+  assert.equal(lines[1], 'rate-limiting on route "quiet": Envoy (local_ratelimit)');
+});
+
 test('frontdesk bootstrap prints an ADS bootstrap for the node', () => {
   const r = cli('bootstrap', '--xds', '10.0.0.1:18000', '--node-id', 'edge-1', '--cluster', 'edge', '--delta');
   assert.equal(r.status, 0, r.stderr);
