@@ -21,8 +21,12 @@ import type { FilterContext, HttpFilter } from './registry.js';
  * - status: one filter refuses with one status (its `status` field; a per-route config would
  *   give every route its own bucket): only Kong's default 429 is native.
  * - headers: Kong sends live counts (X-RateLimit-Remaining-<Unit>, RateLimit-Reset, Retry-After).
- *   local_ratelimit sends fixed `response_headers_to_add`, or the draft-03 `x-ratelimit-*`
- *   names whose reset is not Kong's: only `hide_client_headers: true` is native.
+ *   local_ratelimit sends fixed `response_headers_to_add`, or draft-03 `x-ratelimit-limit`,
+ *   `-remaining` (the whole tokens left, as Kong's remaining) and `-reset`: measured on Envoy
+ *   1.40 with 3 a minute, the reset is 0 while a token is left and the time to the next token
+ *   once none is (20, then 15 five seconds later: the bucket refills continuously), where Kong's
+ *   RateLimit-Reset is the time until the bucket is full again, which those headers do not
+ *   give: only `hide_client_headers: true` is native.
  * - keys: limit_by service needs one bucket per (scope, service), a static descriptor. A bucket
  *   per client (consumer, credential, ip, header, path's ip fallback) needs dynamic descriptors
  *   (an entry without a value): Envoy 1.40 keeps at most max_dynamic_descriptors of them, least
