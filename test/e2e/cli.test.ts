@@ -218,9 +218,9 @@ describe('long-running commands', () => {
       client.makeUnaryRequest(method, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, bytes, (err, res) => { client.close(); return err ? reject(err) : resolve(res!); });
     });
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 'the control plane', 20_000);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 'the control plane', 60_000);
       for (const p of rl) {
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${p + 10}/readyz`)).status === 200, `ratelimit on ${p} to hold its policy`, 20_000);
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${p + 10}/readyz`)).status === 200, `ratelimit on ${p} to hold its policy`, 60_000);
         // No descriptors: nothing to limit, so Envoy's RateLimitService answers OK (1).
         const res = rlsTypes().res.decode(await call(p, RLS_METHOD, rlsTypes().req.encode({ domain: 'frontdesk' }).finish())) as unknown as { overall_code: number };
         assert.equal(res.overall_code, 1);
