@@ -135,6 +135,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
   const accessLog = filters.flatMap((f) => f.accessLogs?.(l, ctx) ?? []);
   const tracing = filters.map((f) => f.tracing?.(l, ctx)).find((t) => t !== undefined);
   const filterReplies = filters.flatMap((f) => f.localReplies?.(l, ctx) ?? []);
+  const pluginSettings = Object.assign({}, ...filters.map((f) => f.connectionManager?.(l, ctx) ?? {})) as JsonObject;
   const hcm = {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: anyMessage('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', compact({
@@ -157,6 +158,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       local_reply_config: { mappers: [...GRPC_ERROR_MAPPERS, ...filterReplies, ...KONG_ERROR_MAPPERS] },
       access_log: accessLog.length ? accessLog : undefined,
       tracing,
+      ...pluginSettings,
     })),
   };
   const tls = (certs: string[]) => ({

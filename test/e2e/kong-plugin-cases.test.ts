@@ -7,20 +7,59 @@
 //   "returns server tokens with Server header": Kong's own server token.
 // - key-auth: key_in_body cases and the unknown-anonymous 500: not taken into this table yet; the
 //   basic-auth + key-auth logical and/or block: not taken yet.
-// - acl, basic-auth, cors, ip-restriction, request-size-limiting, correlation-id access specs:
-//   not taken into this table yet.
+// - acl, basic-auth access specs: not taken into this table yet.
+// - cors: the routes with preflight_continue (refused at load: Envoy answers preflights itself),
+//   so "preflight_continue enabled" is left out; the cases of those routes that are not
+//   preflights run on the same config without it. "works even when a runtime error occurs"
+//   needs Kong's error-generator test plugin.
+// - ip-restriction: the X-Forwarded-For and X-Real-IP cases (they depend on kong.conf's
+//   real_ip_header / trusted_ips; Frontdesk trusts no forwarded address, as Kong's default), the
+//   #grpc and #tcp cases (a gRPC client and stream routes; the #tcp ones read Kong's error log),
+//   and "supports config changes without restarting" (Admin API).
+// - correlation-id: the uuid#counter cases (Envoy has no per-worker counter: uuid#counter is
+//   served as uuid, with a warning at load), the tracker generator (refused at load), the
+//   runtime-error case (error-generator) and the #grpc case.
 // - anything set through the Admin API, the database or kong.conf: not observable by a client.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
 import type { Gateway } from '../support/gateway.js';
-import { proxyRequest, type ProxyReply } from '../support/proxy-request.js';
+import { request } from 'node:http';
+import { type ProxyReply } from '../support/proxy-request.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
 import { KONG_PLUGIN_CASES, PLUGIN_CONFIG, type PluginCase } from './kong-plugin-cases.js';
 
 type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
 
-function differences(c: PluginCase, a: ProxyReply, upstream: string): string[] {
+/** One case's request through the proxy port, its body (if any) written in one go, as Kong's spec clients do. */
+function send(gw: Gateway, r: PluginCase['request']): Promise<ProxyReply> {
+  return new Promise((resolve, reject) => {
+    const body = r.body ? Buffer.alloc(r.body.bytes, 'a') : undefined;
+    const headers: Record<string, string | number> = { ...(r.headers ?? {}) };
+    if (body && r.body?.chunked) headers['transfer-encoding'] = 'chunked';
+    else if (body) headers['content-length'] = body.length;
+    const req = request({ host: '127.0.0.1', port: gw.proxyPort, method: r.method ?? 'GET', path: r.path, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    // A refused body is not read to its end: the answer arrives, the rest of the upload may not be taken.
+    req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+    req.end(body);
+  });
+}
+
+function headerOk(got: string | string[] | undefined, want: string | null | RegExp): boolean {
+  if (want === null) return got === undefined;
+  const value = Array.isArray(got) ? got.join(', ') : got;
+  if (want instanceof RegExp) return typeof value === 'string' && want.test(value);
+  // A list-valued header sent as one line or several: the same items in the same order.
+  const items = (v: string) => v.split(',').map((x) => x.trim()).join(',');
+  return value !== undefined && items(value) === items(want);
+}
+
+function differences(c: PluginCase, a: ProxyReply, upstream: string, again?: ProxyReply): string[] {
   const e = c.expect;
   const wrong: string[] = [];
   const reached = a.headers['x-upstream'] === upstream;
@@ -33,7 +72,7 @@ function differences(c: PluginCase, a: ProxyReply, upstream: string): string[] {
   if (e.body !== undefined && a.text !== e.body) wrong.push(`expected body ${JSON.stringify(e.body)}, got ${JSON.stringify(a.text)}`);
   for (const [name, want] of Object.entries(e.headers ?? {})) {
     const got = a.headers[name];
-    if (want === null ? got !== undefined : got !== want) wrong.push(`expected response header ${name}: ${String(want)}, got ${String(got)}`);
+    if (!headerOk(got, want)) wrong.push(`expected response header ${name}: ${String(want)}, got ${String(got)}`);
   }
   if (e.upstream && !reached) wrong.push('expected the request to reach the upstream');
   if (!e.upstream && reached) wrong.push('expected the gateway to answer, the upstream answered');
@@ -42,8 +81,16 @@ function differences(c: PluginCase, a: ProxyReply, upstream: string): string[] {
     if (e.upstream.path !== undefined && echo.path !== e.upstream.path) wrong.push(`expected upstream path ${e.upstream.path}, got ${echo.path}`);
     for (const [name, want] of Object.entries(e.upstream.headers ?? {})) {
       const got = echo.headers[name];
-      const ok = want === null ? got === undefined : want === '*' ? typeof got === 'string' && got.length > 0 : got === want;
+      const ok = want === '*' ? typeof got === 'string' && got.length > 0 : headerOk(got, want);
       if (!ok) wrong.push(`expected upstream header ${name}: ${String(want)}, got ${String(got)}`);
+    }
+    if (e.echoes !== undefined && a.headers[e.echoes] !== echo.headers[e.echoes]) {
+      wrong.push(`expected response header ${e.echoes} to be the upstream's ${String(echo.headers[e.echoes])}, got ${String(a.headers[e.echoes])}`);
+    }
+    if (e.differsEachTime !== undefined) {
+      const first = echo.headers[e.differsEachTime];
+      const second = again && again.headers['x-upstream'] === upstream ? (JSON.parse(again.text) as EchoReply).headers[e.differsEachTime] : undefined;
+      if (first === undefined || second === undefined || first === second) wrong.push(`expected upstream header ${e.differsEachTime} to differ between two requests, got ${String(first)} and ${String(second)}`);
     }
   }
   return wrong.map((w) => `${c.cite}: ${c.request.method ?? 'GET'} ${c.request.path} ${JSON.stringify(c.request.headers ?? {})}: ${w}`);
@@ -54,7 +101,7 @@ describe("Kong's plugin access specs through Envoy", () => {
   let gw: Gateway;
 
   before(async () => {
-    upstream = await startEchoUpstream('mock');
+    upstream = await startEchoUpstream('mock', { kongMock: true });
     gw = await startGatewayWithAuthz(JSON.stringify(PLUGIN_CONFIG).replaceAll('$UPSTREAM', upstream.url));
   });
   after(async () => {
@@ -63,13 +110,20 @@ describe("Kong's plugin access specs through Envoy", () => {
   });
 
   test("the table holds Kong's cases", () => {
-    assert.ok(KONG_PLUGIN_CASES.length >= 20, `${KONG_PLUGIN_CASES.length} plugin cases run`);
+    assert.ok(KONG_PLUGIN_CASES.length >= 240, `${KONG_PLUGIN_CASES.length} plugin cases run`);
+    for (const plugin of ['request-termination', 'key-auth', 'cors', 'ip-restriction', 'request-size-limiting', 'correlation-id']) {
+      assert.ok(KONG_PLUGIN_CASES.some((c) => c.cite.includes(`-${plugin}/`)), `cases of ${plugin}`);
+    }
     assert.ok(KONG_PLUGIN_CASES.every((c) => /^spec\/03-plugins\/\d+-[a-z-]+\/0\d-access_spec\.lua describe\(/.test(c.cite)), 'every case cites its spec');
   });
 
   test('a client sees what Kong\'s specs expect', async () => {
     const wrong: string[] = [];
-    for (const c of KONG_PLUGIN_CASES) wrong.push(...differences(c, await proxyRequest(gw, c.request), 'mock'));
+    for (const c of KONG_PLUGIN_CASES) {
+      const first = await send(gw, c.request);
+      const again = c.expect.differsEachTime !== undefined ? await send(gw, c.request) : undefined;
+      wrong.push(...differences(c, first, 'mock', again));
+    }
     assert.deepEqual(wrong, [], `${wrong.length} of ${KONG_PLUGIN_CASES.length} cases differ from Kong`);
   });
 });

@@ -5,12 +5,19 @@
 // host, as in Kong's specs; `$UPSTREAM` is the echo upstream's URL. Where Kong changed an answer
 // after the spec version cited (key-auth since Kong 3.8, Kong/kong#11794: an invalid key is
 // 401 {"message":"Unauthorized"}, every 401 carries WWW-Authenticate, `Key` without a realm),
-// the case expects Kong 3.9's answer and says so.
+// the case expects Kong 3.9's answer and says so. The cors, ip-restriction, request-size-limiting
+// and correlation-id cases come from those specs as Kong/kong holds them at 3.x (cors
+// 04c1cd37, ip-restriction 019660f0, request-size-limiting 3.x with require_content_length,
+// correlation-id 185ff1d5): `describe` is the innermost one around the `it`. Where Kong's mock
+// upstream answers a path of its own (/status/<code>, /response-headers), the echo upstream
+// does the same (its kongMock option).
 
 export interface PluginRequest {
   method?: string;
   path: string;
   headers?: Record<string, string>;
+  /** A body of this many "a"s, sent with its Content-Length, or chunked (no Content-Length). */
+  body?: { bytes: number; chunked?: boolean };
 }
 
 export interface PluginExpect {
@@ -19,10 +26,14 @@ export interface PluginExpect {
   json?: unknown;
   /** The body, compared as text. */
   body?: string;
-  /** Response headers; null: absent. */
-  headers?: Record<string, string | null>;
-  /** What the upstream received (the request reached it): its path and headers (null: absent; '*': present). */
-  upstream?: { path?: string; headers?: Record<string, string | null> };
+  /** Response headers; null: absent; a RegExp: present and matching. */
+  headers?: Record<string, string | null | RegExp>;
+  /** What the upstream received (the request reached it): its path and headers (null: absent; '*': present; a RegExp: matching). */
+  upstream?: { path?: string; headers?: Record<string, string | null | RegExp> };
+  /** A response header that carries the value the upstream received in the request header of that name. */
+  echoes?: string;
+  /** A request header the upstream receives with a different value when the same request is sent again. */
+  differsEachTime?: string;
 }
 
 export interface PluginCase {
@@ -37,6 +48,109 @@ const at = (spec: string, describe: string, it: string) => `${spec} describe("${
 
 /** The anonymous consumer's id (Kong's `anonymous` names a consumer by id). */
 const ANONYMOUS_ID = '4f0c1a5e-7e0e-4a52-9c43-0b8f0f7a2a11';
+
+const CORS = 'spec/03-plugins/13-cors/01-access_spec.lua';
+const IPR = 'spec/03-plugins/17-ip-restriction/02-access_spec.lua';
+const RSL = 'spec/03-plugins/12-request-size-limiting/01-access_spec.lua';
+const CID = 'spec/03-plugins/11-correlation-id/01-access_spec.lua';
+
+type Json = Record<string, unknown>;
+const withPlugin = (host: string, name: string, config: Json = {}, extra: Json = {}) => ({ name: host, hosts: [host], ...extra, plugins: [{ name, config }] });
+
+/**
+ * The origins of Kong's cors `regex_testcases` and, per origin, what Kong answers a preflight
+ * with: false (no Access-Control-Allow-Origin), true (the origin echoed), or the value sent.
+ */
+const CORS_REGEX_CASES: Array<{ origins: string[]; tests: Record<string, boolean | string> }> = [
+  { origins: ['foo.test'], tests: Object.fromEntries(['http://evil.test', 'http://foo.test', 'http://foo.test.evil.test', 'http://something.foo.test', 'http://evilfoo.test', 'http://foo.test:80', 'http://foo.test:8000', 'https://foo.test:8000', 'http://foo.test:90', 'http://foobtest', 'https://bar.test:1234'].map((o) => [o, 'foo.test'])) },
+  { origins: ['https://bar.test:1234'], tests: Object.fromEntries(['http://evil.test', 'http://foo.test', 'http://foo.test.evil.test', 'http://something.foo.test', 'http://evilfoo.test', 'http://foo.test:80', 'http://foo.test:8000', 'https://foo.test:8000', 'http://foo.test:90', 'http://foobtest', 'https://bar.test:1234'].map((o) => [o, 'https://bar.test:1234'])) },
+  { origins: ['foo\\.test'], tests: { 'http://evil.test': false, 'http://foo.test': true, 'http://foo.test.evil.test': false, 'http://something.foo.test': false, 'http://evilfoo.test': false, 'http://foo.test:80': 'http://foo.test', 'http://foo.test:8000': true, 'https://foo.test:8000': true, 'http://foo.test:90': true, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['(.*[./])?foo\\.test'], tests: { 'http://evil.test': false, 'http://foo.test': true, 'http://foo.test.evil.test': false, 'http://something.foo.test': true, 'http://evilfoo.test': false, 'http://foo.test:80': 'http://foo.test', 'http://foo.test:8000': true, 'https://foo.test:8000': true, 'http://foo.test:90': true, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['(.*[./])?foo\\.test:8000'], tests: { 'http://evil.test': false, 'http://foo.test': false, 'http://foo.test.evil.test': false, 'http://something.foo.test': false, 'http://evilfoo.test': false, 'http://foo.test:80': false, 'http://foo.test:8000': true, 'https://foo.test:8000': true, 'http://foo.test:90': false, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['https://(.*[.])?foo\\.test:8000'], tests: { 'http://evil.test': false, 'http://foo.test': false, 'http://foo.test.evil.test': false, 'http://something.foo.test': false, 'http://foo.test:80': false, 'http://foo.test:8000': false, 'https://foo.test:8000': true, 'http://foo.test:90': false, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['^http://(.*[.])?foo\\.test(:(80|90))?$'], tests: { 'http://evil.test': false, 'http://foo.test': true, 'http://foo.test.evil.test': false, 'http://something.foo.test': true, 'http://foo.test:80': 'http://foo.test', 'http://foo.test:8000': false, 'https://foo.test:8000': false, 'http://foo.test:90': true, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['foo.test', 'bar.test'], tests: { 'http://evil.test': false, 'http://foo.test': false, 'http://foo.test.evil.test': false, 'http://foo.test:80': false, 'http://foo.test:8000': false, 'http://foo.test:90': false, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['http://foo.test', 'https://bar.test:1234'], tests: { 'http://evil.test': false, 'http://foo.test': true, 'http://foo.test.evil.test': false, 'http://foo.test:80': 'http://foo.test', 'http://foo.test:8000': false, 'http://foo.test:90': false, 'http://foobtest': false, 'https://bar.test:1234': true } },
+  { origins: ['bar.test', 'foo\\.test'], tests: { 'http://evil.test': false, 'http://foo.test': true, 'http://foo.test.evil.test': false, 'http://something.foo.test': false, 'http://foo.test:80': 'http://foo.test', 'http://foo.test:8000': true, 'http://foo.test:90': true, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['bar.test', '(.*\\.)?foo\\.test'], tests: { 'http://evil.test': false, 'http://foo.test': true, 'http://foo.test.evil.test': false, 'http://something.foo.test': true, 'http://foo.test:80': 'http://foo.test', 'http://foo.test:8000': true, 'http://foo.test:90': true, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['bar.test', '(.*[./])?foo\\.test:8000'], tests: { 'http://evil.test': false, 'http://foo.test': false, 'http://foo.test.evil.test': false, 'http://something.foo.test': false, 'http://foo.test:80': false, 'http://foo.test:8000': true, 'https://foo.test:8000': true, 'http://foo.test:90': false, 'http://foobtest': false, 'https://bar.test:1234': false } },
+  { origins: ['bar.test', 'https://(.*\\.)?foo\\.test:8000'], tests: { 'http://evil.test': false, 'http://foo.test': false, 'http://foo.test.evil.test': false, 'http://something.foo.test': false, 'http://foo.test:80': false, 'http://foo.test:8000': false, 'https://foo.test:8000': true, 'http://foo.test:90': false, 'http://foobtest': false, 'https://bar.test:1234': false } },
+];
+
+/** Kong's cors spec routes (its preflight_continue routes without it: Kong's GET answers there do not depend on it). */
+const CORS_ROUTE_CONFIGS: Array<[string, Json]> = [
+  ['cors1.test', {}],
+  ['cors2.test', { origins: ['example.test'], methods: ['GET'], headers: ['origin', 'type', 'accepts'], exposed_headers: ['x-auth-token'], max_age: 23, credentials: true }],
+  ['cors5.test', { origins: ['*'], credentials: true }],
+  ['cors6.test', { origins: ['example.test', 'example.org'], methods: ['GET'], headers: ['origin', 'type', 'accepts'], exposed_headers: ['x-auth-token'], max_age: 23 }],
+  ['cors7.test', { origins: ['*'], credentials: false }],
+  ['cors-empty-origins.test', { origins: [] }],
+  ['cors9.test', { origins: ['.*\\.?example(?:-foo)?.test'] }],
+  ['cors10.test', { origins: ['http://my-site.test', 'http://my-other-site.test'] }],
+  ['cors11.test', { origins: ['http://my-site.test', 'https://my-other-site.test:9000'] }],
+  ['cors12.test', { credentials: true, preflight_continue: false, max_age: 1728000, headers: ['DNT', 'X-CustomHeader', 'Keep-Alive', 'User-Agent', 'X-Requested-With', 'If-Modified-Since', 'Cache-Control', 'Content-Type', 'Authorization'], methods: null, origins: ['a.xxx.test', 'allowed-domain.test'] }],
+  ['cors13.test', { preflight_continue: false, private_network: true, origins: ['allowed-domain.test'] }],
+  ['cors14.test', { preflight_continue: false, origins: ['foo.bar', '*'] }],
+  ['cors15.test', { allow_origin_absent: false, origins: ['foo.bar'], exposed_headers: ['x-auth-token'], credentials: true }],
+  ['cors16.test', { allow_origin_absent: true, origins: ['foo.bar'], exposed_headers: ['x-auth-token'], credentials: true }],
+  ['cors-upstream.test', { origins: ['example.test'], methods: ['GET'], headers: ['origin', 'type', 'accepts'], exposed_headers: ['x-auth-token'], max_age: 10 }],
+  ...CORS_REGEX_CASES.map((c, i): [string, Json] => [`cors-regex-${i + 1}.test`, { origins: c.origins }]),
+];
+
+const IPR_ROUTE_CONFIGS: Array<[string, Json]> = [
+  ['ip-restriction1.test', { deny: ['127.0.0.1', '127.0.0.2'] }],
+  ['ip-restriction2.test', { deny: ['127.0.0.2'] }],
+  ['ip-restriction3.test', { allow: ['127.0.0.2'] }],
+  ['ip-restriction4.test', { allow: ['127.0.0.1'] }],
+  ['ip-restriction5.test', { deny: ['127.0.0.0/24'] }],
+  ['ip-restriction6.test', { allow: ['127.0.0.4'] }],
+  ['ip-restriction7.test', { deny: ['127.0.0.4'] }],
+  ['ip-restriction8.test', { allow: ['0.0.0.0/0'] }],
+  ['ip-restriction9.test', { allow: ['127.0.0.1'], deny: ['127.0.0.1'] }],
+  ['ip-restriction10.test', { allow: ['127.0.0.0/24'], deny: ['127.0.0.1'] }],
+  ['ip-restriction11.test', { allow: ['127.0.0.0/24'], deny: ['127.0.0.0/24'] }],
+  ['ip-restriction12.test', { deny: ['127.0.0.0/24'], status: 401, message: 'Forbidden' }],
+];
+
+/** Kong's size units (kong/plugins/request-size-limiting/handler.lua `size_units`, `unit_multiplication_factor`). */
+const SIZE_UNITS = [['megabytes', 2 ** 20], ['kilobytes', 2 ** 10], ['bytes', 1]] as const;
+const TEST_SIZE = 2;
+const MB = 2 ** 20;
+const KB = 2 ** 10;
+
+const RSL_ROUTE_CONFIGS: Array<[string, Json]> = [
+  ['limit.test', { allowed_payload_size: TEST_SIZE }],
+  ['required.test', { allowed_payload_size: TEST_SIZE, require_content_length: true }],
+  ...SIZE_UNITS.map(([unit]): [string, Json] => [`limit_${unit}.test`, { allowed_payload_size: TEST_SIZE, size_unit: unit }]),
+];
+
+const CID_ROUTE_CONFIGS: Array<[string, Json]> = [
+  ['correlation2.com', { header_name: 'Foo-Bar-Id' }],
+  ['correlation3.com', { generator: 'uuid', echo_downstream: true }],
+];
+
+/** The routes of the cors, ip-restriction, request-size-limiting and correlation-id specs on the echo upstream. */
+const NATIVE_PLUGIN_ROUTES = [
+  ...CORS_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'cors', config)),
+  { name: 'cors4.test', hosts: ['cors4.test'], plugins: [{ name: 'cors' }, { name: 'key-auth' }] },
+  ...IPR_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'ip-restriction', config)),
+  ...RSL_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'request-size-limiting', config)),
+  ...CID_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'correlation-id', config)),
+  {
+    name: 'correlation5.com', hosts: ['correlation5.com'],
+    plugins: [{ name: 'correlation-id', config: { generator: 'uuid', echo_downstream: true } }, { name: 'request-termination', config: { status_code: 418, message: "I'm a teapot" } }],
+  },
+];
+
+/** Kong's specs' service that does not answer (127.0.0.2:26865 there): here a loopback port nothing listens on. */
+const DEAD_SERVICE = {
+  name: 'dead',
+  url: 'http://127.0.0.1:9',
+  routes: [
+    withPlugin('cors-timeout.test', 'cors', { origins: ['example.test'], methods: ['GET'], headers: ['origin', 'type', 'accepts'], exposed_headers: ['x-auth-token'], max_age: 10 }),
+    withPlugin('correlation-timeout.com', 'correlation-id', { generator: 'uuid', echo_downstream: true }),
+  ],
+};
 
 export const PLUGIN_CONFIG = {
   _format_version: '3.0',
@@ -57,8 +171,9 @@ export const PLUGIN_CONFIG = {
       { name: 'key-auth2', hosts: ['key-auth2.com'], plugins: [{ name: 'key-auth', config: { hide_credentials: true } }] },
       { name: 'key-auth3', hosts: ['key-auth3.com'], plugins: [{ name: 'key-auth', config: { anonymous: ANONYMOUS_ID } }] },
       { name: 'key-auth7', hosts: ['key-auth7.com'], strip_path: true, plugins: [{ name: 'key-auth', config: { run_on_preflight: false } }] },
+      ...NATIVE_PLUGIN_ROUTES,
     ],
-  }],
+  }, DEAD_SERVICE],
   routes: [
     // Kong's route7 has no service ("default status code and message with serviceless route").
     { name: 'api7', hosts: ['api7.request-termination.com'], plugins: [{ name: 'request-termination' }] },
@@ -101,3 +216,132 @@ export const KONG_PLUGIN_CASES: PluginCase[] = [
   { cite: at(KA, 'config.anonymous', 'works with right credentials and anonymous'), request: ka('3', '/request?apikey=kong'), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'bob', 'x-anonymous-consumer': null } } } },
   { cite: at(KA, 'config.anonymous', 'works with wrong credentials and anonymous'), request: ka('3', '/request'), expect: { status: 200, upstream: { headers: { 'x-anonymous-consumer': 'true', 'x-consumer-username': 'no-body' } } } },
 ];
+
+// cors
+const CORS_DEFAULT_METHODS = 'GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT';
+const cors = (host: string, headers: Record<string, string> = {}, method = 'GET', path = '/'): PluginRequest => ({ method, path, headers: { host, ...headers } });
+const preflight = (host: string, origin: string, more: Record<string, string> = {}) =>
+  cors(host, { origin, 'access-control-request-method': 'GET', ...more }, 'OPTIONS');
+/** Kong's preflight answer headers for an accepted origin with the defaults (the regex test cases). */
+const NO_OTHER_CORS = { 'access-control-allow-headers': null, 'access-control-expose-headers': null, 'access-control-allow-credentials': null, 'access-control-max-age': null };
+const lua = (origins: string[]) => `{ ${origins.map((o) => `"${o.replaceAll('\\', '\\\\')}"`).join(', ')} }`;
+const OPT = 'HTTP method: OPTIONS';
+const OTH = 'HTTP method: others';
+
+const CORS_CASES: PluginCase[] = [
+  ...CORS_REGEX_CASES.flatMap((tc, i) => Object.entries(tc.tests).sort(([a], [b]) => (a < b ? -1 : 1)).map(([origin, accept]): PluginCase => ({
+    cite: at(CORS, OPT, `given ${origin}, ${lua(tc.origins)} will ${accept ? 'accept' : 'reject'}`),
+    request: preflight(`cors-regex-${i + 1}.test`, origin),
+    expect: accept
+      ? { status: 200, headers: { 'access-control-allow-methods': CORS_DEFAULT_METHODS, 'access-control-allow-origin': accept === true ? origin : accept, ...NO_OTHER_CORS } }
+      : { status: 200, headers: { 'access-control-allow-origin': null } },
+  }))),
+  { cite: at(CORS, OPT, 'gives appropriate defaults'), request: preflight('cors1.test', 'origin1.test'), expect: { status: 200, headers: { 'content-length': '0', 'access-control-allow-methods': CORS_DEFAULT_METHODS, 'access-control-allow-origin': '*', ...NO_OTHER_CORS, vary: null } } },
+  { cite: at(CORS, OPT, 'gives * wildcard when config.origins is empty'), request: preflight('cors-empty-origins.test', 'empty-origin.test'), expect: { status: 200, headers: { 'content-length': '0', 'access-control-allow-methods': CORS_DEFAULT_METHODS, 'access-control-allow-origin': '*', ...NO_OTHER_CORS, vary: null } } },
+  { cite: at(CORS, OPT, 'gives appropriate defaults when origin is explicitly set to * and config.credentials=true'), request: preflight('cors5.test', 'origin5.test'), expect: { status: 200, headers: { 'content-length': '0', 'access-control-allow-methods': CORS_DEFAULT_METHODS, 'access-control-allow-origin': 'origin5.test', 'access-control-allow-credentials': 'true', vary: 'Origin', 'access-control-allow-headers': null, 'access-control-expose-headers': null, 'access-control-max-age': null } } },
+  { cite: at(CORS, OPT, 'gives * wildcard when origin has multiple entries and have * included'), request: preflight('cors14.test', 'http://www.example.net'), expect: { status: 200, headers: { 'content-length': '0', 'access-control-allow-methods': CORS_DEFAULT_METHODS, 'access-control-allow-origin': '*', ...NO_OTHER_CORS } } },
+  { cite: at(CORS, OPT, 'accepts config options'), request: preflight('cors2.test', 'origin5.test'), expect: { status: 200, headers: { 'content-length': '0', 'access-control-allow-methods': 'GET', 'access-control-allow-origin': 'example.test', 'access-control-max-age': '23', 'access-control-allow-credentials': 'true', 'access-control-allow-headers': 'origin,type,accepts', vary: 'Origin', 'access-control-expose-headers': null } } },
+  { cite: at(CORS, OPT, 'replies with request-headers if present in request'), request: preflight('cors5.test', 'origin5.test', { 'access-control-request-headers': 'origin,accepts' }), expect: { status: 200, headers: { 'content-length': '0', 'access-control-allow-headers': 'origin,accepts' } } },
+  // Not a preflight (no Access-Control-Request-Method): proxied, as Kong does.
+  { cite: at(CORS, OPT, 'properly validates flat strings'), request: cors('cors10.test', { origin: 'http://my-site.test' }, 'OPTIONS'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': 'http://my-site.test' } } },
+  { cite: at(CORS, OPT, 'properly validates flat strings'), request: cors('cors10.test', { origin: 'http://bad-guys.test' }, 'OPTIONS'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null } } },
+  { cite: at(CORS, OPT, 'properly validates flat strings'), request: cors('cors10.test', { origin: 'http://my-site.test.bad-guys.test' }, 'OPTIONS'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null } } },
+  { cite: at(CORS, OPT, 'support private-network'), request: cors('cors13.test', { origin: 'allowed-domain.test', 'access-control-request-private-network': 'true', 'access-control-request-method': 'PUT' }, 'OPTIONS'), expect: { status: 200, headers: { 'access-control-allow-private-network': 'true' } } },
+  { cite: at(CORS, OTH, 'gives appropriate defaults'), request: cors('cors1.test'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': null, ...NO_OTHER_CORS, vary: null } } },
+  { cite: at(CORS, OTH, 'proxies a non-preflight OPTIONS request'), request: cors('cors1.test', {}, 'OPTIONS', '/anything'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': null, ...NO_OTHER_CORS, vary: null } } },
+  { cite: at(CORS, OTH, 'accepts config options'), request: cors('cors2.test'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': 'example.test', 'access-control-expose-headers': 'x-auth-token', 'access-control-allow-credentials': 'true', vary: 'Origin', 'access-control-allow-methods': null, 'access-control-allow-headers': null, 'access-control-max-age': null } } },
+  { cite: at(CORS, OTH, 'works even when upstream timeouts'), request: cors('cors-timeout.test'), expect: { status: 502, headers: { 'access-control-allow-origin': 'example.test', 'access-control-expose-headers': 'x-auth-token', vary: 'Origin', 'access-control-allow-credentials': null, 'access-control-allow-methods': null, 'access-control-allow-headers': null, 'access-control-max-age': null } } },
+  { cite: at(CORS, OTH, 'works with 404 responses'), request: cors('cors1.test', {}, 'GET', '/status/404'), expect: { status: 404, upstream: {}, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': null, ...NO_OTHER_CORS, vary: null } } },
+  { cite: at(CORS, OTH, 'works with 40x responses returned by another plugin'), request: cors('cors4.test'), expect: { status: 401, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': null, ...NO_OTHER_CORS, vary: null } } },
+  { cite: at(CORS, OTH, 'sets CORS orgin based on origin host'), request: cors('cors6.test', { origin: 'example.test' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': 'example.test', vary: 'Origin' } } },
+  ...(['example.test', 'www.example.test', 'example-foo.test', 'www.example-foo.test', 'www.example-fo0.test'].map((domain): PluginCase => ({
+    cite: at(CORS, OTH, 'sets CORS orgin based on origin host'), request: cors('cors9.test', { origin: domain }),
+    expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': domain === 'www.example-fo0.test' ? null : domain, vary: 'Origin' } },
+  }))),
+  { cite: at(CORS, OTH, "sets Vary and don't override existing Vary header"), request: cors('cors-upstream.test', { origin: 'example.test' }, 'GET', '/response-headers?vary=Accept-Encoding'), expect: { status: 200, upstream: {}, headers: { vary: 'Accept-Encoding, Origin' } } },
+  { cite: at(CORS, OTH, 'does not automatically parse the host'), request: cors('cors6.test', { origin: 'http://example.test' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null } } },
+  { cite: at(CORS, OTH, 'does not automatically parse the host'), request: cors('cors6.test', { origin: 'https://example.test' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null } } },
+  ...([['http://my-site.test', 'http://my-site.test'], ['http://my-site.test:80', 'http://my-site.test'], ['http://my-site.test:8000', null], ['https://my-site.test', null], ['https://my-other-site.test:9000', 'https://my-other-site.test:9000'], ['https://my-other-site.test:9001', null]] as const).map(([origin, acao]): PluginCase => ({
+    cite: at(CORS, OTH, 'validates scheme and port'), request: cors('cors11.test', { origin }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': acao } },
+  })),
+  { cite: at(CORS, OTH, 'does not sets CORS origin if origin host is not in origin_domains list'), request: cors('cors6.test', { origin: 'http://www.example.net' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null } } },
+  { cite: at(CORS, OTH, 'responds with the requested Origin when config.credentials=true'), request: cors('cors5.test', { origin: 'http://www.example.net' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': 'http://www.example.net', 'access-control-allow-credentials': 'true', vary: 'Origin' } } },
+  { cite: at(CORS, OTH, 'responds with the requested Origin (including port) when config.credentials=true'), request: cors('cors5.test', { origin: 'http://www.example.net:3000' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': 'http://www.example.net:3000', 'access-control-allow-credentials': 'true', vary: 'Origin' } } },
+  { cite: at(CORS, OTH, 'responds with * when origin is explicitly set to * and config.credentials=false'), request: cors('cors7.test', { origin: 'http://www.example.net' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': '*', 'access-control-allow-credentials': null, vary: null } } },
+  { cite: at(CORS, OTH, 'responds with * when origin has multiple entries and have * included'), request: cors('cors14.test', { origin: 'http://www.example.net' }), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': '*' } } },
+  { cite: at(CORS, OTH, 'removes upstream ACAO header when no match is found'), request: cors('cors12.test', { origin: 'allowed-domain.test' }, 'GET', '/response-headers?Response-Header=is-added&Access-Control-Allow-Origin=*'), expect: { status: 200, upstream: { headers: { origin: 'allowed-domain.test' } }, headers: { 'response-header': 'is-added', 'access-control-allow-origin': 'allowed-domain.test', 'access-control-allow-credentials': 'true', vary: 'Origin' } } },
+  { cite: at(CORS, OTH, 'removes upstream ACAO header when no match is found'), request: cors('cors12.test', { origin: 'disallowed-domain.test' }, 'GET', '/response-headers?Response-Header=is-added&Access-Control-Allow-Origin=*'), expect: { status: 200, upstream: { headers: { origin: 'disallowed-domain.test' } }, headers: { 'response-header': 'is-added', 'access-control-allow-origin': null, 'access-control-allow-credentials': 'true' } } },
+  ...[1, 2].map((i): PluginCase => ({
+    cite: at(CORS, OTH, `when allow_origin_absent is disabled with missing Origin header[${i}], no ACAO is returned`), request: cors('cors15.test', i === 2 ? { origin: '' } : {}),
+    expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null, 'access-control-allow-credentials': null, 'access-control-expose-headers': null } },
+  })),
+  ...[1, 2].map((i): PluginCase => ({
+    cite: at(CORS, OTH, `when allow_origin_absent is enabled with missing Origin header[${i}], ACAO is returned`), request: cors('cors16.test', i === 2 ? { origin: '' } : {}),
+    expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': 'foo.bar', 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'x-auth-token' } },
+  })),
+];
+
+// ip-restriction (the client is 127.0.0.1; Kong 3.4+'s default message names it)
+const ipr = (n: number, path = '/status/200'): PluginRequest => ({ path, headers: { host: `ip-restriction${n}.test` } });
+const NOT_ALLOWED = { status: 403, json: { message: 'IP address not allowed: 127.0.0.1' } };
+const IPR_CASES: PluginCase[] = [
+  { cite: at(IPR, 'deny', 'blocks a request when the IP is denied'), request: ipr(1), expect: NOT_ALLOWED },
+  { cite: at(IPR, 'deny', 'blocks a request when the IP is denied with status/message'), request: ipr(12), expect: { status: 401, json: { message: 'Forbidden' } } },
+  { cite: at(IPR, 'deny', 'allows a request when the IP is not denied'), request: ipr(2, '/request'), expect: { status: 200, upstream: {} } },
+  { cite: at(IPR, 'deny', 'blocks IP with CIDR'), request: ipr(5), expect: NOT_ALLOWED },
+  { cite: at(IPR, 'deny', 'blocks an IP on a allowed CIDR range'), request: ipr(10), expect: NOT_ALLOWED },
+  { cite: at(IPR, 'deny', 'takes precedence over an allowed IP'), request: ipr(9), expect: NOT_ALLOWED },
+  { cite: at(IPR, 'deny', 'takes precedence over an allowed CIDR range'), request: ipr(11), expect: NOT_ALLOWED },
+  { cite: at(IPR, 'X-Forwarded-For', 'allows without any X-Forwarded-For and allowed IP'), request: ipr(7, '/request'), expect: { status: 200, upstream: {} } },
+  { cite: at(IPR, 'allow', 'blocks a request when the IP is not allowed'), request: ipr(3), expect: NOT_ALLOWED },
+  { cite: at(IPR, 'allow', 'allows a allowed IP'), request: ipr(4), expect: { status: 200, upstream: {} } },
+  { cite: at(IPR, 'X-Forwarded-For', 'blocks without any X-Forwarded-For and not allowed IP'), request: ipr(6), expect: NOT_ALLOWED },
+  { cite: at(IPR, '#regression', 'handles a CIDR entry with 0.0.0.0/0'), request: ipr(8), expect: { status: 200, upstream: {} } },
+];
+
+// request-size-limiting (TEST_SIZE 2, in megabytes unless the route names a unit)
+const EXCEEDED = { message: 'Request size limit exceeded' };
+const post = (host: string, bytes: number, opts: { chunked?: boolean; expect?: boolean } = {}): PluginRequest => ({
+  method: 'POST', path: '/request', body: { bytes, chunked: opts.chunked ?? false },
+  headers: { host, ...(opts.expect ? { expect: '100-continue' } : {}) },
+});
+const WITH_CL = 'with Content-Length';
+const CHUNKED = 'without Content-Length(chunked request body)';
+const BIG = '[request body size > nginx_http_client_body_buffer_size]';
+const SMALL = '[request body size < nginx_http_client_body_buffer_size]';
+const sizeCases = (d: string, host: string, size: number, chunked: boolean): PluginCase[] => [
+  { cite: at(RSL, d, 'works if size is lower than limit'), request: post(host, size, { chunked }), expect: { status: 200, upstream: {} } },
+  { cite: at(RSL, d, 'works if size is lower than limit and Expect header'), request: post(host, size, { chunked, expect: true }), expect: { status: 200, upstream: {} } },
+  { cite: at(RSL, d, 'blocks if size is greater than limit'), request: post(host, size + 1, { chunked }), expect: { status: 413, json: EXCEEDED } },
+  { cite: at(RSL, d, 'blocks if size is greater than limit and Expect header'), request: post(host, size + 1, { chunked, expect: true }), expect: { status: 417, json: EXCEEDED } },
+];
+const RSL_CASES: PluginCase[] = [
+  ...sizeCases(WITH_CL, 'limit.test', TEST_SIZE * MB, false),
+  ...SIZE_UNITS.flatMap(([unit, factor]): PluginCase[] => [
+    { cite: at(RSL, WITH_CL, `blocks if size is greater than limit when unit in ${unit}`), request: post(`limit_${unit}.test`, TEST_SIZE * factor + 1), expect: { status: 413, json: EXCEEDED } },
+    { cite: at(RSL, WITH_CL, `works if size is less than limit when unit in ${unit}`), request: post(`limit_${unit}.test`, TEST_SIZE * factor - 1), expect: { status: 200, upstream: {} } },
+  ]),
+  ...sizeCases(BIG, 'limit.test', TEST_SIZE * MB, true),
+  ...sizeCases(SMALL, 'limit_kilobytes.test', TEST_SIZE * KB, true),
+  ...SIZE_UNITS.flatMap(([unit, factor]): PluginCase[] => [
+    { cite: at(RSL, CHUNKED, `blocks if size is greater than limit when unit in ${unit}`), request: post(`limit_${unit}.test`, TEST_SIZE * factor + 1, { chunked: true }), expect: { status: 413, json: EXCEEDED } },
+    { cite: at(RSL, CHUNKED, `works if size is less than limit when unit in ${unit}`), request: post(`limit_${unit}.test`, TEST_SIZE * factor, { chunked: true }), expect: { status: 200, upstream: {} } },
+  ]),
+  { cite: at(RSL, 'Content-Length header required', 'blocks if header is not provided'), request: { path: '/request', headers: { host: 'required.test' } }, expect: { status: 411 } },
+];
+
+// correlation-id
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const cid = (host: string, headers: Record<string, string> = {}): PluginRequest => ({ path: '/request', headers: { host, ...headers } });
+const CID_CASES: PluginCase[] = [
+  { cite: at(CID, 'uuid generator', 'generates a unique UUID for every request'), request: cid('correlation3.com'), expect: { status: 200, upstream: { headers: { 'kong-request-id': UUID } }, differsEachTime: 'kong-request-id' } },
+  { cite: at(CID, 'config options', 'echo_downstream sends uuid back to client'), request: cid('correlation3.com'), expect: { status: 200, upstream: { headers: { 'kong-request-id': UUID } }, echoes: 'kong-request-id' } },
+  { cite: at(CID, 'config options', 'echo_downstream sends uuid back to client even when upstream timeouts'), request: cid('correlation-timeout.com'), expect: { status: 502, headers: { 'kong-request-id': UUID } } },
+  { cite: at(CID, 'config options', 'echo_downstream does not send uuid back to client if not asked'), request: cid('correlation2.com'), expect: { status: 200, upstream: {}, headers: { 'kong-request-id': null } } },
+  { cite: at(CID, 'config options', 'uses a custom header name'), request: cid('correlation2.com'), expect: { status: 200, upstream: { headers: { 'foo-bar-id': UUID } } } },
+  { cite: at(CID, 'Plugin: correlation-id (access)', 'preserves an already existing header'), request: cid('correlation2.com', { 'kong-request-id': 'foobar' }), expect: { status: 200, upstream: { headers: { 'kong-request-id': 'foobar' } } } },
+  { cite: at(CID, 'Plugin: correlation-id (access)', 'executes with echo_downstream when access did not execute'), request: cid('correlation5.com'), expect: { status: 418, headers: { 'kong-request-id': UUID } } },
+  { cite: at(CID, 'Plugin: correlation-id (access)', 'echoes incoming with echo_downstream when access did not execute'), request: cid('correlation5.com', { 'kong-request-id': 'my very personal id' }), expect: { status: 418, headers: { 'kong-request-id': 'my very personal id' } } },
+];
+
+KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...RSL_CASES, ...CID_CASES);

@@ -9,8 +9,12 @@ export interface EchoReply {
   body: string;
 }
 
-/** An HTTP/1.1 upstream that answers every request with a JSON echo of it, named so tests can tell upstreams apart. */
-export async function startEchoUpstream(name: string): Promise<{ port: number; url: string; server: Server; requests: EchoReply[]; close(): Promise<void> }> {
+/**
+ * An HTTP/1.1 upstream that answers every request with a JSON echo of it, named so tests can tell
+ * upstreams apart. With `kongMock`, two paths of Kong's spec mock upstream are honoured as well:
+ * `/status/<code>` answers with that status, `/response-headers?<name>=<value>` adds those headers.
+ */
+export async function startEchoUpstream(name: string, opts: { kongMock?: boolean } = {}): Promise<{ port: number; url: string; server: Server; requests: EchoReply[]; close(): Promise<void> }> {
   const requests: EchoReply[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
@@ -19,7 +23,10 @@ export async function startEchoUpstream(name: string): Promise<{ port: number; u
       const reply: EchoReply = { upstream: name, method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
       requests.push(reply);
       const body = JSON.stringify(reply);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': name });
+      const url = new URL(req.url ?? '/', 'http://upstream');
+      const status = opts.kongMock ? Number(/^\/status\/(\d{3})$/.exec(url.pathname)?.[1] ?? 200) : 200;
+      const extra = opts.kongMock && url.pathname === '/response-headers' ? Object.fromEntries(url.searchParams) : {};
+      res.writeHead(status, { ...extra, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': name });
       res.end(body);
     });
   });

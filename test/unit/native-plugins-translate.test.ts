@@ -36,6 +36,10 @@ function chain(r: Compiled, listener = 'listener:proxy'): string[] {
   return (resources(r, TYPE.listener).get(listener)!.filter_chains[0].filters[0].typed_config.http_filters as Obj[]).map((f) => f.name as string);
 }
 
+function hcmOf(r: Compiled, listener = 'listener:proxy'): Obj {
+  return resources(r, TYPE.listener).get(listener)!.filter_chains[0].filters[0].typed_config as Obj;
+}
+
 function envoyRoutes(r: Compiled): Map<string, Obj> {
   const out = new Map<string, Obj>();
   for (const vh of resources(r, TYPE.route).get('listener:proxy')!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
@@ -152,8 +156,13 @@ describe('request-size-limiting', () => {
     assert.deepEqual(m.predicate.not_matcher.single_predicate.input.typed_config.header_name, 'content-length');
     assert.equal(m.on_match.action.typed_config.typed_config.typed_config.max_request_bytes, 10 * 1024);
     const rules = perFilter(r, 'up', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
-    assert.deepEqual(rules.map((x) => x.on_match.action.typed_config.status_code), [413, 413]);
-    assert.equal(rules[0]?.predicate.and_matcher.predicate[1].single_predicate.value_match.safe_regex.regex, decimalGreaterThan(10240));
+    // Each refusal twice: Kong's 417 for a request that said Expect: 100-continue, its 413 otherwise.
+    assert.deepEqual(rules.map((x) => x.on_match.action.typed_config.status_code), [417, 413, 417, 413]);
+    assert.equal(rules[1]?.predicate.and_matcher.predicate[1].single_predicate.value_match.safe_regex.regex, decimalGreaterThan(10240));
+    const headersOf = (x: Obj | undefined) => (x?.predicate.and_matcher.predicate as Obj[]).map((p) => p.single_predicate?.input.typed_config.header_name);
+    assert.ok(headersOf(rules[0]).includes('expect') && !headersOf(rules[1]).includes('expect'));
+    // The Expect header reaches the filters only when Envoy does not answer 100-continue itself.
+    assert.equal(hcmOf(r).proxy_100_continue, true);
     assertRoundTrips(r);
   });
 
@@ -168,7 +177,7 @@ describe('request-size-limiting', () => {
     assert.ok(!chain(r).includes('frontdesk.request_size_limiting.buffer'));
     const rules = perFilter(r, 'up', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
     assert.deepEqual(rules.map((x) => [x.on_match.action.typed_config.status_code, JSON.parse(x.on_match.action.typed_config.body.inline_string).message]), [
-      [411, 'A valid Content-Length header is required'], [413, 'Request size limit exceeded'],
+      [411, 'A valid Content-Length header is required'], [417, 'Request size limit exceeded'], [413, 'Request size limit exceeded'],
     ]);
   });
 
@@ -241,7 +250,7 @@ describe('ip-restriction', () => {
       { not_id: { or_ids: { ids: [{ remote_ip: { address_prefix: '10.0.0.0', prefix_len: 8 } }, { remote_ip: { address_prefix: '192.168.1.1', prefix_len: 32 } }] } } },
     ]);
     const rules = perFilter(r, 'r', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
-    assert.deepEqual(rules.map((x) => x.on_match.action.name), ['ip-restriction', 'request-size-limiting', 'request-size-limiting']);
+    assert.deepEqual(rules.map((x) => x.on_match.action.name), ['ip-restriction', 'request-size-limiting', 'request-size-limiting', 'request-size-limiting', 'request-size-limiting']);
     const ip = rules[0]!;
     assert.equal(ip.on_match.action.typed_config.status_code, 418);
     assert.equal(ip.on_match.action.typed_config.body.inline_string, '{"message":"no"}');
@@ -259,7 +268,11 @@ describe('cors', () => {
     assert.equal(normalizeOrigin('https://a.com:443'), 'https://a.com');
     assert.equal(normalizeOrigin('http://a.com:80/x'), 'http://a.com');
     assert.equal(normalizeOrigin('http://a.com:8080'), 'http://a.com:8080');
-    assert.deepEqual(originMatcher(corsOrigin('https://a.com:443')), { exact: 'https://a.com' });
+    // Kong compares the request's origin normalised as well: the scheme's default port may be written.
+    const literal = RE2JS.compile((originMatcher(corsOrigin('https://a.com:443')).safe_regex as Obj).regex);
+    for (const o of ['https://a.com', 'https://a.com:443']) assert.ok(literal.matches(o), o);
+    for (const o of ['https://a.com:8443', 'http://a.com', 'https://aXcom']) assert.ok(!literal.matches(o), o);
+    assert.deepEqual(originMatcher(corsOrigin('a.com')), { exact: 'a.com' });
     const host = RE2JS.compile((originMatcher(corsOrigin('.*\\.example\\.com')).safe_regex as Obj).regex);
     for (const o of ['https://x.example.com', 'http://x.example.com:8080', 'x.example.com']) assert.ok(host.matches(o), o);
     for (const o of ['https://x.example.com.evil.net', 'https://example.com']) assert.ok(!host.matches(o), o);
@@ -273,7 +286,7 @@ describe('cors', () => {
     const p = corsPolicy(cfg({ origins: ['https://a.com', 'https://b.com'], methods: ['GET', 'POST'], headers: ['X-A', 'X-B'], exposed_headers: ['X-E'], credentials: true, max_age: 3600, private_network: true }));
     assert.deepEqual(p, {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
-      allow_origin_string_match: [{ exact: 'https://a.com' }, { exact: 'https://b.com' }],
+      allow_origin_string_match: [{ safe_regex: { regex: 'https://a\\.com(?::443)?' } }, { safe_regex: { regex: 'https://b\\.com(?::443)?' } }],
       allow_methods: 'GET,POST', allow_headers: 'X-A,X-B', expose_headers: 'X-E', max_age: '3600',
       allow_credentials: true, allow_private_network_access: true, forward_not_matching_preflights: false,
     });
@@ -293,7 +306,11 @@ describe('cors', () => {
       'access-control-allow-origin=https://a.com:443 OVERWRITE_IF_EXISTS',
       'vary=Origin APPEND_IF_EXISTS_OR_ADD',
     ]);
-    assert.deepEqual(set({ origins: ['https://a.com', 'https://b.com'], headers: ['X'] }), ['vary=Origin APPEND_IF_EXISTS_OR_ADD']);
+    // A matched origin goes back normalised, as the origin filter kept it.
+    assert.deepEqual(set({ origins: ['https://a.com', 'https://b.com'], headers: ['X'] }), [
+      'access-control-allow-origin=%DYNAMIC_METADATA(frontdesk.cors:origin)% OVERWRITE_IF_EXISTS',
+      'vary=Origin APPEND_IF_EXISTS_OR_ADD',
+    ]);
   });
 
   test('Kong\'s answers on a CORS route carry the CORS headers; Allow-Origin only in the variant for an allowed origin', () => {
@@ -308,7 +325,7 @@ describe('cors', () => {
     const headers = (x: Obj) => (x.on_match.action.typed_config.response_headers_to_add as Obj[]).map((h) => `${h.header.key}=${h.header.value}`);
     assert.deepEqual(headers(rules[0]!), [
       'content-type=application/json; charset=utf-8', 'kong-request-id=%REQ(kong-request-id)%', 'vary=Origin',
-      'access-control-expose-headers=X-E', 'access-control-allow-origin=%REQ(origin)%',
+      'access-control-expose-headers=X-E', 'access-control-allow-origin=%DYNAMIC_METADATA(frontdesk.cors:origin)%',
     ]);
     assert.equal(rules[0]?.predicate.and_matcher.predicate.length, 3, 'status, source address, allowed origin');
     assert.deepEqual(headers(rules[1]!), ['content-type=application/json; charset=utf-8', 'kong-request-id=%REQ(kong-request-id)%', 'vary=Origin', 'access-control-expose-headers=X-E']);

@@ -17,12 +17,22 @@ import type { HttpFilter, Predicate, ReplyHeaders } from './registry.js';
 export const CORS_FILTER = 'envoy.filters.http.cors';
 export const CORS_HEADERS_FILTER = 'frontdesk.cors.headers';
 export const CORS_ACTUAL_HEADERS_FILTER = 'frontdesk.cors.actual_headers';
+export const CORS_ORIGIN_FILTER = 'frontdesk.cors.origin';
+
+/** Where the request's Origin, normalised as Kong's normalize_origin writes it, is kept for the response. */
+const ORIGIN_METADATA = { namespace: 'frontdesk.cors', key: 'origin' } as const;
+/**
+ * Kong's normalize_origin as an RE2 rewrite of the whole Origin: the scheme's default port
+ * dropped (http :80, https :443); any other value is left as it is.
+ */
+const DEFAULT_PORT_ORIGIN = { pattern: { regex: '^(http://[^/]*?)(?::80)?$|^(https://[^/]*?)(?::443)?$' }, substitution: '\\1\\2' };
 
 type CorsConfig = FeatureOf<'cors'>;
 type CorsOrigin = CorsConfig['origins'][number];
 
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
+const HEADER_TO_METADATA = 'envoy.extensions.filters.http.header_to_metadata.v3.Config';
 
 function configOf(r: IrRoute): CorsConfig | undefined {
   return r.service ? r.plugins.cors?.feature : undefined;
@@ -47,7 +57,13 @@ export function normalizeOrigin(origin: string): string {
  * the origin's host only, so here the scheme and port around it are allowed.
  */
 export function originMatcher(origin: CorsOrigin): JsonObject {
-  if (origin.kind === 'literal') return { exact: normalizeOrigin(origin.value) };
+  if (origin.kind === 'literal') {
+    // Kong compares the request's origin normalised too: http://a.test matches http://a.test:80.
+    const literal = normalizeOrigin(origin.value);
+    const scheme = /^(https?):\/\/[^:]+$/i.exec(literal)?.[1]?.toLowerCase();
+    if (!scheme) return { exact: literal };
+    return { safe_regex: { regex: `${literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?::${scheme === 'http' ? 80 : 443})?` } };
+  }
   if (origin.kind === 'any') return { safe_regex: { regex: '.*' } };
   const regex = origin.hostOnly ? `(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:${origin.body})(?::[0-9]+)?` : origin.body;
   return { safe_regex: { regex } };
@@ -58,6 +74,9 @@ function originMode(c: CorsConfig): 'all' | 'literal' | 'match' {
   if (c.origins.length === 0 || c.origins.some((o) => o.kind === 'any')) return 'all';
   return c.origins.length === 1 && c.origins[0]?.kind === 'literal' ? 'literal' : 'match';
 }
+
+/** The request's Origin normalised, as the origin filter kept it. */
+const NORMALISED_ORIGIN = `%DYNAMIC_METADATA(${ORIGIN_METADATA.namespace}:${ORIGIN_METADATA.key})%`;
 
 /** The single literal origin, as written (Kong sends it unchanged as Access-Control-Allow-Origin), for the 'literal' mode. */
 function literalOrigin(c: CorsConfig): string {
@@ -94,6 +113,8 @@ export function corsResponseMutations(c: CorsConfig): JsonObject[] {
   if (mode === 'all' && !c.credentials) out.push(set('access-control-allow-origin', '*', always));
   else if (mode === 'all' && c.allow_origin_absent) out.push(set('access-control-allow-origin', '*', 'ADD_IF_ABSENT'));
   else if (mode === 'literal') out.push(set('access-control-allow-origin', literalOrigin(c), always));
+  // A matched origin is sent back normalised (Kong's configure_origin returns normalize_origin's value).
+  else if (mode === 'match') out.push(set('access-control-allow-origin', NORMALISED_ORIGIN, 'OVERWRITE_IF_EXISTS'));
   if (mode !== 'all' || c.credentials) out.push(set('vary', 'Origin', 'APPEND_IF_EXISTS_OR_ADD'));
   if (!c.headers?.length) out.push(set('access-control-allow-headers', '%REQ(access-control-request-headers)%', 'ADD_IF_ABSENT'));
   return out;
@@ -141,7 +162,7 @@ export function corsReplyHeaders(c: CorsConfig): ReplyHeaders[] {
   if (c.credentials) common.push(header('access-control-allow-credentials', 'true'));
   if (c.exposed_headers?.length) common.push(header('access-control-expose-headers', c.exposed_headers.join(',').replace(/%/g, '%%')));
   const out: ReplyHeaders[] = [{ headers: common }];
-  if (mode === 'match') out.push({ when: originAllowed(c), headers: [header('access-control-allow-origin', '%REQ(origin)%')] });
+  if (mode === 'match') out.push({ when: originAllowed(c), headers: [header('access-control-allow-origin', NORMALISED_ORIGIN)] });
   return out;
 }
 
@@ -178,6 +199,11 @@ export const corsActualHeadersFilter: HttpFilter = {
     if (headers.length && envoyRoute.route) {
       envoyRoute.response_headers_to_add = [...((envoyRoute.response_headers_to_add as JsonObject[] | undefined) ?? []), ...headers];
     }
+    // With a list of origins, Kong removes the upstream's own Access-Control-Allow-Origin when the
+    // request's origin is not one of them (Envoy's CORS filter adds it back for one that is).
+    if (c && originMode(c) === 'match' && envoyRoute.route) {
+      envoyRoute.response_headers_to_remove = [...((envoyRoute.response_headers_to_remove as string[] | undefined) ?? []), 'access-control-allow-origin'];
+    }
   },
 };
 
@@ -194,3 +220,27 @@ export const corsHeadersFilter: HttpFilter = {
   },
 };
 
+
+/**
+ * envoy.filters.http.header_to_metadata: the request's Origin, normalised, kept as dynamic
+ * metadata for the answer, on routes whose origins are a list to match (Envoy's CORS filter
+ * echoes the Origin as sent; Kong sends it normalised).
+ */
+export const corsOriginFilter: HttpFilter = {
+  name: CORS_ORIGIN_FILTER,
+  httpFilter(l) {
+    if (!l.routes.some((r) => { const c = configOf(r); return c !== undefined && originMode(c) === 'match'; })) return undefined;
+    return { name: CORS_ORIGIN_FILTER, disabled: true, typed_config: anyMessage(HEADER_TO_METADATA, {}) };
+  },
+  perRoute(r) {
+    const c = configOf(r);
+    if (!c || originMode(c) !== 'match') return undefined;
+    return anyMessage(HEADER_TO_METADATA, {
+      request_rules: [{
+        header: 'origin',
+        on_header_present: { metadata_namespace: ORIGIN_METADATA.namespace, key: ORIGIN_METADATA.key, type: 'STRING', regex_value_rewrite: DEFAULT_PORT_ORIGIN },
+        remove: false,
+      }],
+    });
+  },
+};

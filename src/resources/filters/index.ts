@@ -1,4 +1,4 @@
-import { corsActualHeadersFilter, corsFilter, corsHeadersFilter } from './cors.js';
+import { corsActualHeadersFilter, corsFilter, corsHeadersFilter, corsOriginFilter } from './cors.js';
 import { correlationIdFilter } from './correlation-id.js';
 import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
 import { grpcGatewayFilter, grpcGatewayOptionsFilter } from './grpc-gateway.js';
@@ -39,6 +39,7 @@ import { transformFilter } from './transform.js';
 const CHAIN: readonly ChainEntry[] = [
   fileLogFilter, // set_filter_state: the client's path kept for the log entry, before anything rewrites it
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
+  corsOriginFilter, // header_to_metadata: the request's Origin normalised, for the answer's Access-Control-Allow-Origin
   corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
   corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
   corsActualHeadersFilter, // header_mutation: Kong's credentials and exposed headers on every response but a preflight answer

@@ -74,6 +74,8 @@ export interface HttpFilter {
   accessLogs?(listener: IrListener, ctx: FilterContext): JsonObject[];
   /** Local reply mappers (ResponseMapper) this filter's refusals need on a listener, tried after the gRPC ones and before Envoy's own errors. */
   localReplies?(listener: IrListener, ctx: FilterContext): JsonObject[];
+  /** Settings of a listener's HTTP connection manager the plugin needs (merged into it; e.g. proxy_100_continue). */
+  connectionManager?(listener: IrListener, ctx: FilterContext): JsonObject | undefined;
   /** The HTTP connection manager's tracing settings for a listener (one provider per listener). */
   tracing?(listener: IrListener, ctx: FilterContext): JsonObject | undefined;
 }

@@ -17,7 +17,11 @@ type RequestSizeLimiting = FeatureOf<'request-size-limiting'>;
  *   written by the buffer) and, with require_content_length, a request without one; for a
  *   declared length that is decided from the headers, before any body byte is read;
  * - kong-replies turns those 403s and 413s into Kong's 413 `Request size limit exceeded` and
- *   411 `A valid Content-Length header is required`.
+ *   411 `A valid Content-Length header is required`; a request that says `Expect: 100-continue`
+ *   gets Kong's 417 with the same message instead (nginx refuses to continue such a body).
+ *   For the Expect header to reach the filters, the listener's connection manager passes
+ *   100-continue on to the upstream (proxy_100_continue) instead of answering it itself, which
+ *   would drop the header before any filter sees it; the upstream then sends the 100 Continue.
  */
 
 export const SIZE_GATE_FILTER = 'frontdesk.request_size_limiting';
@@ -30,6 +34,9 @@ export const LENGTH_REQUIRED = 'A valid Content-Length header is required';
 export const MAX_BUFFER_BYTES = 4_294_967_295;
 /** The end of RBAC's Content-Length range (exclusive): above any body Envoy will see. */
 const CONTENT_LENGTH_CEILING = Number.MAX_SAFE_INTEGER;
+
+/** The request asks for a 100 Continue before sending its body (Expect's value is case-insensitive, RFC 9110 10.1.1). */
+const EXPECTS_CONTINUE = when.headerMatches('expect', '(?i)100-continue');
 
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
@@ -55,6 +62,9 @@ export const requestSizeGateFilter: HttpFilter = {
   httpFilter(l) {
     return used(l) ? { name: SIZE_GATE_FILTER, disabled: true, typed_config: anyMessage(RBAC, {}) } : undefined;
   },
+  connectionManager(l) {
+    return used(l) ? { proxy_100_continue: true } : undefined;
+  },
   perRoute(r) {
     const c = configOf(r);
     if (!c) return undefined;
@@ -75,9 +85,15 @@ export const requestSizeGateFilter: HttpFilter = {
     });
     const rules: ReplyRule[] = [];
     if (c.requireContentLength) rules.push(rule(when.and(when.status(403), when.lacksHeader('content-length')), 411, LENGTH_REQUIRED));
-    rules.push(rule(when.and(when.status(403), when.headerMatches('content-length', decimalGreaterThan(limit))), 413, SIZE_EXCEEDED));
+    const tooLong = when.and(when.status(403), when.headerMatches('content-length', decimalGreaterThan(limit)));
+    rules.push(rule(when.and(tooLong, EXPECTS_CONTINUE), 417, SIZE_EXCEEDED));
+    rules.push(rule(tooLong, 413, SIZE_EXCEEDED));
     // The buffer's own 413 (more than the limit before the end): only a request without Content-Length is buffered.
-    if (buffers(c)) rules.push(rule(when.and(when.status(413), when.lacksHeader('content-length')), 413, SIZE_EXCEEDED));
+    if (buffers(c)) {
+      const bufferFull = when.and(when.status(413), when.lacksHeader('content-length'));
+      rules.push(rule(when.and(bufferFull, EXPECTS_CONTINUE), 417, SIZE_EXCEEDED));
+      rules.push(rule(bufferFull, 413, SIZE_EXCEEDED));
+    }
     return rules;
   },
 };
