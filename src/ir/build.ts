@@ -234,10 +234,12 @@ function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, s
     http2: s.protocol === 'grpc' || s.protocol === 'grpcs',
     ...(tlsProto ? { tls: {
       sni: u?.host_header ?? s.host,
-      verify: s.tls_verify === true,
+      // An upstream's mesh identities turn the check on (the service's own need tls_verify, checked at load).
+      verify: s.tls_verify === true || (s.mesh?.identities ?? u?.mesh?.identities) !== undefined,
       ...(s.tls_verify && s.tls_verify_depth !== undefined ? { verifyDepth: s.tls_verify_depth } : {}),
       caCerts: (s.ca_certificates ?? []).map((k) => caPems.get(k)!).filter(Boolean),
       ...(s.client_certificate ? { clientCertificate: s.client_certificate } : {}),
+      ...meshTls(s, u),
     } } : {}),
     connectTimeoutMs: s.connect_timeout,
     discovery: endpoints.every((e) => isIpLiteral(e.host)) ? 'eds' : 'dns',
@@ -247,6 +249,16 @@ function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, s
     ...healthChecks(s, u),
     circuitBreaker: circuitBreaker(mergedCircuitBreaker(s, u)),
     ...(s.adaptive_concurrency ? { adaptiveConcurrency: adaptiveConcurrency(s.adaptive_concurrency) } : {}),
+  };
+}
+
+/** The mesh extension of the service, else of its upstream (field by field), as the backend's TLS sees it. */
+function meshTls(s: Service, u: Upstream | undefined): { identities?: Array<{ type: 'URI' | 'DNS'; name: string }>; alpn?: string[] } {
+  const identities = s.mesh?.identities ?? u?.mesh?.identities;
+  const alpn = s.mesh?.alpn ?? u?.mesh?.alpn;
+  return {
+    ...(identities ? { identities: [...new Set(identities)].sort().map((name) => ({ type: name.startsWith('spiffe://') ? 'URI' as const : 'DNS' as const, name })) } : {}),
+    ...(alpn ? { alpn } : {}),
   };
 }
 

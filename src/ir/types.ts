@@ -153,7 +153,13 @@ export interface Backend {
   protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss';
   http2: boolean;
   /** Upstream TLS: the SNI, whether the chain is checked (to `verifyDepth` CAs above the leaf), the CAs trusted, the certificate presented. */
-  tls?: { sni: string; verify: boolean; verifyDepth?: number; caCerts: string[]; clientCertificate?: string };
+  tls?: {
+    sni: string; verify: boolean; verifyDepth?: number; caCerts: string[]; clientCertificate?: string;
+    /** The names the upstream's certificate must carry instead of the SNI (mesh identities: URI or DNS SANs). */
+    identities?: Array<{ type: 'URI' | 'DNS'; name: string }>;
+    /** ALPN offered in the handshake (a mesh's sidecars match on it). */
+    alpn?: string[];
+  };
   connectTimeoutMs: number;
   discovery: 'eds' | 'dns';
   endpoints: Endpoint[];

@@ -89,6 +89,21 @@ export const adaptiveConcurrencySchema = z.object({
   buffer_percent: percent.optional(),
 }).strict();
 
+/**
+ * Frontdesk extension: the mesh identity the upstream must prove in its certificate, and the
+ * ALPN the mesh's sidecars expect. An identity that starts with `spiffe://` is a URI SAN (Istio,
+ * SPIRE); any other is a DNS SAN (Linkerd's `<sa>.<ns>.serviceaccount.identity.linkerd...`).
+ * Checked instead of the Host name tls_verify checks otherwise; needs tls_verify: true.
+ */
+export const meshSchema = z.object({
+  identities: z.array(z.string().min(1).superRefine((v, ctx) => {
+    if (v.startsWith('spiffe://') ? !/^spiffe:\/\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)*$/.test(v) : !/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: v.startsWith('spiffe://') ? 'is not a SPIFFE ID (spiffe://<trust domain>/<path>)' : 'is not a DNS name (a SPIFFE ID starts with spiffe://)' });
+    }
+  })).min(1).optional(),
+  alpn: z.array(z.string().min(1).max(255)).min(1).optional(),
+}).strict();
+
 /** The resilience extensions a service (and, but for adaptive_concurrency, an upstream) may carry. */
 const resilience = {
   circuit_breaker: circuitBreakerSchema.optional(),
@@ -112,6 +127,7 @@ export const serviceSchema = z.object({
   ca_certificates: z.array(z.string()).optional(),
   client_certificate: ref.optional(),
   enabled: z.boolean().default(true),
+  mesh: meshSchema.optional(), // extension
   ...resilience, // extension
   adaptive_concurrency: adaptiveConcurrencySchema.optional(), // extension
   tags,
@@ -219,6 +235,7 @@ export const upstreamSchema = z.object({
   client_certificate: ref.optional(),
   use_srv_name: z.boolean().default(false),
   healthchecks: healthchecksSchema,
+  mesh: meshSchema.optional(), // extension
   ...resilience, // extension
   tags,
   created_at: timestamp,

@@ -42,7 +42,7 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
   } },
   { entity: 'services', schema: serviceSchema, audit: {
     applied: ['name', 'url', 'protocol', 'host', 'port', 'path', 'retries', 'connect_timeout', 'read_timeout', 'write_timeout', 'tls_verify', 'tls_verify_depth', 'ca_certificates', 'client_certificate', 'enabled',
-      ...COMMON, ...circuitExtensions, ...under('adaptive_concurrency', ADAPTIVE_CONCURRENCY)],
+      'mesh.identities', 'mesh.alpn', ...COMMON, ...circuitExtensions, ...under('adaptive_concurrency', ADAPTIVE_CONCURRENCY)],
     refused: [],
   } },
   { entity: 'routes', schema: routeSchema, audit: {
@@ -52,7 +52,7 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
   } },
   { entity: 'upstreams', schema: upstreamSchema, audit: {
     applied: ['name', 'algorithm', 'hash_on', 'hash_fallback', 'hash_on_header', 'hash_fallback_header', 'hash_on_cookie', 'hash_on_cookie_path', 'hash_on_query_arg',
-      'hash_fallback_query_arg', 'slots', 'host_header', ...COMMON, ...circuitExtensions,
+      'hash_fallback_query_arg', 'slots', 'host_header', 'mesh.identities', 'mesh.alpn', ...COMMON, ...circuitExtensions,
       ...under('healthchecks.active', ['type', 'http_path', 'https_sni', 'https_verify_certificate', 'timeout', 'headers', 'healthy.interval', 'healthy.successes',
         'healthy.http_statuses', 'unhealthy.interval', 'unhealthy.http_failures', 'unhealthy.tcp_failures', 'unhealthy.timeouts']),
       ...under('healthchecks.passive', ['unhealthy.http_failures', 'unhealthy.tcp_failures', 'unhealthy.timeouts', 'unhealthy.http_statuses'])],

@@ -13,6 +13,12 @@ export interface Origin {
 export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
 
 /** A Kong service with url split into its parts and Kong's defaults filled in. */
+/** The mesh extension of services and upstreams. */
+export interface MeshFields {
+  identities?: string[];
+  alpn?: string[];
+}
+
 export interface Service {
   name: string;
   /** The file's id, else the one Kong generates (model/load/kong-ids.ts). */
@@ -32,6 +38,8 @@ export interface Service {
   ca_certificates?: string[];
   /** The key of the certificate presented to the upstream (Kong's `client_certificate`). */
   client_certificate?: string;
+  /** Frontdesk extension (docs/mesh.md): the upstream's mesh identity and ALPN. */
+  mesh?: MeshFields;
   /** Frontdesk extensions (docs/circuit-breaking.md). */
   circuit_breaker?: CircuitBreakerFields;
   outlier_detection?: OutlierDetectionFields;
@@ -78,6 +86,8 @@ export interface Upstream {
   /** Frontdesk extensions (docs/circuit-breaking.md); a service's own win field by field. */
   circuit_breaker?: CircuitBreakerFields;
   outlier_detection?: OutlierDetectionFields;
+  /** Frontdesk extension (docs/mesh.md): the targets' mesh identity and ALPN; a service's own win field by field. */
+  mesh?: MeshFields;
   targets: Target[];
   origin: Origin;
 }

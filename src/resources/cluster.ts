@@ -20,7 +20,8 @@ export function buildCluster(b: Backend): JsonObject {
         // Kong's proxy_ssl_name is $upstream_host: the SNI (and the name verified) is the Host sent
         // upstream, the service's host, or the client's with preserve_host. Envoy's auto_sni takes
         // it from the upstream request's Host; the cluster's sni stays for connections without one.
-        upstream_http_protocol_options: b.tls ? (b.tls.verify ? { auto_sni: true, auto_san_validation: true } : { auto_sni: true }) : undefined,
+        // With mesh identities, the certificate is checked against them, not against the Host.
+        upstream_http_protocol_options: b.tls ? (b.tls.verify && !b.tls.identities ? { auto_sni: true, auto_san_validation: true } : { auto_sni: true }) : undefined,
       })),
     } : undefined,
     transport_socket: b.tls ? {
@@ -28,12 +29,15 @@ export function buildCluster(b: Backend): JsonObject {
       typed_config: anyMessage('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', compact({
         sni: b.tls.sni,
         common_tls_context: compact({
-          alpn_protocols: b.http2 ? ['h2'] : undefined,
+          alpn_protocols: b.tls.alpn ?? (b.http2 ? ['h2'] : undefined),
           // Kong's client_certificate: presented in the handshake, served over SDS so it rotates without a new cluster.
           tls_certificate_sds_secret_configs: b.tls.clientCertificate ? [{ name: secretName(b.tls.clientCertificate), sds_config: adsSource() }] : undefined,
           validation_context: b.tls.verify ? compact({
             trusted_ca: b.tls.caCerts.length ? { inline_string: b.tls.caCerts.join('\n') } : { filename: '/etc/ssl/certs/ca-certificates.crt' },
-            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: b.tls.sni } }],
+            // The mesh's identities (a SPIFFE ID is a URI SAN), else the name the SNI asks for.
+            match_typed_subject_alt_names: b.tls.identities
+              ? b.tls.identities.map((i) => ({ san_type: i.type, matcher: { exact: i.name } }))
+              : [{ san_type: 'DNS', matcher: { exact: b.tls.sni } }],
             // tls_verify_depth is nginx's proxy_ssl_verify_depth (OpenSSL's verify depth: CAs above the leaf), as Envoy counts max_verify_depth.
             max_verify_depth: b.tls.verifyDepth,
           }) : undefined,

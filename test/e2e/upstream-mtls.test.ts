@@ -1,6 +1,8 @@
 // Upstream TLS the Kong way: a service's client_certificate is presented to an upstream that
 // requires one (served over SDS), tls_verify checks the upstream's chain against the service's
-// ca_certificates to tls_verify_depth; a refused handshake is Kong's 502 JSON.
+// ca_certificates to tls_verify_depth; a refused handshake is Kong's 502 JSON. The mesh extension:
+// the upstream's SPIFFE ID (its certificate's URI SAN) checked instead of its name, and the ALPN
+// a mesh's sidecars match on.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -25,10 +27,12 @@ describe('upstream mutual TLS', () => {
 
   before(async () => {
     // The upstream requires a certificate signed by its own client CA and says whose it saw.
-    upstream = createServer({ cert: serverPem.cert, key: serverPem.key, ca: clientCa.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
+    // Its certificate names it spiffe://frontdesk/companion/upstream (URI SAN) and localhost, app.example.test (DNS SANs).
+    upstream = createServer({ cert: serverPem.cert, key: serverPem.key, ca: clientCa.cert, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['istio-http/1.1', 'http/1.1'] }, (req, res) => {
+      const socket = req.socket as TLSSocket;
+      const peer = socket.getPeerCertificate();
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ client: peer.subject?.CN ?? null, sni: (req.socket as TLSSocket).servername ?? null }));
+      res.end(JSON.stringify({ client: peer.subject?.CN ?? null, sni: socket.servername ?? null, ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}) }));
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const port = (upstream.address() as AddressInfo).port;
@@ -63,6 +67,20 @@ services:
     tls_verify: true
     ca_certificates: [upstream-ca]
     routes: [{ name: without-cert, paths: [/without-cert] }]
+  - name: mesh
+    url: ${url}
+    client_certificate: { id: ${CLIENT_CERT_ID} }
+    tls_verify: true
+    ca_certificates: [upstream-ca]
+    mesh: { identities: ["spiffe://frontdesk/companion/upstream"], alpn: [istio-http/1.1] }
+    routes: [{ name: mesh, paths: [/mesh], preserve_host: true }]
+  - name: mesh-other
+    url: ${url}
+    client_certificate: { id: ${CLIENT_CERT_ID} }
+    tls_verify: true
+    ca_certificates: [upstream-ca]
+    mesh: { identities: ["spiffe://frontdesk/companion/orders"] }
+    routes: [{ name: mesh-other, paths: [/mesh-other] }]
   - name: wrong-ca
     url: ${url}
     client_certificate: { id: ${CLIENT_CERT_ID} }
@@ -89,13 +107,14 @@ services:
   test('with client_certificate the upstream sees the gateway certificate; the SNI is the service host', async () => {
     const r = await get('/with-cert');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'localhost' });
+    // Envoy offers http/1.1 by ALPN to an HTTP/1.1 upstream unless the mesh extension names another.
+    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'localhost', alpn: 'http/1.1' });
   });
 
   test('with preserve_host the SNI is the client Host, as Kong sends its upstream Host as SNI', async () => {
     const r = await get('/preserved', 'app.example.test');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'app.example.test' });
+    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'app.example.test', alpn: 'http/1.1' });
   });
 
   test('with preserve_host and a client Host the upstream certificate does not name, tls_verify refuses: Kong\'s 502 JSON', async () => {
@@ -112,6 +131,18 @@ services:
 
   test('tls_verify against a CA that did not sign the upstream certificate: Kong\'s 502 JSON', async () => {
     const r = await get('/wrong-ca');
+    assert.equal(r.status, 502);
+    assert.deepEqual(r.body, KONG_502);
+  });
+
+  test('mesh identities: the upstream proving the SPIFFE ID named is served, whatever Host is sent; the ALPN named is offered', async () => {
+    const r = await get('/mesh', 'elsewhere.example.test');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { client: 'frontdesk/companion/gateway', sni: 'elsewhere.example.test', alpn: 'istio-http/1.1' });
+  });
+
+  test('mesh identities: an upstream whose certificate carries another SPIFFE ID is refused: Kong\'s 502 JSON', async () => {
+    const r = await get('/mesh-other');
     assert.equal(r.status, 502);
     assert.deepEqual(r.body, KONG_502);
   });

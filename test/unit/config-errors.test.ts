@@ -1005,3 +1005,40 @@ plugins:
     check(warnings(r)[0], { severity: 'warning', code: 'FD_PLUGIN_PENDING', at: '3:11', message: 'plugin "bot-detection" loads but is not applied' });
   });
 });
+
+describe('mesh identity (extension)', () => {
+  test('identities without tls_verify would never be checked: refused on the field', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: orders
+    url: https://orders.mesh.internal:8443
+    mesh:
+      identities: ["spiffe://cluster.local/ns/shop/sa/orders"]
+`), { code: 'FD_MESH_NEEDS_VERIFY', at: '6:19', message: 'service "orders" names mesh identities without tls_verify: true', hint: /tls_verify: true/ });
+  });
+
+  test('a mesh extension on a service that does not speak TLS', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: orders
+    url: http://orders.mesh.internal:8080
+    tls_verify: true
+    mesh: { alpn: [istio-http/1.1] }
+`), { code: 'FD_MESH_NEEDS_TLS', at: '6:11', message: 'does not speak TLS to its upstream', hint: /protocol: https/ });
+  });
+
+  test('a malformed SPIFFE ID, at its line:col', () => {
+    const r = load(y(`
+_format_version: "3.0"
+services:
+  - name: orders
+    url: https://orders.mesh.internal:8443
+    tls_verify: true
+    mesh:
+      identities: ["spiffe://"]
+`));
+    check(errors(r)[0], { code: errors(r)[0]?.code ?? '', at: '7:20', message: 'is not a SPIFFE ID' });
+  });
+});

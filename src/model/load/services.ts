@@ -49,6 +49,14 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
     if (bad) { out.refused.add(name); out.refused.add(id); continue; }
     const address = serviceAddress(rep, origin, s);
     if (!address) continue;
+    if (s.mesh && !['https', 'grpcs', 'wss'].includes(address.protocol)) {
+      rep.at(origin, diag('FD_MESH_NEEDS_TLS', [...origin.path, 'mesh'], name));
+      out.refused.add(name); out.refused.add(id); continue;
+    }
+    if (s.mesh?.identities && s.tls_verify !== true) {
+      rep.at(origin, diag('FD_MESH_NEEDS_VERIFY', [...origin.path, 'mesh', 'identities'], name));
+      out.refused.add(name); out.refused.add(id); continue;
+    }
     if (s.connect_timeout === 60000 || s.read_timeout === 60000 || s.write_timeout === 60000) {
       rep.at(origin, diag('FD_TRAP_DEFAULT_TIMEOUT', origin.path, name));
     }
@@ -56,7 +64,7 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
       name, id, ...address, upstream: refs.upstream.get(address.host), retries: s.retries, connect_timeout: s.connect_timeout,
       read_timeout: s.read_timeout, write_timeout: s.write_timeout, tls_verify: s.tls_verify,
       tls_verify_depth: s.tls_verify_depth, ca_certificates: s.ca_certificates,
-      ...(clientCertificate ? { client_certificate: clientCertificate } : {}), circuit_breaker: s.circuit_breaker,
+      ...(clientCertificate ? { client_certificate: clientCertificate } : {}), ...(s.mesh ? { mesh: s.mesh } : {}), circuit_breaker: s.circuit_breaker,
       outlier_detection: s.outlier_detection, adaptive_concurrency: s.adaptive_concurrency, tags: s.tags, origin,
     });
   }
