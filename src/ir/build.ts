@@ -44,13 +44,14 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
     }));
     const hosts = [...(r.hosts ?? [])].map((h) => h.toLowerCase()).sort();
     const methods = r.methods ? [...new Set(r.methods)].sort() : undefined;
+    const snis = r.snis?.length ? [...new Set(r.snis.map((n) => n.toLowerCase()))].sort() : undefined;
     const paths: (PathMatch | undefined)[] = r.paths?.length
       ? r.paths.map((p) => (p.startsWith('~') ? { kind: 'regex', value: p.slice(1) } : { kind: 'prefix', value: p }))
       : [undefined];
     paths.forEach((path, i) => {
       const id = paths.length > 1 ? `${r.name}#${i}` : r.name;
       routes.push({
-        id, routeName: r.name, routeId: r.id, service: r.service, hosts, path, methods, headers,
+        id, routeName: r.name, routeId: r.id, service: r.service, hosts, path, methods, headers, ...(snis ? { snis } : {}),
         protocols: [...r.protocols].sort(), httpsRedirectStatus: r.https_redirect_status_code,
         priority: kongPriority({ hosts, methods, headers, path, snis: r.snis, regexPriority: r.regex_priority }),
         action: service ? routeAction(r, path, service, upstream) : { backend: '', readTimeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },

@@ -45,6 +45,8 @@ export interface IrRoute {
   path?: PathMatch;
   methods?: string[];
   headers: HeaderMatch[];
+  /** Kong's route `snis`: the TLS server names the route answers (lower case, sorted); none: any. */
+  snis?: string[];
   protocols: string[];
   httpsRedirectStatus: number;
   /** Kong's router priority, larger first; see ir/route-order.ts. */

@@ -2,6 +2,7 @@ import type { IrListener } from '../ir/types.js';
 import { adsSource, anyMessage, compact, duration, formatterLiteral, socketAddress, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { listenerName, routeConfigName, secretName } from './names.js';
+import { SNI_HEADER } from './route-config.js';
 
 /** Timeouts and size limits on the downstream hop, so no client can hold Envoy's resources forever. */
 const DOWNSTREAM = {
@@ -129,6 +130,14 @@ export function kongGrpcStatus(http: number): number {
   return KONG_GRPC_STATUS.find(([h]) => h === http)?.[1] ?? KONG_GRPC_CLASS.find(([from, to]) => http >= from && http <= to)?.[2] ?? 2;
 }
 
+/** envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation: the connection's SNI as SNI_HEADER, the client's own copy replaced. */
+const SNI_EARLY_MUTATION = {
+  name: 'frontdesk.sni',
+  typed_config: anyMessage('envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation', {
+    mutations: [{ append: { header: { key: SNI_HEADER, value: '%REQUESTED_SERVER_NAME%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' } }],
+  }),
+};
+
 /** IrListener → envoy.config.listener.v3.Listener with an HTTP connection manager using RDS. */
 export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>): JsonObject {
   const chain = filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
@@ -158,6 +167,8 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       local_reply_config: { mappers: [...GRPC_ERROR_MAPPERS, ...filterReplies, ...KONG_ERROR_MAPPERS] },
       access_log: accessLog.length ? accessLog : undefined,
       tracing,
+      // Routes with Kong's snis match the TLS server name, written where a route can read it.
+      early_header_mutation_extensions: l.protocol === 'https' && l.routes.some((r) => r.snis) ? [SNI_EARLY_MUTATION] : undefined,
       ...pluginSettings,
     })),
   };

@@ -19,6 +19,20 @@ const FORWARDED = [
   setHeaderFormat('x-forwarded-path', '%PATH(NQ)%'),
 ];
 
+/**
+ * The header the listener writes with the connection's TLS server name (an early header
+ * mutation, before routing, overwriting any client's copy) so that routes with Kong's `snis`
+ * can match on it; removed before the request goes upstream.
+ */
+export const SNI_HEADER = 'x-frontdesk-sni';
+
+/** An RE2 pattern for the server names one of Kong's SNIs matches (a wildcard stands for one label). */
+function sniRegex(sni: string): string {
+  if (sni.startsWith('*')) return `[^.]+${escapeRegex(sni.slice(1))}`;
+  if (sni.endsWith('*')) return `${escapeRegex(sni.slice(0, -1))}[^.]+`;
+  return escapeRegex(sni);
+}
+
 /** A Kong host pattern: exact, `*.suffix` or `prefix.*`, with an optional port. */
 interface HostPattern { host: string; port?: string; kind: 'exact' | 'suffix' | 'prefix' }
 
@@ -61,10 +75,13 @@ export function buildRouteConfiguration(listener: IrListener, filters: readonly 
   return {
     name: routeConfigName(listener.name),
     virtual_hosts: [{ name: 'any', domains: ['*'], routes: envoyRoutes, request_headers_to_add: FORWARDED }],
+    ...(listener.protocol === 'https' && listener.routes.some((r) => r.snis) ? { request_headers_to_remove: [SNI_HEADER] } : {}),
   };
 }
 
 function servesOn(r: IrRoute, l: IrListener): 'proxy' | 'redirect' | 'skip' {
+  // A plain connection has no server name: Kong's router never matches a route with snis there.
+  if (r.snis && l.protocol !== 'https') return 'skip';
   const own = l.protocol === 'https' ? SECURE : PLAIN;
   if (r.protocols.some((p) => own.has(p))) return 'proxy';
   if (l.protocol === 'http' && r.protocols.some((p) => SECURE.has(p))) return 'redirect';
@@ -80,6 +97,7 @@ function headerMatchers(r: IrRoute, authority: string | undefined): JsonObject[]
       ? { name: ':method', string_match: { safe_regex: { regex: `^(?:${[method, ...moreMethods].join('|')})$` } } }
       : { name: ':method', string_match: { exact: method } });
   }
+  if (r.snis) out.push({ name: SNI_HEADER, string_match: { safe_regex: { regex: `(?i)${r.snis.map(sniRegex).join('|')}` } } });
   for (const h of r.headers) {
     const [only, ...more] = h.values;
     if (h.regexes.length === 0 && only !== undefined && !more.length) {

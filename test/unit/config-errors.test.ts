@@ -1042,3 +1042,33 @@ services:
     check(errors(r)[0], { code: errors(r)[0]?.code ?? '', at: '7:20', message: 'is not a SPIFFE ID' });
   });
 });
+
+describe('route snis', () => {
+  test("snis on a route that is never reached over TLS: Kong's schema error, on the field", () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: orders
+    url: http://orders:8080
+    routes:
+      - name: r
+        protocols: [http]
+        snis: [api.example.test]
+`), { code: 'FD_INVALID_VALUE', at: '8:15', message: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", hint: /add https/ });
+  });
+
+  test('an SNI with a port is refused at its own line:col', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: orders
+    url: http://orders:8080
+    routes:
+      - name: r
+        protocols: [https]
+        snis:
+          - api.example.test
+          - "api.example.test:443"
+`), { code: 'FD_INVALID_VALUE', at: '10:13', message: '"api.example.test:443" is not an SNI: must not have a port' });
+  });
+});

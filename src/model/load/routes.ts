@@ -3,11 +3,15 @@ import { routeSchema } from '../entities.js';
 import type { Origin, Route } from '../types.js';
 import type { Child, Found } from './flat-config.js';
 import { routeHostProblem } from './addresses.js';
+import { sniProblem } from '../hostnames.js';
 import { kongId } from './kong-ids.js';
 import { placeKey, refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 import { routePaths } from './route-paths.js';
 import type { LoadedServices } from './services.js';
+
+/** The route protocols Kong reaches over TLS, where the client's SNI is known. */
+const TLS_PROTOCOLS = new Set(['https', 'grpcs', 'wss', 'tls', 'tls_passthrough']);
 
 export interface LoadedRoutes {
   routes: Route[];
@@ -36,7 +40,16 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
     if (!link) { refuse(); return; }
     const off = link.off || !r.enabled;
     if (off) refuse();
-    if (notImplemented(rep, origin, 'snis', r.snis, !r.snis?.length, 'routing by TLS SNI is not served yet; match on hosts instead')) { refuse(); return; }
+    if (r.snis?.length) {
+      // Kong's route schema: snis only on a route that can be reached over TLS.
+      if (!r.protocols.some((p) => TLS_PROTOCOLS.has(p))) {
+        rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis'], "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", 'add https (or grpcs) to protocols, or remove snis'));
+        refuse(); return;
+      }
+      const bad = r.snis.flatMap((n, i) => (sniProblem(n) ? [{ n, i, problem: sniProblem(n)! }] : []));
+      for (const { n, i, problem } of bad) rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis', i], `"${n}" is not an SNI: ${problem}`, 'an SNI is a host name without a port (one * as the leftmost or rightmost label)'));
+      if (bad.length) { refuse(); return; }
+    }
     if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
       rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
       refuse();
