@@ -24,7 +24,8 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
 
   const caPems = new Map(model.caCertificates.map((c) => [c.key, c.cert]));
-  const backends = model.services.map((s) => buildBackend(s, s.upstream ? upstreams.get(s.upstream) : undefined, caPems));
+  const caFiles = new Set(model.caCertificates.filter((c) => c.file !== undefined).map((c) => c.key));
+  const backends = model.services.map((s) => buildBackend(s, s.upstream ? upstreams.get(s.upstream) : undefined, caPems, caFiles));
 
   const globalPlugins = pluginsFor(model.plugins, (p) => !p.scope.route && !p.scope.service && !p.scope.consumer, 'global');
   const routes: IrRoute[] = [];
@@ -223,7 +224,7 @@ export function isIpLiteral(host: string): boolean {
   return /^(\d{1,3})(\.\d{1,3}){3}$/.test(host) || (host.includes(':') && /^[0-9a-fA-F:.]+$/.test(host));
 }
 
-function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, string>): Backend {
+function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, string>, caFiles: ReadonlySet<string>): Backend {
   const endpoints = u
     ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight, hostHeader: hostHeader(t.host, t.port, s.protocol) })).sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
     : [{ host: s.host, port: s.port, weight: 100, hostHeader: hostHeader(s.host, s.port, s.protocol) }];
@@ -239,6 +240,7 @@ function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, s
       verify: s.tls_verify === true || (s.mesh?.identities ?? u?.mesh?.identities) !== undefined,
       ...(s.tls_verify && s.tls_verify_depth !== undefined ? { verifyDepth: s.tls_verify_depth } : {}),
       caCerts: (s.ca_certificates ?? []).map((k) => caPems.get(k)!).filter(Boolean),
+      ...((s.ca_certificates ?? []).some((k) => caFiles.has(k)) ? { caFromFile: true } : {}),
       ...(s.client_certificate ? { clientCertificate: s.client_certificate } : {}),
       ...meshTls(s, u),
     } } : {}),

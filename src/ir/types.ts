@@ -161,6 +161,8 @@ export interface Backend {
     identities?: Array<{ type: 'URI' | 'DNS'; name: string }>;
     /** ALPN offered in the handshake (a mesh's sidecars match on it). */
     alpn?: string[];
+    /** The CAs come (at least one) from a watched file: served as this backend's own SDS secret, so a new bundle needs no new cluster. */
+    caFromFile?: boolean;
   };
   connectTimeoutMs: number;
   discovery: 'eds' | 'dns';

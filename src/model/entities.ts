@@ -323,24 +323,36 @@ export const pluginEntrySchema = z.object({
   updated_at: timestamp,
 }).strict();
 
+/** Frontdesk extension: a PEM file, read (and watched) by the control plane; relative to the YAML file that names it. */
+const pemFile = z.string().min(1);
+
+/** Exactly one of the inline field and its `_file` extension. */
+const oneOf = (inline: string, file: string) => (v: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  if (v[inline] !== undefined && v[file] !== undefined) ctx.addIssue({ code: 'custom', path: [file], message: `set ${inline} or ${file}, not both` });
+  if (v[inline] === undefined && v[file] === undefined) ctx.addIssue({ code: 'custom', path: [inline], message: `${inline} is required (or ${file}, a file the control plane reads and watches)` });
+};
+
 export const certificateSchema = z.object({
   id,
-  cert: z.string().includes('BEGIN CERTIFICATE', { message: 'cert must be a PEM certificate' }),
-  key: z.string().includes('PRIVATE KEY', { message: 'key must be a PEM private key' }),
+  cert: z.string().includes('BEGIN CERTIFICATE', { message: 'cert must be a PEM certificate' }).optional(),
+  key: z.string().includes('PRIVATE KEY', { message: 'key must be a PEM private key' }).optional(),
+  cert_file: pemFile.optional(), // extension
+  key_file: pemFile.optional(), // extension
   cert_alt: z.string().optional(),
   key_alt: z.string().optional(),
   snis: z.array(z.union([z.string().superRefine(kongCheck(sniProblem)), z.object({ name: z.string().superRefine(kongCheck(sniProblem)), id, tags, created_at: timestamp, _comment: z.string().optional(), _ignore: z.array(z.unknown()).optional() }).strict()])).default([]),
   tags,
   created_at: timestamp,
-}).strict();
+}).strict().superRefine(oneOf('cert', 'cert_file')).superRefine(oneOf('key', 'key_file'));
 
 export const caCertificateSchema = z.object({
   id,
-  cert: z.string().includes('BEGIN CERTIFICATE', { message: 'cert must be a PEM certificate' }),
+  cert: z.string().includes('BEGIN CERTIFICATE', { message: 'cert must be a PEM certificate' }).optional(),
+  cert_file: pemFile.optional(), // extension
   cert_digest: z.string().optional(),
   tags,
   created_at: timestamp,
-}).strict();
+}).strict().superRefine(oneOf('cert', 'cert_file'));
 
 /** Frontdesk extension: where the proxy listens, and which Envoy fleet serves it. */
 export const listenerSchema = z.object({

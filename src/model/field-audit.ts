@@ -78,13 +78,13 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
     warned: { ordering: { when: written, why: 'plugins run in Kong\'s default order (Kong Enterprise\'s dynamic ordering is not served)' } },
   } },
   { entity: 'certificates', schema: certificateSchema, audit: {
-    applied: ['cert', 'key', 'snis', ...CREATED],
+    applied: ['cert', 'key', 'cert_file', 'key_file', 'snis', ...CREATED],
     warned: {
       cert_alt: { when: written, why: 'the alternate certificate is not served; only cert and key are' },
       key_alt: { when: written, why: 'the alternate certificate is not served; only cert and key are' },
     },
   } },
-  { entity: 'ca_certificates', schema: caCertificateSchema, audit: { applied: ['cert', 'cert_digest', ...CREATED] } },
+  { entity: 'ca_certificates', schema: caCertificateSchema, audit: { applied: ['cert', 'cert_file', 'cert_digest', ...CREATED] } },
   { entity: 'listeners', schema: listenerSchema, audit: { applied: ['name', 'address', 'port', 'protocol', 'http2', 'certificates', 'fleet'] } },
 ];
 

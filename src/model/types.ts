@@ -123,15 +123,21 @@ export interface Plugin {
 export interface Certificate {
   /** id when given, else the first SNI. */
   key: string;
+  /** The PEMs; those given by file are empty until the control plane reads the files (runtime/certificate-files.ts). */
   cert: string;
   key_pem: string;
+  /** Frontdesk extension: the files the PEMs come from, as written (relative to origin.file). */
+  files?: { cert?: string; key?: string };
   snis: string[];
   origin: Origin;
 }
 
 export interface CaCertificate {
   key: string;
+  /** The PEM; empty until the control plane reads `file`. */
   cert: string;
+  /** Frontdesk extension: the file the PEM comes from, as written (relative to origin.file). */
+  file?: string;
   origin: Origin;
 }
 

@@ -1,6 +1,6 @@
 import type { ActiveHealthCheck, Backend, CircuitThresholds, PassiveHealthCheck } from '../ir/types.js';
 import { adsSource, anyMessage, compact, duration, socketAddress, type JsonObject } from './builders.js';
-import { clusterName, secretName } from './names.js';
+import { clusterName, secretName, trustSecretName } from './names.js';
 
 /** Backend → envoy.config.cluster.v3.Cluster (EDS over ADS, or STRICT_DNS for hostnames). */
 export function buildCluster(b: Backend): JsonObject {
@@ -32,7 +32,17 @@ export function buildCluster(b: Backend): JsonObject {
           alpn_protocols: b.tls.alpn ?? (b.http2 ? ['h2'] : undefined),
           // Kong's client_certificate: presented in the handshake, served over SDS so it rotates without a new cluster.
           tls_certificate_sds_secret_configs: b.tls.clientCertificate ? [{ name: secretName(b.tls.clientCertificate), sds_config: adsSource() }] : undefined,
-          validation_context: b.tls.verify ? compact({
+          // CAs from watched files: their own SDS secret (trust:<service>), the checks beside it.
+          combined_validation_context: b.tls.verify && b.tls.caFromFile ? {
+            default_validation_context: compact({
+              match_typed_subject_alt_names: b.tls.identities
+                ? b.tls.identities.map((i) => ({ san_type: i.type, matcher: { exact: i.name } }))
+                : [{ san_type: 'DNS', matcher: { exact: b.tls.sni } }],
+              max_verify_depth: b.tls.verifyDepth,
+            }),
+            validation_context_sds_secret_config: { name: trustSecretName(b.name), sds_config: adsSource() },
+          } : undefined,
+          validation_context: b.tls.verify && !b.tls.caFromFile ? compact({
             trusted_ca: b.tls.caCerts.length ? { inline_string: b.tls.caCerts.join('\n') } : { filename: '/etc/ssl/certs/ca-certificates.crt' },
             // The mesh's identities (a SPIFFE ID is a URI SAN), else the name the SNI asks for.
             match_typed_subject_alt_names: b.tls.identities
@@ -164,4 +174,10 @@ function statusRanges(codes: number[]): JsonObject[] {
     else out.push({ start: c, end: c + 1 });
   }
   return out;
+}
+
+/** The trusted CAs of a backend whose CAs come from watched files, as an SDS validation-context secret. */
+export function buildTrustSecret(b: Backend): JsonObject | undefined {
+  if (!b.tls?.verify || !b.tls.caFromFile) return undefined;
+  return { name: trustSecretName(b.name), validation_context: { trusted_ca: { inline_string: b.tls.caCerts.join('\n') } } };
 }

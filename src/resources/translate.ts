@@ -1,6 +1,6 @@
 import type { GatewayIR } from '../ir/types.js';
 import type { JsonObject } from './builders.js';
-import { buildCluster, buildLoadAssignment } from './cluster.js';
+import { buildCluster, buildLoadAssignment, buildTrustSecret } from './cluster.js';
 import { HTTP_FILTERS } from './filters/index.js';
 import { expandChain, type ChainEntry, type CompanionResource, type FilterContext, type TranslateSettings } from './filters/registry.js';
 import { buildListener } from './listener.js';
@@ -64,6 +64,10 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
     if (lds.size) for (const c of filterClusters) cds.set(c.name as string, c);
     const sds: ResourceMap = new Map();
     for (const c of ir.certificates) if (usedSecrets.has(c.key)) { const s = secrets.get(`certificate:${c.key}`) ?? buildSecret(c); sds.set(s.name as string, s); }
+    for (const b of ir.backends) {
+      const trust = used.has(clusterName(b.name)) ? buildTrustSecret(b) : undefined;
+      if (trust) sds.set(trust.name as string, trust);
+    }
     fleets.set(fleet, new Map([[TYPE.cluster, cds], [TYPE.endpoint, eds], [TYPE.listener, lds], [TYPE.route, rds], [TYPE.secret, sds]]));
   }
 

@@ -42,16 +42,16 @@ function validity(cert: pki.Certificate, days: number): void {
   cert.validity.notAfter = new Date(now + days * 86_400_000);
 }
 
-/** A self-signed CA certificate for signing the parties' certificates. */
-export function createCa(days = 3650): Pem {
+/** A self-signed CA certificate for signing the parties' certificates (`name`: its common name). */
+export function createCa(days = 3650, name = 'frontdesk CA'): Pem {
   const k = rsaKey();
   const cert = forge.pki.createCertificate();
   cert.serialNumber = serial();
   cert.publicKey = forge.pki.setRsaPublicKey(k.key.n, k.key.e);
   validity(cert, days);
-  const name = [{ name: 'commonName', value: 'frontdesk CA' }, { name: 'organizationName', value: 'frontdesk' }];
-  cert.setSubject(name);
-  cert.setIssuer(name);
+  const subject = [{ name: 'commonName', value: name }, { name: 'organizationName', value: 'frontdesk' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },

@@ -3,6 +3,7 @@ import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
 import type { GatewayModel } from '../model/types.js';
+import { resolveCertificateFiles } from './certificate-files.js';
 import { resolveProtos } from './proto-descriptors.js';
 import type { SourceText } from '../model/yaml-source.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
@@ -24,20 +25,24 @@ export interface CompileResult {
   model?: GatewayModel;
   ir?: GatewayIR;
   translation?: Translation;
+  /** The PEM files the config names (certificates' cert_file/key_file): the control plane watches them. */
+  watchFiles?: string[];
 }
 
-/** YAML texts → model → (grpc-gateway's .proto files read and compiled) → IR → resources → Envoy's checks; stops at the first stage that reports an error. */
+/** YAML texts → model → (PEM files read; grpc-gateway's .proto files read and compiled) → IR → resources → Envoy's checks; stops at the first stage that reports an error. */
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
   const loaded = loadConfig(texts, { adminPort: options.adminPort });
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
-  const protos = resolveProtos(loaded.model, texts);
-  if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics] };
+  const pems = resolveCertificateFiles(loaded.model, texts);
+  if (!pems.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...pems.diagnostics], watchFiles: pems.files };
+  const protos = resolveProtos(pems.model, texts);
+  if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files };
   const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS);
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);
   const refused = options.checkResources === false ? [] : checkResources(translation, loaded.model, texts); // what Envoy would NACK
-  if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir };
+  if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir, watchFiles: pems.files };
   // The model as loaded (Kong's fields only, for the Admin API and the dashboard); the IR has the compiled protos.
-  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation };
+  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation, watchFiles: pems.files };
 }
 
 /** The errors of a result as `file:line:col: message` lines. */

@@ -25,6 +25,7 @@ import { compileConfig } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
 import { readConfigTexts } from './config-files.js';
 import { ConfigWatcher } from './config-watcher.js';
+import { PemWatcher } from './pem-watcher.js';
 import { SheddingWatch } from './envoy-shedding.js';
 
 export interface ControlPlaneOptions {
@@ -34,8 +35,10 @@ export interface ControlPlaneOptions {
   settings: TranslateSettings;
   ir: IrOptions;
   logger: Logger;
-  /** Watch the config for edits (default true). */
+  /** Watch the config for edits (default true), and the PEM files it names. */
   watch?: boolean;
+  /** How often the PEM files a config names are checked for a change (ms, default 1000). */
+  pemPollMs?: number;
   /** mTLS on the xDS port: the control plane's certificate, key and the CA of its nodes. */
   tls?: TlsFiles;
   /**
@@ -88,6 +91,7 @@ export class ControlPlane {
   private readonly log: Logger;
   private readonly tls?: TlsSource;
   private watcher?: ConfigWatcher;
+  private pems?: PemWatcher;
   private admin?: Server;
   private lastError?: { at: string; diagnostics: Diagnostic[] };
   private lastApplied?: { at: string; version: string };
@@ -209,6 +213,7 @@ export class ControlPlane {
       this.log.error({ err: (e as Error).stack }, 'translation failed');
       return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: texts[0]?.file ?? this.opts.configPath }]);
     }
+    this.followPems(compiled.watchFiles ?? []);
     if (!compiled.ok || !compiled.translation) return this.reject(compiled.diagnostics);
     let snapshot: Snapshot;
     try {
@@ -237,6 +242,25 @@ export class ControlPlane {
     this.log.info({ version: snapshot.version, ms: Date.now() - started, warnings: this.warnings.length }, 'config applied');
     for (const w of this.warnings) this.log.warn({ diagnostic: formatDiagnostic(w) }, 'config warning');
     return { result: 'applied', version: snapshot.version, diagnostics: compiled.diagnostics };
+  }
+
+  /**
+   * Watches the PEM files the config names: a change (a mesh agent's rotation) compiles the same
+   * config again, so the new certificate or bundle goes out as a new SDS secret, nothing else.
+   */
+  private followPems(files: readonly string[]): void {
+    if (this.opts.watch === false) return;
+    this.pems ??= new PemWatcher((file) => {
+      this.log.info({ file }, 'a PEM file changed; compiling again');
+      if (this.source === 'file') { this.reload(); return; }
+      const started = Date.now();
+      try {
+        this.record('admin', file, started, this.applyTexts(this.texts, 'admin', started));
+      } finally {
+        this.reloadCount++;
+      }
+    }, this.opts.pemPollMs);
+    this.pems.follow(files);
   }
 
   private reject(diagnostics: Diagnostic[]): ReloadOutcome {
@@ -314,6 +338,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.shedding.stop();
     this.watcher?.close();
+    this.pems?.close();
     this.kong?.close();
     this.dashboard?.close();
     this.tls?.close();

@@ -17,7 +17,10 @@ export function loadCertificates(rep: Reporter, refs: References, certificates: 
     refs.claim('certificate', key, origin, 'id');
     refs.certificate.set(key, key);
     for (const s of names) refs.certificate.set(s, key);
-    loaded.push({ key, cert: c.cert, key_pem: c.key, snis: names, origin });
+    const files = c.cert_file !== undefined || c.key_file !== undefined
+      ? { files: { ...(c.cert_file !== undefined ? { cert: c.cert_file } : {}), ...(c.key_file !== undefined ? { key: c.key_file } : {}) } }
+      : {};
+    loaded.push({ key, cert: c.cert ?? '', key_pem: c.key ?? '', ...files, snis: names, origin });
   }
   for (const { value, origin } of snis) {
     const name = value.name;
@@ -41,7 +44,7 @@ export function loadCaCertificates(rep: Reporter, caCertificates: readonly Found
   const loaded: CaCertificate[] = [];
   caCertificates.forEach(({ value, origin }, i) => {
     const c = parseWith(rep, caCertificateSchema, value, origin);
-    if (c) loaded.push({ key: c.id ?? `ca-${i}`, cert: c.cert, origin });
+    if (c) loaded.push({ key: c.id ?? `ca-${i}`, cert: c.cert ?? '', ...(c.cert_file !== undefined ? { file: c.cert_file } : {}), origin });
   });
   return loaded;
 }
