@@ -4,7 +4,7 @@ import { DEFAULT_THRESHOLDS, mergedCircuitBreaker, mergedOutlierDetection, passi
 import type { AdaptiveConcurrencyFields, CircuitBreakerFields, OutlierDetectionFields } from '../model/entities.js';
 import { compareRoutes, kongPriority } from './route-order.js';
 import type {
-  ActiveHealthCheck, AdaptiveConcurrency, Backend, CircuitThresholds, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
+  ActiveHealthCheck, AdaptiveConcurrency, Backend, CircuitThresholds, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, IrStreamRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
 } from './types.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { escapeRegex } from '../regex.js';
@@ -29,7 +29,9 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
 
   const globalPlugins = pluginsFor(model.plugins, (p) => !p.scope.route && !p.scope.service && !p.scope.consumer, 'global');
   const routes: IrRoute[] = [];
+  const streamRoutes: IrStreamRoute[] = [];
   for (const r of model.routes) {
+    if (r.protocols.some((p) => STREAM.has(p))) { streamRoutes.push(streamRoute(r)); continue; }
     const service = r.service ? services.get(r.service) : undefined;
     const upstream = service?.upstream ? upstreams.get(service.upstream) : undefined;
     const plugins = mergePlugins(model.plugins, r, undefined);
@@ -68,12 +70,13 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
   const routeListeners = new Map(model.routes.map((m) => [m.name, m.listeners]));
   const listeners: IrListener[] = declared.map((l) => ({
     name: l.name, address: l.address, port: l.port, protocol: l.protocol, http2: l.http2,
-    certificates: l.protocol === 'https' ? (l.certificates ?? model.certificates.map((c) => c.key)) : [],
+    certificates: l.protocol === 'https' || l.protocol === 'tls' ? (l.certificates ?? model.certificates.map((c) => c.key)) : [],
     fleet: l.fleet,
-    routes: routes.filter((rt) => {
+    routes: l.protocol === 'tcp' || l.protocol === 'tls' ? [] : routes.filter((rt) => {
       const only = routeListeners.get(rt.routeName);
       return !only || only.includes(l.name);
     }),
+    ...(l.protocol === 'tcp' || l.protocol === 'tls' ? { streamRoutes: streamRoutesOn(l, streamRoutes, routeListeners) } : {}),
   }));
 
   return {
@@ -228,12 +231,14 @@ function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, s
   const endpoints = u
     ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight, hostHeader: hostHeader(t.host, t.port, s.protocol) })).sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
     : [{ host: s.host, port: s.port, weight: 100, hostHeader: hostHeader(s.host, s.port, s.protocol) }];
-  const tlsProto = s.protocol === 'https' || s.protocol === 'grpcs' || s.protocol === 'wss';
+  // A tls service is TLS to the upstream; tls_passthrough forwards the client's own TLS bytes.
+  const tlsProto = s.protocol === 'https' || s.protocol === 'grpcs' || s.protocol === 'wss' || s.protocol === 'tls';
   const lb: Backend['lb'] = u?.algorithm === 'least-connections' ? 'least_request' : u?.algorithm === 'consistent-hashing' ? 'ring_hash' : 'round_robin';
   return {
     name: s.name,
     protocol: s.protocol as Backend['protocol'],
     http2: s.protocol === 'grpc' || s.protocol === 'grpcs',
+    ...(STREAM.has(s.protocol) ? { stream: true } : {}),
     ...(tlsProto ? { tls: {
       sni: u?.host_header ?? s.host,
       // An upstream's mesh identities turn the check on (the service's own need tls_verify, checked at load).
@@ -263,6 +268,33 @@ function meshTls(s: Service, u: Upstream | undefined): { identities?: Array<{ ty
     ...(identities ? { identities: [...new Set(identities)].sort().map((name) => ({ type: name.startsWith('spiffe://') ? 'URI' as const : 'DNS' as const, name })) } : {}),
     ...(alpn ? { alpn } : {}),
   };
+}
+
+const STREAM = new Set(['tcp', 'tls', 'tls_passthrough', 'udp']);
+
+function streamRoute(r: Route): IrStreamRoute {
+  const snis = [...new Set((r.snis ?? []).map((n) => n.toLowerCase()))].sort();
+  const sources = [...(r.sources ?? [])];
+  const destinations = [...(r.destinations ?? [])];
+  return {
+    id: r.name, routeName: r.name, routeId: r.id, ...(r.service ? { service: r.service } : {}), protocols: [...r.protocols].sort(),
+    snis, sources, destinations, weight: (snis.length ? 1 : 0) + (sources.length ? 1 : 0) + (destinations.length ? 1 : 0),
+  };
+}
+
+/**
+ * The stream routes a tcp or tls listener serves, most specific first (then by Kong route id, as
+ * the HTTP router breaks ties): on a tcp listener the tcp routes, on a tls listener the tls and
+ * tls_passthrough ones; a route's destinations must name the listener's port (and address) when
+ * they name one, as Kong matches them against the connection's local address.
+ */
+function streamRoutesOn(l: { name: string; address: string; port: number; protocol: string }, all: IrStreamRoute[], only: Map<string, string[] | undefined>): IrStreamRoute[] {
+  const wanted = l.protocol === 'tcp' ? ['tcp'] : ['tls', 'tls_passthrough'];
+  return all
+    .filter((r) => r.protocols.some((p) => wanted.includes(p)))
+    .filter((r) => { const o = only.get(r.routeName); return !o || o.includes(l.name); })
+    .filter((r) => !r.destinations.length || r.destinations.some((d) => (d.port === undefined || d.port === l.port) && (d.ip === undefined || d.ip === l.address || l.address === '0.0.0.0')))
+    .sort((a, b) => b.weight - a.weight || (a.routeId < b.routeId ? 1 : a.routeId > b.routeId ? -1 : 0));
 }
 
 const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : Math.max(1, Math.round(s * 1000)));

@@ -152,7 +152,9 @@ export interface AdaptiveConcurrency {
 /** One upstream cluster: a Kong service (with its upstream's targets when it names one). */
 export interface Backend {
   name: string;
-  protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss';
+  protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss' | 'tcp' | 'tls' | 'tls_passthrough';
+  /** A stream service (tcp, tls, tls_passthrough): bytes, no HTTP. */
+  stream?: boolean;
   http2: boolean;
   /** Upstream TLS: the SNI, whether the chain is checked (to `verifyDepth` CAs above the leaf), the CAs trusted, the certificate presented. */
   tls?: {
@@ -184,11 +186,33 @@ export interface IrCertificate {
   snis: string[];
 }
 
+/**
+ * A Kong stream route (tcp, tls, tls_passthrough), served on tcp and tls listeners by Envoy's
+ * tcp_proxy: matched on the TLS server name, the client's address and port, the listener's
+ * address and port.
+ */
+export interface IrStreamRoute {
+  id: string;
+  routeName: string;
+  routeId: string;
+  /** The backend (service name); none: the connection is closed, as Kong does. */
+  service?: string;
+  protocols: string[];
+  snis: string[];
+  sources: Array<{ ip?: string; port?: number }>;
+  destinations: Array<{ ip?: string; port?: number }>;
+  /** How many kinds of criteria it has (snis, sources, destinations): more first. */
+  weight: number;
+}
+
 export interface IrListener {
   name: string;
   address: string;
   port: number;
-  protocol: 'http' | 'https';
+  /** tcp and tls: Kong's stream_listen (tls: with `ssl`), serving `streamRoutes` only. */
+  protocol: 'http' | 'https' | 'tcp' | 'tls';
+  /** Stream routes served here (tcp and tls listeners), most specific first. */
+  streamRoutes?: IrStreamRoute[];
   http2: boolean;
   /** Certificates served on this listener (https), by key. */
   certificates: string[];

@@ -143,6 +143,12 @@ const kongCheck = (problem: (v: string) => string | undefined) => (v: string, ct
   if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
 };
 
+/** Kong's stream route `sources` / `destinations` entry: an IP (or CIDR) and/or a port. */
+const streamEndpoint = z.object({
+  ip: z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'must be an IP address or CIDR range').optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+}).strict().refine((e) => e.ip !== undefined || e.port !== undefined, { message: 'at least one of these fields must be non-empty: ip, port' });
+
 export const routeSchema = z.object({
   name: z.string().regex(/^[\w.~-]+$/, 'names may hold letters, digits and . _ ~ -').optional(),
   id,
@@ -153,8 +159,8 @@ export const routeSchema = z.object({
   paths: z.array(z.string().min(1)).optional(),
   headers: z.record(z.string(), headerValues).optional(),
   snis: z.array(z.string()).optional(),
-  sources: z.array(z.unknown()).max(0, 'sources (stream routes) are not served: Frontdesk routes HTTP').optional(),
-  destinations: z.array(z.unknown()).max(0, 'destinations (stream routes) are not served: Frontdesk routes HTTP').optional(),
+  sources: z.array(streamEndpoint).optional(),
+  destinations: z.array(streamEndpoint).optional(),
   strip_path: z.boolean().default(true),
   preserve_host: z.boolean().default(false),
   regex_priority: z.number().int().default(0),
@@ -359,7 +365,7 @@ export const listenerSchema = z.object({
   name: z.string().regex(/^[\w.~-]+$/),
   address: z.string().default('0.0.0.0'),
   port: z.number().int().min(1).max(65535),
-  protocol: z.enum(['http', 'https']).default('http'),
+  protocol: z.enum(['http', 'https', 'tcp', 'tls']).default('http'),
   http2: z.boolean().default(true),
   certificates: z.array(z.string()).optional(),
   fleet: z.string().min(1).optional(),

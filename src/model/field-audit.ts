@@ -47,8 +47,8 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
   } },
   { entity: 'routes', schema: routeSchema, audit: {
     applied: ['name', 'service', 'protocols', 'methods', 'hosts', 'paths', 'headers', 'strip_path', 'preserve_host', 'regex_priority', 'https_redirect_status_code',
-      'request_buffering', 'response_buffering', 'path_handling', 'enabled', 'listeners', 'snis', ...COMMON],
-    refused: ['sources', 'destinations'],
+      'request_buffering', 'response_buffering', 'path_handling', 'enabled', 'listeners', 'snis', 'sources', 'destinations', ...COMMON],
+    refused: [],
   } },
   { entity: 'upstreams', schema: upstreamSchema, audit: {
     applied: ['name', 'algorithm', 'hash_on', 'hash_fallback', 'hash_on_header', 'hash_fallback_header', 'hash_on_cookie', 'hash_on_cookie_path', 'hash_on_query_arg',

@@ -146,7 +146,8 @@ export interface Listener {
   name: string;
   address: string;
   port: number;
-  protocol: 'http' | 'https';
+  /** tcp and tls are Kong's stream_listen entries (tls: its `ssl` flag), serving stream routes only. */
+  protocol: 'http' | 'https' | 'tcp' | 'tls';
   http2: boolean;
   certificates?: string[];
   fleet?: string;

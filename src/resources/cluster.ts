@@ -14,7 +14,8 @@ export function buildCluster(b: Backend): JsonObject {
     lb_policy: lbPolicy === 'ROUND_ROBIN' ? undefined : lbPolicy,
     ring_hash_lb_config: b.ringSize ? { minimum_ring_size: Math.max(b.ringSize, 1024) } : undefined,
     per_connection_buffer_limit_bytes: 32768,
-    typed_extension_protocol_options: b.http2 || b.tls ? {
+    // A stream backend (tcp_proxy) has no HTTP options: TLS names come from the cluster's sni.
+    typed_extension_protocol_options: !b.stream && (b.http2 || b.tls) ? {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': anyMessage('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', compact({
         explicit_http_config: b.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
         // Kong's proxy_ssl_name is $upstream_host: the SNI (and the name verified) is the Host sent

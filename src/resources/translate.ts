@@ -7,6 +7,7 @@ import { buildListener } from './listener.js';
 import { clusterName } from './names.js';
 import { buildRouteConfiguration } from './route-config.js';
 import { buildSecret } from './secret.js';
+import { buildStreamListener } from './stream-listener.js';
 import { TYPE } from './type-urls.js';
 
 /** Resources of one kind, by name. Names are sorted when serialized. */
@@ -46,6 +47,13 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
     const used = new Set<string>();
     const usedSecrets = new Set<string>();
     for (const l of listeners) {
+      if (l.protocol === 'tcp' || l.protocol === 'tls') {
+        const stream = buildStreamListener(l, certSnis);
+        lds.set(stream.name as string, stream);
+        for (const r of l.streamRoutes ?? []) if (r.service) used.add(clusterName(r.service));
+        for (const c of l.certificates) usedSecrets.add(c);
+        continue;
+      }
       const listener = buildListener(l, filters, ctx, certSnis);
       lds.set(listener.name as string, listener);
       const rc = buildRouteConfiguration(l, filters, ctx);

@@ -402,14 +402,14 @@ services:
     assert.ok(r.diagnostics.every((d) => d.severity === 'warning' || d.code === 'FD_SERVICE_NO_HOST'));
   });
 
-  test('a stream protocol is refused as not implemented, naming the field', () => {
+  test('a udp service is refused as not implemented, naming the field (tcp and tls streams are served)', () => {
     refusedWith(y(`
 _format_version: "3.0"
 services:
   - name: a
-    protocol: tcp
+    protocol: udp
     host: a
-`), { code: 'FD_FIELD_NOT_IMPLEMENTED', at: '4:15', message: '"protocol: tcp" asks for behaviour Frontdesk does not implement' });
+`), { code: 'FD_FIELD_NOT_IMPLEMENTED', at: '4:15', message: '"protocol: udp" asks for behaviour Frontdesk does not implement' });
   });
 
   test('an error in a service does not also report its routes as pointing at an unknown service', () => {
@@ -1070,5 +1070,46 @@ services:
           - api.example.test
           - "api.example.test:443"
 `), { code: 'FD_INVALID_VALUE', at: '10:13', message: '"api.example.test:443" is not an SNI: must not have a port' });
+  });
+});
+
+describe('stream routes', () => {
+  test('a route mixing HTTP and stream protocols', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: s
+    url: tcp://10.0.0.5:5432
+    routes:
+      - name: r
+        protocols: [tcp, http]
+        destinations: [{ port: 5432 }]
+`), { code: 'FD_INVALID_VALUE', at: '7:20', message: 'a route is either an HTTP route or a stream route' });
+  });
+
+  test('tls_passthrough without snis: Kong\'s schema error', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: s
+    url: tcp://10.0.0.5:8443
+    routes:
+      - name: r
+        protocols: [tls_passthrough]
+`), { code: 'FD_INVALID_VALUE', at: '6:9', message: "'snis' is required when 'protocols' is 'tls_passthrough'" });
+  });
+
+  test('a stream route with paths', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: s
+    url: tcp://10.0.0.5:5432
+    routes:
+      - name: r
+        protocols: [tcp]
+        paths: [/x]
+        destinations: [{ port: 5432 }]
+`), { code: 'FD_INVALID_VALUE', at: '8:16', message: "'paths' cannot be set on a stream route" });
   });
 });

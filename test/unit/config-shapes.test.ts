@@ -700,6 +700,6 @@ routes:
       - ip: 10.0.0.0/8
 `));
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.path.join('.')]), [['FD_INVALID_VALUE', 'routes.0.sources']]);
-    assert.match(r.diagnostics[0]!.message, /sources \(stream routes\) are not served/);
+    assert.match(r.diagnostics[0]!.message, /'sources' can only be set when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'/);
   });
 });

@@ -20,7 +20,7 @@ export function loadListeners(rep: Reporter, refs: References, listeners: readon
     (l.certificates ?? []).forEach((ref, i) => {
       if (!refs.certificate.has(ref)) rep.at(origin, diag('FD_UNKNOWN_CERTIFICATE', [...origin.path, 'certificates', i], ref));
     });
-    if (l.protocol === 'https' && !l.certificates?.length && certificates.length === 0) {
+    if ((l.protocol === 'https' || l.protocol === 'tls') && !l.certificates?.length && certificates.length === 0) {
       rep.at(origin, diag('FD_REQUIRED', [...origin.path, 'certificates'], 'certificates'));
     }
     loaded.push({ ...l, certificates: l.certificates?.map((r) => refs.certificate.get(r) ?? r), origin });

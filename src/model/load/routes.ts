@@ -13,6 +13,36 @@ import type { LoadedServices } from './services.js';
 /** The route protocols Kong reaches over TLS, where the client's SNI is known. */
 const TLS_PROTOCOLS = new Set(['https', 'grpcs', 'wss', 'tls', 'tls_passthrough']);
 
+/** Kong's stream route protocols (stream_listen), served on tcp and tls listeners. */
+export const STREAM_PROTOCOLS = new Set(['tcp', 'tls', 'tls_passthrough', 'udp']);
+
+/** A stream route as Kong's schema has it: stream protocols only, no HTTP criteria, something to match on. */
+function checkStreamRoute(rep: Reporter, origin: Origin, r: ReturnType<typeof routeSchema.parse>, onlyStream: boolean): boolean {
+  if (!onlyStream) {
+    rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'protocols'], 'a route is either an HTTP route or a stream route: tcp, tls, tls_passthrough and udp do not mix with HTTP protocols', 'split it into two routes'));
+    return false;
+  }
+  if (r.protocols.includes('udp')) {
+    rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, 'protocols'], 'protocols: udp', 'Frontdesk proxies TCP and TLS streams, not UDP'));
+    return false;
+  }
+  for (const field of ['paths', 'hosts', 'methods', 'headers'] as const) {
+    if (r[field] !== undefined) {
+      rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, field], `'${field}' cannot be set on a stream route (protocols ${r.protocols.join(', ')})`, 'match a stream route on snis, sources or destinations'));
+      return false;
+    }
+  }
+  if (r.protocols.includes('tls_passthrough') && !r.snis?.length) {
+    rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis'], "'snis' is required when 'protocols' is 'tls_passthrough'", 'name the server names the route passes through'));
+    return false;
+  }
+  if (!r.snis?.length && !r.sources?.length && !r.destinations?.length) {
+    rep.at(origin, diag('FD_INVALID_VALUE', origin.path, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'", 'give the route destinations (the listener port), sources or snis'));
+    return false;
+  }
+  return true;
+}
+
 export interface LoadedRoutes {
   routes: Route[];
   /** Names, ids and places of routes switched off, or of a service switched off or refused: plugins on them go quietly. */
@@ -49,6 +79,20 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
       const bad = r.snis.flatMap((n, i) => (sniProblem(n) ? [{ n, i, problem: sniProblem(n)! }] : []));
       for (const { n, i, problem } of bad) rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis', i], `"${n}" is not an SNI: ${problem}`, 'an SNI is a host name without a port (one * as the leftmost or rightmost label)'));
       if (bad.length) { refuse(); return; }
+    }
+    const stream = r.protocols.filter((p) => STREAM_PROTOCOLS.has(p));
+    if (stream.length) {
+      if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) { refuse(); return; }
+      if (off) return;
+      const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
+      out.routes.push({ ...rest, id, name, service: link.service, origin });
+      return;
+    }
+    for (const field of ['sources', 'destinations'] as const) {
+      if (r[field]?.length) {
+        rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, field], `'${field}' can only be set when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'`, `remove ${field}, or make it a stream route`));
+        refuse(); return;
+      }
     }
     if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
       rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));

@@ -17,7 +17,7 @@ export interface LoadedServices {
   disabled: Set<string>;
 }
 
-const PROXIED = ['http', 'https', 'grpc', 'grpcs', 'ws', 'wss'];
+const PROXIED = ['http', 'https', 'grpc', 'grpcs', 'ws', 'wss', 'tcp', 'tls', 'tls_passthrough'];
 
 /** Services: url split into its parts with Kong's defaults, CA certificates and upstream resolved. */
 export function loadServices(rep: Reporter, refs: References, services: readonly Found<Raw>[], caCertificates: readonly Found<Raw>[]): LoadedServices {
@@ -49,7 +49,7 @@ export function loadServices(rep: Reporter, refs: References, services: readonly
     if (bad) { out.refused.add(name); out.refused.add(id); continue; }
     const address = serviceAddress(rep, origin, s);
     if (!address) continue;
-    if (s.mesh && !['https', 'grpcs', 'wss'].includes(address.protocol)) {
+    if (s.mesh && !['https', 'grpcs', 'wss', 'tls'].includes(address.protocol)) {
       rep.at(origin, diag('FD_MESH_NEEDS_TLS', [...origin.path, 'mesh'], name));
       out.refused.add(name); out.refused.add(id); continue;
     }
@@ -88,7 +88,7 @@ function serviceAddress(rep: Reporter, origin: Origin, s: z.infer<typeof service
   protocol ??= 'http';
   port ??= DEFAULT_PORTS[protocol] ?? 80;
   if (!PROXIED.includes(protocol)) {
-    rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, s.url !== undefined ? 'url' : 'protocol'], `protocol: ${protocol}`, 'Frontdesk proxies HTTP, HTTPS, gRPC and WebSocket services'));
+    rep.at(origin, diag('FD_FIELD_NOT_IMPLEMENTED', [...origin.path, s.url !== undefined ? 'url' : 'protocol'], `protocol: ${protocol}`, 'Frontdesk proxies HTTP, HTTPS, gRPC, WebSocket and TCP/TLS stream services (not UDP)'));
     return undefined;
   }
   return { protocol, host, port, path };
