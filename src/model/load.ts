@@ -5,6 +5,7 @@ import { checkCircuitBreaking } from './checks/circuit-breaking.js';
 import { checkRateLimiting } from './checks/ratelimit.js';
 import { checkTraps } from './checks/traps.js';
 import { withoutCascades } from './load/cascades.js';
+import { checkStreamPlugins } from './checks/streams.js';
 import { checkTracing } from './checks/tracing.js';
 import { loadCaCertificates, loadCertificates } from './load/certificates.js';
 import { loadConsumers } from './load/consumers.js';
@@ -67,6 +68,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
     ...checkCircuitBreaking(services.services, upstreams),
     ...checkAdminUpstream(services.services, upstreams, options.adminPort),
     ...checkTracing(plugins),
+    ...checkStreamPlugins(routes.routes, plugins),
   ]);
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();

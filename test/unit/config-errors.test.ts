@@ -1113,3 +1113,21 @@ services:
 `), { code: 'FD_INVALID_VALUE', at: '8:16', message: "'paths' cannot be set on a stream route" });
   });
 });
+
+describe('plugins on stream routes', () => {
+  test('an ip-restriction that would guard a stream route is refused, not left out', () => {
+    refusedWith(y(`
+_format_version: "3.0"
+services:
+  - name: db
+    url: tcp://10.0.0.5:5432
+    routes:
+      - name: db
+        protocols: [tcp]
+        destinations: [{ port: 5432 }]
+plugins:
+  - name: ip-restriction
+    config: { allow: [10.0.0.0/8] }
+`), { code: 'FD_STREAM_PLUGIN', at: '10:5', message: 'plugin "ip-restriction" would apply to the stream route "db"' });
+  });
+});
