@@ -16,9 +16,8 @@
 //   real_ip_header / trusted_ips; Frontdesk trusts no forwarded address, as Kong's default), the
 //   #grpc and #tcp cases (a gRPC client and stream routes; the #tcp ones read Kong's error log),
 //   and "supports config changes without restarting" (Admin API).
-// - correlation-id: the uuid#counter cases (Envoy has no per-worker counter: uuid#counter is
-//   served as uuid, with a warning at load), the tracker generator (refused at load), the
-//   runtime-error case (error-generator) and the #grpc case.
+// - correlation-id: the tracker generator (refused at load), the runtime-error case
+//   (error-generator) and the #grpc cases (a gRPC client).
 // - anything set through the Admin API, the database or kong.conf: not observable by a client.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

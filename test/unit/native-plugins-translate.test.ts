@@ -116,7 +116,7 @@ describe('the chain', () => {
     plugins:
       - name: request-termination`));
     assert.deepEqual(chain(r), [
-      KONG_REPLIES_FILTER, 'frontdesk.correlation_id', 'frontdesk.cors.headers', 'envoy.filters.http.cors', 'frontdesk.ip_restriction',
+      KONG_REPLIES_FILTER, 'frontdesk.correlation_id', 'frontdesk.correlation_id.counter', 'frontdesk.cors.headers', 'envoy.filters.http.cors', 'frontdesk.ip_restriction',
       'frontdesk.request_size_limiting.buffer', 'frontdesk.request_size_limiting', 'envoy.filters.http.ext_authz',
       'frontdesk.request_transformer', 'frontdesk.response_transformer', 'frontdesk.request_termination', 'envoy.filters.http.router',
     ]);
@@ -338,11 +338,24 @@ describe('correlation-id, request-transformer, response-transformer', () => {
     const r = compile(gateway(`      - name: r
         paths: [/r]
         plugins:
-          - { name: correlation-id, config: { header_name: X-Corr, echo_downstream: true } }`));
+          - { name: correlation-id, config: { header_name: X-Corr, echo_downstream: true, generator: uuid } }`));
     assert.deepEqual(perFilter(r, 'r', 'frontdesk.correlation_id')!.mutations, {
       request_mutations: [{ append: { header: { key: 'x-corr', value: '%UNIQUE_ID%' }, append_action: 'ADD_IF_ABSENT' } }],
       response_mutations: [{ append: { header: { key: 'x-corr', value: '%REQ(x-corr)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' } }],
     });
+    assert.ok(!chain(r).includes('frontdesk.correlation_id.counter'), 'no counter script for uuid');
+  });
+
+  test('correlation-id uuid#counter (Kong\'s default): a fresh UUID handed to the counter script, which writes the header named in the route\'s metadata', () => {
+    const r = compile(gateway(`      - name: r
+        paths: [/r]
+        plugins:
+          - { name: correlation-id, config: { header_name: X-Corr } }`));
+    assert.deepEqual(perFilter(r, 'r', 'frontdesk.correlation_id')!.mutations.request_mutations, [
+      { append: { header: { key: 'x-frontdesk-correlation-uuid', value: '%UNIQUE_ID%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' } },
+    ]);
+    assert.equal(perFilter(r, 'r', 'frontdesk.correlation_id.counter')!.name, 'correlation-id-counter');
+    assert.deepEqual(envoyRoutes(r).get('r')!.metadata.filter_metadata['frontdesk.correlation_id.counter'], { header: 'x-corr' });
   });
 
   test('request-transformer: Kong\'s order, Host as the route\'s host rewrite, replace.uri as its path rewrite, % escaped', () => {

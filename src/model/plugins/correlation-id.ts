@@ -4,9 +4,9 @@ import { headerName, notServed } from './native-common.js';
 
 /**
  * Kong 3.x `correlation-id` plugin config (kong/plugins/correlation-id/schema.lua), with Kong's
- * defaults. `uuid` and `uuid#counter` both give a random UUID per request (Envoy has no
- * per-worker counter to append); `tracker` (server address, port, pid, connection serial,
- * request count, time) is refused: Envoy has no such values.
+ * defaults. `uuid` gives a random UUID per request, `uuid#counter` Kong's "<worker uuid>#<n>"
+ * (a Lua script with one state per Envoy worker); `tracker` (server address, port, pid,
+ * connection serial, request count, time) is refused: Envoy has no such values.
  */
 export const correlationIdConfigSchema = z.strictObject({
   header_name: headerName.default('Kong-Request-ID'),
@@ -26,7 +26,6 @@ export const correlationIdPlugin = definePlugin({
   scopes: ['global', 'service', 'route'],
   fields: {
       applied: ['header_name', 'echo_downstream', 'generator'],
-      warned: { generator: { when: (v) => v === 'uuid#counter', why: 'Envoy generates a UUID per request; Kong\'s "<uuid>#<counter>" form is not reproduced' } },
     },
   enforcers: () => ['envoy'],
   feature: asIs,

@@ -1,5 +1,5 @@
 import { corsActualHeadersFilter, corsFilter, corsHeadersFilter, corsOriginFilter } from './cors.js';
-import { correlationIdFilter } from './correlation-id.js';
+import { correlationCounterFilter, correlationIdFilter } from './correlation-id.js';
 import { extAuthzFilter, identityStripFilter } from './ext-authz.js';
 import { grpcGatewayFilter, grpcGatewayOptionsFilter } from './grpc-gateway.js';
 import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
@@ -39,6 +39,7 @@ import { transformFilter } from './transform.js';
 const CHAIN: readonly ChainEntry[] = [
   fileLogFilter, // set_filter_state: the client's path kept for the log entry, before anything rewrites it
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
+  correlationCounterFilter, // lua: Kong's "uuid#counter" ids (a per-worker UUID and counter)
   corsOriginFilter, // header_to_metadata: the request's Origin normalised, for the answer's Access-Control-Allow-Origin
   corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
   corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
