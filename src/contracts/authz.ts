@@ -4,7 +4,7 @@
  * resources the ext_authz filter's companions() hook serves. The authz service reads the same
  * messages, decoded by protobufjs. Pure: no I/O, no clock, no logger.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { byName, companionResource, contentAddressedResource, type CompanionResource } from './companion.js';
 import { DEFAULT_CREDENTIAL_SALT, hashKey, hashPassword } from './credential-hash.js';
@@ -53,9 +53,77 @@ export const IDENTITY_HEADERS = [
 /** The context extension that names the route's policy, its content hash (set per route by the ext_authz filter). */
 export const ROUTE_CONTEXT_KEY = 'route';
 
-/** Whether Envoy must ask authz about requests on this route. */
+/** Whether the route has an auth plugin (whoever enforces it: Envoy or the authz companion). */
 export function hasAuthPlugin(route: Pick<IrRoute, 'plugins'>): boolean {
   return AUTH_PLUGINS.some((p) => route.plugins[p] !== undefined);
+}
+
+/** Who checks a route's auth plugins: Envoy's own filters, or the authz companion over ext_authz. */
+export type AuthEnforcer = 'envoy' | 'authz';
+
+/** The auth plugins Envoy can check itself, with Kong's behaviour (resources/filters/native-auth.ts). */
+const NATIVE_AUTH_PLUGINS: ReadonlySet<string> = new Set(['jwt', 'acl']);
+
+const secretBlockers = new WeakMap<readonly unknown[], string | undefined>();
+
+type JwtSecretOf = GatewayIR['consumers'][number]['jwt_secrets'][number];
+
+/**
+ * A jwt_secret as the one key of an Envoy local JWKS (RFC 7517): HS* as an `oct` key of the
+ * secret's bytes, the others as the public key of rsa_public_key; `alg` is always set, so Envoy
+ * accepts that algorithm only for the key (no algorithm confusion). Undefined when the secret
+ * has no such key (no secret, a JWKS, a key Node cannot read).
+ */
+export function nativeJwk(s: JwtSecretOf): Record<string, string> | undefined {
+  if (s.jwks || s.jwks_uri || !s.key) return undefined;
+  const alg = s.algorithm;
+  if (alg.startsWith('HS')) return s.secret ? { kty: 'oct', alg, k: Buffer.from(s.secret, 'utf8').toString('base64url') } : undefined;
+  if (!s.rsa_public_key) return undefined;
+  try {
+    const jwk = createPublicKey(s.rsa_public_key).export({ format: 'jwk' }) as Record<string, string>;
+    return { ...jwk, alg };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why not every jwt credential of these consumers can be checked by Envoy, or undefined. */
+export function jwtSecretsNativeBlocker(consumers: GatewayIR['consumers']): string | undefined {
+  if (secretBlockers.has(consumers)) return secretBlockers.get(consumers);
+  const s = consumers.flatMap((c) => c.jwt_secrets).find((x) => x.key && !nativeJwk(x));
+  const why = s ? `jwt_secret "${s.key}" ${s.jwks || s.jwks_uri ? 'has a JWKS (its kid and refresh rules are the companion\'s)' : 'has no key Envoy can take'}` : undefined;
+  secretBlockers.set(consumers, why);
+  return why;
+}
+
+/**
+ * Who checks a route's auth plugins, and, when it is the companion although no plugin asked for
+ * it, why. All of a route's auth plugins are checked by one enforcer (Kong's anonymous chaining
+ * and acl depend on what the others decided): Envoy when every one of them is jwt or acl and
+ * its definition says Envoy (`enforcers`), jwt credentials included; the companion otherwise.
+ */
+export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): { enforcer: AuthEnforcer; why?: string } | undefined {
+  const present = AUTH_PLUGINS.filter((p) => route.plugins[p] !== undefined);
+  if (!present.length) return undefined;
+  for (const p of present) {
+    if (!NATIVE_AUTH_PLUGINS.has(p)) return { enforcer: 'authz', why: `${p} is served by the authz companion` };
+    const feature = route.plugins[p]!.feature as { enforcer?: string };
+    if (feature.enforcer === 'companion') return { enforcer: 'authz', why: `${p} asks for enforcer: companion` };
+  }
+  const jwt = route.plugins.jwt?.feature;
+  if (!jwt) return { enforcer: 'authz', why: 'acl without jwt: the consumer comes from the authz companion' };
+  const blocked = jwt.nativeBlocker ?? jwtSecretsNativeBlocker(consumers);
+  return blocked ? { enforcer: 'authz', why: blocked } : { enforcer: 'envoy' };
+}
+
+/** Whether Envoy must ask authz about requests on this route. */
+export function servedByAuthz(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): boolean {
+  return authEnforcer(route, consumers)?.enforcer === 'authz';
+}
+
+/** Whether Envoy checks this route's auth plugins itself. */
+export function servedNatively(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): boolean {
+  return authEnforcer(route, consumers)?.enforcer === 'envoy';
 }
 
 const policyResources = new WeakMap<IrRoute, CompanionResource>();
@@ -126,12 +194,19 @@ export function consumerMessage(c: GatewayIR['consumers'][number], salt = DEFAUL
   };
 }
 
+/** A plugin's config without what says who checks it (`enforcer`, `nativeBlocker`): no part of the companion's policy. */
+function withoutEnforcer<T extends { enforcer?: unknown; nativeBlocker?: unknown }>(feature: T | undefined): Omit<T, 'enforcer' | 'nativeBlocker'> | undefined {
+  if (!feature) return undefined;
+  const { enforcer: _enforcer, nativeBlocker: _why, ...rest } = feature;
+  return rest;
+}
+
 /** One `RoutePolicy` message: the auth plugins of a route, scopes merged (its name is its content's hash, see routePolicyResource). */
 export function routePolicyMessage(r: IrRoute): RoutePolicy {
-  const jwt = r.plugins.jwt?.feature;
-  const keyAuth = r.plugins['key-auth']?.feature;
-  const basic = r.plugins['basic-auth']?.feature;
-  const acl = r.plugins.acl?.feature;
+  const jwt = withoutEnforcer(r.plugins.jwt?.feature);
+  const keyAuth = withoutEnforcer(r.plugins['key-auth']?.feature);
+  const basic = withoutEnforcer(r.plugins['basic-auth']?.feature);
+  const acl = withoutEnforcer(r.plugins.acl?.feature);
   return {
     ...(jwt ? { jwt: jwt satisfies JwtPlugin } : {}),
     ...(keyAuth ? { key_auth: keyAuth satisfies KeyAuthPlugin } : {}),
@@ -147,10 +222,10 @@ export function consumerResources(ir: Pick<GatewayIR, 'consumers'>, salt = DEFAU
 }
 
 /** One `RoutePolicy` per distinct policy of the routes that have an auth plugin (routes with equal plugins share one). */
-export function routePolicyResources(ir: Pick<GatewayIR, 'routes'>): CompanionResource[] {
+export function routePolicyResources(ir: Pick<GatewayIR, 'routes' | 'consumers'>): CompanionResource[] {
   const out = new Map<string, CompanionResource>();
   for (const r of ir.routes) {
-    if (!hasAuthPlugin(r)) continue;
+    if (!servedByAuthz(r, ir.consumers)) continue;
     const res = routePolicyResource(r);
     if (!out.has(res.name)) out.set(res.name, res);
   }

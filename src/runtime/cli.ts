@@ -1,3 +1,4 @@
+import { enforcerLines } from './plugin-enforcers.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -92,6 +93,8 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
   for (const [typeUrl, m] of companions) out[shortType(typeUrl)] = Object.fromEntries([...m].map(([k, v]) => [k, show ? v : redact(v)]));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   for (const line of rateLimitEnforcers(r.ir!, settingsFrom(args).ratelimit.failOpen)) process.stderr.write(`${line}\n`);
+  // Who serves each plugin, per route (stderr: stdout stays the resources alone).
+  for (const line of enforcerLines(r.ir!, r.model!)) process.stderr.write(`${line}\n`);
   return 0;
 }
 

@@ -1,4 +1,5 @@
-import type { IrRoute } from '../ir/types.js';
+import { authEnforcer, AUTH_PLUGINS } from '../contracts/authz.js';
+import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { pluginEnforcers, type PluginName } from '../model/plugins/index.js';
 import type { GatewayModel, Plugin } from '../model/types.js';
 
@@ -10,6 +11,29 @@ export function enforcersOf(model: GatewayModel | undefined): (plugin: string, s
   return (name, scope, r) => {
     const written: Plugin | undefined = (model?.plugins ?? []).find((p) => p.name === name && !p.scope.consumer
       && (scope === 'route' ? p.scope.route === r.routeName : scope === 'service' ? !p.scope.route && p.scope.service === r.service : !p.scope.route && !p.scope.service));
+    // The auth plugins of a route share one enforcer, decided with the route's other auth plugins and the credentials.
+    if ((AUTH_PLUGINS as readonly string[]).includes(name)) {
+      const e = model && authEnforcer(r, model.consumers);
+      if (e) return [e.enforcer];
+    }
     return written ? pluginEnforcers(name as PluginName, written.config) : [];
   };
+}
+
+/**
+ * Per route, who serves each of its plugins, as `frontdesk translate` prints it: one line per
+ * route, `route <id>: <plugin> <enforcer>, ...`, and why an auth plugin stays on the authz
+ * companion when no plugin asked for it.
+ */
+export function enforcerLines(ir: GatewayIR, model: GatewayModel): string[] {
+  const of = enforcersOf(model);
+  const lines: string[] = [];
+  for (const r of ir.routes) {
+    const names = Object.keys(r.plugins).sort();
+    if (!names.length) continue;
+    const parts = names.map((n) => `${n} ${of(n, r.plugins[n as PluginName]!.scope, r).join('+') || 'none'}`);
+    const why = authEnforcer(r, model.consumers)?.why;
+    lines.push(`route ${r.id}: ${parts.join(', ')}${why ? ` (auth on the companion: ${why})` : ''}`);
+  }
+  return lines;
 }

@@ -50,6 +50,7 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto',
   'envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto',
   'envoy/extensions/filters/http/lua/v3/lua.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto',

@@ -7,7 +7,7 @@
 //   "returns server tokens with Server header": Kong's own server token.
 // - key-auth: key_in_body cases and the unknown-anonymous 500: not taken into this table yet; the
 //   basic-auth + key-auth logical and/or block: not taken yet.
-// - acl, basic-auth access specs: not taken into this table yet.
+// - basic-auth access specs: not taken into this table yet.
 // - cors: the routes with preflight_continue (refused at load: Envoy answers preflights itself),
 //   so "preflight_continue enabled" is left out; the cases of those routes that are not
 //   preflights run on the same config without it. "works even when a runtime error occurs"
@@ -21,6 +21,7 @@
 // - anything set through the Admin API, the database or kong.conf: not observable by a client.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { AUTH_PLUGINS } from '../../src/contracts/authz.js';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
 import type { Gateway } from '../support/gateway.js';
 import { request } from 'node:http';
@@ -95,13 +96,25 @@ function differences(c: PluginCase, a: ProxyReply, upstream: string, again?: Pro
   return wrong.map((w) => `${c.cite}: ${c.request.method ?? 'GET'} ${c.request.path} ${JSON.stringify(c.request.headers ?? {})}: ${w}`);
 }
 
-describe("Kong's plugin access specs through Envoy", () => {
+/**
+ * The table's config with every auth plugin asking for `enforcer` (the extension field): the
+ * same cases run with Envoy checking them itself (native) and with the authz companion.
+ */
+function withEnforcer(enforcer: 'native' | 'companion'): unknown {
+  const config = structuredClone(PLUGIN_CONFIG) as { services: { routes: { plugins: { name: string; config?: Record<string, unknown> }[] }[] }[] };
+  for (const s of config.services) for (const r of s.routes) for (const p of r.plugins) {
+    if (AUTH_PLUGINS.includes(p.name as never)) p.config = { ...p.config, enforcer };
+  }
+  return config;
+}
+
+for (const enforcer of ['native', 'companion'] as const) describe(`Kong's plugin access specs through Envoy (auth enforcer: ${enforcer})`, () => {
   let upstream: Upstream;
   let gw: Gateway;
 
   before(async () => {
     upstream = await startEchoUpstream('mock', { kongMock: true });
-    gw = await startGatewayWithAuthz(JSON.stringify(PLUGIN_CONFIG).replaceAll('$UPSTREAM', upstream.url));
+    gw = await startGatewayWithAuthz(JSON.stringify(withEnforcer(enforcer)).replaceAll('$UPSTREAM', upstream.url));
   });
   after(async () => {
     await gw?.stop();

@@ -42,7 +42,11 @@ export interface PluginCase {
   expect: PluginExpect;
 }
 
+import { createHmac, createSign, generateKeyPairSync } from 'node:crypto';
+
 const RT = 'spec/03-plugins/14-request-termination/02-access_spec.lua';
+const JW = 'spec/03-plugins/16-jwt/03-access_spec.lua';
+const AC = 'spec/03-plugins/18-acl/02-access_spec.lua';
 const KA = 'spec/03-plugins/09-key-auth/02-access_spec.lua';
 const at = (spec: string, describe: string, it: string) => `${spec} describe("${describe}") it("${it}")`;
 
@@ -152,6 +156,25 @@ const DEAD_SERVICE = {
     withPlugin('correlation-timeout.com', 'correlation-id', { generator: 'uuid', echo_downstream: true }),
   ],
 };
+// Tokens as Kong's jwt specs build them (spec/03-plugins/16-jwt/fixtures.lua: an HS256 secret
+// and an RS256 key pair per consumer). Times are fixed far from now: 2100-01-01 and 1970.
+const FUTURE = 4_102_444_800;
+const PAST = 1_000;
+const JWT_SECRET = 'jwt-tests-secret';
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const RSA_PUBLIC_PEM = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+function hs256(payload: object, secret: string | Buffer = JWT_SECRET, header: object = { typ: 'JWT', alg: 'HS256' }): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+function rs256(payload: object): string {
+  const input = `${b64({ typ: 'JWT', alg: 'RS256' })}.${b64(payload)}`;
+  return `${input}.${createSign('RSA-SHA256').update(input).sign(rsa.privateKey).toString('base64url')}`;
+}
+const GOOD = hs256({ iss: 'jwt-key', exp: FUTURE });
+const GOLD = hs256({ iss: 'gold-key', exp: FUTURE });
+const NOGROUP = hs256({ iss: 'nogroup-key', exp: FUTURE });
 
 export const PLUGIN_CONFIG = {
   _format_version: '3.0',
@@ -173,6 +196,15 @@ export const PLUGIN_CONFIG = {
       { name: 'key-auth3', hosts: ['key-auth3.com'], plugins: [{ name: 'key-auth', config: { anonymous: ANONYMOUS_ID } }] },
       { name: 'key-auth7', hosts: ['key-auth7.com'], strip_path: true, plugins: [{ name: 'key-auth', config: { run_on_preflight: false } }] },
       ...NATIVE_PLUGIN_ROUTES,
+      { name: 'jwt1', hosts: ['jwt1.com'], plugins: [{ name: 'jwt' }] },
+      { name: 'jwt2', hosts: ['jwt2.com'], plugins: [{ name: 'jwt', config: { claims_to_verify: ['exp', 'nbf'] } }] },
+      { name: 'jwt3', hosts: ['jwt3.com'], plugins: [{ name: 'jwt', config: { anonymous: ANONYMOUS_ID } }] },
+      { name: 'jwt4', hosts: ['jwt4.com'], plugins: [{ name: 'jwt', config: { run_on_preflight: false } }] },
+      { name: 'jwt5', hosts: ['jwt5.com'], plugins: [{ name: 'jwt', config: { claims_to_verify: ['exp'], maximum_expiration: 600 } }] },
+      { name: 'jwt6', hosts: ['jwt6.com'], plugins: [{ name: 'jwt', config: { uri_param_names: ['token', 'jwt'], cookie_names: ['crumble', 'silly'] } }] },
+      { name: 'acl1', hosts: ['acl1.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['gold'] } }] },
+      { name: 'acl2', hosts: ['acl2.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { deny: ['gold'] } }] },
+      { name: 'acl3', hosts: ['acl3.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['gold'], hide_groups_header: true } }] },
     ],
   }, DEAD_SERVICE],
   routes: [
@@ -182,8 +214,16 @@ export const PLUGIN_CONFIG = {
   consumers: [
     { username: 'no-body', id: ANONYMOUS_ID },
     { username: 'bob', keyauth_credentials: [{ key: 'kong' }] },
+    { username: 'jwt_tests_consumer', custom_id: 'jwt-custom', jwt_secrets: [{ key: 'jwt-key', secret: JWT_SECRET }, { key: 'rsa-key', algorithm: 'RS256', rsa_public_key: RSA_PUBLIC_PEM }] },
+    { username: 'gold_member', jwt_secrets: [{ key: 'gold-key', secret: JWT_SECRET }], acls: [{ group: 'gold' }, { group: 'silver' }] },
+    { username: 'no_groups', jwt_secrets: [{ key: 'nogroup-key', secret: JWT_SECRET }] },
   ],
 };
+
+const jw = (host: string, path: string, headers: Record<string, string> = {}, method?: string): PluginRequest =>
+  ({ ...(method ? { method } : {}), path, headers: { host, ...headers } });
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+const INVALID = 'Bearer error="invalid_token"';
 
 const rt = (n: string, path = '/status/200'): PluginRequest => ({ path, headers: { host: `api${n}.request-termination.com` } });
 const ka = (n: string, path: string, headers: Record<string, string> = {}, method?: string): PluginRequest =>
@@ -216,6 +256,44 @@ export const KONG_PLUGIN_CASES: PluginCase[] = [
   { cite: at(KA, 'config.hide_credentials / headers', "true doesn't send key to upstream"), request: ka('2', '/request', { apikey: 'kong' }), expect: { status: 200, upstream: { headers: { apikey: null } } } },
   { cite: at(KA, 'config.anonymous', 'works with right credentials and anonymous'), request: ka('3', '/request?apikey=kong'), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'bob', 'x-anonymous-consumer': null } } } },
   { cite: at(KA, 'config.anonymous', 'works with wrong credentials and anonymous'), request: ka('3', '/request'), expect: { status: 200, upstream: { headers: { 'x-anonymous-consumer': 'true', 'x-consumer-username': 'no-body' } } } },
+  // jwt (Kong 3.x: every 401 carries WWW-Authenticate: Bearer, with error="invalid_token" once a token was presented)
+  { cite: at(JW, 'refusals', 'returns 401 Unauthorized if no JWT is found in the request'), request: jw('jwt1.com', '/request'), expect: { status: 401, json: { message: 'Unauthorized' }, headers: { 'www-authenticate': 'Bearer' } } },
+  { cite: at(JW, 'refusals', 'returns 401 if the claims do not contain the key to identify a secret'), request: jw('jwt1.com', '/request', bearer(hs256({ exp: FUTURE }))), expect: { status: 401, json: { message: "No mandatory 'iss' in claims" }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 if the claims do not contain a valid key to identify a secret'), request: jw('jwt1.com', '/request', bearer(hs256({ iss: '' }))), expect: { status: 401, json: { message: "Invalid 'iss' in claims" }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 Forbidden if the iss does not match a credential'), request: jw('jwt1.com', '/request', bearer(hs256({ iss: 'nobody' }))), expect: { status: 401, json: { message: "No credentials found for given 'iss'" }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 Forbidden if the signature is invalid'), request: jw('jwt1.com', '/request', bearer(hs256({ iss: 'jwt-key' }, 'not-the-secret'))), expect: { status: 401, json: { message: 'Invalid signature' }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 Forbidden if the alg does not match the credential'), request: jw('jwt1.com', '/request', bearer(hs256({ iss: 'jwt-key' }, JWT_SECRET, { typ: 'JWT', alg: 'HS512' }))), expect: { status: 401, json: { message: 'Invalid algorithm' }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 Forbidden if an RS256 credential gets an HS256 token signed with its public key'), request: jw('jwt1.com', '/request', bearer(hs256({ iss: 'rsa-key' }, RSA_PUBLIC_PEM))), expect: { status: 401, json: { message: 'Invalid algorithm' }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 if the token is not a JWT'), request: jw('jwt1.com', '/request', bearer('a-b-c')), expect: { status: 401, json: { message: 'Bad token; invalid JSON' }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 if several tokens are given'), request: jw('jwt1.com', `/request?jwt=${GOLD}`, bearer(GOOD)), expect: { status: 401, json: { message: 'Multiple tokens provided' }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'refusals', 'returns 401 on a jwt query parameter without a value'), request: jw('jwt1.com', '/request?jwt'), expect: { status: 401, json: { message: 'Unrecognizable token' } } },
+  { cite: at(JW, 'HS256', 'proxies the request with token and consumer headers if it was verified'), request: jw('jwt1.com', '/request', bearer(GOOD)), expect: { status: 200, upstream: { headers: { authorization: `Bearer ${GOOD}`, 'x-consumer-username': 'jwt_tests_consumer', 'x-consumer-custom-id': 'jwt-custom', 'x-consumer-id': '*', 'x-credential-identifier': 'jwt-key', 'x-anonymous-consumer': null, 'x-frontdesk-jwt': null } } } },
+  { cite: at(JW, 'HS256', 'accepts a bearer scheme in lower case'), request: jw('jwt1.com', '/request', { authorization: `bearer ${GOOD}` }), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer' } } } },
+  { cite: at(JW, 'HS256', 'does not verify exp unless claims_to_verify names it'), request: jw('jwt1.com', '/request', bearer(hs256({ iss: 'jwt-key', exp: PAST }))), expect: { status: 200, upstream: {} } },
+  { cite: at(JW, 'HS256', 'drops the consumer headers a client sent'), request: jw('jwt1.com', '/request', { ...bearer(GOOD), 'x-consumer-username': 'admin', 'x-consumer-groups': 'admins' }), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer', 'x-consumer-groups': null } } } },
+  { cite: at(JW, 'RS256', 'verifies JWT'), request: jw('jwt1.com', '/request', bearer(rs256({ iss: 'rsa-key' }))), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer', 'x-credential-identifier': 'rsa-key' } } } },
+  { cite: at(JW, 'JWT in params', 'finds the JWT if given in URL parameters'), request: jw('jwt1.com', `/request?jwt=${GOOD}`), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer' } } } },
+  { cite: at(JW, 'JWT in params', 'finds the JWT if given in a custom URL parameter'), request: jw('jwt6.com', `/request?token=${GOOD}`), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer' } } } },
+  { cite: at(JW, 'JWT in cookies', 'finds the JWT if given in cookie crumble'), request: jw('jwt6.com', '/request', { cookie: `crumble=${GOOD}; path=/;domain=.jwt6.com` }), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer' } } } },
+  { cite: at(JW, 'JWT in cookies', 'returns 401 if cookie value is an invalid JWT'), request: jw('jwt6.com', '/request', { cookie: 'silly=not-a-jwt' }), expect: { status: 401, json: { message: 'Bad token; invalid JSON' } } },
+  { cite: at(JW, 'JWT in cookies', 'returns 401 Unauthorized if the JWT is in a cookie not configured'), request: jw('jwt6.com', '/request', { cookie: `monster=${GOOD}` }), expect: { status: 401, json: { message: 'Unauthorized' } } },
+  { cite: at(JW, 'claims_to_verify', 'returns 401 if the JWT has expired'), request: jw('jwt2.com', '/request', bearer(hs256({ iss: 'jwt-key', exp: PAST, nbf: PAST }))), expect: { status: 401, json: { exp: 'token expired' }, headers: { 'www-authenticate': INVALID } } },
+  { cite: at(JW, 'claims_to_verify', 'returns 401 if nbf is in the future and exp is missing'), request: jw('jwt2.com', '/request', bearer(hs256({ iss: 'jwt-key', nbf: FUTURE }))), expect: { status: 401, json: { exp: 'must be a number', nbf: 'token not valid yet' } } },
+  { cite: at(JW, 'claims_to_verify', 'proxies a token within exp and nbf'), request: jw('jwt2.com', '/request', bearer(hs256({ iss: 'jwt-key', exp: FUTURE, nbf: PAST }))), expect: { status: 200, upstream: {} } },
+  { cite: at(JW, 'maximum_expiration', 'returns 401 if exp is beyond maximum_expiration'), request: jw('jwt5.com', '/request', bearer(GOOD)), expect: { status: 401, json: { exp: 'exceeds maximum allowed expiration' } } },
+  { cite: at(JW, 'config.anonymous', 'works with right credentials and anonymous'), request: jw('jwt3.com', '/request', bearer(GOOD)), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer', 'x-anonymous-consumer': null } } } },
+  { cite: at(JW, 'config.anonymous', 'works with wrong credentials and anonymous'), request: jw('jwt3.com', '/request', bearer(hs256({ iss: 'jwt-key' }, 'wrong'))), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'no-body', 'x-anonymous-consumer': 'true', 'x-credential-identifier': null } } } },
+  { cite: at(JW, 'config.anonymous', 'works with no credentials and anonymous'), request: jw('jwt3.com', '/request'), expect: { status: 200, upstream: { headers: { 'x-consumer-id': ANONYMOUS_ID, 'x-anonymous-consumer': 'true' } } } },
+  { cite: at(JW, 'preflight', 'returns 200 on OPTIONS requests if run_on_preflight is false'), request: jw('jwt4.com', '/request', {}, 'OPTIONS'), expect: { status: 200, upstream: {} } },
+  { cite: at(JW, 'preflight', 'returns Unauthorized on OPTIONS requests if run_on_preflight is true'), request: jw('jwt1.com', '/request', {}, 'OPTIONS'), expect: { status: 401, json: { message: 'Unauthorized' } } },
+  // acl (behind jwt)
+  { cite: at(AC, 'Simple lists', 'should work when allowed'), request: jw('acl1.com', '/request', bearer(GOLD)), expect: { status: 200, upstream: { headers: { 'x-consumer-groups': 'gold, silver', 'x-consumer-username': 'gold_member' } } } },
+  { cite: at(AC, 'Simple lists', 'should fail when not allowed'), request: jw('acl1.com', '/request', bearer(GOOD)), expect: { status: 403, json: { message: 'You cannot consume this service' } } },
+  { cite: at(AC, 'Simple lists', 'should fail when a consumer without groups is not allowed'), request: jw('acl1.com', '/request', bearer(NOGROUP)), expect: { status: 403, json: { message: 'You cannot consume this service' } } },
+  { cite: at(AC, 'Simple lists', 'should fail when denied'), request: jw('acl2.com', '/request', bearer(GOLD)), expect: { status: 403, json: { message: 'You cannot consume this service' } } },
+  { cite: at(AC, 'Simple lists', 'should work when not denied'), request: jw('acl2.com', '/request', bearer(GOOD)), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'jwt_tests_consumer' } } } },
+  { cite: at(AC, 'Simple lists', 'should not send x-consumer-groups when hide_groups_header is true'), request: jw('acl3.com', '/request', bearer(GOLD)), expect: { status: 200, upstream: { headers: { 'x-consumer-groups': null } } } },
+  { cite: at(AC, 'Simple lists', 'should fail with 401 before the consumer is known'), request: jw('acl1.com', '/request'), expect: { status: 401, json: { message: 'Unauthorized' } } },
 ];
 
 // cors

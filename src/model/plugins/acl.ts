@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { asIs, definePlugin } from './definition.js';
+import { enforcerField } from './auth-enforcer.js';
 
 /**
  * Kong 3.x `acl` plugin config (kong/plugins/acl/schema.lua), with Kong's defaults.
@@ -14,6 +15,8 @@ export const aclConfigSchema = z.strictObject({
   hide_groups_header: z.boolean().default(false),
   include_consumer_groups: z.boolean().default(false),
   always_use_authenticated_groups: z.boolean().default(false),
+  /** (extension) Who checks groups: Envoy itself (default, with a native auth plugin) or the authz companion. */
+  enforcer: enforcerField,
 }).refine(
   (c) => ((c.allow?.length ?? 0) > 0) !== ((c.deny?.length ?? 0) > 0),
   { message: 'set exactly one of "allow" or "deny" (a non-empty list of groups)', path: ['allow'] },
@@ -28,7 +31,7 @@ export const aclPlugin = definePlugin({
   name: 'acl',
   config: aclConfigSchema,
   scopes: ['global', 'service', 'route'],
-  fields: { applied: ['allow', 'deny', 'hide_groups_header', 'include_consumer_groups', 'always_use_authenticated_groups'] },
-  enforcers: () => ['authz'],
+  fields: { applied: ['allow', 'deny', 'hide_groups_header', 'include_consumer_groups', 'always_use_authenticated_groups', 'enforcer'] },
+  enforcers: (c) => (c.enforcer === 'companion' ? ['authz'] : ['envoy']),
   feature: asIs,
 });

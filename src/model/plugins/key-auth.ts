@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { asIs, definePlugin } from './definition.js';
+import { enforcerField } from './auth-enforcer.js';
 
 /** Kong's typedefs.header_name for key names: letters, digits, "_" and "-". */
 const keyName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a key name may only contain letters, digits, "_" and "-"');
@@ -16,6 +17,8 @@ export const keyAuthConfigSchema = z.strictObject({
   key_in_query: z.boolean().default(true),
   key_in_body: z.boolean().default(false),
   run_on_preflight: z.boolean().default(true),
+  /** (extension) `companion` asks for the authz companion; native is not served yet, so either way the companion checks. */
+  enforcer: enforcerField,
   realm: z.string().min(1).optional(),
 });
 
@@ -25,7 +28,7 @@ export const keyAuthPlugin = definePlugin({
   name: 'key-auth',
   config: keyAuthConfigSchema,
   scopes: ['global', 'service', 'route'],
-  fields: { applied: ['key_names', 'hide_credentials', 'anonymous', 'key_in_header', 'key_in_query', 'key_in_body', 'run_on_preflight', 'realm'] },
+  fields: { applied: ['key_names', 'hide_credentials', 'anonymous', 'key_in_header', 'key_in_query', 'key_in_body', 'run_on_preflight', 'realm', 'enforcer'] },
   enforcers: () => ['authz'],
   feature: asIs,
 });

@@ -1,4 +1,4 @@
-import { consumerResources, hasAuthPlugin, IDENTITY_HEADERS, policyName, ROUTE_CONTEXT_KEY, routePolicyResources } from '../../contracts/authz.js';
+import { consumerResources, IDENTITY_HEADERS, servedByAuthz, policyName, ROUTE_CONTEXT_KEY, routePolicyResources } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
@@ -31,13 +31,14 @@ const protectedIRs = new WeakMap<GatewayIR, boolean>();
 function anyProtected(ir: GatewayIR): boolean {
   const known = protectedIRs.get(ir);
   if (known !== undefined) return known;
-  const v = ir.routes.some(hasAuthPlugin);
+  const v = ir.routes.some((r) => servedByAuthz(r, ir.consumers));
   protectedIRs.set(ir, v);
   return v;
 }
 
-function protectedRoutes(l: IrListener): IrRoute[] {
-  return l.routes.filter((r) => r.service && hasAuthPlugin(r));
+/** The listener's routes whose auth plugins the authz companion checks. */
+function protectedRoutes(l: IrListener, ir: GatewayIR): IrRoute[] {
+  return l.routes.filter((r) => r.service && servedByAuthz(r, ir.consumers));
 }
 
 function needsBody(r: IrRoute): boolean {
@@ -82,7 +83,7 @@ export function authzCluster(ctx: FilterContext): JsonObject {
 export const extAuthzFilter: HttpFilter = {
   name: EXT_AUTHZ_FILTER,
   httpFilter(listener, ctx) {
-    const routes = protectedRoutes(listener);
+    const routes = protectedRoutes(listener, ctx.ir);
     if (!routes.length) return undefined;
     const { timeoutMs, failOpen } = ctx.settings.authz;
     const headers = headersAuthzReads(routes);
@@ -105,7 +106,7 @@ export const extAuthzFilter: HttpFilter = {
   },
   perRoute(route, ctx) {
     if (!route.service) return undefined;
-    if (!hasAuthPlugin(route)) {
+    if (!servedByAuthz(route, ctx.ir.consumers)) {
       // Already off by default; said explicitly where the configuration uses authz at all.
       return anyProtected(ctx.ir) ? anyMessage(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
     }
@@ -117,7 +118,7 @@ export const extAuthzFilter: HttpFilter = {
     });
   },
   clusters(ctx) {
-    return ctx.ir.listeners.some((l) => protectedRoutes(l).length) ? [authzCluster(ctx)] : [];
+    return ctx.ir.listeners.some((l) => protectedRoutes(l, ctx.ir).length) ? [authzCluster(ctx)] : [];
   },
   companions(ctx): CompanionResource[] {
     return [...consumerResources(ctx.ir, ctx.settings.credentialSalt), ...routePolicyResources(ctx.ir)];
@@ -135,7 +136,7 @@ const STRIPPED = [...IDENTITY_HEADERS, FAILURE_MODE_ALLOWED_HEADER];
 export const identityStripFilter: HttpFilter = {
   name: IDENTITY_STRIP_FILTER,
   httpFilter(listener, ctx) {
-    if (!ctx.settings.authz.failOpen || !protectedRoutes(listener).length) return undefined;
+    if (!ctx.settings.authz.failOpen || !protectedRoutes(listener, ctx.ir).length) return undefined;
     return {
       name: IDENTITY_STRIP_FILTER,
       disabled: true,
@@ -143,7 +144,7 @@ export const identityStripFilter: HttpFilter = {
     };
   },
   perRoute(route, ctx) {
-    if (!ctx.settings.authz.failOpen || !route.service || !hasAuthPlugin(route)) return undefined;
+    if (!ctx.settings.authz.failOpen || !route.service || !servedByAuthz(route, ctx.ir.consumers)) return undefined;
     return anyMessage('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
       mutations: { request_mutations: STRIPPED.map((h) => ({ remove: h })) },
     });

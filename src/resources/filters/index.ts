@@ -10,6 +10,7 @@ import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
+import { nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
 import { proxyCacheFilter } from './proxy-cache.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
@@ -27,7 +28,7 @@ import { transformFilter } from './transform.js';
  * runs them on a request (responses pass them in reverse). This table alone decides the order;
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
  * plugin priority (higher runs first: correlation-id 100001, cors 2000, the auth plugins jwt
- * 1450, key-auth 1250, basic-auth 1100 and acl 950 in one ext_authz call, rate-limiting 910,
+ * 1450, key-auth 1250, basic-auth 1100 and acl 950 (in Envoy, or in one ext_authz call), rate-limiting 910,
  * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) with two
  * exceptions. ip-restriction (990) and request-size-limiting (951) are checked by Envoy before
  * it asks authz, so a request refused by both gets their answer where Kong would give the auth
@@ -48,7 +49,10 @@ const CHAIN: readonly ChainEntry[] = [
   requestSizeBufferFilter, // composite + buffer: measures a body that has no Content-Length
   requestSizeGateFilter, // rbac on Content-Length
   identityStripFilter, // header_mutation: the client's own X-Consumer-* headers removed
-  extAuthzFilter, // ext_authz: jwt, key-auth, basic-auth, acl (the authz companion)
+  nativeTokenFilter, // lua: Kong's jwt token lookup, on the routes Envoy checks itself (native-auth.ts)
+  nativeJwtAuthnFilter, // jwt_authn: jwt signatures, one provider per credential picked by iss
+  nativeDecideFilter, // lua: Kong's jwt answers, anonymous, acl and the consumer headers
+  extAuthzFilter, // ext_authz: jwt, key-auth, basic-auth, acl on the other routes (the authz companion)
   localRateLimitFilter, // envoy.filters.http.local_ratelimit: rate-limiting policy local, where Envoy's bucket gives Kong's answer
   ...RATELIMIT_FILTERS, // envoy.filters.http.ratelimit, one per stage (the ratelimit companion)
   requestTransformerFilter, // header_mutation: the request-transformer's headers
