@@ -26,6 +26,8 @@ export const TOKEN_NAMESPACE = 'frontdesk.auth';
 export const MAX_TOKEN_LENGTH = 8192;
 /** Where jwt_authn writes the verified claims, under its own namespace. */
 export const PAYLOAD_KEY = 'payload';
+/** Where jwt_authn writes the verified token's header, under its own namespace. */
+export const HEADER_KEY = 'header';
 /** Where jwt_authn writes why it refused a token, under its own namespace. */
 export const FAILED_KEY = 'failed';
 
@@ -297,6 +299,20 @@ end
 
 local function absent(v) return v == nil or v == NULL or v == false end
 
+-- Kong's verify_registered_claims for claims_to_verify: the errors by claim, or nil.
+local function claim_errors(conf, claims, now)
+  local errors
+  for _, name in ipairs(conf.claims or {}) do
+    local v = claims[name]
+    local e
+    if type(v) ~= "number" then e = "must be a number"
+    elseif name == "exp" and v <= now then e = "token expired"
+    elseif name == "nbf" and v > now then e = "token not valid yet" end
+    if e then errors = errors or {}; errors[name] = e end
+  end
+  return errors
+end
+
 -- Kong's jwt do_authentication, on what the token script found and jwt_authn decided.
 local function check_jwt(h, conf, state, token, jm, now)
   local base = conf.realm and ('Bearer realm="' .. conf.realm .. '"') or "Bearer"
@@ -309,6 +325,10 @@ local function check_jwt(h, conf, state, token, jm, now)
   local cred
   if payload then
     cred = K[payload.iss]
+    -- RFC 7515 4.1.11: a critical header parameter this verifier does not know refuses the token
+    -- (jwt_authn ignores "crit"; the companion's verifier refuses it).
+    local header = jm.${HEADER_KEY}
+    if cred and header and header.crit ~= nil then return 401, { message = "Invalid signature" }, www end
   end
   if not cred then
     if not token then return 401, { message = "Unauthorized" }, base end
@@ -321,17 +341,18 @@ local function check_jwt(h, conf, state, token, jm, now)
     local found = type(kv) == "string" and K[kv]
     if not found then return 401, { message = "No credentials found for given 'iss'" }, www end
     if header.alg ~= found[1] then return 401, { message = "Invalid algorithm" }, www end
+    -- jwt_authn refuses a time claim that is not an integer before it checks the signature;
+    -- Kong, checking the signature first, answers with the claims for a well-signed token.
+    for _, name in ipairs({ "exp", "nbf", "iat" }) do
+      local v = claims[name]
+      if v ~= nil and v ~= NULL and type(v) ~= "number" then
+        local errors = claim_errors(conf, claims, now)
+        if errors then return 401, errors, www end
+      end
+    end
     return 401, { message = "Invalid signature" }, www
   end
-  local errors
-  for _, name in ipairs(conf.claims or {}) do
-    local v = payload[name]
-    local e
-    if type(v) ~= "number" then e = "must be a number"
-    elseif name == "exp" and v <= now then e = "token expired"
-    elseif name == "nbf" and v > now then e = "token not valid yet" end
-    if e then errors = errors or {}; errors[name] = e end
-  end
+  local errors = claim_errors(conf, payload, now)
   if errors then return 401, errors, www end
   local max = conf.max_exp or 0
   if max > 0 then

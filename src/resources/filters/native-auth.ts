@@ -1,7 +1,7 @@
 import { consumerId, IDENTITY_HEADERS, nativeJwk, servedNatively } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, type JsonObject } from '../builders.js';
-import { decideScript, FAILED_KEY, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptConsumer, type ScriptCredential } from './native-auth-lua.js';
+import { decideScript, FAILED_KEY, HEADER_KEY, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptConsumer, type ScriptCredential } from './native-auth-lua.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
 /**
@@ -73,6 +73,7 @@ function providers(ir: GatewayIR): JsonObject {
         local_jwks: { inline_string: JSON.stringify({ keys: [jwk] }) },
         from_headers: [{ name: TOKEN_HEADER }],
         payload_in_metadata: PAYLOAD_KEY,
+        header_in_metadata: HEADER_KEY,
         failed_status_in_metadata: FAILED_KEY,
         clock_skew_seconds: NO_TIME_CHECK,
         jwt_cache_config: { jwt_cache_size: JWT_CACHE_SIZE },

@@ -1,0 +1,99 @@
+// The attack corpus (test/support/jwt-attacks.ts) through one real Envoy per enforcer: Envoy
+// checking jwt itself (native) and the authz companion (`enforcer: companion`). Every attack is
+// refused with the status, JSON body and challenge the corpus gives, and the genuine
+// credentials pass. The corpus's JWKS cases run against the companion only: a JWKS secret is
+// never checked by Envoy (docs/authz.md, "Checked inside Envoy"), so a configuration with one
+// keeps its jwt routes on the companion.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { authEnforcer } from '../../src/contracts/authz.js';
+import { compileConfig } from '../../src/runtime/compile.js';
+import { startGatewayWithAuthz } from '../support/authz-service.js';
+import type { Gateway } from '../support/gateway.js';
+import { attackCases, es, goodJwt, HS, jwksKey, ps, rs } from '../support/jwt-attacks.js';
+import { proxyRequest } from '../support/proxy-request.js';
+import { startEchoUpstream } from '../support/upstream.js';
+
+type Enforcer = 'native' | 'companion';
+
+function gatewayConfig(upstream: string, enforcer: Enforcer): string {
+  const jwtSecrets = [
+    { key: 'rs-iss', algorithm: 'RS256', rsa_public_key: rs.publicPem },
+    { key: 'ps-iss', algorithm: 'PS256', rsa_public_key: ps.publicPem },
+    { key: 'es-iss', algorithm: 'ES256', rsa_public_key: es.publicPem },
+    ...(enforcer === 'companion' ? [{ key: 'jwks-iss', algorithm: 'RS256', jwks: { keys: [{ ...jwksKey.jwk, kid: 'k1', use: 'sig' }] } }] : []),
+  ];
+  return JSON.stringify({
+    _format_version: '3.0',
+    services: [{
+      name: 'mock',
+      url: upstream,
+      routes: [
+        { name: 'jwt', hosts: ['jwt.attack'], plugins: [{ name: 'jwt', config: { claims_to_verify: ['exp', 'nbf'], maximum_expiration: 3600, enforcer } }] },
+        { name: 'key', hosts: ['key.attack'], plugins: [{ name: 'key-auth', config: { enforcer } }] },
+        { name: 'basic', hosts: ['basic.attack'], plugins: [{ name: 'basic-auth', config: { enforcer } }] },
+      ],
+    }],
+    consumers: [
+      {
+        username: 'alice',
+        jwt_secrets: [{ key: 'alice-iss', secret: HS }, { key: 'alice512-iss', algorithm: 'HS512', secret: HS }],
+        keyauth_credentials: [{ key: 'Mouse' }],
+      },
+      { username: 'bob', jwt_secrets: jwtSecrets, basicauth_credentials: [{ username: 'bob', password: 'kong-password' }] },
+    ],
+  });
+}
+
+for (const enforcer of ['native', 'companion'] as const) describe(`the attack corpus through Envoy (auth enforcer: ${enforcer})`, () => {
+  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let gw: Gateway;
+  let yaml: string;
+  const nowS = Math.floor(Date.now() / 1000);
+  const cases = attackCases(nowS).filter((c) => enforcer === 'companion' || !c.jwks);
+
+  before(async () => {
+    upstream = await startEchoUpstream('mock');
+    yaml = gatewayConfig(upstream.url, enforcer);
+    gw = await startGatewayWithAuthz(yaml);
+  });
+  after(async () => {
+    await gw?.stop();
+    await upstream?.close();
+  });
+
+  test(`the jwt route is checked by ${enforcer === 'native' ? 'Envoy' : 'the authz companion'}`, () => {
+    const r = compileConfig([{ file: 'gateway.yaml', text: yaml }]);
+    const route = r.ir!.routes.find((x) => x.routeName === 'jwt')!;
+    assert.equal(authEnforcer(route, r.ir!.consumers)?.enforcer, enforcer === 'native' ? 'envoy' : 'authz');
+  });
+
+  test('the genuine credentials pass', async () => {
+    for (const [host, headers] of [
+      ['jwt.attack', { authorization: `Bearer ${goodJwt(nowS)}` }],
+      ['key.attack', { apikey: 'Mouse' }],
+      ['basic.attack', { authorization: `Basic ${Buffer.from('bob:kong-password').toString('base64')}` }],
+    ] as const) {
+      const a = await proxyRequest(gw, { path: '/request', headers: { host, ...headers } });
+      assert.equal(a.status, 200, `${host}: ${a.text}`);
+      assert.equal(a.headers['x-upstream'], 'mock');
+    }
+  });
+
+  test(`every attack is refused as the corpus says (${cases.length} attacks)`, async () => {
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const { method, path, headers, body } = c.req;
+      const a = await proxyRequest(gw, { method, path, headers: { ...headers, host: `${c.route ?? 'jwt'}.attack` }, ...(body !== undefined ? { body: String(body) } : {}) });
+      let json: unknown;
+      try { json = JSON.parse(a.text); } catch { json = a.text.slice(0, 100); }
+      const problems = [
+        a.status !== c.status && `status ${a.status}, expected ${c.status}`,
+        JSON.stringify(json) !== JSON.stringify(c.body) && `body ${JSON.stringify(json)}, expected ${JSON.stringify(c.body)}`,
+        a.headers['www-authenticate'] !== c.www && `www-authenticate ${String(a.headers['www-authenticate'])}, expected ${String(c.www)}`,
+      ].filter(Boolean);
+      if (problems.length) wrong.push(`${c.name}: ${problems.join('; ')}`);
+    }
+    assert.deepEqual(wrong, [], `${wrong.length} of ${cases.length} attacks answered otherwise`);
+  });
+});
