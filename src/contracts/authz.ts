@@ -62,7 +62,7 @@ export function hasAuthPlugin(route: Pick<IrRoute, 'plugins'>): boolean {
 export type AuthEnforcer = 'envoy' | 'authz';
 
 /** The auth plugins Envoy can check itself, with Kong's behaviour (resources/filters/native-auth.ts). */
-const NATIVE_AUTH_PLUGINS: ReadonlySet<string> = new Set(['jwt', 'acl']);
+const NATIVE_AUTH_PLUGINS: ReadonlySet<string> = new Set(['jwt', 'key-auth', 'acl']);
 
 const secretBlockers = new WeakMap<readonly unknown[], string | undefined>();
 
@@ -96,11 +96,31 @@ export function jwtSecretsNativeBlocker(consumers: GatewayIR['consumers']): stri
   return why;
 }
 
+const keyBlockers = new WeakMap<readonly unknown[], string | undefined>();
+
+/** A key Envoy carries unchanged in a header value (printable ASCII, no space at either end, no "Bearer " that api_key_auth would strip). */
+const HEADER_SAFE_KEY = /^(?!Bearer )[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/** Why not every key-auth credential of these consumers can be checked by Envoy, or undefined. */
+export function keySecretsNativeBlocker(consumers: GatewayIR['consumers']): string | undefined {
+  if (keyBlockers.has(consumers)) return keyBlockers.get(consumers);
+  let why: string | undefined;
+  for (const c of consumers) {
+    for (const k of c.keyauth_credentials) {
+      if (k.ttl) why ??= `a keyauth_credential of "${c.key}" has a ttl`;
+      else if (!HEADER_SAFE_KEY.test(k.key)) why ??= `a keyauth_credential of "${c.key}" has a key Envoy cannot carry in a header unchanged`;
+    }
+  }
+  keyBlockers.set(consumers, why);
+  return why;
+}
+
 /**
  * Who checks a route's auth plugins, and, when it is the companion although no plugin asked for
  * it, why. All of a route's auth plugins are checked by one enforcer (Kong's anonymous chaining
- * and acl depend on what the others decided): Envoy when every one of them is jwt or acl and
- * its definition says Envoy (`enforcers`), jwt credentials included; the companion otherwise.
+ * and acl depend on what the others decided): Envoy when they are jwt or key-auth (not both),
+ * with acl or not, and their definitions (`enforcers`) and the credentials allow it; the
+ * companion otherwise.
  */
 export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): { enforcer: AuthEnforcer; why?: string } | undefined {
   const present = AUTH_PLUGINS.filter((p) => route.plugins[p] !== undefined);
@@ -111,8 +131,10 @@ export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: Gateway
     if (feature.enforcer === 'companion') return { enforcer: 'authz', why: `${p} asks for enforcer: companion` };
   }
   const jwt = route.plugins.jwt?.feature;
-  if (!jwt) return { enforcer: 'authz', why: 'acl without jwt: the consumer comes from the authz companion' };
-  const blocked = jwt.nativeBlocker ?? jwtSecretsNativeBlocker(consumers);
+  const key = route.plugins['key-auth']?.feature;
+  if (jwt && key) return { enforcer: 'authz', why: 'jwt and key-auth on one route (Kong\'s chaining of auth plugins is the companion\'s)' };
+  if (!jwt && !key) return { enforcer: 'authz', why: 'acl without an auth plugin: the consumer comes from the authz companion' };
+  const blocked = jwt ? jwt.nativeBlocker ?? jwtSecretsNativeBlocker(consumers) : key!.nativeBlocker ?? keySecretsNativeBlocker(consumers);
   return blocked ? { enforcer: 'authz', why: blocked } : { enforcer: 'envoy' };
 }
 

@@ -1,5 +1,5 @@
 // The attack corpus (test/support/jwt-attacks.ts) through one real Envoy per enforcer: Envoy
-// checking jwt itself (native) and the authz companion (`enforcer: companion`). Every attack is
+// checking jwt and key-auth itself (native) and the authz companion (`enforcer: companion`). Every attack is
 // refused with the status, JSON body and challenge the corpus gives, and the genuine
 // credentials pass. The corpus's JWKS cases run against the companion only: a JWKS secret is
 // never checked by Envoy (docs/authz.md, "Checked inside Envoy"), so a configuration with one
@@ -62,10 +62,12 @@ for (const enforcer of ['native', 'companion'] as const) describe(`the attack co
     await upstream?.close();
   });
 
-  test(`the jwt route is checked by ${enforcer === 'native' ? 'Envoy' : 'the authz companion'}`, () => {
+  test(`the jwt and key-auth routes are checked by ${enforcer === 'native' ? 'Envoy' : 'the authz companion'}`, () => {
     const r = compileConfig([{ file: 'gateway.yaml', text: yaml }]);
-    const route = r.ir!.routes.find((x) => x.routeName === 'jwt')!;
-    assert.equal(authEnforcer(route, r.ir!.consumers)?.enforcer, enforcer === 'native' ? 'envoy' : 'authz');
+    for (const name of ['jwt', 'key']) {
+      const route = r.ir!.routes.find((x) => x.routeName === name)!;
+      assert.equal(authEnforcer(route, r.ir!.consumers)?.enforcer, enforcer === 'native' ? 'envoy' : 'authz', name);
+    }
   });
 
   test('the genuine credentials pass', async () => {
@@ -78,6 +80,13 @@ for (const enforcer of ['native', 'companion'] as const) describe(`the attack co
       assert.equal(a.status, 200, `${host}: ${a.text}`);
       assert.equal(a.headers['x-upstream'], 'mock');
     }
+  });
+
+  test('the keys stay out of Envoy\'s config dump (api_key_auth marks them sensitive)', async () => {
+    const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump`)).text();
+    assert.ok(dump.includes('"envoy.filters.http.') && dump.length > 1000, 'a config dump');
+    assert.ok(!dump.includes('Mouse'), 'the key-auth key is in the config dump');
+    assert.ok(!dump.includes('kong-password'), 'the basic-auth password is in the config dump');
   });
 
   test(`every attack is refused as the corpus says (${cases.length} attacks)`, async () => {

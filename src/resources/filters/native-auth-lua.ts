@@ -5,7 +5,10 @@
  * request on the accepted path (table lookups; no JSON or base64 in Lua unless a token is
  * refused):
  *
- * - the token script, before jwt_authn: Kong's retrieve_tokens (kong/plugins/jwt/handler.lua:
+ * - the token script, before jwt_authn and api_key_auth: for key-auth, Kong's key lookup
+ *   (kong/plugins/key-auth/handler.lua: each key name in the headers, then the query; a repeat
+ *   is "Duplicate API key found", none "No API key found in request"; hide_credentials), the one
+ *   key put in KEY_HEADER, the only place api_key_auth reads; for jwt, Kong's retrieve_tokens (kong/plugins/jwt/handler.lua:
  *   the configured query parameters, cookies, and headers holding `[Bb]earer <token>`), and
  *   puts the one token found in TOKEN_HEADER, the only place jwt_authn reads, so Envoy
  *   verifies exactly the token Kong would (none or several are decided later);
@@ -20,6 +23,10 @@
 
 /** The request header the token script hands the one token over in; jwt_authn reads only it and removes it. */
 export const TOKEN_HEADER = 'x-frontdesk-jwt';
+/** The request header the token script hands the one API key over in; api_key_auth reads only it and removes it. */
+export const KEY_HEADER = 'x-frontdesk-key';
+/** The request header api_key_auth names the key's credential in (its index in the decide script's table). */
+export const KEY_CLIENT_HEADER = 'x-frontdesk-key-client';
 /** The dynamic metadata namespace the token script writes what it found under (`token`). */
 export const TOKEN_NAMESPACE = 'frontdesk.auth';
 /** The longest token looked at (the authz companion's limit too): longer is Kong's "Bad token". */
@@ -43,17 +50,99 @@ export function luaString(s: string): string {
 
 export const TOKEN_SCRIPT = `
 local TOKEN_HEADER = "${TOKEN_HEADER}"
+local KEY_HEADER = "${KEY_HEADER}"
+local KEY_CLIENT_HEADER = "${KEY_CLIENT_HEADER}"
 local NS = "${TOKEN_NAMESPACE}"
 local MAX = ${MAX_TOKEN_LENGTH}
+local JSON_TYPE = "application/json; charset=utf-8"
 
 local function unescape(s)
   s = string.gsub(s, "+", " ")
   return (string.gsub(s, "%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
 end
 
+-- The query as nginx's get_uri_args gives it: decoded name -> value, true (no "="), or a list.
+local function query_args(path)
+  local args = {}
+  local q = string.match(path, "%?([^#]*)")
+  if not q then return args end
+  for pair in string.gmatch(q, "[^&]+") do
+    local k, v = string.match(pair, "^([^=]*)=(.*)$")
+    if not k then k, v = pair, true else v = unescape(v) end
+    k = unescape(k)
+    if k ~= "" then
+      local prev = args[k]
+      if prev == nil then args[k] = v
+      elseif type(prev) == "table" then prev[#prev + 1] = v
+      else args[k] = { prev, v } end
+    end
+  end
+  return args
+end
+
+-- The path without the query arguments whose decoded name is \`name\` (every spelling removed).
+local function without_arg(path, name)
+  local base, q = string.match(path, "^([^?]*)%?([^#]*)")
+  if not base then return path end
+  local kept = {}
+  for pair in string.gmatch(q, "[^&]+") do
+    local k = string.match(pair, "^([^=]*)") or pair
+    if unescape(k) ~= name then kept[#kept + 1] = pair end
+  end
+  if #kept == 0 then return base end
+  return base .. "?" .. table.concat(kept, "&")
+end
+
+-- Kong's key-auth do_authentication, up to the key lookup (api_key_auth does that): true when
+-- the request goes on to api_key_auth with the key in KEY_HEADER.
+local function find_key(h, headers, conf)
+  local www = conf.realm and ('Key realm="' .. conf.realm .. '"') or "Key"
+  local path = headers:get(":path") or ""
+  local args
+  local key
+  for _, name in ipairs(conf.names) do
+    local v
+    if conf.header then
+      v = headers:get(name)
+      if v == nil and conf.alt[name] then v = headers:get(conf.alt[name]) end
+      if v ~= nil and string.find(v, ",", 1, true) then v = {} end
+    end
+    if v == nil and conf.query then
+      args = args or query_args(path)
+      v = args[name]
+    end
+    if type(v) == "string" then
+      key = v
+      if conf.hide then
+        headers:remove(name)
+        if conf.alt[name] then headers:remove(conf.alt[name]) end
+        if conf.query then headers:replace(":path", without_arg(path, name)) end
+      end
+      break
+    end
+    if type(v) == "table" then
+      h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"Duplicate API key found"}')
+      return false
+    end
+  end
+  if key == nil or key == "" then
+    h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"No API key found in request"}')
+    return false
+  end
+  headers:replace(KEY_HEADER, key)
+  return true
+end
+
 function envoy_on_request(h)
   local headers = h:headers()
   headers:remove(TOKEN_HEADER)
+  headers:remove(KEY_HEADER)
+  headers:remove(KEY_CLIENT_HEADER)
+  local key = h:metadata():get("key")
+  if key then
+    find_key(h, headers, key)
+    return
+  end
   local conf = h:metadata():get("jwt")
   if not conf then return end
   local meta = h:streamInfo():dynamicMetadata()
@@ -124,10 +213,20 @@ export interface ScriptCredential {
   consumer: number;
 }
 
-/** The decide script, with the listener's consumers and jwt credentials as tables. */
-export function decideScript(consumers: readonly ScriptConsumer[], credentials: readonly ScriptCredential[], identityHeaders: readonly string[], metadataNamespace: string): string {
+/** One key-auth credential: its consumer (an index into the consumers) and its id (X-Credential-Identifier). */
+export interface ScriptKey {
+  consumer: number;
+  id?: string;
+}
+
+/**
+ * The decide script, with the listener's consumers, jwt credentials and key-auth credentials
+ * (api_key_auth names a key's credential by its place in `keys`, from 1) as tables.
+ */
+export function decideScript(consumers: readonly ScriptConsumer[], credentials: readonly ScriptCredential[], keys: readonly ScriptKey[], identityHeaders: readonly string[], metadataNamespace: string): string {
   const c = consumers.map((x) => `{${luaString(x.id)},${x.username !== undefined ? luaString(x.username) : 'nil'},${x.customId !== undefined ? luaString(x.customId) : 'nil'},{${x.groups.map(luaString).join(',')}}}`);
   const k = credentials.map((x) => `[${luaString(x.key)}]={${luaString(x.algorithm)},${x.consumer + 1}}`);
+  const ka = keys.map((x) => `{${x.consumer + 1},${x.id !== undefined ? luaString(x.id) : 'nil'}}`);
   return `
 local C = {
 ${c.join(',\n')}
@@ -135,11 +234,16 @@ ${c.join(',\n')}
 local K = {
 ${k.join(',\n')}
 }
+local KA = {
+${ka.join(',\n')}
+}
 ${DECIDE_BODY.replace('$IDENTITY', identityHeaders.map(luaString).join(', ')).replace('$AUTHZ_NS', luaString(metadataNamespace))}`;
 }
 
 const DECIDE_BODY = `
 local TOKEN_HEADER = "${TOKEN_HEADER}"
+local KEY_HEADER = "${KEY_HEADER}"
+local KEY_CLIENT_HEADER = "${KEY_CLIENT_HEADER}"
 local NS = "${TOKEN_NAMESPACE}"
 local JWT_NS = "envoy.filters.http.jwt_authn"
 local AUTHZ_NS = $AUTHZ_NS
@@ -365,12 +469,21 @@ end
 function envoy_on_request(h)
   local headers = h:headers()
   local token = headers:get(TOKEN_HEADER)
+  local client = headers:get(KEY_CLIENT_HEADER)
   headers:remove(TOKEN_HEADER)
+  headers:remove(KEY_HEADER)
+  headers:remove(KEY_CLIENT_HEADER)
   local conf = h:metadata():get("auth")
   if not conf then return end
   for _, name in ipairs(IDENTITY) do headers:remove(name) end
   local meta = h:streamInfo():dynamicMetadata()
   local consumer, credential, anonymous
+  if conf.key then
+    -- api_key_auth let the request through: the key's credential, by its place in KA.
+    local k = client and KA[tonumber(client)]
+    if not k then return refuse(h, 401, { message = "Unauthorized" }, conf.key) end
+    consumer, credential = k[1], k[2]
+  end
   local jwt = conf.jwt
   if jwt then
     local state = (meta:get(NS) or {}).token

@@ -1,15 +1,17 @@
 import { consumerId, IDENTITY_HEADERS, nativeJwk, servedNatively } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
-import { anyMessage, type JsonObject } from '../builders.js';
-import { decideScript, FAILED_KEY, HEADER_KEY, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptConsumer, type ScriptCredential } from './native-auth-lua.js';
+import { anyMessage, setHeader, type JsonObject } from '../builders.js';
+import { decideScript, FAILED_KEY, HEADER_KEY, KEY_CLIENT_HEADER, KEY_HEADER, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptConsumer, type ScriptCredential, type ScriptKey } from './native-auth-lua.js';
+import { JSON_CONTENT_TYPE, when } from './kong-replies.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
 /**
- * Kong's jwt and acl plugins checked inside Envoy, on the routes contracts/authz.ts
- * `authEnforcer` gives to Envoy: three filters in a row (native-auth-lua.ts says what each
- * script does).
+ * Kong's jwt, key-auth and acl plugins checked inside Envoy, on the routes contracts/authz.ts
+ * `authEnforcer` gives to Envoy: filters in a row (native-auth-lua.ts says what each script
+ * does).
  *
- * 1. `frontdesk.auth.token` (Lua): Kong's token lookup; the one token goes in TOKEN_HEADER.
+ * 1. `frontdesk.auth.token` (Lua): Kong's token (jwt) or key (key-auth) lookup; the one token
+ *    goes in TOKEN_HEADER, the one key in KEY_HEADER.
  * 2. `envoy.filters.http.jwt_authn`: one provider per jwt credential (issuer = the credential's
  *    `key`, a local JWKS holding its one key with its `alg`), reading only TOKEN_HEADER. The
  *    requirement is allow_missing_or_failed, so Envoy picks the provider by the token's `iss`
@@ -17,6 +19,10 @@ import type { FilterContext, HttpFilter } from './registry.js';
  *    dynamic metadata instead of answering itself; jwt_cache_config keeps verified tokens.
  *    Envoy's own exp/nbf check is switched off (the largest clock skew): Kong checks those only
  *    when claims_to_verify names them, which the decide script does.
+ * 2b. `envoy.filters.http.api_key_auth` (key-auth): every key-auth credential, keys marked
+ *    sensitive by Envoy (kept out of its config dump), reading only KEY_HEADER (removed once
+ *    checked); a known key's credential goes on in KEY_CLIENT_HEADER. Envoy answers an unknown
+ *    key itself (401), which kong-replies turns into Kong's answer.
  * 3. `frontdesk.auth.decide` (Lua): Kong's answers, anonymous, acl and the consumer headers.
  *
  * Each is off by default and on for the routes that need it (their per-route config); each
@@ -33,6 +39,9 @@ const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
 const LUA_PER_ROUTE = 'envoy.extensions.filters.http.lua.v3.LuaPerRoute';
 const JWT_AUTHN = 'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 const JWT_AUTHN_PER_ROUTE = 'envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig';
+export const API_KEY_AUTH_FILTER = 'envoy.filters.http.api_key_auth';
+const API_KEY_AUTH = 'envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth';
+const API_KEY_AUTH_PER_ROUTE = 'envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuthPerRoute';
 const REQUIREMENT = 'kong';
 /** jwt_authn's clock skew at its largest (uint32 seconds, ~136 years): its exp/nbf check never refuses. */
 const NO_TIME_CHECK = 4_294_967_295;
@@ -49,6 +58,15 @@ function isNative(r: IrRoute, ctx: FilterContext): boolean {
 
 function hasJwt(l: IrListener, ctx: FilterContext): boolean {
   return nativeRoutes(l, ctx.ir).some((r) => r.plugins.jwt);
+}
+
+function hasKeyAuth(l: IrListener, ctx: FilterContext): boolean {
+  return nativeRoutes(l, ctx.ir).some((r) => r.plugins['key-auth']);
+}
+
+/** key-auth's challenge: `Key`, with the realm when configured. */
+function keyChallenge(realm: string | undefined): string {
+  return realm ? `Key realm="${realm}"` : 'Key';
 }
 
 const set = (values: readonly string[]): JsonObject | undefined => (values.length ? Object.fromEntries(values.map((v) => [v, true])) : undefined);
@@ -83,10 +101,11 @@ function providers(ir: GatewayIR): JsonObject {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The consumers and jwt credentials as the decide script holds them. */
-function scriptTables(ir: GatewayIR): { consumers: ScriptConsumer[]; credentials: ScriptCredential[] } {
+/** The consumers, jwt and key-auth credentials as the decide script holds them (api_key_auth names a key by its place in `keys`, from 1). */
+function scriptTables(ir: GatewayIR): { consumers: ScriptConsumer[]; credentials: ScriptCredential[]; keys: (ScriptKey & { key: string })[] } {
   const consumers: ScriptConsumer[] = [];
   const credentials: ScriptCredential[] = [];
+  const keys: (ScriptKey & { key: string })[] = [];
   for (const c of ir.consumers) {
     const i = consumers.length;
     consumers.push({
@@ -96,8 +115,17 @@ function scriptTables(ir: GatewayIR): { consumers: ScriptConsumer[]; credentials
       groups: [...new Set(c.acls.map((a) => a.group))],
     });
     for (const s of c.jwt_secrets) if (s.key) credentials.push({ key: s.key, algorithm: s.algorithm, consumer: i });
+    for (const k of c.keyauth_credentials) keys.push({ key: k.key, consumer: i, ...(k.id !== undefined ? { id: k.id } : {}) });
   }
-  return { consumers, credentials };
+  return { consumers, credentials, keys };
+}
+
+const tables = new WeakMap<GatewayIR, ReturnType<typeof scriptTables>>();
+
+function tablesOf(ir: GatewayIR): ReturnType<typeof scriptTables> {
+  let t = tables.get(ir);
+  if (!t) tables.set(ir, (t = scriptTables(ir)));
+  return t;
 }
 
 const scripts = new WeakMap<GatewayIR, string>();
@@ -105,25 +133,35 @@ const scripts = new WeakMap<GatewayIR, string>();
 function decideSource(ir: GatewayIR): string {
   let s = scripts.get(ir);
   if (!s) {
-    const t = scriptTables(ir);
-    scripts.set(ir, (s = decideScript(t.consumers, t.credentials, IDENTITY_HEADERS, CONSUMER_METADATA_NAMESPACE)));
+    const t = tablesOf(ir);
+    scripts.set(ir, (s = decideScript(t.consumers, t.credentials, t.keys.map(({ key: _key, ...k }) => k), IDENTITY_HEADERS, CONSUMER_METADATA_NAMESPACE)));
   }
   return s;
 }
 
-/** Lua: Kong's token lookup for the jwt plugin, before jwt_authn. */
+/** Lua: Kong's token lookup for jwt (before jwt_authn) and key lookup for key-auth (before api_key_auth). */
 export const nativeTokenFilter: HttpFilter = {
   name: TOKEN_FILTER,
   httpFilter(l, ctx) {
-    if (!hasJwt(l, ctx)) return undefined;
+    if (!hasJwt(l, ctx) && !hasKeyAuth(l, ctx)) return undefined;
     return { name: TOKEN_FILTER, disabled: true, typed_config: anyMessage(LUA, { source_codes: { token: { inline_string: TOKEN_SCRIPT } } }) };
   },
   perRoute(r, ctx) {
-    return isNative(r, ctx) && r.plugins.jwt ? anyMessage(LUA_PER_ROUTE, { name: 'token' }) : undefined;
+    return isNative(r, ctx) && (r.plugins.jwt || r.plugins['key-auth']) ? anyMessage(LUA_PER_ROUTE, { name: 'token' }) : undefined;
   },
   patchRoute(r, envoyRoute, ctx) {
+    if (!isNative(r, ctx) || !envoyRoute.route) return;
+    const key = r.plugins['key-auth']?.feature;
+    if (key) {
+      // nginx finds a header named with "_" under "-" too (Kong's get_header); Envoy's header names are lower-case.
+      const alt = Object.fromEntries(key.key_names.filter((n) => n.includes('_')).map((n) => [n, n.toLowerCase().replace(/_/g, '-')]));
+      withMetadata(envoyRoute, TOKEN_FILTER, {
+        key: { names: key.key_names, header: key.key_in_header, query: key.key_in_query, hide: key.hide_credentials, alt, ...(key.realm !== undefined ? { realm: key.realm } : {}) },
+      });
+      return;
+    }
     const jwt = r.plugins.jwt?.feature;
-    if (!jwt || !isNative(r, ctx) || !envoyRoute.route) return;
+    if (!jwt) return;
     const uri = set(jwt.uri_param_names);
     const cookies = set(jwt.cookie_names);
     withMetadata(envoyRoute, TOKEN_FILTER, {
@@ -170,8 +208,10 @@ export const nativeDecideFilter: HttpFilter = {
     if (!isNative(r, ctx) || !envoyRoute.route) return;
     const jwt = r.plugins.jwt?.feature;
     const acl = r.plugins.acl?.feature;
+    const key = r.plugins['key-auth']?.feature;
     withMetadata(envoyRoute, DECIDE_FILTER, {
       auth: {
+        ...(key ? { key: keyChallenge(key.realm) } : {}),
         ...(jwt ? {
           jwt: {
             ...(jwt.claims_to_verify?.length ? { claims: [...new Set(jwt.claims_to_verify)] } : {}),
@@ -188,5 +228,43 @@ export const nativeDecideFilter: HttpFilter = {
         } : {}),
       },
     });
+  },
+};
+
+const KEY_SOURCES = [{ header: KEY_HEADER }];
+const FORWARDING = { header: KEY_CLIENT_HEADER, hide_credentials: true };
+
+/** envoy.filters.http.api_key_auth: the keys of key-auth, on the routes Envoy checks itself. */
+export const nativeApiKeyFilter: HttpFilter = {
+  name: API_KEY_AUTH_FILTER,
+  httpFilter(l, ctx) {
+    if (!hasKeyAuth(l, ctx)) return undefined;
+    return {
+      name: API_KEY_AUTH_FILTER,
+      disabled: true,
+      typed_config: anyMessage(API_KEY_AUTH, {
+        ...(tablesOf(ctx.ir).keys.length ? { credentials: tablesOf(ctx.ir).keys.map((k, i) => ({ key: k.key, client: String(i + 1) })) } : {}),
+        key_sources: KEY_SOURCES,
+        forwarding: FORWARDING,
+      }),
+    };
+  },
+  perRoute(r, ctx) {
+    // The key source and forwarding said again: a route's config, even without them, replaces the filter's forwarding.
+    return isNative(r, ctx) && r.plugins['key-auth'] ? anyMessage(API_KEY_AUTH_PER_ROUTE, { key_sources: KEY_SOURCES, forwarding: FORWARDING }) : undefined;
+  },
+  /**
+   * api_key_auth refuses an unknown key with its own 401; Kong says 401 {"message":"Unauthorized"}
+   * with the Key challenge. Only a request the token script handed a key has KEY_HEADER
+   * still set at that point (api_key_auth removes it from a request it lets through), so an
+   * upstream's own 401 passes unchanged.
+   */
+  replies(r, ctx) {
+    const key = r.plugins['key-auth']?.feature;
+    if (!key || !isNative(r, ctx)) return [];
+    return [{
+      plugin: 'key-auth', when: when.and(when.status(401), when.hasHeader(KEY_HEADER)), status: 401, body: '{"message":"Unauthorized"}',
+      contentType: JSON_CONTENT_TYPE, headers: [setHeader('www-authenticate', keyChallenge(key.realm))],
+    }];
   },
 };
