@@ -1,6 +1,8 @@
-// Kong's jwt, key-auth, basic-auth and acl through a real Envoy: ext_authz asks the authz
-// companion (in-process, fed by the control plane over ADS) about every request on a protected
-// route. Valid credentials pass with Kong's consumer headers upstream; each failure gets Kong's
+// Kong's jwt, key-auth, basic-auth and acl through a real Envoy, served by the authz companion
+// (every auth plugin here says `enforcer: companion`): ext_authz asks it (in-process, fed by the
+// control plane over ADS) about every request on a protected route. The Kong case table and
+// the attack corpus run against both enforcers (kong-plugin-cases.test.ts, jwt-attacks.test.ts).
+// Valid credentials pass with Kong's consumer headers upstream; each failure gets Kong's
 // status, body and WWW-Authenticate; credentials are hidden; a key revoked by a YAML edit is
 // refused within a second; authz stopped fails closed (503), or open when so configured.
 import assert from 'node:assert/strict';
@@ -58,12 +60,14 @@ services:
     plugins:
       - name: jwt
         config:
+          enforcer: companion
           claims_to_verify:
             - exp
           header_names:
             - Authorization
       - name: acl
         config:
+          enforcer: companion
           allow:
             - orders-read
             - orders-write
@@ -77,44 +81,48 @@ services:
         paths: [/keyed]
         plugins:
           - name: key-auth
+            config: { enforcer: companion }
       - name: acl-only
         paths: [/acl-only]
         plugins:
           - name: acl
-            config: { allow: [partners] }
+            config: { enforcer: companion, allow: [partners] }
       - name: hidden
         paths: [/hidden]
         plugins:
           - name: key-auth
-            config: { key_names: [x-api-key, apikey], hide_credentials: true }
+            config: { enforcer: companion, key_names: [x-api-key, apikey], hide_credentials: true }
       - name: form
         paths: [/form]
         plugins:
           - name: key-auth
-            config: { key_in_body: true, key_in_header: false, key_in_query: false }
+            config: { enforcer: companion, key_in_body: true, key_in_header: false, key_in_query: false }
       - name: basic
         paths: [/basic]
         plugins:
           - name: basic-auth
-            config: { hide_credentials: true }
+            config: { enforcer: companion, hide_credentials: true }
       - name: denylist
         paths: [/denylist]
         plugins:
           - name: key-auth
+            config: { enforcer: companion }
           - name: acl
-            config: { deny: [banned], hide_groups_header: true }
+            config: { enforcer: companion, deny: [banned], hide_groups_header: true }
       - name: deny-several
         paths: [/deny-several]
         plugins:
           - name: key-auth
+            config: { enforcer: companion }
           - name: acl
-            config: { deny: [banned, suspended] }
+            config: { enforcer: companion, deny: [banned, suspended] }
       - name: allow-several
         paths: [/allow-several]
         plugins:
           - name: key-auth
+            config: { enforcer: companion }
           - name: acl
-            config: { allow: [gold, silver] }
+            config: { enforcer: companion, allow: [gold, silver] }
       - name: open
         paths: [/open]
 consumers:

@@ -45,9 +45,9 @@ after(async () => {
 test('the page shows the services, routes and who enforces each plugin, and the fleet', async () => {
   await waitFor(async () => (await text('#routes tbody')).includes('hello'), 'the routes table to fill');
   const routes = await text('#routes tbody');
-  // docs/plugins.md: request-termination is an Envoy direct_response, key-auth the authz companion's.
+  // docs/plugins.md: request-termination is an Envoy direct_response; key-auth is checked by Envoy itself by default.
   assert.match(routes, /request-termination · envoy/);
-  assert.match(routes, /key-auth · authz/);
+  assert.match(routes, /key-auth · envoy/);
   assert.match(routes, /\/hello/);
   assert.doesNotMatch(await page.evaluate<string>('document.body.innerHTML'), /alice-secret-key/, 'no secret reaches the page');
   await waitFor(async () => (await text('#fleet tbody')).includes(`e2e-${gw.proxyPort}`), 'the Envoy node to show');

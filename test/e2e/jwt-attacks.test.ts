@@ -13,10 +13,11 @@ import type { Gateway } from '../support/gateway.js';
 import { attackCases, es, goodJwt, HS, jwksKey, ps, rs } from '../support/jwt-attacks.js';
 import { proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream } from '../support/upstream.js';
+import { waitFor } from '../support/wait.js';
 
 type Enforcer = 'native' | 'companion';
 
-function gatewayConfig(upstream: string, enforcer: Enforcer): string {
+function gatewayConfig(upstream: string, enforcer: Enforcer, key = 'Mouse'): string {
   const jwtSecrets = [
     { key: 'rs-iss', algorithm: 'RS256', rsa_public_key: rs.publicPem },
     { key: 'ps-iss', algorithm: 'PS256', rsa_public_key: ps.publicPem },
@@ -38,7 +39,7 @@ function gatewayConfig(upstream: string, enforcer: Enforcer): string {
       {
         username: 'alice',
         jwt_secrets: [{ key: 'alice-iss', secret: HS }, { key: 'alice512-iss', algorithm: 'HS512', secret: HS }],
-        keyauth_credentials: [{ key: 'Mouse' }],
+        keyauth_credentials: [{ key }],
       },
       { username: 'bob', jwt_secrets: jwtSecrets, basicauth_credentials: [{ username: 'bob', password: 'kong-password' }] },
     ],
@@ -104,5 +105,11 @@ for (const enforcer of ['native', 'companion'] as const) describe(`the attack co
       if (problems.length) wrong.push(`${c.name}: ${problems.join('; ')}`);
     }
     assert.deepEqual(wrong, [], `${wrong.length} of ${cases.length} attacks answered otherwise`);
+  });
+
+  test('a key revoked by a YAML edit is refused, the new one accepted', async () => {
+    await gw.edit(gatewayConfig(upstream.url, enforcer, 'Mouse-2'));
+    const ask = async (key: string) => (await proxyRequest(gw, { path: '/request', headers: { host: 'key.attack', apikey: key } })).status;
+    await waitFor(async () => (await ask('Mouse')) === 401 && (await ask('Mouse-2')) === 200, 'the revoked key refused and the new one accepted');
   });
 });

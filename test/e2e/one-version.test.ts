@@ -1,4 +1,5 @@
-// One version everywhere, through a real Envoy and real authz and ratelimit companions: the
+// One version everywhere, through a real Envoy and real authz and ratelimit companions (key-auth
+// here says `enforcer: companion`: what is tested is Envoy and the companions agreeing): the
 // policies Envoy names per request are addressed by content, and the companions keep every
 // policy a connected Envoy still routes by. An edit Envoy refuses (a NACK) leaves Envoy on its
 // old routes and the companions still enforce the old routes' policies: the protected route
@@ -56,7 +57,7 @@ function config(up: string, n: Names): string {
         paths: [/protected]
         plugins:
           - name: key-auth
-            config: { hide_credentials: ${n.hideCredentials}, run_on_preflight: ${n.preflight ?? true} }
+            config: { enforcer: companion, hide_credentials: ${n.hideCredentials}, run_on_preflight: ${n.preflight ?? true} }
       - name: ${n.limitedRoute}
         paths: [/limited]
         plugins:
@@ -71,7 +72,7 @@ function loopConfig(up: string, route: string, preflight: boolean): string {
         paths: [/loop]
         plugins:
           - name: key-auth
-            config: { run_on_preflight: ${preflight} }
+            config: { enforcer: companion, run_on_preflight: ${preflight} }
           - name: rate-limiting
             config: { hour: 1000000, limit_by: ip }
 `);

@@ -76,7 +76,9 @@ services:
       - name: keyed
         paths: [/keyed]
         plugins:
+          # the companion's: its Check call is a span of the trace
           - name: key-auth
+            config: { enforcer: companion }
       - name: limited
         paths: [/limited]
         plugins:

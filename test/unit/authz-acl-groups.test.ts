@@ -24,45 +24,46 @@ services:
     url: http://127.0.0.1:9001
     plugins:
       - name: key-auth
+        config: { enforcer: companion }
     routes:
       - name: deny-two
         paths: [/deny-two]
-        plugins: [{ name: acl, config: { deny: [banned, suspended] } }]
+        plugins: [{ name: acl, config: { enforcer: companion, deny: [banned, suspended] } }]
       - name: deny-three
         paths: [/deny-three]
-        plugins: [{ name: acl, config: { deny: [x, y, suspended] } }]
+        plugins: [{ name: acl, config: { enforcer: companion, deny: [x, y, suspended] } }]
       - name: allow-two
         paths: [/allow-two]
-        plugins: [{ name: acl, config: { allow: [gold, silver] } }]
+        plugins: [{ name: acl, config: { enforcer: companion, allow: [gold, silver] } }]
       - name: allow-case
         paths: [/allow-case]
-        plugins: [{ name: acl, config: { allow: [Gold] } }]
+        plugins: [{ name: acl, config: { enforcer: companion, allow: [Gold] } }]
       - name: deny-case
         paths: [/deny-case]
-        plugins: [{ name: acl, config: { deny: [BANNED] } }]
+        plugins: [{ name: acl, config: { enforcer: companion, deny: [BANNED] } }]
       - name: allow-spaced
         paths: [/allow-spaced]
-        plugins: [{ name: acl, config: { allow: ["team a"] } }]
+        plugins: [{ name: acl, config: { enforcer: companion, allow: ["team a"] } }]
       - name: anon-allow
         paths: [/anon-allow]
         plugins:
-          - { name: key-auth, config: { anonymous: visitor } }
-          - { name: acl, config: { allow: [gold, visitors] } }
+          - { name: key-auth, config: { enforcer: companion, anonymous: visitor } }
+          - { name: acl, config: { enforcer: companion, allow: [gold, visitors] } }
       - name: anon-bare-allow
         paths: [/anon-bare-allow]
         plugins:
-          - { name: key-auth, config: { anonymous: nobody-special } }
-          - { name: acl, config: { allow: [gold, silver] } }
+          - { name: key-auth, config: { enforcer: companion, anonymous: nobody-special } }
+          - { name: acl, config: { enforcer: companion, allow: [gold, silver] } }
       - name: anon-deny
         paths: [/anon-deny]
         plugins:
-          - { name: key-auth, config: { anonymous: visitor } }
-          - { name: acl, config: { deny: [banned, visitors] } }
+          - { name: key-auth, config: { enforcer: companion, anonymous: visitor } }
+          - { name: acl, config: { enforcer: companion, deny: [banned, visitors] } }
       - name: anon-bare-deny
         paths: [/anon-bare-deny]
         plugins:
-          - { name: key-auth, config: { anonymous: nobody-special } }
-          - { name: acl, config: { deny: [banned, suspended] } }
+          - { name: key-auth, config: { enforcer: companion, anonymous: nobody-special } }
+          - { name: acl, config: { enforcer: companion, deny: [banned, suspended] } }
 consumers:
 ${consumer('gold-only', ['gold'])}
 ${consumer('silver-only', ['silver'])}

@@ -56,7 +56,7 @@ services:
         paths: [/keyed]
         plugins:
           - name: key-auth
-            config: { key_names: [x_api_key], hide_credentials: true }
+            config: { enforcer: companion, key_names: [x_api_key], hide_credentials: true }
       - name: form
         paths: [/form]
         plugins:
@@ -215,7 +215,7 @@ services:
       - name: closed
         paths: [/closed]
         listeners: [private]
-        plugins: [{ name: key-auth }]
+        plugins: [{ name: key-auth, config: { enforcer: companion } }]
 `);
     assert.deepEqual((hcm(t, 'listener:public').http_filters as Obj[]).map((f) => f.name), ['envoy.filters.http.router']);
     const priv = (hcm(t, 'listener:private').http_filters as Obj[]);

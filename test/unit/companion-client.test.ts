@@ -27,6 +27,7 @@ services:
         paths: [/orders]
         plugins:
           - name: key-auth
+            config: { enforcer: companion }
 consumers:
   - username: alice
     keyauth_credentials:

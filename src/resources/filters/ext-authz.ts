@@ -1,4 +1,4 @@
-import { consumerResources, IDENTITY_HEADERS, servedByAuthz, policyName, ROUTE_CONTEXT_KEY, routePolicyResources } from '../../contracts/authz.js';
+import { consumerResources, hasAuthPlugin, IDENTITY_HEADERS, servedByAuthz, policyName, ROUTE_CONTEXT_KEY, routePolicyResources } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
@@ -117,8 +117,11 @@ export const extAuthzFilter: HttpFilter = {
       },
     });
   },
+  // Kept while any route has an auth plugin, whoever checks it: an edit that moves a route
+  // between Envoy and the companion leaves the cluster in place for the connections still
+  // draining on the previous listener.
   clusters(ctx) {
-    return ctx.ir.listeners.some((l) => protectedRoutes(l, ctx.ir).length) ? [authzCluster(ctx)] : [];
+    return ctx.ir.routes.some((r) => r.service && hasAuthPlugin(r)) ? [authzCluster(ctx)] : [];
   },
   companions(ctx): CompanionResource[] {
     return [...consumerResources(ctx.ir, ctx.settings.credentialSalt), ...routePolicyResources(ctx.ir)];
