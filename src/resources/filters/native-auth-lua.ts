@@ -38,6 +38,17 @@ export const HEADER_KEY = 'header';
 /** Where jwt_authn writes why it refused a token, under its own namespace. */
 export const FAILED_KEY = 'failed';
 
+const GRPC_REFUSALS = `-- Kong's is_grpc_request: a gRPC client gets a gRPC answer, no JSON body. The refusal goes
+-- out as a bare status: Envoy answers a gRPC request's local reply in gRPC, and the listener's
+-- local reply mappers give Kong's grpc-status and grpc-message for it (resources/listener.ts).
+local function grpc_refusal(headers, status, www)
+  local ct = headers:get("content-type")
+  if ct == nil or string.sub(ct, 1, 16) ~= "application/grpc" or string.sub(ct, 1, 20) == "application/grpc-web" then return nil end
+  local out = { [":status"] = tostring(status) }
+  if www then out["www-authenticate"] = www end
+  return out
+end`;
+
 /** A Lua string literal for any text (decimal escapes for everything but printable ASCII). */
 export function luaString(s: string): string {
   let out = '"';
@@ -55,6 +66,13 @@ local KEY_CLIENT_HEADER = "${KEY_CLIENT_HEADER}"
 local NS = "${TOKEN_NAMESPACE}"
 local MAX = ${MAX_TOKEN_LENGTH}
 local JSON_TYPE = "application/json; charset=utf-8"
+${GRPC_REFUSALS}
+
+local function refuse_key(h, headers, www, message)
+  local g = grpc_refusal(headers, 401, www)
+  if g then return h:respond(g, nil) end
+  h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"' .. message .. '"}')
+end
 
 local function unescape(s)
   s = string.gsub(s, "+", " ")
@@ -121,12 +139,12 @@ local function find_key(h, headers, conf)
       break
     end
     if type(v) == "table" then
-      h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"Duplicate API key found"}')
+      refuse_key(h, headers, www, "Duplicate API key found")
       return false
     end
   end
   if key == nil or key == "" then
-    h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"No API key found in request"}')
+    refuse_key(h, headers, www, "No API key found in request")
     return false
   end
   headers:replace(KEY_HEADER, key)
@@ -395,7 +413,11 @@ local function json_object(t)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
+${GRPC_REFUSALS}
+
 local function refuse(h, status, body, www)
+  local g = grpc_refusal(h:headers(), status, www)
+  if g then return h:respond(g, nil) end
   local headers = { [":status"] = tostring(status), ["content-type"] = JSON_TYPE }
   if www then headers["www-authenticate"] = www end
   h:respond(headers, json_object(body))
