@@ -117,7 +117,7 @@ describe('the chain', () => {
       - name: request-termination`));
     assert.deepEqual(chain(r), [
       KONG_REPLIES_FILTER, 'frontdesk.correlation_id', 'frontdesk.correlation_id.counter', 'frontdesk.cors.headers', 'envoy.filters.http.cors', 'frontdesk.ip_restriction',
-      'frontdesk.request_size_limiting.buffer', 'frontdesk.request_size_limiting', 'envoy.filters.http.ext_authz',
+      'frontdesk.request_size_limiting.buffer', 'frontdesk.request_size_limiting', 'frontdesk.auth.token', 'envoy.filters.http.api_key_auth', 'frontdesk.auth.decide',
       'frontdesk.request_transformer', 'frontdesk.response_transformer', 'frontdesk.request_termination', 'envoy.filters.http.router',
     ]);
     const listener = resources(r, TYPE.listener).get('listener:proxy')!;
@@ -204,7 +204,9 @@ describe('request-termination', () => {
     assert.equal(route.route, undefined);
     assert.deepEqual(route.direct_response, { status: 410, body: { inline_string: '{"message":"Gone for good"}' } });
     assert.deepEqual(route.response_headers_to_add, [{ header: { key: 'content-type', value: 'application/json; charset=utf-8' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
-    assert.ok(route.typed_per_filter_config['envoy.filters.http.ext_authz'], 'authentication still runs first');
+    // key-auth is Envoy's here (docs/authz.md): its filters are on for the route, and its settings in the route's metadata.
+    assert.ok(route.typed_per_filter_config['envoy.filters.http.api_key_auth'] && route.typed_per_filter_config['frontdesk.auth.decide'], 'authentication still runs first');
+    assert.ok(route.metadata.filter_metadata['frontdesk.auth.token'].key, 'the key lookup has its settings on a direct_response route');
     assertRoundTrips(r);
   });
 

@@ -149,8 +149,9 @@ export const nativeTokenFilter: HttpFilter = {
   perRoute(r, ctx) {
     return isNative(r, ctx) && (r.plugins.jwt || r.plugins['key-auth']) ? anyMessage(LUA_PER_ROUTE, { name: 'token' }) : undefined;
   },
+  // Every route Envoy checks, a direct_response one too (request-termination answers after auth, as Kong's priority 2).
   patchRoute(r, envoyRoute, ctx) {
-    if (!isNative(r, ctx) || !envoyRoute.route) return;
+    if (!isNative(r, ctx)) return;
     const key = r.plugins['key-auth']?.feature;
     if (key) {
       // nginx finds a header named with "_" under "-" too (Kong's get_header); Envoy's header names are lower-case.
@@ -205,7 +206,7 @@ export const nativeDecideFilter: HttpFilter = {
     return isNative(r, ctx) ? anyMessage(LUA_PER_ROUTE, { name: 'decide' }) : undefined;
   },
   patchRoute(r, envoyRoute, ctx) {
-    if (!isNative(r, ctx) || !envoyRoute.route) return;
+    if (!isNative(r, ctx)) return;
     const jwt = r.plugins.jwt?.feature;
     const acl = r.plugins.acl?.feature;
     const key = r.plugins['key-auth']?.feature;
