@@ -4,9 +4,18 @@ import { compact, duration, setHeader, setHeaderFormat, type JsonObject } from '
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName, routeConfigName } from './names.js';
 import { escapeRegex } from '../regex.js';
+import { routeKey, type TranslateMemo } from './translate-memo.js';
 
 const NO_ROUTE = kongMessage('no Route matched with those values');
 const JSON_CONTENT = [setHeader('content-type', 'application/json; charset=utf-8')];
+
+/** Kong's 404 when no route matches: the last route of every configuration, one object for all (never changed after). */
+const NO_ROUTE_MATCHED: JsonObject = {
+  name: 'no-route',
+  match: { prefix: '/' },
+  direct_response: { status: 404, body: { inline_string: NO_ROUTE } },
+  response_headers_to_add: JSON_CONTENT,
+};
 
 const PLAIN = new Set(['http', 'grpc', 'ws']);
 const SECURE = new Set(['https', 'grpcs', 'wss']);
@@ -62,16 +71,12 @@ function authorityMatcher(r: IrRoute): string | undefined {
  * 404. Kong ranks host and host-less routes together, so one ordered list is exactly its
  * router, and every route appears (and is encoded) once.
  */
-export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject {
+export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, memo?: TranslateMemo): JsonObject {
+  const build = (r: IrRoute) => buildRoutes(r, authorityMatcher(r), listener, filters, ctx);
   const envoyRoutes = listener.routes
     .filter((r) => servesOn(r, listener) !== 'skip')
-    .flatMap((r) => buildRoutes(r, authorityMatcher(r), listener, filters, ctx));
-  envoyRoutes.push({
-    name: 'no-route',
-    match: { prefix: '/' },
-    direct_response: { status: 404, body: { inline_string: NO_ROUTE } },
-    response_headers_to_add: JSON_CONTENT,
-  });
+    .flatMap((r) => (memo ? memo.get(routeKey(listener, r), () => build(r)) : build(r)));
+  envoyRoutes.push(NO_ROUTE_MATCHED);
   return {
     name: routeConfigName(listener.name),
     virtual_hosts: [{ name: 'any', domains: ['*'], routes: envoyRoutes, request_headers_to_add: FORWARDED }],

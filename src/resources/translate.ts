@@ -9,6 +9,7 @@ import { buildRouteConfiguration } from './route-config.js';
 import { buildSecret } from './secret.js';
 import { buildStreamListener } from './stream-listener.js';
 import { TYPE } from './type-urls.js';
+import { contentKey, translateContext, type TranslateMemo } from './translate-memo.js';
 
 /** Resources of one kind, by name. Names are sorted when serialized. */
 export type ResourceMap = Map<string, JsonObject>;
@@ -24,18 +25,23 @@ export interface Translation {
 /**
  * IR → Envoy and companion resources. Pure: the same IR and settings give the same objects,
  * and an object shared by several fleets is the same instance (so it is encoded once).
+ * With a memo (translate-memo.ts), routes, clusters and endpoints whose IR did not change
+ * since the last build are the objects that build made: the output is the same either way.
  */
-export function translate(ir: GatewayIR, settings: TranslateSettings, chain: readonly ChainEntry[] = HTTP_FILTERS): Translation {
+export function translate(ir: GatewayIR, settings: TranslateSettings, chain: readonly ChainEntry[] = HTTP_FILTERS, memo?: TranslateMemo): Translation {
   const filters = expandChain(chain, ir);
+  memo?.begin(translateContext(ir, settings, filters));
   const ctx: FilterContext = { ir, settings };
   const clusters = new Map<string, JsonObject>();
   const endpoints = new Map<string, JsonObject>();
   for (const b of ir.backends) {
-    clusters.set(clusterName(b.name), buildCluster(b));
-    if (b.discovery === 'eds') endpoints.set(clusterName(b.name), buildLoadAssignment(b));
+    const key = memo && contentKey(b);
+    clusters.set(clusterName(b.name), key ? memo.get(`cluster|${key}`, () => buildCluster(b)) : buildCluster(b));
+    if (b.discovery === 'eds') endpoints.set(clusterName(b.name), key ? memo.get(`endpoints|${key}`, () => buildLoadAssignment(b)) : buildLoadAssignment(b));
   }
-  const filterClusters = filters.flatMap((f) => f.clusters?.(ctx) ?? []);
-  const secrets = new Map(ir.certificates.map((c) => { const s = buildSecret(c); return [s.name as string, s]; }));
+  const intern = <T>(kind: string, built: T): T => (memo ? memo.intern(kind, built) : built);
+  const filterClusters = filters.flatMap((f) => f.clusters?.(ctx) ?? []).map((c) => intern(TYPE.cluster, c));
+  const secrets = new Map(ir.certificates.map((c) => { const s = intern(TYPE.secret, buildSecret(c)); return [s.name as string, s]; }));
   const certSnis = new Map(ir.certificates.map((c) => [c.key, c.snis]));
 
   const fleetNames = [...new Set(['', ...ir.listeners.map((l) => l.fleet ?? '')])].sort();
@@ -54,9 +60,9 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
         for (const c of l.certificates) usedSecrets.add(c);
         continue;
       }
-      const listener = buildListener(l, filters, ctx, certSnis);
+      const listener = intern(TYPE.listener, buildListener(l, filters, ctx, certSnis));
       lds.set(listener.name as string, listener);
-      const rc = buildRouteConfiguration(l, filters, ctx);
+      const rc = buildRouteConfiguration(l, filters, ctx, memo);
       rds.set(rc.name as string, rc);
       for (const r of l.routes) if (r.service) used.add(clusterName(r.action.backend));
       for (const c of l.certificates) usedSecrets.add(c);
@@ -83,9 +89,10 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
   const add = (r: CompanionResource) => {
     let m = companions.get(r.typeUrl);
     if (!m) companions.set(r.typeUrl, (m = new Map()));
-    m.set(r.name, r.body);
+    m.set(r.name, intern(r.typeUrl, r.body));
   };
   for (const f of filters) for (const r of f.companions?.(ctx) ?? []) add(r);
+  memo?.end();
   return { fleets, companions };
 }
 

@@ -4,7 +4,48 @@ import type { GatewayModel, Origin } from '../model/types.js';
 import { parseYamlSource, type SourceText, type YamlSource } from '../model/yaml-source.js';
 import type { Translation } from '../resources/translate.js';
 import { TYPE } from '../resources/type-urls.js';
-import { validateResource, type Violation } from '../xds/validate/pgv.js';
+import { messageType } from '../xds/proto-registry.js';
+import { validateMessage, validateResource, type Violation } from '../xds/validate/pgv.js';
+
+/**
+ * The checks of the objects seen before (by identity: translate with a memo hands back the
+ * same object for an unchanged entity). A RouteConfiguration is checked route by route, so a
+ * one-route edit checks one route and the configuration around the routes.
+ */
+export class CheckCache {
+  private readonly known = new WeakMap<object, Violation[]>();
+
+  violations(typeUrl: string, resource: Json): Violation[] {
+    if (resource === null || typeof resource !== 'object') return validateResource(typeUrl, resource);
+    if (typeUrl === TYPE.route) return this.routeConfiguration(resource as RouteConfigurationJson);
+    return this.cached(resource, () => validateResource(typeUrl, resource));
+  }
+
+  private cached(o: object, make: () => Violation[]): Violation[] {
+    let v = this.known.get(o);
+    if (!v) this.known.set(o, (v = make()));
+    return v;
+  }
+
+  /**
+   * The routes one by one; when none has a violation, the rest of the configuration with its
+   * routes left out (the checks of a virtual host do not look into its routes). When a route has
+   * one, the whole resource is checked again, so the violations and their order are exactly a
+   * full check's.
+   */
+  private routeConfiguration(rc: RouteConfigurationJson): Violation[] {
+    const route = messageType('envoy.config.route.v3.Route');
+    let clean = true;
+    for (const vh of rc.virtual_hosts ?? []) {
+      for (const r of vh.routes ?? []) if (this.cached(r, () => validateMessage(route, r as Json)).length) clean = false;
+    }
+    if (!clean) return validateResource(TYPE.route, rc as unknown as Json);
+    const shell = { ...rc, virtual_hosts: (rc.virtual_hosts ?? []).map(({ routes: _routes, ...vh }) => vh) };
+    return validateResource(TYPE.route, shell as unknown as Json);
+  }
+}
+
+type RouteConfigurationJson = { virtual_hosts?: ({ routes?: object[] } & { [k: string]: Json })[] } & { [k: string]: Json };
 
 /**
  * The compile step after translate: every Envoy resource checked against what Envoy enforces
@@ -12,7 +53,7 @@ import { validateResource, type Violation } from '../xds/validate/pgv.js';
  * diagnostic at the YAML entity that produced the resource: the resource's name leads back
  * to its route (and path), service, certificate or listener.
  */
-export function checkResources(translation: Translation, model: GatewayModel, texts: SourceText[]): Diagnostic[] {
+export function checkResources(translation: Translation, model: GatewayModel, texts: SourceText[], cache?: CheckCache): Diagnostic[] {
   const out: Diagnostic[] = [];
   const seen = new Set<Json>();
   const reported = new Set<string>();
@@ -29,7 +70,7 @@ export function checkResources(translation: Translation, model: GatewayModel, te
       for (const [name, resource] of resources) {
         if (seen.has(resource)) continue; // shared by several fleets: the same object
         seen.add(resource);
-        for (const v of validateResource(typeUrl, resource)) {
+        for (const v of cache ? cache.violations(typeUrl, resource) : validateResource(typeUrl, resource)) {
           const origin = originOf(model, typeUrl, resource, v) ?? fallbackOrigin(model, texts);
           const pos = origin ? locate(origin) : undefined;
           const at = `${origin?.file}:${pos?.line}:${pos?.col}`;

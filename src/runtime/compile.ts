@@ -8,7 +8,21 @@ import { resolveProtos } from './proto-descriptors.js';
 import type { SourceText } from '../model/yaml-source.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
 import { translate, type Translation } from '../resources/translate.js';
-import { checkResources } from './check-resources.js';
+import { TranslateMemo } from '../resources/translate-memo.js';
+import { HTTP_FILTERS } from '../resources/filters/index.js';
+import { CheckCache, checkResources } from './check-resources.js';
+import { ResourceEncoder } from './resource-encoder.js';
+
+/**
+ * What one build keeps for the next (a control plane holds one): the Envoy objects of
+ * unchanged entities, their checks and their encoded bytes. A build with a cache gives the same
+ * resources, bytes and versions as one without; it only does less of the work again.
+ */
+export class CompileCache {
+  readonly memo = new TranslateMemo();
+  readonly checks = new CheckCache();
+  readonly encoder = new ResourceEncoder();
+}
 
 export interface CompileOptions {
   ir?: IrOptions;
@@ -17,6 +31,8 @@ export interface CompileOptions {
   adminPort?: number;
   /** Check the resources against what Envoy enforces (on unless a test turns it off to see Envoy's own NACK). */
   checkResources?: boolean;
+  /** Reuse what the last build with this cache made for unchanged entities. */
+  cache?: CompileCache;
 }
 
 export interface CompileResult {
@@ -38,8 +54,8 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   const protos = resolveProtos(pems.model, texts);
   if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files };
   const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS);
-  const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS);
-  const refused = options.checkResources === false ? [] : checkResources(translation, loaded.model, texts); // what Envoy would NACK
+  const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS, HTTP_FILTERS, options.cache?.memo);
+  const refused = options.checkResources === false ? [] : checkResources(translation, loaded.model, texts, options.cache?.checks); // what Envoy would NACK
   if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir, watchFiles: pems.files };
   // The model as loaded (Kong's fields only, for the Admin API and the dashboard); the IR has the compiled protos.
   return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation, watchFiles: pems.files };

@@ -21,7 +21,7 @@ import { AdsServer } from '../xds/ads-server.js';
 import { mayHold } from '../xds/rights.js';
 import { buildSnapshot, type Snapshot } from '../xds/snapshot.js';
 import { TlsSource, type TlsFiles } from '../tls.js';
-import { compileConfig } from './compile.js';
+import { CompileCache, compileConfig } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
 import { readConfigTexts } from './config-files.js';
 import { ConfigWatcher } from './config-watcher.js';
@@ -109,6 +109,8 @@ export class ControlPlane {
   kong?: KongAdminApi;
   private dashboard?: Dashboard;
   private compiled?: { model?: GatewayModel; ir?: GatewayIR };
+  /** What the last build made for each entity, reused by the next for those that did not change. */
+  private readonly cache = new CompileCache();
   readonly startedAt = new Date().toISOString();
   /** How many reloads have finished (applied, unchanged or rejected). */
   reloadCount = 0;
@@ -207,7 +209,7 @@ export class ControlPlane {
   private applyTexts(texts: SourceText[], source: ConfigSource, started: number): ReloadOutcome {
     let compiled: ReturnType<typeof compileConfig>;
     try {
-      compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined });
+      compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined, cache: this.cache });
     } catch (e) {
       // A config the model accepted but translation cannot serve: a gap in validation.
       this.log.error({ err: (e as Error).stack }, 'translation failed');
@@ -217,7 +219,7 @@ export class ControlPlane {
     if (!compiled.ok || !compiled.translation) return this.reject(compiled.diagnostics);
     let snapshot: Snapshot;
     try {
-      snapshot = buildSnapshot(compiled.translation, started, this.ads.snapshot);
+      snapshot = buildSnapshot(compiled.translation, started, this.ads.snapshot, this.cache.encoder.encode);
     } catch (e) {
       // A resource that does not encode is a translation bug: never push it.
       return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);

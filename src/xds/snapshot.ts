@@ -48,9 +48,11 @@ function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
 
 /**
  * Encodes a translation. Objects shared between fleets are encoded once (by identity), and a
- * resource whose bytes did not change since `previous` keeps its previous encoding.
+ * resource whose bytes did not change since `previous` keeps its previous encoding. `encode`,
+ * when given, makes the message bytes in place of a full encode (the compile side's encoder
+ * reuses the bytes of unchanged objects); it must give the bytes a full encode would.
  */
-export function buildSnapshot(t: Translation, createdAt: number, previous?: Snapshot): Snapshot {
+export function buildSnapshot(t: Translation, createdAt: number, previous?: Snapshot, encode?: (typeUrl: string, body: Json) => Uint8Array): Snapshot {
   const memo = new Map<object, EncodedResource>();
   const prior = new Map<string, EncodedResource>();
   if (previous) {
@@ -64,7 +66,7 @@ export function buildSnapshot(t: Translation, createdAt: number, previous?: Snap
       const body = m.get(name)!;
       let enc = memo.get(body);
       if (!enc) {
-        const bytes = encodeJson(type, body);
+        const bytes = encode ? encode(typeUrl, body) : encodeJson(type, body);
         const version = hash(bytes);
         enc = prior.get(`${typeUrl}|${name}|${version}`) ?? { name, typeUrl, version, any: encodeAny(typeUrl, bytes), body };
         memo.set(body, enc);
