@@ -154,7 +154,7 @@ export class ControlPlane {
     this.admin = admin.server;
     this.adminPort = admin.port;
     if (this.opts.watch !== false) {
-      this.watcher = new ConfigWatcher(this.opts.configPath).start();
+      this.watcher = new ConfigWatcher(this.opts.configPath, { settled: () => configParses(this.opts.configPath) }).start();
       this.watcher.on('change', () => {
         // The file wins over a config posted to the Admin API, from its next change on.
         if (this.source === 'admin') this.log.warn({ config: this.opts.configPath }, 'the config file changed: it replaces the config applied through the Admin API');
@@ -347,6 +347,16 @@ export class ControlPlane {
     await new Promise<void>((r) => (this.admin ? this.admin.close(() => r()) : r()));
     this.admin?.closeAllConnections?.();
     await this.ads.close();
+  }
+}
+
+/** Whether the config on disk reads and parses as YAML now (the watcher applies such an edit at once). */
+function configParses(path: string): boolean {
+  try {
+    const texts = readConfigTexts(path);
+    return texts.length > 0 && texts.every((t) => t.text.trim() !== '' && parseYamlSource(t).source !== undefined);
+  } catch {
+    return false;
   }
 }
 
