@@ -33,9 +33,16 @@ function globalFeature(ctx: FilterContext): TracingFeature | undefined {
   return ctx.ir.globalPlugins.opentelemetry?.feature ?? ctx.ir.globalPlugins.zipkin?.feature;
 }
 
+/** The whole configuration's exporter, found once per IR (patchRoute asks for every route). */
+const exporters = new WeakMap<FilterContext['ir'], TracingFeature | null>();
+
 /** The exporter of the configuration (every instance names the same one). */
-function anyFeature(ctx: FilterContext, routes: readonly IrRoute[] = ctx.ir.routes): TracingFeature | undefined {
-  return globalFeature(ctx) ?? routes.map(featureOf).find((f) => f !== undefined);
+function anyFeature(ctx: FilterContext, routes?: readonly IrRoute[]): TracingFeature | undefined {
+  const find = (rs: readonly IrRoute[]) => globalFeature(ctx) ?? rs.map(featureOf).find((f) => f !== undefined);
+  if (routes) return find(routes);
+  let f = exporters.get(ctx.ir);
+  if (f === undefined) exporters.set(ctx.ir, (f = find(ctx.ir.routes) ?? null));
+  return f ?? undefined;
 }
 
 /** envoy.type.v3.Percent. */
