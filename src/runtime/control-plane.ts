@@ -23,6 +23,8 @@ import { buildSnapshot, type Snapshot } from '../xds/snapshot.js';
 import { TlsSource, type TlsFiles } from '../tls.js';
 import { CompileCache, compileConfig } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
+import { entityIds, type EntityIds } from './entity-ids.js';
+import { OffLoopBuilder, type BuildLimits } from './off-loop-build.js';
 import { readConfigTexts } from './config-files.js';
 import { ConfigWatcher } from './config-watcher.js';
 import { PemWatcher } from './pem-watcher.js';
@@ -46,6 +48,22 @@ export interface ControlPlaneOptions {
    * loopback admin), and on an admin bound beyond loopback every request but /healthz and /readyz.
    */
   adminToken?: string;
+  /**
+   * Build file edits on a worker thread, so that a big config never stops xDS and the admin
+   * port from answering (default true). Admin API writes and `reload()` build on the event loop.
+   */
+  buildOffLoop?: boolean;
+  /** The time and memory bounds of a build on the worker thread. */
+  buildLimits?: BuildLimits;
+}
+
+/** A build's outcome, wherever it ran: what applying it needs. */
+interface Built {
+  diagnostics: Diagnostic[];
+  snapshot: Snapshot;
+  ids: () => EntityIds;
+  ir: () => GatewayIR | undefined;
+  model: () => GatewayModel | undefined;
 }
 
 /** Where the config being served came from. */
@@ -96,7 +114,7 @@ export class ControlPlane {
   private lastError?: { at: string; diagnostics: Diagnostic[] };
   private lastApplied?: { at: string; version: string };
   /** The ids of the applied configuration's routes and consumers (the file's, or Kong's generated ones). */
-  private ids: ControlPlaneIds = { routes: [], consumers: [] };
+  private ids: EntityIds = { routes: [], consumers: [] };
   private warnings: Diagnostic[] = [];
   private texts: SourceText[] = [];
   private flatCache?: { version: string; flat: FlatState };
@@ -108,9 +126,16 @@ export class ControlPlane {
   readonly buildSamples: { at: string; ms: number }[] = [];
   kong?: KongAdminApi;
   private dashboard?: Dashboard;
-  private compiled?: { model?: GatewayModel; ir?: GatewayIR };
+  private compiled?: { model: () => GatewayModel | undefined; ir: () => GatewayIR | undefined };
   /** What the last build made for each entity, reused by the next for those that did not change. */
   private readonly cache = new CompileCache();
+  /** The worker thread file edits are built on (it keeps its own cache). */
+  private builder?: OffLoopBuilder;
+  private inflight?: Promise<ReloadOutcome>;
+  private rerun = false;
+  /** Builds are numbered as they start; one that finishes after a later one has is dropped. */
+  private buildsStarted = 0;
+  private lastSettled = 0;
   readonly startedAt = new Date().toISOString();
   /** How many reloads have finished (applied, unchanged or rejected). */
   reloadCount = 0;
@@ -137,7 +162,7 @@ export class ControlPlane {
 
   /** Loads the config, starts ADS and admin, and watches for edits. Ports are the bound ones. */
   async start(): Promise<{ xdsPort: number; adminPort: number }> {
-    const first = this.reload();
+    const first = this.opts.buildOffLoop === false ? this.reload() : await this.reloadOffLoop();
     if (first.result === 'rejected') {
       this.log.error({ errors: first.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) }, 'the config has errors; serving nothing until it is fixed');
     }
@@ -158,7 +183,8 @@ export class ControlPlane {
       this.watcher.on('change', () => {
         // The file wins over a config posted to the Admin API, from its next change on.
         if (this.source === 'admin') this.log.warn({ config: this.opts.configPath }, 'the config file changed: it replaces the config applied through the Admin API');
-        this.reload();
+        if (this.opts.buildOffLoop === false) this.reload();
+        else void this.reloadOffLoop();
       });
     }
     return { xdsPort, adminPort: admin.port };
@@ -175,13 +201,64 @@ export class ControlPlane {
 
   private reloadOnce(): ReloadOutcome {
     const started = Date.now();
+    const seq = ++this.buildsStarted;
     let texts: ReturnType<typeof readConfigTexts>;
     try {
       texts = readConfigTexts(this.opts.configPath);
     } catch (e) {
-      return this.record('file', this.opts.configPath, started, this.reject([{ ...diag('FD_READ_FAILED', [], this.opts.configPath, (e as Error).message), file: this.opts.configPath }]));
+      return this.record('file', this.opts.configPath, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], this.opts.configPath, (e as Error).message), file: this.opts.configPath }]));
     }
-    return this.record('file', this.opts.configPath, started, this.applyTexts(texts, 'file', started));
+    return this.record('file', this.opts.configPath, started, this.applyTexts(seq, texts, 'file', started));
+  }
+
+  /**
+   * Reads the config again and builds it on the worker thread: the event loop goes on serving
+   * xDS, /healthz and the companions meanwhile. Edits that come during a build are built once
+   * more after it (the file read again then); the promise is of the last of them.
+   */
+  reloadOffLoop(): Promise<ReloadOutcome> {
+    if (this.inflight) {
+      this.rerun = true;
+      return this.inflight;
+    }
+    const run = async (): Promise<ReloadOutcome> => {
+      let out: ReloadOutcome;
+      do {
+        this.rerun = false;
+        try {
+          out = await this.reloadOnceOffLoop();
+        } finally {
+          this.reloadCount++;
+        }
+      } while (this.rerun);
+      return out;
+    };
+    this.inflight = run().finally(() => { this.inflight = undefined; });
+    return this.inflight;
+  }
+
+  private async reloadOnceOffLoop(): Promise<ReloadOutcome> {
+    const started = Date.now();
+    const seq = ++this.buildsStarted;
+    const path = this.opts.configPath;
+    let texts: ReturnType<typeof readConfigTexts>;
+    try {
+      texts = readConfigTexts(path);
+    } catch (e) {
+      return this.record('file', path, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], path, (e as Error).message), file: path }]));
+    }
+    this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
+    const r = await this.builder.build(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined }, started, this.ads.snapshot);
+    if (this.stopped) return { result: 'unchanged', diagnostics: [] }; // stopped during the build: nothing more is served
+    if (r.stack) this.log.error({ err: r.stack }, 'translation failed');
+    if (!r.ok || !r.snapshot) {
+      const diagnostics = r.diagnostics.map((d) => (d.file === undefined && d.severity === 'error' ? { ...d, file: path } : d));
+      return this.record('file', path, started, this.reject(seq, diagnostics));
+    }
+    const ir = r.ir;
+    return this.record('file', path, started, this.accept(seq, texts, 'file', started, {
+      diagnostics: r.diagnostics, snapshot: r.snapshot, ids: () => r.ids ?? entityIds(ir()), ir, model: r.model,
+    }));
   }
 
   /**
@@ -191,7 +268,7 @@ export class ControlPlane {
   applyText(text: string, label: string): ReloadOutcome {
     const started = Date.now();
     try {
-      return this.record('admin', label, started, this.applyTexts([{ file: label, text }], 'admin', started));
+      return this.record('admin', label, started, this.applyTexts(++this.buildsStarted, [{ file: label, text }], 'admin', started));
     } finally {
       this.reloadCount++;
     }
@@ -206,44 +283,53 @@ export class ControlPlane {
     return out;
   }
 
-  private applyTexts(texts: SourceText[], source: ConfigSource, started: number): ReloadOutcome {
+  private applyTexts(seq: number, texts: SourceText[], source: ConfigSource, started: number): ReloadOutcome {
     let compiled: ReturnType<typeof compileConfig>;
     try {
       compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined, cache: this.cache });
     } catch (e) {
       // A config the model accepted but translation cannot serve: a gap in validation.
       this.log.error({ err: (e as Error).stack }, 'translation failed');
-      return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: texts[0]?.file ?? this.opts.configPath }]);
+      return this.reject(seq, [{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: texts[0]?.file ?? this.opts.configPath }]);
     }
     this.followPems(compiled.watchFiles ?? []);
-    if (!compiled.ok || !compiled.translation) return this.reject(compiled.diagnostics);
+    if (!compiled.ok || !compiled.translation) return this.reject(seq, compiled.diagnostics);
     let snapshot: Snapshot;
     try {
       snapshot = buildSnapshot(compiled.translation, started, this.ads.snapshot, this.cache.encoder.encode);
     } catch (e) {
       // A resource that does not encode is a translation bug: never push it.
-      return this.reject([{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
+      return this.reject(seq, [{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
+    const { model, ir } = compiled;
+    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model });
+  }
+
+  /** A build that succeeded: pushed when it differs from what is served (unless a later build has settled first). */
+  private accept(seq: number, texts: SourceText[], source: ConfigSource, started: number, built: Built): ReloadOutcome {
+    const { snapshot } = built;
+    if (seq < this.lastSettled) return this.superseded(built.diagnostics);
+    this.lastSettled = seq;
     this.m.buildTime.observe((Date.now() - started) / 1000);
     this.buildSamples.push({ at: new Date().toISOString(), ms: Date.now() - started });
     if (this.buildSamples.length > HISTORY) this.buildSamples.shift();
-    this.warnings = compiled.diagnostics.filter((d) => d.severity === 'warning');
+    this.warnings = built.diagnostics.filter((d) => d.severity === 'warning');
     this.lastError = undefined;
     this.texts = texts;
     this.source = source;
-    this.compiled = { model: compiled.model, ir: compiled.ir };
+    this.compiled = { model: built.model, ir: built.ir };
     if (this.ads.snapshot?.version === snapshot.version) {
       this.m.reloads.inc({ result: 'unchanged' });
-      return { result: 'unchanged', version: snapshot.version, diagnostics: compiled.diagnostics };
+      return { result: 'unchanged', version: snapshot.version, diagnostics: built.diagnostics };
     }
     this.ads.setSnapshot(snapshot);
     this.appliedAtMs = Date.now();
     this.lastApplied = { at: new Date().toISOString(), version: snapshot.version };
-    this.ids = entityIds(compiled.ir);
+    this.ids = built.ids();
     this.m.reloads.inc({ result: 'applied' });
     this.log.info({ version: snapshot.version, ms: Date.now() - started, warnings: this.warnings.length }, 'config applied');
     for (const w of this.warnings) this.log.warn({ diagnostic: formatDiagnostic(w) }, 'config warning');
-    return { result: 'applied', version: snapshot.version, diagnostics: compiled.diagnostics };
+    return { result: 'applied', version: snapshot.version, diagnostics: built.diagnostics };
   }
 
   /**
@@ -257,7 +343,7 @@ export class ControlPlane {
       if (this.source === 'file') { this.reload(); return; }
       const started = Date.now();
       try {
-        this.record('admin', file, started, this.applyTexts(this.texts, 'admin', started));
+        this.record('admin', file, started, this.applyTexts(++this.buildsStarted, this.texts, 'admin', started));
       } finally {
         this.reloadCount++;
       }
@@ -265,7 +351,15 @@ export class ControlPlane {
     this.pems.follow(files);
   }
 
-  private reject(diagnostics: Diagnostic[]): ReloadOutcome {
+  /** A build that finished after a later one had: what it read is older than what is served. */
+  private superseded(diagnostics: Diagnostic[]): ReloadOutcome {
+    this.log.info({ serving: this.ads.snapshot?.version ?? null }, 'a build finished after a later one: dropped');
+    return { result: 'unchanged', ...(this.ads.snapshot ? { version: this.ads.snapshot.version } : {}), diagnostics };
+  }
+
+  private reject(seq: number, diagnostics: Diagnostic[]): ReloadOutcome {
+    if (seq < this.lastSettled) return this.superseded(diagnostics);
+    this.lastSettled = seq;
     const errors = diagnostics.filter((d) => d.severity === 'error');
     this.lastError = { at: new Date().toISOString(), diagnostics: errors };
     this.m.reloads.inc({ result: 'rejected' });
@@ -327,7 +421,7 @@ export class ControlPlane {
     const s = this.opts.settings;
     return dashboardData({
       version: this.ads.snapshot?.version ?? null, source: this.source, config: this.opts.configPath, appliedAt: this.lastApplied?.at ?? null,
-      ir: this.compiled?.ir, enforcers: enforcersOf(this.compiled?.model), nodes: this.ads.nodes(), lastError: st.lastError, warnings: st.warnings,
+      ir: this.compiled?.ir(), enforcers: enforcersOf(this.compiled?.model()), nodes: this.ads.nodes(), lastError: st.lastError, warnings: st.warnings,
       history: this.history, pushSamples: this.pushSamples, buildSamples: this.buildSamples,
       companions: [
         { name: 'authz', address: `${s.authz.host}:${s.authz.port}` },
@@ -337,10 +431,14 @@ export class ControlPlane {
     });
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
     this.shedding.stop();
     this.watcher?.close();
     this.pems?.close();
+    await this.builder?.close();
     this.kong?.close();
     this.dashboard?.close();
     this.tls?.close();
@@ -364,15 +462,3 @@ function configParses(path: string): boolean {
 function uuid5Node(admin: { host: string; port: number }, xds: { host: string; port: number }): string {
   return uuid5(`node:${hostnameOf()}:${admin.host}:${admin.port}:${xds.host}:${xds.port}`);
 }
-
-/** Each route (once, whatever its paths) and consumer with its id, sorted by name: what /status lists. */
-function entityIds(ir: GatewayIR | undefined): ControlPlaneIds {
-  const routes = new Map<string, string>();
-  for (const r of ir?.routes ?? []) routes.set(r.routeName, r.routeId);
-  return {
-    routes: [...routes].sort(([a], [b]) => a.localeCompare(b)).map(([name, id]) => ({ name, id })),
-    consumers: (ir?.consumers ?? []).map((c) => ({ ...(c.username ? { username: c.username } : {}), ...(c.custom_id ? { custom_id: c.custom_id } : {}), id: c.id })),
-  };
-}
-
-type ControlPlaneIds = { routes: { name: string; id: string }[]; consumers: { username?: string; custom_id?: string; id: string }[] };
