@@ -50,7 +50,8 @@ export interface ControlPlaneOptions {
   adminToken?: string;
   /**
    * Build file edits on a worker thread, so that a big config never stops xDS and the admin
-   * port from answering (default true). Admin API writes and `reload()` build on the event loop.
+   * port from answering (default true). The first load (before anything is served), Admin API
+   * writes and `reload()` build on the event loop.
    */
   buildOffLoop?: boolean;
   /** The time and memory bounds of a build on the worker thread. */
@@ -162,7 +163,8 @@ export class ControlPlane {
 
   /** Loads the config, starts ADS and admin, and watches for edits. Ports are the bound ones. */
   async start(): Promise<{ xdsPort: number; adminPort: number }> {
-    const first = this.opts.buildOffLoop === false ? this.reload() : await this.reloadOffLoop();
+    // The first build runs here: nothing is served yet, so there is nothing to keep answering.
+    const first = this.reload();
     if (first.result === 'rejected') {
       this.log.error({ errors: first.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) }, 'the config has errors; serving nothing until it is fixed');
     }
@@ -237,6 +239,10 @@ export class ControlPlane {
     return this.inflight;
   }
 
+  private buildOptions() {
+    return { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined };
+  }
+
   private async reloadOnceOffLoop(): Promise<ReloadOutcome> {
     const started = Date.now();
     const seq = ++this.buildsStarted;
@@ -247,8 +253,9 @@ export class ControlPlane {
     } catch (e) {
       return this.record('file', path, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], path, (e as Error).message), file: path }]));
     }
+    // Started at the first edit (its protos loaded then, its cache filled by that build).
     this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
-    const r = await this.builder.build(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined }, started, this.ads.snapshot);
+    const r = await this.builder.build(texts, this.buildOptions(), started, this.ads.snapshot);
     if (this.stopped) return { result: 'unchanged', diagnostics: [] }; // stopped during the build: nothing more is served
     if (r.stack) this.log.error({ err: r.stack }, 'translation failed');
     if (!r.ok || !r.snapshot) {

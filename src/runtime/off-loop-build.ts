@@ -80,7 +80,7 @@ export class OffLoopBuilder {
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.maxHeapMb ?? 4096 };
     // Run from the TypeScript sources (tests, benchmarks under tsx), the thread registers tsx's loader first.
     const w = import.meta.url.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(new URL('./build-worker.ts', import.meta.url).href)}); });`, { eval: true, resourceLimits })
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./build-worker.ts', import.meta.url).href)}); });`, { eval: true, resourceLimits })
       : new Worker(new URL('./build-worker.js', import.meta.url), { resourceLimits });
     w.unref();
     w.on('message', (r: BuildResponse) => this.settle(r.id, r));
