@@ -83,6 +83,9 @@ export interface ReloadRecord {
 
 const HISTORY = 50;
 
+/** A build this quick may run on the event loop while the build thread is not warm yet. */
+const QUICK_BUILD_MS = 1000;
+
 export interface ReloadOutcome {
   result: 'applied' | 'unchanged' | 'rejected';
   version?: string;
@@ -253,10 +256,22 @@ export class ControlPlane {
     } catch (e) {
       return this.record('file', path, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], path, (e as Error).message), file: path }]));
     }
-    // Started at the first edit (its protos loaded then, its cache filled by that build).
     this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
+    // The thread starts at the first edit and needs a build from nothing (its protos loaded, its
+    // cache filled) before it is quick. Until then, a config whose last build was quick is built
+    // here, as the thread warms up on it; a big one waits for the thread.
+    const lastMs = this.buildSamples.at(-1)?.ms ?? Infinity;
+    if (!this.builder.warm && lastMs < QUICK_BUILD_MS) {
+      void this.builder.build(texts, this.buildOptions(), started).catch(() => undefined);
+      return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
+    }
     const r = await this.builder.build(texts, this.buildOptions(), started, this.ads.snapshot);
     if (this.stopped) return { result: 'unchanged', diagnostics: [] }; // stopped during the build: nothing more is served
+    if (r.threadFailed) {
+      // The thread itself failed (not the config): the config is built here instead, never refused for it.
+      this.log.warn({ reason: r.diagnostics.map((d) => d.message).join('; ') }, 'the build thread failed; building on the event loop');
+      return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
+    }
     if (r.stack) this.log.error({ err: r.stack }, 'translation failed');
     if (!r.ok || !r.snapshot) {
       const diagnostics = r.diagnostics.map((d) => (d.file === undefined && d.severity === 'error' ? { ...d, file: path } : d));

@@ -33,6 +33,8 @@ export interface BuildResponse {
   model?: Uint8Array;
   /** A translation bug's stack, for the log. */
   stack?: string;
+  /** The thread failed or stopped (not the config): the build can be done elsewhere. */
+  threadFailed?: boolean;
 }
 
 /** A build done off the event loop, as the control plane uses it. */
@@ -45,6 +47,8 @@ export interface OffLoopResult {
   ir: () => GatewayIR | undefined;
   model: () => GatewayModel | undefined;
   stack?: string;
+  /** The thread failed or stopped, not the config: building it elsewhere may succeed. */
+  threadFailed?: boolean;
 }
 
 export interface BuildLimits {
@@ -65,8 +69,14 @@ export class OffLoopBuilder {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: BuildResponse) => void; timer: NodeJS.Timeout }>();
   private queue: Promise<unknown> = Promise.resolve();
+  private warmThread?: Worker;
 
   constructor(private readonly limits: BuildLimits = {}) {}
+
+  /** True once the current thread has finished a build: its protos are loaded and its cache holds a config. */
+  get warm(): boolean {
+    return this.worker !== undefined && this.warmThread === this.worker;
+  }
 
   /** Builds `texts` on the build thread; the resources and versions are those compileConfig + buildSnapshot give. */
   build(texts: SourceText[], options: Omit<CompileOptions, 'cache'>, createdAt: number, previous?: Snapshot): Promise<OffLoopResult> {
@@ -80,18 +90,33 @@ export class OffLoopBuilder {
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.maxHeapMb ?? 4096 };
     // Run from the TypeScript sources (tests, benchmarks under tsx), the thread registers tsx's loader first.
     const w = import.meta.url.endsWith('.ts')
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./build-worker.ts', import.meta.url).href)}); });`, { eval: true, resourceLimits })
-      : new Worker(new URL('./build-worker.js', import.meta.url), { resourceLimits });
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./build-worker.ts', import.meta.url).href)}); });`, { eval: true, resourceLimits, stderr: true })
+      : new Worker(new URL('./build-worker.js', import.meta.url), { resourceLimits, stderr: true });
+    // What the thread writes to stderr (a crash's last words) is kept for the diagnostic.
+    let stderr = '';
+    w.stderr.setEncoding('utf8');
+    w.stderr.on('data', (d: string) => { stderr = (stderr + d).slice(-2000); });
     w.unref();
-    w.on('message', (r: BuildResponse) => this.settle(r.id, r));
+    w.on('message', (r: BuildResponse) => {
+      this.warmThread = w;
+      this.settle(r.id, r);
+    });
     const lost = (r: (id: number) => BuildResponse) => {
       if (this.worker === w) this.worker = undefined;
       for (const id of [...this.pending.keys()]) this.settle(id, r(id));
     };
     w.on('error', (e) => lost((id) => ((e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
       ? limitResponse(id, `it needed more than ${this.limits.maxHeapMb ?? 4096} MiB`)
-      : { id, ok: false, diagnostics: [diag('FD_TRANSLATE', [], `the build thread failed: ${e.message}`)], stack: e.stack })));
-    w.on('exit', () => lost((id) => ({ id, ok: false, diagnostics: [diag('FD_TRANSLATE', [], 'the build thread stopped')] })));
+      : { id, ok: false, diagnostics: [diag('FD_TRANSLATE', [], `the build thread failed: ${e.message}`)], stack: e.stack, threadFailed: true })));
+    w.on('exit', (code) => {
+      const report = () => lost((id) => ({ id, ok: false, diagnostics: [diag('FD_TRANSLATE', [], `the build thread stopped (exit code ${code})${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' ')}` : ''}`)], threadFailed: true }));
+      // Its last words may still be on their way.
+      if (w.stderr.readableEnded) report();
+      else {
+        w.stderr.once('end', report);
+        setTimeout(report, 500).unref();
+      }
+    });
     this.worker = w;
     return w;
   }
@@ -144,7 +169,7 @@ function lazy<T>(bytes: Uint8Array | undefined): () => T | undefined {
 }
 
 function result(r: BuildResponse, createdAt: number, previous?: Snapshot): OffLoopResult {
-  const out: OffLoopResult = { ok: r.ok, diagnostics: r.diagnostics, ir: lazy<GatewayIR>(r.ir), model: lazy<GatewayModel>(r.model), ...(r.ids ? { ids: r.ids } : {}), ...(r.stack ? { stack: r.stack } : {}) };
+  const out: OffLoopResult = { ok: r.ok, diagnostics: r.diagnostics, ir: lazy<GatewayIR>(r.ir), model: lazy<GatewayModel>(r.model), ...(r.ids ? { ids: r.ids } : {}), ...(r.stack ? { stack: r.stack } : {}), ...(r.threadFailed ? { threadFailed: true } : {}) };
   if (r.ok && r.snapshot) out.snapshot = snapshotOf(r.snapshot, createdAt, previous);
   return out;
 }
