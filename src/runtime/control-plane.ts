@@ -83,7 +83,7 @@ export interface ReloadRecord {
 
 const HISTORY = 50;
 
-/** A build this quick may run on the event loop while the build thread is not warm yet. */
+/** A config whose last build took less is built on the event loop (until one took longer). */
 const QUICK_BUILD_MS = 1000;
 
 export interface ReloadOutcome {
@@ -256,15 +256,14 @@ export class ControlPlane {
     } catch (e) {
       return this.record('file', path, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], path, (e as Error).message), file: path }]));
     }
-    this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
-    // The thread starts at the first edit and needs a build from nothing (its protos loaded, its
-    // cache filled) before it is quick. Until then, a config whose last build was quick is built
-    // here, as the thread warms up on it; a big one waits for the thread.
+    // A config whose last build was quick is built here: blocking the loop that briefly costs
+    // less than the round trip, and no thread is started for it. A big one goes to the thread
+    // (started at the first such edit; it then needs one build from nothing to be quick).
     const lastMs = this.buildSamples.at(-1)?.ms ?? Infinity;
-    if (!this.builder.warm && lastMs < QUICK_BUILD_MS) {
-      void this.builder.build(texts, this.buildOptions(), started).catch(() => undefined);
+    if (lastMs < QUICK_BUILD_MS && !this.builder) {
       return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
     }
+    this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
     const r = await this.builder.build(texts, this.buildOptions(), started, this.ads.snapshot);
     if (this.stopped) return { result: 'unchanged', diagnostics: [] }; // stopped during the build: nothing more is served
     if (r.threadFailed) {
