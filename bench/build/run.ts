@@ -11,7 +11,7 @@
  *    event loop's delay sampled meanwhile (perf_hooks monitorEventLoopDelay, 10 ms resolution):
  *    p99 and max are how long xDS, /healthz and the companions' streams could not be answered.
  * 3. `companion-policy`: edit → the authz companion holds the new policy, through a real
- *    ControlPlane watching the file (debounce, build on the worker thread, ADS push) and a
+ *    ControlPlane watching the file (debounce, build, ADS push) and a
  *    companion client (src/xds/companion-client.ts) on loopback, at 1,000 routes.
  *
  *   node --import tsx bench/build/run.ts [--routes 20000] [--edits 15] [--skip-big]
@@ -181,7 +181,7 @@ async function companionPolicy(n: number): Promise<void> {
     }
     const s = summarize(samples);
     print(`companion-policy-${n}`, { routes: n, edits: EDITS, ms: { p50: round(s.p50), p90: round(s.p90), max: round(s.max) } },
-      `${n} routes: edit of a consumer's key → the authz companion holds it: p50 ${round(s.p50)} ms, p90 ${round(s.p90)} ms, max ${round(s.max)} ms (${EDITS} edits; file watch, debounce, build on the worker thread, ADS)`);
+      `${n} routes: edit of a consumer's key → the authz companion holds it: p50 ${round(s.p50)} ms, p90 ${round(s.p90)} ms, max ${round(s.max)} ms (${EDITS} edits; file watch, debounce, build, ADS)`);
   } finally {
     client.close();
     await cp.stop();
