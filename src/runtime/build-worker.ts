@@ -40,7 +40,7 @@ function build(req: BuildRequest): BuildResponse {
   } catch (e) {
     return { id: req.id, ok: false, diagnostics: [{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: req.texts[0]?.file ?? '' }], stack: (e as Error).stack };
   }
-  if (!compiled.ok || !compiled.translation) return { id: req.id, ok: false, diagnostics: compiled.diagnostics };
+  if (!compiled.ok || !compiled.translation) return { id: req.id, ok: false, diagnostics: compiled.diagnostics, watchFiles: compiled.watchFiles ?? [] };
   let snapshot: Snapshot;
   try {
     snapshot = buildSnapshot(compiled.translation, 0, previous, cache.encoder.encode);
@@ -49,7 +49,7 @@ function build(req: BuildRequest): BuildResponse {
   }
   previous = snapshot;
   return {
-    id: req.id, ok: true, diagnostics: compiled.diagnostics, snapshot: wire(snapshot), ids: entityIds(compiled.ir),
+    id: req.id, ok: true, diagnostics: compiled.diagnostics, snapshot: wire(snapshot), ids: entityIds(compiled.ir), watchFiles: compiled.watchFiles ?? [],
     ir: serialized(compiled.ir), model: serialized(compiled.model),
   };
 }

@@ -271,6 +271,7 @@ export class ControlPlane {
       this.log.warn({ reason: r.diagnostics.map((d) => d.message).join('; ') }, 'the build thread failed; building on the event loop');
       return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
     }
+    if (r.watchFiles) this.followPems(r.watchFiles);
     if (r.stack) this.log.error({ err: r.stack }, 'translation failed');
     if (!r.ok || !r.snapshot) {
       const diagnostics = r.diagnostics.map((d) => (d.file === undefined && d.severity === 'error' ? { ...d, file: path } : d));

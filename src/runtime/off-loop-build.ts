@@ -28,6 +28,8 @@ export interface BuildResponse {
   snapshot?: { version: string; fleets: [string, [string, WireResource[]][]][]; companions: [string, WireResource[]][] };
   /** The routes and consumers with their ids (/status). */
   ids?: EntityIds;
+  /** The PEM files the config names (followed for rotation). */
+  watchFiles?: string[];
   /** The IR and the model, serialized (node:v8), for the dashboard to read when it is asked for. */
   ir?: Uint8Array;
   model?: Uint8Array;
@@ -43,6 +45,7 @@ export interface OffLoopResult {
   diagnostics: Diagnostic[];
   snapshot?: Snapshot;
   ids?: EntityIds;
+  watchFiles?: string[];
   /** Read on first use (deserialized then): only the dashboard needs them. */
   ir: () => GatewayIR | undefined;
   model: () => GatewayModel | undefined;
@@ -169,7 +172,7 @@ function lazy<T>(bytes: Uint8Array | undefined): () => T | undefined {
 }
 
 function result(r: BuildResponse, createdAt: number, previous?: Snapshot): OffLoopResult {
-  const out: OffLoopResult = { ok: r.ok, diagnostics: r.diagnostics, ir: lazy<GatewayIR>(r.ir), model: lazy<GatewayModel>(r.model), ...(r.ids ? { ids: r.ids } : {}), ...(r.stack ? { stack: r.stack } : {}), ...(r.threadFailed ? { threadFailed: true } : {}) };
+  const out: OffLoopResult = { ok: r.ok, diagnostics: r.diagnostics, ir: lazy<GatewayIR>(r.ir), model: lazy<GatewayModel>(r.model), ...(r.ids ? { ids: r.ids } : {}), ...(r.watchFiles ? { watchFiles: r.watchFiles } : {}), ...(r.stack ? { stack: r.stack } : {}), ...(r.threadFailed ? { threadFailed: true } : {}) };
   if (r.ok && r.snapshot) out.snapshot = snapshotOf(r.snapshot, createdAt, previous);
   return out;
 }
