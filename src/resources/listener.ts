@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IrListener } from '../ir/types.js';
 import { adsSource, anyMessage, compact, duration, formatterLiteral, socketAddress, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
@@ -138,9 +139,27 @@ const SNI_EARLY_MUTATION = {
   }),
 };
 
+/** The listener's HTTP filters, in CHAIN order: those some route of the listener uses. */
+export function httpFilterChain(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject[] {
+  return filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
+}
+
+/**
+ * The name of the listener's RouteConfiguration, which carries a hash of its filter chain. The
+ * filters are off by default and switched on by each route's typed_per_filter_config, so a
+ * chain is only right with the routes written for it: Envoy applies a listener before the
+ * routes that come with it, and with one name for both a new chain (say, jwt moved from the
+ * authz companion into Envoy's jwt_authn) would run for a moment with the old routes, which
+ * switch on filters no longer there and none of the new ones: a protected route unprotected.
+ * With the chain in the name, a new chain names new routes, and Envoy keeps the new listener
+ * warming (the old one serving with its own routes) until they have arrived.
+ */
+export function routeConfigNameFor(l: IrListener, chain: readonly JsonObject[]): string {
+  return `${routeConfigName(l.name)}#${createHash('sha256').update(JSON.stringify(chain)).digest('base64url').slice(0, 12)}`;
+}
+
 /** IrListener → envoy.config.listener.v3.Listener with an HTTP connection manager using RDS. */
-export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>): JsonObject {
-  const chain = filters.map((f) => f.httpFilter(l, ctx)).filter((f): f is JsonObject => f !== undefined);
+export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, certSnis: Map<string, string[]>, chain = httpFilterChain(l, filters, ctx)): JsonObject {
   const accessLog = filters.flatMap((f) => f.accessLogs?.(l, ctx) ?? []);
   const tracing = filters.map((f) => f.tracing?.(l, ctx)).find((t) => t !== undefined);
   const filterReplies = filters.flatMap((f) => f.localReplies?.(l, ctx) ?? []);
@@ -150,7 +169,7 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
     typed_config: anyMessage('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', compact({
       stat_prefix: l.name,
       codec_type: 'AUTO',
-      rds: { config_source: adsSource(), route_config_name: routeConfigName(l.name) },
+      rds: { config_source: adsSource(), route_config_name: routeConfigNameFor(l, chain) },
       http_filters: chain,
       use_remote_address: true,
       normalize_path: true,

@@ -2,7 +2,7 @@ import type { IrListener, IrRoute } from '../ir/types.js';
 import { kongMessage } from '../kong-message.js';
 import { compact, duration, setHeader, setHeaderFormat, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
-import { clusterName, routeConfigName } from './names.js';
+import { clusterName } from './names.js';
 import { escapeRegex } from '../regex.js';
 import { routeKey, type TranslateMemo } from './translate-memo.js';
 
@@ -71,14 +71,14 @@ function authorityMatcher(r: IrRoute): string | undefined {
  * 404. Kong ranks host and host-less routes together, so one ordered list is exactly its
  * router, and every route appears (and is encoded) once.
  */
-export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, memo?: TranslateMemo): JsonObject {
+export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, memo: TranslateMemo | undefined, name: string): JsonObject {
   const build = (r: IrRoute) => buildRoutes(r, authorityMatcher(r), listener, filters, ctx);
   const envoyRoutes = listener.routes
     .filter((r) => servesOn(r, listener) !== 'skip')
     .flatMap((r) => (memo ? memo.get(routeKey(listener, r), () => build(r)) : build(r)));
   envoyRoutes.push(NO_ROUTE_MATCHED);
   return {
-    name: routeConfigName(listener.name),
+    name,
     virtual_hosts: [{ name: 'any', domains: ['*'], routes: envoyRoutes, request_headers_to_add: FORWARDED }],
     ...(listener.protocol === 'https' && listener.routes.some((r) => r.snis) ? { request_headers_to_remove: [SNI_HEADER] } : {}),
   };

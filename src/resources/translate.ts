@@ -3,7 +3,7 @@ import type { JsonObject } from './builders.js';
 import { buildCluster, buildLoadAssignment, buildTrustSecret } from './cluster.js';
 import { HTTP_FILTERS } from './filters/index.js';
 import { expandChain, type ChainEntry, type CompanionResource, type FilterContext, type TranslateSettings } from './filters/registry.js';
-import { buildListener } from './listener.js';
+import { buildListener, httpFilterChain, routeConfigNameFor } from './listener.js';
 import { clusterName } from './names.js';
 import { buildRouteConfiguration } from './route-config.js';
 import { buildSecret } from './secret.js';
@@ -60,9 +60,10 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
         for (const c of l.certificates) usedSecrets.add(c);
         continue;
       }
-      const listener = intern(TYPE.listener, buildListener(l, filters, ctx, certSnis));
+      const chain = httpFilterChain(l, filters, ctx);
+      const listener = intern(TYPE.listener, buildListener(l, filters, ctx, certSnis, chain));
       lds.set(listener.name as string, listener);
-      const rc = buildRouteConfiguration(l, filters, ctx, memo);
+      const rc = buildRouteConfiguration(l, filters, ctx, memo, routeConfigNameFor(l, chain));
       rds.set(rc.name as string, rc);
       for (const r of l.routes) if (r.service) used.add(clusterName(r.action.backend));
       for (const c of l.certificates) usedSecrets.add(c);

@@ -93,7 +93,10 @@ test('frontdesk translate prints the Envoy resources', () => {
   // The listener on Kong's proxy port, its routes from RDS.
   const listener = out.LDS!['listener:proxy'] as Obj;
   assert.equal(listener.address.socket_address.port_value, 8000);
-  const routes = ((out.RDS!['listener:proxy'] as Obj).virtual_hosts as Obj[]).flatMap((vh) => vh.routes as Obj[]);
+  // The routes are the RouteConfiguration its connection manager names.
+  const rdsName = listener.filter_chains[0].filters[0].typed_config.rds.route_config_name as string;
+  assert.match(rdsName, /^listener:proxy#/);
+  const routes = ((out.RDS![rdsName] as Obj).virtual_hosts as Obj[]).flatMap((vh) => vh.routes as Obj[]);
   const orders = routes.filter((r) => r.metadata?.filter_metadata?.frontdesk?.route === 'orders');
   assert.ok(orders.some((r) => r.match.prefix === '/orders'), 'the route matches its path as a prefix');
   assert.ok(orders.length > 0);

@@ -22,6 +22,7 @@ import { messageType, typeForUrl } from '../../src/xds/proto-registry.js';
 import { NOW_MS, NOW_S, keyPair, signToken } from '../support/jwt-fixtures.js';
 import { kongId } from '../../src/model/load/kong-ids.js';
 import { policyIdOf } from '../support/policy-ids.js';
+import { routeConfigOf } from '../support/route-configs.js';
 
 type Obj = { [k: string]: Json };
 
@@ -111,8 +112,8 @@ function hcm(t: ReturnType<typeof compile>, listener = 'listener:proxy'): Obj {
   return ((l.filter_chains as Obj[])[0]!.filters as Obj[])[0]!.typed_config as Obj;
 }
 
-function routesOf(t: ReturnType<typeof compile>, rc = 'listener:proxy'): Obj[] {
-  const config = t.fleets.get('')!.get(TYPE.route)!.get(rc) as Obj;
+function routesOf(t: ReturnType<typeof compile>, listener = 'proxy'): Obj[] {
+  const config = routeConfigOf(t.fleets.get('')!.get(TYPE.route)!, listener) as Obj;
   return (config.virtual_hosts as Obj[]).flatMap((vh) => vh.routes as Obj[]);
 }
 

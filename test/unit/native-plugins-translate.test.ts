@@ -17,6 +17,7 @@ import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { corsConfigSchema, corsOrigin, corsPlugin, type CorsFeature } from '../../src/model/plugins/cors.js';
 import { kongId } from '../../src/model/load/kong-ids.js';
+import { routeConfigOf } from '../support/route-configs.js';
 
 type Obj = Record<string, any>;
 
@@ -42,7 +43,7 @@ function hcmOf(r: Compiled, listener = 'listener:proxy'): Obj {
 
 function envoyRoutes(r: Compiled): Map<string, Obj> {
   const out = new Map<string, Obj>();
-  for (const vh of resources(r, TYPE.route).get('listener:proxy')!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
+  for (const vh of routeConfigOf(resources(r, TYPE.route))!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
   return out;
 }
 

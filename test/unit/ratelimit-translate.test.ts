@@ -17,6 +17,7 @@ import { decodeResource } from '../../src/xds/companion-client.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { kongId } from '../../src/model/load/kong-ids.js';
 import { policyIdOf } from '../support/policy-ids.js';
+import { routeConfigOf } from '../support/route-configs.js';
 
 type Obj = Record<string, any>;
 
@@ -35,9 +36,9 @@ function chain(r: ReturnType<typeof compile>, listener = 'listener:proxy'): Obj[
 }
 
 /** Envoy routes by name, across virtual hosts (first seen). */
-function envoyRoutes(r: ReturnType<typeof compile>, rc = 'listener:proxy'): Map<string, Obj> {
+function envoyRoutes(r: ReturnType<typeof compile>, listener = 'proxy'): Map<string, Obj> {
   const out = new Map<string, Obj>();
-  for (const vh of resources(r, TYPE.route).get(rc)!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
+  for (const vh of routeConfigOf(resources(r, TYPE.route), listener)!.virtual_hosts) for (const route of vh.routes) if (!out.has(route.name)) out.set(route.name, route);
   return out;
 }
 
@@ -274,7 +275,7 @@ services:
 `);
     assert.ok(chain(r, 'listener:public').some((f) => f.name === 'envoy.filters.http.ratelimit'));
     assert.ok(!chain(r, 'listener:internal').some((f) => f.name === 'envoy.filters.http.ratelimit'));
-    assert.equal(envoyRoutes(r, 'listener:public').get('free')!.route.rate_limits, undefined);
+    assert.equal(envoyRoutes(r, 'public').get('free')!.route.rate_limits, undefined);
 
     const none = compile(`
 _format_version: "3.0"

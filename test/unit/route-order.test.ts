@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig, describeErrors } from '../../src/runtime/compile.js';
+import { routeConfigOf } from '../support/route-configs.js';
 
 interface EnvoyRoute { name: string; match: Record<string, unknown> }
 interface VirtualHost { name: string; domains: string[]; routes: EnvoyRoute[] }
@@ -29,7 +30,7 @@ ${extra}`;
   const r = compileConfig([{ file: 'order.yaml', text }]);
   assert.ok(r.ok && r.translation, describeErrors(r));
   const rds = r.translation.fleets.get('')!.get(TYPE.route)!;
-  const rc = rds.get('listener:proxy') as unknown as { virtual_hosts: VirtualHost[] };
+  const rc = routeConfigOf(rds) as unknown as { virtual_hosts: VirtualHost[] };
   return rc.virtual_hosts;
 }
 
@@ -274,7 +275,7 @@ services:
 `;
     const r = compileConfig([{ file: 'order.yaml', text }]);
     assert.ok(r.ok && r.translation);
-    const rc = r.translation.fleets.get('')!.get(TYPE.route)!.get('listener:proxy') as unknown as { virtual_hosts: VirtualHost[] };
+    const rc = routeConfigOf(r.translation.fleets.get('')!.get(TYPE.route)!) as unknown as { virtual_hosts: VirtualHost[] };
     assert.deepEqual(rc.virtual_hosts[0]!.routes.map((x) => [x.name, x.match.path ?? x.match.prefix]), [
       ['long:exact', '/a/b'], ['long', '/a/b'], ['short:exact', '/a'], ['short', '/a'], ['no-route', '/'],
     ]);

@@ -14,6 +14,10 @@ import { framedResponse, responseBytes, type Response } from '../../src/xds/wire
 import { StreamWriter, WriteBudget } from '../../src/xds/write-queue.js';
 import { RawAdsStream, type DeltaResponse, type SotwResponse } from '../support/raw-ads.js';
 import { waitFor } from '../support/wait.js';
+import { plainRouteConfigName } from '../support/route-configs.js';
+
+/** The route configuration every listener of these plugin-less configs names. */
+const RDS = plainRouteConfigName();
 
 function snapshot(services: Record<string, string[]>, previous?: Snapshot): Snapshot {
   const yaml = ['_format_version: "3.0"', 'services:'];
@@ -46,9 +50,9 @@ async function sotwFirstFetch(s: RawAdsStream<SotwResponse>, id: string): Promis
   s.send({ type_url: TYPE.endpoint, version_info: eds.version_info, response_nonce: eds.nonce, resource_names: clusters });
   const lds = await s.next();
   s.send({ type_url: TYPE.listener, version_info: lds.version_info, response_nonce: lds.nonce });
-  s.send({ type_url: TYPE.route, resource_names: ['listener:proxy'] });
+  s.send({ type_url: TYPE.route, resource_names: [RDS] });
   const rds = await s.next();
-  s.send({ type_url: TYPE.route, version_info: rds.version_info, response_nonce: rds.nonce, resource_names: ['listener:proxy'] });
+  s.send({ type_url: TYPE.route, version_info: rds.version_info, response_nonce: rds.nonce, resource_names: [RDS] });
   return { cds, eds, lds, rds };
 }
 
@@ -62,7 +66,7 @@ async function deltaFirstFetch(s: RawAdsStream<DeltaResponse>, id: string): Prom
   s.send({ type_url: TYPE.listener });
   const lds = await s.next();
   s.send({ type_url: TYPE.listener, response_nonce: lds.nonce });
-  s.send({ type_url: TYPE.route, resource_names_subscribe: ['listener:proxy'] });
+  s.send({ type_url: TYPE.route, resource_names_subscribe: [RDS] });
   const rds = await s.next();
   s.send({ type_url: TYPE.route, response_nonce: rds.nonce });
 }
@@ -97,12 +101,12 @@ describe('one fleet, many streams', () => {
     }
     for (const r of deltaRds) {
       assert.equal(r.type_url, TYPE.route);
-      assert.deepEqual(r.resources.map((x) => x.name), ['listener:proxy'], 'delta: only the changed route configuration');
+      assert.deepEqual(r.resources.map((x) => x.name), [RDS], 'delta: only the changed route configuration');
       assert.ok(routesTo(paths(r.resources[0]!.resource), '/a2'));
     }
     assert.equal(new Set(sotwRds.map((r) => r.nonce)).size, 1, 'SotW streams sent the same route configuration get the very same message');
     assert.deepEqual(server.writes.copyingStreams, 0, 'every stream writes the shared bytes as they are (no copy per stream)');
-    sotwRds.forEach((r, i) => sotw[i]!.send({ type_url: TYPE.route, version_info: r.version_info, response_nonce: r.nonce, resource_names: ['listener:proxy'] }));
+    sotwRds.forEach((r, i) => sotw[i]!.send({ type_url: TYPE.route, version_info: r.version_info, response_nonce: r.nonce, resource_names: [RDS] }));
     deltaRds.forEach((r, i) => delta[i]!.send({ type_url: TYPE.route, response_nonce: r.nonce }));
     await waitFor(() => converged.size === 24, 'every node to hold the new version');
     server.off('converged', onConverged);
@@ -121,7 +125,7 @@ describe('one fleet, many streams', () => {
     // The node that routes to beta keeps it until its routes have moved on.
     const routes = await old.next();
     assert.equal(routes.type_url, TYPE.route, 'its routes move first');
-    old.send({ type_url: TYPE.route, version_info: routes.version_info, response_nonce: routes.nonce, resource_names: ['listener:proxy'] });
+    old.send({ type_url: TYPE.route, version_info: routes.version_info, response_nonce: routes.nonce, resource_names: [RDS] });
     const removal = await old.next();
     assert.equal(removal.type_url, TYPE.cluster);
     assert.deepEqual(removal.resources.map(sotwName).sort(), ['service:alpha'], 'then beta is removed');

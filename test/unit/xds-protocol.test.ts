@@ -10,6 +10,10 @@ import { AdsServer } from '../../src/xds/ads-server.js';
 import { buildSnapshot, type Snapshot } from '../../src/xds/snapshot.js';
 import { RawAdsStream, type DeltaResponse, type SotwResponse } from '../support/raw-ads.js';
 import { waitFor } from '../support/wait.js';
+import { plainRouteConfigName } from '../support/route-configs.js';
+
+/** The route configuration every listener of these plugin-less configs names. */
+const RDS = plainRouteConfigName();
 
 function snapshot(services: Record<string, string[]>, previous?: Snapshot): Snapshot {
   const yaml = ['_format_version: "3.0"', 'services:'];
@@ -55,10 +59,10 @@ describe('ADS state-of-the-world', () => {
     const lds = await s.next();
     assert.equal(lds.type_url, TYPE.listener, 'listeners after endpoints');
     s.send({ type_url: TYPE.listener, version_info: lds.version_info, response_nonce: lds.nonce });
-    s.send({ type_url: TYPE.route, resource_names: ['listener:proxy'] });
+    s.send({ type_url: TYPE.route, resource_names: [RDS] });
     const rds = await s.next();
     assert.equal(rds.type_url, TYPE.route);
-    s.send({ type_url: TYPE.route, version_info: rds.version_info, response_nonce: rds.nonce, resource_names: ['listener:proxy'] });
+    s.send({ type_url: TYPE.route, version_info: rds.version_info, response_nonce: rds.nonce, resource_names: [RDS] });
     Object.assign(last, { cds, eds, lds, rds });
     return last;
   }
@@ -82,7 +86,7 @@ describe('ADS state-of-the-world', () => {
     server.setSnapshot(v2);
     const rds2 = await s.next();
     assert.equal(rds2.type_url, TYPE.route, 'only the routes changed');
-    s.send({ type_url: TYPE.route, version_info: first.rds!.version_info, response_nonce: rds2.nonce, resource_names: ['listener:proxy'], error_detail: { code: 3, message: 'route rejected: test' } });
+    s.send({ type_url: TYPE.route, version_info: first.rds!.version_info, response_nonce: rds2.nonce, resource_names: [RDS], error_detail: { code: 3, message: 'route rejected: test' } });
     await waitFor(() => server.nodes().find((n) => n.stream && n.types.RDS?.lastNack), 'the NACK to be recorded');
     const st = server.nodes().filter((n) => n.types.RDS?.lastNack).pop()!;
     assert.equal(st.types.RDS!.lastNack!.detail, 'route rejected: test');
@@ -106,7 +110,7 @@ describe('ADS state-of-the-world', () => {
     const rds = await s.next();
     assert.equal(rds.type_url, TYPE.route, 'clusters are unchanged while beta is still routed to, so the routes go first');
     assert.doesNotMatch(JSON.stringify(rds.resources), /service:beta/);
-    s.send({ type_url: TYPE.route, version_info: rds.version_info, response_nonce: rds.nonce, resource_names: ['listener:proxy'] });
+    s.send({ type_url: TYPE.route, version_info: rds.version_info, response_nonce: rds.nonce, resource_names: [RDS] });
     const final = await s.next();
     assert.equal(final.type_url, TYPE.cluster);
     assert.deepEqual(names(final), ['service:alpha'], 'then beta goes');
@@ -123,7 +127,7 @@ describe('ADS state-of-the-world', () => {
     s2.send({ node, type_url: TYPE.cluster, version_info: got.cds!.version_info });
     s2.send({ type_url: TYPE.endpoint, version_info: got.eds!.version_info, resource_names: ['service:alpha', 'service:beta'] });
     s2.send({ type_url: TYPE.listener, version_info: got.lds!.version_info });
-    s2.send({ type_url: TYPE.route, version_info: got.rds!.version_info, resource_names: ['listener:proxy'] });
+    s2.send({ type_url: TYPE.route, version_info: got.rds!.version_info, resource_names: [RDS] });
     const v2 = snapshot({ alpha: ['/resumed'], beta: ['/b'] }, v1);
     server.setSnapshot(v2);
     const next = await s2.next();
@@ -159,7 +163,7 @@ describe('ADS delta', () => {
     const lds = await s.next();
     assert.equal(lds.type_url, TYPE.listener);
     s.send({ type_url: TYPE.listener, response_nonce: lds.nonce });
-    s.send({ type_url: TYPE.route, resource_names_subscribe: ['listener:proxy'] });
+    s.send({ type_url: TYPE.route, resource_names_subscribe: [RDS] });
     const rds = await s.next();
     s.send({ type_url: TYPE.route, response_nonce: rds.nonce });
 
