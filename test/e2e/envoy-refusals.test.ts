@@ -63,6 +63,6 @@ describe('what the resource check refuses, Envoy refuses', () => {
     const long = REFUSALS.find((x) => x.name.startsWith('a path longer'))!;
     const detail = await pushUnchecked(marked(long.yaml({ port: 0, upstream: upstream.url })).text, 'RDS');
     assert.doesNotMatch(detail, /\n|aaaaaaaa|\(truncated\)/);
-    assert.match(detail, /^listener:proxy: refused; Envoy cut its message before the reason/);
+    assert.match(detail, /^listener:proxy#[\w-]+: refused; Envoy cut its message before the reason/);
   });
 });
