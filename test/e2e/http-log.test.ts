@@ -3,7 +3,7 @@
 // denied requests with their status and no credential; a sink that fails then recovers gets
 // every entry (retried with back-off), and a sink that does not answer never holds a request.
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, silentLogger } from '../../src/logger.js';
@@ -14,6 +14,7 @@ import { startGateway, type Gateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
+import { proxyRequest } from '../support/proxy-request.js';
 
 type Entry = Record<string, any>;
 
@@ -43,13 +44,8 @@ async function startSink() {
   };
 }
 
-function send(gw: Gateway, path: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path, headers }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A GET through the gateway; its status. */
+const send = (gw: Gateway, path: string, headers: Record<string, string> = {}): Promise<number> => proxyRequest(gw, { path, headers }).then((r) => r.status);
 
 const SECRET = 'sEcReT-partner-key';
 

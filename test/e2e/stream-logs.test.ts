@@ -6,7 +6,6 @@
 // entries the companion held.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { request } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +18,7 @@ import { startGateway, type Gateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
+import { proxyRequest } from '../support/proxy-request.js';
 
 type Entry = Record<string, any>;
 
@@ -60,13 +60,8 @@ async function startDatagramSink() {
   return { port: socket.address().port, texts, close: () => new Promise<void>((r) => socket.close(() => r())) };
 }
 
-function send(gw: Gateway, path: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path, headers }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A GET through the gateway; its status. */
+const send = (gw: Gateway, path: string, headers: Record<string, string> = {}): Promise<number> => proxyRequest(gw, { path, headers }).then((r) => r.status);
 
 const KEY = 'sEcReT-stream-key';
 
