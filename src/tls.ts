@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { isIP } from 'node:net';
 import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from './logger.js';
@@ -142,6 +143,17 @@ export function channelCredentials(source: TlsSource | undefined, expect: Identi
   return grpc.credentials.createSsl(source.ca, source.key, source.cert, {
     checkServerIdentity: (_host, cert) => (describeIdentity(identityOf(cert)) === want ? undefined : new Error(`the server's certificate is not ${want} (it is ${describeIdentity(identityOf(cert))})`)),
   });
+}
+
+/**
+ * grpc-js channel options for a client of `target` (HOST:PORT): over mTLS to an IP address, the
+ * TLS server name (SNI) becomes a host name of the role, since a server name may not be an
+ * address (RFC 6066; Node warns). The server is checked by its identity either way.
+ */
+export function tlsChannelOptions(target: string, source: TlsSource | undefined, expect: Identity): grpc.ChannelOptions {
+  if (!source) return {};
+  const host = target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return isIP(host) ? { 'grpc.ssl_target_name_override': `${expect.role}.frontdesk` } : {};
 }
 
 /** The identity of a grpc-js call's peer (mTLS), undefined on plaintext or without our SAN. */

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { TYPE } from '../resources/type-urls.js';
 import { messageType, typeForUrl } from './proto-registry.js';
 import { decodeToJson, type Json } from './proto-json.js';
-import { channelCredentials, type TlsSource } from '../tls.js';
+import { channelCredentials, tlsChannelOptions, type TlsSource } from '../tls.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -118,7 +118,9 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
 
   private makeClient(): grpc.Client {
     this.tlsGeneration = this.opts.tls?.generation ?? 0;
-    return new grpc.Client(this.targets[this.targetIndex]!, channelCredentials(this.opts.tls, { role: 'control-plane' }), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    const target = this.targets[this.targetIndex]!;
+    const server = { role: 'control-plane' } as const;
+    return new grpc.Client(target, channelCredentials(this.opts.tls, server), { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...tlsChannelOptions(target, this.opts.tls, server) });
   }
 
   /** Opens the stream and subscribes. */
