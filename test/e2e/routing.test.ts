@@ -73,6 +73,9 @@ services:
       - name: c-get
         paths: [/write]
         methods: [GET]
+      - name: c-v6
+        hosts: ["[::1]:8443", "[fe80::1]"]
+        paths: [/v6]
   - name: svc-down
     url: http://127.0.0.1:1
     retries: 0
@@ -135,6 +138,13 @@ services:
     assert.equal((await get(gw, '/q', { host: 'x.wild.test' })).body.upstream, 'b');
     assert.equal((await get(gw, '/q', { host: 'api.example.com:8000' })).body.upstream, 'b');
     assert.equal((await get(gw, '/q', { host: 'other.test' })).status, 404);
+  });
+
+  test('IPv6 hosts, bracketed, with and without a port (Kong normalize_ipv6)', async () => {
+    assert.equal((await get(gw, '/v6/x', { host: '[::1]:8443' })).body.upstream, 'c');
+    assert.equal((await get(gw, '/v6/x', { host: '[::1]:9000' })).status, 404, 'a host with a port matches that port only');
+    assert.equal((await get(gw, '/v6/x', { host: '[fe80::1]' })).body.upstream, 'c');
+    assert.equal((await get(gw, '/v6/x', { host: '[fe80::1]:1234' })).body.upstream, 'c', 'a host without a port matches any port');
   });
 
   test('a host-less route still matches under a host that has routes', async () => {

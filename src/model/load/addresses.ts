@@ -53,7 +53,9 @@ export function hostProblem(host: string): string | undefined {
 export function routeHostProblem(host: string): string | undefined {
   const stars = host.split('*').length - 1;
   if (stars > 1) return 'invalid wildcard: must have at most one wildcard';
-  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(host.startsWith('[') ? host.replace(/^\[([^\]]+)\](?::(\d{1,5}))?$/, '$1') : host);
+  // `[v6]` or `[v6]:port` (Kong's normalize_ipv6), else `name` or `name:port`.
+  const m = host.startsWith('[') ? /^\[([^\]]*)\](?::(\d{1,5}))?$/.exec(host) : /^([^:]*)(?::(\d{1,5}))?$/.exec(host);
+  if (host.startsWith('[') && !(m && isIP(m[1] ?? '') === 6)) return 'not a valid IPv6 address';
   let name = m?.[1] ?? host;
   if (m?.[2] !== undefined && Number(m[2]) > 65535) return 'invalid port number'; // Kong's check_hostname
   if (stars === 1) {
