@@ -1,3 +1,4 @@
+import { kongCacheKey, kongId, kongPluginId } from '../kong-ids.js';
 import { uuidV5 } from '../uuid-v5.js';
 
 /**
@@ -42,6 +43,33 @@ export function entityName(kind: EntityKind, e: Record<string, unknown>): string
   return typeof v === 'string' ? v : undefined;
 }
 
+/** `{ id }` of a parent reference, as `add` writes them. */
+const refId = (v: unknown): string | undefined => (isObject(v) && typeof v.id === 'string' ? v.id : undefined);
+
+/**
+ * The id the loader gives an entity written without one (Kong's, src/kong-ids.ts), so
+ * that the Admin API, /status and the logs name an entity by the same id: services, routes and
+ * upstreams by name, consumers by username, targets and plugins by their cache key. Undefined
+ * for what the loader keeps no id of (credentials, certificates), or without the key field.
+ */
+function loaderId(kind: EntityKind, written: Record<string, unknown>, parent: Record<string, unknown>): string | undefined {
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  switch (kind) {
+    case 'services': case 'routes': case 'upstreams': { const n = str(written.name); return n === undefined ? undefined : kongId(kind, n); }
+    case 'consumers': { const n = str(written.username); return n === undefined ? undefined : kongId(kind, n); }
+    case 'targets': {
+      const up = refId(parent.upstream) ?? str(written.upstream);
+      const t = str(written.target);
+      return up === undefined || t === undefined ? undefined : kongId('targets', kongCacheKey('targets', [up, t]));
+    }
+    case 'plugins': {
+      const nestedIn = (['route', 'service', 'consumer'] as const).find((k) => refId(parent[k]) !== undefined);
+      return kongPluginId(written, nestedIn, nestedIn ? refId(parent[nestedIn]) : undefined);
+    }
+    default: return undefined;
+  }
+}
+
 /** Reads one or more kong.yml documents (already parsed) into the flat shape. */
 export function toFlat(docs: unknown[]): FlatState {
   const st = emptyState();
@@ -56,8 +84,9 @@ export function toFlat(docs: unknown[]): FlatState {
     return { id: byName[kind]?.get(key) ?? key };
   };
   const add = (kind: EntityKind, raw: unknown, where: string, extra: Record<string, unknown> = {}): Entity => {
-    const e = { ...(isObject(raw) ? raw : { _invalid: raw }), ...extra } as Record<string, unknown>;
-    const id = typeof e.id === 'string' ? e.id : uuid5(`${kind}:${entityName(kind, e) ?? where}`);
+    const written = isObject(raw) ? raw : { _invalid: raw };
+    const e = { ...written, ...extra } as Record<string, unknown>;
+    const id = typeof e.id === 'string' ? e.id : (loaderId(kind, written, extra) ?? uuid5(`${kind}:${entityName(kind, e) ?? where}`));
     const out = { ...e, id } as Entity;
     st[kind].push(out);
     remember(kind, entityName(kind, e), id);

@@ -21,7 +21,7 @@ export interface MeshFields {
 
 export interface Service {
   name: string;
-  /** The file's id, else the one Kong generates (model/load/kong-ids.ts). */
+  /** The file's id, else the one Kong generates (src/kong-ids.ts). */
   id: string;
   protocol: ServiceProtocol;
   host: string;
@@ -51,7 +51,7 @@ export interface Service {
 /** A Kong route, its service resolved to a name, 2.x paths already converted. */
 export interface Route extends Omit<RouteFields, 'id' | 'service' | 'enabled' | 'created_at' | 'updated_at'> {
   name: string;
-  /** The file's id, else the one Kong generates (model/load/kong-ids.ts): Kong's router breaks priority ties by it. */
+  /** The file's id, else the one Kong generates (src/kong-ids.ts): Kong's router breaks priority ties by it. */
   id: string;
   service?: string;
   origin: Origin;

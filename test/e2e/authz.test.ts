@@ -15,7 +15,7 @@ import { startGateway, type Gateway } from '../support/gateway.js';
 import { keyPair, signToken } from '../support/jwt-fixtures.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 
 type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: Record<string, unknown> & Partial<EchoReply> }

@@ -14,7 +14,7 @@ import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 
 const ENTRY = ['--import', 'tsx', 'test/support/cli-entry.ts'];
 const cli = (...args: string[]) => spawnSync(process.execPath, [...ENTRY, ...args], { encoding: 'utf8', env: { ...process.env, FRONTDESK_LOG_LEVEL: 'warn' } });

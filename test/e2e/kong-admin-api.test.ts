@@ -1,6 +1,7 @@
 // Kong's Admin API (the DB-less subset) on Frontdesk's admin port, driven as decK and Kong's
 // tooling drive it, with a real Envoy behind: what a write changes is checked at the proxy.
-// test/fixtures/deck/v1.30.0-ping-dump-sync.jsonl holds the HTTP calls decK v1.30.0 made for
+// test/fixtures/deck/v1.30.0-ping-dump-sync.jsonl holds the HTTP calls decK v1.30.0 made (recorded by
+// scripts/record-deck-calls.ts) for
 // `deck gateway ping`, `dump` and `sync test/fixtures/deck/sync.yaml` against the shipped
 // config/gateway.yaml (the real binary runs in `npm run test:deck`).
 import assert from 'node:assert/strict';

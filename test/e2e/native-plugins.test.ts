@@ -13,7 +13,7 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { waitFor } from '../support/wait.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 
 interface Seen { method: string; path: string; headers: IncomingHttpHeaders; bytes: number }
 

@@ -20,7 +20,7 @@ import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js
 import { decodeResource } from '../../src/xds/companion-client.js';
 import { messageType, typeForUrl } from '../../src/xds/proto-registry.js';
 import { NOW_MS, NOW_S, keyPair, signToken } from '../support/jwt-fixtures.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 import { policyIdOf } from '../support/policy-ids.js';
 import { routeConfigOf } from '../support/route-configs.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { consumersProblem, policiesProblem } from '../../src/authz/policy.js';
 import { AUTHZ_TYPE, type AuthzMessages } from '../../src/contracts/authz.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import type { Translation } from '../../src/resources/translate.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatDiagnostic } from '../../src/errors.js';
 import { loadConfig } from '../../src/model/load.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 import { uuidV5 } from '../../src/uuid-v5.js';
 
 const TIMEOUTS = 'connect_timeout: 3000\n    read_timeout: 10000\n    write_timeout: 10000';

@@ -16,7 +16,7 @@ import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { corsConfigSchema, corsOrigin, corsPlugin, type CorsFeature } from '../../src/model/plugins/cors.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 import { routeConfigOf } from '../support/route-configs.js';
 
 type Obj = Record<string, any>;

@@ -20,7 +20,7 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestRateLimitService, type TestRateLimitService } from '../support/ratelimit-service.js';
 import { policyIdsOf, type RoutePolicyIds } from '../support/policy-ids.js';
 import { waitFor } from '../support/wait.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 
 /** Kong route → the policy names its Envoy routes carry, from the last config pushed. */
 let policyIds = new Map<string, RoutePolicyIds>();

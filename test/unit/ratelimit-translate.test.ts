@@ -15,7 +15,7 @@ import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
 import { decodeResource } from '../../src/xds/companion-client.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
-import { kongId } from '../../src/model/load/kong-ids.js';
+import { kongId } from '../../src/kong-ids.js';
 import { policyIdOf } from '../support/policy-ids.js';
 import { routeConfigOf } from '../support/route-configs.js';
 

@@ -3,7 +3,7 @@ import { closest, diag } from '../../errors.js';
 import { aclSchema, basicauthCredentialSchema, consumerSchema, jwtSecretSchema, keyauthCredentialSchema } from '../entities.js';
 import type { Consumer, Origin } from '../types.js';
 import type { Child, CredentialKind, Found, Raw } from './flat-config.js';
-import { kongId } from './kong-ids.js';
+import { kongId } from '../../kong-ids.js';
 import { parseChild, placeKey, type Ref, type References } from './references.js';
 import { parseWith, type Reporter } from './reporter.js';
 

@@ -2,7 +2,7 @@ import type { YamlPath } from '../../errors.js';
 import type { Origin, Plugin } from '../types.js';
 import { CREDENTIAL_KINDS, isObject, type FlatConfig, type Found, type Raw } from './flat-config.js';
 import type { Document } from './read-documents.js';
-import { kongId } from './kong-ids.js';
+import { kongId } from '../../kong-ids.js';
 import { placeKey } from './references.js';
 
 /** Keys Kong's declarative schema accepts on every entity, and ignores (declarative_config.lua, add_extra_attributes). */

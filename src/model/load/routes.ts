@@ -4,7 +4,7 @@ import type { Origin, Route } from '../types.js';
 import type { Child, Found } from './flat-config.js';
 import { routeHostProblem } from './addresses.js';
 import { sniProblem } from '../hostnames.js';
-import { kongId } from './kong-ids.js';
+import { kongId } from '../../kong-ids.js';
 import { placeKey, refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 import { routePaths } from './route-paths.js';

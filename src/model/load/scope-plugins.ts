@@ -5,7 +5,7 @@ import { KONG_PLUGIN_NOTES } from '../plugins/kong-plugins.js';
 import type { Origin, Plugin } from '../types.js';
 import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
 import type { Found, ScopedPlugin } from './flat-config.js';
-import { kongCacheKey, kongId } from './kong-ids.js';
+import { kongPluginId } from '../../kong-ids.js';
 import { refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 import type { LoadedRoutes } from './routes.js';
@@ -94,22 +94,10 @@ function resolveScope(rep: Reporter, refs: References, loaded: Loaded, want: Wan
   return dangling ? undefined : scope;
 }
 
-/**
- * Kong's id for a plugin written without one: its cache key (name, route, service, consumer,
- * consumer_group), each field as written when a string, the parent's id for the one it is
- * nested under, "" when unset; a field written as `{ id: ... }` adds nothing to the key, as in
- * Kong's build_cache_key.
- */
+/** Kong's id for a plugin written without one (src/kong-ids.ts), nested under the scope's parent when written there. */
 function pluginId(raw: Record<string, unknown>, scope: Plugin['scope'], parentId: string | undefined): string {
   const nestedIn = scope.route !== undefined ? 'route' : scope.service !== undefined ? 'service' : scope.consumer !== undefined ? 'consumer' : undefined;
-  const parts: string[] = [typeof raw.name === 'string' ? raw.name : ''];
-  for (const field of ['route', 'service', 'consumer', 'consumer_group']) {
-    const v = raw[field];
-    if (field === nestedIn && parentId !== undefined && v == null) parts.push(parentId);
-    else if (typeof v === 'string') parts.push(v);
-    else if (v == null) parts.push('');
-  }
-  return kongId('plugins', kongCacheKey('plugins', parts));
+  return kongPluginId(raw, nestedIn, parentId);
 }
 
 /** `route a, service b`, or `the global scope`: how messages name a plugin's scope. */

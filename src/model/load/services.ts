@@ -4,7 +4,7 @@ import { serviceSchema } from '../entities.js';
 import type { Origin, Service, ServiceProtocol } from '../types.js';
 import { DEFAULT_PORTS, hostProblem, parseServiceUrl } from './addresses.js';
 import type { Found, Raw } from './flat-config.js';
-import { kongId } from './kong-ids.js';
+import { kongId } from '../../kong-ids.js';
 import { refName, type References } from './references.js';
 import { parseWith, type Reporter } from './reporter.js';
 

@@ -3,7 +3,7 @@ import { targetSchema, upstreamSchema } from '../entities.js';
 import type { Upstream } from '../types.js';
 import { hostProblem, splitHostPort } from './addresses.js';
 import type { Child, Found, Raw } from './flat-config.js';
-import { kongCacheKey, kongId } from './kong-ids.js';
+import { kongCacheKey, kongId } from '../../kong-ids.js';
 import { parseChild, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 

@@ -1,4 +1,4 @@
-import { uuidV5 } from '../../uuid-v5.js';
+import { uuidV5 } from './uuid-v5.js';
 
 /**
  * The ids Kong gives entities a declarative file leaves without one
@@ -24,4 +24,21 @@ export function kongId(schema: string, key: string): string {
 /** Kong's cache-key string for an entity whose schema has a cache key: `<schema>:*:<part>:...` (`*`: no workspace). */
 export function kongCacheKey(schema: string, parts: readonly (string | undefined)[]): string {
   return [schema, '*', ...parts.map((p) => p ?? '')].join(':');
+}
+
+/**
+ * The id Kong generates for a plugin written without one: its cache key is its name and the
+ * route, service, consumer and consumer_group it is scoped to, each as written (a name or an
+ * id), the parent's id for the one it is nested under (`nestedIn`), "" when unset; a field
+ * written as `{ id: ... }` adds nothing to the key, as in Kong's build_cache_key.
+ */
+export function kongPluginId(raw: Record<string, unknown>, nestedIn: 'route' | 'service' | 'consumer' | undefined, parentId: string | undefined): string {
+  const parts: string[] = [typeof raw.name === 'string' ? raw.name : ''];
+  for (const field of ['route', 'service', 'consumer', 'consumer_group']) {
+    const v = raw[field];
+    if (field === nestedIn && parentId !== undefined && v == null) parts.push(parentId);
+    else if (typeof v === 'string') parts.push(v);
+    else if (v == null) parts.push('');
+  }
+  return kongId('plugins', kongCacheKey('plugins', parts));
 }
