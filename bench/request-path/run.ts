@@ -4,10 +4,14 @@
  *
  *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases|ablation]
  *
- * 1. cases: one Envoy (concurrency 1) fed by Frontdesk's control plane over ADS, one listener
- *    with a route per case, all to the same upstream (a second Envoy answering with
- *    direct_response, never the bottleneck), and beside it a bare Envoy (concurrency 1: one
- *    listener, the router, a route to the same upstream). Cases: bare Envoy; a route without
+ * 1. cases: one Envoy (concurrency 1) fed by Frontdesk's control plane over ADS, a listener per
+ *    case (what a user with that one route gets: the filters of its own plugins, no other case's),
+ *    all to the same upstream (a second Envoy answering with direct_response, never the
+ *    bottleneck), and beside it a bare Envoy (concurrency 1: one listener, the router, a route to
+ *    the same upstream) which also holds a static copy of the plugin-less route's compiled
+ *    listener (no xDS). One more listener of the gateway carries the plugin-less route beside a
+ *    copy of every case's route: what sharing a listener with routes that need filters costs
+ *    the route that needs none. Each process's idle CPU is printed first. Cases: bare Envoy; a route without
  *    plugins; jwt (RS256); key-auth; basic-auth; jwt + acl; key-auth + a local limit; key-auth +
  *    a Redis limit; each as the config writes it by default (Envoy's own filters wherever the
  *    commit serves the plugin natively) and with `enforcer: companion` on every plugin. The case
@@ -202,9 +206,13 @@ function cases(token: string): Case[] {
   ];
 }
 
-function gatewayYaml(upstream: string, routes: string[], rsaPem: string): string {
+/** A listener of the bench's config (the listeners extension), on loopback. */
+interface BenchListener { name: string; port: number }
+
+function gatewayYaml(upstream: string, routes: string[], rsaPem: string, listeners: BenchListener[] = [], openOn: string[] = []): string {
+  const listenersYaml = listeners.length ? `listeners:\n${listeners.map((l) => `  - { name: ${l.name}, address: 127.0.0.1, port: ${l.port} }\n`).join('')}` : '';
   return `_format_version: "3.0"
-services:
+${listenersYaml}services:
   - name: bench
     url: ${upstream}
     connect_timeout: 2000
@@ -213,7 +221,7 @@ services:
     routes:
       - name: open
         paths: [/open]
-${routes.join('')}consumers:
+${openOn.length ? `        listeners: [${openOn.join(', ')}]\n` : ''}${routes.join('')}consumers:
   - username: bench
     jwt_secrets:
       - key: bench-rs
@@ -229,10 +237,10 @@ ${rsaPem.trim().split('\n').map((l) => `          ${l}`).join('\n')}
 `;
 }
 
-function routeYaml(name: string, plugins: string[]): string {
+function routeYaml(name: string, plugins: string[], listeners: string[] = []): string {
   return `      - name: ${name}
         paths: [/${name}]
-        plugins:
+${listeners.length ? `        listeners: [${listeners.join(', ')}]\n` : ''}        plugins:
 ${plugins.map((p) => `          - ${p}\n`).join('')}`;
 }
 
@@ -246,10 +254,8 @@ async function runCases(dir: string, cleanup: Array<() => Promise<void> | void>)
   cleanup.push(() => upstream.stop());
 
   // What this commit loads: each case alone, both ways; the ones that do not compile are skipped.
-  const kept: Array<{ load: Load; route: string; yaml: string }> = [];
+  const kept: Array<{ load: Load; route: string; yaml: string; plugins: string[] }> = [];
   const labels = new Map<string, string>();
-  const proxyPort = await freePort();
-  const proxy = `http://127.0.0.1:${proxyPort}`;
   // A plugin takes `enforcer: companion` when this commit's schema for it has the field.
   const accepts = new Map<string, boolean>();
   const takesEnforcer = (plugin: string): boolean => {
@@ -280,16 +286,25 @@ async function runCases(dir: string, cleanup: Array<() => Promise<void> | void>)
       const irRoute = r.ir.routes.find((x) => x.routeName === route)!;
       const served = Object.keys(irRoute.plugins).sort().map((p) => `${p} by ${enforcers(p, 'route', irRoute).join('+') || '?'}`).join(', ');
       labels.set(label, served);
-      kept.push({ load: { name: label, url: `${proxy}/${route}`, headers: c.headers, note: served }, route, yaml });
+      kept.push({ load: { name: label, url: `/${route}`, headers: c.headers, note: served }, route, yaml, plugins });
     }
   }
+  // What a user gets: each case on a listener of its own, so that a route pays for the filters
+  // its own plugins need and no other case's. Beside them one listener carries the plugin-less
+  // route and a copy of every case's route (own names and paths, so each keeps its own scope):
+  // the plugin-less route there shows what sharing a listener with routes that need filters costs.
+  const ports = await Promise.all(['open', 'shared', ...kept.map((k) => k.route)].map(async (name) => ({ name, port: await freePort() })));
+  const portOf = new Map(ports.map((l) => [l.name, l.port]));
+  const at = (listener: string, path: string) => `http://127.0.0.1:${portOf.get(listener)}${path}`;
+  for (const k of kept) k.load.url = at(k.route, k.load.url);
   const configFile = join(dir, 'gateway.yaml');
-  writeFileSync(configFile, gatewayYaml(upstream.url, kept.map((k) => k.yaml), pem));
+  const routes = kept.flatMap((k) => [routeYaml(k.route, k.plugins, [k.route]), routeYaml(`${k.route}-shared`, k.plugins, ['shared'])]);
+  writeFileSync(configFile, gatewayYaml(upstream.url, routes, pem, ports, ['open', 'shared']));
   const [authzPort, ratelimitPort] = await Promise.all([freePort(), freePort()]);
   const cp = new ControlPlane({
     configPath: configFile, xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 },
     settings: { ...DEFAULT_SETTINGS, authz: { ...DEFAULT_SETTINGS.authz, port: authzPort }, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: ratelimitPort } },
-    ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } }, logger: log, watch: false,
+    ir: { defaultListener: { address: '127.0.0.1', port: portOf.get('open')! } }, logger: log, watch: false,
   });
   const { xdsPort } = await cp.start();
   cleanup.push(() => cp.stop());
@@ -303,23 +318,58 @@ async function runCases(dir: string, cleanup: Array<() => Promise<void> | void>)
   });
   cleanup.push(() => envoy.stop());
   await envoy.waitReady(30_000);
-  const bare = await staticEnvoy(dir, [bareListener('bare', 'upstream')], [upstreamCluster('upstream', upstream.port)]);
+  // The bare Envoy also holds a static copy of the plugin-less route's listener (what the control
+  // plane compiles for it alone, routes inlined: bench/support/static-gateway.ts), so that the
+  // same route is measured through xDS and from a static file, beside bare Envoy in one process.
+  const staticCopy = staticGatewayResources(plainGatewayYaml(upstream.url), 0);
+  const copyListener = { ...staticCopy.listeners[0]!, name: 'static-copy' };
+  const bare = await staticEnvoy(dir, [bareListener('bare', 'upstream'), copyListener], [upstreamCluster('upstream', upstream.port), ...staticCopy.clusters]);
   cleanup.push(() => bare.envoy.stop());
   const bareUrl = `http://127.0.0.1:${bare.ports.get('bare')}/open`;
+  const copyUrl = `http://127.0.0.1:${bare.ports.get('static-copy')}/open`;
   const status = async (url: string, headers: Record<string, string>) => { const r = await fetch(url, { headers }); await r.arrayBuffer(); return r.status; };
   await until('every case to answer 200', async () => {
     for (const k of kept) if ((await status(k.load.url, k.load.headers)) !== 200) return false;
-    return (await status(`${proxy}/open`, {})) === 200 && (await status(bareUrl, {})) === 200;
+    return (await status(at('open', '/open'), {})) === 200 && (await status(at('shared', '/open'), {})) === 200 && (await status(bareUrl, {})) === 200 && (await status(copyUrl, {})) === 200;
   }, 60_000);
 
-  const loads: Load[] = [{ name: 'bare Envoy', url: bareUrl, headers: {} }, { name: 'route without plugins', url: `${proxy}/open`, headers: {} }, ...kept.map((k) => k.load)];
+  const loads: Load[] = [
+    { name: 'bare Envoy', url: bareUrl, headers: {} },
+    { name: 'route without plugins', url: at('open', '/open'), headers: {} },
+    { name: 'route without plugins, static copy in the bare Envoy (no xDS)', url: copyUrl, headers: {} },
+    { name: 'route without plugins, on a listener shared with every case', url: at('shared', '/open'), headers: {} },
+    ...kept.map((k) => k.load),
+  ];
   const pids = { 'gateway Envoy': envoy.pid, 'bare Envoy': bare.envoy.pid, authz: authz.proc.pid, ratelimit: ratelimit.proc.pid, 'redis-server': redis.proc.pid };
+  // What each process spends with no load (timers, stats flushes, the xDS stream), so that a
+  // per-request figure can be read against it.
+  const idleSeconds = 3;
+  const idleEnd = meter(pids);
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idle = Object.fromEntries(Object.entries(idleEnd()).map(([k, v]) => [k, round((v * 1000) / idleSeconds, 1)]));
+  emit({ part: 'cases', scenario: 'idle', cpu_ms_per_second: idle, seconds: idleSeconds },
+    `cases, idle for ${idleSeconds} s before the loads: CPU ms/s ${Object.entries(idle).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const samples = interleaved(loads, pids);
   const base = samples.get('bare Envoy')!;
   const baseline = 'bare Envoy (concurrency 1, router only), same upstream (Envoy direct_response), same run';
   for (const l of loads) {
     report('cases', l.name, samples.get(l.name)!, base, baseline, { served_by: labels.get(l.name) ?? (l.name === 'bare Envoy' ? 'bare Envoy' : 'no plugins'), processes: 'gateway Envoy x1 worker, bare Envoy x1 worker, upstream Envoy x1 worker, authz and ratelimit Node processes, redis-server, wrk x1 thread' });
   }
+}
+
+/** The config of one plugin-less route, the one the cases' `open` route has. */
+function plainGatewayYaml(upstream: string): string {
+  return `_format_version: "3.0"
+services:
+  - name: bench
+    url: ${upstream}
+    connect_timeout: 2000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: open
+        paths: [/open]
+`;
 }
 
 // ---- 2. the ablation -------------------------------------------------------------------------
@@ -358,18 +408,7 @@ const REMOVALS: Array<{ name: string; patch: Patch }> = [
 async function runAblation(dir: string, cleanup: Array<() => Promise<void> | void>): Promise<void> {
   const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
   cleanup.push(() => upstream.stop());
-  const yaml = `_format_version: "3.0"
-services:
-  - name: bench
-    url: ${upstream.url}
-    connect_timeout: 2000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: open
-        paths: [/open]
-`;
-  const compiled = staticGatewayResources(yaml, 0);
+  const compiled = staticGatewayResources(plainGatewayYaml(upstream.url), 0);
   const clusters = new Map(compiled.clusters.map((c) => [c.name as string, c]));
   const listenerOf = (name: string, patches: Patch[]): Json => {
     const l = JSON.parse(JSON.stringify(compiled.listeners[0])) as Json;
