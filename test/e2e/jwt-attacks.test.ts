@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { authEnforcer } from '../../src/contracts/authz.js';
+import { CACHED_PROVIDERS_MAX } from '../../src/resources/filters/native-auth.js';
+import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
 import type { Gateway } from '../support/gateway.js';
@@ -17,7 +19,13 @@ import { waitFor } from '../support/wait.js';
 
 type Enforcer = 'native' | 'companion';
 
-function gatewayConfig(upstream: string, enforcer: Enforcer, key = 'Mouse'): string {
+/**
+ * Envoy checks a jwt token two ways, by the number of jwt credentials (CACHED_PROVIDERS_MAX):
+ * with few, each provider is named in turn and a verified token is kept in jwt_authn's cache;
+ * with more, the provider is looked up by `iss` and every token verified again. The corpus's
+ * five credentials take the first way; `extra` dummy credentials (keys no attack names) the second.
+ */
+function gatewayConfig(upstream: string, enforcer: Enforcer, key = 'Mouse', extra = 0): string {
   const jwtSecrets = [
     { key: 'rs-iss', algorithm: 'RS256', rsa_public_key: rs.publicPem },
     { key: 'ps-iss', algorithm: 'PS256', rsa_public_key: ps.publicPem },
@@ -42,11 +50,26 @@ function gatewayConfig(upstream: string, enforcer: Enforcer, key = 'Mouse'): str
         keyauth_credentials: [{ key }],
       },
       { username: 'bob', jwt_secrets: jwtSecrets, basicauth_credentials: [{ username: 'bob', password: 'kong-password' }] },
+      ...(extra ? [{ username: 'carol', jwt_secrets: Array.from({ length: extra }, (_, i) => ({ key: `carol-iss-${i}`, secret: `carol-secret-${i}-0123456789abcdef` })) }] : []),
     ],
   });
 }
 
-for (const enforcer of ['native', 'companion'] as const) describe(`the attack corpus through Envoy (auth enforcer: ${enforcer})`, () => {
+const RUNS: Array<{ enforcer: Enforcer; extra: number; label: string }> = [
+  { enforcer: 'native', extra: 0, label: 'native, tokens cached by named providers' },
+  { enforcer: 'native', extra: CACHED_PROVIDERS_MAX, label: 'native, more credentials: provider looked up by iss' },
+  { enforcer: 'companion', extra: 0, label: 'companion' },
+];
+
+/** jwt_authn's requirement in what the config compiles to, or undefined without the filter. */
+function jwtRequirement(yaml: string): Record<string, unknown> | undefined {
+  const r = compileConfig([{ file: 'gateway.yaml', text: yaml }]);
+  const listeners = [...r.translation!.fleets.get('')!.get(TYPE.listener)!.values()] as Array<Record<string, any>>;
+  const filters = listeners.flatMap((l) => l.filter_chains.flatMap((c: any) => c.filters.flatMap((f: any) => f.typed_config.http_filters ?? []))) as Array<Record<string, any>>;
+  return filters.find((f) => f.name === 'envoy.filters.http.jwt_authn')?.typed_config.requirement_map.kong;
+}
+
+for (const { enforcer, extra, label } of RUNS) describe(`the attack corpus through Envoy (auth enforcer: ${label})`, () => {
   let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
   let yaml: string;
@@ -55,9 +78,21 @@ for (const enforcer of ['native', 'companion'] as const) describe(`the attack co
 
   before(async () => {
     upstream = await startEchoUpstream('mock');
-    yaml = gatewayConfig(upstream.url, enforcer);
+    yaml = gatewayConfig(upstream.url, enforcer, 'Mouse', extra);
     gw = await startGatewayWithAuthz(yaml);
   });
+
+  if (enforcer === 'native') {
+    test(extra ? 'jwt_authn looks the provider up by iss (allow_missing_or_failed alone)' : 'jwt_authn names each provider before allow_missing_or_failed (its token cache is used)', () => {
+      const req = jwtRequirement(yaml);
+      if (extra) assert.deepEqual(req, { allow_missing_or_failed: {} });
+      else {
+        const any = (req?.requires_any as { requirements: unknown[] } | undefined)?.requirements;
+        assert.deepEqual(any?.at(-1), { allow_missing_or_failed: {} });
+        assert.deepEqual(new Set(any?.slice(0, -1)), new Set(['alice-iss', 'alice512-iss', 'rs-iss', 'ps-iss', 'es-iss'].map((provider_name) => ({ provider_name }))));
+      }
+    });
+  }
   after(async () => {
     await gw?.stop();
     await upstream?.close();
@@ -108,7 +143,7 @@ for (const enforcer of ['native', 'companion'] as const) describe(`the attack co
   });
 
   test('a key revoked by a YAML edit is refused, the new one accepted', async () => {
-    await gw.edit(gatewayConfig(upstream.url, enforcer, 'Mouse-2'));
+    await gw.edit(gatewayConfig(upstream.url, enforcer, 'Mouse-2', extra));
     const ask = async (key: string) => (await proxyRequest(gw, { path: '/request', headers: { host: 'key.attack', apikey: key } })).status;
     await waitFor(async () => (await ask('Mouse')) === 401 && (await ask('Mouse-2')) === 200, 'the revoked key refused and the new one accepted');
   });
