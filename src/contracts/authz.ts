@@ -62,7 +62,7 @@ export function hasAuthPlugin(route: Pick<IrRoute, 'plugins'>): boolean {
 export type AuthEnforcer = 'envoy' | 'authz';
 
 /** The auth plugins Envoy can check itself, with Kong's behaviour (resources/filters/native-auth.ts). */
-const NATIVE_AUTH_PLUGINS: ReadonlySet<string> = new Set(['jwt', 'key-auth', 'acl']);
+const NATIVE_AUTH_PLUGINS: ReadonlySet<string> = new Set(['jwt', 'key-auth', 'basic-auth', 'acl']);
 
 const secretBlockers = new WeakMap<readonly unknown[], string | undefined>();
 
@@ -115,12 +115,36 @@ export function keySecretsNativeBlocker(consumers: GatewayIR['consumers']): stri
   return why;
 }
 
+/** A username an htpasswd line and a header value carry unchanged: no ":", no control character, no leading "#". */
+const HTPASSWD_SAFE_USERNAME = /^(?!#)[^:\x00-\x1f\x7f]+$/;
+
+const basicBlockers = new WeakMap<readonly unknown[], string | undefined>();
+
+/**
+ * Why not every basic-auth credential of these consumers can be checked by Envoy, or undefined.
+ * basic_auth takes its users as htpasswd lines (`username:{SHA}...`, one a line, a `#` line a
+ * comment) and forwards the username in a request header: a username with ":" (which Kong can
+ * never match either: it splits at the first ":"), a line break or another control character,
+ * or a leading "#" cannot be written there unchanged.
+ */
+export function basicSecretsNativeBlocker(consumers: GatewayIR['consumers']): string | undefined {
+  if (basicBlockers.has(consumers)) return basicBlockers.get(consumers);
+  let why: string | undefined;
+  for (const c of consumers) {
+    for (const b of c.basicauth_credentials) {
+      if (!HTPASSWD_SAFE_USERNAME.test(b.username)) why ??= `a basicauth_credential of "${c.key}" has a username Envoy's htpasswd cannot hold unchanged`;
+    }
+  }
+  basicBlockers.set(consumers, why);
+  return why;
+}
+
 /**
  * Who checks a route's auth plugins, and, when it is the companion although no plugin asked for
  * it, why. All of a route's auth plugins are checked by one enforcer (Kong's anonymous chaining
- * and acl depend on what the others decided): Envoy when they are jwt or key-auth (not both),
- * with acl or not, and their definitions (`enforcers`) and the credentials allow it; the
- * companion otherwise.
+ * and acl depend on what the others decided): Envoy when there is one of jwt, key-auth and
+ * basic-auth, with acl or not, and its definition (`enforcers`) and the credentials allow it;
+ * the companion otherwise.
  */
 export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): { enforcer: AuthEnforcer; why?: string } | undefined {
   const present = AUTH_PLUGINS.filter((p) => route.plugins[p] !== undefined);
@@ -132,9 +156,13 @@ export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: Gateway
   }
   const jwt = route.plugins.jwt?.feature;
   const key = route.plugins['key-auth']?.feature;
-  if (jwt && key) return { enforcer: 'authz', why: 'jwt and key-auth on one route (Kong\'s chaining of auth plugins is the companion\'s)' };
-  if (!jwt && !key) return { enforcer: 'authz', why: 'acl without an auth plugin: the consumer comes from the authz companion' };
-  const blocked = jwt ? jwt.nativeBlocker ?? jwtSecretsNativeBlocker(consumers) : key!.nativeBlocker ?? keySecretsNativeBlocker(consumers);
+  const basic = route.plugins['basic-auth']?.feature;
+  const auth = present.filter((p) => p !== 'acl');
+  if (auth.length > 1) return { enforcer: 'authz', why: `${auth.join(' and ')} on one route (Kong's chaining of auth plugins is the companion's)` };
+  if (!auth.length) return { enforcer: 'authz', why: 'acl without an auth plugin: the consumer comes from the authz companion' };
+  const blocked = jwt ? jwt.nativeBlocker ?? jwtSecretsNativeBlocker(consumers)
+    : key ? key.nativeBlocker ?? keySecretsNativeBlocker(consumers)
+      : basic!.nativeBlocker ?? basicSecretsNativeBlocker(consumers);
   return blocked ? { enforcer: 'authz', why: blocked } : { enforcer: 'envoy' };
 }
 

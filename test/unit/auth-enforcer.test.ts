@@ -1,6 +1,6 @@
 // Who checks a route's auth plugins (contracts/authz.ts authEnforcer), as docs/authz.md
 // ("Checked inside Envoy") lists it, and what that puts in the listener: Envoy's jwt_authn and
-// the two Lua filters, or ext_authz to the authz companion. And `frontdesk translate`'s
+// the Lua filters (and basic_auth for basic-auth), or ext_authz to the authz companion. And `frontdesk translate`'s
 // per-route lines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -40,6 +40,12 @@ describe('who checks a route\'s auth plugins', () => {
     assert.deepEqual(enforcerOf([{ name: 'key-auth', config: { hide_credentials: true } }, { name: 'acl', config: { deny: ['x'] } }]), { enforcer: 'envoy' });
   });
 
+  it('Envoy, for basic-auth and basic-auth + acl', () => {
+    const users = [{ username: 'a', basicauth_credentials: [{ username: 'a-user', password: 'p:w' }] }];
+    assert.deepEqual(enforcerOf([{ name: 'basic-auth' }], users), { enforcer: 'envoy' });
+    assert.deepEqual(enforcerOf([{ name: 'basic-auth', config: { hide_credentials: true, realm: 'r' } }, { name: 'acl', config: { allow: ['x'] } }], users), { enforcer: 'envoy' });
+  });
+
   it('Envoy, for jwt and jwt + acl with HS and RS secrets', () => {
     assert.deepEqual(enforcerOf([{ name: 'jwt' }]), { enforcer: 'envoy' });
     assert.deepEqual(enforcerOf([{ name: 'jwt' }, { name: 'acl', config: { allow: ['a'] } }], [
@@ -62,7 +68,11 @@ describe('who checks a route\'s auth plugins', () => {
       [[{ name: 'key-auth', config: { run_on_preflight: false } }], undefined, /run_on_preflight/],
       [[{ name: 'key-auth' }], [{ username: 'a', keyauth_credentials: [{ key: 'k', ttl: 60 }] }], /ttl/],
       [[{ name: 'key-auth' }], [{ username: 'a', keyauth_credentials: [{ key: ' padded ' }] }], /header unchanged/],
-      [[{ name: 'basic-auth' }], undefined, /basic-auth/],
+      [[{ name: 'basic-auth', config: { anonymous: 'alice' } }], undefined, /anonymous/],
+      [[{ name: 'basic-auth', config: { enforcer: 'companion' } }], undefined, /enforcer: companion/],
+      [[{ name: 'basic-auth' }, { name: 'key-auth' }], undefined, /key-auth and basic-auth on one route/],
+      [[{ name: 'basic-auth' }], [{ username: 'a', basicauth_credentials: [{ username: 'a:b', password: 'p' }] }], /htpasswd/],
+      [[{ name: 'basic-auth' }], [{ username: 'a', basicauth_credentials: [{ username: '#a', password: 'p' }] }], /htpasswd/],
       [[{ name: 'acl', config: { allow: ['a'] } }], undefined, /acl without an auth plugin/],
       [[{ name: 'jwt' }], [{ username: 'a', jwt_secrets: [{ key: 'j', algorithm: 'RS256', jwks_uri: 'https://idp.example/jwks' }] }], /JWKS/],
     ];
@@ -84,8 +94,12 @@ describe('who checks a route\'s auth plugins', () => {
     assert.ok(native.indexOf('frontdesk.auth.token') < native.indexOf('envoy.filters.http.jwt_authn') && native.indexOf('envoy.filters.http.jwt_authn') < native.indexOf('frontdesk.auth.decide'));
     const companion = httpFilterNames(compile({ a: [{ name: 'jwt', config: { enforcer: 'companion' } }] }));
     assert.ok(companion.includes('envoy.filters.http.ext_authz') && !companion.includes('envoy.filters.http.jwt_authn'), companion.join());
-    const both = httpFilterNames(compile({ a: [{ name: 'jwt' }], b: [{ name: 'basic-auth' }] }, [{ username: 'alice', jwt_secrets: [{ key: 'alice-iss', secret: 's' }], basicauth_credentials: [{ username: 'alice', password: 'p' }] }]));
+    const both = httpFilterNames(compile({ a: [{ name: 'jwt' }], b: [{ name: 'basic-auth', config: { enforcer: 'companion' } }] }, [{ username: 'alice', jwt_secrets: [{ key: 'alice-iss', secret: 's' }], basicauth_credentials: [{ username: 'alice', password: 'p' }] }]));
     assert.ok(both.includes('envoy.filters.http.ext_authz') && both.includes('envoy.filters.http.jwt_authn'), both.join());
+    assert.ok(!both.includes('envoy.filters.http.basic_auth'), both.join());
+    const basic = httpFilterNames(compile({ a: [{ name: 'basic-auth' }] }, [{ username: 'alice', basicauth_credentials: [{ username: 'alice', password: 'p' }] }]));
+    assert.ok(!basic.includes('envoy.filters.http.ext_authz') && !basic.includes('frontdesk.auth.token'), basic.join());
+    assert.ok(basic.indexOf('frontdesk.auth.basic') < basic.indexOf('envoy.filters.http.basic_auth') && basic.indexOf('envoy.filters.http.basic_auth') < basic.indexOf('frontdesk.auth.decide'), basic.join());
   });
 
   it('frontdesk translate names, per route, who serves each plugin', () => {

@@ -10,7 +10,7 @@ import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
-import { nativeApiKeyFilter, nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
+import { nativeApiKeyFilter, nativeBasicAuthFilter, nativeBasicFilter, nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
 import { proxyCacheFilter } from './proxy-cache.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
@@ -52,6 +52,8 @@ const CHAIN: readonly ChainEntry[] = [
   nativeTokenFilter, // lua: Kong's jwt token and key-auth key lookup, on the routes Envoy checks itself (native-auth.ts)
   nativeJwtAuthnFilter, // jwt_authn: jwt signatures, one provider per credential picked by iss
   nativeApiKeyFilter, // api_key_auth: key-auth keys
+  nativeBasicFilter, // lua: Kong's basic-auth credential lookup (Proxy-Authorization, then Authorization)
+  nativeBasicAuthFilter, // basic_auth: basic-auth passwords (htpasswd {SHA}, sensitive)
   nativeDecideFilter, // lua: Kong's jwt answers, anonymous, acl and the consumer headers
   extAuthzFilter, // ext_authz: jwt, key-auth, basic-auth, acl on the other routes (the authz companion)
   localRateLimitFilter, // envoy.filters.http.local_ratelimit: rate-limiting policy local, where Envoy's bucket gives Kong's answer

@@ -27,6 +27,10 @@ export const TOKEN_HEADER = 'x-frontdesk-jwt';
 export const KEY_HEADER = 'x-frontdesk-key';
 /** The request header api_key_auth names the key's credential in (its index in the decide script's table). */
 export const KEY_CLIENT_HEADER = 'x-frontdesk-key-client';
+/** The request header the basic-auth script keeps the client's own Authorization in (`=value`, or `-` when it goes no further); the decide script puts it back. */
+export const BASIC_STASH_HEADER = 'x-frontdesk-basic-authorization';
+/** The request header Envoy's basic_auth names the user it verified in (its forward_username_header). */
+export const BASIC_USER_HEADER = 'x-frontdesk-basic-user';
 /** The dynamic metadata namespace the token script writes what it found under (`token`). */
 export const TOKEN_NAMESPACE = 'frontdesk.auth';
 /** The longest token looked at (the authz companion's limit too): longer is Kong's "Bad token". */
@@ -238,10 +242,17 @@ export interface ScriptKey {
 }
 
 /**
- * The decide script, with the listener's consumers, jwt credentials and key-auth credentials
- * (api_key_auth names a key's credential by its place in `keys`, from 1) as tables.
+ * The decide script, with the listener's consumers, jwt credentials, key-auth credentials
+ * (api_key_auth names a key's credential by its place in `keys`, from 1) and basic-auth users
+ * (basic_auth names the user it verified) as tables.
  */
-export function decideScript(consumers: readonly ScriptConsumer[], credentials: readonly ScriptCredential[], keys: readonly ScriptKey[], identityHeaders: readonly string[], metadataNamespace: string): string {
+/** One basic-auth credential: its username (also X-Credential-Identifier) and its consumer (an index into the consumers). */
+export interface ScriptBasicUser {
+  username: string;
+  consumer: number;
+}
+
+export function decideScript(consumers: readonly ScriptConsumer[], credentials: readonly ScriptCredential[], keys: readonly ScriptKey[], identityHeaders: readonly string[], metadataNamespace: string, basicUsers: readonly ScriptBasicUser[] = []): string {
   const c = consumers.map((x) => `{${luaString(x.id)},${x.username !== undefined ? luaString(x.username) : 'nil'},${x.customId !== undefined ? luaString(x.customId) : 'nil'},{${x.groups.map(luaString).join(',')}}}`);
   const k = credentials.map((x) => `[${luaString(x.key)}]={${luaString(x.algorithm)},${x.consumer + 1}}`);
   const ka = keys.map((x) => `{${x.consumer + 1},${x.id !== undefined ? luaString(x.id) : 'nil'}}`);
@@ -255,10 +266,15 @@ ${k.join(',\n')}
 local KA = {
 ${ka.join(',\n')}
 }
+local BA = {
+${basicUsers.map((x) => `[${luaString(x.username)}]=${x.consumer + 1}`).join(',\n')}
+}
 ${DECIDE_BODY.replace('$IDENTITY', identityHeaders.map(luaString).join(', ')).replace('$AUTHZ_NS', luaString(metadataNamespace))}`;
 }
 
 const DECIDE_BODY = `
+local BASIC_STASH = "${BASIC_STASH_HEADER}"
+local BASIC_USER = "${BASIC_USER_HEADER}"
 local TOKEN_HEADER = "${TOKEN_HEADER}"
 local KEY_HEADER = "${KEY_HEADER}"
 local KEY_CLIENT_HEADER = "${KEY_CLIENT_HEADER}"
@@ -492,6 +508,10 @@ function envoy_on_request(h)
   local headers = h:headers()
   local token = headers:get(TOKEN_HEADER)
   local client = headers:get(KEY_CLIENT_HEADER)
+  local basic_user = headers:get(BASIC_USER)
+  local stash = headers:get(BASIC_STASH)
+  headers:remove(BASIC_USER)
+  headers:remove(BASIC_STASH)
   headers:remove(TOKEN_HEADER)
   headers:remove(KEY_HEADER)
   headers:remove(KEY_CLIENT_HEADER)
@@ -505,6 +525,13 @@ function envoy_on_request(h)
     local k = client and KA[tonumber(client)]
     if not k then return refuse(h, 401, { message = "Unauthorized" }, conf.key) end
     consumer, credential = k[1], k[2]
+  end
+  if conf.basic then
+    -- basic_auth verified the password: the user it names, and the client's Authorization put back (or not, hidden).
+    local b = basic_user and BA[basic_user]
+    if not b then return refuse(h, 401, { message = "Unauthorized" }, conf.basic) end
+    consumer, credential = b, basic_user
+    if stash and string.sub(stash, 1, 1) == "=" then headers:replace("authorization", string.sub(stash, 2)) else headers:remove("authorization") end
   end
   local jwt = conf.jwt
   if jwt then
@@ -554,5 +581,92 @@ function envoy_on_request(h)
   end
   if anonymous then headers:replace("x-anonymous-consumer", "true") end
   if groups_header then headers:replace("x-consumer-groups", groups_header) end
+end
+`;
+
+/**
+ * The basic-auth script, before Envoy's basic_auth: Kong's credential lookup
+ * (kong/plugins/basic-auth/access.lua: Proxy-Authorization, then Authorization; in each
+ * `[Bb]asic\s*(.+)`, base64, `([^:]+):(.*)`; a username found in Proxy-Authorization decides;
+ * hide_credentials clears each header read). A request without either header, or naming no
+ * known user, is refused here with Kong's answer; otherwise the one credential goes to
+ * basic_auth as `Authorization: Basic <base64 of user:password>` (the only form and header it
+ * reads), the client's own Authorization kept in BASIC_STASH_HEADER for the decide script to
+ * put back. basic_auth checks the password against its (sensitive) htpasswd users. The
+ * usernames (not the passwords) are a table here.
+ */
+export function basicScript(usernames: readonly string[]): string {
+  return `
+local USERS = {
+${usernames.map((u) => `[${luaString(u)}]=true`).join(',\n')}
+}
+local STASH = "${BASIC_STASH_HEADER}"
+local USER_HEADER = "${BASIC_USER_HEADER}"
+local JSON_TYPE = "application/json; charset=utf-8"
+${GRPC_REFUSALS}
+${BASIC_BODY}`;
+}
+
+const BASIC_BODY = `
+local B64 = {}
+do
+  local a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  for i = 1, 64 do B64[string.byte(a, i)] = i - 1 end
+end
+
+-- Standard base64, padding optional, as the companion reads it (trailing bits dropped).
+local function b64decode(s)
+  if not string.match(s, "^[A-Za-z0-9+/]*=?=?$") or #s % 4 == 1 then return nil end
+  local body = string.gsub(s, "=+$", "")
+  local out, bits, n = {}, 0, 0
+  for i = 1, #body do
+    bits = bits * 64 + B64[string.byte(body, i)]; n = n + 6
+    if n >= 8 then
+      n = n - 8
+      local byte = math.floor(bits / 2 ^ n)
+      out[#out + 1] = string.char(byte)
+      bits = bits - byte * 2 ^ n
+    end
+  end
+  return table.concat(out)
+end
+
+-- Kong's one answer to every basic-auth failure (3.8+): 401, the realm's challenge.
+local function refuse(h, headers, www)
+  local g = grpc_refusal(headers, 401, www)
+  if g then return h:respond(g, nil) end
+  h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"Unauthorized"}')
+end
+
+-- Kong's retrieve_credentials on one header value: username and password, or nil.
+local function credentials(value)
+  if value == nil then return nil end
+  local b64 = string.match(value, "[Bb]asic%s*(.+)")
+  if not b64 then return nil end
+  local decoded = b64decode(b64)
+  if not decoded then return nil end
+  return string.match(decoded, "([^:]+):(.*)")
+end
+
+function envoy_on_request(h)
+  local headers = h:headers()
+  headers:remove(STASH)
+  headers:remove(USER_HEADER)
+  local conf = h:metadata():get("basic")
+  if not conf then return end
+  local www = 'Basic realm="' .. conf.realm .. '"'
+  local proxy = headers:get("proxy-authorization")
+  local auth = headers:get("authorization")
+  if proxy == nil and auth == nil then return refuse(h, headers, www) end
+  local user, password = credentials(proxy)
+  if conf.hide and proxy ~= nil then headers:remove("proxy-authorization") end
+  local kept = auth
+  if not (user and USERS[user]) then
+    user, password = credentials(auth)
+    if conf.hide then kept = nil end
+    if not (user and USERS[user]) then return refuse(h, headers, www) end
+  end
+  headers:replace(STASH, kept and ("=" .. kept) or "-")
+  headers:replace("authorization", "Basic " .. h:base64Escape(user .. ":" .. password))
 end
 `;

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { consumerId, IDENTITY_HEADERS, nativeJwk, servedNatively } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, setHeader, type JsonObject } from '../builders.js';
-import { decideScript, FAILED_KEY, HEADER_KEY, KEY_CLIENT_HEADER, KEY_HEADER, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptConsumer, type ScriptCredential, type ScriptKey } from './native-auth-lua.js';
+import { BASIC_STASH_HEADER, BASIC_USER_HEADER, basicScript, decideScript, FAILED_KEY, HEADER_KEY, KEY_CLIENT_HEADER, KEY_HEADER, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptBasicUser, type ScriptConsumer, type ScriptCredential, type ScriptKey } from './native-auth-lua.js';
 import { JSON_CONTENT_TYPE, when } from './kong-replies.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
@@ -25,6 +26,12 @@ import type { FilterContext, HttpFilter } from './registry.js';
  *    sensitive by Envoy (kept out of its config dump), reading only KEY_HEADER (removed once
  *    checked); a known key's credential goes on in KEY_CLIENT_HEADER. Envoy answers an unknown
  *    key itself (401), which kong-replies turns into Kong's answer.
+ * 2c. `frontdesk.auth.basic` (Lua) then `envoy.filters.http.basic_auth` (basic-auth): the
+ *    script finds Kong's one credential (Proxy-Authorization, then Authorization) and hands it
+ *    to basic_auth in the one form it reads; basic_auth holds every basic-auth credential as an
+ *    htpasswd `{SHA}` line (a field Envoy marks sensitive: kept out of its config dump) and
+ *    names the user it verified in BASIC_USER_HEADER. A wrong password gets Envoy's 401, which
+ *    kong-replies turns into Kong's answer.
  * 3. `frontdesk.auth.decide` (Lua): Kong's answers, anonymous, acl and the consumer headers.
  *
  * Each is off by default and on for the routes that need it (their per-route config); each
@@ -87,6 +94,15 @@ function hasKeyAuth(l: IrListener, ctx: FilterContext): boolean {
   return nativeRoutes(l, ctx.ir).some((r) => r.plugins['key-auth']);
 }
 
+function hasBasicAuth(l: IrListener, ctx: FilterContext): boolean {
+  return nativeRoutes(l, ctx.ir).some((r) => r.plugins['basic-auth']);
+}
+
+/** basic-auth's challenge, Kong's: `Basic realm="<realm>"` (realm defaults to `service`). */
+function basicChallenge(realm: string): string {
+  return `Basic realm="${realm}"`;
+}
+
 /** key-auth's challenge: `Key`, with the realm when configured. */
 function keyChallenge(realm: string | undefined): string {
   return realm ? `Key realm="${realm}"` : 'Key';
@@ -125,10 +141,11 @@ function providers(ir: GatewayIR): JsonObject {
 }
 
 /** The consumers, jwt and key-auth credentials as the decide script holds them (api_key_auth names a key by its place in `keys`, from 1). */
-function scriptTables(ir: GatewayIR): { consumers: ScriptConsumer[]; credentials: ScriptCredential[]; keys: (ScriptKey & { key: string })[] } {
+function scriptTables(ir: GatewayIR): { consumers: ScriptConsumer[]; credentials: ScriptCredential[]; keys: (ScriptKey & { key: string })[]; basic: (ScriptBasicUser & { password: string })[] } {
   const consumers: ScriptConsumer[] = [];
   const credentials: ScriptCredential[] = [];
   const keys: (ScriptKey & { key: string })[] = [];
+  const basic: (ScriptBasicUser & { password: string })[] = [];
   for (const c of ir.consumers) {
     const i = consumers.length;
     consumers.push({
@@ -139,8 +156,10 @@ function scriptTables(ir: GatewayIR): { consumers: ScriptConsumer[]; credentials
     });
     for (const s of c.jwt_secrets) if (s.key) credentials.push({ key: s.key, algorithm: s.algorithm, consumer: i });
     for (const k of c.keyauth_credentials) keys.push({ key: k.key, consumer: i, ...(k.id !== undefined ? { id: k.id } : {}) });
+    for (const b of c.basicauth_credentials) basic.push({ username: b.username, password: b.password, consumer: i });
   }
-  return { consumers, credentials, keys };
+  basic.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  return { consumers, credentials, keys, basic };
 }
 
 const tables = new WeakMap<GatewayIR, ReturnType<typeof scriptTables>>();
@@ -157,7 +176,7 @@ function decideSource(ir: GatewayIR): string {
   let s = scripts.get(ir);
   if (!s) {
     const t = tablesOf(ir);
-    scripts.set(ir, (s = decideScript(t.consumers, t.credentials, t.keys.map(({ key: _key, ...k }) => k), IDENTITY_HEADERS, CONSUMER_METADATA_NAMESPACE)));
+    scripts.set(ir, (s = decideScript(t.consumers, t.credentials, t.keys.map(({ key: _key, ...k }) => k), IDENTITY_HEADERS, CONSUMER_METADATA_NAMESPACE, t.basic.map(({ password: _password, ...b }) => b))));
   }
   return s;
 }
@@ -234,9 +253,11 @@ export const nativeDecideFilter: HttpFilter = {
     const jwt = r.plugins.jwt?.feature;
     const acl = r.plugins.acl?.feature;
     const key = r.plugins['key-auth']?.feature;
+    const basic = r.plugins['basic-auth']?.feature;
     withMetadata(envoyRoute, DECIDE_FILTER, {
       auth: {
         ...(key ? { key: keyChallenge(key.realm) } : {}),
+        ...(basic ? { basic: basicChallenge(basic.realm) } : {}),
         ...(jwt ? {
           jwt: {
             ...(jwt.claims_to_verify?.length ? { claims: [...new Set(jwt.claims_to_verify)] } : {}),
@@ -290,6 +311,98 @@ export const nativeApiKeyFilter: HttpFilter = {
     return [{
       plugin: 'key-auth', when: when.and(when.status(401), when.hasHeader(KEY_HEADER)), status: 401, body: '{"message":"Unauthorized"}',
       contentType: JSON_CONTENT_TYPE, headers: [setHeader('www-authenticate', keyChallenge(key.realm))],
+    }];
+  },
+};
+
+export const BASIC_FILTER = 'frontdesk.auth.basic';
+export const BASIC_AUTH_FILTER = 'envoy.filters.http.basic_auth';
+const BASIC_AUTH = 'envoy.extensions.filters.http.basic_auth.v3.BasicAuth';
+const WITH_MATCHER = 'envoy.extensions.common.matching.v3.ExtensionWithMatcher';
+const WITH_MATCHER_PER_ROUTE = 'envoy.extensions.common.matching.v3.ExtensionWithMatcherPerRoute';
+const SKIP_FILTER = 'envoy.extensions.filters.common.matcher.action.v3.SkipFilter';
+
+/**
+ * The htpasswd lines basic_auth checks passwords against: `username:{SHA}<base64 of SHA-1 of
+ * the password>` (the one form Envoy reads; unsalted, see docs/authz.md), sorted by username.
+ */
+export function htpasswd(users: readonly { username: string; password: string }[]): string {
+  return users.map((u) => `${u.username}:{SHA}${createHash('sha1').update(u.password, 'utf8').digest('base64')}`).join('\n');
+}
+
+const htpasswds = new WeakMap<GatewayIR, string>();
+
+function htpasswdOf(ir: GatewayIR): string {
+  let h = htpasswds.get(ir);
+  if (h === undefined) htpasswds.set(ir, (h = htpasswd(tablesOf(ir).basic)));
+  return h;
+}
+
+/** Lua: Kong's basic-auth credential lookup, before basic_auth (native-auth-lua.ts basicScript). */
+export const nativeBasicFilter: HttpFilter = {
+  name: BASIC_FILTER,
+  httpFilter(l, ctx) {
+    if (!hasBasicAuth(l, ctx)) return undefined;
+    const script = basicScript(tablesOf(ctx.ir).basic.map((b) => b.username));
+    return { name: BASIC_FILTER, disabled: true, typed_config: anyMessage(LUA, { source_codes: { basic: { inline_string: script } } }) };
+  },
+  perRoute(r, ctx) {
+    return isNative(r, ctx) && r.plugins['basic-auth'] ? anyMessage(LUA_PER_ROUTE, { name: 'basic' }) : undefined;
+  },
+  patchRoute(r, envoyRoute, ctx) {
+    const basic = r.plugins['basic-auth']?.feature;
+    if (!basic || !isNative(r, ctx)) return;
+    withMetadata(envoyRoute, BASIC_FILTER, { basic: { realm: basic.realm, hide: basic.hide_credentials } });
+  },
+};
+
+/** envoy.filters.http.basic_auth: the passwords of basic-auth, on the routes Envoy checks itself. */
+export const nativeBasicAuthFilter: HttpFilter = {
+  name: BASIC_AUTH_FILTER,
+  httpFilter(l, ctx) {
+    if (!hasBasicAuth(l, ctx)) return undefined;
+    const users = htpasswdOf(ctx.ir);
+    return {
+      name: BASIC_AUTH_FILTER,
+      disabled: true,
+      typed_config: anyMessage(WITH_MATCHER, {
+        extension_config: {
+          name: BASIC_AUTH_FILTER,
+          typed_config: anyMessage(BASIC_AUTH, { ...(users ? { users: { inline_string: users } } : {}), forward_username_header: BASIC_USER_HEADER }),
+        },
+      }),
+    };
+  },
+  /**
+   * Enabled on a route by a matcher of its own (the filter's users stay in one place: a
+   * BasicAuthPerRoute would repeat every user on every route, and an empty per-route config
+   * is refused). The matcher skips basic_auth only for a request the basic-auth script did not
+   * hand a credential, which that script has already refused; the decide script refuses any
+   * request basic_auth did not name a user for.
+   */
+  perRoute(r, ctx) {
+    if (!isNative(r, ctx) || !r.plugins['basic-auth']) return undefined;
+    return anyMessage(WITH_MATCHER_PER_ROUTE, {
+      xds_matcher: {
+        matcher_list: {
+          matchers: [{ predicate: when.lacksHeader(BASIC_STASH_HEADER), on_match: { action: { name: 'skip', typed_config: anyMessage(SKIP_FILTER, {}) } } }],
+        },
+      },
+    });
+  },
+  /**
+   * basic_auth refuses a wrong password with its own 401 (and a realm naming the URL); Kong
+   * says 401 {"message":"Unauthorized"} with `Basic realm="<realm>"`. Only a request the
+   * basic-auth script handed a credential still has BASIC_STASH_HEADER at that point (the
+   * decide script removes it from a request basic_auth lets through), so an upstream's own 401
+   * passes unchanged.
+   */
+  replies(r, ctx) {
+    const basic = r.plugins['basic-auth']?.feature;
+    if (!basic || !isNative(r, ctx)) return [];
+    return [{
+      plugin: 'basic-auth', when: when.and(when.status(401), when.hasHeader(BASIC_STASH_HEADER)), status: 401, body: '{"message":"Unauthorized"}',
+      contentType: JSON_CONTENT_TYPE, headers: [setHeader('www-authenticate', basicChallenge(basic.realm))],
     }];
   },
 };
