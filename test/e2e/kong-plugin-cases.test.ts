@@ -7,7 +7,13 @@
 //   "returns server tokens with Server header": Kong's own server token.
 // - key-auth: key_in_body cases and the unknown-anonymous 500: not taken into this table yet; the
 //   basic-auth + key-auth logical and/or block: not taken yet.
-// - basic-auth access specs: not taken into this table yet.
+// - basic-auth (spec/03-plugins/10-basic-auth/03-access_spec.lua): "rejects gRPC call without
+//   credentials" and "accepts authorized gRPC calls" (a gRPC client and grpcbin; gRPC refusals
+//   are covered by test/e2e/grpc-answers.test.ts), "errors when anonymous user doesn't exist"
+//   (an `anonymous` naming no consumer is refused at load, FD_AUTHZ_UNKNOWN_ANONYMOUS, so no
+//   request ever sees it), and "consumer cache consistency" (deletes the consumer through the
+//   Admin API). The routes with `anonymous` and the logical AND / OR routes (basic-auth beside
+//   key-auth) are served by the companion under either enforcer (docs/authz.md says why).
 // - cors: the routes with preflight_continue (refused at load: Envoy answers preflights itself),
 //   so "preflight_continue enabled" is left out; the cases of those routes that are not
 //   preflights run on the same config without it. "works even when a runtime error occurs"
@@ -123,7 +129,7 @@ for (const enforcer of ['native', 'companion'] as const) describe(`Kong's plugin
 
   test("the table holds Kong's cases", () => {
     assert.ok(KONG_PLUGIN_CASES.length >= 240, `${KONG_PLUGIN_CASES.length} plugin cases run`);
-    for (const plugin of ['request-termination', 'key-auth', 'cors', 'ip-restriction', 'request-size-limiting', 'correlation-id']) {
+    for (const plugin of ['request-termination', 'key-auth', 'basic-auth', 'cors', 'ip-restriction', 'request-size-limiting', 'correlation-id']) {
       assert.ok(KONG_PLUGIN_CASES.some((c) => c.cite.includes(`-${plugin}/`)), `cases of ${plugin}`);
     }
     assert.ok(KONG_PLUGIN_CASES.every((c) => /^spec\/03-plugins\/\d+-[a-z-]+\/0\d-access_spec\.lua describe\(/.test(c.cite)), 'every case cites its spec');

@@ -1,8 +1,9 @@
 // The Kong plugins Envoy enforces natively, through a real Envoy fed by Frontdesk: request-size-
 // limiting (413/411 with Kong's bodies, chunked bodies measured), request-termination (route and
 // consumer), cors (preflight and actual requests), ip-restriction (from 127.0.0.2), correlation-id
-// (kept, generated, echoed), request-/response-transformer headers; and upstream 403/413 answers
-// that must pass unchanged.
+// (kept, generated, echoed), request-/response-transformer headers, basic-auth (Envoy's
+// basic_auth behind Kong's credential lookup, passwords out of the config dump); and upstream
+// 401/403/413 answers that must pass unchanged.
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect } from 'node:http2';
@@ -129,6 +130,22 @@ services:
         paths: [/members]
         plugins:
           - name: key-auth
+      - name: basic
+        paths: [/basic]
+        plugins:
+          - name: basic-auth
+            config: { realm: staff }
+      - name: basic-hidden
+        paths: [/basic-hidden]
+        plugins:
+          - name: basic-auth
+            config: { hide_credentials: true }
+      - name: basic-gold
+        paths: [/basic-gold]
+        plugins:
+          - name: basic-auth
+          - name: acl
+            config: { allow: [gold] }
       - name: cors
         paths: [/cors]
         plugins:
@@ -207,6 +224,11 @@ consumers:
         config: { status_code: 403, message: "alice is suspended" }
   - username: bob
     keyauth_credentials: [{ key: bob-key }]
+    basicauth_credentials: [{ username: bob, password: "bob:secret" }]
+  - username: carol
+    custom_id: carol-1
+    basicauth_credentials: [{ username: carol, password: carol-pw }]
+    acls: [{ group: gold }]
 `;
 }
 
@@ -313,6 +335,96 @@ describe('native plugins through Envoy', () => {
         assert.deepEqual(r.json, { upstream: status });
         assert.equal(r.headers['content-type'], 'application/json');
       }
+    });
+  });
+
+  describe('basic-auth (Envoy\'s basic_auth)', () => {
+    const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+    const upstreamHeaders = (r: Reply) => (r.json as unknown as Seen).headers;
+
+    test('the passwords stay out of Envoy\'s config dump: basic_auth\'s users are a sensitive field', async () => {
+      const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump`)).text();
+      assert.ok(dump.includes('type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth'), 'basic_auth is in the listener');
+      assert.ok(dump.includes('x-frontdesk-basic-user'), 'its other fields are shown');
+      assert.ok(!dump.includes('{SHA}'), 'no htpasswd line in the dump');
+      assert.ok(!dump.includes('carol-pw') && !dump.includes('bob:secret'), 'no password in the dump');
+    });
+
+    test('a right password reaches the upstream with Kong\'s consumer headers and the client\'s Authorization', async () => {
+      const r = await send(gw, '/basic', { headers: { authorization: basic('carol:carol-pw') } });
+      assert.equal(r.status, 200, r.text);
+      const h = upstreamHeaders(r);
+      assert.equal(h['x-consumer-username'], 'carol');
+      assert.equal(h['x-consumer-custom-id'], 'carol-1');
+      assert.equal(h['x-consumer-id'], consumerId({ id: kongId('consumers', 'carol'), key: 'carol' }));
+      assert.equal(h['x-credential-identifier'], 'carol');
+      assert.equal(h.authorization, basic('carol:carol-pw'));
+      assert.equal(h['x-frontdesk-basic-user'], undefined);
+      assert.equal(h['x-frontdesk-basic-authorization'], undefined);
+    });
+
+    test('Kong\'s reading of the header: a lower-case scheme, no space after it, a password with ":"', async () => {
+      assert.equal((await send(gw, '/basic', { headers: { authorization: `basic ${Buffer.from('carol:carol-pw').toString('base64')}` } })).status, 200);
+      assert.equal((await send(gw, '/basic', { headers: { authorization: `Basic${Buffer.from('carol:carol-pw').toString('base64')}` } })).status, 200);
+      const r = await send(gw, '/basic', { headers: { authorization: basic('bob:bob:secret') } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(upstreamHeaders(r)['x-consumer-username'], 'bob');
+    });
+
+    test('a wrong password, an unknown user or no credentials: Kong\'s 401 with the realm', async () => {
+      const refused: Record<string, string>[] = [{ authorization: basic('carol:wrong') }, { authorization: basic('dave:carol-pw') }, {}, { authorization: 'Bearer x' }];
+      for (const headers of refused) {
+        const r = await send(gw, '/basic', { headers });
+        assert.equal(r.status, 401, JSON.stringify(headers));
+        assert.deepEqual(r.json, { message: 'Unauthorized' });
+        assert.equal(r.headers['content-type'], JSON_TYPE);
+        assert.equal(r.headers['www-authenticate'], 'Basic realm="staff"');
+      }
+    });
+
+    test('a user named in Proxy-Authorization decides: its wrong password is final, an unknown one falls back to Authorization', async () => {
+      assert.equal((await send(gw, '/basic', { headers: { 'proxy-authorization': basic('carol:wrong'), authorization: basic('carol:carol-pw') } })).status, 401);
+      const r = await send(gw, '/basic', { headers: { 'proxy-authorization': basic('nobody:x'), authorization: basic('carol:carol-pw') } });
+      assert.equal(r.status, 200, r.text);
+      const p = await send(gw, '/basic', { headers: { 'proxy-authorization': basic('carol:carol-pw') } });
+      assert.equal(p.status, 200, p.text);
+      assert.equal(upstreamHeaders(p).authorization, undefined, 'no Authorization made up for the upstream');
+      assert.equal(upstreamHeaders(p)['proxy-authorization'], basic('carol:carol-pw'));
+    });
+
+    test('hide_credentials: the headers read are removed upstream', async () => {
+      const r = await send(gw, '/basic-hidden', { headers: { authorization: basic('carol:carol-pw') } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(upstreamHeaders(r).authorization, undefined);
+      const p = await send(gw, '/basic-hidden', { headers: { 'proxy-authorization': basic('carol:carol-pw'), authorization: 'keep-me' } });
+      assert.equal(p.status, 200, p.text);
+      assert.equal(upstreamHeaders(p)['proxy-authorization'], undefined);
+      assert.equal(upstreamHeaders(p).authorization, 'keep-me', 'Authorization was not read: Kong leaves it');
+    });
+
+    test('a client cannot name the user itself: the handover headers it sends are dropped', async () => {
+      const forged = { 'x-frontdesk-basic-user': 'carol', 'x-frontdesk-basic-authorization': '=x' };
+      assert.equal((await send(gw, '/basic', { headers: forged })).status, 401);
+      assert.equal((await send(gw, '/basic', { headers: { ...forged, authorization: basic('carol:wrong') } })).status, 401);
+      const r = await send(gw, '/basic', { headers: { ...forged, authorization: basic('bob:bob:secret') } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(upstreamHeaders(r)['x-consumer-username'], 'bob');
+    });
+
+    test('acl after basic-auth: a member passes with X-Consumer-Groups, another consumer gets Kong\'s 403', async () => {
+      const ok = await send(gw, '/basic-gold', { headers: { authorization: basic('carol:carol-pw') } });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(upstreamHeaders(ok)['x-consumer-groups'], 'gold');
+      const no = await send(gw, '/basic-gold', { headers: { authorization: basic('bob:bob:secret') } });
+      assert.equal(no.status, 403);
+      assert.deepEqual(no.json, { message: 'You cannot consume this service' });
+    });
+
+    test('the upstream\'s own 401 passes unchanged', async () => {
+      const r = await send(gw, '/basic', { headers: { authorization: basic('carol:carol-pw'), 'x-reply-status': '401' } });
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.json, { upstream: 401 });
+      assert.equal(r.headers['www-authenticate'], undefined);
     });
   });
 
