@@ -115,8 +115,8 @@ export function keySecretsNativeBlocker(consumers: GatewayIR['consumers']): stri
   return why;
 }
 
-/** A username an htpasswd line and a header value carry unchanged: no ":", no control character, no leading "#". */
-const HTPASSWD_SAFE_USERNAME = /^(?!#)[^:\x00-\x1f\x7f]+$/;
+/** A username an htpasswd line and a header value carry unchanged: no ":", no control character, no leading "#", no space at either end. */
+const HTPASSWD_SAFE_USERNAME = /^(?![#\s])[^:\x00-\x1f\x7f]+(?<!\s)$/;
 
 const basicBlockers = new WeakMap<readonly unknown[], string | undefined>();
 
@@ -125,7 +125,7 @@ const basicBlockers = new WeakMap<readonly unknown[], string | undefined>();
  * basic_auth takes its users as htpasswd lines (`username:{SHA}...`, one a line, a `#` line a
  * comment) and forwards the username in a request header: a username with ":" (which Kong can
  * never match either: it splits at the first ":"), a line break or another control character,
- * or a leading "#" cannot be written there unchanged.
+ * a leading "#" or a space at either end cannot be written there unchanged.
  */
 export function basicSecretsNativeBlocker(consumers: GatewayIR['consumers']): string | undefined {
   if (basicBlockers.has(consumers)) return basicBlockers.get(consumers);

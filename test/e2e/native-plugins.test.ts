@@ -346,6 +346,7 @@ describe('native plugins through Envoy', () => {
       const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump`)).text();
       assert.ok(dump.includes('type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth'), 'basic_auth is in the listener');
       assert.ok(dump.includes('x-frontdesk-basic-user'), 'its other fields are shown');
+      assert.match(dump, /"users": \{\s*"inline_string": "\[redacted\]"/, 'its users are redacted');
       assert.ok(!dump.includes('{SHA}'), 'no htpasswd line in the dump');
       assert.ok(!dump.includes('carol-pw') && !dump.includes('bob:secret'), 'no password in the dump');
     });

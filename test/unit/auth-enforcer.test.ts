@@ -1,7 +1,7 @@
 // Who checks a route's auth plugins (contracts/authz.ts authEnforcer), as docs/authz.md
 // ("Checked inside Envoy") lists it, and what that puts in the listener: Envoy's jwt_authn and
-// the Lua filters (and basic_auth for basic-auth), or ext_authz to the authz companion. And `frontdesk translate`'s
-// per-route lines.
+// the Lua filters (and basic_auth for basic-auth), or ext_authz to the authz companion. And
+// `frontdesk translate`'s per-route lines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authEnforcer } from '../../src/contracts/authz.js';
@@ -73,6 +73,7 @@ describe('who checks a route\'s auth plugins', () => {
       [[{ name: 'basic-auth' }, { name: 'key-auth' }], undefined, /key-auth and basic-auth on one route/],
       [[{ name: 'basic-auth' }], [{ username: 'a', basicauth_credentials: [{ username: 'a:b', password: 'p' }] }], /htpasswd/],
       [[{ name: 'basic-auth' }], [{ username: 'a', basicauth_credentials: [{ username: '#a', password: 'p' }] }], /htpasswd/],
+      [[{ name: 'basic-auth' }], [{ username: 'a', basicauth_credentials: [{ username: 'a ', password: 'p' }] }], /htpasswd/],
       [[{ name: 'acl', config: { allow: ['a'] } }], undefined, /acl without an auth plugin/],
       [[{ name: 'jwt' }], [{ username: 'a', jwt_secrets: [{ key: 'j', algorithm: 'RS256', jwks_uri: 'https://idp.example/jwks' }] }], /JWKS/],
     ];
