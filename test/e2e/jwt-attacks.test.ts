@@ -1,5 +1,5 @@
 // The attack corpus (test/support/jwt-attacks.ts) through one real Envoy per enforcer: Envoy
-// checking jwt and key-auth itself (native) and the authz companion (`enforcer: companion`). Every attack is
+// checking jwt, key-auth and basic-auth itself (native) and the authz companion (`enforcer: companion`). Every attack is
 // refused with the status, JSON body and challenge the corpus gives, and the genuine
 // credentials pass. The corpus's JWKS cases run against the companion only: a JWKS secret is
 // never checked by Envoy (docs/authz.md, "Checked inside Envoy"), so a configuration with one
