@@ -23,10 +23,10 @@ export interface RedisConnection {
  * already answered). Reconnection is retried forever with a capped backoff.
  */
 const FAIL_FAST: RedisOptions = {
-  // The decisions of one event-loop turn go out in one write (a pipeline), as
-  // envoyproxy/ratelimit batches within REDIS_PIPELINE_WINDOW: fewer syscalls on both sides,
-  // each decision still its own atomic script run.
-  enableAutoPipelining: true,
+  // A standalone client carries one command per RedisStore batch (the store gathers the
+  // decisions itself, redis.ts): ioredis's own pipelining would only add a pipeline object per
+  // command. The Cluster client below turns it on: there each decision is its own command.
+  enableAutoPipelining: false,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
@@ -61,6 +61,7 @@ export function createRedisClusterClient(
 ): Cluster {
   const { enableOfflineQueue: _queue, retryStrategy: _retry, enableAutoPipelining: _pipe, ...perNode } = FAIL_FAST;
   const client = new Cluster(nodes, {
+    // The decisions of one event-loop turn go out in one write per node.
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),

@@ -5,17 +5,23 @@ import { SEARCH_RETRY_LUA } from '../algorithms/retry.js';
 import { ALGORITHM_NAMES } from '../algorithms/types.js';
 
 /**
- * The one Lua script behind every Redis decision. It checks all windows of a request and,
- * only if every one admits it, writes them all, atomically (Redis runs a script alone).
+ * The one Lua script behind every Redis decision. It decides a batch of requests in one run,
+ * each on its own: a request is admitted only if every one of its windows admits it, and then
+ * all its windows are written, atomically (Redis runs a script alone, so the batch is one step
+ * for every other client). A request's error (a foreign value under its key) is its own; the
+ * others of the batch are decided as usual.
  *
- * KEYS[i]                     the Redis key of window i (all share one hash tag)
+ * KEYS                        the Redis keys of every window of every request, in order
  * ARGV[1]                     the time in ms, or '' to use Redis TIME (the default: one clock
  *                             for every gateway instance)
- * ARGV[2]                     the cost
- * ARGV[3 + 4(i-1) .. +3]      window i: algorithm, unit, limit, period in ms
+ * ARGV[2]                     the number of requests
+ * then per request            its cost, its window count n, then per window: algorithm,
+ *                             unit, limit, period in ms
  *
- * Reply: { allowed, now, then per window: allowed, remaining, reset_ms, retry_ms } with the
- * per-window capacity after consumption when the request is admitted, before it otherwise.
+ * Reply: { now, then per request: allowed (1, 0, or -1 for an error), then per window:
+ * allowed, remaining, reset_ms, retry_ms }, per-window capacity after consumption when the
+ * request is admitted, before it otherwise. An error's slot holds -1, the message, then zeros
+ * up to the same length.
  */
 export const DECIDE_LUA = [
   WINDOW_BOUNDS_LUA,
@@ -33,39 +39,57 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local cost = tonumber(ARGV[2])
 
-local results, writes, all = {}, {}, true
-for i = 1, #KEYS do
-  local base = 2 + (i - 1) * 4
-  local algorithm = ALGORITHMS[ARGV[base + 1]]
-  if algorithm == nil then
-    return redis.error_reply('ERR frontdesk ratelimit: unknown algorithm ' .. tostring(ARGV[base + 1]))
+-- One request: its windows are KEYS[k .. k+n-1] and ARGV[a .. a+4n-1]. Appends its verdict to reply.
+local function decide(reply, k, a, n, cost)
+  local results, writes, all = {}, {}, true
+  for i = 1, n do
+    local base = a + (i - 1) * 4
+    local algorithm = ALGORITHMS[ARGV[base]]
+    if algorithm == nil then error('frontdesk ratelimit: unknown algorithm ' .. tostring(ARGV[base]), 0) end
+    local allowed, remaining, reset, retry, remaining_after, reset_after, write =
+      algorithm(KEYS[k + i - 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), ARGV[base + 1], now, cost)
+    results[i] = { allowed, remaining, reset, retry, remaining_after, reset_after }
+    if allowed == 1 then writes[#writes + 1] = write else all = false end
   end
-  local allowed, remaining, reset, retry, remaining_after, reset_after, write =
-    algorithm(KEYS[i], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), ARGV[base + 2], now, cost)
-  results[i] = { allowed, remaining, reset, retry, remaining_after, reset_after }
-  if allowed == 1 then writes[#writes + 1] = write else all = false end
-end
-
-local reply = { 0, now }
-if all then
-  reply[1] = 1
-  for _, write in ipairs(writes) do write() end
-end
-for i = 1, #KEYS do
-  local r = results[i]
   if all then
+    for _, write in ipairs(writes) do write() end
     reply[#reply + 1] = 1
-    reply[#reply + 1] = r[5]
-    reply[#reply + 1] = r[6]
-    reply[#reply + 1] = 0
   else
-    reply[#reply + 1] = r[1]
-    reply[#reply + 1] = r[2]
-    reply[#reply + 1] = r[3]
-    reply[#reply + 1] = r[4]
+    reply[#reply + 1] = 0
   end
+  for i = 1, n do
+    local r = results[i]
+    if all then
+      reply[#reply + 1] = 1
+      reply[#reply + 1] = r[5]
+      reply[#reply + 1] = r[6]
+      reply[#reply + 1] = 0
+    else
+      reply[#reply + 1] = r[1]
+      reply[#reply + 1] = r[2]
+      reply[#reply + 1] = r[3]
+      reply[#reply + 1] = r[4]
+    end
+  end
+end
+
+local reply = { now }
+local k, a = 1, 3
+for _ = 1, tonumber(ARGV[2]) do
+  local cost, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local mark = #reply
+  local ok, err = pcall(decide, reply, k, a + 2, n, cost)
+  if not ok then
+    -- Checks come before writes, so a failed request wrote nothing.
+    for j = #reply, mark + 1, -1 do reply[j] = nil end
+    local message = type(err) == 'table' and (err.err or err.msg) or tostring(err)
+    reply[mark + 1] = -1
+    reply[mark + 2] = tostring(message)
+    for j = 3, 1 + 4 * n do reply[mark + j] = 0 end
+  end
+  k = k + n
+  a = a + 2 + 4 * n
 end
 return reply
 `,
