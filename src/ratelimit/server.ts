@@ -6,12 +6,13 @@ import { envoysOnly, type TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
-import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
+import type { LimitAnswer, LimitRequest } from './limiter.js';
+import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js';
 
 /**
  * Envoy's rate-limit service API over gRPC: envoy.service.ratelimit.v3.RateLimitService/
- * ShouldRateLimit. Requests are decoded and responses encoded with protobufjs from Envoy's own
- * rls.proto (loaded by the proto registry); the decision itself is the caller's `decide`.
+ * ShouldRateLimit. Requests are decoded and responses encoded by rls-codec.ts (the two messages
+ * on the wire format, by hand); the decision itself is the caller's `decide`.
  *
  * The answer's parts, and what Envoy's ratelimit filter does with them:
  * - overall_code OK: the request goes on; response_headers_to_add are added to the response
@@ -24,49 +25,19 @@ import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
 
 export const RLS_METHOD = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
 
-const CODE_OK = 1;
-const CODE_OVER_LIMIT = 2;
-
-interface DecodedRequest {
-  domain?: string;
-  descriptors?: Array<{ entries?: Array<{ key?: string; value?: string }> }>;
-  hits_addend?: number;
-}
-
 let types: { req: protobuf.Type; res: protobuf.Type } | undefined;
 
-/** The RateLimitRequest/RateLimitResponse message types. */
+/**
+ * The RateLimitRequest/RateLimitResponse message types from Envoy's rls.proto, for clients
+ * (tests, benchmarks) that build or read the messages with protobufjs; the server itself uses
+ * rls-codec.ts and never loads them.
+ */
 export function rlsTypes(): { req: protobuf.Type; res: protobuf.Type } {
   types ??= {
     req: messageType('envoy.service.ratelimit.v3.RateLimitRequest'),
     res: messageType('envoy.service.ratelimit.v3.RateLimitResponse'),
   };
   return types;
-}
-
-/** RateLimitRequest bytes → the service's request. */
-export function decodeRequest(bytes: Uint8Array): LimitRequest {
-  // The decoded message is read as it is (no toObject copy): this runs once per request.
-  const m = rlsTypes().req.decode(bytes) as DecodedRequest;
-  const list = m.descriptors ?? [];
-  const descriptors: Entries[] = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const e: Record<string, string> = {};
-    for (const x of list[i]!.entries ?? []) if (x.key) e[x.key] = x.value ?? '';
-    descriptors[i] = e;
-  }
-  return { domain: m.domain ?? '', descriptors, hitsAddend: Number(m.hits_addend ?? 0) };
-}
-
-/** The service's answer → RateLimitResponse bytes. */
-export function encodeResponse(a: Extract<LimitAnswer, { kind: 'answer' }>): Uint8Array {
-  const msg: Record<string, unknown> = {
-    overall_code: a.overLimit ? CODE_OVER_LIMIT : CODE_OK,
-    statuses: a.statuses.map((over) => ({ code: over ? CODE_OVER_LIMIT : CODE_OK })),
-  };
-  if (a.responseHeaders.length) msg.response_headers_to_add = a.responseHeaders.map(([key, value]) => ({ key, value }));
-  if (a.body !== undefined) msg.raw_body = Buffer.from(a.body);
-  return rlsTypes().res.encode(msg).finish();
 }
 
 export interface RateLimitServerOptions {
@@ -89,17 +60,16 @@ export interface RateLimitServer {
 
 /** Starts the gRPC server; `port` 0 binds a free one. */
 export async function startRateLimitServer(o: RateLimitServerOptions): Promise<RateLimitServer> {
-  rlsTypes();
   const shouldRateLimit = async (request: Uint8Array): Promise<Uint8Array | { code: number; message: string }> => {
     let req: LimitRequest;
     try {
-      req = decodeRequest(request);
+      req = decodeRateLimitRequest(request);
     } catch (e) {
       return { code: grpc.status.INVALID_ARGUMENT, message: `bad RateLimitRequest: ${(e as Error).message}` };
     }
     try {
       const a = await o.decide(req);
-      return a.kind === 'error' ? { code: grpc.status.UNAVAILABLE, message: a.message } : encodeResponse(a);
+      return a.kind === 'error' ? { code: grpc.status.UNAVAILABLE, message: a.message } : encodeRateLimitResponse(a);
     } catch (e) {
       o.logger.error({ err: (e as Error).message }, 'ratelimit decision failed');
       return { code: grpc.status.INTERNAL, message: 'rate-limit decision failed' };

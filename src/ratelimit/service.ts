@@ -126,8 +126,8 @@ function flag(o: CompanionOptions, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** What the ratelimit companion decodes of Envoy's API: the ADS messages and the rate-limit service's. */
-export const RATELIMIT_ENVOY_PROTOS: readonly string[] = ['envoy/service/discovery/v3/ads.proto', 'envoy/service/ratelimit/v3/rls.proto'];
+/** What the ratelimit companion decodes of Envoy's API with protobufjs: the ADS messages (the rate-limit service's own two are read by hand, rls-codec.ts). */
+export const RATELIMIT_ENVOY_PROTOS: readonly string[] = ['envoy/service/discovery/v3/ads.proto'];
 
 /** The `ratelimit` companion, for `frontdesk ratelimit` and `frontdesk start`. */
 export const ratelimitCompanion: CompanionDefinition = {

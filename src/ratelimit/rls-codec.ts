@@ -1,0 +1,199 @@
+import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
+
+/**
+ * The two messages of envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit, read and
+ * written by hand on the wire format (protobuf encoding: varints and length-delimited fields):
+ * this runs once per request Envoy makes, and a general decoder builds and then drops an object
+ * tree per call. Only what the service uses is read; every other field is skipped by its wire
+ * type, as any protobuf reader does.
+ *
+ * RateLimitRequest (rls.proto):       domain = 1 (string), descriptors = 2 (RateLimitDescriptor),
+ *                                     hits_addend = 3 (uint32)
+ * RateLimitDescriptor (ratelimit/v3): entries = 1 (Entry: key = 1, value = 2)
+ * RateLimitResponse:                  overall_code = 1 (enum), statuses = 2 (DescriptorStatus:
+ *                                     code = 1), response_headers_to_add = 3 (HeaderValue:
+ *                                     key = 1, value = 2), raw_body = 5 (bytes)
+ */
+
+const CODE_OK = 1;
+const CODE_OVER_LIMIT = 2;
+
+/** A malformed message (the server answers INVALID_ARGUMENT with the message). */
+export class WireError extends Error {}
+
+class Reader {
+  pos: number;
+  constructor(readonly buf: Buffer, start: number, readonly end: number) {
+    this.pos = start;
+  }
+
+  varint(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.end) throw new WireError('truncated varint');
+      const b = this.buf[this.pos++]!;
+      // Values past 2^53 only occur in fields this service skips or bounds.
+      if (shift < 49) result += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return result;
+      shift += 7;
+      if (shift > 63) throw new WireError('varint too long');
+    }
+  }
+
+  /** The end offset of a length-delimited field starting here (its length read). */
+  delimited(): number {
+    const len = this.varint();
+    const end = this.pos + len;
+    if (end > this.end) throw new WireError('length past the end of the message');
+    return end;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0: this.varint(); return;
+      case 1: this.advance(8); return;
+      case 2: this.pos = this.delimited(); return;
+      case 5: this.advance(4); return;
+      default: throw new WireError(`unsupported wire type ${wireType}`);
+    }
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > this.end) throw new WireError('truncated field');
+    this.pos += n;
+  }
+
+  string(): string {
+    const end = this.delimited();
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end;
+    return s;
+  }
+}
+
+/** RateLimitRequest bytes → the service's request; throws WireError on a malformed message. */
+export function decodeRateLimitRequest(bytes: Uint8Array): LimitRequest {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(buf, 0, buf.length);
+  let domain = '';
+  let hitsAddend = 0;
+  const descriptors: Entries[] = [];
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 1 && wire === 2) domain = r.string();
+    else if (field === 2 && wire === 2) descriptors.push(readDescriptor(r, r.delimited()));
+    else if (field === 3 && wire === 0) hitsAddend = r.varint() % 2 ** 32;
+    else r.skip(wire);
+  }
+  return { domain, descriptors, hitsAddend };
+}
+
+function readDescriptor(outer: Reader, end: number): Entries {
+  const entries: Record<string, string> = {};
+  const r = new Reader(outer.buf, outer.pos, end);
+  while (r.pos < end) {
+    const tag = r.varint();
+    if (tag !== 0x0a) { r.skip(tag & 7); continue; } // only entries = 1 is read
+    const entryEnd = r.delimited();
+    const e = new Reader(r.buf, r.pos, entryEnd);
+    let key = '';
+    let value = '';
+    while (e.pos < entryEnd) {
+      const t = e.varint();
+      if (t === 0x0a) key = e.string();
+      else if (t === 0x12) value = e.string();
+      else e.skip(t & 7);
+    }
+    r.pos = entryEnd;
+    if (key) entries[key] = value;
+  }
+  outer.pos = end;
+  return entries;
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) { n = Math.floor(n / 128); size++; }
+  return size;
+}
+
+function putVarint(buf: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[at++] = n;
+  return at;
+}
+
+/** The answer with one status per descriptor and no header or body: the same bytes every time. */
+const PLAIN_OK = new Map<number, Buffer>();
+
+/** The service's answer → RateLimitResponse bytes. */
+export function encodeRateLimitResponse(a: Extract<LimitAnswer, { kind: 'answer' }>): Buffer {
+  const headers = a.responseHeaders;
+  if (!a.overLimit && headers.length === 0 && a.body === undefined && !a.statuses.some(Boolean)) {
+    let cached = PLAIN_OK.get(a.statuses.length);
+    if (!cached) {
+      cached = encode(a);
+      if (a.statuses.length <= 16) PLAIN_OK.set(a.statuses.length, cached);
+    }
+    return cached;
+  }
+  return encode(a);
+}
+
+function encode(a: Extract<LimitAnswer, { kind: 'answer' }>): Buffer {
+  const headers = a.responseHeaders;
+  // Sizes first, then one buffer.
+  const keyLens = new Array<number>(headers.length);
+  const valueLens = new Array<number>(headers.length);
+  const headerLens = new Array<number>(headers.length);
+  let size = 2; // overall_code: tag + one-byte value
+  size += a.statuses.length * 4; // statuses: tag, length 2, code tag, code
+  for (let i = 0; i < headers.length; i++) {
+    const [k, v] = headers[i]!;
+    const kl = Buffer.byteLength(k);
+    const vl = Buffer.byteLength(v);
+    keyLens[i] = kl;
+    valueLens[i] = vl;
+    const hl = 1 + varintSize(kl) + kl + 1 + varintSize(vl) + vl;
+    headerLens[i] = hl;
+    size += 1 + varintSize(hl) + hl;
+  }
+  const body = a.body === undefined ? undefined : Buffer.from(a.body);
+  if (body) size += 1 + varintSize(body.length) + body.length;
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  buf[at++] = 0x08;
+  buf[at++] = a.overLimit ? CODE_OVER_LIMIT : CODE_OK;
+  for (const over of a.statuses) {
+    buf[at++] = 0x12;
+    buf[at++] = 2;
+    buf[at++] = 0x08;
+    buf[at++] = over ? CODE_OVER_LIMIT : CODE_OK;
+  }
+  for (let i = 0; i < headers.length; i++) {
+    const [k, v] = headers[i]!;
+    buf[at++] = 0x1a;
+    at = putVarint(buf, at, headerLens[i]!);
+    buf[at++] = 0x0a;
+    at = putVarint(buf, at, keyLens[i]!);
+    at += buf.write(k, at, 'utf8');
+    buf[at++] = 0x12;
+    at = putVarint(buf, at, valueLens[i]!);
+    at += buf.write(v, at, 'utf8');
+  }
+  if (body) {
+    buf[at++] = 0x2a;
+    at = putVarint(buf, at, body.length);
+    body.copy(buf, at);
+    at += body.length;
+  }
+  return buf;
+}
