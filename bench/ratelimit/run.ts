@@ -2,6 +2,11 @@
  * ratelimit benchmark. Prints figures; never fails on them.
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
+ *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE]
+ *
+ * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
+ * options for the service process alone (NODE_OPTIONS of that process: heap flags); `--cpu-prof FILE` writes the service's
+ * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it).
  *
  * 1. Straight at the ratelimit service (envoy.service.ratelimit.v3.RateLimitService/
  *    ShouldRateLimit over gRPC), the service in its own Node process fed by an in-process
@@ -73,6 +78,12 @@ const PEER_CONCURRENCY = flag('peer-concurrency', 50);
 const EXACT_LIMIT = 600;
 const EXACT_N = 3000;
 const BENCH_BIN = join(ROOT, '.cache', 'bench-bin');
+const textFlag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const ONLY = new Set((textFlag('only') ?? 'service,peer,exactness,envoy').split(','));
+const SERVICE_NODE_OPTIONS = textFlag('service-node-options');
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -97,7 +108,18 @@ function emit(figure: Record<string, unknown>, readable: string, problems: strin
 function startServiceProcess(dir: string, xdsPort: number, port: number, redisUrl: string): Promise<Child> {
   const js = join(dir, 'js');
   if (!existsSync(join(js, 'bench', 'ratelimit', 'service-proc.js'))) transpileTree(ROOT, js, ['src', 'bench/ratelimit/service-proc.ts']);
-  return startNodeService('ratelimit', join(js, 'bench', 'ratelimit', 'service-proc.js'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl], ROOT);
+  const script = join(js, 'bench', 'ratelimit', 'service-proc.js');
+  const profile = textFlag('cpu-prof');
+  const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : [])];
+  if (SERVICE_NODE_OPTIONS === undefined) return startNodeService('ratelimit', script, args, ROOT);
+  // The child inherits this process's environment: NODE_OPTIONS set around the spawn reaches it alone.
+  const before = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = SERVICE_NODE_OPTIONS;
+  try {
+    return startNodeService('ratelimit', script, args, ROOT);
+  } finally {
+    if (before === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = before;
+  }
 }
 
 // ---- 1. straight at the service ------------------------------------------------------------
@@ -247,6 +269,43 @@ function rssMiB(pid: number | undefined): number {
   return pid ? round(memoryOf(pid)?.rssMiB ?? Number.NaN, 1) : Number.NaN;
 }
 
+type Side = { name: string; child: Child; route: string };
+
+/** Decisions/s, p99, CPU per decision and RSS of each side, two interleaved rounds. */
+function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: string, ip: string) => string): void {
+    for (const x of sides) rlsload(x.child.port, entries(x.route, '10.1.2.3'), ['-d', '2s']); // warm-up
+    const samples = new Map<string, Array<RlsLoad & { cpuServer: number; cpuRedis: number }>>(sides.map((x) => [x.name, []]));
+    for (let r = 0; r < 2; r++) {
+      for (const x of sides) {
+        const m = new CpuMeter({ server: x.child.proc.pid, redis: redis.proc.pid }).begin();
+        const res = rlsload(x.child.port, entries(x.route, `10.1.2.${3 + r}`), ['-d', `${PEER_SECONDS}s`]);
+        const cpu = m.end().perProcess;
+        samples.get(x.name)!.push({ ...res, cpuServer: cpu.server!, cpuRedis: cpu.redis! });
+      }
+    }
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const peerRate = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.decisions_per_s));
+    const peerP99 = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.p99_ms));
+    const generator = `rlsload (Go, grpc-go) -c ${PEER_CONCURRENCY} over one connection, ${PEER_SECONDS} s, one descriptor (fd_route, fd_stage, remote_address), 2 interleaved rounds (mean)`;
+    for (const x of sides) {
+      const ss = samples.get(x.name)!;
+      const rate = avg(ss.map((s) => s.decisions_per_s));
+      const calls = ss.reduce((a, s) => a + s.calls, 0);
+      const cpuUs = (ss.reduce((a, s) => a + s.cpuServer, 0) * 1e6) / Math.max(1, calls);
+      const redisUs = (ss.reduce((a, s) => a + s.cpuRedis, 0) * 1e6) / Math.max(1, calls);
+      const rss = rssMiB(x.child.proc.pid);
+      const errors = ss.reduce((a, s) => a + s.errors + s.over_limit, 0);
+      emit(
+        { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
+          ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
+          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, not_ok: errors,
+          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child === ours ? 'frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx)' : 'service_cmd' },
+        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${rss} MiB; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
+        errors ? [`${errors} answers that were not OK`] : [],
+      );
+    }
+}
+
 async function peerComparison(dir: string, ours: Child, redis: Child, routes: { fixed: string; token: string; exactFixed: string; exactToken: string }, cleanup: Array<() => Promise<void> | void>): Promise<void> {
   if (!existsSync(join(BENCH_BIN, 'service_cmd')) || !existsSync(join(BENCH_BIN, 'rlsload'))) {
     emit({ part: 'peer', skipped: true, why: 'envoyproxy/ratelimit or rlsload not built' }, 'peer: skipped, envoyproxy/ratelimit or rlsload not built (npm run bench:prepare does it: sh scripts/bench-prepare.sh ratelimit-peer)');
@@ -260,39 +319,9 @@ async function peerComparison(dir: string, ours: Child, redis: Child, routes: { 
     { name: 'envoyproxy/ratelimit, fixed window', child: peer, route: routes.fixed },
     { name: 'frontdesk, token-bucket', child: ours, route: routes.token },
   ];
-  for (const x of sides) rlsload(x.child.port, entries(x.route, '10.1.2.3'), ['-d', '2s']); // warm-up
-  const samples = new Map<string, Array<RlsLoad & { cpuServer: number; cpuRedis: number }>>(sides.map((x) => [x.name, []]));
-  for (let r = 0; r < 2; r++) {
-    for (const x of sides) {
-      const m = new CpuMeter({ server: x.child.proc.pid, redis: redis.proc.pid }).begin();
-      const res = rlsload(x.child.port, entries(x.route, `10.1.2.${3 + r}`), ['-d', `${PEER_SECONDS}s`]);
-      const cpu = m.end().perProcess;
-      samples.get(x.name)!.push({ ...res, cpuServer: cpu.server!, cpuRedis: cpu.redis! });
-    }
-  }
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const peerRate = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.decisions_per_s));
-  const peerP99 = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.p99_ms));
-  const generator = `rlsload (Go, grpc-go) -c ${PEER_CONCURRENCY} over one connection, ${PEER_SECONDS} s, one descriptor (fd_route, fd_stage, remote_address), 2 interleaved rounds (mean)`;
-  for (const x of sides) {
-    const ss = samples.get(x.name)!;
-    const rate = avg(ss.map((s) => s.decisions_per_s));
-    const calls = ss.reduce((a, s) => a + s.calls, 0);
-    const cpuUs = (ss.reduce((a, s) => a + s.cpuServer, 0) * 1e6) / Math.max(1, calls);
-    const redisUs = (ss.reduce((a, s) => a + s.cpuRedis, 0) * 1e6) / Math.max(1, calls);
-    const rss = rssMiB(x.child.proc.pid);
-    const errors = ss.reduce((a, s) => a + s.errors + s.over_limit, 0);
-    emit(
-      { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
-        ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
-        server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, not_ok: errors,
-        load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child === ours ? 'frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx)' : 'service_cmd' },
-      `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${rss} MiB; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
-      errors ? [`${errors} answers that were not OK`] : [],
-    );
-  }
+  if (ONLY.has('peer')) peerSpeed(sides, ours, redis, entries);
   // Exactness: a limit of EXACT_LIMIT a minute, EXACT_N calls from a fresh client inside one clock minute.
-  for (const x of [
+  for (const x of !ONLY.has('exactness') ? [] : [
     { name: 'frontdesk, fixed-window', child: ours, route: routes.exactFixed },
     { name: 'envoyproxy/ratelimit, fixed window', child: peer, route: routes.exactFixed },
     { name: 'frontdesk, token-bucket', child: ours, route: routes.exactToken },
@@ -353,13 +382,16 @@ async function main(): Promise<void> {
     // 1. straight at the service
     const service = await startServiceProcess(dir, xdsPort, ratelimitPort, `redis://127.0.0.1:${redis.port}`);
     cleanup.push(() => service.stop());
-    await serviceScenario('memory store (policy local)', policyOf('memory'), service, redis, dir);
-    await serviceScenario('Redis store (policy redis, one Lua script per decision)', policyOf('redis'), service, redis, dir);
+    if (ONLY.has('service')) {
+      await serviceScenario('memory store (policy local)', policyOf('memory'), service, redis, dir);
+      await serviceScenario('Redis store (policy redis, one Lua script per decision)', policyOf('redis'), service, redis, dir);
+    }
 
     // 3. beside envoyproxy/ratelimit: same Redis, same load generator, interleaved
-    await peerComparison(dir, service, redis, { fixed: policyOf('redis-fixed'), token: policyOf('redis'), exactFixed: policyOf('exact-fixed'), exactToken: policyOf('exact-token') }, cleanup);
+    if (ONLY.has('peer') || ONLY.has('exactness')) await peerComparison(dir, service, redis, { fixed: policyOf('redis-fixed'), token: policyOf('redis'), exactFixed: policyOf('exact-fixed'), exactToken: policyOf('exact-token') }, cleanup);
 
     // 2. through Envoy, the same service process
+    if (!ONLY.has('envoy')) return;
     const envoy = await EnvoyProcess.start({
       bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: 'bench-ratelimit-envoy', cluster: 'frontdesk', adminPort: 0 }),
       logger: log, concurrency: 1,

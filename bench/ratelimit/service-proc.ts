@@ -2,7 +2,11 @@
  * The ratelimit companion in its own process for bench/ratelimit/run.ts, so that its CPU time
  * is its own: `node --import tsx bench/ratelimit/service-proc.ts --xds HOST:PORT --port N [--redis URL]`.
  * Prints `ready <port>` once the first policy is loaded; stops on SIGTERM.
+ * With `--cpu-prof FILE`, a V8 CPU profile of the process from ready to SIGTERM is written to
+ * FILE (read it with bench/support/cpuprofile.ts).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { silentLogger } from '../../src/logger.js';
 import { RATELIMIT_ENVOY_PROTOS, startRateLimitService } from '../../src/ratelimit/service.js';
 import { loadOnlyEnvoyProtos } from '../../src/xds/proto-registry.js';
@@ -25,5 +29,19 @@ while (!svc.ready()) {
   if (Date.now() - started > 30_000) throw new Error('no policy from the control plane after 30 s');
   await new Promise((r) => setTimeout(r, 20));
 }
+const profileFile = arg('cpu-prof');
+let profiler: Session | undefined;
+if (profileFile) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 process.stdout.write(`ready ${svc.port}\n`);
-process.on('SIGTERM', () => { void svc.stop().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void (async () => {
+    if (profiler && profileFile) writeFileSync(profileFile, JSON.stringify((await profiler.post('Profiler.stop')).profile));
+    await svc.stop();
+    process.exit(0);
+  })();
+});
