@@ -200,6 +200,22 @@ describe('redis store', () => {
     });
   });
 
+  test('concurrent decisions share script runs, each still decided on its own: a foreign value fails only its own request', async () => {
+    const store = await redisStore(server.url, { prefix: 'batch:' });
+    await admin.set(windowKey('batch:', 'bad', 'minute', 'fixed-window'), 'not a hash');
+    await server.command('CONFIG', 'RESETSTAT');
+    const windows: WindowSpec[] = [{ unit: 'minute', limit: 30, algorithm: 'fixed-window' }];
+    const outcomes = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => store.decide(i === 7 ? 'bad' : 'good', windows)));
+    const bad = outcomes[7]!;
+    assert.ok(bad.status === 'rejected' && bad.reason instanceof RateLimitStoreError && bad.reason.reason === 'rejected' && /WRONGTYPE/.test(bad.reason.message));
+    const good = outcomes.filter((o, i) => i !== 7).map((o) => (o.status === 'fulfilled' ? o.value.allowed : 'error'));
+    assert.equal(good.filter((a) => a === true).length, 30);
+    assert.equal(good.filter((a) => a === false).length, 29);
+    const stats = String(await server.command('INFO', 'commandstats'));
+    const runs = Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    assert.ok(runs >= 1 && runs < 60, `60 decisions in ${runs} script runs`);
+  });
+
   test('a Redis that does not answer in time is a typed "timeout" error', async () => {
     const store = await redisStore({ host: '127.0.0.1', port: server.port, commandTimeoutMs: 100 }, { prefix: 'slow:' });
     await server.command('CLIENT', 'PAUSE', '5000', 'WRITE'); // scripts wait; CLIENT UNPAUSE does not
