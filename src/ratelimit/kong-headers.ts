@@ -13,9 +13,13 @@ const UNIT_TITLE: Readonly<Record<Unit, string>> = {
   second: 'Second', minute: 'Minute', hour: 'Hour', day: 'Day', month: 'Month', year: 'Year',
 };
 
+const UNIT_HEADERS = Object.fromEntries(
+  Object.entries(UNIT_TITLE).map(([unit, title]) => [unit, { limit: `X-RateLimit-Limit-${title}`, remaining: `X-RateLimit-Remaining-${title}` }]),
+) as Readonly<Record<Unit, { readonly limit: string; readonly remaining: string }>>;
+
 /** Kong's header names for one unit. */
 export function unitHeaders(unit: Unit): { limit: string; remaining: string } {
-  return { limit: `X-RateLimit-Limit-${UNIT_TITLE[unit]}`, remaining: `X-RateLimit-Remaining-${UNIT_TITLE[unit]}` };
+  return { ...UNIT_HEADERS[unit] };
 }
 
 /** Whole seconds, at least 1, rounded up: Kong's `max(1, window - floor(elapsed))`. */
@@ -27,7 +31,7 @@ export function ceilSeconds(ms: number): number {
 export function kongHeaders(d: Decision): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const w of d.windows) {
-    const names = unitHeaders(w.unit);
+    const names = UNIT_HEADERS[w.unit];
     out.push([names.limit, String(w.limit)], [names.remaining, String(w.remaining)]);
   }
   out.push(

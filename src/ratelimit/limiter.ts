@@ -80,6 +80,8 @@ interface ActiveRoute extends RouteLimits {
   byConsumer: Map<string, RatePolicy>;
 }
 
+type DecisionResult = 'ok' | 'over_limit' | 'unlimited' | 'fault_tolerant_allowed' | 'error';
+
 export class RateLimiter {
   private routes = new Map<string, ActiveRoute>();
   private version = '';
@@ -90,6 +92,13 @@ export class RateLimiter {
   private readonly pool = new Map<string, RedisEntry>();
   /** A policy's Redis entry, so a decision does not rebuild the pool key (policies are new objects after each apply). */
   private readonly entryOf = new WeakMap<RatePolicy, RedisEntry>();
+  /** A policy's windows as the stores take them, built once per policy object. */
+  private readonly windowsOf = new WeakMap<RatePolicy, WindowSpec[]>();
+  /**
+   * Decisions by result since the metrics were last rendered: plain additions on the hot path,
+   * moved into the labelled counter when /metrics is read (metricsText).
+   */
+  private readonly results: Record<DecisionResult, number> = { ok: 0, over_limit: 0, unlimited: 0, fault_tolerant_allowed: 0, error: 0 };
   private readonly lastErrorLog = new Map<string, number>();
   readonly registry: Registry;
   private readonly m: {
@@ -152,6 +161,18 @@ export class RateLimiter {
     this.log.info({ version, routes: routes.size, redis: [...this.pool.values()].map((e) => e.label) }, 'ratelimit policy applied');
   }
 
+  /** The Prometheus text of the service's metrics (every decision counted so far included). */
+  metricsText(): string {
+    for (const result of Object.keys(this.results) as DecisionResult[]) {
+      const n = this.results[result];
+      if (n > 0) {
+        this.m.decisions.inc({ result }, n);
+        this.results[result] = 0;
+      }
+    }
+    return this.registry.render();
+  }
+
   /** The version of the policy set in force ('' before the first). */
   policyVersion(): string {
     return this.version;
@@ -202,11 +223,15 @@ export class RateLimiter {
     // No policy for this request (only other consumers are limited), or another stage's filter
     // asks about it: nothing to count here.
     if (!policy || policy.stage !== stage) {
-      this.m.decisions.inc({ result: 'unlimited' });
+      this.results.unlimited++;
       return pass();
     }
     const key = `${policy.scope}|${identifier(policy, route, entries)}`;
-    const windows: WindowSpec[] = policy.windows.map((w) => ({ unit: w.unit, limit: w.limit, algorithm: policy.algorithm }));
+    let windows = this.windowsOf.get(policy);
+    if (!windows) {
+      windows = policy.windows.map((w) => ({ unit: w.unit, limit: w.limit, algorithm: policy.algorithm }));
+      this.windowsOf.set(policy, windows);
+    }
     const { store, label, ready } = this.storeFor(policy);
     let decision: Decision;
     try {
@@ -218,13 +243,13 @@ export class RateLimiter {
       this.logStoreError(label, e, policy.faultTolerant);
       if (policy.faultTolerant) {
         this.m.faultTolerant.inc();
-        this.m.decisions.inc({ result: 'fault_tolerant_allowed' });
+        this.results.fault_tolerant_allowed++;
         return pass();
       }
-      this.m.decisions.inc({ result: 'error' });
+      this.results.error++;
       return { kind: 'error', message: `rate-limit counters unavailable (${label}: ${e.reason})` };
     }
-    this.m.decisions.inc({ result: decision.allowed ? 'ok' : 'over_limit' });
+    this.results[decision.allowed ? 'ok' : 'over_limit']++;
     const headers = policy.hideClientHeaders ? [] : kongHeaders(decision);
     if (decision.allowed) return { kind: 'answer', overLimit: false, statuses: [false], responseHeaders: headers };
     headers.push(['content-type', JSON_CONTENT_TYPE]);

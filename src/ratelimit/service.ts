@@ -97,7 +97,7 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     admin = await startAdminServer(isLoopback(o.host) ? o.host : '127.0.0.1', o.adminPort, {
       ready,
       status: () => ({ ready: ready(), xds: xdsList(o.xds).map(xdsTarget).join(','), grpcPort: grpcServer.port, ...(limiter.status() as object) }),
-      metrics: () => limiter.registry.render(),
+      metrics: () => limiter.metricsText(),
     }, log);
   }
   log.info({ port: grpcServer.port, adminPort: admin?.port, defaultRedis: o.redis ? 'set' : 'none' }, 'ratelimit service listening');

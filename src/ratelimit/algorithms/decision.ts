@@ -16,8 +16,18 @@ export interface WindowVerdict {
  * produce valid limits), so it throws a RangeError rather than returning a diagnostic.
  */
 export function assertValidRequest(key: string, windows: readonly WindowSpec[], cost: number): void {
+  assertValidKeyAndCost(key, cost);
+  assertValidWindows(windows);
+}
+
+/** The part of assertValidRequest that changes with each request. */
+export function assertValidKeyAndCost(key: string, cost: number): void {
   if (typeof key !== 'string') throw new RangeError('rate-limit key must be a string');
   if (!Number.isSafeInteger(cost) || cost < 1) throw new RangeError(`cost must be a positive integer, got ${cost}`);
+}
+
+/** The part of assertValidRequest that a policy fixes: its windows. */
+export function assertValidWindows(windows: readonly WindowSpec[]): void {
   if (windows.length === 0) throw new RangeError('a rate-limit decision needs at least one window');
   const seen = new Set<string>();
   for (const w of windows) {

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { assertValidRequest, combineVerdicts } from '../algorithms/decision.js';
+import { assertValidKeyAndCost, assertValidWindows, combineVerdicts } from '../algorithms/decision.js';
 import type { WindowVerdict } from '../algorithms/decision.js';
 import { PERIOD_MS } from '../algorithms/periods.js';
 import type { Decision, WindowSpec } from '../algorithms/types.js';
@@ -21,6 +21,8 @@ export interface RedisStoreOptions {
    */
   clock?: Clock;
 }
+
+const validWindows = new WeakSet<readonly WindowSpec[]>();
 
 /** Requests decided in one script run at most (a bigger queue waits for the next run). */
 const MAX_BATCH = 256;
@@ -71,7 +73,12 @@ export class RedisStore implements Store {
   }
 
   decide(key: string, windows: readonly WindowSpec[], cost = 1): Promise<Decision> {
-    assertValidRequest(key, windows, cost);
+    // The service passes the same window list for every decision of a policy: checked once.
+    assertValidKeyAndCost(key, cost);
+    if (!validWindows.has(windows)) {
+      assertValidWindows(windows);
+      validWindows.add(windows);
+    }
     const keys = new Array<string>(windows.length);
     const args: Array<string | number> = [cost, windows.length];
     for (let i = 0; i < windows.length; i++) {

@@ -45,7 +45,9 @@ export class RefusalCache implements Store {
 
   async decide(key: string, windows: readonly WindowSpec[], cost = 1): Promise<Decision> {
     const w = windows.length === 1 ? windows[0]! : undefined;
-    const id = w && CACHEABLE.has(w.algorithm) ? `${key}\u0000${w.unit}\u0000${w.algorithm}\u0000${w.limit}\u0000${cost}` : undefined;
+    const cacheable = w !== undefined && CACHEABLE.has(w.algorithm);
+    // The id is built only when there is something to look up or to keep.
+    let id = cacheable && this.entries.size > 0 ? refusalId(key, w, cost) : undefined;
     if (id !== undefined && this.opts.healthy()) {
       const hit = this.entries.get(id);
       if (hit) {
@@ -59,7 +61,8 @@ export class RefusalCache implements Store {
     }
     const sentMs = this.now();
     const d = await this.inner.decide(key, windows, cost);
-    if (id !== undefined && !d.allowed && d.retryAfterMs > 0) {
+    if (cacheable && !d.allowed && d.retryAfterMs > 0) {
+      id ??= refusalId(key, w, cost);
       if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(id, { decision: d, atMs: this.now(), untilMs: sentMs + d.retryAfterMs });
     }
@@ -70,6 +73,10 @@ export class RefusalCache implements Store {
     this.entries.clear();
     return this.inner.close();
   }
+}
+
+function refusalId(key: string, w: WindowSpec, cost: number): string {
+  return `${key}\u0000${w.unit}\u0000${w.algorithm}\u0000${w.limit}\u0000${cost}`;
 }
 
 /** A refusal `elapsedMs` later: the same counts, every wait shorter by the time gone. */
