@@ -18,6 +18,13 @@ import type { Redis } from './generated/frontdesk/ratelimit/v1/Redis.js';
 import type { RouteRateLimit, RouteRateLimit__Output } from './generated/frontdesk/ratelimit/v1/RouteRateLimit.js';
 import type { Unit__Output } from './generated/frontdesk/ratelimit/v1/Unit.js';
 
+/**
+ * What the ratelimit companion decodes of Envoy's API with protobufjs: the ADS messages (the
+ * rate-limit service's own two are read by hand, ratelimit/rls-codec.ts). Here, not in the
+ * service's module, so that the command line knows it before loading the service.
+ */
+export const RATELIMIT_ENVOY_PROTOS: readonly string[] = ['envoy/service/discovery/v3/ads.proto'];
+
 export type { RateLimitPolicy, RouteRateLimit, RouteRateLimit__Output };
 
 type RateLimiting = AppliedPlugin<FeatureOf<'rate-limiting'>>;

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { startAdminServer } from '../admin/server.js';
 import { adminPortOf, type CompanionDefinition, type CompanionOptions, type RunningCompanion, type XdsAddresses, xdsList, xdsTarget } from '../contracts/companion.js';
-import { RATELIMIT_TYPE_URL, type RatelimitMessages, type RouteRateLimit } from '../contracts/ratelimit.js';
+import { RATELIMIT_ENVOY_PROTOS, RATELIMIT_TYPE_URL, type RatelimitMessages, type RouteRateLimit } from '../contracts/ratelimit.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { UsageError } from '../args.js';
@@ -126,8 +126,7 @@ function flag(o: CompanionOptions, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** What the ratelimit companion decodes of Envoy's API with protobufjs: the ADS messages (the rate-limit service's own two are read by hand, rls-codec.ts). */
-export const RATELIMIT_ENVOY_PROTOS: readonly string[] = ['envoy/service/discovery/v3/ads.proto'];
+export { RATELIMIT_ENVOY_PROTOS };
 
 /** The `ratelimit` companion, for `frontdesk ratelimit` and `frontdesk start`. */
 export const ratelimitCompanion: CompanionDefinition = {

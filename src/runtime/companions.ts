@@ -1,5 +1,6 @@
 import type { CompanionDefinition } from '../contracts/companion.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
+import { RATELIMIT_ENVOY_PROTOS } from '../contracts/ratelimit.js';
 
 export type { CompanionDefinition, CompanionOptions, RunningCompanion } from '../contracts/companion.js';
 export { adminPortOf } from '../contracts/companion.js';
@@ -22,6 +23,8 @@ export const COMPANIONS: CompanionDefinition[] = [
   }, // log companion (http-log; prometheus: Kong's metrics on its admin /metrics)
   {
     ...lazy('ratelimit', async () => (await import('../ratelimit/service.js')).ratelimitCompanion), defaultPort: DEFAULT_PORTS.ratelimit, adminPortFlag: 'ratelimit-admin-port',
+    // Alone in its process it loads only these Envoy messages (not every API file the control plane needs).
+    envoyProtos: RATELIMIT_ENVOY_PROTOS,
     usage: `[--redis URL] [--ratelimit-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}]`,
   }, // ratelimit companion
 ];
