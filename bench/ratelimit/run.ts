@@ -14,7 +14,7 @@
  *    Envoy sends them, 64 in flight): decisions/s, p50/p99, and decisions per CPU-second of
  *    the processes doing the work: the service, plus redis-server for the Redis store
  *    (/proc/<pid>/stat of each). Stores: memory (policy local) and Redis (policy redis, a
- *    redis-server started here; one Lua script per decision). h2load sends one request body,
+ *    redis-server started here; decisions batched into Lua script runs, one run in flight). h2load sends one request body,
  *    so this part is the one-key best case.
  * 2. Through Envoy: one Envoy (concurrency 1) fed by the control plane, one listener with routes
  *    to the same upstream — no limits, a limit in the service's memory, a limit in Redis —
@@ -384,7 +384,7 @@ async function main(): Promise<void> {
     cleanup.push(() => service.stop());
     if (ONLY.has('service')) {
       await serviceScenario('memory store (policy local)', policyOf('memory'), service, redis, dir);
-      await serviceScenario('Redis store (policy redis, one Lua script per decision)', policyOf('redis'), service, redis, dir);
+      await serviceScenario('Redis store (policy redis, decisions batched into script runs)', policyOf('redis'), service, redis, dir);
     }
 
     // 3. beside envoyproxy/ratelimit: same Redis, same load generator, interleaved
