@@ -1,25 +1,23 @@
-import { enforcerLines } from './plugin-enforcers.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
-import { planRateLimits } from '../contracts/ratelimit.js';
 import { formatDiagnostic } from '../errors.js';
 import { loadOnlyEnvoyProtos } from '../xds/proto-registry.js';
-import type { GatewayIR } from '../ir/types.js';
+import type { RateLimitPlan } from '../contracts/ratelimit.js';
 import { shortType } from '../resources/type-urls.js';
-import { OPERATOR_USAGE, runOperatorCommand } from './operator/commands.js';
 import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { bootstrapYaml, envoySds, envoySdsFiles } from './bootstrap.js';
-import { COMPANION_NAMES, writeCerts } from './certs.js';
 import { bindRefusals, companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, tlsFilesFrom, type Output } from './cli-options.js';
-import { compileConfig } from './compile.js';
 import { readConfigTexts } from './config-files.js';
 import { COMPANIONS } from './companions.js';
-import { ControlPlane } from './control-plane.js';
 import { checkPorts, type PortClaim } from './port-check.js';
 import { Processes, whyNotStarted } from './processes.js';
-import { cmdStart } from './start.js';
+import { OPERATOR_COMMANDS, OPERATOR_USAGE } from './operator/usage.js';
+// The control plane, the compiler, the certificate maker and the operator commands are loaded
+// by the commands that use them: a companion process (`frontdesk ratelimit`, ...) holds none of them.
+import type { compileConfig as CompileConfig } from './compile.js';
+import type { ControlPlane } from './control-plane.js';
 
 const P = DEFAULT_PORTS;
 
@@ -61,7 +59,8 @@ async function cmdValidate(args: ParsedArgs): Promise<number> {
   if (!path) throw new UsageError('validate needs a PATH');
   let texts;
   try { texts = readConfigTexts(path); } catch (e) { process.stderr.write(`${path}:1:1: error: cannot read: ${(e as Error).message}\n`); return 1; }
-  let r: ReturnType<typeof compileConfig>;
+  const { compileConfig } = await import('./compile.js');
+  let r: ReturnType<typeof CompileConfig>;
   try {
     r = compileConfig(texts);
   } catch (e) {
@@ -80,6 +79,9 @@ async function cmdValidate(args: ParsedArgs): Promise<number> {
 async function cmdTranslate(args: ParsedArgs): Promise<number> {
   const path = args.positionals[1] ?? strFlag(args, 'config');
   if (!path) throw new UsageError('translate needs a PATH');
+  const { compileConfig } = await import('./compile.js');
+  const { enforcerLines } = await import('./plugin-enforcers.js');
+  const { planRateLimits } = await import('../contracts/ratelimit.js');
   const r = compileConfig(readConfigTexts(path), { settings: settingsFrom(args) });
   if (!r.ok) { for (const d of r.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`); return 1; }
   const fleet = strFlag(args, 'fleet', '');
@@ -92,15 +94,14 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
   const show = args.flags.has('show-secrets');
   for (const [typeUrl, m] of companions) out[shortType(typeUrl)] = Object.fromEntries([...m].map(([k, v]) => [k, show ? v : redact(v)]));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  for (const line of rateLimitEnforcers(r.ir!, settingsFrom(args).ratelimit.failOpen)) process.stderr.write(`${line}\n`);
+  for (const line of rateLimitEnforcers(planRateLimits(r.ir!, { failOpen: settingsFrom(args).ratelimit.failOpen }))) process.stderr.write(`${line}\n`);
   // Who serves each plugin, per route (stderr: stdout stays the resources alone).
   for (const line of enforcerLines(r.ir!, r.model!)) process.stderr.write(`${line}\n`);
   return 0;
 }
 
 /** Who serves each route's rate-limiting, with the reason when it is the companion (translate prints it). */
-function rateLimitEnforcers(ir: GatewayIR, failOpen: boolean): string[] {
-  const plan = planRateLimits(ir, { failOpen });
+function rateLimitEnforcers(plan: RateLimitPlan): string[] {
   return [
     ...[...plan.native.keys()].map((route) => ({ route, line: `rate-limiting on route "${route}": Envoy (local_ratelimit)` })),
     ...[...plan.routes.keys()].map((route) => {
@@ -132,6 +133,7 @@ async function cmdCerts(argv: string[]): Promise<number> {
   const dir = strFlag(args, 'out', 'certs');
   const fleets = many('fleet');
   mkdirSync(dir, { recursive: true });
+  const { COMPANION_NAMES, writeCerts } = await import('./certs.js');
   const r = writeCerts(dir, { fleets: fleets.length ? fleets : ['frontdesk'], companions: COMPANION_NAMES, hosts: many('host') });
   process.stdout.write(`${r.caCreated ? 'created a CA and' : 'kept the CA; wrote'} ${(r.files.length - 2) / 2} certificate(s) in ${dir}:\n${r.files.map((f) => `  ${f}`).join('\n')}\n`);
   return 0;
@@ -166,8 +168,9 @@ async function cmdControlPlane(args: ParsedArgs, out: Output): Promise<number> {
   const options = controlPlaneOptionsFrom(args, out.logger);
   if (!bindsAllowed(bindRefusals([{ what: 'xDS', ...options.xds }], options.tls !== undefined, args, { ...options.admin, token: options.adminToken }))) return 1;
   if (!(await portsFree(controlPlaneClaims(options), out))) return 1;
+  const { ControlPlane: Cp } = await import('./control-plane.js');
   let cp: ControlPlane;
-  try { cp = new ControlPlane(options); } catch (e) { out.logger.error((e as Error).message); return 1; }
+  try { cp = new Cp(options); } catch (e) { out.logger.error((e as Error).message); return 1; }
   const running = new Processes(out.notices, out.quiet);
   if (!(await startOrExplain('the control plane', async () => {
     const { xdsPort, adminPort } = await cp.start();
@@ -211,9 +214,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'bootstrap': return await cmdBootstrap(args);
       case 'certs': return await cmdCerts(argv);
       case 'control-plane': return await cmdControlPlane(args, outputFrom(args));
-      case 'start': return await cmdStart(args, outputFrom(args));
+      case 'start': return await (await import('./start.js')).cmdStart(args, outputFrom(args));
       default:
-        { const operator = runOperatorCommand(cmd, args); if (operator) return await operator; }
+        if (OPERATOR_COMMANDS.includes(cmd)) return await (await import('./operator/commands.js')).runOperatorCommand(cmd, args)!;
         if (COMPANIONS.some((c) => c.name === cmd)) return await cmdCompanion(cmd, args, outputFrom(args));
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -100,4 +100,22 @@ describe('import graph of src/', () => {
     for (const file of [...graph.keys()].sort()) if (!state.has(file)) visit(file, [file]);
     assert.deepEqual(cycles, []);
   });
+
+  test('the frontdesk command loads the control plane, the compiler and the certificate maker only for the commands that use them', () => {
+    // What `frontdesk <companion>` holds in memory: the files runtime/cli.ts reaches through
+    // static, value imports (dynamic import() and `import type` load nothing up front).
+    const valueImport = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+'(\.[^']+)'|(?:^|\n)\s*import\s+'(\.[^']+)'/g;
+    const reached = new Set<string>();
+    const visit = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const m of readFileSync(join(SRC, file), 'utf8').matchAll(valueImport)) {
+        visit(relative(SRC, resolve(dirname(join(SRC, file)), (m[1] ?? m[2] ?? '').replace(/\.js$/, '.ts'))));
+      }
+    };
+    visit('runtime/cli.ts');
+    assert.ok(reached.has('runtime/companions.ts') && reached.has('runtime/cli-options.ts'), 'the walk follows imports');
+    const heavy = ['runtime/compile.ts', 'runtime/control-plane.ts', 'runtime/start.ts', 'runtime/certs.ts', 'runtime/operator/commands.ts', 'resources/translate.ts', 'xds/ads-server.ts', 'admin/server.ts'];
+    assert.deepEqual(heavy.filter((f) => reached.has(f)), []);
+  });
 });
