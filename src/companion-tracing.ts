@@ -1,6 +1,6 @@
 /**
  * The companions' own spans: each gRPC call Envoy makes to a companion (ext_authz Check,
- * ShouldRateLimit) becomes a server span, the child of the span Envoy's gRPC client opened for
+ * ShouldRateLimit, an ext_proc Process stream: one per request) becomes a server span, the child of the span Envoy's gRPC client opened for
  * the call (itself the child of the request's span), exported to the collector of the
  * configuration's opentelemetry plugin (contracts/tracing.ts, over ADS).
  *
@@ -98,12 +98,28 @@ export class CompanionTracer {
     if (!this.exporter) this.spans = [];
   }
 
+  /**
+   * Opens a server span named `name` for a call whose headers say its trace is sampled (a
+   * streaming call: the span lasts until the returned function ends it, with an error or not);
+   * undefined when the call is not traced.
+   */
+  begin(name: string, headers: IncomingHttpHeaders | undefined): ((error: boolean) => void) | undefined {
+    const ctx = this.exporter && headers ? callContext(headers) : undefined;
+    if (!ctx) return undefined;
+    const startNs = nowNs();
+    let ended = false;
+    return (error) => {
+      if (ended) return;
+      ended = true;
+      this.record({ ...ctx, spanId: randomBytes(8).toString('hex'), name, startNs, endNs: nowNs(), attributes: { 'rpc.system': 'grpc', 'rpc.method': name }, error });
+    };
+  }
+
   /** Wraps a unary handler: a sampled call gets a server span named `name`, its status from the answer. */
   traced<R>(name: string, handler: (request: Uint8Array, headers?: IncomingHttpHeaders) => Promise<R>): (request: Uint8Array, headers?: IncomingHttpHeaders) => Promise<R> {
     return async (request, headers) => {
-      const ctx = this.exporter && headers ? callContext(headers) : undefined;
-      if (!ctx) return handler(request, headers);
-      const startNs = nowNs();
+      const end = this.begin(name, headers);
+      if (!end) return handler(request, headers);
       let error = false;
       try {
         const r = await handler(request, headers);
@@ -113,7 +129,7 @@ export class CompanionTracer {
         error = true;
         throw e;
       } finally {
-        this.record({ ...ctx, spanId: randomBytes(8).toString('hex'), name, startNs, endNs: nowNs(), attributes: { 'rpc.system': 'grpc', 'rpc.method': name }, error });
+        end(error);
       }
     };
   }

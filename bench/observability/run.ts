@@ -37,6 +37,7 @@ import { EnvoyProcess } from '../../src/runtime/envoy.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems } from '../support/load.js';
 import { freePort } from '../support/net.js';
+import { CpuMeter } from '../support/proc.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
 
@@ -48,6 +49,10 @@ const SECONDS = Math.min(Number(arg('seconds', '5')), 10);
 const CONNECTIONS = Number(arg('connections', '32'));
 const log = silentLogger();
 const LOADGEN = `wrk -t1 -c${CONNECTIONS}`;
+/** `--only a,b`: run only these variants (the baseline always runs). */
+const ONLY = process.argv.includes('--only') ? new Set(arg('only', '').split(',')) : undefined;
+/** `--cpu-prof DIR`: the log companion writes its V8 CPU profile there when it exits (bench/support/cpuprofile.ts reads it). */
+const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 interface Variant { name: string; plugins: string }
@@ -82,6 +87,7 @@ function variants(p: Record<string, string>): Variant[] {
     { name: 'prometheus', plugins: plugins('prometheus') },
     { name: 'file+http-log+otel@0.01', plugins: plugins('fileLog', 'httpLog', 'otel001') },
     { name: 'file+http-log+otel@1.0', plugins: plugins('fileLog', 'httpLog', 'otel1') },
+    { name: 'file+http-log+prom+otel@0.01', plugins: plugins('fileLog', 'httpLog', 'prometheus', 'otel001') },
   ];
 }
 
@@ -105,7 +111,7 @@ interface Counts { sent: number; dropped: number; queued: number }
 async function startLogCompanion(yaml: string, dir: string, port: number): Promise<{ pid: number; counts(): Promise<Counts>; stop(): Promise<void> }> {
   const configPath = join(dir, 'companion.yaml');
   writeFileSync(configPath, yaml);
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'companion-proc.ts'), '--config', configPath, '--port', String(port)], { cwd: join(HERE, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), '--import', 'tsx', join(HERE, 'companion-proc.ts'), '--config', configPath, '--port', String(port)], { cwd: join(HERE, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const wait = async <T>(what: string, check: () => T | undefined): Promise<T> => {
@@ -153,15 +159,15 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'frontdesk-bench-observability-'));
   const logFile = join(dir, 'access.log');
   const upstream = await startDirectUpstream({ logger: log });
-  const collector = await startDirectUpstream({ logger: log, body: '' });
-  const httpSink = await startDirectUpstream({ logger: log, body: '' });
+  const collector = await startDirectUpstream({ logger: log, body: '', readBody: true });
+  const httpSink = await startDirectUpstream({ logger: log, body: '', readBody: true });
   const started: EnvoyProcess[] = [upstream.envoy, collector.envoy, httpSink.envoy];
   const settings: TranslateSettings = { ...DEFAULT_SETTINGS, log: { host: '127.0.0.1', port: await freePort() } };
   const items = pluginItems(collector.url, logFile, httpSink.url);
   const companion = await startLogCompanion(gatewayYaml(upstream.url, `\nplugins:${items.httpLog}${items.prometheus}`), dir, settings.log.port);
   try {
     let baseline: { rps: number; p99Ms: number } | undefined;
-    const all = variants(items);
+    const all = variants(items).filter((v) => v.name === 'baseline' || !ONLY || ONLY.has(v.name));
     // The baseline runs first and last: a moving load on a shared machine shows as their gap.
     const order = [...all, { ...all[0]!, name: 'baseline-again' }];
     for (const v of order) {
@@ -170,14 +176,19 @@ async function main(): Promise<void> {
       started.push(gw.envoy);
       const url = `http://127.0.0.1:${gw.port}/`;
       const warm = wrk(url, 1, CONNECTIONS);
+      const meter = new CpuMeter({ gateway: gw.envoy.pid, companion: companion.pid, 'http-log sink': httpSink.envoy.pid, collector: collector.envoy.pid, upstream: upstream.envoy.pid }).begin();
       const r = wrk(url, SECONDS, CONNECTIONS);
+      // The companion flushes what Envoy sent in the last buffer interval: its CPU counts until then.
+      await new Promise((res) => setTimeout(res, 300));
+      const cpu = meter.end().perProcess;
       await gw.envoy.stop();
+      const cpuUs = Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, r.requests ? Math.round((s * 1e6) / r.requests * 10) / 10 : Number.NaN]));
       baseline ??= r;
       const ratio = baseline.rps ? Math.round((r.rps / baseline.rps) * 100) / 100 : Number.NaN;
       const m = marks(run, wrkProblems([r]));
       const logBytes = (() => { try { return statSync(logFile).size; } catch { return 0; } })();
-      process.stdout.write(`${JSON.stringify({ bench: 'observability', variant: v.name, seconds: SECONDS, connections: CONNECTIONS, rps: Math.round(r.rps), p50Ms: r.p50Ms, p99Ms: r.p99Ms, rpsVsBaseline: ratio, baseline: 'baseline (same Envoy, no logging, tracing or metrics)', logFileBytes: logBytes, loadgen: LOADGEN, cores: run.cores, marks: m })}\n`);
-      process.stdout.write(`observability ${v.name.padEnd(24)} ${Math.round(r.rps)} req/s (${ratio}x baseline), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms  [${run.cores} cores, ${LOADGEN}, ${SECONDS} s]${markText(m)}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: 'observability', variant: v.name, seconds: SECONDS, connections: CONNECTIONS, rps: Math.round(r.rps), p50Ms: r.p50Ms, p99Ms: r.p99Ms, rpsVsBaseline: ratio, cpuUsPerRequest: cpuUs, baseline: 'baseline (same Envoy, no logging, tracing or metrics)', logFileBytes: logBytes, loadgen: LOADGEN, cores: run.cores, marks: m })}\n`);
+      process.stdout.write(`observability ${v.name.padEnd(24)} ${Math.round(r.rps)} req/s (${ratio}x baseline), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, CPU µs/request ${Object.entries(cpuUs).filter(([, v]) => v > 0.05).map(([k, v]) => `${k} ${v}`).join(', ')}  [${run.cores} cores, ${LOADGEN}, ${SECONDS} s]${markText(m)}\n`);
       if (/http-log/.test(v.name)) {
         // What the companion did with this variant's entries: sent to the sink (once its queue is
         // empty, at most 5 s), dropped, against the requests wrk made (warm-up included).

@@ -15,7 +15,12 @@ export interface DirectUpstream {
   stop(): Promise<void>;
 }
 
-export async function startDirectUpstream(o: { logger: Logger; body?: string; concurrency?: number; bin?: string }): Promise<DirectUpstream> {
+/**
+ * `readBody`: the request's body is read whole before the answer (Envoy's buffer filter, up to
+ * 8 MiB), as a log collector does: answered early, an HTTP/1.1 request's connection is closed,
+ * so a client posting bodies would pay a new connection for each.
+ */
+export async function startDirectUpstream(o: { logger: Logger; body?: string; concurrency?: number; bin?: string; readBody?: boolean }): Promise<DirectUpstream> {
   const body = o.body ?? 'frontdesk-bench-upstream';
   const bootstrap = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
@@ -35,7 +40,10 @@ export async function startDirectUpstream(o: { logger: Logger; body?: string; co
                   routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }],
                 }],
               },
-              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              http_filters: [
+                ...(o.readBody ? [{ name: 'envoy.filters.http.buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: 8 * 1024 * 1024 } }] : []),
+                { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+              ],
             },
           }],
         }],

@@ -54,6 +54,17 @@ export class Histogram extends Metric {
     s.sum += value;
     s.count++;
   }
+  /** observe() for each of `values`, under one set of labels (one label key for all). */
+  observeMany(values: readonly number[], labels: Labels = {}): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    for (const value of values) {
+      for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+      s.sum += value;
+      s.count++;
+    }
+  }
   lines(): string[] {
     const out: string[] = [];
     for (const [k, s] of [...this.series].sort()) {

@@ -1,88 +1,66 @@
 /**
- * One Envoy access-log entry (envoy.data.accesslog.v3.HTTPAccessLogEntry, as protobufjs decodes
- * it) → Kong's log entry (kong.log.serialize), the same shape file-log writes: request,
+ * One Envoy access-log entry (envoy.data.accesslog.v3.HTTPAccessLogEntry, as als-decode.ts
+ * reads it) → Kong's log entry (kong.log.serialize), the same shape file-log writes: request,
  * response, latencies, service, route, consumer, client_ip, started_at, upstream_uri, tries.
  * Pure. Envoy sends only the allow-listed headers, and the path is written without its query.
+ * Empty parts are left out, as file-log's omit_empty_values does.
  */
+import type { AccessLogEntry } from './als-decode.js';
 
 type Obj = { [k: string]: unknown };
 
-const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' ? (v as Obj) : {});
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
-function ms(d: unknown): number | undefined {
-  const o = obj(d);
-  if (o.seconds === undefined && o.nanos === undefined) return undefined;
-  return Math.round(Number(o.seconds ?? 0) * 1000 + Number(o.nanos ?? 0) / 1e6);
-}
-
 function withoutQuery(path: string | undefined): string | undefined {
-  return path?.split('?')[0];
+  if (path === undefined) return undefined;
+  const q = path.indexOf('?');
+  return q < 0 ? path : path.slice(0, q);
 }
 
-/** A google.protobuf.Struct's string field, as protobufjs decodes it. */
-function structString(s: unknown, key: string): string | undefined {
-  const v = obj(obj(obj(s).fields)[key]);
-  return str(v.string_value ?? v.stringValue);
-}
+const hasKeys = (o: object) => { for (const _ in o) return true; return false; };
 
-function headers(h: unknown): Record<string, string> {
-  return Object.fromEntries(Object.entries(obj(h)).filter(([, v]) => typeof v === 'string' && v !== '').map(([k, v]) => [k.toLowerCase(), v as string]));
-}
-
-function compact(o: Obj): Obj {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0)));
-}
-
-/** The Kong entry of one HTTPAccessLogEntry. */
-export function kongEntry(e: Obj): Obj {
-  const c = obj(e.common_properties);
-  const req = obj(e.request);
-  const res = obj(e.response);
-  const reqHeaders = headers(req.request_headers);
+/** The Kong entry of one HTTPAccessLogEntry; `tags` names Kong's service and route (custom tags kong.service, kong.route). */
+export function kongEntry(e: AccessLogEntry): Obj {
+  const reqHeaders = { ...e.requestHeaders };
   const forwardedPath = reqHeaders['x-forwarded-path'];
   const forwardedHost = reqHeaders['x-forwarded-host'];
   delete reqHeaders['x-forwarded-path'];
   delete reqHeaders['x-forwarded-host'];
   if (forwardedHost) reqHeaders.host = forwardedHost;
-  else if (str(req.authority)) reqHeaders.host = req.authority as string;
-  const uri = forwardedPath ?? withoutQuery(str(req.path));
-  const scheme = reqHeaders['x-forwarded-proto'] ?? str(req.scheme) ?? 'http';
-  const authz = obj(obj(obj(c.metadata).filter_metadata)['envoy.filters.http.ext_authz']);
-  const tags = obj(c.custom_tags);
-  const start = obj(c.start_time);
-  const startedAt = start.seconds !== undefined ? Number(start.seconds) * 1000 + Math.floor(Number(start.nanos ?? 0) / 1e6) : undefined;
-  const total = ms(c.time_to_last_downstream_tx_byte);
-  const upTx = ms(c.time_to_first_upstream_tx_byte);
-  const upRx = ms(c.time_to_first_upstream_rx_byte);
-  const remote = obj(obj(c.downstream_remote_address).socket_address);
-  const upstream = obj(obj(c.upstream_remote_address).socket_address);
-  const upstreamHost = str(upstream.address) ? `${upstream.address as string}:${String(upstream.port_value)}` : undefined;
-  return compact({
-    request: compact({
-      method: str(req.request_method),
-      uri,
-      url: uri !== undefined ? `${scheme}://${reqHeaders.host ?? ''}${uri}` : undefined,
-      size: Number(req.request_body_bytes ?? 0),
-      headers: reqHeaders,
-    }),
-    response: compact({
-      status: Number(obj(res.response_code).value ?? 0),
-      size: Number(res.response_body_bytes ?? 0),
-      headers: headers(res.response_headers),
-    }),
-    latencies: compact({
-      request: total,
-      proxy: upTx !== undefined && upRx !== undefined ? upRx - upTx : undefined,
-      kong: upTx,
-    }),
-    service: compact({ name: str(tags['kong.service']) }),
-    route: compact({ name: str(tags['kong.route']) }),
-    consumer: compact({ id: structString(authz, 'consumer_id'), username: structString(authz, 'consumer_username') }),
-    client_ip: str(remote.address),
-    started_at: startedAt,
-    upstream_uri: upstreamHost ? withoutQuery(str(req.path)) : undefined,
-    upstream_host: upstreamHost,
-    tries: upstreamHost ? Number(c.upstream_request_attempt_count ?? 1) : undefined,
-  });
+  else if (e.authority) reqHeaders.host = e.authority;
+  const uri = forwardedPath ?? withoutQuery(e.path);
+  const scheme = reqHeaders['x-forwarded-proto'] ?? e.scheme ?? 'http';
+
+  const out: Obj = {};
+  const request: Obj = {};
+  if (e.method) request.method = e.method;
+  if (uri !== undefined) { request.uri = uri; request.url = `${scheme}://${reqHeaders.host ?? ''}${uri}`; }
+  request.size = e.requestBodyBytes;
+  if (hasKeys(reqHeaders)) request.headers = reqHeaders;
+  out.request = request;
+  const response: Obj = { status: e.status, size: e.responseBodyBytes };
+  if (hasKeys(e.responseHeaders)) response.headers = { ...e.responseHeaders };
+  out.response = response;
+  const latencies: Obj = {};
+  if (e.totalMs !== undefined) latencies.request = e.totalMs;
+  if (e.upstreamTxMs !== undefined && e.upstreamRxMs !== undefined) latencies.proxy = e.upstreamRxMs - e.upstreamTxMs;
+  if (e.upstreamTxMs !== undefined) latencies.kong = e.upstreamTxMs;
+  if (hasKeys(latencies)) out.latencies = latencies;
+  const service = e.tags['kong.service'];
+  const route = e.tags['kong.route'];
+  if (service) out.service = { name: service };
+  if (route) out.route = { name: route };
+  if (e.consumerId || e.consumerUsername) {
+    const consumer: Obj = {};
+    if (e.consumerId) consumer.id = e.consumerId;
+    if (e.consumerUsername) consumer.username = e.consumerUsername;
+    out.consumer = consumer;
+  }
+  if (e.clientIp) out.client_ip = e.clientIp;
+  if (e.startedAt !== undefined) out.started_at = e.startedAt;
+  if (e.upstreamHost) {
+    const up = withoutQuery(e.path);
+    if (up !== undefined) out.upstream_uri = up;
+    out.upstream_host = e.upstreamHost;
+    out.tries = e.attempts ?? 1;
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Kong's prometheus plugin metrics (kong/plugins/prometheus/exporter.lua, Kong 3.x), counted
  * from the access-log entries Envoy streams to the log companion (HTTPAccessLogEntry, as
- * protobufjs decodes it). Names, labels and buckets are Kong's, so a Kong user's dashboards
+ * als-decode.ts reads it). Names, labels and buckets are Kong's, so a Kong user's dashboards
  * and alerts read them unchanged:
  *
  * - kong_http_requests_total{service,route,code,source,workspace,consumer} (status_code_metrics)
@@ -15,8 +15,11 @@
  * workspace is Kong's "default" (Kong's open-source edition has no other). Beside Kong's, two
  * of Frontdesk's own, for the deep dive's alerts: frontdesk_rate_limit_hits_total and
  * frontdesk_auth_failures_total{service,route,code}. Pure but for the registry it fills.
+ * Observations are gathered per series and added to the registry by flush() (after each
+ * message of entries, and before rendering): one label key per series, not per entry.
  */
 import { Counter, Histogram, Registry } from '../admin/metrics.js';
+import type { AccessLogEntry } from './als-decode.js';
 
 /** Kong's KONG_LATENCY_BUCKETS (ms). */
 export const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000];
@@ -29,21 +32,6 @@ export interface MetricsFlags {
   status_code_metrics: boolean;
   latency_metrics: boolean;
   bandwidth_metrics: boolean;
-}
-
-type Obj = { [k: string]: unknown };
-const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' ? (v as Obj) : {});
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
-function ms(d: unknown): number | undefined {
-  const o = obj(d);
-  if (o.seconds === undefined && o.nanos === undefined) return undefined;
-  return Math.round(Number(o.seconds ?? 0) * 1000 + Number(o.nanos ?? 0) / 1e6);
-}
-
-function structString(s: unknown, key: string): string | undefined {
-  const v = obj(obj(obj(s).fields)[key]);
-  return str(v.string_value ?? v.stringValue);
 }
 
 const WORKSPACE = 'default';
@@ -59,48 +47,69 @@ export class KongMetrics {
   private readonly rateLimited = this.registry.add(new Counter('frontdesk_rate_limit_hits_total', 'Requests refused by a rate limit (429), per service/route', false));
   private readonly authFailures = this.registry.add(new Counter('frontdesk_auth_failures_total', 'Requests the gateway refused with 401 or 403 (the auth plugins, acl, ip-restriction), per service/route', false));
 
-  /** Counts one HTTPAccessLogEntry under a sink's flags. */
-  observe(e: Obj, flags: MetricsFlags): void {
-    const c = obj(e.common_properties);
-    const tags = obj(c.custom_tags);
-    const service = str(tags['kong.service']);
+  private readonly pendingCounts = new Map<string, { counter: Counter; labels: Record<string, string>; by: number }>();
+  private readonly pendingValues = new Map<string, { histogram: Histogram; labels: Record<string, string>; values: number[] }>();
+
+  private count(counter: Counter, id: string, labels: () => Record<string, string>, by = 1): void {
+    const p = this.pendingCounts.get(id);
+    if (p) p.by += by;
+    else this.pendingCounts.set(id, { counter, labels: labels(), by });
+  }
+
+  private value(histogram: Histogram, id: string, labels: () => Record<string, string>, v: number): void {
+    const p = this.pendingValues.get(id);
+    if (p) p.values.push(v);
+    else this.pendingValues.set(id, { histogram, labels: labels(), values: [v] });
+  }
+
+  /** Counts one HTTPAccessLogEntry under a sink's flags (in the registry at the next flush). */
+  observe(e: AccessLogEntry, flags: MetricsFlags): void {
+    const service = e.tags['kong.service'];
     // Kong: "do not record any stats if the service is not present".
     if (!service) return;
-    const route = str(tags['kong.route']) ?? '';
-    const req = obj(e.request);
-    const res = obj(e.response);
-    const status = Number(obj(res.response_code).value ?? 0);
-    const upTx = ms(c.time_to_first_upstream_tx_byte);
-    const upRx = ms(c.time_to_first_upstream_rx_byte);
+    const route = e.tags['kong.route'] ?? '';
+    const status = e.status;
+    const upTx = e.upstreamTxMs;
+    const upRx = e.upstreamRxMs;
     const source = upRx !== undefined ? 'service' : 'kong';
-    const authz = obj(obj(obj(c.metadata).filter_metadata)['envoy.filters.http.ext_authz']);
-    const consumer = flags.per_consumer ? (structString(authz, 'consumer_username') ?? '') : '';
-    const flagsSet = obj(c.response_flags);
+    const consumer = flags.per_consumer ? (e.consumerUsername ?? '') : '';
+    const sr = `${service}\u0000${route}`;
 
-    if (flags.status_code_metrics) this.requests.inc({ service, route, code: String(status), source, workspace: WORKSPACE, consumer });
+    if (flags.status_code_metrics) {
+      this.count(this.requests, `r\u0000${sr}\u0000${status}\u0000${source}\u0000${consumer}`, () => ({ service, route, code: String(status), source, workspace: WORKSPACE, consumer }));
+    }
     if (flags.latency_metrics) {
-      const labels = { service, route, workspace: WORKSPACE };
-      const total = ms(c.time_to_last_downstream_tx_byte);
-      if (total !== undefined) this.requestLatency.observe(total, labels);
-      if (upTx !== undefined && upRx !== undefined) this.upstreamLatency.observe(Math.max(0, upRx - upTx), labels);
+      const labels = () => ({ service, route, workspace: WORKSPACE });
+      const total = e.totalMs;
+      if (total !== undefined) this.value(this.requestLatency, `t\u0000${sr}`, labels, total);
+      if (upTx !== undefined && upRx !== undefined) this.value(this.upstreamLatency, `u\u0000${sr}`, labels, Math.max(0, upRx - upTx));
       // Kong's own latency: the time before the request went upstream (all of it when it never did).
       const kong = upTx ?? total;
-      if (kong !== undefined) this.kongLatency.observe(kong, labels);
+      if (kong !== undefined) this.value(this.kongLatency, `k\u0000${sr}`, labels, kong);
     }
     if (flags.bandwidth_metrics) {
       // Kong's request.size and response.size: headers and body (nginx's request_length, bytes_sent).
-      const ingress = Number(req.request_headers_bytes ?? 0) + Number(req.request_body_bytes ?? 0);
-      const egress = Number(res.response_headers_bytes ?? 0) + Number(res.response_body_bytes ?? 0);
-      if (ingress > 0) this.bandwidth.inc({ service, route, direction: 'ingress', workspace: WORKSPACE, consumer }, ingress);
-      if (egress > 0) this.bandwidth.inc({ service, route, direction: 'egress', workspace: WORKSPACE, consumer }, egress);
+      const ingress = e.requestHeadersBytes + e.requestBodyBytes;
+      const egress = e.responseHeadersBytes + e.responseBodyBytes;
+      if (ingress > 0) this.count(this.bandwidth, `i\u0000${sr}\u0000${consumer}`, () => ({ service, route, direction: 'ingress', workspace: WORKSPACE, consumer }), ingress);
+      if (egress > 0) this.count(this.bandwidth, `e\u0000${sr}\u0000${consumer}`, () => ({ service, route, direction: 'egress', workspace: WORKSPACE, consumer }), egress);
     }
     if (source === 'kong') {
-      if (flagsSet.rate_limited === true || status === 429) this.rateLimited.inc({ service, route });
-      if (status === 401 || status === 403) this.authFailures.inc({ service, route, code: String(status) });
+      if (e.rateLimited || status === 429) this.count(this.rateLimited, `l\u0000${sr}`, () => ({ service, route }));
+      if (status === 401 || status === 403) this.count(this.authFailures, `a\u0000${sr}\u0000${status}`, () => ({ service, route, code: String(status) }));
     }
   }
 
+  /** Adds what observe() gathered to the registry. */
+  flush(): void {
+    for (const p of this.pendingCounts.values()) p.counter.inc(p.labels, p.by);
+    for (const p of this.pendingValues.values()) p.histogram.observeMany(p.values, p.labels);
+    this.pendingCounts.clear();
+    this.pendingValues.clear();
+  }
+
   render(): string {
+    this.flush();
     return this.registry.render();
   }
 }

@@ -9,14 +9,17 @@ import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type { Logger } from '../logger.js';
 import { callIdentity, isLoopback, serverCredentials, TlsSource } from '../tls.js';
 import { startCompanionClient } from '../xds/companion-client.js';
-import { decodeMessage } from '../xds/proto-json.js';
 import { messageType } from '../xds/proto-registry.js';
+import { decodeAccessLogs, type AccessLogEntry, type AccessLogsMessage } from './als-decode.js';
 import { kongEntry } from './entry.js';
 import { KongMetrics } from './kong-metrics.js';
 import { KongQueue, REAL_CLOCK, type QueueClock } from './queue.js';
 import { startStreamSink, type StreamSink } from './stream-sinks.js';
 
 const STREAM_METHOD = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
+/** The custom tags naming an entry's sinks (the plugins' route metadata namespaces, resources/filters/companion-log.ts). */
+const HTTP_LOG_TAG = 'frontdesk.http_log';
+const PROMETHEUS_TAG = 'frontdesk.prometheus';
 
 export interface LogServiceOptions {
   xds: XdsAddresses;
@@ -68,10 +71,14 @@ function sender(s: HttpLogSink__Output, agent: Agent): (batch: object[]) => Prom
 }
 
 /**
- * The log companion: Envoy's gRPC access-log service for http-log. Each stream names its sink
- * (log_name, a content hash of one http-log configuration, sent over ADS as HttpLogSink); each
- * entry becomes Kong's log entry and joins that sink's queue (queue.ts), which sends it to the
- * plugin's endpoint. Entries for a sink it does not know (yet) are dropped and counted.
+ * The log companion: Envoy's gRPC access-log service for http-log, prometheus, tcp-log, udp-log
+ * and syslog. One logger per listener streams every entry once (resources/filters/companion-log.ts);
+ * each entry names its sink per plugin in a custom tag (a content hash of one plugin
+ * configuration, sent over ADS as HttpLogSink, MetricsSink or StreamLogSink). The stream is
+ * read by a lean decoder of the fields Kong's entry and metrics need (als-decode.ts); each entry
+ * becomes Kong's log entry once, and joins each named sink's queue (queue.ts), which sends it to
+ * the plugin's endpoint, or is counted in Kong's metrics. Entries for a sink it does not know
+ * (yet) are dropped and counted.
  */
 export async function startLogService(o: LogServiceOptions): Promise<RunningLog> {
   const log = o.logger;
@@ -82,7 +89,43 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
   const streamOptions = { syslog: o.syslog ?? { host: '127.0.0.1', port: 514 }, clock, logger: log };
   const kongMetrics = new KongMetrics();
   let unknown = 0;
-  const entryType = messageType('envoy.service.accesslog.v3.StreamAccessLogsMessage');
+
+  /**
+   * One entry to every sink it names: its custom tags name a sink per plugin (the one logger per
+   * listener, resources/filters/companion-log.ts); the Kong entry is built once for all of them.
+   * An entry naming none is routed by the stream's log_name (one logger per sink).
+   */
+  const deliver = (e: AccessLogEntry, logName: string) => {
+    let kong: object | undefined;
+    const entry = () => (kong ??= kongEntry(e));
+    let named = false;
+    for (const tag in e.tags) {
+      if (!tag.startsWith('frontdesk.')) continue;
+      const value = e.tags[tag]!;
+      named = true;
+      if (tag === PROMETHEUS_TAG) {
+        const flags = metricSinks.get(value);
+        if (flags) kongMetrics.observe(e, flags);
+        else unknown++;
+      } else if (tag === HTTP_LOG_TAG) {
+        const sink = sinks.get(value);
+        if (sink) sink.queue.push(entry());
+        else unknown++;
+      } else {
+        const stream = streamSinks.get(value);
+        if (stream) stream.sink.push(entry());
+        else unknown++;
+      }
+    }
+    if (named) return;
+    const flags = metricSinks.get(logName);
+    if (flags) { kongMetrics.observe(e, flags); return; }
+    const stream = streamSinks.get(logName);
+    if (stream) { stream.sink.push(entry()); return; }
+    const sink = sinks.get(logName);
+    if (!sink) { unknown++; return; }
+    sink.queue.push(entry());
+  };
   const responseBytes = messageType('envoy.service.accesslog.v3.StreamAccessLogsResponse').encode({}).finish();
 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
@@ -94,23 +137,16 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
       }
       let logName = '';
       call.on('data', (b: Uint8Array) => {
-        let msg: { [k: string]: unknown };
+        let msg: AccessLogsMessage;
         try {
-          msg = decodeMessage(entryType, b);
+          msg = decodeAccessLogs(b);
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'log: undecodable StreamAccessLogsMessage');
           return;
         }
-        const id = msg.identifier as { log_name?: string } | null;
-        if (id?.log_name) logName = id.log_name;
-        const entries = ((msg.http_logs as { log_entry?: unknown[] } | null)?.log_entry ?? []) as { [k: string]: unknown }[];
-        const flags = metricSinks.get(logName);
-        if (flags) { for (const e of entries) kongMetrics.observe(e, flags); return; }
-        const stream = streamSinks.get(logName);
-        if (stream) { for (const e of entries) stream.sink.push(kongEntry(e)); return; }
-        const sink = sinks.get(logName);
-        if (!sink) { unknown += entries.length; return; }
-        for (const e of entries) sink.queue.push(kongEntry(e));
+        if (msg.logName) logName = msg.logName;
+        for (const e of msg.entries) deliver(e, logName);
+        kongMetrics.flush();
       });
       call.on('end', () => callback(null, responseBytes));
       call.on('error', () => undefined);

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
+import type { CompanionTracer } from '../companion-tracing.js';
 import { ROUTE_METADATA_KEY, type RouteTransform__Output as RouteTransform } from '../contracts/transform.js';
 import { HEALTH_CHECK_METHOD, healthCheckResponse } from '../grpc-health.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
@@ -75,8 +76,22 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
 
 export interface TransformServer { port: number; stop(): Promise<void> }
 
-/** Starts the ExternalProcessor server; `lookup` gives the current transform of a route. */
-export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; tls?: TlsSource; ready?: () => boolean }): Promise<TransformServer> {
+/** The span name of a Process stream (a child of the span Envoy's gRPC client opens for it). */
+export const PROCESS_SPAN = 'envoy.service.ext_proc.v3.ExternalProcessor/Process';
+
+/** The call's metadata as HTTP/2 headers (string values), where the trace context Envoy sends is read. */
+function callHeaders(md: grpc.Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md.getMap())) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/**
+ * Starts the ExternalProcessor server; `lookup` gives the current transform of a route. With a
+ * tracer, each Process stream whose trace Envoy sampled is a server span, from its first
+ * message to its end (error when the companion ends it with an error).
+ */
+export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; tls?: TlsSource; ready?: () => boolean; tracer?: CompanionTracer }): Promise<TransformServer> {
   const { req: reqType, res: resType } = processingTypes();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService({ Process: rawMethod(PROCESS_METHOD, 'bidi') }, {
@@ -89,6 +104,8 @@ export async function startTransformServer(o: { host: string; port: number; look
       }
       const route = String(call.metadata.get(ROUTE_METADATA_KEY)[0] ?? '');
       const t = o.lookup(route);
+      const endSpan = o.tracer?.begin(PROCESS_SPAN, callHeaders(call.metadata));
+      const fail = (e: Error & { code: number }) => { endSpan?.(true); call.destroy(e); };
       const state: { requestType?: string; responseType?: string } = {};
       call.on('data', (b: Uint8Array) => {
         let msg: ProcessingRequest;
@@ -96,7 +113,7 @@ export async function startTransformServer(o: { host: string; port: number; look
           msg = reqType.toObject(reqType.decode(b), { enums: String });
         } catch (e) {
           o.logger.warn({ err: (e as Error).message, route }, 'transform: undecodable ProcessingRequest');
-          call.destroy(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));
+          fail(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));
           return;
         }
         let out: Record<string, unknown>;
@@ -105,13 +122,15 @@ export async function startTransformServer(o: { host: string; port: number; look
         } catch (e) {
           // A bug here must not hang the request: end the stream, Envoy fails it closed.
           o.logger.error({ err: (e as Error).message, route }, 'transform: processing failed');
-          call.destroy(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
+          fail(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
           return;
         }
         call.write(resType.encode(resType.fromObject(out)).finish());
       });
-      call.on('end', () => call.end());
-      call.on('error', () => undefined);
+      call.on('end', () => { endSpan?.(false); call.end(); });
+      // Envoy cancels the stream once it has what it needs (or when the request is reset).
+      call.on('cancelled', () => endSpan?.(false));
+      call.on('error', () => endSpan?.(true));
     },
   });
   server.addService({ Check: rawMethod(HEALTH_CHECK_METHOD, 'unary') }, {

@@ -1,4 +1,6 @@
+import { CompanionTracer } from '../companion-tracing.js';
 import type { CompanionDefinition, CompanionOptions, RunningCompanion, XdsAddresses } from '../contracts/companion.js';
+import { TRACING_TYPE_URL, type TracingMessages } from '../contracts/tracing.js';
 import { TRANSFORM_TYPE_URL, type RouteTransform__Output, type TransformMessages } from '../contracts/transform.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
@@ -25,15 +27,18 @@ export async function startTransformService(o: TransformServiceOptions): Promise
   const log = o.logger;
   let routes = new Map<string, RouteTransform__Output>();
   let isReady = () => false;
-  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, tls: o.tls, ready: () => isReady() });
-  const client = startCompanionClient<TransformMessages>({
+  // Its Process streams join the request's trace, at the opentelemetry plugin's collector (contracts/tracing.ts).
+  const tracer = new CompanionTracer('transform', log);
+  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, tls: o.tls, ready: () => isReady(), tracer });
+  const client = startCompanionClient<TransformMessages & TracingMessages>({
     name: 'transform',
     xds: o.xds,
     nodeId: o.nodeId,
     logger: log,
     tls: o.tls,
-    types: { [TRANSFORM_TYPE_URL]: () => undefined },
+    types: { [TRANSFORM_TYPE_URL]: () => undefined, [TRACING_TYPE_URL]: () => undefined },
     apply(resources) {
+      tracer.configure(resources.get(TRACING_TYPE_URL));
       routes = new Map([...resources.get(TRANSFORM_TYPE_URL).values()].map((t) => [t.name, t]));
       log.info({ version: resources.version(TRANSFORM_TYPE_URL), routes: routes.size }, 'transform: routes applied');
     },
@@ -44,6 +49,7 @@ export async function startTransformService(o: TransformServiceOptions): Promise
     ready: () => client.ready(),
     async stop() {
       client.close();
+      tracer.close();
       await server.stop();
     },
   };

@@ -14,7 +14,7 @@ import type { Identity } from '../tls.js';
 export const COMPANION_TYPES: Readonly<Record<string, readonly string[]>> = {
   authz: [AUTHZ_TYPE.consumer, AUTHZ_TYPE.routePolicy, TRACING_TYPE_URL],
   ratelimit: [RATELIMIT_TYPE_URL, TRACING_TYPE_URL],
-  transform: [TRANSFORM_TYPE_URL],
+  transform: [TRANSFORM_TYPE_URL, TRACING_TYPE_URL],
   log: [LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL],
 };
 

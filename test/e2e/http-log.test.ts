@@ -84,11 +84,16 @@ services:
         plugins:
           - name: key-auth
             config: { key_names: [x-api-key, apikey] }
+      - name: counted
+        paths: [/counted]
+        plugins:
+          - name: prometheus
+            config: { status_code_metrics: true }
 `, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, log: { host: '127.0.0.1', port: logPort } } });
     authz = az.attach(gw.xdsPort);
     await authz.start();
     logSvc = await startLogService({
-      xds: { host: '127.0.0.1', port: gw.xdsPort }, host: '127.0.0.1', port: logPort, nodeId: `log-test-${logPort}`,
+      xds: { host: '127.0.0.1', port: gw.xdsPort }, host: '127.0.0.1', port: logPort, adminPort: 0, nodeId: `log-test-${logPort}`,
       logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
     });
     await waitFor(() => logSvc.ready(), 'the log companion to load its sinks', 15_000);
@@ -130,6 +135,22 @@ services:
     assert.equal(sink.batches[0]!.headers['x-sink-token'], 't0ken');
     assert.equal(sink.batches[0]!.headers['content-type'], 'application/json');
     assert.ok(Array.isArray(JSON.parse(sink.batches[0]!.body)), 'max_batch_size > 1: batches are JSON arrays');
+  });
+
+  test('with prometheus on the route too, each request is one entry at the sink and one count in Kong\'s metrics', async () => {
+    const ids = ['counted-1', 'counted-2', 'counted-3'];
+    for (const id of ids) assert.equal(await send(gw, '/counted/x', { 'user-agent': id }), 200);
+    assert.equal(await send(gw, '/open/not-counted', { 'user-agent': 'open-not-counted' }), 200);
+    await waitFor(() => [...ids, 'open-not-counted'].every((id) => marked(id)), 'the entries at the sink', 15_000);
+    for (const id of ids) assert.equal(marked(id)!.route.name, 'counted');
+    assert.equal(sink.entries().filter((e) => ids.includes(e.request?.headers?.['user-agent'])).length, 3, 'each request once at the sink');
+    const metrics = async () => (await fetch(`http://127.0.0.1:${logSvc.adminPort}/metrics`)).text();
+    const line = (text: string, route: string) => text.split('\n').filter((l) => l.startsWith('kong_http_requests_total{') && l.includes(`route="${route}"`));
+    const counted = await waitFor(async () => { const l = line(await metrics(), 'counted'); return l.length ? l : undefined; }, 'the route\'s count', 15_000);
+    assert.deepEqual(counted.map((l) => l.split(' ').at(-1)), ['3'], 'one series, three requests');
+    assert.match(counted[0]!, /code="200"/);
+    // Only the route with the plugin is counted (the global http-log logs every route).
+    assert.deepEqual(line(await metrics(), 'open'), []);
   });
 
   test('a sink that fails, then recovers, gets every entry (retried with back-off)', async () => {

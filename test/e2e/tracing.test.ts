@@ -2,13 +2,16 @@
 // stand-ins (OTLP/HTTP protobuf decoded with protobufjs; Zipkin v2 JSON), a caller's W3C trace
 // continued and its context sent upstream, spans named by route and tagged with service, route,
 // consumer and status, the collector headers and resource attributes Kong's fields set, and a
-// route sampled at 0 % exporting nothing; the authz and ratelimit companions' own spans (OTLP/HTTP
-// JSON) children of Envoy's call spans, at the same collector.
+// route sampled at 0 % exporting nothing; the authz, ratelimit and transform companions' own spans
+// (OTLP/HTTP JSON) children of Envoy's call spans, at the same collector.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
+import type { RunningCompanion } from '../../src/contracts/companion.js';
+import { startTransformService } from '../../src/transform/service.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { freePort } from '../support/ports.js';
 import { startTestRateLimitService, type TestRateLimitService } from '../support/ratelimit-service.js';
@@ -44,6 +47,7 @@ describe('opentelemetry: Envoy exports OTLP spans to the collector', () => {
   let gw: Gateway;
   let authz: TestAuthz;
   let rl: TestRateLimitService;
+  let transform: RunningCompanion;
   /** One opentelemetry plugin entry (a YAML list item), indented by `pad`. */
   const otel = (url: string, rate: number, pad: string) => [
     '- name: opentelemetry',
@@ -60,6 +64,7 @@ describe('opentelemetry: Envoy exports OTLP spans to the collector', () => {
     collector = await startOtlpCollector();
     const az = await authzForTests();
     const rlPort = await freePort();
+    const transformPort = await freePort();
     gw = await startGateway(`_format_version: "3.0"
 plugins:
 ${otel(collector.url, 1, '  ')}
@@ -84,6 +89,12 @@ services:
         plugins:
           - name: rate-limiting
             config: { minute: 1000, policy: local }
+      - name: reshaped
+        paths: [/reshaped]
+        plugins:
+          # the transform companion's: its ext_proc stream is a span of the trace
+          - name: response-transformer
+            config: { remove: { json: [secret] } }
       - name: half
         paths: [/half]
         plugins:
@@ -92,15 +103,18 @@ ${otel(collector.url, 0.5, '          ')}
         paths: [/quiet]
         plugins:
 ${otel(collector.url, 0, '          ')}
-`, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: rlPort } } });
+`, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: rlPort }, transform: { ...DEFAULT_SETTINGS.transform, port: transformPort } } });
     authz = az.attach(gw.xdsPort);
     await authz.start();
     rl = await startTestRateLimitService({ xdsPort: gw.xdsPort, port: rlPort });
+    transform = await startTransformService({ xds: { host: '127.0.0.1', port: gw.xdsPort }, host: '127.0.0.1', port: transformPort, nodeId: 'transform-tracing-test', logger: silentLogger() });
+    await waitFor(() => transform.ready(), 'the transform companion to get its routes');
   });
   after(async () => {
     await gw?.stop();
     await authz?.stop();
     await rl?.stop();
+    await transform?.stop();
     await collector?.close();
     await up?.close();
   });
@@ -171,6 +185,20 @@ ${otel(collector.url, 0, '          ')}
     const call = await spanOf(collector, (x) => x.spanId === served.parentSpanId, 'its parent, a span Envoy exports');
     assert.equal(call.parentSpanId, request.spanId, 'Envoy\'s call span, the child of the request\'s');
     assert.equal(served.resource['service.name'], 'edge-gateway-ratelimit');
+  });
+
+  test('the transform companion joins the trace: its ext_proc Process span is the child of Envoy\'s call span; an unsampled trace gets none', async () => {
+    const unsampled = newIds();
+    assert.equal((await send(gw, '/reshaped/u', { traceparent: `00-${unsampled.traceId}-${unsampled.spanId}-00` })).status, 200);
+    const ids = newIds();
+    assert.equal((await send(gw, '/reshaped/s', { traceparent: traceparent(ids.traceId, ids.spanId) })).status, 200);
+    const request = await spanOf(collector, (x) => x.traceId === ids.traceId && x.parentSpanId === ids.spanId, 'the request\'s span');
+    const served = await spanOf(collector, (x) => x.traceId === ids.traceId && x.name === 'envoy.service.ext_proc.v3.ExternalProcessor/Process', 'the transform companion\'s span');
+    const call = await spanOf(collector, (x) => x.spanId === served.parentSpanId, 'its parent, a span Envoy exports');
+    assert.equal(call.parentSpanId, request.spanId, 'Envoy\'s call span, the child of the request\'s');
+    assert.equal(served.resource['service.name'], 'edge-gateway-transform');
+    // The companion exports in batches: the sampled request came after the unsampled one, so its span would have come with it.
+    assert.equal(collector.spans.filter((x) => x.traceId === unsampled.traceId).length, 0);
   });
 
   test('a route sampled at 0.5 traces about half of its requests (Envoy\'s own count of its decisions)', async () => {

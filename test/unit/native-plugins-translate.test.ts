@@ -414,7 +414,10 @@ describe('correlation-id, request-transformer, response-transformer', () => {
     const loggers = (hcm.access_log as Obj[]).filter((l) => l.name === 'envoy.access_loggers.http_grpc');
     assert.equal(loggers.length, 1);
     const sink = envoyRoutes(r).get('r')!.metadata.filter_metadata['frontdesk.prometheus'].sink as string;
-    assert.equal(loggers[0]!.typed_config.common_config.log_name, sink);
+    assert.match(sink, /^prometheus-/);
+    // Each entry names the route's sink in a custom tag read from that metadata (no global plugin: none by default).
+    const tag = (loggers[0]!.typed_config.common_config.custom_tags as Obj[]).find((t) => t.tag === 'frontdesk.prometheus')!;
+    assert.deepEqual(tag.metadata, { kind: { route: {} }, metadata_key: { key: 'frontdesk.prometheus', path: [{ key: 'sink' }] } });
     assert.equal(envoyRoutes(r).get('other')!.metadata?.filter_metadata?.['frontdesk.prometheus'], undefined, 'a route without the plugin is not streamed');
     assert.match(JSON.stringify(loggers[0]!.filter), /frontdesk\.prometheus/, 'filtered on the route\'s metadata');
     assert.ok(resources(r, TYPE.cluster).has('frontdesk_log'), 'the log companion\'s cluster');

@@ -1,9 +1,7 @@
-import { metricsResources, metricsSinkName } from '../../contracts/log.js';
-import type { IrListener, IrRoute } from '../../ir/types.js';
-import { anyMessage, type JsonObject } from '../builders.js';
-import { LOG_CLUSTER } from './http-log.js';
-import { listenerSinks, markRouteSink, type SinkRouting } from './log-routing.js';
-import type { FilterContext, HttpFilter } from './registry.js';
+import { metricsResources } from '../../contracts/log.js';
+import { namespaceOf, routeSinkOf } from './companion-log.js';
+import { markRouteSink } from './log-routing.js';
+import type { HttpFilter } from './registry.js';
 
 /**
  * Kong's prometheus plugin: Envoy's gRPC access logger (envoy.access_loggers.http_grpc)
@@ -11,51 +9,22 @@ import type { FilterContext, HttpFilter } from './registry.js';
  * metric names and labels (src/log/kong-metrics.ts) and serves them on its admin /metrics.
  * Envoy's own statistics cannot carry Kong's names (every one starts with `envoy_`) nor a
  * consumer or route label (docs/observability.md); the logger buffers entries and sends them
- * off the request path, as http-log's does. One logger per metrics sink (log_name: a hash of
- * the plugin's flags, contracts/log.ts), filtered on the route's metadata as the log plugins'
- * are. No header is logged: the entry carries the status, sizes, timings, the response flags,
- * the consumer authz identified and Kong's service and route names (custom tags).
+ * off the request path, as http-log's does. The route names its metrics sink (a hash of the
+ * plugin's flags, contracts/log.ts) in its metadata; the entries travel in the one logger per
+ * listener that carries every companion plugin's (companion-log.ts, emitted by http-log.ts),
+ * so http-log and prometheus together cost one entry and one stream. Without a plugin that
+ * logs headers, no header is logged: the entry carries the status, sizes, timings, the
+ * response flags, the consumer authz identified and Kong's service and route names.
  */
 
 export const PROMETHEUS = 'frontdesk.prometheus';
-const SINK_METADATA = 'frontdesk.prometheus';
-
-function routeSink(r: IrRoute): string | undefined {
-  const f = r.plugins.prometheus?.feature;
-  return f ? metricsSinkName(f) : undefined;
-}
-
-function routing(ctx: FilterContext): SinkRouting {
-  const g = ctx.ir.globalPlugins.prometheus?.feature;
-  return { namespace: SINK_METADATA, routeSink, ...(g ? { globalSink: metricsSinkName(g) } : {}) };
-}
-
-const routeTag = (tag: string, key: string) => ({ tag, metadata: { kind: { route: {} }, metadata_key: { key: 'frontdesk', path: [{ key }] } } });
-
-/** envoy.config.accesslog.v3.AccessLog entries (http_grpc) for one listener: one per metrics sink. */
-function accessLogs(l: IrListener, ctx: FilterContext): JsonObject[] {
-  return listenerSinks(l, routing(ctx)).map(({ sink, filter }) => ({
-    name: 'envoy.access_loggers.http_grpc',
-    ...(filter ? { filter } : {}),
-    typed_config: anyMessage('envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig', {
-      common_config: {
-        log_name: sink,
-        grpc_service: { envoy_grpc: { cluster_name: LOG_CLUSTER }, timeout: '5s' },
-        transport_api_version: 'V3',
-        buffer_flush_interval: '0.2s',
-        buffer_size_bytes: 16384,
-        custom_tags: [routeTag('kong.service', 'service'), routeTag('kong.route', 'route')],
-      },
-    }),
-  }));
-}
+const SINK_METADATA = namespaceOf('prometheus');
 
 export const prometheusFilter: HttpFilter = {
   name: PROMETHEUS,
   httpFilter: () => undefined,
-  accessLogs,
   companions: (ctx) => metricsResources(ctx.ir),
   patchRoute(r, envoyRoute) {
-    markRouteSink(envoyRoute, SINK_METADATA, routeSink(r));
+    markRouteSink(envoyRoute, SINK_METADATA, routeSinkOf('prometheus', r));
   },
 };
