@@ -8,6 +8,7 @@ import type {
 } from './types.js';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { escapeRegex } from '../regex.js';
+import { isIpLiteral } from '../local-address.js';
 
 export interface IrOptions {
   /** The listener used when the file declares none: Kong's proxy port by default. */
@@ -222,10 +223,6 @@ function hashPolicies(u: Upstream): HashPolicy[] {
     .filter((x): x is HashPolicy => x !== undefined);
 }
 
-/** True for an IPv4 or IPv6 literal (EDS endpoints need addresses, not names). */
-export function isIpLiteral(host: string): boolean {
-  return /^(\d{1,3})(\.\d{1,3}){3}$/.test(host) || (host.includes(':') && /^[0-9a-fA-F:.]+$/.test(host));
-}
 
 function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, string>, caFiles: ReadonlySet<string>): Backend {
   const endpoints = u

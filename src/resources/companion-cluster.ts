@@ -1,4 +1,4 @@
-import { isIpLiteral } from '../ir/build.js';
+import { isIpLiteral } from '../local-address.js';
 import { anyMessage, duration, socketAddress, type JsonObject } from './builders.js';
 import { spiffeId, type Identity } from '../identity.js';
 

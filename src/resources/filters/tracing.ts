@@ -1,7 +1,7 @@
 import { tracingResources } from '../../contracts/tracing.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, duration, socketAddress, type JsonObject } from '../builders.js';
-import { isIpLiteral } from '../../ir/build.js';
+import { isIpLiteral } from '../../local-address.js';
 import { EXT_AUTHZ_FILTER } from './ext-authz.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
