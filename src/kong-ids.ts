@@ -14,11 +14,21 @@ const KONG_NAMESPACE = 'fd02801f-0957-4a15-a55a-c8d9606f30b5';
 
 const namespaces = new Map<string, string>();
 
+/** Ids made so far (a SHA-1 each; a load makes one or two per entity): bounded, dropped whole when full. */
+const made = new Map<string, string>();
+const MAX_MADE = 100_000;
+
 /** The id Kong generates for an entity of `schema` (plural: "services", "routes", ...) whose key is `key`. */
 export function kongId(schema: string, key: string): string {
+  const k = `${schema}\0${key}`;
+  let id = made.get(k);
+  if (id !== undefined) return id;
   let ns = namespaces.get(schema);
   if (!ns) namespaces.set(schema, (ns = uuidV5(KONG_NAMESPACE, schema)));
-  return uuidV5(ns, key);
+  id = uuidV5(ns, key);
+  if (made.size >= MAX_MADE) made.clear();
+  made.set(k, id);
+  return id;
 }
 
 /** Kong's cache-key string for an entity whose schema has a cache key: `<schema>:*:<part>:...` (`*`: no workspace). */

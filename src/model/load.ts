@@ -23,6 +23,7 @@ import { warnUnappliedFields } from './load/unapplied-fields.js';
 import { loadUpstreams } from './load/upstreams.js';
 import type { GatewayModel } from './types.js';
 import type { SourceText } from './yaml-source.js';
+import type { ParseMemo } from './load/parse-memo.js';
 
 export { parseServiceUrl, splitHostPort } from './load/addresses.js';
 
@@ -35,6 +36,8 @@ export interface LoadResult {
 export interface LoadOptions {
   /** The admin port services must not target (default 8001). */
   adminPort?: number;
+  /** The last load's schema outputs (a compile cache's): entities whose content is unchanged are not validated again. */
+  memo?: ParseMemo;
 }
 
 /**
@@ -44,7 +47,7 @@ export interface LoadOptions {
  */
 export function loadConfig(texts: SourceText[], options: LoadOptions = {}): LoadResult {
   if (texts.length === 0) return { diagnostics: [diag('FD_CONFIG_EMPTY', [])] };
-  const rep = new Reporter();
+  const rep = new Reporter(options.memo);
   const documents = readDocuments(rep, texts); // YAML, top level, _format_version
   const flat = flatten(documents); // nested and top-level entities → one list per kind
   const legacy = legacyFiles(documents);
@@ -72,6 +75,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   ]);
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();
+  options.memo?.endLoad();
   if (rep.hasErrors) return { diagnostics };
   const model = sortModel({ services: services.services, routes: routes.routes, upstreams, consumers, plugins, certificates, caCertificates, listeners });
   return { model, diagnostics };

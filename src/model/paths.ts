@@ -11,12 +11,20 @@ export function convertLegacyPath(path: string): string {
   return /^[a-zA-Z0-9.\-_~/%]*$/.test(path) ? path : `~${path}`;
 }
 
+/** Answers so far (a load checks every regex path again): bounded, dropped whole when full. */
+const checked = new Map<string, string | undefined>();
+const MAX_CHECKED = 20_000;
+
 /** Why `re` is not a valid RE2 pattern, or undefined when it is. */
 export function regexProblem(re: string): string | undefined {
+  if (checked.has(re)) return checked.get(re);
+  let problem: string | undefined;
   try {
     RE2JS.compile(re);
-    return undefined;
   } catch (e) {
-    return (e as Error).message.replace(/^error parsing regexp: /, '');
+    problem = (e as Error).message.replace(/^error parsing regexp: /, '');
   }
+  if (checked.size >= MAX_CHECKED) checked.clear();
+  checked.set(re, problem);
+  return problem;
 }

@@ -91,13 +91,35 @@ function objectsAt(schema: z.ZodType, path: ReadonlyArray<string | number>): z.Z
   return current.filter((s) => defOf(s).type === 'object' && defOf(s).shape);
 }
 
-/** Removes keys whose value is null, recursively: in Kong's files `null` means "the default". */
+/**
+ * Removes keys whose value is null, recursively: in Kong's files `null` means "the default".
+ * A value with no null key inside is returned as it is (no copy); one with some is copied
+ * along the way to them.
+ */
 export function stripNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripNulls);
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = stripNulls(v[i]);
+      if (x !== v[i]) (out ??= v.slice(0, i)).push(x);
+      else out?.push(x);
+    }
+    return out ?? v;
+  }
   if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNulls(x);
-    return out;
+    let out: Record<string, unknown> | undefined;
+    const entries = Object.entries(v);
+    for (let i = 0; i < entries.length; i++) {
+      const [k, x] = entries[i]!;
+      const y = x === null ? undefined : stripNulls(x);
+      if (out) { if (x !== null) out[k] = y; continue; }
+      if (x === null || y !== x) {
+        out = {};
+        for (let j = 0; j < i; j++) out[entries[j]![0]] = entries[j]![1];
+        if (x !== null) out[k] = y;
+      }
+    }
+    return out ?? v;
   }
   return v;
 }

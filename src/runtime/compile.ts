@@ -2,6 +2,7 @@ import { formatDiagnostic, type Diagnostic } from '../errors.js';
 import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
+import { ParseMemo } from '../model/load/parse-memo.js';
 import type { GatewayModel } from '../model/types.js';
 import { resolveCertificateFiles } from './certificate-files.js';
 import { resolveProtos } from './proto-descriptors.js';
@@ -20,6 +21,7 @@ import { ResourceEncoder } from './resource-encoder.js';
  */
 export class CompileCache {
   readonly memo = new TranslateMemo();
+  readonly parses = new ParseMemo();
   readonly checks = new CheckCache();
   readonly encoder = new ResourceEncoder();
 }
@@ -47,7 +49,7 @@ export interface CompileResult {
 
 /** YAML texts → model → (PEM files read; grpc-gateway's .proto files read and compiled) → IR → resources → Envoy's checks; stops at the first stage that reports an error. */
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
-  const loaded = loadConfig(texts, { adminPort: options.adminPort });
+  const loaded = loadConfig(texts, { adminPort: options.adminPort, memo: options.cache?.parses });
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
   const pems = resolveCertificateFiles(loaded.model, texts);
   if (!pems.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...pems.diagnostics], watchFiles: pems.files };

@@ -41,6 +41,7 @@ function compileBoth(cache: CompileCache, file: string, text: string, label: str
   assert.equal(inc.ok, full.ok, `${label}: accepted alike`);
   assert.deepEqual(inc.diagnostics, full.diagnostics, `${label}: the same diagnostics`);
   if (!inc.ok) return previous;
+  assert.deepEqual(inc.model, full.model, `${label}: the same model`);
   assert.deepEqual(inc.translation, full.translation, `${label}: the same resources`);
   const s = buildSnapshot(inc.translation!, 0, previous, cache.encoder.encode);
   assertSameSnapshot(s, buildSnapshot(full.translation!, 0), label);
@@ -158,6 +159,27 @@ describe('incremental compile', () => {
     }
     // The series is not all rejections: most steps are good configs that were compared.
     assert.ok(accepted > 80, `${accepted} of 120 steps compiled`);
+  });
+
+  test('entities validated in an earlier build still get every diagnostic, at the line:col and YAML path of the text being built', () => {
+    const cache = new CompileCache();
+    const service = (name: string, routes: string[]) => [`  - name: ${name}`, '    url: http://127.0.0.1:9000', '    routes:', ...routes];
+    const route = (name: string, extra: string[] = []) => [`      - name: ${name}`, '        paths: [/a]', ...extra];
+    const text = (lines: string[]) => `${['_format_version: "3.0"', 'services:', ...lines].join('\n')}\n`;
+    const build = (lines: string[]) => compileConfig([{ file: 'gateway.yaml', text: text(lines) }], { settings, cache });
+    const errors = (r: ReturnType<typeof build>) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => ({ code: d.code, at: `${d.line}:${d.col}`, path: d.path.join('.') }));
+
+    assert.ok(build(service('svc', [...route('r1'), ...route('r2')])).ok);
+    // The same two routes, moved down by a route that is not valid (strip_path must be a boolean): line 8, its value at col 21.
+    const moved = build(service('svc', [...route('r0', ['        strip_path: maybe']), ...route('r1'), ...route('r2')]));
+    assert.deepEqual(errors(moved), [{ code: 'FD_WRONG_TYPE', at: '8:21', path: 'services.0.routes.0.strip_path' }]);
+    // r1 written again, word for word, in a second service: the second one is the duplicate, its name at line 11 col 15.
+    const twice = build([...service('svc', route('r1')), ...service('svc2', route('r1'))]);
+    assert.deepEqual(errors(twice), [{ code: 'FD_DUPLICATE_NAME', at: '11:15', path: 'services.1.routes.0.name' }]);
+    // A route valid in every earlier build, made invalid (methods must be a list, line 8 col 18): reported, not taken from the earlier builds.
+    const broken = build(service('svc', route('r1', ['        methods: GET'])));
+    assert.deepEqual(errors(broken), [{ code: 'FD_WRONG_TYPE', at: '8:18', path: 'services.0.routes.0.methods' }]);
+    for (const r of [moved, twice, broken]) assert.equal(r.ok, false);
   });
 
   test('a one-route edit builds that route again and reuses every other route, cluster and endpoint set, and their bytes', () => {

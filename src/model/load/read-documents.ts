@@ -39,7 +39,7 @@ function readTopLevel(rep: Reporter, file: string, data: unknown): Document | un
   if (data === null || data === undefined) { rep.at(root, diag('FD_CONFIG_EMPTY', [])); return undefined; }
   if (!isObject(data)) { rep.at(root, diag('FD_CONFIG_NOT_MAPPING', [])); return undefined; }
   if (data._format_version === undefined) rep.at(root, diag('FD_FORMAT_MISSING', []));
-  const top = parseWith(rep, topLevelSchema, { _format_version: '3.0', ...data }, root) ?? salvage(data);
+  const top = parseWith(rep, topLevelSchema, { _format_version: '3.0', ...data }, root, { memo: false }) ?? salvage(data);
   const version = data._format_version ?? '3.0';
   if (version === '1.1' || version === '2.1') return { file, raw: data, top, legacy: version };
   if (typeof version === 'string' && version !== '3.0') rep.at({ file, path: ['_format_version'] }, diag('FD_FORMAT_VERSION', ['_format_version'], JSON.stringify(data._format_version)));

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { diag } from '../../errors.js';
 import type { Origin } from '../types.js';
-import type { Child, Found } from './flat-config.js';
+import { omit, type Child, type Found } from './flat-config.js';
 import { parseWith, type Reporter } from './reporter.js';
 
 /** How one entity names another: a name or id, or `{ id }` / `{ name }` as deck writes it. */
@@ -49,7 +49,8 @@ export class References {
  * the one it is nested in, else the one its `field` names; no parent at all is reported.
  */
 export function parseChild<S extends z.ZodType>(rep: Reporter, schema: S, { value, origin }: Found<Child>, field: string, named: (child: z.infer<S>) => Ref): { child: z.infer<S>; parent: string } | undefined {
-  const { _parent: nestedIn, ...raw } = value;
+  const nestedIn = value._parent;
+  const raw = omit(value, ['_parent']);
   const child = parseWith(rep, schema, raw, origin);
   if (!child) return undefined;
   const parent = nestedIn ?? refName(named(child));

@@ -3,11 +3,14 @@ import { diag, type Diagnostic } from '../../errors.js';
 import type { Origin } from '../types.js';
 import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
 import type { YamlSource } from '../yaml-source.js';
+import type { ParseMemo } from './parse-memo.js';
 
 /** Collects diagnostics per file and turns YAML paths into line:col at the end. */
 export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
   private readonly sources = new Map<string, YamlSource>();
+  /** @param memo the schema outputs of the last load, reused for entities whose content is unchanged */
+  constructor(readonly memo?: ParseMemo) {}
   addSource(s: YamlSource): void { this.sources.set(s.file, s); }
   report(file: string, ds: Diagnostic[]): void { for (const d of ds) this.diagnostics.push({ ...d, file }); }
   at(origin: Origin, d: Diagnostic): void { this.diagnostics.push({ ...d, file: origin.file }); }
@@ -32,10 +35,13 @@ export class Reporter {
   }
 }
 
-/** One entity through its zod schema (nulls removed first: `null` means Kong's default); issues become diagnostics. */
-export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin): z.infer<S> | undefined {
+/**
+ * One entity through its zod schema (nulls removed first: `null` means Kong's default); issues
+ * become diagnostics. `memo: false` for a value that is never the same twice (a whole file).
+ */
+export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin, { memo = true } = {}): z.infer<S> | undefined {
   const input = stripNulls(raw);
-  const res = schema.safeParse(input);
+  const res = memo && rep.memo ? rep.memo.parse(schema, input) : schema.safeParse(input);
   if (res.success) return res.data;
   rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
   return undefined;

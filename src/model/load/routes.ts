@@ -1,7 +1,7 @@
 import { closest, diag } from '../../errors.js';
 import { routeSchema } from '../entities.js';
 import type { Origin, Route } from '../types.js';
-import type { Child, Found } from './flat-config.js';
+import { omit, type Child, type Found } from './flat-config.js';
 import { routeHostProblem } from './addresses.js';
 import { sniProblem } from '../hostnames.js';
 import { kongId } from '../../kong-ids.js';
@@ -43,6 +43,9 @@ function checkStreamRoute(rep: Reporter, origin: Origin, r: ReturnType<typeof ro
   return true;
 }
 
+/** Fields a route's schema reads that the model's route does not hold. */
+const NOT_IN_MODEL = ['service', 'enabled', 'created_at', 'updated_at'] as const;
+
 export interface LoadedRoutes {
   routes: Route[];
   /** Names, ids and places of routes switched off, or of a service switched off or refused: plugins on them go quietly. */
@@ -54,7 +57,7 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
   const out: LoadedRoutes = { routes: [], off: new Set() };
   routes.forEach(({ value, origin }, idx) => {
     const parent = value._parent;
-    const { _parent, ...raw } = value;
+    const raw = omit(value, ['_parent']);
     // Refused or switched off: plugins that name this route go quietly (its own error, if any, is reported).
     const quiet = (...keys: unknown[]) => { for (const k of keys) if (typeof k === 'string') out.off.add(k); };
     const r = parseWith(rep, routeSchema, raw, origin);
@@ -84,8 +87,7 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
     if (stream.length) {
       if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) { refuse(); return; }
       if (off) return;
-      const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
-      out.routes.push({ ...rest, id, name, service: link.service, origin });
+      out.routes.push(Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, origin }));
       return;
     }
     for (const field of ['sources', 'destinations'] as const) {
@@ -105,8 +107,7 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
     if (!paths || badHosts.length) refuse();
     if (badHosts.length) return;
     if (!paths || off) return;
-    const { service: _s, enabled: _e, created_at: _c, updated_at: _u, ...rest } = r;
-    out.routes.push({ ...rest, id, name, service: link.service, paths: r.paths ? paths : undefined, origin });
+    out.routes.push(Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, paths: r.paths ? paths : undefined, origin }));
   });
   return out;
 }

@@ -4,7 +4,7 @@ import { ENFORCED_PLUGINS, KONG_PLUGINS_NOT_SERVED, knownPluginNames, pluginDefi
 import { KONG_PLUGIN_NOTES } from '../plugins/kong-plugins.js';
 import type { Origin, Plugin } from '../types.js';
 import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
-import type { Found, ScopedPlugin } from './flat-config.js';
+import { omit, type Found, type ScopedPlugin } from './flat-config.js';
 import { kongPluginId } from '../../kong-ids.js';
 import { refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
@@ -21,7 +21,8 @@ export function scopePlugins(rep: Reporter, refs: References, plugins: readonly 
   const seen = new Set<string>();
   const loaded: Loaded = { services, routes, serviceNames: new Set(services.services.map((s) => s.name)), routeNames: new Set(routes.routes.map((r) => r.name)) };
   for (const { value, origin } of plugins) {
-    const { _scope, _parentId, ...raw } = value;
+    const { _scope, _parentId } = value;
+    const raw = omit(value, ['_scope', '_parentId']);
     const read = readPlugin(rep, raw, origin);
     if (!read) continue;
     const { entry: p, def, config } = read;
@@ -54,7 +55,7 @@ function readPlugin(rep: Reporter, raw: unknown, origin: Origin) {
   }
   let config: unknown = stripNulls(entry.config);
   if (def) {
-    const res = def.config.safeParse(config);
+    const res = rep.memo ? rep.memo.parse(def.config, config) : def.config.safeParse(config);
     if (!res.success) { rep.report(origin.file, issuesToDiagnostics(def.config, res.error.issues, [...origin.path, 'config'])); return undefined; }
     config = res.data;
     for (const d of def.differences?.(config) ?? []) rep.at(origin, diag('FD_PLUGIN_DIFFERS', [...origin.path, 'config', ...d.path], entry.name, d.message));
