@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/propagation/fleet.ts [--routes 1000,3000] [--clients 1,200,1000]
  *        [--edits 10] [--warmup 2] [--no-peer] [--peer-dir DIR] [--cpu-prof DIR]
- *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--cp-node-flags '--flag ...']
+ *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--cp-node-flags '--flag ...' (default: Frontdesk's, src/runtime/node-flags.ts)]
  *
  * Load generator: `adsload` (Go, from the go-xds-peer folder: ../shared/peers/go-xds-peer
  * beside the project, or --peer-dir), built into the run's temp folder with `go build`. N
@@ -49,6 +49,7 @@ import { freePorts, sleep, until, waitForHttp } from '../support/net.js';
 import { cpuSecondsOf, memoryOf } from '../support/proc.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { formatSummary, machine, report, rounded, summarize, wallMs, type Summary } from '../support/stats.js';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { transpileTree } from '../support/transpile.js';
 import type { ControlPlaneReply, ControlPlaneRequest } from './control-plane.js';
 import { benchRoutes, DEFAULT_HOST_PATTERNS, genConfig, requestPath, ROUTES_PER_SERVICE, type BenchRoute } from './gen-config.js';
@@ -72,12 +73,12 @@ interface Options {
   soakEvery: number;
   heapSnapshots?: string;
   keep: boolean;
-  /** Extra Node flags for the control plane (e.g. --max-semi-space-size=1). */
+  /** Node flags for the control plane: Frontdesk's own (src/runtime/node-flags.ts) unless --cp-node-flags replaces them ("" for none). */
   cpFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, cpFlags: [] };
+  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, cpFlags: [...NODE_FLAGS] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';

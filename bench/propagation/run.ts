@@ -46,6 +46,7 @@ import { cpuSecondsOf, memoryOf, RssSampler } from '../support/proc.js';
 import { transpileTree } from '../support/transpile.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { formatSummary, machine, report, rounded, summarize, wallMs, type Summary } from '../support/stats.js';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { CLIENT_TYPES, type ClientsReply, type ClientsRequest } from './clients.js';
 import { benchRoutes, DEFAULT_HOST_PATTERNS, genConfig, requestPath, ROUTES_PER_SERVICE, SERVICES, type BenchRoute } from './gen-config.js';
 
@@ -275,7 +276,7 @@ async function main(): Promise<void> {
       '--proxy-port', String(proxyPort), '--proxy-host', '127.0.0.1',
       ...(pki ? ['--tls-cert', pki.controlPlane.cert, '--tls-key', pki.controlPlane.key, '--tls-ca', pki.controlPlane.ca] : []),
     ], {
-      execArgv: [...(o.cp === 'tsx' ? ['--import', 'tsx'] : []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
+      execArgv: [...NODE_FLAGS, ...(o.cp === 'tsx' ? ['--import', 'tsx'] : []), ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [])],
       stdio: ['ignore', logFd, logFd, 'ipc'],
       env: { ...process.env, FRONTDESK_LOG_LEVEL: process.env.FRONTDESK_LOG_LEVEL ?? 'info' },
     });
