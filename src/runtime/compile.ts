@@ -45,22 +45,35 @@ export interface CompileResult {
   translation?: Translation;
   /** The PEM files the config names (certificates' cert_file/key_file): the control plane watches them. */
   watchFiles?: string[];
+  /** Milliseconds per stage, of the stages that ran (the control plane logs them with each config applied). */
+  timings?: BuildTimings;
 }
+
+/** Where a build's time went, in milliseconds: load (YAML, validation, model), files (PEM and .proto files read), IR, translation, Envoy's checks; snapshot (encode, versions) is the control plane's. */
+export interface BuildTimings { load?: number; files?: number; ir?: number; translate?: number; check?: number; snapshot?: number }
 
 /** YAML texts → model → (PEM files read; grpc-gateway's .proto files read and compiled) → IR → resources → Envoy's checks; stops at the first stage that reports an error. */
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
+  const timings: BuildTimings = {};
+  let t = performance.now();
+  const lap = (stage: keyof BuildTimings) => { const now = performance.now(); timings[stage] = Math.round((now - t) * 10) / 10; t = now; };
   const loaded = loadConfig(texts, { adminPort: options.adminPort, memo: options.cache?.parses });
-  if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics };
+  lap('load');
+  if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics, timings };
   const pems = resolveCertificateFiles(loaded.model, texts);
-  if (!pems.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...pems.diagnostics], watchFiles: pems.files };
+  if (!pems.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...pems.diagnostics], watchFiles: pems.files, timings };
   const protos = resolveProtos(pems.model, texts);
-  if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files };
+  lap('files');
+  if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files, timings };
   const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS);
+  lap('ir');
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS, HTTP_FILTERS, options.cache?.memo);
+  lap('translate');
   const refused = options.checkResources === false ? [] : checkResources(translation, loaded.model, texts, options.cache?.checks); // what Envoy would NACK
-  if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir, watchFiles: pems.files };
+  lap('check');
+  if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir, watchFiles: pems.files, timings };
   // The model as loaded (Kong's fields only, for the Admin API and the dashboard); the IR has the compiled protos.
-  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation, watchFiles: pems.files };
+  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation, watchFiles: pems.files, timings };
 }
 
 /** The errors of a result as `file:line:col: message` lines. */

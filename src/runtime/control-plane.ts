@@ -21,7 +21,7 @@ import { AdsServer } from '../xds/ads-server.js';
 import { mayHold } from '../xds/rights.js';
 import { buildSnapshot, type Snapshot } from '../xds/snapshot.js';
 import { TlsSource, type TlsFiles } from '../tls.js';
-import { CompileCache, compileConfig } from './compile.js';
+import { CompileCache, compileConfig, type BuildTimings } from './compile.js';
 import { enforcersOf } from './plugin-enforcers.js';
 import { entityIds, type EntityIds } from './entity-ids.js';
 import { OffLoopBuilder, type BuildLimits } from './off-loop-build.js';
@@ -65,6 +65,8 @@ interface Built {
   ids: () => EntityIds;
   ir: () => GatewayIR | undefined;
   model: () => GatewayModel | undefined;
+  /** Where the build's time went (built on the event loop). */
+  timings?: BuildTimings;
 }
 
 /** Where the config being served came from. */
@@ -317,14 +319,16 @@ export class ControlPlane {
     this.followPems(compiled.watchFiles ?? []);
     if (!compiled.ok || !compiled.translation) return this.reject(seq, compiled.diagnostics);
     let snapshot: Snapshot;
+    const t = performance.now();
     try {
       snapshot = buildSnapshot(compiled.translation, started, this.ads.snapshot, this.cache.encoder.encode);
+      if (compiled.timings) compiled.timings.snapshot = Math.round((performance.now() - t) * 10) / 10;
     } catch (e) {
       // A resource that does not encode is a translation bug: never push it.
       return this.reject(seq, [{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
     const { model, ir } = compiled;
-    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model });
+    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model, timings: compiled.timings });
   }
 
   /** A build that succeeded: pushed when it differs from what is served (unless a later build has settled first). */
@@ -349,7 +353,7 @@ export class ControlPlane {
     this.lastApplied = { at: new Date().toISOString(), version: snapshot.version };
     this.ids = built.ids();
     this.m.reloads.inc({ result: 'applied' });
-    this.log.info({ version: snapshot.version, ms: Date.now() - started, warnings: this.warnings.length }, 'config applied');
+    this.log.info({ version: snapshot.version, ms: Date.now() - started, ...(built.timings ? { timings: built.timings } : {}), warnings: this.warnings.length }, 'config applied');
     for (const w of this.warnings) this.log.warn({ diagnostic: formatDiagnostic(w) }, 'config warning');
     return { result: 'applied', version: snapshot.version, diagnostics: built.diagnostics };
   }

@@ -11,11 +11,15 @@ import type { Finding } from './authz.js';
  */
 export function checkTraps(routes: readonly Route[], plugins: readonly Plugin[]): Finding[] {
   const out: Finding[] = [];
+  // Where a size limit applies, found once (a config has many routes and plugins).
+  const limits = plugins.filter((p) => p.name === 'request-size-limiting' && !p.scope.consumer);
+  const global = limits.some((p) => !p.scope.route && !p.scope.service);
+  const onRoutes = new Set(limits.map((p) => p.scope.route).filter((x) => x !== undefined));
+  const onServices = new Set(limits.filter((p) => !p.scope.route).map((p) => p.scope.service).filter((x) => x !== undefined));
   for (const r of routes) {
     const names = `${r.name} ${(r.paths ?? []).join(' ')}`;
     if (!/upload|file/i.test(names) || (r.methods ?? ['POST']).every((m) => m === 'GET' || m === 'HEAD')) continue;
-    const limited = plugins.some((p) => p.name === 'request-size-limiting' && !p.scope.consumer
-      && (p.scope.route === r.name || (!p.scope.route && p.scope.service === r.service) || (!p.scope.route && !p.scope.service)));
+    const limited = global || onRoutes.has(r.name) || (r.service !== undefined && onServices.has(r.service));
     if (!limited) out.push({ origin: r.origin, diagnostic: diag('FD_TRAP_NO_SIZE_LIMIT', r.origin.path, r.name) });
   }
   return out;
