@@ -104,6 +104,33 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
+/**
+ * Envoy's own time to apply each xDS update, per API: the `update_duration` histogram of its
+ * subscriptions (RDS: http.<prefix>.rds.<name>.update_duration; CDS, LDS: cluster_manager.cds,
+ * listener_manager.lds), p50 and p99 since Envoy started (its first full configuration is one
+ * sample), in ms, from /stats?format=json. Empty when this Envoy does not keep the histogram.
+ */
+async function envoyUpdateDurations(adminUrl: string): Promise<Record<string, { p50: number; p99: number }>> {
+  const out: Record<string, { p50: number; p99: number }> = {};
+  try {
+    const res = await fetch(`${adminUrl}/stats?format=json&filter=update_duration`);
+    const body = await res.json() as { stats: { histograms?: { supported_quantiles: number[]; computed_quantiles: { name: string; values: { cumulative: number | null }[] }[] } }[] };
+    for (const h of body.stats) {
+      if (!h.histograms) continue;
+      const q = h.histograms.supported_quantiles;
+      for (const c of h.histograms.computed_quantiles) {
+        const api = /\.(rds|cds|lds|eds|sds)\./.exec(`.${c.name}.`)?.[1];
+        if (!api) continue;
+        const at = (p: number) => c.values[q.indexOf(p)]?.cumulative ?? Number.NaN;
+        out[api] = { p50: at(50), p99: at(99) };
+      }
+    }
+  } catch (e) {
+    process.stderr.write(`${BENCH}: Envoy's update_duration not read: ${(e as Error).message}\n`);
+  }
+  return out;
+}
+
 const children: { name: string; stop: () => Promise<void> | void }[] = [];
 async function stopAll(): Promise<void> {
   while (children.length) { const c = children.pop()!; try { await c.stop(); } catch (e) { process.stderr.write(`stopping ${c.name}: ${(e as Error).message}\n`); } }
@@ -421,6 +448,8 @@ async function main(): Promise<void> {
       }
       clearInterval(sampler);
       const figures: Record<string, unknown> = { routes: size, nodes: n === 1 ? 1 : n + 1, simulatedNodes: n === 1 ? 0 : n, edits: o.edits, warmup: o.warmup };
+      const envoyApply: Record<string, unknown> = {};
+      for (const s of servers) envoyApply[s] = await envoyUpdateDurations(envoys[s].adminUrl);
       const lines: string[] = [];
       const sum = (v: Sample[], f: (x: Sample) => number): Summary => rounded(summarize(v.map(f).filter((x) => Number.isFinite(x))));
       for (const s of servers) {
@@ -433,9 +462,12 @@ async function main(): Promise<void> {
           cpuMsPerEdit: mean((x) => x.cpuMs), envoyCpuMsPerEdit: mean((x) => x.envoyCpuMs), loadGeneratorCpuMsPerEdit: mean((x) => x.loadCpuMs),
           rssIdleMiB: rounded({ v: idle[s] ?? Number.NaN }).v, rssPeakMiB: rounded({ v: peak[s] }).v,
           ...(s === 'fd' && 'heap' in heapAtN ? { heapIdleAfterGc: heapAtN.heap } : {}),
+          envoyUpdateMs: envoyApply[s],
         };
         const f = figures[s] as { servedMs: Summary; allAckedMs: Summary; pushMs: Summary; cpuMsPerEdit: number; rssIdleMiB: number; rssPeakMiB: number };
-        lines.push(`${s === 'fd' ? 'frontdesk' : 'go-control-plane'}: served ${formatSummary(f.servedMs)}, all ${n === 1 ? 1 : n + 1} ACKed ${formatSummary(f.allAckedMs)} (push alone p50 ${f.pushMs.p50} / p99 ${f.pushMs.p99} ms), CPU ${f.cpuMsPerEdit} ms/edit, RSS idle ${f.rssIdleMiB} / peak ${f.rssPeakMiB} MiB${v.some((x) => x.missed) ? `, ${v.filter((x) => x.missed).length} edit(s) not ACKed by every node in 60 s` : ''}`);
+        const apply = envoyApply[s] as Record<string, { p50: number; p99: number }>;
+        const applyText = Object.entries(apply).map(([api, q]) => `${api} p50 ${q.p50} / p99 ${q.p99} ms`).join(', ');
+        lines.push(`${s === 'fd' ? 'frontdesk' : 'go-control-plane'}: served ${formatSummary(f.servedMs)}, all ${n === 1 ? 1 : n + 1} ACKed ${formatSummary(f.allAckedMs)} (push alone p50 ${f.pushMs.p50} / p99 ${f.pushMs.p99} ms), CPU ${f.cpuMsPerEdit} ms/edit, RSS idle ${f.rssIdleMiB} / peak ${f.rssPeakMiB} MiB${applyText ? `; its Envoy's own update_duration (cumulative since start) ${applyText}` : ''}${v.some((x) => x.missed) ? `, ${v.filter((x) => x.missed).length} edit(s) not ACKed by every node in 60 s` : ''}`);
       }
       if (peer) {
         const a = figures.fd as { servedMs: Summary; allAckedMs: Summary; pushMs: Summary; cpuMsPerEdit: number; rssPeakMiB: number };
