@@ -121,7 +121,7 @@ async function envoyUpdateDurations(adminUrl: string): Promise<Record<string, { 
       for (const c of h.histograms.computed_quantiles) {
         const api = /\.(rds|cds|lds|eds|sds)\./.exec(`.${c.name}.`)?.[1];
         if (!api) continue;
-        const at = (p: number) => c.values[q.indexOf(p)]?.cumulative ?? Number.NaN;
+        const at = (p: number) => Math.round((c.values[q.indexOf(p)]?.cumulative ?? Number.NaN) * 10) / 10;
         out[api] = { p50: at(50), p99: at(99) };
       }
     }
