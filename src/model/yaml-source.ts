@@ -27,7 +27,36 @@ const FAST_SCHEMA = jsyaml.CORE_SCHEMA.extend([yamlTypes.merge]);
  * package's document, parsed only when a diagnostic needs one. A file with a syntax error or
  * with aliases (expansion is bounded there) takes the `yaml` path throughout.
  */
-export function parseYamlSource(src: SourceText): { source?: YamlSource; diagnostics: Diagnostic[] } {
+export function parseYamlSource(src: SourceText): ParsedYaml {
+  const early = ahead;
+  ahead = undefined;
+  if (early && early.file === src.file && early.text === src.text) return early.parsed;
+  return parseNow(src);
+}
+
+export interface ParsedYaml { source?: YamlSource; diagnostics: Diagnostic[] }
+
+/** The one file parsed ahead, waiting for the parseYamlSource of the same text. */
+let ahead: { file: string; text: string; parsed: ParsedYaml } | undefined;
+
+/**
+ * Parses `src` for a parseYamlSource of the very same text that comes next (the config
+ * watcher checks that an edited file is complete, then the build loads it): that call takes
+ * this result instead of parsing the file again. One file is kept, and taken once; any other
+ * parseYamlSource drops it.
+ */
+export function parseYamlAhead(src: SourceText): ParsedYaml {
+  const parsed = parseNow(src);
+  ahead = { file: src.file, text: src.text, parsed };
+  return parsed;
+}
+
+/** Forgets the file parsed ahead (its build runs elsewhere: the parse would only hold memory). */
+export function dropYamlAhead(): void {
+  ahead = undefined;
+}
+
+function parseNow(src: SourceText): ParsedYaml {
   // Both parsers recurse per level: a deeply nested file would end in a stack overflow.
   const deep = tooDeep(src.text);
   if (deep) return { diagnostics: [{ ...diag('FD_YAML_TOO_DEEP', [], MAX_DEPTH), file: src.file, line: deep.line, col: deep.col }] };

@@ -9,7 +9,7 @@ import { toFlat, uuid5, type FlatState } from '../admin/kong-state.js';
 import { hostname as hostnameOf } from 'node:os';
 import { startAdminServer } from '../admin/server.js';
 import { knownPluginNames } from '../model/plugins/index.js';
-import { parseYamlSource, type SourceText } from '../model/yaml-source.js';
+import { dropYamlAhead, parseYamlAhead, parseYamlSource, type SourceText } from '../model/yaml-source.js';
 import { diag, formatDiagnostic, type Diagnostic } from '../errors.js';
 import type { IrOptions } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
@@ -265,6 +265,7 @@ export class ControlPlane {
     if (lastMs < QUICK_BUILD_MS && !this.builder) {
       return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
     }
+    dropYamlAhead(); // the thread parses the file itself
     this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
     const r = await this.builder.build(texts, this.buildOptions(), started, this.ads.snapshot);
     if (this.stopped) return { result: 'unchanged', diagnostics: [] }; // stopped during the build: nothing more is served
@@ -478,7 +479,9 @@ export class ControlPlane {
 function configParses(path: string): boolean {
   try {
     const texts = readConfigTexts(path);
-    return texts.length > 0 && texts.every((t) => t.text.trim() !== '' && parseYamlSource(t).source !== undefined);
+    // A single file is parsed for its build too (the build that follows takes this parse).
+    const parse = texts.length === 1 ? parseYamlAhead : parseYamlSource;
+    return texts.length > 0 && texts.every((t) => t.text.trim() !== '' && parse(t).source !== undefined);
   } catch {
     return false;
   }
