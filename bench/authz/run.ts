@@ -1,5 +1,7 @@
 /**
- * authz benchmark. Prints figures; never fails on them.
+ * authz benchmark: the authz companion's own cost (every auth plugin here is written with
+ * `enforcer: companion`, as Envoy checks these configs itself by default). Prints figures;
+ * never fails on them.
  *
  *   node --import tsx bench/authz/run.ts [--seconds 5] [--connections 32] [--consumers 100] [--tokens-per-consumer 20]
  *
@@ -42,22 +44,19 @@ import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 import { freePort, until } from '../support/net.js';
 import { CpuMeter, cpuSecondsOf } from '../support/proc.js';
-import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
+import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { machine } from '../support/stats.js';
 import { h2load, writeGrpcFrame, wrk, wrkProblems, type RotatingHeader, type WrkResult } from '../support/load.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
+import { benchServiceYaml } from '../support/gateway-yaml.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-const flag = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const RUN = runInfo(); // first: the load average before this benchmark starts anything
-const SECONDS = Math.min(flag('seconds', 5), 10);
-const CONNECTIONS = flag('connections', 32);
-const CONSUMERS = Math.max(1, Math.min(flag('consumers', 100), 1000));
-const TOKENS_PER_CONSUMER = Math.max(1, Math.min(flag('tokens-per-consumer', 20), 100));
+const SECONDS = Math.min(numberFlag('seconds', 5), 10);
+const CONNECTIONS = numberFlag('connections', 32);
+const CONSUMERS = Math.max(1, Math.min(numberFlag('consumers', 100), 1000));
+const TOKENS_PER_CONSUMER = Math.max(1, Math.min(numberFlag('tokens-per-consumer', 20), 100));
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -66,12 +65,7 @@ const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 
 const MACHINE = machine(findEnvoy() ?? 'envoy');
 
-function emit(figure: Record<string, unknown>, readable: string, problems: string[] = []): void {
-  const m = marks(RUN, problems);
-  const run = { command: RUN.command, commit: RUN.commit, load_avg_1_at_start: RUN.loadAvg1AtStart, busy_at_start: RUN.busy };
-  process.stdout.write(`${JSON.stringify({ bench: 'authz', ...figure, marked: m.length > 0, marks: m, run, machine: MACHINE })}\n`);
-  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}; commit ${RUN.commit}, load ${RUN.loadAvg1AtStart} at start]${markText(m)}\n`);
-}
+const emit = figureEmitter('authz', RUN, MACHINE);
 
 // ---- the configuration -----------------------------------------------------------------------
 
@@ -90,29 +84,22 @@ const indent = (pem: string) => pem.trim().split('\n').map((l) => `          ${l
 
 function gatewayYaml(upstream: string, keys: Keys): string {
   return `_format_version: "3.0"
-services:
-  - name: bench
-    url: ${upstream}
-    connect_timeout: 2000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: open
+${benchServiceYaml(upstream)}      - name: open
         paths: [/open]
       - name: jwt-rs
         paths: [/rs]
         plugins:
-          - { name: jwt, config: { claims_to_verify: [exp], header_names: [Authorization] } }
-          - { name: acl, config: { allow: [bench] } }
+          - { name: jwt, config: { claims_to_verify: [exp], header_names: [Authorization], enforcer: companion } }
+          - { name: acl, config: { allow: [bench], enforcer: companion } }
       - name: jwt-es
         paths: [/es]
         plugins:
-          - { name: jwt, config: { claims_to_verify: [exp], header_names: [Authorization] } }
-          - { name: acl, config: { allow: [bench] } }
+          - { name: jwt, config: { claims_to_verify: [exp], header_names: [Authorization], enforcer: companion } }
+          - { name: acl, config: { allow: [bench], enforcer: companion } }
       - name: key
         paths: [/key]
         plugins:
-          - { name: key-auth }
+          - { name: key-auth, config: { enforcer: companion } }
 consumers:
 ${Array.from({ length: CONSUMERS }, (_, i) => `  - username: bench-${i}
     jwt_secrets:

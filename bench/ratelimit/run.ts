@@ -57,24 +57,21 @@ import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
 import { CpuMeter, memoryOf } from '../support/proc.js';
 import { startNodeService, startRedis, stopper, type Child } from '../support/services.js';
-import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
+import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { machine } from '../support/stats.js';
 import { h2load, writeGrpcFrame, wrk, wrkProblems, type RotatingHeader, type WrkResult } from '../support/load.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 import { transpileTree } from '../support/transpile.js';
+import { benchServiceYaml } from '../support/gateway-yaml.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-const flag = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const RUN = runInfo(); // first: the load average before this benchmark starts anything
-const SECONDS = Math.max(1, Math.min(flag('seconds', 5), 10));
-const CONNECTIONS = flag('connections', 32);
-const KEYS = Math.max(1, Math.min(flag('keys', 100_000), 1_000_000));
-const PEER_SECONDS = Math.max(1, Math.min(flag('peer-seconds', 10), 30));
-const PEER_CONCURRENCY = flag('peer-concurrency', 50);
+const SECONDS = Math.max(1, Math.min(numberFlag('seconds', 5), 10));
+const CONNECTIONS = numberFlag('connections', 32);
+const KEYS = Math.max(1, Math.min(numberFlag('keys', 100_000), 1_000_000));
+const PEER_SECONDS = Math.max(1, Math.min(numberFlag('peer-seconds', 10), 30));
+const PEER_CONCURRENCY = numberFlag('peer-concurrency', 50);
 const EXACT_LIMIT = 600;
 const EXACT_N = 3000;
 const BENCH_BIN = join(ROOT, '.cache', 'bench-bin');
@@ -95,12 +92,7 @@ const MACHINE = {
   redis: (spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/) ?? [])[1] ?? 'unknown',
 };
 
-function emit(figure: Record<string, unknown>, readable: string, problems: string[] = []): void {
-  const m = marks(RUN, problems);
-  const run = { command: RUN.command, commit: RUN.commit, load_avg_1_at_start: RUN.loadAvg1AtStart, busy_at_start: RUN.busy };
-  process.stdout.write(`${JSON.stringify({ bench: 'ratelimit', ...figure, marked: m.length > 0, marks: m, run, machine: MACHINE })}\n`);
-  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}, redis ${MACHINE.redis}; commit ${RUN.commit}, load ${RUN.loadAvg1AtStart} at start]${markText(m)}\n`);
-}
+const emit = figureEmitter('ratelimit', RUN, MACHINE);
 
 // ---- processes -------------------------------------------------------------------------------
 
@@ -173,14 +165,7 @@ async function serviceScenario(name: string, route: string, child: Child, redis:
 function gatewayYaml(upstream: string, redisPort: number): string {
   // Limits no run can reach: every decision is an allowed one, with Kong's headers.
   return `_format_version: "3.0"
-services:
-  - name: bench
-    url: ${upstream}
-    connect_timeout: 2000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: open
+${benchServiceYaml(upstream)}      - name: open
         paths: [/open]
       - name: memory
         paths: [/memory]

@@ -43,38 +43,29 @@ import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems, type WrkResult } from '../support/load.js';
 import { freePort, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
-import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
+import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { startNodeService, startRedis, type Child } from '../support/services.js';
 import { machine } from '../support/stats.js';
+import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/gateway-yaml.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-const flag = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const RUN = runInfo(); // first: the load average before this benchmark starts anything
-const SECONDS = Math.max(1, Math.min(flag('seconds', 3), 10));
-const CONNECTIONS = flag('connections', 32);
-const ROUNDS = Math.max(2, Math.min(flag('rounds', 4), 8));
+const SECONDS = Math.max(1, Math.min(numberFlag('seconds', 3), 10));
+const CONNECTIONS = numberFlag('connections', 32);
+const ROUNDS = Math.max(2, Math.min(numberFlag('rounds', 4), 8));
 const FLEET = 'bench';
 const log = silentLogger();
 const MACHINE = machine(findEnvoy() ?? 'envoy');
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-const KEY = 'bench-api-key-0123456789abcdef';
 
-function emit(figure: Record<string, unknown>, readable: string, problems: string[] = []): void {
-  const m = marks(RUN, problems);
-  const run = { command: RUN.command, commit: RUN.commit, load_avg_1_at_start: RUN.loadAvg1AtStart, busy_at_start: RUN.busy };
-  process.stdout.write(`${JSON.stringify({ bench: 'request-path-mtls', ...figure, marked: m.length > 0, marks: m, run, machine: MACHINE })}\n`);
-  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}; commit ${RUN.commit}, load ${RUN.loadAvg1AtStart} at start]${markText(m)}\n`);
-}
+const emit = figureEmitter('request-path-mtls', RUN, MACHINE);
 
 interface Case { name: string; route: string; plugins: string[]; headers: Record<string, string> }
 
 function cases(token: string): Case[] {
-  const key = { apikey: KEY };
+  const key = { apikey: BENCH_API_KEY };
   return [
     { name: 'route without plugins', route: 'open', plugins: [], headers: {} },
     { name: 'key-auth, enforcer: companion', route: 'key-companion', headers: key, plugins: ['{ name: key-auth, config: { key_names: [apikey], enforcer: companion } }'] },
@@ -90,23 +81,7 @@ function gatewayYaml(upstream: string, list: Case[], rsaPem: string, redisPort: 
         paths: [/${c.route}]
 ${c.plugins.length ? `        plugins:\n${c.plugins.map((p) => `          - ${p.replace('REDIS_PORT', String(redisPort))}\n`).join('')}` : ''}`).join('');
   return `_format_version: "3.0"
-services:
-  - name: bench
-    url: ${upstream}
-    connect_timeout: 2000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-${routes}consumers:
-  - username: bench
-    jwt_secrets:
-      - key: bench-rs
-        algorithm: RS256
-        rsa_public_key: |
-${rsaPem.trim().split('\n').map((l) => `          ${l}`).join('\n')}
-    keyauth_credentials:
-      - key: ${KEY}
-`;
+${benchServiceYaml(upstream)}${routes}${benchConsumerYaml(rsaPem)}`;
 }
 
 interface Gateway { transport: 'plaintext' | 'mTLS'; proxy: string; pids: Record<string, number | undefined> }

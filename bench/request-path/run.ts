@@ -50,33 +50,25 @@ import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems, type WrkResult } from '../support/load.js';
 import { freePort, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
-import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
+import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { startNodeService, startRedis, type Child } from '../support/services.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
 import { machine } from '../support/stats.js';
+import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/gateway-yaml.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
-const flag = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const only = (() => { const i = process.argv.indexOf('--only'); return i >= 0 ? process.argv[i + 1] : undefined; })();
 const RUN = runInfo(); // first: the load average before this benchmark starts anything
-const SECONDS = Math.max(1, Math.min(flag('seconds', 3), 10));
-const CONNECTIONS = flag('connections', 32);
-const ROUNDS = Math.max(2, Math.min(flag('rounds', 2), 5));
+const SECONDS = Math.max(1, Math.min(numberFlag('seconds', 3), 10));
+const CONNECTIONS = numberFlag('connections', 32);
+const ROUNDS = Math.max(2, Math.min(numberFlag('rounds', 2), 5));
 const log = silentLogger();
 const MACHINE = machine(findEnvoy() ?? 'envoy');
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 type Json = Record<string, any>;
 
-function emit(figure: Record<string, unknown>, readable: string, problems: string[] = []): void {
-  const m = marks(RUN, problems);
-  const run = { command: RUN.command, commit: RUN.commit, load_avg_1_at_start: RUN.loadAvg1AtStart, busy_at_start: RUN.busy };
-  process.stdout.write(`${JSON.stringify({ bench: 'request-path', ...figure, marked: m.length > 0, marks: m, run, machine: MACHINE })}\n`);
-  process.stdout.write(`${readable}  [${MACHINE.cores} cores ${MACHINE.cpu}, node ${MACHINE.node}, envoy ${MACHINE.envoy}; commit ${RUN.commit}, load ${RUN.loadAvg1AtStart} at start]${markText(m)}\n`);
-}
+const emit = figureEmitter('request-path', RUN, MACHINE);
 
 /** CPU seconds of named processes over one interval. */
 function meter(pids: Record<string, number | undefined>): () => Record<string, number> {
@@ -192,7 +184,7 @@ const companionField = (c: boolean) => (c ? ', enforcer: companion' : '');
 const HUGE = 1_000_000_000;
 
 function cases(token: string): Case[] {
-  const key = { apikey: 'bench-api-key-0123456789abcdef' };
+  const key = { apikey: BENCH_API_KEY };
   return [
     { name: 'jwt (RS256)', route: 'jwt', headers: { authorization: `Bearer ${token}` }, plugins: (c) => [`{ name: jwt, config: { claims_to_verify: [exp]${companionField(c)} } }`] },
     { name: 'key-auth', route: 'key', headers: key, plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`] },
@@ -212,29 +204,9 @@ interface BenchListener { name: string; port: number }
 function gatewayYaml(upstream: string, routes: string[], rsaPem: string, listeners: BenchListener[] = [], openOn: string[] = []): string {
   const listenersYaml = listeners.length ? `listeners:\n${listeners.map((l) => `  - { name: ${l.name}, address: 127.0.0.1, port: ${l.port} }\n`).join('')}` : '';
   return `_format_version: "3.0"
-${listenersYaml}services:
-  - name: bench
-    url: ${upstream}
-    connect_timeout: 2000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: open
+${listenersYaml}${benchServiceYaml(upstream)}      - name: open
         paths: [/open]
-${openOn.length ? `        listeners: [${openOn.join(', ')}]\n` : ''}${routes.join('')}consumers:
-  - username: bench
-    jwt_secrets:
-      - key: bench-rs
-        algorithm: RS256
-        rsa_public_key: |
-${rsaPem.trim().split('\n').map((l) => `          ${l}`).join('\n')}
-    keyauth_credentials:
-      - key: bench-api-key-0123456789abcdef
-    basicauth_credentials:
-      - { username: bench, password: bench-password }
-    acls:
-      - group: bench
-`;
+${openOn.length ? `        listeners: [${openOn.join(', ')}]\n` : ''}${routes.join('')}${benchConsumerYaml(rsaPem)}`;
 }
 
 function routeYaml(name: string, plugins: string[], listeners: string[] = []): string {
@@ -360,14 +332,7 @@ async function runCases(dir: string, cleanup: Array<() => Promise<void> | void>)
 /** The config of one plugin-less route, the one the cases' `open` route has. */
 function plainGatewayYaml(upstream: string): string {
   return `_format_version: "3.0"
-services:
-  - name: bench
-    url: ${upstream}
-    connect_timeout: 2000
-    read_timeout: 10000
-    write_timeout: 10000
-    routes:
-      - name: open
+${benchServiceYaml(upstream)}      - name: open
         paths: [/open]
 `;
 }

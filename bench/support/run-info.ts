@@ -81,3 +81,25 @@ export function printRunHeader(bench: string, run = runInfo()): void {
   process.stdout.write(`${JSON.stringify({ bench, set: 'run', ...run })}\n`);
   process.stdout.write(`${bench} · run: ${run.command} · commit ${run.commit} · ${run.cores} cores · load ${run.loadAvg1AtStart} at start (${run.loadPerCoreAtStart} per core)${markText(marks(run))}\n`);
 }
+
+/**
+ * A benchmark's figure printer: one JSON line (the figure, its marks, the run and the machine)
+ * and one readable line naming the machine, the commit and the load at start, MARKED when the
+ * run started busy or `problems` (a load generator's failures) are given.
+ */
+export function figureEmitter(bench: string, run: RunInfo, machine: { cores: number; cpu: string; node: string; envoy?: string; redis?: string }):
+  (figure: Record<string, unknown>, readable: string, problems?: string[]) => void {
+  const where = `${machine.cores} cores ${machine.cpu}, node ${machine.node}, envoy ${machine.envoy}${machine.redis ? `, redis ${machine.redis}` : ''}`;
+  return (figure, readable, problems = []) => {
+    const m = marks(run, problems);
+    const about = { command: run.command, commit: run.commit, load_avg_1_at_start: run.loadAvg1AtStart, busy_at_start: run.busy };
+    process.stdout.write(`${JSON.stringify({ bench, ...figure, marked: m.length > 0, marks: m, run: about, machine })}\n`);
+    process.stdout.write(`${readable}  [${where}; commit ${run.commit}, load ${run.loadAvg1AtStart} at start]${markText(m)}\n`);
+  };
+}
+
+/** `--name N` on the command line as a number, `def` when absent. */
+export function numberFlag(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
