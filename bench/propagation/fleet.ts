@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/propagation/fleet.ts [--routes 1000,3000] [--clients 1,200,1000]
  *        [--edits 10] [--warmup 2] [--no-peer] [--peer-dir DIR] [--cpu-prof DIR]
- *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--cp-node-flags '--flag ...' (default: Frontdesk's, src/runtime/node-flags.ts)]
+ *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--idle-seconds 30] [--cp-node-flags '--flag ...' (default: Frontdesk's, src/runtime/node-flags.ts)]
  *
  * Load generator: `adsload` (Go, from the go-xds-peer folder: ../shared/peers/go-xds-peer
  * beside the project, or --peer-dir), built into the run's temp folder with `go build`. N
@@ -30,6 +30,8 @@
  * --soak N: afterwards, N more one-route edits to Frontdesk with the Envoy alone at the first
  * size, the control plane's heap (after a full GC) and RSS sampled every --soak-every edits.
  * --heap-snapshots DIR: V8 heap snapshots of the control plane at idle and after the soak.
+ * --idle-seconds N: RSS with the one Envoy sampled each second for N s of idle (default 1: one
+ *   sample at 1 s); the last sample is printed beside the first.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,12 +75,14 @@ interface Options {
   soakEvery: number;
   heapSnapshots?: string;
   keep: boolean;
+  /** Seconds of idle after the first Envoy serves over which the servers' RSS is sampled (each second; the first sample at 1 s). */
+  idleSeconds: number;
   /** Node flags for the control plane: Frontdesk's own (src/runtime/node-flags.ts) unless --cp-node-flags replaces them ("" for none). */
   cpFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, cpFlags: [...NODE_FLAGS] };
+  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, idleSeconds: 1, cpFlags: [...NODE_FLAGS] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -91,6 +95,7 @@ function parseOptions(argv: string[]): Options {
       case '--warmup': o.warmup = int(); break;
       case '--no-peer': o.peer = false; break;
       case '--keep': o.keep = true; break;
+      case '--idle-seconds': o.idleSeconds = Math.max(1, int()); break;
       case '--cp-node-flags': o.cpFlags = value().split(' ').filter(Boolean); break;
       case '--peer-dir': o.peerDir = value(); break;
       case '--cpu-prof': o.cpuProf = resolve(value()); break;
@@ -347,14 +352,22 @@ async function main(): Promise<void> {
     for (const s of servers) await until(`Envoy of ${s} serving`, async () => served(await probe(s, routes[0]!, 'e0')), 120_000);
     await sleep(1000);
     const idleOneEnvoy = { fd: memoryOf(pid.fd)?.rssMiB, go: go ? memoryOf(pid.go)?.rssMiB : undefined };
+    // A longer idle (--idle-seconds): RSS each second, what V8's idle-time collections give back.
+    const idleSeries: { fd: number[]; go: number[] } = { fd: [idleOneEnvoy.fd ?? Number.NaN], go: go ? [idleOneEnvoy.go ?? Number.NaN] : [] };
+    for (let t = 2; t <= o.idleSeconds; t++) {
+      await sleep(1000);
+      idleSeries.fd.push(memoryOf(pid.fd)?.rssMiB ?? Number.NaN);
+      if (go) idleSeries.go.push(memoryOf(pid.go)?.rssMiB ?? Number.NaN);
+    }
+    const idleAfter = { fd: idleSeries.fd.at(-1), go: go ? idleSeries.go.at(-1) : undefined };
     const idleHeap = await ask({ cmd: 'heap' });
     if (o.heapSnapshots && sizeIndex === 0) { mkdirSync(o.heapSnapshots, { recursive: true }); const r = await ask({ cmd: 'heap-snapshot', dir: o.heapSnapshots }); process.stdout.write(`${BENCH}: heap snapshot at idle (1 Envoy): ${'snapshot' in r ? r.snapshot : '?'}\n`); }
     report(BENCH, `setup · ${size} routes`, {
       machine: m, run: RUN, routes: size, services, envoyRoutes: firstJson.envoyRoutes, rdsJsonBytes: firstJson.rdsBytes,
       servers: servers.map((s) => (s === 'fd' ? 'frontdesk control-plane (plain JS, one Node process)' : 'go-control-plane v0.14 (pkg/cache/v3 SnapshotCache, pkg/server/v3)')),
       loadGenerator: buildError ? 'none' : 'adsload (Go): one process per server, N SotW nodes, own gRPC connection each',
-      idleRssMiBOneEnvoy: rounded(idleOneEnvoy), frontdeskHeapIdle: 'heap' in idleHeap ? idleHeap.heap : undefined,
-    }, `${m.cores} cores, load ${RUN.loadAvg1AtStart} at start; ${size} routes / ${services} services → ${firstJson.envoyRoutes} Envoy routes; servers ${servers.join(', ')}; idle RSS with 1 Envoy: frontdesk ${idleOneEnvoy.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleOneEnvoy.go?.toFixed(1)} MiB` : ''}${'heap' in idleHeap ? ` (frontdesk heap ${idleHeap.heap.heapUsedMiB} MiB used after GC)` : ''}`);
+      idleRssMiBOneEnvoy: rounded(idleOneEnvoy), idleSeconds: o.idleSeconds, idleRssMiBOneEnvoyAfter: rounded(idleAfter), idleRssMiBSeries: { fd: idleSeries.fd.map((x) => Math.round(x * 10) / 10), ...(go ? { go: idleSeries.go.map((x) => Math.round(x * 10) / 10) } : {}) }, frontdeskHeapIdle: 'heap' in idleHeap ? idleHeap.heap : undefined,
+    }, `${m.cores} cores, load ${RUN.loadAvg1AtStart} at start; ${size} routes / ${services} services → ${firstJson.envoyRoutes} Envoy routes; servers ${servers.join(', ')}; idle RSS with 1 Envoy: frontdesk ${idleOneEnvoy.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleOneEnvoy.go?.toFixed(1)} MiB` : ''}${o.idleSeconds > 1 ? ` (after ${o.idleSeconds} s idle: frontdesk ${idleAfter.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleAfter.go?.toFixed(1)} MiB` : ''})` : ''}${'heap' in idleHeap ? ` (frontdesk heap ${idleHeap.heap.heapUsedMiB} MiB used after GC)` : ''}`);
 
     /** The control plane's last "config applied" log line at or after `since` (epoch ms). */
     const lastApplied = (since: number): { time: number; ms: number } | undefined => {

@@ -1,5 +1,6 @@
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import type { NodeStatus } from '../xds/ads-server.js';
+import { compareText } from '../text-order.js';
 
 export interface DashboardInput {
   version: string | null;
@@ -41,7 +42,7 @@ function match(r: IrRoute[]): string {
 export function dashboardData(i: DashboardInput): Record<string, unknown> {
   const plugins = (r: IrRoute): DashboardPlugin[] => Object.entries(r.plugins)
     .map(([name, p]) => ({ name, scope: p!.scope, enforcers: i.enforcers(name, p!.scope, r) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareText(a.name, b.name));
   const byRoute = new Map<string, IrRoute[]>();
   for (const r of i.ir?.routes ?? []) byRoute.set(r.routeName, [...(byRoute.get(r.routeName) ?? []), r]);
   const services = (i.ir?.backends ?? []).map((b) => {
@@ -52,9 +53,9 @@ export function dashboardData(i: DashboardInput): Record<string, unknown> {
       name: b.name,
       target: describeBackend(b as unknown as Record<string, unknown>),
       plugins: shared,
-      routes: routes.map((rs, k) => ({ name: rs[0]!.routeName, match: match(rs), plugins: all[k]!.filter((p) => !shared.some((q) => q.name === p.name && q.scope === p.scope)) })).sort((a, b2) => a.name.localeCompare(b2.name)),
+      routes: routes.map((rs, k) => ({ name: rs[0]!.routeName, match: match(rs), plugins: all[k]!.filter((p) => !shared.some((q) => q.name === p.name && q.scope === p.scope)) })).sort((a, b2) => compareText(a.name, b2.name)),
     };
-  }).sort((a, b) => a.name.localeCompare(b.name));
+  }).sort((a, b) => compareText(a.name, b.name));
   const fleet = i.nodes.filter((n) => !companionName(n));
   const companionNodes = i.nodes.filter((n) => companionName(n));
   const companions = i.companions.map((c) => {

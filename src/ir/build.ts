@@ -9,6 +9,7 @@ import type {
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { escapeRegex } from '../regex.js';
 import { isIpLiteral } from '../local-address.js';
+import { compareText } from '../text-order.js';
 
 export interface IrOptions {
   /** The listener used when the file declares none: Kong's proxy port by default. */
@@ -41,11 +42,12 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
       const own = mergeConsumerPlugins(model.plugins, r, c.key);
       if (Object.keys(own).length) consumerPlugins[c.key] = own;
     }
-    const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, values]) => ({
+    // By the lower-cased name (a header name's case means nothing): the same order however it is written.
+    const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).map(([name, values]) => ({
       name: name.toLowerCase(),
       values: values.filter((v) => !v.startsWith('~*')),
       regexes: values.filter((v) => v.startsWith('~*')).map((v) => v.slice(2)),
-    }));
+    })).sort((a, b) => compareText(a.name, b.name));
     const hosts = [...(r.hosts ?? [])].map((h) => h.toLowerCase()).sort();
     const methods = r.methods ? [...new Set(r.methods)].sort() : undefined;
     const snis = r.snis?.length ? [...new Set(r.snis.map((n) => n.toLowerCase()))].sort() : undefined;
@@ -226,7 +228,7 @@ function hashPolicies(u: Upstream): HashPolicy[] {
 
 function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, string>, caFiles: ReadonlySet<string>): Backend {
   const endpoints = u
-    ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight, hostHeader: hostHeader(t.host, t.port, s.protocol) })).sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
+    ? u.targets.map((t) => ({ host: t.host, port: t.port, weight: t.weight, hostHeader: hostHeader(t.host, t.port, s.protocol) })).sort((a, b) => compareText(a.host, b.host) || a.port - b.port)
     : [{ host: s.host, port: s.port, weight: 100, hostHeader: hostHeader(s.host, s.port, s.protocol) }];
   // A tls service is TLS to the upstream; tls_passthrough forwards the client's own TLS bytes.
   const tlsProto = s.protocol === 'https' || s.protocol === 'grpcs' || s.protocol === 'wss' || s.protocol === 'tls';

@@ -6,6 +6,7 @@ import { TYPE } from '../resources/type-urls.js';
 import { messageType, typeForUrl } from './proto-registry.js';
 import { decodeToJson, type Json } from './proto-json.js';
 import { channelCredentials, tlsChannelOptions, type TlsSource } from '../tls.js';
+import { compareText } from '../text-order.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -262,7 +263,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     st.nonce = nonce;
     const error = this.opts.validate?.(typeUrl, next);
     if (error) { this.request(typeUrl, st, false, false, error); this.emit('nack', typeUrl, error); return; }
-    st.resources = new Map([...next].sort(([a], [b]) => a.localeCompare(b)));
+    st.resources = new Map([...next].sort(([a], [b]) => compareText(a, b)));
     st.versions = versions;
     st.version = version;
     this.request(typeUrl, st, false, false);

@@ -12,6 +12,7 @@ import { withRetainedPolicies, type Snapshot } from './snapshot.js';
 import { framedResponse, responseBytes, type Response } from './wire.js';
 import { StreamWriter, WriteBudget } from './write-queue.js';
 import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
+import { compareText } from '../text-order.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -312,7 +313,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
 
   /** Every connected stream, for /status. */
   nodes(): NodeStatus[] {
-    return [...this.streams.values()].sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.id - b.id).map((info) => {
+    return [...this.streams.values()].sort((a, b) => compareText(a.nodeId, b.nodeId) || a.id - b.id).map((info) => {
       const types: NodeStatus['types'] = {};
       for (const [typeUrl, st] of Object.entries(info.session.status())) {
         const nack = info.lastNacks.get(typeUrl);

@@ -126,8 +126,39 @@ export function protoRoot(): protobuf.Root {
   const files = [...envoyFiles, ...listProtoFiles(PROJECT_PROTO_DIR)];
   root.loadSync(files, { keepCase: true });
   root.resolveAll();
+  ownOptionStrings(root);
   cached = root;
   return root;
+}
+
+/**
+ * protobufjs keeps each option's string value (`go_package`, `previous_message_type`,
+ * `well_known_regex`...) as a slice of its .proto file's text, which keeps every loaded file's
+ * whole text alive (~1.5 MiB for Envoy's API). A copy of each such string lets the texts go.
+ */
+function ownOptionStrings(root: protobuf.Root): void {
+  const own = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.length >= 13 ? Buffer.from(v, 'utf8').toString('utf8') : v;
+    if (Array.isArray(v)) { for (let i = 0; i < v.length; i++) v[i] = own(v[i]); return v; }
+    if (v !== null && typeof v === 'object') { for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = own((v as Record<string, unknown>)[k]); return v; }
+    return v;
+  };
+  const visit = (o: protobuf.ReflectionObject): void => {
+    const r = o as protobuf.ReflectionObject & { parsedOptions?: unknown; extend?: string; comment?: string | null };
+    if (r.options) own(r.options);
+    if (r.parsedOptions) own(r.parsedOptions);
+    if (typeof r.extend === 'string') r.extend = own(r.extend) as string;
+    if (typeof r.comment === 'string') r.comment = null;
+    if (o instanceof protobuf.Type) { for (const f of o.fieldsArray) visit(f); for (const x of o.oneofsArray) visit(x); }
+    if (o instanceof protobuf.Service) for (const m of o.methodsArray) visit(m);
+    if (o instanceof protobuf.Enum) {
+      const e = o as protobuf.Enum & { valuesOptions?: unknown };
+      if (e.valuesOptions) own(e.valuesOptions);
+      e.comments = {};
+    }
+    if (o instanceof protobuf.Namespace) for (const n of o.nestedArray) visit(n);
+  };
+  visit(root);
 }
 
 /** Looks a message type up by its full name (`envoy.config.route.v3.RouteConfiguration`). */

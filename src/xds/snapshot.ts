@@ -4,6 +4,7 @@ import { CONTENT_ADDRESSED_TYPES } from '../contracts/companion.js';
 import type { ResourceMap, Translation } from '../resources/translate.js';
 import { messageType, typeForUrl } from './proto-registry.js';
 import { encodeJson, type Json } from './proto-json.js';
+import { compareText } from '../text-order.js';
 
 /** One resource encoded once per version; its bytes are shared by every node and stream. */
 export interface EncodedResource {
@@ -82,10 +83,10 @@ export function buildSnapshot(t: Translation, createdAt: number, previous?: Snap
     fleets.set(fleet, enc);
   }
   const companions = new Map<string, TypeResources>();
-  for (const [typeUrl, m] of [...t.companions].sort(([a], [b]) => a.localeCompare(b))) companions.set(typeUrl, encodeMap(typeUrl, m));
+  for (const [typeUrl, m] of [...t.companions].sort(([a], [b]) => compareText(a, b))) companions.set(typeUrl, encodeMap(typeUrl, m));
   const parts: string[] = [];
-  for (const [fleet, types] of [...fleets].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [typeUrl, m] of [...types].sort(([a], [b]) => a.localeCompare(b))) parts.push(`${fleet}|${typeUrl}|${versionOf(m)}`);
+  for (const [fleet, types] of [...fleets].sort(([a], [b]) => compareText(a, b))) {
+    for (const [typeUrl, m] of [...types].sort(([a], [b]) => compareText(a, b))) parts.push(`${fleet}|${typeUrl}|${versionOf(m)}`);
   }
   for (const [typeUrl, m] of companions) parts.push(`*|${typeUrl}|${versionOf(m)}`);
   return { version: hash(parts.join('\n')), fleets, companions, createdAt };

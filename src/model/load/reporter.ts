@@ -4,6 +4,7 @@ import type { Origin } from '../types.js';
 import { issuesToDiagnostics, stripNulls } from '../zod-diagnostics.js';
 import type { YamlSource } from '../yaml-source.js';
 import type { ParseMemo } from './parse-memo.js';
+import { compareText } from '../../text-order.js';
 
 /** Collects diagnostics per file and turns YAML paths into line:col at the end. */
 export class Reporter {
@@ -25,7 +26,7 @@ export class Reporter {
       d.line = pos.line;
       d.col = pos.col;
     }
-    return this.diagnostics.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+    return this.diagnostics.sort((a, b) => compareText((a.file ?? ''), b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   }
   get hasErrors(): boolean { return this.diagnostics.some((d) => d.severity === 'error'); }
   /** `file:line:col` of an entity, for messages that point at another place. */

@@ -8,6 +8,7 @@ import { compileConfig, type CompileResult } from '../compile.js';
 import { readConfigTexts } from '../config-files.js';
 import { shortType } from '../../resources/type-urls.js';
 import { paint, type Painter } from './paint.js';
+import { compareText } from '../../text-order.js';
 
 /** decK's words for an entity kind (`creating service orders`). */
 const NOUN: Record<EntityKind, string> = {
@@ -56,12 +57,12 @@ export function diffEntities(from: FlatState, to: FlatState): EntityChange[] {
     const index = (st: FlatState) => new Map(st[kind].map((e) => { const n = normalise(st, e); return [identity(kind, n, e), n] as const; }));
     const a = index(from);
     const b = index(to);
-    for (const [what, after] of [...b].sort(([x], [y]) => x.localeCompare(y))) {
+    for (const [what, after] of [...b].sort(([x], [y]) => compareText(x, y))) {
       const before = a.get(what);
       if (!before) out.push({ kind, op: 'create', what, after });
       else if (!isDeepStrictEqual(before, after)) out.push({ kind, op: 'update', what, before, after });
     }
-    for (const [what, before] of [...a].sort(([x], [y]) => x.localeCompare(y))) if (!b.has(what)) out.push({ kind, op: 'delete', what, before });
+    for (const [what, before] of [...a].sort(([x], [y]) => compareText(x, y))) if (!b.has(what)) out.push({ kind, op: 'delete', what, before });
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { stringify } from 'yaml';
 import { DNS_NAMESPACE, uuidV5 } from '../../uuid-v5.js';
+import { compareText } from '../../text-order.js';
 
 /**
  * OpenAPI 3.0 / 3.1 → a kong.yml, following `deck file openapi2kong` (go-apiops'
@@ -109,7 +110,7 @@ function plugins(o: Obj, inherit: Plugins | undefined, baseName: string, tags: s
     delete p.route;
     out.set(name, p);
   }
-  return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+  return new Map([...out].sort(([a], [b]) => compareText(a, b)));
 }
 
 /** Plugins bound to a consumer go to the top level, pointing at their service or route by name. */
@@ -227,7 +228,7 @@ export async function openapiToKong(spec: string | Obj, o: O2kOptions): Promise<
     }
   }
   const out: Obj = { _format_version: '3.0', services, upstreams };
-  if (topPlugins.length) out.plugins = topPlugins.sort((a, b) => String(a.name).localeCompare(String(b.name)) || String(a.id).localeCompare(String(b.id)));
+  if (topPlugins.length) out.plugins = topPlugins.sort((a, b) => compareText(String(a.name), String(b.name)) || compareText(String(a.id), String(b.id)));
   return out;
 }
 

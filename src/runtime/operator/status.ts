@@ -1,4 +1,5 @@
 import { paint } from './paint.js';
+import { compareText } from '../../text-order.js';
 
 interface NodeView {
   id: string; cluster: string; mode: string; convergedVersion?: string;
@@ -35,12 +36,12 @@ export async function runStatus(controlPlane: string, color: boolean, out: NodeJ
   const fleets = new Map<string, NodeView[]>();
   for (const n of d.fleet) fleets.set(n.cluster, [...(fleets.get(n.cluster) ?? []), n]);
   if (!fleets.size) lines.push(p.yellow('No Envoy connected.'));
-  for (const [fleet, nodes] of [...fleets].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [fleet, nodes] of [...fleets].sort(([a], [b]) => compareText(a, b))) {
     const held = nodes.filter((n) => n.convergedVersion === d.version).length;
     lines.push('', `${p.bold(`Fleet ${fleet}`)}: ${nodes.length} node(s), ${held === nodes.length ? p.green(`${held} hold the current version`) : p.yellow(`${held} of ${nodes.length} hold the current version`)}`);
     for (const n of nodes) {
       const holds = n.convergedVersion === d.version ? p.green(`holds ${n.convergedVersion}`) : p.yellow(`holds ${n.convergedVersion ?? 'nothing yet'}`);
-      const types = Object.entries(n.types).sort(([a], [b]) => a.localeCompare(b))
+      const types = Object.entries(n.types).sort(([a], [b]) => compareText(a, b))
         .map(([t, v]) => `${t} ${v.lastNack ? p.red(v.ackedVersion ?? '-') : (v.ackedVersion ?? '-')}`).join('  ');
       lines.push(`  ${n.id}  ${n.mode}  ${holds}  ${p.dim(types)}`);
       for (const [t, v] of Object.entries(n.types)) if (v.lastNack) lines.push(p.red(`    NACK ${t} ${v.lastNack.version} at ${v.lastNack.at}: ${v.lastNack.detail}`));
