@@ -245,6 +245,50 @@ interface Sample {
   reloadMs: number;
   /** Not every simulated node ACKed the edit within 60 s. */
   missed: boolean;
+  /**
+   * Frontdesk: the edit's steps in ms since the rename, one clock (the control plane's `edit
+   * timeline` log line, then the first request served with the new path).
+   */
+  timeline?: Record<string, number>;
+}
+
+/**
+ * The control plane's `edit timeline` line for the edit renamed at `start` (epoch ms): its
+ * steps as ms since the rename, the serving probe's answer last.
+ */
+function timelineOf(log: string, start: number, servedMs: number): Record<string, number> | undefined {
+  const lines = log.trimEnd().split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i]!.includes('"edit timeline"')) continue;
+    try {
+      const j = JSON.parse(lines[i]!) as { at: number; steps: Record<string, number> };
+      if (j.at < start - 5) return undefined;
+      const out: Record<string, number> = { 'renamed (bench)': 0, 'fs event': round1(j.at - start) };
+      for (const [step, ms] of Object.entries(j.steps)) out[step] = round1(j.at + ms - start);
+      out['first request served (bench)'] = round1(servedMs);
+      return out;
+    } catch { return undefined; }
+  }
+  return undefined;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/**
+ * p50 per step over the edits that have it, in time order; and the readable line: each step's
+ * p50 since the rename, and what it adds to the step before.
+ */
+function timelineSummary(samples: Sample[]): { p50: Record<string, number>; edits: number; text: string } | undefined {
+  const all = samples.map((x) => x.timeline).filter((t): t is Record<string, number> => t !== undefined);
+  if (!all.length) return undefined;
+  const steps = new Map<string, number[]>();
+  for (const t of all) for (const [k, v] of Object.entries(t)) { if (!steps.has(k)) steps.set(k, []); steps.get(k)!.push(v); }
+  const p50: Record<string, number> = Object.fromEntries([...steps].map(([k, v]): [string, number] => [k, summarize(v).p50]).sort((a, b) => a[1] - b[1]));
+  let prev = 0;
+  const text = Object.entries(p50).map(([k, v]) => { const d = v - prev; prev = v; return `${k} ${v.toFixed(1)} (+${d.toFixed(1)})`; }).join(' → ');
+  return { p50, edits: all.length, text };
 }
 
 async function main(): Promise<void> {
@@ -412,13 +456,15 @@ async function main(): Promise<void> {
       const allAckedMs = missed ? Number.NaN : Number.isNaN(lastClientMs) ? servedMs : Math.max(servedMs, lastClientMs);
       let pushMs = allAckedMs;
       let reloadMs = Number.NaN;
+      let timeline: Record<string, number> | undefined;
       if (s === 'fd') {
         const applied = lastApplied(start);
         pushMs = applied ? start + allAckedMs - applied.time : Number.NaN;
         reloadMs = applied?.ms ?? Number.NaN;
+        timeline = timelineOf(readFileSync(cpLog, 'utf8'), start, servedMs);
       }
       return {
-        servedMs, lastClientMs, allAckedMs, pushMs, reloadMs, missed,
+        servedMs, lastClientMs, allAckedMs, pushMs, reloadMs, missed, timeline,
         cpuMs: (cpuSecondsOf(pid[s]) - c0.cp) * 1000, envoyCpuMs: (cpuSecondsOf(envoys[s].pid!) - c0.envoy) * 1000,
         loadCpuMs: load ? (cpuSecondsOf(load.proc.pid!) - c0.load) * 1000 : 0,
       };
@@ -468,9 +514,11 @@ async function main(): Promise<void> {
       for (const s of servers) {
         const v = samples[s];
         const mean = (f: (x: Sample) => number) => Math.round(v.reduce((a, x) => a + f(x), 0) / (v.length || 1));
+        const timeline = s === 'fd' ? timelineSummary(v) : undefined;
         figures[s] = {
           servedMs: sum(v, (x) => x.servedMs), allAckedMs: sum(v, (x) => x.allAckedMs), pushMs: sum(v, (x) => x.pushMs),
           ...(s === 'fd' ? { reloadMs: sum(v, (x) => x.reloadMs) } : {}),
+          ...(timeline ? { timelineP50Ms: timeline.p50, timelineEdits: timeline.edits } : {}),
           editsNotAllAckedIn60s: v.filter((x) => x.missed).length,
           cpuMsPerEdit: mean((x) => x.cpuMs), envoyCpuMsPerEdit: mean((x) => x.envoyCpuMs), loadGeneratorCpuMsPerEdit: mean((x) => x.loadCpuMs),
           rssIdleMiB: rounded({ v: idle[s] ?? Number.NaN }).v, rssPeakMiB: rounded({ v: peak[s] }).v,
@@ -480,6 +528,7 @@ async function main(): Promise<void> {
         const f = figures[s] as { servedMs: Summary; allAckedMs: Summary; pushMs: Summary; cpuMsPerEdit: number; rssIdleMiB: number; rssPeakMiB: number };
         const apply = envoyApply[s] as Record<string, { p50: number; p99: number }>;
         const applyText = Object.entries(apply).map(([api, q]) => `${api} p50 ${q.p50} / p99 ${q.p99} ms`).join(', ');
+        if (timeline) lines.push(`frontdesk edit timeline, p50 of ${timeline.edits} edits, ms since the rename (+ since the step before): ${timeline.text}`);
         lines.push(`${s === 'fd' ? 'frontdesk' : 'go-control-plane'}: served ${formatSummary(f.servedMs)}, all ${n === 1 ? 1 : n + 1} ACKed ${formatSummary(f.allAckedMs)} (push alone p50 ${f.pushMs.p50} / p99 ${f.pushMs.p99} ms), CPU ${f.cpuMsPerEdit} ms/edit, RSS idle ${f.rssIdleMiB} / peak ${f.rssPeakMiB} MiB${applyText ? `; its Envoy's own update_duration (cumulative since start) ${applyText}` : ''}${v.some((x) => x.missed) ? `, ${v.filter((x) => x.missed).length} edit(s) not ACKed by every node in 60 s` : ''}`);
       }
       if (peer) {

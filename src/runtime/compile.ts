@@ -35,6 +35,8 @@ export interface CompileOptions {
   checkResources?: boolean;
   /** Reuse what the last build with this cache made for unchanged entities. */
   cache?: CompileCache;
+  /** Called as each stage ends (the control plane's edit timeline). */
+  onStage?: (stage: keyof BuildTimings) => void;
 }
 
 export interface CompileResult {
@@ -56,7 +58,7 @@ export interface BuildTimings { load?: number; files?: number; ir?: number; tran
 export function compileConfig(texts: SourceText[], options: CompileOptions = {}): CompileResult {
   const timings: BuildTimings = {};
   let t = performance.now();
-  const lap = (stage: keyof BuildTimings) => { const now = performance.now(); timings[stage] = Math.round((now - t) * 10) / 10; t = now; };
+  const lap = (stage: keyof BuildTimings) => { const now = performance.now(); timings[stage] = Math.round((now - t) * 10) / 10; t = now; options.onStage?.(stage); };
   const loaded = loadConfig(texts, { adminPort: options.adminPort, memo: options.cache?.parses });
   lap('load');
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics, timings };

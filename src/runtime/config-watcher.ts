@@ -5,6 +5,13 @@ import { basename, dirname, resolve } from 'node:path';
 /** Why a change was reported: at once, after a quiet spell, or because edits kept coming. */
 export type ChangeReason = 'immediate' | 'quiet' | 'max-delay';
 
+/**
+ * When the reported burst of events began and, for a change reported at once, when the check
+ * that the file is complete finished: wall-clock milliseconds (performance.timeOrigin +
+ * performance.now(), sub-millisecond), so that another process's clock can be set beside them.
+ */
+export interface ChangeBurst { firstEventAt: number; checkedAt?: number }
+
 export interface ConfigWatcherOptions {
   /** A burst of events ends after this long without one (default 20 ms). */
   quietMs?: number;
@@ -25,11 +32,12 @@ export interface ConfigWatcherOptions {
  * burst has been quiet for `quietMs`, and at the latest `maxDelayMs` after its first event. It
  * watches the folder, not the file, so editors' atomic rename-over-the-file is seen too.
  */
-export class ConfigWatcher extends EventEmitter<{ change: [reason: ChangeReason] }> {
+export class ConfigWatcher extends EventEmitter<{ change: [reason: ChangeReason, burst: ChangeBurst] }> {
   private watcher?: FSWatcher;
   private quietTimer?: NodeJS.Timeout;
   private maxTimer?: NodeJS.Timeout;
   private lastEventAt = -Infinity;
+  private burstAt?: number;
   private readonly quietMs: number;
   private readonly maxDelayMs: number;
 
@@ -61,8 +69,11 @@ export class ConfigWatcher extends EventEmitter<{ change: [reason: ChangeReason]
     const now = performance.now();
     const afterQuiet = now - this.lastEventAt >= this.quietMs;
     this.lastEventAt = now;
+    this.burstAt ??= performance.timeOrigin + now;
     if (!this.pending && afterQuiet && this.options.settled?.()) {
-      this.emit('change', 'immediate');
+      const firstEventAt = this.burstAt;
+      this.burstAt = undefined;
+      this.emit('change', 'immediate', { firstEventAt, checkedAt: performance.timeOrigin + performance.now() });
       return;
     }
     clearTimeout(this.quietTimer);
@@ -74,7 +85,9 @@ export class ConfigWatcher extends EventEmitter<{ change: [reason: ChangeReason]
     clearTimeout(this.quietTimer);
     clearTimeout(this.maxTimer);
     this.quietTimer = this.maxTimer = undefined;
-    this.emit('change', reason);
+    const firstEventAt = this.burstAt ?? performance.timeOrigin + performance.now();
+    this.burstAt = undefined;
+    this.emit('change', reason, { firstEventAt });
   }
 
   close(): void {

@@ -97,6 +97,8 @@ export interface AdsServerEvents {
   converged: [nodeId: string, version: string, ms: number];
   nack: [nodeId: string, typeUrl: string, nack: Nack];
   push: [nodeId: string, typeUrl: string, resources: number];
+  /** A response of `push` was taken by the transport (its bytes handed to the stream). */
+  written: [nodeId: string, typeUrl: string];
   ack: [nodeId: string, typeUrl: string, version: string];
   connect: [nodeId: string];
   disconnect: [nodeId: string];
@@ -376,7 +378,7 @@ export class AdsServer extends EventEmitter<AdsServerEvents> {
           id, nodeId, cluster, identity: who, connectedAt: Date.now(), lastNacks: new Map(), refs: new Set(),
           session: new Session(mode, cluster, {
             send: (response, typeUrl, count) => {
-              writer.push(response);
+              writer.push(response, () => this.emit('written', nodeId, typeUrl));
               this.emit('push', nodeId, typeUrl, count);
               if (this.debug) log.debug({ node: nodeId, type: shortType(typeUrl), resources: count }, 'xds push');
             },

@@ -51,7 +51,7 @@ export class WriteBudget {
 
 /** One stream's queue of responses. `write` hands bytes to the transport and calls `done` once it took them. */
 export class StreamWriter {
-  private readonly queue: Response[] = [];
+  private readonly queue: { r: Response; written?: () => void }[] = [];
   private writing = false;
   private closed = false;
 
@@ -65,16 +65,17 @@ export class StreamWriter {
     return this.queue.length;
   }
 
-  push(r: Response): void {
+  /** Queues `r`; `written` is called once the transport took it. */
+  push(r: Response, written?: () => void): void {
     if (this.closed) return;
-    this.queue.push(r);
+    this.queue.push({ r, written });
     if (!this.pump()) this.budget.wait(this);
   }
 
   /** Writes the next response if the stream and the budget allow; false when it must wait for the budget. */
   pump(): boolean {
     if (this.closed || this.writing || this.queue.length === 0) return true;
-    const r = this.queue[0]!;
+    const { r, written } = this.queue[0]!;
     const size = r.shared.framed.length + (r.ownNonce?.length ?? 0);
     if (!this.budget.take(size)) return false;
     this.queue.shift();
@@ -87,6 +88,7 @@ export class StreamWriter {
       clearTimeout(stuck);
       this.writing = false;
       free();
+      written?.();
       if (!this.pump()) this.budget.wait(this);
     });
     this.finish = () => { clearTimeout(stuck); free(); };

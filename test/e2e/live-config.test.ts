@@ -160,6 +160,20 @@ for (const delta of [false, true]) {
       await gw.edit(config(a, b));
     });
 
+    test('a one-route edit sends the route configuration alone, and its timeline runs in order from the file event to Envoy holding it', async () => {
+      await gw.edit(config(a, b, '', '/a-moved'));
+      const t = await waitFor(() => { const e = gw.cp.lastEdit(); return e?.version === gw.cp.ads.snapshot!.version && e.steps['first node holds it'] !== undefined ? e : undefined; }, 'the edit\'s timeline', 10_000);
+      const order = ['debounce fired', 'read', 'load', 'ir', 'translate', 'check', 'encoded (snapshot)', 'handed to the streams', 'RDS queued', 'RDS written', 'RDS ACK', 'first node holds it'];
+      const at = order.map((step) => Object.entries(t.steps).find(([k]) => k === step || k.startsWith(`${step} (`))?.[1]);
+      assert.ok(at.every((x) => x !== undefined), `every step is there: ${JSON.stringify(t.steps)}`);
+      for (let i = 1; i < at.length; i++) assert.ok(at[i]! >= at[i - 1]!, `${order[i]} after ${order[i - 1]}: ${JSON.stringify(t.steps)}`);
+      assert.ok(at[0]! >= 0, 'steps count from the watcher\'s first event');
+      // Only the route changed: clusters, endpoints and listeners are not sent again.
+      assert.deepEqual(Object.keys(t.steps).filter((k) => / queued$/.test(k)), ['RDS queued']);
+      assert.equal((await call(gw, '/a-moved/x')).upstream, 'a');
+      await gw.edit(config(a, b));
+    });
+
     test('an edit that changes nothing pushes nothing', async () => {
       const pushes = () => gw.cp.registry.render().split('\n').filter((l) => l.startsWith('frontdesk_xds_pushes_total')).map((l) => Number(l.split(' ').pop())).reduce((x, y) => x + y, 0);
       const before = pushes();
