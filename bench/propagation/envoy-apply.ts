@@ -12,6 +12,8 @@
  *   method exact         each `:method` regex (`^(?:GET|POST)$`) as an exact match of its first method
  *   no regex rewrite     routes without their `regex_rewrite` (the path sent upstream unchanged)
  *   no exact twins       without the `:exact` routes (path_handling v0's exact-path rewrite)
+ *   no route metadata    routes without their filter_metadata (the route's name, id and service)
+ *   no retry policy      routes without their retry_policy
  *   no regex at all      the four above together
  *
  * Variants are interleaved round by round (the same load for all), each round one edit per
@@ -50,6 +52,8 @@ const VARIANTS: Record<string, (routes: Route[]) => Route[]> = {
   'method exact': (rs) => rs.map((r) => withHeaders(r, (h) => (h.name === ':method' ? methodExact(h) : h))),
   'no regex rewrite': (rs) => rs.map((r) => (r.route?.regex_rewrite ? { ...r, route: without(r.route, 'regex_rewrite') } : r)),
   'no exact twins': (rs) => rs.filter((r) => !r.name?.endsWith(':exact')),
+  'no route metadata': (rs) => rs.map((r) => without(r as Record<string, unknown>, 'metadata') as Route),
+  'no retry policy': (rs) => rs.map((r) => (r.route?.retry_policy ? { ...r, route: without(r.route, 'retry_policy') } : r)),
 };
 VARIANTS['no regex at all'] = (rs) => ['authority exact', 'method exact', 'no regex rewrite', 'no exact twins'].reduce((acc, v) => VARIANTS[v]!(acc), rs);
 
