@@ -166,6 +166,8 @@ export class ControlPlane {
    */
   private trace?: EditTrace;
   private traceLogged = false;
+  /** The timeline of a file change not yet taken by a build (the next build of the file takes it). */
+  private nextTrace?: EditTrace;
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
@@ -219,10 +221,10 @@ export class ControlPlane {
     if (this.opts.watch !== false) {
       this.watcher = new ConfigWatcher(this.opts.configPath, { settled: () => configParses(this.opts.configPath) }).start();
       this.watcher.on('change', (reason, burst) => {
-        this.trace = new EditTrace(burst.firstEventAt);
-        this.traceLogged = false;
-        if (burst.checkedAt !== undefined) this.trace.mark('parsed (complete)', burst.checkedAt);
-        this.trace.mark(`debounce fired (${reason})`);
+        const trace = new EditTrace(burst.firstEventAt);
+        if (burst.checkedAt !== undefined) trace.mark('parsed (complete)', burst.checkedAt);
+        trace.mark(`debounce fired (${reason})`);
+        this.nextTrace = trace;
         // The file wins over a config posted to the Admin API, from its next change on.
         if (this.source === 'admin') this.log.warn({ config: this.opts.configPath }, 'the config file changed: it replaces the config applied through the Admin API');
         if (this.opts.buildOffLoop === false) this.reload();
@@ -230,6 +232,14 @@ export class ControlPlane {
       });
     }
     return { xdsPort, adminPort: admin.port };
+  }
+
+  /** The timeline of the file change a build starting now is for (it becomes the last edit's). */
+  private takeTrace(): EditTrace | undefined {
+    const trace = this.nextTrace;
+    this.nextTrace = undefined;
+    if (trace) { this.trace = trace; this.traceLogged = false; }
+    return trace;
   }
 
   /**
@@ -252,14 +262,15 @@ export class ControlPlane {
   private reloadOnce(): ReloadOutcome {
     const started = Date.now();
     const seq = ++this.buildsStarted;
+    const trace = this.takeTrace();
     let texts: ReturnType<typeof readConfigTexts>;
     try {
       texts = readConfigTexts(this.opts.configPath);
-      this.trace?.mark('read');
+      trace?.mark('read');
     } catch (e) {
       return this.record('file', this.opts.configPath, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], this.opts.configPath, (e as Error).message), file: this.opts.configPath }]));
     }
-    return this.record('file', this.opts.configPath, started, this.applyTexts(seq, texts, 'file', started));
+    return this.record('file', this.opts.configPath, started, this.applyTexts(seq, texts, 'file', started, trace));
   }
 
   /**
@@ -296,10 +307,11 @@ export class ControlPlane {
     const started = Date.now();
     const seq = ++this.buildsStarted;
     const path = this.opts.configPath;
+    const trace = this.takeTrace();
     let texts: ReturnType<typeof readConfigTexts>;
     try {
       texts = readConfigTexts(path);
-      this.trace?.mark('read');
+      trace?.mark('read');
     } catch (e) {
       return this.record('file', path, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], path, (e as Error).message), file: path }]));
     }
@@ -312,17 +324,17 @@ export class ControlPlane {
     // nothing to be quick), and stays there.
     const expectedMs = this.buildMs.lastEdit ?? (this.buildMs.first ?? Infinity) / EDIT_VS_FIRST_BUILD;
     if (expectedMs < (this.opts.quickBuildMs ?? QUICK_BUILD_MS) && !this.builder) {
-      return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
+      return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started, trace));
     }
     dropYamlAhead(); // the thread parses the file itself
     this.builder ??= new OffLoopBuilder(this.opts.buildLimits);
     const r = await this.builder.build(texts, this.buildOptions(), started, this.ads.snapshot);
-    this.trace?.mark('built (worker thread)');
+    trace?.mark('built (worker thread)');
     if (this.stopped) return { result: 'unchanged', diagnostics: [] }; // stopped during the build: nothing more is served
     if (r.threadFailed) {
       // The thread itself failed (not the config): the config is built here instead, never refused for it.
       this.log.warn({ reason: r.diagnostics.map((d) => d.message).join('; ') }, 'the build thread failed; building on the event loop');
-      return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started));
+      return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started, trace));
     }
     if (r.watchFiles) this.followPems(r.watchFiles);
     if (r.stack) this.log.error({ err: r.stack }, 'translation failed');
@@ -333,7 +345,7 @@ export class ControlPlane {
     const ir = r.ir;
     return this.record('file', path, started, this.accept(seq, texts, 'file', started, {
       diagnostics: r.diagnostics, snapshot: r.snapshot, ids: () => r.ids ?? entityIds(ir()), ir, model: r.model,
-    }));
+    }, trace));
   }
 
   /**
@@ -358,10 +370,10 @@ export class ControlPlane {
     return out;
   }
 
-  private applyTexts(seq: number, texts: SourceText[], source: ConfigSource, started: number): ReloadOutcome {
+  /** Builds `texts` here and applies the result; `trace`, the timeline of the file edit it is for. */
+  private applyTexts(seq: number, texts: SourceText[], source: ConfigSource, started: number, trace?: EditTrace): ReloadOutcome {
     let compiled: ReturnType<typeof compileConfig>;
     try {
-      const trace = source === 'file' ? this.trace : undefined;
       compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined, cache: this.cache, onStage: trace && ((stage) => trace.mark(stage)) });
     } catch (e) {
       // A config the model accepted but translation cannot serve: a gap in validation.
@@ -375,17 +387,17 @@ export class ControlPlane {
     try {
       snapshot = buildSnapshot(compiled.translation, started, this.ads.snapshot, this.cache.encoder.encode);
       if (compiled.timings) compiled.timings.snapshot = Math.round((performance.now() - t) * 10) / 10;
-      if (source === 'file') this.trace?.mark('encoded (snapshot)');
+      trace?.mark('encoded (snapshot)');
     } catch (e) {
       // A resource that does not encode is a translation bug: never push it.
       return this.reject(seq, [{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
     const { model, ir } = compiled;
-    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model, timings: compiled.timings });
+    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model, timings: compiled.timings }, trace);
   }
 
   /** A build that succeeded: pushed when it differs from what is served (unless a later build has settled first). */
-  private accept(seq: number, texts: SourceText[], source: ConfigSource, started: number, built: Built): ReloadOutcome {
+  private accept(seq: number, texts: SourceText[], source: ConfigSource, started: number, built: Built, trace?: EditTrace): ReloadOutcome {
     const { snapshot } = built;
     if (seq < this.lastSettled) return this.superseded(built.diagnostics);
     this.lastSettled = seq;
@@ -403,7 +415,6 @@ export class ControlPlane {
       this.m.reloads.inc({ result: 'unchanged' });
       return { result: 'unchanged', version: snapshot.version, diagnostics: built.diagnostics };
     }
-    const trace = source === 'file' ? this.trace : undefined;
     if (trace) { trace.version = snapshot.version; trace.mark('handed to the streams'); }
     this.ads.setSnapshot(snapshot);
     this.appliedAtMs = Date.now();
