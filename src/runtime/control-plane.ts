@@ -316,12 +316,12 @@ export class ControlPlane {
       return this.record('file', path, started, this.reject(seq, [{ ...diag('FD_READ_FAILED', [], path, (e as Error).message), file: path }]));
     }
     // An edit whose build is expected to be quick is built here: blocking the loop that briefly
-    // costs less than the round trip to the thread (~50 % more time per edit at 1,000 routes,
-    // measured: the copies both ways, and the thread's own parse of the file the watcher parsed
-    // already), and no thread is started for it. The expectation is the last edit's build, or
-    // before any, the build from nothing (which did all the work an edit mostly reuses). A big
-    // one goes to the thread (started at the first such edit; it then needs one build from
-    // nothing to be quick), and stays there.
+    // costs less than the round trip to the thread (1.1-1.5x the time of a one-route edit at
+    // 1,000 routes, bench/propagation/build-place.ts: the copies both ways, and the thread's
+    // own parse of the file the watcher parsed already), and no thread is started for it. The
+    // expectation is the last edit's build, or before any, the build from nothing divided by
+    // EDIT_VS_FIRST_BUILD. A big one goes to the thread (started at the first such edit; it then
+    // needs one build from nothing to be quick), and stays there.
     const expectedMs = this.buildMs.lastEdit ?? (this.buildMs.first ?? Infinity) / EDIT_VS_FIRST_BUILD;
     if (expectedMs < (this.opts.quickBuildMs ?? QUICK_BUILD_MS) && !this.builder) {
       return this.record('file', path, started, this.applyTexts(seq, texts, 'file', started, trace));
