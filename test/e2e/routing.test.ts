@@ -173,6 +173,51 @@ services:
     assert.equal((await get(gw, '/preserve', { host: 'client.example' })).body.headers.host, 'client.example');
   });
 
+  // Kong's access phase (kong/runloop/handler.lua) with no trusted_ips: X-Real-IP is the
+  // connection's address, X-Forwarded-For the client's list with that address appended,
+  // X-Forwarded-Proto/-Host/-Port the request's scheme, host and the port it came in on,
+  // X-Forwarded-Path the request path without its query, X-Forwarded-Prefix the prefix
+  // strip_path removed; a client's own copies of those are overwritten, never passed on.
+  const SPOOFED = {
+    'x-real-ip': '203.0.113.7', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example',
+    'x-forwarded-port': '4433', 'x-forwarded-path': '/evil', 'x-forwarded-prefix': '/evil',
+  };
+  const list = (v: unknown) => String(v).split(',').map((s) => s.trim());
+
+  test("Kong's X-Forwarded-* and X-Real-IP headers reach the upstream, a client's own copies overwritten", async () => {
+    for (const headers of [{}, SPOOFED]) {
+      const sent = headers as Record<string, string>;
+      const r = await get(gw, '/a/items?x=1', { host: 'client.example', headers: sent });
+      assert.equal(r.body.upstream, 'a');
+      const h = r.body.headers;
+      assert.equal(h['x-real-ip'], '127.0.0.1');
+      // One address appended to the client's list. (For a loopback client, as here, Envoy appends
+      // its own non-loopback address where Kong would write 127.0.0.1.)
+      const xff = list(h['x-forwarded-for']);
+      assert.deepEqual(xff.slice(0, -1), sent['x-forwarded-for'] ? ['203.0.113.7'] : []);
+      assert.match(xff.at(-1)!, /^[\d.]+$/);
+      assert.equal(h['x-forwarded-proto'], 'http');
+      assert.equal(h['x-forwarded-host'], 'client.example');
+      assert.equal(h['x-forwarded-port'], String(gw.proxyPort));
+      assert.equal(h['x-forwarded-path'], '/a/items');
+      assert.equal(h['x-forwarded-prefix'], '/a');
+      assert.equal(h.host, `127.0.0.1:${a.port}`, 'Host is the service host: X-Forwarded-Host kept the client one');
+    }
+  });
+
+  test('X-Forwarded-Host is the client host on a preserve_host route too, and on the stripped path itself', async () => {
+    const kept = await get(gw, '/preserve/x', { host: 'client.example', headers: SPOOFED });
+    assert.equal(kept.body.headers.host, 'client.example');
+    assert.equal(kept.body.headers['x-forwarded-host'], 'client.example');
+    assert.equal(kept.body.headers['x-forwarded-port'], String(gw.proxyPort));
+    assert.equal(kept.body.headers['x-real-ip'], '127.0.0.1');
+    const exact = await get(gw, '/a', { host: 'client.example', headers: SPOOFED });
+    assert.equal(exact.body.path, '/');
+    assert.equal(exact.body.headers['x-forwarded-host'], 'client.example');
+    assert.equal(exact.body.headers['x-forwarded-path'], '/a');
+    assert.equal(exact.body.headers['x-forwarded-prefix'], '/a');
+  });
+
   test("an upstream that refuses connections gets Kong's 502 JSON", async () => {
     const r = await get(gw, '/down');
     assert.equal(r.status, 502);
