@@ -171,7 +171,11 @@ export function buildListener(l: IrListener, filters: readonly HttpFilter[], ctx
       codec_type: 'AUTO',
       rds: { config_source: adsSource(), route_config_name: routeConfigNameFor(l, chain) },
       http_filters: chain,
+      // Kong's X-Forwarded-For (the client's list, the connection's address appended) and, with
+      // no trusted hop, its X-Forwarded-Proto and -Port: the scheme and the port the request came
+      // in on, a client's own values overwritten (http_connection_manager's mutateRequestHeaders).
       use_remote_address: true,
+      append_x_forwarded_port: true,
       normalize_path: true,
       // Kong's router merges duplicate slashes before matching (kong.tools.uri normalize).
       merge_slashes: true,

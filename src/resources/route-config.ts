@@ -20,11 +20,15 @@ const NO_ROUTE_MATCHED: JsonObject = {
 const PLAIN = new Set(['http', 'grpc', 'ws']);
 const SECURE = new Set(['https', 'grpcs', 'wss']);
 
-/** The headers Kong adds to every proxied request (trusted_ips empty: its own values win). */
+/**
+ * The headers Kong adds to every proxied request that Envoy does not write itself (trusted_ips
+ * empty: Kong's own values replace a client's). X-Forwarded-For, -Proto and -Port are the
+ * connection manager's (use_remote_address, append_x_forwarded_port: with no trusted hop Envoy
+ * overwrites a client's -Proto and -Port as Kong does); these are formatters, evaluated per request.
+ */
 const FORWARDED = [
   setHeaderFormat('x-real-ip', '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%'),
   setHeaderFormat('x-forwarded-host', '%REQ(:AUTHORITY)%'),
-  setHeaderFormat('x-forwarded-port', '%DOWNSTREAM_LOCAL_PORT%'),
   setHeaderFormat('x-forwarded-path', '%PATH(NQ)%'),
 ];
 
