@@ -192,11 +192,14 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
     const cfg = f.perRoute?.(r, ctx);
     if (cfg) perFilter[f.name] = cfg;
   }
+  // Kong's X-Forwarded-Prefix is the prefix strip_path cut off; with none, nginx's
+  // proxy_set_header of an empty value sends no header at all, so a client's copy is dropped.
   const requestHeaders = a.strippedPrefix ? [setHeader('x-forwarded-prefix', a.strippedPrefix)] : undefined;
   const make = (m: JsonObject, action: JsonObject, name: string): JsonObject => {
     const route: JsonObject = compact({
       name, match: m, route: action, metadata,
       request_headers_to_add: requestHeaders,
+      request_headers_to_remove: requestHeaders ? undefined : ['x-forwarded-prefix'],
       typed_per_filter_config: Object.keys(perFilter).length ? perFilter : undefined,
     });
     for (const f of filters) f.patchRoute?.(r, route, ctx);

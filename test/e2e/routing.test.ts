@@ -218,6 +218,13 @@ services:
     assert.equal(exact.body.headers['x-forwarded-prefix'], '/a');
   });
 
+  test('a route that strips no prefix sends no X-Forwarded-Prefix, whatever the client sent', async () => {
+    const r = await get(gw, '/keep/this', { headers: SPOOFED });
+    assert.equal(r.body.path, '/keep/this');
+    assert.equal(r.body.headers['x-forwarded-prefix'], undefined);
+    assert.equal(r.body.headers['x-forwarded-path'], '/keep/this');
+  });
+
   test("an upstream that refuses connections gets Kong's 502 JSON", async () => {
     const r = await get(gw, '/down');
     assert.equal(r.status, 502);
