@@ -3,6 +3,7 @@
  * Prints figures; never fails on them.
  *
  *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases|ablation]
+ *     [--callgrind] [--variants <regex>]
  *
  * 1. cases: one Envoy (concurrency 1) fed by Frontdesk's control plane over ADS, a listener per
  *    case (what a user with that one route gets: the filters of its own plugins, no other case's),
@@ -26,14 +27,20 @@
  *    (bench/support/static-gateway.ts) several times, each copy on its own port with one setting
  *    removed (local reply mappers, path normalisation, the request headers Kong adds, the
  *    strip_path rewrite, the retry policy, route metadata, circuit-breaker tracking), one copy
- *    with all of them removed, and a bare listener; same upstream, interleaved rounds.
+ *    with all of them removed, and a bare listener; same upstream, interleaved rounds. Then the
+ *    alternatives: parts of one setting, or another way to the same upstream request (say,
+ *    X-Forwarded-Host by append_x_forwarded_host), each on a copy of its own. `--variants` keeps
+ *    the variants whose names match. `--callgrind` runs that Envoy under valgrind's callgrind
+ *    and prints instructions per request instead of requests/s: a count that does not move with
+ *    the machine's load, so it compares variants on a busy machine (it counts work, not time).
  *
  * Everything listens on loopback and is stopped at the end. The run starts with its command,
  * commit, cores and load average (bench/support/run-info.ts); a figure set is MARKED when the
  * run started on a busy machine or saw non-2xx responses. Each figure is one JSON line and one
  * readable line; both name the machine, the load generator and the baseline.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,6 +66,9 @@ import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/g
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const only = (() => { const i = process.argv.indexOf('--only'); return i >= 0 ? process.argv[i + 1] : undefined; })();
+const CALLGRIND = process.argv.includes('--callgrind');
+/** `--variants <regex>`: only the ablation's variants whose names match (the bare listener and "as compiled" always run). */
+const VARIANTS = (() => { const i = process.argv.indexOf('--variants'); return i >= 0 ? new RegExp(process.argv[i + 1]!, 'i') : undefined; })();
 const RUN = runInfo(); // first: the load average before this benchmark starts anything
 const SECONDS = Math.max(1, Math.min(numberFlag('seconds', 3), 10));
 const CONNECTIONS = numberFlag('connections', 32);
@@ -347,7 +357,12 @@ const eachRoute = (hcm: Json, f: (route: Json, vh: Json) => void) => { for (cons
 const REMOVALS: Array<{ name: string; patch: Patch }> = [
   { name: 'local reply mappers', patch: (_l, hcm) => { delete hcm.local_reply_config; } },
   { name: 'path normalisation (normalize_path, merge_slashes)', patch: (_l, hcm) => { delete hcm.normalize_path; delete hcm.merge_slashes; } },
-  { name: "the request headers Kong adds (X-Forwarded-*, X-Real-IP)", patch: (_l, hcm) => eachRoute(hcm, (r, vh) => { delete r.request_headers_to_add; delete vh.request_headers_to_add; }) },
+  { name: "the request headers Kong adds (X-Forwarded-*, X-Real-IP)", patch: (_l, hcm) => {
+    delete hcm.append_x_forwarded_port;
+    delete hcm.route_config.request_headers_to_add;
+    delete hcm.route_config.request_headers_to_remove;
+    eachRoute(hcm, (r, vh) => { delete r.request_headers_to_add; delete vh.request_headers_to_add; delete vh.request_headers_to_remove; if (r.route) delete r.route.append_x_forwarded_host; });
+  } },
   { name: 'the strip_path regex rewrite', patch: (_l, hcm) => eachRoute(hcm, (r) => { if (r.route) delete r.route.regex_rewrite; }) },
   { name: 'the retry policy', patch: (_l, hcm) => eachRoute(hcm, (r) => { if (r.route) delete r.route.retry_policy; }) },
   { name: 'route metadata', patch: (_l, hcm) => eachRoute(hcm, (r) => { delete r.metadata; }) },
@@ -370,6 +385,86 @@ const REMOVALS: Array<{ name: string; patch: Patch }> = [
   } },
 ];
 
+/** The headers Kong adds, wherever the compiled route configuration writes them. */
+const kongHeaders = (hcm: Json): Json[] => {
+  const rc = hcm.route_config as Json;
+  return [...(rc.request_headers_to_add ?? []), ...(rc.virtual_hosts as Json[]).flatMap((vh) => vh.request_headers_to_add ?? [])];
+};
+const dropHeader = (hcm: Json, key: string) => {
+  const rc = hcm.route_config as Json;
+  const keep = (hs?: Json[]) => hs?.filter((h) => h.header.key !== key);
+  if (rc.request_headers_to_add) rc.request_headers_to_add = keep(rc.request_headers_to_add);
+  for (const vh of rc.virtual_hosts as Json[]) if (vh.request_headers_to_add) vh.request_headers_to_add = keep(vh.request_headers_to_add);
+};
+
+/**
+ * Parts of single settings, and other ways to the same upstream request (each an alternative to
+ * measure, not a removal: the "without all" variant does not take them).
+ */
+const ALTERNATIVES: Array<{ name: string; patch: Patch }> = [
+  { name: 'without the static X-Forwarded-Prefix per route (formatter headers kept)', patch: (_l, hcm) => eachRoute(hcm, (r) => { delete r.request_headers_to_add; }) },
+  { name: 'without the formatter headers (X-Real-IP, X-Forwarded-Host, X-Forwarded-Path; X-Forwarded-Prefix kept)', patch: (_l, hcm) => {
+    delete hcm.route_config.request_headers_to_add;
+    for (const vh of hcm.route_config.virtual_hosts as Json[]) delete vh.request_headers_to_add;
+  } },
+  { name: "every Kong header in the route's own list (one list per request, not two)", patch: (_l, hcm) => {
+    const hs = kongHeaders(hcm);
+    delete hcm.route_config.request_headers_to_add;
+    for (const vh of hcm.route_config.virtual_hosts as Json[]) delete vh.request_headers_to_add;
+    eachRoute(hcm, (r) => { if (r.route) r.request_headers_to_add = [...hs, ...(r.request_headers_to_add ?? [])]; });
+  } },
+  { name: "Kong's headers removed, then appended (request_headers_to_remove + APPEND_IF_EXISTS_OR_ADD) instead of overwritten", patch: (_l, hcm) => {
+    const append = (hs?: Json[]) => hs?.map((h) => ({ ...h, append_action: 'APPEND_IF_EXISTS_OR_ADD' }));
+    const rc = hcm.route_config as Json;
+    for (const vh of rc.virtual_hosts as Json[]) {
+      vh.request_headers_to_remove = (vh.request_headers_to_add as Json[] ?? []).map((h) => h.header.key);
+      vh.request_headers_to_add = append(vh.request_headers_to_add);
+      for (const r of vh.routes as Json[]) if (r.request_headers_to_add) { r.request_headers_to_remove = r.request_headers_to_add.map((h: Json) => h.header.key); r.request_headers_to_add = append(r.request_headers_to_add); }
+    }
+  } },
+  { name: 'X-Forwarded-Prefix from route metadata by a formatter in the shared list', patch: (_l, hcm) => {
+    eachRoute(hcm, (r) => {
+      const prefix = (r.request_headers_to_add as Json[] | undefined)?.find((h) => h.header.key === 'x-forwarded-prefix');
+      if (!prefix) return;
+      r.request_headers_to_add = (r.request_headers_to_add as Json[]).filter((h) => h !== prefix);
+      if (!r.request_headers_to_add.length) delete r.request_headers_to_add;
+      ((r.metadata ??= {}).filter_metadata ??= {}).frontdesk = { ...r.metadata.filter_metadata.frontdesk, prefix: prefix.header.value };
+    });
+    const vh = (hcm.route_config.virtual_hosts as Json[])[0]!;
+    (vh.request_headers_to_add ??= []).push({ header: { key: 'x-forwarded-prefix', value: '%METADATA(ROUTE:frontdesk:prefix)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  } },
+  { name: 'without append_x_forwarded_port (no X-Forwarded-Port)', patch: (_l, hcm) => { delete hcm.append_x_forwarded_port; } },
+  { name: 'without the route and virtual host header lists (append_x_forwarded_port kept)', patch: (_l, hcm) => {
+    delete hcm.route_config.request_headers_to_add;
+    eachRoute(hcm, (r, vh) => { delete r.request_headers_to_add; delete vh.request_headers_to_add; });
+  } },
+  { name: 'X-Forwarded-Port as a formatter header instead of append_x_forwarded_port', patch: (_l, hcm) => {
+    if (!hcm.append_x_forwarded_port) return;
+    delete hcm.append_x_forwarded_port;
+    const vh = (hcm.route_config.virtual_hosts as Json[])[0]!;
+    (vh.request_headers_to_add ??= []).push({ header: { key: 'x-forwarded-port', value: '%DOWNSTREAM_LOCAL_PORT%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  } },
+  { name: 'X-Forwarded-Host via append_x_forwarded_host (the client\'s copy removed first)', patch: (_l, hcm) => {
+    dropHeader(hcm, 'x-forwarded-host');
+    eachRoute(hcm, (r) => {
+      if (!r.route?.host_rewrite_literal) return;
+      r.route.append_x_forwarded_host = true;
+      r.request_headers_to_remove = [...(r.request_headers_to_remove ?? []), 'x-forwarded-host'];
+    });
+  } },
+  { name: 'the retry policy without per_try_idle_timeout', patch: (_l, hcm) => eachRoute(hcm, (r) => { if (r.route?.retry_policy) delete r.route.retry_policy.per_try_idle_timeout; }) },
+  { name: 'the retry policy with per_try_idle_timeout only (no retries)', patch: (_l, hcm) => eachRoute(hcm, (r) => {
+    if (r.route?.retry_policy) r.route.retry_policy = { per_try_idle_timeout: r.route.retry_policy.per_try_idle_timeout };
+  }) },
+  { name: 'prefix_rewrite instead of regex_rewrite on the :exact twin', patch: (_l, hcm) => eachRoute(hcm, (r) => {
+    if (!r.route?.regex_rewrite || r.route.regex_rewrite.pattern.regex !== '^.*$' || !r.match.path) return;
+    r.route.prefix_rewrite = r.route.regex_rewrite.substitution;
+    delete r.route.regex_rewrite;
+  }) },
+  { name: 'without request_headers_timeout', patch: (_l, hcm) => { delete hcm.request_headers_timeout; } },
+  { name: 'without use_remote_address', patch: (_l, hcm) => { delete hcm.use_remote_address; } },
+];
+
 async function runAblation(dir: string, cleanup: Array<() => Promise<void> | void>): Promise<void> {
   const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
   cleanup.push(() => upstream.stop());
@@ -387,21 +482,112 @@ async function runAblation(dir: string, cleanup: Array<() => Promise<void> | voi
     { name: 'as compiled', listener: listenerOf('as-compiled', []) },
     ...REMOVALS.map((r, i) => ({ name: `without ${r.name}`, listener: listenerOf(`without-${i}`, [r.patch]) })),
     { name: 'without all of the above', listener: listenerOf('without-all', REMOVALS.map((r) => r.patch)) },
-  ];
+    ...ALTERNATIVES.map((a, i) => ({ name: a.name, listener: listenerOf(`alternative-${i}`, [a.patch]) })),
+  ].filter((v, i) => i === 0 || !VARIANTS || VARIANTS.test(v.name));
   const bareCluster = upstreamCluster('bare-upstream', upstream.port);
-  const s = await staticEnvoy(dir, [bareListener('bare', 'bare-upstream'), ...variants.map((v) => v.listener)], [...clusters.values(), bareCluster]);
+  const listeners = [bareListener('bare', 'bare-upstream'), ...variants.map((v) => v.listener)];
+  if (CALLGRIND) { await runAblationCallgrind(dir, listeners, [...clusters.values(), bareCluster], variants.map((v) => v.name), cleanup); return; }
+  const s = await staticEnvoy(dir, listeners, [...clusters.values(), bareCluster]);
   cleanup.push(() => s.envoy.stop());
   const url = (listener: string) => `http://127.0.0.1:${s.ports.get(listener)}/open`;
-  await until('every variant to answer 200', async () => {
-    for (const name of ['bare', ...variants.map((v) => v.listener.name as string)]) { const r = await fetch(url(name)); await r.arrayBuffer(); if (r.status !== 200) return false; }
-    return true;
-  });
+  await allAnswer(listeners, url);
   const loads: Load[] = [{ name: 'bare listener', url: url('bare'), headers: {} }, ...variants.map((v) => ({ name: v.name, url: url(v.listener.name as string), headers: {} }))];
   const samples = interleaved(loads, { Envoy: s.envoy.pid });
   const base = samples.get('bare listener')!;
   for (const l of loads) {
     report('ablation', l.name, samples.get(l.name)!, base, 'bare listener (router only) in the same static Envoy (concurrency 1), same upstream, same run',
       { processes: 'one static Envoy x1 worker holding every variant, upstream Envoy x1 worker, wrk x1 thread' });
+  }
+}
+
+const allAnswer = (listeners: Json[], url: (listener: string) => string, timeoutMs?: number) => until('every variant to answer 200', async () => {
+  for (const l of listeners) { const r = await fetch(url(l.name as string)); await r.arrayBuffer(); if (r.status !== 200) return false; }
+  return true;
+}, timeoutMs);
+
+/**
+ * `--callgrind`: the same variants, each measured in instructions per request: the static Envoy
+ * runs under valgrind's callgrind (no cache simulation), and its instruction count is read out
+ * (callgrind_control --dump) before and after each load. Instructions do not depend on what else
+ * the machine runs, so these figures can be compared on a busy machine where requests/s cannot;
+ * they count work, not time (no cache misses, no system calls' own cost). Each interval's
+ * instructions minus those of as long an idle interval, over its requests.
+ */
+async function runAblationCallgrind(dir: string, listeners: Json[], clusters: Json[], names: string[], cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  const envoyBin = findEnvoy();
+  if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_control', ['-h']).error || !envoyBin) {
+    emit({ part: 'ablation-callgrind', skipped: true, why: 'valgrind (callgrind_control) or envoy not found' }, 'ablation-callgrind: skipped (valgrind not installed)');
+    return;
+  }
+  const withPorts = listeners.map((l, i) => ({ ...l, address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, name: l.name ?? `l${i}` }));
+  const file = (kind: string, type: string, resources: Json[]) => {
+    const path = join(dir, `${kind}-cg.json`);
+    writeFileSync(path, JSON.stringify({ version_info: '1', resources: resources.map((r) => ({ '@type': `type.googleapis.com/${type}`, ...r })) }));
+    return { path_config_source: { path }, resource_api_version: 'V3' };
+  };
+  const bootstrapPath = join(dir, 'bootstrap-cg.json');
+  const adminPath = join(dir, 'admin-cg');
+  writeFileSync(bootstrapPath, JSON.stringify({
+    node: { id: 'bench-request-path-callgrind', cluster: 'bench' },
+    // Envoy's stats flush (every 5 s by default) would land in some intervals and not others.
+    stats_flush_interval: '299s',
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    dynamic_resources: { lds_config: file('lds', 'envoy.config.listener.v3.Listener', withPorts), cds_config: file('cds', 'envoy.config.cluster.v3.Cluster', clusters) },
+  }));
+  // Envoy's own check first (seconds, where a start under valgrind takes minutes).
+  const check = spawnSync(envoyBin, ['--mode', 'validate', '-c', bootstrapPath, '--use-dynamic-base-id', '-l', 'error'], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`the ablation's bootstrap does not validate:\n${check.stdout}${check.stderr}`);
+  const out = join(dir, 'callgrind.out');
+  const child = spawn('valgrind', ['--tool=callgrind', '--cache-sim=no', `--callgrind-out-file=${out}`, envoyBin,
+    '-c', bootstrapPath, '--concurrency', '1', '--use-dynamic-base-id', '--admin-address-path', adminPath, '-l', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  cleanup.push(() => { child.kill('SIGKILL'); });
+  const pid = child.pid!;
+  const admin = await until('Envoy under valgrind to write its admin address', () => {
+    if (exited) throw new Error(`Envoy under valgrind exited:\n${stderr}`);
+    return (existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim()) || undefined;
+  }, 300_000).catch((e: Error) => { throw new Error(`${e.message}\n${stderr}`); });
+  const ports = await until('Envoy under valgrind to bind every listener', async () => {
+    const j = await (await fetch(`http://${admin}/listeners?format=json`)).json() as { listener_statuses?: Array<{ name: string; local_address?: { socket_address?: { port_value?: number } } }> };
+    const m = new Map((j.listener_statuses ?? []).map((x) => [x.name, x.local_address?.socket_address?.port_value ?? 0]));
+    return withPorts.every((l) => (m.get(l.name as string) ?? 0) > 0) ? m : undefined;
+  }, 300_000);
+  const url = (listener: string) => `http://127.0.0.1:${ports.get(listener)}/open`;
+  await allAnswer(withPorts, url, 300_000);
+  let dumps = 0;
+  /** The instructions Envoy ran since the last dump. */
+  const dump = (): number => {
+    spawnSync('callgrind_control', ['--dump', String(pid)], { stdio: 'ignore' });
+    dumps++;
+    const text = readFileSync(`${out}.${dumps}`, 'utf8');
+    return Number(/^summary: (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+  };
+  const loads = [{ name: 'bare listener', listener: 'bare' }, ...names.map((name, i) => ({ name, listener: withPorts[i + 1]!.name as string }))];
+  for (const l of loads) wrk(url(l.listener), 1, 4, {}); // valgrind translates each code path once: warm every one first
+  dump();
+  const idleStart = performance.now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const idlePerSecond = dump() / ((performance.now() - idleStart) / 1000);
+  const perRequest = new Map<string, number[]>(loads.map((l) => [l.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const l of loads) {
+      dump();
+      const t0 = performance.now();
+      const x = wrk(url(l.listener), SECONDS, 4, {});
+      const ir = dump();
+      perRequest.get(l.name)!.push((ir - (idlePerSecond * (performance.now() - t0)) / 1000) / Math.max(1, x.requests));
+    }
+  }
+  const base = mean(perRequest.get('bare listener')!);
+  for (const l of loads) {
+    const xs = perRequest.get(l.name)!;
+    const m = mean(xs);
+    emit({ part: 'ablation-callgrind', scenario: l.name, instructions_per_request: round(m), over_bare: round(m - base), ratio_to_baseline: round(m / base, 3), rounds: xs.map((x) => round(x)),
+      load_generator: `wrk -t1 -c4 -d${SECONDS}s, ${ROUNDS} interleaved rounds (mean)`, baseline: 'bare listener (router only) in the same Envoy under callgrind', idle_instructions_per_second: round(idlePerSecond) },
+    `ablation-callgrind, ${l.name}: ${round(m)} instructions/request (${m >= base ? '+' : ''}${round(m - base)} over the bare listener, ${round((m / base) * 100, 1)} %); rounds ${xs.map((x) => round(x)).join(', ')}; load: wrk -t1 -c4 -d${SECONDS}s under valgrind callgrind`);
   }
 }
 
