@@ -192,9 +192,9 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
     const cfg = f.perRoute?.(r, ctx);
     if (cfg) perFilter[f.name] = cfg;
   }
-  // Kong's X-Forwarded-Prefix is the prefix strip_path cut off; with none, nginx's
-  // proxy_set_header of an empty value sends no header at all, so a client's copy is dropped.
-  const requestHeaders = a.strippedPrefix ? [setHeader('x-forwarded-prefix', a.strippedPrefix)] : undefined;
+  // Kong's X-Forwarded-Prefix is the prefix strip_path cut off, unless that is "/"; with none,
+  // nginx's proxy_set_header of an empty value sends no header at all: a client's copy is dropped.
+  const requestHeaders = a.strippedPrefix && a.strippedPrefix !== '/' ? [setHeader('x-forwarded-prefix', a.strippedPrefix)] : undefined;
   const make = (m: JsonObject, action: JsonObject, name: string): JsonObject => {
     const route: JsonObject = compact({
       name, match: m, route: action, metadata,

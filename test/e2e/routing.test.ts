@@ -218,11 +218,14 @@ services:
     assert.equal(exact.body.headers['x-forwarded-prefix'], '/a');
   });
 
-  test('a route that strips no prefix sends no X-Forwarded-Prefix, whatever the client sent', async () => {
+  test('a route that strips no prefix (or only "/") sends no X-Forwarded-Prefix, whatever the client sent', async () => {
     const r = await get(gw, '/keep/this', { headers: SPOOFED });
     assert.equal(r.body.path, '/keep/this');
     assert.equal(r.body.headers['x-forwarded-prefix'], undefined);
     assert.equal(r.body.headers['x-forwarded-path'], '/keep/this');
+    const root = await get(gw, '/anything', { host: 'api.example.com', headers: SPOOFED });
+    assert.equal(root.body.upstream, 'b');
+    assert.equal(root.body.headers['x-forwarded-prefix'], undefined, 'strip_path on "/" strips nothing Kong names (match_t.prefix "/")');
   });
 
   test("an upstream that refuses connections gets Kong's 502 JSON", async () => {
