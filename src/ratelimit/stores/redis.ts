@@ -1,4 +1,3 @@
-import type { Cluster, Redis } from 'ioredis';
 import { assertValidKeyAndCost, assertValidWindows, combineVerdicts } from '../algorithms/decision.js';
 import type { WindowVerdict } from '../algorithms/decision.js';
 import { PERIOD_MS } from '../algorithms/periods.js';
@@ -8,11 +7,12 @@ import { RateLimitStoreError, fromRedisError } from './errors.js';
 import { DECIDE_LUA, DECIDE_SHA } from './redis-script.js';
 import { DEFAULT_KEY_PREFIX, assertValidPrefix, windowKey } from './redis-keys.js';
 import type { Store } from './store.js';
+import type { ScriptClient } from './redis-client.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
   /** A standalone or Cluster client, best made by createRedisClient (fail-fast settings). */
-  client: Redis | Cluster;
+  client: ScriptClient;
   /** Key namespace; default `fd:rl:`. */
   prefix?: string;
   /**
@@ -52,7 +52,7 @@ interface Pending {
  * decision is its own run (a batch's keys would span slots).
  */
 export class RedisStore implements Store {
-  private readonly client: Redis | Cluster;
+  private readonly client: ScriptClient;
   private readonly prefix: string;
   private readonly clock: Clock | undefined;
   private readonly batching: boolean;
@@ -68,7 +68,7 @@ export class RedisStore implements Store {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.clock = options.clock;
-    this.batching = !(options.client as { isCluster?: boolean }).isCluster;
+    this.batching = !options.client.isCluster;
     assertValidPrefix(this.prefix);
   }
 
