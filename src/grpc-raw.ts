@@ -39,6 +39,21 @@ export function stopServer(server: grpc.Server, graceMs = 2000): Promise<void> {
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A grpc-message header value as the gRPC HTTP/2 protocol percent-encodes it: the printable
+ * ASCII characters (0x20-0x7E) as they are except '%', every other byte of the UTF-8 as %XX.
+ * (encodeURIComponent would also encode ':' or '(' which clients need not decode.)
+ */
+export function grpcMessage(message: string): string {
+  return message.replace(/[^\x20-\x24\x26-\x7e]+/g, (run) => {
+    let out = '';
+    for (const b of Buffer.from(run)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    return out;
+  });
+}
+const ignore = () => undefined;
 function sendOkTrailers(this: import('node:http2').ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
@@ -96,22 +111,25 @@ export async function serveUnary(host: string, port: number, methods: Record<str
   server.on('sessionError', () => undefined);
   const trailersOnly = (stream: import('node:http2').ServerHttp2Stream, code: number, message: string) => {
     if (stream.destroyed || stream.headersSent) return;
-    stream.respond({ [constants.HTTP2_HEADER_STATUS]: 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) }, { endStream: true });
+    stream.respond({ [constants.HTTP2_HEADER_STATUS]: 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': grpcMessage(message) }, { endStream: true });
   };
   server.on('stream', (stream, headers) => {
     const handler = methods[String(headers[constants.HTTP2_HEADER_PATH])];
     if (!handler) { trailersOnly(stream, grpc.status.UNIMPLEMENTED, 'unknown method'); return; }
-    const chunks: Buffer[] = [];
+    // A request is one DATA frame nearly always: an array only for the others.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
     stream.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxRequestBytes + 5) { trailersOnly(stream, grpc.status.RESOURCE_EXHAUSTED, 'request too large'); stream.close(); return; }
-      chunks.push(c);
+      if (first === undefined) first = c;
+      else (more ??= [first]).push(c);
     });
-    stream.on('error', () => undefined);
+    stream.on('error', ignore);
     stream.on('end', () => {
       if (stream.destroyed || stream.headersSent) return;
-      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const buf = more ? Buffer.concat(more) : first ?? EMPTY;
       if (buf.length < 5 || buf[0] !== 0 || buf.readUInt32BE(1) !== buf.length - 5) {
         trailersOnly(stream, grpc.status.INVALID_ARGUMENT, 'expected one uncompressed message');
         return;
@@ -124,7 +142,8 @@ export async function serveUnary(host: string, port: number, methods: Record<str
         frame.writeUInt32BE(out.length, 1);
         frame.set(out, 5);
         stream.respond(OK_HEADERS, WAIT_FOR_TRAILERS);
-        stream.once('wantTrailers', sendOkTrailers);
+        // Emitted once per stream: no once() wrapper needed.
+        stream.on('wantTrailers', sendOkTrailers);
         stream.end(frame);
       }, (e: unknown) => trailersOnly(stream, grpc.status.INTERNAL, (e as Error).message));
     });

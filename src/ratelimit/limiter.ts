@@ -73,6 +73,8 @@ interface RedisEntry {
   client: ScriptClient;
   everReady: boolean;
   connectTimeoutMs: number;
+  /** What storeFor answers once the client has been ready (one object, not one per decision). */
+  inForce: { store: Store; label: string };
 }
 
 interface ActiveRoute extends RouteLimits {
@@ -87,6 +89,8 @@ export class RateLimiter {
   private readonly log: Logger;
   private readonly memoryLocal: MemoryStore;
   private readonly memoryCluster: MemoryStore;
+  private readonly memoryLocalInForce: { store: Store; label: string };
+  private readonly memoryClusterInForce: { store: Store; label: string };
   private readonly defaultRedis?: RedisEntry;
   private readonly pool = new Map<string, RedisEntry>();
   /** A policy's Redis entry, so a decision does not rebuild the pool key (policies are new objects after each apply). */
@@ -113,6 +117,8 @@ export class RateLimiter {
     this.registry = opts.registry ?? new Registry();
     this.memoryLocal = new MemoryStore({ clock: opts.clock });
     this.memoryCluster = new MemoryStore({ clock: opts.clock });
+    this.memoryLocalInForce = { store: this.memoryLocal, label: 'memory:local' };
+    this.memoryClusterInForce = { store: this.memoryCluster, label: 'memory:cluster' };
     if (opts.defaultRedis) this.defaultRedis = this.redisEntry('default', `default ${redactUrl(opts.defaultRedis)}`, opts.defaultRedis, 2000);
     this.m = {
       decisions: this.registry.add(new Counter('frontdesk_ratelimit_decisions_total', 'Descriptors decided, by result (ok, over_limit, unlimited, fault_tolerant_allowed, error).')),
@@ -191,10 +197,13 @@ export class RateLimiter {
   }
 
   /** Decides one RateLimitRequest: every descriptor must pass. */
-  async decide(req: LimitRequest): Promise<LimitAnswer> {
+  decide(req: LimitRequest): Promise<LimitAnswer> {
     const cost = req.hitsAddend > 0 ? req.hitsAddend : 1;
-    if (req.descriptors.length === 1) return this.decideOne(req.descriptors[0]!, cost);
-    const answers = await Promise.all(req.descriptors.map((d) => this.decideOne(d, cost)));
+    return req.descriptors.length === 1 ? this.decideOne(req.descriptors[0]!, cost) : this.decideAll(req.descriptors, cost);
+  }
+
+  private async decideAll(descriptors: LimitRequest['descriptors'], cost: number): Promise<LimitAnswer> {
+    const answers = await Promise.all(descriptors.map((d) => this.decideOne(d, cost)));
     const error = answers.find((a) => a.kind === 'error');
     if (error) return error;
     const ok = answers as Array<Extract<LimitAnswer, { kind: 'answer' }>>;
@@ -256,9 +265,9 @@ export class RateLimiter {
   }
 
   private storeFor(p: RatePolicy): { store: Store; label: string; ready?: Promise<void> } {
-    if (p.policy === 'local') return { store: this.memoryLocal, label: 'memory:local' };
+    if (p.policy === 'local') return this.memoryLocalInForce;
     if (p.policy === 'cluster' || !p.redis?.host) {
-      if (!this.defaultRedis) return { store: this.memoryCluster, label: 'memory:cluster' };
+      if (!this.defaultRedis) return this.memoryClusterInForce;
       return this.redisStore(this.defaultRedis);
     }
     return this.redisStore(this.ensureRedis(p));
@@ -268,7 +277,7 @@ export class RateLimiter {
   private redisStore(e: RedisEntry): { store: Store; label: string; ready?: Promise<void> } {
     if (e.everReady || e.client.status === 'ready') {
       e.everReady = true;
-      return { store: e.store, label: e.label };
+      return e.inForce;
     }
     return { store: e.store, label: e.label, ready: whenReady(e.client, e.connectTimeoutMs).then(() => { e.everReady = true; }, () => undefined) };
   }
@@ -300,7 +309,7 @@ export class RateLimiter {
     const make = this.opts.redisClient ?? createRedisClient;
     const client = make(target, (err) => this.logStoreError(label, err, undefined));
     const store = new RefusalCache(new RedisStore({ client }), { healthy: () => client.status === 'ready' });
-    return { id, label, client, store, everReady: false, connectTimeoutMs };
+    return { id, label, client, store, everReady: false, connectTimeoutMs, inForce: { store, label } };
   }
 
   /** At most one line per store every 5 s, so a Redis outage does not flood the log. */

@@ -11,6 +11,8 @@ export interface ScriptClient {
   readonly isCluster?: boolean;
   evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /** A script run from its keys and arguments as they are, when the client can (resp-client.ts). */
+  runScript?(verb: 'EVALSHA' | 'EVAL', shaOrScript: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
   once(event: 'ready', listener: () => void): unknown;

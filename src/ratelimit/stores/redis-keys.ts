@@ -3,6 +3,8 @@ import type { AlgorithmName, Unit } from '../algorithms/types.js';
 /** The default namespace of Frontdesk's rate-limit keys in Redis. */
 export const DEFAULT_KEY_PREFIX = 'fd:rl:';
 
+const NEEDS_ENCODING = /[%{}]/;
+
 /**
  * The Redis key of one window of one rate-limit key:
  * `<prefix>{k:<key>}:<unit>:<algorithm>`, e.g. `fd:rl:{k:route-a|ip|10.0.0.1}:minute:token-bucket`.
@@ -11,7 +13,7 @@ export const DEFAULT_KEY_PREFIX = 'fd:rl:';
  * always ends where the key does, and the `k:` keeps it non-empty.
  */
 export function windowKey(prefix: string, key: string, unit: Unit, algorithm: AlgorithmName): string {
-  return `${prefix}{k:${key.replace(/[%{}]/g, encodeURIComponent)}}:${unit}:${algorithm}`;
+  return `${prefix}{k:${NEEDS_ENCODING.test(key) ? key.replace(/[%{}]/g, encodeURIComponent) : key}}:${unit}:${algorithm}`;
 }
 
 /** Checks a key prefix: it must not contain braces, or it would move the hash tag. */

@@ -27,10 +27,10 @@ const validWindows = new WeakSet<readonly WindowSpec[]>();
 /** Requests decided in one script run at most (a bigger queue waits for the next run). */
 const MAX_BATCH = 256;
 
+/** A decision waiting for its script run; its keys and arguments are written when the run is built. */
 interface Pending {
-  keys: string[];
-  /** The request's part of ARGV: cost, window count, then per window algorithm, unit, limit, period. */
-  args: Array<string | number>;
+  key: string;
+  cost: number;
   windows: readonly WindowSpec[];
   resolve(d: Decision): void;
   reject(e: RateLimitStoreError): void;
@@ -79,15 +79,8 @@ export class RedisStore implements Store {
       assertValidWindows(windows);
       validWindows.add(windows);
     }
-    const keys = new Array<string>(windows.length);
-    const args: Array<string | number> = [cost, windows.length];
-    for (let i = 0; i < windows.length; i++) {
-      const w = windows[i]!;
-      keys[i] = windowKey(this.prefix, key, w.unit, w.algorithm);
-      args.push(w.algorithm, w.unit, w.limit, PERIOD_MS[w.unit]);
-    }
     return new Promise<Decision>((resolve, reject) => {
-      const p: Pending = { keys, args, windows, resolve, reject };
+      const p: Pending = { key, cost, windows, resolve, reject };
       if (!this.batching) {
         void this.send([p]);
         return;
@@ -132,9 +125,14 @@ export class RedisStore implements Store {
   private async send(batch: Pending[]): Promise<void> {
     const keys: string[] = [];
     const args: Array<string | number> = [this.clock ? this.clock.nowMs() : '', batch.length];
+    // Per request: its windows' keys; in ARGV its cost, its window count, then per window
+    // algorithm, unit, limit, period.
     for (const p of batch) {
-      for (const k of p.keys) keys.push(k);
-      for (const x of p.args) args.push(x);
+      args.push(p.cost, p.windows.length);
+      for (const w of p.windows) {
+        keys.push(windowKey(this.prefix, p.key, w.unit, w.algorithm));
+        args.push(w.algorithm, w.unit, w.limit, PERIOD_MS[w.unit]);
+      }
     }
     let reply: unknown;
     try {
@@ -148,11 +146,12 @@ export class RedisStore implements Store {
   }
 
   private async run(keys: string[], args: Array<string | number>): Promise<unknown> {
+    const c = this.client;
     try {
-      return await this.client.evalsha(DECIDE_SHA, keys.length, ...keys, ...args);
+      return await (c.runScript ? c.runScript('EVALSHA', DECIDE_SHA, keys, args) : c.evalsha(DECIDE_SHA, keys.length, ...keys, ...args));
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
-      return await this.client.eval(DECIDE_LUA, keys.length, ...keys, ...args);
+      return await (c.runScript ? c.runScript('EVAL', DECIDE_LUA, keys, args) : c.eval(DECIDE_LUA, keys.length, ...keys, ...args));
     }
   }
 }

@@ -43,30 +43,32 @@ export class RefusalCache implements Store {
     this.max = opts.maxEntries ?? 10_000;
   }
 
-  async decide(key: string, windows: readonly WindowSpec[], cost = 1): Promise<Decision> {
+  decide(key: string, windows: readonly WindowSpec[], cost = 1): Promise<Decision> {
     const w = windows.length === 1 ? windows[0]! : undefined;
-    const cacheable = w !== undefined && CACHEABLE.has(w.algorithm);
+    // Not one window of a cacheable algorithm: straight to the store (no promise of its own).
+    if (w === undefined || !CACHEABLE.has(w.algorithm)) return this.inner.decide(key, windows, cost);
     // The id is built only when there is something to look up or to keep.
-    let id = cacheable && this.entries.size > 0 ? refusalId(key, w, cost) : undefined;
+    let id = this.entries.size > 0 ? refusalId(key, w, cost) : undefined;
     if (id !== undefined && this.opts.healthy()) {
       const hit = this.entries.get(id);
       if (hit) {
         const now = this.now();
         if (now < hit.untilMs) {
           this.hits++;
-          return shifted(hit.decision, Math.floor(now - hit.atMs));
+          return Promise.resolve(shifted(hit.decision, Math.floor(now - hit.atMs)));
         }
         this.entries.delete(id);
       }
     }
     const sentMs = this.now();
-    const d = await this.inner.decide(key, windows, cost);
-    if (cacheable && !d.allowed && d.retryAfterMs > 0) {
-      id ??= refusalId(key, w, cost);
-      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(id, { decision: d, atMs: this.now(), untilMs: sentMs + d.retryAfterMs });
-    }
-    return d;
+    return this.inner.decide(key, windows, cost).then((d) => {
+      if (!d.allowed && d.retryAfterMs > 0) {
+        id ??= refusalId(key, w, cost);
+        if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+        this.entries.set(id, { decision: d, atMs: this.now(), untilMs: sentMs + d.retryAfterMs });
+      }
+      return d;
+    });
   }
 
   close(): Promise<void> {

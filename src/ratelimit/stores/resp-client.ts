@@ -78,14 +78,60 @@ export function respOptionsFromUrl(url: string, timeouts: { connectTimeoutMs: nu
   };
 }
 
-/** Encodes one command as a RESP array of bulk strings. */
-export function encodeCommand(args: ReadonlyArray<string | number>): string {
-  let out = `*${args.length}\r\n`;
-  for (const a of args) {
-    const s = typeof a === 'string' ? a : String(a);
-    out += `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
-  }
-  return out;
+const CRLF_0 = 13, CRLF_1 = 10;
+
+/** Decimal digits of a non-negative safe integer. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) { n = Math.floor(n / 10); d++; }
+  return d;
+}
+
+/** Writes a non-negative safe integer in decimal at `at`; returns the offset after it. */
+function writeDigits(buf: Buffer, at: number, n: number, d: number): number {
+  let end = at + d;
+  for (let i = end - 1; i >= at; i--) { buf[i] = 48 + (n % 10); n = Math.floor(n / 10); }
+  return end;
+}
+
+const isCount = (a: string | number): a is number => typeof a === 'number' && Number.isSafeInteger(a) && a >= 0;
+
+/**
+ * Encodes one command, its `parts` one after the other, as a RESP array of bulk strings, straight into one
+ * buffer (off the JavaScript heap: a batch of decisions leaves no strings behind for the young
+ * generation's collector).
+ */
+export function encodeCommand(...parts: Array<ReadonlyArray<string | number>>): Buffer {
+  let count = 0;
+  for (const p of parts) count += p.length;
+  let size = 3 + digits(count);
+  const sizeOf = (a: string | number) => {
+    const len = isCount(a) ? digits(a) : Buffer.byteLength(typeof a === 'string' ? a : String(a));
+    size += 5 + digits(len) + len;
+  };
+  for (const p of parts) for (const a of p) sizeOf(a);
+  const buf = Buffer.allocUnsafe(size);
+  buf[0] = 0x2a;
+  let at = writeDigits(buf, 1, count, digits(count));
+  buf[at++] = CRLF_0; buf[at++] = CRLF_1;
+  const put = (a: string | number) => {
+    buf[at++] = 0x24;
+    if (isCount(a)) {
+      const d = digits(a);
+      at = writeDigits(buf, at, d, digits(d));
+      buf[at++] = CRLF_0; buf[at++] = CRLF_1;
+      at = writeDigits(buf, at, a, d);
+    } else {
+      const s = typeof a === 'string' ? a : String(a);
+      const len = Buffer.byteLength(s);
+      at = writeDigits(buf, at, len, digits(len));
+      buf[at++] = CRLF_0; buf[at++] = CRLF_1;
+      at += buf.write(s, at);
+    }
+    buf[at++] = CRLF_0; buf[at++] = CRLF_1;
+  };
+  for (const p of parts) for (const a of p) put(a);
+  return buf;
 }
 
 /** One reply of `buf` from `at`: the value and where the next reply starts, or INCOMPLETE. */
@@ -143,11 +189,17 @@ export class RespClient extends EventEmitter<RespClientEvents> {
   }
 
   evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown> {
-    return this.command(['EVALSHA', sha, numKeys, ...args]);
+    return this.command(['EVALSHA', sha, numKeys], args);
   }
 
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown> {
-    return this.command(['EVAL', script, numKeys, ...args]);
+    return this.command(['EVAL', script, numKeys], args);
+  }
+
+  /** A script run with its keys and arguments as they are (no copy into one argument list). */
+  runScript(verb: 'EVALSHA' | 'EVAL', shaOrScript: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Promise<unknown> {
+    if (this.status !== 'ready' || !this.socket) return Promise.reject(new Error(`Connection is not ready (status ${this.status})`));
+    return this.send(encodeCommand([verb, shaOrScript, keys.length], keys, args));
   }
 
   /** Any command (tests, tools); the reply as RESP2 gives it (strings, numbers, arrays, null). */
@@ -178,12 +230,16 @@ export class RespClient extends EventEmitter<RespClientEvents> {
     this.failAll(new Error('Connection is closed.'));
   }
 
-  private command(args: ReadonlyArray<string | number>): Promise<unknown> {
+  private command(head: ReadonlyArray<string | number>, rest: ReadonlyArray<string | number> = []): Promise<unknown> {
     if (this.status !== 'ready' || !this.socket) return Promise.reject(new Error(`Connection is not ready (status ${this.status})`));
-    return this.write(args);
+    return this.send(encodeCommand(head, rest));
   }
 
   private write(args: ReadonlyArray<string | number>): Promise<unknown> {
+    return this.send(encodeCommand(args));
+  }
+
+  private send(frame: Buffer): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, done: false };
       p.timer = setTimeout(() => {
@@ -192,7 +248,7 @@ export class RespClient extends EventEmitter<RespClientEvents> {
         reject(new Error('Command timed out'));
       }, this.o.commandTimeoutMs);
       this.pending.push(p);
-      this.socket!.write(encodeCommand(args));
+      this.socket!.write(frame);
     });
   }
 
