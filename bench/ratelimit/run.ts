@@ -5,7 +5,8 @@
  *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE]
  *
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
- * options for the service process alone (NODE_OPTIONS of that process: heap flags); `--cpu-prof FILE` writes the service's
+ * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
+ * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
  * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it).
  *
  * 1. Straight at the ratelimit service (envoy.service.ratelimit.v3.RateLimitService/
@@ -53,6 +54,7 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
 import { CpuMeter, memoryOf } from '../support/proc.js';
@@ -80,7 +82,8 @@ const textFlag = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const ONLY = new Set((textFlag('only') ?? 'service,peer,exactness,envoy').split(','));
-const SERVICE_NODE_OPTIONS = textFlag('service-node-options');
+// The service's Node flags: by default those every Frontdesk process runs with (bin/frontdesk.js).
+const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -103,15 +106,8 @@ function startServiceProcess(dir: string, xdsPort: number, port: number, redisUr
   const script = join(js, 'bench', 'ratelimit', 'service-proc.js');
   const profile = textFlag('cpu-prof');
   const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : [])];
-  if (SERVICE_NODE_OPTIONS === undefined) return startNodeService('ratelimit', script, args, ROOT);
-  // The child inherits this process's environment: NODE_OPTIONS set around the spawn reaches it alone.
-  const before = process.env.NODE_OPTIONS;
-  process.env.NODE_OPTIONS = SERVICE_NODE_OPTIONS;
-  try {
-    return startNodeService('ratelimit', script, args, ROOT);
-  } finally {
-    if (before === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = before;
-  }
+  // On the command line, as bin/frontdesk.js gives its flags (NODE_OPTIONS refuses some V8 flags).
+  return startNodeService('ratelimit', script, args, ROOT, SERVICE_NODE_FLAGS);
 }
 
 // ---- 1. straight at the service ------------------------------------------------------------
@@ -284,7 +280,7 @@ function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: st
         { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
           ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
           server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, not_ok: errors,
-          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child === ours ? 'frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx)' : 'service_cmd' },
+          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
         `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${rss} MiB; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
         errors ? [`${errors} answers that were not OK`] : [],
       );

@@ -37,8 +37,8 @@ export async function startRedis(dir: string): Promise<Child> {
  * bench/support/transpile.ts) as plain JavaScript, the product's shape; ready when it prints
  * `ready <port>`.
  */
-export async function startNodeService(what: string, script: string, args: string[], cwd: string): Promise<Child> {
-  const proc = spawn(process.execPath, [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startNodeService(what: string, script: string, args: string[], cwd: string, nodeFlags: readonly string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeFlags, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const bound = await until(`the ${what} process to be ready`, () => {
