@@ -3,13 +3,13 @@
  * redis-server: each RESP2 reply type as Redis documents it, AUTH and SELECT from the URL, a
  * wrong password kept from ever being ready, a timed-out command that leaves the connection
  * usable; and, against a server that writes its replies one byte at a time, replies read
- * whole however TCP cuts them.
+ * whole however TCP cuts them; a refused connection retried, with nothing thrown.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createRedisClient, whenReady } from '../../src/ratelimit/stores/redis-client.js';
-import { ReplyError, type RespClient } from '../../src/ratelimit/stores/resp-client.js';
+import { ReplyError, RespClient } from '../../src/ratelimit/stores/resp-client.js';
 import { fromRedisError } from '../../src/ratelimit/stores/errors.js';
 import { startRedisServer, waitFor, type RedisServer } from '../support/redis-server.js';
 
@@ -128,4 +128,22 @@ describe('resp client reading replies cut anywhere', () => {
       c.disconnect();
     }
   });
+});
+
+test('a Redis that refuses the connection: retried with backoff, commands fail at once, nothing thrown without an error listener', async () => {
+  const closed = await new Promise<number>((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+  });
+  const c = new RespClient({ host: '127.0.0.1', port: closed, connectTimeoutMs: 500, commandTimeoutMs: 500 });
+  try {
+    let closes = 0;
+    c.on('close', () => closes++);
+    await waitFor(() => closes >= 2, 5_000, 'two refused connection attempts');
+    assert.equal(c.status, 'reconnecting');
+    await assert.rejects(c.call('PING'), (e: unknown) => fromRedisError(e).reason === 'unavailable');
+  } finally {
+    c.disconnect();
+  }
+  assert.equal(c.status, 'end');
 });

@@ -7,7 +7,8 @@ import { connect as tlsConnect } from 'node:tls';
  * in Redis's RESP2 protocol and answered in order, nothing else. The stores send one script
  * run per Redis round trip (redis.ts gathers the decisions itself), so none of a general
  * client's machinery (command table, offline queue, auto-pipelining, cluster) is needed; the
- * companion loads this instead of ioredis for a standalone Redis, about 11 MiB less RSS.
+ * companion loads this instead of ioredis for a standalone Redis (`frontdesk ratelimit` idles
+ * ~3.5 MiB lower in RSS and heap; docs/benchmarks.md).
  *
  * Behaviour, as the stores need it (the same settings the ioredis client had):
  * - fail fast: while not connected (or not yet authenticated and on its database) a command
@@ -266,7 +267,7 @@ export class RespClient extends EventEmitter<RespClientEvents> {
       void this.handshake(socket);
     });
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
-    socket.on('error', (err) => { if (!this.ending) this.emit('error', err); });
+    socket.on('error', (err) => this.report(err));
     socket.once('close', () => {
       clearTimeout(connectTimer);
       if (this.socket !== socket) return;
@@ -294,7 +295,7 @@ export class RespClient extends EventEmitter<RespClientEvents> {
       this.emit('ready');
     } catch (e) {
       if (this.socket !== socket) return;
-      if (!this.ending) this.emit('error', e as Error);
+      this.report(e as Error);
       socket.destroy();
     }
   }
@@ -312,7 +313,7 @@ export class RespClient extends EventEmitter<RespClientEvents> {
       }
     } catch (e) {
       // Not RESP: nothing after it can be trusted.
-      this.emit('error', e as Error);
+      this.report(e as Error);
       socket.destroy();
       return;
     }
@@ -330,6 +331,11 @@ export class RespClient extends EventEmitter<RespClientEvents> {
     p.done = true;
     if (value instanceof ReplyError) p.reject(value);
     else p.resolve(value);
+  }
+
+  /** Connection trouble, to the 'error' listeners if there are any (never thrown: the client recovers by itself). */
+  private report(err: Error): void {
+    if (!this.ending && this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   private failAll(err: Error): void {
