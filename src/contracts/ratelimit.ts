@@ -19,11 +19,12 @@ import type { RouteRateLimit, RouteRateLimit__Output } from './generated/frontde
 import type { Unit__Output } from './generated/frontdesk/ratelimit/v1/Unit.js';
 
 /**
- * What the ratelimit companion decodes of Envoy's API with protobufjs: the ADS messages (the
- * rate-limit service's own two are read by hand, ratelimit/rls-codec.ts). Here, not in the
- * service's module, so that the command line knows it before loading the service.
+ * What the ratelimit companion decodes of Envoy's API with protobufjs: nothing (the ADS
+ * messages are read and written by hand, xds/ads-codec.ts, and the rate-limit service's own two,
+ * ratelimit/rls-codec.ts); it loads only Frontdesk's own messages. Here, not in the service's
+ * module, so that the command line knows it before loading the service.
  */
-export const RATELIMIT_ENVOY_PROTOS: readonly string[] = ['envoy/service/discovery/v3/ads.proto'];
+export const RATELIMIT_ENVOY_PROTOS: readonly string[] = [];
 
 export type { RateLimitPolicy, RouteRateLimit, RouteRateLimit__Output };
 

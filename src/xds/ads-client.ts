@@ -3,8 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { TYPE } from '../resources/type-urls.js';
-import { messageType, typeForUrl } from './proto-registry.js';
+import { typeForUrl } from './proto-registry.js';
 import { decodeToJson, type Json } from './proto-json.js';
+import { decodeDeltaDiscoveryResponse, decodeDiscoveryResponse, encodeDeltaDiscoveryRequest, encodeDiscoveryRequest } from './ads-codec.js';
 import { channelCredentials, tlsChannelOptions, type TlsSource } from '../tls.js';
 import { compareText } from '../text-order.js';
 
@@ -44,23 +45,6 @@ export interface AdsClientEvents<R = Json> {
   disconnected: [error?: Error];
 }
 
-/** The parts of a DiscoveryResponse the client reads (protobufjs object form). */
-interface SotwResponse {
-  version_info?: string;
-  resources?: Array<{ type_url?: string; value?: Uint8Array }>;
-  type_url?: string;
-  nonce?: string;
-}
-
-/** The parts of a DeltaDiscoveryResponse the client reads. */
-interface DeltaResponse {
-  system_version_info?: string;
-  type_url?: string;
-  nonce?: string;
-  removed_resources?: string[];
-  resources?: Array<{ name?: string; version?: string; resource?: { type_url?: string; value?: Uint8Array } | null }>;
-}
-
 interface TypeState<R> {
   names?: Set<string>;
   resources: Map<string, R>;
@@ -95,10 +79,6 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
   private targetIndex = 0;
   /** Replicas tried since the last stream that worked. */
   private tried = 0;
-  private readonly reqType: protobuf.Type;
-  private readonly deltaReqType: protobuf.Type;
-  private readonly respType: protobuf.Type;
-  private readonly deltaRespType: protobuf.Type;
   readonly mode: 'sotw' | 'delta';
 
   constructor(private readonly opts: AdsClientOptions<R>) {
@@ -110,10 +90,6 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     this.targets = typeof opts.target === 'string' ? [opts.target] : opts.target;
     if (this.targets.length === 0) throw new Error('AdsClient: no control-plane address');
     this.client = this.makeClient();
-    this.reqType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
-    this.deltaReqType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-    this.respType = messageType('envoy.service.discovery.v3.DiscoveryResponse');
-    this.deltaRespType = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
     for (const t of opts.types) this.state.set(t, { resources: new Map(), versions: new Map(), version: '', nonce: '' });
   }
 
@@ -208,7 +184,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
         version_info: st.version, node: withNode ? this.node() : undefined, type_url: typeUrl,
         resource_names: st.names ? [...st.names].sort() : [], response_nonce: st.nonce, error_detail,
       };
-      call.write(this.reqType.encode(this.reqType.fromObject(msg)).finish());
+      call.write(encodeDiscoveryRequest(msg));
     } else {
       const msg = {
         node: withNode ? this.node() : undefined, type_url: typeUrl,
@@ -217,7 +193,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
         initial_resource_versions: initial ? Object.fromEntries(st.versions) : undefined,
         response_nonce: initial ? '' : st.nonce, error_detail,
       };
-      call.write(this.deltaReqType.encode(this.deltaReqType.fromObject(msg)).finish());
+      call.write(encodeDeltaDiscoveryRequest(msg));
     }
   }
 
@@ -228,8 +204,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
   }
 
   private onSotw(buf: Buffer): void {
-    const decoded: SotwResponse = this.respType.toObject(this.respType.decode(buf), { defaults: true });
-    const { version_info: version = '', resources = [], type_url: typeUrl = '', nonce = '' } = decoded;
+    const { version_info: version, resources, type_url: typeUrl, nonce } = decodeDiscoveryResponse(buf);
     const st = this.state.get(typeUrl);
     if (!st) return;
     const next = new Map<string, R>();
@@ -248,16 +223,15 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
   }
 
   private onDelta(buf: Buffer): void {
-    const decoded: DeltaResponse = this.deltaRespType.toObject(this.deltaRespType.decode(buf), { defaults: true });
-    const { system_version_info: version = '', type_url: typeUrl = '', nonce = '', removed_resources: removed = [], resources = [] } = decoded;
+    const { system_version_info: version, type_url: typeUrl, nonce, removed_resources: removed, resources } = decodeDeltaDiscoveryResponse(buf);
     const st = this.state.get(typeUrl);
     if (!st) return;
     const next = new Map(st.resources);
     const versions = new Map(st.versions);
     for (const r of resources) {
-      const name = r.name ?? '';
+      const name = r.name;
       if (r.resource) next.set(name, this.decodeAny(r.resource));
-      versions.set(name, r.version ?? '');
+      versions.set(name, r.version);
     }
     for (const name of removed) { next.delete(name); versions.delete(name); }
     st.nonce = nonce;
