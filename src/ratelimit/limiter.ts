@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Registry } from '../admin/metrics.js';
 import { ENTRY, headerEntry, routeLimitsFromResource, type RatePolicy, type RouteLimits, type RouteRateLimit } from '../contracts/ratelimit.js';
 import { kongMessage } from '../kong-message.js';
@@ -8,7 +9,7 @@ import type { Clock } from './clock.js';
 import { kongHeaders } from './kong-headers.js';
 import { RateLimitStoreError } from './stores/errors.js';
 import { MemoryStore } from './stores/memory.js';
-import { createRedisClient, whenReady, type RedisConnection, type ScriptClient } from './stores/redis-client.js';
+import { createRedisClient, whenReady, type RedisConnection } from './stores/redis-client.js';
 import { RedisStore } from './stores/redis.js';
 import { RefusalCache } from './stores/refusal-cache.js';
 import type { Store } from './stores/store.js';
@@ -60,7 +61,7 @@ export interface RateLimiterOptions {
   clock?: Clock;
   registry?: Registry;
   /** How a Redis client is made (tests may wrap it); default createRedisClient. */
-  redisClient?: (target: string | RedisConnection, onError: (err: Error) => void) => ScriptClient;
+  redisClient?: (target: string | RedisConnection, onError: (err: Error) => void) => Redis | Cluster;
 }
 
 interface RedisEntry {
@@ -70,7 +71,7 @@ interface RedisEntry {
   label: string;
   /** The Redis store behind a refusal cache (hot keys over their limit cost no round trip). */
   store: Store;
-  client: ScriptClient;
+  client: Redis | Cluster;
   everReady: boolean;
   connectTimeoutMs: number;
   /** What storeFor answers once the client has been ready (one object, not one per decision). */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ALGORITHM_NAMES, PERIOD_MS, fixedWindowBounds } from '../../src/ratelimit/algorithms/index.js';
 import type { AlgorithmName, Decision, WindowSpec } from '../../src/ratelimit/algorithms/index.js';
 import { FakeClock } from '../../src/ratelimit/clock.js';
@@ -14,7 +14,6 @@ import { RateLimitStoreError } from '../../src/ratelimit/stores/errors.js';
 import { MemoryStore } from '../../src/ratelimit/stores/memory.js';
 import { createRedisClient, createRedisClusterClient, whenReady } from '../../src/ratelimit/stores/redis-client.js';
 import type { RedisConnection } from '../../src/ratelimit/stores/redis-client.js';
-import type { RespClient } from '../../src/ratelimit/stores/resp-client.js';
 import { DECIDE_SHA } from '../../src/ratelimit/stores/redis-script.js';
 import { windowKey } from '../../src/ratelimit/stores/redis-keys.js';
 import { RedisStore } from '../../src/ratelimit/stores/redis.js';
@@ -37,7 +36,7 @@ after(async () => {
 
 describe('redis store', () => {
   let server: RedisServer;
-  let admin: RespClient;
+  let admin: Redis;
   before(async () => {
     server = await startRedisServer();
     admin = createRedisClient(server.url);
@@ -136,7 +135,7 @@ describe('redis store', () => {
     const windows: WindowSpec[] = ALGORITHM_NAMES.map((algorithm) => ({ unit: 'minute', limit: 10, algorithm }));
     const d = await store.decide('k', windows);
     for (const w of d.windows) {
-      const pttl = Number(await admin.call('PTTL', windowKey('ttl:', 'k', w.unit, w.algorithm)));
+      const pttl = await admin.pttl(windowKey('ttl:', 'k', w.unit, w.algorithm));
       assert.ok(pttl > w.resetMs - 1_000 && pttl <= w.resetMs, `${w.algorithm}: pttl ${pttl}, reset ${w.resetMs}`);
     }
     assert.deepEqual(
@@ -151,17 +150,17 @@ describe('redis store', () => {
     const windows: WindowSpec[] = [{ unit: 'second', limit: 1, algorithm: 'fixed-window' }, { unit: 'hour', limit: 9, algorithm: 'sliding-log' }];
     await store.decide('k', windows);
     for (let i = 0; i < 5; i++) assert.equal((await store.decide('k', windows)).allowed, false);
-    assert.equal(await admin.call('LLEN', windowKey('refused:', 'k', 'hour', 'sliding-log')), 1);
+    assert.equal(await admin.llen(windowKey('refused:', 'k', 'hour', 'sliding-log')), 1);
   });
 
   test('recovers from a flushed script cache: NOSCRIPT falls back to EVAL', async () => {
     const store = await redisStore(server.url, { prefix: 'noscript:' });
     await store.decide('k', [{ unit: 'minute', limit: 5, algorithm: 'token-bucket' }]);
     await server.command('SCRIPT', 'FLUSH');
-    assert.deepEqual(await admin.call('SCRIPT', 'EXISTS', DECIDE_SHA), [0]);
+    assert.deepEqual(await admin.script('EXISTS', DECIDE_SHA), [0]);
     const d = await store.decide('k', [{ unit: 'minute', limit: 5, algorithm: 'token-bucket' }]);
     assert.equal(d.binding.remaining, 3);
-    assert.deepEqual(await admin.call('SCRIPT', 'EXISTS', DECIDE_SHA), [1]);
+    assert.deepEqual(await admin.script('EXISTS', DECIDE_SHA), [1]);
   });
 
   test('two stores on two connections, concurrent clients: exactly N admitted (Redis TIME)', async () => {
@@ -192,7 +191,7 @@ describe('redis store', () => {
 
   test('a script error (a foreign value under our key) is a typed "rejected" error', async () => {
     const store = await redisStore(server.url, { prefix: 'wrongtype:' });
-    await admin.call('SET', windowKey('wrongtype:', 'k', 'minute', 'token-bucket'), 'not a hash');
+    await admin.set(windowKey('wrongtype:', 'k', 'minute', 'token-bucket'), 'not a hash');
     await assert.rejects(store.decide('k', [{ unit: 'minute', limit: 5, algorithm: 'token-bucket' }]), (err: unknown) => {
       assert.ok(err instanceof RateLimitStoreError);
       assert.equal(err.reason, 'rejected');
@@ -203,7 +202,7 @@ describe('redis store', () => {
 
   test('concurrent decisions share script runs, each still decided on its own: a foreign value fails only its own request', async () => {
     const store = await redisStore(server.url, { prefix: 'batch:' });
-    await admin.call('SET', windowKey('batch:', 'bad', 'minute', 'fixed-window'), 'not a hash');
+    await admin.set(windowKey('batch:', 'bad', 'minute', 'fixed-window'), 'not a hash');
     await server.command('CONFIG', 'RESETSTAT');
     const windows: WindowSpec[] = [{ unit: 'minute', limit: 30, algorithm: 'fixed-window' }];
     const outcomes = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => store.decide(i === 7 ? 'bad' : 'good', windows)));

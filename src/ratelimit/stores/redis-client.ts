@@ -1,23 +1,5 @@
-import { createRequire } from 'node:module';
-import type { Cluster, ClusterNode, RedisOptions } from 'ioredis';
-import { RespClient, respOptionsFromUrl, type RespClientOptions } from './resp-client.js';
-
-/**
- * What a RedisStore needs of a client: script runs, its state, and its events. The
- * standalone client (resp-client.ts) and ioredis's Redis and Cluster all fit.
- */
-export interface ScriptClient {
-  readonly status: string;
-  readonly isCluster?: boolean;
-  evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-  /** A script run from its keys and arguments as they are, when the client can (resp-client.ts). */
-  runScript?(verb: 'EVALSHA' | 'EVAL', shaOrScript: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Promise<unknown>;
-  quit(): Promise<unknown>;
-  disconnect(): void;
-  once(event: 'ready', listener: () => void): unknown;
-  off(event: 'ready', listener: () => void): unknown;
-}
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterNode, RedisOptions } from 'ioredis';
 
 /** A Redis connection as Kong's rate-limiting plugin describes it (config.redis.*). */
 export interface RedisConnection {
@@ -35,16 +17,20 @@ export interface RedisConnection {
 }
 
 /**
- * Cluster client options for rate limiting: fail fast, recover on its own. While Redis is away
- * a decision must fail at once (so fault_tolerant can apply) rather than wait in an offline
+ * Client options for rate limiting: fail fast, recover on its own. While Redis is away a
+ * decision must fail at once (so fault_tolerant can apply) rather than wait in an offline
  * queue, and must never be replayed later (a late replay would consume a unit for a request
- * already answered). Reconnection is retried forever with a capped backoff. The standalone
- * client (resp-client.ts) behaves so by design.
+ * already answered). Reconnection is retried forever with a capped backoff.
  */
 const FAIL_FAST: RedisOptions = {
+  // A standalone client carries one command per RedisStore batch (the store gathers the
+  // decisions itself, redis.ts): ioredis's own pipelining would only add a pipeline object per
+  // command. The Cluster client below turns it on: there each decision is its own command.
+  enableAutoPipelining: false,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
+  retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
 };
 
 /**
@@ -58,25 +44,14 @@ export type RedisErrorListener = (err: Error) => void;
  * A standalone Redis client for a RedisStore, from a URL (`redis://[user:pass@]host:port/db`,
  * `rediss://` for TLS; the ratelimit service's `--redis`) or from a plugin's connection.
  */
-export function createRedisClient(target: string | RedisConnection, onError: RedisErrorListener = ignore): RespClient {
-  const options: RespClientOptions =
+export function createRedisClient(target: string | RedisConnection, onError: RedisErrorListener = ignore): Redis {
+  const client =
     typeof target === 'string'
-      ? respOptionsFromUrl(target, { connectTimeoutMs: 2_000, commandTimeoutMs: 2_000 })
-      : {
-        host: target.host, port: target.port, db: target.database ?? 0,
-        ...(target.username !== undefined ? { username: target.username } : {}),
-        ...(target.password !== undefined ? { password: target.password } : {}),
-        ...(target.tls ? { tls: { rejectUnauthorized: target.tls.verify, ...(target.tls.serverName ? { servername: target.tls.serverName } : {}) } } : {}),
-        connectTimeoutMs: target.connectTimeoutMs ?? 2_000,
-        commandTimeoutMs: target.commandTimeoutMs ?? 2_000,
-      };
-  const client = new RespClient(options);
+      ? new Redis(target, { ...FAIL_FAST, connectTimeout: 2_000, commandTimeout: 2_000 })
+      : new Redis({ ...FAIL_FAST, ...connectionOptions(target), host: target.host, port: target.port });
   client.on('error', onError);
   return client;
 }
-
-/** ioredis, loaded only when a Cluster client is made (the standalone path never needs it). */
-const requireIoredis = () => createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
 
 /** A Redis Cluster client for a RedisStore; `nodes` are any of the cluster's masters. */
 export function createRedisClusterClient(
@@ -84,8 +59,8 @@ export function createRedisClusterClient(
   connection: Omit<RedisConnection, 'host' | 'port'> = {},
   onError: RedisErrorListener = ignore,
 ): Cluster {
-  const { enableOfflineQueue: _queue, ...perNode } = FAIL_FAST;
-  const client = new (requireIoredis().Cluster)(nodes, {
+  const { enableOfflineQueue: _queue, retryStrategy: _retry, enableAutoPipelining: _pipe, ...perNode } = FAIL_FAST;
+  const client = new Cluster(nodes, {
     // The decisions of one event-loop turn go out in one write per node.
     enableAutoPipelining: true,
     enableOfflineQueue: false,
@@ -99,7 +74,7 @@ export function createRedisClusterClient(
 const ignore: RedisErrorListener = () => undefined;
 
 /** Resolves once the client is ready for commands; rejects after `timeoutMs`. */
-export function whenReady(client: ScriptClient, timeoutMs = 5_000): Promise<void> {
+export function whenReady(client: Redis | Cluster, timeoutMs = 5_000): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onReady = () => {

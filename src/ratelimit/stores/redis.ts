@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import { assertValidKeyAndCost, assertValidWindows, combineVerdicts } from '../algorithms/decision.js';
 import type { WindowVerdict } from '../algorithms/decision.js';
 import { PERIOD_MS } from '../algorithms/periods.js';
@@ -7,12 +8,11 @@ import { RateLimitStoreError, fromRedisError } from './errors.js';
 import { DECIDE_LUA, DECIDE_SHA } from './redis-script.js';
 import { DEFAULT_KEY_PREFIX, assertValidPrefix, windowKey } from './redis-keys.js';
 import type { Store } from './store.js';
-import type { ScriptClient } from './redis-client.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
   /** A standalone or Cluster client, best made by createRedisClient (fail-fast settings). */
-  client: ScriptClient;
+  client: Redis | Cluster;
   /** Key namespace; default `fd:rl:`. */
   prefix?: string;
   /**
@@ -52,7 +52,7 @@ interface Pending {
  * decision is its own run (a batch's keys would span slots).
  */
 export class RedisStore implements Store {
-  private readonly client: ScriptClient;
+  private readonly client: Redis | Cluster;
   private readonly prefix: string;
   private readonly clock: Clock | undefined;
   private readonly batching: boolean;
@@ -68,7 +68,7 @@ export class RedisStore implements Store {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.clock = options.clock;
-    this.batching = !options.client.isCluster;
+    this.batching = !(options.client as { isCluster?: boolean }).isCluster;
     assertValidPrefix(this.prefix);
   }
 
@@ -146,12 +146,11 @@ export class RedisStore implements Store {
   }
 
   private async run(keys: string[], args: Array<string | number>): Promise<unknown> {
-    const c = this.client;
     try {
-      return await (c.runScript ? c.runScript('EVALSHA', DECIDE_SHA, keys, args) : c.evalsha(DECIDE_SHA, keys.length, ...keys, ...args));
+      return await this.client.evalsha(DECIDE_SHA, keys.length, ...keys, ...args);
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
-      return await (c.runScript ? c.runScript('EVAL', DECIDE_LUA, keys, args) : c.eval(DECIDE_LUA, keys.length, ...keys, ...args));
+      return await this.client.eval(DECIDE_LUA, keys.length, ...keys, ...args);
     }
   }
 }
