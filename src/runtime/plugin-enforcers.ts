@@ -1,4 +1,4 @@
-import { authEnforcer, AUTH_PLUGINS } from '../contracts/authz.js';
+import { authEnforcer, AUTH_PLUGINS, nativeLuaOnSuccess } from '../contracts/authz.js';
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { pluginEnforcers, type PluginName } from '../model/plugins/index.js';
 import type { GatewayModel, Plugin } from '../model/types.js';
@@ -32,8 +32,10 @@ export function enforcerLines(ir: GatewayIR, model: GatewayModel): string[] {
     const names = Object.keys(r.plugins).sort();
     if (!names.length) continue;
     const parts = names.map((n) => `${n} ${of(n, r.plugins[n as PluginName]!.scope, r).join('+') || 'none'}`);
-    const why = authEnforcer(r, model.consumers)?.why;
-    lines.push(`route ${r.id}: ${parts.join(', ')}${why ? ` (auth on the companion: ${why})` : ''}`);
+    const auth = authEnforcer(r, model.consumers);
+    const lua = auth?.enforcer === 'envoy' ? nativeLuaOnSuccess(r) : undefined;
+    const how = auth?.enforcer === 'envoy' ? (lua ? ` (auth in Envoy, Lua on every request: ${lua})` : ' (auth in Envoy, accepted without Lua)') : '';
+    lines.push(`route ${r.id}: ${parts.join(', ')}${auth?.why ? ` (auth on the companion: ${auth.why})` : how}`);
   }
   return lines;
 }

@@ -64,6 +64,9 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/filters/http/composite/v3/composite.proto',
   'envoy/extensions/common/matching/v3/extension_matcher.proto',
   'envoy/extensions/filters/common/matcher/action/v3/skip_action.proto',
+  // the CEL matcher over a request's attributes (native auth's accepted path)
+  'xds/type/matcher/v3/cel.proto',
+  'xds/type/matcher/v3/http_inputs.proto',
   'envoy/type/matcher/v3/status_code_input.proto',
   'envoy/type/matcher/v3/http_inputs.proto',
   'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',

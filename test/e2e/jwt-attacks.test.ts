@@ -39,6 +39,8 @@ function gatewayConfig(upstream: string, enforcer: Enforcer, key = 'Mouse', extr
       url: upstream,
       routes: [
         { name: 'jwt', hosts: ['jwt.attack'], plugins: [{ name: 'jwt', config: { claims_to_verify: ['exp', 'nbf'], maximum_expiration: 3600, enforcer } }] },
+        // No claims checked: natively, a request with one well-formed token is accepted without Lua (resources/filters/native-accept.ts).
+        { name: 'jwt-plain', hosts: ['jwt-plain.attack'], plugins: [{ name: 'jwt', config: { enforcer } }] },
         { name: 'key', hosts: ['key.attack'], plugins: [{ name: 'key-auth', config: { enforcer } }] },
         { name: 'basic', hosts: ['basic.attack'], plugins: [{ name: 'basic-auth', config: { enforcer } }] },
       ],
@@ -54,6 +56,9 @@ function gatewayConfig(upstream: string, enforcer: Enforcer, key = 'Mouse', extr
     ],
   });
 }
+
+/** The corpus cases about claims_to_verify and maximum_expiration, which the route without them accepts (Kong checks only the claims named). */
+const CLAIM_CASES = new Set(['expired', 'nbf in the future', 'exp beyond maximum_expiration', 'exp as a string', 'no exp at all']);
 
 const RUNS: Array<{ enforcer: Enforcer; extra: number; label: string }> = [
   { enforcer: 'native', extra: 0, label: 'native, tokens cached by named providers' },
@@ -74,7 +79,9 @@ for (const { enforcer, extra, label } of RUNS) describe(`the attack corpus throu
   let gw: Gateway;
   let yaml: string;
   const nowS = Math.floor(Date.now() / 1000);
-  const cases = attackCases(nowS).filter((c) => enforcer === 'companion' || !c.jwks);
+  const corpus = attackCases(nowS).filter((c) => enforcer === 'companion' || !c.jwks);
+  // The jwt attacks again on the route that checks no claims, but those about the claims it does not check.
+  const cases = [...corpus, ...corpus.filter((c) => !c.route && !CLAIM_CASES.has(c.name)).map((c) => ({ ...c, name: `${c.name} (no claims checked)`, route: 'jwt-plain' }))];
 
   before(async () => {
     upstream = await startEchoUpstream('mock');
@@ -100,7 +107,7 @@ for (const { enforcer, extra, label } of RUNS) describe(`the attack corpus throu
 
   test(`the jwt and key-auth routes are checked by ${enforcer === 'native' ? 'Envoy' : 'the authz companion'}`, () => {
     const r = compileConfig([{ file: 'gateway.yaml', text: yaml }]);
-    for (const name of ['jwt', 'key']) {
+    for (const name of ['jwt', 'jwt-plain', 'key']) {
       const route = r.ir!.routes.find((x) => x.routeName === name)!;
       assert.equal(authEnforcer(route, r.ir!.consumers)?.enforcer, enforcer === 'native' ? 'envoy' : 'authz', name);
     }
@@ -109,12 +116,22 @@ for (const { enforcer, extra, label } of RUNS) describe(`the attack corpus throu
   test('the genuine credentials pass', async () => {
     for (const [host, headers] of [
       ['jwt.attack', { authorization: `Bearer ${goodJwt(nowS)}` }],
+      ['jwt-plain.attack', { authorization: `Bearer ${goodJwt(nowS)}` }],
       ['key.attack', { apikey: 'Mouse' }],
       ['basic.attack', { authorization: `Basic ${Buffer.from('bob:kong-password').toString('base64')}` }],
     ] as const) {
       const a = await proxyRequest(gw, { path: '/request', headers: { host, ...headers } });
       assert.equal(a.status, 200, `${host}: ${a.text}`);
       assert.equal(a.headers['x-upstream'], 'mock');
+      // Kong's consumer headers reach the upstream, the client's credential unchanged (no hide_credentials), and none of Envoy's internal headers.
+      const seen = (JSON.parse(a.text) as { headers: Record<string, string> }).headers;
+      assert.equal(seen['x-consumer-username'], host === 'basic.attack' ? 'bob' : 'alice', host);
+      if (host.startsWith('jwt')) {
+        assert.equal(seen.authorization, headers.authorization, host);
+        assert.equal(seen['x-credential-identifier'], 'alice-iss', host);
+      }
+      if (host === 'key.attack') assert.equal(seen.apikey, 'Mouse');
+      assert.deepEqual(Object.keys(seen).filter((h) => h.startsWith('x-frontdesk-')), [], host);
     }
   });
 

@@ -117,6 +117,16 @@ export function attackCases(nowS: number): AttackCase[] {
     { name: 'token without a scheme', req: request('/', { authorization: goodToken }), status: 401, body: { message: 'Unauthorized' }, www: 'Bearer' },
     { name: 'token in a header the route does not read', req: request('/', { 'x-token': `Bearer ${goodToken}` }), status: 401, body: { message: 'Unauthorized' }, www: 'Bearer' },
     // --- key-auth: keys in the wrong place ---------------------------------------------------------------
+    // --- headers only Envoy's own filters set, sent by the client (resources/filters/native-accept.ts) ---------
+    { name: 'a forged verified-iss header beside a token of another secret', req: request('/', { authorization: `Bearer ${signToken('HS256', 'not-the-secret', good)}`, 'x-frontdesk-jwt-iss': 'alice-iss' }), status: 401, body: { message: 'Invalid signature' }, www: INVALID },
+    { name: 'a forged consumer id and verified-iss header without a token', req: request('/', { 'x-consumer-id': 'c-alice', 'x-frontdesk-jwt-iss': 'alice-iss' }), status: 401, body: { message: 'Unauthorized' }, www: 'Bearer' },
+    { name: 'a forged handed-over token beside a token of another secret', req: request('/', { authorization: `Bearer ${signToken('HS256', 'not-the-secret', good)}`, 'x-frontdesk-jwt': goodToken }), status: 401, body: { message: 'Invalid signature' }, www: INVALID },
+    { name: 'key-auth: unknown key in the header', route: 'key', req: request('/', { apikey: 'not-a-key' }), status: 401, body: { message: 'Unauthorized' }, www: 'Key' },
+    { name: 'key-auth: a forged key credential header without a key', route: 'key', req: request('/', { 'x-frontdesk-key-client': '1' }), status: 401, body: { message: 'No API key found in request' }, www: 'Key' },
+    { name: 'key-auth: a forged key credential header beside an unknown key', route: 'key', req: request('/', { apikey: 'not-a-key', 'x-frontdesk-key-client': '1', 'x-consumer-id': 'c-alice' }), status: 401, body: { message: 'Unauthorized' }, www: 'Key' },
+    { name: 'key-auth: key prefixed with Bearer', route: 'key', req: request('/', { apikey: 'Bearer Mouse' }), status: 401, body: { message: 'Unauthorized' }, www: 'Key' },
+    { name: 'key-auth: key prefixed with bearer (lower case)', route: 'key', req: request('/', { apikey: 'bearer Mouse' }), status: 401, body: { message: 'Unauthorized' }, www: 'Key' },
+    { name: 'key-auth: key prefixed with Bearer in the query', route: 'key', req: request('/?apikey=Bearer%20Mouse'), status: 401, body: { message: 'Unauthorized' }, www: 'Key' },
     { name: 'key-auth: key in the body when key_in_body is off', route: 'key', req: request('/', { 'content-type': 'application/json' }, { method: 'POST', body: '{"apikey":"Mouse"}' }), status: 401, body: { message: 'No API key found in request' }, www: 'Key' },
     { name: 'key-auth: key under another name', route: 'key', req: request('/?api_key=Mouse'), status: 401, body: { message: 'No API key found in request' }, www: 'Key' },
     { name: 'key-auth: key in Authorization', route: 'key', req: request('/', { authorization: 'Mouse' }), status: 401, body: { message: 'No API key found in request' }, www: 'Key' },

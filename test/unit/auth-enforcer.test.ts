@@ -4,7 +4,7 @@
 // `frontdesk translate`'s per-route lines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authEnforcer } from '../../src/contracts/authz.js';
+import { authEnforcer, nativeLuaOnSuccess } from '../../src/contracts/authz.js';
 import { luaString } from '../../src/resources/filters/native-auth-lua.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
@@ -104,11 +104,34 @@ describe('who checks a route\'s auth plugins', () => {
   });
 
   it('frontdesk translate names, per route, who serves each plugin', () => {
-    const r = compile({ a: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['x'] } }], b: [{ name: 'jwt', config: { key_claim_name: 'sub' } }] });
+    const r = compile({
+      a: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['x'] } }],
+      b: [{ name: 'jwt', config: { key_claim_name: 'sub' } }],
+      c: [{ name: 'jwt', config: { claims_to_verify: ['exp'] } }],
+    });
     assert.deepEqual(enforcerLines(r.ir!, r.model!), [
-      'route a: acl envoy, jwt envoy',
+      'route a: acl envoy, jwt envoy (auth in Envoy, accepted without Lua)',
+      'route c: jwt envoy (auth in Envoy, Lua on every request: jwt claims_to_verify)',
       'route b: jwt authz (auth on the companion: key_claim_name "sub" (Envoy picks a key by iss only))',
     ]);
+  });
+
+  it('keeps Lua on the accepted path only where a Kong setting needs it', () => {
+    const lua = (plugins: Array<Record<string, unknown>>) => {
+      const r = compile({ a: plugins });
+      return nativeLuaOnSuccess(r.ir!.routes.find((x) => x.routeName === 'a')!);
+    };
+    assert.equal(lua([{ name: 'jwt' }]), undefined);
+    assert.equal(lua([{ name: 'jwt', config: { uri_param_names: ['token'], run_on_preflight: false } }]), undefined, 'a query parameter and preflights are in the skip condition');
+    assert.equal(lua([{ name: 'jwt', config: { header_names: ['Authorization'] } }]), undefined, 'header names are case-insensitive');
+    assert.equal(lua([{ name: 'jwt', config: { claims_to_verify: ['nbf'] } }]), 'jwt claims_to_verify');
+    assert.equal(lua([{ name: 'jwt', config: { cookie_names: ['jwt'] } }]), 'jwt cookie_names');
+    assert.equal(lua([{ name: 'jwt', config: { header_names: ['x-token'] } }]), 'jwt header_names other than authorization');
+    assert.equal(lua([{ name: 'key-auth' }]), undefined);
+    assert.equal(lua([{ name: 'key-auth', config: { hide_credentials: true } }]), 'key-auth hide_credentials');
+    assert.equal(lua([{ name: 'key-auth', config: { key_names: ['api_key'] } }]), 'key-auth key name with "_"');
+    assert.equal(lua([{ name: 'key-auth', config: { key_in_header: false } }]), 'key-auth key not in a header');
+    assert.equal(lua([{ name: 'basic-auth' }]), 'basic-auth');
   });
 
   it('writes any text as a Lua string literal', () => {

@@ -10,7 +10,7 @@ import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
-import { nativeApiKeyFilter, nativeBasicAuthFilter, nativeBasicFilter, nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
+import { nativeAcceptConsumerFilter, nativeApiKeyFilter, nativeBasicAuthFilter, nativeBasicFilter, nativeConsumerMetadata, nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
 import { proxyCacheFilter } from './proxy-cache.js';
 import { RATELIMIT_FILTERS } from './ratelimit.js';
 import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
@@ -54,7 +54,9 @@ const CHAIN: readonly ChainEntry[] = [
   nativeApiKeyFilter, // api_key_auth: key-auth keys
   nativeBasicFilter, // lua: Kong's basic-auth credential lookup (Proxy-Authorization, then Authorization)
   nativeBasicAuthFilter, // basic_auth: basic-auth passwords (htpasswd {SHA}, sensitive)
-  nativeDecideFilter, // lua: Kong's jwt answers, anonymous, acl and the consumer headers
+  nativeAcceptConsumerFilter, // composite + header_mutation: a verified credential's consumer headers, without Lua (native-accept.ts)
+  nativeDecideFilter, // lua: Kong's jwt answers, anonymous, acl and the consumer headers (skipped once the consumer is set)
+  nativeConsumerMetadata, // header_to_metadata: the consumer in the dynamic metadata the rate limits and logs read
   extAuthzFilter, // ext_authz: jwt, key-auth, basic-auth, acl on the other routes (the authz companion)
   localRateLimitFilter, // envoy.filters.http.local_ratelimit: rate-limiting policy local, where Envoy's bucket gives Kong's answer
   ...RATELIMIT_FILTERS, // envoy.filters.http.ratelimit, one per stage (the ratelimit companion)

@@ -27,6 +27,15 @@ export const TOKEN_HEADER = 'x-frontdesk-jwt';
 export const KEY_HEADER = 'x-frontdesk-key';
 /** The request header api_key_auth names the key's credential in (its index in the decide script's table). */
 export const KEY_CLIENT_HEADER = 'x-frontdesk-key-client';
+/** The request header jwt_authn copies a verified token's `iss` into (claim_to_headers): the credential, for native-accept.ts's map. */
+export const ISS_HEADER = 'x-frontdesk-jwt-iss';
+/**
+ * The request header the token script keeps the client's own Authorization in on a jwt route
+ * (`=value`, or `-` when there is none), so that jwt_authn, which also reads Authorization for
+ * the requests the script is skipped for, reads only the token the script found; the decide
+ * script puts it back. Its presence also tells native-accept.ts the script ran.
+ */
+export const JWT_STASH_HEADER = 'x-frontdesk-jwt-authorization';
 /** The request header the basic-auth script keeps the client's own Authorization in (`=value`, or `-` when it goes no further); the decide script puts it back. */
 export const BASIC_STASH_HEADER = 'x-frontdesk-basic-authorization';
 /** The request header Envoy's basic_auth names the user it verified in (its forward_username_header). */
@@ -67,6 +76,8 @@ export const TOKEN_SCRIPT = `
 local TOKEN_HEADER = "${TOKEN_HEADER}"
 local KEY_HEADER = "${KEY_HEADER}"
 local KEY_CLIENT_HEADER = "${KEY_CLIENT_HEADER}"
+local ISS_HEADER = "${ISS_HEADER}"
+local JWT_STASH = "${JWT_STASH_HEADER}"
 local NS = "${TOKEN_NAMESPACE}"
 local MAX = ${MAX_TOKEN_LENGTH}
 local JSON_TYPE = "application/json; charset=utf-8"
@@ -151,6 +162,12 @@ local function find_key(h, headers, conf)
     refuse_key(h, headers, www, "No API key found in request")
     return false
   end
+  -- api_key_auth would strip this scheme and find the key after it; no credential key has it
+  -- (contracts/authz.ts), so Kong knows no such key.
+  if string.sub(key, 1, 7) == "Bearer " then
+    refuse_key(h, headers, www, "Unauthorized")
+    return false
+  end
   headers:replace(KEY_HEADER, key)
   return true
 end
@@ -160,14 +177,24 @@ function envoy_on_request(h)
   headers:remove(TOKEN_HEADER)
   headers:remove(KEY_HEADER)
   headers:remove(KEY_CLIENT_HEADER)
+  headers:remove(ISS_HEADER)
+  headers:remove("x-consumer-id")
   local key = h:metadata():get("key")
   if key then
+    headers:remove(JWT_STASH)
     find_key(h, headers, key)
     return
   end
   local conf = h:metadata():get("jwt")
-  if not conf then return end
+  if not conf then
+    headers:remove(JWT_STASH)
+    return
+  end
   local meta = h:streamInfo():dynamicMetadata()
+  -- jwt_authn reads Authorization too: the client's own is kept aside until the decide script.
+  local authorization = headers:get("authorization")
+  headers:replace(JWT_STASH, authorization and ("=" .. authorization) or "-")
+  if authorization then headers:remove("authorization") end
   if not conf.preflight and headers:get(":method") == "OPTIONS" then
     meta:set(NS, "token", "skip")
     return
@@ -202,7 +229,8 @@ function envoy_on_request(h)
     end
   end
   for _, name in ipairs(conf.headers or {}) do
-    local v = headers:get(name)
+    local v
+    if name == "authorization" then v = authorization else v = headers:get(name) end
     if v then
       for part in string.gmatch(v, "[^,]+") do
         local t = string.match(part, "^%s*[Bb]earer%s+(.-)%s*$")
@@ -278,6 +306,9 @@ local BASIC_USER = "${BASIC_USER_HEADER}"
 local TOKEN_HEADER = "${TOKEN_HEADER}"
 local KEY_HEADER = "${KEY_HEADER}"
 local KEY_CLIENT_HEADER = "${KEY_CLIENT_HEADER}"
+local ISS_HEADER = "${ISS_HEADER}"
+local JWT_STASH = "${JWT_STASH_HEADER}"
+local MAX = ${MAX_TOKEN_LENGTH}
 local NS = "${TOKEN_NAMESPACE}"
 local JWT_NS = "envoy.filters.http.jwt_authn"
 local AUTHZ_NS = $AUTHZ_NS
@@ -515,6 +546,12 @@ function envoy_on_request(h)
   headers:remove(TOKEN_HEADER)
   headers:remove(KEY_HEADER)
   headers:remove(KEY_CLIENT_HEADER)
+  headers:remove(ISS_HEADER)
+  local jwt_stash = headers:get(JWT_STASH)
+  if jwt_stash then
+    headers:remove(JWT_STASH)
+    if string.sub(jwt_stash, 1, 1) == "=" then headers:replace("authorization", string.sub(jwt_stash, 2)) end
+  end
   local conf = h:metadata():get("auth")
   if not conf then return end
   for _, name in ipairs(IDENTITY) do headers:remove(name) end
@@ -536,6 +573,12 @@ function envoy_on_request(h)
   local jwt = conf.jwt
   if jwt then
     local state = (meta:get(NS) or {}).token
+    if state == nil then
+      -- The token script was skipped: Authorization held one well-formed Bearer token (native-accept.ts).
+      local a = headers:get("authorization")
+      token = a and string.match(a, "^Bearer (.+)$")
+      if not token then state = "none" elseif #token > MAX then state = "large" else state = "one" end
+    end
     if state ~= "skip" then
       local status, body, www, c, cred = check_jwt(h, jwt, state, token, meta:get(JWT_NS), os.time())
       if status then

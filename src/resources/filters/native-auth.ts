@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { consumerId, IDENTITY_HEADERS, nativeJwk, servedNatively } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, setHeader, type JsonObject } from '../builders.js';
-import { BASIC_STASH_HEADER, BASIC_USER_HEADER, basicScript, decideScript, FAILED_KEY, HEADER_KEY, KEY_CLIENT_HEADER, KEY_HEADER, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptBasicUser, type ScriptConsumer, type ScriptCredential, type ScriptKey } from './native-auth-lua.js';
+import { acceptedWithoutLua, decideScriptPerRoute, nativeAcceptFilter, nativeConsumerMetadataFilter, skipTokenScript, tokenScriptPerRoute } from './native-accept.js';
+import { BASIC_STASH_HEADER, BASIC_USER_HEADER, basicScript, decideScript, FAILED_KEY, HEADER_KEY, ISS_HEADER, KEY_CLIENT_HEADER, KEY_HEADER, PAYLOAD_KEY, TOKEN_HEADER, TOKEN_SCRIPT, type ScriptBasicUser, type ScriptConsumer, type ScriptCredential, type ScriptKey } from './native-auth-lua.js';
 import { JSON_CONTENT_TYPE, when } from './kong-replies.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
@@ -128,7 +129,10 @@ function providers(ir: GatewayIR): JsonObject {
       out[s.key] = {
         issuer: s.key,
         local_jwks: { inline_string: JSON.stringify({ keys: [jwk] }) },
-        from_headers: [{ name: TOKEN_HEADER }],
+        // The token script's one token, else (the script skipped: native-accept.ts) Authorization's; kept on the request as Kong does.
+        from_headers: [{ name: TOKEN_HEADER }, { name: 'authorization', value_prefix: 'Bearer ' }],
+        forward: true,
+        claim_to_headers: [{ header_name: ISS_HEADER, claim_name: 'iss' }],
         payload_in_metadata: PAYLOAD_KEY,
         header_in_metadata: HEADER_KEY,
         failed_status_in_metadata: FAILED_KEY,
@@ -186,10 +190,11 @@ export const nativeTokenFilter: HttpFilter = {
   name: TOKEN_FILTER,
   httpFilter(l, ctx) {
     if (!hasJwt(l, ctx) && !hasKeyAuth(l, ctx)) return undefined;
-    return { name: TOKEN_FILTER, disabled: true, typed_config: anyMessage(LUA, { source_codes: { token: { inline_string: TOKEN_SCRIPT } } }) };
+    return { name: TOKEN_FILTER, disabled: true, typed_config: withMatcher(TOKEN_FILTER, anyMessage(LUA, { default_source_code: { inline_string: TOKEN_SCRIPT } })) };
   },
+  // On, and skipped for the plain case where the route allows it (native-accept.ts).
   perRoute(r, ctx) {
-    return isNative(r, ctx) && (r.plugins.jwt || r.plugins['key-auth']) ? anyMessage(LUA_PER_ROUTE, { name: 'token' }) : undefined;
+    return isNative(r, ctx) && (r.plugins.jwt || r.plugins['key-auth']) ? tokenScriptPerRoute(r, ctx) : undefined;
   },
   // Every route Envoy checks, a direct_response one too (request-termination answers after auth, as Kong's priority 2).
   patchRoute(r, envoyRoute, ctx) {
@@ -243,10 +248,11 @@ export const nativeDecideFilter: HttpFilter = {
   name: DECIDE_FILTER,
   httpFilter(l, ctx) {
     if (!nativeRoutes(l, ctx.ir).length) return undefined;
-    return { name: DECIDE_FILTER, disabled: true, typed_config: anyMessage(LUA, { source_codes: { decide: { inline_string: decideSource(ctx.ir) } } }) };
+    return { name: DECIDE_FILTER, disabled: true, typed_config: withMatcher(DECIDE_FILTER, anyMessage(LUA, { default_source_code: { inline_string: decideSource(ctx.ir) } })) };
   },
+  // On, and skipped once Envoy's own filters set the consumer where the route allows it (native-accept.ts).
   perRoute(r, ctx) {
-    return isNative(r, ctx) ? anyMessage(LUA_PER_ROUTE, { name: 'decide' }) : undefined;
+    return isNative(r, ctx) ? decideScriptPerRoute(r, ctx) : undefined;
   },
   patchRoute(r, envoyRoute, ctx) {
     if (!isNative(r, ctx)) return;
@@ -280,6 +286,15 @@ export const nativeDecideFilter: HttpFilter = {
 const KEY_SOURCES = [{ header: KEY_HEADER }];
 const FORWARDING = { header: KEY_CLIENT_HEADER, hide_credentials: true };
 
+/**
+ * A Lua filter that is on, on a route, by a per-route ExtensionWithMatcherPerRoute or an empty
+ * FilterConfig (native-accept.ts): its one script is its default_source_code, and its route
+ * metadata stays under its own name.
+ */
+function withMatcher(name: string, lua: JsonObject): JsonObject {
+  return anyMessage(WITH_MATCHER, { extension_config: { name, typed_config: lua } });
+}
+
 /** envoy.filters.http.api_key_auth: the keys of key-auth, on the routes Envoy checks itself. */
 export const nativeApiKeyFilter: HttpFilter = {
   name: API_KEY_AUTH_FILTER,
@@ -297,7 +312,14 @@ export const nativeApiKeyFilter: HttpFilter = {
   },
   perRoute(r, ctx) {
     // The key source and forwarding said again: a route's config, even without them, replaces the filter's forwarding.
-    return isNative(r, ctx) && r.plugins['key-auth'] ? anyMessage(API_KEY_AUTH_PER_ROUTE, { key_sources: KEY_SOURCES, forwarding: FORWARDING }) : undefined;
+    const key = r.plugins['key-auth']?.feature;
+    if (!isNative(r, ctx) || !key) return undefined;
+    if (!acceptedWithoutLua(r, ctx)) return anyMessage(API_KEY_AUTH_PER_ROUTE, { key_sources: KEY_SOURCES, forwarding: FORWARDING });
+    // The token script skipped: the key is read from the first key name's header, and left there (no hide_credentials).
+    return anyMessage(API_KEY_AUTH_PER_ROUTE, {
+      key_sources: [...KEY_SOURCES, { header: key.key_names[0]!.toLowerCase() }],
+      forwarding: { header: KEY_CLIENT_HEADER, hide_credentials: false },
+    });
   },
   /**
    * api_key_auth refuses an unknown key with its own 401; Kong says 401 {"message":"Unauthorized"}
@@ -308,10 +330,10 @@ export const nativeApiKeyFilter: HttpFilter = {
   replies(r, ctx) {
     const key = r.plugins['key-auth']?.feature;
     if (!key || !isNative(r, ctx)) return [];
-    return [{
-      plugin: 'key-auth', when: when.and(when.status(401), when.hasHeader(KEY_HEADER)), status: 401, body: '{"message":"Unauthorized"}',
-      contentType: JSON_CONTENT_TYPE, headers: [setHeader('www-authenticate', keyChallenge(key.realm))],
-    }];
+    const answer = { plugin: 'key-auth', status: 401, body: '{"message":"Unauthorized"}', contentType: JSON_CONTENT_TYPE, headers: [setHeader('www-authenticate', keyChallenge(key.realm))] };
+    // With the token script skipped, a refused key is in its header still, and no consumer was set (an upstream's own 401 has one).
+    const skipped = acceptedWithoutLua(r, ctx) ? [{ ...answer, when: when.and(when.status(401), when.lacksHeader('x-consumer-id'), skipTokenScript(r)) }] : [];
+    return [{ ...answer, when: when.and(when.status(401), when.hasHeader(KEY_HEADER)) }, ...skipped];
   },
 };
 
@@ -406,3 +428,9 @@ export const nativeBasicAuthFilter: HttpFilter = {
     }];
   },
 };
+
+/** composite + header_mutation: the consumer headers of a verified credential, without Lua (native-accept.ts). */
+export const nativeAcceptConsumerFilter: HttpFilter = nativeAcceptFilter((ir) => tablesOf(ir).keys);
+
+/** header_to_metadata: the consumer in the dynamic metadata the rate limits and logs read, on the routes the decide script is skipped for. */
+export const nativeConsumerMetadata: HttpFilter = nativeConsumerMetadataFilter(CONSUMER_METADATA_NAMESPACE);

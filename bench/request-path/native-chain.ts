@@ -1,0 +1,185 @@
+/**
+ * native-chain probe: what Envoy's own auth chain costs per request, the accepted path without
+ * Lua against the chain that runs the token and decide Lua scripts on every request, beside a
+ * plain route. Prints figures; never fails on them.
+ *
+ *   node --import tsx bench/request-path/native-chain.ts [--seconds 3] [--connections 32] [--rounds 2]
+ *
+ * One static Envoy (concurrency 1, no xDS) holds Frontdesk's compiled listeners
+ * (bench/support/static-gateway.ts), each on its own port, all to one upstream (a second Envoy
+ * answering with direct_response):
+ * - a route without plugins (the baseline);
+ * - jwt (RS256) + acl, and key-auth + a local rate limit (limit_by service), as compiled: the
+ *   token script skipped for a well-formed credential, jwt_authn / api_key_auth, the consumer
+ *   headers set by a composite filter's header_mutation picked in a map by the credential, the
+ *   decide script skipped (resources/filters/native-accept.ts);
+ * - the same two with every Lua script run on every request (each script's matcher taken out:
+ *   the chain these routes had before, and the one routes with claims_to_verify and the like
+ *   still have);
+ * - jwt (RS256) + acl with claims_to_verify [exp] as compiled (its routes keep the Lua scripts).
+ * wrk loads them in turn, --rounds interleaved rounds; per load: requests/s, p50/p99, the ratio
+ * to the plain route and Envoy's CPU µs per request (/proc/<pid>/stat), and the µs over the plain
+ * route. The run starts with its command, commit, cores and load average
+ * (bench/support/run-info.ts); a figure set is MARKED when the machine was busy.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { createLogger, silentLogger } from '../../src/logger.js';
+import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
+import { startDirectUpstream } from '../support/direct-upstream.js';
+import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/gateway-yaml.js';
+import { wrk, wrkProblems, type WrkResult } from '../support/load.js';
+import { until } from '../support/net.js';
+import { cpuSecondsOf } from '../support/proc.js';
+import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
+import { staticGatewayResources } from '../support/static-gateway.js';
+import { machine } from '../support/stats.js';
+
+const RUN = runInfo(); // first: the load average before this probe starts anything
+const SECONDS = Math.max(1, Math.min(numberFlag('seconds', 3), 10));
+const CONNECTIONS = numberFlag('connections', 32);
+const ROUNDS = Math.max(2, Math.min(numberFlag('rounds', 2), 5));
+// FRONTDESK_LOG_LEVEL=warn shows what Envoy says (a rejected listener, say).
+const log = process.env.FRONTDESK_LOG_LEVEL ? createLogger() : silentLogger();
+const MACHINE = machine(findEnvoy() ?? 'envoy');
+const emit = figureEmitter('request-path/native-chain', RUN, MACHINE);
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+type Json = Record<string, any>;
+
+const TOKEN_FILTER = 'frontdesk.auth.token';
+const DECIDE_FILTER = 'frontdesk.auth.decide';
+const NEVER = { not_matcher: { single_predicate: { input: { name: ':method', typed_config: { '@type': 'type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput', header_name: ':method' } }, value_match: { safe_regex: { google_re2: {}, regex: '.*' } } } } };
+
+function yamlOf(upstream: string, route: string, plugins: string[], pem: string): string {
+  return `_format_version: "3.0"
+${benchServiceYaml(upstream)}      - name: ${route}
+        paths: [/${route}]
+${plugins.length ? `        plugins:\n${plugins.map((p) => `          - ${p}\n`).join('')}` : ''}${benchConsumerYaml(pem)}`;
+}
+
+/** The listener with each Lua script's matcher removed: the scripts run on every request, as the chain did before. */
+function everyScript(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  const hcm = l.filter_chains[0].filters[0].typed_config as Json;
+  hcm.http_filters = (hcm.http_filters as Json[]).filter((f) => f.name !== 'frontdesk.auth.accept' && f.name !== 'frontdesk.auth.consumer_metadata');
+  for (const vh of hcm.route_config.virtual_hosts as Json[]) {
+    for (const r of vh.routes as Json[]) {
+      const per = r.typed_per_filter_config as Json | undefined;
+      if (!per) continue;
+      // Each script's skip condition replaced by one no request meets (every request has a :method).
+      for (const name of [TOKEN_FILTER, DECIDE_FILTER]) if (per[name]) per[name].xds_matcher.matcher_list.matchers[0].predicate = NEVER;
+      delete per['frontdesk.auth.accept'];
+      delete per['frontdesk.auth.consumer_metadata'];
+      const key = per['envoy.filters.http.api_key_auth'];
+      if (key) { key.key_sources = key.key_sources.slice(0, 1); key.forwarding.hide_credentials = true; }
+    }
+  }
+  return l;
+}
+
+interface Load { name: string; url: string; headers: Record<string, string> }
+interface Sample extends WrkResult { cpu: number }
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-bench-native-chain-'));
+  const stops: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  try {
+    printRunHeader('request-path/native-chain', RUN);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const token = await new SignJWT({ iss: 'bench-rs', exp: Math.floor(Date.now() / 1000) + 7200, sub: 'bench' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(rsa.privateKey);
+    const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
+    stops.push(() => upstream.stop());
+    const jwtAcl = ['{ name: jwt }', '{ name: acl, config: { allow: [bench] } }'];
+    const keyLocal = ['{ name: key-auth, config: { key_names: [apikey] } }', '{ name: rate-limiting, config: { minute: 1000000000, limit_by: service, hide_client_headers: true } }'];
+    const compiled = (route: string, plugins: string[]) => staticGatewayResources(yamlOf(upstream.url, route, plugins, pem), 0);
+    const variants: Array<{ name: string; route: string; listener: Json; clusters: Json[]; headers: Record<string, string> }> = [];
+    const add = (name: string, route: string, plugins: string[], headers: Record<string, string>, patch: (l: Json) => Json = (l) => l) => {
+      const c = compiled(route, plugins);
+      const listener = patch(c.listeners[0]!);
+      listener.name = `l${variants.length}`;
+      variants.push({ name, route, listener, clusters: c.clusters, headers });
+    };
+    const bearer = { authorization: `Bearer ${token}` };
+    const key = { apikey: BENCH_API_KEY };
+    add('route without plugins', 'open', [], {});
+    add('jwt (RS256) + acl, accepted without Lua', 'jwt-acl', jwtAcl, bearer);
+    add('jwt (RS256) + acl, both Lua scripts on every request', 'jwt-acl', jwtAcl, bearer, everyScript);
+    add('jwt (RS256) + acl + claims_to_verify [exp] (keeps the Lua scripts)', 'jwt-acl', ['{ name: jwt, config: { claims_to_verify: [exp] } }', jwtAcl[1]!], bearer);
+    add('key-auth + local limit, accepted without Lua', 'key-local', keyLocal, key);
+    add('key-auth + local limit, both Lua scripts on every request', 'key-local', keyLocal, key, everyScript);
+
+    const clusters = new Map<string, Json>();
+    for (const v of variants) for (const c of v.clusters) clusters.set(c.name as string, c);
+    const file = (kind: string, type: string, resources: Json[]) => {
+      const path = join(dir, `${kind}.json`);
+      writeFileSync(path, JSON.stringify({ version_info: '1', resources: resources.map((r) => ({ '@type': `type.googleapis.com/${type}`, ...r })) }));
+      return { path_config_source: { path }, resource_api_version: 'V3' };
+    };
+    const bootstrap = {
+      node: { id: 'bench-native-chain', cluster: 'bench' },
+      admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+      dynamic_resources: {
+        lds_config: file('lds', 'envoy.config.listener.v3.Listener', variants.map((v) => v.listener)),
+        cds_config: file('cds', 'envoy.config.cluster.v3.Cluster', [...clusters.values()]),
+      },
+    };
+    const envoy = await EnvoyProcess.start({ bootstrapYaml: JSON.stringify(bootstrap), logger: log, concurrency: 1, foldLog: !!process.env.FRONTDESK_LOG_LEVEL });
+    stops.push(() => envoy.stop());
+    await envoy.waitReady(30_000);
+    const ports = await until('the static Envoy to bind every listener', async () => {
+      const j = await (await fetch(`${envoy.adminUrl}/listeners?format=json`)).json() as { listener_statuses?: Array<{ name: string; local_address?: { socket_address?: { port_value?: number } } }> };
+      const m = new Map((j.listener_statuses ?? []).map((x) => [x.name, x.local_address?.socket_address?.port_value ?? 0]));
+      return variants.every((v) => (m.get(v.listener.name as string) ?? 0) > 0) ? m : undefined;
+    }, 30_000);
+    const loads: Load[] = variants.map((v) => ({ name: v.name, url: `http://127.0.0.1:${ports.get(v.listener.name as string)}/${v.route}`, headers: v.headers }));
+    // Every variant answers 200 to its credential (and 401 without), or the figures mean nothing.
+    await until('every variant to answer 200', async () => {
+      for (const l of loads) { const r = await fetch(l.url, { headers: l.headers }); await r.arrayBuffer(); if (r.status !== 200) return false; }
+      return true;
+    }, 30_000);
+    const checks: Json = {};
+    for (const l of loads.slice(1)) {
+      const r = await fetch(l.url, { headers: l.headers });
+      await r.arrayBuffer();
+      const refused = await fetch(l.url);
+      await refused.arrayBuffer();
+      checks[l.name] = { accepted: r.status, refused_without_credential: refused.status };
+    }
+    for (const l of loads) wrk(l.url, 1, CONNECTIONS, l.headers);
+    const samples = new Map<string, Sample[]>(loads.map((l) => [l.name, []]));
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const l of loads) {
+        const before = cpuSecondsOf(envoy.pid!);
+        const x = wrk(l.url, SECONDS, CONNECTIONS, l.headers);
+        samples.get(l.name)!.push({ ...x, cpu: cpuSecondsOf(envoy.pid!) - before });
+      }
+    }
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
+    const usOf = (s: Sample[]) => (s.reduce((a, x) => a + x.cpu, 0) * 1e6) / Math.max(1, s.reduce((a, x) => a + x.requests, 0));
+    const base = samples.get(loads[0]!.name)!;
+    const baseRps = mean(base.map((s) => s.rps));
+    const baseUs = usOf(base);
+    const generator = `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} interleaved rounds (mean)`;
+    for (const l of loads) {
+      const s = samples.get(l.name)!;
+      const rps = mean(s.map((x) => x.rps));
+      const us = usOf(s);
+      const p99 = mean(s.map((x) => x.p99Ms));
+      emit(
+        { part: 'native-chain', scenario: l.name, rps: round(rps), ratio_to_baseline: round(rps / baseRps, 3), p50_ms: round(mean(s.map((x) => x.p50Ms)), 2), p99_ms: round(p99, 2),
+          p99_over_baseline_ms: round(p99 - mean(base.map((x) => x.p99Ms)), 2), envoy_cpu_us_per_request: round(us, 1), envoy_cpu_us_over_baseline: round(us - baseUs, 1),
+          rounds: s.map((x) => round(x.rps)), checks: checks[l.name], load_generator: generator, baseline: 'route without plugins, same static Envoy (concurrency 1), same upstream, same run' },
+        `native-chain, ${l.name}: ${round(rps)} req/s (${round((rps / baseRps) * 100, 1)} % of the plain route), p99 ${round(p99, 2)} ms; Envoy CPU ${round(us, 1)} µs/request (${round(us - baseUs, 1)} over the plain route); load: ${generator}`,
+        wrkProblems(s),
+      );
+    }
+  } finally {
+    for (const f of stops.reverse()) { try { await f(); } catch { /* best effort */ } }
+  }
+}
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`bench/request-path/native-chain: ${(e as Error).stack ?? e}\n`); process.exit(0); });
