@@ -9,14 +9,15 @@
  * (bench/support/static-gateway.ts), each on its own port, all to one upstream (a second Envoy
  * answering with direct_response):
  * - a route without plugins (the baseline);
- * - jwt (RS256) + acl, and key-auth + a local rate limit (limit_by service), as compiled: the
+ * - jwt (RS256, claims_to_verify [exp]) + acl, and key-auth + a local rate limit (limit_by
+ *   service), the request-path benchmark's cases, as compiled: the
  *   token script skipped for a well-formed credential, jwt_authn / api_key_auth, the consumer
  *   headers set by a composite filter's header_mutation picked in a map by the credential, the
  *   decide script skipped (resources/filters/native-accept.ts);
  * - the same two with every Lua script run on every request (each script's matcher taken out:
- *   the chain these routes had before, and the one routes with claims_to_verify and the like
- *   still have);
- * - jwt (RS256) + acl with claims_to_verify [exp] as compiled (its routes keep the Lua scripts).
+ *   the chain these routes had before, and the one routes with anonymous and the like still
+ *   have: contracts/authz.ts nativeLuaOnSuccess);
+ * - jwt (RS256) read from another header than Authorization, as compiled (it keeps the scripts).
  * wrk loads them in turn, --rounds interleaved rounds; per load: requests/s, p50/p99, the ratio
  * to the plain route and Envoy's CPU µs per request (/proc/<pid>/stat), and the µs over the plain
  * route. The run starts with its command, commit, cores and load average
@@ -80,6 +81,28 @@ function everyScript(listener: Json): Json {
   return l;
 }
 
+/** Each route's accept matcher without its CEL condition (what the CEL matcher costs; never a config to run). */
+function withoutCel(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  for (const vh of l.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts as Json[]) {
+    for (const r of vh.routes as Json[]) {
+      for (const m of (r.typed_per_filter_config?.['frontdesk.auth.accept']?.xds_matcher?.matcher_list?.matchers ?? []) as Json[]) {
+        if (m.predicate.and_matcher) m.predicate = m.predicate.and_matcher.predicate[0];
+      }
+    }
+  }
+  return l;
+}
+
+/** The listener without the consumer metadata filter (what header_to_metadata costs). */
+function withoutMetadata(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  const hcm = l.filter_chains[0].filters[0].typed_config as Json;
+  hcm.http_filters = (hcm.http_filters as Json[]).filter((f) => f.name !== 'frontdesk.auth.consumer_metadata');
+  for (const vh of hcm.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) delete r.typed_per_filter_config?.['frontdesk.auth.consumer_metadata'];
+  return l;
+}
+
 interface Load { name: string; url: string; headers: Record<string, string> }
 interface Sample extends WrkResult { cpu: number }
 
@@ -93,7 +116,8 @@ async function main(): Promise<void> {
     const token = await new SignJWT({ iss: 'bench-rs', exp: Math.floor(Date.now() / 1000) + 7200, sub: 'bench' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(rsa.privateKey);
     const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
     stops.push(() => upstream.stop());
-    const jwtAcl = ['{ name: jwt }', '{ name: acl, config: { allow: [bench] } }'];
+    // The request-path benchmark's jwt + acl case (claims_to_verify [exp]).
+    const jwtAcl = ['{ name: jwt, config: { claims_to_verify: [exp] } }', '{ name: acl, config: { allow: [bench] } }'];
     const keyLocal = ['{ name: key-auth, config: { key_names: [apikey] } }', '{ name: rate-limiting, config: { minute: 1000000000, limit_by: service, hide_client_headers: true } }'];
     const compiled = (route: string, plugins: string[]) => staticGatewayResources(yamlOf(upstream.url, route, plugins, pem), 0);
     const variants: Array<{ name: string; route: string; listener: Json; clusters: Json[]; headers: Record<string, string> }> = [];
@@ -101,6 +125,7 @@ async function main(): Promise<void> {
       const c = compiled(route, plugins);
       const listener = patch(c.listeners[0]!);
       listener.name = `l${variants.length}`;
+      listener.filter_chains[0].filters[0].typed_config.stat_prefix = listener.name;
       variants.push({ name, route, listener, clusters: c.clusters, headers });
     };
     const bearer = { authorization: `Bearer ${token}` };
@@ -108,7 +133,9 @@ async function main(): Promise<void> {
     add('route without plugins', 'open', [], {});
     add('jwt (RS256) + acl, accepted without Lua', 'jwt-acl', jwtAcl, bearer);
     add('jwt (RS256) + acl, both Lua scripts on every request', 'jwt-acl', jwtAcl, bearer, everyScript);
-    add('jwt (RS256) + acl + claims_to_verify [exp] (keeps the Lua scripts)', 'jwt-acl', ['{ name: jwt, config: { claims_to_verify: [exp] } }', jwtAcl[1]!], bearer);
+    add('jwt (RS256) + acl, accepted without Lua, its CEL condition taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutCel);
+    add('jwt (RS256) + acl, accepted without Lua, header_to_metadata taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutMetadata);
+    add('jwt (RS256) with a custom header name (keeps the Lua scripts)', 'jwt-header', ['{ name: jwt, config: { claims_to_verify: [exp], header_names: [x-token] } }'], { 'x-token': `Bearer ${token}` });
     add('key-auth + local limit, accepted without Lua', 'key-local', keyLocal, key);
     add('key-auth + local limit, both Lua scripts on every request', 'key-local', keyLocal, key, everyScript);
 
@@ -148,6 +175,12 @@ async function main(): Promise<void> {
       const refused = await fetch(l.url);
       await refused.arrayBuffer();
       checks[l.name] = { accepted: r.status, refused_without_credential: refused.status };
+    }
+    // The composite filter counts the requests it handed to a consumer's header_mutation: one per accepted check above on the listeners that accept without Lua.
+    const stats = await (await fetch(`${envoy.adminUrl}/stats?filter=composite`)).text();
+    for (const v of variants) {
+      const m = new RegExp(`^http\\.${v.listener.name}\\.composite\\.filter_delegation_success: (\\d+)$`, 'm').exec(stats);
+      if (checks[v.name]) checks[v.name].composite_delegations = m ? Number(m[1]) : 0;
     }
     for (const l of loads) wrk(l.url, 1, CONNECTIONS, l.headers);
     const samples = new Map<string, Sample[]>(loads.map((l) => [l.name, []]));

@@ -172,15 +172,13 @@ export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: Gateway
  * with one well-formed credential in its usual place is then found, verified and turned into
  * Kong's consumer headers by Envoy's own filters (resources/filters/native-accept.ts), and Lua
  * runs only for the requests that need Kong's exact answers (refusals, other token sources).
- * What needs Lua on success: jwt's claims_to_verify (Kong's messages per claim, checked after
- * the signature; maximum_expiration requires exp there), anonymous, cookie_names, header_names other than
+ * What needs Lua on success: jwt's anonymous, cookie_names, header_names other than
  * Authorization alone; key-auth's hide_credentials, anonymous, a key not read from a header, a
  * first key name with "_" (nginx finds it under "-" too), run_on_preflight off; basic-auth.
  */
 export function nativeLuaOnSuccess(route: Pick<IrRoute, 'plugins'>): string | undefined {
   const jwt = route.plugins.jwt?.feature;
   if (jwt) {
-    if (jwt.claims_to_verify?.length) return 'jwt claims_to_verify';
     if (jwt.anonymous !== undefined) return 'jwt anonymous';
     if (jwt.cookie_names.length) return 'jwt cookie_names';
     if (jwt.header_names.length !== 1 || jwt.header_names[0]!.toLowerCase() !== 'authorization') return 'jwt header_names other than authorization';

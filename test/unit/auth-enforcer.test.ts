@@ -107,11 +107,11 @@ describe('who checks a route\'s auth plugins', () => {
     const r = compile({
       a: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['x'] } }],
       b: [{ name: 'jwt', config: { key_claim_name: 'sub' } }],
-      c: [{ name: 'jwt', config: { claims_to_verify: ['exp'] } }],
+      c: [{ name: 'jwt', config: { header_names: ['x-token'] } }],
     });
     assert.deepEqual(enforcerLines(r.ir!, r.model!), [
       'route a: acl envoy, jwt envoy (auth in Envoy, accepted without Lua)',
-      'route c: jwt envoy (auth in Envoy, Lua on every request: jwt claims_to_verify)',
+      'route c: jwt envoy (auth in Envoy, Lua on every request: jwt header_names other than authorization)',
       'route b: jwt authz (auth on the companion: key_claim_name "sub" (Envoy picks a key by iss only))',
     ]);
   });
@@ -124,7 +124,8 @@ describe('who checks a route\'s auth plugins', () => {
     assert.equal(lua([{ name: 'jwt' }]), undefined);
     assert.equal(lua([{ name: 'jwt', config: { uri_param_names: ['token'], run_on_preflight: false } }]), undefined, 'a query parameter and preflights are in the skip condition');
     assert.equal(lua([{ name: 'jwt', config: { header_names: ['Authorization'] } }]), undefined, 'header names are case-insensitive');
-    assert.equal(lua([{ name: 'jwt', config: { claims_to_verify: ['nbf'] } }]), 'jwt claims_to_verify');
+    assert.equal(lua([{ name: 'jwt', config: { claims_to_verify: ['exp', 'nbf'], maximum_expiration: 60 } }]), undefined, 'the claims are checked in a CEL condition');
+    assert.equal(lua([{ name: 'jwt', config: { anonymous: 'alice' } }]), 'jwt anonymous');
     assert.equal(lua([{ name: 'jwt', config: { cookie_names: ['jwt'] } }]), 'jwt cookie_names');
     assert.equal(lua([{ name: 'jwt', config: { header_names: ['x-token'] } }]), 'jwt header_names other than authorization');
     assert.equal(lua([{ name: 'key-auth' }]), undefined);

@@ -20,7 +20,8 @@ import type { FilterContext, HttpFilter, Predicate } from './registry.js';
  *   credentials) runs, per credential, a header_mutation that removes the client's identity
  *   headers and the internal ones and sets Kong's X-Consumer-ID / -Custom-ID / -Username,
  *   X-Credential-Identifier and (acl, unless hide_groups_header) X-Consumer-Groups. With acl the
- *   route holds its own map, of the credentials whose consumer acl admits;
+ *   route holds its own map, of the credentials whose consumer acl admits; with claims_to_verify
+ *   or maximum_expiration too, its condition checking the verified claims (acceptableToken);
  * - the decide script is skipped when X-Consumer-ID is set at that point (only that mutation
  *   sets it: the skip condition of the token script requires its absence, and the token script
  *   removes a client's copy): every other request (a refusal, an acl refusal, a token the token
@@ -127,7 +128,7 @@ function skip(): JsonObject {
 type Expr = JsonObject;
 
 /** Builds CEL expressions with unique ids. */
-function cel(): { call(fn: string, ...args: Expr[]): Expr; ident(name: string): Expr; select(operand: Expr, field: string, test?: boolean): Expr; str(v: string): Expr; int(v: number): Expr } {
+function cel(): { call(fn: string, ...args: Expr[]): Expr; ident(name: string): Expr; select(operand: Expr, field: string, test?: boolean): Expr; str(v: string): Expr; int(v: number): Expr; double(v: number): Expr } {
   let id = 0;
   const next = () => ++id;
   return {
@@ -136,23 +137,37 @@ function cel(): { call(fn: string, ...args: Expr[]): Expr; ident(name: string): 
     select: (operand, field, test = false) => ({ id: next(), select_expr: { operand, field, ...(test ? { test_only: true } : {}) } }),
     str: (v) => ({ id: next(), const_expr: { string_value: v } }),
     int: (v) => ({ id: next(), const_expr: { int64_value: v } }),
+    double: (v) => ({ id: next(), const_expr: { double_value: v } }),
   };
 }
+
+/** What a route's jwt checks in the verified claims (Kong's claims_to_verify, maximum_expiration). */
+export interface ClaimChecks { exp: boolean; nbf: boolean; maxExp: number }
 
 /**
  * A jwt token jwt_authn verified that Envoy may accept without the decide script:
  * `!(JWT_STASH_HEADER in request.headers) && size(request.headers["authorization"]) <= 7 + MAX
- * && !has(metadata.filter_metadata["envoy.filters.http.jwt_authn"].header.crit)`. An
- * evaluation error is no match (the decide script answers).
+ * && !has(<jwt_authn metadata>.header.crit)`, and the route's claim checks, Kong's
+ * verify_registered_claims on the verified claims against the request's time in whole seconds
+ * (`now`): exp, `payload.exp > now`; nbf, `payload.nbf <= now`; maximum_expiration,
+ * `payload.exp - now <= maximum_expiration`. A claim that is missing or not a number is an
+ * evaluation error, and an error is no match: the decide script gives Kong's answer.
  */
-function acceptableToken(): Predicate {
+function acceptableToken(claims: ClaimChecks | undefined): Predicate {
   const e = cel();
   const headers = () => e.select(e.ident('request'), 'headers');
   const noStash = e.call('!_', e.call('@in', e.str(JWT_STASH_HEADER), headers()));
   const small = e.call('_<=_', e.call('size', e.call('_[_]', headers(), e.str('authorization'))), e.int('Bearer '.length + MAX_TOKEN_LENGTH));
-  const jwtHeader = e.select(e.call('_[_]', e.select(e.ident('metadata'), 'filter_metadata'), e.str(JWT_AUTHN_NAMESPACE)), 'header');
-  const noCrit = e.call('!_', e.select(jwtHeader, 'crit', true));
-  const expr = e.call('_&&_', e.call('_&&_', noStash, small), noCrit);
+  const jwtMetadata = () => e.call('_[_]', e.select(e.ident('metadata'), 'filter_metadata'), e.str(JWT_AUTHN_NAMESPACE));
+  const noCrit = e.call('!_', e.select(e.select(jwtMetadata(), 'header'), 'crit', true));
+  const claim = (name: string) => e.select(e.select(jwtMetadata(), 'payload'), name);
+  const now = () => e.call('double', e.call('int', e.select(e.ident('request'), 'time')));
+  const checks = [
+    ...(claims?.exp ? [e.call('_>_', claim('exp'), now())] : []),
+    ...(claims?.nbf ? [e.call('_<=_', claim('nbf'), now())] : []),
+    ...(claims?.maxExp ? [e.call('_<=_', e.call('_-_', claim('exp'), now()), e.double(claims.maxExp))] : []),
+  ];
+  const expr = [noStash, small, noCrit, ...checks].reduce((a, b) => e.call('_&&_', a, b));
   return {
     single_predicate: {
       input: { name: 'cel', typed_config: anyMessage(CEL_INPUT, {}) },
@@ -198,7 +213,7 @@ function consumerMutation(c: IrConsumer, credential: string | undefined, acl: Ac
 }
 
 /** The accept filter's matcher: jwt credentials by ISS_HEADER, key-auth credentials by KEY_CLIENT_HEADER (api_key_auth's client, a key's place from 1). */
-function acceptMatcher(ir: GatewayIR, keys: readonly { consumer: number; id?: string }[], acl: AclView | undefined, only?: 'jwt' | 'key'): JsonObject {
+function acceptMatcher(ir: GatewayIR, keys: readonly { consumer: number; id?: string }[], acl: AclView | undefined, only?: 'jwt' | 'key', claims?: ClaimChecks): JsonObject {
   const jwt: Record<string, JsonObject> = {};
   const key: Record<string, JsonObject> = {};
   for (const c of ir.consumers) {
@@ -213,12 +228,19 @@ function acceptMatcher(ir: GatewayIR, keys: readonly { consumer: number; id?: st
     matcher: { matcher_tree: { input: { name: header, typed_config: anyMessage('envoy.type.matcher.v3.HttpRequestHeaderMatchInput', { header_name: header }) }, exact_match_map: { map } } },
   });
   const matchers: JsonObject[] = [];
-  if (only !== 'key' && Object.keys(jwt).length) matchers.push({ predicate: when.and(when.hasHeader(ISS_HEADER), acceptableToken()), on_match: byHeader(ISS_HEADER, sorted(jwt)) });
+  if (only !== 'key' && Object.keys(jwt).length) matchers.push({ predicate: when.and(when.hasHeader(ISS_HEADER), acceptableToken(claims)), on_match: byHeader(ISS_HEADER, sorted(jwt)) });
   if (only !== 'jwt' && Object.keys(key).length) matchers.push({ predicate: when.hasHeader(KEY_CLIENT_HEADER), on_match: byHeader(KEY_CLIENT_HEADER, sorted(key)) });
   return { matcher_list: { matchers } };
 }
 
 const sorted = (o: Record<string, JsonObject>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+function claimsOf(r: IrRoute): ClaimChecks | undefined {
+  const jwt = r.plugins.jwt?.feature;
+  const names = new Set(jwt?.claims_to_verify ?? []);
+  if (!jwt || (!names.size && !jwt.maximum_expiration)) return undefined;
+  return { exp: names.has('exp'), nbf: names.has('nbf'), maxExp: jwt.maximum_expiration ?? 0 };
+}
 
 function aclOf(r: IrRoute): AclView | undefined {
   const acl = r.plugins.acl?.feature;
@@ -255,8 +277,9 @@ export function nativeAcceptFilter(keysOf: (ir: GatewayIR) => readonly { consume
     perRoute(r, ctx) {
       if (!acceptedWithoutLua(r, ctx)) return ctx.ir.listeners.some((l) => l.routes.includes(r) && used(l, ctx)) ? disabledHere() : undefined;
       const acl = aclOf(r);
-      if (!acl) return undefined;
-      const m = acceptMatcher(ctx.ir, keysOf(ctx.ir), acl, r.plugins.jwt ? 'jwt' : 'key');
+      const claims = claimsOf(r);
+      if (!acl && !claims) return undefined;
+      const m = acceptMatcher(ctx.ir, keysOf(ctx.ir), acl, r.plugins.jwt ? 'jwt' : 'key', claims);
       // No credential acl admits: nothing to run here, the decide script refuses.
       if (!(m.matcher_list as { matchers: unknown[] }).matchers.length) return disabledHere();
       return anyMessage(WITH_MATCHER_PER_ROUTE, { xds_matcher: m });
