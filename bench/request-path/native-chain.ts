@@ -103,6 +103,16 @@ function withoutMetadata(listener: Json): Json {
   return l;
 }
 
+/** The listener with only the skipped token script and the credential filter left of the auth chain (no consumer set: cost attribution only). */
+function credentialFilterOnly(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  const hcm = l.filter_chains[0].filters[0].typed_config as Json;
+  const gone = new Set(['frontdesk.auth.accept', 'frontdesk.auth.decide', 'frontdesk.auth.consumer_metadata']);
+  hcm.http_filters = (hcm.http_filters as Json[]).filter((f) => !gone.has(f.name));
+  for (const vh of hcm.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) for (const n of gone) delete r.typed_per_filter_config?.[n];
+  return l;
+}
+
 interface Load { name: string; url: string; headers: Record<string, string> }
 interface Sample extends WrkResult { cpu: number }
 
@@ -135,9 +145,11 @@ async function main(): Promise<void> {
     add('jwt (RS256) + acl, both Lua scripts on every request', 'jwt-acl', jwtAcl, bearer, everyScript);
     add('jwt (RS256) + acl, accepted without Lua, its CEL condition taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutCel);
     add('jwt (RS256) + acl, accepted without Lua, header_to_metadata taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutMetadata);
+    add('jwt (RS256) + acl: the skipped token script and jwt_authn only, no consumer set (cost attribution only)', 'jwt-acl', jwtAcl, bearer, credentialFilterOnly);
     add('jwt (RS256) with a custom header name (keeps the Lua scripts)', 'jwt-header', ['{ name: jwt, config: { claims_to_verify: [exp], header_names: [x-token] } }'], { 'x-token': `Bearer ${token}` });
     add('key-auth + local limit, accepted without Lua', 'key-local', keyLocal, key);
     add('key-auth + local limit, both Lua scripts on every request', 'key-local', keyLocal, key, everyScript);
+    add('key-auth + local limit: the skipped token script and api_key_auth only, no consumer set (cost attribution only)', 'key-local', keyLocal, key, credentialFilterOnly);
 
     const clusters = new Map<string, Json>();
     for (const v of variants) for (const c of v.clusters) clusters.set(c.name as string, c);
