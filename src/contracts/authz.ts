@@ -173,14 +173,20 @@ export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: Gateway
  * Kong's consumer headers by Envoy's own filters (resources/filters/native-accept.ts), and Lua
  * runs only for the requests that need Kong's exact answers (refusals, other token sources).
  * What needs Lua on success: jwt's anonymous, cookie_names, header_names other than
- * Authorization alone; key-auth's hide_credentials, anonymous, a key not read from a header, a
- * first key name with "_" (nginx finds it under "-" too), run_on_preflight off; basic-auth.
+ * Authorization alone, a uri_param_name over MAX_SKIP_NAME characters; key-auth's
+ * hide_credentials, anonymous, a key not read from a header, a first key name with "_" (nginx
+ * finds it under "-" too), run_on_preflight off; basic-auth. jwt's claims_to_verify and
+ * maximum_expiration are checked without Lua (native-accept.ts).
  */
+/** The longest query parameter name the token script's skip condition can hold (one RE2 regex each, which Envoy caps at a program size of 100). */
+export const MAX_SKIP_NAME = 48;
+
 export function nativeLuaOnSuccess(route: Pick<IrRoute, 'plugins'>): string | undefined {
   const jwt = route.plugins.jwt?.feature;
   if (jwt) {
     if (jwt.anonymous !== undefined) return 'jwt anonymous';
     if (jwt.cookie_names.length) return 'jwt cookie_names';
+    if (jwt.uri_param_names.some((n) => n.length > MAX_SKIP_NAME)) return `jwt uri_param_names longer than ${MAX_SKIP_NAME} characters`;
     if (jwt.header_names.length !== 1 || jwt.header_names[0]!.toLowerCase() !== 'authorization') return 'jwt header_names other than authorization';
     return undefined;
   }

@@ -127,6 +127,8 @@ describe('who checks a route\'s auth plugins', () => {
     assert.equal(lua([{ name: 'jwt', config: { claims_to_verify: ['exp', 'nbf'], maximum_expiration: 60 } }]), undefined, 'the claims are checked in a CEL condition');
     assert.equal(lua([{ name: 'jwt', config: { anonymous: 'alice' } }]), 'jwt anonymous');
     assert.equal(lua([{ name: 'jwt', config: { cookie_names: ['jwt'] } }]), 'jwt cookie_names');
+    assert.equal(lua([{ name: 'jwt', config: { uri_param_names: ['t'.repeat(49)] } }]), 'jwt uri_param_names longer than 48 characters', 'a longer name would not fit in the regex Envoy accepts');
+    assert.equal(lua([{ name: 'jwt', config: { uri_param_names: ['t'.repeat(48), 'a.b*c'] } }]), undefined);
     assert.equal(lua([{ name: 'jwt', config: { header_names: ['x-token'] } }]), 'jwt header_names other than authorization');
     assert.equal(lua([{ name: 'key-auth' }]), undefined);
     assert.equal(lua([{ name: 'key-auth', config: { hide_credentials: true } }]), 'key-auth hide_credentials');

@@ -118,12 +118,13 @@ describe('the chain', () => {
       - name: request-termination`));
     assert.deepEqual(chain(r), [
       KONG_REPLIES_FILTER, 'frontdesk.correlation_id', 'frontdesk.correlation_id.counter', 'frontdesk.cors.headers', 'envoy.filters.http.cors', 'frontdesk.ip_restriction',
-      'frontdesk.request_size_limiting.buffer', 'frontdesk.request_size_limiting', 'frontdesk.auth.token', 'envoy.filters.http.api_key_auth', 'frontdesk.auth.decide',
-      'frontdesk.request_transformer', 'frontdesk.response_transformer', 'frontdesk.request_termination', 'envoy.filters.http.router',
+      'frontdesk.request_size_limiting.buffer', 'frontdesk.request_size_limiting', 'frontdesk.auth.token', 'envoy.filters.http.api_key_auth', 'frontdesk.auth.accept',
+      'frontdesk.auth.decide', 'frontdesk.auth.consumer_metadata', 'frontdesk.request_transformer', 'frontdesk.response_transformer', 'frontdesk.request_termination', 'envoy.filters.http.router',
     ]);
     const listener = resources(r, TYPE.listener).get('listener:proxy')!;
+    // The accept filter is on by default (its map of every credential is on the listener once) and off on each route that does not take the accepted path without Lua.
     for (const f of listener.filter_chains[0].filters[0].typed_config.http_filters as Obj[]) {
-      if (f.name !== 'envoy.filters.http.router') assert.equal(f.disabled, true, f.name);
+      if (f.name !== 'envoy.filters.http.router' && f.name !== 'frontdesk.auth.accept') assert.equal(f.disabled, true, f.name);
     }
     assertRoundTrips(r);
   });
@@ -231,7 +232,9 @@ describe('request-termination', () => {
     const gate = perFilter(r, 'members', 'frontdesk.request_termination')!;
     assert.deepEqual(gate.rbac.rules.policies['request-termination'].principals, ids.map((id) => ({ header: { name: 'x-consumer-id', string_match: { exact: id } } })));
     assert.equal(perFilter(r, 'open', 'frontdesk.request_termination'), undefined, 'no consumer is identified on a route without authentication');
-    const rules = perFilter(r, 'members', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[];
+    // The rules that name a consumer (key-auth's own rules name the key's headers).
+    const rules = (perFilter(r, 'members', KONG_REPLIES_FILTER)!.custom_response_matcher.matcher_list.matchers as Obj[])
+      .filter((x) => x.predicate.and_matcher.predicate[1].single_predicate?.input?.typed_config?.header_name === 'x-consumer-id');
     const byId = new Map(rules.map((x) => [x.predicate.and_matcher.predicate[1].single_predicate.value_match.exact, x.on_match.action.typed_config]));
     assert.equal(byId.get(kongId('consumers', 'zed'))!.status_code, 429);
     assert.equal(byId.get(kongId('consumers', 'amy'))!.body.inline_string, '{"message":"Service unavailable"}');
