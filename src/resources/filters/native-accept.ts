@@ -62,8 +62,24 @@ export function acceptedWithoutLua(r: IrRoute, ctx: FilterContext): boolean {
   return !!r.service && servedNatively(r, ctx.ir.consumers) && (!!r.plugins.jwt || !!r.plugins['key-auth']) && nativeLuaOnSuccess(r) === undefined;
 }
 
+const usedBy = new WeakMap<GatewayIR, Map<IrListener, boolean>>();
+
+/** Whether a listener has a route that takes the accepted path without Lua (once per IR and listener). */
 function used(l: IrListener, ctx: FilterContext): boolean {
-  return l.routes.some((r) => acceptedWithoutLua(r, ctx));
+  let byListener = usedBy.get(ctx.ir);
+  if (!byListener) usedBy.set(ctx.ir, (byListener = new Map()));
+  let u = byListener.get(l);
+  if (u === undefined) byListener.set(l, (u = l.routes.some((r) => acceptedWithoutLua(r, ctx))));
+  return u;
+}
+
+const onAcceptingListener = new WeakMap<GatewayIR, ReadonlySet<IrRoute>>();
+
+/** Whether a route is on a listener that has the accept filter (computed once per IR). */
+function onListenerWithAccept(r: IrRoute, ctx: FilterContext): boolean {
+  let routes = onAcceptingListener.get(ctx.ir);
+  if (!routes) onAcceptingListener.set(ctx.ir, (routes = new Set(ctx.ir.listeners.filter((l) => used(l, ctx)).flatMap((l) => l.routes))));
+  return routes.has(r);
 }
 
 /** `typed_per_filter_config` that turns a filter off on a route. */
@@ -276,7 +292,7 @@ export function nativeAcceptFilter(keysOf: (ir: GatewayIR) => readonly { consume
       };
     },
     perRoute(r, ctx) {
-      if (!acceptedWithoutLua(r, ctx)) return ctx.ir.listeners.some((l) => l.routes.includes(r) && used(l, ctx)) ? disabledHere() : undefined;
+      if (!acceptedWithoutLua(r, ctx)) return onListenerWithAccept(r, ctx) ? disabledHere() : undefined;
       const acl = aclOf(r);
       const claims = claimsOf(r);
       if (!acl && !claims) return undefined;
