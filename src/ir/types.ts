@@ -152,6 +152,8 @@ export interface AdaptiveConcurrency {
 /** One upstream cluster: a Kong service (with its upstream's targets when it names one). */
 export interface Backend {
   name: string;
+  /** The Kong upstream whose targets are its endpoints, when the service names one (its host). */
+  upstream?: string;
   protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss' | 'tcp' | 'tls' | 'tls_passthrough';
   /** A stream service (tcp, tls, tls_passthrough): bytes, no HTTP. */
   stream?: boolean;
