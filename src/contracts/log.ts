@@ -11,18 +11,21 @@ import { byName, companionResource, type CompanionResource } from './companion.j
 import type { HttpLogSink, HttpLogSink__Output } from './generated/frontdesk/log/v1/HttpLogSink.js';
 import type { MetricsSink, MetricsSink__Output } from './generated/frontdesk/log/v1/MetricsSink.js';
 import type { StreamLogSink, StreamLogSink__Output } from './generated/frontdesk/log/v1/StreamLogSink.js';
+import type { UpstreamTargets, UpstreamTargets__Output } from './generated/frontdesk/log/v1/UpstreamTargets.js';
 
-export type { HttpLogSink, HttpLogSink__Output, MetricsSink, MetricsSink__Output, StreamLogSink, StreamLogSink__Output };
+export type { HttpLogSink, HttpLogSink__Output, MetricsSink, MetricsSink__Output, StreamLogSink, StreamLogSink__Output, UpstreamTargets, UpstreamTargets__Output };
 
 export const LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.HttpLogSink';
 export const METRICS_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.MetricsSink';
 export const STREAM_LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.StreamLogSink';
+export const UPSTREAM_TARGETS_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.UpstreamTargets';
 
 /** The log type URLs' messages, as the companion decodes them. */
 export interface LogMessages {
   [LOG_TYPE_URL]: HttpLogSink__Output;
   [METRICS_TYPE_URL]: MetricsSink__Output;
   [STREAM_LOG_TYPE_URL]: StreamLogSink__Output;
+  [UPSTREAM_TARGETS_TYPE_URL]: UpstreamTargets__Output;
 }
 
 type HttpLog = FeatureOf<'http-log'>;

@@ -3,7 +3,7 @@ import { Agent, request as httpRequest, type IncomingMessage, type Server } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { startAdminServer } from '../admin/server.js';
 import { adminPortOf, xdsList, xdsTarget, type CompanionDefinition, type CompanionOptions, type RunningCompanion, type XdsAddresses } from '../contracts/companion.js';
-import { LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL, type HttpLogSink__Output, type LogMessages, type MetricsSink__Output, type StreamLogSink__Output } from '../contracts/log.js';
+import { LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL, UPSTREAM_TARGETS_TYPE_URL, type HttpLogSink__Output, type LogMessages, type MetricsSink__Output, type StreamLogSink__Output, type UpstreamTargets__Output } from '../contracts/log.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
 import { bindServer, rawMethod, stopServer } from '../grpc-raw.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +15,7 @@ import { kongEntry } from './entry.js';
 import { KongMetrics } from './kong-metrics.js';
 import { KongQueue, REAL_CLOCK, type QueueClock } from './queue.js';
 import { startStreamSink, type StreamSink } from './stream-sinks.js';
+import { EnvoyClustersReader, renderTargetHealth, targetHealth } from './upstream-health.js';
 
 const STREAM_METHOD = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
 /** The custom tags naming an entry's sinks (the plugins' route metadata namespaces, resources/filters/companion-log.ts). */
@@ -36,13 +37,18 @@ export interface LogServiceOptions {
   adminHost?: string;
   /** Where the syslog plugin's messages go (RFC 5424 over UDP): the host's syslog daemon, 127.0.0.1:514 by default. */
   syslog?: { host: string; port: number };
+  /**
+   * Its Envoy's admin address (host:port, loopback of the same host): where the health of the
+   * upstreams' targets is read for kong_upstream_target_health (prometheus' upstream_health_metrics).
+   */
+  envoyAdmin?: string;
 }
 
 export interface RunningLog extends RunningCompanion {
   /** The bound admin port, when it has one. */
   adminPort?: number;
-  /** Kong's prometheus metrics, as /metrics serves them. */
-  metrics(): string;
+  /** Kong's prometheus metrics, as /metrics serves them (kong_upstream_target_health read from Envoy's admin). */
+  metrics(): Promise<string>;
   /** Per sink: what its queue holds, sent and dropped. */
   counts(): Record<string, { queued: number; sent: number; droppedFull: number; droppedRetries: number }>;
 }
@@ -88,6 +94,22 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
   const streamSinks = new Map<string, { config: StreamLogSink__Output; sink: StreamSink }>();
   const streamOptions = { syslog: o.syslog ?? { host: '127.0.0.1', port: 514 }, clock, logger: log };
   const kongMetrics = new KongMetrics();
+  let upstreamTargets = new Map<string, UpstreamTargets__Output>();
+  const envoyClusters = o.envoyAdmin ? new EnvoyClustersReader({ admin: o.envoyAdmin }) : undefined;
+  let healthWarned = false;
+  /** Kong's request metrics, and the targets' health when the control plane names targets. */
+  const metrics = async (): Promise<string> => {
+    const text = kongMetrics.render();
+    if (!upstreamTargets.size) return text;
+    if (!envoyClusters) {
+      if (!healthWarned) log.warn('log: upstream_health_metrics is on but no Envoy admin address was given (--envoy-admin): kong_upstream_target_health is not written');
+      healthWarned = true;
+      return text;
+    }
+    const clusters = await envoyClusters.read();
+    if (!clusters) log.warn({ err: envoyClusters.lastError }, 'log: Envoy\'s admin /clusters unread: kong_upstream_target_health left out of this scrape');
+    return text + renderTargetHealth(targetHealth(upstreamTargets.values(), clusters));
+  };
   let unknown = 0;
 
   /**
@@ -186,11 +208,12 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
     nodeId: o.nodeId,
     logger: log,
     tls: o.tls,
-    types: { [LOG_TYPE_URL]: () => undefined, [METRICS_TYPE_URL]: () => undefined, [STREAM_LOG_TYPE_URL]: () => undefined },
+    types: { [LOG_TYPE_URL]: () => undefined, [METRICS_TYPE_URL]: () => undefined, [STREAM_LOG_TYPE_URL]: () => undefined, [UPSTREAM_TARGETS_TYPE_URL]: () => undefined },
     apply(resources) {
       apply(resources.get(LOG_TYPE_URL).values());
       metricSinks = new Map(resources.get(METRICS_TYPE_URL));
       applyStreams(resources.get(STREAM_LOG_TYPE_URL));
+      upstreamTargets = new Map(resources.get(UPSTREAM_TARGETS_TYPE_URL));
       log.info({ version: resources.version(LOG_TYPE_URL), sinks: sinks.size, metricSinks: metricSinks.size }, 'log: sinks applied');
     },
   });
@@ -202,13 +225,26 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
       ready,
       status: () => ({ ready: ready(), xds: xdsList(o.xds).map(xdsTarget).join(','), grpcPort: port, sinks: sinks.size, metricSinks: metricSinks.size, streamSinks: streamSinks.size, unknownEntries: unknown }),
       metrics: () => kongMetrics.render(),
+      // /metrics may read Envoy's admin (kong_upstream_target_health): answered when that read is done.
+      route: (req, res, url) => {
+        if (url.pathname !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+        void metrics().then((body) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(body);
+        }, (e: Error) => {
+          log.error({ err: e.message }, 'log: /metrics failed');
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ message: 'metrics failed' }));
+        });
+        return true;
+      },
     }, log);
   }
   return {
     port,
     ...(admin ? { adminPort: admin.port } : {}),
     ready,
-    metrics: () => kongMetrics.render(),
+    metrics,
     counts: () => Object.fromEntries([...[...sinks].map(([n, s]) => [n, { queued: s.queue.length, ...s.queue.counts }] as const), ...[...streamSinks].map(([n, s]) => [n, s.sink.counts()] as const)]),
     async stop() {
       client.close();
@@ -233,16 +269,25 @@ function syslogAddress(v: string | true | undefined): { host: string; port: numb
   return { host: m[1]!, port: Number(m[2]) };
 }
 
-/** `frontdesk log --xds HOST:PORT [--port 18004] [--log-admin-port N] [--log-admin-host H] [--syslog HOST:PORT]`, and part of `frontdesk start`. */
+/** `--envoy-admin HOST:PORT`: its Envoy's admin, on loopback of the same host. */
+function envoyAdminAddress(v: string | true | undefined): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--envoy-admin ${v}: expected HOST:PORT`);
+  return v;
+}
+
+/** `frontdesk log --xds HOST:PORT [--port 18004] [--log-admin-port N] [--log-admin-host H] [--syslog HOST:PORT] [--envoy-admin HOST:PORT]`, and part of `frontdesk start`. */
 export const logCompanion: CompanionDefinition = {
   name: 'log',
   defaultPort: DEFAULT_PORTS.log,
   adminPortFlag: 'log-admin-port',
-  usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback] [--syslog HOST:PORT, default 127.0.0.1:514]`,
+  usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback] [--syslog HOST:PORT, default 127.0.0.1:514] [--envoy-admin HOST:PORT, its Envoy's admin: target health]`,
   start: (o: CompanionOptions) => startLogService({
     xds: o.xds, host: o.host, port: o.port, adminPort: adminPortOf(o.flags, 'log-admin-port', o.port), nodeId: o.nodeId, logger: o.logger,
     ...(typeof o.flags.get('log-admin-host') === 'string' ? { adminHost: o.flags.get('log-admin-host') as string } : {}),
     ...(o.flags.has('syslog') ? { syslog: syslogAddress(o.flags.get('syslog')) } : {}),
+    ...(o.flags.has('envoy-admin') ? { envoyAdmin: envoyAdminAddress(o.flags.get('envoy-admin')) } : {}),
     ...(o.tls ? { tls: new TlsSource(o.tls, { logger: o.logger }) } : {}),
   }),
 };

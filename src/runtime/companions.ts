@@ -19,7 +19,7 @@ export const COMPANIONS: CompanionDefinition[] = [
   { ...lazy('transform', async () => (await import('../transform/service.js')).transformCompanion), defaultPort: DEFAULT_PORTS.transform, usage: '' }, // transform companion
   {
     ...lazy('log', async () => (await import('../log/service.js')).logCompanion), defaultPort: DEFAULT_PORTS.log, adminPortFlag: 'log-admin-port',
-    usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback] [--syslog HOST:PORT, default 127.0.0.1:514]`,
+    usage: `[--log-admin-port N, default --port + ${COMPANION_ADMIN_OFFSET}] [--log-admin-host H, default loopback] [--syslog HOST:PORT, default 127.0.0.1:514] [--envoy-admin HOST:PORT, its Envoy's admin: target health]`,
   }, // log companion (http-log; prometheus: Kong's metrics on its admin /metrics)
   {
     ...lazy('ratelimit', async () => (await import('../ratelimit/service.js')).ratelimitCompanion), defaultPort: DEFAULT_PORTS.ratelimit, adminPortFlag: 'ratelimit-admin-port',

@@ -55,7 +55,9 @@ export async function cmdStart(args: ParsedArgs, out: Output): Promise<number> {
       step = `the ${def.name} companion`;
       const c = await def.start({
         xds: { host: '127.0.0.1', port: xdsPort }, host: at.host, port: at.port,
-        nodeId: `${def.name}-${hostname()}`, logger: logger.child({ companion: def.name }), flags: args.flags,
+        nodeId: `${def.name}-${hostname()}`, logger: logger.child({ companion: def.name }),
+        // The log companion reads its Envoy's admin for the targets' health (kong_upstream_target_health).
+        flags: def.name === 'log' && envoyAdminPort > 0 && !args.flags.has('envoy-admin') ? new Map([...args.flags, ['envoy-admin', `127.0.0.1:${envoyAdminPort}`]]) : args.flags,
       });
       running.add({ label: `the ${def.name} companion (port ${c.port})`, stop: () => c.stop() });
       started.push({ name: def.name, ready: () => c.ready() });

@@ -1,5 +1,5 @@
 import { AUTHZ_TYPE } from '../contracts/authz.js';
-import { LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL } from '../contracts/log.js';
+import { LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL, UPSTREAM_TARGETS_TYPE_URL } from '../contracts/log.js';
 import { RATELIMIT_TYPE_URL } from '../contracts/ratelimit.js';
 import { TRACING_TYPE_URL } from '../contracts/tracing.js';
 import { TRANSFORM_TYPE_URL } from '../contracts/transform.js';
@@ -15,7 +15,7 @@ export const COMPANION_TYPES: Readonly<Record<string, readonly string[]>> = {
   authz: [AUTHZ_TYPE.consumer, AUTHZ_TYPE.routePolicy, TRACING_TYPE_URL],
   ratelimit: [RATELIMIT_TYPE_URL, TRACING_TYPE_URL],
   transform: [TRANSFORM_TYPE_URL, TRACING_TYPE_URL],
-  log: [LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL],
+  log: [LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL, UPSTREAM_TARGETS_TYPE_URL],
 };
 
 export function mayHold(identity: Identity, typeUrl: string): boolean {

@@ -2,7 +2,8 @@
 // the proxy are scraped from the companion's admin /metrics in Kong's names, labels and
 // buckets (kong/plugins/prometheus/exporter.lua), counted exactly once each; the plugin's
 // flags choose the metrics per route; requests no route took are not counted (Kong counts only
-// requests of a service); rate-limit refusals and auth failures are counted per route.
+// requests of a service); rate-limit refusals and auth failures are counted per route; with
+// upstream_health_metrics, kong_upstream_target_health follows Envoy's health checks.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
@@ -59,6 +60,7 @@ const KEY = 'partner-key-1';
 
 describe('prometheus: Kong\'s metrics from the log companion', () => {
   let up: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let flaky: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
   let authz: TestAuthz;
   let logSvc: RunningLog;
@@ -70,18 +72,39 @@ describe('prometheus: Kong\'s metrics from the log companion', () => {
 
   before(async () => {
     up = await startEchoUpstream('shop');
+    flaky = await startEchoUpstream('flaky');
     const az = await authzForTests();
     const logPort = await freePort();
     const rlPort = await freePort();
     gw = await startGateway(`_format_version: "3.0"
 plugins:
   - name: prometheus
-    config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true }
+    config: { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true }
+upstreams:
+  - name: checked
+    targets:
+      - target: 127.0.0.1:${up.port}
+      - target: 127.0.0.1:${flaky.port}
+    healthchecks:
+      active:
+        http_path: /health
+        timeout: 1
+        healthy: { interval: 0.2, successes: 1 }
+        unhealthy: { interval: 0.2, tcp_failures: 1, http_failures: 1 }
+  - name: plain
+    targets:
+      - target: localhost:${up.port}
 consumers:
   - username: partner
     keyauth_credentials:
       - key: ${KEY}
 services:
+  - name: pooled
+    host: checked
+    routes: [{ name: pooled, paths: [/pooled] }]
+  - name: unchecked
+    host: plain
+    routes: [{ name: unchecked, paths: [/unchecked] }]
   - name: shop
     url: ${up.url}
     routes:
@@ -107,6 +130,7 @@ services:
     rl = await startTestRateLimitService({ xdsPort: gw.xdsPort, port: rlPort });
     logSvc = await startLogService({
       xds: { host: '127.0.0.1', port: gw.xdsPort }, host: '127.0.0.1', port: logPort, adminPort: 0, nodeId: `log-test-${logPort}`,
+      envoyAdmin: new URL(gw.envoy.adminUrl).host,
       logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
     });
     metricsUrl = `http://127.0.0.1:${logSvc.adminPort}/metrics`;
@@ -118,6 +142,7 @@ services:
     await authz?.stop();
     await rl?.stop();
     await up?.close();
+    await flaky?.close();
   });
 
   test('every request counted once, in Kong\'s names and labels', async () => {
@@ -188,4 +213,44 @@ services:
       assert.match(r.body, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
     }
   });
+  // upstream_health_metrics (the global plugin above): Kong's target health, four samples per
+  // target address (healthchecks_off, healthy, unhealthy, dns_error), 1 for the current state.
+  const health = (m: Sample[], upstream: string, target: string): Record<string, Sample> => Object.fromEntries(one(m, 'kong_upstream_target_health', { upstream, target }).map((s) => [s.labels.state!, s]));
+  const stateOf = (m: Sample[], upstream: string, target: string) => Object.entries(health(m, upstream, target)).filter(([, s]) => s.value === 1).map(([state]) => state);
+
+  test('kong_upstream_target_health: an actively checked target reads healthy, then unhealthy once it goes down', async () => {
+    const live = `127.0.0.1:${up.port}`;
+    const down = `127.0.0.1:${flaky.port}`;
+    const m = await waitFor(async () => {
+      const s = await scrape();
+      return stateOf(s, 'checked', live).join() === 'healthy' && stateOf(s, 'checked', down).join() === 'healthy' ? s : undefined;
+    }, 'both targets of "checked" healthy', 15_000);
+    const h = health(m, 'checked', live);
+    assert.deepEqual(Object.keys(h).sort(), ['dns_error', 'healthchecks_off', 'healthy', 'unhealthy'], 'one sample per state');
+    for (const s of Object.values(h)) {
+      assert.deepEqual(s.labels, { upstream: 'checked', target: live, address: live, state: s.labels.state, subsystem: 'http' });
+      assert.equal(s.value, s.labels.state === 'healthy' ? 1 : 0);
+    }
+
+    await flaky.close();
+    const after = await waitFor(async () => {
+      const s = await scrape();
+      return stateOf(s, 'checked', down).join() === 'unhealthy' ? s : undefined;
+    }, 'the closed target unhealthy', 15_000);
+    assert.deepEqual(stateOf(after, 'checked', live), ['healthy'], 'the other target stays healthy');
+    assert.equal(value(after, 'kong_upstream_target_health', { upstream: 'checked', target: down }), 1, 'one state at a time');
+  });
+
+  test('kong_upstream_target_health: a target without health checks reads healthchecks_off, at the address its name resolved to', async () => {
+    const target = `localhost:${up.port}`;
+    const m = await waitFor(async () => {
+      const s = await scrape();
+      return stateOf(s, 'plain', target).length ? s : undefined;
+    }, 'the target of "plain" in the scrape', 15_000);
+    assert.deepEqual(stateOf(m, 'plain', target), ['healthchecks_off']);
+    assert.deepEqual(one(m, 'kong_upstream_target_health', { upstream: 'plain', state: 'healthchecks_off' }).map((s) => s.labels.address), [`127.0.0.1:${up.port}`]);
+    const r = await get(metricsUrl);
+    assert.match(r.body, /^# TYPE kong_upstream_target_health gauge$/m);
+  });
 });
+

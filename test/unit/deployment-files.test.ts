@@ -155,10 +155,12 @@ test('Prometheus scrapes Envoy\'s admin, the control plane\'s and the log compan
   const plane = new ControlPlane({ configPath: 'config/gateway.yaml', xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, settings: DEFAULT_SETTINGS, ir: { defaultListener: { address: '127.0.0.1', port: 8000 } }, logger: silentLogger() });
   const { KongMetrics } = await import('../../src/log/kong-metrics.js');
   const names = (text: string) => [...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, n, type]) => (type === 'histogram' ? [`${n}_bucket`] : [n!]));
-  const exported = new Set([...names(plane.registry.render()), ...names(new KongMetrics().render())]);
+  const { renderTargetHealth } = await import('../../src/log/upstream-health.js');
+  const targetHealth = renderTargetHealth([{ upstream: 'u', target: 't:1', address: '10.0.0.1:1', state: 'healthy', subsystem: 'http' }]);
+  const exported = new Set([...names(plane.registry.render()), ...names(new KongMetrics().render()), ...names(targetHealth)]);
   const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
   const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b(?:frontdesk|kong)_[a-z_]+/g)].map((m) => m[0])));
   assert.ok([...used].filter((n) => n.startsWith('frontdesk_')).length >= 5);
-  for (const n of ['kong_http_requests_total', 'kong_request_latency_ms_bucket', 'kong_upstream_latency_ms_bucket', 'kong_kong_latency_ms_bucket']) assert.ok(used.has(n), `the dashboard reads ${n}`);
+  for (const n of ['kong_http_requests_total', 'kong_request_latency_ms_bucket', 'kong_upstream_latency_ms_bucket', 'kong_kong_latency_ms_bucket', 'kong_upstream_target_health']) assert.ok(used.has(n), `the dashboard reads ${n}`);
   for (const n of used) assert.ok(exported.has(n), `${n} is exported by the control plane or the log companion`);
 });

@@ -206,12 +206,13 @@ describe('response-transformer', () => {
 });
 
 describe('prometheus', () => {
-  test('Kong\'s defaults load; target health metrics are refused', () => {
+  test('Kong\'s defaults load; target health metrics load, AI and Wasm metrics are refused', () => {
     assert.deepEqual(defaults('prometheus'), {
       per_consumer: false, status_code_metrics: false, latency_metrics: false, bandwidth_metrics: false,
       upstream_health_metrics: false, ai_metrics: false, wasm_metrics: false,
     });
     assert.deepEqual(errors(file('prometheus', '{ per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true }')), []);
-    refused('prometheus', 'upstream_health_metrics: true', '14:40', /"upstream_health_metrics": kong_upstream_target_health is not served/);
+    assert.deepEqual(errors(file('prometheus', '{ upstream_health_metrics: true }')), []);
+    refused('prometheus', 'ai_metrics: true', '14:27', /"ai_metrics": AI metrics is not served/);
   });
 });

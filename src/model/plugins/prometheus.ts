@@ -9,7 +9,9 @@ import { notServed } from './native-common.js';
  * logger streams to it for the plugin's routes, and served on the companion's admin /metrics
  * (docs/observability.md says why there); each flag switches its metric on as Kong's does.
  * Envoy's own statistics stay on its admin port. `upstream_health_metrics`
- * (kong_upstream_target_health), AI and Wasm metrics are refused: nothing serves them yet.
+ * (kong_upstream_target_health) is written by the same companion when scraped: the control
+ * plane sends it each Kong upstream's targets, its Envoy's admin /clusters their health. AI and
+ * Wasm metrics are refused: nothing serves them yet.
  */
 export const prometheusConfigSchema = z.strictObject({
   per_consumer: z.boolean().default(false),
@@ -20,7 +22,6 @@ export const prometheusConfigSchema = z.strictObject({
   ai_metrics: z.boolean().default(false),
   wasm_metrics: z.boolean().default(false),
 }).superRefine((c, ctx) => {
-  if (c.upstream_health_metrics) ctx.addIssue({ code: 'custom', path: ['upstream_health_metrics'], message: notServed('kong_upstream_target_health', 'leave upstream_health_metrics at false; Envoy reports each service\'s healthy endpoints on its admin /stats/prometheus (envoy_cluster_membership_healthy)') });
   if (c.ai_metrics) ctx.addIssue({ code: 'custom', path: ['ai_metrics'], message: notServed('AI metrics', 'leave ai_metrics at false') });
   if (c.wasm_metrics) ctx.addIssue({ code: 'custom', path: ['wasm_metrics'], message: notServed('Wasm filter metrics', 'leave wasm_metrics at false') });
 });
@@ -33,13 +34,15 @@ export interface PrometheusFeature {
   statusCode: boolean;
   latency: boolean;
   bandwidth: boolean;
+  /** Kong's upstream_health_metrics: kong_upstream_target_health for every upstream (as Kong's, one plugin turning it on is enough). */
+  upstreamHealth: boolean;
 }
 
 export const prometheusPlugin = definePlugin({
   name: 'prometheus',
   config: prometheusConfigSchema,
   scopes: ['global', 'service', 'route'],
-  fields: { applied: ['per_consumer', 'status_code_metrics', 'latency_metrics', 'bandwidth_metrics'], refused: ['upstream_health_metrics', 'ai_metrics', 'wasm_metrics'] },
+  fields: { applied: ['per_consumer', 'status_code_metrics', 'latency_metrics', 'bandwidth_metrics', 'upstream_health_metrics'], refused: ['ai_metrics', 'wasm_metrics'] },
   enforcers: () => ['envoy'],
-  feature: (c): PrometheusFeature => ({ perConsumer: c.per_consumer, statusCode: c.status_code_metrics, latency: c.latency_metrics, bandwidth: c.bandwidth_metrics }),
+  feature: (c): PrometheusFeature => ({ perConsumer: c.per_consumer, statusCode: c.status_code_metrics, latency: c.latency_metrics, bandwidth: c.bandwidth_metrics, upstreamHealth: c.upstream_health_metrics }),
 });

@@ -1,4 +1,7 @@
-import { metricsResources } from '../../contracts/log.js';
+import { byName, companionResource, type CompanionResource } from '../../contracts/companion.js';
+import { metricsResources, prometheusFeatures, UPSTREAM_TARGETS_TYPE_URL, type UpstreamTargets } from '../../contracts/log.js';
+import type { GatewayIR } from '../../ir/types.js';
+import { clusterName } from '../names.js';
 import { namespaceOf, routeSinkOf } from './companion-log.js';
 import { markRouteSink } from './log-routing.js';
 import type { HttpFilter } from './registry.js';
@@ -15,6 +18,8 @@ import type { HttpFilter } from './registry.js';
  * so http-log and prometheus together cost one entry and one stream. Without a plugin that
  * logs headers, no header is logged: the entry carries the status, sizes, timings, the
  * response flags, the consumer authz identified and Kong's service and route names.
+ * With upstream_health_metrics, the companion also gets each Kong upstream's targets
+ * (UpstreamTargets) and writes kong_upstream_target_health from its Envoy's admin /clusters.
  */
 
 export const PROMETHEUS = 'frontdesk.prometheus';
@@ -23,8 +28,43 @@ const SINK_METADATA = namespaceOf('prometheus');
 export const prometheusFilter: HttpFilter = {
   name: PROMETHEUS,
   httpFilter: () => undefined,
-  companions: (ctx) => metricsResources(ctx.ir),
+  companions: (ctx) => [...metricsResources(ctx.ir), ...upstreamTargetsResources(ctx.ir)],
   patchRoute(r, envoyRoute) {
     markRouteSink(envoyRoute, SINK_METADATA, routeSinkOf('prometheus', r));
   },
 };
+
+/** Kong's target name: host:port, an IPv6 host in brackets. */
+function targetName(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * IR → the companion's UpstreamTargets resources, when a prometheus plugin asks for
+ * upstream_health_metrics (as Kong's exporter: one plugin turning it on exports every upstream's
+ * targets): one per Kong upstream and subsystem that a service uses (an upstream no service
+ * names has no Envoy cluster, hence no health to read), with the clusters of those services.
+ * Targets of weight 0 are left out: Envoy holds no host for them (resources/cluster.ts). Health
+ * checks count as on when active or passive checking is configured (Kong's `healthchecks_off`
+ * otherwise).
+ */
+export function upstreamTargetsResources(ir: GatewayIR): CompanionResource[] {
+  if (!prometheusFeatures(ir).some((f) => f.upstreamHealth)) return [];
+  const out = new Map<string, UpstreamTargets & { clusters: string[]; targets: NonNullable<UpstreamTargets['targets']> }>();
+  for (const b of [...ir.backends].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
+    if (!b.upstream) continue;
+    const subsystem = b.stream ? 'stream' : 'http';
+    const name = `${subsystem}:${b.upstream}`;
+    let u = out.get(name);
+    if (!u) {
+      u = {
+        name, upstream: b.upstream, subsystem, healthchecks: false, clusters: [],
+        targets: b.endpoints.filter((e) => e.weight > 0).map((e) => ({ target: targetName(e.host, e.port), hostname: e.hostHeader, host: e.host, port: e.port })),
+      };
+      out.set(name, u);
+    }
+    u.healthchecks ||= b.active !== undefined || b.passive !== undefined;
+    u.clusters.push(clusterName(b.name));
+  }
+  return byName([...out].map(([name, u]) => companionResource<UpstreamTargets>(UPSTREAM_TARGETS_TYPE_URL, name, u)));
+}
