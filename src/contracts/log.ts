@@ -18,6 +18,8 @@ export type { HttpLogSink, HttpLogSink__Output, MetricsSink, MetricsSink__Output
 export const LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.HttpLogSink';
 export const METRICS_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.MetricsSink';
 export const STREAM_LOG_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.StreamLogSink';
+/** The access-log entry's custom tag naming, comma-separated, the request headers of Envoy's own entry fields (user-agent, x-forwarded-for, x-request-id) not to log: a key-auth plugin reads a key from them. */
+export const UNLOGGED_TAG = 'unlogged_headers';
 export const UPSTREAM_TARGETS_TYPE_URL = 'type.googleapis.com/frontdesk.log.v1.UpstreamTargets';
 
 /** The log type URLs' messages, as the companion decodes them. */

@@ -15,7 +15,7 @@ export interface AccessLogEntry {
   scheme?: string;
   authority?: string;
   path?: string;
-  /** The headers Envoy was asked to log (additional_request_headers_to_log), lower-cased names. */
+  /** The headers Envoy was asked to log (additional_request_headers_to_log), lower-cased names, and user-agent, x-forwarded-for and x-request-id from their own fields. */
   requestHeaders: Record<string, string>;
   requestHeadersBytes: number;
   requestBodyBytes: number;
@@ -252,6 +252,11 @@ function request(w: Wire, e: AccessLogEntry): void {
       case 2: e.scheme = w.string() || undefined; return true;
       case 3: e.authority = w.string() || undefined; return true;
       case 5: e.path = w.string() || undefined; return true;
+      // Envoy fills these from the request's User-Agent, X-Forwarded-For and X-Request-Id for
+      // every entry: read as those headers, so they need not be logged twice (companion-log.ts).
+      case 6: { const v = w.string(); if (v) e.requestHeaders['user-agent'] = v; return true; }
+      case 8: { const v = w.string(); if (v) e.requestHeaders['x-forwarded-for'] = v; return true; }
+      case 9: { const v = w.string(); if (v) e.requestHeaders['x-request-id'] = v; return true; }
       case 13: mapEntry(w, e.requestHeaders, true); return true;
       default: return false;
     }

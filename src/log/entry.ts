@@ -5,6 +5,7 @@
  * Pure. Envoy sends only the allow-listed headers, and the path is written without its query.
  * Empty parts are left out, as file-log's omit_empty_values does.
  */
+import { UNLOGGED_TAG } from '../contracts/log.js';
 import type { AccessLogEntry } from './als-decode.js';
 
 type Obj = { [k: string]: unknown };
@@ -20,6 +21,9 @@ const hasKeys = (o: object) => { for (const _ in o) return true; return false; }
 /** The Kong entry of one HTTPAccessLogEntry; `tags` names Kong's service and route (custom tags kong.service, kong.route). */
 export function kongEntry(e: AccessLogEntry): Obj {
   const reqHeaders = { ...e.requestHeaders };
+  // Headers Envoy sends in fields of their own that a key-auth plugin reads a key from: never logged.
+  const unlogged = e.tags[UNLOGGED_TAG];
+  if (unlogged) for (const h of unlogged.split(',')) delete reqHeaders[h];
   const forwardedPath = reqHeaders['x-forwarded-path'];
   const forwardedHost = reqHeaders['x-forwarded-host'];
   delete reqHeaders['x-forwarded-path'];

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeAccessLogs } from '../../src/log/als-decode.js';
+import { kongEntry } from '../../src/log/entry.js';
 import { messageType } from '../../src/xds/proto-registry.js';
 
 const MESSAGE = 'envoy.service.accesslog.v3.StreamAccessLogsMessage';
@@ -60,8 +61,9 @@ describe('decodeAccessLogs', () => {
     assert.equal(m.entries.length, 2);
     assert.deepEqual(m.entries[0], {
       method: 'PATCH', scheme: 'https', authority: 'api.example.com', path: '/things/1?key=secret',
-      // Header names lower-cased; an empty value is no header.
-      requestHeaders: { accept: 'application/json', 'x-forwarded-path': '/things/1' },
+      // Header names lower-cased; an empty value is no header. User-Agent and X-Request-Id come
+      // from the entry's own fields (Envoy fills them from those headers).
+      requestHeaders: { accept: 'application/json', 'x-forwarded-path': '/things/1', 'user-agent': 'curl/8', 'x-request-id': 'abc' },
       requestHeadersBytes: 321, requestBodyBytes: 5_000_000_000,
       status: 429, responseHeaders: { 'content-type': 'text/plain' }, responseHeadersBytes: 120, responseBodyBytes: 17,
       clientIp: '10.1.2.3', upstreamHost: '10.9.9.9:8080',
@@ -85,5 +87,13 @@ describe('decodeAccessLogs', () => {
   test('truncated bytes are refused, not half-read', () => {
     const bytes = encode({ identifier: { log_name: 'frontdesk' }, http_logs: { log_entry: [entry] } });
     assert.throws(() => decodeAccessLogs(bytes.subarray(0, bytes.length - 5)), /truncated|overran/);
+  });
+
+  test('a header the entry\'s unlogged_headers tag names (a key-auth key) is left out of Kong\'s entry', () => {
+    const keyed = { ...entry, common_properties: { ...entry.common_properties, custom_tags: { ...entry.common_properties.custom_tags, unlogged_headers: 'x-request-id' } } };
+    const [e] = decodeAccessLogs(encode({ http_logs: { log_entry: [keyed] } })).entries;
+    const headers = (kongEntry(e!) as { request: { headers: Record<string, string> } }).request.headers;
+    assert.equal(headers['x-request-id'], undefined);
+    assert.equal(headers['user-agent'], 'curl/8');
   });
 });

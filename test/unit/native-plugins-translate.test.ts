@@ -426,4 +426,17 @@ describe('correlation-id, request-transformer, response-transformer', () => {
     assert.ok(resources(r, TYPE.cluster).has('frontdesk_log'), 'the log companion\'s cluster');
     assertRoundTrips(r);
   });
+
+  test('http-log: user-agent, x-forwarded-for and x-request-id travel in the entry\'s own fields; one a key-auth plugin reads a key from is named in a tag, never logged', () => {
+    const logged = (r: Compiled) => {
+      const hcm = resources(r, TYPE.listener).get('listener:proxy')!.filter_chains[0].filters[0].typed_config;
+      return (hcm.access_log as Obj[]).find((l) => l.name === 'envoy.access_loggers.http_grpc')!.typed_config;
+    };
+    const plain = logged(compile(gateway('      - name: r\n        paths: [/r]\n        plugins: [{ name: http-log, config: { http_endpoint: "http://127.0.0.1:9/logs" } }]')));
+    for (const h of ['user-agent', 'x-forwarded-for', 'x-request-id']) assert.ok(!(plain.additional_request_headers_to_log as string[]).includes(h), h);
+    assert.ok((plain.additional_request_headers_to_log as string[]).includes('accept'));
+    assert.equal((plain.common_config.custom_tags as Obj[]).find((t) => t.tag === 'unlogged_headers'), undefined);
+    const keyed = logged(compile(gateway('      - name: r\n        paths: [/r]\n        plugins: [{ name: http-log, config: { http_endpoint: "http://127.0.0.1:9/logs" } }, { name: key-auth, config: { key_names: [X-Request-Id, apikey] } }]')));
+    assert.deepEqual((keyed.common_config.custom_tags as Obj[]).find((t) => t.tag === 'unlogged_headers'), { tag: 'unlogged_headers', literal: { value: 'x-request-id' } });
+  });
 });

@@ -1,4 +1,4 @@
-import { metricsSinkName, sinkName, STREAM_LOG_PLUGINS, streamSinkName } from '../../contracts/log.js';
+import { metricsSinkName, sinkName, STREAM_LOG_PLUGINS, streamSinkName, UNLOGGED_TAG } from '../../contracts/log.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, type JsonObject } from '../builders.js';
 import { keyHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './file-log.js';
@@ -70,7 +70,21 @@ function usedBy(c: LogConsumer, ir: GatewayIR, routes: readonly IrRoute[]): bool
 }
 
 /** The custom tags of every entry: Kong's service and route names, and each used plugin's sink. */
-function customTags(ir: GatewayIR): JsonObject[] {
+/**
+ * Request headers Envoy writes into every entry's own fields (HTTPRequestProperties.user_agent,
+ * forwarded_for, request_id): the companion reads them there (log/als-decode.ts), so they are
+ * not logged a second time among the additional headers (measured: each logged header costs
+ * Envoy and the companion CPU per request, docs/benchmarks.md).
+ */
+const NATIVE_HEADERS = ['user-agent', 'x-forwarded-for', 'x-request-id'];
+
+/** The native headers some key-auth plugin reads a key from: named in a tag, so the companion drops them. */
+function unloggedNative(ctx: FilterContext): string[] {
+  const keys = new Set(ctx.ir.listeners.flatMap((l) => [...keyHeaders(l, ctx)]));
+  return NATIVE_HEADERS.filter((h) => keys.has(h));
+}
+
+function customTags(ir: GatewayIR, ctx: FilterContext): JsonObject[] {
   const routeTag = (tag: string, key: string, path: string, defaultValue?: string) => ({
     tag, metadata: { kind: { route: {} }, metadata_key: { key, path: [{ key: path }] }, ...(defaultValue !== undefined ? { default_value: defaultValue } : {}) },
   });
@@ -78,6 +92,7 @@ function customTags(ir: GatewayIR): JsonObject[] {
     routeTag('kong.service', 'frontdesk', 'service'),
     routeTag('kong.route', 'frontdesk', 'route'),
     ...LOG_CONSUMERS.filter((c) => usedBy(c, ir, ir.routes)).map((c) => routeTag(c.namespace, c.namespace, 'sink', globalSinkOf(c.plugin, ir))),
+    ...(() => { const u = unloggedNative(ctx); return u.length ? [{ tag: UNLOGGED_TAG, literal: { value: u.join(',') } }] : []; })(),
   ];
 }
 
@@ -96,7 +111,7 @@ export function companionLogger(l: IrListener, ctx: FilterContext): JsonObject[]
   // Host travels in the entry's own field (authority), and Kong's X-Forwarded-Host overrides it.
   const own = new Set(['host']);
   // The path and host as the client sent them: Kong's X-Forwarded-Path and X-Forwarded-Host, on every proxied request.
-  const requestHeaders = [...REQUEST_HEADERS.filter((h) => !drop.has(h) && !own.has(h)), 'x-forwarded-host', 'x-forwarded-path'];
+  const requestHeaders = [...REQUEST_HEADERS.filter((h) => !drop.has(h) && !own.has(h) && !NATIVE_HEADERS.includes(h)), 'x-forwarded-host', 'x-forwarded-path'];
   return [{
     name: 'envoy.access_loggers.http_grpc',
     ...(everyRequest ? {} : { filter: { extension_filter: { name: 'envoy.access_loggers.extension_filters.cel', typed_config: anyMessage(CEL_FILTER, { expression }) } } }),
@@ -107,7 +122,7 @@ export function companionLogger(l: IrListener, ctx: FilterContext): JsonObject[]
         transport_api_version: 'V3',
         buffer_flush_interval: LOG_FLUSH_INTERVAL,
         buffer_size_bytes: LOG_BUFFER_BYTES,
-        custom_tags: customTags(ir),
+        custom_tags: customTags(ir, ctx),
       },
       ...(headers ? {
         additional_request_headers_to_log: [...new Set(requestHeaders)],
