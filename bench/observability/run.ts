@@ -2,7 +2,10 @@
  * Observability cost benchmark. Prints figures; never fails on them.
  *
  *   npm run bench:observability    (prepares wrk and Envoy: scripts/bench-prepare.sh envoy wrk)
- *   node --import tsx bench/observability/run.ts [--seconds 5] [--connections 32]
+ *   node --import tsx bench/observability/run.ts [--seconds 5] [--connections 32] [--only a,b]
+ *
+ * `--only` also runs the knobs of KNOBS below, one edit of Envoy's configuration each
+ * (e.g. --only "otel@0.01,otel@0.01 upstream-span"): what in Envoy's configuration costs.
  *
  * One service in front of a fast upstream (a static Envoy answering 200 itself), compiled by
  * Frontdesk in several ways and each served by its own static Envoy (concurrency 1), loaded by
@@ -55,7 +58,60 @@ const ONLY = process.argv.includes('--only') ? new Set(arg('only', '').split(','
 const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-interface Variant { name: string; plugins: string }
+/**
+ * A variant: the plugins it uses and, for the measurements of what in Envoy's configuration
+ * costs (run only when named in `--only`), an edit of the compiled listener (one knob turned).
+ */
+interface Variant { name: string; plugins: string; patch?: (hcm: Json) => void; experiment?: boolean }
+
+type Json = Record<string, any>;
+
+/** Every HTTP connection manager of a static listener. */
+function hcms(listener: Json): Json[] {
+  return (listener.filter_chains as Json[]).flatMap((c) => (c.filters as Json[]).map((f) => f.typed_config as Json)).filter((t) => t.route_config);
+}
+
+/** Every route of an HTTP connection manager's inline route configuration. */
+function routesOf(hcm: Json): Json[] {
+  return ((hcm.route_config.virtual_hosts ?? []) as Json[]).flatMap((v) => (v.routes ?? []) as Json[]);
+}
+
+/** The knobs measured one at a time (docs/benchmarks.md: what in Envoy's configuration costs). */
+const KNOBS: Record<string, { base: string; patch: (hcm: Json) => void }> = {
+  // The tracer at 0.01 with a span of its own for the upstream call (as before: off now, as Kong's default instrumentations).
+  'otel@0.01 upstream-span': { base: 'otel001', patch: (h) => { h.tracing.spawn_upstream_span = true; } },
+  // The tracer at 0.01: no custom tags (service, route, consumer) on the request's span.
+  'otel@0.01 no-custom-tags': { base: 'otel001', patch: (h) => { for (const r of routesOf(h)) if (r.tracing) delete r.tracing.custom_tags; } },
+  // The tracer at 0.01, no request id generated (the sampling decision then draws a random number).
+  'otel@0.01 no-request-id': { base: 'otel001', patch: (h) => { h.generate_request_id = false; } },
+  // file-log without the filter that keeps the path as sent (the entry's uri from :path instead).
+  'file-log no-path-filter': { base: 'fileLog', patch: (h) => {
+    h.http_filters = (h.http_filters as Json[]).filter((f) => f.name !== 'frontdesk.file_log');
+    for (const a of h.access_log as Json[]) {
+      const j = a.typed_config?.log_format?.json_format;
+      if (j) { j.request.uri = '%PATH(NQ)%'; j.request.url = '%REQ(x-forwarded-proto)%://%REQ(x-forwarded-host?:authority)%%PATH(NQ)%'; }
+    }
+  } },
+  // file-log with no headers in the entry (what the twelve header lookups cost).
+  'file-log no-headers': { base: 'fileLog', patch: (h) => {
+    for (const a of h.access_log as Json[]) {
+      const j = a.typed_config?.log_format?.json_format;
+      if (j) { delete j.request.headers; delete j.response.headers; }
+    }
+  } },
+  // http-log logging user-agent, x-forwarded-for and x-request-id among the headers too (as before: read from the entry's own fields now).
+  'http-log native-headers-twice': { base: 'httpLog', patch: (h) => {
+    for (const a of h.access_log as Json[]) if (a.name === 'envoy.access_loggers.http_grpc') a.typed_config.additional_request_headers_to_log.push('user-agent', 'x-forwarded-for', 'x-request-id');
+  } },
+  // http-log with no headers logged in the gRPC entry.
+  'http-log no-headers': { base: 'httpLog', patch: (h) => {
+    for (const a of h.access_log as Json[]) if (a.name === 'envoy.access_loggers.http_grpc') { delete a.typed_config.additional_request_headers_to_log; delete a.typed_config.additional_response_headers_to_log; }
+  } },
+  // http-log with four times the buffer (256 KiB) before a gRPC message is sent.
+  'http-log buffer-256k': { base: 'httpLog', patch: (h) => {
+    for (const a of h.access_log as Json[]) if (a.name === 'envoy.access_loggers.http_grpc') a.typed_config.common_config.buffer_size_bytes = 262144;
+  } },
+};
 
 /** The plugins, as YAML list items, by name: each variant names the ones it uses. */
 function pluginItems(collector: string, logFile: string, httpSink: string): Record<string, string> {
@@ -88,6 +144,7 @@ function variants(p: Record<string, string>): Variant[] {
     { name: 'file+http-log+otel@0.01', plugins: plugins('fileLog', 'httpLog', 'otel001') },
     { name: 'file+http-log+otel@1.0', plugins: plugins('fileLog', 'httpLog', 'otel1') },
     { name: 'file+http-log+prom+otel@0.01', plugins: plugins('fileLog', 'httpLog', 'prometheus', 'otel001') },
+    ...Object.entries(KNOBS).map(([name, k]) => ({ name, plugins: plugins(k.base), patch: k.patch, experiment: true })),
   ];
 }
 
@@ -143,9 +200,19 @@ async function startLogCompanion(yaml: string, dir: string, port: number): Promi
   };
 }
 
+/** One counter of an Envoy's admin /stats (undefined when unread). */
+async function envoyCounter(adminUrl: string, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${adminUrl}/stats?filter=${encodeURIComponent(`^${name.replace(/\./g, '\\.')}$`)}`)).text();
+    const m = new RegExp(`^${name.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+
 async function startGateway(upstream: string, v: Variant, settings: TranslateSettings): Promise<{ port: number; envoy: EnvoyProcess }> {
   const port = await freePort();
   const { listeners, clusters } = staticGatewayResources(gatewayYaml(upstream, v.plugins), port, undefined, settings);
+  if (v.patch) for (const l of listeners) for (const h of hcms(l)) v.patch(h);
   const bootstrap = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, static_resources: { listeners, clusters } };
   const envoy = await EnvoyProcess.start({ bootstrapYaml: JSON.stringify(bootstrap), logger: log, concurrency: 1 });
   await envoy.waitReady(30_000);
@@ -167,7 +234,7 @@ async function main(): Promise<void> {
   const companion = await startLogCompanion(gatewayYaml(upstream.url, `\nplugins:${items.httpLog}${items.prometheus}`), dir, settings.log.port);
   try {
     let baseline: { rps: number; p99Ms: number } | undefined;
-    const all = variants(items).filter((v) => v.name === 'baseline' || !ONLY || ONLY.has(v.name));
+    const all = variants(items).filter((v) => v.name === 'baseline' || (ONLY ? ONLY.has(v.name) : !v.experiment));
     // The baseline runs first and last: a moving load on a shared machine shows as their gap.
     const order = [...all, { ...all[0]!, name: 'baseline-again' }];
     for (const v of order) {
@@ -181,6 +248,8 @@ async function main(): Promise<void> {
       // The companion flushes what Envoy sent in the last buffer interval: its CPU counts until then.
       await new Promise((res) => setTimeout(res, 300));
       const cpu = meter.end().perProcess;
+      // Envoy's own count of the access-log entries it dropped (its gRPC stream above its buffer limit).
+      const dropped = /http-log|prom/.test(v.name) ? await envoyCounter(gw.envoy.adminUrl, 'access_logs.grpc_access_log.logs_dropped') : undefined;
       await gw.envoy.stop();
       const cpuUs = Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, r.requests ? Math.round((s * 1e6) / r.requests * 10) / 10 : Number.NaN]));
       baseline ??= r;
@@ -194,7 +263,7 @@ async function main(): Promise<void> {
         // empty, at most 5 s), dropped, against the requests wrk made (warm-up included).
         let after = await companion.counts();
         for (const until = Date.now() + 5000; after.queued > 0 && Date.now() < until;) { await new Promise((r) => setTimeout(r, 100)); after = await companion.counts(); }
-        process.stdout.write(`  log companion: http-log entries sent ${after.sent - before.sent} of ${warm.requests + r.requests} requests, dropped ${after.dropped - before.dropped}, still held ${after.queued}\n`);
+        process.stdout.write(`  log companion: http-log entries sent ${after.sent - before.sent} of ${warm.requests + r.requests} requests, dropped ${after.dropped - before.dropped}, still held ${after.queued}; Envoy dropped ${dropped ?? '?'} before sending\n`);
       }
     }
   } finally {
