@@ -17,6 +17,7 @@
  */
 import { request } from 'node:http';
 import type { UpstreamTargets__Output } from '../contracts/log.js';
+import { compareText } from '../text-order.js';
 
 export const TARGET_HEALTH_STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error'] as const;
 export type TargetHealthState = (typeof TARGET_HEALTH_STATES)[number];
@@ -88,7 +89,7 @@ export function targetHealth(upstreams: Iterable<UpstreamTargets__Output>, envoy
         states.set(address, (states.get(address) ?? false) || unhealthy(h));
       }
       if (!states.size) { out.push({ ...base, address: '', state: 'dns_error' }); continue; }
-      for (const [address, bad] of [...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      for (const [address, bad] of [...states].sort(([a], [b]) => compareText(a, b))) {
         out.push({ ...base, address, state: !u.healthchecks ? 'healthchecks_off' : bad ? 'unhealthy' : 'healthy' });
       }
     }

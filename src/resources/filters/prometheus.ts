@@ -2,6 +2,7 @@ import { byName, companionResource, type CompanionResource } from '../../contrac
 import { metricsResources, prometheusFeatures, UPSTREAM_TARGETS_TYPE_URL, type UpstreamTargets } from '../../contracts/log.js';
 import type { GatewayIR } from '../../ir/types.js';
 import { clusterName } from '../names.js';
+import { compareText } from '../../text-order.js';
 import { namespaceOf, routeSinkOf } from './companion-log.js';
 import { markRouteSink } from './log-routing.js';
 import type { HttpFilter } from './registry.js';
@@ -51,7 +52,7 @@ function targetName(host: string, port: number): string {
 export function upstreamTargetsResources(ir: GatewayIR): CompanionResource[] {
   if (!prometheusFeatures(ir).some((f) => f.upstreamHealth)) return [];
   const out = new Map<string, UpstreamTargets & { clusters: string[]; targets: NonNullable<UpstreamTargets['targets']> }>();
-  for (const b of [...ir.backends].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
+  for (const b of [...ir.backends].sort((x, y) => compareText(x.name, y.name))) {
     if (!b.upstream) continue;
     const subsystem = b.stream ? 'stream' : 'http';
     const name = `${subsystem}:${b.upstream}`;
