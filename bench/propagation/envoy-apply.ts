@@ -12,9 +12,10 @@
  *   method exact         each `:method` regex (`^(?:GET|POST)$`) as an exact match of its first method
  *   no regex rewrite     routes without their `regex_rewrite` (the path sent upstream unchanged)
  *   no exact twins       without the `:exact` routes (path_handling v0's exact-path rewrite)
- *   no route metadata    routes without their filter_metadata (the route's name, id and service)
+ *   metadata on every route  each route with the metadata every route carried before it went to
+ *                        logged routes only (the Kong route's name, id and service)
  *   no retry policy      routes without their retry_policy
- *   no regex at all      the four above together
+ *   no regex at all      authority exact, method exact, no regex rewrite and no exact twins together
  *
  * Variants are interleaved round by round (the same load for all), each round one edit per
  * variant. Prints figures; never fails on them.
@@ -45,6 +46,9 @@ const FLEET = 'frontdesk';
 type Route = { name?: string; match?: { headers?: { name: string; string_match?: Record<string, unknown> }[] }; route?: Record<string, unknown> };
 type RouteConfig = { virtual_hosts?: { routes?: Route[] }[] };
 
+/** Kong route name → its names as route metadata held them (route, route_id, service), from the last build's IR. */
+const kongNames = new Map<string, Record<string, string>>();
+
 /** Each variant rewrites the routes of a RouteConfiguration (a copy). */
 const VARIANTS: Record<string, (routes: Route[]) => Route[]> = {
   'as translated': (rs) => rs,
@@ -52,7 +56,11 @@ const VARIANTS: Record<string, (routes: Route[]) => Route[]> = {
   'method exact': (rs) => rs.map((r) => withHeaders(r, (h) => (h.name === ':method' ? methodExact(h) : h))),
   'no regex rewrite': (rs) => rs.map((r) => (r.route?.regex_rewrite ? { ...r, route: without(r.route, 'regex_rewrite') } : r)),
   'no exact twins': (rs) => rs.filter((r) => !r.name?.endsWith(':exact')),
-  'no route metadata': (rs) => rs.map((r) => without(r as Record<string, unknown>, 'metadata') as Route),
+  // The translation before route metadata went to logged routes only: every route named its Kong route, id and service.
+  'metadata on every route': (rs) => rs.map((r) => {
+    const k = r.name === undefined || (r as { metadata?: unknown }).metadata ? undefined : kongNames.get(r.name.replace(/[#:].*$/, ''));
+    return k ? { ...r, metadata: { filter_metadata: { frontdesk: k } } } as Route : r;
+  }),
   'no retry policy': (rs) => rs.map((r) => (r.route?.retry_policy ? { ...r, route: without(r.route, 'retry_policy') } : r)),
 };
 VARIANTS['no regex at all'] = (rs) => ['authority exact', 'method exact', 'no regex rewrite', 'no exact twins'].reduce((acc, v) => VARIANTS[v]!(acc), rs);
@@ -110,6 +118,8 @@ async function main(): Promise<void> {
     const translation = () => {
       const c = compileConfig([{ file: 'gateway.yaml', text: genConfig(upstream.url, routes, (r) => tokens.get(r.name)!) }], { ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } }, settings: DEFAULT_SETTINGS, cache });
       if (!c.translation) throw new Error(c.diagnostics.map((d) => d.message).join('\n'));
+      kongNames.clear();
+      for (const r of c.ir!.routes) kongNames.set(r.routeName, { route: r.routeName, route_id: r.routeId, ...(r.service ? { service: r.service } : {}) });
       return c.translation;
     };
     const ads = new AdsServer(logger);

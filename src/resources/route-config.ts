@@ -5,6 +5,7 @@ import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName } from './names.js';
 import { escapeRegex } from '../regex.js';
 import { routeKey, type TranslateMemo } from './translate-memo.js';
+import { STREAM_LOG_PLUGINS } from '../contracts/log.js';
 
 const NO_ROUTE = kongMessage('no Route matched with those values');
 const JSON_CONTENT = [setHeader('content-type', 'application/json; charset=utf-8')];
@@ -130,13 +131,32 @@ function pathMatch(r: IrRoute): JsonObject {
   return { safe_regex: { regex: `(?:${re}).*` } };
 }
 
+/**
+ * The plugins whose log entries name Kong's route and service from the route's metadata
+ * (`frontdesk.route`, `frontdesk.service`): file-log's format and the log companion's custom
+ * tags kong.route and kong.service. Envoy has no per-request value that is either (its route
+ * name carries the path index, its cluster a prefix).
+ */
+const NAMING_PLUGINS = ['file-log', 'http-log', 'prometheus', ...STREAM_LOG_PLUGINS] as const;
+
+/**
+ * The route's Kong names for the log entries, only on a route whose requests a logging plugin
+ * may log (its own, a consumer's, or the global one): the rest carry no metadata of their own,
+ * a third of the route configuration's bytes and of Envoy's work per route.
+ */
+function routeMetadata(r: IrRoute, ctx: FilterContext): JsonObject | undefined {
+  const logged = NAMING_PLUGINS.some((p) => r.plugins[p] || ctx.ir.globalPlugins[p] || Object.values(r.consumerPlugins).some((c) => c[p]));
+  return logged ? { filter_metadata: { frontdesk: compact({ route: r.routeName, service: r.service }) } } : undefined;
+}
+
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
 /** One IR route → one Envoy route (two when path_handling v0 treats one exact path apart). */
 function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject[] {
   const headers = headerMatchers(r, authority);
   const match = compact({ ...pathMatch(r), headers: headers.length ? headers : undefined });
-  const metadata = { filter_metadata: { frontdesk: compact({ route: r.routeName, route_id: r.routeId, service: r.service }) } };
+  const meta = routeMetadata(r, ctx);
+  const metadata: JsonObject = meta ? { metadata: meta } : {};
   const mode = servesOn(r, l);
   if (mode === 'redirect') {
     const redirect: JsonObject = r.httpsRedirectStatus === 426
@@ -148,17 +168,17 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
     // Kong's Location is "https://" .. $host .. request_uri: the host without its port. Envoy
     // drops the request's port only when it is :80 or when port_redirect names another, so a
     // Host with another port is sent to :443 (the same URL as Kong's), the rest get Kong's text.
-    if (!redirect.redirect) return [{ name: r.id, match, metadata, ...redirect }];
+    if (!redirect.redirect) return [{ name: r.id, match, ...metadata, ...redirect }];
     const hasPort = { name: ':authority', string_match: { safe_regex: { regex: '.*:(?:[0-79][0-9]*|8(?:[1-9][0-9]*)?|80[0-9]+)' } } };
     return [
-      { name: `${r.id}:port`, match: { ...match, headers: [...headers, hasPort] }, metadata, redirect: { ...(redirect.redirect as JsonObject), port_redirect: 443 } },
-      { name: r.id, match, metadata, ...redirect },
+      { name: `${r.id}:port`, match: { ...match, headers: [...headers, hasPort] }, ...metadata, redirect: { ...(redirect.redirect as JsonObject), port_redirect: 443 } },
+      { name: r.id, match, ...metadata, ...redirect },
     ];
   }
   if (!r.service) {
     // No service: Kong's 503, unless a plugin answers first (request-termination).
     const route: JsonObject = {
-      name: r.id, match, metadata,
+      name: r.id, match, ...metadata,
       direct_response: { status: 503, body: { inline_string: kongMessage('no Service found with those values') } },
       response_headers_to_add: JSON_CONTENT,
     };
@@ -197,7 +217,7 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
   const requestHeaders = a.strippedPrefix && a.strippedPrefix !== '/' ? [setHeader('x-forwarded-prefix', a.strippedPrefix)] : undefined;
   const make = (m: JsonObject, action: JsonObject, name: string): JsonObject => {
     const route: JsonObject = compact({
-      name, match: m, route: action, metadata,
+      name, match: m, route: action, ...metadata,
       request_headers_to_add: requestHeaders,
       request_headers_to_remove: requestHeaders ? undefined : ['x-forwarded-prefix'],
       typed_per_filter_config: Object.keys(perFilter).length ? perFilter : undefined,

@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { CHECK_METHOD } from '../../src/authz/server.js';
 import { RLS_METHOD, rlsTypes } from '../../src/ratelimit/server.js';
 import { messageType } from '../../src/xds/proto-registry.js';
+import { kongRouteOf } from '../support/policy-ids.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { kongId } from '../../src/kong-ids.js';
@@ -97,7 +98,7 @@ test('frontdesk translate prints the Envoy resources', () => {
   const rdsName = listener.filter_chains[0].filters[0].typed_config.rds.route_config_name as string;
   assert.match(rdsName, /^listener:proxy#/);
   const routes = ((out.RDS![rdsName] as Obj).virtual_hosts as Obj[]).flatMap((vh) => vh.routes as Obj[]);
-  const orders = routes.filter((r) => r.metadata?.filter_metadata?.frontdesk?.route === 'orders');
+  const orders = routes.filter((r) => kongRouteOf(r.name) === 'orders');
   assert.ok(orders.some((r) => r.match.prefix === '/orders'), 'the route matches its path as a prefix');
   assert.ok(orders.length > 0);
   for (const r of orders) {

@@ -15,6 +15,15 @@ export interface RoutePolicyIds {
 type Obj = Record<string, any>;
 
 /**
+ * The Kong route an Envoy route was made from, by its name: `<route>`, `<route>#<path index>`,
+ * with `:exact` or `:port` for the route's second Envoy route (Kong's route names have
+ * neither `#` nor `:`); undefined for Kong's 404.
+ */
+export function kongRouteOf(envoyRouteName: string): string | undefined {
+  return envoyRouteName === 'no-route' ? undefined : envoyRouteName.replace(/[#:].*$/, '');
+}
+
+/**
  * Kong route name → the policy names its Envoy routes carry (every fleet, every listener), as
  * Envoy would send them per request: what a test asks a companion with.
  */
@@ -24,7 +33,7 @@ export function policyIdsOf(t: Translation): Map<string, RoutePolicyIds> {
     for (const rc of types.get(TYPE.route)?.values() ?? []) {
       for (const vh of (rc as Obj).virtual_hosts ?? []) {
         for (const r of vh.routes ?? []) {
-          const name = r.metadata?.filter_metadata?.frontdesk?.route as string | undefined;
+          const name = kongRouteOf(r.name as string);
           if (!name) continue;
           const ids = out.get(name) ?? {};
           for (const cfg of Object.values((r.typed_per_filter_config ?? {}) as Record<string, JsonObject>) as Obj[]) {
