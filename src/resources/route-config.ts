@@ -4,7 +4,7 @@ import { compact, duration, setHeader, setHeaderFormat, type JsonObject } from '
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName } from './names.js';
 import { escapeRegex } from '../regex.js';
-import { routeKey, type TranslateMemo } from './translate-memo.js';
+import { routeKind, type TranslateMemo } from './translate-memo.js';
 import { STREAM_LOG_PLUGINS } from '../contracts/log.js';
 
 const NO_ROUTE = kongMessage('no Route matched with those values');
@@ -78,9 +78,10 @@ function authorityMatcher(r: IrRoute): string | undefined {
  */
 export function buildRouteConfiguration(listener: IrListener, filters: readonly HttpFilter[], ctx: FilterContext, memo: TranslateMemo | undefined, name: string): JsonObject {
   const build = (r: IrRoute) => buildRoutes(r, authorityMatcher(r), listener, filters, ctx);
+  const kind = routeKind(listener);
   const envoyRoutes = listener.routes
     .filter((r) => servesOn(r, listener) !== 'skip')
-    .flatMap((r) => (memo ? memo.get(routeKey(listener, r), () => build(r)) : build(r)));
+    .flatMap((r) => (memo ? memo.get(kind, r.id, r, () => build(r)) : build(r)));
   envoyRoutes.push(NO_ROUTE_MATCHED);
   return {
     name,

@@ -1,20 +1,28 @@
 import type { GatewayIR, IrListener, IrRoute } from '../ir/types.js';
 import type { HttpFilter, TranslateSettings } from './filters/registry.js';
 
+/** What one entity's output was built from, and the output. */
+interface Entry { input: unknown; value: unknown }
+
 /**
- * What translate reuses from one build to the next: Envoy objects keyed by the content of the
- * IR entity that produced them. Pure (a cache in memory, no I/O): the same key always stands
- * for the same output, so a build that takes an object from here gives the same resources as
- * one that builds it again, and the reused object is the same instance as last time (so its
- * encoded bytes and its checks are reused too, by identity).
+ * What translate reuses from one build to the next: Envoy objects by the IR entity that
+ * produced them. Pure (a cache in memory, no I/O). An entity (a route on one listener, a
+ * service's cluster, its endpoints) is found by its name, and its object is reused when the
+ * entity's content is the same as last time (sameContent: compared in place, no key text
+ * built), so a build that takes an object from here gives the same resources as one that
+ * builds it again, and the reused object is the same instance as last time (so its encoded
+ * bytes and its checks are reused too, by identity).
  *
  * A route's output depends on the route and on a few things outside it that the filters read
  * (settings, global plugins, consumers, the plugins of every route, the filter chain): those
  * form the `context`; when it changes, nothing translated under the old one is reused.
  */
 export class TranslateMemo {
-  private previous = new Map<string, unknown>();
-  private current = new Map<string, unknown>();
+  /** kind (e.g. `route|<listener>|<protocol>`, `cluster`) → entity name → entry. */
+  private previous = new Map<string, Map<string, Entry>>();
+  private current = new Map<string, Map<string, Entry>>();
+  private interned = new Map<string, unknown>();
+  private internedNow = new Map<string, unknown>();
   private context?: string;
   /** Objects reused and built in the last build (a figure for benchmarks and tests). */
   hits = 0;
@@ -24,25 +32,34 @@ export class TranslateMemo {
   begin(context: string): void {
     const same = context === this.context;
     // A build that failed half-way left its entries in `current`: they are as good as the older ones.
-    if (this.current.size) this.previous = same ? new Map([...this.previous, ...this.current]) : new Map();
-    else if (!same) this.previous = new Map();
+    if (!same) this.previous = new Map();
+    else if (this.current.size) {
+      for (const [kind, entries] of this.current) this.previous.set(kind, new Map([...(this.previous.get(kind) ?? []), ...entries]));
+    }
+    if (this.internedNow.size) this.interned = new Map([...this.interned, ...this.internedNow]);
     this.current = new Map();
+    this.internedNow = new Map();
     this.context = context;
     this.hits = this.misses = 0;
   }
 
-  /** The object built for `key`, in this build or the last; built with `make` when neither has it. */
-  get<T>(key: string, make: () => T): T {
-    let v = this.current.get(key) as T | undefined;
-    if (v === undefined) {
-      v = this.previous.get(key) as T | undefined;
-      if (v === undefined) {
-        v = make();
-        this.misses++;
-      } else this.hits++;
-      this.current.set(key, v);
-    } else this.hits++;
-    return v;
+  /**
+   * The object built for the entity `name` of `kind` from `input`, in this build or the last,
+   * when its input had the same content; built with `make` otherwise.
+   */
+  get<T>(kind: string, name: string, input: unknown, make: () => T): T {
+    let now = this.current.get(kind);
+    if (!now) this.current.set(kind, (now = new Map()));
+    const seen = now.get(name) ?? this.previous.get(kind)?.get(name);
+    if (seen && (seen.input === input || sameContent(seen.input, input))) {
+      this.hits++;
+      now.set(name, seen);
+      return seen.value as T;
+    }
+    const value = make();
+    this.misses++;
+    now.set(name, { input, value });
+    return value;
   }
 
   /**
@@ -52,8 +69,8 @@ export class TranslateMemo {
    */
   intern<T>(kind: string, built: T): T {
     const key = `${kind}|${JSON.stringify(built)}`;
-    const v = (this.current.get(key) ?? this.previous.get(key) ?? built) as T;
-    this.current.set(key, v);
+    const v = (this.internedNow.get(key) ?? this.interned.get(key) ?? built) as T;
+    this.internedNow.set(key, v);
     return v;
   }
 
@@ -61,7 +78,62 @@ export class TranslateMemo {
   end(): void {
     this.previous = this.current;
     this.current = new Map();
+    this.interned = this.internedNow;
+    this.internedNow = new Map();
   }
+}
+
+/**
+ * Whether two values of the IR have the same content, as contentKey would spell them, only
+ * stricter (a miss costs a rebuild, a wrong hit a wrong resource): the same keys in the same
+ * order, primitives and bigints equal (===), Maps and Sets by their entries in order, byte
+ * arrays by their bytes, RegExps by their text, Dates by their time. A function is equal to
+ * nothing (it has no content to compare), and so is any other object with a class of its own.
+ */
+export function sameContent(a: unknown, b: unknown): boolean {
+  if (a === b) return typeof a !== 'function';
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const x: unknown = a[i];
+      const y: unknown = b[i];
+      if (x === y ? typeof x === 'function' : !sameContent(x, y)) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(a) as unknown;
+  if (proto !== Object.getPrototypeOf(b)) return false;
+  if (proto === Object.prototype || proto === null) {
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    const keys = Object.keys(x);
+    const others = Object.keys(y);
+    if (keys.length !== others.length) return false;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k !== others[i]) return false;
+      const u = x[k];
+      const v = y[k];
+      if (u === v ? typeof u === 'function' : !sameContent(u, v)) return false;
+    }
+    return true;
+  }
+  if (a instanceof Map || a instanceof Set) {
+    const x = a as Map<unknown, unknown> | Set<unknown>;
+    const y = b as typeof x;
+    if (x.size !== y.size) return false;
+    const ix = x.entries();
+    const iy = y.entries();
+    for (let ex = ix.next(), ey = iy.next(); !ex.done && !ey.done; ex = ix.next(), ey = iy.next()) {
+      if (!sameContent(ex.value[0], ey.value[0]) || !sameContent(ex.value[1], ey.value[1])) return false;
+    }
+    return true;
+  }
+  if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b as Uint8Array);
+  if (a instanceof RegExp) return String(a) === String(b);
+  if (a instanceof Date) return a.getTime() === (b as Date).getTime();
+  return false;
 }
 
 /**
@@ -109,12 +181,7 @@ function hasPlugins(r: IrRoute): boolean {
   return false;
 }
 
-/**
- * The key of one route's Envoy routes on one listener. A route's own fields are plain JSON
- * (ir/types.ts) but for its priority, so they take the fast JSON.stringify; its plugins, whose
- * features may hold anything, the careful contentKey.
- */
-export function routeKey(l: IrListener, r: IrRoute): string {
-  const own = JSON.stringify({ ...r, priority: String(r.priority), plugins: undefined, consumerPlugins: undefined });
-  return `route|${l.name}|${l.protocol}|${own}|${hasPlugins(r) ? contentKey([r.plugins, r.consumerPlugins]) : ''}`;
+/** The memo kind of one listener's Envoy routes (a route's are found by its IR id). */
+export function routeKind(l: IrListener): string {
+  return `route|${l.name}|${l.protocol}`;
 }

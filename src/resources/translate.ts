@@ -9,7 +9,7 @@ import { buildRouteConfiguration } from './route-config.js';
 import { buildSecret } from './secret.js';
 import { buildStreamListener } from './stream-listener.js';
 import { TYPE } from './type-urls.js';
-import { contentKey, translateContext, type TranslateMemo } from './translate-memo.js';
+import { translateContext, type TranslateMemo } from './translate-memo.js';
 
 /** Resources of one kind, by name. Names are sorted when serialized. */
 export type ResourceMap = Map<string, JsonObject>;
@@ -35,9 +35,8 @@ export function translate(ir: GatewayIR, settings: TranslateSettings, chain: rea
   const clusters = new Map<string, JsonObject>();
   const endpoints = new Map<string, JsonObject>();
   for (const b of ir.backends) {
-    const key = memo && contentKey(b);
-    clusters.set(clusterName(b.name), key ? memo.get(`cluster|${key}`, () => buildCluster(b)) : buildCluster(b));
-    if (b.discovery === 'eds') endpoints.set(clusterName(b.name), key ? memo.get(`endpoints|${key}`, () => buildLoadAssignment(b)) : buildLoadAssignment(b));
+    clusters.set(clusterName(b.name), memo ? memo.get('cluster', b.name, b, () => buildCluster(b)) : buildCluster(b));
+    if (b.discovery === 'eds') endpoints.set(clusterName(b.name), memo ? memo.get('endpoints', b.name, b, () => buildLoadAssignment(b)) : buildLoadAssignment(b));
   }
   const intern = <T>(kind: string, built: T): T => (memo ? memo.intern(kind, built) : built);
   const filterClusters = filters.flatMap((f) => f.clusters?.(ctx) ?? []).map((c) => intern(TYPE.cluster, c));
