@@ -170,7 +170,7 @@ describe('one version: Envoy and the companions never disagree', () => {
     const clients = [client(), client(), client(), client()];
     const answered = () => [...statuses.values()].reduce((x, y) => x + y, 0);
     const routes = () => [...(gw.cp.ads.snapshot?.fleets.get('')?.get(TYPE.route)?.values() ?? [])];
-    const applied = (name: string) => routes().some((r) => JSON.stringify(r.body).includes(`"route":"${name}"`));
+    const applied = (name: string) => routes().some((r) => ((r.body as { virtual_hosts?: { routes?: { name?: string }[] }[] }).virtual_hosts ?? []).some((vh) => (vh.routes ?? []).some((x) => x.name === name)));
     try {
       // Each rename also changes both policies (run_on_preflight; the limit's route scope). The
       // next rename is written once this one is applied and the four clients have sent more
