@@ -8,6 +8,7 @@
  * (config.core.v3 Address, Metadata; google.protobuf Struct, Duration, Timestamp, UInt32Value).
  * Pure. Malformed input throws.
  */
+import { WireError, WireReader } from '../proto-wire.js';
 
 /** One HTTPAccessLogEntry, the fields the log companion reads. Durations in whole milliseconds. */
 export interface AccessLogEntry {
@@ -50,63 +51,20 @@ export interface AccessLogsMessage {
 const METHODS = ['', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 const EXT_AUTHZ = 'envoy.filters.http.ext_authz';
 
-/** A cursor over one message's bytes. */
-class Wire {
-  pos: number;
-  constructor(readonly buf: Buffer, start: number, readonly end: number) { this.pos = start; }
-
-  /** A varint as a number (exact below 2^53: counts, sizes, seconds). */
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-      if (mul > 2 ** 63) throw new Error('varint too long');
-    }
-  }
-
-  /** The end offset of the length-delimited field starting here. */
-  sub(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.end) throw new Error('truncated field');
-    return end;
-  }
-
-  string(): string {
-    const end = this.sub();
-    const s = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return s;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0: this.varint(); return;
-      case 1: this.pos += 8; break;
-      case 2: this.pos = this.sub(); return;
-      case 5: this.pos += 4; break;
-      default: throw new Error(`wire type ${wireType} unsupported`);
-    }
-    if (this.pos > this.end) throw new Error('truncated field');
-  }
-
+/** A cursor over one message's bytes, reading a nested message's fields in place. */
+class Wire extends WireReader {
   /** Calls `field` for each field up to `end` (it must consume the value or return false to skip it). */
   fields(end: number, field: (no: number, wireType: number) => boolean): void {
     const outer = this.end;
-    (this as { end: number }).end = end;
+    this.end = end;
     while (this.pos < end) {
       const tag = this.varint();
       const no = tag >>> 3;
       const wt = tag & 7;
       if (!field(no, wt)) this.skip(wt);
     }
-    (this as { end: number }).end = outer;
-    if (this.pos !== end) throw new Error('field overran its message');
+    this.end = outer;
+    if (this.pos !== end) throw new WireError('field overran its message');
   }
 }
 
@@ -114,7 +72,7 @@ class Wire {
 function mapEntry(w: Wire, into: Record<string, string>, lower: boolean): void {
   let key = '';
   let value = '';
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (wt !== 2) return false;
     if (no === 1) key = w.string();
     else if (no === 2) value = w.string();
@@ -128,7 +86,7 @@ function mapEntry(w: Wire, into: Record<string, string>, lower: boolean): void {
 function millis(w: Wire, round: boolean): number {
   let s = 0;
   let n = 0;
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (wt !== 0) return false;
     if (no === 1) s = w.varint();
     else if (no === 2) n = w.varint();
@@ -141,11 +99,11 @@ function millis(w: Wire, round: boolean): number {
 /** config.core.v3.Address → its socket address (1) as [address (2), port_value (3)]. */
 function address(w: Wire): [string, number] | undefined {
   let out: [string, number] | undefined;
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (no !== 1 || wt !== 2) return false;
     let a = '';
     let p = 0;
-    w.fields(w.sub(), (sno, swt) => {
+    w.fields(w.delimited(), (sno, swt) => {
       if (sno === 2 && swt === 2) a = w.string();
       else if (sno === 3 && swt === 0) p = w.varint();
       else return false;
@@ -160,7 +118,7 @@ function address(w: Wire): [string, number] | undefined {
 /** google.protobuf.UInt32Value's value (1). */
 function uint32Value(w: Wire): number {
   let v = 0;
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (no !== 1 || wt !== 0) return false;
     v = w.varint();
     return true;
@@ -174,10 +132,10 @@ function structStrings(w: Wire, end: number, into: Record<string, string>): void
     if (no !== 1 || wt !== 2) return false;
     let key = '';
     let value: string | undefined;
-    w.fields(w.sub(), (eno, ewt) => {
+    w.fields(w.delimited(), (eno, ewt) => {
       if (eno === 1 && ewt === 2) key = w.string();
       else if (eno === 2 && ewt === 2) {
-        w.fields(w.sub(), (vno, vwt) => {
+        w.fields(w.delimited(), (vno, vwt) => {
           if (vno !== 3 || vwt !== 2) return false;
           value = w.string();
           return true;
@@ -192,15 +150,15 @@ function structStrings(w: Wire, end: number, into: Record<string, string>): void
 
 /** config.core.v3.Metadata: the ext_authz namespace of filter_metadata (1: map<string, Struct>). */
 function authzMetadata(w: Wire, e: AccessLogEntry): void {
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (no !== 1 || wt !== 2) return false;
-    const end = w.sub();
+    const end = w.delimited();
     let key = '';
     const values: Record<string, string> = {};
     w.fields(end, (eno, ewt) => {
       if (eno === 1 && ewt === 2) { key = w.string(); return true; }
       // Map entries put the key first; a value for another namespace is skipped unread.
-      if (eno === 2 && ewt === 2 && key === EXT_AUTHZ) { structStrings(w, w.sub(), values); return true; }
+      if (eno === 2 && ewt === 2 && key === EXT_AUTHZ) { structStrings(w, w.delimited(), values); return true; }
       return false;
     });
     if (key === EXT_AUTHZ) {
@@ -212,7 +170,7 @@ function authzMetadata(w: Wire, e: AccessLogEntry): void {
 }
 
 function common(w: Wire, e: AccessLogEntry): void {
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (wt === 2) {
       switch (no) {
         case 2: { const a = address(w); if (a?.[0]) e.clientIp = a[0]; return true; }
@@ -222,7 +180,7 @@ function common(w: Wire, e: AccessLogEntry): void {
         case 12: e.totalMs = millis(w, true); return true;
         case 13: { const a = address(w); if (a?.[0]) e.upstreamHost = `${a[0]}:${a[1]}`; return true; }
         case 16:
-          w.fields(w.sub(), (fno, fwt) => {
+          w.fields(w.delimited(), (fno, fwt) => {
             if (fno !== 12 || fwt !== 0) return false;
             e.rateLimited = w.varint() !== 0;
             return true;
@@ -239,7 +197,7 @@ function common(w: Wire, e: AccessLogEntry): void {
 }
 
 function request(w: Wire, e: AccessLogEntry): void {
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (wt === 0) {
       if (no === 1) e.method = METHODS[w.varint()] || undefined;
       else if (no === 11) e.requestHeadersBytes = w.varint();
@@ -264,7 +222,7 @@ function request(w: Wire, e: AccessLogEntry): void {
 }
 
 function response(w: Wire, e: AccessLogEntry): void {
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (wt === 2 && no === 1) { e.status = uint32Value(w); return true; }
     if (wt === 2 && no === 4) { mapEntry(w, e.responseHeaders, true); return true; }
     if (wt === 0 && no === 2) { e.responseHeadersBytes = w.varint(); return true; }
@@ -277,7 +235,7 @@ function entry(w: Wire): AccessLogEntry {
   const e: AccessLogEntry = {
     requestHeaders: {}, requestHeadersBytes: 0, requestBodyBytes: 0, status: 0, responseHeaders: {}, responseHeadersBytes: 0, responseBodyBytes: 0, rateLimited: false, tags: {},
   };
-  w.fields(w.sub(), (no, wt) => {
+  w.fields(w.delimited(), (no, wt) => {
     if (wt !== 2) return false;
     if (no === 1) common(w, e);
     else if (no === 3) request(w, e);
@@ -296,7 +254,7 @@ export function decodeAccessLogs(bytes: Uint8Array): AccessLogsMessage {
   w.fields(buf.length, (no, wt) => {
     if (wt !== 2) return false;
     if (no === 1) {
-      w.fields(w.sub(), (ino, iwt) => {
+      w.fields(w.delimited(), (ino, iwt) => {
         if (ino !== 2 || iwt !== 2) return false;
         out.logName = w.string();
         return true;
@@ -304,7 +262,7 @@ export function decodeAccessLogs(bytes: Uint8Array): AccessLogsMessage {
       return true;
     }
     if (no === 2) {
-      w.fields(w.sub(), (hno, hwt) => {
+      w.fields(w.delimited(), (hno, hwt) => {
         if (hno !== 1 || hwt !== 2) return false;
         out.entries.push(entry(w));
         return true;

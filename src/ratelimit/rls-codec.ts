@@ -1,4 +1,5 @@
 import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
+import { WireReader as Reader } from '../proto-wire.js';
 
 /**
  * The two messages of envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit, read and
@@ -19,58 +20,7 @@ const CODE_OK = 1;
 const CODE_OVER_LIMIT = 2;
 
 /** A malformed message (the server answers INVALID_ARGUMENT with the message). */
-export class WireError extends Error {}
-
-class Reader {
-  pos: number;
-  constructor(readonly buf: Buffer, start: number, readonly end: number) {
-    this.pos = start;
-  }
-
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new WireError('truncated varint');
-      const b = this.buf[this.pos++]!;
-      // Values past 2^53 only occur in fields this service skips or bounds.
-      if (shift < 49) result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-      shift += 7;
-      if (shift > 63) throw new WireError('varint too long');
-    }
-  }
-
-  /** The end offset of a length-delimited field starting here (its length read). */
-  delimited(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.end) throw new WireError('length past the end of the message');
-    return end;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0: this.varint(); return;
-      case 1: this.advance(8); return;
-      case 2: this.pos = this.delimited(); return;
-      case 5: this.advance(4); return;
-      default: throw new WireError(`unsupported wire type ${wireType}`);
-    }
-  }
-
-  private advance(n: number): void {
-    if (this.pos + n > this.end) throw new WireError('truncated field');
-    this.pos += n;
-  }
-
-  string(): string {
-    const end = this.delimited();
-    const s = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return s;
-  }
-}
+export { WireError } from '../proto-wire.js';
 
 /** RateLimitRequest bytes → the service's request; throws WireError on a malformed message. */
 export function decodeRateLimitRequest(bytes: Uint8Array): LimitRequest {

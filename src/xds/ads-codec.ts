@@ -12,6 +12,7 @@
  * system_version_info, resources {name, version, resource}, removed_resources); every other
  * field is skipped by its wire type.
  */
+import { WireReader as Reader } from '../proto-wire.js';
 
 export interface AdsNode {
   id: string;
@@ -176,76 +177,10 @@ export function encodeDeltaDiscoveryRequest(m: DeltaRequestFields): Buffer {
 // ---- reading --------------------------------------------------------------------------------
 
 /** A malformed message. */
-export class AdsWireError extends Error {}
+/** A malformed discovery message. */
+export { WireError as AdsWireError } from '../proto-wire.js';
 
-class Reader {
-  constructor(readonly buf: Buffer, public pos: number, readonly end: number) {}
-
-  get more(): boolean {
-    return this.pos < this.end;
-  }
-
-  varint(): number {
-    let n = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new AdsWireError('truncated varint');
-      const b = this.buf[this.pos++]!;
-      if (mul < 2 ** 53) n += (b & 0x7f) * mul;
-      if (b < 0x80) return n;
-      mul *= 128;
-    }
-    throw new AdsWireError('varint too long');
-  }
-
-  /** A length-delimited field's end; the reader is at its first byte. */
-  delimited(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.end) throw new AdsWireError('truncated field');
-    return end;
-  }
-
-  string(): string {
-    const end = this.delimited();
-    const s = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return s;
-  }
-
-  bytes(): Uint8Array {
-    const end = this.delimited();
-    const b = this.buf.subarray(this.pos, end);
-    this.pos = end;
-    return b;
-  }
-
-  /** A sub-reader over the next length-delimited field; this reader moves past it. */
-  sub(): Reader {
-    const end = this.delimited();
-    const r = new Reader(this.buf, this.pos, end);
-    this.pos = end;
-    return r;
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.advance(8);
-    else if (wire === 2) this.pos = this.delimited();
-    else if (wire === 5) this.advance(4);
-    else throw new AdsWireError(`unsupported wire type ${wire}`);
-  }
-
-  private advance(n: number): void {
-    if (this.pos + n > this.end) throw new AdsWireError('truncated field');
-    this.pos += n;
-  }
-}
-
-function reader(bytes: Uint8Array): Reader {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return new Reader(buf, 0, buf.length);
-}
+const reader = (bytes: Uint8Array): Reader => Reader.of(bytes);
 
 function readAny(r: Reader): AnyFields {
   const out: AnyFields = { type_url: '', value: new Uint8Array() };
@@ -265,7 +200,7 @@ export function decodeDiscoveryResponse(bytes: Uint8Array): SotwResponseFields {
   while (r.more) {
     const tag = r.varint();
     if (tag === 0x0a) out.version_info = r.string();
-    else if (tag === 0x12) out.resources.push(readAny(r.sub()));
+    else if (tag === 0x12) out.resources.push(readAny(r.message()));
     else if (tag === 0x22) out.type_url = r.string();
     else if (tag === 0x2a) out.nonce = r.string();
     else r.skip(tag & 7);
@@ -281,12 +216,12 @@ export function decodeDeltaDiscoveryResponse(bytes: Uint8Array): DeltaResponseFi
     const tag = r.varint();
     if (tag === 0x0a) out.system_version_info = r.string();
     else if (tag === 0x12) {
-      const res = r.sub();
+      const res = r.message();
       const one: DeltaResponseFields['resources'][number] = { name: '', version: '' };
       while (res.more) {
         const t = res.varint();
         if (t === 0x0a) one.version = res.string();
-        else if (t === 0x12) one.resource = readAny(res.sub());
+        else if (t === 0x12) one.resource = readAny(res.message());
         else if (t === 0x1a) one.name = res.string();
         else res.skip(t & 7);
       }
