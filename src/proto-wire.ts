@@ -1,5 +1,5 @@
 /**
- * Reading the protobuf wire format by hand, for the few messages read on a hot path (the
+ * The protobuf wire format by hand, for the few messages read or written on a hot path (the
  * rate-limit requests, the access-log entries, the ADS responses of the companions) where a
  * full protobufjs decode to objects costs more than the fields read. Pure: no I/O.
  */
@@ -79,4 +79,28 @@ export class WireReader {
     if (this.pos + n > this.end) throw new WireError('truncated field');
     this.pos += n;
   }
+}
+
+/** The bytes a varint of `n` (a whole number below 2^53) takes. */
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) { n = Math.floor(n / 128); size++; }
+  return size;
+}
+
+/** Writes `n` as a varint at `at`; returns the offset after it. */
+export function putVarint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[at++] = n;
+  return at;
+}
+
+/** `n` as a varint in a Buffer of its own. */
+export function varintBytes(n: number): Buffer {
+  const out = Buffer.allocUnsafe(varintSize(n));
+  putVarint(out, 0, n);
+  return out;
 }

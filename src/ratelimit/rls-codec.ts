@@ -1,5 +1,5 @@
 import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
-import { WireReader as Reader } from '../proto-wire.js';
+import { putVarint, varintSize, WireReader as Reader } from '../proto-wire.js';
 
 /**
  * The two messages of envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit, read and
@@ -65,21 +65,6 @@ function readDescriptor(outer: Reader, end: number): Entries {
 }
 
 // ---- encoding -------------------------------------------------------------------------------
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) { n = Math.floor(n / 128); size++; }
-  return size;
-}
-
-function putVarint(buf: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
 
 /** The answer with one status per descriptor and no header or body: the same bytes every time. */
 const PLAIN_OK = new Map<number, Buffer>();

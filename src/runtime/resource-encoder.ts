@@ -3,6 +3,7 @@ import type { Json } from '../json.js';
 import { TYPE } from '../resources/type-urls.js';
 import { encodeJson } from '../xds/proto-json.js';
 import { messageType, typeForUrl } from '../xds/proto-registry.js';
+import { putVarint, varintSize } from '../proto-wire.js';
 
 type Obj = { [k: string]: Json };
 
@@ -75,31 +76,16 @@ function splice(type: protobuf.Type, body: Obj, field: string, items: Uint8Array
   const tail = encodeJson(type, above, where);
   const tag = (f.id << 3) | 2;
   let size = head.length + tail.length;
-  for (const it of items) size += varintLength(tag) + varintLength(it.length) + it.length;
+  for (const it of items) size += varintSize(tag) + varintSize(it.length) + it.length;
   const out = new Uint8Array(size);
   out.set(head, 0);
   let at = head.length;
   for (const it of items) {
-    at = writeVarint(out, at, tag);
-    at = writeVarint(out, at, it.length);
+    at = putVarint(out, at, tag);
+    at = putVarint(out, at, it.length);
     out.set(it, at);
     at += it.length;
   }
   out.set(tail, at);
   return out;
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) { n = Math.floor(n / 128); len++; }
-  return len;
-}
-
-function writeVarint(buf: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
 }

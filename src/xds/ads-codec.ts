@@ -12,7 +12,7 @@
  * system_version_info, resources {name, version, resource}, removed_resources); every other
  * field is skipped by its wire type.
  */
-import { WireReader as Reader } from '../proto-wire.js';
+import { varintBytes, WireReader as Reader } from '../proto-wire.js';
 
 export interface AdsNode {
   id: string;
@@ -77,14 +77,14 @@ class Writer {
   }
 
   private key(field: number, wire: number): void {
-    this.push(varint(field * 8 + wire));
+    this.push(varintBytes(field * 8 + wire));
   }
 
   string(field: number, s: string | undefined): this {
     if (!s) return this; // proto3: an empty string is absent
     const b = Buffer.from(s, 'utf8');
     this.key(field, 2);
-    this.push(varint(b.length));
+    this.push(varintBytes(b.length));
     this.push(b);
     return this;
   }
@@ -94,7 +94,7 @@ class Writer {
     for (const s of list) {
       const b = Buffer.from(s, 'utf8');
       this.key(field, 2);
-      this.push(varint(b.length));
+      this.push(varintBytes(b.length));
       this.push(b);
     }
     return this;
@@ -104,7 +104,7 @@ class Writer {
     if (!n) return this;
     this.key(field, 0);
     // int32: a negative value is its 64-bit two's complement (10 bytes).
-    this.push(n < 0 ? varint64(BigInt.asUintN(64, BigInt(n))) : varint(n));
+    this.push(n < 0 ? varint64(BigInt.asUintN(64, BigInt(n))) : varintBytes(n));
     return this;
   }
 
@@ -112,7 +112,7 @@ class Writer {
     if (!m) return this;
     const b = m.finish();
     this.key(field, 2);
-    this.push(varint(b.length));
+    this.push(varintBytes(b.length));
     this.push(b);
     return this;
   }
@@ -120,16 +120,6 @@ class Writer {
   finish(): Buffer {
     return Buffer.concat(this.parts, this.size);
   }
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return Buffer.from(out);
 }
 
 function varint64(n: bigint): Buffer {
