@@ -38,8 +38,11 @@ before(async () => {
   page = await browser.open(`${gw.admin}/ui`);
 });
 after(async () => {
-  await browser?.close();
-  await gw?.stop();
+  try {
+    await browser?.close();
+  } finally {
+    await gw?.stop();
+  }
 });
 
 test('the page shows the services, routes and who enforces each plugin, and the fleet', async () => {

@@ -25,7 +25,7 @@ export async function launchChromium(): Promise<Browser> {
   const child: ChildProcess = spawn(bin, [
     '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--disable-extensions',
     '--disable-background-networking', '--disable-sync', '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true }); // its own process group: its helpers go with it
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
   const toBrowser = child.stdio[3] as Writable;
@@ -71,7 +71,9 @@ export async function launchChromium(): Promise<Browser> {
       try { await Promise.race([send('Browser.close'), exited]); } catch { /* already gone */ }
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
-      // Chromium's helper processes may still be writing into the profile as the browser exits: retry the removal.
+      // Chromium's helper processes (renderer, network service, crashpad) can outlive the browser
+      // and keep writing into the profile's cache: the whole group is stopped before the removal.
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* the group is gone already */ }
       rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
