@@ -2,7 +2,7 @@
  * request-path benchmark: what a request costs through a Frontdesk route, against bare Envoy.
  * Prints figures; never fails on them.
  *
- *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases|ablation]
+ *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases,rls-peer,ablation]
  *     [--callgrind] [--variants <regex>]
  *
  * 1. cases: one Envoy (concurrency 1) fed by Frontdesk's control plane over ADS, a listener per
@@ -22,7 +22,12 @@
  *    cases in turn, --rounds rounds, interleaved; per case: requests/s, p50/p99, the ratio
  *    against bare Envoy, and CPU µs per request of the gateway Envoy and of each companion
  *    (and redis-server), from /proc/<pid>/stat.
- * 2. ablation: what a route without plugins costs over bare Envoy, setting by setting. One
+ * 2. rls-peer: the key-auth + Redis limit case's compiled listener twice in one static Envoy,
+ *    its rate-limit cluster pointed at Frontdesk's ratelimit companion and, in the copy, at
+ *    envoyproxy/ratelimit (built by `sh scripts/bench-prepare.sh ratelimit-peer`; same Redis, a
+ *    descriptor tree that makes each request one counter there too), beside a bare listener:
+ *    what the Redis limit costs with either service, Envoy's share being the same filter and call.
+ * 3. ablation: what a route without plugins costs over bare Envoy, setting by setting. One
  *    static Envoy (concurrency 1) holding Frontdesk's compiled listener for a plugin-less route
  *    (bench/support/static-gateway.ts) several times, each copy on its own port with one setting
  *    removed (local reply mappers, path normalisation, the request headers Kong adds, the
@@ -42,6 +47,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +66,7 @@ import { cpuSecondsOf } from '../support/proc.js';
 import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { startNodeService, startRedis, type Child } from '../support/services.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
+import { descriptorTree, peerBuilt, startRatelimitPeer } from '../support/ratelimit-peer.js';
 import { machine } from '../support/stats.js';
 import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/gateway-yaml.js';
 
@@ -347,7 +354,110 @@ ${benchServiceYaml(upstream)}      - name: open
 `;
 }
 
-// ---- 2. the ablation -------------------------------------------------------------------------
+// ---- 2. a Redis limit through either rate-limit service ----------------------------------------
+
+/** Redis's DBSIZE: how many keys the services' counters hold. */
+function redisKeys(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(2000, () => socket.destroy(new Error('redis DBSIZE timed out')));
+    socket.once('error', reject);
+    socket.once('data', (d) => { socket.end(); const m = /^:(\d+)/.exec(d.toString()); if (m) resolve(Number(m[1])); else reject(new Error(`DBSIZE: ${d.toString()}`)); });
+    socket.write('DBSIZE\r\n');
+  });
+}
+
+/**
+ * The key-auth + Redis limit case's compiled listener twice in one static Envoy: its rate-limit
+ * cluster pointed at Frontdesk's ratelimit companion (policy over xDS from an in-process control
+ * plane), and a copy pointed at envoyproxy/ratelimit (same Redis, a descriptor tree matching the
+ * five entries the route sends, so each request is one counter increment there too); bare Envoy
+ * beside them. What no rate-limit service can remove (Envoy's ratelimit filter and its gRPC
+ * call) is then the same on both sides, and the difference is the service.
+ */
+async function runRlsPeer(dir: string, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  if (!peerBuilt()) {
+    emit({ part: 'rls-peer', skipped: true, why: 'envoyproxy/ratelimit not built' }, 'rls-peer: skipped, envoyproxy/ratelimit not built (sh scripts/bench-prepare.sh ratelimit-peer)');
+    return;
+  }
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const redis = await startRedis(dir);
+  cleanup.push(() => redis.stop());
+  const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
+  cleanup.push(() => upstream.stop());
+  const c = cases('unused').find((x) => x.route === 'key-redis')!;
+  const yaml = gatewayYaml(upstream.url, [routeYaml(c.route, c.plugins(false).map((p) => p.replace('REDIS_PORT', String(redis.port))))], pem);
+  const configFile = join(dir, 'rls-peer.yaml');
+  writeFileSync(configFile, yaml);
+  const ratelimitPort = await freePort();
+  const settings = { ...DEFAULT_SETTINGS, ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: ratelimitPort } };
+  const cp = new ControlPlane({ configPath: configFile, xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, settings, ir: { defaultListener: { address: '127.0.0.1', port: 0 } }, logger: log, watch: false });
+  const { xdsPort } = await cp.start();
+  cleanup.push(() => cp.stop());
+  const ratelimit: Child = await startNodeService('ratelimit', join(ROOT, 'bench/ratelimit/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(ratelimitPort), '--redis', `redis://127.0.0.1:${redis.port}`], ROOT);
+  cleanup.push(() => ratelimit.stop());
+
+  const compiled = staticGatewayResources(yaml, 0, undefined, settings);
+  const ours = { ...compiled.listeners[0]!, name: 'rls-ours' };
+  const peerListener = JSON.parse(JSON.stringify({ ...compiled.listeners[0]!, name: 'rls-peer' })) as Json;
+  const hcmOf = (l: Json) => (l.filter_chains as Json[])[0]!.filters[0].typed_config as Json;
+  const rlFilter = (hcmOf(peerListener).http_filters as Json[]).find((f) => f.name === 'envoy.filters.http.ratelimit');
+  if (!rlFilter) throw new Error('the key-auth + Redis limit listener has no ratelimit filter');
+  const rlCluster = rlFilter.typed_config.rate_limit_service.grpc_service.envoy_grpc.cluster_name as string;
+  rlFilter.typed_config.rate_limit_service.grpc_service.envoy_grpc.cluster_name = `${rlCluster}-peer`;
+  // The descriptor entries the route sends, in order: generic keys with their values, the rest any value.
+  const route = (hcmOf(ours).route_config.virtual_hosts as Json[]).flatMap((vh) => vh.routes as Json[]).find((r) => r.route?.rate_limits);
+  // An entry Envoy skips when its metadata is absent (skip_if_absent) may be missing: a path with and without each.
+  const actions = route!.route.rate_limits[0].actions as Json[];
+  let paths: string[][] = [[]];
+  for (const a of actions) {
+    const key = a.generic_key ? `${a.generic_key.descriptor_key}=${a.generic_key.descriptor_value}` : a.metadata ? a.metadata.descriptor_key as string : a.remote_address ? 'remote_address' : a.request_headers ? a.request_headers.descriptor_key as string : '?';
+    paths = a.metadata?.skip_if_absent ? paths.flatMap((p) => [[...p, key], p]) : paths.map((p) => [...p, key]);
+  }
+  const entries = paths[0]!;
+  const peer = await startRatelimitPeer(dir, redis.port, rlFilter.typed_config.domain as string, descriptorTree(paths, HUGE), (port) => new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.end(); resolve(true); });
+    s.once('error', () => resolve(false));
+  }));
+  cleanup.push(() => peer.stop());
+  const rlClusterJson = compiled.clusters.find((x) => x.name === rlCluster)!;
+  const peerCluster = JSON.parse(JSON.stringify(rlClusterJson)) as Json;
+  peerCluster.name = `${rlCluster}-peer`;
+  peerCluster.load_assignment = { cluster_name: peerCluster.name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: peer.port } } } }] }] };
+  const envoy = await staticEnvoy(dir, [bareListener('bare', 'upstream'), ours, peerListener], [upstreamCluster('upstream', upstream.port), ...compiled.clusters, peerCluster]);
+  cleanup.push(() => envoy.envoy.stop());
+  const url = (l: string) => `http://127.0.0.1:${envoy.ports.get(l)}${l === 'bare' ? '/open' : `/${c.route}`}`;
+  // Ours answers with Kong's headers once its policy is in; the peer's counters appear in Redis.
+  await until('the companion to decide with its policy', async () => {
+    const r = await fetch(url('rls-ours'), { headers: c.headers });
+    await r.arrayBuffer();
+    return r.status === 200 && r.headers.has('x-ratelimit-limit-minute');
+  }, 60_000);
+  const keysBefore = await redisKeys(redis.port);
+  let lastStatus = 0;
+  await until('envoyproxy/ratelimit to count in Redis', async () => {
+    const r = await fetch(url('rls-peer'), { headers: c.headers });
+    await r.arrayBuffer();
+    lastStatus = r.status;
+    return r.status === 200 && (await redisKeys(redis.port)) > keysBefore;
+  }, 30_000).catch((e: Error) => {
+    throw new Error(`${e.message} (last status ${lastStatus}; entries ${entries.join(', ')}; its log: ${readFileSync(join(dir, 'peer.log'), 'utf8').slice(-2000)})`);
+  });
+  const loads: Load[] = [
+    { name: 'bare Envoy', url: url('bare'), headers: {} },
+    { name: 'key-auth + Redis limit, Frontdesk ratelimit companion', url: url('rls-ours'), headers: c.headers },
+    { name: 'key-auth + Redis limit, envoyproxy/ratelimit', url: url('rls-peer'), headers: c.headers },
+  ];
+  const pids = { Envoy: envoy.envoy.pid, 'ratelimit companion': ratelimit.proc.pid, 'envoyproxy/ratelimit': peer.proc.pid, 'redis-server': redis.proc.pid };
+  const samples = interleaved(loads, pids);
+  const base = samples.get('bare Envoy')!;
+  const baseline = 'bare Envoy (a listener of the same static Envoy, router only), same upstream, same run';
+  for (const l of loads) report('rls-peer', l.name, samples.get(l.name)!, base, baseline, { processes: 'one static Envoy x1 worker (bare, ours and the peer\'s listeners), upstream Envoy x1 worker, ratelimit companion (Node), envoyproxy/ratelimit (Go), redis-server, wrk x1 thread' });
+}
+
+// ---- 3. the ablation -------------------------------------------------------------------------
 
 type Patch = (listener: Json, hcm: Json, clusters: Map<string, Json>) => void;
 
@@ -600,10 +710,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
   try {
     printRunHeader('request-path', RUN);
-    if (only !== 'ablation') await runCases(dir, cleanup);
-    // The cases' processes stopped (the folder kept) before the ablation's start.
-    for (const f of cleanup.splice(1).reverse()) { try { await f(); } catch { /* best effort */ } }
-    if (only !== 'cases') await runAblation(dir, cleanup);
+    const parts = new Set((only ?? 'cases,rls-peer,ablation').split(','));
+    // Each part's processes stopped (the folder kept) before the next one starts.
+    const stopPart = async () => { for (const f of cleanup.splice(1).reverse()) { try { await f(); } catch { /* best effort */ } } };
+    if (parts.has('cases')) await runCases(dir, cleanup);
+    await stopPart();
+    if (parts.has('rls-peer')) await runRlsPeer(dir, cleanup);
+    await stopPart();
+    if (parts.has('ablation')) await runAblation(dir, cleanup);
   } finally {
     await stopAll();
   }
