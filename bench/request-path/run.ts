@@ -2,7 +2,7 @@
  * request-path benchmark: what a request costs through a Frontdesk route, against bare Envoy.
  * Prints figures; never fails on them.
  *
- *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases,rls-peer,ablation]
+ *   node --import tsx bench/request-path/run.ts [--seconds 3] [--connections 32] [--rounds 2] [--only cases,rls-peer,envoy-floor,ablation]
  *     [--callgrind] [--variants <regex>]
  *
  * 1. cases: one Envoy (concurrency 1) fed by Frontdesk's control plane over ADS, a listener per
@@ -27,6 +27,9 @@
  *    envoyproxy/ratelimit (built by `sh scripts/bench-prepare.sh ratelimit-peer`; same Redis, a
  *    descriptor tree that makes each request one counter there too), beside a bare listener:
  *    what the Redis limit costs with either service, Envoy's share being the same filter and call.
+ *    envoy-floor: Envoy's own jwt_authn, api_key_auth and api_key_auth + local_ratelimit alone on
+ *    bare listeners (nothing of Kong's around them), against the bare listener: the floor of
+ *    any native translation of those plugins.
  * 3. ablation: what a route without plugins costs over bare Envoy, setting by setting. One
  *    static Envoy (concurrency 1) holding Frontdesk's compiled listener for a plugin-less route
  *    (bench/support/static-gateway.ts) several times, each copy on its own port with one setting
@@ -457,6 +460,68 @@ async function runRlsPeer(dir: string, cleanup: Array<() => Promise<void> | void
   for (const l of loads) report('rls-peer', l.name, samples.get(l.name)!, base, baseline, { processes: 'one static Envoy x1 worker (bare, ours and the peer\'s listeners), upstream Envoy x1 worker, ratelimit companion (Node), envoyproxy/ratelimit (Go), redis-server, wrk x1 thread' });
 }
 
+// ---- Envoy's own filters alone ------------------------------------------------------------------
+
+const typed = (type: string, body: Json): Json => ({ '@type': `type.googleapis.com/${type}`, ...body });
+
+/** A bare listener with `filters` before the router: Envoy's own filters with nothing of Kong's around them. */
+function bareWith(name: string, cluster: string, filters: Json[]): Json {
+  const l = bareListener(name, cluster);
+  const hcm = (l.filter_chains as Json[])[0]!.filters[0].typed_config as Json;
+  hcm.http_filters = [...filters, ROUTER];
+  return l;
+}
+
+/**
+ * What Envoy's own filters cost alone, on bare listeners of one static Envoy: jwt_authn (RS256,
+ * the key as local JWKS, its token cache on), api_key_auth, and api_key_auth + local_ratelimit
+ * (a bucket that never runs out). No Kong header, no consumer set, no Kong answer: the floor any
+ * translation of jwt or key-auth onto these filters starts from.
+ */
+async function runEnvoyFloor(dir: string, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...(rsa.publicKey.export({ format: 'jwk' }) as Json), alg: 'RS256', kid: 'bench', use: 'sig' };
+  const token = await new SignJWT({ iss: 'bench-rs', exp: Math.floor(Date.now() / 1000) + 7200, sub: 'bench' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: 'bench' }).sign(rsa.privateKey);
+  const upstream = await startDirectUpstream({ logger: log, concurrency: 1 });
+  cleanup.push(() => upstream.stop());
+  const jwtAuthn = { name: 'envoy.filters.http.jwt_authn', typed_config: typed('envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', {
+    providers: { bench: { issuer: 'bench-rs', local_jwks: { inline_string: JSON.stringify({ keys: [jwk] }) }, jwt_cache_config: { jwt_cache_size: 100 } } },
+    rules: [{ match: { prefix: '/' }, requires: { provider_name: 'bench' } }],
+  }) };
+  const apiKey = { name: 'envoy.filters.http.api_key_auth', typed_config: typed('envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth', {
+    credentials: [{ key: BENCH_API_KEY, client: 'bench' }], key_sources: [{ header: 'apikey' }],
+  }) };
+  const localLimit = { name: 'envoy.filters.http.local_ratelimit', typed_config: typed('envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', {
+    stat_prefix: 'floor', token_bucket: { max_tokens: HUGE, tokens_per_fill: HUGE, fill_interval: '60s' },
+    filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' }, runtime_key: 'floor_enabled' },
+    filter_enforced: { default_value: { numerator: 100, denominator: 'HUNDRED' }, runtime_key: 'floor_enforced' },
+  }) };
+  const envoy = await staticEnvoy(dir, [
+    bareListener('bare', 'upstream'),
+    bareWith('jwt_authn', 'upstream', [jwtAuthn]),
+    bareWith('api_key_auth', 'upstream', [apiKey]),
+    bareWith('api_key_auth + local_ratelimit', 'upstream', [apiKey, localLimit]),
+  ], [upstreamCluster('upstream', upstream.port)]);
+  cleanup.push(() => envoy.envoy.stop());
+  const url = (l: string) => `http://127.0.0.1:${envoy.ports.get(l)}/open`;
+  const loads: Load[] = [
+    { name: 'bare Envoy', url: url('bare'), headers: {} },
+    { name: "Envoy's jwt_authn alone (RS256, local JWKS, token cache)", url: url('jwt_authn'), headers: { authorization: `Bearer ${token}` } },
+    { name: "Envoy's api_key_auth alone", url: url('api_key_auth'), headers: { apikey: BENCH_API_KEY } },
+    { name: "Envoy's api_key_auth + local_ratelimit alone", url: url('api_key_auth + local_ratelimit'), headers: { apikey: BENCH_API_KEY } },
+  ];
+  // Each filter checks: 200 with the credential, 401 without.
+  for (const l of loads.slice(1)) {
+    const ok = await fetch(l.url, { headers: l.headers });
+    const refused = await fetch(l.url);
+    await Promise.all([ok.arrayBuffer(), refused.arrayBuffer()]);
+    if (ok.status !== 200 || refused.status !== 401) throw new Error(`${l.name}: ${ok.status} with the credential, ${refused.status} without (expected 200, 401)`);
+  }
+  const samples = interleaved(loads, { Envoy: envoy.envoy.pid });
+  const base = samples.get('bare Envoy')!;
+  for (const l of loads) report('envoy-floor', l.name, samples.get(l.name)!, base, 'bare listener (router only) in the same static Envoy (concurrency 1), same upstream, same run', { processes: 'one static Envoy x1 worker, upstream Envoy x1 worker, wrk x1 thread' });
+}
+
 // ---- 3. the ablation -------------------------------------------------------------------------
 
 type Patch = (listener: Json, hcm: Json, clusters: Map<string, Json>) => void;
@@ -710,12 +775,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => { void stopAll().then(() => process.exit(130)); });
   try {
     printRunHeader('request-path', RUN);
-    const parts = new Set((only ?? 'cases,rls-peer,ablation').split(','));
+    const parts = new Set((only ?? 'cases,rls-peer,envoy-floor,ablation').split(','));
     // Each part's processes stopped (the folder kept) before the next one starts.
     const stopPart = async () => { for (const f of cleanup.splice(1).reverse()) { try { await f(); } catch { /* best effort */ } } };
     if (parts.has('cases')) await runCases(dir, cleanup);
     await stopPart();
     if (parts.has('rls-peer')) await runRlsPeer(dir, cleanup);
+    await stopPart();
+    if (parts.has('envoy-floor')) await runEnvoyFloor(dir, cleanup);
     await stopPart();
     if (parts.has('ablation')) await runAblation(dir, cleanup);
   } finally {
