@@ -123,15 +123,6 @@ function mergeConsumerPlugins(plugins: Plugin[], r: Route, consumer: string): Ro
 }
 
 /**
- * The upstream path as Kong's path_handling v0 builds it (get_upstream_uri_v0): the service
- * path B joined to what is left of the request. As one regex rewrite plus, where v0 treats
- * it apart, one exact request path:
- *   strip_path, prefix R:  R + rest → B + rest (one slash between); R itself → B, or B
- *                          without its trailing slash (Kong keeps the slash only when R has one);
- *                          a rest that starts with "./" or "../" loses them (sanitize_uri_postfix)
- *   no strip:              U → B + U (one slash between); "/" → B
- */
-/**
  * What the rewrite drops between the stripped path and the rest it keeps: one slash, or the
  * "./" or "../" Kong's sanitize_uri_postfix removes from the start of the rest (a request
  * `/route%2E/x` on route `/route`, which Envoy's path normalisation makes `/route./x`).
@@ -154,6 +145,37 @@ function rewriteV1(r: Route, path: PathMatch | undefined, base: string): Pick<Ir
   return base === '/' ? {} : { rewrite: { pattern: '^/', substitution: base } };
 }
 
+/**
+ * Envoy refuses a regex whose RE2 program is larger than 100 instructions (its runtime key
+ * re2.max_program_size.error_level, checked on every regex an xDS resource carries, rewrite
+ * patterns included). RE2 matches the literal that starts an anchored pattern apart, outside the
+ * program, so only the one-rewrite pattern below grows with the route's path: one instruction
+ * per UTF-8 byte of R and of R' (the literals inside the alternation), 12 for the rest, as
+ * Envoy reports it (program size 134 for a 61-byte R).
+ */
+const MAX_PROGRAM_SIZE = 100;
+const oneRewriteProgramSize = (prefix: string): number => 2 * Buffer.byteLength(prefix) + 12;
+
+/**
+ * The upstream path as Kong's path_handling v0 builds it (get_upstream_uri_v0, the rest
+ * sanitised by sanitize_uri_postfix): the service path B joined to what is left of the request,
+ * as one Envoy regex rewrite. Envoy's regex_rewrite replaces what the pattern matched (RE2
+ * GlobalReplace; a `^` pattern matches once) and RE2 substitutes a group that took no part in
+ * the match as empty, so a pattern whose groups capture only the slashes to keep gives each case.
+ * With strip_path, prefix R (Bb: B without its trailing slash):
+ *   R, R., R..             → Bb       (a trailing slash only when the request ends with one)
+ *   R/…, R./…, R../…       → Bb/…     ("./" and "../" at the start of the rest dropped)
+ *   Rxyz (any other rest)  → Bb/xyz   (one slash added between B and the rest)
+ * by `^(?:R(?:\.\.?)?(/|$)|(/)R')` → `Bb\1\2`, R' being R without its leading slash: the
+ * second alternative is tried only when the first fails, and its group takes the request's
+ * leading slash to put between B and the rest. Where that pattern would be over Envoy's
+ * program size, the rewrite adds the slash (`^R(?:/|\.\.?/)?` → Bb/) and a second route for
+ * the requests R, R. and R.. (`^R(?:\.\.?)?`, whose literal RE2 matches apart) sends Bb
+ * (exactRewrite). With B = "/" every case is "/" + rest; an R ending
+ * in "/" leaves no slash to add. A regex path R with B ≠ "/" keeps the second route for the
+ * requests R matches whole (one pattern would hold the user's regex twice).
+ * Without strip_path: U → B + U (one slash between); "/" → B.
+ */
 function rewriteFor(r: Route, path: PathMatch | undefined, base: string): Pick<IrRoute['action'], 'rewrite' | 'exactRewrite' | 'strippedPrefix'> {
   if (r.path_handling === 'v1') return rewriteV1(r, path, base);
   const baseDir = base.endsWith('/') ? base : `${base}/`;
@@ -161,25 +183,24 @@ function rewriteFor(r: Route, path: PathMatch | undefined, base: string): Pick<I
   if (r.strip_path && path) {
     if (path.kind === 'prefix') {
       const head = escapeRegex(path.value);
+      const strippedPrefix = path.value;
       const rewrite = { pattern: `^${head}${REST_START}`, substitution: baseDir };
-      // R ending in "/" requested as is: B, with a slash added only to a request longer than
-      // "/" (get_upstream_uri_v0's `#req_uri > 1`), so route "/" sends "/" to B unchanged.
-      if (path.value === '/' && !base.endsWith('/')) return { rewrite, exactRewrite: { path: '/', to: base }, strippedPrefix: path.value };
-      if (path.value.endsWith('/')) return { rewrite, strippedPrefix: path.value };
-      return { rewrite, exactRewrite: { path: path.value, to: base.endsWith('/') ? baseBare : base }, strippedPrefix: path.value };
+      // R ending in "/" requested as is gives B (route "/" to a B with a trailing slash too).
+      if (path.value.endsWith('/') && (path.value !== '/' || base.endsWith('/'))) return { rewrite, strippedPrefix };
+      if (base === '/') return { rewrite: { pattern: `^${head}(?:/|\\.\\.?(?:/|$))?`, substitution: '/' }, strippedPrefix };
+      if (oneRewriteProgramSize(path.value) > MAX_PROGRAM_SIZE) return { rewrite, exactRewrite: { regex: `^${head}(?:\\.\\.?)?`, to: baseBare }, strippedPrefix };
+      const tail = escapeRegex(path.value.slice(1));
+      return { rewrite: { pattern: `^(?:${head}(?:\\.\\.?)?(/|$)|(/)${tail})`, substitution: `${baseBare}\\1\\2` }, strippedPrefix };
     }
     const re = path.value.startsWith('^') ? path.value.slice(1) : path.value;
-    return {
-      rewrite: { pattern: `^(?:${re})${REST_START}`, substitution: baseDir },
-      exactRewrite: { regex: `(?:${re})`, to: base.endsWith('/') ? baseBare : base },
-    };
+    const rewrite = { pattern: `^(?:${re})${REST_START}`, substitution: baseDir };
+    return base === '/' ? { rewrite } : { rewrite, exactRewrite: { regex: `(?:${re})`, to: baseBare } };
   }
   if (base === '/') return {};
   const matchesRoot = !path || (path.kind === 'prefix' && path.value === '/');
-  return {
-    rewrite: { pattern: '^/', substitution: baseDir },
-    ...(matchesRoot ? { exactRewrite: { path: '/', to: base } } : {}),
-  };
+  // "/" alone gives B as it is; a B without trailing slash takes the request's slash otherwise.
+  if (matchesRoot && !base.endsWith('/')) return { rewrite: { pattern: '^(?:/$|(/))', substitution: `${base}\\1` } };
+  return { rewrite: { pattern: '^/', substitution: baseDir } };
 }
 
 function routeAction(r: Route, path: PathMatch | undefined, s: Service, u: Upstream | undefined): IrRoute['action'] {

@@ -63,11 +63,11 @@ export interface RouteAction {
   /** Upstream path rewrite: a regex over the request path and its substitution. */
   rewrite?: { pattern: string; substitution: string };
   /**
-   * Kong's path_handling v0 treats one request path apart (the route's own path with
-   * strip_path, or "/" without it): that path, as an exact path or a full-match regex, and
-   * the upstream path it becomes.
+   * The requests Kong's path_handling v0 sends to the service path alone (a strip_path route's
+   * path requested whole) where the main rewrite cannot give it (a regex path, or a prefix too
+   * long for the one-rewrite pattern): a full-match regex, and the upstream path.
    */
-  exactRewrite?: { path?: string; regex?: string; to: string };
+  exactRewrite?: { regex: string; to: string };
   /** The Host header to send: a literal, or the picked endpoint's host (upstreams). */
   hostRewrite?: string;
   autoHostRewrite?: boolean;

@@ -152,7 +152,7 @@ function routeMetadata(r: IrRoute, ctx: FilterContext): JsonObject | undefined {
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
-/** One IR route → one Envoy route (two when path_handling v0 treats one exact path apart). */
+/** One IR route → one Envoy route (two when path_handling v0 sends one exact request apart: IrRoute action.exactRewrite). */
 function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, filters: readonly HttpFilter[], ctx: FilterContext): JsonObject[] {
   const headers = headerMatchers(r, authority);
   const match = compact({ ...pathMatch(r), headers: headers.length ? headers : undefined });
@@ -228,8 +228,7 @@ function buildRoutes(r: IrRoute, authority: string | undefined, l: IrListener, f
   };
   const out: JsonObject[] = [];
   if (a.exactRewrite) {
-    const exactMatch = a.exactRewrite.path !== undefined ? { path: a.exactRewrite.path } : { safe_regex: { regex: a.exactRewrite.regex! } };
-    out.push(make(compact({ ...exactMatch, headers: match.headers }), { ...baseAction, regex_rewrite: { pattern: { regex: '^.*$' }, substitution: a.exactRewrite.to } }, `${r.id}:exact`));
+    out.push(make(compact({ safe_regex: { regex: a.exactRewrite.regex }, headers: match.headers }), { ...baseAction, regex_rewrite: { pattern: { regex: '^.*$' }, substitution: a.exactRewrite.to } }, `${r.id}:exact`));
   }
   out.push(make(match, compact({
     ...baseAction,

@@ -164,8 +164,87 @@ const QUERY_ROWS: Row[] = [
   ['query b', '/service', '/route', true, '/route?a=1', '/service?a=1'],
 ];
 
+// Every branch of the one rewrite each route gets, by get_upstream_uri_v0 and sanitize_uri_postfix
+// (kong/router/utils.lua): the postfix is the request path after the route's path; "." and ".."
+// become empty and a leading "./" or "../" is dropped; an empty postfix gives the service path
+// (with one trailing slash only when the request ends with one, "/" when the service path is
+// "/"); a postfix joins the service path with one slash between. Without strip_path, "/" gives
+// the service path and any other request path is appended to it.
+// Envoy refuses a regex over 100 RE2 instructions; the one-rewrite pattern holds a route's path
+// twice (2 per byte + 12): a 44-byte path is the longest it serves, a longer one needs a second route.
+const FITS = `/${'f'.repeat(43)}`;
+const OVER = `/${'o'.repeat(44)}`;
+const LONG = `/${'long-prefix-'.repeat(10)}end`;
+const ONE_ROUTE_ROWS: Row[] = [
+  ['B a', '/service', '/route', true, '/route', '/service'],
+  ['B b', '/service', '/route', true, '/route/', '/service/'],
+  ['B c', '/service', '/route', true, '/route/x', '/service/x'],
+  ['B d', '/service', '/route', true, '/routexyz', '/service/xyz'],
+  ['B e', '/service', '/route', true, '/route./x', '/service/x'],
+  ['B f', '/service', '/route', true, '/route../x', '/service/x'],
+  ['B g', '/service', '/route', true, '/route.', '/service'],
+  ['B h', '/service', '/route', true, '/route..', '/service'],
+  ['B i', '/service', '/route', true, '/route.x', '/service/.x'],
+  ['B j', '/service', '/route', true, '/route...', '/service/...'],
+  ['B k', '/service', '/route', true, '/route./', '/service/'],
+  ['B l', '/service', '/route', true, '/route?q=1', '/service?q=1'],
+  ['B m', '/service', '/route', true, '/routexyz?q=/route', '/service/xyz?q=/route'],
+  ['B n', '/service', '/route', true, '/route/x/route?q=1', '/service/x/route?q=1'],
+  ['B/ a', '/service/', '/route', true, '/route', '/service'],
+  ['B/ b', '/service/', '/route', true, '/route/', '/service/'],
+  ['B/ c', '/service/', '/route', true, '/route/x', '/service/x'],
+  ['B/ d', '/service/', '/route', true, '/routexyz', '/service/xyz'],
+  ['B/ e', '/service/', '/route', true, '/route./x', '/service/x'],
+  ['B/ f', '/service/', '/route', true, '/route../x', '/service/x'],
+  ['B/ g', '/service/', '/route', true, '/route.', '/service'],
+  ['B/ h', '/service/', '/route', true, '/route?q=1', '/service?q=1'],
+  ['root a', '/', '/route', true, '/route', '/'],
+  ['root b', '/', '/route', true, '/route/', '/'],
+  ['root c', '/', '/route', true, '/route/x', '/x'],
+  ['root d', '/', '/route', true, '/routexyz', '/xyz'],
+  ['root e', '/', '/route', true, '/route./x', '/x'],
+  ['root f', '/', '/route', true, '/route../x', '/x'],
+  ['root g', '/', '/route', true, '/route.', '/'],
+  ['root h', '/', '/route', true, '/route..', '/'],
+  ['root i', '/', '/route', true, '/route.x', '/.x'],
+  ['root j', '/', '/route', true, '/routexyz?q=1', '/xyz?q=1'],
+  ['slash a', '/service', '/', true, '/', '/service'],
+  ['slash b', '/service', '/', true, '/x', '/service/x'],
+  ['slash c', '/service', '/', true, '/.x', '/service/.x'],
+  ['slash d', '/service', '/', true, '/?q=1', '/service?q=1'],
+  ['dots a', '/service', '/v1.0', true, '/v1.0', '/service'],
+  ['dots b', '/service', '/v1.0', true, '/v1.0/x', '/service/x'],
+  ['dots c', '/service', '/v1.0', true, '/v1.0x', '/service/x'],
+  ['fits a', '/service', FITS, true, FITS, '/service'],
+  ['fits b', '/service', FITS, true, `${FITS}/x`, '/service/x'],
+  ['fits c', '/service', FITS, true, `${FITS}xyz`, '/service/xyz'],
+  ['fits d', '/service', FITS, true, `${FITS}../x`, '/service/x'],
+  ['over a', '/service', OVER, true, OVER, '/service'],
+  ['over b', '/service', OVER, true, `${OVER}/x`, '/service/x'],
+  ['over c', '/service', OVER, true, `${OVER}xyz`, '/service/xyz'],
+  ['over d', '/service', OVER, true, `${OVER}../x`, '/service/x'],
+  ['over e', '/service/', OVER, true, OVER, '/service'],
+  ['over f', '/service/', OVER, true, `${OVER}/`, '/service/'],
+  ['over g', '/service', OVER, true, `${OVER}.`, '/service'],
+  ['over h', '/service', OVER, true, `${OVER}..`, '/service'],
+  ['over i', '/service', OVER, true, `${OVER}.x`, '/service/.x'],
+  ['long a', '/service', LONG, true, LONG, '/service'],
+  ['long b', '/service', LONG, true, `${LONG}/x`, '/service/x'],
+  ['long c', '/service', LONG, true, `${LONG}xyz`, '/service/xyz'],
+  ['long d', '/service', LONG, true, `${LONG}./x`, '/service/x'],
+  ['long e', '/service', LONG, true, `${LONG}.`, '/service'],
+  ['no strip a', '/service', '/', false, '/', '/service'],
+  ['no strip b', '/service', '/', false, '/x', '/service/x'],
+  ['no strip c', '/service', '/', false, '/x/', '/service/x/'],
+  ['no strip d', '/service', '/', false, '/?q=1', '/service?q=1'],
+  ['no strip e', '/service', undefined, false, '/', '/service'],
+  ['no strip f', '/service', undefined, false, '/x', '/service/x'],
+  ['no strip g', '/service/', '/', false, '/', '/service/'],
+  ['no strip h', '/service/', '/', false, '/x', '/service/x'],
+];
+
 type Handling = 'v0' | 'v1';
-const TABLES: [string, Handling, Row[]][] = [['Kong rows', 'v0', KONG_ROWS], ['regex routes', 'v0', REGEX_ROWS], ['query strings', 'v0', QUERY_ROWS], ['Kong rows, path_handling v1', 'v1', V1_ROWS]];
+const TABLES: [string, Handling, Row[]][] = [['Kong rows', 'v0', KONG_ROWS], ['regex routes', 'v0', REGEX_ROWS], ['query strings', 'v0', QUERY_ROWS], ['one rewrite per route', 'v0', ONE_ROUTE_ROWS], ['Kong rows, path_handling v1', 'v1', V1_ROWS]];
 const ROWS: [Handling, Row][] = TABLES.flatMap(([, h, rows]) => rows.map((r): [Handling, Row] => [h, r]));
 
 /** The route each row runs on: one per (path_handling, service path, route path, strip_path), with a host of its own. */
@@ -228,6 +307,22 @@ describe("Kong's path_handling v0 and v1 through Envoy", () => {
     assert.equal(KONG_ROWS.length, 82, "the v0 rows of Kong's table, {false, true} expanded");
     assert.equal(V1_ROWS.length, 82, "the v1 rows of Kong's table, {false, true} expanded");
     for (const [, , rows] of TABLES) assert.equal(new Set(rows.map((r) => r[0])).size, rows.length, 'row names are unique');
+  });
+
+  test('Envoy holds one route per Kong route, two only for a stripped regex or a path too long for one rewrite', async () => {
+    const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump?resource=dynamic_route_configs`)).json() as
+      { configs: { route_config: { virtual_hosts: { routes: { name: string }[] }[] } }[] };
+    const names = dump.configs.flatMap((c) => c.route_config.virtual_hosts.flatMap((v) => v.routes.map((r) => r.name)));
+    const twins = names.filter((n) => n.endsWith(':exact')).map((n) => n.slice(0, -':exact'.length)).sort();
+    const expected = [...hostOf].filter(([key]) => {
+      const [h, service, route, strip] = JSON.parse(key) as [Handling, string, string | undefined, boolean];
+      return h === 'v0' && strip && service !== '/' && (route?.startsWith('~') || route === OVER || route === LONG);
+    }).map(([, host]) => host.split('.')[0]!).sort();
+    assert.ok(expected.length > 0);
+    assert.deepEqual(twins, expected);
+    // Besides Kong's routes, the listener's own answer for a request no route matches (Kong's 404).
+    assert.deepEqual(names.filter((n) => !/^r\d+(?::exact)?$/.test(n)), ['no-route']);
+    assert.equal(names.length, hostOf.size + expected.length + 1, 'every other Kong route is one Envoy route');
   });
 
   for (const [group, handling, rows] of TABLES) {

@@ -259,7 +259,7 @@ describe('Kong route priority in the generated virtual hosts', () => {
     assert.deepEqual(after, ['aaa', 'zzz'], 'the same route (id 0b...), renamed, still first');
   });
 
-  test('the exact-path twin of a strip_path route comes right before it', () => {
+  test('a strip_path route is one Envoy route; a stripped regex route\'s whole-match route comes right before it', () => {
     const text = `_format_version: "3.0"
 services:
   - name: svc
@@ -272,12 +272,14 @@ services:
         paths: [/a]
       - name: long
         paths: [/a/b]
+      - name: re
+        paths: ["~/a/\\\\d+$"]
 `;
     const r = compileConfig([{ file: 'order.yaml', text }]);
     assert.ok(r.ok && r.translation);
     const rc = routeConfigOf(r.translation.fleets.get('')!.get(TYPE.route)!) as unknown as { virtual_hosts: VirtualHost[] };
-    assert.deepEqual(rc.virtual_hosts[0]!.routes.map((x) => [x.name, x.match.path ?? x.match.prefix]), [
-      ['long:exact', '/a/b'], ['long', '/a/b'], ['short:exact', '/a'], ['short', '/a'], ['no-route', '/'],
+    assert.deepEqual(rc.virtual_hosts[0]!.routes.map((x) => [x.name, x.match.path ?? x.match.prefix ?? (x.match as { safe_regex?: { regex: string } }).safe_regex?.regex]), [
+      ['re:exact', '(?:/a/\\d+$)'], ['re', '(?:/a/\\d+$).*'], ['long', '/a/b'], ['short', '/a'], ['no-route', '/'],
     ]);
   });
 
