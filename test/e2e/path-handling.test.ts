@@ -14,8 +14,12 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { compileConfig } from '../../src/runtime/compile.js';
+import { TYPE } from '../../src/resources/type-urls.js';
+import { buildSnapshot } from '../../src/xds/snapshot.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
+import { waitFor } from '../support/wait.js';
 
 type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
 /** [row, service path, route path (undefined: the route matches on host only), strip_path, request path, expected upstream path] */
@@ -337,4 +341,25 @@ describe("Kong's path_handling v0 and v1 through Envoy", () => {
       assert.deepEqual(wrong, [], `${wrong.length} of ${rows.length} rows differ from Kong`);
     });
   }
+  // Last: it leaves the control plane on a snapshot Envoy refused (Envoy keeps the routes above).
+  test('Envoy refuses the one-rewrite pattern of a 45-byte prefix (RE2 program size 102), which is why it gets a second route', async () => {
+    const text = `_format_version: "3.0"\nservices:\n  - name: s\n    url: ${upstream.url}/service\n    routes:\n      - { name: over, paths: ["${OVER}"] }\n`;
+    const r = compileConfig([{ file: 'gateway.yaml', text }], { ir: { defaultListener: { address: '127.0.0.1', port: gw.proxyPort } } });
+    assert.ok(r.ok && r.translation);
+    type Rc = { virtual_hosts: { routes: { name: string; route?: { regex_rewrite?: unknown } }[] }[] };
+    for (const rc of r.translation.fleets.get('')!.get(TYPE.route)!.values() as Iterable<unknown>) {
+      for (const vh of (rc as Rc).virtual_hosts) {
+        vh.routes = vh.routes.filter((x) => x.name !== 'over:exact');
+        for (const x of vh.routes) if (x.name === 'over') x.route!.regex_rewrite = { pattern: { regex: `^(?:${OVER}(?:\\.\\.?)?(/|$)|(/)${OVER.slice(1)})` }, substitution: '/service\\1\\2' };
+      }
+    }
+    const since = Date.now();
+    gw.cp.ads.setSnapshot(buildSnapshot(r.translation, since, gw.cp.ads.snapshot));
+    const detail = await waitFor(async () => {
+      const status = await (await fetch(`${gw.admin}/status`)).json() as { nodes: { types: Record<string, { lastNack?: { detail: string; at: string } }> }[] };
+      const nack = status.nodes[0]?.types.RDS?.lastNack;
+      return nack && Date.parse(nack.at) >= since ? nack.detail : undefined;
+    }, 'Envoy to NACK the route configuration', 15_000);
+    assert.match(detail, /RE2 program size of 102 > max program size of 100/);
+  });
 });
