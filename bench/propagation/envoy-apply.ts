@@ -11,7 +11,11 @@
  *   authority exact      each `:authority` regex header match as a case-insensitive prefix match of its host
  *   method exact         each `:method` regex (`^(?:GET|POST)$`) as an exact match of its first method
  *   no regex rewrite     routes without their `regex_rewrite` (the path sent upstream unchanged)
- *   no exact twins       without the `:exact` routes (path_handling v0's exact-path rewrite)
+ *   as translated before the translation before one rewrite per route: each route whose path
+ *                        handling is now one regex rewrite again as two, a `:exact` route for the
+ *                        route's own path (`^.*$` → the service path) before the route whose rewrite
+ *                        adds a slash (`^R(?:/|\.\.?/)?` → B/)
+ *   no exact twins       without the `:exact` routes left (a strip_path regex route's whole match)
  *   metadata on every route  each route with the metadata every route carried before it went to
  *                        logged routes only (the Kong route's name, id and service)
  *   no retry policy      routes without their retry_policy
@@ -33,6 +37,7 @@ import { AdsServer } from '../../src/xds/ads-server.js';
 import { buildSnapshot, resourcesFor, versionOf } from '../../src/xds/snapshot.js';
 import type { JsonObject } from '../../src/json.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
+import { twinsBefore } from '../support/twins-before.js';
 import { freePorts, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
 import { markText, marks, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
@@ -55,6 +60,7 @@ const VARIANTS: Record<string, (routes: Route[]) => Route[]> = {
   'authority exact': (rs) => rs.map((r) => withHeaders(r, (h) => (h.name === ':authority' ? authorityPrefix(h) : h))),
   'method exact': (rs) => rs.map((r) => withHeaders(r, (h) => (h.name === ':method' ? methodExact(h) : h))),
   'no regex rewrite': (rs) => rs.map((r) => (r.route?.regex_rewrite ? { ...r, route: without(r.route, 'regex_rewrite') } : r)),
+  'as translated before': (rs) => rs.flatMap((r) => twinsBefore(r)),
   'no exact twins': (rs) => rs.filter((r) => !r.name?.endsWith(':exact')),
   // The translation before route metadata went to logged routes only: every route named its Kong route, id and service.
   'metadata on every route': (rs) => rs.map((r) => {

@@ -72,6 +72,7 @@ import { staticGatewayResources } from '../support/static-gateway.js';
 import { descriptorTree, peerBuilt, startRatelimitPeer } from '../support/ratelimit-peer.js';
 import { machine } from '../support/stats.js';
 import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/gateway-yaml.js';
+import { twinsBefore } from '../support/twins-before.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -560,6 +561,9 @@ const REMOVALS: Array<{ name: string; patch: Patch }> = [
   } },
 ];
 
+/** The rewrite src/ir/build.ts rewriteFor gives a strip_path route /open of a service whose path is /svc. */
+const SVC_ONE_REWRITE = { pattern: { regex: '^(?:/open(?:\\.\\.?)?(/|$)|(/)open)' }, substitution: '/svc\\1\\2' };
+
 /** The headers Kong adds, wherever the compiled route configuration writes them. */
 const kongHeaders = (hcm: Json): Json[] => {
   const rc = hcm.route_config as Json;
@@ -631,11 +635,26 @@ const ALTERNATIVES: Array<{ name: string; patch: Patch }> = [
   { name: 'the retry policy with per_try_idle_timeout only (no retries)', patch: (_l, hcm) => eachRoute(hcm, (r) => {
     if (r.route?.retry_policy) r.route.retry_policy = { per_try_idle_timeout: r.route.retry_policy.per_try_idle_timeout };
   }) },
-  { name: 'prefix_rewrite instead of regex_rewrite on the :exact twin', patch: (_l, hcm) => eachRoute(hcm, (r) => {
-    if (!r.route?.regex_rewrite || r.route.regex_rewrite.pattern.regex !== '^.*$' || !r.match.path) return;
-    r.route.prefix_rewrite = r.route.regex_rewrite.substitution;
-    delete r.route.regex_rewrite;
+  { name: 'as translated before one rewrite per route, with prefix_rewrite instead of regex_rewrite on the :exact twin', patch: (_l, hcm) => {
+    for (const vh of hcm.route_config.virtual_hosts as Json[]) vh.routes = (vh.routes as Json[]).flatMap((r) => twinsBefore(r));
+    eachRoute(hcm, (r) => {
+      if (!r.route?.regex_rewrite || r.route.regex_rewrite.pattern.regex !== '^.*$' || !r.match.path) return;
+      r.route.prefix_rewrite = r.route.regex_rewrite.substitution;
+      delete r.route.regex_rewrite;
+    });
+  } },
+  { name: 'the path rewrite as translated before one rewrite per route (an :exact twin for /open, then the route)', patch: (_l, hcm) => {
+    for (const vh of hcm.route_config.virtual_hosts as Json[]) vh.routes = (vh.routes as Json[]).flatMap((r) => twinsBefore(r));
+  } },
+  // The same route with a service path (/svc): the one-rewrite pattern rewriteFor gives it, and that translated as before.
+  { name: 'service path /svc: one rewrite (^(?:/open(?:\\.\\.?)?(/|$)|(/)open) → /svc\\1\\2)', patch: (_l, hcm) => eachRoute(hcm, (r) => {
+    if (r.route?.regex_rewrite) r.route.regex_rewrite = SVC_ONE_REWRITE;
   }) },
+  { name: 'service path /svc: as translated before (an :exact twin /open → /svc, then ^/open(?:/|\\.\\.?/)? → /svc/)', patch: (_l, hcm) => {
+    for (const vh of hcm.route_config.virtual_hosts as Json[]) {
+      vh.routes = (vh.routes as Json[]).flatMap((r) => twinsBefore(r.route?.regex_rewrite ? { ...r, route: { ...r.route, regex_rewrite: SVC_ONE_REWRITE } } : r));
+    }
+  } },
   { name: 'without request_headers_timeout', patch: (_l, hcm) => { delete hcm.request_headers_timeout; } },
   { name: 'without use_remote_address', patch: (_l, hcm) => { delete hcm.use_remote_address; } },
 ];
