@@ -1,39 +1,17 @@
-import * as grpc from '@grpc/grpc-js';
 import type { TLSSocket } from 'node:tls';
 import { identityOf, type Identity, type TlsSource } from './tls.js';
 
 /**
- * gRPC plumbing shared by the ADS server and the companion services: methods whose messages
- * travel as raw protobuf bytes (each service encodes and decodes with protobufjs itself, so
- * pre-encoded bytes go out as they are), binding, and a graceful stop.
+ * gRPC on node:http2 for the companions' per-request methods, without grpc-js (which a
+ * companion process does not load): the status codes, grpc-message encoding and a unary server.
+ * The grpc-js servers (ADS, ext_proc, access logs) have their plumbing in grpc-js-server.ts.
  */
 
-const toBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-const asIs = (b: Buffer) => b;
-
-/** A method definition that passes request and response bytes through untouched. */
-export function rawMethod(path: string, stream: 'unary' | 'bidi' | 'client'): grpc.MethodDefinition<Uint8Array, Uint8Array> {
-  return {
-    path, requestStream: stream !== 'unary', responseStream: stream === 'bidi',
-    requestSerialize: toBuffer, requestDeserialize: asIs, responseSerialize: toBuffer, responseDeserialize: asIs,
-  };
-}
-
-/** Binds a server on host:port (port 0: a free one), plaintext unless credentials are given, and resolves with the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
-  });
-}
-
-/** Lets calls in flight finish for up to `graceMs`, then cuts the rest. */
-export function stopServer(server: grpc.Server, graceMs = 2000): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-    server.tryShutdown(() => { clearTimeout(timer); resolve(); });
-  });
-}
+/** gRPC status codes (grpc/grpc doc/statuscodes.md). */
+export const GRPC_STATUS = Object.freeze({
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+});
 
 // The same for every answer (node:http2 copies what it is given): built once.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
@@ -115,14 +93,14 @@ export async function serveUnary(host: string, port: number, methods: Record<str
   };
   server.on('stream', (stream, headers) => {
     const handler = methods[String(headers[constants.HTTP2_HEADER_PATH])];
-    if (!handler) { trailersOnly(stream, grpc.status.UNIMPLEMENTED, 'unknown method'); return; }
+    if (!handler) { trailersOnly(stream, GRPC_STATUS.UNIMPLEMENTED, 'unknown method'); return; }
     // A request is one DATA frame nearly always: an array only for the others.
     let first: Buffer | undefined;
     let more: Buffer[] | undefined;
     let size = 0;
     stream.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > maxRequestBytes + 5) { trailersOnly(stream, grpc.status.RESOURCE_EXHAUSTED, 'request too large'); stream.close(); return; }
+      if (size > maxRequestBytes + 5) { trailersOnly(stream, GRPC_STATUS.RESOURCE_EXHAUSTED, 'request too large'); stream.close(); return; }
       if (first === undefined) first = c;
       else (more ??= [first]).push(c);
     });
@@ -131,7 +109,7 @@ export async function serveUnary(host: string, port: number, methods: Record<str
       if (stream.destroyed || stream.headersSent) return;
       const buf = more ? Buffer.concat(more) : first ?? EMPTY;
       if (buf.length < 5 || buf[0] !== 0 || buf.readUInt32BE(1) !== buf.length - 5) {
-        trailersOnly(stream, grpc.status.INVALID_ARGUMENT, 'expected one uncompressed message');
+        trailersOnly(stream, GRPC_STATUS.INVALID_ARGUMENT, 'expected one uncompressed message');
         return;
       }
       handler(buf.subarray(5), headers).then((out) => {
@@ -145,7 +123,7 @@ export async function serveUnary(host: string, port: number, methods: Record<str
         // Emitted once per stream: no once() wrapper needed.
         stream.on('wantTrailers', sendOkTrailers);
         stream.end(frame);
-      }, (e: unknown) => trailersOnly(stream, grpc.status.INTERNAL, (e as Error).message));
+      }, (e: unknown) => trailersOnly(stream, GRPC_STATUS.INTERNAL, (e as Error).message));
     });
   });
   const bound = await new Promise<number>((resolve, reject) => {

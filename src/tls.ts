@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from './logger.js';
 import { SPIFFE_PREFIX, spiffeId, type Identity, type TlsFiles } from './identity.js';
 
@@ -114,51 +113,23 @@ export class TlsSource extends EventEmitter<{ change: [] }> {
 }
 
 /**
- * grpc-js server credentials that require a client certificate signed by the CA and follow the
- * source: grpc-js swaps the secure context of its listening socket (new handshakes only).
+ * The check of a server's certificate for a client (tls.connect's checkServerIdentity): its
+ * identity (the URI SAN), not its host name, since addresses change and roles do not. The chain
+ * itself is checked against the CA by the TLS handshake before this.
  */
-class SourceServerCredentials extends grpc.ServerCredentials {
-  constructor(source: TlsSource) {
-    super({ requestCert: true, rejectUnauthorized: true }, source.contextOptions());
-    source.on('change', () => this.updateSecureContextOptions(source.contextOptions()));
-  }
-
-  _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
-}
-
-/** Server credentials for a grpc-js server: plaintext without a source, mTLS with one. */
-export function serverCredentials(source: TlsSource | undefined): grpc.ServerCredentials {
-  return source ? new SourceServerCredentials(source) : grpc.ServerCredentials.createInsecure();
-}
-
-/**
- * Channel credentials for a client: mTLS with the source's certificate, the server checked
- * against the CA and its identity (not its host name: addresses change, roles do not).
- */
-export function channelCredentials(source: TlsSource | undefined, expect: Identity): grpc.ChannelCredentials {
-  if (!source) return grpc.credentials.createInsecure();
+export function serverIdentityCheck(expect: Identity): (host: string, cert: PeerCertificate) => Error | undefined {
   const want = spiffeId(expect);
-  return grpc.credentials.createSsl(source.ca, source.key, source.cert, {
-    checkServerIdentity: (_host, cert) => (describeIdentity(identityOf(cert)) === want ? undefined : new Error(`the server's certificate is not ${want} (it is ${describeIdentity(identityOf(cert))})`)),
-  });
+  return (_host, cert) => (describeIdentity(identityOf(cert)) === want ? undefined : new Error(`the server's certificate is not ${want} (it is ${describeIdentity(identityOf(cert))})`));
 }
 
 /**
- * grpc-js channel options for a client of `target` (HOST:PORT): over mTLS to an IP address, the
- * TLS server name (SNI) becomes a host name of the role, since a server name may not be an
- * address (RFC 6066; Node warns). The server is checked by its identity either way.
+ * The TLS server name (SNI) a client sends to `target` (HOST:PORT): the host, or, for an IP
+ * address, a host name of the role, since a server name may not be an address (RFC 6066; Node
+ * warns). The server is checked by its identity either way (serverIdentityCheck).
  */
-export function tlsChannelOptions(target: string, source: TlsSource | undefined, expect: Identity): grpc.ChannelOptions {
-  if (!source) return {};
+export function tlsServerName(target: string, expect: Identity): string {
   const host = target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-  return isIP(host) ? { 'grpc.ssl_target_name_override': `${expect.role}.frontdesk` } : {};
-}
-
-/** The identity of a grpc-js call's peer (mTLS), undefined on plaintext or without our SAN. */
-export function callIdentity(call: { getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } | null }): Identity | undefined {
-  return identityOf(call.getAuthContext?.()?.sslPeerCertificate);
+  return isIP(host) ? `${expect.role}.frontdesk` : host;
 }
 
 /** A companion's callers: Envoys only (any fleet), refused ones logged. */

@@ -7,18 +7,16 @@
  * emits 'update', so that is the ACK time). run.ts sends the per-type versions an edit must
  * produce; this process answers with the time every client held them.
  *
- * Two deliberate departures from a real Envoy, both to keep the load generator from measuring
- * itself on a small machine (see docs/benchmarks.md):
+ * A deliberate departure from a real Envoy, to keep the load generator from measuring itself
+ * on a small machine (see docs/benchmarks.md):
  *  - `decode: 'light'` (default) reads only the name of a RouteConfiguration instead of turning
  *    the whole message into JSON; clusters, endpoints and listeners are decoded fully.
- *  - every client gets its own HTTP/2 connection (`connection: 'own'`, default), as every
- *    Envoy has; grpc-js would otherwise put all of a process's clients on one connection.
+ * Every client has its own HTTP/2 connection, as every Envoy has (the AdsClient opens one each).
  */
-import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { AdsClient } from '../../src/xds/ads-client.js';
-import { channelCredentials, TlsSource, type TlsFiles } from '../../src/tls.js';
+import { TlsSource, type TlsFiles } from '../../src/tls.js';
 import type { Json } from '../../src/xds/proto-json.js';
 import { wallMs } from '../support/stats.js';
 
@@ -74,18 +72,6 @@ function lightRouteDecoding(): string | undefined {
   return undefined;
 }
 
-/** Gives a client a connection of its own (grpc-js shares one per target and options otherwise). */
-function ownConnection(c: AdsClient, target: string, tls?: TlsSource): string | undefined {
-  const inner = c as unknown as { client?: grpc.Client };
-  if (!(inner.client instanceof grpc.Client)) return 'AdsClient has no client field any more: clients share one connection';
-  inner.client.close();
-  inner.client = new grpc.Client(target, channelCredentials(tls, { role: 'control-plane' }), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.use_local_subchannel_pool': 1,
-  });
-  return undefined;
-}
-
 function reachedAt(s: Sim, versions: Record<string, string>): number | undefined {
   let at = 0;
   for (const [typeUrl, v] of Object.entries(versions)) {
@@ -114,13 +100,14 @@ function checkPending(final = false): void {
 function start(m: Extract<ClientsRequest, { cmd: 'start' }>): void {
   const warnings: string[] = [];
   if (m.decode === 'light') { const w = lightRouteDecoding(); if (w) warnings.push(w); }
+  // Each AdsClient holds an HTTP/2 connection of its own (src/xds/grpc-h2-client.ts): there is no shared one to ask for.
+  if (m.connection === 'shared') warnings.push('--client-connection shared: every AdsClient has a connection of its own; the clients ran on their own connections');
   const began = wallMs();
   // mTLS: every client presents the fleet's Envoy certificate, as the fleet's Envoys do.
   const tls = m.tls && new TlsSource(m.tls);
   for (let i = 0; i < m.count; i++) {
     const id = `bench-client-${String(i).padStart(3, '0')}`;
     const client = new AdsClient({ target: m.target, nodeId: id, cluster: m.cluster, mode: i % 2 === 0 ? 'sotw' : 'delta', types: CLIENT_TYPES, followEnvoy: true, ...(tls ? { tls } : {}) });
-    if (m.connection === 'own') { const w = ownConnection(client, m.target, tls); if (w && !warnings.includes(w)) warnings.push(w); }
     const sim: Sim = { id, client, seen: new Map() };
     client.on('update', (typeUrl, _resources, version) => {
       let byVersion = sim.seen.get(typeUrl);

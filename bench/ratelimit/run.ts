@@ -3,11 +3,15 @@
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
  *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE]
+ *                                            [--baseline-tree DIR]
  *
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
  * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
- * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it).
+ * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it); `--baseline-tree DIR`
+ * runs a second service from another checkout of the project (e.g. `git archive main src bench
+ * proto package.json | tar -x -C DIR`, node_modules linked) beside this one in part 3, its rounds
+ * interleaved with the others: a before/after in the same run.
  *
  * 1. Straight at the ratelimit service (envoy.service.ratelimit.v3.RateLimitService/
  *    ShouldRateLimit over gRPC), the service in its own Node process fed by an in-process
@@ -81,6 +85,8 @@ const textFlag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
+/** Another checkout of the project (its src/ and bench/ratelimit/service-proc.ts), run beside this one in the peer part: a before/after in the same run. */
+const BASELINE_TREE = textFlag('baseline-tree');
 const ONLY = new Set((textFlag('only') ?? 'service,peer,exactness,envoy').split(','));
 // The service's Node flags: by default those every Frontdesk process runs with (bin/frontdesk.js).
 const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
@@ -100,11 +106,11 @@ const emit = figureEmitter('ratelimit', RUN, MACHINE);
 // ---- processes -------------------------------------------------------------------------------
 
 /** The service as plain JavaScript (a transpiled copy in `dir`: no tsx loader in its memory), in its own process. */
-function startServiceProcess(dir: string, xdsPort: number, port: number, redisUrl: string): Promise<Child> {
-  const js = join(dir, 'js');
-  if (!existsSync(join(js, 'bench', 'ratelimit', 'service-proc.js'))) transpileTree(ROOT, js, ['src', 'bench/ratelimit/service-proc.ts']);
+function startServiceProcess(dir: string, xdsPort: number, port: number, redisUrl: string, tree = ROOT, name = 'js'): Promise<Child> {
+  const js = join(dir, name);
+  if (!existsSync(join(js, 'bench', 'ratelimit', 'service-proc.js'))) transpileTree(tree, js, ['src', 'bench/ratelimit/service-proc.ts']);
   const script = join(js, 'bench', 'ratelimit', 'service-proc.js');
-  const profile = textFlag('cpu-prof');
+  const profile = tree === ROOT ? textFlag('cpu-prof') : undefined;
   const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : [])];
   // On the command line, as bin/frontdesk.js gives its flags (NODE_OPTIONS refuses some V8 flags).
   return startNodeService('ratelimit', script, args, ROOT, SERVICE_NODE_FLAGS);
@@ -254,6 +260,8 @@ type Side = { name: string; child: Child; route: string };
 
 /** Decisions/s, p99, CPU per decision and RSS of each side, two interleaved rounds. */
 function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: string, ip: string) => string): void {
+    // Before any load: what the process holds with its policy and nothing else.
+    const idle = new Map(sides.map((x) => [x.child, rssMiB(x.child.proc.pid)]));
     for (const x of sides) rlsload(x.child.port, entries(x.route, '10.1.2.3'), ['-d', '2s']); // warm-up
     const samples = new Map<string, Array<RlsLoad & { cpuServer: number; cpuRedis: number }>>(sides.map((x) => [x.name, []]));
     for (let r = 0; r < 2; r++) {
@@ -279,15 +287,15 @@ function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: st
       emit(
         { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
           ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
-          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, not_ok: errors,
-          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
-        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${rss} MiB; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
+          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, rss_idle_mib: idle.get(x.child), not_ok: errors,
+          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child !== ours && x.name.includes('baseline') ? `the same, from ${BASELINE_TREE}` : x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
+        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${idle.get(x.child)} MiB idle, ${rss} MiB after load; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
         errors ? [`${errors} answers that were not OK`] : [],
       );
     }
 }
 
-async function peerComparison(dir: string, ours: Child, redis: Child, routes: { fixed: string; token: string; exactFixed: string; exactToken: string }, cleanup: Array<() => Promise<void> | void>): Promise<void> {
+async function peerComparison(dir: string, ours: Child, redis: Child, routes: { fixed: string; token: string; exactFixed: string; exactToken: string }, cleanup: Array<() => Promise<void> | void>, baseline?: Child): Promise<void> {
   if (!existsSync(join(BENCH_BIN, 'service_cmd')) || !existsSync(join(BENCH_BIN, 'rlsload'))) {
     emit({ part: 'peer', skipped: true, why: 'envoyproxy/ratelimit or rlsload not built' }, 'peer: skipped, envoyproxy/ratelimit or rlsload not built (npm run bench:prepare does it: sh scripts/bench-prepare.sh ratelimit-peer)');
     return;
@@ -299,6 +307,7 @@ async function peerComparison(dir: string, ours: Child, redis: Child, routes: { 
     { name: 'frontdesk, fixed-window', child: ours, route: routes.fixed },
     { name: 'envoyproxy/ratelimit, fixed window', child: peer, route: routes.fixed },
     { name: 'frontdesk, token-bucket', child: ours, route: routes.token },
+    ...(baseline ? [{ name: 'frontdesk baseline, fixed-window', child: baseline, route: routes.fixed }] : []),
   ];
   if (ONLY.has('peer')) peerSpeed(sides, ours, redis, entries);
   // Exactness: a limit of EXACT_LIMIT a minute, EXACT_N calls from a fresh client inside one clock minute.
@@ -369,7 +378,12 @@ async function main(): Promise<void> {
     }
 
     // 3. beside envoyproxy/ratelimit: same Redis, same load generator, interleaved
-    if (ONLY.has('peer') || ONLY.has('exactness')) await peerComparison(dir, service, redis, { fixed: policyOf('redis-fixed'), token: policyOf('redis'), exactFixed: policyOf('exact-fixed'), exactToken: policyOf('exact-token') }, cleanup);
+    let baseline: Child | undefined;
+    if (BASELINE_TREE && ONLY.has('peer')) {
+      baseline = await startServiceProcess(dir, xdsPort, await freePort(), `redis://127.0.0.1:${redis.port}`, BASELINE_TREE, 'js-baseline');
+      cleanup.push(() => baseline!.stop());
+    }
+    if (ONLY.has('peer') || ONLY.has('exactness')) await peerComparison(dir, service, redis, { fixed: policyOf('redis-fixed'), token: policyOf('redis'), exactFixed: policyOf('exact-fixed'), exactToken: policyOf('exact-token') }, cleanup, baseline);
 
     // 2. through Envoy, the same service process
     if (!ONLY.has('envoy')) return;

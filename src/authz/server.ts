@@ -1,7 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
 import { ROUTE_CONTEXT_KEY } from '../contracts/authz.js';
 import { healthMethods } from '../grpc-health.js';
-import { serveUnary } from '../grpc-raw.js';
+import { GRPC_STATUS, serveUnary } from '../grpc-raw.js';
 import type { CompanionTracer } from '../companion-tracing.js';
 import { envoysOnly } from '../tls.js';
 import type { TlsSource } from '../tls.js';
@@ -123,7 +122,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     } catch (e) {
       counts.malformed++;
       opts.logger.warn({ err: (e as Error).message }, 'authz: undecodable CheckRequest');
-      return { code: grpc.status.INVALID_ARGUMENT, message: 'undecodable CheckRequest' };
+      return { code: GRPC_STATUS.INVALID_ARGUMENT, message: 'undecodable CheckRequest' };
     }
     // The engine never throws; a failure inside it is a 500 decision.
     const d = await opts.engine.check(parsed.routeId, parsed.request);

@@ -1,6 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
 import { healthMethods } from '../grpc-health.js';
-import { serveUnary } from '../grpc-raw.js';
+import { GRPC_STATUS, serveUnary } from '../grpc-raw.js';
 import type { CompanionTracer } from '../companion-tracing.js';
 import { envoysOnly, type TlsSource } from '../tls.js';
 import type protobuf from 'protobufjs';
@@ -65,14 +64,14 @@ export async function startRateLimitServer(o: RateLimitServerOptions): Promise<R
     try {
       req = decodeRateLimitRequest(request);
     } catch (e) {
-      return { code: grpc.status.INVALID_ARGUMENT, message: `bad RateLimitRequest: ${(e as Error).message}` };
+      return { code: GRPC_STATUS.INVALID_ARGUMENT, message: `bad RateLimitRequest: ${(e as Error).message}` };
     }
     try {
       const a = await o.decide(req);
-      return a.kind === 'error' ? { code: grpc.status.UNAVAILABLE, message: a.message } : encodeRateLimitResponse(a);
+      return a.kind === 'error' ? { code: GRPC_STATUS.UNAVAILABLE, message: a.message } : encodeRateLimitResponse(a);
     } catch (e) {
       o.logger.error({ err: (e as Error).message }, 'ratelimit decision failed');
-      return { code: grpc.status.INTERNAL, message: 'rate-limit decision failed' };
+      return { code: GRPC_STATUS.INTERNAL, message: 'rate-limit decision failed' };
     }
   };
   const server = await serveUnary(o.host, o.port, { [RLS_METHOD]: o.tracer ? o.tracer.traced('envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit', shouldRateLimit) : shouldRateLimit, ...healthMethods(o.ready ?? (() => true)) }, undefined, o.tls && envoysOnly(o.tls, o.logger));

@@ -1,9 +1,11 @@
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_MAX_DOWNSTREAM_CONNECTIONS } from '../model/checks/circuit-breaking.js';
 import type { JsonObject } from '../resources/builders.js';
 import { xdsList, type XdsAddresses } from '../contracts/companion.js';
 import { ENVOY_CA_SECRET, ENVOY_CERT_SECRET, upstreamTls, type EnvoySds } from '../resources/companion-cluster.js';
+
+// Where an Envoy's SDS files are: a module of its own, so a companion's CLI path loads no YAML writer.
+export { envoySds, SDS_FILE_NAMES } from './envoy-sds.js';
 
 export interface BootstrapOptions {
   /** The control plane, or its replicas: one cluster, an endpoint each (see xdsCluster). */
@@ -20,14 +22,6 @@ export interface BootstrapOptions {
   maxHeapBytes?: number;
   /** mTLS to the control plane: the SDS files with Envoy's certificate and the CA (see envoySdsFiles). */
   tls?: EnvoySds;
-}
-
-/** The SDS file names in an Envoy's certificate folder; the control plane's companion clusters name the same. */
-export const SDS_FILE_NAMES = { cert: 'envoy-cert.sds.yaml', ca: 'envoy-ca.sds.yaml' } as const;
-
-/** Where the SDS files of an Envoy whose certificates are in `dir` are. */
-export function envoySds(dir: string): EnvoySds {
-  return { certSds: join(dir, SDS_FILE_NAMES.cert), caSds: join(dir, SDS_FILE_NAMES.ca), dir };
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ControlPlaneOptions } from './control-plane.js';
 import type { PortClaim } from './port-check.js';
 import { prettyStream, type LogFormat } from './pretty-log.js';
 import { isLoopback, plaintextRefusal, type TlsFiles } from '../tls.js';
-import { envoySds } from './bootstrap.js';
+import { envoySds } from './envoy-sds.js';
 
 /** From the command line to the options of each part: one place for every flag's default. */
 

@@ -7,7 +7,6 @@ import { loadOnlyEnvoyProtos } from '../xds/proto-registry.js';
 import type { RateLimitPlan } from '../contracts/ratelimit.js';
 import { shortType } from '../resources/type-urls.js';
 import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
-import { bootstrapYaml, envoySds, envoySdsFiles } from './bootstrap.js';
 import { bindRefusals, companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, tlsFilesFrom, type Output } from './cli-options.js';
 import { readConfigTexts } from './config-files.js';
 import { COMPANIONS } from './companions.js';
@@ -112,6 +111,8 @@ function rateLimitEnforcers(plan: RateLimitPlan): string[] {
 }
 
 async function cmdBootstrap(args: ParsedArgs): Promise<number> {
+  // Loaded here: the YAML writer is no part of a companion process.
+  const { bootstrapYaml, envoySds, envoySdsFiles } = await import('./bootstrap.js');
   const xds = hostPortList(strFlag(args, 'xds', `127.0.0.1:${P.xds}`), 'xds');
   const nodeId = strFlag(args, 'node-id');
   if (!nodeId) throw new UsageError('bootstrap needs --node-id ID');

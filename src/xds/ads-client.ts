@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { TYPE } from '../resources/type-urls.js';
 import { typeForUrl } from './proto-registry.js';
 import { decodeToJson, type Json } from './proto-json.js';
 import { decodeDeltaDiscoveryResponse, decodeDiscoveryResponse, encodeDeltaDiscoveryRequest, encodeDiscoveryRequest } from './ads-codec.js';
-import { channelCredentials, tlsChannelOptions, type TlsSource } from '../tls.js';
+import type { TlsSource } from '../tls.js';
+import { GrpcH2Channel, type GrpcBidiCall } from './grpc-h2-client.js';
 import { compareText } from '../text-order.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -66,10 +66,10 @@ function resourceName(body: unknown): string {
  * It reconnects by itself and resumes with the versions it holds.
  */
 export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
-  private client: grpc.Client;
+  private client: GrpcH2Channel;
   /** The certificates' generation the client was made with: a rotation takes effect at the next connection. */
   private tlsGeneration = 0;
-  private call?: grpc.ClientDuplexStream<Uint8Array, Buffer>;
+  private call?: GrpcBidiCall;
   private readonly state = new Map<string, TypeState<R>>();
   private readonly decode: (type: protobuf.Type, bytes: Uint8Array) => R;
   private closed = false;
@@ -93,11 +93,13 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     for (const t of opts.types) this.state.set(t, { resources: new Map(), versions: new Map(), version: '', nonce: '' });
   }
 
-  private makeClient(): grpc.Client {
+  /** A connection (gRPC over node:http2, grpc-h2-client.ts) to the current replica. */
+  private makeClient(): GrpcH2Channel {
     this.tlsGeneration = this.opts.tls?.generation ?? 0;
-    const target = this.targets[this.targetIndex]!;
-    const server = { role: 'control-plane' } as const;
-    return new grpc.Client(target, channelCredentials(this.opts.tls, server), { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...tlsChannelOptions(target, this.opts.tls, server) });
+    return new GrpcH2Channel({
+      target: this.targets[this.targetIndex]!, expect: { role: 'control-plane' }, maxMessageBytes: 64 * 1024 * 1024, userAgent: 'frontdesk-ads-client',
+      ...(this.opts.tls ? { tls: this.opts.tls } : {}),
+    });
   }
 
   /** Opens the stream and subscribes. */
@@ -132,7 +134,7 @@ export class AdsClient<R = Json> extends EventEmitter<AdsClientEvents<R>> {
     if (this.closed) return;
     if (this.opts.tls && this.opts.tls.generation !== this.tlsGeneration) { this.client.close(); this.client = this.makeClient(); }
     const method = this.mode === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
-    const call = this.client.makeBidiStreamRequest(`${SERVICE}/${method}`, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b);
+    const call = this.client.bidi(`${SERVICE}/${method}`);
     this.call = call;
     let first = true;
     call.on('data', (buf: Buffer) => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { bindServer, stopServer } from '../grpc-raw.js';
+import { bindServer, callIdentity, serverCredentials, stopServer } from '../grpc-js-server.js';
 import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
 import { CONTENT_ADDRESSED_TYPES } from '../contracts/companion.js';
@@ -11,7 +11,7 @@ import { Session, type Mode, type Nack, type SessionRequest } from './session.js
 import { withRetainedPolicies, type Snapshot } from './snapshot.js';
 import { framedResponse, responseBytes, type Response } from './wire.js';
 import { StreamWriter, WriteBudget } from './write-queue.js';
-import { callIdentity, describeIdentity, serverCredentials, type Identity, type TlsSource } from '../tls.js';
+import { describeIdentity, type Identity, type TlsSource } from '../tls.js';
 import { compareText } from '../text-order.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
