@@ -3,7 +3,7 @@
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
  *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE]
- *                                            [--baseline-tree DIR]
+ *                                            [--baseline-tree DIR] [--baseline-node-options FLAGS]
  *
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
@@ -11,7 +11,8 @@
  * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it); `--baseline-tree DIR`
  * runs a second service from another checkout of the project (e.g. `git archive main src bench
  * proto package.json | tar -x -C DIR`, node_modules linked) beside this one in part 3, its rounds
- * interleaved with the others: a before/after in the same run.
+ * interleaved with the others: a before/after in the same run (`--baseline-node-options`: its Node flags,
+ * default the service's; with `--baseline-tree .` an A/B of the flags alone).
  *
  * 1. Straight at the ratelimit service (envoy.service.ratelimit.v3.RateLimitService/
  *    ShouldRateLimit over gRPC), the service in its own Node process fed by an in-process
@@ -48,7 +49,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../src/logger.js';
@@ -86,10 +87,12 @@ const textFlag = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 /** Another checkout of the project (its src/ and bench/ratelimit/service-proc.ts), run beside this one in the peer part: a before/after in the same run. */
-const BASELINE_TREE = textFlag('baseline-tree');
+const BASELINE_TREE = textFlag('baseline-tree') && resolve(textFlag('baseline-tree')!);
 const ONLY = new Set((textFlag('only') ?? 'service,peer,exactness,envoy').split(','));
 // The service's Node flags: by default those every Frontdesk process runs with (bin/frontdesk.js).
 const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
+/** The baseline service's Node flags (default the same as the service's): with `--baseline-tree .`, an A/B of flags alone. */
+const BASELINE_NODE_FLAGS = (textFlag('baseline-node-options') ?? SERVICE_NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
 const log = silentLogger();
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -110,10 +113,10 @@ function startServiceProcess(dir: string, xdsPort: number, port: number, redisUr
   const js = join(dir, name);
   if (!existsSync(join(js, 'bench', 'ratelimit', 'service-proc.js'))) transpileTree(tree, js, ['src', 'bench/ratelimit/service-proc.ts']);
   const script = join(js, 'bench', 'ratelimit', 'service-proc.js');
-  const profile = tree === ROOT ? textFlag('cpu-prof') : undefined;
+  const profile = name === 'js' ? textFlag('cpu-prof') : undefined;
   const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : [])];
   // On the command line, as bin/frontdesk.js gives its flags (NODE_OPTIONS refuses some V8 flags).
-  return startNodeService('ratelimit', script, args, ROOT, SERVICE_NODE_FLAGS);
+  return startNodeService('ratelimit', script, args, ROOT, name === 'js' ? SERVICE_NODE_FLAGS : BASELINE_NODE_FLAGS);
 }
 
 // ---- 1. straight at the service ------------------------------------------------------------
@@ -288,7 +291,7 @@ function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: st
         { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
           ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
           server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, rss_idle_mib: idle.get(x.child), not_ok: errors,
-          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child !== ours && x.name.includes('baseline') ? `the same, from ${BASELINE_TREE}` : x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
+          load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child !== ours && x.name.includes('baseline') ? `the same, from ${BASELINE_TREE}, node ${BASELINE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
         `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${idle.get(x.child)} MiB idle, ${rss} MiB after load; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
         errors ? [`${errors} answers that were not OK`] : [],
       );

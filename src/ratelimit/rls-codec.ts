@@ -1,3 +1,4 @@
+import { ENTRY } from '../contracts/ratelimit.js';
 import type { Entries, LimitAnswer, LimitRequest } from './limiter.js';
 import { putVarint, varintSize, WireReader as Reader } from '../proto-wire.js';
 
@@ -34,33 +35,59 @@ export function decodeRateLimitRequest(bytes: Uint8Array): LimitRequest {
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (field === 1 && wire === 2) domain = r.string();
-    else if (field === 2 && wire === 2) descriptors.push(readDescriptor(r, r.delimited()));
+    else if (field === 2 && wire === 2) { const end = r.delimited(); descriptors.push(readDescriptor(r, end)); }
     else if (field === 3 && wire === 0) hitsAddend = r.varint() % 2 ** 32;
     else r.skip(wire);
   }
   return { domain, descriptors, hitsAddend };
 }
 
-function readDescriptor(outer: Reader, end: number): Entries {
+/**
+ * The entry keys Envoy sends on every request (contracts/ratelimit.ts ENTRY), as bytes: a key
+ * read from the wire that is one of them is this string, not a new one per request.
+ */
+const KNOWN_KEYS: ReadonlyArray<{ text: string; bytes: Buffer }> = Object.values(ENTRY).map((text) => ({ text, bytes: Buffer.from(text) }));
+
+function readKey(r: Reader): string {
+  const end = r.delimited();
+  const len = end - r.pos;
+  const buf = r.buf;
+  for (const k of KNOWN_KEYS) {
+    const b = k.bytes;
+    if (b.length !== len) continue;
+    let i = 0;
+    while (i < len && buf[r.pos + i] === b[i]) i++;
+    if (i === len) { r.pos = end; return k.text; }
+  }
+  const s = buf.toString('utf8', r.pos, end);
+  r.pos = end;
+  return s;
+}
+
+/** One RateLimitDescriptor's entries, read by the request's reader narrowed to the descriptor (no reader per message). */
+function readDescriptor(r: Reader, end: number): Entries {
   const entries: Record<string, string> = {};
-  const r = new Reader(outer.buf, outer.pos, end);
+  const outerEnd = r.end;
+  r.end = end;
   while (r.pos < end) {
     const tag = r.varint();
     if (tag !== 0x0a) { r.skip(tag & 7); continue; } // only entries = 1 is read
     const entryEnd = r.delimited();
-    const e = new Reader(r.buf, r.pos, entryEnd);
+    r.end = entryEnd;
     let key = '';
     let value = '';
-    while (e.pos < entryEnd) {
-      const t = e.varint();
-      if (t === 0x0a) key = e.string();
-      else if (t === 0x12) value = e.string();
-      else e.skip(t & 7);
+    while (r.pos < entryEnd) {
+      const t = r.varint();
+      if (t === 0x0a) key = readKey(r);
+      else if (t === 0x12) value = r.string();
+      else r.skip(t & 7);
     }
     r.pos = entryEnd;
+    r.end = end;
     if (key) entries[key] = value;
   }
-  outer.pos = end;
+  r.pos = end;
+  r.end = outerEnd;
   return entries;
 }
 
@@ -83,22 +110,24 @@ export function encodeRateLimitResponse(a: Extract<LimitAnswer, { kind: 'answer'
   return encode(a);
 }
 
+/** Each header's key, value and entry length, for the encode in progress (one array for every call, grown when needed). */
+let lengths = new Uint32Array(3 * 16);
+
 function encode(a: Extract<LimitAnswer, { kind: 'answer' }>): Buffer {
   const headers = a.responseHeaders;
   // Sizes first, then one buffer.
-  const keyLens = new Array<number>(headers.length);
-  const valueLens = new Array<number>(headers.length);
-  const headerLens = new Array<number>(headers.length);
+  if (lengths.length < 3 * headers.length) lengths = new Uint32Array(3 * headers.length);
+  const lens = lengths;
   let size = 2; // overall_code: tag + one-byte value
   size += a.statuses.length * 4; // statuses: tag, length 2, code tag, code
   for (let i = 0; i < headers.length; i++) {
     const [k, v] = headers[i]!;
     const kl = Buffer.byteLength(k);
     const vl = Buffer.byteLength(v);
-    keyLens[i] = kl;
-    valueLens[i] = vl;
     const hl = 1 + varintSize(kl) + kl + 1 + varintSize(vl) + vl;
-    headerLens[i] = hl;
+    lens[3 * i] = kl;
+    lens[3 * i + 1] = vl;
+    lens[3 * i + 2] = hl;
     size += 1 + varintSize(hl) + hl;
   }
   const body = a.body === undefined ? undefined : Buffer.from(a.body);
@@ -116,12 +145,12 @@ function encode(a: Extract<LimitAnswer, { kind: 'answer' }>): Buffer {
   for (let i = 0; i < headers.length; i++) {
     const [k, v] = headers[i]!;
     buf[at++] = 0x1a;
-    at = putVarint(buf, at, headerLens[i]!);
+    at = putVarint(buf, at, lens[3 * i + 2]!);
     buf[at++] = 0x0a;
-    at = putVarint(buf, at, keyLens[i]!);
+    at = putVarint(buf, at, lens[3 * i]!);
     at += buf.write(k, at, 'utf8');
     buf[at++] = 0x12;
-    at = putVarint(buf, at, valueLens[i]!);
+    at = putVarint(buf, at, lens[3 * i + 1]!);
     at += buf.write(v, at, 'utf8');
   }
   if (body) {
