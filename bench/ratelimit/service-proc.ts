@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { silentLogger } from '../../src/logger.js';
 import { RATELIMIT_ENVOY_PROTOS, startRateLimitService } from '../../src/ratelimit/service.js';
-import { loadOnlyEnvoyProtos } from '../../src/xds/proto-registry.js';
+import { loadOnlyEnvoyProtos } from '../../src/xds/proto-scope.js';
 
 // As `frontdesk ratelimit` runs it: only the Envoy messages it uses.
 loadOnlyEnvoyProtos(RATELIMIT_ENVOY_PROTOS);

@@ -13,7 +13,7 @@ import { startAuthzService } from '../../src/authz/service.js';
 import { silentLogger } from '../../src/logger.js';
 import { RATELIMIT_ENVOY_PROTOS, startRateLimitService } from '../../src/ratelimit/service.js';
 import { TlsSource } from '../../src/tls.js';
-import { loadOnlyEnvoyProtos } from '../../src/xds/proto-registry.js';
+import { loadOnlyEnvoyProtos } from '../../src/xds/proto-scope.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);

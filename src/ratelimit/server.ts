@@ -2,9 +2,7 @@ import { healthMethods } from '../grpc-health.js';
 import { GRPC_STATUS, serveUnary } from '../grpc-raw.js';
 import type { CompanionTracer } from '../companion-tracing.js';
 import { envoysOnly, type TlsSource } from '../tls.js';
-import type protobuf from 'protobufjs';
 import type { Logger } from '../logger.js';
-import { messageType } from '../xds/proto-registry.js';
 import type { LimitAnswer, LimitRequest } from './limiter.js';
 import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js';
 
@@ -23,21 +21,6 @@ import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js'
  */
 
 export const RLS_METHOD = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
-
-let types: { req: protobuf.Type; res: protobuf.Type } | undefined;
-
-/**
- * The RateLimitRequest/RateLimitResponse message types from Envoy's rls.proto, for clients
- * (tests, benchmarks) that build or read the messages with protobufjs; the server itself uses
- * rls-codec.ts and never loads them.
- */
-export function rlsTypes(): { req: protobuf.Type; res: protobuf.Type } {
-  types ??= {
-    req: messageType('envoy.service.ratelimit.v3.RateLimitRequest'),
-    res: messageType('envoy.service.ratelimit.v3.RateLimitResponse'),
-  };
-  return types;
-}
 
 export interface RateLimitServerOptions {
   /** Each sampled call a child span of Envoy's (companion-tracing.ts). */

@@ -12,6 +12,8 @@ import { isLoopback, TlsSource } from '../tls.js';
 import type { Clock } from './clock.js';
 import { RateLimiter, type RateLimiterOptions } from './limiter.js';
 import { startRateLimitServer } from './server.js';
+import { decodeRouteRateLimit } from './policy-codec.js';
+import { decodeTraceExporter } from '../xds/tracing-codec.js';
 
 /**
  * The ratelimit companion: an xDS client of the control plane (it subscribes to
@@ -69,6 +71,8 @@ export async function startRateLimitService(o: RateLimitServiceOptions): Promise
     mode: o.mode,
     logger: log,
     tls: o.tls,
+    // Both of its types read by hand: the process loads no protobuf library.
+    decoders: { [RATELIMIT_TYPE_URL]: decodeRouteRateLimit, [TRACING_TYPE_URL]: decodeTraceExporter },
     types: {
       [RATELIMIT_TYPE_URL]: (resources) => {
         try {

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { formatDiagnostic } from '../errors.js';
-import { loadOnlyEnvoyProtos } from '../xds/proto-registry.js';
+import { loadOnlyEnvoyProtos } from '../xds/proto-scope.js';
 import type { RateLimitPlan } from '../contracts/ratelimit.js';
 import { shortType } from '../resources/type-urls.js';
 import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';

@@ -1,28 +1,16 @@
 import type { Logger } from '../logger.js';
-import { AdsClient } from './ads-client.js';
-import { decodeMessage } from './proto-json.js';
-import { typeForUrl } from './proto-registry.js';
+import { AdsStreamClient } from './ads-stream.js';
 import type { TlsSource } from '../tls.js';
 import { xdsList, xdsTarget, type XdsAddresses } from '../contracts/companion.js';
 
 /**
  * What every companion service does to get its policy: one ADS client (state of the world or
- * delta) subscribed to the companion's resource types, resources decoded by protobufjs into the
- * contract's messages, a check per type that NACKs a set the service cannot use (it keeps the
+ * delta) subscribed to the companion's resource types, resources decoded into the contract's
+ * messages (by the companion's own hand decoders where it gives them, else by protobufjs, loaded
+ * only then: companion-decode.ts), a check per type that NACKs a set the service cannot use (it keeps the
  * last good one), and an apply step run once every type has arrived and again after each
  * change. Updates that arrive together (the types of one config) are applied once.
  */
-
-/**
- * The bytes of a `typeUrl` resource → its message as a companion reads it: `M` maps each type
- * URL to the type generated from its .proto (contracts/*.ts), which describes what
- * decodeMessage gives for that URL's protobufjs type.
- */
-export function decodeResource<M, U extends keyof M & string>(typeUrl: U, bytes: Uint8Array): M[U] {
-  const type = typeForUrl(typeUrl);
-  if (!type) throw new Error(`no message type for ${typeUrl}`);
-  return decodeMessage(type, bytes) as M[U];
-}
 
 /** The accepted resources of each subscribed type, by name. */
 export interface CompanionResources<M> {
@@ -46,6 +34,11 @@ export interface CompanionClientOptions<M> {
    * (NACK, naming resources and fields, never a secret), undefined accepts it.
    */
   types: { [U in keyof M & string]: (resources: ReadonlyMap<string, M[U]>) => string | undefined };
+  /**
+   * Hand decoders of some types (bytes → the message as decodeMessage gives it). When every
+   * type has one, the process loads no protobuf library.
+   */
+  decoders?: { [U in keyof M & string]?: (bytes: Uint8Array) => M[U] };
   /** Puts the accepted resources in force. */
   apply(resources: CompanionResources<M>): void;
   /** mTLS to the control plane. */
@@ -67,13 +60,21 @@ export function startCompanionClient<M>(o: CompanionClientOptions<M>): Companion
   const typeUrls = Object.keys(o.types);
   // The AdsClient decoded each resource as its type URL's message: a map of type U holds M[U].
   const check = <U extends keyof M & string>(typeUrl: U, resources: Map<string, unknown>) => o.types[typeUrl](resources as ReadonlyMap<string, M[U]>);
-  const client = new AdsClient<unknown>({
+  const hand = (o.decoders ?? {}) as Record<string, ((bytes: Uint8Array) => unknown) | undefined>;
+  // Set before the stream starts when some type has no hand decoder.
+  let byRegistry: ((typeUrl: string, bytes: Uint8Array) => unknown) | undefined;
+  const client = new AdsStreamClient<unknown>({
     target: xdsList(o.xds).map(xdsTarget),
     nodeId: o.nodeId,
     cluster: o.cluster ?? o.name,
     mode: o.mode ?? 'sotw',
     types: typeUrls,
-    decode: decodeMessage,
+    decodeResource: (typeUrl, bytes) => {
+      const own = hand[typeUrl];
+      if (own) return own(bytes);
+      if (!byRegistry) throw new Error(`no decoder for ${typeUrl}`);
+      return byRegistry(typeUrl, bytes);
+    },
     ...(o.tls ? { tls: o.tls } : {}),
     validate: (typeUrl, resources) => (typeUrls.includes(typeUrl) ? check(typeUrl as keyof M & string, resources) : undefined),
     logger: log,
@@ -113,6 +114,9 @@ export function startCompanionClient<M>(o: CompanionClientOptions<M>): Companion
     else log.warn({ err: err?.message }, `${o.name}: no control plane yet; reconnecting (no policy until the first one arrives)`);
     streamUp = false;
   });
-  client.start();
+  if (typeUrls.every((t) => hand[t])) client.start();
+  else {
+    void import('./companion-decode.js').then((m) => { byRegistry = m.decodeByRegistry; client.start(); }, (e: Error) => log.error({ err: e.message }, `${o.name}: cannot load the message types`));
+  }
   return { resources, ready: () => ready, whenReady: () => first, close: () => client.close() };
 }

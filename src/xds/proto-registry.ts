@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import protobuf from 'protobufjs';
 import { PROJECT_ROOT } from '../project-root.js';
+import { takeEnvoyProtoScope } from './proto-scope.js';
 
 /**
  * Loads Envoy's v3 API from the .proto files shipped by @grpc/grpc-js-xds (deps/), our own
@@ -100,18 +101,8 @@ function listProtoFiles(base: string, dir = base): string[] {
 }
 
 let cached: protobuf.Root | undefined;
-let envoyFiles: readonly string[] = ENVOY_PROTO_FILES;
 
-/**
- * For a process that runs one companion alone: load only these Envoy API files (with their
- * imports) instead of ENVOY_PROTO_FILES, which the control plane needs. Call it before anything
- * uses the registry; once the Root is loaded it changes nothing (returns false).
- */
-export function loadOnlyEnvoyProtos(files: readonly string[]): boolean {
-  if (cached) return false;
-  envoyFiles = files;
-  return true;
-}
+export { loadOnlyEnvoyProtos } from './proto-scope.js';
 
 /** The process-wide Root holding Envoy's API and Frontdesk's own companion messages. */
 export function protoRoot(): protobuf.Root {
@@ -126,7 +117,7 @@ export function protoRoot(): protobuf.Root {
     }
     return target;
   };
-  const files = [...envoyFiles, ...listProtoFiles(PROJECT_PROTO_DIR)];
+  const files = [...takeEnvoyProtoScope(ENVOY_PROTO_FILES), ...listProtoFiles(PROJECT_PROTO_DIR)];
   root.loadSync(files, { keepCase: true });
   root.resolveAll();
   ownOptionStrings(root);

@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import type { JsonObject } from '../../src/json.js';
-import { decodeResource } from '../../src/xds/companion-client.js';
+import { decodeResource } from '../../src/xds/companion-decode.js';
 import { encodeJson } from '../../src/xds/proto-json.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { policyIdsOf } from './policy-ids.js';

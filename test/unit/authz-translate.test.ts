@@ -17,7 +17,7 @@ import { AUTHZ_CLUSTER, EXT_AUTHZ_FILTER, IDENTITY_STRIP_FILTER } from '../../sr
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
-import { decodeResource } from '../../src/xds/companion-client.js';
+import { decodeResource } from '../../src/xds/companion-decode.js';
 import { messageType, typeForUrl } from '../../src/xds/proto-registry.js';
 import { NOW_MS, NOW_S, keyPair, signToken } from '../support/jwt-fixtures.js';
 import { kongId } from '../../src/kong-ids.js';

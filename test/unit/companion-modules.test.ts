@@ -1,7 +1,8 @@
 /**
  * What a companion process loads: `frontdesk ratelimit` and `frontdesk authz` serve on
- * node:http2 (their gRPC servers and the ADS client), so grpc-js is no part of them, and the
- * CLI's companion path loads no YAML library. Each package costs the process megabytes of RSS
+ * node:http2 (their gRPC servers and the ADS client), so grpc-js is no part of them, the
+ * CLI's companion path loads no YAML library, and the ratelimit companion, which reads its
+ * messages by hand, no protobuf library. Each package costs the process megabytes of RSS
  * (docs/benchmarks.md "ratelimit"). Checked by listing every module a fresh Node process loads
  * when it imports the CLI and the two services.
  */
@@ -24,6 +25,12 @@ function packagesLoaded(modules: string[]): string[] {
   for (const m of r.stderr.matchAll(/^LOADED .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)) names.add(m[1]!);
   return [...names].sort();
 }
+
+test('the ratelimit companion, through the CLI, loads no grpc-js, no yaml and no protobuf library', () => {
+  const loaded = packagesLoaded(['src/runtime/cli.ts', 'src/ratelimit/service.ts']);
+  assert.ok(loaded.includes('ioredis'), `the listing sees packages (got ${loaded.join(', ')})`);
+  for (const name of ['@grpc/grpc-js', 'yaml', 'protobufjs']) assert.ok(!loaded.includes(name), `${name} is loaded: ${loaded.join(', ')}`);
+});
 
 test('the CLI and the ratelimit and authz companions load no grpc-js and no yaml', () => {
   const loaded = packagesLoaded(['src/runtime/cli.ts', 'src/ratelimit/service.ts', 'src/authz/service.ts']);

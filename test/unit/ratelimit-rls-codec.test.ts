@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rlsTypes } from '../../src/ratelimit/server.js';
+import { rlsTypes } from '../../src/ratelimit/rls-types.js';
 import { decodeRateLimitRequest, encodeRateLimitResponse, WireError } from '../../src/ratelimit/rls-codec.js';
 
 const enc = (m: Record<string, unknown>) => Buffer.from(rlsTypes().req.encode(rlsTypes().req.fromObject(m)).finish());

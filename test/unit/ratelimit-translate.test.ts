@@ -13,7 +13,7 @@ import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/fi
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { decodeToJson, encodeJson, type Json } from '../../src/xds/proto-json.js';
-import { decodeResource } from '../../src/xds/companion-client.js';
+import { decodeResource } from '../../src/xds/companion-decode.js';
 import { typeForUrl } from '../../src/xds/proto-registry.js';
 import { kongId } from '../../src/kong-ids.js';
 import { policyIdOf } from '../support/policy-ids.js';
