@@ -203,6 +203,42 @@ export function nativeLuaOnSuccess(route: Pick<IrRoute, 'plugins'>): string | un
   return undefined;
 }
 
+/**
+ * The plugins that never read the consumer from dynamic metadata (consumer_id, consumer_username,
+ * credential_id under ext_authz's namespace): auth and acl themselves, and those that read only
+ * the request. Every other plugin may (the logs and tracing name the consumer; proxy-cache,
+ * prometheus), and so may rate-limiting by consumer or credential.
+ */
+const NO_CONSUMER_METADATA: ReadonlySet<string> = new Set([
+  'jwt', 'key-auth', 'basic-auth', 'acl', 'cors', 'ip-restriction', 'request-size-limiting', 'request-termination', 'correlation-id',
+  'request-transformer', 'response-transformer', 'grpc-web', 'grpc-gateway',
+]);
+
+/**
+ * Whether something on this route reads the consumer Envoy's own filters set from dynamic
+ * metadata: a plugin of the route or a global one outside NO_CONSUMER_METADATA, rate-limiting
+ * whose identifier is the consumer or the credential (Kong's get_identifier), or any
+ * consumer-scoped plugin (a limit per consumer is found by its consumer_id).
+ */
+export function readsConsumerMetadata(route: Pick<IrRoute, 'plugins' | 'consumerPlugins'>, globalPlugins: IrRoute['plugins']): boolean {
+  if (Object.keys(route.consumerPlugins).length) return true;
+  for (const plugins of [route.plugins, globalPlugins]) {
+    for (const name of Object.keys(plugins)) {
+      if (name === 'rate-limiting') {
+        const by = plugins['rate-limiting']!.feature.limit_by;
+        if (by === 'consumer' || by === 'credential') return true;
+      } else if (!NO_CONSUMER_METADATA.has(name)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The plugins whose Envoy side acts on a whole listener (its access logs, its tracer, its
+ * metrics logger): one on any route of a listener may read the consumer of every request there.
+ */
+export const LISTENER_WIDE_READERS: ReadonlySet<string> = new Set(['file-log', 'http-log', 'tcp-log', 'udp-log', 'syslog', 'opentelemetry', 'zipkin', 'prometheus']);
+
 /** Whether Envoy must ask authz about requests on this route. */
 export function servedByAuthz(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): boolean {
   return authEnforcer(route, consumers)?.enforcer === 'authz';

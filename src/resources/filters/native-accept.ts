@@ -1,4 +1,4 @@
-import { consumerId, IDENTITY_HEADERS, nativeLuaOnSuccess, servedNatively } from '../../contracts/authz.js';
+import { consumerId, IDENTITY_HEADERS, LISTENER_WIDE_READERS, nativeLuaOnSuccess, readsConsumerMetadata, servedNatively } from '../../contracts/authz.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 
 type IrConsumer = GatewayIR['consumers'][number];
@@ -28,13 +28,15 @@ import type { FilterContext, HttpFilter, Predicate } from './registry.js';
  *   script found elsewhere) gets the decide script's answer as before;
  * - `frontdesk.auth.consumer_metadata` (header_to_metadata) writes the consumer into the dynamic
  *   metadata the rate limits and logs read (consumer_id, consumer_username, credential_id under
- *   the namespace ext_authz answers use), from the headers set either way.
+ *   the namespace ext_authz answers use), from the headers set either way, on the routes where
+ *   something reads it (metadataReadOn): elsewhere the filter is not there.
  *
  * A jwt token goes to the map only when jwt_authn verified it, the token script did not run
- * (JWT_STASH_HEADER absent: a token it found may come from elsewhere and must be decided by the
- * decide script), it names no critical header parameter (RFC 7515 4.1.11: Kong's answer is
- * "Invalid signature") and it is no longer than MAX_TOKEN_LENGTH: a CEL matcher over the
- * request's headers and jwt_authn's metadata.
+ * (JWT_STASH_HEADER absent, a header predicate: a token it found may come from elsewhere and must
+ * be decided by the decide script), it names no critical header parameter (RFC 7515 4.1.11:
+ * Kong's answer is "Invalid signature") and it is no longer than MAX_TOKEN_LENGTH: a CEL matcher
+ * over the request's headers and jwt_authn's metadata (acceptableToken), which also checks the
+ * route's claims.
  */
 
 export const ACCEPT_FILTER = 'frontdesk.auth.accept';
@@ -161,30 +163,41 @@ function cel(): { call(fn: string, ...args: Expr[]): Expr; ident(name: string): 
 /** What a route's jwt checks in the verified claims (Kong's claims_to_verify, maximum_expiration). */
 export interface ClaimChecks { exp: boolean; nbf: boolean; maxExp: number }
 
+/** The terms of the CEL condition on a verified token (acceptableToken). */
+export type CelTerm = 'stash' | 'size' | 'crit' | 'claims';
+/** The terms the compiled condition holds: the token script's stash is a header predicate beside it (cheaper: no CEL term). */
+export const COMPILED_CEL_TERMS: readonly CelTerm[] = ['size', 'crit', 'claims'];
+
 /**
- * A jwt token jwt_authn verified that Envoy may accept without the decide script:
- * `!(JWT_STASH_HEADER in request.headers) && size(request.headers["authorization"]) <= 7 + MAX
- * && !has(<jwt_authn metadata>.header.crit)`, and the route's claim checks, Kong's
- * verify_registered_claims on the verified claims against the request's time in whole seconds
- * (`now`): exp, `payload.exp > now`; nbf, `payload.nbf <= now`; maximum_expiration,
- * `payload.exp - now <= maximum_expiration`. A claim that is missing or not a number is an
- * evaluation error, and an error is no match: the decide script gives Kong's answer.
+ * The CEL condition on a jwt token jwt_authn verified that Envoy may accept without the decide
+ * script: `size(request.headers["authorization"]) <= 7 + MAX && !has(<jwt_authn
+ * metadata>.header.crit)`, and the route's claim checks, Kong's verify_registered_claims on the
+ * verified claims against the request's time in whole seconds (`now`): exp, `payload.exp > now`;
+ * nbf, `payload.nbf <= now`; maximum_expiration, `payload.exp - now <= maximum_expiration`. A
+ * claim that is missing or not a number is an evaluation error, and an error is no match: the
+ * decide script gives Kong's answer. No header matcher can read a header's length, the token's
+ * JOSE header or compare a claim with the clock, and jwt_authn's own time checks (clock skew,
+ * require_expiration, max_lifetime) refuse a token before its signature is checked, where Kong
+ * answers "Invalid signature" first (native-auth.ts). `terms` picks the parts (the benchmark's
+ * cost attribution takes some out; `stash`, `!(JWT_STASH_HEADER in request.headers)`, is the
+ * header predicate's CEL form).
  */
-function acceptableToken(claims: ClaimChecks | undefined): Predicate {
+export function acceptableToken(claims: ClaimChecks | undefined, terms: readonly CelTerm[] = COMPILED_CEL_TERMS): Predicate {
   const e = cel();
   const headers = () => e.select(e.ident('request'), 'headers');
-  const noStash = e.call('!_', e.call('@in', e.str(JWT_STASH_HEADER), headers()));
-  const small = e.call('_<=_', e.call('size', e.call('_[_]', headers(), e.str('authorization'))), e.int('Bearer '.length + MAX_TOKEN_LENGTH));
   const jwtMetadata = () => e.call('_[_]', e.select(e.ident('metadata'), 'filter_metadata'), e.str(JWT_AUTHN_NAMESPACE));
-  const noCrit = e.call('!_', e.select(e.select(jwtMetadata(), 'header'), 'crit', true));
   const claim = (name: string) => e.select(e.select(jwtMetadata(), 'payload'), name);
   const now = () => e.call('double', e.call('int', e.select(e.ident('request'), 'time')));
-  const checks = [
-    ...(claims?.exp ? [e.call('_>_', claim('exp'), now())] : []),
-    ...(claims?.nbf ? [e.call('_<=_', claim('nbf'), now())] : []),
-    ...(claims?.maxExp ? [e.call('_<=_', e.call('_-_', claim('exp'), now()), e.double(claims.maxExp))] : []),
-  ];
-  const expr = [noStash, small, noCrit, ...checks].reduce((a, b) => e.call('_&&_', a, b));
+  const parts: Expr[] = [];
+  if (terms.includes('stash')) parts.push(e.call('!_', e.call('@in', e.str(JWT_STASH_HEADER), headers())));
+  if (terms.includes('size')) parts.push(e.call('_<=_', e.call('size', e.call('_[_]', headers(), e.str('authorization'))), e.int('Bearer '.length + MAX_TOKEN_LENGTH)));
+  if (terms.includes('crit')) parts.push(e.call('!_', e.select(e.select(jwtMetadata(), 'header'), 'crit', true)));
+  if (terms.includes('claims')) {
+    if (claims?.exp) parts.push(e.call('_>_', claim('exp'), now()));
+    if (claims?.nbf) parts.push(e.call('_<=_', claim('nbf'), now()));
+    if (claims?.maxExp) parts.push(e.call('_<=_', e.call('_-_', claim('exp'), now()), e.double(claims.maxExp)));
+  }
+  const expr = parts.length ? parts.reduce((a, b) => e.call('_&&_', a, b)) : e.call('_==_', e.int(1), e.int(1));
   return {
     single_predicate: {
       input: { name: 'cel', typed_config: anyMessage(CEL_INPUT, {}) },
@@ -245,7 +258,7 @@ function acceptMatcher(ir: GatewayIR, keys: readonly { consumer: number; id?: st
     matcher: { matcher_tree: { input: { name: header, typed_config: anyMessage('envoy.type.matcher.v3.HttpRequestHeaderMatchInput', { header_name: header }) }, exact_match_map: { map } } },
   });
   const matchers: JsonObject[] = [];
-  if (only !== 'key' && Object.keys(jwt).length) matchers.push({ predicate: when.and(when.hasHeader(ISS_HEADER), acceptableToken(claims)), on_match: byHeader(ISS_HEADER, sorted(jwt)) });
+  if (only !== 'key' && Object.keys(jwt).length) matchers.push({ predicate: when.and(when.hasHeader(ISS_HEADER), when.lacksHeader(JWT_STASH_HEADER), acceptableToken(claims)), on_match: byHeader(ISS_HEADER, sorted(jwt)) });
   if (only !== 'jwt' && Object.keys(key).length) matchers.push({ predicate: when.hasHeader(KEY_CLIENT_HEADER), on_match: byHeader(KEY_CLIENT_HEADER, sorted(key)) });
   return { matcher_list: { matchers } };
 }
@@ -304,7 +317,33 @@ export function nativeAcceptFilter(keysOf: (ir: GatewayIR) => readonly { consume
   };
 }
 
-/** header_to_metadata: the consumer's headers into the dynamic metadata the rate limits and logs read. */
+const metadataRoutes = new WeakMap<GatewayIR, ReadonlySet<IrRoute>>();
+
+/**
+ * The routes taking the accepted path without Lua whose consumer something reads from dynamic
+ * metadata (contracts/authz.ts readsConsumerMetadata; every route of a listener where a route has
+ * a listener-wide reader, LISTENER_WIDE_READERS): computed once per IR.
+ */
+function metadataReadOn(r: IrRoute, ctx: FilterContext): boolean {
+  let routes = metadataRoutes.get(ctx.ir);
+  if (!routes) {
+    const set = new Set<IrRoute>();
+    const globalWide = Object.keys(ctx.ir.globalPlugins).some((n) => LISTENER_WIDE_READERS.has(n));
+    for (const l of ctx.ir.listeners) {
+      const wide = globalWide || l.routes.some((x) => Object.keys(x.plugins).some((n) => LISTENER_WIDE_READERS.has(n)));
+      for (const x of l.routes) if (acceptedWithoutLua(x, ctx) && (wide || readsConsumerMetadata(x, ctx.ir.globalPlugins))) set.add(x);
+    }
+    metadataRoutes.set(ctx.ir, (routes = set));
+  }
+  return routes.has(r);
+}
+
+/**
+ * header_to_metadata: the consumer's headers into the dynamic metadata the rate limits and logs
+ * read, on the routes where something reads them (metadataReadOn); elsewhere it would cost a
+ * filter and three header lookups a request for nothing (the decide script, when it runs, writes
+ * the same metadata itself).
+ */
 export function nativeConsumerMetadataFilter(namespace: string): HttpFilter {
   const rule = (header: string, key: string) => ({ header, on_header_present: { metadata_namespace: namespace, key, type: 'STRING' }, remove: false });
   const config = () => anyMessage(HEADER_TO_METADATA, {
@@ -313,7 +352,7 @@ export function nativeConsumerMetadataFilter(namespace: string): HttpFilter {
   return {
     name: CONSUMER_METADATA_FILTER,
     httpFilter(l, ctx) {
-      if (!used(l, ctx)) return undefined;
+      if (!l.routes.some((r) => metadataReadOn(r, ctx))) return undefined;
       return {
         name: CONSUMER_METADATA_FILTER,
         disabled: true,
@@ -322,7 +361,7 @@ export function nativeConsumerMetadataFilter(namespace: string): HttpFilter {
     },
     // On by its own rules again (Envoy refuses an empty per-route config).
     perRoute(r, ctx) {
-      return acceptedWithoutLua(r, ctx) ? config() : undefined;
+      return metadataReadOn(r, ctx) ? config() : undefined;
     },
   };
 }
