@@ -15,7 +15,8 @@
  *   headers set by a composite filter's header_mutation picked in a map by the credential, the
  *   decide script skipped (resources/filters/native-accept.ts);
  * - the same two as they were compiled before (the token script's stash tested inside the CEL
- *   condition, header_to_metadata on every such route: previousChain), the figures to compare;
+ *   condition, the key map behind a presence predicate, header_to_metadata on every such route:
+ *   previousChain), the figures to compare;
  * - the same two with every Lua script run on every request (each script's matcher taken out:
  *   the chain these routes had before, and the one routes with anonymous and the like still
  *   have: contracts/authz.ts nativeLuaOnSuccess);
@@ -37,6 +38,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { acceptableToken, type CelTerm, type ClaimChecks } from '../../src/resources/filters/native-accept.js';
+import { when } from '../../src/resources/filters/kong-replies.js';
 import { CONSUMER_METADATA_NAMESPACE } from '../../src/resources/filters/native-auth.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
@@ -131,6 +133,14 @@ function previousChain(claims: ClaimChecks | undefined): (listener: Json) => Jso
     const l = JSON.parse(JSON.stringify(listener)) as Json;
     for (const m of jwtAcceptMatchers(l)) m.predicate.and_matcher.predicate = [m.predicate.and_matcher.predicate[0], acceptableToken(claims, ['stash', 'size', 'crit', 'claims'])];
     const hcm = l.filter_chains[0].filters[0].typed_config as Json;
+    // The listener's key map behind a presence predicate of its own, in the matcher list.
+    const accept = (hcm.http_filters as Json[]).find((f) => f.name === 'frontdesk.auth.accept')?.typed_config;
+    const root = accept?.xds_matcher as Json | undefined;
+    const keyMap = root?.matcher_tree ? { matcher: root } : root?.on_no_match;
+    if (accept && keyMap) {
+      const header = keyMap.matcher.matcher_tree.input.typed_config.header_name as string;
+      accept.xds_matcher = { matcher_list: { matchers: [...(root!.matcher_list?.matchers ?? []), { predicate: when.hasHeader(header), on_match: keyMap }] } };
+    }
     const rule = (header: string, key: string) => ({ header, on_header_present: { metadata_namespace: CONSUMER_METADATA_NAMESPACE, key, type: 'STRING' }, remove: false });
     const config = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_to_metadata.v3.Config', request_rules: [rule('x-consumer-id', 'consumer_id'), rule('x-consumer-username', 'consumer_username'), rule('x-credential-identifier', 'credential_id')] };
     const filters = hcm.http_filters as Json[];
@@ -147,11 +157,17 @@ function previousChain(claims: ClaimChecks | undefined): (listener: Json) => Jso
 /** Every consumer header_mutation of the accept filter (the listener's map and the routes' own), for the patches below. */
 function consumerMutations(l: Json): Json[] {
   const hcm = l.filter_chains[0].filters[0].typed_config as Json;
-  const matchers: Json[] = [];
-  const accept = (hcm.http_filters as Json[]).find((f) => f.name === 'frontdesk.auth.accept');
-  matchers.push(...(accept?.typed_config?.xds_matcher?.matcher_list?.matchers ?? []));
-  for (const vh of hcm.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) matchers.push(...(r.typed_per_filter_config?.['frontdesk.auth.accept']?.xds_matcher?.matcher_list?.matchers ?? []));
-  return matchers.flatMap((m) => Object.values(m.on_match.matcher.matcher_tree.exact_match_map.map as Json).map((a) => (a as Json).action.typed_config.typed_config.typed_config.mutations));
+  // A map is a matcher_tree: the root matcher, a listed matcher's on_match or the list's on_no_match.
+  const trees: Json[] = [];
+  const collect = (m: Json | undefined) => {
+    if (!m) return;
+    if (m.matcher_tree) trees.push(m.matcher_tree);
+    for (const x of (m.matcher_list?.matchers ?? []) as Json[]) collect(x.on_match.matcher);
+    collect(m.on_no_match?.matcher);
+  };
+  collect((hcm.http_filters as Json[]).find((f) => f.name === 'frontdesk.auth.accept')?.typed_config?.xds_matcher);
+  for (const vh of hcm.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) collect(r.typed_per_filter_config?.['frontdesk.auth.accept']?.xds_matcher);
+  return trees.flatMap((t) => Object.values(t.exact_match_map.map as Json).map((a) => (a as Json).action.typed_config.typed_config.typed_config.mutations));
 }
 
 /** The consumer header_mutations without their removals (what the removals cost; never a config to run: a client's identity headers would pass). */
@@ -165,6 +181,13 @@ function mutationsWithoutRemovals(listener: Json): Json {
 function withoutDecide(listener: Json): Json {
   const l = JSON.parse(JSON.stringify(listener)) as Json;
   for (const vh of l.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) delete r.typed_per_filter_config?.[DECIDE_FILTER];
+  return l;
+}
+
+/** Each route's own jwt map without the iss presence predicate before its CEL condition (an alternative form measured; the map's lookup on iss still decides). */
+function withoutIssPredicate(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  for (const m of jwtAcceptMatchers(l)) m.predicate.and_matcher.predicate = m.predicate.and_matcher.predicate.slice(1);
   return l;
 }
 
@@ -228,6 +251,7 @@ async function main(): Promise<void> {
     add('jwt (RS256) + acl, accepted without Lua, CEL with crit only (cost attribution only)', 'jwt-acl', jwtAcl, bearer, celWith(exp, ['crit']));
     add('jwt (RS256) + acl, accepted without Lua, CEL with the exp check only (cost attribution only)', 'jwt-acl', jwtAcl, bearer, celWith(exp, ['claims']));
     add('jwt (RS256) + acl, accepted without Lua, skip condition on the Bearer form only (cost attribution only)', 'jwt-acl', jwtAcl, bearer, skipOnFormOnly);
+    add('jwt (RS256) + acl, accepted without Lua, its own map without the iss presence predicate (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutIssPredicate);
     add('jwt (RS256) + acl, accepted without Lua, consumer header_mutation without its removals (cost attribution only)', 'jwt-acl', jwtAcl, bearer, mutationsWithoutRemovals);
     add('jwt (RS256) + acl, accepted without Lua, the decide script\'s matcher taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutDecide);
     add('jwt (RS256) + acl: the skipped token script and jwt_authn only, no consumer set (cost attribution only)', 'jwt-acl', jwtAcl, bearer, credentialFilterOnly);
