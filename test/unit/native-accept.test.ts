@@ -5,7 +5,7 @@
 // credential, a consumer-scoped plugin, the logs, tracing, any plugin not known to ignore it).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ISS_HEADER, JWT_STASH_HEADER, MAX_TOKEN_LENGTH } from '../../src/resources/filters/native-auth-lua.js';
+import { ISS_HEADER, JWT_STASH_HEADER, KEY_CLIENT_HEADER, MAX_TOKEN_LENGTH } from '../../src/resources/filters/native-auth-lua.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { compileConfig } from '../../src/runtime/compile.js';
@@ -23,7 +23,8 @@ function compile(yaml: string) {
   const hcm = (fleet.get(TYPE.listener)!.get('listener:proxy') as Obj).filter_chains[0].filters[0].typed_config as Obj;
   const routes = new Map<string, Obj>();
   for (const vh of routeConfigOf(fleet.get(TYPE.route) as Map<string, Obj>)!.virtual_hosts) for (const route of vh.routes) if (!routes.has(route.name)) routes.set(route.name, route);
-  return { filters: (hcm.http_filters as Obj[]).map((f) => f.name as string), perRoute: (route: string, filter: string) => routes.get(route)?.typed_per_filter_config?.[filter] as Obj | undefined };
+  const accept = (hcm.http_filters as Obj[]).find((f) => f.name === ACCEPT)?.typed_config as Obj | undefined;
+  return { filters: (hcm.http_filters as Obj[]).map((f) => f.name as string), listenerMatcher: accept?.xds_matcher as Obj | undefined, perRoute: (route: string, filter: string) => routes.get(route)?.typed_per_filter_config?.[filter] as Obj | undefined };
 }
 
 /** Routes (name: plugins as YAML flow items) under one service, alice with a jwt and a key-auth credential, plus extra top-level YAML. */
@@ -85,6 +86,27 @@ describe('the accepted path without Lua: a jwt token', () => {
     assert.match(text, /_>_ _\[_\] metadata \.filter_metadata envoy\.filters\.http\.jwt_authn \.payload \.exp double int request \.time/);
     assert.match(text, /_<=_ _\[_\] metadata \.filter_metadata envoy\.filters\.http\.jwt_authn \.payload \.nbf double int request \.time/);
     assert.match(text, /_<=_ _-_ _\[_\] metadata \.filter_metadata envoy\.filters\.http\.jwt_authn \.payload \.exp double int request \.time 600/);
+  });
+});
+
+describe('the accepted path without Lua: the listener\'s map of every credential', () => {
+  const mapOf = (tree: Obj) => ({ header: tree.input.typed_config.header_name as string, keys: Object.keys(tree.exact_match_map.map) });
+
+  test('key-auth credentials only: the map is the whole matcher (its lookup on the key api_key_auth named finds nothing without one, no predicate before it)', () => {
+    const yaml = gateway({ 'key-plain': ['{ name: key-auth }'] }).replace(/    jwt_secrets: .*\n/, '');
+    assert.doesNotMatch(yaml, /jwt_secrets/);
+    const m = compile(yaml).listenerMatcher!;
+    assert.equal(m.matcher_list, undefined);
+    assert.deepEqual(mapOf(m.matcher_tree), { header: KEY_CLIENT_HEADER, keys: ['1'] });
+  });
+
+  test('jwt and key-auth: the jwt map behind the token\'s conditions, the key map as the list\'s on_no_match', () => {
+    const m = compile(gateway({ 'jwt-plain': ['{ name: jwt }'], 'key-plain': ['{ name: key-auth }'] })).listenerMatcher!;
+    const [jwt, ...more] = m.matcher_list.matchers as Obj[];
+    assert.deepEqual(more, []);
+    assert.deepEqual(mapOf(jwt!.on_match.matcher.matcher_tree), { header: ISS_HEADER, keys: ['alice-iss'] });
+    assert.deepEqual((jwt!.predicate.and_matcher.predicate as Obj[]).slice(0, 2).map((p) => headerOf(p) ?? `!${headerOf(p.not_matcher)}`), [ISS_HEADER, `!${JWT_STASH_HEADER}`]);
+    assert.deepEqual(mapOf(m.on_no_match.matcher.matcher_tree), { header: KEY_CLIENT_HEADER, keys: ['1'] });
   });
 });
 
