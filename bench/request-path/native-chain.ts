@@ -20,9 +20,11 @@
  * - the same two with every Lua script run on every request (each script's matcher taken out:
  *   the chain these routes had before, and the one routes with anonymous and the like still
  *   have: contracts/authz.ts nativeLuaOnSuccess);
- * - for attributing the cost only, jwt + acl with its CEL condition taken out or holding one term
- *   (the token size, crit, the exp check), and with the token script's skip condition on the
- *   Bearer form only;
+ * - for attributing the cost only (never a config to run): jwt + acl with its CEL condition taken
+ *   out or holding one term (the token size, crit, the exp check), with the token script's skip
+ *   condition on the Bearer form only, its map without the iss predicate; both cases with the
+ *   consumer header_mutation's removals or the decide script's matcher taken out, and with only
+ *   the skipped token script and the credential filter;
  * - jwt (RS256) read from another header than Authorization, as compiled (it keeps the scripts).
  * wrk loads them in turn, --rounds interleaved rounds; per load: requests/s, p50/p99, the ratio
  * to the plain route and Envoy's CPU µs per request (/proc/<pid>/stat), and the µs over the plain
