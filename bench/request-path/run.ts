@@ -47,8 +47,7 @@
  * run started on a busy machine or saw non-2xx responses. Each figure is one JSON line and one
  * readable line; both name the machine, the load generator and the baseline.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +68,7 @@ import { cpuSecondsOf } from '../support/proc.js';
 import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { startNodeService, startRedis, type Child } from '../support/services.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
+import { callgrindMissing, startCallgrindEnvoy } from '../support/callgrind-envoy.js';
 import { descriptorTree, peerBuilt, startRatelimitPeer } from '../support/ratelimit-peer.js';
 import { machine } from '../support/stats.js';
 import { BENCH_API_KEY, benchConsumerYaml, benchServiceYaml } from '../support/gateway-yaml.js';
@@ -708,9 +708,9 @@ const allAnswer = (listeners: Json[], url: (listener: string) => string, timeout
  * instructions minus those of as long an idle interval, over its requests.
  */
 async function runAblationCallgrind(dir: string, listeners: Json[], clusters: Json[], names: string[], cleanup: Array<() => Promise<void> | void>): Promise<void> {
-  const envoyBin = findEnvoy();
-  if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_control', ['-h']).error || !envoyBin) {
-    emit({ part: 'ablation-callgrind', skipped: true, why: 'valgrind (callgrind_control) or envoy not found' }, 'ablation-callgrind: skipped (valgrind not installed)');
+  const missing = callgrindMissing();
+  if (missing) {
+    emit({ part: 'ablation-callgrind', skipped: true, why: missing }, `ablation-callgrind: skipped (${missing})`);
     return;
   }
   const withPorts = listeners.map((l, i) => ({ ...l, address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, name: l.name ?? `l${i}` }));
@@ -719,46 +719,20 @@ async function runAblationCallgrind(dir: string, listeners: Json[], clusters: Js
     writeFileSync(path, JSON.stringify({ version_info: '1', resources: resources.map((r) => ({ '@type': `type.googleapis.com/${type}`, ...r })) }));
     return { path_config_source: { path }, resource_api_version: 'V3' };
   };
-  const bootstrapPath = join(dir, 'bootstrap-cg.json');
-  const adminPath = join(dir, 'admin-cg');
-  writeFileSync(bootstrapPath, JSON.stringify({
+  const envoy = await startCallgrindEnvoy(dir, {
     node: { id: 'bench-request-path-callgrind', cluster: 'bench' },
-    // Envoy's stats flush (every 5 s by default) would land in some intervals and not others.
-    stats_flush_interval: '299s',
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
     dynamic_resources: { lds_config: file('lds', 'envoy.config.listener.v3.Listener', withPorts), cds_config: file('cds', 'envoy.config.cluster.v3.Cluster', clusters) },
-  }));
-  // Envoy's own check first (seconds, where a start under valgrind takes minutes).
-  const check = spawnSync(envoyBin, ['--mode', 'validate', '-c', bootstrapPath, '--use-dynamic-base-id', '-l', 'error'], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`the ablation's bootstrap does not validate:\n${check.stdout}${check.stderr}`);
-  const out = join(dir, 'callgrind.out');
-  const child = spawn('valgrind', ['--tool=callgrind', '--cache-sim=no', `--callgrind-out-file=${out}`, envoyBin,
-    '-c', bootstrapPath, '--concurrency', '1', '--use-dynamic-base-id', '--admin-address-path', adminPath, '-l', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  let exited = false;
-  child.on('exit', () => { exited = true; });
-  cleanup.push(() => { child.kill('SIGKILL'); });
-  const pid = child.pid!;
-  const admin = await until('Envoy under valgrind to write its admin address', () => {
-    if (exited) throw new Error(`Envoy under valgrind exited:\n${stderr}`);
-    return (existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim()) || undefined;
-  }, 300_000).catch((e: Error) => { throw new Error(`${e.message}\n${stderr}`); });
+  });
+  cleanup.push(() => envoy.stop());
   const ports = await until('Envoy under valgrind to bind every listener', async () => {
-    const j = await (await fetch(`http://${admin}/listeners?format=json`)).json() as { listener_statuses?: Array<{ name: string; local_address?: { socket_address?: { port_value?: number } } }> };
+    const j = await (await fetch(`${envoy.adminUrl}/listeners?format=json`)).json() as { listener_statuses?: Array<{ name: string; local_address?: { socket_address?: { port_value?: number } } }> };
     const m = new Map((j.listener_statuses ?? []).map((x) => [x.name, x.local_address?.socket_address?.port_value ?? 0]));
     return withPorts.every((l) => (m.get(l.name as string) ?? 0) > 0) ? m : undefined;
   }, 300_000);
   const url = (listener: string) => `http://127.0.0.1:${ports.get(listener)}/open`;
   await allAnswer(withPorts, url, 300_000);
-  let dumps = 0;
-  /** The instructions Envoy ran since the last dump. */
-  const dump = (): number => {
-    spawnSync('callgrind_control', ['--dump', String(pid)], { stdio: 'ignore' });
-    dumps++;
-    const text = readFileSync(`${out}.${dumps}`, 'utf8');
-    return Number(/^summary: (\d+)/m.exec(text)?.[1] ?? Number.NaN);
-  };
+  const dump = () => envoy.dump();
   const loads = [{ name: 'bare listener', listener: 'bare' }, ...names.map((name, i) => ({ name, listener: withPorts[i + 1]!.name as string }))];
   for (const l of loads) wrk(url(l.listener), 1, 4, {}); // valgrind translates each code path once: warm every one first
   dump();
