@@ -3,6 +3,7 @@ import type { GatewayModel, Plugin, Route, Service, Upstream } from '../model/ty
 import { DEFAULT_THRESHOLDS, mergedCircuitBreaker, mergedOutlierDetection, passiveStatusMapping } from '../model/checks/circuit-breaking.js';
 import type { AdaptiveConcurrencyFields, CircuitBreakerFields, OutlierDetectionFields } from '../model/entities.js';
 import { compareRoutes, kongPriority } from './route-order.js';
+import type { IrMemo } from './ir-memo.js';
 import type {
   ActiveHealthCheck, AdaptiveConcurrency, Backend, CircuitThresholds, GatewayIR, HashPolicy, HeaderMatch, IrListener, IrRoute, IrStreamRoute, PassiveHealthCheck, PathMatch, AppliedPlugin, RoutePlugins,
 } from './types.js';
@@ -21,22 +22,63 @@ export const DEFAULT_IR_OPTIONS: IrOptions = { defaultListener: { address: '0.0.
 const SCHEME_PORT: Record<string, number> = { http: 80, ws: 80, grpc: 80, https: 443, wss: 443, grpcs: 443 };
 
 /** Model → IR: routes split per path and ordered as Kong's router orders them, scopes merged. */
-export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPTIONS): GatewayIR {
+export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPTIONS, memo?: IrMemo): GatewayIR {
+  memo?.begin(model);
   const services = new Map(model.services.map((s) => [s.name, s]));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
 
   const caPems = new Map(model.caCertificates.map((c) => [c.key, c.cert]));
   const caFiles = new Set(model.caCertificates.filter((c) => c.file !== undefined).map((c) => c.key));
-  const backends = model.services.map((s) => buildBackend(s, s.upstream ? upstreams.get(s.upstream) : undefined, caPems, caFiles));
+  const backends = model.services.map((s) => {
+    const u = s.upstream ? upstreams.get(s.upstream) : undefined;
+    return memo ? memo.backend(s, u, model.caCertificates, () => buildBackend(s, u, caPems, caFiles)) : buildBackend(s, u, caPems, caFiles);
+  });
 
-  const globalPlugins = pluginsFor(model.plugins, (p) => !p.scope.route && !p.scope.service && !p.scope.consumer, 'global');
-  const routes: IrRoute[] = [];
+  const global = () => pluginsFor(model.plugins, (p) => !p.scope.route && !p.scope.service && !p.scope.consumer, 'global');
+  const globalPlugins = memo ? memo.globalPlugins(global) : global();
+  let routes: IrRoute[] = [];
   const streamRoutes: IrStreamRoute[] = [];
   for (const r of model.routes) {
-    if (r.protocols.some((p) => STREAM.has(p))) { streamRoutes.push(streamRoute(r)); continue; }
+    if (r.protocols.some((p) => STREAM.has(p))) { streamRoutes.push(memo ? memo.stream(r, () => streamRoute(r)) : streamRoute(r)); continue; }
     const service = r.service ? services.get(r.service) : undefined;
     const upstream = service?.upstream ? upstreams.get(service.upstream) : undefined;
-    const plugins = mergePlugins(model.plugins, r, undefined);
+    if (memo) routes.push(...memo.route(r, service, upstream, () => httpRoutes(model, r, service, upstream)));
+    else routes.push(...httpRoutes(model, r, service, upstream));
+  }
+  routes = memo ? memo.sort(routes, compareRoutes) : routes.sort(compareRoutes);
+
+  const declared = model.listeners.length
+    ? model.listeners
+    : [{ name: 'proxy', address: options.defaultListener.address, port: options.defaultListener.port, protocol: 'http' as const, http2: true, certificates: undefined, fleet: undefined }];
+  const routeListeners = new Map(model.routes.map((m) => [m.name, m.listeners]));
+  const listeners: IrListener[] = declared.map((l) => ({
+    name: l.name, address: l.address, port: l.port, protocol: l.protocol, http2: l.http2,
+    certificates: l.protocol === 'https' || l.protocol === 'tls' ? (l.certificates ?? model.certificates.map((c) => c.key)) : [],
+    fleet: l.fleet,
+    routes: l.protocol === 'tcp' || l.protocol === 'tls' ? [] : routes.filter((rt) => {
+      const only = routeListeners.get(rt.routeName);
+      return !only || only.includes(l.name);
+    }),
+    ...(l.protocol === 'tcp' || l.protocol === 'tls' ? { streamRoutes: streamRoutesOn(l, streamRoutes, routeListeners) } : {}),
+  }));
+
+  return {
+    listeners,
+    backends,
+    certificates: model.certificates.map((c) => {
+      const make = () => ({ key: c.key, cert: c.cert, keyPem: c.key_pem, snis: [...c.snis].sort() });
+      return memo ? memo.certificate(c, make) : make();
+    }),
+    routes,
+    globalPlugins,
+    consumers: model.consumers,
+  };
+}
+
+/** One HTTP route's IR: one route per path (the route's own when it has none), scopes merged, its action toward its service. */
+function httpRoutes(model: GatewayModel, r: Route, service: Service | undefined, upstream: Upstream | undefined): IrRoute[] {
+  const routes: IrRoute[] = [];
+  const plugins = mergePlugins(model.plugins, r, undefined);
     const consumerPlugins: IrRoute['consumerPlugins'] = {};
     for (const c of model.consumers) {
       const own = mergeConsumerPlugins(model.plugins, r, c.key);
@@ -64,32 +106,7 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
         plugins, consumerPlugins,
       });
     });
-  }
-  routes.sort(compareRoutes);
-
-  const declared = model.listeners.length
-    ? model.listeners
-    : [{ name: 'proxy', address: options.defaultListener.address, port: options.defaultListener.port, protocol: 'http' as const, http2: true, certificates: undefined, fleet: undefined }];
-  const routeListeners = new Map(model.routes.map((m) => [m.name, m.listeners]));
-  const listeners: IrListener[] = declared.map((l) => ({
-    name: l.name, address: l.address, port: l.port, protocol: l.protocol, http2: l.http2,
-    certificates: l.protocol === 'https' || l.protocol === 'tls' ? (l.certificates ?? model.certificates.map((c) => c.key)) : [],
-    fleet: l.fleet,
-    routes: l.protocol === 'tcp' || l.protocol === 'tls' ? [] : routes.filter((rt) => {
-      const only = routeListeners.get(rt.routeName);
-      return !only || only.includes(l.name);
-    }),
-    ...(l.protocol === 'tcp' || l.protocol === 'tls' ? { streamRoutes: streamRoutesOn(l, streamRoutes, routeListeners) } : {}),
-  }));
-
-  return {
-    listeners,
-    backends,
-    certificates: model.certificates.map((c) => ({ key: c.key, cert: c.cert, keyPem: c.key_pem, snis: [...c.snis].sort() })),
-    routes,
-    globalPlugins,
-    consumers: model.consumers,
-  };
+  return routes;
 }
 
 /**

@@ -24,6 +24,7 @@ import { loadUpstreams } from './load/upstreams.js';
 import type { GatewayModel } from './types.js';
 import type { SourceText } from './yaml-source.js';
 import type { ParseMemo } from './load/parse-memo.js';
+import type { ModelMemo } from './load/model-memo.js';
 
 export { parseServiceUrl, splitHostPort } from './load/addresses.js';
 
@@ -38,6 +39,8 @@ export interface LoadOptions {
   adminPort?: number;
   /** The last load's schema outputs (a compile cache's): entities whose content is unchanged are not validated again. */
   memo?: ParseMemo;
+  /** The last load's model (a compile cache's): an entity whose model has the same content is the same object as last time. */
+  models?: ModelMemo;
 }
 
 /**
@@ -58,7 +61,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   const upstreams = loadUpstreams(rep, refs, flat.upstreams, flat.targets);
   const certificates = loadCertificates(rep, refs, flat.certificates, flat.snis); // before services: their client_certificate names one
   const services = loadServices(rep, refs, flat.services, flat.caCertificates);
-  const routes = loadRoutes(rep, refs, flat.routes, services, legacy);
+  const routes = loadRoutes(rep, refs, flat.routes, services, legacy, options.models);
   const consumers = loadConsumers(rep, refs, flat.consumers, flat.credentials);
   const caCertificates = loadCaCertificates(rep, flat.caCertificates);
   const listeners = loadListeners(rep, refs, flat.listeners, certificates, routes.routes);
@@ -78,5 +81,5 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   options.memo?.endLoad();
   if (rep.hasErrors) return { diagnostics };
   const model = sortModel({ services: services.services, routes: routes.routes, upstreams, consumers, plugins, certificates, caCertificates, listeners });
-  return { model, diagnostics };
+  return { model: options.models ? options.models.reuse(model) : model, diagnostics };
 }

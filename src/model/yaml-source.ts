@@ -164,41 +164,59 @@ function tooDeep(text: string): { line: number; col: number } | undefined {
   const indents: number[] = [];
   let flow = 0;
   let blockScalarIndent: number | undefined;
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const l = lines[n]!;
-    let i = 0;
-    while (l[i] === ' ') i++;
-    if (i === l.length || l[i] === '#') continue;
+  // Line by line over the text itself (no array of lines, no string per line: this runs on every edit).
+  for (let n = 0, s = 0; s <= text.length; n++) {
+    let e = text.indexOf('\n', s);
+    if (e < 0) e = text.length;
+    const lineStart = s;
+    s = e + 1;
+    let i = lineStart;
+    while (text.charCodeAt(i) === SPACE && i < e) i++;
+    if (i === e || text.charCodeAt(i) === HASH) continue;
+    const indent = i - lineStart;
     if (blockScalarIndent !== undefined) {
-      if (i > blockScalarIndent) continue; // the text of a | or > scalar
+      if (indent > blockScalarIndent) continue; // the text of a | or > scalar
       blockScalarIndent = undefined;
     }
     if (flow === 0) {
-      while (indents.length && indents[indents.length - 1]! >= i) indents.pop();
-      indents.push(i);
+      while (indents.length && indents[indents.length - 1]! >= indent) indents.pop();
+      indents.push(indent);
       let depth = indents.length;
-      while (l.startsWith('- ', i) || l.startsWith('? ', i)) { depth++; i += 2; while (l[i] === ' ') i++; }
-      if (depth > MAX_DEPTH) return { line: n + 1, col: i + 1 };
+      while (text.startsWith('- ', i) || text.startsWith('? ', i)) { depth++; i += 2; while (text.charCodeAt(i) === SPACE && i < e) i++; }
+      if (depth > MAX_DEPTH) return { line: n + 1, col: i - lineStart + 1 };
     }
-    let quote: string | undefined;
-    for (let c = i; c < l.length; c++) {
-      const ch = l[c]!;
+    let quote = 0; // the char code of the open quote, 0 outside quotes
+    for (let c = i; c < e; c++) {
+      const ch = text.charCodeAt(c);
       if (quote) {
-        if (ch === '\\' && quote === '"') c++;
-        else if (ch === quote) quote = undefined;
+        if (ch === BACKSLASH && quote === DOUBLE_QUOTE) c++;
+        else if (ch === quote) quote = 0;
         continue;
       }
-      if (ch === '"' || ch === "'") { if (c === 0 || /[\s[{,:]/.test(l[c - 1]!)) quote = ch; continue; }
-      if (ch === '#' && (c === 0 || l[c - 1] === ' ')) break;
-      if (ch === '[' || ch === '{') {
+      if (ch === DOUBLE_QUOTE || ch === SINGLE_QUOTE) { if (c === lineStart || QUOTE_OPENERS.has(text.charCodeAt(c - 1))) quote = ch; continue; }
+      if (ch === HASH && (c === lineStart || text.charCodeAt(c - 1) === SPACE)) break;
+      if (ch === 91 || ch === 123) { // [ {
         flow++;
-        if (indents.length + flow > MAX_DEPTH) return { line: n + 1, col: c + 1 };
-      } else if ((ch === ']' || ch === '}') && flow > 0) flow--;
+        if (indents.length + flow > MAX_DEPTH) return { line: n + 1, col: c - lineStart + 1 };
+      } else if ((ch === 93 || ch === 125) && flow > 0) flow--; // ] }
     }
-    if (flow === 0 && /(^|[\s:-])[|>][+-]?\d*\s*(#.*)?$/.test(l)) blockScalarIndent = indents[indents.length - 1]! ;
+    if (flow === 0 && hasScalarMark(text, lineStart, e) && /(^|[\s:-])[|>][+-]?\d*\s*(#.*)?$/.test(text.slice(lineStart, e))) blockScalarIndent = indents[indents.length - 1]!;
   }
   return undefined;
+}
+
+const SPACE = 32;
+const HASH = 35;
+const BACKSLASH = 92;
+const DOUBLE_QUOTE = 34;
+const SINGLE_QUOTE = 39;
+/** What may stand before a quote that opens a quoted scalar: white space (\s) or one of [ { , : */
+const QUOTE_OPENERS = new Set([...' \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff[{,:'].map((c) => c.charCodeAt(0)));
+
+/** Whether text[from, to) holds a | or a > (a line that may start a block scalar: only those are matched against the pattern). */
+function hasScalarMark(text: string, from: number, to: number): boolean {
+  for (let c = from; c < to; c++) { const k = text.charCodeAt(c); if (k === 124 || k === 62) return true; }
+  return false;
 }
 
 /** The offset of the alias whose expansion takes the file past MAX_ALIAS_EXPANSION, if one does. */

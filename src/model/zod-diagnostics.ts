@@ -108,14 +108,16 @@ export function stripNulls(v: unknown): unknown {
   }
   if (v && typeof v === 'object') {
     let out: Record<string, unknown> | undefined;
-    const entries = Object.entries(v);
-    for (let i = 0; i < entries.length; i++) {
-      const [k, x] = entries[i]!;
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o); // not Object.entries: no pair array per key, for every entity of every load
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const x = o[k];
       const y = x === null ? undefined : stripNulls(x);
       if (out) { if (x !== null) out[k] = y; continue; }
       if (x === null || y !== x) {
         out = {};
-        for (let j = 0; j < i; j++) out[entries[j]![0]] = entries[j]![1];
+        for (let j = 0; j < i; j++) out[keys[j]!] = o[keys[j]!];
         if (x !== null) out[k] = y;
       }
     }

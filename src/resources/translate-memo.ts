@@ -1,5 +1,8 @@
 import type { GatewayIR, IrListener, IrRoute } from '../ir/types.js';
 import type { HttpFilter, TranslateSettings } from './filters/registry.js';
+import { sameContent } from '../same-content.js';
+
+export { sameContent };
 
 /** What one entity's output was built from, and the output. */
 interface Entry { input: unknown; value: unknown }
@@ -24,6 +27,8 @@ export class TranslateMemo {
   private interned = new Map<string, unknown>();
   private internedNow = new Map<string, unknown>();
   private context?: string;
+  /** tag → IR object → what a filter derived from it (FilterContext.derive), under `context`. */
+  private derived = new Map<string, WeakMap<object, unknown>>();
   /** Objects reused and built in the last build (a figure for benchmarks and tests). */
   hits = 0;
   misses = 0;
@@ -32,7 +37,7 @@ export class TranslateMemo {
   begin(context: string): void {
     const same = context === this.context;
     // A build that failed half-way left its entries in `current`: they are as good as the older ones.
-    if (!same) this.previous = new Map();
+    if (!same) { this.previous = new Map(); this.derived = new Map(); }
     else if (this.current.size) {
       for (const [kind, entries] of this.current) this.previous.set(kind, new Map([...(this.previous.get(kind) ?? []), ...entries]));
     }
@@ -62,6 +67,16 @@ export class TranslateMemo {
     return value;
   }
 
+  /** FilterContext.derive: what `make` gives for `of`, kept while the context stays the same (so for as long as `of` means the same). */
+  readonly derive = <T>(tag: string, of: object, make: () => T): T => {
+    let m = this.derived.get(tag);
+    if (!m) this.derived.set(tag, (m = new WeakMap()));
+    if (m.has(of)) return m.get(of) as T;
+    const v = make();
+    m.set(of, v);
+    return v;
+  };
+
   /**
    * `built` itself, or the object of equal content that an earlier build made (so that its
    * bytes and checks are reused): for what is cheap to build but would otherwise be new each
@@ -81,59 +96,6 @@ export class TranslateMemo {
     this.interned = this.internedNow;
     this.internedNow = new Map();
   }
-}
-
-/**
- * Whether two values of the IR have the same content, as contentKey would spell them, only
- * stricter (a miss costs a rebuild, a wrong hit a wrong resource): the same keys in the same
- * order, primitives and bigints equal (===), Maps and Sets by their entries in order, byte
- * arrays by their bytes, RegExps by their text, Dates by their time. A function is equal to
- * nothing (it has no content to compare), and so is any other object with a class of its own.
- */
-export function sameContent(a: unknown, b: unknown): boolean {
-  if (a === b) return typeof a !== 'function';
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) {
-      const x: unknown = a[i];
-      const y: unknown = b[i];
-      if (x === y ? typeof x === 'function' : !sameContent(x, y)) return false;
-    }
-    return true;
-  }
-  const proto = Object.getPrototypeOf(a) as unknown;
-  if (proto !== Object.getPrototypeOf(b)) return false;
-  if (proto === Object.prototype || proto === null) {
-    const x = a as Record<string, unknown>;
-    const y = b as Record<string, unknown>;
-    const keys = Object.keys(x);
-    const others = Object.keys(y);
-    if (keys.length !== others.length) return false;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      if (k !== others[i]) return false;
-      const u = x[k];
-      const v = y[k];
-      if (u === v ? typeof u === 'function' : !sameContent(u, v)) return false;
-    }
-    return true;
-  }
-  if (a instanceof Map || a instanceof Set) {
-    const x = a as Map<unknown, unknown> | Set<unknown>;
-    const y = b as typeof x;
-    if (x.size !== y.size) return false;
-    const ix = x.entries();
-    const iy = y.entries();
-    for (let ex = ix.next(), ey = iy.next(); !ex.done && !ey.done; ex = ix.next(), ey = iy.next()) {
-      if (!sameContent(ex.value[0], ey.value[0]) || !sameContent(ex.value[1], ey.value[1])) return false;
-    }
-    return true;
-  }
-  if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b as Uint8Array);
-  if (a instanceof RegExp) return String(a) === String(b);
-  if (a instanceof Date) return a.getTime() === (b as Date).getTime();
-  return false;
 }
 
 /**

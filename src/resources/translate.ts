@@ -31,7 +31,7 @@ export interface Translation {
 export function translate(ir: GatewayIR, settings: TranslateSettings, chain: readonly ChainEntry[] = HTTP_FILTERS, memo?: TranslateMemo): Translation {
   const filters = expandChain(chain, ir);
   memo?.begin(translateContext(ir, settings, filters));
-  const ctx: FilterContext = { ir, settings };
+  const ctx: FilterContext = memo ? { ir, settings, derive: memo.derive } : { ir, settings };
   const clusters = new Map<string, JsonObject>();
   const endpoints = new Map<string, JsonObject>();
   for (const b of ir.backends) {

@@ -3,6 +3,8 @@ import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
 import { ParseMemo } from '../model/load/parse-memo.js';
+import { ModelMemo } from '../model/load/model-memo.js';
+import { IrMemo } from '../ir/ir-memo.js';
 import type { GatewayModel } from '../model/types.js';
 import { resolveCertificateFiles } from './certificate-files.js';
 import { resolveProtos } from './proto-descriptors.js';
@@ -15,13 +17,16 @@ import { CheckCache, checkResources } from './check-resources.js';
 import { ResourceEncoder } from './resource-encoder.js';
 
 /**
- * What one build keeps for the next (a control plane holds one): the Envoy objects of
- * unchanged entities, their checks and their encoded bytes. A build with a cache gives the same
+ * What one build keeps for the next (a control plane holds one): the schema outputs, model
+ * objects and IR objects of unchanged entities (the same objects as last time, so each next
+ * step finds them by identity), their Envoy objects, their checks and their encoded bytes. A build with a cache gives the same
  * resources, bytes and versions as one without; it only does less of the work again.
  */
 export class CompileCache {
   readonly memo = new TranslateMemo();
   readonly parses = new ParseMemo();
+  readonly models = new ModelMemo();
+  readonly ir = new IrMemo();
   readonly checks = new CheckCache();
   readonly encoder = new ResourceEncoder();
 }
@@ -59,7 +64,7 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   const timings: BuildTimings = {};
   let t = performance.now();
   const lap = (stage: keyof BuildTimings) => { const now = performance.now(); timings[stage] = Math.round((now - t) * 10) / 10; t = now; options.onStage?.(stage); };
-  const loaded = loadConfig(texts, { adminPort: options.adminPort, memo: options.cache?.parses });
+  const loaded = loadConfig(texts, { adminPort: options.adminPort, memo: options.cache?.parses, models: options.cache?.models });
   lap('load');
   if (!loaded.model) return { ok: false, diagnostics: loaded.diagnostics, timings };
   const pems = resolveCertificateFiles(loaded.model, texts);
@@ -67,7 +72,7 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   const protos = resolveProtos(pems.model, texts);
   lap('files');
   if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files, timings };
-  const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS);
+  const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS, options.cache?.ir);
   lap('ir');
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS, HTTP_FILTERS, options.cache?.memo);
   lap('translate');

@@ -51,12 +51,16 @@ export function flatten(documents: readonly Document[]): FlatConfig {
 
 function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   const at = (path: YamlPath): Origin => ({ file, path });
-  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope'], parentId?: string) =>
+  // The parent's id only for a parent with plugins (a UUID v5 to make, for every route otherwise).
+  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope'], parentIdOf?: () => string) => {
+    if (!list.length) return;
+    const parentId = parentIdOf?.();
     list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope, _parentId: parentId }, origin: at([...base, i]) }));
+  };
   const addRoute = (r: unknown, path: YamlPath, parent?: string) => {
     const { own, children } = detach(r, ['plugins']);
     flat.routes.push({ value: { ...asRaw(own), _parent: parent }, origin: at(path) });
-    addPlugins(children.plugins ?? [], [...path, 'plugins'], { route: keyOf(own, ['name', 'id']) ?? placeKey(at(path)) }, parentId(own, 'routes', 'name', path));
+    if (children.plugins?.length) addPlugins(children.plugins, [...path, 'plugins'], { route: keyOf(own, ['name', 'id']) ?? placeKey(at(path)) }, () => parentId(own, 'routes', 'name', path));
   };
   // The id the parent has in Kong (model/load/kong-ids.ts), as its nested plugins' ids are built from it.
   const parentId = (own: unknown, schema: string, keyField: string, path: YamlPath) =>
@@ -68,7 +72,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     flat.services.push({ value: asRaw(own), origin: at(path) });
     const key = keyOf(own, ['name', 'id']) ?? '';
     (children.routes ?? []).forEach((r, j) => addRoute(r, [...path, 'routes', j], key));
-    addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key }, parentId(own, 'services', 'name', path));
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key }, () => parentId(own, 'services', 'name', path));
   });
   top.routes.forEach((r, i) => addRoute(r, ['routes', i]));
   top.upstreams.forEach((u, i) => {
@@ -87,7 +91,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     for (const kind of CREDENTIAL_KINDS) {
       (children[kind] ?? []).forEach((x, j) => flat.credentials[kind].push({ value: { ...asRaw(x), _parent: key }, origin: at([...path, kind, j]) }));
     }
-    addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key }, parentId(own, 'consumers', 'username', path));
+    addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key }, () => parentId(own, 'consumers', 'username', path));
   });
   for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]) }));
   addPlugins(top.plugins, ['plugins'], {});

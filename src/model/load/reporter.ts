@@ -42,7 +42,7 @@ export class Reporter {
  */
 export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin, { memo = true } = {}): z.infer<S> | undefined {
   const input = stripNulls(raw);
-  const res = memo && rep.memo ? rep.memo.parse(schema, input) : schema.safeParse(input);
+  const res = memo && rep.memo ? rep.memo.parse(schema, input, `${origin.file}\0${origin.path.join('.')}`) : schema.safeParse(input);
   if (res.success) return res.data;
   rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
   return undefined;

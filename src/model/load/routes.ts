@@ -9,6 +9,7 @@ import { placeKey, refName, type References } from './references.js';
 import { notImplemented, parseWith, type Reporter } from './reporter.js';
 import { routePaths } from './route-paths.js';
 import type { LoadedServices } from './services.js';
+import type { ModelMemo } from './model-memo.js';
 
 /** The route protocols Kong reaches over TLS, where the client's SNI is known. */
 const TLS_PROTOCOLS = new Set(['https', 'grpcs', 'wss', 'tls', 'tls_passthrough']);
@@ -53,7 +54,9 @@ export interface LoadedRoutes {
 }
 
 /** Routes: named (or given `<service>.<index>`), their service resolved, paths converted and checked. */
-export function loadRoutes(rep: Reporter, refs: References, routes: readonly Found<Child>[], services: LoadedServices, legacy: ReadonlyMap<string, string>): LoadedRoutes {
+export function loadRoutes(rep: Reporter, refs: References, routes: readonly Found<Child>[], services: LoadedServices, legacy: ReadonlyMap<string, string>, models?: ModelMemo): LoadedRoutes {
+  // The model route of a route unchanged since the last load is the object made then.
+  const made = <T>(r: object, parts: unknown[], make: () => T): T => (models ? models.made(r, parts, make) : make());
   const out: LoadedRoutes = { routes: [], off: new Set() };
   routes.forEach(({ value, origin }, idx) => {
     const parent = value._parent;
@@ -87,7 +90,7 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
     if (stream.length) {
       if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) { refuse(); return; }
       if (off) return;
-      out.routes.push(Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, origin }));
+      out.routes.push(made(r, ['stream', id, name, link.service, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, origin })));
       return;
     }
     for (const field of ['sources', 'destinations'] as const) {
@@ -107,7 +110,7 @@ export function loadRoutes(rep: Reporter, refs: References, routes: readonly Fou
     if (!paths || badHosts.length) refuse();
     if (badHosts.length) return;
     if (!paths || off) return;
-    out.routes.push(Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, paths: r.paths ? paths : undefined, origin }));
+    out.routes.push(made(r, ['http', id, name, link.service, r.paths ? paths : undefined, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, paths: r.paths ? paths : undefined, origin })));
   });
   return out;
 }

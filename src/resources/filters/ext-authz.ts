@@ -2,7 +2,7 @@ import { consumerResources, hasAuthPlugin, IDENTITY_HEADERS, servedByAuthz, poli
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, duration, type JsonObject } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
-import type { CompanionResource, FilterContext, HttpFilter } from './registry.js';
+import { derived, type CompanionResource, type FilterContext, type HttpFilter } from './registry.js';
 
 /**
  * Kong's jwt, key-auth, basic-auth and acl plugins, enforced by Envoy's ext_authz filter asking
@@ -27,18 +27,23 @@ const EXT_AUTHZ_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.Ext
 
 const protectedIRs = new WeakMap<GatewayIR, boolean>();
 
+/** Whether the authz companion checks the route's requests: once per route while the translate context holds (consumers are part of it). */
+function served(r: IrRoute, ctx: FilterContext): boolean {
+  return derived(ctx, EXT_AUTHZ_FILTER, r, () => servedByAuthz(r, ctx.ir.consumers));
+}
+
 /** Whether any route of the configuration has an auth plugin (once per IR, not per route). */
-function anyProtected(ir: GatewayIR): boolean {
-  const known = protectedIRs.get(ir);
+function anyProtected(ctx: FilterContext): boolean {
+  const known = protectedIRs.get(ctx.ir);
   if (known !== undefined) return known;
-  const v = ir.routes.some((r) => servedByAuthz(r, ir.consumers));
-  protectedIRs.set(ir, v);
+  const v = ctx.ir.routes.some((r) => served(r, ctx));
+  protectedIRs.set(ctx.ir, v);
   return v;
 }
 
 /** The listener's routes whose auth plugins the authz companion checks. */
-function protectedRoutes(l: IrListener, ir: GatewayIR): IrRoute[] {
-  return l.routes.filter((r) => r.service && servedByAuthz(r, ir.consumers));
+function protectedRoutes(l: IrListener, ctx: FilterContext): IrRoute[] {
+  return l.routes.filter((r) => r.service && served(r, ctx));
 }
 
 function needsBody(r: IrRoute): boolean {
@@ -83,7 +88,7 @@ export function authzCluster(ctx: FilterContext): JsonObject {
 export const extAuthzFilter: HttpFilter = {
   name: EXT_AUTHZ_FILTER,
   httpFilter(listener, ctx) {
-    const routes = protectedRoutes(listener, ctx.ir);
+    const routes = protectedRoutes(listener, ctx);
     if (!routes.length) return undefined;
     const { timeoutMs, failOpen } = ctx.settings.authz;
     const headers = headersAuthzReads(routes);
@@ -106,9 +111,9 @@ export const extAuthzFilter: HttpFilter = {
   },
   perRoute(route, ctx) {
     if (!route.service) return undefined;
-    if (!servedByAuthz(route, ctx.ir.consumers)) {
+    if (!served(route, ctx)) {
       // Already off by default; said explicitly where the configuration uses authz at all.
-      return anyProtected(ctx.ir) ? anyMessage(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
+      return anyProtected(ctx) ? anyMessage(EXT_AUTHZ_PER_ROUTE_TYPE, { disabled: true }) : undefined;
     }
     return anyMessage(EXT_AUTHZ_PER_ROUTE_TYPE, {
       check_settings: {
@@ -139,7 +144,7 @@ const STRIPPED = [...IDENTITY_HEADERS, FAILURE_MODE_ALLOWED_HEADER];
 export const identityStripFilter: HttpFilter = {
   name: IDENTITY_STRIP_FILTER,
   httpFilter(listener, ctx) {
-    if (!ctx.settings.authz.failOpen || !protectedRoutes(listener, ctx.ir).length) return undefined;
+    if (!ctx.settings.authz.failOpen || !protectedRoutes(listener, ctx).length) return undefined;
     return {
       name: IDENTITY_STRIP_FILTER,
       disabled: true,
@@ -147,7 +152,7 @@ export const identityStripFilter: HttpFilter = {
     };
   },
   perRoute(route, ctx) {
-    if (!ctx.settings.authz.failOpen || !route.service || !servedByAuthz(route, ctx.ir.consumers)) return undefined;
+    if (!ctx.settings.authz.failOpen || !route.service || !served(route, ctx)) return undefined;
     return anyMessage('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
       mutations: { request_mutations: STRIPPED.map((h) => ({ remove: h })) },
     });

@@ -1,6 +1,6 @@
 import type { IrRoute } from '../../ir/types.js';
 import { anyMessage, setHeader, type JsonObject } from '../builders.js';
-import type { FilterContext, HttpFilter, Predicate, ReplyHeaders, ReplyRule } from './registry.js';
+import { derived, type FilterContext, type HttpFilter, type Predicate, type ReplyHeaders, type ReplyRule } from './registry.js';
 
 /**
  * Kong's answers for requests Envoy refuses itself. Envoy's RBAC filter refuses with
@@ -146,16 +146,22 @@ function entries(rule: ReplyRule, decorations: readonly ReplyHeaders[]): JsonObj
  * given: Kong's plugin priority), with the reply headers of `decorators`. Off unless a route
  * has rules.
  */
+let instances = 0;
+
 export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: readonly HttpFilter[]): HttpFilter {
   const rulesOf = (route: IrRoute, ctx: FilterContext): ReplyRule[] => (route.service ? plugins.flatMap((p) => p.replies?.(route, ctx) ?? []) : []);
   const headersOf = (route: IrRoute, ctx: FilterContext): ReplyHeaders[] => decorators.flatMap((d) => d.replyHeaders?.(route, ctx) ?? []);
+  // Whether a route has rules, per route (a listener's scan reads it for every route, each build).
+  const tag = `${KONG_REPLIES_FILTER}#${++instances}`;
+  const hasRules = (route: IrRoute, ctx: FilterContext): boolean => derived(ctx, tag, route, () => rulesOf(route, ctx).length > 0);
   return {
     name: KONG_REPLIES_FILTER,
     httpFilter(listener, ctx) {
-      if (!listener.routes.some((r) => rulesOf(r, ctx).length)) return undefined;
+      if (!listener.routes.some((r) => hasRules(r, ctx))) return undefined;
       return { name: KONG_REPLIES_FILTER, disabled: true, typed_config: anyMessage(CUSTOM_RESPONSE, {}) };
     },
     perRoute(route, ctx) {
+      if (!hasRules(route, ctx)) return undefined;
       const rules = rulesOf(route, ctx);
       if (!rules.length) return undefined;
       return anyMessage(CUSTOM_RESPONSE, {

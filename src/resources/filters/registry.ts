@@ -27,6 +27,18 @@ export const DEFAULT_SETTINGS: TranslateSettings = {
 export interface FilterContext {
   ir: GatewayIR;
   settings: TranslateSettings;
+  /**
+   * `make()`, or what it gave for the same IR object and `tag` in an earlier build under the
+   * same translate context (translate-memo.ts): for what a filter derives from one route and
+   * the context alone, and reads in a scan over every route (whether a route has Kong answers,
+   * a transform). Absent without a memo: filters call `make` then.
+   */
+  derive?<T>(tag: string, of: object, make: () => T): T;
+}
+
+/** `ctx.derive(tag, of, make)` with a memo, `make()` without. */
+export function derived<T>(ctx: FilterContext, tag: string, of: object, make: () => T): T {
+  return ctx.derive ? ctx.derive(tag, of, make) : make();
 }
 
 /**

@@ -2,7 +2,7 @@ import { ROUTE_METADATA_KEY, routeTransform, transformResources } from '../../co
 import type { IrListener } from '../../ir/types.js';
 import { anyMessage, duration } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
-import type { FilterContext, HttpFilter } from './registry.js';
+import { derived, type FilterContext, type HttpFilter } from './registry.js';
 
 /**
  * Kong's request-/response-transformer parts that Envoy cannot do itself — bodies (JSON and
@@ -17,12 +17,13 @@ export const TRANSFORM_CLUSTER = 'frontdesk:transform';
 const EXT_PROC = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 const EXT_PROC_PER_ROUTE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
 
-const transformed = (l: IrListener) => l.routes.some((r) => routeTransform(r) !== undefined);
+/** Whether a listener has a route with a transform (whether a route has one, once per route while the translate context holds). */
+const transformed = (l: IrListener, ctx: FilterContext) => l.routes.some((r) => derived(ctx, 'envoy.filters.http.ext_proc', r, () => routeTransform(r) !== undefined));
 
 export const transformFilter: HttpFilter = {
   name: 'envoy.filters.http.ext_proc',
   httpFilter(listener, ctx) {
-    if (!transformed(listener)) return undefined;
+    if (!transformed(listener, ctx)) return undefined;
     return {
       name: 'envoy.filters.http.ext_proc',
       disabled: true,
@@ -54,7 +55,7 @@ export const transformFilter: HttpFilter = {
     });
   },
   clusters(ctx: FilterContext) {
-    return ctx.ir.listeners.some(transformed) ? [companionCluster(TRANSFORM_CLUSTER, ctx.settings.transform.host, ctx.settings.transform.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'transform' })] : [];
+    return ctx.ir.listeners.some((l) => transformed(l, ctx)) ? [companionCluster(TRANSFORM_CLUSTER, ctx.settings.transform.host, ctx.settings.transform.port, ctx.settings.tls && { sds: ctx.settings.tls, companion: 'transform' })] : [];
   },
   companions: (ctx) => transformResources(ctx.ir),
 };
