@@ -1,8 +1,8 @@
-import type { Certificate, Consumer, GatewayModel, Plugin, Route, Service, Upstream } from '../model/types.js';
+import type { Certificate, GatewayModel, Plugin, Route, Service, Upstream } from '../model/types.js';
 import type { Backend, IrCertificate, IrRoute, IrStreamRoute, RoutePlugins } from './types.js';
 
-/** The inputs a route's IR reads beyond the route, its service and its upstream: every plugin (scopes are merged over all of them) and every consumer. */
-interface Scope { plugins: readonly Plugin[]; consumers: readonly Consumer[] }
+/** The inputs a route's IR reads beyond the route, its service and its upstream: every plugin (scopes are merged over all of them) and the consumers' keys (consumer-scoped plugins are kept per key). */
+interface Scope { plugins: readonly Plugin[]; consumers: readonly string[] }
 
 interface RouteEntry { scope: Scope; service?: Service; upstream?: Upstream; ir: IrRoute[] }
 interface BackendEntry { upstream?: Upstream; ca: GatewayModel['caCertificates']; backend: Backend }
@@ -11,8 +11,8 @@ interface BackendEntry { upstream?: Upstream; ca: GatewayModel['caCertificates']
  * What one IR build keeps for the next (a compile cache holds one): the IR objects made for
  * each model object, found by the model object's identity (the model memo hands out the same
  * object for an entity whose content did not change). An IR route is reused when its model
- * route, service and upstream are the same objects and the plugins and consumers are the same
- * objects as when it was built; a backend when its service, upstream and the CA certificates
+ * route, service and upstream are the same objects and the plugins are the same objects (the
+ * consumers the same keys) as when it was built; a backend when its service, upstream and the CA certificates
  * are. The IR built through the memo is then the same as one built without it, and its
  * unchanged parts are the same objects as last time, so translation finds them by identity.
  * Pure: a cache in memory, no I/O.
@@ -33,7 +33,8 @@ export class IrMemo {
   /** Starts a build of `model`: what was built under other plugins or consumers is not reused. */
   begin(model: GatewayModel): void {
     const s = this.scope;
-    if (!s || !sameItems(s.plugins, model.plugins) || !sameItems(s.consumers, model.consumers)) this.scope = { plugins: model.plugins, consumers: model.consumers };
+    const keys = model.consumers.map((c) => c.key);
+    if (!s || !sameItems(s.plugins, model.plugins) || !sameItems(s.consumers, keys)) this.scope = { plugins: model.plugins, consumers: keys };
     this.reused = this.built = 0;
   }
 

@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
-import { CompileCache, compileConfig, describeErrors } from '../../src/runtime/compile.js';
+import { CompileCache, compileConfig, describeErrors, type CompileResult } from '../../src/runtime/compile.js';
+import type { GatewayModel } from '../../src/model/types.js';
+import type { GatewayIR } from '../../src/ir/types.js';
 import { buildSnapshot, type Snapshot } from '../../src/xds/snapshot.js';
 import { goldenCases } from '../support/golden.js';
 
@@ -36,16 +38,47 @@ function assertSameSnapshot(inc: Snapshot, full: Snapshot, label: string): void 
 
 /** Compiles `text` through `cache` and from nothing, and checks the two agree; returns the cached build's snapshot. */
 function compileBoth(cache: CompileCache, file: string, text: string, label: string, previous?: Snapshot): Snapshot | undefined {
+  return compileChecked(cache, file, text, label, previous).snapshot ?? previous;
+}
+
+/** compileBoth, with the cached build's result too. */
+function compileChecked(cache: CompileCache, file: string, text: string, label: string, previous?: Snapshot): { result: CompileResult; snapshot?: Snapshot } {
   const inc = compileConfig([{ file, text }], { settings, cache });
   const full = compileConfig([{ file, text }], { settings });
   assert.equal(inc.ok, full.ok, `${label}: accepted alike`);
   assert.deepEqual(inc.diagnostics, full.diagnostics, `${label}: the same diagnostics`);
-  if (!inc.ok) return previous;
+  if (!inc.ok) return { result: inc };
   assert.deepEqual(inc.model, full.model, `${label}: the same model`);
+  assert.deepEqual(inc.ir, full.ir, `${label}: the same IR`);
   assert.deepEqual(inc.translation, full.translation, `${label}: the same resources`);
   const s = buildSnapshot(inc.translation!, 0, previous, cache.encoder.encode);
   assertSameSnapshot(s, buildSnapshot(full.translation!, 0), label);
-  return s;
+  return { result: inc, snapshot: s };
+}
+
+const MODEL_KEYS: Record<keyof GatewayModel, (e: never) => string> = {
+  services: (e: { name: string }) => e.name, routes: (e: { name: string }) => e.name, upstreams: (e: { name: string }) => e.name,
+  consumers: (e: { key: string }) => e.key, plugins: (e: { id?: string; name: string }) => e.id ?? e.name,
+  certificates: (e: { key: string }) => e.key, caCertificates: (e: { key: string }) => e.key, listeners: (e: { name: string }) => e.name,
+};
+
+/**
+ * The entities of `next` that are not objects of `prev`, as `list:key`, after checking that
+ * every entity equal to one of `prev` (same list, same key, same content) is that object.
+ */
+function newEntities(prev: GatewayModel, next: GatewayModel): string[] {
+  const out: string[] = [];
+  for (const list of Object.keys(MODEL_KEYS) as (keyof GatewayModel)[]) {
+    const key = MODEL_KEYS[list] as (e: unknown) => string;
+    const before = new Map((prev[list] as unknown[]).map((e) => [key(e), e]));
+    for (const e of next[list] as unknown[]) {
+      const old = before.get(key(e));
+      if (old === e) continue;
+      if (old !== undefined) assert.notDeepStrictEqual(e, old, `${list}:${key(e)} is equal to the last build's: it is that object`);
+      out.push(`${list}:${key(e)}`);
+    }
+  }
+  return out.sort();
 }
 
 /** A small seeded generator (mulberry32), so a failure can be replayed. */
@@ -197,7 +230,11 @@ describe('incremental compile', () => {
     cache.encoder.encoded = 0;
     const second = compileConfig([{ file: 'gateway.yaml', text: yamlOf(config) }], { settings, cache });
     assert.ok(second.ok, describeErrors(second));
-    // One Kong route with one path: one IR route built again (everything else taken as it was).
+    // One Kong route with one path: one model route, one IR route and its Envoy routes made again (everything else taken as it was).
+    assert.deepEqual(newEntities(first.model!, second.model!), [`routes:${edited.name}`]);
+    const irBefore = new Map(first.ir!.routes.map((r) => [r.id, r]));
+    assert.deepEqual(second.ir!.routes.filter((r) => irBefore.get(r.id) !== r).map((r) => r.id), [edited.name]);
+    for (const b of second.ir!.backends) assert.equal(b, first.ir!.backends.find((x) => x.name === b.name), `backend ${b.name} reused`);
     assert.equal(cache.memo.misses, 1);
     const routes2 = [...second.translation!.fleets.get('')!.get(TYPE.route)!.values()][0] as typeof routes1;
     const byName = new Map(routes1.virtual_hosts[0]!.routes.map((r) => [r.name, r]));
@@ -209,5 +246,112 @@ describe('incremental compile', () => {
     assert.equal(cache.encoder.encoded, rebuilt.length);
     assert.notEqual(s2.version, s1.version);
     assertSameSnapshot(s2, buildSnapshot(compileConfig([{ file: 'gateway.yaml', text: yamlOf(config) }], { settings }).translation!, 0), 'after the edit');
+  });
+  test('an edit of a consumer, a plugin, an upstream or a certificate builds what a full build does, and only that entity is a new model object', () => {
+    // The self-signed certificate of the listeners-https golden case (its cert and key blocks).
+    const golden = readFileSync(goldenCases().find((c) => c.name === 'listeners-https')!.input, 'utf8').split('\n');
+    const pems = golden.slice(golden.indexOf('    cert: |'), golden.indexOf('services:'));
+    const config = {
+      bobKey: 'bob-key', minute: 10, targets: ['10.0.0.1:8080', '10.0.0.2:8080'], snis: ['api.example.com'],
+    };
+    const text = () => [
+      '_format_version: "3.0"',
+      'listeners:', '  - name: public', '    port: 8000', '  - name: secure', '    port: 8443', '    protocol: https', '    certificates: [main-cert]',
+      'certificates:', '  - id: main-cert', '    snis:', ...config.snis.map((n) => `      - ${n}`), ...pems,
+      'upstreams:', '  - name: pool', '    targets:', ...config.targets.map((t) => `      - target: ${t}`),
+      'services:',
+      '  - name: app', '    url: http://pool/api', '    routes:',
+      '      - name: open', '        paths: [/open]',
+      '      - name: keyed', '        paths: [/keyed]', '        plugins:', '          - name: key-auth',
+      '  - name: other', '    url: http://127.0.0.1:9001', '    routes:', '      - name: other', '        paths: [/other]',
+      'consumers:',
+      '  - username: alice', '    keyauth_credentials:', '      - key: alice-key',
+      '  - username: bob', '    keyauth_credentials:', `      - key: ${config.bobKey}`,
+      'plugins:', '  - name: rate-limiting', '    service: other', `    config: { minute: ${config.minute}, policy: local }`,
+      '',
+    ].join('\n');
+    const cache = new CompileCache();
+    let last = compileChecked(cache, 'gateway.yaml', text(), 'first');
+    assert.ok(last.result.ok, describeErrors(last.result));
+    const step = (label: string, edit: () => void) => {
+      edit();
+      const next = compileChecked(cache, 'gateway.yaml', text(), label, last.snapshot);
+      assert.ok(next.result.ok, describeErrors(next.result));
+      assert.notEqual(next.snapshot!.version, last.snapshot!.version, `${label}: the edit changes the resources`);
+      const fresh = newEntities(last.result.model!, next.result.model!);
+      const before = last.result.ir!;
+      last = next;
+      return { fresh, before, ir: next.result.ir! };
+    };
+    const backend = (ir: GatewayIR, name: string) => ir.backends.find((b) => b.name === name)!;
+    const route = (ir: GatewayIR, name: string) => ir.routes.find((r) => r.id === name)!;
+
+    const consumer = step("bob's key", () => { config.bobKey = 'bob-key-2'; });
+    assert.deepEqual(consumer.fresh, ['consumers:bob']);
+    // The same consumer keys: every IR route and backend is the last build's object.
+    for (const r of consumer.ir.routes) assert.equal(r, route(consumer.before, r.id), `IR route ${r.id} reused`);
+
+    const plugin = step("rate-limiting's limit", () => { config.minute = 20; });
+    assert.equal(plugin.fresh.length, 1);
+    assert.match(plugin.fresh[0]!, /^plugins:/);
+    assert.equal(route(plugin.ir, 'other').plugins['rate-limiting']?.feature !== undefined, true);
+    assert.notEqual(route(plugin.ir, 'other'), route(plugin.before, 'other'));
+
+    const upstream = step('a third target', () => { config.targets.push('10.0.0.3:8080'); });
+    assert.deepEqual(upstream.fresh, ['upstreams:pool']);
+    assert.equal(backend(upstream.ir, 'other'), backend(upstream.before, 'other'), "a service on no upstream keeps its backend");
+    assert.notEqual(backend(upstream.ir, 'app'), backend(upstream.before, 'app'));
+    assert.deepEqual(backend(upstream.ir, 'app').endpoints.map((e) => `${e.host}:${e.port}`), ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
+    assert.equal(route(upstream.ir, 'other'), route(upstream.before, 'other'));
+
+    const certificate = step('a second SNI', () => { config.snis.push('www.example.com'); });
+    assert.deepEqual(certificate.fresh, ['certificates:main-cert']);
+    assert.deepEqual(certificate.ir.certificates[0]!.snis, ['api.example.com', 'www.example.com']);
+    for (const r of certificate.ir.routes) assert.equal(r, route(certificate.before, r.id), `IR route ${r.id} reused`);
+    for (const b of certificate.ir.backends) assert.equal(b, backend(certificate.before, b.name), `backend ${b.name} reused`);
+  });
+
+  test('a model object reused from the last build gets the line:col of the text being built: lines added above a route Envoy would refuse move its diagnostic', () => {
+    const cache = new CompileCache();
+    const text = (extra: string[]) => `${[
+      '_format_version: "3.0"',
+      'services:',
+      '  - name: svc',
+      '    url: http://127.0.0.1:9000',
+      '    routes:',
+      '      - name: r1',
+      '        paths: [/a]',
+      ...extra,
+      '      - name: r2',
+      '        paths: ["/b\\nc"]',
+    ].join('\n')}\n`;
+    const build = (extra: string[]) => compileChecked(cache, 'gateway.yaml', text(extra), `with ${extra.length} lines more`).result;
+    const refusal = (r: CompileResult) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => ({ code: d.code, at: `${d.line}:${d.col}`, path: d.path.join('.') }));
+    const first = build([]);
+    // Envoy refuses a line feed in a path (a header value): the path, line 9, its value at col 17.
+    assert.deepEqual(refusal(first), [{ code: 'FD_ENVOY_REJECTS', at: '9:17', path: 'services.0.routes.1.paths.0' }]);
+    // A comment and two more fields in r1: r2 is the same entity at the same YAML path, three lines down.
+    const moved = build(['        # r1 answers GET only', '        methods: [GET]', '        strip_path: false']);
+    assert.equal(moved.model!.routes.find((r) => r.name === 'r2'), first.model!.routes.find((r) => r.name === 'r2'), "r2's model object is the last build's");
+    assert.deepEqual(refusal(moved), [{ code: 'FD_ENVOY_REJECTS', at: '12:17', path: 'services.0.routes.1.paths.0' }]);
+  });
+
+  test('unchanged entities are found where they are written, or by their content when an entity added above moved them; only what changed is validated again', () => {
+    const cache = new CompileCache();
+    const route = (name: string) => [`      - name: ${name}`, `        paths: [/${name}]`];
+    const text = (names: string[]) => `${['_format_version: "3.0"', 'services:', '  - name: svc', '    url: http://127.0.0.1:9000', '    routes:', ...names.flatMap(route)].join('\n')}\n`;
+    const build = (names: string[]) => {
+      const r = compileChecked(cache, 'gateway.yaml', text(names), names.join(','));
+      assert.ok(r.result.ok, describeErrors(r.result));
+      return cache.parses.lastLoad;
+    };
+    const names = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    // From nothing: the service and 20 routes validated.
+    assert.deepEqual(build(names), { byPlace: 0, byContent: 0, parsed: 21 });
+    // One route's path edited in place: it alone is validated again, the rest found where they are written.
+    const edited = [...names.slice(0, 5), 'r5x', ...names.slice(6)];
+    assert.deepEqual(build(edited), { byPlace: 20, byContent: 0, parsed: 1 });
+    // A route added first: every other route moved one place down, found by its content.
+    assert.deepEqual(build(['r-new', ...edited]), { byPlace: 1, byContent: 20, parsed: 1 });
   });
 });
