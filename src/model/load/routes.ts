@@ -55,64 +55,70 @@ export interface LoadedRoutes {
 
 /** Routes: named (or given `<service>.<index>`), their service resolved, paths converted and checked. */
 export function loadRoutes(rep: Reporter, refs: References, routes: readonly Found<Child>[], services: LoadedServices, legacy: ReadonlyMap<string, string>, models?: ModelMemo): LoadedRoutes {
-  // The model route of a route unchanged since the last load is the object made then.
-  const made = <T>(r: object, parts: unknown[], make: () => T): T => (models ? models.made(r, parts, make) : make());
   const out: LoadedRoutes = { routes: [], off: new Set() };
   routes.forEach(({ value, origin }, idx) => {
     const parent = value._parent;
     const raw = omit(value, ['_parent']);
     // Refused or switched off: plugins that name this route go quietly (its own error, if any, is reported).
-    const quiet = (...keys: unknown[]) => { for (const k of keys) if (typeof k === 'string') out.off.add(k); };
     const r = parseWith(rep, routeSchema, raw, origin);
-    if (!r) { quiet(raw.name, raw.id, typeof raw.name === 'string' ? kongId('routes', raw.name) : undefined, placeKey(origin)); return; }
+    if (!r) { quiet(out.off, raw.name, raw.id, typeof raw.name === 'string' ? kongId('routes', raw.name) : undefined, placeKey(origin)); return; }
     const serviceRef = parent ?? refName(r.service);
     const name = r.name ?? r.id ?? `${serviceRef ?? 'route'}.${idx}`;
     // Kong gives a route without a name a random id; here it comes from where the route is written.
     const id = r.id ?? kongId('routes', r.name ?? placeKey(origin).slice(1));
     refs.claim('route', name, origin, 'name');
     for (const alias of [name, id, placeKey(origin)]) refs.route.set(alias, name);
-    const refuse = () => quiet(name, id, placeKey(origin));
     const link = linkService(rep, refs, services, origin, serviceRef, parent);
-    if (!link) { refuse(); return; }
+    if (!link) { quiet(out.off, name, id, placeKey(origin)); return; }
     const off = link.off || !r.enabled;
-    if (off) refuse();
+    if (off) quiet(out.off, name, id, placeKey(origin));
     if (r.snis?.length) {
       // Kong's route schema: snis only on a route that can be reached over TLS.
       if (!r.protocols.some((p) => TLS_PROTOCOLS.has(p))) {
         rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis'], "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", 'add https (or grpcs) to protocols, or remove snis'));
-        refuse(); return;
+        quiet(out.off, name, id, placeKey(origin)); return;
       }
       const bad = r.snis.flatMap((n, i) => (sniProblem(n) ? [{ n, i, problem: sniProblem(n)! }] : []));
       for (const { n, i, problem } of bad) rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis', i], `"${n}" is not an SNI: ${problem}`, 'an SNI is a host name without a port (one * as the leftmost or rightmost label)'));
-      if (bad.length) { refuse(); return; }
+      if (bad.length) { quiet(out.off, name, id, placeKey(origin)); return; }
     }
     const stream = r.protocols.filter((p) => STREAM_PROTOCOLS.has(p));
     if (stream.length) {
-      if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) { refuse(); return; }
+      if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) { quiet(out.off, name, id, placeKey(origin)); return; }
       if (off) return;
-      out.routes.push(made(r, ['stream', id, name, link.service, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, origin })));
+      out.routes.push(made(models, r, ['stream', id, name, link.service, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, origin })));
       return;
     }
     for (const field of ['sources', 'destinations'] as const) {
       if (r[field]?.length) {
         rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, field], `'${field}' can only be set when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'`, `remove ${field}, or make it a stream route`));
-        refuse(); return;
+        quiet(out.off, name, id, placeKey(origin)); return;
       }
     }
     if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
       rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
-      refuse();
+      quiet(out.off, name, id, placeKey(origin));
       return;
     }
     const badHosts = (r.hosts ?? []).flatMap((h, i) => { const problem = routeHostProblem(h); return problem ? [{ h, i, problem }] : []; });
     for (const { h, i, problem } of badHosts) rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'hosts', i], h, problem));
     const paths = routePaths(rep, origin, r, legacy.has(origin.file));
-    if (!paths || badHosts.length) refuse();
+    if (!paths || badHosts.length) quiet(out.off, name, id, placeKey(origin));
     if (badHosts.length) return;
     if (!paths || off) return;
-    out.routes.push(made(r, ['http', id, name, link.service, r.paths ? paths : undefined, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, paths: r.paths ? paths : undefined, origin })));
+    out.routes.push(made(models, r, ['http', id, name, link.service, r.paths ? paths : undefined, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, paths: r.paths ? paths : undefined, origin })));
   });
   return out;
+}
+
+/** The model route of a route unchanged since the last load is the object made then. */
+function made<T>(models: ModelMemo | undefined, r: object, parts: unknown[], make: () => T): T {
+  return models ? models.made(r, parts, make) : make();
+}
+
+/** Marks a route's names, ids and places as off (not a closure per route: this runs for every route of every load). */
+function quiet(off: Set<string>, ...keys: unknown[]): void {
+  for (const k of keys) if (typeof k === 'string') off.add(k);
 }
 
 /** The route's service by name or id; `off` when that service is switched off or refused; undefined (reported) when there is none. */
