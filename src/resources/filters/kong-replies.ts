@@ -141,27 +141,31 @@ function entries(rule: ReplyRule, decorations: readonly ReplyHeaders[]): JsonObj
   return out;
 }
 
+/** kongRepliesFilter instances made (each keeps its routes' rules under its own tag). */
+let instances = 0;
+const NO_RULES: readonly ReplyRule[] = Object.freeze([]);
+
 /**
  * The custom_response filter that gives Kong's answers for `plugins` (tried in the order
  * given: Kong's plugin priority), with the reply headers of `decorators`. Off unless a route
  * has rules.
  */
-let instances = 0;
-
 export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: readonly HttpFilter[]): HttpFilter {
-  const rulesOf = (route: IrRoute, ctx: FilterContext): ReplyRule[] => (route.service ? plugins.flatMap((p) => p.replies?.(route, ctx) ?? []) : []);
-  const headersOf = (route: IrRoute, ctx: FilterContext): ReplyHeaders[] => decorators.flatMap((d) => d.replyHeaders?.(route, ctx) ?? []);
-  // Whether a route has rules, per route (a listener's scan reads it for every route, each build).
+  const ownRules = (route: IrRoute, ctx: FilterContext): readonly ReplyRule[] => {
+    const rules = route.service ? plugins.flatMap((p) => p.replies?.(route, ctx) ?? []) : [];
+    return rules.length ? rules : NO_RULES;
+  };
+  // A route's rules, once per route (a listener's scan reads them for every route, each build).
   const tag = `${KONG_REPLIES_FILTER}#${++instances}`;
-  const hasRules = (route: IrRoute, ctx: FilterContext): boolean => derived(ctx, tag, route, () => rulesOf(route, ctx).length > 0);
+  const rulesOf = (route: IrRoute, ctx: FilterContext): readonly ReplyRule[] => derived(ctx, tag, route, () => ownRules(route, ctx));
+  const headersOf = (route: IrRoute, ctx: FilterContext): ReplyHeaders[] => decorators.flatMap((d) => d.replyHeaders?.(route, ctx) ?? []);
   return {
     name: KONG_REPLIES_FILTER,
     httpFilter(listener, ctx) {
-      if (!listener.routes.some((r) => hasRules(r, ctx))) return undefined;
+      if (!listener.routes.some((r) => rulesOf(r, ctx).length)) return undefined;
       return { name: KONG_REPLIES_FILTER, disabled: true, typed_config: anyMessage(CUSTOM_RESPONSE, {}) };
     },
     perRoute(route, ctx) {
-      if (!hasRules(route, ctx)) return undefined;
       const rules = rulesOf(route, ctx);
       if (!rules.length) return undefined;
       return anyMessage(CUSTOM_RESPONSE, {
