@@ -1,6 +1,6 @@
 import type { YamlPath } from '../../errors.js';
 import type { Origin, Plugin } from '../types.js';
-import { CREDENTIAL_KINDS, isObject, type FlatConfig, type Found, type Raw } from './flat-config.js';
+import { CREDENTIAL_KINDS, isObject, type Child, type FlatConfig, type Found, type Raw } from './flat-config.js';
 import type { Document } from './read-documents.js';
 import { kongId } from '../../kong-ids.js';
 import { placeKey } from './references.js';
@@ -35,6 +35,20 @@ function detach(raw: unknown, keys: readonly string[]): { own: unknown; children
 }
 
 /**
+ * `{ ...asRaw(own), _parent: parent }` of detach(raw, [childKey])'s own fields, in one copy: the
+ * entity's fields in their order without the child list and the ignored keys, then `_parent`
+ * (in place, when the entity has a field of that name, as the spread would).
+ */
+function childOf(raw: unknown, childKey: string, parent: string | undefined): Child {
+  if (!isObject(raw)) return { _bad: raw, _parent: parent };
+  const out: Child = {};
+  // `__proto__` as a key: the copy detach made by assignment kept none (it set the prototype), nor did the spread.
+  for (const k of Object.keys(raw)) if (k !== childKey && k !== '__proto__' && !(IGNORED_KEYS as readonly string[]).includes(k)) out[k] = raw[k];
+  out._parent = parent;
+  return out;
+}
+
+/**
  * Nested and top-level entities → flat lists. Kong files nest routes and plugins in services,
  * plugins in routes, credentials and plugins in consumers, targets in upstreams; a nested child
  * remembers its parent's key, a nested plugin the scope it is written in.
@@ -58,9 +72,11 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope, _parentId: parentId }, origin: at([...base, i]) }));
   };
   const addRoute = (r: unknown, path: YamlPath, parent?: string) => {
-    const { own, children } = detach(r, ['plugins']);
-    flat.routes.push({ value: { ...asRaw(own), _parent: parent }, origin: at(path) });
-    if (children.plugins?.length) addPlugins(children.plugins, [...path, 'plugins'], { route: keyOf(own, ['name', 'id']) ?? placeKey(at(path)) }, () => parentId(own, 'routes', 'name', path));
+    // One copy of the route (what detach, asRaw and the spread with _parent gave in three): there are thousands.
+    flat.routes.push({ value: childOf(r, 'plugins', parent), origin: at(path) });
+    const plugins = isObject(r) ? r.plugins : undefined;
+    const list = Array.isArray(plugins) ? plugins : plugins == null ? [] : [plugins];
+    if (list.length) addPlugins(list, [...path, 'plugins'], { route: keyOf(r, ['name', 'id']) ?? placeKey(at(path)) }, () => parentId(r, 'routes', 'name', path));
   };
   // The id the parent has in Kong (model/load/kong-ids.ts), as its nested plugins' ids are built from it.
   const parentId = (own: unknown, schema: string, keyField: string, path: YamlPath) =>
