@@ -79,33 +79,33 @@ export function buildIR(model: GatewayModel, options: IrOptions = DEFAULT_IR_OPT
 function httpRoutes(model: GatewayModel, r: Route, service: Service | undefined, upstream: Upstream | undefined): IrRoute[] {
   const routes: IrRoute[] = [];
   const plugins = mergePlugins(model.plugins, r, undefined);
-    const consumerPlugins: IrRoute['consumerPlugins'] = {};
-    for (const c of model.consumers) {
-      const own = mergeConsumerPlugins(model.plugins, r, c.key);
-      if (Object.keys(own).length) consumerPlugins[c.key] = own;
-    }
-    // By the lower-cased name (a header name's case means nothing): the same order however it is written.
-    const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).map(([name, values]) => ({
-      name: name.toLowerCase(),
-      values: values.filter((v) => !v.startsWith('~*')),
-      regexes: values.filter((v) => v.startsWith('~*')).map((v) => v.slice(2)),
-    })).sort((a, b) => compareText(a.name, b.name));
-    const hosts = [...(r.hosts ?? [])].map((h) => h.toLowerCase()).sort();
-    const methods = r.methods ? [...new Set(r.methods)].sort() : undefined;
-    const snis = r.snis?.length ? [...new Set(r.snis.map((n) => n.toLowerCase()))].sort() : undefined;
-    const paths: (PathMatch | undefined)[] = r.paths?.length
-      ? r.paths.map((p) => (p.startsWith('~') ? { kind: 'regex', value: p.slice(1) } : { kind: 'prefix', value: p }))
-      : [undefined];
-    paths.forEach((path, i) => {
-      const id = paths.length > 1 ? `${r.name}#${i}` : r.name;
-      routes.push({
-        id, routeName: r.name, routeId: r.id, service: r.service, hosts, path, methods, headers, ...(snis ? { snis } : {}),
-        protocols: [...r.protocols].sort(), httpsRedirectStatus: r.https_redirect_status_code,
-        priority: kongPriority({ hosts, methods, headers, path, snis: r.snis, regexPriority: r.regex_priority }),
-        action: service ? routeAction(r, path, service, upstream) : { backend: '', readTimeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },
-        plugins, consumerPlugins,
-      });
+  const consumerPlugins: IrRoute['consumerPlugins'] = {};
+  for (const c of model.consumers) {
+    const own = mergeConsumerPlugins(model.plugins, r, c.key);
+    if (Object.keys(own).length) consumerPlugins[c.key] = own;
+  }
+  // By the lower-cased name (a header name's case means nothing): the same order however it is written.
+  const headers: HeaderMatch[] = Object.entries(r.headers ?? {}).map(([name, values]) => ({
+    name: name.toLowerCase(),
+    values: values.filter((v) => !v.startsWith('~*')),
+    regexes: values.filter((v) => v.startsWith('~*')).map((v) => v.slice(2)),
+  })).sort((a, b) => compareText(a.name, b.name));
+  const hosts = [...(r.hosts ?? [])].map((h) => h.toLowerCase()).sort();
+  const methods = r.methods ? [...new Set(r.methods)].sort() : undefined;
+  const snis = r.snis?.length ? [...new Set(r.snis.map((n) => n.toLowerCase()))].sort() : undefined;
+  const paths: (PathMatch | undefined)[] = r.paths?.length
+    ? r.paths.map((p) => (p.startsWith('~') ? { kind: 'regex', value: p.slice(1) } : { kind: 'prefix', value: p }))
+    : [undefined];
+  paths.forEach((path, i) => {
+    const id = paths.length > 1 ? `${r.name}#${i}` : r.name;
+    routes.push({
+      id, routeName: r.name, routeId: r.id, service: r.service, hosts, path, methods, headers, ...(snis ? { snis } : {}),
+      protocols: [...r.protocols].sort(), httpsRedirectStatus: r.https_redirect_status_code,
+      priority: kongPriority({ hosts, methods, headers, path, snis: r.snis, regexPriority: r.regex_priority }),
+      action: service ? routeAction(r, path, service, upstream) : { backend: '', readTimeoutMs: 60000, idleTimeoutMs: 60000, retries: 0, hashPolicies: [] },
+      plugins, consumerPlugins,
     });
+  });
   return routes;
 }
 

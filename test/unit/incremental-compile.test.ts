@@ -346,12 +346,15 @@ describe('incremental compile', () => {
       return cache.parses.lastLoad;
     };
     const names = Array.from({ length: 20 }, (_, i) => `r${i}`);
-    // From nothing: the service and 20 routes validated.
-    assert.deepEqual(build(names), { byPlace: 0, byContent: 0, parsed: 21 });
-    // One route's path edited in place: it alone is validated again, the rest found where they are written.
+    // From nothing: the service and 20 routes validated, no JSON made (there is nothing to look up).
+    assert.deepEqual(build(names), { byPlace: 0, byContent: 0, parsed: 21, keyed: 0 });
+    // One route's path edited in place: it alone is validated again, the rest found where they are written; no JSON made.
     const edited = [...names.slice(0, 5), 'r5x', ...names.slice(6)];
-    assert.deepEqual(build(edited), { byPlace: 20, byContent: 0, parsed: 1 });
+    assert.deepEqual(build(edited), { byPlace: 20, byContent: 0, parsed: 1, keyed: 0 });
+    // A route added last: the same.
+    assert.deepEqual(build([...edited, 'r-last']), { byPlace: 21, byContent: 0, parsed: 1, keyed: 0 });
     // A route added first: every other route moved one place down, found by its content.
-    assert.deepEqual(build(['r-new', ...edited]), { byPlace: 1, byContent: 20, parsed: 1 });
+    const moved = build(['r-new', ...edited, 'r-last']);
+    assert.deepEqual({ ...moved, keyed: undefined }, { byPlace: 1, byContent: 21, parsed: 1, keyed: undefined });
   });
 });

@@ -11,7 +11,9 @@ interface Entries { byPlace: Map<string, Entry>; all: Entry[]; byKey?: Map<strin
  * so that an edit validates only the entities whose content changed. An entity is looked up
  * first where it is written (its file and YAML path), its input compared in place with the
  * input parsed there last time (sameData: no key text built); when that misses (an entity
- * added above it moved it), by its content as JSON, among every entity of the last load. Only
+ * added above it moved it), by its content as JSON, among every entity of the last load (their
+ * JSON made then, once; the first miss of a load is parsed without it, so an edit of one
+ * entity makes no JSON at all). Only
  * successful parses are kept (a refused entity is parsed again, so its diagnostics come from
  * zod as before); an entry not used by a load is dropped at its end, so the memo holds one
  * config's entities at most.
@@ -23,12 +25,14 @@ interface Entries { byPlace: Map<string, Entry>; all: Entry[]; byKey?: Map<strin
 export class ParseMemo {
   private last = new Map<z.ZodType, Entries>();
   private next = new Map<z.ZodType, Entries>();
-  /** Lookups answered by place, by content, and parses run, in the current load. */
+  /** Lookups answered by place, by content, and parses run, in the current load; entities not found by place; key texts made. */
   private byPlace = 0;
   private byContent = 0;
   private parsed = 0;
-  /** Those figures for the last load that ended (for tests and benchmarks). */
-  lastLoad = { byPlace: 0, byContent: 0, parsed: 0 };
+  private placeMisses = 0;
+  private keyed = 0;
+  /** Those figures for the last load that ended (for tests and benchmarks): `keyed` counts the entities whose JSON was made. */
+  lastLoad = { byPlace: 0, byContent: 0, parsed: 0, keyed: 0 };
 
   /**
    * `schema.safeParse(input)`'s data, from the memo when the same content parsed last time;
@@ -46,15 +50,38 @@ export class ParseMemo {
         keep(next, place, e);
         return { success: true, data: e.data as z.infer<S> };
       }
+      // The first entity of a load not found where it is written is parsed at once: an edit of
+      // one entity (in place, or one added) makes no key text for the whole config. From the
+      // second on (entities moved, or several edited), the content index is worth building.
+      if (this.placeMisses++ === 0) return this.fresh(schema, input, next, place, undefined);
     }
+    if (!last) return this.fresh(schema, input, next, place, undefined); // nothing to find: no key (the next load makes it if it needs it)
     const key = contentKey(input);
-    if (key === undefined) { this.parsed++; return schema.safeParse(input); }
-    const known = next.byKey?.get(key) ?? (last ? index(last).get(key) : undefined);
+    this.keyed++;
+    if (key === undefined) return this.fresh(schema, input, next, place, undefined); // JSON would not tell it apart: kept by place only
+    const known = next.byKey?.get(key) ?? this.index(last).get(key);
     if (known) {
       this.byContent++;
       keep(next, place, { input, data: known.data, key });
       return { success: true, data: known.data as z.infer<S> };
     }
+    return this.fresh(schema, input, next, place, key);
+  }
+
+  /** The last load's entries by content (their JSON made once, the first time it is needed). */
+  private index(entries: Entries): Map<string, Entry> {
+    if (!entries.byKey) {
+      entries.byKey = new Map();
+      for (const e of entries.all) {
+        if (e.key === undefined) { this.keyed++; e.key = contentKey(e.input) ?? ''; }
+        if (e.key !== '') entries.byKey.set(e.key, e);
+      }
+    }
+    return entries.byKey;
+  }
+
+  /** `schema.safeParse(input)`, its data kept (with `key`, when made) for the next load. */
+  private fresh<S extends z.ZodType>(schema: S, input: unknown, next: Entries, place: string | undefined, key: string | undefined): z.ZodSafeParseResult<z.infer<S>> {
     this.parsed++;
     const res = schema.safeParse(input);
     if (res.success && res.data !== undefined) keep(next, place, { input, data: deepFreeze(res.data), key });
@@ -65,8 +92,8 @@ export class ParseMemo {
   endLoad(): void {
     this.last = this.next;
     this.next = new Map();
-    this.lastLoad = { byPlace: this.byPlace, byContent: this.byContent, parsed: this.parsed };
-    this.byPlace = this.byContent = this.parsed = 0;
+    this.lastLoad = { byPlace: this.byPlace, byContent: this.byContent, parsed: this.parsed, keyed: this.keyed };
+    this.byPlace = this.byContent = this.parsed = this.placeMisses = this.keyed = 0;
   }
 }
 
@@ -74,18 +101,6 @@ function keep(into: Entries, place: string | undefined, e: Entry): void {
   if (place !== undefined) into.byPlace.set(place, e);
   into.all.push(e);
   if (e.key !== undefined) into.byKey?.set(e.key, e);
-}
-
-/** The last load's entries by content (their JSON made once, the first time a lookup by place misses). */
-function index(entries: Entries): Map<string, Entry> {
-  if (!entries.byKey) {
-    entries.byKey = new Map();
-    for (const e of entries.all) {
-      e.key ??= contentKey(e.input);
-      if (e.key !== undefined) entries.byKey.set(e.key, e);
-    }
-  }
-  return entries.byKey;
 }
 
 /**
