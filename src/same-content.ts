@@ -1,19 +1,19 @@
 /**
  * Whether two values of the model or the IR have the same content, as translate-memo.ts's
  * contentKey would spell them, only stricter (a miss costs a rebuild, a wrong hit a wrong
- * resource): the same keys in the same order, primitives and bigints equal (===), Maps and Sets by their entries in order, byte
+ * resource): the same keys in the same order, primitives and bigints the same value (Object.is: NaN is NaN, 0 is not -0), Maps and Sets by their entries in order, byte
  * arrays by their bytes, RegExps by their text, Dates by their time. A function is equal to
  * nothing (it has no content to compare), and so is any other object with a class of its own.
  */
 export function sameContent(a: unknown, b: unknown): boolean {
-  if (a === b) return typeof a !== 'function';
+  if (Object.is(a, b)) return typeof a !== 'function';
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) {
       const x: unknown = a[i];
       const y: unknown = b[i];
-      if (x === y ? typeof x === 'function' : !sameContent(x, y)) return false;
+      if (Object.is(x, y) ? typeof x === 'function' : !sameContent(x, y)) return false;
     }
     return true;
   }
@@ -30,7 +30,7 @@ export function sameContent(a: unknown, b: unknown): boolean {
       if (k !== others[i]) return false;
       const u = x[k];
       const v = y[k];
-      if (u === v ? typeof u === 'function' : !sameContent(u, v)) return false;
+      if (Object.is(u, v) ? typeof u === 'function' : !sameContent(u, v)) return false;
     }
     return true;
   }

@@ -29,6 +29,14 @@ describe('sameContent', () => {
     assert.equal(sameContent([], {}), false);
   });
 
+  test('numbers are the same value as Object.is says: NaN is NaN (YAML .nan twice), 0 is not -0', () => {
+    assert.equal(sameContent({ weight: Number.NaN }, { weight: Number.NaN }), true);
+    assert.equal(sameContent([Number.NaN], [Number.NaN]), true);
+    assert.equal(sameContent({ timeout: 0 }, { timeout: -0 }), false);
+    assert.equal(sameContent([0], [-0]), false);
+    assert.equal(sameContent(-0, 0), false);
+  });
+
   test('a function, or an object of a class of its own, has no content to compare: never the same', () => {
     const f = () => 1;
     assert.equal(sameContent(f, f), false);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { sameContent } from '../../same-content.js';
 
 /** One schema output kept, with the input it came from (and that input's JSON once it was needed). */
 interface Entry { input: unknown; data: unknown; key?: string }
@@ -10,7 +11,7 @@ interface Entries { byPlace: Map<string, Entry>; all: Entry[]; byKey?: Map<strin
  * What one load keeps for the next (a compile cache holds one): each entity's schema output,
  * so that an edit validates only the entities whose content changed. An entity is looked up
  * first where it is written (its file and YAML path), its input compared in place with the
- * input parsed there last time (sameData: no key text built); when that misses (an entity
+ * input parsed there last time (sameContent: no key text built); when that misses (an entity
  * added above it moved it), by its content as JSON, among every entity of the last load (their
  * JSON made then, once; the first miss of a load is parsed without it, so an edit of one
  * entity makes no JSON at all). Only
@@ -45,7 +46,7 @@ export class ParseMemo {
     const last = this.last.get(schema);
     if (place !== undefined) {
       const e = last?.byPlace.get(place);
-      if (e && sameData(e.input, input)) {
+      if (e && sameContent(e.input, input)) {
         this.byPlace++;
         keep(next, place, e);
         return { success: true, data: e.data as z.infer<S> };
@@ -113,31 +114,6 @@ function contentKey(input: unknown): string | undefined {
   return key;
 }
 
-/**
- * Whether two parsed YAML values are the same data: plain objects with the same keys in the
- * same order, arrays, and primitives that are the same value (Object.is: NaN is NaN, 0 is not
- * -0). Anything else (an object of a class) is the same only as itself.
- */
-function sameData(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  const keys = Object.keys(x);
-  const others = Object.keys(y);
-  if (keys.length !== others.length) return false;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k !== others[i] || !sameData(x[k], y[k])) return false;
-  }
-  return true;
-}
 
 function deepFreeze<T>(v: T): T {
   if (Array.isArray(v)) { for (const x of v) deepFreeze(x); Object.freeze(v); }
