@@ -46,8 +46,8 @@
  * saw failed or non-2xx responses. Each figure is one JSON line and one readable line; both name
  * the machine, the load generator and the baseline.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,8 +63,9 @@ import { ControlPlane } from '../../src/runtime/control-plane.js';
 import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
+import { BENCH_BIN, descriptorTree, startRatelimitPeer } from '../support/ratelimit-peer.js';
 import { CpuMeter, memoryOf } from '../support/proc.js';
-import { startNodeService, startRedis, stopper, type Child } from '../support/services.js';
+import { startNodeService, startRedis, type Child } from '../support/services.js';
 import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { machine } from '../support/stats.js';
 import { h2load, writeGrpcFrame, wrk, wrkProblems, type RotatingHeader, type WrkResult } from '../support/load.js';
@@ -82,7 +83,6 @@ const PEER_SECONDS = Math.max(1, Math.min(numberFlag('peer-seconds', 10), 30));
 const PEER_CONCURRENCY = numberFlag('peer-concurrency', 50);
 const EXACT_LIMIT = 600;
 const EXACT_N = 3000;
-const BENCH_BIN = join(ROOT, '.cache', 'bench-bin');
 const textFlag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -217,43 +217,11 @@ function rlsload(port: number, entries: string, args: string[]): RlsLoad {
 }
 
 /** envoyproxy/ratelimit (service_cmd) on the same Redis, its config the same descriptor tree as Frontdesk's limits. */
-async function startPeer(dir: string, redisPort: number, routes: { fixed: string; exactFixed: string }): Promise<Child> {
-  const [grpcPort, httpPort, debugPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const configDir = join(dir, 'peer', 'ratelimit', 'config');
-  mkdirSync(configDir, { recursive: true });
-  const tree = (route: string, perMinute: number) => `  - key: ${ENTRY.route}
-    value: "${route}"
-    descriptors:
-      - key: ${ENTRY.stage}
-        value: "0"
-        descriptors:
-          - key: ${ENTRY.ip}
-            rate_limit: { unit: minute, requests_per_unit: ${perMinute} }
-`;
-  writeFileSync(join(configDir, 'frontdesk.yaml'), `domain: frontdesk\ndescriptors:\n${tree(routes.fixed, 1_000_000_000)}${tree(routes.exactFixed, EXACT_LIMIT)}`);
-  const env = {
-    // No stats sink: without statsd its stats go to a debug logger, a cost no deployment pays.
-    ...process.env, USE_STATSD: 'false', DISABLE_STATS: 'true', USE_PROMETHEUS: 'false', LOG_LEVEL: 'warn', BACKEND_TYPE: 'redis', REDIS_SOCKET_TYPE: 'tcp', REDIS_TYPE: 'single',
-    REDIS_URL: `127.0.0.1:${redisPort}`, RUNTIME_ROOT: join(dir, 'peer'), RUNTIME_SUBDIRECTORY: 'ratelimit', RUNTIME_APPDIRECTORY: 'config', RUNTIME_WATCH_ROOT: 'false',
-    RUNTIME_IGNOREDOTFILES: 'true', HOST: '127.0.0.1', PORT: String(httpPort), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort), DEBUG_HOST: '127.0.0.1', DEBUG_PORT: String(debugPort),
-  };
-  // Its log goes to a file: a pipe this process reads would stall it while rlsload runs (spawnSync).
-  const logFile = join(dir, 'peer.log');
-  const logFd = openSync(logFile, 'w');
-  const proc = spawn(join(BENCH_BIN, 'service_cmd'), [], { env, stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  const child: Child = { proc, port: grpcPort, stop: stopper(proc) };
-  try {
-    await until('envoyproxy/ratelimit to answer', () => {
-      if (proc.exitCode !== null) throw new Error(`envoyproxy/ratelimit exited with ${proc.exitCode}: ${readFileSync(logFile, 'utf8').slice(-4000)}`);
-      const r = rlsload(grpcPort, `${ENTRY.route}=${routes.fixed},${ENTRY.stage}=0,${ENTRY.ip}=10.9.9.9`, ['-n', '1', '-c', '1']);
-      return r.ok === 1;
-    }, 30_000);
-  } catch (e) {
-    await child.stop();
-    throw e;
-  }
-  return child;
+function startPeer(dir: string, redisPort: number, routes: { fixed: string; exactFixed: string }): Promise<Child> {
+  const path = (route: string) => [`${ENTRY.route}=${route}`, `${ENTRY.stage}=0`, ENTRY.ip];
+  // Each limit a tree of its own (descriptorTree puts one limit at the end of every path it is given).
+  const descriptors = descriptorTree([path(routes.fixed)], 1_000_000_000) + descriptorTree([path(routes.exactFixed)], EXACT_LIMIT);
+  return startRatelimitPeer(dir, redisPort, 'frontdesk', descriptors, (grpcPort) => rlsload(grpcPort, `${ENTRY.route}=${routes.fixed},${ENTRY.stage}=0,${ENTRY.ip}=10.9.9.9`, ['-n', '1', '-c', '1']).ok === 1);
 }
 
 function rssMiB(pid: number | undefined): number {
