@@ -1,0 +1,563 @@
+import type { Socket } from 'node:net';
+import { CompressionError, HpackDecoder } from './hpack.js';
+
+/**
+ * The server side of one HTTP/2 connection (RFC 9113) for unary calls: each stream is one
+ * request (HEADERS, DATA up to END_STREAM) answered by one response. Framing, HPACK, flow
+ * control both ways and the protocol's errors are here; what a request means is the caller's
+ * (`onRequest`, which answers through `respond`).
+ *
+ * Why not node:http2: a Node Http2Stream is a Duplex stream with its own objects, events and
+ * header objects per call, about 28 µs of CPU per call with an empty handler on the benchmark
+ * machine, the larger part of a rate-limit decision. Here a call costs its frames: parsed in
+ * place, its DATA kept as a view of the socket's chunk, its answer one buffer, and every answer
+ * of an event-loop turn one socket write.
+ *
+ * Bounds: frames over 16 KiB, header blocks over 64 KiB, more than `maxConcurrentStreams` open
+ * streams and any protocol error end the connection (GOAWAY) or the stream (RST_STREAM) as RFC
+ * 9113 says. A stream's window is its largest body (and a frame) and the connection's 16 MiB: a
+ * peer can hold at most that much unanswered request data in this process, since the window is
+ * given back only when a stream's answer is sent or the stream is reset.
+ */
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+const DATA = 0x0, HEADERS = 0x1, PRIORITY = 0x2, RST_STREAM = 0x3, SETTINGS = 0x4, PUSH_PROMISE = 0x5, PING = 0x6, GOAWAY = 0x7, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
+const END_STREAM = 0x1, ACK = 0x1, END_HEADERS = 0x4, PADDED = 0x8, PRIORITY_FLAG = 0x20;
+
+/** HTTP/2 error codes (RFC 9113 §7). */
+export const H2_ERROR = Object.freeze({
+  NO_ERROR: 0x0, PROTOCOL_ERROR: 0x1, INTERNAL_ERROR: 0x2, FLOW_CONTROL_ERROR: 0x3, STREAM_CLOSED: 0x5, FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7, CANCEL: 0x8, COMPRESSION_ERROR: 0x9, ENHANCE_YOUR_CALM: 0xb,
+});
+
+const MAX_FRAME = 16_384;
+const MAX_HEADER_BLOCK = 64 * 1024;
+const MAX_WINDOW = 0x7fffffff;
+const CONNECTION_WINDOW = 16 * 1024 * 1024;
+const DEFAULT_WINDOW = 65_535;
+/** A connection that has not sent the preface and its SETTINGS by then is closed. */
+const PREFACE_TIMEOUT_MS = 10_000;
+
+export interface UnaryConnectionOptions {
+  maxConcurrentStreams: number;
+  /** The largest request body; a larger one gets `onTooLarge` as soon as it is over. */
+  maxBodyBytes: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: a request whose headers are larger gets `onHeadersTooLarge`. */
+  maxHeaderListSize: number;
+  /** A stream ended by the client (END_STREAM): its headers (pseudo-headers included) and body. */
+  onRequest(stream: UnaryStream): void;
+  /** A request over `maxBodyBytes`: it is answered at once (its later data is dropped). */
+  onTooLarge(stream: UnaryStream): void;
+  onHeadersTooLarge(stream: UnaryStream): void;
+  /** Called once when the connection is gone. */
+  onClose?(): void;
+}
+
+/** One request. `respond` (once) sends the answer's three header blocks and body. */
+export class UnaryStream {
+  headers: Record<string, string> = {};
+  /** The body's chunks: one view of the socket's data nearly always. */
+  chunks: Buffer[] = [];
+  size = 0;
+  /** Its first header block has been read (a second one is the client's trailers). */
+  headersSeen = false;
+  /** Set once the answer is queued or the stream is reset: nothing more is sent on it. */
+  done = false;
+  /** The client's END_STREAM has been seen. */
+  ended = false;
+  sendWindow: number;
+  recvWindow: number;
+  /** Flow-controlled output waiting for window: DATA payload left, then the closing header block. */
+  pendingData?: Buffer;
+  pendingTrailers?: Buffer;
+
+  constructor(readonly id: number, readonly conn: UnaryConnection, sendWindow: number, recvWindow: number) {
+    this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
+  }
+
+  /** The body as one buffer. */
+  body(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+  }
+
+  /**
+   * Sends `headerBlock` (HPACK-encoded), then `data` as DATA frames, then `trailerBlock` with
+   * END_STREAM. Without `data`, `headerBlock` alone ends the stream (a trailers-only answer).
+   */
+  respond(headerBlock: Buffer, data?: Buffer, trailerBlock?: Buffer): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.answer(this, headerBlock, data, trailerBlock);
+  }
+}
+
+export class UnaryConnection {
+  private input: Buffer | undefined;
+  private prefaceSeen = false;
+  private settingsSeen = false;
+  private readonly decoder = new HpackDecoder();
+  private readonly streams = new Map<number, UnaryStream>();
+  private lastStreamId = 0;
+  /** A header block in progress (HEADERS without END_HEADERS, then CONTINUATIONs). */
+  private block: { stream: UnaryStream | undefined; id: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
+  private peerMaxFrame = MAX_FRAME;
+  private peerInitialWindow = DEFAULT_WINDOW;
+  private sendWindow = DEFAULT_WINDOW;
+  /** What the client may still send on the connection, and what was given back but not yet announced. */
+  private recvWindow = CONNECTION_WINDOW;
+  private unannounced = 0;
+  private readonly blocked = new Set<UnaryStream>();
+  private out: Buffer[] = [];
+  private flushScheduled = false;
+  private goingAway = false;
+  /** No more input is read: the connection is ending or gone. */
+  private closed = false;
+  private gone = false;
+  private readonly streamWindow: number;
+  private readonly prefaceTimer: ReturnType<typeof setTimeout>;
+  private readonly flush = () => {
+    this.flushScheduled = false;
+    if (this.closed || this.out.length === 0) return;
+    const out = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    this.socket.write(out);
+    if (this.goingAway && this.streams.size === 0) this.socket.end();
+  };
+
+  constructor(private readonly socket: Socket, private readonly o: UnaryConnectionOptions) {
+    // Never under the default: a client may send that much before it reads these SETTINGS.
+    this.streamWindow = Math.max(DEFAULT_WINDOW, Math.min(o.maxBodyBytes + MAX_FRAME, MAX_WINDOW));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.gone_());
+    this.prefaceTimer = setTimeout(() => { if (!this.settingsSeen) this.destroy(); }, PREFACE_TIMEOUT_MS);
+    this.prefaceTimer.unref();
+    // Our SETTINGS, then the connection window raised from 65,535.
+    const settings: Array<[number, number]> = [
+      [0x2, 0], // ENABLE_PUSH
+      [0x3, o.maxConcurrentStreams],
+      [0x4, this.streamWindow],
+      [0x6, o.maxHeaderListSize],
+    ];
+    const payload = Buffer.alloc(6 * settings.length);
+    settings.forEach(([id, value], i) => { payload.writeUInt16BE(id, 6 * i); payload.writeUInt32BE(value, 6 * i + 2); });
+    this.write(frame(SETTINGS, 0, 0, payload));
+    this.write(windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
+  }
+
+  /** Sends GOAWAY: no new streams; the connection ends once the open ones are answered. */
+  goAway(code: number = H2_ERROR.NO_ERROR): void {
+    if (this.closed) return;
+    if (!this.goingAway) this.write(goAwayFrame(this.lastStreamId, code));
+    this.goingAway = true;
+    if (code !== H2_ERROR.NO_ERROR) {
+      for (const s of this.streams.values()) s.done = true;
+      this.streams.clear();
+    }
+    this.schedule();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private gone_(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.closed = true;
+    clearTimeout(this.prefaceTimer);
+    for (const s of this.streams.values()) s.done = true;
+    this.streams.clear();
+    this.blocked.clear();
+    this.o.onClose?.();
+  }
+
+  /** Open streams (for a graceful stop). */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** UnaryStream.respond's work. */
+  answer(s: UnaryStream, headerBlock: Buffer, data: Buffer | undefined, trailerBlock: Buffer | undefined): void {
+    if (this.closed || this.streams.get(s.id) !== s) return;
+    if (data === undefined) {
+      this.write(headersFrame(s.id, headerBlock, END_STREAM, this.peerMaxFrame));
+    } else {
+      this.write(headersFrame(s.id, headerBlock, 0, this.peerMaxFrame));
+      s.pendingData = data;
+      s.pendingTrailers = trailerBlock ?? Buffer.alloc(0);
+      this.pump(s);
+      if (s.pendingTrailers !== undefined) {
+        this.blocked.add(s);
+        this.schedule();
+        return;
+      }
+    }
+    this.finish(s);
+  }
+
+  /** Writes what the windows allow of a stream's DATA, then its closing block. */
+  private pump(s: UnaryStream): void {
+    let data = s.pendingData;
+    while (data !== undefined && data.length > 0) {
+      const n = Math.min(data.length, s.sendWindow, this.sendWindow, this.peerMaxFrame);
+      if (n <= 0) break;
+      this.write(frame(DATA, 0, s.id, data.subarray(0, n)));
+      s.sendWindow -= n;
+      this.sendWindow -= n;
+      data = n === data.length ? undefined : data.subarray(n);
+    }
+    s.pendingData = data;
+    if ((data === undefined || data.length === 0) && s.pendingTrailers !== undefined) {
+      this.write(headersFrame(s.id, s.pendingTrailers, END_STREAM, this.peerMaxFrame));
+      s.pendingData = undefined;
+      s.pendingTrailers = undefined;
+    }
+  }
+
+  /** The stream is answered: it is closed on our side; if the client has not finished, it is told to stop (RFC 9113 §8.1). */
+  private finish(s: UnaryStream): void {
+    if (!s.ended) this.write(rstFrame(s.id, H2_ERROR.NO_ERROR));
+    this.close(s);
+    this.schedule();
+  }
+
+  private close(s: UnaryStream): void {
+    this.streams.delete(s.id);
+    this.blocked.delete(s);
+    s.done = true;
+    this.giveBack(s.size);
+  }
+
+  /** Gives `n` octets of the connection window back, announced once a quarter of it is owed. */
+  private giveBack(n: number): void {
+    this.unannounced += n;
+    if (this.unannounced >= CONNECTION_WINDOW / 4) {
+      this.write(windowUpdate(0, this.unannounced));
+      this.recvWindow += this.unannounced;
+      this.unannounced = 0;
+    }
+  }
+
+  private write(b: Buffer): void {
+    this.out.push(b);
+    this.schedule();
+  }
+
+  /** One socket write for everything an event-loop turn answers: after its callbacks and promise jobs. */
+  private schedule(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flush);
+  }
+
+  /** A connection error (RFC 9113 §5.4.1): GOAWAY with its code, then the end of the connection. */
+  private error(code: number): void {
+    if (this.closed) return;
+    this.goAway(code);
+    this.flush();
+    this.closed = true;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    const buf = this.input === undefined ? chunk : Buffer.concat([this.input, chunk]);
+    this.input = undefined;
+    let at = 0;
+    if (!this.prefaceSeen) {
+      const n = Math.min(buf.length, PREFACE.length);
+      if (buf.compare(PREFACE, 0, n, 0, n) !== 0) { this.destroy(); return; }
+      if (buf.length < PREFACE.length) { this.input = buf; return; }
+      this.prefaceSeen = true;
+      at = PREFACE.length;
+    }
+    while (buf.length - at >= 9) {
+      const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
+      if (length > MAX_FRAME) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return; }
+      if (buf.length - at < 9 + length) break;
+      const type = buf[at + 3]!;
+      const flags = buf[at + 4]!;
+      const id = buf.readUInt32BE(at + 5) & 0x7fffffff;
+      const payload = buf.subarray(at + 9, at + 9 + length);
+      at += 9 + length;
+      if (!this.frame(type, flags, id, payload) || this.closed) return;
+    }
+    if (at < buf.length) this.input = at === 0 ? buf : buf.subarray(at);
+  }
+
+  /** One frame; false when the connection was ended for it. */
+  private frame(type: number, flags: number, id: number, p: Buffer): boolean {
+    if (!this.settingsSeen) {
+      // RFC 9113 §3.4: the client's preface ends with a SETTINGS frame.
+      if (type !== SETTINGS || (flags & ACK) !== 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      this.settingsSeen = true;
+      clearTimeout(this.prefaceTimer);
+    }
+    if (this.block !== undefined && type !== CONTINUATION) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    switch (type) {
+      case DATA: return this.data(flags, id, p);
+      case HEADERS: return this.headers(flags, id, p);
+      case CONTINUATION: return this.continuation(flags, id, p);
+      case PRIORITY:
+        if (id === 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+        if (p.length !== 5) this.reset(id, H2_ERROR.FRAME_SIZE_ERROR);
+        return true;
+      case RST_STREAM: {
+        if (id === 0 || id > this.lastStreamId) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+        if (p.length !== 4) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
+        const s = this.streams.get(id);
+        if (s) this.close(s);
+        return true;
+      }
+      case SETTINGS: return this.settings(flags, id, p);
+      case PING:
+        if (id !== 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+        if (p.length !== 8) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
+        if ((flags & ACK) === 0) this.write(frame(PING, ACK, 0, Buffer.from(p)));
+        return true;
+      case GOAWAY:
+        if (id !== 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+        // The client opens no new stream: the connection ends once the open ones are answered.
+        this.goAway();
+        return true;
+      case WINDOW_UPDATE: return this.windowUpdate(id, p);
+      case PUSH_PROMISE: this.error(H2_ERROR.PROTOCOL_ERROR); return false;
+      default: return true; // RFC 9113 §4.1: unknown frame types are ignored
+    }
+  }
+
+  private settings(flags: number, id: number, p: Buffer): boolean {
+    if (id !== 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    if ((flags & ACK) !== 0) {
+      if (p.length !== 0) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
+      return true;
+    }
+    if (p.length % 6 !== 0) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
+    for (let i = 0; i < p.length; i += 6) {
+      const key = p.readUInt16BE(i);
+      const value = p.readUInt32BE(i + 2);
+      if (key === 0x2 && value > 1) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      if (key === 0x4) {
+        if (value > MAX_WINDOW) { this.error(H2_ERROR.FLOW_CONTROL_ERROR); return false; }
+        const delta = value - this.peerInitialWindow;
+        this.peerInitialWindow = value;
+        for (const s of this.streams.values()) s.sendWindow += delta;
+      }
+      if (key === 0x5) {
+        if (value < MAX_FRAME || value > 0xffffff) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+        this.peerMaxFrame = value;
+      }
+    }
+    this.write(frame(SETTINGS, ACK, 0, EMPTY));
+    this.unblock();
+    return true;
+  }
+
+  private windowUpdate(id: number, p: Buffer): boolean {
+    if (p.length !== 4) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
+    const increment = p.readUInt32BE(0) & 0x7fffffff;
+    if (id === 0) {
+      if (increment === 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      this.sendWindow += increment;
+      if (this.sendWindow > MAX_WINDOW) { this.error(H2_ERROR.FLOW_CONTROL_ERROR); return false; }
+    } else {
+      const s = this.streams.get(id);
+      if (s === undefined) {
+        if (id > this.lastStreamId) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+        return true; // a closed stream's late update
+      }
+      if (increment === 0) { this.reset(id, H2_ERROR.PROTOCOL_ERROR); return true; }
+      s.sendWindow += increment;
+      if (s.sendWindow > MAX_WINDOW) { this.reset(id, H2_ERROR.FLOW_CONTROL_ERROR); return true; }
+    }
+    this.unblock();
+    return true;
+  }
+
+  private unblock(): void {
+    for (const s of this.blocked) {
+      this.pump(s);
+      if (s.pendingTrailers === undefined) this.finish(s);
+      if (this.sendWindow <= 0) break;
+    }
+  }
+
+  private data(flags: number, id: number, p: Buffer): boolean {
+    if (id === 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    const frameLength = p.length;
+    this.recvWindow -= frameLength;
+    if (this.recvWindow < 0) { this.error(H2_ERROR.FLOW_CONTROL_ERROR); return false; }
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      if (id > this.lastStreamId) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      // A closed stream (answered or reset: RFC 9113 §5.1 says to ignore it); its data still
+      // counted against the connection's window.
+      this.giveBack(frameLength);
+      return true;
+    }
+    if (s.ended) {
+      this.giveBack(frameLength);
+      this.reset(id, H2_ERROR.STREAM_CLOSED);
+      return true;
+    }
+    const body = unpad(flags, p);
+    if (body === undefined) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    s.recvWindow -= frameLength;
+    if (s.recvWindow < 0) { this.reset(id, H2_ERROR.FLOW_CONTROL_ERROR); return true; }
+    // Padding counts against the windows but holds nothing: the stream gives back only its body.
+    this.giveBack(frameLength - body.length);
+    if (!s.done) {
+      s.size += body.length;
+      if (s.size > this.o.maxBodyBytes) {
+        s.chunks = [];
+        this.o.onTooLarge(s);
+      } else if (body.length > 0) {
+        s.chunks.push(body);
+      }
+    } else {
+      this.giveBack(body.length);
+    }
+    if ((flags & END_STREAM) !== 0) this.endOfRequest(s);
+    return true;
+  }
+
+  private endOfRequest(s: UnaryStream): void {
+    s.ended = true;
+    if (!s.done) this.o.onRequest(s);
+  }
+
+  private headers(flags: number, id: number, p: Buffer): boolean {
+    if (id === 0 || id % 2 === 0) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    let fragment = unpad(flags, p);
+    if (fragment === undefined) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    if ((flags & PRIORITY_FLAG) !== 0) {
+      if (fragment.length < 5) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      fragment = fragment.subarray(5);
+    }
+    let s = this.streams.get(id);
+    if (s === undefined) {
+      if (id <= this.lastStreamId) { this.error(H2_ERROR.STREAM_CLOSED); return false; }
+      this.lastStreamId = id;
+      if (this.goingAway) {
+        s = undefined; // decoded below (the table must stay in step), then refused
+      } else {
+        s = new UnaryStream(id, this, this.peerInitialWindow, this.streamWindow);
+        this.streams.set(id, s);
+      }
+    } else if ((flags & END_STREAM) === 0 || s.ended) {
+      // A second header block on a stream is the client's trailers, which end it.
+      this.error(H2_ERROR.PROTOCOL_ERROR);
+      return false;
+    }
+    const endStream = (flags & END_STREAM) !== 0;
+    if ((flags & END_HEADERS) === 0) {
+      this.block = { stream: s, id, endStream, parts: [Buffer.from(fragment)], size: fragment.length };
+      return true;
+    }
+    return this.headerBlock(s, id, endStream, fragment);
+  }
+
+  private continuation(flags: number, id: number, p: Buffer): boolean {
+    const b = this.block;
+    if (b === undefined || b.id !== id) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+    b.size += p.length;
+    if (b.size > MAX_HEADER_BLOCK) { this.error(H2_ERROR.ENHANCE_YOUR_CALM); return false; }
+    b.parts.push(Buffer.from(p));
+    if ((flags & END_HEADERS) === 0) return true;
+    this.block = undefined;
+    return this.headerBlock(b.stream, id, b.endStream, Buffer.concat(b.parts, b.size));
+  }
+
+  private headerBlock(s: UnaryStream | undefined, id: number, endStream: boolean, block: Buffer): boolean {
+    const trailers = s !== undefined && s.headersSeen;
+    if (s !== undefined) s.headersSeen = true;
+    const into: Record<string, string> = trailers || s === undefined ? {} : s.headers;
+    let listSize: number;
+    try {
+      listSize = this.decoder.decode(block, (name, value) => {
+        const had = into[name];
+        into[name] = had === undefined ? value : `${had}, ${value}`;
+      });
+    } catch (e) {
+      if (e instanceof CompressionError) { this.error(H2_ERROR.COMPRESSION_ERROR); return false; }
+      throw e;
+    }
+    if (s === undefined) {
+      this.write(rstFrame(id, H2_ERROR.REFUSED_STREAM));
+      return true;
+    }
+    if (!trailers && this.streams.size > this.o.maxConcurrentStreams) {
+      this.streams.delete(id);
+      this.write(rstFrame(id, H2_ERROR.REFUSED_STREAM));
+      return true;
+    }
+    if (!trailers && listSize > this.o.maxHeaderListSize) this.o.onHeadersTooLarge(s);
+    if (endStream) this.endOfRequest(s);
+    return true;
+  }
+
+  private reset(id: number, code: number): void {
+    this.write(rstFrame(id, code));
+    const s = this.streams.get(id);
+    if (s) this.close(s);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(9 + payload.length);
+  b[0] = payload.length >>> 16;
+  b[1] = (payload.length >>> 8) & 0xff;
+  b[2] = payload.length & 0xff;
+  b[3] = type;
+  b[4] = flags;
+  b.writeUInt32BE(id, 5);
+  payload.copy(b, 9);
+  return b;
+}
+
+/** A header block as HEADERS, and CONTINUATIONs when it is larger than a frame. */
+function headersFrame(id: number, block: Buffer, flags: number, maxFrame: number): Buffer {
+  if (block.length <= maxFrame) return frame(HEADERS, flags | END_HEADERS, id, block);
+  const parts = [frame(HEADERS, flags, id, block.subarray(0, maxFrame))];
+  for (let at = maxFrame; at < block.length; at += maxFrame) {
+    const last = at + maxFrame >= block.length;
+    parts.push(frame(CONTINUATION, last ? END_HEADERS : 0, id, block.subarray(at, at + maxFrame)));
+  }
+  return Buffer.concat(parts);
+}
+
+function rstFrame(id: number, code: number): Buffer {
+  const p = Buffer.allocUnsafe(4);
+  p.writeUInt32BE(code, 0);
+  return frame(RST_STREAM, 0, id, p);
+}
+
+function windowUpdate(id: number, increment: number): Buffer {
+  const p = Buffer.allocUnsafe(4);
+  p.writeUInt32BE(increment, 0);
+  return frame(WINDOW_UPDATE, 0, id, p);
+}
+
+function goAwayFrame(lastId: number, code: number): Buffer {
+  const p = Buffer.allocUnsafe(8);
+  p.writeUInt32BE(lastId, 0);
+  p.writeUInt32BE(code, 4);
+  return frame(GOAWAY, 0, 0, p);
+}
+
+/** A DATA or HEADERS payload without its padding, or undefined when the pad length is too long. */
+function unpad(flags: number, p: Buffer): Buffer | undefined {
+  if ((flags & PADDED) === 0) return p;
+  if (p.length < 1) return undefined;
+  const pad = p[0]!;
+  if (pad > p.length - 1) return undefined;
+  return p.subarray(1, p.length - pad);
+}
