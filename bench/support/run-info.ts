@@ -89,7 +89,7 @@ export function printRunHeader(bench: string, run = runInfo()): void {
  */
 export function figureEmitter(bench: string, run: RunInfo, machine: { cores: number; cpu: string; node: string; envoy?: string; redis?: string }):
   (figure: Record<string, unknown>, readable: string, problems?: string[]) => void {
-  const where = `${machine.cores} cores ${machine.cpu}, node ${machine.node}, envoy ${machine.envoy}${machine.redis ? `, redis ${machine.redis}` : ''}`;
+  const where = `${machine.cores} cores ${machine.cpu}, node ${machine.node}${machine.envoy ? `, envoy ${machine.envoy}` : ''}${machine.redis ? `, redis ${machine.redis}` : ''}`;
   return (figure, readable, problems = []) => {
     const m = marks(run, problems);
     const about = { command: run.command, commit: run.commit, load_avg_1_at_start: run.loadAvg1AtStart, busy_at_start: run.busy };
