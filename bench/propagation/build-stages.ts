@@ -10,6 +10,11 @@
  *
  *   node --max-semi-space-size=1 --import tsx bench/propagation/build-stages.ts \
  *     [--routes 1000] [--edits 150] [--warmup 5] [--baseline /path/to/other/checkout]
+ *     [--idle-seconds 20 --idle-edits 8]
+ *
+ * `--idle-seconds N` then waits N s with nothing to do after the measured edits and makes
+ * `--idle-edits` more (default 8), printed one by one: an operator's edit after a quiet spell,
+ * against the warm edits before it (V8's memory reducer shrinks the heap while idle).
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,6 +91,18 @@ async function main(): Promise<void> {
       if (i > warmup) for (const s of STAGES) a.samples[s].push(row[s]);
     }
   }
+  const idleSeconds = numberFlag('idle-seconds', 0);
+  const idleEdits = numberFlag('idle-edits', 8);
+  const afterIdle = new Map(arms.map((a) => [a, [] as number[]]));
+  if (idleSeconds > 0) {
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    for (let j = 1; j <= idleEdits; j++) {
+      const i = warmup + edits + j;
+      tokens.set(routes[(i * 211) % routes.length]!.name, `e${i}`);
+      const src = { file: 'gateway.yaml', text: genConfig('http://127.0.0.1:1', routes, (r) => tokens.get(r.name)!) };
+      for (const a of j % 2 ? [...arms].reverse() : arms) afterIdle.get(a)!.push(a.edit(src).total);
+    }
+  }
   const mk = marks(RUN);
   const figures: Record<string, unknown> = { routes: size, edits, warmup, machine: machine(), nodeFlags: process.execArgv.filter((f, i, all) => f !== '--import' && all[i - 1] !== '--import') };
   const lines: string[] = [];
@@ -93,6 +110,11 @@ async function main(): Promise<void> {
     const per = Object.fromEntries(STAGES.map((s) => { const x = rounded(summarize(a.samples[s]), 2); return [s, { p50: x.p50, p90: x.p90, p99: x.p99 }]; }));
     figures[a.label] = per;
     lines.push(`${a.label}: ${STAGES.map((s) => `${s} ${per[s]!.p50}/${per[s]!.p90}`).join(', ')}`);
+    if (idleSeconds > 0) {
+      const totals = afterIdle.get(a)!.map((x) => Math.round(x * 10) / 10);
+      figures[`${a.label}AfterIdle`] = { idleSeconds, totalMs: totals };
+      lines.push(`${a.label}, the ${idleEdits} edits after ${idleSeconds} s idle, total ms each: ${totals.join(' ')}`);
+    }
   }
   if (baseline) figures.baselineRoot = baseline;
   figures.run = { command: RUN.command, commit: RUN.commit, loadAvg1AtStart: RUN.loadAvg1AtStart, busyAtStart: RUN.busy };
