@@ -479,8 +479,18 @@ export class UnaryConnection {
     if (s !== undefined) s.headersSeen = true;
     const into: Record<string, string> = trailers || s === undefined ? {} : s.headers;
     let listSize: number;
+    let malformed = false;
+    let regular = false;
     try {
       listSize = this.decoder.decode(block, (name, value) => {
+        // RFC 9113 §8.2 and §8.3: what makes a request malformed.
+        if (BAD_VALUE.test(value)) malformed = true;
+        if (name.charCodeAt(0) === 0x3a) {
+          if (trailers || regular || !REQUEST_PSEUDO.has(name) || into[name] !== undefined) malformed = true;
+        } else {
+          regular = true;
+          if (BAD_NAME.test(name) || CONNECTION_SPECIFIC.has(name) || (name === 'te' && value !== 'trailers')) malformed = true;
+        }
         const had = into[name];
         into[name] = had === undefined ? value : `${had}, ${value}`;
       });
@@ -497,6 +507,8 @@ export class UnaryConnection {
       this.write(rstFrame(id, H2_ERROR.REFUSED_STREAM));
       return true;
     }
+    if (!trailers && (into[':method'] === undefined || into[':scheme'] === undefined || into[':path'] === undefined)) malformed = true;
+    if (malformed) { this.reset(id, H2_ERROR.PROTOCOL_ERROR); return true; }
     if (!trailers && listSize > this.o.maxHeaderListSize) this.o.onHeadersTooLarge(s);
     if (endStream) this.endOfRequest(s);
     return true;
@@ -510,6 +522,15 @@ export class UnaryConnection {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The request's pseudo-headers (RFC 9113 §8.3.1; :protocol is for extended CONNECT only, which this server does not offer). */
+const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path']);
+/** Connection-specific fields, which HTTP/2 forbids (§8.2.2); `te` only as "trailers". */
+const CONNECTION_SPECIFIC = new Set(['connection', 'proxy-connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
+/** A field name must be a lowercase token (§8.2.1, RFC 9110 §5.1). */
+const BAD_NAME = /[^a-z0-9!#$%&'*+\-.^_`|~]/;
+/** A field value must not hold NUL, CR or LF, nor start or end with a space or tab (§8.2.1). */
+const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
 
 function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
   const b = Buffer.allocUnsafe(9 + payload.length);

@@ -225,3 +225,23 @@ test('stop() sends GOAWAY; a call in flight is still answered, then the connecti
   await stopped;
   s.destroy();
 });
+
+test('a malformed request (RFC 9113 §8.2, §8.3) is a stream error: RST_STREAM PROTOCOL_ERROR, the connection goes on', async () => {
+  const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  const base = Buffer.from([0x83, 0x86, 0x84]); // :method POST, :scheme http, :path /
+  const blocks = [
+    Buffer.concat([base, literal('X-Upper', 'a')]), // an uppercase field name
+    Buffer.from([0x83, 0x86]), // no :path
+    Buffer.concat([base, literal('connection', 'close')]), // a connection-specific field
+    Buffer.concat([base, literal('te', 'gzip')]), // te other than "trailers"
+    Buffer.concat([literal('x-a', 'b'), base]), // a pseudo-header after a regular one
+    Buffer.concat([base, literal('x-a', 'b\r\nx-b: c')]), // CR LF in a value
+  ];
+  const frames = blocks.map((b, i) => rawFrame(1, 0x5, 2 * i + 1, b));
+  const r = await raw([...frames, rawFrame(6, 0, 0, Buffer.from('stillup!'))], (got) => got.some((f) => f.type === 6 && (f.flags & 1) === 1));
+  const resets = r.frames.filter((f) => f.type === 3);
+  assert.deepEqual(resets.map((f) => f.id), [1, 3, 5, 7, 9, 11]);
+  for (const f of resets) assert.equal(f.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR);
+  assert.equal(r.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+  assert.equal(r.frames.find((f) => f.type === 6)!.payload.toString(), 'stillup!');
+});
