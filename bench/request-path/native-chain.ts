@@ -205,6 +205,28 @@ function skipOnFormOnly(listener: Json): Json {
   return l;
 }
 
+/** The token script's skip condition with the Bearer form tested as a prefix, not the full regex (cost attribution only: a second token would pass). */
+function bearerAsPrefix(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  for (const vh of l.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts as Json[]) {
+    for (const r of vh.routes as Json[]) {
+      const m = r.typed_per_filter_config?.[TOKEN_FILTER]?.xds_matcher?.matcher_list?.matchers?.[0];
+      const first = m?.predicate.and_matcher?.predicate[0]?.single_predicate;
+      if (first?.value_match?.safe_regex) first.value_match = { prefix: 'Bearer ' };
+    }
+  }
+  return l;
+}
+
+/** The token script and its skip matcher taken out of the chain (cost attribution only). */
+function withoutTokenScript(listener: Json): Json {
+  const l = JSON.parse(JSON.stringify(listener)) as Json;
+  const hcm = l.filter_chains[0].filters[0].typed_config as Json;
+  hcm.http_filters = (hcm.http_filters as Json[]).filter((f) => f.name !== TOKEN_FILTER);
+  for (const vh of hcm.route_config.virtual_hosts as Json[]) for (const r of vh.routes as Json[]) delete r.typed_per_filter_config?.[TOKEN_FILTER];
+  return l;
+}
+
 /** The listener with only the skipped token script and the credential filter left of the auth chain (no consumer set: cost attribution only). */
 function credentialFilterOnly(listener: Json): Json {
   const l = JSON.parse(JSON.stringify(listener)) as Json;
@@ -253,6 +275,8 @@ async function main(): Promise<void> {
     add('jwt (RS256) + acl, accepted without Lua, CEL with crit only (cost attribution only)', 'jwt-acl', jwtAcl, bearer, celWith(exp, ['crit']));
     add('jwt (RS256) + acl, accepted without Lua, CEL with the exp check only (cost attribution only)', 'jwt-acl', jwtAcl, bearer, celWith(exp, ['claims']));
     add('jwt (RS256) + acl, accepted without Lua, skip condition on the Bearer form only (cost attribution only)', 'jwt-acl', jwtAcl, bearer, skipOnFormOnly);
+    add('jwt (RS256) + acl, accepted without Lua, the Bearer form as a prefix, not a regex (cost attribution only)', 'jwt-acl', jwtAcl, bearer, bearerAsPrefix);
+    add('jwt (RS256) + acl, accepted without Lua, the token script and its matcher taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutTokenScript);
     add('jwt (RS256) + acl, accepted without Lua, its own map without the iss presence predicate (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutIssPredicate);
     add('jwt (RS256) + acl, accepted without Lua, consumer header_mutation without its removals (cost attribution only)', 'jwt-acl', jwtAcl, bearer, mutationsWithoutRemovals);
     add('jwt (RS256) + acl, accepted without Lua, the decide script\'s matcher taken out (cost attribution only)', 'jwt-acl', jwtAcl, bearer, withoutDecide);
@@ -263,6 +287,7 @@ async function main(): Promise<void> {
     add('key-auth + local limit, both Lua scripts on every request', 'key-local', keyLocal, key, everyScript);
     add('key-auth + local limit, accepted without Lua, consumer header_mutation without its removals (cost attribution only)', 'key-local', keyLocal, key, mutationsWithoutRemovals);
     add('key-auth + local limit, accepted without Lua, the decide script\'s matcher taken out (cost attribution only)', 'key-local', keyLocal, key, withoutDecide);
+    add('key-auth + local limit, accepted without Lua, the token script and its matcher taken out (cost attribution only)', 'key-local', keyLocal, key, withoutTokenScript);
     add('key-auth + local limit: the skipped token script and api_key_auth only, no consumer set (cost attribution only)', 'key-local', keyLocal, key, credentialFilterOnly);
 
     const clusters = new Map<string, Json>();
