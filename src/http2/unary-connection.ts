@@ -36,6 +36,14 @@ const MAX_HEADER_BLOCK = 64 * 1024;
 const MAX_WINDOW = 0x7fffffff;
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
 const DEFAULT_WINDOW = 65_535;
+/**
+ * Client resets of open streams: what node:http2 (nghttp2's stream reset rate limit) allowed
+ * before, a burst of 1,000 then 33 a second; more end the connection with ENHANCE_YOUR_CALM.
+ * Envoy resets a call when its filter's timeout fires, far below this under any load it can
+ * answer.
+ */
+const RESET_BURST = 1000;
+const RESET_RATE = 33;
 /** A connection that has not sent the preface and its SETTINGS by then is closed. */
 const PREFACE_TIMEOUT_MS = 10_000;
 
@@ -117,6 +125,9 @@ export class UnaryConnection {
   private gone = false;
   private readonly streamWindow: number;
   private readonly prefaceTimer: ReturnType<typeof setTimeout>;
+  /** Resets of open streams the client may still make: a burst, refilled at a steady rate (rapid reset, CVE-2023-44487). */
+  private resetTokens = RESET_BURST;
+  private resetAt = Date.now();
   private readonly flush = () => {
     this.flushScheduled = false;
     if (this.closed || this.out.length === 0) return;
@@ -312,7 +323,10 @@ export class UnaryConnection {
         if (id === 0 || id > this.lastStreamId) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
         if (p.length !== 4) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
         const s = this.streams.get(id);
-        if (s) this.close(s);
+        if (s) {
+          this.close(s);
+          if (!this.resetAllowed()) { this.error(H2_ERROR.ENHANCE_YOUR_CALM); return false; }
+        }
         return true;
       }
       case SETTINGS: return this.settings(flags, id, p);
@@ -511,6 +525,16 @@ export class UnaryConnection {
     if (malformed) { this.reset(id, H2_ERROR.PROTOCOL_ERROR); return true; }
     if (!trailers && listSize > this.o.maxHeaderListSize) this.o.onHeadersTooLarge(s);
     if (endStream) this.endOfRequest(s);
+    return true;
+  }
+
+  /** One more reset of an open stream by the client, within nghttp2's defaults (a burst of 1,000, then 33 a second)? */
+  private resetAllowed(): boolean {
+    const now = Date.now();
+    this.resetTokens = Math.min(RESET_BURST, this.resetTokens + ((now - this.resetAt) / 1000) * RESET_RATE);
+    this.resetAt = now;
+    if (this.resetTokens < 1) return false;
+    this.resetTokens -= 1;
     return true;
   }
 

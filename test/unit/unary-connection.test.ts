@@ -245,3 +245,25 @@ test('a malformed request (RFC 9113 §8.2, §8.3) is a stream error: RST_STREAM 
   assert.equal(r.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
   assert.equal(r.frames.find((f) => f.type === 6)!.payload.toString(), 'stillup!');
 });
+
+test('a client resetting open streams faster than nghttp2\'s limit (1,000 at once) is cut off: GOAWAY ENHANCE_YOUR_CALM', async () => {
+  const path = Buffer.concat([Buffer.from([0x83, 0x86, 0x04, 9]), Buffer.from('/t.T/Held')]); // :method POST, :scheme http, :path /t.T/Held
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 1100; i++) {
+    const id = 2 * i + 1;
+    frames.push(rawFrame(1, 0x4, id, path), rawFrame(3, 0, id, Buffer.from([0, 0, 0, 8]))); // HEADERS, then RST_STREAM CANCEL
+  }
+  const r = await raw(frames, () => false);
+  const goAway = r.frames.find((f) => f.type === 7);
+  assert.ok(goAway, 'a GOAWAY');
+  assert.equal(goAwayCode(goAway), H2_ERROR.ENHANCE_YOUR_CALM);
+  assert.ok(r.closed);
+});
+
+test('resets within the limit leave the connection up', async () => {
+  const path = Buffer.concat([Buffer.from([0x83, 0x86, 0x04, 9]), Buffer.from('/t.T/Held')]);
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 500; i++) frames.push(rawFrame(1, 0x4, 2 * i + 1, path), rawFrame(3, 0, 2 * i + 1, Buffer.from([0, 0, 0, 8])));
+  const r = await raw([...frames, rawFrame(6, 0, 0, Buffer.from('stillup!'))], (got) => got.some((f) => f.type === 6 && (f.flags & 1) === 1));
+  assert.equal(r.frames.filter((f) => f.type === 7).length, 0);
+});
