@@ -134,7 +134,11 @@ export class UnaryConnection {
     const out = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
     this.out = [];
     this.socket.write(out);
-    if (this.goingAway && this.streams.size === 0) this.socket.end();
+    if (this.goingAway && this.streams.size === 0) {
+      // Every call is answered: nothing more is read or written on this connection.
+      this.closed = true;
+      this.socket.end();
+    }
   };
 
   constructor(private readonly socket: Socket, private readonly o: UnaryConnectionOptions) {
