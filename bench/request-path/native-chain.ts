@@ -193,29 +193,29 @@ function withoutIssPredicate(listener: Json): Json {
   return l;
 }
 
-/** The token script's skip condition reduced to its first predicate (the credential's form; cost attribution only). */
-function skipOnFormOnly(listener: Json): Json {
+/** A copy of the listener with `edit` applied to each route's token-script skip matcher. */
+function withSkipMatchers(listener: Json, edit: (m: Json) => void): Json {
   const l = JSON.parse(JSON.stringify(listener)) as Json;
   for (const vh of l.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts as Json[]) {
     for (const r of vh.routes as Json[]) {
       const m = r.typed_per_filter_config?.[TOKEN_FILTER]?.xds_matcher?.matcher_list?.matchers?.[0];
-      if (m?.predicate.and_matcher) m.predicate = m.predicate.and_matcher.predicate[0];
+      if (m) edit(m);
     }
   }
   return l;
 }
 
+/** The token script's skip condition reduced to its first predicate (the credential's form; cost attribution only). */
+function skipOnFormOnly(listener: Json): Json {
+  return withSkipMatchers(listener, (m) => { if (m.predicate.and_matcher) m.predicate = m.predicate.and_matcher.predicate[0]; });
+}
+
 /** The token script's skip condition with the Bearer form tested as a prefix, not the full regex (cost attribution only: a second token would pass). */
 function bearerAsPrefix(listener: Json): Json {
-  const l = JSON.parse(JSON.stringify(listener)) as Json;
-  for (const vh of l.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts as Json[]) {
-    for (const r of vh.routes as Json[]) {
-      const m = r.typed_per_filter_config?.[TOKEN_FILTER]?.xds_matcher?.matcher_list?.matchers?.[0];
-      const first = m?.predicate.and_matcher?.predicate[0]?.single_predicate;
-      if (first?.value_match?.safe_regex) first.value_match = { prefix: 'Bearer ' };
-    }
-  }
-  return l;
+  return withSkipMatchers(listener, (m) => {
+    const first = m.predicate.and_matcher?.predicate[0]?.single_predicate;
+    if (first?.value_match?.safe_regex) first.value_match = { prefix: 'Bearer ' };
+  });
 }
 
 /** The token script and its skip matcher taken out of the chain (cost attribution only). */

@@ -199,12 +199,25 @@ export class UnaryConnection {
   /** UnaryStream.respond's work. */
   answer(s: UnaryStream, headerBlock: Buffer, data: Buffer | undefined, trailerBlock: Buffer | undefined): void {
     if (this.closed || this.streams.get(s.id) !== s) return;
+    const trailers = trailerBlock ?? EMPTY;
     if (data === undefined) {
       this.write(headersFrame(s.id, headerBlock, END_STREAM, this.peerMaxFrame));
+    } else if (data.length > 0 && data.length <= Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame) && headerBlock.length <= this.peerMaxFrame && trailers.length <= this.peerMaxFrame) {
+      // The usual answer: its three frames in one buffer.
+      const b = Buffer.allocUnsafe(27 + headerBlock.length + data.length + trailers.length);
+      let at = frameHeader(b, 0, headerBlock.length, HEADERS, END_HEADERS, s.id);
+      at += headerBlock.copy(b, at);
+      at = frameHeader(b, at, data.length, DATA, 0, s.id);
+      at += data.copy(b, at);
+      at = frameHeader(b, at, trailers.length, HEADERS, END_HEADERS | END_STREAM, s.id);
+      trailers.copy(b, at);
+      s.sendWindow -= data.length;
+      this.sendWindow -= data.length;
+      this.write(b);
     } else {
       this.write(headersFrame(s.id, headerBlock, 0, this.peerMaxFrame));
       s.pendingData = data;
-      s.pendingTrailers = trailerBlock ?? Buffer.alloc(0);
+      s.pendingTrailers = trailers;
       this.pump(s);
       if (s.pendingTrailers !== undefined) {
         this.blocked.add(s);
@@ -560,15 +573,20 @@ const BAD_NAME = /[^a-z0-9!#$%&'*+\-.^_`|~]/;
 /** A field value must not hold NUL, CR or LF, nor start or end with a space or tab (§8.2.1). */
 const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
 
+/** Writes a frame's 9-octet header into `b` at `at`; returns where its payload starts. */
+function frameHeader(b: Buffer, at: number, length: number, type: number, flags: number, id: number): number {
+  b[at] = length >>> 16;
+  b[at + 1] = (length >>> 8) & 0xff;
+  b[at + 2] = length & 0xff;
+  b[at + 3] = type;
+  b[at + 4] = flags;
+  b.writeUInt32BE(id, at + 5);
+  return at + 9;
+}
+
 function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
   const b = Buffer.allocUnsafe(9 + payload.length);
-  b[0] = payload.length >>> 16;
-  b[1] = (payload.length >>> 8) & 0xff;
-  b[2] = payload.length & 0xff;
-  b[3] = type;
-  b[4] = flags;
-  b.writeUInt32BE(id, 5);
-  payload.copy(b, 9);
+  payload.copy(b, frameHeader(b, 0, payload.length, type, flags, id));
   return b;
 }
 
