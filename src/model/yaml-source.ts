@@ -1,6 +1,7 @@
 import jsyaml, { types as yamlTypes } from 'js-yaml';
 import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type YamlPath } from '../errors.js';
+import { splitTopLevel } from './yaml-chunks.js';
 
 /**
  * One YAML text parsed with positions kept, so that any YAML path inside it can be turned
@@ -57,18 +58,16 @@ export function dropYamlAhead(): void {
 }
 
 function parseNow(src: SourceText): ParsedYaml {
+  const noAliases = !/(^|[\s[{,:])\*[^\s,\]}]/m.test(src.text);
+  const chunked = noAliases ? parseChunks(src) : undefined;
+  if (chunked !== undefined) return { source: fastSource(src, chunked), diagnostics: [] };
+  chunkMemo.delete(src.file);
   // Both parsers recurse per level: a deeply nested file would end in a stack overflow.
   const deep = tooDeep(src.text);
   if (deep) return { diagnostics: [{ ...diag('FD_YAML_TOO_DEEP', [], MAX_DEPTH), file: src.file, line: deep.line, col: deep.col }] };
-  if (!/(^|[\s[{,:])\*[^\s,\]}]/m.test(src.text)) {
+  if (noAliases) {
     try {
-      const data = jsyaml.load(src.text, { schema: FAST_SCHEMA, filename: src.file }) as unknown;
-      let doc: { doc: Document; lc: LineCounter } | undefined;
-      const locateLazily = (path: YamlPath, key?: boolean) => {
-        if (!doc) { const lc = new LineCounter(); doc = { doc: parseDocument(src.text, { lineCounter: lc, merge: true }), lc }; }
-        return locate(doc.doc, doc.lc, path, key);
-      };
-      return { source: { file: src.file, data, locate: locateLazily }, diagnostics: [] };
+      return { source: fastSource(src, jsyaml.load(src.text, { schema: FAST_SCHEMA, filename: src.file }) as unknown), diagnostics: [] };
     } catch {
       // Fall through: the `yaml` package reports the error with its position.
     }
@@ -93,6 +92,71 @@ function parseNow(src: SourceText): ParsedYaml {
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const data = doc.toJS({ maxAliasCount: -1 }) as unknown;
   return { source: { file: src.file, data, locate: (path, key) => locate(doc, lineCounter, path, key) }, diagnostics };
+}
+
+/** js-yaml's data, with positions from the `yaml` package's document, parsed only when a diagnostic needs one. */
+function fastSource(src: SourceText, data: unknown): YamlSource {
+  let doc: { doc: Document; lc: LineCounter } | undefined;
+  const locateLazily = (path: YamlPath, key?: boolean) => {
+    if (!doc) { const lc = new LineCounter(); doc = { doc: parseDocument(src.text, { lineCounter: lc, merge: true }), lc }; }
+    return locate(doc.doc, doc.lc, path, key);
+  };
+  return { file: src.file, data, locate: locateLazily };
+}
+
+/**
+ * Each file's last parse by chunk (yaml-chunks.ts): a chunk's text → its value. Values are
+ * frozen, so that the same object can be handed to the next parse of the same text: a load
+ * then finds every unchanged entity by identity. Bounded by the files parsed; a file parsed
+ * whole (or refused) has its entry dropped.
+ */
+const chunkMemo = new Map<string, Map<string, unknown>>();
+const MAX_MEMO_FILES = 64;
+
+/**
+ * The file's data assembled from its chunks, each chunk whose text was in the file's last parse
+ * taken from it (the same object), the others parsed alone; undefined when the file must be
+ * parsed whole: not cut into chunks, a chunk too deep or refused by the parser (the whole parse
+ * then reports it, with its position).
+ */
+function parseChunks(src: SourceText): Record<string, unknown> | undefined {
+  const chunks = splitTopLevel(src.text);
+  if (!chunks) return undefined;
+  const last = chunkMemo.get(src.file);
+  const next = new Map<string, unknown>();
+  const data: Record<string, unknown> = {};
+  for (const c of chunks) {
+    let value: unknown;
+    if (last?.has(c.text) && !next.has(c.text)) value = last.get(c.text); // a text written twice in one file gets an object each
+    else {
+      if (tooDeep(c.text, c.depthAbove)) return undefined;
+      let parsed: unknown;
+      try { parsed = jsyaml.load(c.text, { schema: FAST_SCHEMA, filename: src.file }); } catch { return undefined; }
+      if (c.kind === 'item') {
+        if (!Array.isArray(parsed) || parsed.length !== 1) return undefined;
+        value = parsed[0];
+      } else {
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+        const keys = Object.keys(parsed);
+        if (keys.length !== 1 || keys[0] !== c.key) return undefined;
+        value = (parsed as Record<string, unknown>)[c.key];
+      }
+      deepFreeze(value);
+    }
+    if (!next.has(c.text)) next.set(c.text, value);
+    if (c.kind === 'item') ((data[c.key] ??= []) as unknown[]).push(value);
+    else data[c.key] = value;
+  }
+  chunkMemo.delete(src.file);
+  if (chunkMemo.size >= MAX_MEMO_FILES) chunkMemo.delete(chunkMemo.keys().next().value!);
+  chunkMemo.set(src.file, next);
+  return data;
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  for (const x of Object.values(v)) deepFreeze(x);
+  Object.freeze(v);
 }
 
 function firstLine(s: string): string {
@@ -160,7 +224,7 @@ export const MAX_ALIAS_EXPANSION = 10_000;
  * The position where nesting first passes MAX_DEPTH: block levels by indentation (and each
  * "- " of a compact sequence), flow levels by brackets outside quotes and comments.
  */
-function tooDeep(text: string): { line: number; col: number } | undefined {
+function tooDeep(text: string, depthAbove = 0): { line: number; col: number } | undefined {
   const indents: number[] = [];
   let flow = 0;
   let blockScalarIndent: number | undefined;
@@ -181,7 +245,7 @@ function tooDeep(text: string): { line: number; col: number } | undefined {
     if (flow === 0) {
       while (indents.length && indents[indents.length - 1]! >= indent) indents.pop();
       indents.push(indent);
-      let depth = indents.length;
+      let depth = depthAbove + indents.length;
       while (text.startsWith('- ', i) || text.startsWith('? ', i)) { depth++; i += 2; while (text.charCodeAt(i) === SPACE && i < e) i++; }
       if (depth > MAX_DEPTH) return { line: n + 1, col: i - lineStart + 1 };
     }
@@ -197,7 +261,7 @@ function tooDeep(text: string): { line: number; col: number } | undefined {
       if (ch === HASH && (c === lineStart || text.charCodeAt(c - 1) === SPACE)) break;
       if (ch === 91 || ch === 123) { // [ {
         flow++;
-        if (indents.length + flow > MAX_DEPTH) return { line: n + 1, col: c - lineStart + 1 };
+        if (depthAbove + indents.length + flow > MAX_DEPTH) return { line: n + 1, col: c - lineStart + 1 };
       } else if ((ch === 93 || ch === 125) && flow > 0) flow--; // ] }
     }
     if (flow === 0 && hasScalarMark(text, lineStart, e) && /(^|[\s:-])[|>][+-]?\d*\s*(#.*)?$/.test(text.slice(lineStart, e))) blockScalarIndent = indents[indents.length - 1]!;
