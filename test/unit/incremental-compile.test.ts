@@ -347,14 +347,38 @@ describe('incremental compile', () => {
     };
     const names = Array.from({ length: 20 }, (_, i) => `r${i}`);
     // From nothing: the service and 20 routes validated, no JSON made (there is nothing to look up).
-    assert.deepEqual(build(names), { byPlace: 0, byContent: 0, parsed: 21, keyed: 0 });
+    assert.deepEqual(build(names), { bySource: 0, byPlace: 0, byContent: 0, parsed: 21, keyed: 0 });
     // One route's path edited in place: it alone is validated again, the rest found where they are written; no JSON made.
+    // (The routes are nested in one service, one chunk of the file: all of them are parsed from YAML again.)
     const edited = [...names.slice(0, 5), 'r5x', ...names.slice(6)];
-    assert.deepEqual(build(edited), { byPlace: 20, byContent: 0, parsed: 1, keyed: 0 });
+    assert.deepEqual(build(edited), { bySource: 0, byPlace: 20, byContent: 0, parsed: 1, keyed: 0 });
     // A route added last: the same.
-    assert.deepEqual(build([...edited, 'r-last']), { byPlace: 21, byContent: 0, parsed: 1, keyed: 0 });
+    assert.deepEqual(build([...edited, 'r-last']), { bySource: 0, byPlace: 21, byContent: 0, parsed: 1, keyed: 0 });
     // A route added first: every other route moved one place down, found by its content.
     const moved = build(['r-new', ...edited, 'r-last']);
-    assert.deepEqual({ ...moved, keyed: undefined }, { byPlace: 1, byContent: 21, parsed: 1, keyed: undefined });
+    assert.deepEqual({ ...moved, keyed: undefined }, { bySource: 0, byPlace: 1, byContent: 21, parsed: 1, keyed: undefined });
+  });
+
+  test("entities whose YAML text is unchanged are found by their parsed value's identity, wherever they moved; no content compared", () => {
+    const cache = new CompileCache();
+    const route = (name: string) => [`  - name: ${name}`, '    service: svc', `    paths: [/${name}]`];
+    const text = (names: string[]) => `${['_format_version: "3.0"', 'services:', '  - name: svc', '    url: http://127.0.0.1:9000', 'routes:', ...names.flatMap(route)].join('\n')}\n`;
+    const build = (names: string[]) => {
+      const r = compileChecked(cache, 'gateway.yaml', text(names), names.join(','));
+      assert.ok(r.result.ok, describeErrors(r.result));
+      return r.result;
+    };
+    const names = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const first = build(names);
+    assert.deepEqual(cache.parses.lastLoad, { bySource: 0, byPlace: 0, byContent: 0, parsed: 21, keyed: 0 });
+    // One top-level route edited: the service and the 19 others are the chunks parsed last time, found by identity.
+    const edited = [...names.slice(0, 5), 'r5x', ...names.slice(6)];
+    const second = build(edited);
+    assert.deepEqual(cache.parses.lastLoad, { bySource: 20, byPlace: 0, byContent: 0, parsed: 1, keyed: 0 });
+    assert.equal(second.model!.routes.find((r) => r.name === 'r7'), first.model!.routes.find((r) => r.name === 'r7'), "r7's model object is the last build's");
+    assert.ok(second.model!.routes.some((r) => r.name === 'r5x') && !second.model!.routes.some((r) => r.name === 'r5'));
+    // A route added first moves every other one down: still found by identity, no JSON made.
+    build(['r-new', ...edited]);
+    assert.deepEqual(cache.parses.lastLoad, { bySource: 21, byPlace: 0, byContent: 0, parsed: 1, keyed: 0 });
   });
 });

@@ -8,8 +8,8 @@ import { parseWith, type Reporter } from './reporter.js';
 /** Certificates, keyed by id else their first SNI, with the top-level `snis` that name them; an SNI belongs to one certificate. */
 export function loadCertificates(rep: Reporter, refs: References, certificates: readonly Found<Raw>[], snis: readonly Found<Raw>[]): Certificate[] {
   const loaded: Certificate[] = [];
-  for (const { value, origin } of certificates) {
-    const c = parseWith(rep, certificateSchema, value, origin);
+  for (const { value, origin, source } of certificates) {
+    const c = parseWith(rep, certificateSchema, value, origin, { source });
     if (!c) continue;
     const names = c.snis.map((s) => (typeof s === 'string' ? s : s.name));
     const key = c.id ?? names[0];
@@ -42,8 +42,8 @@ export function loadCertificates(rep: Reporter, refs: References, certificates: 
 /** CA certificates, keyed by id else `ca-<index>` (the key services' `ca_certificates` use). */
 export function loadCaCertificates(rep: Reporter, caCertificates: readonly Found<Raw>[]): CaCertificate[] {
   const loaded: CaCertificate[] = [];
-  caCertificates.forEach(({ value, origin }, i) => {
-    const c = parseWith(rep, caCertificateSchema, value, origin);
+  caCertificates.forEach(({ value, origin, source }, i) => {
+    const c = parseWith(rep, caCertificateSchema, value, origin, { source });
     if (c) loaded.push({ key: c.id ?? `ca-${i}`, cert: c.cert ?? '', ...(c.cert_file !== undefined ? { file: c.cert_file } : {}), origin });
   });
   return loaded;

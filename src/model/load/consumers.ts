@@ -12,8 +12,8 @@ export function loadConsumers(rep: Reporter, refs: References, consumers: readon
   const loaded: Consumer[] = [];
   // A consumer refused for its own error: what names it (credentials, plugins) goes quietly, so the error is reported once.
   const refused = new Set<string>();
-  for (const { value, origin } of consumers) {
-    const c = parseWith(rep, consumerSchema, value, origin);
+  for (const { value, origin, source } of consumers) {
+    const c = parseWith(rep, consumerSchema, value, origin, { source });
     if (!c) {
       for (const k of [value.id, value.username, value.custom_id]) if (typeof k === 'string') refused.add(k);
       if (typeof value.username === 'string') refused.add(kongId('consumers', value.username));

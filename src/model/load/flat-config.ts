@@ -7,7 +7,16 @@ export type Child = Raw & { _parent?: string };
 /** A plugin with the scope its nesting gives it, and the id of the entity it is nested in (what Kong's id for it is built from). */
 export type ScopedPlugin = Raw & { _scope: Plugin['scope']; _parentId?: string };
 
-export interface Found<T> { value: T; origin: Origin }
+export interface Found<T> {
+  value: T;
+  origin: Origin;
+  /**
+   * The YAML value the entity was read from, when what its schema parses is made of that value
+   * alone (`_parent` aside): the same object in the next load is the same input (a file's
+   * unchanged chunks are the same frozen objects, yaml-source.ts), found without comparing it.
+   */
+  source?: object;
+}
 
 export const CREDENTIAL_KINDS = ['jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];

@@ -16,6 +16,15 @@ function asRaw(v: unknown): Raw {
   return rest;
 }
 
+/**
+ * The entity's YAML value as the key of what its schema made of it last time: only a frozen one,
+ * which the next parse of an unchanged text hands back (a value that can change in place has no
+ * content its identity stands for).
+ */
+function sourceOf(v: unknown): object | undefined {
+  return typeof v === 'object' && v !== null && Object.isFrozen(v) ? v : undefined;
+}
+
 /** The key children use for their parent: the first of `fields` that holds a string (the parent's schema refuses any other value). */
 function keyOf(own: unknown, fields: readonly string[]): string | undefined {
   if (!isObject(own)) return undefined;
@@ -73,7 +82,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   };
   const addRoute = (r: unknown, path: YamlPath, parent?: string) => {
     // One copy of the route (what detach, asRaw and the spread with _parent gave in three): there are thousands.
-    flat.routes.push({ value: childOf(r, 'plugins', parent), origin: at(path) });
+    flat.routes.push({ value: childOf(r, 'plugins', parent), origin: at(path), source: sourceOf(r) });
     const plugins = isObject(r) ? r.plugins : undefined;
     const list = Array.isArray(plugins) ? plugins : plugins == null ? [] : [plugins];
     if (list.length) addPlugins(list, [...path, 'plugins'], { route: keyOf(r, ['name', 'id']) ?? placeKey(at(path)) }, () => parentId(r, 'routes', 'name', path));
@@ -85,7 +94,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   top.services.forEach((s, i) => {
     const path = ['services', i];
     const { own, children } = detach(s, ['routes', 'plugins']);
-    flat.services.push({ value: asRaw(own), origin: at(path) });
+    flat.services.push({ value: asRaw(own), origin: at(path), source: sourceOf(s) });
     const key = keyOf(own, ['name', 'id']) ?? '';
     (children.routes ?? []).forEach((r, j) => addRoute(r, [...path, 'routes', j], key));
     addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key }, () => parentId(own, 'services', 'name', path));
@@ -94,24 +103,24 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   top.upstreams.forEach((u, i) => {
     const path = ['upstreams', i];
     const { own, children } = detach(u, ['targets']);
-    flat.upstreams.push({ value: asRaw(own), origin: at(path) });
+    flat.upstreams.push({ value: asRaw(own), origin: at(path), source: sourceOf(u) });
     const key = keyOf(own, ['name', 'id']) ?? '';
-    (children.targets ?? []).forEach((t, j) => flat.targets.push({ value: { ...asRaw(t), _parent: key }, origin: at([...path, 'targets', j]) }));
+    (children.targets ?? []).forEach((t, j) => flat.targets.push({ value: { ...asRaw(t), _parent: key }, origin: at([...path, 'targets', j]), source: sourceOf(t) }));
   });
-  top.targets.forEach((t, i) => flat.targets.push({ value: asRaw(t), origin: at(['targets', i]) }));
+  top.targets.forEach((t, i) => flat.targets.push({ value: asRaw(t), origin: at(['targets', i]), source: sourceOf(t) }));
   top.consumers.forEach((c, i) => {
     const path = ['consumers', i];
     const { own, children } = detach(c, ['plugins', ...CREDENTIAL_KINDS]);
-    flat.consumers.push({ value: asRaw(own), origin: at(path) });
+    flat.consumers.push({ value: asRaw(own), origin: at(path), source: sourceOf(c) });
     const key = keyOf(own, ['id', 'username', 'custom_id']) ?? '';
     for (const kind of CREDENTIAL_KINDS) {
-      (children[kind] ?? []).forEach((x, j) => flat.credentials[kind].push({ value: { ...asRaw(x), _parent: key }, origin: at([...path, kind, j]) }));
+      (children[kind] ?? []).forEach((x, j) => flat.credentials[kind].push({ value: { ...asRaw(x), _parent: key }, origin: at([...path, kind, j]), source: sourceOf(x) }));
     }
     addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key }, () => parentId(own, 'consumers', 'username', path));
   });
-  for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]) }));
+  for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]), source: sourceOf(x) }));
   addPlugins(top.plugins, ['plugins'], {});
-  const list = (into: Found<Raw>[], items: unknown[], kind: string) => items.forEach((x, i) => into.push({ value: asRaw(x), origin: at([kind, i]) }));
+  const list = (into: Found<Raw>[], items: unknown[], kind: string) => items.forEach((x, i) => into.push({ value: asRaw(x), origin: at([kind, i]), source: sourceOf(x) }));
   list(flat.certificates, top.certificates, 'certificates');
   list(flat.snis, top.snis, 'snis');
   list(flat.caCertificates, top.ca_certificates, 'ca_certificates');

@@ -9,8 +9,8 @@ import { parseWith, type Reporter } from './reporter.js';
 export function loadListeners(rep: Reporter, refs: References, listeners: readonly Found<Raw>[], certificates: readonly Certificate[], routes: readonly Route[]): Listener[] {
   const loaded: Listener[] = [];
   const ports = new Map<string, string>();
-  for (const { value, origin } of listeners) {
-    const l = parseWith(rep, listenerSchema, value, origin);
+  for (const { value, origin, source } of listeners) {
+    const l = parseWith(rep, listenerSchema, value, origin, { source });
     if (!l) continue;
     refs.claim('listener', l.name, origin, 'name');
     const addr = `${l.fleet ?? ''}|${l.address}:${l.port}`;

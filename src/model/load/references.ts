@@ -48,10 +48,9 @@ export class References {
  * A child entity (target, credential) through its schema, with the name or id of its parent:
  * the one it is nested in, else the one its `field` names; no parent at all is reported.
  */
-export function parseChild<S extends z.ZodType>(rep: Reporter, schema: S, { value, origin }: Found<Child>, field: string, named: (child: z.infer<S>) => Ref): { child: z.infer<S>; parent: string } | undefined {
+export function parseChild<S extends z.ZodType>(rep: Reporter, schema: S, { value, origin, source }: Found<Child>, field: string, named: (child: z.infer<S>) => Ref): { child: z.infer<S>; parent: string } | undefined {
   const nestedIn = value._parent;
-  const raw = omit(value, ['_parent']);
-  const child = parseWith(rep, schema, raw, origin);
+  const child = parseWith(rep, schema, () => omit(value, ['_parent']), origin, { source });
   if (!child) return undefined;
   const parent = nestedIn ?? refName(named(child));
   if (parent === undefined) { rep.at(origin, diag('FD_REQUIRED', origin.path, field)); return undefined; }

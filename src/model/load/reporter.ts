@@ -39,10 +39,17 @@ export class Reporter {
 /**
  * One entity through its zod schema (nulls removed first: `null` means Kong's default); issues
  * become diagnostics. `memo: false` for a value that is never the same twice (a whole file).
+ * `source` (Found.source) is the YAML value `raw` is made of alone: the last load's data for it
+ * is taken by identity, and `raw` may then be a function that makes it only when needed.
  */
-export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin, { memo = true } = {}): z.infer<S> | undefined {
-  const input = stripNulls(raw);
-  const res = memo && rep.memo ? rep.memo.parse(schema, input, `${origin.file}\0${origin.path.join('.')}`) : schema.safeParse(input);
+export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin, { memo = true, source }: { memo?: boolean; source?: object } = {}): z.infer<S> | undefined {
+  const memoized = memo ? rep.memo : undefined;
+  if (memoized && source) {
+    const known = memoized.known(schema, source);
+    if (known !== undefined) return known;
+  }
+  const input = stripNulls(typeof raw === 'function' ? (raw as () => unknown)() : raw);
+  const res = memoized ? memoized.parse(schema, input, `${origin.file}\0${origin.path.join('.')}`, source) : schema.safeParse(input);
   if (res.success) return res.data;
   rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
   return undefined;

@@ -56,12 +56,11 @@ export interface LoadedRoutes {
 /** Routes: named (or given `<service>.<index>`), their service resolved, paths converted and checked. */
 export function loadRoutes(rep: Reporter, refs: References, routes: readonly Found<Child>[], services: LoadedServices, legacy: ReadonlyMap<string, string>, models?: ModelMemo): LoadedRoutes {
   const out: LoadedRoutes = { routes: [], off: new Set() };
-  routes.forEach(({ value, origin }, idx) => {
+  routes.forEach(({ value, origin, source }, idx) => {
     const parent = value._parent;
-    const raw = omit(value, ['_parent']);
     // Refused or switched off: plugins that name this route go quietly (its own error, if any, is reported).
-    const r = parseWith(rep, routeSchema, raw, origin);
-    if (!r) { quiet(out.off, raw.name, raw.id, typeof raw.name === 'string' ? kongId('routes', raw.name) : undefined, placeKey(origin)); return; }
+    const r = parseWith(rep, routeSchema, () => omit(value, ['_parent']), origin, { source });
+    if (!r) { quiet(out.off, value.name, value.id, typeof value.name === 'string' ? kongId('routes', value.name) : undefined, placeKey(origin)); return; }
     const serviceRef = parent ?? refName(r.service);
     const name = r.name ?? r.id ?? `${serviceRef ?? 'route'}.${idx}`;
     // Kong gives a route without a name a random id; here it comes from where the route is written.

@@ -23,8 +23,8 @@ const PROXIED = ['http', 'https', 'grpc', 'grpcs', 'ws', 'wss', 'tcp', 'tls', 't
 export function loadServices(rep: Reporter, refs: References, services: readonly Found<Raw>[], caCertificates: readonly Found<Raw>[]): LoadedServices {
   const out: LoadedServices = { services: [], refused: new Set(), disabled: new Set() };
   const caKeys = new Set(caCertificates.map(({ value }, i) => String(value.id ?? `ca-${i}`)));
-  for (const { value, origin } of services) {
-    const s = parseWith(rep, serviceSchema, value, origin);
+  for (const { value, origin, source } of services) {
+    const s = parseWith(rep, serviceSchema, value, origin, { source });
     if (!s) {
       for (const k of [value.name, value.id, typeof value.name === 'string' ? kongId('services', value.name) : undefined]) if (typeof k === 'string') out.refused.add(k);
       continue;

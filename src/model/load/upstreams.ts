@@ -12,8 +12,8 @@ export function loadUpstreams(rep: Reporter, refs: References, upstreams: readon
   const loaded: Upstream[] = [];
   // Refused for an error of their own: their targets go quietly, so the error is reported once.
   const refused = new Set<string>();
-  for (const { value, origin } of upstreams) {
-    const u = parseWith(rep, upstreamSchema, value, origin);
+  for (const { value, origin, source } of upstreams) {
+    const u = parseWith(rep, upstreamSchema, value, origin, { source });
     if (!u) { for (const k of [value.name, value.id]) if (typeof k === 'string') refused.add(k); continue; }
     const badName = hostProblem(u.name);
     if (badName) { rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'name'], u.name, `${badName} (an upstream's name is the host services use)`)); refused.add(u.name); if (u.id) refused.add(u.id); continue; }
