@@ -92,11 +92,24 @@ function objectsAt(schema: z.ZodType, path: ReadonlyArray<string | number>): z.Z
 }
 
 /**
+ * Frozen values found to hold no null key: a file's unchanged chunks are the same frozen
+ * objects load after load (yaml-source.ts), walked once.
+ */
+const NO_NULLS = new WeakSet<object>();
+
+/**
  * Removes keys whose value is null, recursively: in Kong's files `null` means "the default".
  * A value with no null key inside is returned as it is (no copy); one with some is copied
  * along the way to them.
  */
 export function stripNulls(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || NO_NULLS.has(v)) return v;
+  const out = stripNullsOnce(v);
+  if (out === v && Object.isFrozen(v)) NO_NULLS.add(v);
+  return out;
+}
+
+function stripNullsOnce(v: object): unknown {
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
@@ -106,22 +119,19 @@ export function stripNulls(v: unknown): unknown {
     }
     return out ?? v;
   }
-  if (v && typeof v === 'object') {
-    let out: Record<string, unknown> | undefined;
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o); // not Object.entries: no pair array per key, for every entity of every load
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      const x = o[k];
-      const y = x === null ? undefined : stripNulls(x);
-      if (out) { if (x !== null) out[k] = y; continue; }
-      if (x === null || y !== x) {
-        out = {};
-        for (let j = 0; j < i; j++) out[keys[j]!] = o[keys[j]!];
-        if (x !== null) out[k] = y;
-      }
+  let out: Record<string, unknown> | undefined;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o); // not Object.entries: no pair array per key, for every entity of every load
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const x = o[k];
+    const y = x === null ? undefined : stripNulls(x);
+    if (out) { if (x !== null) out[k] = y; continue; }
+    if (x === null || y !== x) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]!] = o[keys[j]!];
+      if (x !== null) out[k] = y;
     }
-    return out ?? v;
   }
-  return v;
+  return out ?? v;
 }

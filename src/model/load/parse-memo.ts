@@ -41,11 +41,11 @@ export class ParseMemo {
    * YAML value, which an unchanged text is parsed to again), wherever the entity is written now;
    * undefined when the last load had no such entity (then `parse`, with the input, as usual).
    */
-  known<S extends z.ZodType>(schema: S, source: object): z.infer<S> | undefined {
+  known<S extends z.ZodType>(schema: S, source: object, place: string): z.infer<S> | undefined {
     const e = this.last.get(schema)?.bySource.get(source) ?? this.next.get(schema)?.bySource.get(source);
     if (!e) return undefined;
     this.bySourceHits++;
-    keep(this.entries(schema), undefined, e);
+    keep(this.entries(schema), place, e); // by place too: an edit of the chunk it is in makes a new object at the same place
     return e.data as z.infer<S>;
   }
 
@@ -119,11 +119,11 @@ export class ParseMemo {
 }
 
 function keep(into: Entries, place: string | undefined, e: Entry): void {
+  if (place !== undefined) into.byPlace.set(place, e);
   if (e.source !== undefined) {
     if (into.bySource.get(e.source) === e) return; // kept already: one object written twice, or found twice
     into.bySource.set(e.source, e);
   }
-  if (place !== undefined) into.byPlace.set(place, e);
   into.all.push(e);
   if (e.key !== undefined) into.byKey?.set(e.key, e);
 }

@@ -44,12 +44,13 @@ export class Reporter {
  */
 export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin, { memo = true, source }: { memo?: boolean; source?: object } = {}): z.infer<S> | undefined {
   const memoized = memo ? rep.memo : undefined;
+  const place = memoized ? `${origin.file}\0${origin.path.join('.')}` : '';
   if (memoized && source) {
-    const known = memoized.known(schema, source);
+    const known = memoized.known(schema, source, place);
     if (known !== undefined) return known;
   }
   const input = stripNulls(typeof raw === 'function' ? (raw as () => unknown)() : raw);
-  const res = memoized ? memoized.parse(schema, input, `${origin.file}\0${origin.path.join('.')}`, source) : schema.safeParse(input);
+  const res = memoized ? memoized.parse(schema, input, place, source) : schema.safeParse(input);
   if (res.success) return res.data;
   rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
   return undefined;
