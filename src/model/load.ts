@@ -52,7 +52,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   if (texts.length === 0) return { diagnostics: [diag('FD_CONFIG_EMPTY', [])] };
   const rep = new Reporter(options.memo);
   const documents = readDocuments(rep, texts); // YAML, top level, _format_version
-  const flat = flatten(documents); // nested and top-level entities → one list per kind
+  const flat = flatten(documents, options.models?.flat); // nested and top-level entities → one list per kind
   const legacy = legacyFiles(documents);
   warnConvertedPaths(rep, legacy, flat.routes);
   warnUnappliedFields(rep, documents, flat); // fields that load without effect, each named

@@ -381,4 +381,33 @@ describe('incremental compile', () => {
     build(['r-new', ...edited]);
     assert.deepEqual(cache.parses.lastLoad, { bySource: 21, byPlace: 0, byContent: 0, parsed: 1, keyed: 0 });
   });
+  test('a route taken again from the last load follows its service, its name and its place: what a build from nothing gives, edit after edit', () => {
+    const cache = new CompileCache();
+    const service = (name: string, extra: string[] = []) => [`  - name: ${name}`, '    url: http://127.0.0.1:9000', ...extra];
+    const route = (lines: string[]) => lines.map((l, i) => `${i ? '    ' : '  - '}${l}`);
+    const file = (services: string[][], routes: string[][], version = '3.0') => `${[`_format_version: "${version}"`, 'services:', ...services.flat(), 'routes:', ...routes.flatMap(route)].join('\n')}\n`;
+    const r1 = ['name: r1', 'service: a', 'paths: [/one]'];
+    const r2 = ['name: r2', 'service: b', 'paths: [/two]'];
+    const unnamed = (p: string) => ['service: a', `paths: [/${p}]`];
+    const base = [r1, r2, unnamed('u1'), unnamed('u2')];
+    const steps: [string, string][] = [
+      ['the first build', file([service('a'), service('b')], base)],
+      ["r2's service renamed: r2 names a service that is gone", file([service('a'), service('b2')], base)],
+      ['back', file([service('a'), service('b')], base)],
+      ["r1's service switched off", file([service('a', ['    enabled: false']), service('b')], base)],
+      ['back', file([service('a'), service('b')], base)],
+      ['a route without a name added first: the others without one are named by their new index', file([service('a'), service('b')], [unnamed('u0'), ...base])],
+      ['r2 named r1: a name written twice', file([service('a'), service('b')], [r1, ['name: r1', 'service: b', 'paths: [/two]'], unnamed('u1')])],
+      ['back', file([service('a'), service('b')], base)],
+      ['the same routes in a format 1.1 file', file([service('a'), service('b')], base, '1.1')],
+      ['back to 3.0', file([service('a'), service('b')], base)],
+    ];
+    let previous: Snapshot | undefined;
+    const reusedAt: number[] = [];
+    for (const [label, text] of steps) {
+      previous = compileBoth(cache, 'gateway.yaml', text, label, previous);
+      reusedAt.push(cache.models.flat.reused);
+    }
+    assert.ok(reusedAt.slice(1).every((n) => n > 0), `unchanged items were taken from the last load at every edit (${reusedAt.join(', ')})`);
+  });
 });

@@ -60,25 +60,79 @@ function childOf(raw: unknown, childKey: string, parent: string | undefined): Ch
 /**
  * Nested and top-level entities → flat lists. Kong files nest routes and plugins in services,
  * plugins in routes, credentials and plugins in consumers, targets in upstreams; a nested child
- * remembers its parent's key, a nested plugin the scope it is written in.
+ * remembers its parent's key, a nested plugin the scope it is written in. With `memo`, a
+ * top-level item that is the last load's frozen object at the same place gives the entries it
+ * gave then, the same objects.
  */
-export function flatten(documents: readonly Document[]): FlatConfig {
+export function flatten(documents: readonly Document[], memo?: FlattenMemo): FlatConfig {
   const flat: FlatConfig = {
     services: [], routes: [], upstreams: [], targets: [], consumers: [], plugins: [],
     credentials: { jwt_secrets: [], keyauth_credentials: [], basicauth_credentials: [], acls: [] },
     certificates: [], snis: [], caCertificates: [], listeners: [],
   };
-  for (const document of documents) flattenDocument(flat, document);
+  memo?.begin();
+  for (const document of documents) flattenDocument(flat, document, memo);
   return flat;
 }
 
-function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
+/** The flat lists in a fixed order: a top-level item's entries are kept by list index. */
+function listsOf(flat: FlatConfig): Found<unknown>[][] {
+  return [flat.services, flat.routes, flat.upstreams, flat.targets, flat.consumers, flat.plugins, ...CREDENTIAL_KINDS.map((k) => flat.credentials[k]), flat.certificates, flat.snis, flat.caCertificates, flat.listeners];
+}
+
+/** One top-level item's entries: where it was written, and per flat list (by index) what it added. */
+interface ItemEntries { file: string; kind: string; index: number; added: [number, Found<unknown>[]][] }
+
+/**
+ * What flatten keeps for the next load: the entries each top-level item gave, by the item's
+ * frozen YAML value (an unchanged chunk of the file is the same object, yaml-source.ts). An
+ * entry is taken again only for the same value at the same file, list and index: its origins
+ * say where it is written.
+ */
+export class FlattenMemo {
+  private items = new WeakMap<object, ItemEntries>();
+  /** Items whose entries were taken, and made, by the last flatten (for tests and benchmarks). */
+  reused = 0;
+  made = 0;
+
+  /** Runs `add` for the item (recording what it adds to `lists`), or adds what it added last time. */
+  item(lists: Found<unknown>[][], value: unknown, file: string, kind: string, index: number, add: () => void): void {
+    const source = sourceOf(value);
+    if (!source) { add(); return; }
+    const known = this.items.get(source);
+    if (known && known.index === index && known.file === file && known.kind === kind) {
+      this.reused++;
+      for (const [k, found] of known.added) for (const f of found) lists[k]!.push(f);
+      return;
+    }
+    this.made++;
+    const before = lists.map((l) => l.length);
+    add();
+    const added: [number, Found<unknown>[]][] = [];
+    for (let k = 0; k < lists.length; k++) if (lists[k]!.length > before[k]!) added.push([k, lists[k]!.slice(before[k])]);
+    this.items.set(source, { file, kind, index, added });
+  }
+
+  /** The start of a flatten (flatten calls it): its counts from zero. */
+  begin(): void {
+    this.reused = this.made = 0;
+  }
+}
+
+function flattenDocument(flat: FlatConfig, { file, top }: Document, memo: FlattenMemo | undefined): void {
   const at = (path: YamlPath): Origin => ({ file, path });
+  const lists = memo ? listsOf(flat) : [];
+  /** Each item of a top-level list through `add`, by the memo when there is one. */
+  const each = (items: unknown[], kind: string, add: (v: unknown, i: number) => void) => {
+    if (!memo) items.forEach(add);
+    else items.forEach((v, i) => memo.item(lists, v, file, kind, i, () => add(v, i)));
+  };
   // The parent's id only for a parent with plugins (a UUID v5 to make, for every route otherwise).
-  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope'], parentIdOf?: () => string) => {
+  // `first`: the index of list[0] in the YAML list it is part of (a top-level plugin comes alone).
+  const addPlugins = (list: unknown[], base: YamlPath, scope: Plugin['scope'], parentIdOf?: () => string, first = 0) => {
     if (!list.length) return;
     const parentId = parentIdOf?.();
-    list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope, _parentId: parentId }, origin: at([...base, i]) }));
+    list.forEach((p, i) => flat.plugins.push({ value: { ...asRaw(p), _scope: scope, _parentId: parentId }, origin: at([...base, first + i]) }));
   };
   const addRoute = (r: unknown, path: YamlPath, parent?: string) => {
     // One copy of the route (what detach, asRaw and the spread with _parent gave in three): there are thousands.
@@ -91,7 +145,7 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
   const parentId = (own: unknown, schema: string, keyField: string, path: YamlPath) =>
     keyOf(own, ['id']) ?? kongId(schema, keyOf(own, [keyField]) ?? placeKey(at(path)).slice(1));
 
-  top.services.forEach((s, i) => {
+  each(top.services, 'services', (s, i) => {
     const path = ['services', i];
     const { own, children } = detach(s, ['routes', 'plugins']);
     flat.services.push({ value: asRaw(own), origin: at(path), source: sourceOf(s) });
@@ -99,16 +153,16 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     (children.routes ?? []).forEach((r, j) => addRoute(r, [...path, 'routes', j], key));
     addPlugins(children.plugins ?? [], [...path, 'plugins'], { service: key }, () => parentId(own, 'services', 'name', path));
   });
-  top.routes.forEach((r, i) => addRoute(r, ['routes', i]));
-  top.upstreams.forEach((u, i) => {
+  each(top.routes, 'routes', (r, i) => addRoute(r, ['routes', i]));
+  each(top.upstreams, 'upstreams', (u, i) => {
     const path = ['upstreams', i];
     const { own, children } = detach(u, ['targets']);
     flat.upstreams.push({ value: asRaw(own), origin: at(path), source: sourceOf(u) });
     const key = keyOf(own, ['name', 'id']) ?? '';
     (children.targets ?? []).forEach((t, j) => flat.targets.push({ value: { ...asRaw(t), _parent: key }, origin: at([...path, 'targets', j]), source: sourceOf(t) }));
   });
-  top.targets.forEach((t, i) => flat.targets.push({ value: asRaw(t), origin: at(['targets', i]), source: sourceOf(t) }));
-  top.consumers.forEach((c, i) => {
+  each(top.targets, 'targets', (t, i) => flat.targets.push({ value: asRaw(t), origin: at(['targets', i]), source: sourceOf(t) }));
+  each(top.consumers, 'consumers', (c, i) => {
     const path = ['consumers', i];
     const { own, children } = detach(c, ['plugins', ...CREDENTIAL_KINDS]);
     flat.consumers.push({ value: asRaw(own), origin: at(path), source: sourceOf(c) });
@@ -118,9 +172,9 @@ function flattenDocument(flat: FlatConfig, { file, top }: Document): void {
     }
     addPlugins(children.plugins ?? [], [...path, 'plugins'], { consumer: key }, () => parentId(own, 'consumers', 'username', path));
   });
-  for (const kind of CREDENTIAL_KINDS) top[kind].forEach((x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]), source: sourceOf(x) }));
-  addPlugins(top.plugins, ['plugins'], {});
-  const list = (into: Found<Raw>[], items: unknown[], kind: string) => items.forEach((x, i) => into.push({ value: asRaw(x), origin: at([kind, i]), source: sourceOf(x) }));
+  for (const kind of CREDENTIAL_KINDS) each(top[kind], kind, (x, i) => flat.credentials[kind].push({ value: asRaw(x), origin: at([kind, i]), source: sourceOf(x) }));
+  each(top.plugins, 'plugins', (p, i) => addPlugins([p], ['plugins'], {}, undefined, i));
+  const list = (into: Found<Raw>[], items: unknown[], kind: string) => each(items, kind, (x, i) => into.push({ value: asRaw(x), origin: at([kind, i]), source: sourceOf(x) }));
   list(flat.certificates, top.certificates, 'certificates');
   list(flat.snis, top.snis, 'snis');
   list(flat.caCertificates, top.ca_certificates, 'ca_certificates');

@@ -1,5 +1,29 @@
-import type { GatewayModel } from '../types.js';
+import type { GatewayModel, Route } from '../types.js';
 import { sameContent } from '../../same-content.js';
+import { FlattenMemo } from './flatten.js';
+
+/**
+ * What loading one route did, kept for the next load by its flat entry (the same object while
+ * the route's text and place are unchanged, flatten.ts; loadRoutes in routes.ts): replayed there without its schema,
+ * checks or model, as long as its service resolves the same. Only a route that reported
+ * nothing is kept, so a replay reports nothing either.
+ */
+export interface RouteStep {
+  name: string;
+  /** Every name the route may be called by (name, id, place). */
+  aliases: string[];
+  /** Where it is written, as the parse memo keys it: a replay keeps its schema output there for the next load. */
+  place: string;
+  /** The index in the flat list its name was made of, when it has neither name nor id. */
+  idx?: number;
+  serviceRef: string | undefined;
+  service: string | undefined;
+  serviceOff: boolean;
+  legacy: boolean;
+  /** Switched off (or its service is): its names go quietly. */
+  off: boolean;
+  route?: Route;
+}
 
 type Lists = { [K in keyof GatewayModel]: GatewayModel[K][number] };
 
@@ -27,6 +51,10 @@ const KEYS: { [K in keyof GatewayModel]: (e: Lists[K]) => string } = {
  */
 export class ModelMemo {
   private last?: GatewayModel;
+  /** The flat entries of each unchanged top-level item (flatten.ts). */
+  readonly flat = new FlattenMemo();
+  /** What loading each route did, by its flat entry (routes.ts): replayed while the entry is the same object. */
+  readonly routeSteps = new WeakMap<object, RouteStep>();
   /** Schema output → the model object last made from it, and what else it was made from. */
   private from = new WeakMap<object, { parts: unknown[]; value: unknown }>();
   /** Entities reused and made anew by the last load (a figure for tests and benchmarks). */

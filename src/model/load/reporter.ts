@@ -44,7 +44,7 @@ export class Reporter {
  */
 export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: unknown, origin: Origin, { memo = true, source }: { memo?: boolean; source?: object } = {}): z.infer<S> | undefined {
   const memoized = memo ? rep.memo : undefined;
-  const place = memoized ? `${origin.file}\0${origin.path.join('.')}` : '';
+  const place = memoized ? memoPlace(origin) : '';
   if (memoized && source) {
     const known = memoized.known(schema, source, place);
     if (known !== undefined) return known;
@@ -54,6 +54,11 @@ export function parseWith<S extends z.ZodType>(rep: Reporter, schema: S, raw: un
   if (res.success) return res.data;
   rep.report(origin.file, issuesToDiagnostics(schema, res.error.issues, origin.path, input));
   return undefined;
+}
+
+/** Where an entity is written, as the parse memo keys it. */
+export function memoPlace(origin: Origin): string {
+  return `${origin.file}\0${origin.path.join('.')}`;
 }
 
 /** A field Frontdesk does not implement: refused unless it holds Kong's default. */
