@@ -1,4 +1,8 @@
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pinoModule from 'pino';
+
+// By require, not import: the companions' memory (see ratelimit/stores/redis-client.ts).
+const pino = createRequire(import.meta.url)('pino') as typeof pinoModule;
 
 /** The small logging interface every module takes; pino's logger satisfies it. */
 export interface Logger {
@@ -21,8 +25,13 @@ export const REDACT_PATHS = [
 ];
 
 /** The process logger: JSON lines on stderr (or the given stream), secrets redacted. */
-export function createLogger(level = process.env.FRONTDESK_LOG_LEVEL ?? 'info', stream?: pino.DestinationStream): Logger {
-  return pino({ level, base: { name: 'frontdesk' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream ?? pino.destination({ dest: 2, sync: true }));
+export function createLogger(level = process.env.FRONTDESK_LOG_LEVEL ?? 'info', stream?: pinoModule.DestinationStream): Logger {
+  return pino({ level, base: { name: 'frontdesk' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream ?? stderrSink());
+}
+
+/** pino's synchronous stderr destination: one write per line, nothing lost at exit. */
+export function stderrSink(): pinoModule.DestinationStream {
+  return pino.destination({ dest: 2, sync: true });
 }
 
 /** A logger that drops everything, for tests and tools. */

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino from 'pino';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import type { IrOptions } from '../ir/build.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, stderrSink, type Logger } from '../logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../resources/filters/registry.js';
 import { hostPort, intFlag, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { adminPortOf, type CompanionDefinition } from './companions.js';
@@ -139,7 +138,7 @@ export function outputFrom(args: ParsedArgs): Output {
   const format: LogFormat = given ?? (process.stderr.isTTY ? 'pretty' : 'json');
   // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
   const color = format === 'pretty' && Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
-  const sink = format === 'pretty' ? prettyStream({ color }) : pino.destination({ dest: 2, sync: true });
+  const sink = format === 'pretty' ? prettyStream({ color }) : stderrSink();
   let quiet = false;
   const gated = { write(line: string) { if (!quiet || levelOf(line) >= 50) sink.write(line); } };
   return { format, logger: createLogger(undefined, gated), notices: createLogger(undefined, sink), quiet: () => { quiet = true; } };
