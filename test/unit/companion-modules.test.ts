@@ -11,13 +11,17 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 
-/** The packages (node_modules/<name>) a fresh process loads for the given modules. */
+/**
+ * The packages (node_modules/<name>) a fresh process loads for the given modules: those imported
+ * (an ESM load hook sees them) and those required (CommonJS's module cache holds them).
+ */
 function packagesLoaded(modules: string[]): string[] {
   const hook = `export async function load(url, context, next) { if (url.includes('/node_modules/')) process.stderr.write('LOADED ' + url + '\\n'); return next(url, context); }`;
   const script = [
-    "import { register } from 'node:module';",
+    "import { createRequire, register } from 'node:module';",
     `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`,
     ...modules.map((m) => `await import(${JSON.stringify(new URL(m, `file://${PROJECT_ROOT}/`).href)});`),
+    "for (const f of Object.keys(createRequire(import.meta.url).cache)) process.stderr.write('LOADED file://' + f + '\\n');",
   ].join('\n');
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
