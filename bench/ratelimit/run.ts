@@ -2,13 +2,14 @@
  * ratelimit benchmark. Prints figures; never fails on them.
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
- *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE]
+ *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE] [--memory-report FILE]
  *                                            [--baseline-tree DIR] [--baseline-node-options FLAGS]
  *
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
  * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
- * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it); `--baseline-tree DIR`
+ * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it); `--memory-report FILE` writes
+ * where the service's memory is at its stop (RSS, V8's heap by space, external, array buffers) as JSON; `--baseline-tree DIR`
  * runs a second service from another checkout of the project (e.g. `git archive main src bench
  * proto package.json | tar -x -C DIR`, node_modules linked) beside this one in part 3, its rounds
  * interleaved with the others: a before/after in the same run (`--baseline-node-options`: its Node flags,
@@ -115,7 +116,8 @@ function startServiceProcess(dir: string, xdsPort: number, port: number, redisUr
   if (!existsSync(join(js, 'bench', 'ratelimit', 'service-proc.js'))) transpileTree(tree, js, ['src', 'bench/ratelimit/service-proc.ts']);
   const script = join(js, 'bench', 'ratelimit', 'service-proc.js');
   const profile = name === 'js' ? textFlag('cpu-prof') : undefined;
-  const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : [])];
+  const memory = name === 'js' ? textFlag('memory-report') : undefined;
+  const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : []), ...(memory ? ['--memory-report', memory] : [])];
   // On the command line, as bin/frontdesk.js gives its flags (NODE_OPTIONS refuses some V8 flags).
   return startNodeService('ratelimit', script, args, ROOT, name === 'js' ? SERVICE_NODE_FLAGS : BASELINE_NODE_FLAGS);
 }

@@ -3,10 +3,13 @@
  * is its own: `node --import tsx bench/ratelimit/service-proc.ts --xds HOST:PORT --port N [--redis URL]`.
  * Prints `ready <port>` once the first policy is loaded; stops on SIGTERM.
  * With `--cpu-prof FILE`, a V8 CPU profile of the process from ready to SIGTERM is written to
- * FILE (read it with bench/support/cpuprofile.ts).
+ * FILE (read it with bench/support/cpuprofile.ts). With `--memory-report FILE`, where the
+ * process's memory is at SIGTERM (RSS, V8's heap by space, external and array buffers) is
+ * written to FILE as JSON.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { silentLogger } from '../../src/logger.js';
 import { RATELIMIT_ENVOY_PROTOS, startRateLimitService } from '../../src/ratelimit/service.js';
 import { loadOnlyEnvoyProtos } from '../../src/xds/proto-scope.js';
@@ -41,6 +44,13 @@ process.stdout.write(`ready ${svc.port}\n`);
 process.on('SIGTERM', () => {
   void (async () => {
     if (profiler && profileFile) writeFileSync(profileFile, JSON.stringify((await profiler.post('Profiler.stop')).profile));
+    const memoryFile = arg('memory-report');
+    if (memoryFile) {
+      const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+      const m = process.memoryUsage();
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, { size: mib(x.space_size), used: mib(x.space_used_size) }]));
+      writeFileSync(memoryFile, JSON.stringify({ rss: mib(m.rss), heapTotal: mib(m.heapTotal), heapUsed: mib(m.heapUsed), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers), spaces }));
+    }
     await svc.stop();
     process.exit(0);
   })();
