@@ -381,6 +381,22 @@ describe('incremental compile', () => {
     build(['r-new', ...edited]);
     assert.deepEqual(cache.parses.lastLoad, { bySource: 21, byPlace: 0, byContent: 0, parsed: 1, keyed: 0 });
   });
+  test('edits in one service after another: routes parsed anew last time are found by identity, the edited ones by place, and no content index is built', () => {
+    const cache = new CompileCache();
+    const service = (i: number, token: string) => [`  - name: s${i}`, '    url: http://127.0.0.1:9000', '    routes:', ...[0, 1, 2].flatMap((j) => [`      - name: s${i}-r${j}`, `        paths: [/s${i}/r${j}/${j === 0 ? token : 'x'}]`])];
+    const text = (tokens: string[]) => `${['_format_version: "3.0"', 'services:', ...tokens.flatMap((t, i) => service(i, t))].join('\n')}\n`;
+    const build = (tokens: string[]) => {
+      const r = compileChecked(cache, 'gateway.yaml', text(tokens), tokens.join(','));
+      assert.ok(r.result.ok, describeErrors(r.result));
+      return cache.parses.lastLoad;
+    };
+    build(['a', 'a', 'a', 'a']);
+    // Service 1's first route edited: its chunk (the service and its three routes) is new YAML; the rest found by identity.
+    assert.deepEqual(build(['a', 'b', 'a', 'a']), { bySource: 12, byPlace: 3, byContent: 0, parsed: 1, keyed: 0 });
+    // Then service 2's: service 1's objects, new last time, are found by identity now; service 2's by place.
+    assert.deepEqual(build(['a', 'b', 'b', 'a']), { bySource: 12, byPlace: 3, byContent: 0, parsed: 1, keyed: 0 });
+  });
+
   test('a route taken again from the last load follows its service, its name and its place: what a build from nothing gives, edit after edit', () => {
     const cache = new CompileCache();
     const service = (name: string, extra: string[] = []) => [`  - name: ${name}`, '    url: http://127.0.0.1:9000', ...extra];
