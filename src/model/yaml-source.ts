@@ -1,6 +1,7 @@
 import jsyaml, { types as yamlTypes } from 'js-yaml';
 import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { diag, type Diagnostic, type YamlPath } from '../errors.js';
+import { deepFreeze } from './deep-freeze.js';
 import { splitTopLevel } from './yaml-chunks.js';
 
 /**
@@ -151,12 +152,6 @@ function parseChunks(src: SourceText): Record<string, unknown> | undefined {
   if (chunkMemo.size >= MAX_MEMO_FILES) chunkMemo.delete(chunkMemo.keys().next().value!);
   chunkMemo.set(src.file, next);
   return data;
-}
-
-function deepFreeze(v: unknown): void {
-  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
-  for (const x of Object.values(v)) deepFreeze(x);
-  Object.freeze(v);
 }
 
 function firstLine(s: string): string {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { sameContent } from '../../same-content.js';
+import { deepFreeze } from '../deep-freeze.js';
 
 /** One schema output kept, with the input it came from (and that input's JSON once it was needed, and the YAML value the input was made of alone, when known). */
 interface Entry { input: unknown; data: unknown; key?: string; source?: object }
@@ -136,14 +137,4 @@ function contentKey(input: unknown): string | undefined {
   const key = JSON.stringify(input);
   if (key === undefined || /(^|[[:,])null([\],}]|$)/.test(key)) return undefined;
   return key;
-}
-
-
-function deepFreeze<T>(v: T): T {
-  if (Array.isArray(v)) { for (const x of v) deepFreeze(x); Object.freeze(v); }
-  else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
 }

@@ -98,21 +98,20 @@ function loadRoute(rep: Reporter, refs: References, out: LoadedRoutes, { value, 
   if (!link) { quiet(out.off, ...aliases); return undefined; }
   const off = link.off || !r.enabled;
   const step: RouteStep = { name, aliases, place: memoPlace(origin), ...(r.name ?? r.id ? {} : { idx }), serviceRef, service: link.service, serviceOff: link.off, legacy: legacy.has(origin.file), off };
-  const refused = (): undefined => { quiet(out.off, ...aliases); return undefined; };
   if (off) quiet(out.off, ...aliases);
   if (r.snis?.length) {
     // Kong's route schema: snis only on a route that can be reached over TLS.
     if (!r.protocols.some((p) => TLS_PROTOCOLS.has(p))) {
       rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis'], "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", 'add https (or grpcs) to protocols, or remove snis'));
-      return refused();
+      return refuse(out, aliases);
     }
     const bad = r.snis.flatMap((n, i) => (sniProblem(n) ? [{ n, i, problem: sniProblem(n)! }] : []));
     for (const { n, i, problem } of bad) rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, 'snis', i], `"${n}" is not an SNI: ${problem}`, 'an SNI is a host name without a port (one * as the leftmost or rightmost label)'));
-    if (bad.length) return refused();
+    if (bad.length) return refuse(out, aliases);
   }
   const stream = r.protocols.filter((p) => STREAM_PROTOCOLS.has(p));
   if (stream.length) {
-    if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) return refused();
+    if (!checkStreamRoute(rep, origin, r, stream.length === r.protocols.length)) return refuse(out, aliases);
     if (off) return step;
     step.route = made(models, r, ['stream', id, name, link.service, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, origin }));
     out.routes.push(step.route);
@@ -121,17 +120,17 @@ function loadRoute(rep: Reporter, refs: References, out: LoadedRoutes, { value, 
   for (const field of ['sources', 'destinations'] as const) {
     if (r[field]?.length) {
       rep.at(origin, diag('FD_INVALID_VALUE', [...origin.path, field], `'${field}' can only be set when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'`, `remove ${field}, or make it a stream route`));
-      return refused();
+      return refuse(out, aliases);
     }
   }
   if (!r.paths?.length && !r.hosts?.length && !r.methods?.length && !r.headers && !r.snis?.length) {
     rep.at(origin, diag('FD_ROUTE_NO_MATCH', origin.path));
-    return refused();
+    return refuse(out, aliases);
   }
   const badHosts = (r.hosts ?? []).flatMap((h, i) => { const problem = routeHostProblem(h); return problem ? [{ h, i, problem }] : []; });
   for (const { h, i, problem } of badHosts) rep.at(origin, diag('FD_BAD_HOST', [...origin.path, 'hosts', i], h, problem));
   const paths = routePaths(rep, origin, r, legacy.has(origin.file));
-  if (!paths || badHosts.length) return refused();
+  if (!paths || badHosts.length) return refuse(out, aliases);
   if (off) return step;
   step.route = made(models, r, ['http', id, name, link.service, r.paths ? paths : undefined, origin], () => Object.assign(omit(r, NOT_IN_MODEL), { id, name, service: link.service, paths: r.paths ? paths : undefined, origin }));
   out.routes.push(step.route);
@@ -141,6 +140,12 @@ function loadRoute(rep: Reporter, refs: References, out: LoadedRoutes, { value, 
 /** The model route of a route unchanged since the last load is the object made then. */
 function made<T>(models: ModelMemo | undefined, r: object, parts: unknown[], make: () => T): T {
   return models ? models.made(r, parts, make) : make();
+}
+
+/** A route its checks refused (reported): its names go quietly. */
+function refuse(out: LoadedRoutes, aliases: readonly string[]): undefined {
+  quiet(out.off, ...aliases);
+  return undefined;
 }
 
 /** Marks a route's names, ids and places as off (not a closure per route: this runs for every route of every load). */
