@@ -1,12 +1,13 @@
 import { HuffmanError, huffmanDecode } from './huffman.js';
 
 /**
- * HPACK (RFC 7541): a decoder for the header blocks a client sends, and the few encodings the
- * server writes. The decoder keeps the connection's dynamic table, so every header block of a
+ * HPACK (RFC 7541): a decoder for the header blocks the peer sends, and the few encodings this
+ * side writes. The decoder keeps the connection's dynamic table, so every header block of a
  * connection must go through it in order, whatever becomes of its stream.
  *
- * The server's own blocks use no dynamic table and no Huffman coding (literals "without
- * indexing"): they are a handful of constant headers, built once.
+ * Our own blocks use no dynamic table and no Huffman coding (literals "without indexing", raw
+ * strings, which §5.2 and §6.2.2 allow any encoder): the server's answers are a handful of
+ * constant headers built once, the client's requests (client-connection.ts) one block per call.
  */
 
 /** RFC 7541 Appendix A. Index 1 is STATIC[0]. */
@@ -196,4 +197,13 @@ export function encodeHeaders(headers: readonly (readonly [string, string])[]): 
     out.push(...rawString(value));
   }
   return Buffer.from(out);
+}
+
+/**
+ * A dynamic table size update (§6.3) to `size`, to begin a header block with: what an encoder
+ * must send first after the peer lowers SETTINGS_HEADER_TABLE_SIZE below the size it used
+ * (§4.2). This encoder keeps no table, so it only ever needs 0.
+ */
+export function tableSizeUpdate(size: number): Buffer {
+  return Buffer.from(integer(size, 5, 0x20));
 }

@@ -1,7 +1,7 @@
 /**
- * HPACK's Huffman code (RFC 7541 §5.2, Appendix B), decoding only: the server writes its own
- * header strings as raw octets, and reads whatever its clients (Envoy's nghttp2 or oghttp2,
- * grpc-go, nghttp2) encode.
+ * HPACK's Huffman code (RFC 7541 §5.2, Appendix B), decoding only: both sides write their own
+ * header strings as raw octets, and read whatever the peer encodes (the server's clients:
+ * Envoy's nghttp2 or oghttp2, grpc-go, nghttp2; the client's server: grpc-js on node:http2).
  *
  * The code is canonical: within each code length the symbols take consecutive codes in symbol
  * order, and each length's first code follows the last of the length before. So the 257 code

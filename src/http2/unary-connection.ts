@@ -1,4 +1,10 @@
 import type { Socket } from 'node:net';
+import {
+  ACK, CONTINUATION, DATA, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, EMPTY, END_HEADERS, END_STREAM, frame, frameHeader, GOAWAY, goAwayFrame,
+  H2_ERROR, HEADERS, headersFrame, MAX_MAX_FRAME, MAX_WINDOW, PING, PREFACE, PRIORITY, PRIORITY_FLAG, PUSH_PROMISE, RST_STREAM, rstFrame,
+  SETTINGS, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE,
+  SETTINGS_MAX_HEADER_LIST_SIZE, settingsFrame, unpad, WINDOW_UPDATE, windowUpdate,
+} from './frames.js';
 import { CompressionError, HpackDecoder } from './hpack.js';
 
 /**
@@ -20,22 +26,11 @@ import { CompressionError, HpackDecoder } from './hpack.js';
  * given back only when a stream's answer is sent or the stream is reset.
  */
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export { H2_ERROR } from './frames.js';
 
-const DATA = 0x0, HEADERS = 0x1, PRIORITY = 0x2, RST_STREAM = 0x3, SETTINGS = 0x4, PUSH_PROMISE = 0x5, PING = 0x6, GOAWAY = 0x7, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
-const END_STREAM = 0x1, ACK = 0x1, END_HEADERS = 0x4, PADDED = 0x8, PRIORITY_FLAG = 0x20;
-
-/** HTTP/2 error codes (RFC 9113 §7). */
-export const H2_ERROR = Object.freeze({
-  NO_ERROR: 0x0, PROTOCOL_ERROR: 0x1, INTERNAL_ERROR: 0x2, FLOW_CONTROL_ERROR: 0x3, STREAM_CLOSED: 0x5, FRAME_SIZE_ERROR: 0x6,
-  REFUSED_STREAM: 0x7, CANCEL: 0x8, COMPRESSION_ERROR: 0x9, ENHANCE_YOUR_CALM: 0xb,
-});
-
-const MAX_FRAME = 16_384;
+const MAX_FRAME = DEFAULT_MAX_FRAME;
 const MAX_HEADER_BLOCK = 64 * 1024;
-const MAX_WINDOW = 0x7fffffff;
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
-const DEFAULT_WINDOW = 65_535;
 /**
  * Client resets of open streams: what node:http2 (nghttp2's stream reset rate limit) allowed
  * before, a burst of 1,000 then 33 a second; more end the connection with ENHANCE_YOUR_CALM.
@@ -152,14 +147,12 @@ export class UnaryConnection {
     this.prefaceTimer.unref();
     // Our SETTINGS, then the connection window raised from 65,535.
     const settings: Array<[number, number]> = [
-      [0x2, 0], // ENABLE_PUSH
-      [0x3, o.maxConcurrentStreams],
-      [0x4, this.streamWindow],
-      [0x6, o.maxHeaderListSize],
+      [SETTINGS_ENABLE_PUSH, 0],
+      [SETTINGS_MAX_CONCURRENT_STREAMS, o.maxConcurrentStreams],
+      [SETTINGS_INITIAL_WINDOW_SIZE, this.streamWindow],
+      [SETTINGS_MAX_HEADER_LIST_SIZE, o.maxHeaderListSize],
     ];
-    const payload = Buffer.alloc(6 * settings.length);
-    settings.forEach(([id, value], i) => { payload.writeUInt16BE(id, 6 * i); payload.writeUInt32BE(value, 6 * i + 2); });
-    this.write(frame(SETTINGS, 0, 0, payload));
+    this.write(settingsFrame(settings));
     this.write(windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
   }
 
@@ -373,15 +366,15 @@ export class UnaryConnection {
     for (let i = 0; i < p.length; i += 6) {
       const key = p.readUInt16BE(i);
       const value = p.readUInt32BE(i + 2);
-      if (key === 0x2 && value > 1) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
-      if (key === 0x4) {
+      if (key === SETTINGS_ENABLE_PUSH && value > 1) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      if (key === SETTINGS_INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) { this.error(H2_ERROR.FLOW_CONTROL_ERROR); return false; }
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
         for (const s of this.streams.values()) s.sendWindow += delta;
       }
-      if (key === 0x5) {
-        if (value < MAX_FRAME || value > 0xffffff) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
+      if (key === SETTINGS_MAX_FRAME_SIZE) {
+        if (value < DEFAULT_MAX_FRAME || value > MAX_MAX_FRAME) { this.error(H2_ERROR.PROTOCOL_ERROR); return false; }
         this.peerMaxFrame = value;
       }
     }
@@ -562,8 +555,6 @@ export class UnaryConnection {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** The request's pseudo-headers (RFC 9113 §8.3.1; :protocol is for extended CONNECT only, which this server does not offer). */
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path']);
 /** Connection-specific fields, which HTTP/2 forbids (§8.2.2); `te` only as "trailers". */
@@ -572,59 +563,3 @@ const CONNECTION_SPECIFIC = new Set(['connection', 'proxy-connection', 'keep-ali
 const BAD_NAME = /[^a-z0-9!#$%&'*+\-.^_`|~]/;
 /** A field value must not hold NUL, CR or LF, nor start or end with a space or tab (§8.2.1). */
 const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
-
-/** Writes a frame's 9-octet header into `b` at `at`; returns where its payload starts. */
-function frameHeader(b: Buffer, at: number, length: number, type: number, flags: number, id: number): number {
-  b[at] = length >>> 16;
-  b[at + 1] = (length >>> 8) & 0xff;
-  b[at + 2] = length & 0xff;
-  b[at + 3] = type;
-  b[at + 4] = flags;
-  b.writeUInt32BE(id, at + 5);
-  return at + 9;
-}
-
-function frame(type: number, flags: number, id: number, payload: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(9 + payload.length);
-  payload.copy(b, frameHeader(b, 0, payload.length, type, flags, id));
-  return b;
-}
-
-/** A header block as HEADERS, and CONTINUATIONs when it is larger than a frame. */
-function headersFrame(id: number, block: Buffer, flags: number, maxFrame: number): Buffer {
-  if (block.length <= maxFrame) return frame(HEADERS, flags | END_HEADERS, id, block);
-  const parts = [frame(HEADERS, flags, id, block.subarray(0, maxFrame))];
-  for (let at = maxFrame; at < block.length; at += maxFrame) {
-    const last = at + maxFrame >= block.length;
-    parts.push(frame(CONTINUATION, last ? END_HEADERS : 0, id, block.subarray(at, at + maxFrame)));
-  }
-  return Buffer.concat(parts);
-}
-
-function rstFrame(id: number, code: number): Buffer {
-  const p = Buffer.allocUnsafe(4);
-  p.writeUInt32BE(code, 0);
-  return frame(RST_STREAM, 0, id, p);
-}
-
-function windowUpdate(id: number, increment: number): Buffer {
-  const p = Buffer.allocUnsafe(4);
-  p.writeUInt32BE(increment, 0);
-  return frame(WINDOW_UPDATE, 0, id, p);
-}
-
-function goAwayFrame(lastId: number, code: number): Buffer {
-  const p = Buffer.allocUnsafe(8);
-  p.writeUInt32BE(lastId, 0);
-  p.writeUInt32BE(code, 4);
-  return frame(GOAWAY, 0, 0, p);
-}
-
-/** A DATA or HEADERS payload without its padding, or undefined when the pad length is too long. */
-function unpad(flags: number, p: Buffer): Buffer | undefined {
-  if ((flags & PADDED) === 0) return p;
-  if (p.length < 1) return undefined;
-  const pad = p[0]!;
-  if (pad > p.length - 1) return undefined;
-  return p.subarray(1, p.length - pad);
-}

@@ -2,10 +2,11 @@
  * HPACK (src/http2/hpack.ts, huffman.ts) against RFC 7541 Appendix C: each example's header
  * blocks decoded in order through one decoder (the dynamic table carried from block to block,
  * with the RFC's table size), with and without Huffman coding; and the errors §5.2 and §4.2 name.
+ * The encoder (literals without indexing, raw strings) against the RFC's octets for the same forms.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CompressionError, encodeHeaders, HpackDecoder } from '../../src/http2/hpack.js';
+import { CompressionError, encodeHeaders, HpackDecoder, tableSizeUpdate } from '../../src/http2/hpack.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -96,4 +97,23 @@ test('the server\'s own blocks decode to what was encoded, names from the static
   const out: Array<[string, string]> = [];
   new HpackDecoder().decode(block, (n, v) => out.push([n, v]));
   assert.deepEqual(out, headers);
+});
+
+test('the encoder writes C.2.2\'s literal without indexing, a new name as §6.2.2 draws it, and C.1\'s integers', () => {
+  // C.2.2: ":path: /sample/path", name by static index 4, value raw.
+  assert.deepEqual(encodeHeaders([[':path', '/sample/path']]), hex('040c 2f73 616d 706c 652f 7061 7468'));
+  // §6.2.2 figure 11: 0000 0000, then the name and the value as raw string literals (H = 0).
+  assert.deepEqual(encodeHeaders([['custom-key', 'custom-header']]), hex('000a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572'));
+  // C.2.4: an exact static entry is one indexed octet.
+  assert.deepEqual(encodeHeaders([[':method', 'GET']]), hex('82'));
+  // C.1.2: 1337 on a 5-bit prefix is 1f 9a 0a; a table size update is that prefix under 001 (§6.3).
+  assert.deepEqual(tableSizeUpdate(1337), hex('3f 9a 0a'));
+  assert.deepEqual(tableSizeUpdate(0), hex('20'));
+  // A string of 127 octets or more takes a multi-octet length (§5.1, 7-bit prefix): 0x7f then 200 - 127 = 73.
+  const long = 'x'.repeat(200);
+  const block = encodeHeaders([['grpc-message', long]]);
+  assert.deepEqual(block.subarray(0, 2 + 'grpc-message'.length + 2), Buffer.concat([hex('000c'), Buffer.from('grpc-message'), hex('7f49')]));
+  const out: Array<[string, string]> = [];
+  new HpackDecoder().decode(Buffer.concat([tableSizeUpdate(0), block]), (n, v) => out.push([n, v]));
+  assert.deepEqual(out, [['grpc-message', long]]);
 });
