@@ -5,12 +5,12 @@
  *   node --import tsx bench/support/cpuprofile.ts PROFILE.cpuprofile [--top 25] [--match TEXT]
  *
  * `--match` keeps only functions whose name or file contains TEXT in the inclusive table.
- * Files with an inline source map (the benchmarks' plain-JS copies) are mapped back to their
- * TypeScript source lines.
+ * Files with a source map (the benchmarks' plain-JS copies, dist/; inline or a file beside
+ * them) are mapped back to their TypeScript source lines.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
@@ -38,13 +38,16 @@ const PROJECT = fileURLToPath(new URL('../../', import.meta.url));
 
 const maps = new Map<string, SourceMap | undefined>();
 
-/** The inline source map of a generated file, if it has one. */
+/** The source map of a generated file, if it names one: inline (base64) or a file beside it (tsc's, transpile.ts's). */
 function sourceMapOf(path: string): SourceMap | undefined {
   if (maps.has(path)) return maps.get(path);
   let map: SourceMap | undefined;
   try {
-    const m = existsSync(path) ? /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/.exec(readFileSync(path, 'utf8')) : null;
-    if (m) map = new SourceMap(JSON.parse(Buffer.from(m[1]!, 'base64').toString('utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+    const url = existsSync(path) ? /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(path, 'utf8'))?.[1] : undefined;
+    const inline = url && /^data:application\/json;base64,([A-Za-z0-9+/=]+)$/.exec(url);
+    const text = inline ? Buffer.from(inline[1]!, 'base64').toString('utf8')
+      : url && !url.includes(':') && existsSync(join(dirname(path), url)) ? readFileSync(join(dirname(path), url), 'utf8') : undefined;
+    if (text !== undefined) map = new SourceMap(JSON.parse(text) as ConstructorParameters<typeof SourceMap>[0]);
   } catch { map = undefined; }
   maps.set(path, map);
   return map;
