@@ -30,8 +30,9 @@
  * --soak N: afterwards, N more one-route edits to Frontdesk with the Envoy alone at the first
  * size, the control plane's heap (after a full GC) and RSS sampled every --soak-every edits.
  * --heap-snapshots DIR: V8 heap snapshots of the control plane at idle and after the soak.
- * --idle-seconds N: RSS with the one Envoy sampled each second for N s of idle (default 1: one
- *   sample at 1 s); the last sample is printed beside the first.
+ * --idle-seconds N: RSS with the one Envoy sampled each second for N s of idle (default 30); the
+ *   first sample (1 s after the start-up build) and the last (idle: V8's memory reducer gives the
+ *   start-up build's heap back after ~10-15 s without work) are printed side by side.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,7 +83,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, idleSeconds: 1, cpFlags: [...NODE_FLAGS] };
+  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, idleSeconds: 30, cpFlags: [...NODE_FLAGS] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -411,7 +412,7 @@ async function main(): Promise<void> {
       servers: servers.map((s) => (s === 'fd' ? 'frontdesk control-plane (plain JS, one Node process)' : 'go-control-plane v0.14 (pkg/cache/v3 SnapshotCache, pkg/server/v3)')),
       loadGenerator: buildError ? 'none' : 'adsload (Go): one process per server, N SotW nodes, own gRPC connection each',
       idleRssMiBOneEnvoy: rounded(idleOneEnvoy), idleSeconds: o.idleSeconds, idleRssMiBOneEnvoyAfter: rounded(idleAfter), idleRssMiBSeries: { fd: idleSeries.fd.map((x) => Math.round(x * 10) / 10), ...(go ? { go: idleSeries.go.map((x) => Math.round(x * 10) / 10) } : {}) }, frontdeskHeapIdle: 'heap' in idleHeap ? idleHeap.heap : undefined,
-    }, `${m.cores} cores, load ${RUN.loadAvg1AtStart} at start; ${size} routes / ${services} services → ${firstJson.envoyRoutes} Envoy routes; servers ${servers.join(', ')}; idle RSS with 1 Envoy: frontdesk ${idleOneEnvoy.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleOneEnvoy.go?.toFixed(1)} MiB` : ''}${o.idleSeconds > 1 ? ` (after ${o.idleSeconds} s idle: frontdesk ${idleAfter.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleAfter.go?.toFixed(1)} MiB` : ''})` : ''}${'heap' in idleHeap ? ` (frontdesk heap ${idleHeap.heap.heapUsedMiB} MiB used after GC)` : ''}`);
+    }, `${m.cores} cores, load ${RUN.loadAvg1AtStart} at start; ${size} routes / ${services} services → ${firstJson.envoyRoutes} Envoy routes; servers ${servers.join(', ')}; RSS with 1 Envoy 1 s after the start-up build: frontdesk ${idleOneEnvoy.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleOneEnvoy.go?.toFixed(1)} MiB` : ''}${o.idleSeconds > 1 ? `; idle (after ${o.idleSeconds} s): frontdesk ${idleAfter.fd?.toFixed(1)} MiB${go ? `, go-control-plane ${idleAfter.go?.toFixed(1)} MiB` : ''}` : ''}${'heap' in idleHeap ? ` (frontdesk heap ${idleHeap.heap.heapUsedMiB} MiB used after GC)` : ''}`);
 
     /** The control plane's last "config applied" log line at or after `since` (epoch ms). */
     const lastApplied = (since: number): { time: number; ms: number } | undefined => {
