@@ -3,8 +3,10 @@
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
  *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE] [--memory-report FILE]
- *                                            [--baseline-tree DIR] [--baseline-node-options FLAGS]
+ *                                            [--baseline-tree DIR] [--baseline-node-options FLAGS] [--idle-after-load 30]
  *
+ * `--idle-after-load N`: in part 3, RSS is read before any load ("idle"), right after the load, and
+ * again after N s with nothing to do (default 30; 0 skips it): V8 gives back its heap's slack then.
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
  * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
@@ -82,6 +84,8 @@ const CONNECTIONS = numberFlag('connections', 32);
 const KEYS = Math.max(1, Math.min(numberFlag('keys', 100_000), 1_000_000));
 const PEER_SECONDS = Math.max(1, Math.min(numberFlag('peer-seconds', 10), 30));
 const PEER_CONCURRENCY = numberFlag('peer-concurrency', 50);
+/** Seconds of idle after the peer comparison's load before RSS is read again (V8 gives back its heap's slack when idle). */
+const IDLE_AFTER_LOAD_SECONDS = Math.max(0, numberFlag('idle-after-load', 30));
 const EXACT_LIMIT = 600;
 const EXACT_N = 3000;
 const textFlag = (name: string): string | undefined => {
@@ -233,7 +237,7 @@ function rssMiB(pid: number | undefined): number {
 type Side = { name: string; child: Child; route: string };
 
 /** Decisions/s, p99, CPU per decision and RSS of each side, two interleaved rounds. */
-function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: string, ip: string) => string): void {
+async function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: string, ip: string) => string): Promise<void> {
     // Before any load: what the process holds with its policy and nothing else.
     const idle = new Map(sides.map((x) => [x.child, rssMiB(x.child.proc.pid)]));
     for (const x of sides) rlsload(x.child.port, entries(x.route, '10.1.2.3'), ['-d', '2s']); // warm-up
@@ -250,20 +254,24 @@ function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: st
     const peerRate = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.decisions_per_s));
     const peerP99 = avg(samples.get('envoyproxy/ratelimit, fixed window')!.map((s) => s.p99_ms));
     const generator = `rlsload (Go, grpc-go) -c ${PEER_CONCURRENCY} over one connection, ${PEER_SECONDS} s, one descriptor (fd_route, fd_stage, remote_address), 2 interleaved rounds (mean)`;
+    const afterLoad = new Map(sides.map((x) => [x.child, rssMiB(x.child.proc.pid)]));
+    if (IDLE_AFTER_LOAD_SECONDS > 0) await new Promise((r) => setTimeout(r, IDLE_AFTER_LOAD_SECONDS * 1000));
+    const afterIdle = new Map(sides.map((x) => [x.child, rssMiB(x.child.proc.pid)]));
     for (const x of sides) {
       const ss = samples.get(x.name)!;
       const rate = avg(ss.map((s) => s.decisions_per_s));
       const calls = ss.reduce((a, s) => a + s.calls, 0);
       const cpuUs = (ss.reduce((a, s) => a + s.cpuServer, 0) * 1e6) / Math.max(1, calls);
       const redisUs = (ss.reduce((a, s) => a + s.cpuRedis, 0) * 1e6) / Math.max(1, calls);
-      const rss = rssMiB(x.child.proc.pid);
+      const rss = afterLoad.get(x.child);
+      const settled = IDLE_AFTER_LOAD_SECONDS > 0 ? afterIdle.get(x.child) : undefined;
       const errors = ss.reduce((a, s) => a + s.errors + s.over_limit, 0);
       emit(
         { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
           ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
-          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, rss_idle_mib: idle.get(x.child), not_ok: errors,
+          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, rss_idle_mib: idle.get(x.child), rss_after_load_idle_mib: settled, idle_after_load_s: IDLE_AFTER_LOAD_SECONDS, not_ok: errors,
           load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child !== ours && x.name.includes('baseline') ? `the same, from ${BASELINE_TREE}, node ${BASELINE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
-        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${idle.get(x.child)} MiB idle, ${rss} MiB after load; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
+        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${idle.get(x.child)} MiB idle, ${rss} MiB after load${settled !== undefined ? `, ${settled} MiB after ${IDLE_AFTER_LOAD_SECONDS} s idle after it` : ''}; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
         errors ? [`${errors} answers that were not OK`] : [],
       );
     }
@@ -283,7 +291,7 @@ async function peerComparison(dir: string, ours: Child, redis: Child, routes: { 
     { name: 'frontdesk, token-bucket', child: ours, route: routes.token },
     ...(baseline ? [{ name: 'frontdesk baseline, fixed-window', child: baseline, route: routes.fixed }] : []),
   ];
-  if (ONLY.has('peer')) peerSpeed(sides, ours, redis, entries);
+  if (ONLY.has('peer')) await peerSpeed(sides, ours, redis, entries);
   // Exactness: a limit of EXACT_LIMIT a minute, EXACT_N calls from a fresh client inside one clock minute.
   for (const x of !ONLY.has('exactness') ? [] : [
     { name: 'frontdesk, fixed-window', child: ours, route: routes.exactFixed },
