@@ -10,8 +10,10 @@
  *
  *   node --max-semi-space-size=1 --import tsx bench/propagation/build-stages.ts \
  *     [--routes 1000] [--edits 150] [--warmup 5] [--baseline /path/to/other/checkout]
- *     [--idle-seconds 20 --idle-edits 8]
+ *     [--idle-seconds 20 --idle-edits 8] [--gap-ms 1000]
  *
+ * `--gap-ms N` waits N ms with nothing to do before each edit, as edits through the control plane
+ * come (the fleet benchmark's are a second or more apart), against back to back by default.
  * `--idle-seconds N` then waits N s with nothing to do after the measured edits and makes
  * `--idle-edits` more (default 8), printed one by one: an operator's edit after a quiet spell,
  * against the warm edits before it (V8's memory reducer shrinks the heap while idle).
@@ -78,12 +80,14 @@ async function main(): Promise<void> {
   const edits = numberFlag('edits', 150);
   const warmup = numberFlag('warmup', 5);
   const baseline = stringFlag('baseline');
+  const gapMs = numberFlag('gap-ms', 0);
   printRunHeader(BENCH, RUN);
   const arms = [await arm('this', process.cwd()), ...(baseline ? [await arm('baseline', baseline)] : [])];
   const routes = benchRoutes(DEFAULT_HOST_PATTERNS, size / ROUTES_PER_SERVICE);
   const tokens = new Map(routes.map((r) => [r.name, 'g0']));
   for (let i = 0; i < warmup + edits + 1; i++) {
     if (i > 0) tokens.set(routes[(i * 211) % routes.length]!.name, `e${i}`);
+    if (gapMs > 0 && i > 0) await new Promise((r) => setTimeout(r, gapMs));
     const src = { file: 'gateway.yaml', text: genConfig('http://127.0.0.1:1', routes, (r) => tokens.get(r.name)!) };
     // Alternate which arm goes first, so neither always runs right after the text is made.
     for (const a of i % 2 ? [...arms].reverse() : arms) {
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
     }
   }
   const mk = marks(RUN);
-  const figures: Record<string, unknown> = { routes: size, edits, warmup, machine: machine(), nodeFlags: process.execArgv.filter((f, i, all) => f !== '--import' && all[i - 1] !== '--import') };
+  const figures: Record<string, unknown> = { routes: size, edits, warmup, gapMs, machine: machine(), nodeFlags: process.execArgv.filter((f, i, all) => f !== '--import' && all[i - 1] !== '--import') };
   const lines: string[] = [];
   for (const a of arms) {
     const per = Object.fromEntries(STAGES.map((s) => { const x = rounded(summarize(a.samples[s]), 2); return [s, { p50: x.p50, p90: x.p90, p99: x.p99 }]; }));
