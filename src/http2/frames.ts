@@ -18,9 +18,18 @@ export const SETTINGS_HEADER_TABLE_SIZE = 0x1, SETTINGS_ENABLE_PUSH = 0x2, SETTI
 
 /** HTTP/2 error codes (RFC 9113 §7). */
 export const H2_ERROR = Object.freeze({
-  NO_ERROR: 0x0, PROTOCOL_ERROR: 0x1, INTERNAL_ERROR: 0x2, FLOW_CONTROL_ERROR: 0x3, STREAM_CLOSED: 0x5, FRAME_SIZE_ERROR: 0x6,
-  REFUSED_STREAM: 0x7, CANCEL: 0x8, COMPRESSION_ERROR: 0x9, ENHANCE_YOUR_CALM: 0xb,
+  NO_ERROR: 0x0, PROTOCOL_ERROR: 0x1, INTERNAL_ERROR: 0x2, FLOW_CONTROL_ERROR: 0x3, SETTINGS_TIMEOUT: 0x4, STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6, REFUSED_STREAM: 0x7, CANCEL: 0x8, COMPRESSION_ERROR: 0x9, CONNECT_ERROR: 0xa, ENHANCE_YOUR_CALM: 0xb,
+  INADEQUATE_SECURITY: 0xc, HTTP_1_1_REQUIRED: 0xd,
 });
+
+const ERROR_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(H2_ERROR).map(([name, code]) => [code, name]));
+
+/** An error code as a reader wants it: `8 (CANCEL)`, or the bare number for a code RFC 9113 does not define. */
+export function describeH2Error(code: number): string {
+  const name = ERROR_NAMES.get(code);
+  return name === undefined ? String(code) : `${code} (${name})`;
+}
 
 /** SETTINGS_MAX_FRAME_SIZE's initial value, and the least a peer may set (§6.5.2). */
 export const DEFAULT_MAX_FRAME = 16_384;
