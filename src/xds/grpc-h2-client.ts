@@ -1,11 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { GRPC_STATUS } from '../grpc-raw.js';
+import { ClientConnection, type ClientStream, type ClientStreamEvents } from '../http2/client-connection.js';
+import { H2_ERROR } from '../http2/frames.js';
 import { serverIdentityCheck, tlsServerName, type Identity, type TlsSource } from '../tls.js';
 
 /**
- * A gRPC client for bidirectional streams straight on node:http2, for the companions' ADS
- * stream to the control plane (no grpc-js in a companion process). The gRPC HTTP/2 protocol
+ * A gRPC client for bidirectional streams on the project's own HTTP/2 framing
+ * (src/http2/client-connection.ts over node:net or node:tls), for the companions' ADS stream to
+ * the control plane: no grpc-js and no node:http2 in a companion process (node:http2's module
+ * and one session were ~3.4 MiB of its RSS). The gRPC HTTP/2 protocol
  * (grpc/grpc PROTOCOL-HTTP2.md), the parts a client of one long-lived stream needs:
  * - the request: POST, `content-type: application/grpc`, `te: trailers`, no `grpc-timeout`
  *   (a stream has no deadline), no `grpc-accept-encoding` (so messages come uncompressed);
@@ -19,8 +24,12 @@ import { serverIdentityCheck, tlsServerName, type Identity, type TlsSource } fro
  * - mTLS with a TlsSource: the server's chain checked against the CA and its identity (the URI
  *   SAN, tls.ts serverIdentityCheck), not its host name; to an IP address the TLS server name
  *   is a host name of the role (tls.ts tlsServerName).
+ * - the connection (TCP, and TLS with ALPN `h2`) up within `connectTimeoutMs` (10 s); nothing
+ *   is written on it before the server's certificate has passed, so a refused server sees no
+ *   message.
  * One channel is one connection to one address, opened at the first call and again after it
- * is lost; the certificates are read at each connection, so a rotation applies to the next one.
+ * is lost (or after the server's GOAWAY); the certificates are read at each connection, so a
+ * rotation applies to the next one.
  */
 
 /** A call's end other than OK: the gRPC status code and message. */
@@ -66,59 +75,36 @@ export function decodeGrpcMessage(value: string): string {
   }
 }
 
-const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 /** One bidirectional call; see the module comment. */
 export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
+  private readonly stream: ClientStream;
   private chunks: Buffer[] = [];
   private have = 0;
   /** The length of the message being read, -1 while its prefix is read. */
   private length = -1;
+  private responded = false;
   private status?: { code: number; details: string };
-  private streamError?: string;
   private finished = false;
   private cancelled = false;
 
-  constructor(private readonly stream: ClientHttp2Stream, private readonly maxMessageBytes: number, lost: () => string | undefined) {
+  /** `open` opens the HTTP/2 stream with the events given (GrpcH2Channel.bidi). */
+  constructor(open: (events: ClientStreamEvents) => ClientStream, private readonly maxMessageBytes: number) {
     super();
-    stream.on('response', (headers) => {
-      const status = Number(headers[constants.HTTP2_HEADER_STATUS]);
-      const type = header(headers, 'content-type') ?? '';
-      if (status !== 200 || !type.startsWith('application/grpc')) {
-        this.fail(status === 200 ? GRPC_STATUS.UNKNOWN : httpToGrpc(status), `the server answered HTTP ${status}${type ? ` (${type})` : ''}, not gRPC`);
-        return;
-      }
-      this.takeStatus(headers); // trailers-only
+    this.stream = open({
+      headers: (fields, endStream) => this.onHeaders(fields, endStream),
+      data: (chunk, endStream) => {
+        this.onData(chunk);
+        if (endStream) this.settle('the stream ended without a gRPC status');
+      },
+      // A reset by the server, or a connection lost, gone away or closed: `why` says which.
+      closed: (why) => this.settle(why),
     });
-    stream.on('trailers', (trailers) => this.takeStatus(trailers));
-    stream.on('data', (c: Buffer) => this.onData(c));
-    // Its end is reported on 'close'; the error says why (a refused connection, a failed handshake).
-    stream.on('error', (e: Error) => { this.streamError ??= e.message; });
-    // The server's side ends with its status (trailers): the call is over, whether or not this
-    // side has ended its own; a close without one is a lost stream.
-    const settle = () => {
-      if (this.finished) return;
-      if (this.cancelled) { this.fail(GRPC_STATUS.CANCELLED, 'cancelled by the client'); return; }
-      if (this.status) {
-        if (this.status.code !== GRPC_STATUS.OK) { this.fail(this.status.code, this.status.details); return; }
-        this.finished = true;
-        if (!stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
-        this.emit('end');
-        return;
-      }
-      const why = lost() ?? this.streamError ?? (stream.rstCode && stream.rstCode !== constants.NGHTTP2_NO_ERROR ? `stream reset (HTTP/2 error ${stream.rstCode})` : 'the stream ended without a gRPC status');
-      this.fail(GRPC_STATUS.UNAVAILABLE, why);
-    };
-    stream.on('end', settle);
-    stream.on('close', settle);
   }
 
-  /** Sends one message; false when the stream's buffer is full (it is still queued). */
+  /** Sends one message; false when it waits for the server's flow-control window (it is still queued). */
   write(message: Uint8Array): boolean {
-    if (this.finished || this.stream.destroyed) return false;
+    if (this.finished) return false;
     const frame = Buffer.allocUnsafe(5 + message.length);
     frame[0] = 0;
     frame.writeUInt32BE(message.length, 1);
@@ -128,28 +114,61 @@ export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
 
   /** Half-closes the call: no more messages from this side; the server's still come. */
   end(): void {
-    if (!this.finished && !this.stream.destroyed) this.stream.end();
+    if (!this.finished) this.stream.end();
   }
 
   /** Ends the call from this side: `error` with CANCELLED follows, as grpc-js does. */
   cancel(): void {
     if (this.finished) return;
     this.cancelled = true;
-    if (this.stream.destroyed) this.fail(GRPC_STATUS.CANCELLED, 'cancelled by the client');
-    else this.stream.close(constants.NGHTTP2_CANCEL);
+    this.stream.reset(H2_ERROR.CANCEL);
+    process.nextTick(() => this.settle('cancelled by the client'));
   }
 
-  private takeStatus(h: IncomingHttpHeaders): void {
-    const code = header(h, 'grpc-status');
+  /** The response's headers (a trailers-only answer's status among them), then its trailers. */
+  private onHeaders(h: Record<string, string>, endStream: boolean): void {
+    if (this.finished) return;
+    if (!this.responded) {
+      this.responded = true;
+      const status = Number(h[':status']);
+      const type = h['content-type'] ?? '';
+      if (status !== 200 || !type.startsWith('application/grpc')) {
+        this.fail(status === 200 ? GRPC_STATUS.UNKNOWN : httpToGrpc(status), `the server answered HTTP ${status}${type ? ` (${type})` : ''}, not gRPC`);
+        return;
+      }
+    }
+    this.takeStatus(h);
+    if (endStream) this.settle('the stream ended without a gRPC status');
+  }
+
+  /**
+   * The server's side ended with its status (trailers): the call is over, whether or not this
+   * side has ended its own; an end without one is a lost stream (UNAVAILABLE, saying why).
+   */
+  private settle(why: string): void {
+    if (this.finished) return;
+    if (this.cancelled) { this.fail(GRPC_STATUS.CANCELLED, 'cancelled by the client'); return; }
+    if (this.status) {
+      if (this.status.code !== GRPC_STATUS.OK) { this.fail(this.status.code, this.status.details); return; }
+      this.finished = true;
+      this.stream.reset(H2_ERROR.NO_ERROR); // when this side had not ended: RST_STREAM NO_ERROR, as node:http2's close() did
+      this.emit('end');
+      return;
+    }
+    this.fail(GRPC_STATUS.UNAVAILABLE, why);
+  }
+
+  private takeStatus(h: Record<string, string>): void {
+    const code = h['grpc-status'];
     if (code === undefined) return;
     const n = Number(code);
-    this.status = { code: Number.isInteger(n) ? n : GRPC_STATUS.UNKNOWN, details: decodeGrpcMessage(header(h, 'grpc-message') ?? '') };
+    this.status = { code: Number.isInteger(n) ? n : GRPC_STATUS.UNKNOWN, details: decodeGrpcMessage(h['grpc-message'] ?? '') };
   }
 
   private fail(code: number, details: string): void {
     if (this.finished) return;
     this.finished = true;
-    if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_CANCEL);
+    this.stream.reset(H2_ERROR.CANCEL);
     this.emit('error', new GrpcCallError(code, details));
   }
 
@@ -194,7 +213,9 @@ function httpToGrpc(status: number): number {
 
 /** A connection to one gRPC server for bidirectional calls; see the module comment. */
 export class GrpcH2Channel {
-  private session?: { session: ClientHttp2Session; why?: string };
+  /** The connection new calls go on; the others (gone away, closing) only finish theirs. */
+  private current?: ClientConnection;
+  private readonly connections = new Set<ClientConnection>();
   private closed = false;
 
   constructor(private readonly o: GrpcChannelOptions) {}
@@ -204,62 +225,63 @@ export class GrpcH2Channel {
   /** Opens a bidirectional call to `path` (/package.Service/Method). */
   bidi(path: string): GrpcBidiCall {
     const conn = this.connection();
-    const { session } = conn;
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': this.o.userAgent ?? 'frontdesk-grpc-h2',
-    }, { endStream: false });
-    return new GrpcBidiCall(stream, this.o.maxMessageBytes ?? 64 * 1024 * 1024, () => conn.why);
+    const request: Array<[string, string]> = [
+      [':method', 'POST'],
+      [':scheme', this.o.tls ? 'https' : 'http'],
+      [':path', path],
+      [':authority', authority(this.o.target)],
+      ['content-type', 'application/grpc'],
+      ['te', 'trailers'],
+      ['user-agent', this.o.userAgent ?? 'frontdesk-grpc-h2'],
+    ];
+    return new GrpcBidiCall((events) => conn.request(request, events), this.o.maxMessageBytes ?? 64 * 1024 * 1024);
   }
 
   /** Closes the connection; the calls on it end (UNAVAILABLE, or CANCELLED for those cancelled). */
   close(): void {
     this.closed = true;
-    this.session?.session.destroy();
-    this.session = undefined;
+    for (const conn of this.connections) conn.close('the gRPC channel was closed');
+    this.connections.clear();
+    this.current = undefined;
   }
 
-  private connection(): { session: ClientHttp2Session; why?: string } {
+  private connection(): ClientConnection {
     if (this.closed) throw new Error('the gRPC channel is closed');
-    const current = this.session;
-    if (current && !current.session.closed && !current.session.destroyed) return current;
+    if (this.current?.usable) return this.current;
     const { target, tls, expect } = this.o;
-    const hostPort = target.startsWith('[') ? target : target.replace(/^(.*):(\d+)$/, (all, host: string, port: string) => (host.includes(':') ? `[${host}]:${port}` : all));
-    const session = tls
-      ? connect(`https://${hostPort}`, {
-        ...tls.contextOptions(), servername: tlsServerName(target, expect), checkServerIdentity: serverIdentityCheck(expect),
+    const { host, port } = hostAndPort(target, tls ? 443 : 80);
+    const socket = tls
+      ? tlsConnect({
+        host, port, ...tls.contextOptions(), ALPNProtocols: ['h2'],
+        servername: tlsServerName(target, expect), checkServerIdentity: serverIdentityCheck(expect),
       })
-      : connect(`http://${hostPort}`);
-    // Why this connection went away, when not from an error its streams see (a timeout of ours).
-    const conn: { session: ClientHttp2Session; why?: string } = { session };
-    this.session = conn;
-    const lose = (why: string) => { conn.why ??= why; };
-    const connectTimer = setTimeout(() => { lose(`no connection to ${target} within ${this.o.connectTimeoutMs ?? 10_000} ms`); session.destroy(); }, this.o.connectTimeoutMs ?? 10_000);
-    connectTimer.unref();
-    let ping: NodeJS.Timeout | undefined;
-    session.once('connect', () => {
-      clearTimeout(connectTimer);
-      const every = this.o.keepaliveMs ?? 30_000;
-      const within = this.o.keepaliveTimeoutMs ?? 10_000;
-      ping = setInterval(() => {
-        if (session.destroyed) return;
-        const timer = setTimeout(() => { lose(`no answer to a keepalive PING within ${within} ms`); session.destroy(); }, within);
-        timer.unref();
-        const sent = session.ping((err) => { clearTimeout(timer); if (err && !session.destroyed) { lose(`keepalive PING failed: ${err.message}`); session.destroy(); } });
-        if (!sent) clearTimeout(timer);
-      }, every);
-      ping.unref();
+      : netConnect({ host, port });
+    const conn: ClientConnection = new ClientConnection(socket, {
+      authority: authority(target),
+      connectTimeoutMs: this.o.connectTimeoutMs ?? 10_000,
+      keepaliveMs: this.o.keepaliveMs ?? 30_000,
+      keepaliveTimeoutMs: this.o.keepaliveTimeoutMs ?? 10_000,
+      onClose: () => {
+        this.connections.delete(conn);
+        if (this.current === conn) this.current = undefined;
+      },
     });
-    session.on('error', () => undefined); // each stream on it sees the error
-    session.on('goaway', (code: number) => { if (code !== constants.NGHTTP2_NO_ERROR) lose(`the server closed the connection (GOAWAY, HTTP/2 error ${code})`); });
-    session.once('close', () => {
-      clearTimeout(connectTimer);
-      clearInterval(ping);
-      if (this.session === conn) this.session = undefined;
-    });
+    this.connections.add(conn);
+    this.current = conn;
     return conn;
   }
+}
+
+/** host:port, [v6]:port or a bare v6:port split; a target without a port takes the scheme's. */
+function hostAndPort(target: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[(.*)\]:(\d+)$/.exec(target) ?? /^(.*):(\d+)$/.exec(target);
+  if (m) return { host: m[1]!, port: Number(m[2]) };
+  return { host: target.replace(/^\[(.*)\]$/, '$1'), port: defaultPort };
+}
+
+/** The :authority of a target: as given, an IPv6 address in brackets. */
+function authority(target: string): string {
+  const { host, port } = hostAndPort(target, 0);
+  const h = host.includes(':') ? `[${host}]` : host;
+  return port === 0 ? h : `${h}:${port}`;
 }
