@@ -23,7 +23,7 @@ import { serverIdentityCheck, tlsServerName, type Identity, type TlsSource } fro
  *   a FIN is noticed;
  * - mTLS with a TlsSource: the server's chain checked against the CA and its identity (the URI
  *   SAN, tls.ts serverIdentityCheck), not its host name; to an IP address the TLS server name
- *   is a host name of the role (tls.ts tlsServerName).
+ *   is a host name of the role (tls.ts tlsServerName);
  * - the connection (TCP, and TLS with ALPN `h2`) up within `connectTimeoutMs` (10 s); nothing
  *   is written on it before the server's certificate has passed, so a refused server sees no
  *   message.
