@@ -65,8 +65,8 @@ function resourceName(body: unknown): string {
 /**
  * An xDS client over ADS, state-of-the-world or delta: what the companion services use to get
  * their policy from the control plane (companion-client.ts), and, as ads-client.ts AdsClient,
- * what the protocol tests and benchmarks drive. The stream is gRPC on node:http2
- * (grpc-h2-client.ts). It reconnects by itself and resumes with the versions it holds.
+ * what the protocol tests and benchmarks drive. The stream is gRPC on the project's HTTP/2
+ * client (grpc-h2-client.ts over src/http2/client-connection.ts). It reconnects by itself and resumes with the versions it holds.
  */
 export class AdsStreamClient<R = Json> extends EventEmitter<AdsStreamEvents<R>> {
   private client: GrpcH2Channel;
@@ -93,7 +93,7 @@ export class AdsStreamClient<R = Json> extends EventEmitter<AdsStreamEvents<R>> 
     for (const t of opts.types) this.state.set(t, { resources: new Map(), versions: new Map(), version: '', nonce: '' });
   }
 
-  /** A connection (gRPC over node:http2, grpc-h2-client.ts) to the current replica. */
+  /** A connection (gRPC over src/http2's client, grpc-h2-client.ts) to the current replica. */
   private makeClient(): GrpcH2Channel {
     this.tlsGeneration = this.opts.tls?.generation ?? 0;
     return new GrpcH2Channel({
