@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
-  ACK, CONTINUATION, DATA, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, describeH2Error, EMPTY, END_HEADERS, END_STREAM, frame, GOAWAY,
-  goAwayFrame, H2_ERROR, HEADERS, headersFrame, MAX_MAX_FRAME, MAX_WINDOW, PING, PREFACE, PRIORITY, PRIORITY_FLAG, PUSH_PROMISE,
-  RST_STREAM, rstFrame, SETTINGS, SETTINGS_ENABLE_PUSH, SETTINGS_HEADER_TABLE_SIZE, SETTINGS_INITIAL_WINDOW_SIZE,
-  SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE, settingsFrame, unpad, WINDOW_UPDATE,
-  windowUpdate,
+  ACK, CONTINUATION, DATA, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, describeH2Error, EMPTY, END_HEADERS, END_STREAM, frame, type
+  FrameHandler, GOAWAY, goAwayFrame, H2_ERROR, HEADERS, headersFrame, MAX_MAX_FRAME, MAX_WINDOW, PING, PREFACE, PRIORITY,
+  PRIORITY_FLAG, PUSH_PROMISE, readFrames, RST_STREAM, rstFrame, SETTINGS, SETTINGS_ENABLE_PUSH, SETTINGS_HEADER_TABLE_SIZE,
+  SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE,
+  settingsFrame, unpad, WINDOW_UPDATE, windowUpdate,
 } from './frames.js';
 import { CompressionError, encodeHeaders, HpackDecoder, tableSizeUpdate } from './hpack.js';
 
@@ -425,21 +425,15 @@ export class ClientConnection {
     if (this.closed) return;
     const buf = this.input === undefined ? chunk : Buffer.concat([this.input, chunk]);
     this.input = undefined;
-    let at = 0;
-    while (buf.length - at >= 9) {
-      const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
-      if (length > MAX_FRAME) { this.error(H2_ERROR.FRAME_SIZE_ERROR, `a frame of ${length} octets, over the ${MAX_FRAME} this client allows`); return; }
-      if (buf.length - at < 9 + length) break;
-      const type = buf[at + 3]!;
-      const flags = buf[at + 4]!;
-      const id = buf.readUInt32BE(at + 5) & 0x7fffffff;
-      const payload = buf.subarray(at + 9, at + 9 + length);
-      at += 9 + length;
-      this.frame(type, flags, id, payload);
-      if (this.closed) return;
-    }
-    if (at < buf.length) this.input = at === 0 ? buf : buf.subarray(at);
+    const rest = readFrames(buf, 0, MAX_FRAME, this.onFrame);
+    if (rest !== undefined && !Buffer.isBuffer(rest)) { this.error(H2_ERROR.FRAME_SIZE_ERROR, `a frame of ${rest.tooLarge} octets, over the ${MAX_FRAME} this client allows`); return; }
+    if (!this.closed) this.input = rest;
   }
+
+  private readonly onFrame: FrameHandler = (type, flags, id, payload) => {
+    this.frame(type, flags, id, payload);
+    return !this.closed;
+  };
 
   private frame(type: number, flags: number, id: number, p: Buffer): void {
     if (!this.settingsSeen) {

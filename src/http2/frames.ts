@@ -104,3 +104,28 @@ export function unpad(flags: number, p: Buffer): Buffer | undefined {
   if (pad > p.length - 1) return undefined;
   return p.subarray(1, p.length - pad);
 }
+
+/** One frame read in place: its payload is a view of the socket's data. False ends the reading. */
+export type FrameHandler = (type: number, flags: number, id: number, payload: Buffer) => boolean;
+
+/**
+ * The whole frames of `buf` from `at` on, each handed to `onFrame` in order (§4.1: a 9-octet
+ * header, then its payload), until one is not whole or `onFrame` answers false. Returns what is
+ * left to read with the next data: undefined when every octet was read or the reading was ended,
+ * `{ tooLarge }` with its length when a frame says it is longer than `maxFrame` (a
+ * FRAME_SIZE_ERROR, §4.2).
+ */
+export function readFrames(buf: Buffer, at: number, maxFrame: number, onFrame: FrameHandler): Buffer | { tooLarge: number } | undefined {
+  while (buf.length - at >= 9) {
+    const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
+    if (length > maxFrame) return { tooLarge: length };
+    if (buf.length - at < 9 + length) break;
+    const type = buf[at + 3]!;
+    const flags = buf[at + 4]!;
+    const id = buf.readUInt32BE(at + 5) & 0x7fffffff;
+    const payload = buf.subarray(at + 9, at + 9 + length);
+    at += 9 + length;
+    if (!onFrame(type, flags, id, payload)) return undefined;
+  }
+  return at < buf.length ? (at === 0 ? buf : buf.subarray(at)) : undefined;
+}

@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import {
-  ACK, CONTINUATION, DATA, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, EMPTY, END_HEADERS, END_STREAM, frame, frameHeader, GOAWAY, goAwayFrame,
-  H2_ERROR, HEADERS, headersFrame, MAX_MAX_FRAME, MAX_WINDOW, PING, PREFACE, PRIORITY, PRIORITY_FLAG, PUSH_PROMISE, RST_STREAM, rstFrame,
-  SETTINGS, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE,
-  SETTINGS_MAX_HEADER_LIST_SIZE, settingsFrame, unpad, WINDOW_UPDATE, windowUpdate,
+  ACK, CONTINUATION, DATA, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, EMPTY, END_HEADERS, END_STREAM, frame, type FrameHandler, frameHeader,
+  GOAWAY, goAwayFrame, H2_ERROR, HEADERS, headersFrame, MAX_MAX_FRAME, MAX_WINDOW, PING, PREFACE, PRIORITY, PRIORITY_FLAG,
+  PUSH_PROMISE, readFrames, RST_STREAM, rstFrame, SETTINGS, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE,
+  SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE, settingsFrame, unpad, WINDOW_UPDATE,
+  windowUpdate,
 } from './frames.js';
 import { CompressionError, HpackDecoder } from './hpack.js';
 
@@ -298,19 +299,12 @@ export class UnaryConnection {
       this.prefaceSeen = true;
       at = PREFACE.length;
     }
-    while (buf.length - at >= 9) {
-      const length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
-      if (length > MAX_FRAME) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return; }
-      if (buf.length - at < 9 + length) break;
-      const type = buf[at + 3]!;
-      const flags = buf[at + 4]!;
-      const id = buf.readUInt32BE(at + 5) & 0x7fffffff;
-      const payload = buf.subarray(at + 9, at + 9 + length);
-      at += 9 + length;
-      if (!this.frame(type, flags, id, payload) || this.closed) return;
-    }
-    if (at < buf.length) this.input = at === 0 ? buf : buf.subarray(at);
+    const rest = readFrames(buf, at, MAX_FRAME, this.onFrame);
+    if (rest !== undefined && !Buffer.isBuffer(rest)) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return; }
+    if (!this.closed) this.input = rest;
   }
+
+  private readonly onFrame: FrameHandler = (type, flags, id, payload) => this.frame(type, flags, id, payload) && !this.closed;
 
   /** One frame; false when the connection was ended for it. */
   private frame(type: number, flags: number, id: number, p: Buffer): boolean {
