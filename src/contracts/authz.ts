@@ -146,9 +146,25 @@ export function basicSecretsNativeBlocker(consumers: GatewayIR['consumers']): st
  * basic-auth, with acl or not, and its definition (`enforcers`) and the credentials allow it;
  * the companion otherwise.
  */
-export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): { enforcer: AuthEnforcer; why?: string } | undefined {
+export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): EnforcerChoice | undefined {
+  const memo = enforcerMemo.get(route.plugins);
+  if (memo?.consumers === consumers) return memo.choice;
+  const choice = AUTH_PLUGINS.some((p) => route.plugins[p] !== undefined) ? chooseEnforcer(route, consumers) : undefined;
+  enforcerMemo.set(route.plugins, { consumers, choice });
+  return choice;
+}
+
+type EnforcerChoice = { readonly enforcer: AuthEnforcer; readonly why?: string };
+
+/**
+ * authEnforcer's answer by the route's plugins object and the consumers it was given: the
+ * filters of a listener ask it several times per route and build, and an unchanged route keeps
+ * its plugins object from build to build (ir/ incremental by identity).
+ */
+const enforcerMemo = new WeakMap<object, { consumers: GatewayIR['consumers']; choice: EnforcerChoice | undefined }>();
+
+function chooseEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): EnforcerChoice {
   const present = AUTH_PLUGINS.filter((p) => route.plugins[p] !== undefined);
-  if (!present.length) return undefined;
   for (const p of present) {
     if (!NATIVE_AUTH_PLUGINS.has(p)) return { enforcer: 'authz', why: `${p} is served by the authz companion` };
     const feature = route.plugins[p]!.feature as { enforcer?: string };

@@ -6,7 +6,7 @@
  * configuration's entries to another's endpoint. Pure: no I/O, no clock, no logger.
  */
 import { createHash } from 'node:crypto';
-import type { FeatureOf, GatewayIR } from '../ir/types.js';
+import type { FeatureOf, GatewayIR, PluginName } from '../ir/types.js';
 import { byName, companionResource, type CompanionResource } from './companion.js';
 import type { HttpLogSink, HttpLogSink__Output } from './generated/frontdesk/log/v1/HttpLogSink.js';
 import type { MetricsSink, MetricsSink__Output } from './generated/frontdesk/log/v1/MetricsSink.js';
@@ -49,10 +49,20 @@ function sink(f: HttpLog): HttpLogSink {
   };
 }
 
+/** Each configuration of plugin `p` the IR uses, the global one then each route's, into `out` by its sink's name. */
+function collect<P extends PluginName>(ir: GatewayIR, p: P, name: (f: FeatureOf<P>) => string, out: Map<string, FeatureOf<P>>): void {
+  const global = ir.globalPlugins[p]?.feature;
+  if (global) out.set(name(global), global);
+  for (const r of ir.routes) {
+    const f = r.plugins[p]?.feature;
+    if (f) out.set(name(f), f);
+  }
+}
+
 /** Every http-log configuration the IR uses (global and per route), once each. */
 export function httpLogFeatures(ir: GatewayIR): HttpLog[] {
   const out = new Map<string, HttpLog>();
-  for (const f of [ir.globalPlugins['http-log']?.feature, ...ir.routes.map((r) => r.plugins['http-log']?.feature)]) if (f) out.set(sinkName(f), f);
+  collect(ir, 'http-log', sinkName, out);
   return [...out.values()];
 }
 
@@ -71,7 +81,7 @@ export function metricsSinkName(f: Prometheus): string {
 /** Every prometheus configuration the IR uses (global and per route), once each. */
 export function prometheusFeatures(ir: GatewayIR): Prometheus[] {
   const out = new Map<string, Prometheus>();
-  for (const f of [ir.globalPlugins.prometheus?.feature, ...ir.routes.map((r) => r.plugins.prometheus?.feature)]) if (f) out.set(metricsSinkName(f), f);
+  collect(ir, 'prometheus', metricsSinkName, out);
   return [...out.values()];
 }
 
@@ -95,9 +105,7 @@ export function streamSinkName(f: StreamLog): string {
 /** Every tcp-log, udp-log and syslog configuration the IR uses (global and per route), once each. */
 export function streamLogFeatures(ir: GatewayIR, plugins: readonly StreamLogPlugin[] = STREAM_LOG_PLUGINS): StreamLog[] {
   const out = new Map<string, StreamLog>();
-  for (const p of plugins) {
-    for (const f of [ir.globalPlugins[p]?.feature, ...ir.routes.map((r) => r.plugins[p]?.feature)]) if (f) out.set(streamSinkName(f), f);
-  }
+  for (const p of plugins) collect<StreamLogPlugin>(ir, p, streamSinkName, out);
   return [...out.values()];
 }
 

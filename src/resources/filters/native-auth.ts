@@ -79,24 +79,25 @@ function requirement(providerNames: readonly string[]): JsonObject {
   return { requires_any: { requirements: [...providerNames.map((provider_name) => ({ provider_name })), { allow_missing_or_failed: {} }] } };
 }
 
-function nativeRoutes(l: IrListener, ir: GatewayIR): IrRoute[] {
-  return l.routes.filter((r) => r.service && servedNatively(r, ir.consumers));
-}
-
 function isNative(r: IrRoute, ctx: FilterContext): boolean {
   return !!r.service && servedNatively(r, ctx.ir.consumers);
 }
 
+/** Whether Envoy checks the auth of a route of `l` (of one with `plugin`, when given). */
+function hasNative(l: IrListener, ctx: FilterContext, plugin?: 'jwt' | 'key-auth' | 'basic-auth'): boolean {
+  return l.routes.some((r) => (plugin === undefined || r.plugins[plugin] !== undefined) && isNative(r, ctx));
+}
+
 function hasJwt(l: IrListener, ctx: FilterContext): boolean {
-  return nativeRoutes(l, ctx.ir).some((r) => r.plugins.jwt);
+  return hasNative(l, ctx, 'jwt');
 }
 
 function hasKeyAuth(l: IrListener, ctx: FilterContext): boolean {
-  return nativeRoutes(l, ctx.ir).some((r) => r.plugins['key-auth']);
+  return hasNative(l, ctx, 'key-auth');
 }
 
 function hasBasicAuth(l: IrListener, ctx: FilterContext): boolean {
-  return nativeRoutes(l, ctx.ir).some((r) => r.plugins['basic-auth']);
+  return hasNative(l, ctx, 'basic-auth');
 }
 
 /** basic-auth's challenge, Kong's: `Basic realm="<realm>"` (realm defaults to `service`). */
@@ -247,7 +248,7 @@ export const nativeJwtAuthnFilter: HttpFilter = {
 export const nativeDecideFilter: HttpFilter = {
   name: DECIDE_FILTER,
   httpFilter(l, ctx) {
-    if (!nativeRoutes(l, ctx.ir).length) return undefined;
+    if (!hasNative(l, ctx)) return undefined;
     return { name: DECIDE_FILTER, disabled: true, typed_config: withMatcher(DECIDE_FILTER, anyMessage(LUA, { default_source_code: { inline_string: decideSource(ctx.ir) } })) };
   },
   // On, and skipped once Envoy's own filters set the consumer where the route allows it (native-accept.ts).
