@@ -222,10 +222,15 @@ describe('long-running commands', () => {
       const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
       client.makeUnaryRequest(method, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, bytes, (err, res) => { client.close(); return err ? reject(err) : resolve(res!); });
     });
+    // Ready by its /readyz, or the process's own words when it ends first.
+    const readyz = (s: ReturnType<typeof spawnCli>, port: number, what: string) => Promise.race([
+      waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, what, 60_000),
+      s.exited.then((code) => { throw new Error(`${what}: the process exited first (${code}): ${s.stderr()}`); }),
+    ]);
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 'the control plane', 60_000);
-      for (const p of rl) {
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${p + 10}/readyz`)).status === 200, `ratelimit on ${p} to hold its policy`, 60_000);
+      await readyz(cp, admin, 'the control plane');
+      for (const [i, p] of rl.entries()) {
+        await readyz(started[1 + i]!, p + 10, `ratelimit on ${p} to hold its policy`);
         // No descriptors: nothing to limit, so Envoy's RateLimitService answers OK (1).
         const res = rlsTypes().res.decode(await call(p, RLS_METHOD, rlsTypes().req.encode({ domain: 'frontdesk' }).finish())) as unknown as { overall_code: number };
         assert.equal(res.overall_code, 1);
