@@ -55,7 +55,10 @@ export const ROUTE_CONTEXT_KEY = 'route';
 
 /** Whether the route has an auth plugin (whoever enforces it: Envoy or the authz companion). */
 export function hasAuthPlugin(route: Pick<IrRoute, 'plugins'>): boolean {
-  return AUTH_PLUGINS.some((p) => route.plugins[p] !== undefined);
+  // A loop, not some() with a closure: the filters' scans ask this of every route, each build.
+  const { plugins } = route;
+  for (let i = 0; i < AUTH_PLUGINS.length; i++) if (plugins[AUTH_PLUGINS[i]!] !== undefined) return true;
+  return false;
 }
 
 /** Who checks a route's auth plugins: Envoy's own filters, or the authz companion over ext_authz. */
@@ -149,7 +152,7 @@ export function basicSecretsNativeBlocker(consumers: GatewayIR['consumers']): st
 export function authEnforcer(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): EnforcerChoice | undefined {
   const memo = enforcerMemo.get(route.plugins);
   if (memo?.consumers === consumers) return memo.choice;
-  const choice = AUTH_PLUGINS.some((p) => route.plugins[p] !== undefined) ? chooseEnforcer(route, consumers) : undefined;
+  const choice = hasAuthPlugin(route) ? chooseEnforcer(route, consumers) : undefined;
   enforcerMemo.set(route.plugins, { consumers, choice });
   return choice;
 }

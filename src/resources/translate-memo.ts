@@ -68,11 +68,11 @@ export class TranslateMemo {
   }
 
   /** FilterContext.derive: what `make` gives for `of`, kept while the context stays the same (so for as long as `of` means the same). */
-  readonly derive = <T>(tag: string, of: object, make: () => T): T => {
+  readonly derive = <O extends object, A, T>(tag: string, of: O, make: (of: O, arg: A) => T, arg: A): T => {
     let m = this.derived.get(tag);
     if (!m) this.derived.set(tag, (m = new WeakMap()));
     if (m.has(of)) return m.get(of) as T;
-    const v = make();
+    const v = make(of, arg);
     m.set(of, v);
     return v;
   };

@@ -87,10 +87,19 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
   }
 
   // ---- acl without an auth plugin, per route after route > service > global ----
+  // The plugins not scoped to a consumer, by name, listed once (not once per route).
+  const unscoped = new Map<string, Plugin[]>();
+  for (const p of plugins) {
+    if (p.scope.consumer !== undefined || (p.name !== 'acl' && !AUTH.some((a) => a === p.name))) continue;
+    const list = unscoped.get(p.name);
+    if (list) list.push(p);
+    else unscoped.set(p.name, [p]);
+  }
+  if (!unscoped.has('acl')) return out;
   const serviceNames = new Set(services.map((s) => s.name));
-  const unscoped = plugins.filter((p) => p.scope.consumer === undefined);
   const effective = (r: Route, name: string): Plugin | undefined => {
-    const mine = unscoped.filter((p) => p.name === name);
+    const mine = unscoped.get(name);
+    if (!mine) return undefined;
     return mine.find((p) => p.scope.route === r.name)
       ?? (r.service && serviceNames.has(r.service) ? mine.find((p) => !p.scope.route && p.scope.service === r.service) : undefined)
       ?? mine.find((p) => !p.scope.route && !p.scope.service);

@@ -29,7 +29,7 @@ const protectedIRs = new WeakMap<GatewayIR, boolean>();
 
 /** Whether the authz companion checks the route's requests: once per route while the translate context holds (consumers are part of it). */
 function served(r: IrRoute, ctx: FilterContext): boolean {
-  return derived(ctx, EXT_AUTHZ_FILTER, r, () => servedByAuthz(r, ctx.ir.consumers));
+  return derived(ctx, EXT_AUTHZ_FILTER, r, servedByAuthz, ctx.ir.consumers);
 }
 
 /** Whether any route of the configuration has an auth plugin (once per IR, not per route). */

@@ -157,7 +157,7 @@ export function kongRepliesFilter(plugins: readonly HttpFilter[], decorators: re
   };
   // A route's rules, once per route (a listener's scan reads them for every route, each build).
   const tag = `${KONG_REPLIES_FILTER}#${++instances}`;
-  const rulesOf = (route: IrRoute, ctx: FilterContext): readonly ReplyRule[] => derived(ctx, tag, route, () => ownRules(route, ctx));
+  const rulesOf = (route: IrRoute, ctx: FilterContext): readonly ReplyRule[] => derived(ctx, tag, route, ownRules, ctx);
   const headersOf = (route: IrRoute, ctx: FilterContext): ReplyHeaders[] => decorators.flatMap((d) => d.replyHeaders?.(route, ctx) ?? []);
   return {
     name: KONG_REPLIES_FILTER,

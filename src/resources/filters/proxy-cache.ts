@@ -58,7 +58,8 @@ function consumerConfigs(r: IrRoute, ctx: FilterContext): [string, ProxyCache][]
 }
 
 function cached(r: IrRoute, ctx: FilterContext): boolean {
-  return !!r.service && (r.plugins['proxy-cache'] !== undefined || consumerConfigs(r, ctx).length > 0);
+  return !!r.service && (r.plugins['proxy-cache'] !== undefined
+    || (hasAuthPlugin(r) && ctx.ir.consumers.some((c) => r.consumerPlugins[c.key]?.['proxy-cache'] !== undefined)));
 }
 
 /**

@@ -28,17 +28,18 @@ export interface FilterContext {
   ir: GatewayIR;
   settings: TranslateSettings;
   /**
-   * `make()`, or what it gave for the same IR object and `tag` in an earlier build under the
-   * same translate context (translate-memo.ts): for what a filter derives from one route and
+   * `make(of, arg)`, or what it gave for the same IR object and `tag` in an earlier build under
+   * the same translate context (translate-memo.ts): for what a filter derives from one route and
    * the context alone, and reads in a scan over every route (whether a route has Kong answers,
-   * a transform). Absent without a memo: filters call `make` then.
+   * a transform). `make` is a function made once, not per call (a scan asks for every route).
+   * Absent without a memo: filters call `make` then.
    */
-  derive?<T>(tag: string, of: object, make: () => T): T;
+  derive?<O extends object, A, T>(tag: string, of: O, make: (of: O, arg: A) => T, arg: A): T;
 }
 
-/** `ctx.derive(tag, of, make)` with a memo, `make()` without. */
-export function derived<T>(ctx: FilterContext, tag: string, of: object, make: () => T): T {
-  return ctx.derive ? ctx.derive(tag, of, make) : make();
+/** `ctx.derive(tag, of, make, arg)` with a memo, `make(of, arg)` without. */
+export function derived<O extends object, A, T>(ctx: FilterContext, tag: string, of: O, make: (of: O, arg: A) => T, arg: A): T {
+  return ctx.derive ? ctx.derive(tag, of, make, arg) : make(of, arg);
 }
 
 /**

@@ -37,7 +37,7 @@ function terminatedConsumers(r: IrRoute, ctx: FilterContext): Array<[string, Ter
 }
 
 function used(l: IrListener, ctx: FilterContext): boolean {
-  return l.routes.some((r) => terminatedConsumers(r, ctx).length > 0);
+  return l.routes.some((r) => !!r.service && hasAuthPlugin(r) && ctx.ir.consumers.some((c) => r.consumerPlugins[c.key]?.['request-termination'] !== undefined));
 }
 
 /** The route's direct_response, and its headers, for a termination config. */

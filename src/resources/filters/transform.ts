@@ -1,5 +1,5 @@
 import { ROUTE_METADATA_KEY, routeTransform, transformResources } from '../../contracts/transform.js';
-import type { IrListener } from '../../ir/types.js';
+import type { IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, duration } from '../builders.js';
 import { companionCluster } from '../companion-cluster.js';
 import { derived, type FilterContext, type HttpFilter } from './registry.js';
@@ -18,7 +18,8 @@ const EXT_PROC = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 const EXT_PROC_PER_ROUTE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
 
 /** Whether a listener has a route with a transform (whether a route has one, once per route while the translate context holds). */
-const transformed = (l: IrListener, ctx: FilterContext) => l.routes.some((r) => derived(ctx, 'envoy.filters.http.ext_proc', r, () => routeTransform(r) !== undefined));
+const hasTransform = (r: IrRoute): boolean => routeTransform(r) !== undefined;
+const transformed = (l: IrListener, ctx: FilterContext) => l.routes.some((r) => derived(ctx, 'envoy.filters.http.ext_proc', r, hasTransform, undefined));
 
 export const transformFilter: HttpFilter = {
   name: 'envoy.filters.http.ext_proc',
