@@ -25,6 +25,7 @@ import { H2_ERROR } from '../../src/http2/frames.js';
 import { HpackDecoder } from '../../src/http2/hpack.js';
 import { TlsSource } from '../../src/tls.js';
 import { GrpcH2Channel, type GrpcBidiCall, type GrpcCallError } from '../../src/xds/grpc-h2-client.js';
+import { literal, PREFACE, rawFrame } from '../support/h2-frames.js';
 import { testPki, type TestPki } from '../support/mtls.js';
 import { waitFor } from '../support/wait.js';
 
@@ -539,17 +540,6 @@ describe('flow control, GOAWAY, RST_STREAM and PING against node:http2 servers',
 // ---- a raw server: hand-built frames ---------------------------------------------------------
 
 interface RawFrame { type: number; flags: number; id: number; payload: Buffer }
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-function rawFrame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
-}
-/** A header field as RFC 7541 §6.2.2 draws a literal without indexing, new name, raw strings (lengths under 127). */
-const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
 /** :status 200 (static entry 8, §6.1) and content-type application/grpc. */
 const GRPC_RESPONSE = Buffer.concat([Buffer.from([0x88]), literal('content-type', 'application/grpc')]);
 const SETTINGS_FRAME = (pairs: Array<[number, number]> = []) => {

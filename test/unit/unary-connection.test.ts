@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { serveUnary, type UnaryServer } from '../../src/grpc-raw.js';
 import { H2_ERROR } from '../../src/http2/unary-connection.js';
+import { literal, PREFACE, rawFrame } from '../support/h2-frames.js';
 
 let server: UnaryServer;
 
@@ -121,15 +122,6 @@ test('PING is answered with its payload', async () => {
 
 // ---- raw frames ------------------------------------------------------------------------------
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-function rawFrame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
-}
 
 /** Opens a raw connection, sends the preface, an empty SETTINGS and `frames`, and collects the frames the server sends until it closes or `until` holds. */
 function raw(frames: Buffer[], until: (got: Array<{ type: number; flags: number; id: number; payload: Buffer }>) => boolean): Promise<{ frames: Array<{ type: number; flags: number; id: number; payload: Buffer }>; closed: boolean }> {
@@ -231,7 +223,6 @@ test('stop() sends GOAWAY; a call in flight is still answered, then the connecti
 });
 
 test('a malformed request (RFC 9113 §8.2, §8.3) is a stream error: RST_STREAM PROTOCOL_ERROR, the connection goes on', RAW_TIMEOUT, async () => {
-  const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
   const base = Buffer.from([0x83, 0x86, 0x84]); // :method POST, :scheme http, :path /
   const blocks = [
     Buffer.concat([base, literal('X-Upper', 'a')]), // an uppercase field name
