@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/propagation/fleet.ts [--routes 1000,3000] [--clients 1,200,1000]
  *        [--edits 10] [--warmup 2] [--no-peer] [--peer-dir DIR] [--cpu-prof DIR]
- *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--idle-seconds 30] [--cp-node-flags '--flag ...' (default: Frontdesk's, src/runtime/node-flags.ts)]
+ *        [--soak 500] [--soak-every 50] [--heap-snapshots DIR] [--keep] [--idle-seconds 30] [--probe-every-ms 1] [--cp-node-flags '--flag ...' (default: Frontdesk's, src/runtime/node-flags.ts)]
  *
  * Load generator: `adsload` (Go, from the go-xds-peer folder: ../shared/peers/go-xds-peer
  * beside the project, or --peer-dir), built into the run's temp folder with `go build`. N
@@ -33,6 +33,9 @@
  * --idle-seconds N: RSS with the one Envoy sampled each second for N s of idle (default 30); the
  *   first sample (1 s after the start-up build) and the last (idle: V8's memory reducer gives the
  *   start-up build's heap back after ~10-15 s without work) are printed side by side.
+ * --probe-every-ms N: the pause between the serving probe's requests (default 1). The probe runs
+ *   from the rename on, on the same two cores as the control plane; a longer pause takes less of
+ *   their CPU from the build and adds up to N ms to "served".
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,12 +81,13 @@ interface Options {
   keep: boolean;
   /** Seconds of idle after the first Envoy serves over which the servers' RSS is sampled (each second; the first sample at 1 s). */
   idleSeconds: number;
+  probeEveryMs: number;
   /** Node flags for the control plane: Frontdesk's own (src/runtime/node-flags.ts) unless --cp-node-flags replaces them ("" for none). */
   cpFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, idleSeconds: 30, cpFlags: [...NODE_FLAGS] };
+  const o: Options = { routes: [1000, 3000], clients: [1, 200, 1000], edits: 10, warmup: 2, peer: true, soak: 0, soakEvery: 50, keep: false, idleSeconds: 30, probeEveryMs: 1, cpFlags: [...NODE_FLAGS] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -97,6 +101,7 @@ function parseOptions(argv: string[]): Options {
       case '--no-peer': o.peer = false; break;
       case '--keep': o.keep = true; break;
       case '--idle-seconds': o.idleSeconds = Math.max(1, int()); break;
+      case '--probe-every-ms': o.probeEveryMs = Math.max(1, int()); break;
       case '--cp-node-flags': o.cpFlags = value().split(' ').filter(Boolean); break;
       case '--peer-dir': o.peerDir = value(); break;
       case '--cpu-prof': o.cpuProf = resolve(value()); break;
@@ -444,7 +449,7 @@ async function main(): Promise<void> {
       let servedAt = Number.NaN;
       for (const end = Date.now() + 60_000; Date.now() < end;) {
         if (served(await probe(s, r, token))) { servedAt = wallMs(); break; }
-        await sleep(1);
+        await sleep(o.probeEveryMs);
       }
       if (Number.isNaN(servedAt)) throw new Error(`${s}: Envoy did not serve the edit in 60 s`);
       // Not every node ACKed within the minute: the sample counts as missed, the run goes on.
