@@ -75,7 +75,6 @@ export function decodeGrpcMessage(value: string): string {
   }
 }
 
-
 /** One bidirectional call; see the module comment. */
 export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
   private readonly stream: ClientStream;
