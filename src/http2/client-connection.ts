@@ -21,7 +21,9 @@ import { CompressionError, encodeHeaders, HpackDecoder, tableSizeUpdate } from '
  *   certificate is refused never sees a byte; then the preface, our SETTINGS (ENABLE_PUSH 0,
  *   16 MiB stream windows, 64 KiB header lists) and the connection window raised to 16 MiB (§3.4,
  *   §6.5, §6.9);
- * - the server's first frame must be its SETTINGS (§3.4); each SETTINGS is acknowledged and its
+ * - the server's first frame must be its SETTINGS (§3.4), and its ACK of ours must come within
+ *   `settingsAckTimeoutMs` of our sending it, else the connection ends with GOAWAY
+ *   SETTINGS_TIMEOUT (§6.5.3); each SETTINGS of the server's is acknowledged and its
  *   INITIAL_WINDOW_SIZE moves every open stream's window by the difference (§6.9.2), its
  *   MAX_FRAME_SIZE bounds our frames, its MAX_CONCURRENT_STREAMS holds new streams back until
  *   one ends, and a HEADER_TABLE_SIZE under 4,096 makes our next header block start with a table
@@ -32,7 +34,8 @@ import { CompressionError, encodeHeaders, HpackDecoder, tableSizeUpdate } from '
  *   of the window is owed;
  * - a PING is answered with its payload (§6.7); our keepalive PING goes every `keepaliveMs` and
  *   the connection is dropped when its ACK is not back within `keepaliveTimeoutMs`;
- * - RST_STREAM ends one stream; GOAWAY (NO_ERROR) ends the streams above its last stream id
+ * - RST_STREAM ends one stream, its error code handed to the stream's `closed` (and no RST_STREAM
+ *   sent back, §5.4.2); GOAWAY (NO_ERROR) ends the streams above its last stream id
  *   (the server never took them), lets the others finish, and opens no new ones (§6.8); a GOAWAY
  *   with another code is the server's connection error: every stream ends with it as the reason;
  * - anything else RFC 9113 calls a connection error (§5.4.1), a frame over 16 KiB, a frame on a
@@ -64,6 +67,8 @@ export interface ClientConnectionOptions {
   connectTimeoutMs: number;
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
+  /** Time for the server to acknowledge our SETTINGS, from the moment they are sent (§6.5.3). */
+  settingsAckTimeoutMs: number;
   /** Called once when the connection is gone, after its streams' `closed`. */
   onClose?(why: string): void;
 }
@@ -80,9 +85,10 @@ export interface ClientStreamEvents {
   data(chunk: Buffer, endStream: boolean): void;
   /**
    * The stream is over without this side having reset it: the server reset it, or the
-   * connection was lost, went away or was closed. `why` says which, for a person.
+   * connection was lost, went away or was closed. `why` says which, for a person; `resetCode`
+   * is the error code of the server's RST_STREAM (§6.4) when it was that, else undefined.
    */
-  closed(why: string): void;
+  closed(why: string, resetCode?: number): void;
 }
 
 /** One stream of a ClientConnection: its request was given at `request`; then DATA both ways. */
@@ -169,6 +175,8 @@ export class ClientConnection {
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
   private pingPayload: Buffer | undefined;
   private pings = 0;
+  /** Runs from our SETTINGS going out until the server's ACK of them. */
+  private settingsTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly flush = () => {
     this.flushScheduled = false;
     if (!this.started || this.out.length === 0 || this.socket.destroyed) return;
@@ -247,6 +255,12 @@ export class ClientConnection {
     }
     this.started = true;
     this.schedule();
+    // Our SETTINGS go out in this turn's write, the first since the preface.
+    this.settingsTimer = setTimeout(() => {
+      this.settingsTimer = undefined;
+      this.error(H2_ERROR.SETTINGS_TIMEOUT, `no ACK of this client's SETTINGS within ${this.o.settingsAckTimeoutMs} ms`);
+    }, this.o.settingsAckTimeoutMs);
+    this.settingsTimer.unref();
     this.keepalive = setInterval(() => this.ping(), this.o.keepaliveMs);
     this.keepalive.unref();
   }
@@ -278,6 +292,7 @@ export class ClientConnection {
     clearTimeout(this.connectTimer);
     clearInterval(this.keepalive);
     clearTimeout(this.pingTimer);
+    clearTimeout(this.settingsTimer);
     const why = this.why ?? fallback;
     const streams = [...this.streams.values(), ...this.waiting];
     this.streams.clear();
@@ -312,12 +327,12 @@ export class ClientConnection {
     this.closeStream(s, `HTTP/2 stream error: ${what} (RST_STREAM ${describeH2Error(code)} sent)`);
   }
 
-  private closeStream(s: ClientStream, why: string): void {
+  private closeStream(s: ClientStream, why: string, resetCode?: number): void {
     s.done = true;
     s.localEnded = true;
     s.queue = [];
     s.queued = 0;
-    s.events.closed(why);
+    s.events.closed(why, resetCode);
   }
 
   /** ClientStream.reset's work. */
@@ -476,7 +491,9 @@ export class ClientConnection {
   private settings(flags: number, id: number, p: Buffer): void {
     if (id !== 0) { this.error(H2_ERROR.PROTOCOL_ERROR, `SETTINGS on stream ${id}`); return; }
     if ((flags & ACK) !== 0) {
-      if (p.length !== 0) this.error(H2_ERROR.FRAME_SIZE_ERROR, 'a SETTINGS ACK with a payload');
+      if (p.length !== 0) { this.error(H2_ERROR.FRAME_SIZE_ERROR, 'a SETTINGS ACK with a payload'); return; }
+      clearTimeout(this.settingsTimer); // the ACK of the one SETTINGS this client sends
+      this.settingsTimer = undefined;
       return;
     }
     if (p.length % 6 !== 0) { this.error(H2_ERROR.FRAME_SIZE_ERROR, `a SETTINGS of ${p.length} octets`); return; }
@@ -540,8 +557,9 @@ export class ClientConnection {
     if (this.idle(id)) { this.error(H2_ERROR.PROTOCOL_ERROR, `RST_STREAM on stream ${id}, which this client never opened`); return; }
     const s = this.streams.get(id);
     if (s === undefined) return;
+    const code = p.readUInt32BE(0);
     this.remove(s);
-    this.closeStream(s, `the server reset the stream (HTTP/2 error ${describeH2Error(p.readUInt32BE(0))})`);
+    this.closeStream(s, `the server reset the stream (HTTP/2 error ${describeH2Error(code)})`, code);
   }
 
   private goAway(id: number, p: Buffer): void {

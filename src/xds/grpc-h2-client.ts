@@ -16,11 +16,17 @@ import { serverIdentityCheck, tlsServerName, type Identity, type TlsSource } fro
  *   (a stream has no deadline), no `grpc-accept-encoding` (so messages come uncompressed);
  * - each message length-prefixed: one byte compressed-flag, four bytes big-endian length;
  * - the call's status from `grpc-status` / `grpc-message` (percent-decoded) in the trailers,
- *   or in the headers of a trailers-only answer; a stream reset or a lost connection is
- *   UNAVAILABLE (or CANCELLED when the client cancelled);
+ *   or in the headers of a trailers-only answer; a stream the server resets (RST_STREAM) before
+ *   its status takes the one PROTOCOL-HTTP2.md's "Errors" table gives its code: REFUSED_STREAM
+ *   UNAVAILABLE (the server did not process it, it may be retried), CANCEL CANCELLED,
+ *   ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, and every other
+ *   code INTERNAL (NO_ERROR too: an OK status should have come first); a lost connection is
+ *   UNAVAILABLE, and a call the client cancelled CANCELLED;
  * - keepalive: an HTTP/2 PING every `keepaliveMs` (30 s), the connection dropped when one is
  *   not answered within `keepaliveTimeoutMs` (10 s), so a control plane that vanished without
  *   a FIN is noticed;
+ * - the server's ACK of our SETTINGS within `settingsAckTimeoutMs` (10 s), else GOAWAY
+ *   SETTINGS_TIMEOUT and the calls on the connection end as UNAVAILABLE (RFC 9113 §6.5.3);
  * - mTLS with a TlsSource: the server's chain checked against the CA and its identity (the URI
  *   SAN, tls.ts serverIdentityCheck), not its host name; to an IP address the TLS server name
  *   is a host name of the role (tls.ts tlsServerName);
@@ -53,6 +59,8 @@ export interface GrpcChannelOptions {
   keepaliveTimeoutMs?: number;
   /** Time for the connection (TCP and TLS) to be up (default 10 s). */
   connectTimeoutMs?: number;
+  /** Time for the server to acknowledge our SETTINGS once they are sent (default 10 s). */
+  settingsAckTimeoutMs?: number;
   userAgent?: string;
 }
 
@@ -96,8 +104,8 @@ export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
         this.onData(chunk);
         if (endStream) this.settle('the stream ended without a gRPC status');
       },
-      // A reset by the server, or a connection lost, gone away or closed: `why` says which.
-      closed: (why) => this.settle(why),
+      // A reset by the server (with its code), or a connection lost, gone away or closed: `why` says which.
+      closed: (why, resetCode) => this.settle(why, resetCode),
     });
   }
 
@@ -142,9 +150,10 @@ export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
 
   /**
    * The server's side ended with its status (trailers): the call is over, whether or not this
-   * side has ended its own; an end without one is a lost stream (UNAVAILABLE, saying why).
+   * side has ended its own; an end without one is a stream the server reset (the status its
+   * code maps to) or a lost one (UNAVAILABLE), saying why.
    */
-  private settle(why: string): void {
+  private settle(why: string, resetCode?: number): void {
     if (this.finished) return;
     if (this.cancelled) { this.fail(GRPC_STATUS.CANCELLED, 'cancelled by the client'); return; }
     if (this.status) {
@@ -154,7 +163,9 @@ export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
       this.emit('end');
       return;
     }
-    this.fail(GRPC_STATUS.UNAVAILABLE, why);
+    if (resetCode === undefined) { this.fail(GRPC_STATUS.UNAVAILABLE, why); return; }
+    const { code, meaning } = resetToGrpc(resetCode);
+    this.fail(code, meaning ? `${why}: ${meaning}` : why);
   }
 
   private takeStatus(h: Record<string, string>): void {
@@ -210,6 +221,23 @@ function httpToGrpc(status: number): number {
   }
 }
 
+/**
+ * The gRPC status of a stream the server reset, by its RST_STREAM code (the table in grpc/grpc's
+ * PROTOCOL-HTTP2.md, "Errors"), and what the table says the code means. A code the table gives
+ * no status (STREAM_CLOSED: no open stream to tell) or does not list (HTTP_1_1_REQUIRED, codes
+ * RFC 9113 does not define) is INTERNAL, as grpc-js has it.
+ */
+function resetToGrpc(resetCode: number): { code: number; meaning?: string } {
+  switch (resetCode) {
+    case H2_ERROR.NO_ERROR: return { code: GRPC_STATUS.INTERNAL, meaning: 'the stream ended without a gRPC status' };
+    case H2_ERROR.REFUSED_STREAM: return { code: GRPC_STATUS.UNAVAILABLE, meaning: 'the server did not process the request; it may be retried' };
+    case H2_ERROR.CANCEL: return { code: GRPC_STATUS.CANCELLED, meaning: 'the server cancelled the call' };
+    case H2_ERROR.ENHANCE_YOUR_CALM: return { code: GRPC_STATUS.RESOURCE_EXHAUSTED, meaning: 'the server asks this client to slow down (bandwidth exhausted)' };
+    case H2_ERROR.INADEQUATE_SECURITY: return { code: GRPC_STATUS.PERMISSION_DENIED, meaning: 'the connection is not secure enough for the call' };
+    default: return { code: GRPC_STATUS.INTERNAL };
+  }
+}
+
 /** A connection to one gRPC server for bidirectional calls; see the module comment. */
 export class GrpcH2Channel {
   /** The connection new calls go on; the others (gone away, closing) only finish theirs. */
@@ -260,6 +288,7 @@ export class GrpcH2Channel {
       connectTimeoutMs: this.o.connectTimeoutMs ?? 10_000,
       keepaliveMs: this.o.keepaliveMs ?? 30_000,
       keepaliveTimeoutMs: this.o.keepaliveTimeoutMs ?? 10_000,
+      settingsAckTimeoutMs: this.o.settingsAckTimeoutMs ?? 10_000,
       onClose: () => {
         this.connections.delete(conn);
         if (this.current === conn) this.current = undefined;

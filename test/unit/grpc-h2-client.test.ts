@@ -10,7 +10,8 @@
  * Then node:http2 servers driven by hand for what a grpc-js server does not do on demand (a small
  * window, GOAWAY, RST_STREAM, its own PING, huge trailers, a table of 0), and a raw server
  * writing hand-built frames for the protocol errors RFC 9113 names. Expected codes are RFC
- * 9113's and gRPC's (PROTOCOL-HTTP2.md); a reset or a lost connection is UNAVAILABLE, as the
+ * 9113's and gRPC's (PROTOCOL-HTTP2.md); a lost connection is UNAVAILABLE, and a stream the
+ * server resets takes the status PROTOCOL-HTTP2.md's "Errors" table gives its code, as the
  * client's module comment says.
  */
 import assert from 'node:assert/strict';
@@ -787,6 +788,114 @@ describe('the wire, against a raw server', () => {
       }
       await peer!.sync('stillup');
       assert.equal(peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+    } finally {
+      channel.close();
+    }
+  });
+
+  test("a stream the server resets ends with the status PROTOCOL-HTTP2.md gives the RST_STREAM's code, naming it; none is sent back, the connection goes on", RAW, async () => {
+    // The codes and names of RFC 9113 §7; the statuses of PROTOCOL-HTTP2.md's "Errors" table, which
+    // gives STREAM_CLOSED none and does not list HTTP_1_1_REQUIRED or undefined codes (INTERNAL, as grpc-js).
+    const cases: Array<[code: number, name: string, status: number, meaning?: RegExp]> = [
+      [0x0, 'NO_ERROR', GRPC_STATUS.INTERNAL, /without a gRPC status/],
+      [0x1, 'PROTOCOL_ERROR', GRPC_STATUS.INTERNAL],
+      [0x2, 'INTERNAL_ERROR', GRPC_STATUS.INTERNAL],
+      [0x3, 'FLOW_CONTROL_ERROR', GRPC_STATUS.INTERNAL],
+      [0x4, 'SETTINGS_TIMEOUT', GRPC_STATUS.INTERNAL],
+      [0x5, 'STREAM_CLOSED', GRPC_STATUS.INTERNAL],
+      [0x6, 'FRAME_SIZE_ERROR', GRPC_STATUS.INTERNAL],
+      [0x7, 'REFUSED_STREAM', GRPC_STATUS.UNAVAILABLE, /did not process the request; it may be retried/],
+      [0x8, 'CANCEL', GRPC_STATUS.CANCELLED],
+      [0x9, 'COMPRESSION_ERROR', GRPC_STATUS.INTERNAL],
+      [0xa, 'CONNECT_ERROR', GRPC_STATUS.INTERNAL],
+      [0xb, 'ENHANCE_YOUR_CALM', GRPC_STATUS.RESOURCE_EXHAUSTED, /slow down/],
+      [0xc, 'INADEQUATE_SECURITY', GRPC_STATUS.PERMISSION_DENIED, /not secure enough/],
+      [0xd, 'HTTP_1_1_REQUIRED', GRPC_STATUS.INTERNAL],
+      [0x1234, '', GRPC_STATUS.INTERNAL],
+    ];
+    const channel = channelTo();
+    try {
+      let peer: RawPeer | undefined;
+      let id = -1;
+      const reset = async (before: (id: number) => Buffer[], code: number) => {
+        id += 2;
+        const call = channel.bidi('/test.Stream/Echo');
+        const done = collect(call);
+        call.write(Buffer.from('x'));
+        if (!peer) {
+          peer = await srv.peer();
+          peer.send(SETTINGS_FRAME());
+        }
+        await peer.frame((f) => f.type === 1 && f.id === id, `the request on stream ${id}`);
+        const code4 = Buffer.alloc(4);
+        code4.writeUInt32BE(code, 0);
+        peer.send(...before(id), rawFrame(3, 0, id, code4));
+        return done;
+      };
+      for (const [code, name, status, meaning] of cases) {
+        const r = await reset(() => [], code);
+        const what = name || `undefined code ${code}`;
+        assert.equal(r.error?.code, status, what);
+        assert.ok(r.error!.details.startsWith(`the server reset the stream (HTTP/2 error ${name ? `${code} (${name})` : code})`), `${what}: ${r.error!.details}`);
+        if (meaning) assert.match(r.error!.details, meaning, what);
+      }
+      // A reset with NO_ERROR after the response headers and a message, before the trailers: the message, then INTERNAL.
+      const late = await reset((at) => [rawFrame(1, END_HEADERS, at, GRPC_RESPONSE), rawFrame(0, 0, at, framed(Buffer.from('hi')))], 0x0);
+      assert.deepEqual(late.messages.map(String), ['hi']);
+      assert.equal(late.error?.code, GRPC_STATUS.INTERNAL);
+      assert.match(late.error!.details, /without a gRPC status/);
+      await peer!.sync('afterrst');
+      assert.deepEqual(peer!.frames.filter((f) => f.type === 3).map((f) => f.id), [], 'no RST_STREAM in answer to a RST_STREAM (RFC 9113 §5.4.2)');
+      assert.equal(peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+      const next = collect(channel.bidi('/test.Stream/Echo'));
+      await peer!.frame((f) => f.type === 1 && f.id === id + 2, 'the next call, on the same connection');
+      peer!.send(rawFrame(1, END_HEADERS | END_STREAM, id + 2, Buffer.concat([GRPC_RESPONSE, literal('grpc-status', '0')])));
+      assert.equal((await next).error, undefined);
+    } finally {
+      channel.close();
+    }
+  });
+
+  test('a server that never acknowledges our SETTINGS: GOAWAY SETTINGS_TIMEOUT once settingsAckTimeoutMs is past, and the call ends as UNAVAILABLE naming it (§6.5.3)', RAW, async () => {
+    const timeout = 300;
+    const channel = channelTo({ settingsAckTimeoutMs: timeout });
+    try {
+      const opened = Date.now();
+      const done = collect(channel.bidi('/test.Stream/Echo'));
+      const peer = await srv.peer();
+      await peer.frame((f) => f.type === 1, 'the request');
+      peer.send(SETTINGS_FRAME()); // its own SETTINGS, and never the ACK of ours
+      await peer.frame((f) => f.type === 4 && f.flags === 1, 'the ACK of its SETTINGS');
+      const goAway = await peer.frame((f) => f.type === 7, 'a GOAWAY');
+      // Less a millisecond: a timer may fire within the millisecond it is due.
+      assert.ok(Date.now() - opened >= timeout - 1, `the GOAWAY came ${Date.now() - opened} ms after the call was opened`);
+      assert.equal(goAway.payload.readUInt32BE(4), 0x4, 'SETTINGS_TIMEOUT (RFC 9113 §7)');
+      assert.equal(goAway.payload.readUInt32BE(0), 0, 'the last stream id is 0 (the server opened none)');
+      const r = await done;
+      assert.equal(r.error?.code, GRPC_STATUS.UNAVAILABLE, 'a connection error: its calls are UNAVAILABLE (PROTOCOL-HTTP2.md, "Connection failure")');
+      assert.match(r.error!.details, /SETTINGS_TIMEOUT/);
+      await waitFor(() => peer.closed, 'the connection closed', 5000);
+    } finally {
+      channel.close();
+    }
+  });
+
+  test('a server that acknowledges our SETTINGS: no SETTINGS_TIMEOUT once the call is over and settingsAckTimeoutMs past; the connection takes the next call', RAW, async () => {
+    // The client's own keepalive PING, due 800 ms after the connection is up, marks the 400 ms as past.
+    const channel = channelTo({ settingsAckTimeoutMs: 400, keepaliveMs: 800 });
+    try {
+      const first = collect(channel.bidi('/test.Stream/Echo'));
+      const peer = await srv.peer();
+      await peer.frame((f) => f.type === 1 && f.id === 1, 'the request');
+      peer.send(SETTINGS_FRAME(), rawFrame(4, 1, 0), rawFrame(1, END_HEADERS | END_STREAM, 1, Buffer.concat([GRPC_RESPONSE, literal('grpc-status', '0')])));
+      assert.equal((await first).error, undefined, 'a trailers-only OK');
+      await peer.frame((f) => f.type === 6 && f.flags === 0, "the client's keepalive PING");
+      assert.equal(peer.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+      assert.equal(peer.closed, false);
+      const next = collect(channel.bidi('/test.Stream/Echo'));
+      await peer.frame((f) => f.type === 1 && f.id === 3, 'the next call, on the same connection');
+      peer.send(rawFrame(1, END_HEADERS | END_STREAM, 3, Buffer.concat([GRPC_RESPONSE, literal('grpc-status', '0')])));
+      assert.equal((await next).error, undefined);
     } finally {
       channel.close();
     }
