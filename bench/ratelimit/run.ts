@@ -2,7 +2,7 @@
  * ratelimit benchmark. Prints figures; never fails on them.
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds 5] [--connections 32] [--keys 100000] [--peer-seconds 10] [--peer-concurrency 50]
- *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE] [--memory-report FILE]
+ *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE] [--memory-report FILE] [--heap-snapshot FILE]
  *                                            [--baseline-tree DIR] [--baseline-node-options FLAGS] [--idle-after-load 30]
  *
  * `--idle-after-load N`: in part 3, RSS is read before any load ("idle"), right after the load, and
@@ -11,7 +11,8 @@
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
  * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
  * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it); `--memory-report FILE` writes
- * where the service's memory is at its stop (RSS, V8's heap by space, external, array buffers) as JSON; `--baseline-tree DIR`
+ * where the service's memory is at its stop (RSS, V8's heap by space, external, array buffers) as JSON; `--heap-snapshot FILE`
+ * writes a V8 heap snapshot of the service at its stop; `--baseline-tree DIR`
  * runs a second service from another checkout of the project (e.g. `git archive main src bench
  * proto package.json | tar -x -C DIR`, node_modules linked) beside this one in part 3, its rounds
  * interleaved with the others: a before/after in the same run (`--baseline-node-options`: its Node flags,
@@ -121,7 +122,8 @@ function startServiceProcess(dir: string, xdsPort: number, port: number, redisUr
   const script = join(js, 'bench', 'ratelimit', 'service-proc.js');
   const profile = name === 'js' ? textFlag('cpu-prof') : undefined;
   const memory = name === 'js' ? textFlag('memory-report') : undefined;
-  const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : []), ...(memory ? ['--memory-report', memory] : [])];
+  const snapshot = name === 'js' ? textFlag('heap-snapshot') : undefined;
+  const args = ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(port), '--redis', redisUrl, ...(profile ? ['--cpu-prof', profile] : []), ...(memory ? ['--memory-report', memory] : []), ...(snapshot ? ['--heap-snapshot', snapshot] : [])];
   // On the command line, as bin/frontdesk.js gives its flags (NODE_OPTIONS refuses some V8 flags).
   return startNodeService('ratelimit', script, args, ROOT, name === 'js' ? SERVICE_NODE_FLAGS : BASELINE_NODE_FLAGS);
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { DEFAULT_PORTS } from '../default-ports.js';
 import { formatDiagnostic } from '../errors.js';
 import { loadOnlyEnvoyProtos } from '../xds/proto-scope.js';
+import { startIdleReclaim } from './idle-reclaim.js';
 import type { RateLimitPlan } from '../contracts/ratelimit.js';
 import { shortType } from '../resources/type-urls.js';
 import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
@@ -197,7 +198,11 @@ async function cmdCompanion(name: string, args: ParsedArgs, out: Output): Promis
       xds, ...at, nodeId: strFlag(args, 'node-id', `${name}-${hostname()}-${process.pid}`), logger: out.logger.child({ companion: name }), flags: args.flags,
     });
     out.logger.info({ companion: name, port: c.port }, 'companion listening');
-    running.add({ label: `the ${name} companion (port ${c.port})`, stop: () => c.stop() });
+    // Alone in this process: its heap goes back to the system when it is quiet after a busy spell.
+    const stopReclaim = startIdleReclaim({
+      onReclaim: (r) => out.logger.debug({ companion: name, heapBytes: [r.beforeBytes, r.afterBytes], ms: Math.round(r.ms) }, 'heap reclaimed after a busy spell'),
+    });
+    running.add({ label: `the ${name} companion (port ${c.port})`, stop: () => { stopReclaim(); return c.stop(); } });
   }, out))) return 1;
   running.stopOnSignals();
   return new Promise<number>(() => undefined);
