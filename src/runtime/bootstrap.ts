@@ -54,6 +54,32 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
     },
     static_resources: { clusters: [xdsCluster(o)] },
     overload_manager: overloadManager(o),
+    layered_runtime: layeredRuntime(),
+  };
+}
+
+/**
+ * Envoy's runtime: a static layer, then the admin layer Envoy has when a bootstrap names none
+ * (so /runtime_modify on the loopback admin still works).
+ *
+ * Envoy refuses any regex whose RE2 program is over `re2.max_program_size.error_level`
+ * instructions, 100 by default. Kong's regex paths (PCRE) have no such limit, and ordinary ones
+ * pass it: `~/orders/<uuid>/items/<uuid>$` with each UUID written as `[0-9a-f]{8}-…` is a
+ * 158-instruction regex in the route Envoy gets (test/e2e/regex-program-size.test.ts). So the limit is raised to 2^20, as Contour and Consul raise it, with Envoy's
+ * warning (`re2.exceeded_warn_level`) from 1,000. RE2's own memory bound still refuses a
+ * pathological pattern. The regexes the translation writes itself stay within 100 (the
+ * one-rewrite pattern's length bound in ir/build.ts), so an Envoy with its own bootstrap and
+ * Envoy's default serves them too.
+ */
+export const RE2_MAX_PROGRAM_SIZE = 2 ** 20;
+export const RE2_WARN_PROGRAM_SIZE = 1000;
+
+function layeredRuntime(): JsonObject {
+  return {
+    layers: [
+      { name: 'frontdesk', static_layer: { 're2.max_program_size.error_level': RE2_MAX_PROGRAM_SIZE, 're2.max_program_size.warn_level': RE2_WARN_PROGRAM_SIZE } },
+      { name: 'admin', admin_layer: {} },
+    ],
   };
 }
 
