@@ -45,7 +45,7 @@ export class KongMetrics {
   private readonly requestLatency = this.registry.add(new Histogram('kong_request_latency_ms', 'Total latency of requests, per service/route (ms)', UPSTREAM_LATENCY_BUCKETS));
   private readonly bandwidth = this.registry.add(new Counter('kong_bandwidth_bytes', 'Total bandwidth (ingress/egress) in bytes', false));
   private readonly rateLimited = this.registry.add(new Counter('frontdesk_rate_limit_hits_total', 'Requests refused by a rate limit (429), per service/route', false));
-  private readonly authFailures = this.registry.add(new Counter('frontdesk_auth_failures_total', 'Requests the gateway refused with 401 or 403 (the auth plugins, acl, ip-restriction), per service/route', false));
+  private readonly authFailures = this.registry.add(new Counter('frontdesk_auth_failures_total', 'Requests the gateway refused with 401 or 403 (the auth plugins, acl, ip-restriction, bot-detection), per service/route', false));
 
   private readonly pendingCounts = new Map<string, { counter: Counter; labels: Record<string, string>; by: number }>();
   private readonly pendingValues = new Map<string, { histogram: Histogram; labels: Record<string, string>; values: number[] }>();

@@ -64,15 +64,18 @@ export function buildBootstrap(o: BootstrapOptions): JsonObject {
  *
  * Envoy refuses any regex whose RE2 program is over `re2.max_program_size.error_level`
  * instructions, 100 by default. Kong's regex paths (PCRE) have no such limit, and ordinary ones
- * pass it: `~/orders/<uuid>/items/<uuid>$` with each UUID written as `[0-9a-f]{8}-…` is a
- * 158-instruction regex in the route Envoy gets (test/e2e/regex-program-size.test.ts). So the limit is raised to 2^20, as Contour and Consul raise it, with Envoy's
- * warning (`re2.exceeded_warn_level`) from 1,000. RE2's own memory bound still refuses a
+ * exceed it: `~/orders/<uuid>/items/<uuid>$` with each UUID written as `[0-9a-f]{8}-…` is a
+ * 158-instruction regex in the route Envoy gets (test/e2e/regex-program-size.test.ts). So the
+ * limit is raised to 2^20, as Contour and Consul raise it, with Envoy's
+ * warning (`re2.exceeded_warn_level`) from 5,000: Kong's bot-detection rules are one regex of
+ * 2,256 instructions, which would otherwise warn on every route configuration Envoy loads
+ * (resources/filters/bot-detection-rules.ts). RE2's own memory bound still refuses a
  * pathological pattern. The regexes the translation writes itself stay within 100 (the
  * one-rewrite pattern's length bound in ir/build.ts), so an Envoy with its own bootstrap and
  * Envoy's default serves them too.
  */
 export const RE2_MAX_PROGRAM_SIZE = 2 ** 20;
-export const RE2_WARN_PROGRAM_SIZE = 1000;
+export const RE2_WARN_PROGRAM_SIZE = 5000;
 
 function layeredRuntime(): JsonObject {
   return {

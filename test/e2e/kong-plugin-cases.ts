@@ -13,7 +13,8 @@
 // since Kong 3.8 every failure is 401 {"message":"Unauthorized"} with
 // `WWW-Authenticate: Basic realm="<realm>"`, the realm "service" by default). Where Kong's mock
 // upstream answers a path of its own (/status/<code>, /response-headers), the echo upstream
-// does the same (its kongMock option).
+// does the same (its kongMock option). A few cases come from a plugin's handler where its spec
+// has none (bot-detection's allow before deny): they cite the handler's function.
 
 export interface PluginRequest {
   method?: string;
@@ -65,6 +66,8 @@ const CORS = 'spec/03-plugins/13-cors/01-access_spec.lua';
 const IPR = 'spec/03-plugins/17-ip-restriction/02-access_spec.lua';
 const RSL = 'spec/03-plugins/12-request-size-limiting/01-access_spec.lua';
 const CID = 'spec/03-plugins/11-correlation-id/01-access_spec.lua';
+const BOT = 'spec/03-plugins/11-bot-detection/01-access_spec.lua';
+const BOT_HANDLER = 'kong/plugins/bot-detection/handler.lua';
 
 type Json = Record<string, unknown>;
 const withPlugin = (host: string, name: string, config: Json = {}, extra: Json = {}) => ({ name: host, hosts: [host], ...extra, plugins: [{ name, config }] });
@@ -124,6 +127,16 @@ const IPR_ROUTE_CONFIGS: Array<[string, Json]> = [
   ['ip-restriction12.test', { deny: ['127.0.0.0/24'], status: 401, message: 'Forbidden' }],
 ];
 
+// bot-detection's spec values: HELLOWORLD "just a test value", FACEBOOK "matches a known bot in rules.lua".
+const HELLOWORLD = 'HelloWorld';
+const FACEBOOK = 'facebookexternalhit/1.1';
+const BOT_ROUTE_CONFIGS: Array<[string, Json]> = [
+  ['bot.test', {}],
+  ['bot2.test', { deny: [HELLOWORLD] }],
+  ['bot3.test', { allow: [FACEBOOK] }],
+  ['bot4.test', { allow: ['^Hello'], deny: [HELLOWORLD] }],
+];
+
 /** Kong's size units (kong/plugins/request-size-limiting/handler.lua `size_units`, `unit_multiplication_factor`). */
 const SIZE_UNITS = [['megabytes', 2 ** 20], ['kilobytes', 2 ** 10], ['bytes', 1]] as const;
 const TEST_SIZE = 2;
@@ -142,11 +155,12 @@ const CID_ROUTE_CONFIGS: Array<[string, Json]> = [
   ['correlation3.com', { generator: 'uuid', echo_downstream: true }],
 ];
 
-/** The routes of the cors, ip-restriction, request-size-limiting and correlation-id specs on the echo upstream. */
+/** The routes of the cors, ip-restriction, bot-detection, request-size-limiting and correlation-id specs on the echo upstream. */
 const NATIVE_PLUGIN_ROUTES = [
   ...CORS_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'cors', config)),
   { name: 'cors4.test', hosts: ['cors4.test'], plugins: [{ name: 'cors' }, { name: 'key-auth' }] },
   ...IPR_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'ip-restriction', config)),
+  ...BOT_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'bot-detection', config)),
   ...RSL_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'request-size-limiting', config)),
   ...CID_ROUTE_CONFIGS.map(([host, config]) => withPlugin(host, 'correlation-id', config)),
   {
@@ -404,6 +418,23 @@ const IPR_CASES: PluginCase[] = [
   { cite: at(IPR, '#regression', 'handles a CIDR entry with 0.0.0.0/0'), request: ipr(8), expect: { status: 200, upstream: {} } },
 ];
 
+// bot-detection (Kong's kong.response.error(403): {"message":"Forbidden"})
+const bot = (host: string, userAgent?: string): PluginRequest => ({ path: '/request', headers: { host, ...(userAgent !== undefined ? { 'user-agent': userAgent } : {}) } });
+const BOT_REFUSED = { status: 403, json: { message: 'Forbidden' } };
+const BOT_DESCRIBE = 'Plugin: bot-detection (access)';
+const BOT_CASES: PluginCase[] = [
+  ...[undefined, 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/50.0.2661.102 Safari/537.36', HELLOWORLD, 'curl/7.43.0'].map((ua, i): PluginCase => ({
+    cite: at(BOT, BOT_DESCRIBE, `allows regular requests[${i + 1}]`), request: bot('bot.test', ua), expect: { status: 200, upstream: {} },
+  })),
+  { cite: at(BOT, BOT_DESCRIBE, 'blocks bots[1]'), request: bot('bot.test', 'Googlebot/2.1 (+http://www.google.com/bot.html)'), expect: BOT_REFUSED },
+  { cite: at(BOT, BOT_DESCRIBE, 'blocks bots[2]'), request: bot('bot.test', FACEBOOK), expect: BOT_REFUSED },
+  { cite: at(BOT, BOT_DESCRIBE, 'blocks denied user-agents'), request: bot('bot2.test', HELLOWORLD), expect: BOT_REFUSED },
+  { cite: at(BOT, BOT_DESCRIBE, 'allows allowed user-agents'), request: bot('bot3.test', FACEBOOK), expect: { status: 200, upstream: {} } },
+  // examine_agent: allow is searched first, and an allowed agent is never checked against deny.
+  { cite: `${BOT_HANDLER} examine_agent: allow before deny`, request: bot('bot4.test', HELLOWORLD), expect: { status: 200, upstream: {} } },
+  { cite: `${BOT_HANDLER} examine_agent: deny searched anywhere in the agent`, request: bot('bot4.test', `Say ${HELLOWORLD}`), expect: BOT_REFUSED },
+];
+
 // request-size-limiting (TEST_SIZE 2, in megabytes unless the route names a unit)
 const EXCEEDED = { message: 'Request size limit exceeded' };
 const post = (host: string, bytes: number, opts: { chunked?: boolean; expect?: boolean } = {}): PluginRequest => ({
@@ -491,4 +522,4 @@ const BA_CASES: PluginCase[] = [
   { cite: at(BA, 'multiple auth with anonymous, logical OR', 'passes with no credential provided'), request: ba('logical-or.test', '/request'), expect: { status: 200, upstream: { headers: { 'x-anonymous-consumer': 'true', 'x-consumer-id': LOGICAL_ANONYMOUS_ID } } } },
 ];
 
-KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES);
+KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES);

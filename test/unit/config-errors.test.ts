@@ -994,16 +994,6 @@ ${SVC('other')}
 `));
     assert.deepEqual(warnings(r).map((d) => d.code).filter((c) => c !== 'FD_PLUGIN_PENDING'), ['FD_TRAP_NO_SIZE_LIMIT']);
   });
-
-  test('a plugin that loads but is not applied yet says so', () => {
-    const r = load(y(`
-_format_version: "3.0"
-plugins:
-  - name: bot-detection
-`));
-    assert.ok(r.model);
-    check(warnings(r)[0], { severity: 'warning', code: 'FD_PLUGIN_PENDING', at: '3:11', message: 'plugin "bot-detection" loads but is not applied' });
-  });
 });
 
 describe('mesh identity (extension)', () => {

@@ -13,7 +13,7 @@ import { allowedBytes, type RequestSizeLimitingConfig } from '../../src/model/pl
 import { terminationResponse, type RequestTerminationConfig } from '../../src/model/plugins/request-termination.js';
 import { routePluginFile } from '../support/plugin-files.js';
 
-const NATIVE = ['cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', 'request-transformer', 'response-transformer'];
+const NATIVE = ['bot-detection', 'cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', 'request-transformer', 'response-transformer'];
 
 function defaults(name: string, config: unknown = {}): unknown {
   const r = pluginDefinition(name)!.config.safeParse(config);
@@ -104,6 +104,18 @@ describe('request-termination', () => {
     refused('request-termination', 'status_code: 101', '14:28', /Envoy answers with a status from 200 to 599/);
     refused('request-termination', `body: "${'x'.repeat(4097)}"`, '14:21', /"body": the answer is 4097 bytes; Envoy answers directly with at most 4096/);
     assert.deepEqual(errors(file('request-termination', `body: "${'x'.repeat(4096)}"`)), []);
+  });
+});
+
+describe('bot-detection', () => {
+  test("Kong's defaults: no allow or deny patterns (Kong's own bot rules alone)", () => {
+    assert.deepEqual(defaults('bot-detection'), {});
+    assert.deepEqual(pluginDefinition('bot-detection')!.feature(defaults('bot-detection') as never), { allow: [], deny: [] });
+  });
+
+  test('a pattern RE2 cannot compile (Envoy matches with RE2, Kong with PCRE) is refused where it is written', () => {
+    refused('bot-detection', 'deny: ["HelloWorld", "(?<=x)bot"]', '14:36', /'\(\?<=x\)bot' is not a valid regex \(RE2/);
+    refused('bot-detection', 'allow: ["(facebook"]', '14:23', /'\(facebook' is not a valid regex/);
   });
 });
 

@@ -8,6 +8,7 @@ import { grpcGatewayPlugin } from './grpc-gateway.js';
 import { grpcWebPlugin } from './grpc-web.js';
 import { fileLogPlugin } from './file-log.js';
 import { httpLogPlugin } from './http-log.js';
+import { botDetectionPlugin } from './bot-detection.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
@@ -33,7 +34,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
   syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks

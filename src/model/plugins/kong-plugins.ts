@@ -4,9 +4,7 @@
  */
 
 /** Kong plugins that load (their config is not checked) and are reported as not applied yet. */
-export const KONG_PLUGINS_PENDING: readonly string[] = [
-  'bot-detection',
-];
+export const KONG_PLUGINS_PENDING: readonly string[] = [];
 
 /** Kong plugins (OSS and Enterprise, Kong 3.x) Frontdesk does not serve: loading one is an error naming it. */
 export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [

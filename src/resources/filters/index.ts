@@ -7,6 +7,7 @@ import { fileLogFilter } from './file-log.js';
 import { httpLogFilter } from './http-log.js';
 import { prometheusFilter } from './prometheus.js';
 import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
+import { botDetectionFilter } from './bot-detection.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
@@ -27,7 +28,7 @@ import { transformFilter } from './transform.js';
  * The filter-order table: every HTTP filter Frontdesk can put in a chain, in the order Envoy
  * runs them on a request (responses pass them in reverse). This table alone decides the order;
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
- * plugin priority (higher runs first: correlation-id 100001, cors 2000, the auth plugins jwt
+ * plugin priority (higher runs first: correlation-id 100001, bot-detection 2500, cors 2000, the auth plugins jwt
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 (in Envoy, or in one ext_authz call), rate-limiting 910,
  * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) with two
  * exceptions. ip-restriction (990) and request-size-limiting (951) are checked by Envoy before
@@ -41,6 +42,7 @@ const CHAIN: readonly ChainEntry[] = [
   fileLogFilter, // set_filter_state: the client's path kept for the log entry, before anything rewrites it
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
   correlationCounterFilter, // lua: Kong's "uuid#counter" ids (a per-worker UUID and counter)
+  botDetectionFilter, // rbac on the User-Agent (Kong's bot-detection, 2500)
   corsOriginFilter, // header_to_metadata: the request's Origin normalised, for the answer's Access-Control-Allow-Origin
   corsHeadersFilter, // header_mutation: completes Envoy's CORS headers as Kong writes them (runs after cors on responses)
   corsFilter, // envoy.filters.http.cors: preflights answered, headers on actual responses
