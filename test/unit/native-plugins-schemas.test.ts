@@ -12,6 +12,8 @@ import { isIpOrCidr, splitColon } from '../../src/model/plugins/native-common.js
 import { allowedBytes, type RequestSizeLimitingConfig } from '../../src/model/plugins/request-size-limiting.js';
 import { terminationResponse, type RequestTerminationConfig } from '../../src/model/plugins/request-termination.js';
 import { routePluginFile } from '../support/plugin-files.js';
+import { RE2JS } from 're2js';
+import { KONG_BOT_RULES, searchAny } from '../../src/resources/filters/bot-detection-rules.js';
 
 const NATIVE = ['bot-detection', 'cors', 'correlation-id', 'ip-restriction', 'prometheus', 'request-size-limiting', 'request-termination', 'request-transformer', 'response-transformer'];
 
@@ -111,6 +113,21 @@ describe('bot-detection', () => {
   test("Kong's defaults: no allow or deny patterns (Kong's own bot rules alone)", () => {
     assert.deepEqual(defaults('bot-detection'), {});
     assert.deepEqual(pluginDefinition('bot-detection')!.feature(defaults('bot-detection') as never), { allow: [], deny: [] });
+  });
+
+  test("Kong's bot rules are RE2, and the one regex Envoy gets finds the bots they name and no browser", () => {
+    for (const rule of KONG_BOT_RULES) RE2JS.compile(rule);
+    const bots = RE2JS.compile(searchAny(KONG_BOT_RULES));
+    // Names the rules list (bingbot, Googlebot, Baiduspider, YandexBot, facebookexternalhit, Scrapy, Apache-HttpClient).
+    for (const ua of ['Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+      'Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)', 'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)',
+      'facebookexternalhit/1.1', 'Scrapy/2.11.0 (+https://scrapy.org)', 'Apache-HttpClient/4.5.13 (Java/17.0.2)']) {
+      assert.ok(bots.matches(ua), ua);
+    }
+    // Kong's spec lets these through: a browser, curl, a made-up agent.
+    for (const ua of ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/50.0.2661.102 Safari/537.36', 'curl/7.43.0', 'HelloWorld']) {
+      assert.ok(!bots.matches(ua), ua);
+    }
   });
 
   test('a pattern RE2 cannot compile (Envoy matches with RE2, Kong with PCRE) is refused where it is written', () => {
