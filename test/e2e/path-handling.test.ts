@@ -17,9 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { buildSnapshot } from '../../src/xds/snapshot.js';
-import { startGateway, type Gateway } from '../support/gateway.js';
+import { nackSince, startGateway, type Gateway } from '../support/gateway.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
-import { waitFor } from '../support/wait.js';
 
 type Upstream = Awaited<ReturnType<typeof startEchoUpstream>>;
 /** [row, service path, route path (undefined: the route matches on host only), strip_path, request path, expected upstream path] */
@@ -360,11 +359,7 @@ describe("Kong's path_handling v0 and v1 through Envoy", () => {
     }
     const since = Date.now();
     gw.cp.ads.setSnapshot(buildSnapshot(r.translation, since, gw.cp.ads.snapshot));
-    const detail = await waitFor(async () => {
-      const status = await (await fetch(`${gw.admin}/status`)).json() as { nodes: { types: Record<string, { lastNack?: { detail: string; at: string } }> }[] };
-      const nack = status.nodes[0]?.types.RDS?.lastNack;
-      return nack && Date.parse(nack.at) >= since ? nack.detail : undefined;
-    }, 'Envoy to NACK the route configuration', 15_000);
+    const detail = await nackSince(gw, 'RDS', since);
     assert.match(detail, /RE2 program size of 102 > max program size of 100/);
   });
 });

@@ -8,28 +8,19 @@
  * configuration would be refused. Frontdesk's bootstrap raises the limit (src/runtime/bootstrap.ts).
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { RE2_MAX_PROGRAM_SIZE } from '../../src/runtime/bootstrap.js';
-import { startGateway, type Gateway } from '../support/gateway.js';
+import { nackSince, startGateway, type Gateway } from '../support/gateway.js';
+import { proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
-import { waitFor } from '../support/wait.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ORDER = '3f2b6c1e-9d4a-4b7e-8c2f-1a5d9e7b3c40';
 const ITEM = 'b8e1f0a2-47c3-4d9b-a6e5-0c1d2f3e4a5b';
 
-function get(gw: Gateway, path: string): Promise<{ status: number; echo?: EchoReply; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gw.proxyPort, path }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, echo: res.statusCode === 200 ? JSON.parse(text) as EchoReply : undefined, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function get(gw: Gateway, path: string): Promise<{ status: number; echo?: EchoReply; text: string }> {
+  const r = await proxyRequest(gw, { path });
+  return { status: r.status, echo: r.status === 200 ? JSON.parse(r.text) as EchoReply : undefined, text: r.text };
 }
 
 describe("a Kong regex path over Envoy's default RE2 program size", () => {
@@ -90,11 +81,7 @@ services:
         strip_path: false
         paths: ['~/orders/${UUID}/items/${UUID}$']
 `);
-    const detail = await waitFor(async () => {
-      const status = await (await fetch(`${gw.admin}/status`)).json() as { nodes: { types: Record<string, { lastNack?: { detail: string; at: string } }> }[] };
-      const nack = status.nodes[0]?.types.RDS?.lastNack;
-      return nack && Date.parse(nack.at) >= since ? nack.detail : undefined;
-    }, 'Envoy to NACK the route configuration', 15_000);
+    const detail = await nackSince(gw, 'RDS', since);
     assert.match(detail, /RE2 program size of 158 > max program size of 100/);
     const still = await get(gw, `/orders/${ORDER}/items/${ITEM}`);
     assert.equal(still.status, 200, 'the configuration Envoy held before keeps serving');

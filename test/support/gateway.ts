@@ -90,3 +90,12 @@ export async function startGateway(yaml: string, opts: { delta?: boolean; settin
     },
   };
 }
+
+/** The detail of the first NACK of `type` the gateway's /status reports at or after `since` (ms since the epoch), awaited. */
+export function nackSince(gw: Gateway, type: 'RDS' | 'CDS' | 'LDS' | 'EDS', since: number): Promise<string> {
+  return waitFor(async () => {
+    const status = await (await fetch(`${gw.admin}/status`)).json() as { nodes: { types: Record<string, { lastNack?: { detail: string; at: string } }> }[] };
+    const nack = status.nodes[0]?.types[type]?.lastNack;
+    return nack && Date.parse(nack.at) >= since ? nack.detail : undefined;
+  }, `Envoy to NACK the ${type} update`, 15_000);
+}
