@@ -13,8 +13,8 @@
  *    listener (no xDS). One more listener of the gateway carries the plugin-less route beside a
  *    copy of every case's route: what sharing a listener with routes that need filters costs
  *    the route that needs none. Each process's idle CPU is printed first. Cases: bare Envoy; a route without
- *    plugins; jwt (RS256); key-auth; basic-auth; jwt + acl; key-auth + a local limit; key-auth +
- *    a Redis limit; each as the config writes it by default (Envoy's own filters wherever the
+ *    plugins; jwt (RS256); key-auth; basic-auth; jwt + acl; key-auth + a local limit; bot-detection
+ *    (a browser's User-Agent, searched against all of Kong's bot rules); key-auth + a Redis limit; each as the config writes it by default (Envoy's own filters wherever the
  *    commit serves the plugin natively) and with `enforcer: companion` on every plugin. The case
  *    list is what the commit loads: a case whose config does not compile here (say, an
  *    `enforcer` field the commit lacks) is printed as skipped with the reason, and the label of
@@ -203,6 +203,7 @@ interface Case { name: string; route: string; plugins: (companion: boolean) => s
 
 const companionField = (c: boolean) => (c ? ', enforcer: companion' : '');
 const HUGE = 1_000_000_000;
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 function cases(token: string): Case[] {
   const key = { apikey: BENCH_API_KEY };
@@ -214,6 +215,8 @@ function cases(token: string): Case[] {
       plugins: (c) => [`{ name: jwt, config: { claims_to_verify: [exp]${companionField(c)} } }`, `{ name: acl, config: { allow: [bench]${companionField(c)} } }`] },
     { name: 'key-auth + local limit', route: 'key-local', headers: key,
       plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`, `{ name: rate-limiting, config: { minute: ${HUGE}, limit_by: service, hide_client_headers: true${companionField(c)} } }`] },
+    // A browser's User-Agent: searched against every one of Kong's bot rules, none matching (the full cost).
+    { name: 'bot-detection', route: 'bots', headers: { 'user-agent': BROWSER_UA }, plugins: () => ['{ name: bot-detection }'] },
     { name: 'key-auth + Redis limit', route: 'key-redis', headers: key,
       plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`, `{ name: rate-limiting, config: { minute: ${HUGE}, limit_by: consumer, policy: redis, redis: { host: 127.0.0.1, port: REDIS_PORT }${companionField(c)} } }`] },
   ];
