@@ -4,7 +4,8 @@ import { TYPE } from '../resources/type-urls.js';
 import type { Json } from '../json.js';
 import { decodeDeltaDiscoveryResponse, decodeDiscoveryResponse, encodeDeltaDiscoveryRequest, encodeDiscoveryRequest } from './ads-codec.js';
 import type { TlsSource } from '../tls.js';
-import { GrpcH2Channel, type GrpcBidiCall } from './grpc-h2-client.js';
+import { GRPC_STATUS } from '../grpc-raw.js';
+import { GrpcCallError, GrpcH2Channel, type GrpcBidiCall } from './grpc-h2-client.js';
 import { compareText } from '../text-order.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -33,8 +34,13 @@ export interface AdsStreamOptions<R = Json> {
    */
   decodeResource: (typeUrl: string, bytes: Uint8Array) => R;
   logger?: Logger;
-  /** Reconnect delay after the stream ends, growing to 5 s. */
+  /** Reconnect delay after the stream ends (default 100 ms), doubling up to `reconnectMaxMs`. */
   reconnectMs?: number;
+  /**
+   * The longest reconnect delay (default 5 s); also the wait after a server asked this client
+   * to slow down (RESOURCE_EXHAUSTED: its RST_STREAM ENHANCE_YOUR_CALM, or that status).
+   */
+  reconnectMaxMs?: number;
   /** mTLS to the control plane (its certificate must name spiffe://frontdesk/control-plane). */
   tls?: TlsSource;
 }
@@ -159,9 +165,14 @@ export class AdsStreamClient<R = Json> extends EventEmitter<AdsStreamEvents<R>> 
         this.client = this.makeClient();
         this.tried += 1;
       }
+      const max = this.opts.reconnectMaxMs ?? 5000;
+      // A server that asked to slow down gets the longest wait, even after a stream that had
+      // worked (which resets the back-off): else it would see a new stream every reconnectMs.
+      const slowDown = err instanceof GrpcCallError && err.code === GRPC_STATUS.RESOURCE_EXHAUSTED;
+      if (slowDown) this.backoff = max;
       const wait = this.tried > 0 && this.tried < this.targets.length ? 0 : this.backoff;
       this.timer = setTimeout(() => this.connect(), wait);
-      if (wait > 0) this.backoff = Math.min(this.backoff * 2, 5000);
+      if (wait > 0) this.backoff = Math.min(this.backoff * 2, max);
     };
     call.on('error', (e) => retry(e));
     call.on('end', () => retry());
