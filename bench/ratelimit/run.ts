@@ -5,8 +5,9 @@
  *                                            [--only service,peer,exactness,envoy] [--service-node-options "--max-semi-space-size=1"] [--cpu-prof FILE] [--memory-report FILE] [--heap-snapshot FILE]
  *                                            [--baseline-tree DIR] [--baseline-node-options FLAGS] [--idle-after-load 30]
  *
- * `--idle-after-load N`: in part 3, RSS is read before any load ("idle"), right after the load, and
- * again after N s with nothing to do (default 30; 0 skips it): V8 gives back its heap's slack then.
+ * `--idle-after-load N`: in part 3, RSS is read before any load (as it is when part 3 begins, "started",
+ * then after N s with nothing to do, "idle"), right after the load, and again after N s with nothing to
+ * do (default 30; 0 skips both waits): a companion gives back its heap's slack when it is quiet.
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
  * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
@@ -240,7 +241,10 @@ type Side = { name: string; child: Child; route: string };
 
 /** Decisions/s, p99, CPU per decision and RSS of each side, two interleaved rounds. */
 async function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (route: string, ip: string) => string): Promise<void> {
-    // Before any load: what the process holds with its policy and nothing else.
+    // Before any load: what the process holds with its policy and nothing else, as part 3 begins
+    // and after the same quiet spell as after the load (the start-up's garbage given back).
+    const started = new Map(sides.map((x) => [x.child, rssMiB(x.child.proc.pid)]));
+    if (IDLE_AFTER_LOAD_SECONDS > 0) await new Promise((r) => setTimeout(r, IDLE_AFTER_LOAD_SECONDS * 1000));
     const idle = new Map(sides.map((x) => [x.child, rssMiB(x.child.proc.pid)]));
     for (const x of sides) rlsload(x.child.port, entries(x.route, '10.1.2.3'), ['-d', '2s']); // warm-up
     const samples = new Map<string, Array<RlsLoad & { cpuServer: number; cpuRedis: number }>>(sides.map((x) => [x.name, []]));
@@ -271,9 +275,9 @@ async function peerSpeed(sides: Side[], ours: Child, redis: Child, entries: (rou
       emit(
         { part: 'peer', scenario: x.name, decisions_per_s: round(rate), p50_ms: round(avg(ss.map((s) => s.p50_ms)), 2), p99_ms: round(avg(ss.map((s) => s.p99_ms)), 2),
           ratio_to_peer: round(rate / peerRate, 3), p99_minus_peer_ms: round(avg(ss.map((s) => s.p99_ms)) - peerP99, 2), rounds: ss.map((s) => round(s.decisions_per_s)),
-          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, rss_idle_mib: idle.get(x.child), rss_after_load_idle_mib: settled, idle_after_load_s: IDLE_AFTER_LOAD_SECONDS, not_ok: errors,
+          server_cpu_us_per_decision: round(cpuUs, 1), redis_cpu_us_per_decision: round(redisUs, 1), rss_mib: rss, rss_started_mib: started.get(x.child), rss_idle_mib: idle.get(x.child), rss_after_load_idle_mib: settled, idle_after_load_s: IDLE_AFTER_LOAD_SECONDS, not_ok: errors,
           load_generator: generator, baseline: 'envoyproxy/ratelimit (service_cmd, Redis single, fixed window, stats off, defaults otherwise), same Redis, same run', server_process: x.child !== ours && x.name.includes('baseline') ? `the same, from ${BASELINE_TREE}, node ${BASELINE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : x.child === ours ? `frontdesk ratelimit as plain JavaScript (transpiled copy, no tsx), node ${SERVICE_NODE_FLAGS.join(' ') || "with Node's defaults"}` : 'service_cmd' },
-        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${idle.get(x.child)} MiB idle, ${rss} MiB after load${settled !== undefined ? `, ${settled} MiB after ${IDLE_AFTER_LOAD_SECONDS} s idle after it` : ''}; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
+        `peer, ${x.name}: ${round(rate)} decisions/s (${round((rate / peerRate) * 100, 1)} % of envoyproxy/ratelimit), p50 ${round(avg(ss.map((s) => s.p50_ms)), 2)} ms, p99 ${round(avg(ss.map((s) => s.p99_ms)), 2)} ms; CPU µs/decision server ${round(cpuUs, 1)}, redis-server ${round(redisUs, 1)}; RSS ${started.get(x.child)} MiB as part 3 began${IDLE_AFTER_LOAD_SECONDS > 0 ? `, ${idle.get(x.child)} MiB after ${IDLE_AFTER_LOAD_SECONDS} s idle` : ''}, ${rss} MiB after load${settled !== undefined ? `, ${settled} MiB after ${IDLE_AFTER_LOAD_SECONDS} s idle after it` : ''}; rounds ${ss.map((s) => round(s.decisions_per_s)).join(', ')}; load: ${generator}`,
         errors ? [`${errors} answers that were not OK`] : [],
       );
     }

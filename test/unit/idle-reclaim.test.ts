@@ -43,6 +43,13 @@ test('no reclaim without growth: a quiet process whose heap stays near its base 
   assert.deepEqual(reclaims({ quiet: 0, baseBytes: 10 * MiB }, [[0.5, 13], [0.01, 13.9], [0.01, 13.9], [0.01, 13.9], [0.01, 13.9]]), []);
 });
 
+test('the start-up counts as a busy spell: the first quiet spell after the start reclaims its garbage, once', () => {
+  // The state startIdleReclaim begins with: no reclaim yet (base 0). A companion that started and
+  // then had no call holds its start-up's garbage; two quiet looks reclaim it, and the heap that
+  // reclaim leaves (10 MiB) is the base from then on.
+  assert.deepEqual(reclaims({ quiet: 0, baseBytes: 0 }, [[0.3, 15], [0.01, 15], [0.01, 15], [0.01, 10], [0.01, 10], [0.01, 10], [0.01, 10]]), [2]);
+});
+
 test('a heap that shrank by itself (V8 reduced it) lowers the base, so growth is counted from there', () => {
   const s1 = idleReclaimStep({ quiet: 0, baseBytes: 12 * MiB }, 0.01, 9 * MiB, LIMITS);
   assert.equal(s1.state.baseBytes, 9 * MiB);
@@ -87,4 +94,29 @@ test('through a real process: after a burst and a quiet spell the committed heap
   assert.ok(after[0]!.afterBytes < burstBytes, `below what the burst left: ${after[0]!.afterBytes} against ${burstBytes}`);
   // Busy looks do not reclaim: none while the burst ran.
   assert.equal(lines.slice(0, ended).filter((l) => l.startsWith('reclaim ')).length, 0, out);
+});
+
+/**
+ * A companion that starts and then gets no call: the first quiet spell after the start reclaims,
+ * though the heap has not grown since the reclaim began to look (what the start-up left before
+ * that is what it gives back). Before, the base was the heap at the start and such a process
+ * never reclaimed: the child would be held open until the 60 s bound.
+ */
+test('through a real process: a companion that gets no call after its start reclaims at its first quiet spell', async () => {
+  const child = [
+    "import { startIdleReclaim } from './src/runtime/idle-reclaim.ts';",
+    'const hold = setInterval(() => {}, 60_000);',
+    "startIdleReclaim({ everyMs: 100, onReclaim: (r) => { console.log('reclaim ' + JSON.stringify(r)); clearInterval(hold); } });",
+  ].join('\n');
+  const p = spawn(process.execPath, ['--max-semi-space-size=1', '--no-memory-reducer', '--import', 'tsx', '--input-type=module', '-e', child], { cwd: PROJECT_ROOT, timeout: 60_000 });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  const code = await new Promise<number | null>((resolve) => p.on('exit', resolve));
+  assert.equal(code, 0, `exited by itself after its reclaim (a kill at the 60 s bound means no reclaim came after the start): ${err}`);
+  const first = out.split('\n').find((l) => l.startsWith('reclaim '));
+  assert.ok(first, `a reclaim after the start, with no busy spell: ${out}`);
+  const r = JSON.parse(first.slice('reclaim '.length)) as { beforeBytes: number; afterBytes: number };
+  assert.ok(r.afterBytes <= r.beforeBytes, `the collections gave back, never grew, the heap: ${JSON.stringify(r)}`);
 });
