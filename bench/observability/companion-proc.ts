@@ -3,6 +3,7 @@
  * its own and the benchmark's blocking load generator never stalls it: an in-process control
  * plane serves the sinks of `--config` over ADS to a log companion on `--port`.
  *   node --import tsx bench/observability/companion-proc.ts --config PATH --port N
+ * (run.ts runs a plain-JavaScript copy of it, as `frontdesk log` runs dist/)
  * Prints `ready` once the companion holds its sinks; answers a `counts` line on stdin with one
  * JSON line (entries sent, dropped, held); stops on SIGTERM.
  */

@@ -41,6 +41,8 @@ import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems } from '../support/load.js';
 import { freePort } from '../support/net.js';
 import { CpuMeter } from '../support/proc.js';
+import { transpileTree } from '../support/transpile.js';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
 
@@ -182,12 +184,16 @@ interface Counts { sent: number; dropped: number; queued: number }
 /**
  * The log companion in its own process (companion-proc.ts), holding the http-log and prometheus
  * sinks the variants use: its control plane serves them over ADS (sinks are named by their
- * content, so the static Envoys' loggers name the same ones).
+ * content, so the static Envoys' loggers name the same ones). It runs as `frontdesk log` does:
+ * plain JavaScript (a transpiled copy in the run's folder, as tsc's dist/; no tsx loader thread,
+ * no helper call per function made) with Frontdesk's Node flags.
  */
 async function startLogCompanion(yaml: string, dir: string, port: number): Promise<{ pid: number; counts(): Promise<Counts>; stop(): Promise<void> }> {
   const configPath = join(dir, 'companion.yaml');
   writeFileSync(configPath, yaml);
-  const proc = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), '--import', 'tsx', join(HERE, 'companion-proc.ts'), '--config', configPath, '--port', String(port)], { cwd: join(HERE, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+  const js = join(dir, 'js');
+  transpileTree(join(HERE, '..', '..'), js, ['src', 'bench/observability/companion-proc.ts']);
+  const proc = spawn(process.execPath, [...NODE_FLAGS, ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), join(js, 'bench', 'observability', 'companion-proc.js'), '--config', configPath, '--port', String(port)], { cwd: join(HERE, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const wait = async <T>(what: string, check: () => T | undefined): Promise<T> => {
