@@ -10,7 +10,7 @@
  * do (default 30; 0 skips both waits): a companion gives back its heap's slack when it is quiet.
  * `--only` runs the named parts alone (default all three); `--service-node-options` are Node
  * flags for the service process alone (on its command line, as bin/frontdesk.js gives them; default
- * NODE_FLAGS, what every Frontdesk process runs with; "" for Node's defaults); `--cpu-prof FILE` writes the service's
+ * NODE_FLAGS and COMPANION_NODE_FLAGS.ratelimit, what `frontdesk ratelimit` runs with in the compose file; "" for Node's defaults); `--cpu-prof FILE` writes the service's
  * CPU profile from ready to its stop (bench/support/cpuprofile.ts reads it); `--memory-report FILE` writes
  * where the service's memory is at its stop (RSS, V8's heap by space, external, array buffers) as JSON; `--heap-snapshot FILE`
  * writes a V8 heap snapshot of the service at its stop; `--baseline-tree DIR`
@@ -65,7 +65,7 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
-import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { COMPANION_NODE_FLAGS, NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
 import { BENCH_BIN, descriptorTree, startRatelimitPeer } from '../support/ratelimit-peer.js';
@@ -98,7 +98,7 @@ const textFlag = (name: string): string | undefined => {
 const BASELINE_TREE = textFlag('baseline-tree') && resolve(textFlag('baseline-tree')!);
 const ONLY = new Set((textFlag('only') ?? 'service,peer,exactness,envoy').split(','));
 // The service's Node flags: by default those every Frontdesk process runs with (bin/frontdesk.js).
-const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
+const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? [...NODE_FLAGS, ...(COMPANION_NODE_FLAGS.ratelimit ?? [])].join(' ')).split(/\s+/).filter(Boolean);
 /** The baseline service's Node flags (default the same as the service's): with `--baseline-tree .`, an A/B of flags alone. */
 const BASELINE_NODE_FLAGS = (textFlag('baseline-node-options') ?? SERVICE_NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
 const log = silentLogger();

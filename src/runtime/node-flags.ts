@@ -10,3 +10,19 @@
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
+
+/**
+ * Flags a companion run alone in its process adds on its command line, beyond NODE_FLAGS (the
+ * compose file's command for it carries them; `frontdesk <companion>` through bin/frontdesk.js's
+ * first line cannot, docs/operations.md says how to give them). V8 takes these at start only:
+ * set later they abort the process.
+ *
+ * `--single-threaded` for ratelimit: V8's collector and its optimising compiler on the main
+ * thread. Its four worker threads otherwise keep the malloc arenas their compile and marking
+ * work grew (~3 MiB after a load). Same runs, against NODE_FLAGS alone (bench/ratelimit,
+ * docs/benchmarks.md): RSS 30 s after a load 57.3-57.4 MiB against 58.5-58.8, under load
+ * 61.5-62.7 against 66.7-67.4, CPU per decision 40.7-42.7 µs against 38.3-50.6 (within the runs'
+ * spread), p99 no worse. Not for the control plane: its builds' p90 rose from 33-52 to 106-120 ms
+ * with it (bench/propagation/build-stages.ts), nor measured yet for the other companions.
+ */
+export const COMPANION_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = { ratelimit: ['--single-threaded'] };

@@ -13,6 +13,15 @@ import { decodeToJson, encodeJson } from '../../src/xds/proto-json.js';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { image: string; command?: string; ports?: string[]; volumes?: string[]; depends_on?: unknown }> };
 
+/** A compose service's Frontdesk command as words: `node`, its own Node flags (node-flags.test.ts checks them), `bin/frontdesk.js`, then the CLI's. */
+function frontdeskWords(name: string): { nodeFlags: string[]; cli: string[] } {
+  const words = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
+  const bin = words.indexOf('bin/frontdesk.js');
+  assert.equal(words[0], 'node', name);
+  assert.ok(bin > 0, `${name} runs bin/frontdesk.js`);
+  return { nodeFlags: words.slice(1, bin), cli: words.slice(bin + 1) };
+}
+
 
 test('envoy/bootstrap.yaml is what `frontdesk bootstrap` prints for the compose setup', () => {
   const expected = bootstrapYaml({ xds: { host: 'control-plane', port: 18000 }, nodeId: 'envoy-1', cluster: 'frontdesk', adminPort: 9901, adminHost: '0.0.0.0', tls: envoySds('/etc/frontdesk/tls') });
@@ -33,9 +42,7 @@ test('compose uses the official Envoy and Redis images and one Node image for Fr
 
 test('every Frontdesk command in compose is a CLI command with flags wired to the right peers', () => {
   const args = (name: string) => {
-    const cmd = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
-    assert.deepEqual(cmd.slice(0, 2), ['node', 'bin/frontdesk.js']);
-    return parseArgs(cmd.slice(2), ['no-watch', 'delta', 'authz-fail-open']);
+    return parseArgs(frontdeskWords(name).cli, ['no-watch', 'delta', 'authz-fail-open']);
   };
   const cp = args('control-plane');
   assert.equal(cp.positionals[0], 'control-plane');
@@ -100,8 +107,7 @@ test('compose: mTLS on every control-plane hop, certificates from `frontdesk cer
     'control-plane': { role: 'control-plane' }, authz: { role: 'companion', name: 'authz' }, ratelimit: { role: 'companion', name: 'ratelimit' }, transform: { role: 'companion', name: 'transform' }, log: { role: 'companion', name: 'log' },
   };
   for (const [name, id] of Object.entries(parties)) {
-    const cmd = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
-    const flags = parseArgs(cmd.slice(2), ['insecure']).flags;
+    const flags = parseArgs(frontdeskWords(name).cli, ['insecure']).flags;
     assert.equal(flags.has('insecure'), false, `${name} never runs plaintext`);
     assert.deepEqual({ cert: flags.get('tls-cert'), key: flags.get('tls-key'), ca: flags.get('tls-ca') }, { ...certFiles(dir, id), ca: `${dir}/ca.pem` }, name);
     assert.ok(compose.services[name]!.volumes!.includes(`tls:${dir}`), `${name} mounts the certificates`);
@@ -121,7 +127,7 @@ test('Prometheus scrapes Envoy\'s admin, the control plane\'s and the log compan
   const boot = parse(readFileSync('envoy/bootstrap.yaml', 'utf8')) as { admin: { address: { socket_address: { port_value: number } } } };
   assert.deepEqual(job('envoy').static_configs[0]!.targets, [`envoy:${boot.admin.address.socket_address.port_value}`]);
   assert.equal(job('envoy').metrics_path, '/stats/prometheus');
-  const cp = parseArgs(compose.services['control-plane']!.command!.replace(/\s+/g, ' ').trim().split(' ').slice(2), ['no-watch', 'delta', 'authz-fail-open']);
+  const cp = parseArgs(frontdeskWords('control-plane').cli, ['no-watch', 'delta', 'authz-fail-open']);
   assert.deepEqual(job('frontdesk').static_configs[0]!.targets, [`control-plane:${cp.flags.get('admin-port')}`]);
   assert.equal(job('frontdesk').metrics_path, '/metrics');
   // The admin API asks for its token off loopback: Prometheus reads the file its entrypoint writes from the env.
@@ -130,7 +136,7 @@ test('Prometheus scrapes Envoy\'s admin, the control plane\'s and the log compan
   assert.ok((prom as { entrypoint?: string[] }).entrypoint!.join(' ').includes(`> ${tokenFile!.credentials_file} `));
   assert.match((prom as { environment?: Record<string, string> }).environment!.FRONTDESK_ADMIN_TOKEN!, /^\$\{FRONTDESK_ADMIN_TOKEN:\?/);
   // Kong's metric names: the log companion's admin port, opened to the compose network.
-  const logFlags = parseArgs(compose.services.log!.command!.replace(/\s+/g, ' ').trim().split(' ').slice(2), []).flags;
+  const logFlags = parseArgs(frontdeskWords('log').cli, []).flags;
   assert.deepEqual(job('kong').static_configs[0]!.targets, [`log:${logFlags.get('log-admin-port')}`]);
   assert.equal(job('kong').metrics_path, '/metrics');
   assert.equal(logFlags.get('log-admin-host'), '0.0.0.0', 'reachable from the Prometheus container');

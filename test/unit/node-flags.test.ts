@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { COMPANION_NODE_FLAGS, NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { COMPANIONS } from '../../src/runtime/companions.js';
 
 test('bin/frontdesk.js starts Node with the flags (its first line, through env -S)', () => {
   const first = readFileSync('bin/frontdesk.js', 'utf8').split('\n')[0]!;
@@ -27,4 +28,18 @@ test('every Frontdesk service of the compose file gets the flags in NODE_OPTIONS
   const frontdesk = Object.entries(compose.services).filter(([, s]) => s.command?.includes('bin/frontdesk.js'));
   assert.ok(frontdesk.length >= 5, 'the control plane and the companions');
   for (const [name, s] of frontdesk) assert.equal(s.environment?.NODE_OPTIONS, NODE_FLAGS.join(' '), name);
+});
+
+test('each companion of the compose file runs with its own Node flags on its command line, and Node accepts them', () => {
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { command?: string }> };
+  for (const c of COMPANIONS) {
+    const words = compose.services[c.name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
+    // NODE_OPTIONS refuses V8's own flags such as --single-threaded: they go between node and the script.
+    assert.deepEqual(words.slice(0, words.indexOf('bin/frontdesk.js')), ['node', ...(COMPANION_NODE_FLAGS[c.name] ?? [])], c.name);
+  }
+  assert.ok(Object.keys(COMPANION_NODE_FLAGS).every((name) => COMPANIONS.some((c) => c.name === name)), 'flags only for companions that exist');
+  const all = [...new Set(Object.values(COMPANION_NODE_FLAGS).flat())];
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, ...all, '-e', 'process.stdout.write(JSON.stringify(process.execArgv.slice(0, -2)))'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [...NODE_FLAGS, ...all]); // what Node started with, before `-e SCRIPT`
 });
