@@ -65,7 +65,7 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { bootstrapYaml } from '../../src/runtime/bootstrap.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
-import { COMPANION_NODE_FLAGS, NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { companionNodeFlags } from '../../src/runtime/node-flags.js';
 import { EnvoyProcess, findEnvoy } from '../../src/runtime/envoy.js';
 import { freePort, until } from '../support/net.js';
 import { BENCH_BIN, descriptorTree, startRatelimitPeer } from '../support/ratelimit-peer.js';
@@ -97,8 +97,8 @@ const textFlag = (name: string): string | undefined => {
 /** Another checkout of the project (its src/ and bench/ratelimit/service-proc.ts), run beside this one in the peer part: a before/after in the same run. */
 const BASELINE_TREE = textFlag('baseline-tree') && resolve(textFlag('baseline-tree')!);
 const ONLY = new Set((textFlag('only') ?? 'service,peer,exactness,envoy').split(','));
-// The service's Node flags: by default those every Frontdesk process runs with (bin/frontdesk.js).
-const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? [...NODE_FLAGS, ...(COMPANION_NODE_FLAGS.ratelimit ?? [])].join(' ')).split(/\s+/).filter(Boolean);
+// The service's Node flags: by default those the compose file runs the ratelimit companion with.
+const SERVICE_NODE_FLAGS = (textFlag('service-node-options') ?? companionNodeFlags('ratelimit').join(' ')).split(/\s+/).filter(Boolean);
 /** The baseline service's Node flags (default the same as the service's): with `--baseline-tree .`, an A/B of flags alone. */
 const BASELINE_NODE_FLAGS = (textFlag('baseline-node-options') ?? SERVICE_NODE_FLAGS.join(' ')).split(/\s+/).filter(Boolean);
 const log = silentLogger();

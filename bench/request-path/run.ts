@@ -67,10 +67,7 @@ import { freePort, until } from '../support/net.js';
 import { cpuSecondsOf } from '../support/proc.js';
 import { figureEmitter, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
 import { startNodeService, startRedis, type Child } from '../support/services.js';
-import { COMPANION_NODE_FLAGS, NODE_FLAGS } from '../../src/runtime/node-flags.js';
-
-/** The ratelimit companion's Node flags, as the compose file runs it. */
-const RATELIMIT_NODE_FLAGS = [...NODE_FLAGS, ...(COMPANION_NODE_FLAGS.ratelimit ?? [])];
+import { companionNodeFlags } from '../../src/runtime/node-flags.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
 import { callgrindMissing, startCallgrindEnvoy } from '../support/callgrind-envoy.js';
 import { descriptorTree, peerBuilt, startRatelimitPeer } from '../support/ratelimit-peer.js';
@@ -310,7 +307,7 @@ async function runCases(dir: string, cleanup: Array<() => Promise<void> | void>)
   cleanup.push(() => cp.stop());
   const authz: Child = await startNodeService('authz', join(ROOT, 'bench/authz/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(authzPort), '--token-cache', '10000'], ROOT);
   cleanup.push(() => authz.stop());
-  const ratelimit: Child = await startNodeService('ratelimit', join(ROOT, 'bench/ratelimit/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(ratelimitPort), '--redis', `redis://127.0.0.1:${redis.port}`], ROOT, RATELIMIT_NODE_FLAGS);
+  const ratelimit: Child = await startNodeService('ratelimit', join(ROOT, 'bench/ratelimit/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(ratelimitPort), '--redis', `redis://127.0.0.1:${redis.port}`], ROOT, companionNodeFlags('ratelimit'));
   cleanup.push(() => ratelimit.stop());
   const envoy = await EnvoyProcess.start({
     bootstrapYaml: bootstrapYaml({ xds: { host: '127.0.0.1', port: xdsPort }, nodeId: 'bench-request-path', cluster: 'frontdesk', adminPort: 0 }),
@@ -406,7 +403,7 @@ async function runRlsPeer(dir: string, cleanup: Array<() => Promise<void> | void
   const cp = new ControlPlane({ configPath: configFile, xds: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, settings, ir: { defaultListener: { address: '127.0.0.1', port: 0 } }, logger: log, watch: false });
   const { xdsPort } = await cp.start();
   cleanup.push(() => cp.stop());
-  const ratelimit: Child = await startNodeService('ratelimit', join(ROOT, 'bench/ratelimit/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(ratelimitPort), '--redis', `redis://127.0.0.1:${redis.port}`], ROOT, RATELIMIT_NODE_FLAGS);
+  const ratelimit: Child = await startNodeService('ratelimit', join(ROOT, 'bench/ratelimit/service-proc.ts'), ['--xds', `127.0.0.1:${xdsPort}`, '--port', String(ratelimitPort), '--redis', `redis://127.0.0.1:${redis.port}`], ROOT, companionNodeFlags('ratelimit'));
   cleanup.push(() => ratelimit.stop());
 
   const compiled = staticGatewayResources(yaml, 0, undefined, settings);

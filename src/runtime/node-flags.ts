@@ -10,7 +10,6 @@
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
-
 /**
  * Flags a companion run alone in its process adds on its command line, beyond NODE_FLAGS (the
  * compose file's command for it carries them; `frontdesk <companion>` through bin/frontdesk.js's
@@ -26,3 +25,8 @@ export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
  * with it (bench/propagation/build-stages.ts), nor measured yet for the other companions.
  */
 export const COMPANION_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = { ratelimit: ['--single-threaded'] };
+
+/** Every flag a process running the companion `name` alone starts with: NODE_FLAGS, then its own. */
+export function companionNodeFlags(name: string): string[] {
+  return [...NODE_FLAGS, ...(COMPANION_NODE_FLAGS[name] ?? [])];
+}

@@ -13,13 +13,13 @@ import { decodeToJson, encodeJson } from '../../src/xds/proto-json.js';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, { image: string; command?: string; ports?: string[]; volumes?: string[]; depends_on?: unknown }> };
 
-/** A compose service's Frontdesk command as words: `node`, its own Node flags (node-flags.test.ts checks them), `bin/frontdesk.js`, then the CLI's. */
-function frontdeskWords(name: string): { nodeFlags: string[]; cli: string[] } {
+/** A compose service's Frontdesk command: `node`, its own Node flags (node-flags.test.ts checks them), `bin/frontdesk.js`, then the CLI's words, returned. */
+function frontdeskWords(name: string): { cli: string[] } {
   const words = compose.services[name]!.command!.replace(/\s+/g, ' ').trim().split(' ');
   const bin = words.indexOf('bin/frontdesk.js');
   assert.equal(words[0], 'node', name);
   assert.ok(bin > 0, `${name} runs bin/frontdesk.js`);
-  return { nodeFlags: words.slice(1, bin), cli: words.slice(bin + 1) };
+  return { cli: words.slice(bin + 1) };
 }
 
 
