@@ -41,7 +41,8 @@ import { CompressionError, encodeHeaders, HpackDecoder, tableSizeUpdate } from '
  * - anything else RFC 9113 calls a connection error (§5.4.1), a frame over 16 KiB, a frame on a
  *   stream this client never opened, a header block HPACK cannot decode, a PUSH_PROMISE after
  *   ENABLE_PUSH 0..., sends GOAWAY with its code and ends the connection; a stream error (a
- *   malformed response, DATA over a stream's window) sends RST_STREAM and ends that stream.
+ *   malformed response, DATA over a stream's window) sends RST_STREAM and ends that stream, its
+ *   `closed` given the code sent.
  *
  * Every frame of an event-loop turn goes out in one socket write. Bounds: frames of at most
  * 16 KiB in (we never raise SETTINGS_MAX_FRAME_SIZE), header blocks of at most 64 KiB in; what a
@@ -85,8 +86,10 @@ export interface ClientStreamEvents {
   data(chunk: Buffer, endStream: boolean): void;
   /**
    * The stream is over without this side having reset it: the server reset it, or the
-   * connection was lost, went away or was closed. `why` says which, for a person; `resetCode`
-   * is the error code of the server's RST_STREAM (§6.4) when it was that, else undefined.
+   * connection was lost, went away or was closed, or this side found a stream error in what the
+   * server sent. `why` says which, for a person; `resetCode` is the error code of the RST_STREAM
+   * (§6.4) that ended it, the server's or the one this side sent for its stream error, else
+   * undefined.
    */
   closed(why: string, resetCode?: number): void;
 }
@@ -320,11 +323,11 @@ export class ClientConnection {
     this.finish(this.why!);
   }
 
-  /** A stream error (§5.4.2): RST_STREAM with its code; the stream hears why. */
+  /** A stream error (§5.4.2): RST_STREAM with its code; the stream hears why, and the code. */
   private streamError(s: ClientStream, code: number, what: string): void {
     this.write(rstFrame(s.id, code));
     this.remove(s);
-    this.closeStream(s, `HTTP/2 stream error: ${what} (RST_STREAM ${describeH2Error(code)} sent)`);
+    this.closeStream(s, `HTTP/2 stream error: ${what} (RST_STREAM ${describeH2Error(code)} sent)`, code);
   }
 
   private closeStream(s: ClientStream, why: string, resetCode?: number): void {

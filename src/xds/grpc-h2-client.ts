@@ -20,8 +20,11 @@ import { serverIdentityCheck, tlsServerName, type Identity, type TlsSource } fro
  *   its status takes the one PROTOCOL-HTTP2.md's "Errors" table gives its code: REFUSED_STREAM
  *   UNAVAILABLE (the server did not process it, it may be retried), CANCEL CANCELLED,
  *   ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, and every other
- *   code INTERNAL (NO_ERROR too: an OK status should have come first); a lost connection is
- *   UNAVAILABLE, and a call the client cancelled CANCELLED;
+ *   code INTERNAL (NO_ERROR too: an OK status should have come first); a stream this client
+ *   resets for a stream error in the server's frames (a malformed response: RST_STREAM
+ *   PROTOCOL_ERROR) takes the status of the code it sent, INTERNAL, as grpc-js reports its
+ *   stream's RST_STREAM code whichever side sent it; a lost connection is UNAVAILABLE, and a
+ *   call the client cancelled CANCELLED;
  * - keepalive: an HTTP/2 PING every `keepaliveMs` (30 s), the connection dropped when one is
  *   not answered within `keepaliveTimeoutMs` (10 s), so a control plane that vanished without
  *   a FIN is noticed;
@@ -102,9 +105,9 @@ export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
       headers: (fields, endStream) => this.onHeaders(fields, endStream),
       data: (chunk, endStream) => {
         this.onData(chunk);
-        if (endStream) this.settle('the stream ended without a gRPC status');
+        if (endStream) this.settle('the server ended the stream (END_STREAM)', H2_ERROR.NO_ERROR);
       },
-      // A reset by the server (with its code), or a connection lost, gone away or closed: `why` says which.
+      // A reset (the server's, or ours for a stream error in its frames, with its code), or a connection lost, gone away or closed: `why` says which.
       closed: (why, resetCode) => this.settle(why, resetCode),
     });
   }
@@ -145,13 +148,14 @@ export class GrpcBidiCall extends EventEmitter<GrpcBidiEvents> {
       }
     }
     this.takeStatus(h);
-    if (endStream) this.settle('the stream ended without a gRPC status');
+    if (endStream) this.settle('the server ended the stream (END_STREAM)', H2_ERROR.NO_ERROR);
   }
 
   /**
    * The server's side ended with its status (trailers): the call is over, whether or not this
-   * side has ended its own; an end without one is a stream the server reset (the status its
-   * code maps to) or a lost one (UNAVAILABLE), saying why.
+   * side has ended its own; an end without one is a stream the server ended without a status
+   * (INTERNAL, as NO_ERROR), one reset by either side (the status its code maps to) or a lost
+   * one (UNAVAILABLE), saying why.
    */
   private settle(why: string, resetCode?: number): void {
     if (this.finished) return;

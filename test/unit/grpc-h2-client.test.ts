@@ -762,7 +762,7 @@ describe('the wire, against a raw server', () => {
     }
   });
 
-  test('a malformed response is a stream error: RST_STREAM PROTOCOL_ERROR, UNAVAILABLE, the connection goes on', RAW, async () => {
+  test('a malformed response is a stream error: RST_STREAM PROTOCOL_ERROR, INTERNAL as grpc-js says for its RST_STREAM code, the connection goes on', RAW, async () => {
     const channel = channelTo();
     try {
       const cases: Array<[string, (id: number) => Buffer[]]> = [
@@ -783,8 +783,38 @@ describe('the wire, against a raw server', () => {
         const rst = await peer.frame((f) => f.type === 3 && f.id === id, `${what}: RST_STREAM`);
         assert.equal(rst.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR, what);
         const r = await done;
-        assert.equal(r.error?.code, GRPC_STATUS.UNAVAILABLE, what);
+        // Not UNAVAILABLE: the server did take the request (PROTOCOL-HTTP2.md keeps UNAVAILABLE for REFUSED_STREAM).
+        assert.equal(r.error?.code, GRPC_STATUS.INTERNAL, what);
         assert.match(r.error!.details, /HTTP\/2 stream error/, what);
+      }
+      await peer!.sync('stillup');
+      assert.equal(peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+    } finally {
+      channel.close();
+    }
+  });
+
+  test('a server that ends its stream without a grpc-status: the messages before it arrive, then INTERNAL (grpc-js: "Call ended without gRPC status")', RAW, async () => {
+    const channel = channelTo();
+    try {
+      const cases: Array<[string, (id: number) => Buffer[], string[]]> = [
+        ['the last DATA frame ends the stream', (id) => [rawFrame(1, END_HEADERS, id, GRPC_RESPONSE), rawFrame(0, END_STREAM, id, framed(Buffer.from('hi')))], ['hi']],
+        ['a header block that ends the stream with no grpc-status in it', (id) => [rawFrame(1, END_HEADERS | END_STREAM, id, GRPC_RESPONSE)], []],
+      ];
+      let peer: RawPeer | undefined;
+      for (const [i, [what, frames, messages]] of cases.entries()) {
+        const id = 2 * i + 1;
+        const done = collect(channel.bidi('/test.Stream/Echo'));
+        if (!peer) {
+          peer = await srv.peer();
+          peer.send(SETTINGS_FRAME());
+        }
+        await peer.frame((f) => f.type === 1 && f.id === id, `${what}: the request`);
+        peer.send(...frames(id));
+        const r = await done;
+        assert.deepEqual(r.messages.map(String), messages, what);
+        assert.equal(r.error?.code, GRPC_STATUS.INTERNAL, what);
+        assert.match(r.error!.details, /without a gRPC status/, what);
       }
       await peer!.sync('stillup');
       assert.equal(peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
