@@ -99,4 +99,14 @@ services:
     for (const name of [...PENDING_PLUGINS, ...KONG_PLUGINS_NOT_SERVED]) if (!section.includes(`\`${name}\``)) missing.push(`plugin ${name}`);
     assert.deepEqual(missing, []);
   });
+
+  test("docs/configuration.md's list of refused Kong plugins names each refused plugin and no served one", () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const start = doc.indexOf('**Kong plugins refused**');
+    assert.ok(start >= 0, 'the paragraph "Kong plugins refused"');
+    const paragraph = doc.slice(start, doc.indexOf('\n\n', start));
+    const named = new Set([...paragraph.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]!));
+    assert.deepEqual(PLUGINS.map((p) => p.name).filter((n) => named.has(n)), [], 'served plugins listed as refused');
+    assert.deepEqual(KONG_PLUGINS_NOT_SERVED.filter((n) => !named.has(n)), [], 'refused plugins the list leaves out');
+  });
 });
