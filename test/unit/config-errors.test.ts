@@ -226,6 +226,22 @@ services:
 `), { code: 'FD_WRONG_TYPE', at: '5:11', message: '"port" must be a number' });
   });
 
+  test("a plugin config field of the wrong type says so, not that it is required (the field has Kong's default)", () => {
+    refusedWith(y(`
+_format_version: "3.0"
+plugins:
+  - name: cors
+    config:
+      credentials: "yes"
+`), { code: 'FD_WRONG_TYPE', at: '5:20', message: '"credentials" must be a boolean' });
+    refusedWith(y(`
+_format_version: "3.0"
+plugins:
+  - name: request-termination
+    config: { status_code: "503" }
+`), { code: 'FD_WRONG_TYPE', at: '4:28', message: '"status_code" must be a number' });
+  });
+
   const namedByNumber: [string, string, string][] = [
     ['a route named by a number, with a plugin nested in it', y(`
 _format_version: "3.0"

@@ -56,7 +56,7 @@ function readPlugin(rep: Reporter, raw: unknown, origin: Origin) {
   let config: unknown = stripNulls(entry.config);
   if (def) {
     const res = rep.memo ? rep.memo.parse(def.config, config, `${origin.file}\0${origin.path.join('.')}`) : def.config.safeParse(config);
-    if (!res.success) { rep.report(origin.file, issuesToDiagnostics(def.config, res.error.issues, [...origin.path, 'config'])); return undefined; }
+    if (!res.success) { rep.report(origin.file, issuesToDiagnostics(def.config, res.error.issues, [...origin.path, 'config'], config)); return undefined; }
     config = res.data;
     for (const d of def.differences?.(config) ?? []) rep.at(origin, diag('FD_PLUGIN_DIFFERS', [...origin.path, 'config', ...d.path], entry.name, d.message));
   }
