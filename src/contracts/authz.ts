@@ -229,7 +229,7 @@ export function nativeLuaOnSuccess(route: Pick<IrRoute, 'plugins'>): string | un
  * prometheus), and so may rate-limiting by consumer or credential.
  */
 const NO_CONSUMER_METADATA: ReadonlySet<string> = new Set([
-  'jwt', 'key-auth', 'basic-auth', 'acl', 'bot-detection', 'cors', 'ip-restriction', 'request-size-limiting', 'request-termination', 'correlation-id',
+  'jwt', 'key-auth', 'basic-auth', 'acl', 'bot-detection', 'cors', 'ip-restriction', 'redirect', 'request-size-limiting', 'request-termination', 'correlation-id',
   'request-transformer', 'response-transformer', 'grpc-web', 'grpc-gateway',
 ]);
 

@@ -129,7 +129,7 @@ for (const enforcer of ['native', 'companion'] as const) describe(`Kong's plugin
 
   test("the table holds Kong's cases", () => {
     assert.ok(KONG_PLUGIN_CASES.length >= 240, `${KONG_PLUGIN_CASES.length} plugin cases run`);
-    for (const plugin of ['request-termination', 'key-auth', 'basic-auth', 'cors', 'ip-restriction', 'bot-detection', 'request-size-limiting', 'correlation-id']) {
+    for (const plugin of ['request-termination', 'key-auth', 'basic-auth', 'cors', 'ip-restriction', 'bot-detection', 'request-size-limiting', 'correlation-id', 'redirect']) {
       assert.ok(KONG_PLUGIN_CASES.some((c) => c.cite.includes(`-${plugin}/`)), `cases of ${plugin}`);
     }
     // A case of Kong's specs cites its describe and it; one read from a handler (where the spec has none) cites the handler's function.

@@ -68,6 +68,8 @@ const RSL = 'spec/03-plugins/12-request-size-limiting/01-access_spec.lua';
 const CID = 'spec/03-plugins/11-correlation-id/01-access_spec.lua';
 const BOT = 'spec/03-plugins/11-bot-detection/01-access_spec.lua';
 const BOT_HANDLER = 'kong/plugins/bot-detection/handler.lua';
+const RD = 'spec/03-plugins/46-redirect/01-access_spec.lua';
+const RD_HANDLER = 'kong/plugins/redirect/handler.lua';
 
 type Json = Record<string, unknown>;
 const withPlugin = (host: string, name: string, config: Json = {}, extra: Json = {}) => ({ name: host, hosts: [host], ...extra, plugins: [{ name, config }] });
@@ -231,6 +233,10 @@ export const PLUGIN_CONFIG = {
       { name: 'acl1', hosts: ['acl1.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['gold'] } }] },
       { name: 'acl2', hosts: ['acl2.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { deny: ['gold'] } }] },
       { name: 'acl3', hosts: ['acl3.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['gold'], hide_groups_header: true } }] },
+      // Beside Kong's spec: redirect (779) after key-auth (1250) and before request-termination (2).
+      { name: 'redirect-auth', hosts: ['redirect-auth.test'], plugins: [{ name: 'key-auth' }, { name: 'redirect', config: { location: 'https://example.com/login' } }] },
+      { name: 'redirect-term', hosts: ['redirect-term.test'], plugins: [{ name: 'request-termination', config: { status_code: 418 } }, { name: 'redirect', config: { location: 'https://example.com/moved', status_code: 308 } }] },
+      { name: 'redirect-keep', hosts: ['redirect-keep.test'], plugins: [{ name: 'redirect', config: { location: 'https://User@Example.COM:8443/old?drop=1#top', keep_incoming_path: true } }] },
     ],
   }, DEAD_SERVICE, {
     // basic-auth's second block: two services with path /request, basic-auth and key-auth on each route.
@@ -244,6 +250,13 @@ export const PLUGIN_CONFIG = {
   routes: [
     // Kong's route7 has no service ("default status code and message with serviceless route").
     { name: 'api7', hosts: ['api7.request-termination.com'], plugins: [{ name: 'request-termination' }] },
+    // Kong's redirect spec: four routes without a service.
+    ...([
+      ['api1', { location: 'https://example.com' }],
+      ['api2', { status_code: 302, location: 'https://example.com' }],
+      ['api3', { location: 'https://example.com/path?foo=bar' }],
+      ['api4', { location: 'https://example.com/some_path?foo=bar', keep_incoming_path: true }],
+    ] as const).map(([name, config]) => ({ name: `${name}.redirect`, hosts: [`${name}.redirect.test`], plugins: [{ name: 'redirect', config }] })),
   ],
   consumers: [
     { username: 'no-body', id: ANONYMOUS_ID },
@@ -522,4 +535,24 @@ const BA_CASES: PluginCase[] = [
   { cite: at(BA, 'multiple auth with anonymous, logical OR', 'passes with no credential provided'), request: ba('logical-or.test', '/request'), expect: { status: 200, upstream: { headers: { 'x-anonymous-consumer': 'true', 'x-consumer-id': LOGICAL_ANONYMOUS_ID } } } },
 ];
 
-KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES);
+// redirect: kong.response.exit(status_code, "redirecting", { Location = ... }).
+const rd = (host: string, path = '/status/200', headers: Record<string, string> = {}): PluginRequest => ({ path, headers: { host, ...headers } });
+const redirected = (status: number, location: string): PluginExpect => ({ status, body: 'redirecting', headers: { location } });
+const RD_DESCRIBE = 'Plugin: redirect (access) [#off]';
+const RD_CASES: PluginCase[] = [
+  { cite: at(RD, `${RD_DESCRIBE} status code`, 'default status code'), request: rd('api1.redirect.test'), expect: redirected(301, 'https://example.com') },
+  { cite: at(RD, `${RD_DESCRIBE} status code`, 'custom status code'), request: rd('api2.redirect.test'), expect: redirected(302, 'https://example.com') },
+  { cite: at(RD, `${RD_DESCRIBE} location header`, 'supports path and query params in location'), request: rd('api3.redirect.test'), expect: redirected(301, 'https://example.com/path?foo=bar') },
+  { cite: at(RD, `${RD_DESCRIBE} location header`, 'keeps the existing redirect URL'), request: rd('api4.redirect.test', '/status/200?keep=this'), expect: redirected(301, 'https://example.com/status/200?keep=this') },
+  // handler.lua: set_pathname(get_path()), set_search(get_raw_query()): a request without a query
+  // leaves none (the location's own dropped); ada keeps the credentials, the port and the
+  // fragment, and lowercases the host.
+  { cite: `${RD_HANDLER} access: keep_incoming_path, a request without a query`, request: rd('api4.redirect.test', '/a/b'), expect: redirected(301, 'https://example.com/a/b') },
+  { cite: `${RD_HANDLER} access: keep_incoming_path keeps the URL's credentials, port and fragment`, request: rd('redirect-keep.test', '/x/y?q=1&r=%20'), expect: redirected(301, 'https://User@example.com:8443/x/y?q=1&r=%20#top') },
+  // Priorities: key-auth (1250) refuses before redirect (779) answers; redirect answers before request-termination (2).
+  { cite: `${RD_HANDLER} access: key-auth (priority 1250) refuses first (779)`, request: rd('redirect-auth.test'), expect: { status: 401, json: { message: 'No API key found in request' } } },
+  { cite: `${RD_HANDLER} access: after key-auth (priority 1250) accepted the key (779)`, request: rd('redirect-auth.test', '/status/200', { apikey: 'kong' }), expect: redirected(301, 'https://example.com/login') },
+  { cite: `${RD_HANDLER} access: before request-termination (priority 779 over 2)`, request: rd('redirect-term.test'), expect: redirected(308, 'https://example.com/moved') },
+];
+
+KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES, ...RD_CASES);

@@ -11,6 +11,7 @@ import { ENFORCED_PLUGINS, pluginDefinition } from '../../src/model/plugins/inde
 import { isIpOrCidr, splitColon } from '../../src/model/plugins/native-common.js';
 import { allowedBytes, type RequestSizeLimitingConfig } from '../../src/model/plugins/request-size-limiting.js';
 import { terminationResponse, type RequestTerminationConfig } from '../../src/model/plugins/request-termination.js';
+import { aroundPath } from '../../src/model/plugins/redirect.js';
 import { routePluginFile } from '../support/plugin-files.js';
 import { RE2JS } from 're2js';
 import { KONG_BOT_RULES, searchAny } from '../../src/resources/filters/bot-detection-rules.js';
@@ -106,6 +107,40 @@ describe('request-termination', () => {
     refused('request-termination', 'status_code: 101', '14:28', /Envoy answers with a status from 200 to 599/);
     refused('request-termination', `body: "${'x'.repeat(4097)}"`, '14:21', /"body": the answer is 4097 bytes; Envoy answers directly with at most 4096/);
     assert.deepEqual(errors(file('request-termination', `body: "${'x'.repeat(4096)}"`)), []);
+  });
+});
+
+describe('redirect', () => {
+  test("Kong's defaults: 301, the location as written", () => {
+    assert.deepEqual(defaults('redirect', { location: 'https://example.com' }), { status_code: 301, location: 'https://example.com', keep_incoming_path: false });
+    assert.deepEqual(pluginDefinition('redirect')!.feature(defaults('redirect', { location: 'https://example.com/p?q=1' }) as never), { status: 301, location: 'https://example.com/p?q=1' });
+  });
+
+  test('keep_incoming_path: the URL around its path and query, as the WHATWG URL parser (ada, in Kong) writes it', () => {
+    // Host lowercased, the scheme's default port dropped, credentials and fragment kept (WHATWG URL Standard, "URL serializing").
+    assert.deepEqual(aroundPath('https://User:pw@Example.COM:8443/old/path?drop=1#top'), { before: 'https://User:pw@example.com:8443', after: '#top' });
+    assert.deepEqual(aroundPath('https://example.com:443/x'), { before: 'https://example.com', after: '' });
+    assert.deepEqual(aroundPath('myapp://host/x'), { before: 'myapp://host', after: '' });
+    assert.deepEqual(pluginDefinition('redirect')!.feature(defaults('redirect', { location: 'http://a.test/b', keep_incoming_path: true, status_code: 307 }) as never), { status: 307, around: { before: 'http://a.test', after: '' } });
+  });
+
+  test('a location that is not a URL with a host, or holds a line break, and a status Envoy cannot send are refused where they are written', () => {
+    refused('redirect', 'location: example.com/path', '14:25', /'example\.com\/path' is not a URL: write it with its scheme and host/);
+    refused('redirect', 'location: "mailto:ops@example.com"', '14:25', /has no host/);
+    refused('redirect', 'location: "https://example.com/\\r\\nSet-Cookie: a=b"', '14:25', /must not hold control characters/);
+    refused('redirect', 'location: https://example.com\nstatus_code: 100', '15:28', /Envoy answers with a status from 200 to 599/);
+    refused('redirect', 'location: https://example.com\nstatus_code: 600', '15:28', /must be an HTTP status \(100-599\)/);
+    refused('redirect', 'status_code: 302', '14:15', /FD_REQUIRED "location" is required/);
+  });
+
+  test('a consumer scope is refused: Envoy answers on the route, before any consumer is known', () => {
+    assert.deepEqual(errors(`_format_version: "3.0"
+consumers:
+  - username: alice
+    plugins:
+      - name: redirect
+        config: { location: https://example.com }
+`), ['5:9 FD_PLUGIN_SCOPE plugin "redirect" cannot be attached to a consumer']);
   });
 });
 

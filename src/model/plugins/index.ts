@@ -10,6 +10,7 @@ import { fileLogPlugin } from './file-log.js';
 import { httpLogPlugin } from './http-log.js';
 import { botDetectionPlugin } from './bot-detection.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
+import { redirectPlugin } from './redirect.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
 import { opentelemetryPlugin } from './opentelemetry.js';
@@ -35,7 +36,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  */
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
-  opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
+  opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
   syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;

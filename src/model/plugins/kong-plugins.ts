@@ -16,7 +16,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'header-cert-auth', 'hmac-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
   'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mocking',
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
-  'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'redirect', 'request-callout',
+  'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
   'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session', 'standard-webhooks',
   'statsd', 'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',

@@ -9,6 +9,7 @@ import { prometheusFilter } from './prometheus.js';
 import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { botDetectionFilter } from './bot-detection.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
+import { redirectFilter } from './redirect.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
 import { nativeAcceptConsumerFilter, nativeApiKeyFilter, nativeBasicAuthFilter, nativeBasicFilter, nativeConsumerMetadata, nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
@@ -30,7 +31,7 @@ import { transformFilter } from './transform.js';
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
  * plugin priority (higher runs first: correlation-id 100001, bot-detection 2500, cors 2000, the auth plugins jwt
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 (in Envoy, or in one ext_authz call), rate-limiting 910,
- * the transformers 801/800, proxy-cache 100, grpc-web 3, request-termination 2) with two
+ * the transformers 801/800, redirect 779, proxy-cache 100, grpc-web 3, request-termination 2) with two
  * exceptions. ip-restriction (990) and request-size-limiting (951) are checked by Envoy before
  * it asks authz, so a request refused by both gets their answer where Kong would give the auth
  * plugin's. grpc-gateway (998) runs after every filter that can refuse and after proxy-cache:
@@ -65,6 +66,7 @@ const CHAIN: readonly ChainEntry[] = [
   requestTransformerFilter, // header_mutation: the request-transformer's headers
   responseTransformerFilter, // header_mutation: the response-transformer's headers
   transformFilter, // ext_proc: bodies, query string, method (the transform companion)
+  redirectFilter, // no filter: the route's direct_response with Kong's Location (Kong's redirect, 779)
   proxyCacheFilter, // lua: Kong's proxy-cache, hits served here (Kong's proxy-cache, 100)
   grpcGatewayOptionsFilter, // rbac on OPTIONS: grpc-gateway answers them itself (Kong's grpc-gateway, 998: see above)
   grpcGatewayFilter, // grpc_json_transcoder: REST/JSON to gRPC (Kong's grpc-gateway, 998: see above)

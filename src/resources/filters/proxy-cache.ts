@@ -3,6 +3,7 @@ import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, type JsonObject } from '../builders.js';
 import { PROXY_CACHE_SCRIPT } from './proxy-cache-lua.js';
+import { redirectOf } from './redirect.js';
 import type { FilterContext, HttpFilter } from './registry.js';
 
 type ProxyCache = FeatureOf<'proxy-cache'>;
@@ -57,8 +58,9 @@ function consumerConfigs(r: IrRoute, ctx: FilterContext): [string, ProxyCache][]
   return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** Whether the route's answers may be cached: not a redirected one (Kong's redirect, 779, answers before proxy-cache, 100, looks). */
 function cached(r: IrRoute, ctx: FilterContext): boolean {
-  return !!r.service && (r.plugins['proxy-cache'] !== undefined
+  return !!r.service && !redirectOf(r) && (r.plugins['proxy-cache'] !== undefined
     || (hasAuthPlugin(r) && ctx.ir.consumers.some((c) => r.consumerPlugins[c.key]?.['proxy-cache'] !== undefined)));
 }
 

@@ -2,6 +2,7 @@ import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
+import { redirectOf } from './redirect.js';
 import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 
 /**
@@ -72,8 +73,9 @@ export const requestTerminationFilter: HttpFilter = {
   },
   patchRoute(r, envoyRoute) {
     const c = routeConfig(r);
-    // A route with a service, or one without (its 503 stands in for "no service").
-    if (!c || (!envoyRoute.route && !envoyRoute.direct_response)) return;
+    // A route with a service, or one without (its 503 stands in for "no service"); Kong's
+    // redirect (779) answers before request-termination (2) runs.
+    if (!c || redirectOf(r) || (!envoyRoute.route && !envoyRoute.direct_response)) return;
     const { direct_response, headers } = directResponse(c);
     if (!envoyRoute.route) delete envoyRoute.response_headers_to_add; // the 503's content type
     delete envoyRoute.route;
