@@ -289,7 +289,7 @@ export const KONG_PLUGIN_CASES: PluginCase[] = [
   { cite: at(RT, 'status code and message', 'status code with default message'), request: rt('2'), expect: { status: 404, json: { message: 'Not found' } } },
   { cite: at(RT, 'status code and message', 'status code with custom message'), request: rt('3'), expect: { status: 406, json: { message: 'Invalid' } } },
   { cite: at(RT, 'status code and message', 'returns 204 without content length header'), request: rt('8', '/status/204'), expect: { status: 204, headers: { 'content-length': null } } },
-  { cite: at(RT, 'status code and body', 'default status code and body'), request: rt('4'), expect: { status: 503, body: '<html><body><h1>Service is down for maintenance</h1></body></html>' } },
+  { cite: at(RT, 'status code and body', 'default status code and body'), request: rt('4'), expect: { status: 503, body: '<html><body><h1>Service is down for maintenance</h1></body></html>', headers: { 'content-type': null } } },
   { cite: at(RT, 'status code and body', 'status code with default message'), request: rt('5'), expect: { status: 451, body: '<html><body><h1>Service is down due to content infringement</h1></body></html>', headers: { 'content-type': 'text/html' } } },
   { cite: at(RT, 'status code and body', 'status code with custom message'), request: rt('6'), expect: { status: 503, json: { code: 1, message: 'Service unavailable' } } },
   // key-auth
@@ -535,9 +535,10 @@ const BA_CASES: PluginCase[] = [
   { cite: at(BA, 'multiple auth with anonymous, logical OR', 'passes with no credential provided'), request: ba('logical-or.test', '/request'), expect: { status: 200, upstream: { headers: { 'x-anonymous-consumer': 'true', 'x-consumer-id': LOGICAL_ANONYMOUS_ID } } } },
 ];
 
-// redirect: kong.response.exit(status_code, "redirecting", { Location = ... }).
+// redirect: kong.response.exit(status_code, "redirecting", { Location = ... }): a string body,
+// and no Content-Type (Kong's proxy location has `default_type ''`, kong/templates/nginx_kong.lua).
 const rd = (host: string, path = '/status/200', headers: Record<string, string> = {}): PluginRequest => ({ path, headers: { host, ...headers } });
-const redirected = (status: number, location: string): PluginExpect => ({ status, body: 'redirecting', headers: { location } });
+const redirected = (status: number, location: string): PluginExpect => ({ status, body: 'redirecting', headers: { location, 'content-type': null } });
 const RD_DESCRIBE = 'Plugin: redirect (access) [#off]';
 const RD_CASES: PluginCase[] = [
   { cite: at(RD, `${RD_DESCRIBE} status code`, 'default status code'), request: rd('api1.redirect.test'), expect: redirected(301, 'https://example.com') },

@@ -10,6 +10,7 @@ import { syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { botDetectionFilter } from './bot-detection.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { redirectFilter } from './redirect.js';
+import { untypedReplyFilter } from './untyped-reply.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
 import { nativeAcceptConsumerFilter, nativeApiKeyFilter, nativeBasicAuthFilter, nativeBasicFilter, nativeConsumerMetadata, nativeDecideFilter, nativeJwtAuthnFilter, nativeTokenFilter } from './native-auth.js';
@@ -74,6 +75,7 @@ const CHAIN: readonly ChainEntry[] = [
   grpcWebFilter, // composite running envoy.filters.http.grpc_web: gRPC-Web to gRPC and back (Kong's grpc-web, 3)
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
   adaptiveConcurrencyFilters, // adaptive_concurrency, one per service that asks for it (its latency is the backend's)
+  untypedReplyFilter, // header_mutation: Envoy's text/plain off the answers Kong sends without a Content-Type (first on the answer)
   routerFilter, // envoy.filters.http.router, always last
 ];
 
