@@ -79,6 +79,7 @@ export const catalogue = {
   FD_BAD_URL: entry('error', (url: string) => `"${url}" is not a valid service url`, () => 'write it as protocol://host[:port][/path], e.g. http://orders:8080'),
   FD_BAD_REGEX: entry('error', (re: string, why: string) => `regex "${re}" does not compile: ${why}`, () => 'Envoy uses RE2: no look-arounds or back-references'),
   FD_ROUTE_NO_MATCH: entry('error', () => 'a route needs at least one of paths, hosts, methods, headers or snis', () => 'add paths: [/prefix]'),
+  FD_SERVICELESS_PLUGINS: entry('error', (route: string, answering: string, before: string[]) => `route "${route}" has no service: ${answering} answers it and no other plugin runs on it, where Kong runs ${before.join(', ')} first`, (_r: string, _a: string, before: string[] = []) => `give the route a service (it is never proxied to), or remove ${before.join(', ') || 'the other plugins'} from it`),
   FD_ROUTE_PATH_SLASH: entry('error', (p: string) => `path "${p}" must start with "/" (or "~" for a regex)`, () => 'write it as /prefix or ~/regex'),
   FD_LISTENER_PORT_CLASH: entry('error', (port: number, other: string) => `port ${port} is already used by listener "${other}"`, () => 'give each listener its own address:port'),
   FD_UNKNOWN_CERTIFICATE: entry('error', (ref: string) => `unknown certificate "${ref}"`, () => 'list it under certificates (by id, or by one of its snis)'),

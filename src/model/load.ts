@@ -3,6 +3,7 @@ import { checkAdminUpstream } from './checks/admin-upstream.js';
 import { checkAuthz } from './checks/authz.js';
 import { checkCircuitBreaking } from './checks/circuit-breaking.js';
 import { checkRateLimiting } from './checks/ratelimit.js';
+import { checkServicelessRoutes } from './checks/serviceless-routes.js';
 import { checkTraps } from './checks/traps.js';
 import { withoutCascades } from './load/cascades.js';
 import { checkStreamPlugins } from './checks/streams.js';
@@ -75,6 +76,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
     ...checkAdminUpstream(services.services, upstreams, options.adminPort),
     ...checkTracing(plugins),
     ...checkStreamPlugins(routes.routes, plugins),
+    ...checkServicelessRoutes(routes.routes, plugins),
   ]);
   for (const f of findings) rep.at(f.origin, f.diagnostic);
   const diagnostics = rep.finish();

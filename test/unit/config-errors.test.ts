@@ -215,6 +215,40 @@ upstreams:
   }
 });
 
+describe('routes without a service', () => {
+  const serviceless = (routePlugins: string, global = '') => y(`
+_format_version: "3.0"
+routes:
+  - name: moved
+    hosts: [old.example.test]
+    plugins:
+${routePlugins}
+consumers:
+  - username: bob
+    keyauth_credentials: [{ key: k1 }]
+${global ? `plugins:\n${global}` : ''}
+`);
+  const REDIRECT = '      - name: redirect\n        config: { location: https://new.example.test }';
+
+  test("one answered by redirect or request-termination is refused when Kong would run another plugin first (an auth plugin, its own or a global one)", () => {
+    refusedWith(serviceless(`      - name: key-auth\n${REDIRECT}`), {
+      code: 'FD_SERVICELESS_PLUGINS', at: '3:5',
+      message: 'route "moved" has no service: redirect answers it and no other plugin runs on it, where Kong runs key-auth first',
+    });
+    refusedWith(serviceless('      - name: request-termination\n        config: { status_code: 200, body: members only }', '  - name: key-auth\n  - name: rate-limiting\n    config: { minute: 5 }'), {
+      code: 'FD_SERVICELESS_PLUGINS', at: '3:5',
+      message: 'route "moved" has no service: request-termination answers it and no other plugin runs on it, where Kong runs key-auth, rate-limiting first',
+    });
+  });
+
+  test('one with only the answering plugin, the plugins Kong runs after it, or log plugins loads', () => {
+    for (const plugins of [REDIRECT, `${REDIRECT}\n      - name: proxy-cache\n        config: { strategy: memory }`, `${REDIRECT}\n      - name: request-termination`, `${REDIRECT}\n      - name: file-log\n        config: { path: /tmp/frontdesk-test.log }`]) {
+      const r = load(serviceless(plugins));
+      assert.deepEqual(errors(r).map(formatDiagnostic), [], plugins);
+    }
+  });
+});
+
 describe('wrong types and values', () => {
   test('a port written as a string is a wrong type', () => {
     refusedWith(y(`
