@@ -20,8 +20,8 @@ export interface PluginRequest {
   method?: string;
   path: string;
   headers?: Record<string, string>;
-  /** A body of this many "a"s, sent with its Content-Length, or chunked (no Content-Length). */
-  body?: { bytes: number; chunked?: boolean };
+  /** A body of this many "a"s, sent with its Content-Length, or chunked (no Content-Length); or this text, with its Content-Length. */
+  body?: { bytes: number; chunked?: boolean } | { text: string };
 }
 
 export interface PluginExpect {
@@ -33,7 +33,7 @@ export interface PluginExpect {
   /** Response headers; null: absent; a RegExp: present and matching. */
   headers?: Record<string, string | null | RegExp>;
   /** What the upstream received (the request reached it): its path and headers (null: absent; '*': present; a RegExp: matching). */
-  upstream?: { path?: string; headers?: Record<string, string | null | RegExp> };
+  upstream?: { path?: string; headers?: Record<string, string | null | RegExp>; bodyHas?: string[]; bodyLacks?: string[] };
   /** A response header that carries the value the upstream received in the request header of that name. */
   echoes?: string;
   /** A request header the upstream receives with a different value when the same request is sent again. */
@@ -200,6 +200,41 @@ const GOOD = hs256({ iss: 'jwt-key', exp: FUTURE });
 const GOLD = hs256({ iss: 'gold-key', exp: FUTURE });
 const NOGROUP = hs256({ iss: 'nogroup-key', exp: FUTURE });
 
+/** Kong's key-auth spec routes /ttt ... /ftf: key_in_header, key_in_query, key_in_body as t/f. */
+const KEY_MATRIX_ROUTES: Array<[string]> = [['ttt'], ['ttf'], ['tff'], ['fff'], ['fft'], ['tft'], ['ftf']];
+
+/**
+ * Kong's key-auth combination table (spec/03-plugins/09-key-auth/02-access_spec.lua, the last
+ * describe): the key in the header, the query and a form body, each "right", "wrong" or absent
+ * (null), against the seven routes, and Kong's status for each, in its order.
+ */
+const KEY_MATRIX: Array<[string | null, string | null, string | null, string, number]> = [
+  ['right', 'right', 'right', 'ttt', 200], ['right', 'right', 'right', 'ttf', 200], ['right', 'right', 'right', 'tff', 200], ['right', 'right', 'right', 'fff', 401], ['right', 'right', 'right', 'fft', 200], ['right', 'right', 'right', 'tft', 200], ['right', 'right', 'right', 'ftf', 200],
+  ['right', 'right', 'wrong', 'ttt', 200], ['right', 'right', 'wrong', 'ttf', 200], ['right', 'right', 'wrong', 'tff', 200], ['right', 'right', 'wrong', 'fff', 401], ['right', 'right', 'wrong', 'fft', 401], ['right', 'right', 'wrong', 'tft', 200], ['right', 'right', 'wrong', 'ftf', 200],
+  ['right', 'wrong', 'wrong', 'ttt', 200], ['right', 'wrong', 'wrong', 'ttf', 200], ['right', 'wrong', 'wrong', 'tff', 200], ['right', 'wrong', 'wrong', 'fff', 401], ['right', 'wrong', 'wrong', 'fft', 401], ['right', 'wrong', 'wrong', 'tft', 200], ['right', 'wrong', 'wrong', 'ftf', 401],
+  ['wrong', 'wrong', 'wrong', 'ttt', 401], ['wrong', 'wrong', 'wrong', 'ttf', 401], ['wrong', 'wrong', 'wrong', 'tff', 401], ['wrong', 'wrong', 'wrong', 'fff', 401], ['wrong', 'wrong', 'wrong', 'fft', 401], ['wrong', 'wrong', 'wrong', 'tft', 401], ['wrong', 'wrong', 'wrong', 'ftf', 401],
+  ['wrong', 'wrong', 'right', 'ttt', 401], ['wrong', 'wrong', 'right', 'ttf', 401], ['wrong', 'wrong', 'right', 'tff', 401], ['wrong', 'wrong', 'right', 'fff', 401], ['wrong', 'wrong', 'right', 'fft', 200], ['wrong', 'wrong', 'right', 'tft', 401], ['wrong', 'wrong', 'right', 'ftf', 401],
+  ['right', 'wrong', 'right', 'ttt', 200], ['right', 'wrong', 'right', 'ttf', 200], ['right', 'wrong', 'right', 'tff', 200], ['right', 'wrong', 'right', 'fff', 401], ['right', 'wrong', 'right', 'fft', 200], ['right', 'wrong', 'right', 'tft', 200], ['right', 'wrong', 'right', 'ftf', 401],
+  ['wrong', 'right', 'wrong', 'ttt', 401], ['wrong', 'right', 'wrong', 'ttf', 401], ['wrong', 'right', 'wrong', 'tff', 401], ['wrong', 'right', 'wrong', 'fff', 401], ['wrong', 'right', 'wrong', 'fft', 401], ['wrong', 'right', 'wrong', 'tft', 401], ['wrong', 'right', 'wrong', 'ftf', 200],
+  [null, null, null, 'ttt', 401], [null, null, null, 'ttf', 401], [null, null, null, 'tff', 401], [null, null, null, 'fff', 401], [null, null, null, 'fft', 401], [null, null, null, 'tft', 401], [null, null, null, 'ftf', 401],
+  [null, null, 'wrong', 'ttt', 401], [null, null, 'wrong', 'ttf', 401], [null, null, 'wrong', 'tff', 401], [null, null, 'wrong', 'fff', 401], [null, null, 'wrong', 'fft', 401], [null, null, 'wrong', 'tft', 401], [null, null, 'wrong', 'ftf', 401],
+  [null, 'wrong', 'wrong', 'ttt', 401], [null, 'wrong', 'wrong', 'ttf', 401], [null, 'wrong', 'wrong', 'tff', 401], [null, 'wrong', 'wrong', 'fff', 401], [null, 'wrong', 'wrong', 'fft', 401], [null, 'wrong', 'wrong', 'tft', 401], [null, 'wrong', 'wrong', 'ftf', 401],
+  ['wrong', 'wrong', null, 'ttt', 401], ['wrong', 'wrong', null, 'ttf', 401], ['wrong', 'wrong', null, 'tff', 401], ['wrong', 'wrong', null, 'fff', 401], ['wrong', 'wrong', null, 'fft', 401], ['wrong', 'wrong', null, 'tft', 401], ['wrong', 'wrong', null, 'ftf', 401],
+  [null, 'wrong', null, 'ttt', 401], [null, 'wrong', null, 'ttf', 401], [null, 'wrong', null, 'tff', 401], [null, 'wrong', null, 'fff', 401], [null, 'wrong', null, 'fft', 401], [null, 'wrong', null, 'tft', 401], [null, 'wrong', null, 'ftf', 401],
+  ['wrong', null, 'wrong', 'ttt', 401], ['wrong', null, 'wrong', 'ttf', 401], ['wrong', null, 'wrong', 'tff', 401], ['wrong', null, 'wrong', 'fff', 401], ['wrong', null, 'wrong', 'fft', 401], ['wrong', null, 'wrong', 'tft', 401], ['wrong', null, 'wrong', 'ftf', 401],
+  ['right', 'right', null, 'ttt', 200], ['right', 'right', null, 'ttf', 200], ['right', 'right', null, 'tff', 200], ['right', 'right', null, 'fff', 401], ['right', 'right', null, 'fft', 401], ['right', 'right', null, 'tft', 200], ['right', 'right', null, 'ftf', 200],
+  ['right', null, null, 'ttt', 200], ['right', null, null, 'ttf', 200], ['right', null, null, 'tff', 200], ['right', null, null, 'fff', 401], ['right', null, null, 'fft', 401], ['right', null, null, 'tft', 200], ['right', null, null, 'ftf', 401],
+  [null, null, 'right', 'ttt', 200], [null, null, 'right', 'ttf', 401], [null, null, 'right', 'tff', 401], [null, null, 'right', 'fff', 401], [null, null, 'right', 'fft', 200], [null, null, 'right', 'tft', 200], [null, null, 'right', 'ftf', 401],
+  ['right', null, 'right', 'ttt', 200], ['right', null, 'right', 'ttf', 200], ['right', null, 'right', 'tff', 200], ['right', null, 'right', 'fff', 401], ['right', null, 'right', 'fft', 200], ['right', null, 'right', 'tft', 200], ['right', null, 'right', 'ftf', 401],
+  [null, 'right', null, 'ttt', 200], [null, 'right', null, 'ttf', 200], [null, 'right', null, 'tff', 401], [null, 'right', null, 'fff', 401], [null, 'right', null, 'fft', 401], [null, 'right', null, 'tft', 401], [null, 'right', null, 'ftf', 200],
+  [null, 'right', 'wrong', 'ttt', 200], [null, 'right', 'wrong', 'ttf', 200], [null, 'right', 'wrong', 'tff', 401], [null, 'right', 'wrong', 'fff', 401], [null, 'right', 'wrong', 'fft', 401], [null, 'right', 'wrong', 'tft', 401], [null, 'right', 'wrong', 'ftf', 200],
+  ['right', 'wrong', null, 'ttt', 200], ['right', 'wrong', null, 'ttf', 200], ['right', 'wrong', null, 'tff', 200], ['right', 'wrong', null, 'fff', 401], ['right', 'wrong', null, 'fft', 401], ['right', 'wrong', null, 'tft', 200], ['right', 'wrong', null, 'ftf', 401],
+  ['right', null, 'wrong', 'ttt', 200], ['right', null, 'wrong', 'ttf', 200], ['right', null, 'wrong', 'tff', 200], ['right', null, 'wrong', 'fff', 401], ['right', null, 'wrong', 'fft', 401], ['right', null, 'wrong', 'tft', 200], ['right', null, 'wrong', 'ftf', 401],
+  [null, 'wrong', 'right', 'ttt', 401], [null, 'wrong', 'right', 'ttf', 401], [null, 'wrong', 'right', 'tff', 401], [null, 'wrong', 'right', 'fff', 401], [null, 'wrong', 'right', 'fft', 200], [null, 'wrong', 'right', 'tft', 200], [null, 'wrong', 'right', 'ftf', 401],
+  ['wrong', 'right', null, 'ttt', 401], ['wrong', 'right', null, 'ttf', 401], ['wrong', 'right', null, 'tff', 401], ['wrong', 'right', null, 'fff', 401], ['wrong', 'right', null, 'fft', 401], ['wrong', 'right', null, 'tft', 401], ['wrong', 'right', null, 'ftf', 200],
+  ['wrong', null, 'right', 'ttt', 401], ['wrong', null, 'right', 'ttf', 401], ['wrong', null, 'right', 'tff', 401], ['wrong', null, 'right', 'fff', 401], ['wrong', null, 'right', 'fft', 200], ['wrong', null, 'right', 'tft', 401], ['wrong', null, 'right', 'ftf', 401],
+];
+
 export const PLUGIN_CONFIG = {
   _format_version: '3.0',
   services: [{
@@ -219,6 +254,7 @@ export const PLUGIN_CONFIG = {
       { name: 'key-auth2', hosts: ['key-auth2.com'], plugins: [{ name: 'key-auth', config: { hide_credentials: true } }] },
       { name: 'key-auth3', hosts: ['key-auth3.com'], plugins: [{ name: 'key-auth', config: { anonymous: ANONYMOUS_ID } }] },
       { name: 'key-auth7', hosts: ['key-auth7.com'], strip_path: true, plugins: [{ name: 'key-auth', config: { run_on_preflight: false } }] },
+      { name: 'key-auth5', hosts: ['key-auth5.com'], plugins: [{ name: 'key-auth', config: { key_in_body: true } }] },
       { name: 'basic-auth1', hosts: ['basic-auth1.test'], plugins: [{ name: 'basic-auth', config: { realm: 'test-realm' } }] },
       { name: 'basic-auth2', hosts: ['basic-auth2.test'], plugins: [{ name: 'basic-auth', config: { hide_credentials: true } }] },
       { name: 'basic-auth3', hosts: ['basic-auth3.test'], plugins: [{ name: 'basic-auth', config: { anonymous: ANONYMOUS_ID } }] },
@@ -239,6 +275,14 @@ export const PLUGIN_CONFIG = {
       { name: 'redirect-keep', hosts: ['redirect-keep.test'], plugins: [{ name: 'redirect', config: { location: 'https://User@Example.COM:8443/old?drop=1#top', keep_incoming_path: true } }] },
     ],
   }, DEAD_SERVICE, {
+    // key-auth's key_in_header / key_in_query / key_in_body matrix: one route per combination (Kong's /ttt ... /ftf).
+    name: 'key-matrix',
+    url: '$UPSTREAM/request',
+    routes: KEY_MATRIX_ROUTES.map(([flags]) => ({
+      name: `key-matrix-${flags}`, hosts: ['key-matrix.test'], paths: [`/${flags}`],
+      plugins: [{ name: 'key-auth', config: { key_in_header: flags[0] === 't', key_in_query: flags[1] === 't', key_in_body: flags[2] === 't' } }],
+    })),
+  }, {
     // basic-auth's second block: two services with path /request, basic-auth and key-auth on each route.
     name: 'logical',
     url: '$UPSTREAM/request',
@@ -261,7 +305,7 @@ export const PLUGIN_CONFIG = {
   consumers: [
     { username: 'no-body', id: ANONYMOUS_ID },
     {
-      username: 'bob', keyauth_credentials: [{ key: 'kong' }],
+      username: 'bob', keyauth_credentials: [{ key: 'kong' }, { key: 'right' }],
       basicauth_credentials: [{ username: 'bob', password: 'kong' }, { username: 'user123', password: 'password123' }, { username: 'user321', password: 'password:123' }],
     },
     { username: 'Anonymous', id: LOGICAL_ANONYMOUS_ID },
@@ -556,4 +600,53 @@ const RD_CASES: PluginCase[] = [
   { cite: `${RD_HANDLER} access: before request-termination (priority 779 over 2)`, request: rd('redirect-term.test'), expect: redirected(308, 'https://example.com/moved') },
 ];
 
+// key-auth: the key in a request body (key_in_body) and Kong's combination table. Kong 3.8+'s answers (see the top): an invalid key is 401 {"message":"Unauthorized"}.
+const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json', 'multipart/form-data'] as const;
+type BodyType = (typeof BODY_TYPES)[number];
+const BOUNDARY = 'frontdesk-spec-boundary';
+/** A body as Kong's spec client encodes a table of fields for `type`, with the headers that go with it. */
+function fieldsBody(type: BodyType, fields: Record<string, string>): { body: { text: string }; headers: Record<string, string> } {
+  const text = type === 'application/json' ? JSON.stringify(fields)
+    : type === 'multipart/form-data' ? `${Object.entries(fields).map(([k, v]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('')}--${BOUNDARY}--\r\n`
+      : new URLSearchParams(fields).toString();
+  return { body: { text }, headers: { 'content-type': type === 'multipart/form-data' ? `${type}; boundary=${BOUNDARY}` : type } };
+}
+/** How a field written by fieldsBody shows in the body text the upstream receives. */
+const fieldIn = (type: BodyType, name: string, value: string) =>
+  type === 'application/json' ? `"${name}":"${value}"` : type === 'multipart/form-data' ? `name="${name}"\r\n\r\n${value}` : `${name}=${value}`;
+const inBody = (host: string, path: string, type: BodyType, fields: Record<string, string>, headers: Record<string, string> = {}, method?: string): PluginRequest => {
+  const b = fieldsBody(type, fields);
+  return { ...(method ? { method } : {}), path, body: b.body, headers: { host, ...b.headers, ...headers } };
+};
+const rawForm = (host: string, text: string): PluginRequest => ({ method: 'POST', path: '/status/200', body: { text }, headers: { host, 'content-type': 'application/x-www-form-urlencoded' } });
+const KA_UNAUTHORIZED = (message: string): PluginExpect => ({ status: 401, json: { message }, headers: { 'www-authenticate': 'Key' } });
+const KA_BODY_CASES: PluginCase[] = BODY_TYPES.flatMap((type): PluginCase[] => [
+  { cite: at(KA, type, 'authenticates valid credentials'), request: inBody('key-auth5.com', '/request', type, { apikey: 'kong' }), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'bob' } } } },
+  { cite: at(KA, type, 'authenticates valid credentials in query'), request: inBody('key-auth5.com', '/request?apikey=kong', type, { non_apikey: 'kong' }), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'bob' } } } },
+  { cite: at(KA, type, 'authenticates valid credentials in header'), request: inBody('key-auth5.com', '/request?apikey=kong', type, { non_apikey: 'kong' }, { apikey: 'kong' }), expect: { status: 200, upstream: {} } },
+  { cite: at(KA, type, 'returns 401 Unauthorized on invalid key'), request: inBody('key-auth5.com', '/status/200', type, { apikey: '123' }), expect: KA_UNAUTHORIZED('Unauthorized') },
+  { cite: at(KA, 'post_data.params', `(${type}) false sends key to upstream`), request: inBody('key-auth5.com', '/request', type, { apikey: 'kong' }, {}, 'POST'), expect: { status: 200, upstream: { bodyHas: [fieldIn(type, 'apikey', 'kong')] } } },
+]);
+KA_BODY_CASES.push(
+  { cite: at(KA, 'application/json', 'handles duplicated key'), request: { method: 'POST', path: '/status/200', body: { text: '{"apikey":["kong","kong"]}' }, headers: { host: 'key-auth5.com', 'content-type': 'application/json' } }, expect: KA_UNAUTHORIZED('Duplicate API key found') },
+  { cite: at(KA, 'application/x-www-form-urlencoded', 'handles duplicated key'), request: rawForm('key-auth5.com', 'apikey=kong&apikey=kong'), expect: KA_UNAUTHORIZED('Duplicate API key found') },
+  { cite: at(KA, 'application/x-www-form-urlencoded', 'does not identify apikey[] as api keys'), request: rawForm('key-auth5.com', 'apikey[]=kong&apikey[]=kong'), expect: KA_UNAUTHORIZED('No API key found in request') },
+  { cite: at(KA, 'application/x-www-form-urlencoded', 'does not identify apikey[1] as api keys'), request: rawForm('key-auth5.com', 'apikey[1]=kong&apikey[1]=kong'), expect: KA_UNAUTHORIZED('No API key found in request') },
+  // Kong's route6 adds hide_credentials, which Frontdesk refuses with key_in_body: route5, the same otherwise.
+  { cite: at(KA, 'config.hide_credentials', "fails with 'key_in_body' and unsupported content type"), request: { path: '/status/200', body: { text: 'foobar' }, headers: { host: 'key-auth5.com', 'content-type': 'text/plain' } }, expect: KA_UNAUTHORIZED('No API key found in request') },
+);
+const KA_MATRIX_CASES: PluginCase[] = KEY_MATRIX.map(([header, query, body, path, status], i): PluginCase => {
+  const input = `${(header ?? 'n')[0]}${(query ?? 'n')[0]}${(body ?? 'n')[0]}`;
+  return {
+    cite: at(KA, 'Plugin: key-auth (access) [#off]', `combination #${i + 1} (${input} => ${path}) works`),
+    request: {
+      method: 'POST', path: `/${path}${query !== null ? `?apikey=${query}` : ''}`,
+      ...(body !== null ? { body: { text: `apikey=${body}` } } : {}),
+      headers: { host: 'key-matrix.test', 'content-type': 'application/x-www-form-urlencoded', ...(header !== null ? { apikey: header } : {}) },
+    },
+    expect: status === 200 ? { status, upstream: {} } : { status },
+  };
+});
+
+KONG_PLUGIN_CASES.push(...KA_BODY_CASES, ...KA_MATRIX_CASES);
 KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES, ...RD_CASES);
