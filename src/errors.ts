@@ -100,7 +100,6 @@ export const catalogue = {
   FD_AUTHZ_DUPLICATE_CREDENTIAL: entry('error', (kind: string, consumer: string, other: string) => `${kind} credential of consumer "${consumer}" repeats one of consumer "${other}"`, (kind: string) => `each ${kind} credential must be unique across consumers; Frontdesk would keep only the first`),
   FD_AUTHZ_ACL_WITHOUT_AUTH: entry('warning', (route: string) => `route "${route}" has the acl plugin but no jwt, key-auth or basic-auth plugin: every request gets 401, as in Kong`, () => 'add an auth plugin to the route, its service or globally'),
   FD_AUTHZ_UNKNOWN_ANONYMOUS: entry('error', (plugin: string, ref: string) => `${plugin}: anonymous consumer "${ref}" does not exist`, () => 'name an existing consumer by id or username; otherwise failed authentications get 500, as in Kong'),
-  FD_AUTHZ_KEY_IN_BODY_HIDDEN: entry('error', () => 'key-auth with key_in_body and hide_credentials: Frontdesk cannot yet strip a key from the request body', () => 'set hide_credentials: false or key_in_body: false'),
   FD_AUTHZ_JWT_NO_KEY: entry('warning', () => 'jwt_secret has no key: Kong would generate a random one; Frontdesk ignores the secret', () => 'set key to the value of the tokens\' key claim (iss by default)'),
   // ---- ratelimit (issue 4) ----------------------------------------------------------------
 } as const;

@@ -46,12 +46,31 @@ function operations<Part extends string>(c: PartOperations<Part>, part: Part): O
   return o.remove.length || o.rename.length || o.replace.length || o.add.length || o.append.length ? o : undefined;
 }
 
+/**
+ * key-auth's hide_credentials with key_in_body: the key names, removed from the body of every
+ * request the route accepts (ext_authz cannot edit a body; the key was checked by then). Kong's
+ * key-auth (priority 1250) strips them before request-transformer (801) runs: they go first.
+ */
+function hiddenBodyKeys(r: IrRoute): string[] {
+  const k = r.plugins['key-auth']?.feature;
+  return k && k.key_in_body && k.hide_credentials ? k.key_names : [];
+}
+
+/** The request body's operations: key-auth's strip of the key, then request-transformer's. */
+function requestBodyOperations(r: IrRoute, req: IrRoute['plugins']['request-transformer']): Operations | undefined {
+  const own = req && operations(req.feature, 'body');
+  const keys = hiddenBodyKeys(r);
+  if (!keys.length) return own;
+  const remove = [...new Set([...keys, ...(own?.remove ?? [])])];
+  return own ? { ...own, remove } : { remove, rename: [], replace: [], add: [], append: [] };
+}
+
 /** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers. */
 function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   if (!r.service) return undefined;
   const req = r.plugins['request-transformer']?.feature;
   const res = r.plugins['response-transformer']?.feature;
-  const requestBody = req && operations(req, 'body');
+  const requestBody = requestBodyOperations(r, r.plugins['request-transformer']);
   const querystring = req && operations(req, 'querystring');
   const json = res && operations(res, 'json');
   const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };

@@ -72,9 +72,36 @@ export function transformQuery(path: string, o: Operations): string {
 }
 
 /**
+ * A multipart/form-data body without the parts named in `names` (by their Content-Disposition
+ * name), every other byte as it came: the parts kept, the preamble, the closing delimiter and
+ * the epilogue. Undefined when the type names no boundary or the body has no part.
+ */
+export function removeMultipartFields(body: Buffer, contentType: string, names: readonly string[]): Buffer | undefined {
+  const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const boundary = m?.[1] ?? m?.[2];
+  if (!boundary || !names.length) return undefined;
+  const delimiter = Buffer.from(`--${boundary}`);
+  const at: number[] = [];
+  for (let i = body.indexOf(delimiter); i >= 0; i = body.indexOf(delimiter, i + delimiter.length)) at.push(i);
+  if (at.length < 2) return undefined;
+  const drop = new Set(names);
+  const kept: Buffer[] = [body.subarray(0, at[0])];
+  for (let k = 0; k + 1 < at.length; k++) {
+    const part = body.subarray(at[k], at[k + 1]);
+    const headEnd = part.indexOf('\r\n\r\n');
+    const head = part.subarray(delimiter.length, headEnd < 0 ? part.length : headEnd).toString('latin1');
+    const name = /content-disposition:[^\r\n]*\bname="([^"]*)"/i.exec(head)?.[1];
+    if (name === undefined || !drop.has(name)) kept.push(part);
+  }
+  kept.push(body.subarray(at[at.length - 1]));
+  return Buffer.concat(kept);
+}
+
+/**
  * A request or response body changed by `o`, by its content type: JSON objects and
- * form-urlencoded bodies; anything else (or a body that does not parse) is left alone, as
- * Kong leaves it.
+ * form-urlencoded bodies; a multipart/form-data request body loses the parts `o.remove` names
+ * (its other operations are not applied to multipart); anything else (or a body that does not
+ * parse) is left alone, as Kong leaves it.
  */
 export function transformBody(body: Buffer, contentType: string | undefined, o: Operations, formToo: boolean): Buffer | undefined {
   const ct = (contentType ?? '').toLowerCase();
@@ -86,5 +113,6 @@ export function transformBody(body: Buffer, contentType: string | undefined, o: 
   if (formToo && ct.includes('application/x-www-form-urlencoded')) {
     return Buffer.from(transformParams(new URLSearchParams(body.toString('utf8')), o).toString());
   }
+  if (formToo && ct.startsWith('multipart/form-data')) return removeMultipartFields(body, contentType!, o.remove);
   return undefined;
 }

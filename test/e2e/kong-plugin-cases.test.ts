@@ -5,9 +5,7 @@
 // - request-termination `echo` / `trigger` (echos the request back): refused at load, not served
 //   (docs/plugins.md); its gRPC case: gRPC answers are covered by test/e2e/grpc-answers.test.ts;
 //   "returns server tokens with Server header": Kong's own server token.
-// - key-auth: the unknown-anonymous 500 (an `anonymous` naming no consumer is refused at load);
-//   route6's cases (key_in_body with hide_credentials is refused at load: the key is not yet
-//   stripped from a body), but the unsupported content type, asked of route5; the #grpc cases
+// - key-auth: the unknown-anonymous 500 (an `anonymous` naming no consumer is refused at load); the #grpc cases
 //   (a gRPC client; gRPC refusals are covered by test/e2e/grpc-answers.test.ts); auto-expiring
 //   keys (a key's `ttl` counted from its insertion through the Admin API).
 // - basic-auth (spec/03-plugins/10-basic-auth/03-access_spec.lua): "rejects gRPC call without
@@ -125,7 +123,8 @@ for (const enforcer of ['native', 'companion'] as const) describe(`Kong's plugin
 
   before(async () => {
     upstream = await startEchoUpstream('mock', { kongMock: true });
-    gw = await startGatewayWithAuthz(JSON.stringify(withEnforcer(enforcer)).replaceAll('$UPSTREAM', upstream.url));
+    // The transform companion strips key-auth6's key from the body (key_in_body with hide_credentials).
+    gw = await startGatewayWithAuthz(JSON.stringify(withEnforcer(enforcer)).replaceAll('$UPSTREAM', upstream.url), { transform: true });
   });
   after(async () => {
     await gw?.stop();

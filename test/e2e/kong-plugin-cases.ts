@@ -255,6 +255,7 @@ export const PLUGIN_CONFIG = {
       { name: 'key-auth3', hosts: ['key-auth3.com'], plugins: [{ name: 'key-auth', config: { anonymous: ANONYMOUS_ID } }] },
       { name: 'key-auth7', hosts: ['key-auth7.com'], strip_path: true, plugins: [{ name: 'key-auth', config: { run_on_preflight: false } }] },
       { name: 'key-auth5', hosts: ['key-auth5.com'], plugins: [{ name: 'key-auth', config: { key_in_body: true } }] },
+      { name: 'key-auth6', hosts: ['key-auth6.com'], plugins: [{ name: 'key-auth', config: { key_in_body: true, hide_credentials: true } }] },
       { name: 'basic-auth1', hosts: ['basic-auth1.test'], plugins: [{ name: 'basic-auth', config: { realm: 'test-realm' } }] },
       { name: 'basic-auth2', hosts: ['basic-auth2.test'], plugins: [{ name: 'basic-auth', config: { hide_credentials: true } }] },
       { name: 'basic-auth3', hosts: ['basic-auth3.test'], plugins: [{ name: 'basic-auth', config: { anonymous: ANONYMOUS_ID } }] },
@@ -626,14 +627,17 @@ const KA_BODY_CASES: PluginCase[] = BODY_TYPES.flatMap((type): PluginCase[] => [
   { cite: at(KA, type, 'authenticates valid credentials in header'), request: inBody('key-auth5.com', '/request?apikey=kong', type, { non_apikey: 'kong' }, { apikey: 'kong' }), expect: { status: 200, upstream: {} } },
   { cite: at(KA, type, 'returns 401 Unauthorized on invalid key'), request: inBody('key-auth5.com', '/status/200', type, { apikey: '123' }), expect: KA_UNAUTHORIZED('Unauthorized') },
   { cite: at(KA, 'post_data.params', `(${type}) false sends key to upstream`), request: inBody('key-auth5.com', '/request', type, { apikey: 'kong' }, {}, 'POST'), expect: { status: 200, upstream: { bodyHas: [fieldIn(type, 'apikey', 'kong')] } } },
+  { cite: at(KA, 'post_data.params', `(${type}) true doesn't send key to upstream`), request: inBody('key-auth6.com', '/request', type, { apikey: 'kong' }, {}, 'POST'), expect: { status: 200, upstream: { headers: { 'x-consumer-username': 'bob' }, bodyLacks: ['apikey', 'kong'] } } },
+  { cite: at(KA, 'config.hide_credentials', `(${type}) true preserves body MIME type`), request: inBody('key-auth6.com', '/request', type, { apikey: 'kong', foo: 'bar' }, {}, 'POST'), expect: { status: 200, upstream: { headers: { 'content-type': new RegExp(`^${type}`) }, bodyHas: [fieldIn(type, 'foo', 'bar')], bodyLacks: ['apikey'] } } },
 ]);
 KA_BODY_CASES.push(
   { cite: at(KA, 'application/json', 'handles duplicated key'), request: { method: 'POST', path: '/status/200', body: { text: '{"apikey":["kong","kong"]}' }, headers: { host: 'key-auth5.com', 'content-type': 'application/json' } }, expect: KA_UNAUTHORIZED('Duplicate API key found') },
   { cite: at(KA, 'application/x-www-form-urlencoded', 'handles duplicated key'), request: rawForm('key-auth5.com', 'apikey=kong&apikey=kong'), expect: KA_UNAUTHORIZED('Duplicate API key found') },
   { cite: at(KA, 'application/x-www-form-urlencoded', 'does not identify apikey[] as api keys'), request: rawForm('key-auth5.com', 'apikey[]=kong&apikey[]=kong'), expect: KA_UNAUTHORIZED('No API key found in request') },
   { cite: at(KA, 'application/x-www-form-urlencoded', 'does not identify apikey[1] as api keys'), request: rawForm('key-auth5.com', 'apikey[1]=kong&apikey[1]=kong'), expect: KA_UNAUTHORIZED('No API key found in request') },
-  // Kong's route6 adds hide_credentials, which Frontdesk refuses with key_in_body: route5, the same otherwise.
-  { cite: at(KA, 'config.hide_credentials', "fails with 'key_in_body' and unsupported content type"), request: { path: '/status/200', body: { text: 'foobar' }, headers: { host: 'key-auth5.com', 'content-type': 'text/plain' } }, expect: KA_UNAUTHORIZED('No API key found in request') },
+  { cite: at(KA, 'config.hide_credentials', "fails with 'key_in_body' and unsupported content type"), request: { path: '/status/200', body: { text: 'foobar' }, headers: { host: 'key-auth6.com', 'content-type': 'text/plain' } }, expect: KA_UNAUTHORIZED('No API key found in request') },
+  // access.lua: with hide_credentials the key is taken out of the headers and the query string too, whichever it came in.
+  { cite: at(KA, 'post_data.params', '(application/x-www-form-urlencoded) true: a key in the query string is stripped, the body kept'), request: inBody('key-auth6.com', '/request?apikey=kong&x=1', 'application/x-www-form-urlencoded', { foo: 'bar' }, {}, 'POST'), expect: { status: 200, upstream: { path: '/request?x=1', bodyHas: ['foo=bar'] } } },
 );
 const KA_MATRIX_CASES: PluginCase[] = KEY_MATRIX.map(([header, query, body, path, status], i): PluginCase => {
   const input = `${(header ?? 'n')[0]}${(query ?? 'n')[0]}${(body ?? 'n')[0]}`;

@@ -1,5 +1,7 @@
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { startAuthzService, type RunningAuthz } from '../../src/authz/service.js';
+import type { RunningCompanion } from '../../src/contracts/companion.js';
+import { startTransformService } from '../../src/transform/service.js';
 import type { AuthzEngineOptions } from '../../src/authz/types.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { startGateway, type Gateway } from './gateway.js';
@@ -49,17 +51,28 @@ export async function authzForTests(opts: { engine?: Partial<Omit<AuthzEngineOpt
 }
 
 /** A gateway (control plane + real Envoy) with the authz companion running and converged; `stop` stops both. */
-export async function startGatewayWithAuthz(yaml: string, opts: { adminToken?: string } = {}): Promise<Gateway> {
+export async function startGatewayWithAuthz(yaml: string, opts: { adminToken?: string; transform?: boolean } = {}): Promise<Gateway> {
+  const { transform: withTransform, ...gatewayOpts } = opts;
   const az = await authzForTests();
-  const gw = await startGateway(yaml, { ...opts, settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port } } });
+  const transformPort = withTransform ? await freePort() : undefined;
+  const gw = await startGateway(yaml, {
+    ...gatewayOpts,
+    settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, ...(transformPort ? { transform: { ...DEFAULT_SETTINGS.transform, port: transformPort } } : {}) },
+  });
   const authz = az.attach(gw.xdsPort);
+  let transform: RunningCompanion | undefined;
+  const stopAll = async () => { await transform?.stop(); await authz.stop(); await gw.stop(); };
   try {
     await authz.start();
+    if (transformPort) {
+      const t = await startTransformService({ xds: { host: '127.0.0.1', port: gw.xdsPort }, host: '127.0.0.1', port: transformPort, nodeId: `transform-test-${transformPort}`, logger: silentLogger() });
+      transform = t;
+      await waitFor(() => t.ready(), 'the transform companion to get its routes', 15_000);
+    }
     await gw.converged();
   } catch (e) {
-    await authz.stop();
-    await gw.stop();
+    await stopAll();
     throw e;
   }
-  return { ...gw, async stop() { await authz.stop(); await gw.stop(); } };
+  return { ...gw, stop: stopAll };
 }

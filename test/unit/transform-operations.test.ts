@@ -36,3 +36,14 @@ test('bodies by content type: JSON and forms change; other types and bad JSON ar
   assert.equal(transformBody(Buffer.from('{bad'), 'application/json', o, true), undefined);
   assert.equal(transformBody(Buffer.from('<x/>'), 'text/xml', o, true), undefined);
 });
+
+test('a multipart/form-data body loses the parts `remove` names, every other byte kept (RFC 7578: parts between --boundary lines)', () => {
+  const part = (name: string, value: string) => `--b0undary\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const body = Buffer.from(`preamble\r\n${part('a', '1')}${part('apikey', 'secret')}${part('c', 'x\r\ny')}--b0undary--\r\nepilogue`);
+  const only = (remove: string[]): Operations => ({ remove, rename: [], replace: [], add: [], append: [] });
+  assert.equal(transformBody(body, 'multipart/form-data; boundary=b0undary', only(['apikey']), true)?.toString(),
+    `preamble\r\n${part('a', '1')}${part('c', 'x\r\ny')}--b0undary--\r\nepilogue`);
+  assert.equal(transformBody(body, 'multipart/form-data; boundary="b0undary"', only(['apikey', 'c']), true)?.toString(), `preamble\r\n${part('a', '1')}--b0undary--\r\nepilogue`, 'a quoted boundary');
+  assert.equal(transformBody(body, 'multipart/form-data', only(['apikey']), true), undefined, 'no boundary: left alone');
+  assert.equal(transformBody(body, 'multipart/form-data; boundary=b0undary', only(['apikey']), false), undefined, 'a response body: left alone');
+});

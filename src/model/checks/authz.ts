@@ -80,10 +80,6 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
     if (conf.anonymous !== undefined && !consumerRefs.has(conf.anonymous)) {
       at(p.origin, diag('FD_AUTHZ_UNKNOWN_ANONYMOUS', [...p.origin.path, 'config', 'anonymous'], p.name, conf.anonymous));
     }
-    if (name === 'key-auth') {
-      const k = pluginFeature(name, p.config);
-      if (k.key_in_body && k.hide_credentials) at(p.origin, diag('FD_AUTHZ_KEY_IN_BODY_HIDDEN', [...p.origin.path, 'config', 'key_in_body']));
-    }
   }
 
   // ---- acl without an auth plugin, per route after route > service > global ----
