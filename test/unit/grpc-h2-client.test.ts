@@ -604,6 +604,22 @@ async function rawServer(): Promise<{ port: number; peer(): Promise<RawPeer>; cl
   };
 }
 
+/**
+ * Call number `i` of a test (stream 2i+1) on the channel's one connection: the raw peer (taken,
+ * and sent its SETTINGS, at the first call) waits for the request and answers with `frames`.
+ */
+async function answerCall(srv: { peer(): Promise<RawPeer> }, channel: GrpcH2Channel, one: { peer?: RawPeer }, i: number, what: string, frames: (id: number) => Buffer[]): Promise<{ peer: RawPeer; id: number; done: ReturnType<typeof collect> }> {
+  const id = 2 * i + 1;
+  const done = collect(channel.bidi('/test.Stream/Echo'));
+  if (!one.peer) {
+    one.peer = await srv.peer();
+    one.peer.send(SETTINGS_FRAME());
+  }
+  await one.peer.frame((f) => f.type === 1 && f.id === id, `${what}: the request`);
+  one.peer.send(...frames(id));
+  return { peer: one.peer, id, done };
+}
+
 /** The header fields of a block, decoded by the HPACK decoder that RFC 7541's Appendix C checks (hpack.test.ts). */
 function fieldsOf(block: Buffer): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -770,16 +786,9 @@ describe('the wire, against a raw server', () => {
         ['a response without :status', (id) => [rawFrame(1, END_HEADERS, id, literal('content-type', 'application/grpc'))]],
         ['a pseudo-header in trailers', (id) => [rawFrame(1, END_HEADERS, id, GRPC_RESPONSE), rawFrame(1, END_HEADERS | END_STREAM, id, Buffer.from([0x88]))]],
       ];
-      let peer: RawPeer | undefined;
+      const one: { peer?: RawPeer } = {};
       for (const [i, [what, frames]] of cases.entries()) {
-        const id = 2 * i + 1;
-        const done = collect(channel.bidi('/test.Stream/Echo'));
-        if (!peer) {
-          peer = await srv.peer();
-          peer.send(SETTINGS_FRAME());
-        }
-        await peer.frame((f) => f.type === 1 && f.id === id, `${what}: the request`);
-        peer.send(...frames(id));
+        const { peer, id, done } = await answerCall(srv, channel, one, i, what, frames);
         const rst = await peer.frame((f) => f.type === 3 && f.id === id, `${what}: RST_STREAM`);
         assert.equal(rst.payload.readUInt32BE(0), H2_ERROR.PROTOCOL_ERROR, what);
         const r = await done;
@@ -787,8 +796,8 @@ describe('the wire, against a raw server', () => {
         assert.equal(r.error?.code, GRPC_STATUS.INTERNAL, what);
         assert.match(r.error!.details, /HTTP\/2 stream error/, what);
       }
-      await peer!.sync('stillup');
-      assert.equal(peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+      await one.peer!.sync('stillup');
+      assert.equal(one.peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
     } finally {
       channel.close();
     }
@@ -801,23 +810,15 @@ describe('the wire, against a raw server', () => {
         ['the last DATA frame ends the stream', (id) => [rawFrame(1, END_HEADERS, id, GRPC_RESPONSE), rawFrame(0, END_STREAM, id, framed(Buffer.from('hi')))], ['hi']],
         ['a header block that ends the stream with no grpc-status in it', (id) => [rawFrame(1, END_HEADERS | END_STREAM, id, GRPC_RESPONSE)], []],
       ];
-      let peer: RawPeer | undefined;
+      const one: { peer?: RawPeer } = {};
       for (const [i, [what, frames, messages]] of cases.entries()) {
-        const id = 2 * i + 1;
-        const done = collect(channel.bidi('/test.Stream/Echo'));
-        if (!peer) {
-          peer = await srv.peer();
-          peer.send(SETTINGS_FRAME());
-        }
-        await peer.frame((f) => f.type === 1 && f.id === id, `${what}: the request`);
-        peer.send(...frames(id));
-        const r = await done;
+        const r = await (await answerCall(srv, channel, one, i, what, frames)).done;
         assert.deepEqual(r.messages.map(String), messages, what);
         assert.equal(r.error?.code, GRPC_STATUS.INTERNAL, what);
         assert.match(r.error!.details, /without a gRPC status/, what);
       }
-      await peer!.sync('stillup');
-      assert.equal(peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+      await one.peer!.sync('stillup');
+      assert.equal(one.peer!.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
     } finally {
       channel.close();
     }
