@@ -14,7 +14,9 @@
 // `WWW-Authenticate: Basic realm="<realm>"`, the realm "service" by default). Where Kong's mock
 // upstream answers a path of its own (/status/<code>, /response-headers), the echo upstream
 // does the same (its kongMock option). A few cases come from a plugin's handler where its spec
-// has none (bot-detection's allow before deny): they cite the handler's function.
+// has none (bot-detection's allow before deny, redirect's priorities): they cite the handler's
+// function. Kong's spec routes made with `bp.routes:insert` and no service get the spec's mock
+// service (the route blueprint inserts one): here they are on the echo upstream's service.
 
 export interface PluginRequest {
   method?: string;
@@ -33,7 +35,7 @@ export interface PluginExpect {
   /** Response headers; null: absent; a RegExp: present and matching. */
   headers?: Record<string, string | null | RegExp>;
   /** What the upstream received (the request reached it): its path and headers (null: absent; '*': present; a RegExp: matching). */
-  upstream?: { path?: string; headers?: Record<string, string | null | RegExp>; bodyHas?: string[]; bodyLacks?: string[] };
+  upstream?: { path?: string | RegExp; headers?: Record<string, string | null | RegExp>; bodyHas?: string[]; bodyLacks?: string[] };
   /** A response header that carries the value the upstream received in the request header of that name. */
   echoes?: string;
   /** A request header the upstream receives with a different value when the same request is sent again. */
@@ -270,6 +272,17 @@ export const PLUGIN_CONFIG = {
       { name: 'acl1', hosts: ['acl1.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['gold'] } }] },
       { name: 'acl2', hosts: ['acl2.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { deny: ['gold'] } }] },
       { name: 'acl3', hosts: ['acl3.com'], plugins: [{ name: 'jwt' }, { name: 'acl', config: { allow: ['gold'], hide_groups_header: true } }] },
+      // Kong's request-transformer spec routes 4, 9 and 5 (remove, rename, replace).
+      { name: 'rt-remove', hosts: ['test4.test'], plugins: [{ name: 'request-transformer', config: { remove: { headers: ['x-to-remove'], querystring: ['q1'], body: ['toremoveform'] } } }] },
+      { name: 'rt-rename', hosts: ['test9.test'], plugins: [{ name: 'request-transformer', config: { rename: { headers: ['x-to-rename:x-is-renamed'], querystring: ['originalparam:renamedparam'], body: ['originalparam:renamedparam'] } } }] },
+      { name: 'rt-replace', hosts: ['test5.test'], plugins: [{ name: 'request-transformer', config: { replace: { headers: ['h1:v1'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
+      // Kong's redirect spec: four routes on the spec's mock service (a route blueprint gets one).
+      ...([
+        ['api1', { location: 'https://example.com' }],
+        ['api2', { status_code: 302, location: 'https://example.com' }],
+        ['api3', { location: 'https://example.com/path?foo=bar' }],
+        ['api4', { location: 'https://example.com/some_path?foo=bar', keep_incoming_path: true }],
+      ] as const).map(([name, config]) => ({ name: `${name}.redirect`, hosts: [`${name}.redirect.test`], plugins: [{ name: 'redirect', config }] })),
       // Beside Kong's spec: redirect (779) after key-auth (1250) and before request-termination (2).
       { name: 'redirect-auth', hosts: ['redirect-auth.test'], plugins: [{ name: 'key-auth' }, { name: 'redirect', config: { location: 'https://example.com/login' } }] },
       { name: 'redirect-term', hosts: ['redirect-term.test'], plugins: [{ name: 'request-termination', config: { status_code: 418 } }, { name: 'redirect', config: { location: 'https://example.com/moved', status_code: 308 } }] },
@@ -295,13 +308,8 @@ export const PLUGIN_CONFIG = {
   routes: [
     // Kong's route7 has no service ("default status code and message with serviceless route").
     { name: 'api7', hosts: ['api7.request-termination.com'], plugins: [{ name: 'request-termination' }] },
-    // Kong's redirect spec: four routes without a service.
-    ...([
-      ['api1', { location: 'https://example.com' }],
-      ['api2', { status_code: 302, location: 'https://example.com' }],
-      ['api3', { location: 'https://example.com/path?foo=bar' }],
-      ['api4', { location: 'https://example.com/some_path?foo=bar', keep_incoming_path: true }],
-    ] as const).map(([name, config]) => ({ name: `${name}.redirect`, hosts: [`${name}.redirect.test`], plugins: [{ name: 'redirect', config }] })),
+    // A redirect on a route without a service answers too (Kong's exit comes before its "no Service" 503).
+    { name: 'redirect-serviceless', hosts: ['redirect-serviceless.test'], plugins: [{ name: 'redirect', config: { location: 'https://example.com/elsewhere', status_code: 307 } }] },
   ],
   consumers: [
     { username: 'no-body', id: ANONYMOUS_ID },
@@ -599,6 +607,7 @@ const RD_CASES: PluginCase[] = [
   { cite: `${RD_HANDLER} access: key-auth (priority 1250) refuses first (779)`, request: rd('redirect-auth.test'), expect: { status: 401, json: { message: 'No API key found in request' } } },
   { cite: `${RD_HANDLER} access: after key-auth (priority 1250) accepted the key (779)`, request: rd('redirect-auth.test', '/status/200', { apikey: 'kong' }), expect: redirected(301, 'https://example.com/login') },
   { cite: `${RD_HANDLER} access: before request-termination (priority 779 over 2)`, request: rd('redirect-term.test'), expect: redirected(308, 'https://example.com/moved') },
+  { cite: `${RD_HANDLER} access: on a route without a service, before Kong's "no Service" answer`, request: rd('redirect-serviceless.test'), expect: redirected(307, 'https://example.com/elsewhere') },
 ];
 
 // key-auth: the key in a request body (key_in_body) and Kong's combination table. Kong 3.8+'s answers (see the top): an invalid key is 401 {"message":"Unauthorized"}.
@@ -653,4 +662,30 @@ const KA_MATRIX_CASES: PluginCase[] = KEY_MATRIX.map(([header, query, body, path
 });
 
 KONG_PLUGIN_CASES.push(...KA_BODY_CASES, ...KA_MATRIX_CASES);
+
+// request-transformer: headers in Envoy, the query string and bodies through the transform companion.
+const RQT = 'spec/03-plugins/36-request-transformer/02-access_spec.lua';
+const get = (host: string, path: string, headers: Record<string, string> = {}): PluginRequest => ({ path, headers: { host, ...headers } });
+const proxied = (upstream: NonNullable<PluginExpect['upstream']>): PluginExpect => ({ status: 200, upstream });
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+const RQT_CASES: PluginCase[] = [
+  { cite: at(RQT, 'remove', 'specified header'), request: get('test4.test', '/request', { 'x-to-remove': 'true', 'x-another-header': 'true' }), expect: proxied({ headers: { 'x-to-remove': null, 'x-another-header': 'true' } }) },
+  { cite: at(RQT, 'remove', 'parameters on url encoded form POST'), request: inBody('test4.test', '/request', FORM_TYPE, { toremoveform: 'yes', nottoremove: 'yes' }, {}, 'POST'), expect: proxied({ bodyHas: ['nottoremove=yes'], bodyLacks: ['toremoveform'] }) },
+  { cite: at(RQT, 'remove', 'parameters from JSON body in POST'), request: inBody('test4.test', '/request', 'application/json', { toremoveform: 'yes', nottoremove: 'yes' }, {}, 'POST'), expect: proxied({ bodyHas: ['"nottoremove":"yes"'], bodyLacks: ['toremoveform'] }) },
+  { cite: at(RQT, 'remove', 'does not fail if JSON body is malformed in POST'), request: { method: 'POST', path: '/request', body: { text: 'malformed json body' }, headers: { host: 'test4.test', 'content-type': 'application/json' } }, expect: proxied({ bodyHas: ['malformed json body'] }) },
+  { cite: at(RQT, 'remove', 'parameters on multipart POST'), request: inBody('test4.test', '/request', 'multipart/form-data', { toremoveform: 'yes', nottoremove: 'yes' }, {}, 'POST'), expect: proxied({ bodyHas: [fieldIn('multipart/form-data', 'nottoremove', 'yes')], bodyLacks: ['toremoveform'] }) },
+  { cite: at(RQT, 'remove', 'args on GET if it exist'), request: inBody('test4.test', '/request?q1=v1&q2=v2', FORM_TYPE, { hello: 'world' }), expect: proxied({ path: '/request?q2=v2' }) },
+  { cite: at(RQT, 'rename', 'specified header'), request: get('test9.test', '/request', { 'x-to-rename': 'true', 'x-another-header': 'true' }), expect: proxied({ headers: { 'x-to-rename': null, 'x-is-renamed': 'true', 'x-another-header': 'true' } }) },
+  { cite: at(RQT, 'rename', 'does not add as new header if header does not exist'), request: get('test9.test', '/request', { 'x-a-header': 'true' }), expect: proxied({ headers: { 'x-is-renamed': null, 'x-a-header': 'true' } }) },
+  { cite: at(RQT, 'rename', 'specified parameters in url encoded body on POST'), request: inBody('test9.test', '/request', FORM_TYPE, { originalparam: 'yes' }, {}, 'POST'), expect: proxied({ bodyHas: ['renamedparam=yes'], bodyLacks: ['originalparam'] }) },
+  { cite: at(RQT, 'rename', 'does not add as new parameter in url encoded body if parameter does not exist on POST'), request: inBody('test9.test', '/request', FORM_TYPE, { 'x-a-header': 'true' }, {}, 'POST'), expect: proxied({ bodyHas: ['x-a-header=true'], bodyLacks: ['renamedparam'] }) },
+  { cite: at(RQT, 'rename', 'parameters from JSON body in POST'), request: inBody('test9.test', '/request', 'application/json', { originalparam: 'yes', nottorename: 'yes' }, {}, 'POST'), expect: proxied({ bodyHas: ['"renamedparam":"yes"', '"nottorename":"yes"'], bodyLacks: ['originalparam'] }) },
+  { cite: at(RQT, 'rename', 'args on GET if it exists'), request: get('test9.test', '/request?originalparam=true&nottorename=true', { 'content-type': FORM_TYPE }), expect: proxied({ path: /^\/request\?(?:nottorename=true&renamedparam=true|renamedparam=true&nottorename=true)$/ }) },
+  { cite: at(RQT, 'replace', 'specified header if it exist'), request: get('test5.test', '/request', { h1: 'V', h2: 'v2' }), expect: proxied({ headers: { h1: 'v1', h2: 'v2' } }) },
+  { cite: at(RQT, 'replace', 'does not add as new header if header does not exist'), request: get('test5.test', '/request', { h2: 'v2' }), expect: proxied({ headers: { h1: null, h2: 'v2' } }) },
+  { cite: at(RQT, 'replace', 'specified parameters in url encoded body on POST'), request: inBody('test5.test', '/request', FORM_TYPE, { p1: 'v', p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['p1=v1', 'p2=v1'] }) },
+  { cite: at(RQT, 'replace', 'does not add as new parameter in url encoded body if parameter does not exist on POST'), request: inBody('test5.test', '/request', FORM_TYPE, { p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['p2=v1'], bodyLacks: ['p1'] }) },
+  { cite: at(RQT, 'replace', 'specified parameters in json body on POST'), request: inBody('test5.test', '/request', 'application/json', { p1: 'v', p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['"p1":"v1"', '"p2":"v1"'] }) },
+];
+KONG_PLUGIN_CASES.push(...RQT_CASES);
 KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES, ...RD_CASES);
