@@ -106,8 +106,10 @@ export function removeMultipartFields(body: Buffer, contentType: string, names: 
 export function transformBody(body: Buffer, contentType: string | undefined, o: Operations, formToo: boolean): Buffer | undefined {
   const ct = (contentType ?? '').toLowerCase();
   if (ct.includes('json')) {
-    let parsed: unknown;
-    try { parsed = JSON.parse(body.toString('utf8')); } catch { return undefined; }
+    let parsed: unknown = {};
+    if (body.length) try { parsed = JSON.parse(body.toString('utf8')); } catch { return undefined; }
+    // An empty request body is Kong's empty table, which only add and append write to.
+    else if (!formToo || (!o.add.length && !o.append.length)) return undefined;
     return Buffer.from(JSON.stringify(transformJson(parsed, o)));
   }
   if (formToo && ct.includes('application/x-www-form-urlencoded')) {

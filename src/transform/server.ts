@@ -52,6 +52,14 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
     }
     if (t?.http_method) setHeaders.push(set(':method', t.http_method));
     if (t && !isEmpty(t.request_body) && !req.request_headers.end_of_stream) removeHeaders.push('content-length');
+    // No body at all: Kong's add and append still write one (to an empty JSON object or form),
+    // which only a headers response can give: CONTINUE_AND_REPLACE with the new body.
+    const created = req.request_headers.end_of_stream && t?.request_body && (t.request_body.add.length || t.request_body.append.length)
+      ? transformBody(Buffer.alloc(0), state.requestType, t.request_body, true) : undefined;
+    if (created) {
+      setHeaders.push(set('content-length', String(created.length)));
+      return { request_headers: { response: { status: 'CONTINUE_AND_REPLACE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders }, body_mutation: { body: created } } } };
+    }
     return { request_headers: { response: { status: 'CONTINUE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders } } } };
   }
   if (req.request_body) {

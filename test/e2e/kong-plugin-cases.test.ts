@@ -90,6 +90,7 @@ function differences(c: PluginCase, a: ProxyReply, upstream: string, again?: Pro
   if (!e.upstream && reached) wrong.push('expected the gateway to answer, the upstream answered');
   if (e.upstream && reached) {
     const echo = JSON.parse(a.text) as EchoReply;
+    if (e.upstream.method !== undefined && echo.method !== e.upstream.method) wrong.push(`expected upstream method ${e.upstream.method}, got ${echo.method}`);
     const pathOk = e.upstream.path === undefined || (e.upstream.path instanceof RegExp ? e.upstream.path.test(echo.path) : echo.path === e.upstream.path);
     if (!pathOk) wrong.push(`expected upstream path ${String(e.upstream.path)}, got ${echo.path}`);
     for (const part of e.upstream.bodyHas ?? []) if (!echo.body.includes(part)) wrong.push(`expected the upstream's body to hold ${JSON.stringify(part)}, got ${JSON.stringify(echo.body.slice(0, 200))}`);

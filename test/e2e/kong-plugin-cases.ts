@@ -35,7 +35,7 @@ export interface PluginExpect {
   /** Response headers; null: absent; a RegExp: present and matching. */
   headers?: Record<string, string | null | RegExp>;
   /** What the upstream received (the request reached it): its path and headers (null: absent; '*': present; a RegExp: matching). */
-  upstream?: { path?: string | RegExp; headers?: Record<string, string | null | RegExp>; bodyHas?: string[]; bodyLacks?: string[] };
+  upstream?: { method?: string; path?: string | RegExp; headers?: Record<string, string | null | RegExp>; bodyHas?: string[]; bodyLacks?: string[] };
   /** A response header that carries the value the upstream received in the request header of that name. */
   echoes?: string;
   /** A request header the upstream receives with a different value when the same request is sent again. */
@@ -276,6 +276,9 @@ export const PLUGIN_CONFIG = {
       { name: 'rt-remove', hosts: ['test4.test'], plugins: [{ name: 'request-transformer', config: { remove: { headers: ['x-to-remove'], querystring: ['q1'], body: ['toremoveform'] } } }] },
       { name: 'rt-rename', hosts: ['test9.test'], plugins: [{ name: 'request-transformer', config: { rename: { headers: ['x-to-rename:x-is-renamed'], querystring: ['originalparam:renamedparam'], body: ['originalparam:renamedparam'] } } }] },
       { name: 'rt-replace', hosts: ['test5.test'], plugins: [{ name: 'request-transformer', config: { replace: { headers: ['h1:v1'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
+      { name: 'rt-method-json', hosts: ['test20.test'], plugins: [{ name: 'request-transformer', config: { http_method: 'POST', add: { headers: ['Content-Type:application/json'], body: ['body:somecontent'] } } }] },
+      { name: 'rt-add', hosts: ['test1.test'], plugins: [{ name: 'request-transformer', config: { add: { headers: ['h1:v1', 'h2:value:2'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
+      { name: 'rt-append', hosts: ['test6.test'], plugins: [{ name: 'request-transformer', config: { append: { headers: ['h1:v1', 'h1:v2', 'h2:v1'], querystring: ['q1:v1', 'q1:v2', 'q2:v1'], body: ['p1:v1', 'p1:v2', 'p2:value:1'] } } }] },
       // Kong's redirect spec: four routes on the spec's mock service (a route blueprint gets one).
       ...([
         ['api1', { location: 'https://example.com' }],
@@ -686,6 +689,24 @@ const RQT_CASES: PluginCase[] = [
   { cite: at(RQT, 'replace', 'specified parameters in url encoded body on POST'), request: inBody('test5.test', '/request', FORM_TYPE, { p1: 'v', p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['p1=v1', 'p2=v1'] }) },
   { cite: at(RQT, 'replace', 'does not add as new parameter in url encoded body if parameter does not exist on POST'), request: inBody('test5.test', '/request', FORM_TYPE, { p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['p2=v1'], bodyLacks: ['p1'] }) },
   { cite: at(RQT, 'replace', 'specified parameters in json body on POST'), request: inBody('test5.test', '/request', 'application/json', { p1: 'v', p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['"p1":"v1"', '"p2":"v1"'] }) },
+  { cite: at(RQT, 'replace', 'does not add as new parameter in json if parameter does not exist on POST'), request: inBody('test5.test', '/request', 'application/json', { p2: 'v1' }, {}, 'POST'), expect: proxied({ bodyHas: ['"p2":"v1"'], bodyLacks: ['p1'] }) },
+  { cite: at(RQT, 'replace', 'args on POST if it exist'), request: inBody('test5.test', '/request?q1=v&q2=v2', FORM_TYPE, { hello: 'world' }, {}, 'POST'), expect: proxied({ path: '/request?q1=v1&q2=v2' }) },
+  { cite: at(RQT, 'replace', 'does not add new args on POST if it does not exist'), request: inBody('test5.test', '/request?q2=v2', FORM_TYPE, { hello: 'world' }, {}, 'POST'), expect: proxied({ path: '/request?q2=v2' }) },
+  { cite: at(RQT, 'http method', 'changes the HTTP method from GET to POST and adds JSON body'), request: get('test20.test', '/request'), expect: proxied({ method: 'POST', headers: { 'content-type': 'application/json' }, bodyHas: ['{"body":"somecontent"}'] }) },
+  { cite: at(RQT, 'add', 'new headers'), request: get('test1.test', '/request'), expect: proxied({ headers: { h1: 'v1', h2: 'value:2' } }) },
+  { cite: at(RQT, 'add', 'does not change or append value if header already exists'), request: get('test1.test', '/request', { h1: 'v3' }), expect: proxied({ headers: { h1: 'v3', h2: 'value:2' } }) },
+  { cite: at(RQT, 'add', 'new parameter in url encoded body on POST'), request: inBody('test1.test', '/request', FORM_TYPE, { hello: 'world' }, {}, 'POST'), expect: proxied({ bodyHas: ['hello=world', 'p1=v1'] }) },
+  { cite: at(RQT, 'add', 'does not change or append value to parameter in url encoded body on POST when parameter exists'), request: inBody('test1.test', '/request', FORM_TYPE, { p1: 'should not change', hello: 'world' }, {}, 'POST'), expect: proxied({ bodyHas: ['p1=should+not+change', 'hello=world'], bodyLacks: ['p1=v1'] }) },
+  { cite: at(RQT, 'add', 'new parameter in JSON body on POST'), request: inBody('test1.test', '/request', 'application/json', { hello: 'world' }, {}, 'POST'), expect: proxied({ bodyHas: ['"hello":"world"', '"p1":"v1"'] }) },
+  { cite: at(RQT, 'add', 'does not change or append value to parameter in JSON on POST when parameter exists'), request: inBody('test1.test', '/request', 'application/json', { p1: 'this should not change', hello: 'world' }, {}, 'POST'), expect: proxied({ bodyHas: ['"p1":"this should not change"', '"hello":"world"'] }) },
+  { cite: at(RQT, 'add', 'new querystring on GET'), request: get('test1.test', '/request?q2=v2', { 'content-type': FORM_TYPE }), expect: proxied({ path: '/request?q2=v2&q1=v1' }) },
+  { cite: at(RQT, 'add', 'does not change or append value to querystring on GET if querystring exists'), request: get('test1.test', '/request?q1=v2', { 'content-type': FORM_TYPE }), expect: proxied({ path: '/request?q1=v2' }) },
+  { cite: at(RQT, 'append ', 'new header if header does not exists'), request: get('test6.test', '/request'), expect: proxied({ headers: { h2: 'v1' } }) },
+  { cite: at(RQT, 'append ', 'values to existing headers'), request: get('test6.test', '/request'), expect: proxied({ headers: { h1: 'v1, v2' } }) },
+  { cite: at(RQT, 'append ', 'new querystring if querystring does not exists'), request: inBody('test6.test', '/request', FORM_TYPE, { hello: 'world' }, {}, 'POST'), expect: proxied({ path: /[?&]q2=v1(&|$)/ }) },
+  { cite: at(RQT, 'append ', 'values to existing querystring'), request: { method: 'POST', path: '/request', headers: { host: 'test6.test', 'content-type': FORM_TYPE } }, expect: proxied({ path: /[?&]q1=v1&q1=v2(&|$)/ }) },
+  { cite: at(RQT, 'append ', 'new parameter in url encoded body on POST if it does not exist'), request: { method: 'POST', path: '/request', headers: { host: 'test6.test', 'content-type': FORM_TYPE } }, expect: proxied({ bodyHas: ['p1=v1&p1=v2', 'p2=value%3A1'] }) },
+  { cite: at(RQT, 'append ', 'values to existing parameter in url encoded body if parameter already exist on POST'), request: inBody('test6.test', '/request', FORM_TYPE, { p1: 'v0' }, {}, 'POST'), expect: proxied({ bodyHas: ['p1=v0&p1=v1&p1=v2', 'p2=value%3A1'] }) },
 ];
 KONG_PLUGIN_CASES.push(...RQT_CASES);
 KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES, ...RD_CASES);

@@ -47,3 +47,12 @@ test('a multipart/form-data body loses the parts `remove` names, every other byt
   assert.equal(transformBody(body, 'multipart/form-data', only(['apikey']), true), undefined, 'no boundary: left alone');
   assert.equal(transformBody(body, 'multipart/form-data; boundary=b0undary', only(['apikey']), false), undefined, 'a response body: left alone');
 });
+
+test("an empty request body is Kong's empty table: add and append write one, remove-only leaves it empty", () => {
+  const ops = (o: Partial<Operations>): Operations => ({ remove: [], rename: [], replace: [], add: [], append: [], ...o });
+  const empty = Buffer.alloc(0);
+  assert.equal(transformBody(empty, 'application/json', ops({ add: [{ name: 'p1', value: 'v1' }] }), true)?.toString(), '{"p1":"v1"}');
+  assert.equal(transformBody(empty, 'application/x-www-form-urlencoded', ops({ append: [{ name: 'p1', value: 'v1' }, { name: 'p1', value: 'v2' }] }), true)?.toString(), 'p1=v1&p1=v2');
+  assert.equal(transformBody(empty, 'application/json', ops({ remove: ['p1'] }), true), undefined);
+  assert.equal(transformBody(empty, 'application/json', ops({ add: [{ name: 'p1', value: 'v1' }] }), false), undefined, 'a response body: left alone');
+});
