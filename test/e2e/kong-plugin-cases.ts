@@ -277,6 +277,20 @@ export const PLUGIN_CONFIG = {
       { name: 'rt-rename', hosts: ['test9.test'], plugins: [{ name: 'request-transformer', config: { rename: { headers: ['x-to-rename:x-is-renamed'], querystring: ['originalparam:renamedparam'], body: ['originalparam:renamedparam'] } } }] },
       { name: 'rt-replace', hosts: ['test5.test'], plugins: [{ name: 'request-transformer', config: { replace: { headers: ['h1:v1'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
       { name: 'rt-method-json', hosts: ['test20.test'], plugins: [{ name: 'request-transformer', config: { http_method: 'POST', add: { headers: ['Content-Type:application/json'], body: ['body:somecontent'] } } }] },
+      {
+        name: 'rt-all', hosts: ['test3.test'], plugins: [{ name: 'request-transformer', config: {
+          add: { headers: ['x-added:a1', 'x-added2:b1', 'x-added3:c2'], querystring: ['query-added:newvalue', 'p1:anything:1'], body: ['newformparam:newvalue'] },
+          remove: { headers: ['x-to-remove'], querystring: ['toremovequery'] },
+          append: { headers: ['x-added:a2', 'x-added:a3'], querystring: ['p1:a2', 'p2:b1'] },
+          replace: { headers: ['x-to-replace:false'], querystring: ['toreplacequery:no'] },
+        } }],
+      },
+      {
+        name: 'rt-case', hosts: ['test26.test'], plugins: [{ name: 'request-transformer', config: {
+          add: { headers: ['X-aDDed:a1', 'x-aDDed2:b1', 'x-Added3:c2'] }, remove: { headers: ['X-To-Remove'] },
+          append: { headers: ['X-aDDed:a2', 'X-aDDed:a3'] }, replace: { headers: ['x-to-Replace:false'] },
+        } }],
+      },
       { name: 'rt-add', hosts: ['test1.test'], plugins: [{ name: 'request-transformer', config: { add: { headers: ['h1:v1', 'h2:value:2'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
       { name: 'rt-append', hosts: ['test6.test'], plugins: [{ name: 'request-transformer', config: { append: { headers: ['h1:v1', 'h1:v2', 'h2:v1'], querystring: ['q1:v1', 'q1:v2', 'q2:v1'], body: ['p1:v1', 'p1:v2', 'p2:value:1'] } } }] },
       // Kong's redirect spec: four routes on the spec's mock service (a route blueprint gets one).
@@ -708,5 +722,30 @@ const RQT_CASES: PluginCase[] = [
   { cite: at(RQT, 'append ', 'new parameter in url encoded body on POST if it does not exist'), request: { method: 'POST', path: '/request', headers: { host: 'test6.test', 'content-type': FORM_TYPE } }, expect: proxied({ bodyHas: ['p1=v1&p1=v2', 'p2=value%3A1'] }) },
   { cite: at(RQT, 'append ', 'values to existing parameter in url encoded body if parameter already exist on POST'), request: inBody('test6.test', '/request', FORM_TYPE, { p1: 'v0' }, {}, 'POST'), expect: proxied({ bodyHas: ['p1=v0&p1=v1&p1=v2', 'p2=value%3A1'] }) },
 ];
+/** A path whose query string holds every `name=value` given (encoded as Kong's encode_args writes them), in any order. */
+const queryHas = (...pairs: string[]): RegExp => new RegExp(`^${pairs.map((p) => `(?=.*[?&]${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(&|$))`).join('')}`);
+const ALL = 'remove, replace, add and append ';
+const form3 = (path: string, headers: Record<string, string> = {}): PluginRequest => inBody('test3.test', path, FORM_TYPE, { hello: 'world' }, headers);
+RQT_CASES.push(
+  { cite: at(RQT, ALL, 'removes a header'), request: get('test3.test', '/request', { 'x-to-remove': 'true' }), expect: proxied({ headers: { 'x-to-remove': null } }) },
+  { cite: at(RQT, ALL, 'replaces value of header, if header exist'), request: get('test3.test', '/request', { 'x-to-replace': 'true' }), expect: proxied({ headers: { 'x-to-replace': 'false' } }) },
+  { cite: at(RQT, ALL, 'does not add new header if to be replaced header does not exist'), request: get('test3.test', '/request'), expect: proxied({ headers: { 'x-to-replace': null } }) },
+  { cite: at(RQT, ALL, 'add new header if missing'), request: get('test3.test', '/request'), expect: proxied({ headers: { 'x-added2': 'b1' } }) },
+  { cite: at(RQT, ALL, 'does not add new header if it already exist'), request: get('test3.test', '/request', { 'x-added3': 'c1' }), expect: proxied({ headers: { 'x-added3': 'c1' } }) },
+  { cite: at(RQT, ALL, 'appends values to existing headers'), request: get('test3.test', '/request'), expect: proxied({ headers: { 'x-added': 'a1, a2, a3' } }) },
+  { cite: at(RQT, ALL, 'adds new parameters on POST when query string key missing'), request: inBody('test3.test', '/request', FORM_TYPE, { hello: 'world' }, {}, 'POST'), expect: proxied({ path: queryHas('p2=b1') }) },
+  { cite: at(RQT, ALL, 'removes parameters on GET'), request: form3('/request?toremovequery=yes&nottoremove=yes'), expect: proxied({ path: /^(?!.*toremovequery)(?=.*[?&]nottoremove=yes(&|$))/ }) },
+  { cite: at(RQT, ALL, 'replaces parameters on GET'), request: form3('/request?toreplacequery=yes'), expect: proxied({ path: queryHas('toreplacequery=no') }) },
+  { cite: at(RQT, ALL, 'does not add new parameter if to be replaced parameters does not exist on GET'), request: get('test3.test', '/request', { 'content-type': FORM_TYPE }), expect: proxied({ path: /^(?!.*toreplacequery)/ }) },
+  { cite: at(RQT, ALL, 'adds parameters on GET if it does not exist'), request: get('test3.test', '/request', { 'content-type': FORM_TYPE }), expect: proxied({ path: queryHas('query-added=newvalue') }) },
+  { cite: at(RQT, ALL, 'does not add new parameter if to be added parameters already exist on GET'), request: get('test3.test', '/request?query-added=oldvalue', { 'content-type': FORM_TYPE }), expect: proxied({ path: /^(?!.*newvalue)(?=.*[?&]query-added=oldvalue(&|$))/ }) },
+  { cite: at(RQT, ALL, 'appends parameters on GET'), request: form3('/request?q1=20'), expect: proxied({ path: queryHas('p1=anything%3A1', 'p1=a2', 'q1=20') }) },
+  { cite: at(RQT, ALL, 'removes a header -- ignore case'), request: get('test26.test', '/request', { 'x-to-remove': 'true' }), expect: proxied({ headers: { 'x-to-remove': null } }) },
+  { cite: at(RQT, ALL, "replaces value of header, if header exist -- don't change header case"), request: get('test26.test', '/request', { 'x-to-replace': 'true' }), expect: proxied({ headers: { 'x-to-replace': 'false' } }) },
+  { cite: at(RQT, ALL, 'add new header if missing -- keep configured case'), request: get('test26.test', '/request'), expect: proxied({ headers: { 'x-added2': 'b1' } }) },
+  { cite: at(RQT, ALL, 'does not add new header if it already exist -- keep request case'), request: get('test26.test', '/request', { 'x-added3': 'c1' }), expect: proxied({ headers: { 'x-added3': 'c1' } }) },
+  { cite: at(RQT, ALL, 'appends values to existing headers -- keep config case'), request: get('test26.test', '/request', { 'X-addeD': 'a0' }), expect: proxied({ headers: { 'x-added': 'a0, a2, a3' } }) },
+  { cite: at(RQT, ALL, "appends values to added headers -- keep 'add' config case"), request: get('test26.test', '/request'), expect: proxied({ headers: { 'x-added': 'a1, a2, a3' } }) },
+);
 KONG_PLUGIN_CASES.push(...RQT_CASES);
 KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES, ...RD_CASES);
