@@ -82,6 +82,8 @@ function differences(c: PluginCase, a: ProxyReply, upstream: string, again?: Pro
     try { assert.deepStrictEqual(json, e.json); } catch { wrong.push(`expected body ${JSON.stringify(e.json)}, got ${JSON.stringify(json)}`); }
   }
   if (e.body !== undefined && a.text !== e.body) wrong.push(`expected body ${JSON.stringify(e.body)}, got ${JSON.stringify(a.text)}`);
+  for (const part of e.bodyHas ?? []) if (!a.text.includes(part)) wrong.push(`expected the body to hold ${JSON.stringify(part)}, got ${JSON.stringify(a.text.slice(0, 200))}`);
+  for (const part of e.bodyLacks ?? []) if (a.text.includes(part)) wrong.push(`expected the body without ${JSON.stringify(part)}, got ${JSON.stringify(a.text.slice(0, 200))}`);
   for (const [name, want] of Object.entries(e.headers ?? {})) {
     const got = a.headers[name];
     if (!headerOk(got, want)) wrong.push(`expected response header ${name}: ${String(want)}, got ${String(got)}`);
@@ -140,11 +142,11 @@ for (const enforcer of ['native', 'companion'] as const) describe(`Kong's plugin
 
   test("the table holds Kong's cases", () => {
     assert.ok(KONG_PLUGIN_CASES.length >= 240, `${KONG_PLUGIN_CASES.length} plugin cases run`);
-    for (const plugin of ['request-termination', 'key-auth', 'basic-auth', 'cors', 'ip-restriction', 'bot-detection', 'request-size-limiting', 'correlation-id', 'redirect', 'request-transformer']) {
+    for (const plugin of ['request-termination', 'key-auth', 'basic-auth', 'cors', 'ip-restriction', 'bot-detection', 'request-size-limiting', 'correlation-id', 'redirect', 'request-transformer', 'response-transformer']) {
       assert.ok(KONG_PLUGIN_CASES.some((c) => c.cite.includes(`-${plugin}/`)), `cases of ${plugin}`);
     }
     // A case of Kong's specs cites its describe and it; one read from a handler (where the spec has none) cites the handler's function.
-    assert.ok(KONG_PLUGIN_CASES.every((c) => /^spec\/03-plugins\/\d+-[a-z-]+\/0\d-access_spec\.lua describe\(|^kong\/plugins\/[a-z-]+\/handler\.lua [a-z_]+: /.test(c.cite)), 'every case cites its spec or its handler');
+    assert.ok(KONG_PLUGIN_CASES.every((c) => /^spec\/03-plugins\/\d+-[a-z-]+\/0\d-(?:access|filter)_spec\.lua describe\(|^kong\/plugins\/[a-z-]+\/handler\.lua [a-z_]+: /.test(c.cite)), 'every case cites its spec or its handler');
   });
 
   test('a client sees what Kong\'s specs expect', async () => {

@@ -15,7 +15,9 @@
 // upstream answers a path of its own (/status/<code>, /response-headers), the echo upstream
 // does the same (its kongMock option). A few cases come from a plugin's handler where its spec
 // has none (bot-detection's allow before deny, redirect's priorities): they cite the handler's
-// function. Kong's spec routes made with `bp.routes:insert` and no service get the spec's mock
+// function. response-transformer's cases come from its filter spec (04-filter_spec.lua), the
+// JSON fields it names being the echo upstream's own. Kong's spec routes made with
+// `bp.routes:insert` and no service get the spec's mock
 // service (the route blueprint inserts one): here they are on the echo upstream's service.
 
 export interface PluginRequest {
@@ -32,6 +34,9 @@ export interface PluginExpect {
   json?: unknown;
   /** The body, compared as text. */
   body?: string;
+  /** Parts the body holds, and parts it must not (as text). */
+  bodyHas?: string[];
+  bodyLacks?: string[];
   /** Response headers; null: absent; a RegExp: present and matching. */
   headers?: Record<string, string | null | RegExp>;
   /** What the upstream received (the request reached it): its path and headers (null: absent; '*': present; a RegExp: matching). */
@@ -291,6 +296,11 @@ export const PLUGIN_CONFIG = {
           append: { headers: ['X-aDDed:a2', 'X-aDDed:a3'] }, replace: { headers: ['x-to-Replace:false'] },
         } }],
       },
+      // Kong's response-transformer filter spec routes, their JSON fields the echo upstream's
+      // own (its `path` for the mock's `url`, its `method` for `uri_args`).
+      { name: 'rst-remove', hosts: ['response.com'], plugins: [{ name: 'response-transformer', config: { remove: { headers: ['Access-Control-Allow-Origin'], json: ['path'] } } }] },
+      { name: 'rst-replace', hosts: ['response2.com'], plugins: [{ name: 'response-transformer', config: { replace: { json: ['headers:/hello/world', 'method:this is a / test', 'path:"wot"'] } } }] },
+      { name: 'rst-basic', hosts: ['response3.com'], plugins: [{ name: 'response-transformer', config: { remove: { json: ['upstream'] } } }, { name: 'basic-auth' }] },
       { name: 'rt-add', hosts: ['test1.test'], plugins: [{ name: 'request-transformer', config: { add: { headers: ['h1:v1', 'h2:value:2'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
       { name: 'rt-append', hosts: ['test6.test'], plugins: [{ name: 'request-transformer', config: { append: { headers: ['h1:v1', 'h1:v2', 'h2:v1'], querystring: ['q1:v1', 'q1:v2', 'q2:v1'], body: ['p1:v1', 'p1:v2', 'p2:value:1'] } } }] },
       // Kong's redirect spec: four routes on the spec's mock service (a route blueprint gets one).
@@ -748,4 +758,13 @@ RQT_CASES.push(
   { cite: at(RQT, ALL, "appends values to added headers -- keep 'add' config case"), request: get('test26.test', '/request'), expect: proxied({ headers: { 'x-added': 'a1, a2, a3' } }) },
 );
 KONG_PLUGIN_CASES.push(...RQT_CASES);
+
+// response-transformer: headers in Envoy, the response JSON through the transform companion.
+const RST = 'spec/03-plugins/15-response-transformer/04-filter_spec.lua';
+KONG_PLUGIN_CASES.push(
+  { cite: at(RST, 'parameters', 'remove a parameter'), request: get('response.com', '/get'), expect: { status: 200, upstream: {}, bodyHas: ['"method":"GET"'], bodyLacks: ['"path"'] } },
+  { cite: at(RST, 'parameters', 'remove a header'), request: get('response.com', '/response-headers?access-control-allow-origin=*'), expect: { status: 200, upstream: {}, headers: { 'access-control-allow-origin': null } } },
+  { cite: at(RST, 'parameters', 'replace a body parameter on GET'), request: get('response2.com', '/get'), expect: { status: 200, upstream: {}, bodyHas: ['"headers":"/hello/world"', '"method":"this is a / test"', '"path":"\\"wot\\""'] } },
+  { cite: at(RST, 'regressions', 'does not throw an error when request was short-circuited in access phase'), request: get('response3.com', '/get'), expect: { status: 401 } },
+);
 KONG_PLUGIN_CASES.push(...CORS_CASES, ...IPR_CASES, ...BOT_CASES, ...RSL_CASES, ...CID_CASES, ...BA_CASES, ...RD_CASES);
