@@ -4,6 +4,7 @@
  * resources the ext_authz filter's companions() hook serves. The authz service reads the same
  * messages, decoded by protobufjs. Pure: no I/O, no clock, no logger.
  */
+import { LOG_PHASE_PLUGINS } from '../log-phase-plugins.js';
 import { createHash, createPublicKey } from 'node:crypto';
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { byName, companionResource, contentAddressedResource, type CompanionResource } from './companion.js';
@@ -255,8 +256,9 @@ export function readsConsumerMetadata(route: Pick<IrRoute, 'plugins' | 'consumer
 /**
  * The plugins whose Envoy side acts on a whole listener (its access logs, its tracer, its
  * metrics logger): one on any route of a listener may read the consumer of every request there.
+ * They are the log-phase plugins.
  */
-export const LISTENER_WIDE_READERS: ReadonlySet<string> = new Set(['file-log', 'http-log', 'tcp-log', 'udp-log', 'syslog', 'opentelemetry', 'zipkin', 'prometheus']);
+export const LISTENER_WIDE_READERS: ReadonlySet<string> = LOG_PHASE_PLUGINS;
 
 /** Whether Envoy must ask authz about requests on this route. */
 export function servedByAuthz(route: Pick<IrRoute, 'plugins'>, consumers: GatewayIR['consumers']): boolean {

@@ -57,8 +57,9 @@ function hiddenBodyKeys(r: IrRoute): string[] {
 }
 
 /** The request body's operations: key-auth's strip of the key, then request-transformer's. */
-function requestBodyOperations(r: IrRoute, req: IrRoute['plugins']['request-transformer']): Operations | undefined {
-  const own = req && operations(req.feature, 'body');
+function requestBodyOperations(r: IrRoute): Operations | undefined {
+  const req = r.plugins['request-transformer']?.feature;
+  const own = req && operations(req, 'body');
   const keys = hiddenBodyKeys(r);
   if (!keys.length) return own;
   const remove = [...new Set([...keys, ...(own?.remove ?? [])])];
@@ -70,7 +71,7 @@ function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   if (!r.service) return undefined;
   const req = r.plugins['request-transformer']?.feature;
   const res = r.plugins['response-transformer']?.feature;
-  const requestBody = requestBodyOperations(r, r.plugins['request-transformer']);
+  const requestBody = requestBodyOperations(r);
   const querystring = req && operations(req, 'querystring');
   const json = res && operations(res, 'json');
   const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };

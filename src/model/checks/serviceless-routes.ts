@@ -1,3 +1,4 @@
+import { LOG_PHASE_PLUGINS } from '../../log-phase-plugins.js';
 import { diag } from '../../errors.js';
 import type { Plugin, Route } from '../types.js';
 import type { Finding } from './authz.js';
@@ -11,8 +12,6 @@ const ANSWERING: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['redirect', new Set(['proxy-cache', 'grpc-web', 'request-termination'])],
   ['request-termination', new Set<string>()],
 ]);
-/** The plugins of Kong's log phase: they run on every answer, a plugin's own included, here as there. */
-const LOG_PHASE = new Set(['file-log', 'http-log', 'tcp-log', 'udp-log', 'syslog', 'prometheus', 'opentelemetry', 'zipkin']);
 
 /**
  * A route without a service is answered by its redirect or request-termination alone: the
@@ -22,7 +21,7 @@ const LOG_PHASE = new Set(['file-log', 'http-log', 'tcp-log', 'udp-log', 'syslog
  * refused: served as it is, an auth plugin would be skipped and the answer given to anyone.
  */
 export function checkServicelessRoutes(routes: readonly Route[], plugins: readonly Plugin[]): Finding[] {
-  const applying = plugins.filter((p) => !p.scope.consumer && !p.scope.service && !LOG_PHASE.has(p.name));
+  const applying = plugins.filter((p) => !p.scope.consumer && !p.scope.service && !LOG_PHASE_PLUGINS.has(p.name));
   if (!applying.some((p) => ANSWERING.has(p.name))) return [];
   const out: Finding[] = [];
   for (const r of routes) {

@@ -1,3 +1,4 @@
+import { LOG_PHASE_PLUGINS } from '../../log-phase-plugins.js';
 import type { IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, type JsonObject } from '../builders.js';
 import { redirectOf } from './redirect.js';
@@ -28,8 +29,7 @@ const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation
  * removal would take off too: it cannot tell one answer from another.
  */
 const NEVER_ANSWER: ReadonlySet<string> = new Set([
-  'redirect', 'request-termination', 'correlation-id', 'request-transformer', 'response-transformer',
-  'file-log', 'http-log', 'tcp-log', 'udp-log', 'syslog', 'prometheus', 'opentelemetry', 'zipkin',
+  'redirect', 'request-termination', 'correlation-id', 'request-transformer', 'response-transformer', ...LOG_PHASE_PLUGINS,
 ]);
 
 /**
