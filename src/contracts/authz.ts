@@ -4,9 +4,9 @@
  * resources the ext_authz filter's companions() hook serves. The authz service reads the same
  * messages, decoded by protobufjs. Pure: no I/O, no clock, no logger.
  */
-import { LOG_PHASE_PLUGINS } from '../log-phase-plugins.js';
 import { createHash, createPublicKey } from 'node:crypto';
 import type { GatewayIR, IrRoute } from '../ir/types.js';
+import { LOG_PHASE_PLUGINS } from '../log-phase-plugins.js';
 import { byName, companionResource, contentAddressedResource, type CompanionResource } from './companion.js';
 import { DEFAULT_CREDENTIAL_SALT, hashKey, hashPassword } from './credential-hash.js';
 import type { AclPlugin, AclPlugin__Output } from './generated/frontdesk/authz/v1/AclPlugin.js';
