@@ -5,6 +5,7 @@
  * query string, the method, the response JSON). Pure: no I/O, no clock, no logger.
  */
 import type { GatewayIR, IrRoute } from '../ir/types.js';
+import { hasTemplate } from '../kong-template.js';
 import { splitColon } from '../kong-pairs.js';
 import { byName, contentAddressedResource, type CompanionResource } from './companion.js';
 import type { Operations, Operations__Output } from './generated/frontdesk/transform/v1/Operations.js';
@@ -66,6 +67,24 @@ function requestBodyOperations(r: IrRoute): Operations | undefined {
   return own ? { ...own, remove } : { remove, rename: [], replace: [], add: [], append: [] };
 }
 
+/**
+ * A templated config's header operations, for the companion (Envoy's header_mutation cannot
+ * render them, and the templates must read the headers as they arrived): names lower case, as
+ * Envoy's mutations write them; the Host header stays the route's host rewrite.
+ */
+function templatedHeaderOperations(c: NonNullable<IrRoute['plugins']['request-transformer']>['feature']): Operations {
+  const lower = (p: Pair): Pair => ({ name: p.name!.toLowerCase(), value: p.value });
+  const notHost = (p: Pair) => p.name !== 'host';
+  const values = (list: string[]) => list.map(pair).map(lower).filter(notHost);
+  return {
+    remove: c.remove.headers.map((n) => n.trim().toLowerCase()).filter((n) => n !== 'host'),
+    rename: c.rename.headers.map(pair).map((p) => ({ name: p.name!.toLowerCase(), value: p.value!.toLowerCase() })).filter(notHost),
+    replace: values(c.replace.headers),
+    add: values(c.add.headers),
+    append: values(c.append.headers),
+  };
+}
+
 /** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers. */
 function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   if (!r.service) return undefined;
@@ -75,8 +94,16 @@ function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   const querystring = req && operations(req, 'querystring');
   const json = res && operations(res, 'json');
   const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };
-  if (!requestBody && !querystring && !req?.http_method && !responseJson) return undefined;
-  return { route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson };
+  const templated = req?.templated === true;
+  if (!requestBody && !querystring && !req?.http_method && !responseJson && !templated) return undefined;
+  return {
+    route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson,
+    ...(templated ? {
+      request_headers: templatedHeaderOperations(req),
+      ...(req.replace.uri !== undefined && hasTemplate(req.replace.uri) ? { uri: req.replace.uri } : {}),
+      ...(r.path?.kind === 'regex' ? { path_regex: r.path.value } : {}),
+    } : {}),
+  };
 }
 
 const transforms = new WeakMap<IrRoute, { message: RouteTransform; resource: CompanionResource } | null>();

@@ -7,7 +7,9 @@ import { bindServer, callIdentity, rawMethod, serverCredentials, stopServer } fr
 import { describeIdentity, type TlsSource } from '../tls.js';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
-import { isEmpty, transformBody, transformQuery } from './operations.js';
+import { kongMessage } from '../kong-message.js';
+import { isEmpty, transformBody, transformQuery, type Operations } from './operations.js';
+import { headerChanges, headerTable, queryArguments, render, renderOperations, uriCaptures } from './templates.js';
 
 export const PROCESS_METHOD = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
@@ -33,29 +35,86 @@ function header(list: HeaderValue[] | undefined, name: string): string | undefin
 
 const set = (key: string, value: string) => ({ header: { key, raw_value: Buffer.from(value) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
 
+/** What a stream keeps between its messages. */
+export interface StreamState {
+  requestType?: string;
+  responseType?: string;
+  /** The request body's operations, their templates rendered at the request's headers. */
+  requestBody?: Operations;
+}
+
+/** Kong's 500 for a template that fails to render (its handler's error). */
+const RENDER_FAILED = {
+  immediate_response: {
+    status: { code: 500 },
+    headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
+    body: Buffer.from(kongMessage('An unexpected error occurred')),
+    details: 'request-transformer template failed to render',
+  },
+};
+
+/**
+ * A templated route's operations rendered against the request as it arrived (Kong renders
+ * every template before any part is changed): its header changes, path, query string and body
+ * operations; or undefined when a render fails.
+ */
+function renderedRequest(t: RouteTransform, hs: HeaderValue[]): { setHeaders: unknown[]; removeHeaders: string[]; path?: string; query?: Operations; body?: Operations } | undefined {
+  const list = hs.map((h) => ({ key: h.key, value: (h.raw_value?.length ? Buffer.from(h.raw_value).toString('utf8') : h.value) ?? '' }));
+  const path = header(hs, ':path') ?? '/';
+  const headers = headerTable(list);
+  const env = { headers, query: queryArguments(path), captures: uriCaptures(t.path_regex, path) };
+  const ops = (o: Operations | null | undefined) => (o && !isEmpty(o) ? renderOperations(o, env) : undefined);
+  const hops = ops(t.request_headers);
+  const query = ops(t.querystring);
+  const body = ops(t.request_body);
+  if ((hops && 'error' in hops) || (query && 'error' in query) || (body && 'error' in body)) return undefined;
+  let newPath: string | undefined;
+  if (t.uri) {
+    const uri = render(t.uri, env);
+    if ('error' in uri) return undefined;
+    const q = path.indexOf('?');
+    newPath = uri.value + (q < 0 ? '' : path.slice(q));
+  }
+  const setHeaders: unknown[] = [];
+  const removeHeaders: string[] = [];
+  if (hops) {
+    const changes = headerChanges(headers, hops as Operations);
+    removeHeaders.push(...changes.remove);
+    for (const [name, values] of changes.set) {
+      values.forEach((v, i) => setHeaders.push({ header: { key: name, raw_value: Buffer.from(v) }, append_action: i === 0 ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'APPEND_IF_EXISTS_OR_ADD' }));
+    }
+  }
+  return { setHeaders, removeHeaders, path: newPath, query: query as Operations | undefined, body: body as Operations | undefined };
+}
+
 /**
  * The ext_proc stream for one request: the query string and method at the request headers,
  * the body when it arrives (buffered by Envoy), the response JSON likewise. A body that
- * changes loses its Content-Length at the headers, so the new length is what goes out.
+ * changes loses its Content-Length at the headers, so the new length is what goes out. A route
+ * whose request-transformer holds templates has them rendered at the headers, against the
+ * request as it arrived; its header operations are done here too.
  */
-export function processStream(t: RouteTransform | undefined, req: ProcessingRequest, state: { requestType?: string; responseType?: string }): Record<string, unknown> {
+export function processStream(t: RouteTransform | undefined, req: ProcessingRequest, state: StreamState): Record<string, unknown> {
   if (req.request_headers) {
-    const hs = req.request_headers.headers?.headers;
+    const hs = req.request_headers.headers?.headers ?? [];
     state.requestType = header(hs, 'content-type');
-    const setHeaders: unknown[] = [];
-    const removeHeaders: string[] = [];
-    const query = t?.querystring;
-    if (query && !isEmpty(query)) {
-      const path = header(hs, ':path') ?? '/';
-      const next = transformQuery(path, query);
-      if (next !== path) setHeaders.push(set(':path', next));
-    }
+    const templated = t?.request_headers ? renderedRequest(t, hs) : undefined;
+    if (t?.request_headers && !templated) return RENDER_FAILED;
+    const setHeaders: unknown[] = templated?.setHeaders ?? [];
+    const removeHeaders: string[] = templated?.removeHeaders ?? [];
+    const query = templated ? templated.query : t?.querystring;
+    state.requestBody = templated ? templated.body : t?.request_body ?? undefined;
+    const path = header(hs, ':path') ?? '/';
+    const target = templated?.path ?? path;
+    const next = query && !isEmpty(query) ? transformQuery(target, query) : target;
+    if (next !== path) setHeaders.push(set(':path', next));
     if (t?.http_method) setHeaders.push(set(':method', t.http_method));
-    if (t && !isEmpty(t.request_body) && !req.request_headers.end_of_stream) removeHeaders.push('content-length');
+    const bodyOps = state.requestBody;
+    if (bodyOps && !isEmpty(bodyOps) && !req.request_headers.end_of_stream) removeHeaders.push('content-length');
     // No body at all: Kong's add and append still write one (to an empty JSON object or form),
     // which only a headers response can give: CONTINUE_AND_REPLACE with the new body.
-    const created = req.request_headers.end_of_stream && t?.request_body && (t.request_body.add.length || t.request_body.append.length)
-      ? transformBody(Buffer.alloc(0), state.requestType, t.request_body, true) : undefined;
+    const created = req.request_headers.end_of_stream && bodyOps && (bodyOps.add.length || bodyOps.append.length)
+      ? transformBody(Buffer.alloc(0), state.requestType, bodyOps, true) : undefined;
     if (created) {
       setHeaders.push(set('content-length', String(created.length)));
       return { request_headers: { response: { status: 'CONTINUE_AND_REPLACE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders }, body_mutation: { body: created } } } };
@@ -63,7 +122,7 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
     return { request_headers: { response: { status: 'CONTINUE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders } } } };
   }
   if (req.request_body) {
-    const ops = t?.request_body;
+    const ops = state.requestBody;
     const out = ops && !isEmpty(ops) ? transformBody(Buffer.from(req.request_body.body ?? []), state.requestType, ops, true) : undefined;
     return { request_body: { response: out ? { body_mutation: { body: out } } : {} } };
   }
@@ -114,7 +173,7 @@ export async function startTransformServer(o: { host: string; port: number; look
       const t = o.lookup(route);
       const endSpan = o.tracer?.begin(PROCESS_SPAN, callHeaders(call.metadata));
       const fail = (e: Error & { code: number }) => { endSpan?.(true); call.destroy(e); };
-      const state: { requestType?: string; responseType?: string } = {};
+      const state: StreamState = {};
       call.on('data', (b: Uint8Array) => {
         let msg: ProcessingRequest;
         try {

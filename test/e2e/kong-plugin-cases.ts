@@ -281,6 +281,23 @@ export const PLUGIN_CONFIG = {
       { name: 'rt-remove', hosts: ['test4.test'], plugins: [{ name: 'request-transformer', config: { remove: { headers: ['x-to-remove'], querystring: ['q1'], body: ['toremoveform'] } } }] },
       { name: 'rt-rename', hosts: ['test9.test'], plugins: [{ name: 'request-transformer', config: { rename: { headers: ['x-to-rename:x-is-renamed'], querystring: ['originalparam:renamedparam'], body: ['originalparam:renamedparam'] } } }] },
       { name: 'rt-replace', hosts: ['test5.test'], plugins: [{ name: 'request-transformer', config: { replace: { headers: ['h1:v1'], querystring: ['q1:v1'], body: ['p1:v1'] } } }] },
+      // Kong's request-transformer template routes (10-12, 14-18), on Kong's regex paths.
+      ...((): object[] => {
+        const users = '~/requests/user1/(?P<user1>\\w+)/user2/(?P<user2>\\S+)';
+        const named = '~/requests/user1/(?<user1>\\w+)/user2/(?<user2>\\S+)';
+        const rt = (name: string, host: string, route: object, config: object) => ({ name, hosts: [host], ...route, plugins: [{ name: 'request-transformer', config }] });
+        return [
+          rt('rt-tpl-query', 'test10.test', { paths: [users], strip_path: false }, { add: { querystring: ['uri_param1:$(uri_captures.user1)', 'uri_param2[some_index][1]:$(uri_captures.user2)'] } }),
+          rt('rt-tpl-uri', 'test11.test', { paths: [users] }, { replace: { uri: '/requests/user2/$(uri_captures.user2)/user1/$(uri_captures.user1)' } }),
+          rt('rt-tpl-default', 'test12.test', { paths: ['/requests/'], strip_path: false }, { add: { querystring: ["uri_param1:$(uri_captures.user1 or 'default1')", "uri_param2:$(uri_captures.user2 or 'default2')"] } }),
+          rt('rt-tpl-index', 'test14.test', { paths: ['~/user1/(?P<user1>\\w+)/user2/(?P<user2>\\S+)'] }, { replace: { uri: '/requests$(uri_captures[0])' } }),
+          rt('rt-tpl-sources', 'test15.test', { paths: [named], strip_path: false }, { add: { querystring: ['uri_param1:$(uri_captures.user1)', 'uri_param2:$(headers.host)'], headers: ['x-test-header:$(query_params.q1)'] }, remove: { querystring: ['q1'] } }),
+          rt('rt-tpl-removed', 'test16.test', { paths: [named], strip_path: false }, { replace: { querystring: ["q2:$(headers['x-remove-header'])"] }, add: { querystring: ['q1:$(uri_captures.user1)'], headers: ["x-test-header:$(headers['x-remove-header'])"] }, remove: { headers: ['x-remove-header'] } }),
+          rt('rt-tpl-replaced', 'test17.test', { paths: [named], strip_path: false }, { replace: { querystring: ["q2:$(headers['x-replace-header'])"], headers: ['x-replace-header:the new value'] }, add: { querystring: ['q1:$(uri_captures.user1)'], headers: ["x-test-header:$(headers['x-replace-header'])"] } }),
+          rt('rt-tpl-value', 'tpl-value.test', {}, { add: { headers: ['x-q:$(query_params.q)', 'x-user:id-$(headers.x_user_id or "none")'], body: ['from:$(headers.host)'] } }),
+          rt('rt-tpl-escaped', 'test18.test', { paths: [named], strip_path: false }, { add: { querystring: ["q1:$('$(uri_captures.user1)')"] } }),
+        ];
+      })(),
       { name: 'rt-method-json', hosts: ['test20.test'], plugins: [{ name: 'request-transformer', config: { http_method: 'POST', add: { headers: ['Content-Type:application/json'], body: ['body:somecontent'] } } }] },
       {
         name: 'rt-all', hosts: ['test3.test'], plugins: [{ name: 'request-transformer', config: {
@@ -758,6 +775,26 @@ RQT_CASES.push(
   { cite: at(RQT, ALL, 'does not add new header if it already exist -- keep request case'), request: get('test26.test', '/request', { 'x-added3': 'c1' }), expect: proxied({ headers: { 'x-added3': 'c1' } }) },
   { cite: at(RQT, ALL, 'appends values to existing headers -- keep config case'), request: get('test26.test', '/request', { 'X-addeD': 'a0' }), expect: proxied({ headers: { 'x-added': 'a0, a2, a3' } }) },
   { cite: at(RQT, ALL, "appends values to added headers -- keep 'add' config case"), request: get('test26.test', '/request'), expect: proxied({ headers: { 'x-added': 'a1, a2, a3' } }) },
+);
+const TPL = 'request rewrite using template';
+const users = '/requests/user1/foo/user2/bar';
+RQT_CASES.push(
+  { cite: at(RQT, TPL, 'template as querystring parameters on GET'), request: inBody('test10.test', `${users}?q1=20`, FORM_TYPE, { hello: 'world' }), expect: proxied({ path: `${users}?q1=20&uri_param1=foo&uri_param2%5Bsome_index%5D%5B1%5D=bar` }) },
+  { cite: at(RQT, TPL, 'should update request path using hash'), request: get('test11.test', users), expect: proxied({ path: '/requests/user2/bar/user1/foo' }) },
+  { cite: at(RQT, TPL, 'should not add querystring if hash missing'), request: get('test12.test', '/requests/?q1=20'), expect: proxied({ path: queryHas('q1=20', 'uri_param1=default1', 'uri_param2=default2') }) },
+  { cite: at(RQT, TPL, 'should not fail when uri template rendered using index'), request: get('test14.test', '/user1/foo/user2/bar'), expect: proxied({ path: '/requests/user1/foo/user2/bar' }) },
+  { cite: at(RQT, TPL, 'validate using headers/req_querystring for rendering templates'), request: get('test15.test', `${users}?q1=20`, { 'content-type': FORM_TYPE }), expect: proxied({ path: /^(?!.*[?&]q1=)(?=.*[?&]uri_param1=foo(&|$))(?=.*[?&]uri_param2=test15\.test(&|$))/, headers: { 'x-test-header': '20' } }) },
+  { cite: at(RQT, TPL, 'validate that removed header can be used as template'), request: get('test16.test', `${users}?q2=20`, { 'x-remove-header': 'its a test', 'content-type': FORM_TYPE }), expect: proxied({ path: queryHas('q1=foo', 'q2=its+a+test'), headers: { 'x-remove-header': null, 'x-test-header': 'its a test' } }) },
+  { cite: at(RQT, TPL, 'validate template will be rendered with old value of replaced header'), request: get('test17.test', `${users}?q2=20`, { 'x-replace-header': 'the old value', 'content-type': FORM_TYPE }), expect: proxied({ path: queryHas('q1=foo', 'q2=the+old+value'), headers: { 'x-test-header': 'the old value', 'x-replace-header': 'the new value' } }) },
+  { cite: at(RQT, TPL, 'validate template can be escaped'), request: get('test18.test', `${users}?q2=20`, { 'x-replace-header': 'the old value', 'content-type': FORM_TYPE }), expect: proxied({ path: queryHas('q1=%24%28uri_captures.user1%29', 'q2=20') }) },
+);
+// access.lua: param_value renders with Penlight (`(expr or '')`), an error of the render is the
+// handler's error (Kong's 500); a repeated argument is a Lua table, which does not concatenate.
+const RQT_ACCESS = 'kong/plugins/request-transformer/access.lua';
+RQT_CASES.push(
+  { cite: `${RQT_ACCESS} param_value: a header read with underscores, a missing argument renders empty, the body reads the Host`, request: inBody('tpl-value.test', '/request', 'application/json', { a: 'b' }, { 'x-user-id': '42' }, 'POST'), expect: proxied({ headers: { 'x-q': '', 'x-user': 'id-42' }, bodyHas: ['"from":"tpl-value.test"', '"a":"b"'] }) },
+  { cite: `${RQT_ACCESS} param_value: "or" gives the default when the header is missing`, request: get('tpl-value.test', '/request?q=7'), expect: proxied({ headers: { 'x-q': '7', 'x-user': 'id-none' } }) },
+  { cite: `${RQT_ACCESS} iter: a render error is the handler's error, Kong's 500`, request: get('tpl-value.test', '/request?q=1&q=2'), expect: { status: 500, json: { message: 'An unexpected error occurred' } } },
 );
 KONG_PLUGIN_CASES.push(...RQT_CASES);
 

@@ -232,12 +232,24 @@ describe('request-transformer', () => {
     assert.deepEqual(splitColon('X-A'), { name: 'X-A', value: '' });
   });
 
-  test('body, querystring and http_method load (the transform companion serves them); templates are refused', () => {
+  test('body, querystring and http_method load (the transform companion serves them)', () => {
     assert.deepEqual(errors(file('request-transformer', 'add: { body: ["a:1"] }')), []);
     assert.deepEqual(errors(file('request-transformer', 'remove: { querystring: [debug] }')), []);
     assert.deepEqual(errors(file('request-transformer', 'http_method: POST')), []);
-    refused('request-transformer', 'add: { headers: ["X-Host:$(headers.host)"] }', '14:32', /a \$\(\.\.\.\) template is not served/);
-    refused('request-transformer', 'replace: { uri: "/v2/$(uri_captures[1])" }', '14:31', /template/);
+  });
+
+  test('templates of the forms Kong documents load; other Lua expressions are refused where they are written', () => {
+    assert.deepEqual(errors(file('request-transformer', 'add: { headers: ["X-Host:$(headers.host)"] }')), []);
+    assert.deepEqual(errors(file('request-transformer', 'replace: { uri: "/v2/$(uri_captures[1])" }')), []);
+    assert.deepEqual(errors(file('request-transformer', `add: { querystring: ["u:$(uri_captures['user-id'] or query_params.user or \\"unknown\\")"] }`)), []);
+    assert.deepEqual(errors(file('request-transformer', `add: { body: ["q:$('$(escaped)')"] }`)), []);
+    // Kong's spec routes 13 and 19: arithmetic and a call are Lua Frontdesk does not evaluate.
+    refused('request-transformer', 'replace: { uri: "/requests/user2/$(10 * uri_captures.user1)" }', '14:31', /the template \$\(10 \* uri_captures.user1\): .* is not served by Frontdesk/);
+    refused('request-transformer', 'add: { querystring: ["q1:$(ERROR())"] }', '14:36', /\$\(ERROR\(\)\): "ERROR" is not headers, query_params, uri_captures or a quoted string/);
+    refused('request-transformer', 'add: { headers: ["X-S:$(shared.my_version)"] }', '14:32', /"shared" is not headers/);
+    // A template in a name (rename) or in the Host header is refused.
+    refused('request-transformer', 'rename: { body: ["a:$(headers.b)"] }', '14:32', /a \$\(\.\.\.\) template in rename is not served/);
+    refused('request-transformer', 'replace: { headers: ["host:$(headers.x)"] }', '14:36', /template in the Host header/);
   });
 
   test('malformed header entries are refused with Kong\'s meaning', () => {

@@ -32,9 +32,4 @@ export function notServed(what: string, instead: string): string {
   return `${what} is not served by Frontdesk; ${instead}`;
 }
 
-/** Kong's `$(...)` templates (request-transformer, response-transformer values). */
-export function isTemplate(value: string): boolean {
-  return value.includes('$(');
-}
-
 export { splitColon } from '../../kong-pairs.js';

@@ -1,5 +1,6 @@
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { splitColon } from '../../kong-pairs.js';
+import { hasTemplate } from '../../kong-template.js';
 import { anyMessage, formatterLiteral, type JsonObject } from '../builders.js';
 import type { HttpFilter } from './registry.js';
 
@@ -10,6 +11,7 @@ import type { HttpFilter } from './registry.js';
  * each seeing the result of the ones before, as Kong's handler does. The Host header is Kong's
  * special case: only replace touches it, and it becomes the route's host rewrite; replace.uri
  * becomes the route's path rewrite (the query string is kept, as Kong's set_path keeps it).
+ * A config holding a `$(...)` template is the transform companion's, headers and path too.
  */
 
 export const REQUEST_TRANSFORMER_FILTER = 'frontdesk.request_transformer';
@@ -19,6 +21,12 @@ const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation
 
 function configOf(r: IrRoute): FeatureOf<'request-transformer'> | undefined {
   return r.service ? r.plugins['request-transformer']?.feature : undefined;
+}
+
+/** The header mutations Envoy applies for a route: none when its config holds a template (the transform companion then does every part). */
+function envoyMutations(r: IrRoute): JsonObject[] {
+  const c = configOf(r);
+  return c && !c.templated ? requestHeaderMutations(c) : [];
 }
 
 /** `name:value` → the lower-case name and the value without surrounding whitespace (what a receiver reads). */
@@ -79,7 +87,7 @@ function literalSubstitution(s: string): string {
 }
 
 function used(l: IrListener): boolean {
-  return l.routes.some((r) => { const c = configOf(r); return c !== undefined && requestHeaderMutations(c).length > 0; });
+  return l.routes.some((r) => envoyMutations(r).length > 0);
 }
 
 export const requestTransformerFilter: HttpFilter = {
@@ -88,8 +96,7 @@ export const requestTransformerFilter: HttpFilter = {
     return used(l) ? { name: REQUEST_TRANSFORMER_FILTER, disabled: true, typed_config: anyMessage(HEADER_MUTATION, { mutations: {} }) } : undefined;
   },
   perRoute(r) {
-    const c = configOf(r);
-    const mutations = c ? requestHeaderMutations(c) : [];
+    const mutations = envoyMutations(r);
     return mutations.length ? anyMessage(HEADER_MUTATION_PER_ROUTE, { mutations: { request_mutations: mutations } }) : undefined;
   },
   patchRoute(r, envoyRoute) {
@@ -101,7 +108,11 @@ export const requestTransformerFilter: HttpFilter = {
       delete action.auto_host_rewrite;
       action.host_rewrite_literal = host;
     }
-    if (c.replace.uri !== undefined) {
+    if (c.replace.uri !== undefined && hasTemplate(c.replace.uri)) {
+      // The companion sets the rendered path; no rewrite of Envoy's may touch it after.
+      delete action.prefix_rewrite;
+      delete action.regex_rewrite;
+    } else if (c.replace.uri !== undefined) {
       delete action.prefix_rewrite;
       action.regex_rewrite = { pattern: { regex: '^.*$' }, substitution: literalSubstitution(c.replace.uri) };
     }

@@ -27,6 +27,18 @@ export interface RouteTransform {
    * The resource name: the Kong route's name (Envoy sends it as gRPC metadata).
    */
   'name'?: (string);
+  /**
+   * request-transformer header operations (only when the config holds a template; names lower case).
+   */
+  'request_headers'?: (_frontdesk_transform_v1_Operations | null);
+  /**
+   * request-transformer replace.uri when it holds a template ("" otherwise).
+   */
+  'uri'?: (string);
+  /**
+   * The route's regex path (RE2), whose captures templates read as uri_captures ("" for a prefix path).
+   */
+  'path_regex'?: (string);
 }
 
 /**
@@ -54,4 +66,16 @@ export interface RouteTransform__Output {
    * The resource name: the Kong route's name (Envoy sends it as gRPC metadata).
    */
   'name': (string);
+  /**
+   * request-transformer header operations (only when the config holds a template; names lower case).
+   */
+  'request_headers': (_frontdesk_transform_v1_Operations__Output | null);
+  /**
+   * request-transformer replace.uri when it holds a template ("" otherwise).
+   */
+  'uri': (string);
+  /**
+   * The route's regex path (RE2), whose captures templates read as uri_captures ("" for a prefix path).
+   */
+  'path_regex': (string);
 }
