@@ -75,9 +75,12 @@ function requestBodyOperations(r: IrRoute): Operations | undefined {
 function templatedHeaderOperations(c: NonNullable<IrRoute['plugins']['request-transformer']>['feature']): Operations {
   const lower = (p: Pair): Pair => ({ name: p.name!.toLowerCase(), value: p.value });
   const notHost = (p: Pair) => p.name !== 'host';
-  const values = (list: string[]) => list.map(pair).map(lower).filter(notHost);
+  // As Envoy's own mutations (resources/filters/request-transformer.ts): an entry without a
+  // value adds nothing, and a replace without one removes the header.
+  const values = (list: string[]) => list.map(pair).map(lower).filter((p) => notHost(p) && p.value !== '');
+  const cleared = c.replace.headers.map(pair).map(lower).filter((p) => notHost(p) && p.value === '').map((p) => p.name!);
   return {
-    remove: c.remove.headers.map((n) => n.trim().toLowerCase()).filter((n) => n !== 'host'),
+    remove: [...c.remove.headers.map((n) => n.trim().toLowerCase()).filter((n) => n !== 'host'), ...cleared],
     rename: c.rename.headers.map(pair).map((p) => ({ name: p.name!.toLowerCase(), value: p.value!.toLowerCase() })).filter(notHost),
     replace: values(c.replace.headers),
     add: values(c.add.headers),

@@ -294,7 +294,7 @@ export const PLUGIN_CONFIG = {
           rt('rt-tpl-sources', 'test15.test', { paths: [named], strip_path: false }, { add: { querystring: ['uri_param1:$(uri_captures.user1)', 'uri_param2:$(headers.host)'], headers: ['x-test-header:$(query_params.q1)'] }, remove: { querystring: ['q1'] } }),
           rt('rt-tpl-removed', 'test16.test', { paths: [named], strip_path: false }, { replace: { querystring: ["q2:$(headers['x-remove-header'])"] }, add: { querystring: ['q1:$(uri_captures.user1)'], headers: ["x-test-header:$(headers['x-remove-header'])"] }, remove: { headers: ['x-remove-header'] } }),
           rt('rt-tpl-replaced', 'test17.test', { paths: [named], strip_path: false }, { replace: { querystring: ["q2:$(headers['x-replace-header'])"], headers: ['x-replace-header:the new value'] }, add: { querystring: ['q1:$(uri_captures.user1)'], headers: ["x-test-header:$(headers['x-replace-header'])"] } }),
-          rt('rt-tpl-value', 'tpl-value.test', {}, { add: { headers: ['x-q:$(query_params.q)', 'x-user:id-$(headers.x_user_id or "none")'], body: ['from:$(headers.host)'] } }),
+          rt('rt-tpl-value', 'tpl-value.test', {}, { add: { headers: ['x-q:$(query_params.q)', 'x-user:id-$(headers.x_user_id or "none")'], body: ['from:$(headers.host)'] }, replace: { headers: ['x-gone:'] } }),
           rt('rt-tpl-escaped', 'test18.test', { paths: [named], strip_path: false }, { add: { querystring: ["q1:$('$(uri_captures.user1)')"] } }),
         ];
       })(),
@@ -793,7 +793,7 @@ RQT_CASES.push(
 const RQT_ACCESS = 'kong/plugins/request-transformer/access.lua';
 RQT_CASES.push(
   { cite: `${RQT_ACCESS} param_value: a header read with underscores, a missing argument renders empty, the body reads the Host`, request: inBody('tpl-value.test', '/request', 'application/json', { a: 'b' }, { 'x-user-id': '42' }, 'POST'), expect: proxied({ headers: { 'x-q': '', 'x-user': 'id-42' }, bodyHas: ['"from":"tpl-value.test"', '"a":"b"'] }) },
-  { cite: `${RQT_ACCESS} param_value: "or" gives the default when the header is missing`, request: get('tpl-value.test', '/request?q=7'), expect: proxied({ headers: { 'x-q': '7', 'x-user': 'id-none' } }) },
+  { cite: `${RQT_ACCESS} param_value: "or" gives the default when the header is missing; a replace without a value takes the header off`, request: get('tpl-value.test', '/request?q=7', { 'x-gone': 'here' }), expect: proxied({ headers: { 'x-q': '7', 'x-user': 'id-none', 'x-gone': null } }) },
   { cite: `${RQT_ACCESS} iter: a render error is the handler's error, Kong's 500`, request: get('tpl-value.test', '/request?q=1&q=2'), expect: { status: 500, json: { message: 'An unexpected error occurred' } } },
 );
 KONG_PLUGIN_CASES.push(...RQT_CASES);
