@@ -27,10 +27,14 @@ function processingTypes() {
   return types;
 }
 
+/** A header's value: Envoy sends it as raw_value bytes (value for older senders). */
+function valueOf(h: HeaderValue): string | undefined {
+  return h.raw_value?.length ? Buffer.from(h.raw_value).toString('utf8') : h.value;
+}
+
 function header(list: HeaderValue[] | undefined, name: string): string | undefined {
   const h = list?.find((x) => x.key.toLowerCase() === name);
-  if (!h) return undefined;
-  return h.raw_value?.length ? Buffer.from(h.raw_value).toString('utf8') : h.value;
+  return h && valueOf(h);
 }
 
 const set = (key: string, value: string) => ({ header: { key, raw_value: Buffer.from(value) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
@@ -59,7 +63,7 @@ const RENDER_FAILED = {
  * operations; or undefined when a render fails.
  */
 function renderedRequest(t: RouteTransform, hs: HeaderValue[]): { setHeaders: unknown[]; removeHeaders: string[]; path?: string; query?: Operations; body?: Operations } | undefined {
-  const list = hs.map((h) => ({ key: h.key, value: (h.raw_value?.length ? Buffer.from(h.raw_value).toString('utf8') : h.value) ?? '' }));
+  const list = hs.map((h) => ({ key: h.key, value: valueOf(h) ?? '' }));
   const path = header(hs, ':path') ?? '/';
   const headers = headerTable(list);
   const env = { headers, query: queryArguments(path), captures: uriCaptures(t.path_regex, path) };
