@@ -10,14 +10,22 @@
  *
  *   node --max-semi-space-size=1 --import tsx bench/propagation/build-stages.ts \
  *     [--routes 1000] [--edits 150] [--warmup 5] [--baseline /path/to/other/checkout]
- *     [--idle-seconds 20 --idle-edits 8] [--gap-ms 1000]
+ *     [--idle-seconds 20 --idle-edits 8] [--gap-ms 1000 [--gap-spin]] [--profile edits.cpuprofile]
  *
+ * `--profile FILE` writes a V8 CPU profile (.cpuprofile, for Chrome's DevTools) of the measured
+ * edits only: the warm-up and the first build from nothing are not in it.
+ * `--gap-spin` keeps the thread busy through each gap instead of sleeping (a measurement, not
+ * what a control plane does): it tells what an idle CPU costs the edit after it (caches, clock)
+ * from what the idle spell costs inside V8 (its memory reducer and idle-time tasks run only when
+ * the loop sleeps).
  * `--gap-ms N` waits N ms with nothing to do before each edit, as edits through the control plane
  * come (the fleet benchmark's are a second or more apart), against back to back by default.
  * `--idle-seconds N` then waits N s with nothing to do after the measured edits and makes
  * `--idle-edits` more (default 8), printed one by one: an operator's edit after a quiet spell,
  * against the warm edits before it (V8's memory reducer shrinks the heap while idle).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { markText, marks, numberFlag, printRunHeader, runInfo } from '../support/run-info.js';
@@ -85,15 +93,32 @@ async function main(): Promise<void> {
   const arms = [await arm('this', process.cwd()), ...(baseline ? [await arm('baseline', baseline)] : [])];
   const routes = benchRoutes(DEFAULT_HOST_PATTERNS, size / ROUTES_PER_SERVICE);
   const tokens = new Map(routes.map((r) => [r.name, 'g0']));
+  const gapSpin = process.argv.includes('--gap-spin');
+  const profile = stringFlag('profile');
+  const inspector = profile ? new Session() : undefined;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((ok, fail) => inspector!.post(method, params ?? {}, (e, r) => (e ? fail(e) : ok(r))));
+  if (inspector) {
+    inspector.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 100 });
+  }
   for (let i = 0; i < warmup + edits + 1; i++) {
+    if (inspector && i === warmup + 1) await post('Profiler.start');
     if (i > 0) tokens.set(routes[(i * 211) % routes.length]!.name, `e${i}`);
-    if (gapMs > 0 && i > 0) await new Promise((r) => setTimeout(r, gapMs));
+    if (gapMs > 0 && i > 0 && gapSpin) for (const end = performance.now() + gapMs; performance.now() < end;);
+    else if (gapMs > 0 && i > 0) await new Promise((r) => setTimeout(r, gapMs));
     const src = { file: 'gateway.yaml', text: genConfig('http://127.0.0.1:1', routes, (r) => tokens.get(r.name)!) };
     // Alternate which arm goes first, so neither always runs right after the text is made.
     for (const a of i % 2 ? [...arms].reverse() : arms) {
       const row = a.edit(src);
       if (i > warmup) for (const s of STAGES) a.samples[s].push(row[s]);
     }
+  }
+  if (inspector) {
+    const { profile: p } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(profile!, JSON.stringify(p));
+    inspector.disconnect();
   }
   const idleSeconds = numberFlag('idle-seconds', 0);
   const idleEdits = numberFlag('idle-edits', 8);
@@ -108,7 +133,7 @@ async function main(): Promise<void> {
     }
   }
   const mk = marks(RUN);
-  const figures: Record<string, unknown> = { routes: size, edits, warmup, gapMs, machine: machine(), nodeFlags: process.execArgv.filter((f, i, all) => f !== '--import' && all[i - 1] !== '--import') };
+  const figures: Record<string, unknown> = { routes: size, edits, warmup, gapMs, gapSpin, machine: machine(), nodeFlags: process.execArgv.filter((f, i, all) => f !== '--import' && all[i - 1] !== '--import') };
   const lines: string[] = [];
   for (const a of arms) {
     const per = Object.fromEntries(STAGES.map((s) => { const x = rounded(summarize(a.samples[s]), 2); return [s, { p50: x.p50, p90: x.p90, p99: x.p99 }]; }));
