@@ -98,8 +98,9 @@ export const catalogue = {
   // ---- authz (issue 3) --------------------------------------------------------------------
   FD_AUTHZ_JWT_SECRET: entry('error', (key: string, problem: string) => `jwt_secret "${key}": ${problem}`, () => 'fix the secret so its algorithm fits its key (src/jwt-keys.ts jwtSecretProblem says why)'),
   FD_AUTHZ_DUPLICATE_CREDENTIAL: entry('error', (kind: string, consumer: string, other: string) => `${kind} credential of consumer "${consumer}" repeats one of consumer "${other}"`, (kind: string) => `each ${kind} credential must be unique across consumers; Frontdesk would keep only the first`),
-  FD_AUTHZ_ACL_WITHOUT_AUTH: entry('warning', (route: string) => `route "${route}" has the acl plugin but no jwt, key-auth or basic-auth plugin: every request gets 401, as in Kong`, () => 'add an auth plugin to the route, its service or globally'),
+  FD_AUTHZ_ACL_WITHOUT_AUTH: entry('warning', (route: string) => `route "${route}" has the acl plugin but no jwt, key-auth, basic-auth or hmac-auth plugin: every request gets 401, as in Kong`, () => 'add an auth plugin to the route, its service or globally'),
   FD_AUTHZ_UNKNOWN_ANONYMOUS: entry('error', (plugin: string, ref: string) => `${plugin}: anonymous consumer "${ref}" does not exist`, () => 'name an existing consumer by id or username; otherwise failed authentications get 500, as in Kong'),
+  FD_AUTHZ_HMAC_NO_SECRET: entry('error', (username: string) => `hmacauth_credential "${username}" has no secret: Kong would generate a random one, which no client could sign with`, () => 'write the secret the consumer signs with (a decK dump of a Kong gateway carries the one Kong generated)'),
   FD_AUTHZ_JWT_NO_KEY: entry('warning', () => 'jwt_secret has no key: Kong would generate a random one; Frontdesk ignores the secret', () => 'set key to the value of the tokens\' key claim (iss by default)'),
   // ---- ratelimit (issue 4) ----------------------------------------------------------------
 } as const;

@@ -29,7 +29,7 @@ export interface FlattenedError {
 const SINGULAR: Record<string, string> = {
   services: 'service', routes: 'route', plugins: 'plugin', consumers: 'consumer', upstreams: 'upstream', targets: 'target',
   certificates: 'certificate', ca_certificates: 'ca_certificate', snis: 'sni', jwt_secrets: 'jwt_secret',
-  keyauth_credentials: 'keyauth_credential', basicauth_credentials: 'basicauth_credential', acls: 'acl', listeners: 'listener',
+  keyauth_credentials: 'keyauth_credential', basicauth_credentials: 'basicauth_credential', hmacauth_credentials: 'hmacauth_credential', acls: 'acl', listeners: 'listener',
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -13,19 +13,19 @@ import type { Entity, EntityKind } from './kong-state.js';
 export const API_COLLECTIONS: Readonly<Record<string, EntityKind>> = {
   services: 'services', routes: 'routes', plugins: 'plugins', consumers: 'consumers', upstreams: 'upstreams',
   targets: 'targets', certificates: 'certificates', ca_certificates: 'ca_certificates', snis: 'snis',
-  'key-auths': 'keyauth_credentials', jwts: 'jwt_secrets', 'basic-auths': 'basicauth_credentials', acls: 'acls',
+  'key-auths': 'keyauth_credentials', jwts: 'jwt_secrets', 'basic-auths': 'basicauth_credentials', 'hmac-auths': 'hmacauth_credentials', acls: 'acls',
 };
 
 /** Kong's paths for a consumer's credentials (`/consumers/{id}/key-auth`), as go-kong writes them. */
 export const CHILD_COLLECTIONS: Readonly<Record<string, EntityKind>> = {
-  ...API_COLLECTIONS, 'key-auth': 'keyauth_credentials', jwt: 'jwt_secrets', 'basic-auth': 'basicauth_credentials',
+  ...API_COLLECTIONS, 'key-auth': 'keyauth_credentials', jwt: 'jwt_secrets', 'basic-auth': 'basicauth_credentials', 'hmac-auth': 'hmacauth_credentials',
 };
 
 /** A child collection under a parent: `/services/{id}/routes` lists routes whose `service` is it. */
 export const PARENT_FIELD: Readonly<Partial<Record<EntityKind, Partial<Record<EntityKind, string>>>>> = {
   services: { routes: 'service', plugins: 'service' },
   routes: { plugins: 'route' },
-  consumers: { plugins: 'consumer', keyauth_credentials: 'consumer', jwt_secrets: 'consumer', basicauth_credentials: 'consumer', acls: 'consumer' },
+  consumers: { plugins: 'consumer', keyauth_credentials: 'consumer', jwt_secrets: 'consumer', basicauth_credentials: 'consumer', hmacauth_credentials: 'consumer', acls: 'consumer' },
   upstreams: { targets: 'upstream' },
   certificates: { snis: 'certificate' },
 };
@@ -35,6 +35,7 @@ const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
   keyauth_credentials: ['key'],
   jwt_secrets: ['secret', 'rsa_public_key'],
   basicauth_credentials: ['password'],
+  hmacauth_credentials: ['secret'],
   certificates: ['key', 'key_alt'],
 };
 

@@ -14,10 +14,10 @@ export type Entity = Record<string, unknown> & { id: string };
 
 export const ENTITY_KINDS = [
   'services', 'routes', 'plugins', 'consumers', 'upstreams', 'targets', 'certificates', 'ca_certificates', 'snis',
-  'jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls',
+  'jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'hmacauth_credentials', 'acls',
 ] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
-export const CREDENTIAL_KINDS: readonly EntityKind[] = ['jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls'];
+export const CREDENTIAL_KINDS: readonly EntityKind[] = ['jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'hmacauth_credentials', 'acls'];
 
 export type FlatState = Record<EntityKind, Entity[]> & { _top: Record<string, unknown> };
 
@@ -39,7 +39,7 @@ export function emptyState(): FlatState {
 /** The name decK and Kong show for an entity (name, username, target, group...). */
 export function entityName(kind: EntityKind, e: Record<string, unknown>): string | undefined {
   const v = kind === 'consumers' ? (e.username ?? e.custom_id) : kind === 'targets' ? e.target : kind === 'acls' ? e.group
-    : kind === 'keyauth_credentials' || kind === 'jwt_secrets' ? e.key : kind === 'basicauth_credentials' ? e.username : e.name;
+    : kind === 'keyauth_credentials' || kind === 'jwt_secrets' ? e.key : kind === 'basicauth_credentials' || kind === 'hmacauth_credentials' ? e.username : e.name;
   return typeof v === 'string' ? v : undefined;
 }
 
@@ -121,9 +121,9 @@ export function toFlat(docs: unknown[]): FlatState {
     });
     list(doc.targets).forEach((t, j) => nested.push({ kind: 'targets', entity: add('targets', t, `${d}.targets.${j}`), refs: { upstream: 'upstreams' } }));
     list(doc.consumers).forEach((c, i) => {
-      const { plugins, jwt_secrets, keyauth_credentials, basicauth_credentials, acls, ...own } = isObject(c) ? c : ({} as Record<string, unknown>);
+      const { plugins, jwt_secrets, keyauth_credentials, basicauth_credentials, hmacauth_credentials, acls, ...own } = isObject(c) ? c : ({} as Record<string, unknown>);
       const con = add('consumers', isObject(c) ? own : c, `${d}.consumers.${i}`);
-      const creds = { jwt_secrets, keyauth_credentials, basicauth_credentials, acls };
+      const creds = { jwt_secrets, keyauth_credentials, basicauth_credentials, hmacauth_credentials, acls };
       for (const kind of CREDENTIAL_KINDS) list(creds[kind as keyof typeof creds]).forEach((x, j) => add(kind, x, `${con.id}.${kind}.${j}`, { consumer: { id: con.id } }));
       list(plugins).forEach((p, k) => plugin(p, `${d}.consumers.${i}.plugins.${k}`, { consumer: { id: con.id } }));
     });

@@ -4,10 +4,10 @@ import { LruCache } from './lru.js';
 import { isHmac, keyAlgorithmProblem, parsePublicKey } from '../jwt-keys.js';
 import { JwkSet } from './jwks.js';
 import type {
-  AuthzConsumer, AuthzLogger, AuthzSnapshot, BasicAuthCredential, JwtAlgorithm, JwtSecret, KeyAuthCredential,
+  AuthzConsumer, AuthzLogger, AuthzSnapshot, BasicAuthCredential, HmacAuthCredential, JwtAlgorithm, JwtSecret, KeyAuthCredential,
 } from './types.js';
 
-/** SHA-256 digest; keys and passwords are only ever held in this form. */
+/** SHA-256 digest; keys and passwords are only ever held in this form (jwt and hmac-auth secrets cannot be: a signature is checked with the secret). */
 export function sha256(data: string | Buffer): Buffer {
   return createHash('sha256').update(data).digest();
 }
@@ -33,6 +33,14 @@ export interface BasicAuthEntry {
   consumer: AuthzConsumer;
   passwordHash: Buffer;
   salt: string;
+}
+
+/** An hmac-auth credential: the secret as bytes, the key of every signature it checks. */
+export interface HmacAuthEntry {
+  id: string;
+  username: string;
+  consumer: AuthzConsumer;
+  secret: Buffer;
 }
 
 /** A jwt secret ready to verify with; key material is parsed once, when indexed. */
@@ -73,6 +81,7 @@ export class CredentialIndex {
   /** salt → key digest (base64) → credential: normally one salt, the snapshot's. */
   private readonly keyAuth = new Map<string, Map<string, KeyAuthEntry>>();
   private readonly basicAuth = new Map<string, BasicAuthEntry>();
+  private readonly hmacAuth = new Map<string, HmacAuthEntry>();
   readonly jwtByKey = new Map<string, JwtSecretEntry>();
 
   constructor(snapshot: AuthzSnapshot, logger: AuthzLogger) {
@@ -98,6 +107,7 @@ export class CredentialIndex {
     for (const cred of snapshot.keyauthCredentials ?? []) this.addKeyAuth(cred, nextOrdinal('key-auth', cred.consumerId), logger);
     for (const cred of snapshot.basicauthCredentials ?? []) this.addBasicAuth(cred, nextOrdinal('basic-auth', cred.consumerId), logger);
     for (const s of snapshot.jwtSecrets ?? []) this.addJwtSecret(s, nextOrdinal('jwt', s.consumerId), logger);
+    for (const cred of snapshot.hmacauthCredentials ?? []) this.addHmacAuth(cred, nextOrdinal('hmac-auth', cred.consumerId), logger);
   }
 
   /** A consumer by id or, failing that, username (Kong's `anonymous` accepts either). */
@@ -117,6 +127,11 @@ export class CredentialIndex {
 
   findBasicUser(username: string): BasicAuthEntry | undefined {
     return this.basicAuth.get(username);
+  }
+
+  /** The hmac-auth credential whose username is `username` (Kong's cache key). */
+  findHmacUser(username: string): HmacAuthEntry | undefined {
+    return this.hmacAuth.get(username);
   }
 
   /**
@@ -177,6 +192,17 @@ export class CredentialIndex {
       return;
     }
     this.basicAuth.set(cred.username, { id, username: cred.username, consumer, passwordHash, salt });
+  }
+
+  private addHmacAuth(cred: HmacAuthCredential, ordinal: number, logger: AuthzLogger): void {
+    const consumer = this.consumerOf('hmac-auth', cred.consumerId, logger);
+    if (!consumer) return;
+    const id = cred.id ?? derivedId('hmac-auth', cred.consumerId, ordinal);
+    if (this.hmacAuth.has(cred.username)) {
+      logger.warn({ credentialId: id, username: cred.username }, 'authz: duplicate hmac-auth username ignored');
+      return;
+    }
+    this.hmacAuth.set(cred.username, { id, username: cred.username, consumer, secret: Buffer.from(cred.secret, 'utf8') });
   }
 
   private addJwtSecret(s: JwtSecret, ordinal: number, logger: AuthzLogger): void {

@@ -5,6 +5,7 @@ import { LruCache } from './lru.js';
 import { IDENTITY_HEADERS } from '../contracts/authz.js';
 import { checkAcl } from './plugins/acl.js';
 import { authenticateBasicAuth } from './plugins/basic-auth.js';
+import { authenticateHmacAuth } from './plugins/hmac-auth.js';
 import { authenticateJwt } from './plugins/jwt.js';
 import { authenticateKeyAuth } from './plugins/key-auth.js';
 import { RequestView } from './request.js';
@@ -16,7 +17,7 @@ import type {
 export { IDENTITY_HEADERS } from '../contracts/authz.js';
 
 type AuthStep = {
-  plugin: 'jwt' | 'key-auth' | 'basic-auth';
+  plugin: 'jwt' | 'key-auth' | 'basic-auth' | 'hmac-auth';
   anonymous?: string;
   runOnPreflight: boolean;
   run: (req: RequestView, ctx: PluginContext) => AuthOutcome | Promise<AuthOutcome>;
@@ -33,21 +34,22 @@ interface State {
 }
 
 /**
- * Auth plugins run in Kong's priority order (jwt 1450, key-auth 1250, basic-auth 1100), then
+ * Auth plugins run in Kong's priority order (jwt 1450, key-auth 1250, basic-auth 1100, hmac-auth 1030), then
  * acl (950), so several plugins on one route combine exactly as in Kong.
  */
 function compile(policy: RoutePolicy): CompiledPolicy {
-  const { jwt, 'key-auth': keyAuth, 'basic-auth': basicAuth, acl } = policy.plugins;
+  const { jwt, 'key-auth': keyAuth, 'basic-auth': basicAuth, 'hmac-auth': hmacAuth, acl } = policy.plugins;
   const auth: AuthStep[] = [];
   // proto3: an empty `anonymous` is none.
   if (jwt) auth.push({ plugin: 'jwt', anonymous: jwt.anonymous || undefined, runOnPreflight: jwt.run_on_preflight === true, run: (r, c) => authenticateJwt(jwt, r, c) });
   if (keyAuth) auth.push({ plugin: 'key-auth', anonymous: keyAuth.anonymous || undefined, runOnPreflight: keyAuth.run_on_preflight === true, run: (r, c) => authenticateKeyAuth(keyAuth, r, c) });
   if (basicAuth) auth.push({ plugin: 'basic-auth', anonymous: basicAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateBasicAuth(basicAuth, r, c) });
+  if (hmacAuth) auth.push({ plugin: 'hmac-auth', anonymous: hmacAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateHmacAuth(hmacAuth, r, c) });
   return acl ? { auth, acl } : { auth };
 }
 
 /**
- * Kong's jwt, key-auth, basic-auth and acl plugins as one pure decision function over an
+ * Kong's jwt, key-auth, basic-auth, hmac-auth and acl plugins as one pure decision function over an
  * in-memory snapshot. `update()` swaps in a new snapshot atomically; `check()` answers one
  * request for one route. The only I/O is fetching JWKS documents, through the injected fetch.
  */

@@ -6,6 +6,7 @@
 import { digestOf, KEY_HASH_SCHEME, PASSWORD_HASH_SCHEME } from '../contracts/credential-hash.js';
 import { AUTHZ_TYPE, type AuthzTypeUrl, type Consumer, type Jwk, type RoutePolicy as RoutePolicyMessage } from '../contracts/authz.js';
 import { JWT_ALGORITHMS, type JwtAlgorithm } from '../jwt-keys.js';
+import { HMAC_DIGESTS } from './plugins/hmac-auth.js';
 import type { AuthzSnapshot, JwtSecret, RoutePolicy } from './types.js';
 
 /** The messages each authz type URL carries, as the checks below take them (any field may be absent). */
@@ -32,6 +33,9 @@ export function consumersProblem(resources: ReadonlyMap<string, Consumer>): stri
     for (const [i, b] of (c.basicauth_credentials ?? []).entries()) {
       if (!b.username || !b.password_hash || !digestOf(b.password_hash, PASSWORD_HASH_SCHEME)) return `Consumer ${name}: basicauth_credentials[${i}] needs username and password hash (${PASSWORD_HASH_SCHEME})`;
     }
+    for (const [i, h] of (c.hmacauth_credentials ?? []).entries()) {
+      if (!h.username || !h.secret) return `Consumer ${name}: hmacauth_credentials[${i}] needs username and secret`;
+    }
     if ((c.keyauth_credentials?.length || c.basicauth_credentials?.length) && !c.credential_salt) return `Consumer ${name}: credentials without credential_salt`;
   }
   return undefined;
@@ -44,6 +48,10 @@ export function policiesProblem(resources: ReadonlyMap<string, RoutePolicyMessag
     if (r.jwt) {
       if (!r.jwt.key_claim_name) return `RoutePolicy ${name}: jwt.key_claim_name is empty`;
       if ((r.jwt.claims_to_verify ?? []).some((c) => c !== 'exp' && c !== 'nbf')) return `RoutePolicy ${name}: jwt.claims_to_verify holds something other than exp and nbf`;
+    }
+    if (r.hmac_auth) {
+      if (!(Number(r.hmac_auth.clock_skew ?? 0) > 0)) return `RoutePolicy ${name}: hmac_auth.clock_skew must be above 0`;
+      if (!(r.hmac_auth.algorithms ?? []).length || (r.hmac_auth.algorithms ?? []).some((a) => !HMAC_DIGESTS.has(a))) return `RoutePolicy ${name}: hmac_auth.algorithms must list only hmac-sha1, -sha224, -sha256, -sha384, -sha512`;
     }
     if (r.acl && ((r.acl.allow ?? []).length > 0) === ((r.acl.deny ?? []).length > 0)) return `RoutePolicy ${name}: acl needs exactly one of allow and deny`;
   }
@@ -73,13 +81,14 @@ function policyFrom(name: string, m: RoutePolicyMessage): RoutePolicy {
   if (m.jwt) plugins.jwt = m.jwt;
   if (m.key_auth) plugins['key-auth'] = m.key_auth;
   if (m.basic_auth) plugins['basic-auth'] = m.basic_auth;
+  if (m.hmac_auth) plugins['hmac-auth'] = m.hmac_auth;
   if (m.acl) plugins.acl = m.acl;
   return { routeId: m.name || name, plugins };
 }
 
 /** Decoded `Consumer` and `RoutePolicy` messages (by resource name) → the engine's snapshot. */
 export function snapshotFromResources(consumers: ReadonlyMap<string, Consumer>, policies: ReadonlyMap<string, RoutePolicyMessage>): AuthzSnapshot {
-  const snap: Required<AuthzSnapshot> = { consumers: [], jwtSecrets: [], keyauthCredentials: [], basicauthCredentials: [], acls: [], policies: [] };
+  const snap: Required<AuthzSnapshot> = { consumers: [], jwtSecrets: [], keyauthCredentials: [], basicauthCredentials: [], hmacauthCredentials: [], acls: [], policies: [] };
   for (const [name, c] of consumers) {
     const id = c.id || name;
     snap.consumers.push({ id, groups: c.groups ?? [], ...(c.username ? { username: c.username } : {}), ...(c.custom_id ? { customId: c.custom_id } : {}) });
@@ -97,6 +106,9 @@ export function snapshotFromResources(consumers: ReadonlyMap<string, Consumer>, 
     for (const k of c.keyauth_credentials ?? []) snap.keyauthCredentials.push({ consumerId: id, keyHash: k.key_hash ?? '', salt, ...(k.id ? { id: k.id } : {}) });
     for (const b of c.basicauth_credentials ?? []) {
       snap.basicauthCredentials.push({ consumerId: id, username: b.username ?? '', passwordHash: b.password_hash ?? '', salt, ...(b.id ? { id: b.id } : {}) });
+    }
+    for (const h of c.hmacauth_credentials ?? []) {
+      snap.hmacauthCredentials.push({ consumerId: id, username: h.username ?? '', secret: h.secret ?? '', ...(h.id ? { id: h.id } : {}) });
     }
   }
   for (const [name, raw] of policies) snap.policies.push(policyFrom(name, raw));

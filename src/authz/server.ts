@@ -56,7 +56,7 @@ const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 interface DecodedCheck {
   attributes?: {
     context_extensions?: Record<string, string>;
-    request?: { http?: { method?: string; path?: string; headers?: Record<string, string>; body?: string; raw_body?: Uint8Array } };
+    request?: { http?: { method?: string; path?: string; protocol?: string; headers?: Record<string, string>; body?: string; raw_body?: Uint8Array } };
   };
 }
 
@@ -75,8 +75,14 @@ export function decodeCheckRequest(bytes: Uint8Array): { routeId: string; reques
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(http.headers ?? {})) if (k[0] !== ':') headers[k.toLowerCase()] = v;
   const request: AuthzRequest = { method: http.method ?? 'GET', path: http.path ?? '/', headers };
-  if (http.raw_body && http.raw_body.length) request.body = Buffer.from(http.raw_body).toString('utf8');
-  else if (http.body) request.body = http.body;
+  if (http.protocol) request.protocol = http.protocol;
+  if (http.raw_body && http.raw_body.length) {
+    request.bodyBytes = Buffer.from(http.raw_body);
+    request.body = request.bodyBytes.toString('utf8');
+  } else if (http.body) {
+    request.body = http.body;
+    request.bodyBytes = Buffer.from(http.body, 'utf8');
+  }
   return { routeId: m.attributes?.context_extensions?.[ROUTE_CONTEXT_KEY] ?? '', request };
 }
 

@@ -4,7 +4,7 @@
  * Nothing here knows about Envoy or gRPC: the ext_authz service converts CheckRequest into an
  * AuthzRequest and an AuthzDecision into a CheckResponse.
  */
-import type { AclPlugin, BasicAuthPlugin, JwtPlugin, KeyAuthPlugin } from '../contracts/authz.js';
+import type { AclPlugin, BasicAuthPlugin, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin } from '../contracts/authz.js';
 import type { JwtAlgorithm } from '../jwt-keys.js';
 
 /**
@@ -14,6 +14,7 @@ import type { JwtAlgorithm } from '../jwt-keys.js';
 export type JwtConfig = JwtPlugin;
 export type KeyAuthConfig = KeyAuthPlugin;
 export type BasicAuthConfig = BasicAuthPlugin;
+export type HmacAuthConfig = HmacAuthPlugin;
 export type AclConfig = AclPlugin;
 
 /** A Kong consumer with the ACL groups it belongs to. */
@@ -83,6 +84,14 @@ export interface BasicAuthCredential {
   salt?: string;
 }
 
+/** A Kong hmacauth_credential: requests sign with `secret` and name `username`. */
+export interface HmacAuthCredential {
+  id?: string;
+  consumerId: string;
+  username: string;
+  secret: string;
+}
+
 /** A Kong acl entity: the consumer belongs to `group`. */
 export interface AclGroup {
   consumerId: string;
@@ -96,6 +105,7 @@ export interface RoutePolicy {
     jwt?: JwtConfig;
     'key-auth'?: KeyAuthConfig;
     'basic-auth'?: BasicAuthConfig;
+    'hmac-auth'?: HmacAuthConfig;
     acl?: AclConfig;
   };
 }
@@ -106,6 +116,7 @@ export interface AuthzSnapshot {
   jwtSecrets?: JwtSecret[];
   keyauthCredentials?: KeyAuthCredential[];
   basicauthCredentials?: BasicAuthCredential[];
+  hmacauthCredentials?: HmacAuthCredential[];
   acls?: AclGroup[];
   policies: RoutePolicy[];
 }
@@ -118,9 +129,13 @@ export interface AuthzRequest {
   method: string;
   /** Path with the query string, as sent by the client (`/orders?apikey=...`). */
   path: string;
+  /** `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/3`, as Envoy names the request's protocol (hmac-auth's request-line). */
+  protocol?: string;
   headers: Record<string, string>;
-  /** Raw body, when the ext_authz filter is configured to send it (key_in_body). */
+  /** Raw body, when the ext_authz filter is configured to send it (key_in_body, hmac-auth's validate_request_body). */
   body?: string;
+  /** The same body as bytes (hmac-auth hashes the bytes, not their UTF-8 reading). */
+  bodyBytes?: Buffer;
 }
 
 /** Request may go on; Envoy applies the header changes before forwarding it upstream. */

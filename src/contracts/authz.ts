@@ -12,13 +12,14 @@ import { DEFAULT_CREDENTIAL_SALT, hashKey, hashPassword } from './credential-has
 import type { AclPlugin, AclPlugin__Output } from './generated/frontdesk/authz/v1/AclPlugin.js';
 import type { BasicAuthPlugin, BasicAuthPlugin__Output } from './generated/frontdesk/authz/v1/BasicAuthPlugin.js';
 import type { Consumer, Consumer__Output } from './generated/frontdesk/authz/v1/Consumer.js';
+import type { HmacAuthPlugin, HmacAuthPlugin__Output } from './generated/frontdesk/authz/v1/HmacAuthPlugin.js';
 import type { Jwk } from './generated/frontdesk/authz/v1/Jwk.js';
 import type { JwtPlugin, JwtPlugin__Output } from './generated/frontdesk/authz/v1/JwtPlugin.js';
 import type { KeyAuthPlugin, KeyAuthPlugin__Output } from './generated/frontdesk/authz/v1/KeyAuthPlugin.js';
 import type { RoutePolicy, RoutePolicy__Output } from './generated/frontdesk/authz/v1/RoutePolicy.js';
 
-export type { AclPlugin, BasicAuthPlugin, Consumer, JwtPlugin, KeyAuthPlugin, RoutePolicy };
-export type { AclPlugin__Output, BasicAuthPlugin__Output, Consumer__Output, JwtPlugin__Output, KeyAuthPlugin__Output, RoutePolicy__Output };
+export type { AclPlugin, BasicAuthPlugin, Consumer, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin, RoutePolicy };
+export type { AclPlugin__Output, BasicAuthPlugin__Output, Consumer__Output, HmacAuthPlugin__Output, JwtPlugin__Output, KeyAuthPlugin__Output, RoutePolicy__Output };
 export type { Jwk, Jwk__Output } from './generated/frontdesk/authz/v1/Jwk.js';
 export type { JwtSecret, JwtSecret__Output } from './generated/frontdesk/authz/v1/JwtSecret.js';
 
@@ -37,7 +38,7 @@ export interface AuthzMessages {
 }
 
 /** The plugins the authz service enforces; a route with any of them is checked by ext_authz. */
-export const AUTH_PLUGINS = ['jwt', 'key-auth', 'basic-auth', 'acl'] as const;
+export const AUTH_PLUGINS = ['jwt', 'key-auth', 'basic-auth', 'hmac-auth', 'acl'] as const;
 export type AuthPluginName = (typeof AUTH_PLUGINS)[number];
 
 /**
@@ -230,7 +231,7 @@ export function nativeLuaOnSuccess(route: Pick<IrRoute, 'plugins'>): string | un
  * prometheus), and so may rate-limiting by consumer or credential.
  */
 const NO_CONSUMER_METADATA: ReadonlySet<string> = new Set([
-  'jwt', 'key-auth', 'basic-auth', 'acl', 'bot-detection', 'cors', 'ip-restriction', 'redirect', 'request-size-limiting', 'request-termination', 'correlation-id',
+  'jwt', 'key-auth', 'basic-auth', 'hmac-auth', 'acl', 'bot-detection', 'cors', 'ip-restriction', 'redirect', 'request-size-limiting', 'request-termination', 'correlation-id',
   'request-transformer', 'response-transformer', 'grpc-web', 'grpc-gateway',
 ]);
 
@@ -317,7 +318,8 @@ export function publicJwk(jwk: Record<string, unknown>): Jwk {
 
 /**
  * One `Consumer` message: the consumer, its credentials (keys and passwords as hashes salted
- * with `salt`, see credential-hash.ts), and the groups of its acls.
+ * with `salt`, see credential-hash.ts; jwt and hmac-auth secrets as written, since a signature
+ * is checked with the secret itself), and the groups of its acls.
  */
 export function consumerMessage(c: GatewayIR['consumers'][number], salt = DEFAULT_CREDENTIAL_SALT): Consumer {
   const id = consumerId(c);
@@ -334,6 +336,7 @@ export function consumerMessage(c: GatewayIR['consumers'][number], salt = DEFAUL
     })),
     keyauth_credentials: c.keyauth_credentials.map((k) => ({ id: k.id, key_hash: hashKey(salt, k.key) })),
     basicauth_credentials: c.basicauth_credentials.map((b) => ({ id: b.id, username: b.username, password_hash: hashPassword(salt, id, b.password) })),
+    hmacauth_credentials: c.hmacauth_credentials.filter((h) => h.secret).map((h) => ({ id: h.id, username: h.username, secret: h.secret })),
     credential_salt: c.keyauth_credentials.length || c.basicauth_credentials.length ? salt : undefined,
   };
 }
@@ -351,11 +354,13 @@ export function routePolicyMessage(r: IrRoute): RoutePolicy {
   const keyAuth = withoutEnforcer(r.plugins['key-auth']?.feature);
   const basic = withoutEnforcer(r.plugins['basic-auth']?.feature);
   const acl = withoutEnforcer(r.plugins.acl?.feature);
+  const hmac = r.plugins['hmac-auth']?.feature;
   return {
     ...(jwt ? { jwt: jwt satisfies JwtPlugin } : {}),
     ...(keyAuth ? { key_auth: keyAuth satisfies KeyAuthPlugin } : {}),
     ...(basic ? { basic_auth: basic satisfies BasicAuthPlugin } : {}),
     ...(acl ? { acl: acl satisfies AclPlugin } : {}),
+    ...(hmac ? { hmac_auth: hmac satisfies HmacAuthPlugin } : {}),
   };
 }
 

@@ -304,6 +304,21 @@ export const basicauthCredentialSchema = z.object({
   created_at: timestamp,
 }).strict();
 
+/**
+ * Kong's hmacauth_credential. Kong generates a secret when none is given; a declarative file's
+ * generated secret would change on every load and no client could sign with it, so one without
+ * is refused once loaded (FD_AUTHZ_HMAC_NO_SECRET; decK's dump of a Kong gateway carries the
+ * generated one).
+ */
+export const hmacauthCredentialSchema = z.object({
+  id,
+  consumer: ref.optional(),
+  username: z.string().min(1),
+  secret: z.string().min(1).optional(),
+  tags,
+  created_at: timestamp,
+}).strict();
+
 export const aclSchema = z.object({
   id,
   consumer: ref.optional(),
@@ -391,6 +406,7 @@ export const topLevelSchema = z.object({
   jwt_secrets: z.array(z.unknown()).default([]),
   keyauth_credentials: z.array(z.unknown()).default([]),
   basicauth_credentials: z.array(z.unknown()).default([]),
+  hmacauth_credentials: z.array(z.unknown()).default([]),
   acls: z.array(z.unknown()).default([]),
   listeners: z.array(z.unknown()).default([]),
   tags: z.array(z.string()).optional(),
@@ -404,6 +420,7 @@ export type ConsumerFields = z.infer<typeof consumerSchema>;
 export type JwtSecretFields = z.infer<typeof jwtSecretSchema>;
 export type KeyauthCredentialFields = z.infer<typeof keyauthCredentialSchema>;
 export type BasicauthCredentialFields = z.infer<typeof basicauthCredentialSchema>;
+export type HmacauthCredentialFields = z.infer<typeof hmacauthCredentialSchema>;
 export type AclFields = z.infer<typeof aclSchema>;
 export type PluginEntryFields = z.infer<typeof pluginEntrySchema>;
 export type CertificateFields = z.infer<typeof certificateSchema>;

@@ -4,7 +4,7 @@ import { PLUGINS } from './plugins/index.js';
 
 export type { FieldAudit, Warned } from './plugins/definition.js';
 import {
-  aclSchema, basicauthCredentialSchema, caCertificateSchema, certificateSchema, consumerSchema, jwtSecretSchema, keyauthCredentialSchema,
+  aclSchema, basicauthCredentialSchema, caCertificateSchema, certificateSchema, consumerSchema, hmacauthCredentialSchema, jwtSecretSchema, keyauthCredentialSchema,
   listenerSchema, pluginEntrySchema, routeSchema, serviceSchema, targetSchema, topLevelSchema, upstreamSchema,
 } from './entities.js';
 
@@ -37,7 +37,7 @@ const written = (v: unknown) => v !== undefined;
 export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; audit: FieldAudit }> = [
   { entity: 'top level', schema: topLevelSchema, audit: {
     applied: ['_format_version', '_info', '_workspace', '_konnect', '_comment', '_ignore', 'tags', 'services', 'routes', 'upstreams', 'targets', 'consumers',
-      'plugins', 'certificates', 'ca_certificates', 'snis', 'jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls', 'listeners'],
+      'plugins', 'certificates', 'ca_certificates', 'snis', 'jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'hmacauth_credentials', 'acls', 'listeners'],
     warned: { _transform: { default: true, why: 'with _transform: false Kong takes credentials as already transformed (basic-auth passwords hashed); Frontdesk reads them as written' } },
   } },
   { entity: 'services', schema: serviceSchema, audit: {
@@ -71,6 +71,7 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
   { entity: 'jwt_secrets', schema: jwtSecretSchema, audit: { applied: ['consumer', 'key', 'algorithm', 'secret', 'rsa_public_key', 'jwks.keys', 'jwks_uri', ...CREATED] } },
   { entity: 'keyauth_credentials', schema: keyauthCredentialSchema, audit: { applied: ['consumer', 'key', 'ttl', ...CREATED] } },
   { entity: 'basicauth_credentials', schema: basicauthCredentialSchema, audit: { applied: ['consumer', 'username', 'password', ...CREATED] } },
+  { entity: 'hmacauth_credentials', schema: hmacauthCredentialSchema, audit: { applied: ['consumer', 'username', 'secret', ...CREATED] } },
   { entity: 'acls', schema: aclSchema, audit: { applied: ['consumer', 'group', ...CREATED] } },
   { entity: 'plugins', schema: pluginEntrySchema, audit: {
     applied: ['name', 'instance_name', 'config', 'enabled', 'protocols', 'service', 'route', 'consumer', ...COMMON],

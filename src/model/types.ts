@@ -1,6 +1,6 @@
 import type { YamlPath } from '../errors.js';
 import type {
-  AclFields, AdaptiveConcurrencyFields, BasicauthCredentialFields, CircuitBreakerFields, Healthchecks, JwtSecretFields,
+  AclFields, AdaptiveConcurrencyFields, BasicauthCredentialFields, CircuitBreakerFields, Healthchecks, HmacauthCredentialFields, JwtSecretFields,
   KeyauthCredentialFields, OutlierDetectionFields, RouteFields, SERVICE_PROTOCOLS,
 } from './entities.js';
 
@@ -104,6 +104,7 @@ export interface Consumer {
   jwt_secrets: Cred<JwtSecretFields>[];
   keyauth_credentials: Cred<KeyauthCredentialFields>[];
   basicauth_credentials: Cred<BasicauthCredentialFields>[];
+  hmacauth_credentials: Cred<HmacauthCredentialFields>[];
   acls: Cred<AclFields>[];
   tags: string[];
   origin: Origin;

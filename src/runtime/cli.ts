@@ -45,7 +45,7 @@ ${OPERATOR_USAGE}
 const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 'insecure', 'show-secrets'];
 
 /** Credential fields of companion resources, by the list that holds them. */
-const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], jwt_secrets: ['secret'] };
+const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], hmacauth_credentials: ['secret'], jwt_secrets: ['secret'] };
 
 /** A copy with every credential replaced by "<redacted>", for printing. */
 function redact(v: unknown, list?: string): unknown {

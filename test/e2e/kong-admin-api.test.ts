@@ -20,7 +20,7 @@ const DECK_CALLS = calls('test/fixtures/deck/v1.30.0-ping-dump-sync.jsonl');
 /** decK syncing test/fixtures/deck/credentials-sync.yaml onto credentials.yaml: a key-auth key rotated. */
 const DECK_CREDENTIAL_CALLS = calls('test/fixtures/deck/v1.30.0-sync-credentials.jsonl');
 /** Endpoints of Kong Enterprise or of entities Frontdesk lacks: decK takes a 404 there as "none" (dump.go). */
-const ABSENT = ['/mtls-auths', '/vaults', '/consumer_groups', '/hmac-auths', '/oauth2', '/schemas/services', '/schemas/routes', '/schemas/upstreams', '/schemas/targets', '/schemas/consumer_group_plugins'];
+const ABSENT = ['/mtls-auths', '/vaults', '/consumer_groups', '/oauth2', '/schemas/services', '/schemas/routes', '/schemas/upstreams', '/schemas/targets', '/schemas/consumer_group_plugins'];
 
 /** Sends recorded decK calls; each must get what decK accepts (2xx, or 404 where decK reads "none"). */
 async function replay(gw: Gateway, recorded: Call[]): Promise<void> {

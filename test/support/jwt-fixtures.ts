@@ -9,6 +9,7 @@ import type { AuthzEngineOptions, AuthzLogger, AuthzRequest, AuthzSnapshot, JwtA
 import { jwtConfigSchema } from '../../src/model/plugins/jwt.js';
 import { keyAuthConfigSchema } from '../../src/model/plugins/key-auth.js';
 import { basicAuthConfigSchema } from '../../src/model/plugins/basic-auth.js';
+import { hmacAuthConfigSchema } from '../../src/model/plugins/hmac-auth.js';
 import { aclConfigSchema } from '../../src/model/plugins/acl.js';
 
 export function b64url(data: string | Buffer | object): string {
@@ -93,6 +94,7 @@ export class RecordingLogger implements AuthzLogger {
 export const jwtConf = (c: Record<string, unknown> = {}) => jwtConfigSchema.parse(c);
 export const keyAuthConf = (c: Record<string, unknown> = {}) => keyAuthConfigSchema.parse(c);
 export const basicAuthConf = (c: Record<string, unknown> = {}) => basicAuthConfigSchema.parse(c);
+export const hmacAuthConf = (c: Record<string, unknown> = {}) => hmacAuthConfigSchema.parse(c);
 export const aclConf = (c: Record<string, unknown> = {}) => aclConfigSchema.parse(c);
 
 /** An engine on a fixed clock (`clock.ms` can be moved) with a recording logger, loaded with `snapshot`. */

@@ -342,12 +342,15 @@ describe('Check server mapping', () => {
 
   it('CheckRequest → route, method, path with query, lower-case headers without pseudo-headers, body', () => {
     const bytes = checkRequest({
-      method: 'POST', path: '/form?a=1', headers: { ':authority': 'api.test', ':path': '/form?a=1', 'content-type': 'application/json', 'x-api-key': 'k' },
+      method: 'POST', path: '/form?a=1', protocol: 'HTTP/2', headers: { ':authority': 'api.test', ':path': '/form?a=1', 'content-type': 'application/json', 'x-api-key': 'k' },
       raw_body: Buffer.from('{"apikey":"k"}'),
     }, { route: 'form' });
     assert.deepEqual(decodeCheckRequest(bytes), {
       routeId: 'form',
-      request: { method: 'POST', path: '/form?a=1', headers: { 'content-type': 'application/json', 'x-api-key': 'k' }, body: '{"apikey":"k"}' },
+      request: {
+        method: 'POST', path: '/form?a=1', protocol: 'HTTP/2', headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
+        body: '{"apikey":"k"}', bodyBytes: Buffer.from('{"apikey":"k"}'),
+      },
     });
     assert.equal(decodeCheckRequest(checkRequest({ method: 'GET', path: '/' }, {})).routeId, '', 'no context: no policy, refused by the engine');
   });
@@ -485,8 +488,8 @@ services:
         plugins: [{ name: key-auth, enabled: false }]
 `);
     assert.deepEqual(ds.map((d) => [d.code, d.line, d.message]).sort(), [
-      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "auth-off" has the acl plugin but no jwt, key-auth or basic-auth plugin: every request gets 401, as in Kong'],
-      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "bare" has the acl plugin but no jwt, key-auth or basic-auth plugin: every request gets 401, as in Kong'],
+      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "auth-off" has the acl plugin but no jwt, key-auth, basic-auth or hmac-auth plugin: every request gets 401, as in Kong'],
+      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "bare" has the acl plugin but no jwt, key-auth, basic-auth or hmac-auth plugin: every request gets 401, as in Kong'],
     ]);
     assert.deepEqual(load(`_format_version: "3.0"
 plugins: [{ name: jwt }]

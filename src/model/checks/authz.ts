@@ -9,7 +9,7 @@ export interface Finding {
   diagnostic: Diagnostic;
 }
 
-const AUTH = ['jwt', 'key-auth', 'basic-auth'] as const;
+const AUTH = ['jwt', 'key-auth', 'basic-auth', 'hmac-auth'] as const;
 
 function consumerName(c: Consumer): string {
   return c.username ?? c.custom_id ?? c.id ?? c.key;
@@ -18,10 +18,11 @@ function consumerName(c: Consumer): string {
 /**
  * The authz checks that need the whole configuration, run once it has loaded:
  * - a jwt_secret whose algorithm does not fit its key, or whose key does not parse;
- * - the same credential on two consumers (key-auth key, jwt key, basic-auth username), which
+ * - the same credential on two consumers (key-auth key, jwt key, basic-auth or hmac-auth username), which
  *   would make one of them unreachable;
- * - acl on a route that has no jwt, key-auth or basic-auth after scopes merged (every request
+ * - acl on a route that has no jwt, key-auth, basic-auth or hmac-auth after scopes merged (every request
  *   would get 401);
+ * - an hmacauth_credential without a secret (Kong would generate one no client knows);
  * - `anonymous` naming no consumer (failed authentications would get 500);
  * - key-auth with key_in_body and hide_credentials (ext_authz cannot edit a body).
  * Each names the credential or plugin where it was written; none quotes a secret.
@@ -34,6 +35,7 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
   const jwtKeys = new Map<string, Consumer>();
   const apiKeys = new Map<string, Consumer>();
   const basicUsers = new Map<string, Consumer>();
+  const hmacUsers = new Map<string, Consumer>();
   for (const c of consumers) {
     for (const s of c.jwt_secrets) {
       if (s.key === undefined) {
@@ -64,6 +66,12 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
       const first = basicUsers.get(b.username);
       if (first) at(b.origin, diag('FD_AUTHZ_DUPLICATE_CREDENTIAL', [...b.origin.path, 'username'], 'basic-auth', consumerName(c), consumerName(first)));
       else basicUsers.set(b.username, c);
+    }
+    for (const h of c.hmacauth_credentials) {
+      if (h.secret === undefined) at(h.origin, diag('FD_AUTHZ_HMAC_NO_SECRET', h.origin.path, h.username));
+      const first = hmacUsers.get(h.username);
+      if (first) at(h.origin, diag('FD_AUTHZ_DUPLICATE_CREDENTIAL', [...h.origin.path, 'username'], 'hmac-auth', consumerName(c), consumerName(first)));
+      else hmacUsers.set(h.username, c);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { closest, diag } from '../../errors.js';
-import { aclSchema, basicauthCredentialSchema, consumerSchema, jwtSecretSchema, keyauthCredentialSchema } from '../entities.js';
+import { aclSchema, basicauthCredentialSchema, consumerSchema, hmacauthCredentialSchema, jwtSecretSchema, keyauthCredentialSchema } from '../entities.js';
 import type { Consumer, Origin } from '../types.js';
 import type { Child, CredentialKind, Found, Raw } from './flat-config.js';
 import { kongId } from '../../kong-ids.js';
@@ -29,7 +29,7 @@ export function loadConsumers(rep: Reporter, refs: References, consumers: readon
     for (const k of [id, c.username, c.custom_id]) if (k) refs.consumer.set(k, key);
     loaded.push({
       key, id, username: c.username, custom_id: c.custom_id, tags: c.tags, origin,
-      jwt_secrets: [], keyauth_credentials: [], basicauth_credentials: [], acls: [],
+      jwt_secrets: [], keyauth_credentials: [], basicauth_credentials: [], hmacauth_credentials: [], acls: [],
     });
   }
   const byKey = new Map(loaded.map((c) => [c.key, c]));
@@ -37,6 +37,7 @@ export function loadConsumers(rep: Reporter, refs: References, consumers: readon
   attach(credentials.jwt_secrets, jwtSecretSchema, (c, cred) => c.jwt_secrets.push(cred));
   attach(credentials.keyauth_credentials, keyauthCredentialSchema, (c, cred) => c.keyauth_credentials.push(cred));
   attach(credentials.basicauth_credentials, basicauthCredentialSchema, (c, cred) => c.basicauth_credentials.push(cred));
+  attach(credentials.hmacauth_credentials, hmacauthCredentialSchema, (c, cred) => c.hmacauth_credentials.push(cred));
   attach(credentials.acls, aclSchema, (c, cred) => c.acls.push(cred));
   refs.refusedConsumers = refused;
   return loaded;

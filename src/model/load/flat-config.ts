@@ -18,7 +18,7 @@ export interface Found<T> {
   source?: object;
 }
 
-export const CREDENTIAL_KINDS = ['jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'acls'] as const;
+export const CREDENTIAL_KINDS = ['jwt_secrets', 'keyauth_credentials', 'basicauth_credentials', 'hmacauth_credentials', 'acls'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 /** Every entity of every file in one list per kind, file by file in the order written, nested entities before top-level ones. */

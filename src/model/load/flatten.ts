@@ -67,7 +67,7 @@ function childOf(raw: unknown, childKey: string, parent: string | undefined): Ch
 export function flatten(documents: readonly Document[], memo?: FlattenMemo): FlatConfig {
   const flat: FlatConfig = {
     services: [], routes: [], upstreams: [], targets: [], consumers: [], plugins: [],
-    credentials: { jwt_secrets: [], keyauth_credentials: [], basicauth_credentials: [], acls: [] },
+    credentials: { jwt_secrets: [], keyauth_credentials: [], basicauth_credentials: [], hmacauth_credentials: [], acls: [] },
     certificates: [], snis: [], caCertificates: [], listeners: [],
   };
   memo?.begin();

@@ -7,6 +7,7 @@ import { corsPlugin } from './cors.js';
 import { grpcGatewayPlugin } from './grpc-gateway.js';
 import { grpcWebPlugin } from './grpc-web.js';
 import { fileLogPlugin } from './file-log.js';
+import { hmacAuthPlugin } from './hmac-auth.js';
 import { httpLogPlugin } from './http-log.js';
 import { botDetectionPlugin } from './bot-detection.js';
 import { ipRestrictionPlugin } from './ip-restriction.js';
@@ -35,7 +36,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
   syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks

@@ -18,7 +18,6 @@ export const KONG_ENTITIES_NOT_SERVED: Readonly<Record<string, NotServed>> = {
   consumer_group_plugins: ns('consumer groups are not served', 'scope the plugins to consumers instead'),
   vaults: ns('vault references ({vault://...}) are not resolved', 'put the values in the file, or render the file from your secret store before loading it'),
   oauth2_credentials: ns('the oauth2 plugin is not served', 'use jwt (tokens from your identity provider) or key-auth'),
-  hmacauth_credentials: ns('the hmac-auth plugin is not served', 'use jwt, key-auth or basic-auth'),
   mtls_auth_credentials: ns('the mtls-auth plugin (Enterprise) is not served', 'use jwt, key-auth or basic-auth'),
   keyauth_enc_credentials: ns('the key-auth-enc plugin (Enterprise) is not served', 'use key-auth'),
   jwt_signer_jwks: ns('the jwt-signer plugin (Enterprise) is not served', 'remove the list'),
@@ -37,7 +36,6 @@ export const KONG_ENTITIES_NOT_SERVED: Readonly<Record<string, NotServed>> = {
 
 const CREDENTIALS_NOT_SERVED = {
   oauth2_credentials: KONG_ENTITIES_NOT_SERVED.oauth2_credentials!,
-  hmacauth_credentials: KONG_ENTITIES_NOT_SERVED.hmacauth_credentials!,
   mtls_auth_credentials: KONG_ENTITIES_NOT_SERVED.mtls_auth_credentials!,
   keyauth_enc_credentials: KONG_ENTITIES_NOT_SERVED.keyauth_enc_credentials!,
 };

@@ -13,7 +13,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'ai-response-transformer', 'ai-semantic-cache', 'ai-semantic-prompt-guard', 'app-dynamics', 'application-registration',
   'aws-lambda', 'azure-functions', 'canary', 'confluent', 'datadog', 'datakit', 'degraphql', 'exit-transformer',
   'forward-proxy', 'graphql-proxy-cache-advanced', 'graphql-rate-limiting-advanced', 'grpc-gateway-advanced',
-  'header-cert-auth', 'hmac-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
+  'header-cert-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
   'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mocking',
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',

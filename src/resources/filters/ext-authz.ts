@@ -13,7 +13,7 @@ import { derived, type CompanionResource, type FilterContext, type HttpFilter } 
 export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
 /** The cluster Envoy reaches the authz service through (no Kong service can be named so: theirs are `service:<name>`). */
 export const AUTHZ_CLUSTER = 'frontdesk:authz';
-/** Request body sent to authz on routes with key-auth key_in_body; larger bodies get 413. */
+/** Request body sent to authz on routes with key-auth key_in_body or hmac-auth validate_request_body; larger bodies get 413. */
 export const AUTHZ_MAX_BODY_BYTES = 65_536;
 /** What a client gets when authz cannot be asked (unreachable, timeout) and failing closed. */
 export const AUTHZ_STATUS_ON_ERROR = 'ServiceUnavailable';
@@ -47,15 +47,17 @@ function protectedRoutes(l: IrListener, ctx: FilterContext): IrRoute[] {
 }
 
 function needsBody(r: IrRoute): boolean {
-  return r.plugins['key-auth']?.feature?.key_in_body === true;
+  return r.plugins['key-auth']?.feature?.key_in_body === true || r.plugins['hmac-auth']?.feature?.validate_request_body === true;
 }
 
 /**
  * The request headers authz reads on this listener's routes, lower-case: the jwt header and
  * cookie names, key-auth's key names (also spelt with "-" for "_", as nginx finds them), basic
- * auth's two headers, and content-type for key_in_body. Envoy sends authz only these.
+ * auth's two headers, and content-type for key_in_body. Envoy sends authz only these. Undefined
+ * (every header) where a route has hmac-auth: its signatures cover headers each client names.
  */
-export function headersAuthzReads(routes: readonly IrRoute[]): string[] {
+export function headersAuthzReads(routes: readonly IrRoute[]): string[] | undefined {
+  if (routes.some((r) => r.plugins['hmac-auth'])) return undefined;
   const out = new Set<string>();
   const add = (name: string) => {
     const lower = name.toLowerCase();
@@ -104,7 +106,7 @@ export const extAuthzFilter: HttpFilter = {
         ...(failOpen ? { failure_mode_allow: true, failure_mode_allow_header_add: true } : {}),
         status_on_error: { code: AUTHZ_STATUS_ON_ERROR },
         ...(routes.some(needsBody) ? { with_request_body: { max_request_bytes: AUTHZ_MAX_BODY_BYTES, allow_partial_message: false, pack_as_bytes: true } } : {}),
-        ...(headers.length ? { allowed_headers: { patterns: headers.map((h) => ({ exact: h, ignore_case: true })) } } : {}),
+        ...(headers?.length ? { allowed_headers: { patterns: headers.map((h) => ({ exact: h, ignore_case: true })) } } : {}),
         validate_mutations: true,
       }),
     };

@@ -14,7 +14,7 @@ import { compareText } from '../../text-order.js';
 const NOUN: Record<EntityKind, string> = {
   services: 'service', routes: 'route', plugins: 'plugin', consumers: 'consumer', upstreams: 'upstream', targets: 'target',
   certificates: 'certificate', ca_certificates: 'ca_certificate', snis: 'sni', jwt_secrets: 'jwt-auth',
-  keyauth_credentials: 'key-auth', basicauth_credentials: 'basic-auth', acls: 'acl-group',
+  keyauth_credentials: 'key-auth', basicauth_credentials: 'basic-auth', hmacauth_credentials: 'hmac-auth', acls: 'acl-group',
 };
 const REFS: Record<string, EntityKind> = { service: 'services', route: 'routes', consumer: 'consumers', upstream: 'upstreams', certificate: 'certificates' };
 /** Fields that hold a secret: a change is reported, the value never printed. */

@@ -3,6 +3,7 @@
 import type { JwtSecret as _frontdesk_authz_v1_JwtSecret, JwtSecret__Output as _frontdesk_authz_v1_JwtSecret__Output } from '../../../frontdesk/authz/v1/JwtSecret.js';
 import type { KeyAuthCredential as _frontdesk_authz_v1_KeyAuthCredential, KeyAuthCredential__Output as _frontdesk_authz_v1_KeyAuthCredential__Output } from '../../../frontdesk/authz/v1/KeyAuthCredential.js';
 import type { BasicAuthCredential as _frontdesk_authz_v1_BasicAuthCredential, BasicAuthCredential__Output as _frontdesk_authz_v1_BasicAuthCredential__Output } from '../../../frontdesk/authz/v1/BasicAuthCredential.js';
+import type { HmacAuthCredential as _frontdesk_authz_v1_HmacAuthCredential, HmacAuthCredential__Output as _frontdesk_authz_v1_HmacAuthCredential__Output } from '../../../frontdesk/authz/v1/HmacAuthCredential.js';
 
 /**
  * A Kong consumer, its credentials and the ACL groups it belongs to.
@@ -26,6 +27,7 @@ export interface Consumer {
    * The salt the key and password hashes of this consumer were made with.
    */
   'credential_salt'?: (string);
+  'hmacauth_credentials'?: (_frontdesk_authz_v1_HmacAuthCredential)[];
 }
 
 /**
@@ -50,4 +52,5 @@ export interface Consumer__Output {
    * The salt the key and password hashes of this consumer were made with.
    */
   'credential_salt': (string);
+  'hmacauth_credentials': (_frontdesk_authz_v1_HmacAuthCredential__Output)[];
 }

@@ -4,6 +4,7 @@ import type { JwtPlugin as _frontdesk_authz_v1_JwtPlugin, JwtPlugin__Output as _
 import type { KeyAuthPlugin as _frontdesk_authz_v1_KeyAuthPlugin, KeyAuthPlugin__Output as _frontdesk_authz_v1_KeyAuthPlugin__Output } from '../../../frontdesk/authz/v1/KeyAuthPlugin.js';
 import type { BasicAuthPlugin as _frontdesk_authz_v1_BasicAuthPlugin, BasicAuthPlugin__Output as _frontdesk_authz_v1_BasicAuthPlugin__Output } from '../../../frontdesk/authz/v1/BasicAuthPlugin.js';
 import type { AclPlugin as _frontdesk_authz_v1_AclPlugin, AclPlugin__Output as _frontdesk_authz_v1_AclPlugin__Output } from '../../../frontdesk/authz/v1/AclPlugin.js';
+import type { HmacAuthPlugin as _frontdesk_authz_v1_HmacAuthPlugin, HmacAuthPlugin__Output as _frontdesk_authz_v1_HmacAuthPlugin__Output } from '../../../frontdesk/authz/v1/HmacAuthPlugin.js';
 
 /**
  * The auth plugins in effect on one Kong route, scopes merged (route > service > global).
@@ -17,6 +18,7 @@ export interface RoutePolicy {
   'key_auth'?: (_frontdesk_authz_v1_KeyAuthPlugin | null);
   'basic_auth'?: (_frontdesk_authz_v1_BasicAuthPlugin | null);
   'acl'?: (_frontdesk_authz_v1_AclPlugin | null);
+  'hmac_auth'?: (_frontdesk_authz_v1_HmacAuthPlugin | null);
 }
 
 /**
@@ -31,4 +33,5 @@ export interface RoutePolicy__Output {
   'key_auth': (_frontdesk_authz_v1_KeyAuthPlugin__Output | null);
   'basic_auth': (_frontdesk_authz_v1_BasicAuthPlugin__Output | null);
   'acl': (_frontdesk_authz_v1_AclPlugin__Output | null);
+  'hmac_auth': (_frontdesk_authz_v1_HmacAuthPlugin__Output | null);
 }
