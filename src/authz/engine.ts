@@ -184,7 +184,10 @@ function allow(
   if (consumer) {
     headersToSet['x-consumer-id'] = consumer.id;
     metadata.consumer_id = consumer.id;
-    if (consumer.customId !== undefined) headersToSet['x-consumer-custom-id'] = consumer.customId;
+    if (consumer.customId !== undefined) {
+      headersToSet['x-consumer-custom-id'] = consumer.customId;
+      metadata.consumer_custom_id = consumer.customId;
+    }
     if (consumer.username !== undefined) {
       headersToSet['x-consumer-username'] = consumer.username;
       metadata.consumer_username = consumer.username;

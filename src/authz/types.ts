@@ -157,7 +157,7 @@ export interface AuthzAllow {
    * a body: the caller must apply this elsewhere or refuse the combination.
    */
   bodyParamsToRemove?: string[];
-  /** Dynamic metadata for later filters (rate limiting): consumer_id, consumer_username, credential_id. */
+  /** Dynamic metadata for later filters (rate limiting): consumer_id, consumer_username, consumer_custom_id, credential_id. */
   metadata: Record<string, string>;
 }
 

@@ -39,6 +39,7 @@ export interface AccessLogEntry {
   /** The consumer authz identified (ext_authz dynamic metadata). */
   consumerId?: string;
   consumerUsername?: string;
+  consumerCustomId?: string;
 }
 
 export interface AccessLogsMessage {
@@ -164,6 +165,7 @@ function authzMetadata(w: Wire, e: AccessLogEntry): void {
     if (key === EXT_AUTHZ) {
       if (values.consumer_id) e.consumerId = values.consumer_id;
       if (values.consumer_username) e.consumerUsername = values.consumer_username;
+      if (values.consumer_custom_id) e.consumerCustomId = values.consumer_custom_id;
     }
     return true;
   });

@@ -51,10 +51,12 @@ export function kongEntry(e: AccessLogEntry): Obj {
   const service = e.tags['kong.service'];
   const route = e.tags['kong.route'];
   if (service) out.service = { name: service };
-  if (route) out.route = { name: route };
+  const routeId = e.tags['kong.route_id'];
+  if (route) out.route = routeId ? { id: routeId, name: route } : { name: route };
   if (e.consumerId || e.consumerUsername) {
     const consumer: Obj = {};
     if (e.consumerId) consumer.id = e.consumerId;
+    if (e.consumerCustomId) consumer.custom_id = e.consumerCustomId;
     if (e.consumerUsername) consumer.username = e.consumerUsername;
     out.consumer = consumer;
   }

@@ -77,8 +77,8 @@ function sender(s: HttpLogSink__Output, agent: Agent): (batch: object[]) => Prom
 }
 
 /**
- * The log companion: Envoy's gRPC access-log service for http-log, prometheus, tcp-log, udp-log
- * and syslog. One logger per listener streams every entry once (resources/filters/companion-log.ts);
+ * The log companion: Envoy's gRPC access-log service for http-log, prometheus, tcp-log, udp-log,
+ * syslog and statsd. One logger per listener streams every entry once (resources/filters/companion-log.ts);
  * each entry names its sink per plugin in a custom tag (a content hash of one plugin
  * configuration, sent over ADS as HttpLogSink, MetricsSink or StreamLogSink). The stream is
  * read by a lean decoder of the fields Kong's entry and metrics need (als-decode.ts); each entry

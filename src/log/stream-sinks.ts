@@ -13,6 +13,8 @@
  *   server_errors_severity, 4xx client_errors_severity, else successful_severity), sent only
  *   when that severity is at least as severe as log_level (Kong's send_to_syslog), APP-NAME
  *   "kong", MSG the entry as JSON.
+ * - statsd: Kong's metrics of each entry (kong/plugins/statsd/log.lua) as StatsD lines, one a
+ *   datagram or combined up to udp_packet_size, or over TCP with use_tcp (statsdLines below).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { hostname as osHostname } from 'node:os';
@@ -20,6 +22,7 @@ import { connect as netConnect, isIPv6, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { StreamLogSink__Output } from '../contracts/log.js';
 import type { Logger } from '../logger.js';
+import { kongId } from '../kong-ids.js';
 import { SYSLOG_FACILITIES, SYSLOG_SEVERITIES } from '../syslog-codes.js';
 import { KongQueue, type QueueClock, type QueueCounts } from './queue.js';
 
@@ -42,7 +45,7 @@ export interface StreamSinkOptions {
 /** Kong's queue bounds for a TCP sink (typedefs.queue's defaults, batches of lines sent together). */
 const TCP_QUEUE = { maxBatchSize: 100, maxCoalescingDelayS: 0, maxEntries: 10000, maxRetryTimeS: 60, initialRetryDelayS: 0.01, maxRetryDelayS: 60, concurrencyLimit: 1 };
 
-function tcpSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+function tcpSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink & { pushText(text: string): void } {
   let socket: Socket | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
   const drop = () => { socket?.destroy(); socket = undefined; };
@@ -70,6 +73,7 @@ function tcpSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
   const queue = new KongQueue<string>(TCP_QUEUE, send, o.clock, (count, why) => o.logger.warn({ sink: c.name, count, why }, why === 'full' ? 'log: tcp-log queue full, oldest entries dropped' : 'log: tcp-log batch dropped after max_retry_time'));
   return {
     push: (entry) => queue.push(`${JSON.stringify(entry)}\n`),
+    pushText: (text) => queue.push(text),
     counts: () => ({ queued: queue.held, ...queue.counts }),
     close() { queue.close(); if (idle) clearTimeout(idle); drop(); },
   };
@@ -124,9 +128,101 @@ function syslogSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink 
   };
 }
 
+type Entry = {
+  request?: { size?: number };
+  response?: { status?: number; size?: number };
+  latencies?: { request?: number; proxy?: number; kong?: number };
+  service?: { name?: string };
+  route?: { id?: string };
+  consumer?: { id?: string; custom_id?: string; username?: string };
+};
+
+/** StatsD's type letters for Kong's stat types. */
+const STAT_TYPE: Readonly<Record<string, string>> = { counter: 'c', gauge: 'g', histogram: 'h', meter: 'm', set: 's', timer: 'ms' };
+/** The metrics whose value is a field of the entry, and their stat names. */
+const VALUE_STATS: Readonly<Record<string, { stat: string; value: (e: Entry) => number | undefined }>> = {
+  request_count: { stat: 'request.count', value: () => 1 },
+  latency: { stat: 'latency', value: (e) => e.latencies?.request },
+  request_size: { stat: 'request.size', value: (e) => e.request?.size },
+  response_size: { stat: 'response.size', value: (e) => e.response?.size },
+  upstream_latency: { stat: 'upstream_latency', value: (e) => e.latencies?.proxy },
+  kong_latency: { stat: 'kong_latency', value: (e) => e.latencies?.kong },
+};
+/** The one workspace: Kong's `default`, its id as Kong derives one from a name. */
+const WORKSPACE = { workspace_name: 'default', workspace_id: kongId('workspaces', 'default') } as const;
+
+/**
+ * The StatsD lines of one entry, as Kong's statsd log.lua sends them: each metric under
+ * `<prefix>.service.<service, dots as "_">` (`global.unmatched` without a service), except
+ * status_count_per_user_per_route's `route.<route id>.user.<consumer>.status.<status>`; a line is
+ * `<name>:<value>|<type>`, with `|@<rate>` for a sample rate other than 1. A metric of the
+ * consumer is left out without one; a value the entry lacks (no upstream: no upstream_latency)
+ * too. None when allow_status_codes leaves the status out.
+ */
+export function statsdLines(c: StreamLogSink__Output, entry: object, hostname: string): string[] {
+  const e = entry as Entry;
+  const status = Number(e.response?.status ?? 0);
+  if (c.status_filter && !c.allow_status_codes.some((r) => status >= r.from && status <= r.to)) return [];
+  const prefix = c.hostname_in_prefix ? `${c.prefix}.node.${hostname.replace(/\./g, '_')}` : c.prefix;
+  const out: string[] = [];
+  const line = (stat: string, value: string | number, type: string, rate?: number) =>
+    out.push(`${prefix}.${stat}:${value}|${type}${rate && rate !== 1 ? `|@${rate}` : ''}`);
+  for (const m of c.metrics) {
+    const service = e.service?.name;
+    const scope = service ? `service.${service.replace(/\./g, '_')}` : 'global.unmatched';
+    const consumer = m.consumer_identifier === 'consumer_id' ? e.consumer?.id : m.consumer_identifier === 'username' ? e.consumer?.username : e.consumer?.custom_id;
+    const rate = m.sample_rate || undefined;
+    switch (m.name) {
+      case 'unique_users': if (consumer) line(`${scope}.user.uniques`, consumer, 's'); break;
+      case 'request_per_user': if (consumer) line(`${scope}.user.${consumer}.request.count`, 1, 'c', rate); break;
+      case 'status_count': line(`${scope}.status.${status}`, 1, 'c', rate); break;
+      case 'status_count_per_user': if (consumer) line(`${scope}.user.${consumer}.status.${status}`, 1, 'c', rate); break;
+      case 'status_count_per_workspace':
+        line(`${scope}.workspace.${WORKSPACE[m.workspace_identifier === 'workspace_name' ? 'workspace_name' : 'workspace_id']}.status.${status}`, 1, 'c', rate);
+        break;
+      case 'status_count_per_user_per_route': if (consumer && e.route?.id) line(`route.${e.route.id}.user.${consumer}.status.${status}`, 1, 'c', rate); break;
+      default: {
+        const v = VALUE_STATS[m.name];
+        const value = v?.value(e);
+        if (v && value !== undefined && value !== -1) line(`${scope}.${v.stat}`, Math.round(value), STAT_TYPE[m.stat_type] ?? 'c', rate);
+      }
+    }
+  }
+  return out;
+}
+
+/** Lines combined into datagrams of up to `size` bytes ("\n" between them); 0: one a datagram. */
+export function statsdPackets(lines: readonly string[], size: number): string[] {
+  if (!size) return [...lines];
+  const out: string[] = [];
+  let packet = '';
+  for (const l of lines) {
+    if (packet && Buffer.byteLength(packet) + 1 + Buffer.byteLength(l) > size) { out.push(packet); packet = ''; }
+    packet = packet ? `${packet}\n${l}` : l;
+  }
+  if (packet) out.push(packet);
+  return out;
+}
+
+function statsdSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  const host = o.hostname ?? osHostname();
+  if (c.use_tcp) {
+    // A TCP StatsD server reads lines: each entry's, "\n"-terminated, through the tcp-log connection handling.
+    const tcp = tcpSink({ ...c, timeout_ms: 10000, keepalive_ms: 60000, tls: false, tls_sni: '' }, o);
+    return { push: (entry) => { const lines = statsdLines(c, entry, host); if (lines.length) tcp.pushText(`${lines.join('\n')}\n`); }, counts: tcp.counts, close: tcp.close };
+  }
+  const d = datagrams(c.host, c.port, c.name, o.logger);
+  return {
+    push(entry) { for (const p of statsdPackets(statsdLines(c, entry, host), c.udp_packet_size)) d.send(p); },
+    counts: () => ({ queued: 0, ...d.counts }),
+    close: d.close,
+  };
+}
+
 /** The sink of one StreamLogSink resource. */
 export function startStreamSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
   if (c.kind === 'TCP') return tcpSink(c, o);
   if (c.kind === 'UDP') return udpSink(c, o);
+  if (c.kind === 'STATSD') return statsdSink(c, o);
   return syslogSink(c, o);
 }

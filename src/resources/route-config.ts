@@ -147,7 +147,9 @@ const NAMING_PLUGINS = ['file-log', 'http-log', 'prometheus', ...STREAM_LOG_PLUG
  */
 function routeMetadata(r: IrRoute, ctx: FilterContext): JsonObject | undefined {
   const logged = NAMING_PLUGINS.some((p) => r.plugins[p] || ctx.ir.globalPlugins[p] || Object.values(r.consumerPlugins).some((c) => c[p]));
-  return logged ? { filter_metadata: { frontdesk: compact({ route: r.routeName, service: r.service }) } } : undefined;
+  if (!logged) return undefined;
+  const statsd = r.plugins.statsd || ctx.ir.globalPlugins.statsd;
+  return { filter_metadata: { frontdesk: compact({ route: r.routeName, service: r.service, ...(statsd ? { route_id: r.routeId } : {}) }) } };
 }
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };

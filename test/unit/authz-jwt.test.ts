@@ -63,7 +63,7 @@ describe('jwt: algorithms', () => {
       assert.equal(d.headersToSet['x-credential-identifier'], iss);
       assert.equal(d.headersToSet['x-anonymous-consumer'], undefined);
       assert.ok(d.headersToRemove.includes('x-anonymous-consumer'));
-      assert.deepEqual(d.metadata, { consumer_id: 'c-alice', consumer_username: 'alice', credential_id: iss });
+      assert.deepEqual(d.metadata, { consumer_id: 'c-alice', consumer_username: 'alice', consumer_custom_id: 'A-1', credential_id: iss });
       assert.equal(d.anonymous, false);
     });
   }

@@ -33,7 +33,7 @@ describe('key-auth', () => {
   it('accepts the key in the apikey header and sets the consumer headers (credential id as X-Credential-Identifier)', async () => {
     const d = allowed(await engine.check('default', request('/', { apikey: 'Mouse' })));
     assert.deepEqual(d.headersToSet, { 'x-consumer-id': 'c-mickey', 'x-consumer-custom-id': 'M-1', 'x-consumer-username': 'Mickey', 'x-credential-identifier': 'kc-1' });
-    assert.deepEqual(d.metadata, { consumer_id: 'c-mickey', consumer_username: 'Mickey', credential_id: 'kc-1' });
+    assert.deepEqual(d.metadata, { consumer_id: 'c-mickey', consumer_username: 'Mickey', consumer_custom_id: 'M-1', credential_id: 'kc-1' });
     assert.equal(d.queryParamsToRemove, undefined);
     assert.ok(!d.headersToRemove.includes('apikey'), 'the key is forwarded when hide_credentials is false');
   });

@@ -305,7 +305,7 @@ describe('authz companion resources', () => {
       assert.equal(ok.headersToSet['x-consumer-username'], 'web-app');
       assert.equal(ok.headersToSet['x-consumer-custom-id'], 'web-001');
       assert.equal(ok.headersToSet['x-consumer-groups'], 'orders-read');
-      assert.deepEqual(ok.metadata, { consumer_id: kongId('consumers', 'web-app'), consumer_username: 'web-app', credential_id: 'web-app-issuer' });
+      assert.deepEqual(ok.metadata, { consumer_id: kongId('consumers', 'web-app'), consumer_username: 'web-app', consumer_custom_id: 'web-001', credential_id: 'web-app-issuer' });
     }
     const expired = signToken('RS256', RSA.privateKey, { iss: 'web-app-issuer', exp: NOW_S - 1 });
     assert.deepEqual(await engine.check(pid('orders-route'), { method: 'GET', path: '/', headers: { authorization: `Bearer ${expired}` } }),

@@ -137,7 +137,7 @@ describe('the accepted path without Lua: header_to_metadata only where the consu
 `));
     assert.ok(c.filters.indexOf(METADATA) > c.filters.indexOf('frontdesk.auth.decide'), c.filters.join(' '));
     const rules = (route: string) => (c.perRoute(route, METADATA)?.request_rules as Obj[] | undefined)?.map((x) => `${x.header}>${x.on_header_present.metadata_namespace}/${x.on_header_present.key}`);
-    const all = ['x-consumer-id>envoy.filters.http.ext_authz/consumer_id', 'x-consumer-username>envoy.filters.http.ext_authz/consumer_username', 'x-credential-identifier>envoy.filters.http.ext_authz/credential_id'];
+    const all = ['x-consumer-id>envoy.filters.http.ext_authz/consumer_id', 'x-consumer-username>envoy.filters.http.ext_authz/consumer_username', 'x-consumer-custom-id>envoy.filters.http.ext_authz/consumer_custom_id', 'x-credential-identifier>envoy.filters.http.ext_authz/credential_id'];
     for (const r of ['key-consumer', 'jwt-credential', 'key-cache', 'key-override']) assert.deepEqual(rules(r), all, r);
     for (const r of ['key-service', 'jwt-plain']) assert.equal(rules(r), undefined, r);
   });

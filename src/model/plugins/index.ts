@@ -23,6 +23,7 @@ import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
 import { responseTransformerPlugin } from './response-transformer.js';
+import { statsdPlugin } from './statsd.js';
 import { syslogPlugin } from './syslog.js';
 import { tcpLogPlugin } from './tcp-log.js';
 import { udpLogPlugin } from './udp-log.js';
@@ -39,7 +40,7 @@ export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
-  syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
+  statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 
 type Definitions = (typeof PLUGINS)[number];

@@ -19,7 +19,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
   'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session', 'standard-webhooks',
-  'statsd', 'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',
+  'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',
   'upstream-oauth', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
   'xml-threat-protection',
 ];

@@ -29,8 +29,33 @@ export function refuseLua(c: { custom_fields_by_lua?: Record<string, string> | u
 export { SYSLOG_FACILITIES, SYSLOG_SEVERITIES, type SyslogSeverity } from '../../syslog-codes.js';
 import type { SyslogSeverity } from '../../syslog-codes.js';
 
-/** What the IR carries for tcp-log, udp-log and syslog: where and how entries are sent. */
+/** One statsd metric, its identifiers resolved (the metric's, else the plugin's default). */
+export interface StatsdMetricFeature {
+  name: string;
+  statType: string;
+  sampleRate?: number;
+  consumerIdentifier: string;
+  serviceIdentifier: string;
+  workspaceIdentifier: string;
+}
+
+/** What the IR carries for statsd: where the lines go, and which. */
+export interface StatsdFeature {
+  kind: 'statsd';
+  host: string;
+  port: number;
+  prefix: string;
+  metrics: StatsdMetricFeature[];
+  /** Inclusive status ranges whose requests are counted; none: every request. */
+  allowStatusCodes?: Array<[number, number]>;
+  udpPacketSize: number;
+  useTcp: boolean;
+  hostnameInPrefix: boolean;
+}
+
+/** What the IR carries for tcp-log, udp-log, syslog and statsd: where and how entries are sent. */
 export type StreamLogFeature =
+  | StatsdFeature
   | { kind: 'tcp'; host: string; port: number; timeoutMs: number; keepaliveMs: number; tls: boolean; tlsSni?: string }
   | { kind: 'udp'; host: string; port: number; timeoutMs: number }
   | { kind: 'syslog'; facility: string; logLevel: SyslogSeverity; successful: SyslogSeverity; clientErrors: SyslogSeverity; serverErrors: SyslogSeverity };

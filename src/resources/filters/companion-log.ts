@@ -44,7 +44,7 @@ export const namespaceOf = (p: Plugin) => `frontdesk.${p.replace('-', '_')}`;
 export const LOG_CONSUMERS: readonly LogConsumer[] = [
   { plugin: 'http-log', namespace: namespaceOf('http-log'), headers: true },
   { plugin: 'prometheus', namespace: namespaceOf('prometheus'), headers: false },
-  ...STREAM_LOG_PLUGINS.map((p) => ({ plugin: p, namespace: namespaceOf(p), headers: true })),
+  ...STREAM_LOG_PLUGINS.map((p) => ({ plugin: p, namespace: namespaceOf(p), headers: p !== 'statsd' })),
 ];
 
 /** The sink a plugin's feature sends to (its content-hashed name, contracts/log.ts). */
@@ -91,6 +91,8 @@ function customTags(ir: GatewayIR, ctx: FilterContext): JsonObject[] {
   return [
     routeTag('kong.service', 'frontdesk', 'service'),
     routeTag('kong.route', 'frontdesk', 'route'),
+    // statsd's status_count_per_user_per_route names the route by its id.
+    ...(usedBy(LOG_CONSUMERS.find((c) => c.plugin === 'statsd')!, ir, ir.routes) ? [routeTag('kong.route_id', 'frontdesk', 'route_id')] : []),
     ...LOG_CONSUMERS.filter((c) => usedBy(c, ir, ir.routes)).map((c) => routeTag(c.namespace, c.namespace, 'sink', globalSinkOf(c.plugin, ir))),
     ...(() => { const u = unloggedNative(ctx); return u.length ? [{ tag: UNLOGGED_TAG, literal: { value: u.join(',') } }] : []; })(),
   ];

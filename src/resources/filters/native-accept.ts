@@ -354,7 +354,10 @@ function metadataReadOn(r: IrRoute, ctx: FilterContext): boolean {
 export function nativeConsumerMetadataFilter(namespace: string): HttpFilter {
   const rule = (header: string, key: string) => ({ header, on_header_present: { metadata_namespace: namespace, key, type: 'STRING' }, remove: false });
   const config = () => anyMessage(HEADER_TO_METADATA, {
-    request_rules: [rule('x-consumer-id', 'consumer_id'), rule('x-consumer-username', 'consumer_username'), rule('x-credential-identifier', 'credential_id')],
+    request_rules: [
+      rule('x-consumer-id', 'consumer_id'), rule('x-consumer-username', 'consumer_username'), rule('x-consumer-custom-id', 'consumer_custom_id'),
+      rule('x-credential-identifier', 'credential_id'),
+    ],
   });
   return {
     name: CONSUMER_METADATA_FILTER,

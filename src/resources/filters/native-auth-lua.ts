@@ -612,7 +612,10 @@ function envoy_on_request(h)
     local c = C[consumer]
     headers:replace("x-consumer-id", c[1])
     meta:set(AUTHZ_NS, "consumer_id", c[1])
-    if c[3] then headers:replace("x-consumer-custom-id", c[3]) end
+    if c[3] then
+      headers:replace("x-consumer-custom-id", c[3])
+      meta:set(AUTHZ_NS, "consumer_custom_id", c[3])
+    end
     if c[2] then
       headers:replace("x-consumer-username", c[2])
       meta:set(AUTHZ_NS, "consumer_username", c[2])

@@ -1,5 +1,7 @@
 // Original file: proto/frontdesk/log/v1/log.proto
 
+import type { StatsdMetric as _frontdesk_log_v1_StatsdMetric, StatsdMetric__Output as _frontdesk_log_v1_StatsdMetric__Output } from '../../../frontdesk/log/v1/StatsdMetric.js';
+import type { StatusRange as _frontdesk_log_v1_StatusRange, StatusRange__Output as _frontdesk_log_v1_StatusRange__Output } from '../../../frontdesk/log/v1/StatusRange.js';
 
 // Original file: proto/frontdesk/log/v1/log.proto
 
@@ -8,6 +10,7 @@ export const _frontdesk_log_v1_StreamLogSink_Kind = {
   TCP: 'TCP',
   UDP: 'UDP',
   SYSLOG: 'SYSLOG',
+  STATSD: 'STATSD',
 } as const;
 
 export type _frontdesk_log_v1_StreamLogSink_Kind =
@@ -19,6 +22,8 @@ export type _frontdesk_log_v1_StreamLogSink_Kind =
   | 2
   | 'SYSLOG'
   | 3
+  | 'STATSD'
+  | 4
 
 export type _frontdesk_log_v1_StreamLogSink_Kind__Output = typeof _frontdesk_log_v1_StreamLogSink_Kind[keyof typeof _frontdesk_log_v1_StreamLogSink_Kind]
 
@@ -49,6 +54,18 @@ export interface StreamLogSink {
   'successful_severity'?: (string);
   'client_errors_severity'?: (string);
   'server_errors_severity'?: (string);
+  /**
+   * statsd: the metrics' prefix and list, the status ranges counted (status_filter false: every
+   * status), lines combined into datagrams of up to udp_packet_size bytes (0: one a datagram),
+   * TCP instead of UDP, the companion's host name in the prefix.
+   */
+  'prefix'?: (string);
+  'metrics'?: (_frontdesk_log_v1_StatsdMetric)[];
+  'status_filter'?: (boolean);
+  'allow_status_codes'?: (_frontdesk_log_v1_StatusRange)[];
+  'udp_packet_size'?: (number);
+  'use_tcp'?: (boolean);
+  'hostname_in_prefix'?: (boolean);
 }
 
 /**
@@ -78,4 +95,16 @@ export interface StreamLogSink__Output {
   'successful_severity': (string);
   'client_errors_severity': (string);
   'server_errors_severity': (string);
+  /**
+   * statsd: the metrics' prefix and list, the status ranges counted (status_filter false: every
+   * status), lines combined into datagrams of up to udp_packet_size bytes (0: one a datagram),
+   * TCP instead of UDP, the companion's host name in the prefix.
+   */
+  'prefix': (string);
+  'metrics': (_frontdesk_log_v1_StatsdMetric__Output)[];
+  'status_filter': (boolean);
+  'allow_status_codes': (_frontdesk_log_v1_StatusRange__Output)[];
+  'udp_packet_size': (number);
+  'use_tcp': (boolean);
+  'hostname_in_prefix': (boolean);
 }
