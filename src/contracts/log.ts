@@ -92,8 +92,8 @@ export function metricsResources(ir: GatewayIR): CompanionResource[] {
   })));
 }
 
-/** The plugins whose entries the companion sends on as texts (tcp-log, udp-log, syslog: JSON; statsd: StatsD lines). */
-export const STREAM_LOG_PLUGINS = ['tcp-log', 'udp-log', 'syslog', 'statsd'] as const;
+/** The plugins whose entries the companion sends on as texts (tcp-log, udp-log, syslog: JSON; statsd, datadog: StatsD lines). */
+export const STREAM_LOG_PLUGINS = ['tcp-log', 'udp-log', 'syslog', 'statsd', 'datadog'] as const;
 export type StreamLogPlugin = (typeof STREAM_LOG_PLUGINS)[number];
 type StreamLog = FeatureOf<StreamLogPlugin>;
 
@@ -102,7 +102,7 @@ export function streamSinkName(f: StreamLog): string {
   return `${f.kind}-log-${createHash('sha256').update(JSON.stringify(f)).digest('hex').slice(0, 16)}`;
 }
 
-/** Every tcp-log, udp-log, syslog and statsd configuration the IR uses (global and per route), once each. */
+/** Every tcp-log, udp-log, syslog, statsd and datadog configuration the IR uses (global and per route), once each. */
 export function streamLogFeatures(ir: GatewayIR, plugins: readonly StreamLogPlugin[] = STREAM_LOG_PLUGINS): StreamLog[] {
   const out = new Map<string, StreamLog>();
   for (const p of plugins) collect<StreamLogPlugin>(ir, p, streamSinkName, out);
@@ -117,6 +117,12 @@ function streamSink(f: StreamLog): StreamLogSink {
     };
   }
   if (f.kind === 'udp') return { name, kind: 'UDP', host: f.host, port: f.port, timeout_ms: f.timeoutMs };
+  if (f.kind === 'datadog') {
+    return {
+      name, kind: 'DATADOG', host: f.host, port: f.port, prefix: f.prefix, service_name_tag: f.serviceNameTag, status_tag: f.statusTag, consumer_tag: f.consumerTag,
+      metrics: f.metrics.map((m) => ({ name: m.name, stat_type: m.statType, sample_rate: m.sampleRate ?? 0, consumer_identifier: m.consumerIdentifier ?? '', tags: m.tags })),
+    };
+  }
   if (f.kind === 'statsd') {
     return {
       name, kind: 'STATSD', host: f.host, port: f.port, prefix: f.prefix, udp_packet_size: f.udpPacketSize, use_tcp: f.useTcp, hostname_in_prefix: f.hostnameInPrefix,
@@ -135,7 +141,7 @@ export function streamLogResources(ir: GatewayIR): CompanionResource[] {
   return byName(streamLogFeatures(ir).map((f) => companionResource(STREAM_LOG_TYPE_URL, streamSinkName(f), streamSink(f))));
 }
 
-/** Whether any Envoy logger of the IR streams to the log companion (http-log, prometheus, tcp-log, udp-log, syslog, statsd). */
+/** Whether any Envoy logger of the IR streams to the log companion (http-log, prometheus, tcp-log, udp-log, syslog, statsd, datadog). */
 export function usesLogCompanion(ir: GatewayIR): boolean {
   return httpLogFeatures(ir).length > 0 || prometheusFeatures(ir).length > 0 || streamLogFeatures(ir).length > 0;
 }

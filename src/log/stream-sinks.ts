@@ -13,6 +13,7 @@
  *   server_errors_severity, 4xx client_errors_severity, else successful_severity), sent only
  *   when that severity is at least as severe as log_level (Kong's send_to_syslog), APP-NAME
  *   "kong", MSG the entry as JSON.
+ * - datadog: the same metrics as DogStatsD lines, service, status and consumer as tags (datadogLines).
  * - statsd: Kong's metrics of each entry (kong/plugins/statsd/log.lua) as StatsD lines, one a
  *   datagram or combined up to udp_packet_size, or over TCP with use_tcp (statsdLines below).
  */
@@ -138,7 +139,7 @@ type Entry = {
 };
 
 /** StatsD's type letters for Kong's stat types. */
-const STAT_TYPE: Readonly<Record<string, string>> = { counter: 'c', gauge: 'g', histogram: 'h', meter: 'm', set: 's', timer: 'ms' };
+const STAT_TYPE: Readonly<Record<string, string>> = { counter: 'c', gauge: 'g', histogram: 'h', meter: 'm', set: 's', timer: 'ms', distribution: 'd' };
 /** The metrics whose value is a field of the entry, and their stat names. */
 const VALUE_STATS: Readonly<Record<string, { stat: string; value: (e: Entry) => number | undefined }>> = {
   request_count: { stat: 'request.count', value: () => 1 },
@@ -204,6 +205,34 @@ export function statsdPackets(lines: readonly string[], size: number): string[] 
   return out;
 }
 
+/**
+ * The DogStatsD lines of one entry, as Kong's datadog handler sends them: one per metric,
+ * `<prefix>.<stat>:<value>|<type>` with `|@<rate>` for a rate other than 1 and
+ * `|#<service tag>:<service, dots as "_">,<status tag>:<status>[,<consumer tag>:<consumer>],<metric's tags>`;
+ * a consumer id with its dashes as "_"; a value the entry lacks is Kong's -1 (no upstream: no
+ * upstream latency).
+ */
+export function datadogLines(c: StreamLogSink__Output, entry: object): string[] {
+  const e = entry as Entry;
+  const service = (e.service?.name ?? '').replace(/\./g, '_');
+  const status = e.response?.status ?? '-';
+  return c.metrics.flatMap((m) => {
+    const v = VALUE_STATS[m.name];
+    if (!v) return [];
+    const value = v.value(e);
+    const consumer = m.consumer_identifier === 'consumer_id' ? e.consumer?.id?.replace(/-/g, '_')
+      : m.consumer_identifier === 'username' ? e.consumer?.username : m.consumer_identifier === 'custom_id' ? e.consumer?.custom_id : undefined;
+    const tags = [`${c.service_name_tag || 'name'}:${service}`, `${c.status_tag || 'status'}:${status}`, ...(consumer !== undefined ? [`${c.consumer_tag || 'consumer'}:${consumer}`] : []), ...m.tags];
+    const rate = m.sample_rate && m.sample_rate !== 1 ? `|@${m.sample_rate}` : '';
+    return [`${c.prefix}.${v.stat}:${value === undefined ? -1 : Math.round(value)}|${STAT_TYPE[m.stat_type] ?? 'c'}${rate}|#${tags.join(',')}`];
+  });
+}
+
+function datadogSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  const d = datagrams(c.host, c.port, c.name, o.logger);
+  return { push(entry) { for (const l of datadogLines(c, entry)) d.send(l); }, counts: () => ({ queued: 0, ...d.counts }), close: d.close };
+}
+
 function statsdSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
   const host = o.hostname ?? osHostname();
   if (c.use_tcp) {
@@ -224,5 +253,6 @@ export function startStreamSink(c: StreamLogSink__Output, o: StreamSinkOptions):
   if (c.kind === 'TCP') return tcpSink(c, o);
   if (c.kind === 'UDP') return udpSink(c, o);
   if (c.kind === 'STATSD') return statsdSink(c, o);
+  if (c.kind === 'DATADOG') return datadogSink(c, o);
   return syslogSink(c, o);
 }

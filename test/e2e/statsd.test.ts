@@ -1,5 +1,5 @@
-// Kong's statsd through a real Envoy and the log companion, to a UDP StatsD server the test
-// starts: the metric names and types Kong's statsd log.lua sends (kong/plugins/statsd), the
+// Kong's statsd and datadog through a real Envoy and the log companion, to UDP StatsD servers
+// the test starts (datadog's lines are DogStatsD: tags after "|#"): the metric names and types Kong's statsd log.lua sends (kong/plugins/statsd), the
 // consumer by its custom_id (Kong's default identifier) once key-auth, checked inside Envoy,
 // has set it, the route by its id, allow_status_codes, lines combined under udp_packet_size.
 import assert from 'node:assert/strict';
@@ -27,6 +27,7 @@ async function startStatsdServer() {
 describe('statsd: Kong\'s metrics through the log companion', () => {
   let statsd: Awaited<ReturnType<typeof startStatsdServer>>;
   let packed: Awaited<ReturnType<typeof startStatsdServer>>;
+  let dogs: Awaited<ReturnType<typeof startStatsdServer>>;
   let up: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
   let authz: TestAuthz;
@@ -35,6 +36,7 @@ describe('statsd: Kong\'s metrics through the log companion', () => {
   before(async () => {
     statsd = await startStatsdServer();
     packed = await startStatsdServer();
+    dogs = await startStatsdServer();
     up = await startEchoUpstream('shop');
     const az = await authzForTests();
     const logPort = await freePort();
@@ -59,6 +61,12 @@ services:
           - { name: request-termination, config: { status_code: 418 } }
           - name: statsd
             config: { host: 127.0.0.1, port: ${statsd.port}, allow_status_codes: ["200-299"] }
+      - name: dog
+        paths: [/dog]
+        plugins:
+          - name: key-auth
+          - name: datadog
+            config: { host: 127.0.0.1, port: ${dogs.port} }
       - name: packed
         paths: [/packed]
         plugins:
@@ -85,6 +93,7 @@ services:
     await up?.close();
     await statsd?.close();
     await packed?.close();
+    await dogs?.close();
   });
 
   test('an authenticated request: Kong\'s default metrics under kong.service.<service>, the consumer by custom_id, the route by id', async () => {
@@ -133,5 +142,17 @@ services:
     assert.equal(lines[0], 'fd.service.shop_eu.request.count:1|c|@0.5');
     assert.match(lines[1]!, /^fd\.service\.shop_eu\.latency:\d+\|h$/);
     assert.equal(lines[2], 'fd.service.shop_eu.workspace.default.status.200:1|c');
+  });
+
+  test('datadog: Kong\'s six default metrics, one datagram each, the service, status and consumer (custom_id) as tags', async () => {
+    assert.equal((await proxyRequest(gw, { path: '/dog', headers: { apikey: 'statsd-key' } })).status, 200);
+    await waitFor(() => dogs.datagrams.length >= 6 || undefined, 'the datadog lines', 15_000);
+    const tags = '|#name:shop_eu,status:200,consumer:partner-7,app:kong';
+    const lines = [...dogs.datagrams].sort();
+    assert.equal(lines.length, 6);
+    assert.ok(lines.includes(`kong.request.count:1|c${tags}`), lines.join('\n'));
+    for (const [stat, type] of [['kong_latency', 'ms'], ['latency', 'ms'], ['request.size', 'ms'], ['response.size', 'ms'], ['upstream_latency', 'ms']]) {
+      assert.ok(lines.some((l) => new RegExp(`^kong\\.${stat.replace('.', '\\.')}:\\d+\\|${type}\\|#name:shop_eu,status:200,consumer:partner-7,app:kong$`).test(l)), `${stat}: ${lines.join('\n')}`);
+    }
   });
 });

@@ -4,15 +4,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StreamLogSink__Output } from '../../src/contracts/log.js';
-import { statsdLines, statsdPackets } from '../../src/log/stream-sinks.js';
+import { datadogLines, statsdLines, statsdPackets } from '../../src/log/stream-sinks.js';
 
 const sink = (over: Partial<StreamLogSink__Output> = {}): StreamLogSink__Output => ({
   name: 'statsd-log-test', kind: 'STATSD', host: '127.0.0.1', port: 8125, timeout_ms: 0, keepalive_ms: 0, tls: false, tls_sni: '', facility: '', log_level: '',
   successful_severity: '', client_errors_severity: '', server_errors_severity: '', prefix: 'kong', status_filter: false, allow_status_codes: [],
-  udp_packet_size: 0, use_tcp: false, hostname_in_prefix: false, metrics: [], ...over,
+  udp_packet_size: 0, use_tcp: false, hostname_in_prefix: false, metrics: [], service_name_tag: '', status_tag: '', consumer_tag: '', ...over,
 });
 const metric = (name: string, stat_type: string, sample_rate = 0, consumer_identifier = 'custom_id') =>
-  ({ name, stat_type, sample_rate, consumer_identifier, service_identifier: 'service_name_or_host', workspace_identifier: 'workspace_id' });
+  ({ name, stat_type, sample_rate, consumer_identifier, service_identifier: 'service_name_or_host', workspace_identifier: 'workspace_id', tags: [] as string[] });
 
 const entry = {
   request: { size: 120 }, response: { status: 201, size: 64 }, latencies: { request: 12.6, proxy: 9, kong: 3 },
@@ -47,5 +47,24 @@ describe('statsd lines', () => {
     assert.deepEqual(statsdPackets(lines, 0), lines);
     assert.deepEqual(statsdPackets(lines, 15), ['a.b:1|c\na.c:2|c', 'a.d:3|c']);
     assert.deepEqual(statsdPackets(lines, 4), lines, 'a line longer than the size still goes, alone');
+  });
+});
+
+describe('datadog lines (kong/plugins/datadog/handler.lua, statsd_logger.lua)', () => {
+  const dd = (metrics: StreamLogSink__Output['metrics'], over: Partial<StreamLogSink__Output> = {}) =>
+    sink({ kind: 'DATADOG', prefix: 'kong', service_name_tag: 'name', status_tag: 'status', consumer_tag: 'consumer', metrics, ...over });
+  const ddMetric = (name: string, stat_type: string, sample_rate = 0, consumer_identifier = 'custom_id', tags = ['app:kong']) => ({ ...metric(name, stat_type, sample_rate, consumer_identifier), tags });
+
+  it('one line a metric: Kong\'s tags (service, status, consumer), then the metric\'s', () => {
+    assert.deepEqual(datadogLines(dd([ddMetric('request_count', 'counter', 1), ddMetric('latency', 'timer'), ddMetric('request_size', 'distribution', 0.5, 'consumer_id', ['T1:V1', 'T2'])]), entry), [
+      'kong.request.count:1|c|#name:orders_v2,status:201,consumer:ann-7,app:kong',
+      'kong.latency:13|ms|#name:orders_v2,status:201,consumer:ann-7,app:kong',
+      'kong.request.size:120|d|@0.5|#name:orders_v2,status:201,consumer:c_1,T1:V1,T2',
+    ]);
+  });
+  it('tag names and prefix of the config; no consumer tag without one; -1 for a latency the entry lacks', () => {
+    const c = dd([ddMetric('upstream_latency', 'timer', 0, 'username', [])], { prefix: 'edge', service_name_tag: 'upstream', status_tag: 'code', consumer_tag: 'who' });
+    assert.deepEqual(datadogLines(c, entry), ['edge.upstream_latency:9|ms|#upstream:orders_v2,code:201,who:ann']);
+    assert.deepEqual(datadogLines(c, { response: { status: 404 }, latencies: { request: 1 } }), ['edge.upstream_latency:-1|ms|#upstream:,code:404']);
   });
 });

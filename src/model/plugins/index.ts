@@ -6,6 +6,7 @@ import { correlationIdPlugin } from './correlation-id.js';
 import { corsPlugin } from './cors.js';
 import { grpcGatewayPlugin } from './grpc-gateway.js';
 import { grpcWebPlugin } from './grpc-web.js';
+import { datadogPlugin } from './datadog.js';
 import { fileLogPlugin } from './file-log.js';
 import { hmacAuthPlugin } from './hmac-auth.js';
 import { httpLogPlugin } from './http-log.js';
@@ -40,7 +41,7 @@ export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, zipkinPlugin,
-  statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
+  datadogPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 
 type Definitions = (typeof PLUGINS)[number];

@@ -11,7 +11,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'acme', 'ai-azure-content-safety', 'ai-prompt-compressor', 'ai-prompt-decorator', 'ai-prompt-guard', 'ai-prompt-template',
   'ai-proxy', 'ai-proxy-advanced', 'ai-rag-injector', 'ai-rate-limiting-advanced', 'ai-request-transformer',
   'ai-response-transformer', 'ai-semantic-cache', 'ai-semantic-prompt-guard', 'app-dynamics', 'application-registration',
-  'aws-lambda', 'azure-functions', 'canary', 'confluent', 'datadog', 'datakit', 'degraphql', 'exit-transformer',
+  'aws-lambda', 'azure-functions', 'canary', 'confluent', 'datakit', 'degraphql', 'exit-transformer',
   'forward-proxy', 'graphql-proxy-cache-advanced', 'graphql-rate-limiting-advanced', 'grpc-gateway-advanced',
   'header-cert-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
   'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'loggly', 'mocking',

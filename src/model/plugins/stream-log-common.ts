@@ -53,9 +53,22 @@ export interface StatsdFeature {
   hostnameInPrefix: boolean;
 }
 
-/** What the IR carries for tcp-log, udp-log, syslog and statsd: where and how entries are sent. */
+/** What the IR carries for datadog: where the lines go, the tag names, and the metrics (each with its tags). */
+export interface DatadogFeature {
+  kind: 'datadog';
+  host: string;
+  port: number;
+  prefix: string;
+  serviceNameTag: string;
+  statusTag: string;
+  consumerTag: string;
+  metrics: Array<{ name: string; statType: string; sampleRate?: number; consumerIdentifier?: string; tags: string[] }>;
+}
+
+/** What the IR carries for tcp-log, udp-log, syslog, statsd and datadog: where and how entries are sent. */
 export type StreamLogFeature =
   | StatsdFeature
+  | DatadogFeature
   | { kind: 'tcp'; host: string; port: number; timeoutMs: number; keepaliveMs: number; tls: boolean; tlsSni?: string }
   | { kind: 'udp'; host: string; port: number; timeoutMs: number }
   | { kind: 'syslog'; facility: string; logLevel: SyslogSeverity; successful: SyslogSeverity; clientErrors: SyslogSeverity; serverErrors: SyslogSeverity };

@@ -44,7 +44,7 @@ export const namespaceOf = (p: Plugin) => `frontdesk.${p.replace('-', '_')}`;
 export const LOG_CONSUMERS: readonly LogConsumer[] = [
   { plugin: 'http-log', namespace: namespaceOf('http-log'), headers: true },
   { plugin: 'prometheus', namespace: namespaceOf('prometheus'), headers: false },
-  ...STREAM_LOG_PLUGINS.map((p) => ({ plugin: p, namespace: namespaceOf(p), headers: p !== 'statsd' })),
+  ...STREAM_LOG_PLUGINS.map((p) => ({ plugin: p, namespace: namespaceOf(p), headers: p !== 'statsd' && p !== 'datadog' })),
 ];
 
 /** The sink a plugin's feature sends to (its content-hashed name, contracts/log.ts). */

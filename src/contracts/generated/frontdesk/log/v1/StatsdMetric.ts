@@ -2,7 +2,7 @@
 
 
 /**
- * One of Kong's statsd metrics, its identifiers resolved.
+ * One of Kong's statsd (or datadog) metrics, its identifiers resolved.
  */
 export interface StatsdMetric {
   'name'?: (string);
@@ -14,10 +14,14 @@ export interface StatsdMetric {
   'consumer_identifier'?: (string);
   'service_identifier'?: (string);
   'workspace_identifier'?: (string);
+  /**
+   * datadog: the metric's own tags, after Kong's.
+   */
+  'tags'?: (string)[];
 }
 
 /**
- * One of Kong's statsd metrics, its identifiers resolved.
+ * One of Kong's statsd (or datadog) metrics, its identifiers resolved.
  */
 export interface StatsdMetric__Output {
   'name': (string);
@@ -29,4 +33,8 @@ export interface StatsdMetric__Output {
   'consumer_identifier': (string);
   'service_identifier': (string);
   'workspace_identifier': (string);
+  /**
+   * datadog: the metric's own tags, after Kong's.
+   */
+  'tags': (string)[];
 }

@@ -11,6 +11,7 @@ export const _frontdesk_log_v1_StreamLogSink_Kind = {
   UDP: 'UDP',
   SYSLOG: 'SYSLOG',
   STATSD: 'STATSD',
+  DATADOG: 'DATADOG',
 } as const;
 
 export type _frontdesk_log_v1_StreamLogSink_Kind =
@@ -24,6 +25,8 @@ export type _frontdesk_log_v1_StreamLogSink_Kind =
   | 3
   | 'STATSD'
   | 4
+  | 'DATADOG'
+  | 5
 
 export type _frontdesk_log_v1_StreamLogSink_Kind__Output = typeof _frontdesk_log_v1_StreamLogSink_Kind[keyof typeof _frontdesk_log_v1_StreamLogSink_Kind]
 
@@ -66,6 +69,12 @@ export interface StreamLogSink {
   'udp_packet_size'?: (number);
   'use_tcp'?: (boolean);
   'hostname_in_prefix'?: (boolean);
+  /**
+   * datadog: the tag names of the service, the status and the consumer (DogStatsD tags).
+   */
+  'service_name_tag'?: (string);
+  'status_tag'?: (string);
+  'consumer_tag'?: (string);
 }
 
 /**
@@ -107,4 +116,10 @@ export interface StreamLogSink__Output {
   'udp_packet_size': (number);
   'use_tcp': (boolean);
   'hostname_in_prefix': (boolean);
+  /**
+   * datadog: the tag names of the service, the status and the consumer (DogStatsD tags).
+   */
+  'service_name_tag': (string);
+  'status_tag': (string);
+  'consumer_tag': (string);
 }
