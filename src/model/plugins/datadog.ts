@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from './definition.js';
-import { kongHost, kongPort, type DatadogFeature } from './stream-log-common.js';
+import { counterNeedsRate, DEPRECATED_BATCHING, kongHost, kongPort, METRICS_SENT_UNBATCHED, type DatadogFeature } from './stream-log-common.js';
 
 const STAT_NAMES = ['kong_latency', 'latency', 'request_count', 'request_size', 'response_size', 'upstream_latency'] as const;
 const STAT_TYPES = ['counter', 'gauge', 'histogram', 'meter', 'set', 'timer', 'distribution'] as const;
@@ -11,11 +11,7 @@ const metricSchema = z.strictObject({
   tags: z.array(z.string().regex(/^.*[^:]$/, 'a tag may not end with ":"')).optional(),
   sample_rate: z.number().min(0).max(1).optional(),
   consumer_identifier: z.enum(['consumer_id', 'custom_id', 'username']).optional(),
-}).superRefine((m, ctx) => {
-  if ((m.stat_type === 'counter' || m.stat_type === 'gauge') && m.sample_rate === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['sample_rate'], message: `a ${m.stat_type} needs sample_rate (Kong's rule)` });
-  }
-});
+}).superRefine(counterNeedsRate);
 
 type Metric = z.output<typeof metricSchema>;
 const m = (name: Metric['name'], stat_type: Metric['stat_type'], sample_rate?: number): Metric =>
@@ -39,14 +35,10 @@ export const datadogConfigSchema = z.strictObject({
   service_name_tag: z.string().default('name'),
   status_tag: z.string().default('status'),
   consumer_tag: z.string().default('consumer'),
-  retry_count: z.number().int().optional(),
-  queue_size: z.number().int().optional(),
-  flush_timeout: z.number().optional(),
+  ...DEPRECATED_BATCHING,
   queue: z.record(z.string(), z.unknown()).optional(),
   metrics: z.array(metricSchema).default([...DATADOG_DEFAULT_METRICS]),
 });
-
-const written = (v: unknown) => v !== undefined;
 
 export const datadogPlugin = definePlugin({
   name: 'datadog',
@@ -54,12 +46,7 @@ export const datadogPlugin = definePlugin({
   scopes: ['global', 'service', 'route'],
   fields: {
     applied: ['host', 'port', 'prefix', 'service_name_tag', 'status_tag', 'consumer_tag', 'metrics'],
-    warned: {
-      retry_count: { when: written, why: 'deprecated in Kong 3.x and without effect there too: metrics are sent as each request is logged' },
-      queue_size: { when: written, why: 'deprecated in Kong 3.x: metrics are sent as each request is logged, not batched' },
-      flush_timeout: { when: written, why: 'deprecated in Kong 3.x: metrics are sent as each request is logged, not batched' },
-      queue: { when: written, why: 'metrics are sent as each request is logged, not batched in a queue' },
-    },
+    warned: METRICS_SENT_UNBATCHED,
   },
   enforcers: () => ['envoy'],
   feature: (c): DatadogFeature => ({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { definePlugin } from './definition.js';
-import { kongHost, kongPort, type StatsdFeature } from './stream-log-common.js';
+import { counterNeedsRate, DEPRECATED_BATCHING, kongHost, kongPort, METRICS_SENT_UNBATCHED, type StatsdFeature } from './stream-log-common.js';
 import { notServed } from './native-common.js';
 
 /** Kong's statsd metric names (kong/plugins/statsd/schema.lua). */
@@ -20,11 +20,7 @@ const metricSchema = z.strictObject({
   consumer_identifier: z.enum(CONSUMER_IDENTIFIERS).optional(),
   service_identifier: z.enum(SERVICE_IDENTIFIERS).optional(),
   workspace_identifier: z.enum(WORKSPACE_IDENTIFIERS).optional(),
-}).superRefine((m, ctx) => {
-  if ((m.stat_type === 'counter' || m.stat_type === 'gauge') && m.sample_rate === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['sample_rate'], message: `a ${m.stat_type} needs sample_rate (Kong's rule)` });
-  }
-});
+}).superRefine(counterNeedsRate);
 
 type Metric = z.output<typeof metricSchema>;
 const m = (name: Metric['name'], stat_type: Metric['stat_type'], sample_rate?: number): Metric => ({ name, stat_type, ...(sample_rate !== undefined ? { sample_rate } : {}) });
@@ -56,9 +52,7 @@ export const statsdConfigSchema = z.strictObject({
   consumer_identifier_default: z.enum(CONSUMER_IDENTIFIERS).default('custom_id'),
   service_identifier_default: z.enum(SERVICE_IDENTIFIERS).default('service_name_or_host'),
   workspace_identifier_default: z.enum(WORKSPACE_IDENTIFIERS).default('workspace_id'),
-  retry_count: z.number().int().optional(),
-  queue_size: z.number().int().optional(),
-  flush_timeout: z.number().optional(),
+  ...DEPRECATED_BATCHING,
   tag_style: z.enum(['dogstatsd', 'influxdb', 'librato', 'signalfx']).optional(),
   queue: z.record(z.string(), z.unknown()).optional(),
 }).superRefine((c, ctx) => {
@@ -73,8 +67,6 @@ export const statsdConfigSchema = z.strictObject({
 
 export type StatsdConfig = z.output<typeof statsdConfigSchema>;
 
-const written = (v: unknown) => v !== undefined;
-
 export const statsdPlugin = definePlugin({
   name: 'statsd',
   config: statsdConfigSchema,
@@ -83,12 +75,7 @@ export const statsdPlugin = definePlugin({
     applied: ['host', 'port', 'prefix', 'metrics', 'allow_status_codes', 'udp_packet_size', 'use_tcp', 'hostname_in_prefix',
       'consumer_identifier_default', 'service_identifier_default', 'workspace_identifier_default'],
     refused: ['tag_style'],
-    warned: {
-      retry_count: { when: written, why: 'deprecated in Kong 3.x and without effect there too: metrics are sent as each request is logged' },
-      queue_size: { when: written, why: 'deprecated in Kong 3.x: metrics are sent as each request is logged, not batched' },
-      flush_timeout: { when: written, why: 'deprecated in Kong 3.x: metrics are sent as each request is logged, not batched' },
-      queue: { when: written, why: 'metrics are sent as each request is logged, not batched in a queue' },
-    },
+    warned: METRICS_SENT_UNBATCHED,
   },
   enforcers: () => ['envoy'],
   feature: (c): StatsdFeature => ({

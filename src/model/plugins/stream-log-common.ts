@@ -26,6 +26,30 @@ export function refuseLua(c: { custom_fields_by_lua?: Record<string, string> | u
   }
 }
 
+/** statsd's and datadog's pre-3.0 batching fields (Kong 3.x deprecates them for `queue`): they load. */
+export const DEPRECATED_BATCHING = {
+  retry_count: z.number().int().optional(),
+  queue_size: z.number().int().optional(),
+  flush_timeout: z.number().optional(),
+};
+
+const written = (v: unknown) => v !== undefined;
+
+/** What loads without effect in statsd and datadog: the companion sends a request's lines when Envoy logs it. */
+export const METRICS_SENT_UNBATCHED = {
+  retry_count: { when: written, why: 'deprecated in Kong 3.x and without effect there too: metrics are sent as each request is logged' },
+  queue_size: { when: written, why: 'deprecated in Kong 3.x: metrics are sent as each request is logged, not batched' },
+  flush_timeout: { when: written, why: 'deprecated in Kong 3.x: metrics are sent as each request is logged, not batched' },
+  queue: { when: written, why: 'metrics are sent as each request is logged, not batched in a queue' },
+};
+
+/** Kong's rule for a statsd or datadog metric: a counter or a gauge has a sample_rate. */
+export function counterNeedsRate(m: { stat_type: string; sample_rate?: number | undefined }, ctx: z.RefinementCtx): void {
+  if ((m.stat_type === 'counter' || m.stat_type === 'gauge') && m.sample_rate === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sample_rate'], message: `a ${m.stat_type} needs sample_rate (Kong's rule)` });
+  }
+}
+
 export { SYSLOG_FACILITIES, SYSLOG_SEVERITIES, type SyslogSeverity } from '../../syslog-codes.js';
 import type { SyslogSeverity } from '../../syslog-codes.js';
 
