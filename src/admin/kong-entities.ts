@@ -3,7 +3,7 @@ import type { Entity, EntityKind } from './kong-state.js';
 /**
  * How entities look on Kong's Admin API: a service's url split into protocol/host/port/path
  * (as Kong stores it), timestamps in seconds, and credential secrets (a key-auth key, a jwt
- * secret, a basic-auth password, a certificate's key) withheld unless the reader may write
+ * secret, a basic-auth password, a certificate's key, a plugin's webhook secret or Redis password) withheld unless the reader may write
  * (decK cannot tell two key-auth credentials apart without their keys). Fields are those the
  * config sets: Kong's defaults are applied by the loader, and decK, which reads no schema
  * defaults from Frontdesk, then sees a file and its dump as equal.
@@ -39,6 +39,23 @@ const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
   certificates: ['key', 'key_alt'],
 };
 
+/** Fields of a plugin's config that hold a secret (standard-webhooks' key, a Redis password): withheld alike. */
+const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [['secret_v1'], ['redis_password'], ['redis', 'password']];
+
+/** A plugin's config without its secrets (a copy where one is removed; the entity itself is never changed). */
+function withoutPluginSecrets(config: unknown): unknown {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isRecord(config)) return config;
+  let out = config;
+  for (const path of PLUGIN_SECRET_FIELDS) {
+    const parent = path.length === 1 ? out : out[path[0]!];
+    if (!isRecord(parent) || parent[path.at(-1)!] === undefined) continue;
+    const { [path.at(-1)!]: _secret, ...rest } = parent;
+    out = path.length === 1 ? rest : { ...out, [path[0]!]: rest };
+  }
+  return out;
+}
+
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443, ws: 80, wss: 443 };
 
 /** A stable creation time for an entity that has none: the time the config was applied. */
@@ -56,6 +73,7 @@ export function toApiEntity(kind: EntityKind, e: Entity, createdAt: number, with
   }
   if (kind === 'routes' && Array.isArray(out.methods)) out.methods = out.methods.map((m) => String(m).toUpperCase());
   if (!withSecrets) for (const f of SECRET_FIELDS[kind] ?? []) delete out[f];
+  if (!withSecrets && kind === 'plugins') out.config = withoutPluginSecrets(out.config);
   return out;
 }
 

@@ -2,7 +2,8 @@
  * The transform companion's contract (proto/frontdesk/transform/v1/transform.proto): its type
  * URL, its messages (types generated from the .proto), and the IR → `RouteTransform` resources:
  * the parts of Kong's request-/response-transformer that Envoy cannot do itself (bodies, the
- * query string, the method, the response JSON). Pure: no I/O, no clock, no logger.
+ * query string, the method, the response JSON), and Kong's standard-webhooks check of a
+ * webhook's signature over its body. Pure: no I/O, no clock, no logger.
  */
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { hasTemplate } from '../kong-template.js';
@@ -88,7 +89,7 @@ function templatedHeaderOperations(c: NonNullable<IrRoute['plugins']['request-tr
   };
 }
 
-/** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers. */
+/** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers and it has no standard-webhooks. */
 function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   if (!r.service) return undefined;
   const req = r.plugins['request-transformer']?.feature;
@@ -98,9 +99,11 @@ function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   const json = res && operations(res, 'json');
   const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };
   const templated = req?.templated === true;
-  if (!requestBody && !querystring && !req?.http_method && !responseJson && !templated) return undefined;
+  const webhooks = r.plugins['standard-webhooks']?.feature;
+  if (!requestBody && !querystring && !req?.http_method && !responseJson && !templated && !webhooks) return undefined;
   return {
     route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson,
+    ...(webhooks ? { standard_webhooks: { secret_v1: webhooks.secret_v1, tolerance_second: webhooks.tolerance_second } } : {}),
     ...(templated ? {
       request_headers: templatedHeaderOperations(req),
       ...(req.replace.uri !== undefined && hasTemplate(req.replace.uri) ? { uri: req.replace.uri } : {}),

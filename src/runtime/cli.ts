@@ -44,8 +44,8 @@ ${OPERATOR_USAGE}
 
 const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 'insecure', 'show-secrets'];
 
-/** Credential fields of companion resources, by the list that holds them. */
-const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], hmacauth_credentials: ['secret'], jwt_secrets: ['secret'] };
+/** Credential fields of companion resources, by the list (or message) that holds them. */
+const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], hmacauth_credentials: ['secret'], jwt_secrets: ['secret'], standard_webhooks: ['secret_v1'] };
 
 /** A copy with every credential replaced by "<redacted>", for printing. */
 function redact(v: unknown, list?: string): unknown {

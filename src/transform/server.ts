@@ -10,6 +10,7 @@ import { messageType } from '../xds/proto-registry.js';
 import { kongMessage } from '../kong-message.js';
 import { isEmpty, transformBody, transformQuery, type Operations } from './operations.js';
 import { headerChanges, headerTable, queryArguments, render, renderOperations, uriCaptures } from './templates.js';
+import { webhookFresh, webhookHeaders, webhookSigned, type WebhookHeaders } from './webhooks.js';
 
 export const PROCESS_METHOD = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
@@ -45,6 +46,8 @@ export interface StreamState {
   responseType?: string;
   /** The request body's operations, their templates rendered at the request's headers. */
   requestBody?: Operations;
+  /** standard-webhooks: the webhook's headers, checked against the body when it arrives. */
+  webhook?: WebhookHeaders;
 }
 
 /** Kong's 500 for a template that fails to render (its handler's error). */
@@ -56,6 +59,18 @@ const RENDER_FAILED = {
     details: 'request-transformer template failed to render',
   },
 };
+
+/** Kong's `kong.response.error(400)`: every standard-webhooks refusal (kong/plugins/standard-webhooks/internal.lua). */
+function badWebhook(details: string) {
+  return {
+    immediate_response: {
+      status: { code: 400 },
+      headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
+      body: Buffer.from(kongMessage('Bad request')),
+      details: `standard-webhooks: ${details}`,
+    },
+  };
+}
 
 /**
  * A templated route's operations rendered against the request as it arrived (Kong renders
@@ -96,11 +111,20 @@ function renderedRequest(t: RouteTransform, hs: HeaderValue[]): { setHeaders: un
  * the body when it arrives (buffered by Envoy), the response JSON likewise. A body that
  * changes loses its Content-Length at the headers, so the new length is what goes out. A route
  * whose request-transformer holds templates has them rendered at the headers, against the
- * request as it arrived; its header operations are done here too.
+ * request as it arrived; its header operations are done here too. A route with standard-webhooks
+ * has the webhook's headers and age checked at the headers and its signature at the body,
+ * before the body's own operations (`nowMs` is the clock the age is read with).
  */
-export function processStream(t: RouteTransform | undefined, req: ProcessingRequest, state: StreamState): Record<string, unknown> {
+export function processStream(t: RouteTransform | undefined, req: ProcessingRequest, state: StreamState, nowMs = Date.now()): Record<string, unknown> {
   if (req.request_headers) {
     const hs = req.request_headers.headers?.headers ?? [];
+    if (t?.standard_webhooks) {
+      const webhook = webhookHeaders((name) => header(hs, name));
+      if (!webhook) return badWebhook('missing required headers');
+      if (!webhookFresh(t.standard_webhooks, webhook, nowMs)) return badWebhook('timestamp tolerance exceeded');
+      if (req.request_headers.end_of_stream) return badWebhook('missing required body');
+      state.webhook = webhook;
+    }
     state.requestType = header(hs, 'content-type');
     const templated = t?.request_headers ? renderedRequest(t, hs) : undefined;
     if (t?.request_headers && !templated) return RENDER_FAILED;
@@ -126,6 +150,9 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
     return { request_headers: { response: { status: 'CONTINUE', header_mutation: { set_headers: setHeaders, remove_headers: removeHeaders } } } };
   }
   if (req.request_body) {
+    if (state.webhook && !webhookSigned(t?.standard_webhooks ?? {}, state.webhook, req.request_body.body ?? new Uint8Array())) {
+      return badWebhook(req.request_body.body?.length ? 'signature not matched' : 'missing required body');
+    }
     const ops = state.requestBody;
     const out = ops && !isEmpty(ops) ? transformBody(Buffer.from(req.request_body.body ?? []), state.requestType, ops, true) : undefined;
     return { request_body: { response: out ? { body_mutation: { body: out } } : {} } };

@@ -95,11 +95,13 @@ services:
     routes:
       - name: orders
         paths: [/orders]
-        plugins: [{ name: key-auth }, { name: basic-auth }, { name: jwt }]
+        plugins: [{ name: key-auth }, { name: basic-auth }, { name: jwt }, { name: standard-webhooks, config: { secret_v1: orders-webhook-secret } }]
 `);
   const redacted = cli('translate', file, '--companions');
   assert.equal(redacted.status, 0, redacted.stderr);
-  for (const secret of ['alice-secret-key', 'alice-password', 'alice-hs-secret']) assert.ok(!redacted.stdout.includes(secret), secret);
+  for (const secret of ['alice-secret-key', 'alice-password', 'alice-hs-secret', 'orders-webhook-secret']) assert.ok(!redacted.stdout.includes(secret), secret);
+  const transform = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).RouteTransform!)[0];
+  assert.deepEqual(transform.standard_webhooks, { secret_v1: '<redacted>', tolerance_second: 300 });
   const consumer = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).Consumer!)[0];
   assert.equal(consumer.username, 'alice');
   assert.equal(consumer.jwt_secrets[0].key, 'alice-issuer', 'what is not a credential is shown');
@@ -107,4 +109,5 @@ services:
   const shown = cli('translate', file, '--companions', '--show-secrets');
   assert.equal(shown.status, 0, shown.stderr);
   assert.ok(shown.stdout.includes('alice-hs-secret'), 'the HS secret, which authz needs in clear to verify');
+  assert.ok(shown.stdout.includes('orders-webhook-secret'), 'the webhook secret, which the transform companion needs in clear');
 });

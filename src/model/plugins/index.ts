@@ -24,6 +24,7 @@ import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
 import { responseTransformerPlugin } from './response-transformer.js';
+import { standardWebhooksPlugin } from './standard-webhooks.js';
 import { statsdPlugin } from './statsd.js';
 import { syslogPlugin } from './syslog.js';
 import { tcpLogPlugin } from './tcp-log.js';
@@ -40,7 +41,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
-  responseTransformerPlugin, zipkinPlugin,
+  responseTransformerPlugin, standardWebhooksPlugin, zipkinPlugin,
   datadogPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 

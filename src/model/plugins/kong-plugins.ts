@@ -18,7 +18,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
-  'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session', 'standard-webhooks',
+  'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session',
   'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',
   'upstream-oauth', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
   'xml-threat-protection',

@@ -6,7 +6,8 @@ import { derived, type FilterContext, type HttpFilter } from './registry.js';
 
 /**
  * Kong's request-/response-transformer parts that Envoy cannot do itself — bodies (JSON and
- * form), the query string, the method, the response JSON — through the transform companion:
+ * form), the query string, the method, the response JSON — and standard-webhooks' signature
+ * over the body, through the transform companion:
  * Envoy's ext_proc filter, off by default and switched on per route with the processing the
  * route needs (headers always; bodies buffered only when they are transformed) and the Kong
  * route's RouteTransform name (its content hash) as gRPC metadata. The companion's RouteTransform resources come from
@@ -45,7 +46,7 @@ export const transformFilter: HttpFilter = {
       overrides: {
         processing_mode: {
           request_header_mode: 'SEND',
-          request_body_mode: t.request_body ? 'BUFFERED' : 'NONE',
+          request_body_mode: t.request_body || t.standard_webhooks ? 'BUFFERED' : 'NONE',
           response_header_mode: t.response_json ? 'SEND' : 'SKIP',
           response_body_mode: t.response_json ? 'BUFFERED' : 'NONE',
           request_trailer_mode: 'SKIP',

@@ -18,7 +18,7 @@ const NOUN: Record<EntityKind, string> = {
 };
 const REFS: Record<string, EntityKind> = { service: 'services', route: 'routes', consumer: 'consumers', upstream: 'upstreams', certificate: 'certificates' };
 /** Fields that hold a secret: a change is reported, the value never printed. */
-const SECRET = new Set(['key', 'secret', 'password', 'rsa_public_key', 'key_alt']);
+const SECRET = new Set(['key', 'secret', 'password', 'rsa_public_key', 'key_alt', 'secret_v1', 'redis_password']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -1,6 +1,7 @@
 // Original file: proto/frontdesk/transform/v1/transform.proto
 
 import type { Operations as _frontdesk_transform_v1_Operations, Operations__Output as _frontdesk_transform_v1_Operations__Output } from '../../../frontdesk/transform/v1/Operations.js';
+import type { StandardWebhooks as _frontdesk_transform_v1_StandardWebhooks, StandardWebhooks__Output as _frontdesk_transform_v1_StandardWebhooks__Output } from '../../../frontdesk/transform/v1/StandardWebhooks.js';
 
 /**
  * One resource per route that needs the companion, named by the Kong route's name.
@@ -39,6 +40,11 @@ export interface RouteTransform {
    * The route's regex path (RE2), whose captures templates read as uri_captures ("" for a prefix path).
    */
   'path_regex'?: (string);
+  /**
+   * Kong's standard-webhooks: the request's webhook-id, webhook-timestamp and webhook-signature
+   * checked against its body before anything else is done to it (unset: not checked).
+   */
+  'standard_webhooks'?: (_frontdesk_transform_v1_StandardWebhooks | null);
 }
 
 /**
@@ -78,4 +84,9 @@ export interface RouteTransform__Output {
    * The route's regex path (RE2), whose captures templates read as uri_captures ("" for a prefix path).
    */
   'path_regex': (string);
+  /**
+   * Kong's standard-webhooks: the request's webhook-id, webhook-timestamp and webhook-signature
+   * checked against its body before anything else is done to it (unset: not checked).
+   */
+  'standard_webhooks': (_frontdesk_transform_v1_StandardWebhooks__Output | null);
 }
