@@ -3,7 +3,7 @@ import type { Entity, EntityKind } from './kong-state.js';
 /**
  * How entities look on Kong's Admin API: a service's url split into protocol/host/port/path
  * (as Kong stores it), timestamps in seconds, and credential secrets (a key-auth key, a jwt
- * secret, a basic-auth password, a certificate's key, a plugin's webhook secret or Redis password) withheld unless the reader may write
+ * secret, a basic-auth password, a certificate's key, a plugin's webhook secret, Loggly token or Redis password) withheld unless the reader may write
  * (decK cannot tell two key-auth credentials apart without their keys). Fields are those the
  * config sets: Kong's defaults are applied by the loader, and decK, which reads no schema
  * defaults from Frontdesk, then sees a file and its dump as equal.
@@ -39,8 +39,8 @@ const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
   certificates: ['key', 'key_alt'],
 };
 
-/** Fields of a plugin's config that hold a secret (standard-webhooks' key, a Redis password): withheld alike. */
-const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [['secret_v1'], ['redis_password'], ['redis', 'password']];
+/** Fields of a plugin's config that hold a secret (standard-webhooks' key, loggly's token, a Redis password): withheld alike. */
+const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [['secret_v1'], ['key'], ['redis_password'], ['redis', 'password']];
 
 /** A plugin's config without its secrets (a copy where one is removed; the entity itself is never changed). */
 function withoutPluginSecrets(config: unknown): unknown {

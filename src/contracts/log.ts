@@ -92,8 +92,8 @@ export function metricsResources(ir: GatewayIR): CompanionResource[] {
   })));
 }
 
-/** The plugins whose entries the companion sends on as texts (tcp-log, udp-log, syslog: JSON; statsd, datadog: StatsD lines). */
-export const STREAM_LOG_PLUGINS = ['tcp-log', 'udp-log', 'syslog', 'statsd', 'datadog'] as const;
+/** The plugins whose entries the companion sends on as texts (tcp-log, udp-log, syslog, loggly: JSON; statsd, datadog: StatsD lines). */
+export const STREAM_LOG_PLUGINS = ['tcp-log', 'udp-log', 'syslog', 'loggly', 'statsd', 'datadog'] as const;
 export type StreamLogPlugin = (typeof STREAM_LOG_PLUGINS)[number];
 type StreamLog = FeatureOf<StreamLogPlugin>;
 
@@ -102,7 +102,7 @@ export function streamSinkName(f: StreamLog): string {
   return `${f.kind}-log-${createHash('sha256').update(JSON.stringify(f)).digest('hex').slice(0, 16)}`;
 }
 
-/** Every tcp-log, udp-log, syslog, statsd and datadog configuration the IR uses (global and per route), once each. */
+/** Every tcp-log, udp-log, syslog, loggly, statsd and datadog configuration the IR uses (global and per route), once each. */
 export function streamLogFeatures(ir: GatewayIR, plugins: readonly StreamLogPlugin[] = STREAM_LOG_PLUGINS): StreamLog[] {
   const out = new Map<string, StreamLog>();
   for (const p of plugins) collect<StreamLogPlugin>(ir, p, streamSinkName, out);
@@ -114,6 +114,12 @@ function streamSink(f: StreamLog): StreamLogSink {
   if (f.kind === 'syslog') {
     return {
       name, kind: 'SYSLOG', facility: f.facility, log_level: f.logLevel, successful_severity: f.successful, client_errors_severity: f.clientErrors, server_errors_severity: f.serverErrors,
+    };
+  }
+  if (f.kind === 'loggly') {
+    return {
+      name, kind: 'LOGGLY', host: f.host, port: f.port, timeout_ms: f.timeoutMs, loggly_key: f.key, loggly_tags: f.tags,
+      log_level: f.logLevel, successful_severity: f.successful, client_errors_severity: f.clientErrors, server_errors_severity: f.serverErrors,
     };
   }
   if (f.kind === 'udp') return { name, kind: 'UDP', host: f.host, port: f.port, timeout_ms: f.timeoutMs };
@@ -141,7 +147,7 @@ export function streamLogResources(ir: GatewayIR): CompanionResource[] {
   return byName(streamLogFeatures(ir).map((f) => companionResource(STREAM_LOG_TYPE_URL, streamSinkName(f), streamSink(f))));
 }
 
-/** Whether any Envoy logger of the IR streams to the log companion (http-log, prometheus, tcp-log, udp-log, syslog, statsd, datadog). */
+/** Whether any Envoy logger of the IR streams to the log companion (http-log, prometheus, tcp-log, udp-log, syslog, loggly, statsd, datadog). */
 export function usesLogCompanion(ir: GatewayIR): boolean {
   return httpLogFeatures(ir).length > 0 || prometheusFeatures(ir).length > 0 || streamLogFeatures(ir).length > 0;
 }

@@ -1,6 +1,6 @@
 /**
- * The log companion's stream sinks: Kong's tcp-log, udp-log and syslog, each entry sent as one
- * JSON text, as Kong's handlers send it.
+ * The log companion's stream sinks: Kong's tcp-log, udp-log, syslog and loggly, each entry sent
+ * as one JSON text, as Kong's handlers send it; statsd's and datadog's metrics lines.
  *
  * - tcp-log: `JSON + "\n"` over one connection kept open while entries come (closed after
  *   `keepalive` ms idle), TLS when asked with `tls_sni` as the server name (as Kong's
@@ -13,6 +13,10 @@
  *   server_errors_severity, 4xx client_errors_severity, else successful_severity), sent only
  *   when that severity is at least as severe as log_level (Kong's send_to_syslog), APP-NAME
  *   "kong", MSG the entry as JSON.
+ * - loggly: one syslog datagram per entry to the plugin's host and port (Kong's loggly handler):
+ *   PRI from the user facility and the status class's severity (filtered by log_level as
+ *   syslog's), a timestamp to the second, the customer token and tags as structured data
+ *   (logglyMessage), the entry as JSON.
  * - datadog: the same metrics as DogStatsD lines, service, status and consumer as tags (datadogLines).
  * - statsd: Kong's metrics of each entry (kong/plugins/statsd/log.lua) as StatsD lines, one a
  *   datagram or combined up to udp_packet_size, or over TCP with use_tcp (statsdLines below).
@@ -109,6 +113,14 @@ export function syslogSeverity(c: Pick<StreamLogSink__Output, 'log_level' | 'suc
   return severity <= (LEVEL.get(c.log_level || 'info') ?? 6) ? severity : undefined;
 }
 
+/** syslogSeverity of an entry, by its response status. */
+function entrySeverity(c: StreamLogSink__Output, entry: object): number | undefined {
+  return syslogSeverity(c, Number((entry as { response?: { status?: unknown } }).response?.status ?? 0));
+}
+
+/** The RFC 5424 HOSTNAME: the machine's name, no spaces, at most 255 characters. */
+const syslogHost = (o: StreamSinkOptions) => (o.hostname ?? osHostname()).replace(/\s/g, '').slice(0, 255);
+
 /** One RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME kong PROCID - - MSG`. */
 export function syslogMessage(facility: string, severity: number, entry: object, at: Date, host: string): string {
   const pri = (SYSLOG_FACILITIES[facility] ?? 1) * 8 + severity;
@@ -117,11 +129,10 @@ export function syslogMessage(facility: string, severity: number, entry: object,
 
 function syslogSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
   const d = datagrams(o.syslog.host, o.syslog.port, c.name, o.logger);
-  const host = (o.hostname ?? osHostname()).replace(/\s/g, '').slice(0, 255);
+  const host = syslogHost(o);
   return {
     push(entry) {
-      const status = Number((entry as { response?: { status?: unknown } }).response?.status ?? 0);
-      const severity = syslogSeverity(c, status);
+      const severity = entrySeverity(c, entry);
       if (severity !== undefined) d.send(syslogMessage(c.facility || 'USER', severity, entry, new Date(o.clock.now()), host));
     },
     counts: () => ({ queued: 0, ...d.counts }),
@@ -228,6 +239,29 @@ export function datadogLines(c: StreamLogSink__Output, entry: object): string[] 
   });
 }
 
+/**
+ * One Loggly message as Kong's loggly handler writes it: `<PRI>1 TIMESTAMP HOSTNAME kong - -
+ * [TOKEN@41058 tag="a" tag="b"] JSON`, PRI the user facility (8) plus the severity, the
+ * timestamp in UTC to the second (`%Y-%m-%dT%XZ`), 41058 Loggly's private enterprise number.
+ */
+export function logglyMessage(key: string, tags: readonly string[], severity: number, entry: object, at: Date, host: string): string {
+  const stamp = `${at.toISOString().slice(0, 19)}Z`;
+  return `<${8 + severity}>1 ${stamp} ${host} kong - - [${key}@41058 ${tags.map((t) => `tag="${t}"`).join(' ')}] ${JSON.stringify(entry)}`;
+}
+
+function logglySink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
+  const d = datagrams(c.host, c.port, c.name, o.logger);
+  const host = syslogHost(o);
+  return {
+    push(entry) {
+      const severity = entrySeverity(c, entry);
+      if (severity !== undefined) d.send(logglyMessage(c.loggly_key, c.loggly_tags, severity, entry, new Date(o.clock.now()), host));
+    },
+    counts: () => ({ queued: 0, ...d.counts }),
+    close: d.close,
+  };
+}
+
 function datadogSink(c: StreamLogSink__Output, o: StreamSinkOptions): StreamSink {
   const d = datagrams(c.host, c.port, c.name, o.logger);
   return { push(entry) { for (const l of datadogLines(c, entry)) d.send(l); }, counts: () => ({ queued: 0, ...d.counts }), close: d.close };
@@ -254,5 +288,6 @@ export function startStreamSink(c: StreamLogSink__Output, o: StreamSinkOptions):
   if (c.kind === 'UDP') return udpSink(c, o);
   if (c.kind === 'STATSD') return statsdSink(c, o);
   if (c.kind === 'DATADOG') return datadogSink(c, o);
+  if (c.kind === 'LOGGLY') return logglySink(c, o);
   return syslogSink(c, o);
 }

@@ -47,11 +47,15 @@ const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 
 /** Credential fields of companion resources, by the list (or message) that holds them. */
 const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], hmacauth_credentials: ['secret'], jwt_secrets: ['secret'], standard_webhooks: ['secret_v1'] };
 
+/** Secret fields wherever they are (a log sink's Loggly token). */
+const SECRET_ANYWHERE = new Set(['loggly_key']);
+
 /** A copy with every credential replaced by "<redacted>", for printing. */
 function redact(v: unknown, list?: string): unknown {
   if (Array.isArray(v)) return v.map((x) => redact(x, list));
   if (!v || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, list && SECRET_FIELDS[list]?.includes(k) && typeof x === 'string' ? '<redacted>' : redact(x, SECRET_FIELDS[k] ? k : undefined)]));
+  const secret = (k: string) => SECRET_ANYWHERE.has(k) || (list !== undefined && SECRET_FIELDS[list]?.includes(k));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, secret(k) && typeof x === 'string' ? '<redacted>' : redact(x, SECRET_FIELDS[k] ? k : undefined)]));
 }
 
 async function cmdValidate(args: ParsedArgs): Promise<number> {

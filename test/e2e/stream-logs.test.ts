@@ -1,6 +1,7 @@
-// Kong's tcp-log, udp-log and syslog through a real Envoy and the log companion, each to a real
-// sink the test starts: a TCP server (plain and TLS) reading JSON lines, a UDP server reading
-// JSON datagrams, a syslog receiver reading RFC 5424 messages. Kong's entry shape, the consumer
+// Kong's tcp-log, udp-log, syslog and loggly through a real Envoy and the log companion, each to a
+// real sink the test starts: a TCP server (plain and TLS) reading JSON lines, a UDP server reading
+// JSON datagrams, a syslog receiver reading RFC 5424 messages, a Loggly stand-in reading Kong's
+// loggly datagrams. Kong's entry shape, the consumer
 // after auth, refused requests with their status, no credential; syslog's severity per status
 // class and log_level, its facility in PRI; a TCP sink that is down, then back, gets the
 // entries the companion held.
@@ -65,11 +66,14 @@ const send = (gw: Gateway, path: string, headers: Record<string, string> = {}): 
 
 const KEY = 'sEcReT-stream-key';
 
-describe('tcp-log, udp-log, syslog: Kong entries through the log companion', () => {
+const LOGGLY_TOKEN = 'loggly-customer-token-1';
+
+describe('tcp-log, udp-log, syslog, loggly: Kong entries through the log companion', () => {
   let tcp: Awaited<ReturnType<typeof startLineSink>>;
   let tlsSink: Awaited<ReturnType<typeof startLineSink>>;
   let udp: Awaited<ReturnType<typeof startDatagramSink>>;
   let syslog: Awaited<ReturnType<typeof startDatagramSink>>;
+  let loggly: Awaited<ReturnType<typeof startDatagramSink>>;
   let up: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
   let authz: TestAuthz;
@@ -81,9 +85,11 @@ describe('tcp-log, udp-log, syslog: Kong entries through the log companion', () 
     tlsSink = await startLineSink(selfSignedCert(['logs.example.test']));
     udp = await startDatagramSink();
     syslog = await startDatagramSink();
+    loggly = await startDatagramSink();
     up = await startEchoUpstream('shop');
     const az = await authzForTests();
     const logPort = await freePort();
+    const logglyConf = `config: { host: 127.0.0.1, port: ${loggly.port}, key: ${LOGGLY_TOKEN}, tags: [kong, shop], log_level: notice, successful_severity: notice, client_errors_severity: err }`;
     const sys = 'config: { log_level: warning, successful_severity: info, client_errors_severity: warning, server_errors_severity: crit, syslog_facility: LOCAL3 }';
     gw = await startGateway(`_format_version: "3.0"
 plugins:
@@ -127,6 +133,20 @@ services:
         plugins:
           - { name: syslog, ${sys} }
           - { name: request-termination, config: { status_code: 503 } }
+      - name: loggly
+        paths: [/loggly]
+        plugins:
+          - { name: loggly, ${logglyConf} }
+      - name: loggly-gone
+        paths: [/loggly-gone]
+        plugins:
+          - { name: loggly, ${logglyConf} }
+          - { name: request-termination, config: { status_code: 404 } }
+      - name: loggly-quiet
+        paths: [/loggly-quiet]
+        plugins:
+          - name: loggly
+            config: { host: 127.0.0.1, port: ${loggly.port}, key: ${LOGGLY_TOKEN}, log_level: warning }
 `, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, log: { host: '127.0.0.1', port: logPort } } });
     authz = az.attach(gw.xdsPort);
     await authz.start();
@@ -146,6 +166,7 @@ services:
     await tlsSink?.stop().catch(() => undefined);
     await udp?.close();
     await syslog?.close();
+    await loggly?.close();
   });
 
   test('tcp-log: one JSON line per request in Kong\'s shape, consumer after auth, refusals logged, no credential', async () => {
@@ -206,6 +227,32 @@ services:
     // The 200 is "info", less severe than log_level "warning": never sent.
     assert.equal(agent('sys-200'), undefined);
     assert.deepEqual(messages().map((p) => p.entry.response.status).sort(), [403, 503]);
+  });
+
+  test('loggly: Kong\'s syslog datagram to the plugin\'s host, token and tags as structured data, severity by status class', async () => {
+    assert.equal(await send(gw, '/loggly-quiet', { 'user-agent': 'loggly-quiet' }), 200);
+    assert.equal(await send(gw, '/loggly/ok', { 'user-agent': 'loggly-200' }), 200);
+    assert.equal(await send(gw, '/loggly-gone', { 'user-agent': 'loggly-404' }), 404);
+    const parse = (t: string) => {
+      const m = /^<(\d+)>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (\S+) kong - - \[([^@\]]+)@41058 ([^\]]*)\] (.*)$/s.exec(t);
+      assert.ok(m, `Kong's loggly message: ${t.slice(0, 100)}`);
+      return { pri: Number(m[1]), token: m[4], tags: m[5], entry: JSON.parse(m[6]!) as Entry };
+    };
+    const agent = (id: string) => loggly.texts.map(parse).find((p) => p.entry.request.headers['user-agent'] === id);
+    await waitFor(() => agent('loggly-200') && agent('loggly-404'), 'both messages at the Loggly stand-in', 15_000);
+    const ok = agent('loggly-200')!;
+    // The user facility (1 * 8) plus notice (5).
+    assert.equal(ok.pri, 8 + 5);
+    assert.equal(ok.token, LOGGLY_TOKEN);
+    assert.equal(ok.tags, 'tag="kong" tag="shop"');
+    assert.equal(ok.entry.route.name, 'loggly');
+    assert.equal(ok.entry.response.status, 200);
+    const gone = agent('loggly-404')!;
+    assert.equal(gone.pri, 8 + 3, 'a 4xx at client_errors_severity err (3)');
+    assert.equal(gone.entry.response.status, 404);
+    // Kong's default successful_severity "info" is less severe than that route's log_level "warning".
+    assert.equal(agent('loggly-quiet'), undefined, 'info is below log_level warning: not sent');
+    assert.equal(byAgent(syslog.texts.map((t) => JSON.parse(t.slice(t.indexOf('{'))) as Entry), 'loggly-200'), undefined, 'loggly sends to its own host, not the syslog address');
   });
 
   test('a TCP sink that is down, then back, gets the entries the companion held', async () => {

@@ -135,5 +135,7 @@ describe('standard-webhooks: the secret on the Admin API', () => {
     assert.equal(plugin.config.secret_v1, SECRET, 'the entity itself is unchanged');
     const limits = { id: 'p2', name: 'rate-limiting', config: { minute: 5, policy: 'redis', redis: { host: 'redis', password: 'redis-pass' } } };
     assert.deepEqual(toApiEntity('plugins', limits, 0).config, { minute: 5, policy: 'redis', redis: { host: 'redis' } });
+    const loggly = { id: 'p3', name: 'loggly', config: { key: 'customer-token', tags: ['kong'] } };
+    assert.deepEqual(toApiEntity('plugins', loggly, 0).config, { tags: ['kong'] }, 'loggly\'s token alike');
   });
 });

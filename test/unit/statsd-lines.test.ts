@@ -9,7 +9,7 @@ import { datadogLines, statsdLines, statsdPackets } from '../../src/log/stream-s
 const sink = (over: Partial<StreamLogSink__Output> = {}): StreamLogSink__Output => ({
   name: 'statsd-log-test', kind: 'STATSD', host: '127.0.0.1', port: 8125, timeout_ms: 0, keepalive_ms: 0, tls: false, tls_sni: '', facility: '', log_level: '',
   successful_severity: '', client_errors_severity: '', server_errors_severity: '', prefix: 'kong', status_filter: false, allow_status_codes: [],
-  udp_packet_size: 0, use_tcp: false, hostname_in_prefix: false, metrics: [], service_name_tag: '', status_tag: '', consumer_tag: '', ...over,
+  udp_packet_size: 0, use_tcp: false, hostname_in_prefix: false, metrics: [], service_name_tag: '', status_tag: '', consumer_tag: '', loggly_key: '', loggly_tags: [], ...over,
 });
 const metric = (name: string, stat_type: string, sample_rate = 0, consumer_identifier = 'custom_id') =>
   ({ name, stat_type, sample_rate, consumer_identifier, service_identifier: 'service_name_or_host', workspace_identifier: 'workspace_id', tags: [] as string[] });

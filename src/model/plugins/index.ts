@@ -15,6 +15,7 @@ import { ipRestrictionPlugin } from './ip-restriction.js';
 import { redirectPlugin } from './redirect.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
+import { logglyPlugin } from './loggly.js';
 import { opentelemetryPlugin } from './opentelemetry.js';
 import { KONG_PLUGINS_NOT_SERVED, KONG_PLUGINS_PENDING } from './kong-plugins.js';
 import { proxyCachePlugin } from './proxy-cache.js';
@@ -42,7 +43,7 @@ export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseTransformerPlugin, standardWebhooksPlugin, zipkinPlugin,
-  datadogPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
+  datadogPlugin, logglyPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 
 type Definitions = (typeof PLUGINS)[number];

@@ -89,10 +89,11 @@ export interface DatadogFeature {
   metrics: Array<{ name: string; statType: string; sampleRate?: number; consumerIdentifier?: string; tags: string[] }>;
 }
 
-/** What the IR carries for tcp-log, udp-log, syslog, statsd and datadog: where and how entries are sent. */
+/** What the IR carries for tcp-log, udp-log, syslog, loggly, statsd and datadog: where and how entries are sent. */
 export type StreamLogFeature =
   | StatsdFeature
   | DatadogFeature
   | { kind: 'tcp'; host: string; port: number; timeoutMs: number; keepaliveMs: number; tls: boolean; tlsSni?: string }
   | { kind: 'udp'; host: string; port: number; timeoutMs: number }
-  | { kind: 'syslog'; facility: string; logLevel: SyslogSeverity; successful: SyslogSeverity; clientErrors: SyslogSeverity; serverErrors: SyslogSeverity };
+  | { kind: 'syslog'; facility: string; logLevel: SyslogSeverity; successful: SyslogSeverity; clientErrors: SyslogSeverity; serverErrors: SyslogSeverity }
+  | { kind: 'loggly'; host: string; port: number; timeoutMs: number; key: string; tags: string[]; logLevel: SyslogSeverity; successful: SyslogSeverity; clientErrors: SyslogSeverity; serverErrors: SyslogSeverity };

@@ -6,7 +6,7 @@ import { grpcWebFilter, grpcWebOptionsFilter } from './grpc-web.js';
 import { fileLogFilter } from './file-log.js';
 import { httpLogFilter } from './http-log.js';
 import { prometheusFilter } from './prometheus.js';
-import { datadogFilter, statsdFilter, syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
+import { datadogFilter, logglyFilter, statsdFilter, syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { botDetectionFilter } from './bot-detection.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
 import { redirectFilter } from './redirect.js';
@@ -91,6 +91,7 @@ const CONNECTION_MANAGER_SETTINGS: readonly HttpFilter[] = [
   tcpLogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (tcp-log; its companions hook serves udp-log's and syslog's sinks too)
   udpLogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (udp-log)
   syslogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (syslog)
+  logglyFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (loggly)
   statsdFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (statsd)
   datadogFilter, // access_log: envoy.access_loggers.http_grpc to the log companion (datadog)
 ];

@@ -4,7 +4,7 @@ import { markRouteSink } from './log-routing.js';
 import type { HttpFilter } from './registry.js';
 
 /**
- * Kong's tcp-log, udp-log, syslog, statsd and datadog: as http-log's, each request's entry is streamed by Envoy's
+ * Kong's tcp-log, udp-log, syslog, loggly, statsd and datadog: as http-log's, each request's entry is streamed by Envoy's
  * gRPC access logger (envoy.access_loggers.http_grpc) to the log companion, off the request
  * path, with the same allow-listed headers; the companion turns it into Kong's entry and sends
  * it on as one JSON text (src/log/stream-sinks.ts). The route names its sink (its content hash,
@@ -29,3 +29,4 @@ export const udpLogFilter: HttpFilter = streamLogFilter('udp-log');
 export const syslogFilter: HttpFilter = streamLogFilter('syslog');
 export const statsdFilter: HttpFilter = streamLogFilter('statsd');
 export const datadogFilter: HttpFilter = streamLogFilter('datadog');
+export const logglyFilter: HttpFilter = streamLogFilter('loggly');

@@ -12,6 +12,7 @@ export const _frontdesk_log_v1_StreamLogSink_Kind = {
   SYSLOG: 'SYSLOG',
   STATSD: 'STATSD',
   DATADOG: 'DATADOG',
+  LOGGLY: 'LOGGLY',
 } as const;
 
 export type _frontdesk_log_v1_StreamLogSink_Kind =
@@ -27,6 +28,8 @@ export type _frontdesk_log_v1_StreamLogSink_Kind =
   | 4
   | 'DATADOG'
   | 5
+  | 'LOGGLY'
+  | 6
 
 export type _frontdesk_log_v1_StreamLogSink_Kind__Output = typeof _frontdesk_log_v1_StreamLogSink_Kind[keyof typeof _frontdesk_log_v1_StreamLogSink_Kind]
 
@@ -50,7 +53,7 @@ export interface StreamLogSink {
   'tls'?: (boolean);
   'tls_sni'?: (string);
   /**
-   * syslog: Kong's syslog_facility (USER, LOCAL0, ...) and severities by name (info, err, ...).
+   * syslog (and loggly's severities): Kong's syslog_facility (USER, LOCAL0, ...) and severities by name (info, err, ...).
    */
   'facility'?: (string);
   'log_level'?: (string);
@@ -75,6 +78,12 @@ export interface StreamLogSink {
   'service_name_tag'?: (string);
   'status_tag'?: (string);
   'consumer_tag'?: (string);
+  /**
+   * loggly: the customer token and the tags of each message's structured data (host, port,
+   * timeout_ms and the severities above say where and which).
+   */
+  'loggly_key'?: (string);
+  'loggly_tags'?: (string)[];
 }
 
 /**
@@ -97,7 +106,7 @@ export interface StreamLogSink__Output {
   'tls': (boolean);
   'tls_sni': (string);
   /**
-   * syslog: Kong's syslog_facility (USER, LOCAL0, ...) and severities by name (info, err, ...).
+   * syslog (and loggly's severities): Kong's syslog_facility (USER, LOCAL0, ...) and severities by name (info, err, ...).
    */
   'facility': (string);
   'log_level': (string);
@@ -122,4 +131,10 @@ export interface StreamLogSink__Output {
   'service_name_tag': (string);
   'status_tag': (string);
   'consumer_tag': (string);
+  /**
+   * loggly: the customer token and the tags of each message's structured data (host, port,
+   * timeout_ms and the severities above say where and which).
+   */
+  'loggly_key': (string);
+  'loggly_tags': (string)[];
 }
