@@ -39,8 +39,8 @@ const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
   certificates: ['key', 'key_alt'],
 };
 
-/** Fields of a plugin's config that hold a secret (standard-webhooks' key, loggly's token, a Redis password): withheld alike. */
-const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [['secret_v1'], ['key'], ['redis_password'], ['redis', 'password']];
+/** Fields of a plugin's config that hold a secret (standard-webhooks' key, session's secret, loggly's token, a Redis password): withheld alike. */
+const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [['secret_v1'], ['secret'], ['key'], ['redis_password'], ['redis', 'password']];
 
 /** A plugin's config without its secrets (a copy where one is removed; the entity itself is never changed). */
 function withoutPluginSecrets(config: unknown): unknown {

@@ -8,10 +8,11 @@ import { authenticateBasicAuth } from './plugins/basic-auth.js';
 import { authenticateHmacAuth } from './plugins/hmac-auth.js';
 import { authenticateJwt } from './plugins/jwt.js';
 import { authenticateKeyAuth } from './plugins/key-auth.js';
+import { clearedCookie, isLogout, newSession, openSession, refreshSession, sessionCookie, sessionHeaders, type SessionData } from './plugins/session.js';
 import { RequestView } from './request.js';
 import { AuthzInternalError, deny, unexpected } from './responses.js';
 import type {
-  AclConfig, AuthzAllow, AuthzConsumer, AuthzDecision, AuthzEngineOptions, AuthzLogger, AuthzRequest, AuthzSnapshot, RoutePolicy,
+  AclConfig, AuthzAllow, AuthzConsumer, AuthzDecision, AuthzDeny, AuthzEngineOptions, AuthzLogger, AuthzRequest, AuthzSnapshot, RoutePolicy, SessionConfig,
 } from './types.js';
 
 export { IDENTITY_HEADERS } from '../contracts/authz.js';
@@ -26,6 +27,7 @@ type AuthStep = {
 interface CompiledPolicy {
   auth: AuthStep[];
   acl?: AclConfig;
+  session?: SessionConfig;
 }
 
 interface State {
@@ -45,7 +47,7 @@ function compile(policy: RoutePolicy): CompiledPolicy {
   if (keyAuth) auth.push({ plugin: 'key-auth', anonymous: keyAuth.anonymous || undefined, runOnPreflight: keyAuth.run_on_preflight === true, run: (r, c) => authenticateKeyAuth(keyAuth, r, c) });
   if (basicAuth) auth.push({ plugin: 'basic-auth', anonymous: basicAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateBasicAuth(basicAuth, r, c) });
   if (hmacAuth) auth.push({ plugin: 'hmac-auth', anonymous: hmacAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateHmacAuth(hmacAuth, r, c) });
-  return acl ? { auth, acl } : { auth };
+  return { auth, ...(acl ? { acl } : {}), ...(policy.plugins.session ? { session: policy.plugins.session } : {}) };
 }
 
 /**
@@ -141,6 +143,33 @@ export class AuthzEngine {
     let credentialId: string | undefined;
     let anonymous = false;
     const strip = { headers: new Set<string>(), query: new Set<string>(), body: new Set<string>() };
+    const requestHeaders: Record<string, string> = {};
+    const responseHeaders: Record<string, string> = {};
+    const nowS = Math.floor(this.now() / 1000);
+
+    // Kong's session (priority 1900) runs before the auth plugins: a valid session is the
+    // consumer it was opened for (access.lua), and a plugin with `anonymous` then stands aside.
+    const sessionConf = policy.session;
+    let session: SessionData | undefined;
+    if (sessionConf) {
+      const open = openSession(sessionConf, req, nowS);
+      if (open && isLogout(sessionConf, req)) {
+        return { allow: false, status: 200, headers: { 'set-cookie': clearedCookie(sessionConf) } };
+      }
+      const owner = open && state.index.consumerByIdOrUsername(open.consumerId);
+      if (open && (!owner || owner.id !== open.consumerId)) {
+        responseHeaders['set-cookie'] = clearedCookie(sessionConf);
+      } else if (open && owner) {
+        const next = refreshSession(sessionConf, open, nowS);
+        session = next ?? open;
+        if (next) responseHeaders['set-cookie'] = sessionCookie(sessionConf, next);
+        Object.assign(requestHeaders, sessionHeaders(sessionConf, session, nowS, sessionConf.request_headers ?? []));
+        Object.assign(responseHeaders, sessionHeaders(sessionConf, session, nowS, sessionConf.response_headers ?? []));
+        consumer = owner;
+        credentialId = session.credentialId;
+        anonymous = credentialId === undefined;
+      }
+    }
 
     for (const step of policy.auth) {
       if (!step.runOnPreflight && req.method === 'OPTIONS') continue;
@@ -161,25 +190,41 @@ export class AuthzEngine {
         credentialId = undefined;
         anonymous = true;
       } else {
-        return out.deny;
+        return withHeaders(out.deny, responseHeaders);
       }
+    }
+
+    // header_filter.lua: a credential the session does not already hold opens a new session
+    // (on whatever answer follows, as Kong's header filter runs on its refusals too).
+    if (sessionConf && consumer && credentialId !== undefined && !anonymous
+      && !(session && session.consumerId === consumer.id && session.credentialId === credentialId)) {
+      const fresh = newSession(sessionConf, consumer, credentialId, nowS);
+      responseHeaders['set-cookie'] = sessionCookie(sessionConf, fresh);
+      Object.assign(responseHeaders, sessionHeaders(sessionConf, fresh, nowS, sessionConf.response_headers ?? []));
     }
 
     let groupsHeader: string | undefined;
     if (policy.acl) {
       const acl = checkAcl(policy.acl, consumer, credentialId !== undefined);
-      if ('deny' in acl) return acl.deny;
+      if ('deny' in acl) return withHeaders(acl.deny, responseHeaders);
       groupsHeader = acl.groupsHeader;
     }
-    return allow(consumer, credentialId, anonymous, groupsHeader, strip);
+    const decision = allow(consumer, credentialId, anonymous, groupsHeader, strip, requestHeaders);
+    if (Object.keys(responseHeaders).length) decision.responseHeaders = responseHeaders;
+    return decision;
   }
+}
+
+/** A refusal with the session's response headers added (its cookie, its Session-* headers). */
+function withHeaders(d: AuthzDeny, extra: Record<string, string>): AuthzDeny {
+  return Object.keys(extra).length ? { ...d, headers: { ...d.headers, ...extra } } : d;
 }
 
 function allow(
   consumer: AuthzConsumer | undefined, credentialId: string | undefined, anonymous: boolean, groupsHeader: string | undefined,
-  strip: { headers: Set<string>; query: Set<string>; body: Set<string> },
+  strip: { headers: Set<string>; query: Set<string>; body: Set<string> }, extraHeaders: Record<string, string> = {},
 ): AuthzAllow {
-  const headersToSet: Record<string, string> = {};
+  const headersToSet: Record<string, string> = { ...extraHeaders };
   const metadata: Record<string, string> = {};
   if (consumer) {
     headersToSet['x-consumer-id'] = consumer.id;

@@ -49,6 +49,7 @@ export function policiesProblem(resources: ReadonlyMap<string, RoutePolicyMessag
       if (!r.jwt.key_claim_name) return `RoutePolicy ${name}: jwt.key_claim_name is empty`;
       if ((r.jwt.claims_to_verify ?? []).some((c) => c !== 'exp' && c !== 'nbf')) return `RoutePolicy ${name}: jwt.claims_to_verify holds something other than exp and nbf`;
     }
+    if (r.session && (r.session.secret ?? '').length < 32) return `RoutePolicy ${name}: session.secret must be at least 32 characters`;
     if (r.hmac_auth) {
       if (!(Number(r.hmac_auth.clock_skew ?? 0) > 0)) return `RoutePolicy ${name}: hmac_auth.clock_skew must be above 0`;
       if (!(r.hmac_auth.algorithms ?? []).length || (r.hmac_auth.algorithms ?? []).some((a) => !HMAC_DIGESTS.has(a))) return `RoutePolicy ${name}: hmac_auth.algorithms must list only hmac-sha1, -sha224, -sha256, -sha384, -sha512`;
@@ -82,6 +83,7 @@ function policyFrom(name: string, m: RoutePolicyMessage): RoutePolicy {
   if (m.key_auth) plugins['key-auth'] = m.key_auth;
   if (m.basic_auth) plugins['basic-auth'] = m.basic_auth;
   if (m.hmac_auth) plugins['hmac-auth'] = m.hmac_auth;
+  if (m.session) plugins.session = m.session;
   if (m.acl) plugins.acl = m.acl;
   return { routeId: m.name || name, plugins };
 }

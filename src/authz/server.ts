@@ -96,6 +96,7 @@ export function checkResponseObject(d: AuthzDecision): Record<string, unknown> {
       headers_to_remove: d.headersToRemove,
     };
     if (d.queryParamsToRemove?.length) ok.query_parameters_to_remove = d.queryParamsToRemove;
+    if (d.responseHeaders) ok.response_headers_to_add = Object.entries(d.responseHeaders).map(([k, v]) => header(k, v));
     const res: Record<string, unknown> = { status: { code: RPC_OK }, ok_response: ok };
     const meta = Object.entries(d.metadata);
     if (meta.length) res.dynamic_metadata = { fields: Object.fromEntries(meta.map(([k, v]) => [k, { stringValue: v }])) };
@@ -106,7 +107,7 @@ export function checkResponseObject(d: AuthzDecision): Record<string, unknown> {
     denied_response: {
       status: { code: d.status },
       headers: Object.entries(d.headers).map(([k, v]) => header(k, v)),
-      body: JSON.stringify(d.body),
+      body: d.body ? JSON.stringify(d.body) : '',
     },
   };
 }

@@ -4,7 +4,7 @@
  * Nothing here knows about Envoy or gRPC: the ext_authz service converts CheckRequest into an
  * AuthzRequest and an AuthzDecision into a CheckResponse.
  */
-import type { AclPlugin, BasicAuthPlugin, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin } from '../contracts/authz.js';
+import type { AclPlugin, BasicAuthPlugin, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin, SessionPlugin } from '../contracts/authz.js';
 import type { JwtAlgorithm } from '../jwt-keys.js';
 
 /**
@@ -16,6 +16,7 @@ export type KeyAuthConfig = KeyAuthPlugin;
 export type BasicAuthConfig = BasicAuthPlugin;
 export type HmacAuthConfig = HmacAuthPlugin;
 export type AclConfig = AclPlugin;
+export type SessionConfig = SessionPlugin;
 
 /** A Kong consumer with the ACL groups it belongs to. */
 export interface AuthzConsumer {
@@ -106,6 +107,7 @@ export interface RoutePolicy {
     'key-auth'?: KeyAuthConfig;
     'basic-auth'?: BasicAuthConfig;
     'hmac-auth'?: HmacAuthConfig;
+    session?: SessionConfig;
     acl?: AclConfig;
   };
 }
@@ -159,6 +161,8 @@ export interface AuthzAllow {
   bodyParamsToRemove?: string[];
   /** Dynamic metadata for later filters (rate limiting): consumer_id, consumer_username, consumer_custom_id, credential_id. */
   metadata: Record<string, string>;
+  /** Lower-case header names to set on the response to the client (session's Set-Cookie and Session-* headers). */
+  responseHeaders?: Record<string, string>;
 }
 
 /** Request is refused with Kong's status, JSON body and headers (WWW-Authenticate, content-type). */
@@ -167,9 +171,9 @@ export interface AuthzDeny {
   status: number;
   /**
    * Kong's JSON body: `{ "message": "..." }`, except a failed jwt claim check, where Kong sends
-   * its errors table, e.g. `{ "exp": "token expired" }`.
+   * its errors table, e.g. `{ "exp": "token expired" }`. None: an empty answer (session's logout, Kong's exit(200)).
    */
-  body: Record<string, string>;
+  body?: Record<string, string>;
   headers: Record<string, string>;
 }
 

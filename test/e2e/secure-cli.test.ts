@@ -95,15 +95,17 @@ services:
     routes:
       - name: orders
         paths: [/orders]
-        plugins: [{ name: key-auth }, { name: basic-auth }, { name: jwt }, { name: standard-webhooks, config: { secret_v1: orders-webhook-secret } }, { name: loggly, config: { key: orders-loggly-token } }]
+        plugins: [{ name: key-auth }, { name: basic-auth }, { name: jwt }, { name: standard-webhooks, config: { secret_v1: orders-webhook-secret } }, { name: loggly, config: { key: orders-loggly-token } }, { name: session, config: { secret: orders-session-secret-0123456789abcdef } }]
 `);
   const redacted = cli('translate', file, '--companions');
   assert.equal(redacted.status, 0, redacted.stderr);
-  for (const secret of ['alice-secret-key', 'alice-password', 'alice-hs-secret', 'orders-webhook-secret', 'orders-loggly-token']) assert.ok(!redacted.stdout.includes(secret), secret);
+  for (const secret of ['alice-secret-key', 'alice-password', 'alice-hs-secret', 'orders-webhook-secret', 'orders-loggly-token', 'orders-session-secret-0123456789abcdef']) assert.ok(!redacted.stdout.includes(secret), secret);
   const transform = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).RouteTransform!)[0];
   assert.deepEqual(transform.standard_webhooks, { secret_v1: '<redacted>', tolerance_second: 300 });
   const sink = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).StreamLogSink!)[0];
   assert.equal(sink.loggly_key, '<redacted>');
+  const policy = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).RoutePolicy!)[0];
+  assert.equal(policy.session.secret, '<redacted>');
   const consumer = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).Consumer!)[0];
   assert.equal(consumer.username, 'alice');
   assert.equal(consumer.jwt_secrets[0].key, 'alice-issuer', 'what is not a credential is shown');

@@ -10,6 +10,8 @@ export interface Finding {
 }
 
 const AUTH = ['jwt', 'key-auth', 'basic-auth', 'hmac-auth'] as const;
+/** What gives a route's requests a consumer for acl: an auth plugin, or a session one of them opened. */
+const IDENTIFIES: readonly string[] = [...AUTH, 'session'];
 
 function consumerName(c: Consumer): string {
   return c.username ?? c.custom_id ?? c.id ?? c.key;
@@ -20,8 +22,8 @@ function consumerName(c: Consumer): string {
  * - a jwt_secret whose algorithm does not fit its key, or whose key does not parse;
  * - the same credential on two consumers (key-auth key, jwt key, basic-auth or hmac-auth username), which
  *   would make one of them unreachable;
- * - acl on a route that has no jwt, key-auth, basic-auth or hmac-auth after scopes merged (every request
- *   would get 401);
+ * - acl on a route that has no jwt, key-auth, basic-auth, hmac-auth or session after scopes merged
+ *   (every request would get 401);
  * - an hmacauth_credential without a secret (Kong would generate one no client knows);
  * - `anonymous` naming no consumer (failed authentications would get 500);
  * - key-auth with key_in_body and hide_credentials (ext_authz cannot edit a body).
@@ -94,7 +96,7 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
   // The plugins not scoped to a consumer, by name, listed once (not once per route).
   const unscoped = new Map<string, Plugin[]>();
   for (const p of plugins) {
-    if (p.scope.consumer !== undefined || (p.name !== 'acl' && !AUTH.some((a) => a === p.name))) continue;
+    if (p.scope.consumer !== undefined || (p.name !== 'acl' && !IDENTIFIES.includes(p.name))) continue;
     const list = unscoped.get(p.name);
     if (list) list.push(p);
     else unscoped.set(p.name, [p]);
@@ -111,7 +113,7 @@ export function checkAuthz(consumers: readonly Consumer[], plugins: readonly Plu
   for (const r of routes) {
     const acl = effective(r, 'acl');
     if (!acl) continue;
-    if (AUTH.some((a) => effective(r, a))) continue;
+    if (IDENTIFIES.some((a) => effective(r, a))) continue;
     at(acl.origin, diag('FD_AUTHZ_ACL_WITHOUT_AUTH', [...acl.origin.path, 'name'], r.name));
   }
   return out;

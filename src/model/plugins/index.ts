@@ -25,6 +25,7 @@ import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
 import { responseTransformerPlugin } from './response-transformer.js';
+import { sessionPlugin } from './session.js';
 import { standardWebhooksPlugin } from './standard-webhooks.js';
 import { statsdPlugin } from './statsd.js';
 import { syslogPlugin } from './syslog.js';
@@ -42,7 +43,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
-  responseTransformerPlugin, standardWebhooksPlugin, zipkinPlugin,
+  responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin,
   datadogPlugin, logglyPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 

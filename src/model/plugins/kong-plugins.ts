@@ -18,7 +18,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
-  'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection', 'session',
+  'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection',
   'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',
   'upstream-oauth', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',
   'xml-threat-protection',
@@ -26,7 +26,6 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
 
 /** Why some of those are not served, and what to use instead (the hint of the error). */
 export const KONG_PLUGIN_NOTES: Readonly<Record<string, string>> = {
-  session: 'cookie sessions keep per-session state (Kong holds it in the cookie or its database), and no Envoy filter or Frontdesk companion does; authenticate each request with jwt, key-auth or basic-auth',
   acme: 'Frontdesk does not answer ACME challenges or obtain certificates; put the certificates (from certbot, cert-manager or your CA) under certificates',
   'openid-connect': 'no OpenID Connect flows; verify your identity provider\'s tokens with jwt (jwks_uri on the jwt_secret, an extension)',
   oauth2: 'Frontdesk is no OAuth 2.0 authorization server; verify the tokens your authorization server issues with jwt',

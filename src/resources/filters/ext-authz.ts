@@ -5,7 +5,7 @@ import { companionCluster } from '../companion-cluster.js';
 import { derived, type CompanionResource, type FilterContext, type HttpFilter } from './registry.js';
 
 /**
- * Kong's jwt, key-auth, basic-auth and acl plugins, enforced by Envoy's ext_authz filter asking
+ * Kong's jwt, key-auth, basic-auth, hmac-auth, acl and session plugins, enforced by Envoy's ext_authz filter asking
  * the authz companion (gRPC, envoy.service.auth.v3.Authorization/Check) about every request on a
  * route that has one of them. See docs/authz.md, "The Envoy side".
  */
@@ -13,7 +13,7 @@ import { derived, type CompanionResource, type FilterContext, type HttpFilter } 
 export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
 /** The cluster Envoy reaches the authz service through (no Kong service can be named so: theirs are `service:<name>`). */
 export const AUTHZ_CLUSTER = 'frontdesk:authz';
-/** Request body sent to authz on routes with key-auth key_in_body or hmac-auth validate_request_body; larger bodies get 413. */
+/** Request body sent to authz on routes with key-auth key_in_body, hmac-auth validate_request_body or session read_body_for_logout; larger bodies get 413. */
 export const AUTHZ_MAX_BODY_BYTES = 65_536;
 /** What a client gets when authz cannot be asked (unreachable, timeout) and failing closed. */
 export const AUTHZ_STATUS_ON_ERROR = 'ServiceUnavailable';
@@ -47,13 +47,14 @@ function protectedRoutes(l: IrListener, ctx: FilterContext): IrRoute[] {
 }
 
 function needsBody(r: IrRoute): boolean {
-  return r.plugins['key-auth']?.feature?.key_in_body === true || r.plugins['hmac-auth']?.feature?.validate_request_body === true;
+  return r.plugins['key-auth']?.feature?.key_in_body === true || r.plugins['hmac-auth']?.feature?.validate_request_body === true
+    || r.plugins.session?.feature?.read_body_for_logout === true;
 }
 
 /**
  * The request headers authz reads on this listener's routes, lower-case: the jwt header and
  * cookie names, key-auth's key names (also spelt with "-" for "_", as nginx finds them), basic
- * auth's two headers, and content-type for key_in_body. Envoy sends authz only these. Undefined
+ * auth's two headers, the session's cookie, and content-type for key_in_body (and a session's logout body). Envoy sends authz only these. Undefined
  * (every header) where a route has hmac-auth: its signatures cover headers each client names.
  */
 export function headersAuthzReads(routes: readonly IrRoute[]): string[] | undefined {
@@ -77,6 +78,11 @@ export function headersAuthzReads(routes: readonly IrRoute[]): string[] | undefi
       if (keyAuth.key_in_body) out.add('content-type');
     }
     if (basic) { out.add('authorization'); out.add('proxy-authorization'); }
+    const session = r.plugins.session?.feature;
+    if (session) {
+      out.add('cookie');
+      if (session.read_body_for_logout) out.add('content-type');
+    }
   }
   return [...out].sort();
 }

@@ -5,6 +5,7 @@ import type { KeyAuthPlugin as _frontdesk_authz_v1_KeyAuthPlugin, KeyAuthPlugin_
 import type { BasicAuthPlugin as _frontdesk_authz_v1_BasicAuthPlugin, BasicAuthPlugin__Output as _frontdesk_authz_v1_BasicAuthPlugin__Output } from '../../../frontdesk/authz/v1/BasicAuthPlugin.js';
 import type { AclPlugin as _frontdesk_authz_v1_AclPlugin, AclPlugin__Output as _frontdesk_authz_v1_AclPlugin__Output } from '../../../frontdesk/authz/v1/AclPlugin.js';
 import type { HmacAuthPlugin as _frontdesk_authz_v1_HmacAuthPlugin, HmacAuthPlugin__Output as _frontdesk_authz_v1_HmacAuthPlugin__Output } from '../../../frontdesk/authz/v1/HmacAuthPlugin.js';
+import type { SessionPlugin as _frontdesk_authz_v1_SessionPlugin, SessionPlugin__Output as _frontdesk_authz_v1_SessionPlugin__Output } from '../../../frontdesk/authz/v1/SessionPlugin.js';
 
 /**
  * The auth plugins in effect on one Kong route, scopes merged (route > service > global).
@@ -19,6 +20,7 @@ export interface RoutePolicy {
   'basic_auth'?: (_frontdesk_authz_v1_BasicAuthPlugin | null);
   'acl'?: (_frontdesk_authz_v1_AclPlugin | null);
   'hmac_auth'?: (_frontdesk_authz_v1_HmacAuthPlugin | null);
+  'session'?: (_frontdesk_authz_v1_SessionPlugin | null);
 }
 
 /**
@@ -34,4 +36,5 @@ export interface RoutePolicy__Output {
   'basic_auth': (_frontdesk_authz_v1_BasicAuthPlugin__Output | null);
   'acl': (_frontdesk_authz_v1_AclPlugin__Output | null);
   'hmac_auth': (_frontdesk_authz_v1_HmacAuthPlugin__Output | null);
+  'session': (_frontdesk_authz_v1_SessionPlugin__Output | null);
 }
