@@ -17,8 +17,7 @@ const set = <T extends string>(values: readonly [T, ...T[]], d: T[] = []) => z.a
  * server-side storage only and have no effect on cookie storage, as in Kong.
  */
 export const sessionConfigSchema = z.strictObject({
-  secret: z.string({ error: 'needs a secret: write a long random string (Kong would generate one per node and per reload, and log users out)' })
-    .min(32, 'must be at least 32 characters: it is the key sessions are sealed with'),
+  secret: z.string().min(32, 'must be at least 32 characters: it is the key sessions are sealed with').optional(),
   storage: z.enum(['cookie', 'kong']).default('cookie'),
   audience: z.string().min(1).default('default'),
   idling_timeout: seconds(900),
@@ -46,6 +45,7 @@ export const sessionConfigSchema = z.strictObject({
   bind: z.array(z.enum(['id', 'scheme', 'ip', 'user-agent'])).default([]),
 }).superRefine((c, ctx) => {
   const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (c.secret === undefined) fail('secret', 'required here: write a random string of 32 characters or more, the same on every gateway (Kong generates one per node and per reload, which logs users out)');
   if (c.storage === 'kong') fail('storage', notServed('sessions kept in Kong\'s database', 'use storage: cookie (the session sealed in its cookie)'));
   if (c.remember) fail('remember', notServed('persistent (remember me) sessions', 'leave remember at false'));
   if (c.bind.length) fail('bind', notServed('binding a session to the client\'s address, scheme or user agent', 'leave bind empty'));
