@@ -71,37 +71,84 @@ export function transformQuery(path: string, o: Operations): string {
   return s ? `${base}?${s}` : base;
 }
 
+/** One part of a multipart body: its Content-Disposition name and its bytes, from its delimiter to the next one. */
+interface Part { name: string | undefined; bytes: Buffer }
+
+/** A part as lua-multipart's set_simple writes it: a name and a text value. */
+function simplePart(boundary: string, name: string, value: Buffer | string): Part {
+  return { name, bytes: Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`), Buffer.from(value), Buffer.from('\r\n')]) };
+}
+
+/** A part's value: what follows its headers, without the line break before the next delimiter. */
+function partValue(p: Part): Buffer {
+  const headEnd = p.bytes.indexOf('\r\n\r\n');
+  if (headEnd < 0) return Buffer.alloc(0);
+  const end = p.bytes.subarray(p.bytes.length - 2).toString('latin1') === '\r\n' ? p.bytes.length - 2 : p.bytes.length;
+  return p.bytes.subarray(headEnd + 4, Math.max(headEnd + 4, end));
+}
+
 /**
- * A multipart/form-data body without the parts named in `names` (by their Content-Disposition
- * name), every other byte as it came: the parts kept, the preamble, the closing delimiter and
- * the epilogue. Undefined when the type names no boundary or the body has no part.
+ * A multipart/form-data body changed as Kong's request-transformer changes one (its
+ * transform_multipart_body, on lua-multipart): rename (a part's value under the new name, as a
+ * plain text part), remove, replace (the part written anew, last), then add (a text part, last,
+ * for a name not there); rename, remove and replace only when there is a body; append is not
+ * applied to multipart, as in Kong. Parts no operation touches keep their bytes, as do the
+ * preamble, the closing delimiter and the epilogue. A part found by name is the first of that
+ * name; remove removes each. Undefined when nothing changed or the type names no boundary.
  */
-export function removeMultipartFields(body: Buffer, contentType: string, names: readonly string[]): Buffer | undefined {
+export function transformMultipart(body: Buffer, contentType: string, o: Operations): Buffer | undefined {
   const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
-  if (!boundary || !names.length) return undefined;
+  if (!boundary) return undefined;
   const delimiter = Buffer.from(`--${boundary}`);
   const at: number[] = [];
   for (let i = body.indexOf(delimiter); i >= 0; i = body.indexOf(delimiter, i + delimiter.length)) at.push(i);
-  if (at.length < 2) return undefined;
-  const drop = new Set(names);
-  const kept: Buffer[] = [body.subarray(0, at[0])];
+  const hasParts = at.length >= 2;
+  const preamble = hasParts ? body.subarray(0, at[0]) : Buffer.alloc(0);
+  const closing = hasParts ? body.subarray(at[at.length - 1]) : Buffer.from(`--${boundary}--\r\n`);
+  let parts: Part[] = [];
   for (let k = 0; k + 1 < at.length; k++) {
-    const part = body.subarray(at[k], at[k + 1]);
-    const headEnd = part.indexOf('\r\n\r\n');
-    const head = part.subarray(delimiter.length, headEnd < 0 ? part.length : headEnd).toString('latin1');
-    const name = /content-disposition:[^\r\n]*\bname="([^"]*)"/i.exec(head)?.[1];
-    if (name === undefined || !drop.has(name)) kept.push(part);
+    const bytes = body.subarray(at[k], at[k + 1]);
+    const headEnd = bytes.indexOf('\r\n\r\n');
+    const head = bytes.subarray(delimiter.length, headEnd < 0 ? bytes.length : headEnd).toString('latin1');
+    parts.push({ name: /content-disposition:[^\r\n]*\bname="([^"]*)"/i.exec(head)?.[1], bytes });
   }
-  kept.push(body.subarray(at[at.length - 1]));
-  return Buffer.concat(kept);
+  const find = (name: string) => parts.findIndex((p) => p.name === name);
+  let changed = false;
+  if (body.length) {
+    for (const { name, value: to } of o.rename) {
+      const i = find(name);
+      if (i < 0 || name === to) continue;
+      const renamed = simplePart(boundary, to, partValue(parts[i]!));
+      const j = find(to);
+      if (j >= 0) parts[j] = renamed;
+      else parts.push(renamed);
+      parts = parts.filter((p) => p.name !== name);
+      changed = true;
+    }
+    for (const name of o.remove) {
+      const before = parts.length;
+      parts = parts.filter((p) => p.name !== name);
+      changed ||= parts.length !== before;
+    }
+    for (const { name, value } of o.replace) {
+      if (find(name) < 0) continue;
+      parts = [...parts.filter((p) => p.name !== name), simplePart(boundary, name, value)];
+      changed = true;
+    }
+  }
+  for (const { name, value } of o.add) {
+    if (find(name) >= 0) continue;
+    parts.push(simplePart(boundary, name, value));
+    changed = true;
+  }
+  return changed ? Buffer.concat([preamble, ...parts.map((p) => p.bytes), closing]) : undefined;
 }
 
 /**
  * A request or response body changed by `o`, by its content type: JSON objects and
- * form-urlencoded bodies; a multipart/form-data request body loses the parts `o.remove` names
- * (its other operations are not applied to multipart); anything else (or a body that does not
- * parse) is left alone, as Kong leaves it.
+ * form-urlencoded bodies; multipart/form-data request bodies as Kong's (transformMultipart);
+ * anything else (or a body that does not parse) is left alone, as Kong leaves it.
  */
 export function transformBody(body: Buffer, contentType: string | undefined, o: Operations, formToo: boolean): Buffer | undefined {
   const ct = (contentType ?? '').toLowerCase();
@@ -115,6 +162,6 @@ export function transformBody(body: Buffer, contentType: string | undefined, o: 
   if (formToo && ct.includes('application/x-www-form-urlencoded')) {
     return Buffer.from(transformParams(new URLSearchParams(body.toString('utf8')), o).toString());
   }
-  if (formToo && ct.startsWith('multipart/form-data')) return removeMultipartFields(body, contentType!, o.remove);
+  if (formToo && ct.startsWith('multipart/form-data')) return transformMultipart(body, contentType!, o);
   return undefined;
 }

@@ -48,6 +48,24 @@ test('a multipart/form-data body loses the parts `remove` names, every other byt
   assert.equal(transformBody(body, 'multipart/form-data; boundary=b0undary', only(['apikey']), false), undefined, 'a response body: left alone');
 });
 
+test('multipart/form-data as Kong\'s transform_multipart_body: rename, remove, replace (written anew, last), add (last); append not applied', () => {
+  const part = (name: string, value: string, extra = '') => `--b0undary\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n\r\n${value}\r\n`;
+  const file = part('doc', 'PDF-BYTES', '; filename="a.pdf"\r\nContent-Type: application/pdf');
+  const body = Buffer.from(`${part('old', 'v1')}${file}${part('keep', 'k')}${part('price', '10')}--b0undary--\r\n`);
+  const ct = 'multipart/form-data; boundary=b0undary';
+  const run = (o: Partial<Operations>) => transformBody(body, ct, { remove: [], rename: [], replace: [], add: [], append: [], ...o }, true)?.toString();
+  // rename: lua-multipart's set_simple under the new name (a plain part, last), then the old one deleted.
+  assert.equal(run({ rename: [{ name: 'old', value: 'new' }] }), `${file}${part('keep', 'k')}${part('price', '10')}${part('new', 'v1')}--b0undary--\r\n`);
+  assert.equal(run({ rename: [{ name: 'doc', value: 'upload' }] }), `${part('old', 'v1')}${part('keep', 'k')}${part('price', '10')}${part('upload', 'PDF-BYTES')}--b0undary--\r\n`, 'a file part renamed keeps its bytes, not its filename');
+  assert.equal(run({ rename: [{ name: 'absent', value: 'x' }] }), undefined, 'nothing to rename: the body is left alone');
+  assert.equal(run({ replace: [{ name: 'price', value: '12' }, { name: 'absent', value: 'x' }] }), `${part('old', 'v1')}${file}${part('keep', 'k')}${part('price', '12')}--b0undary--\r\n`);
+  assert.equal(run({ replace: [{ name: 'old', value: 'v2' }] }), `${file}${part('keep', 'k')}${part('price', '10')}${part('old', 'v2')}--b0undary--\r\n`, 'replaced parts go last, as delete then set_simple puts them');
+  assert.equal(run({ add: [{ name: 'keep', value: 'no' }, { name: 'source', value: 'gw' }] }), `${part('old', 'v1')}${file}${part('keep', 'k')}${part('price', '10')}${part('source', 'gw')}--b0undary--\r\n`);
+  assert.equal(run({ append: [{ name: 'keep', value: 'more' }] }), undefined, 'append: not applied to multipart, as in Kong');
+  const empty = transformBody(Buffer.alloc(0), ct, { remove: ['x'], rename: [], replace: [{ name: 'y', value: '1' }], add: [{ name: 'a', value: '1' }], append: [] }, true)?.toString();
+  assert.equal(empty, `${part('a', '1')}--b0undary--\r\n`, 'no body: only add writes, a body of its own');
+});
+
 test("an empty request body is Kong's empty table: add and append write one, remove-only leaves it empty", () => {
   const ops = (o: Partial<Operations>): Operations => ({ remove: [], rename: [], replace: [], add: [], append: [], ...o });
   const empty = Buffer.alloc(0);
