@@ -3,7 +3,6 @@
 // consumer by its custom_id (Kong's default identifier) once key-auth, checked inside Envoy,
 // has set it, the route by its id, allow_status_codes, lines combined under udp_packet_size.
 import assert from 'node:assert/strict';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
 import { startLogService, type RunningLog } from '../../src/log/service.js';
@@ -12,31 +11,24 @@ import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
+import { startDatagramSink } from '../support/datagram-sink.js';
 import { proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
 
-async function startStatsdServer() {
-  const datagrams: string[] = [];
-  const socket: UdpSocket = createSocket('udp4');
-  socket.on('message', (m) => datagrams.push(m.toString('utf8')));
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, datagrams, lines: () => datagrams.flatMap((d) => d.split('\n')), close: () => new Promise<void>((r) => socket.close(() => r())) };
-}
-
 describe('statsd: Kong\'s metrics through the log companion', () => {
-  let statsd: Awaited<ReturnType<typeof startStatsdServer>>;
-  let packed: Awaited<ReturnType<typeof startStatsdServer>>;
-  let dogs: Awaited<ReturnType<typeof startStatsdServer>>;
+  let statsd: Awaited<ReturnType<typeof startDatagramSink>>;
+  let packed: Awaited<ReturnType<typeof startDatagramSink>>;
+  let dogs: Awaited<ReturnType<typeof startDatagramSink>>;
   let up: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
   let authz: TestAuthz;
   let logSvc: RunningLog;
 
   before(async () => {
-    statsd = await startStatsdServer();
-    packed = await startStatsdServer();
-    dogs = await startStatsdServer();
+    statsd = await startDatagramSink();
+    packed = await startDatagramSink();
+    dogs = await startDatagramSink();
     up = await startEchoUpstream('shop');
     const az = await authzForTests();
     const logPort = await freePort();
@@ -112,11 +104,11 @@ services:
     assert.match(byName.get(`${scope}.request.size`) ?? '', /^\d+\|c$/);
     assert.match(byName.get(`${scope}.response.size`) ?? '', /^[1-9]\d*\|c$/, 'the echo body was sent');
     assert.ok(!lines.some((l) => l.includes('shdict')), 'no nginx shared dictionaries to report');
-    assert.equal(statsd.datagrams.length, lines.length, 'one line a datagram by default');
+    assert.equal(statsd.texts.length, lines.length, 'one line a datagram by default');
   });
 
   test('allow_status_codes: a 401 is counted, without a consumer', async () => {
-    statsd.datagrams.length = 0;
+    statsd.texts.length = 0;
     assert.equal((await proxyRequest(gw, { path: '/orders/2' })).status, 401);
     const lines = await waitFor(() => { const l = statsd.lines(); return l.some((x) => x.includes('.status.401')) ? l : undefined; }, 'the 401\'s lines', 15_000);
     assert.ok(lines.includes('kong.service.shop_eu.status.401:1|c'));
@@ -125,7 +117,7 @@ services:
   });
 
   test('allow_status_codes: a status outside the ranges sends nothing', async () => {
-    statsd.datagrams.length = 0;
+    statsd.texts.length = 0;
     assert.equal((await proxyRequest(gw, { path: '/teapot' })).status, 418);
     // A counted request after it: once its lines are in, the 418's would be too.
     assert.equal((await proxyRequest(gw, { path: '/orders/3', headers: { apikey: 'statsd-key' } })).status, 200);
@@ -135,9 +127,9 @@ services:
 
   test('a metric list of its own, a prefix, sample rates, and lines combined into one datagram', async () => {
     assert.equal((await proxyRequest(gw, { path: '/packed' })).status, 200);
-    await waitFor(() => packed.datagrams.length > 0 || undefined, 'the packed datagram', 15_000);
-    assert.equal(packed.datagrams.length, 1);
-    const lines = packed.datagrams[0]!.split('\n');
+    await waitFor(() => packed.texts.length > 0 || undefined, 'the packed datagram', 15_000);
+    assert.equal(packed.texts.length, 1);
+    const lines = packed.texts[0]!.split('\n');
     assert.equal(lines.length, 3);
     assert.equal(lines[0], 'fd.service.shop_eu.request.count:1|c|@0.5');
     assert.match(lines[1]!, /^fd\.service\.shop_eu\.latency:\d+\|h$/);
@@ -146,9 +138,9 @@ services:
 
   test('datadog: Kong\'s six default metrics, one datagram each, the service, status and consumer (custom_id) as tags', async () => {
     assert.equal((await proxyRequest(gw, { path: '/dog', headers: { apikey: 'statsd-key' } })).status, 200);
-    await waitFor(() => dogs.datagrams.length >= 6 || undefined, 'the datadog lines', 15_000);
+    await waitFor(() => dogs.texts.length >= 6 || undefined, 'the datadog lines', 15_000);
     const tags = '|#name:shop_eu,status:200,consumer:partner-7,app:kong';
-    const lines = [...dogs.datagrams].sort();
+    const lines = [...dogs.texts].sort();
     assert.equal(lines.length, 6);
     assert.ok(lines.includes(`kong.request.count:1|c${tags}`), lines.join('\n'));
     for (const stat of ['kong_latency', 'latency', 'request.size', 'response.size', 'upstream_latency']) {

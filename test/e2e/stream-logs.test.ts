@@ -6,7 +6,6 @@
 // class and log_level, its facility in PRI; a TCP sink that is down, then back, gets the
 // entries the companion held.
 import assert from 'node:assert/strict';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +14,7 @@ import { startLogService, type RunningLog } from '../../src/log/service.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { authzForTests, type TestAuthz } from '../support/authz-service.js';
 import { selfSignedCert } from '../support/certs.js';
+import { startDatagramSink } from '../support/datagram-sink.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream } from '../support/upstream.js';
@@ -50,15 +50,6 @@ async function startLineSink(tls?: { cert: string; key: string }) {
   });
   await start();
   return { get port() { return port; }, lines, entries: (): Entry[] => lines.map((l) => JSON.parse(l) as Entry), start, stop };
-}
-
-/** A UDP server collecting datagrams as text. */
-async function startDatagramSink() {
-  const texts: string[] = [];
-  const socket: UdpSocket = createSocket('udp4');
-  socket.on('message', (m) => texts.push(m.toString('utf8')));
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, texts, close: () => new Promise<void>((r) => socket.close(() => r())) };
 }
 
 /** A GET through the gateway; its status. */
