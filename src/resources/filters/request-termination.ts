@@ -8,7 +8,9 @@ import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 /**
  * Kong's request-termination. On a route (or its service, or globally) it becomes the Envoy
  * route's direct_response: the filters before the router (authentication, IP and size checks,
- * rate limits) still run first, as Kong runs every other plugin before this one (priority 2).
+ * local rate limits) still run first, as Kong runs every other plugin before this one (priority
+ * 2); the ratelimit companion's limits do not (Envoy's ratelimit filter reads its actions from a
+ * route action, which a direct_response route has not: docs/plugins.md lists the difference).
  * Scoped to a consumer, it needs the consumer authz identified: an RBAC filter after the rate
  * limits denies requests whose x-consumer-id (set by authz, never the client's) is such a
  * consumer's, and kong-replies turns the 403 into that consumer's termination answer. A
