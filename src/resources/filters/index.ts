@@ -19,7 +19,7 @@ import { RATELIMIT_FILTERS } from './ratelimit.js';
 import { adaptiveConcurrencyFilters } from './adaptive-concurrency.js';
 import type { ChainEntry, HttpFilter } from './registry.js';
 import { requestSizeBufferFilter, requestSizeGateFilter } from './request-size-limiting.js';
-import { requestTerminationFilter } from './request-termination.js';
+import { requestTerminationFilter, terminationResponder } from './request-termination.js';
 import { requestTransformerFilter } from './request-transformer.js';
 import { responseTransformerFilter } from './response-transformer.js';
 import { routerFilter } from './router.js';
@@ -74,6 +74,7 @@ const CHAIN: readonly ChainEntry[] = [
   grpcWebOptionsFilter, // rbac on OPTIONS: grpc-web answers them itself (Kong's grpc-web, 3)
   grpcWebFilter, // composite running envoy.filters.http.grpc_web: gRPC-Web to gRPC and back (Kong's grpc-web, 3)
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
+  terminationResponder, // lua: a route's request-termination where the ratelimit companion's limits must count first
   adaptiveConcurrencyFilters, // adaptive_concurrency, one per service that asks for it (its latency is the backend's)
   untypedReplyFilter, // header_mutation: Envoy's text/plain off the answers Kong sends without a Content-Type (first on the answer)
   routerFilter, // envoy.filters.http.router, always last

@@ -2,6 +2,7 @@ import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
+import { ratelimitPlan } from './ratelimit.js';
 import { redirectOf } from './redirect.js';
 import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 
@@ -9,8 +10,10 @@ import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
  * Kong's request-termination. On a route (or its service, or globally) it becomes the Envoy
  * route's direct_response: the filters before the router (authentication, IP and size checks,
  * local rate limits) still run first, as Kong runs every other plugin before this one (priority
- * 2); the ratelimit companion's limits do not (Envoy's ratelimit filter reads its actions from a
- * route action, which a direct_response route has not: docs/plugins.md lists the difference).
+ * 2). A route the ratelimit companion limits keeps its route action instead (Envoy's ratelimit
+ * filter reads its actions from one, and a direct_response route has none), and a Lua filter
+ * after the rate limits answers in its place (terminationResponder), so the limits count and
+ * refuse first, as in Kong.
  * Scoped to a consumer, it needs the consumer authz identified: an RBAC filter after the rate
  * limits denies requests whose x-consumer-id (set by authz, never the client's) is such a
  * consumer's, and kong-replies turns the 403 into that consumer's termination answer. A
@@ -18,6 +21,10 @@ import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
  */
 
 export const TERMINATION_CONSUMER_FILTER = 'frontdesk.request_termination';
+/** The Lua filter that answers for a terminated route the ratelimit companion limits. */
+export const TERMINATION_RESPONDER_FILTER = 'frontdesk.request_termination_responder';
+const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
+const LUA_PER_ROUTE = 'envoy.extensions.filters.http.lua.v3.LuaPerRoute';
 
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
@@ -41,6 +48,24 @@ function terminatedConsumers(r: IrRoute, ctx: FilterContext): Array<[string, Ter
 
 function used(l: IrListener, ctx: FilterContext): boolean {
   return l.routes.some((r) => !!r.service && hasAuthPlugin(r) && ctx.ir.consumers.some((c) => r.consumerPlugins[c.key]?.['request-termination'] !== undefined));
+}
+
+/** Whether the route's termination is answered by the responder: it has a service and the ratelimit companion limits it. */
+function answeredAfterLimits(r: IrRoute, ctx: FilterContext): boolean {
+  return !!routeConfig(r) && !!r.service && !redirectOf(r) && ratelimitPlan(ctx).routes.has(r.routeName);
+}
+
+/** A Lua string literal of any bytes: printable ASCII as it is, every other byte (and quotes, backslashes) as a decimal escape. */
+function luaString(text: string): string {
+  let out = '"';
+  for (const b of Buffer.from(text, 'utf8')) out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${String(b).padStart(3, '0')}`;
+  return `${out}"`;
+}
+
+/** The responder's script for one termination: Kong's status, body and content type. */
+function responderScript(t: Termination): string {
+  const headers = [`[":status"] = ${luaString(String(t.status))}`, ...(t.contentType ? [`["content-type"] = ${luaString(t.contentType)}`] : [])];
+  return `function envoy_on_request(h) h:respond({ ${headers.join(', ')} }, ${luaString(t.body)}) end\n`;
 }
 
 /** The route's direct_response, and its headers, for a termination config. */
@@ -73,8 +98,9 @@ export const requestTerminationFilter: HttpFilter = {
       },
     });
   },
-  patchRoute(r, envoyRoute) {
+  patchRoute(r, envoyRoute, ctx) {
     const c = routeConfig(r);
+    if (answeredAfterLimits(r, ctx)) return;
     // A route with a service, or one without (its 503 stands in for "no service"); Kong's
     // redirect (779) answers before request-termination (2) runs.
     if (!c || redirectOf(r) || (!envoyRoute.route && !envoyRoute.direct_response)) return;
@@ -94,5 +120,17 @@ export const requestTerminationFilter: HttpFilter = {
         ...(t.contentType ? { contentType: t.contentType } : {}),
       };
     });
+  },
+};
+
+/** A route-scoped termination the ratelimit companion's limits run before (see the top of this file). */
+export const terminationResponder: HttpFilter = {
+  name: TERMINATION_RESPONDER_FILTER,
+  httpFilter(l, ctx) {
+    if (!l.routes.some((r) => answeredAfterLimits(r, ctx))) return undefined;
+    return { name: TERMINATION_RESPONDER_FILTER, disabled: true, typed_config: anyMessage(LUA, { default_source_code: { inline_string: 'function envoy_on_request(h) end\n' } }) };
+  },
+  perRoute(r, ctx) {
+    return answeredAfterLimits(r, ctx) ? anyMessage(LUA_PER_ROUTE, { source_code: { inline_string: responderScript(routeConfig(r)!) } }) : undefined;
   },
 };
