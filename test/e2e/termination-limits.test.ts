@@ -1,6 +1,6 @@
-// Kong runs rate-limiting (priority 910) before request-termination (2): on a terminated route
-// the limit still counts, and once it is spent the client gets the limit's 429, not the
-// termination. Through a real Envoy and the ratelimit companion (whose limits Envoy reads from
+// Kong runs rate-limiting (priority 910) before redirect (779) and request-termination (2): on
+// a redirected or terminated route the limit still counts, and once it is spent the client gets
+// the limit's 429, not the plugin's answer. Through a real Envoy and the ratelimit companion (whose limits Envoy reads from
 // a route action, which a direct_response has not: the responder filter answers instead).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +10,7 @@ import { freePort } from '../support/ports.js';
 import { proxyRequest } from '../support/proxy-request.js';
 import { startTestRateLimitService, type TestRateLimitService } from '../support/ratelimit-service.js';
 
-describe('request-termination behind the ratelimit companion\'s limits', () => {
+describe('request-termination and redirect behind the ratelimit companion\'s limits', () => {
   let gw: Gateway;
   let svc: TestRateLimitService;
   before(async () => {
@@ -30,6 +30,11 @@ services:
         plugins:
           - { name: rate-limiting, config: { minute: 5, limit_by: ip, enforcer: companion } }
           - { name: request-termination, config: { status_code: 418, body: "short and stout", content_type: text/x-tea } }
+      - name: moved
+        paths: [/moved]
+        plugins:
+          - { name: rate-limiting, config: { minute: 2, limit_by: ip, enforcer: companion } }
+          - { name: redirect, config: { status_code: 308, location: "https://new.example.test/base?x=1", keep_incoming_path: true } }
 `, { settings: { ratelimit: { ...DEFAULT_SETTINGS.ratelimit, port: rlPort, timeoutMs: 1000 } } });
     svc = await startTestRateLimitService({ xdsPort: gw.xdsPort, port: rlPort });
     await gw.converged();
@@ -56,5 +61,13 @@ services:
     assert.equal(r.headers['content-type'], 'text/x-tea');
     const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump`)).text();
     assert.ok(dump.includes('frontdesk.request_termination_responder'), 'the companion-limited routes are answered by the responder');
+  });
+
+  test('redirect: Kong\'s answer with the incoming path kept while the limit lasts, then the limit\'s 429', async () => {
+    const replies = [];
+    for (let i = 0; i < 3; i++) replies.push(await proxyRequest(gw, { path: `/moved/a/b?page=${i}` }));
+    assert.deepEqual(replies.map((r) => r.status), [308, 308, 429]);
+    assert.equal(replies[1]!.headers.location, 'https://new.example.test/moved/a/b?page=1');
+    assert.equal(replies[0]!.text, 'redirecting');
   });
 });

@@ -9,7 +9,7 @@ import { prometheusFilter } from './prometheus.js';
 import { datadogFilter, logglyFilter, statsdFilter, syslogFilter, tcpLogFilter, udpLogFilter } from './stream-logs.js';
 import { botDetectionFilter } from './bot-detection.js';
 import { ipRestrictionFilter } from './ip-restriction.js';
-import { redirectFilter } from './redirect.js';
+import { redirectFilter, redirectResponder } from './redirect.js';
 import { untypedReplyFilter } from './untyped-reply.js';
 import { kongRepliesFilter } from './kong-replies.js';
 import { localRateLimitFilter } from './local-ratelimit.js';
@@ -68,6 +68,7 @@ const CHAIN: readonly ChainEntry[] = [
   responseTransformerFilter, // header_mutation: the response-transformer's headers
   transformFilter, // ext_proc: bodies, query string, method (the transform companion)
   redirectFilter, // no filter: the route's direct_response with Kong's Location (Kong's redirect, 779)
+  redirectResponder, // lua: the same answer where the ratelimit companion's limits must count first
   proxyCacheFilter, // lua: Kong's proxy-cache, hits served here (Kong's proxy-cache, 100)
   grpcGatewayOptionsFilter, // rbac on OPTIONS: grpc-gateway answers them itself (Kong's grpc-gateway, 998: see above)
   grpcGatewayFilter, // grpc_json_transcoder: REST/JSON to gRPC (Kong's grpc-gateway, 998: see above)

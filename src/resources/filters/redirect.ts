@@ -1,6 +1,7 @@
 import type { FeatureOf, IrRoute } from '../../ir/types.js';
 import { formatterLiteral, setHeaderFormat, type JsonObject } from '../builders.js';
-import type { HttpFilter } from './registry.js';
+import { companionLimited, luaResponder, luaString } from './lua-responder.js';
+import type { FilterContext, HttpFilter } from './registry.js';
 
 /**
  * Kong's redirect (priority 779). The plugin answers in its access phase with
@@ -14,9 +15,14 @@ import type { HttpFilter } from './registry.js';
  * The Location is the URL as written, or with keep_incoming_path the URL around the request's
  * path and query (`%REQ(:PATH)%`, the path as Envoy routed it, with its query), the rest of the
  * URL as model/plugins/redirect.ts split it.
+ *
+ * On a route the ratelimit companion limits, the route keeps its action and redirectResponder
+ * answers the same way from a Lua filter after the rate limits (lua-responder.ts).
  */
 
 export const REDIRECT_PATCH = 'frontdesk.redirect';
+/** The Lua filter that answers for a redirected route the ratelimit companion limits. */
+export const REDIRECT_RESPONDER = 'frontdesk.redirect_responder';
 
 /** Kong's body for the answer (the string handler.lua gives kong.response.exit). */
 export const REDIRECT_BODY = 'redirecting';
@@ -36,8 +42,9 @@ function locationFormat(f: Redirect): string {
 export const redirectFilter: HttpFilter = {
   name: REDIRECT_PATCH,
   httpFilter: () => undefined,
-  patchRoute(r, envoyRoute) {
+  patchRoute(r, envoyRoute, ctx) {
     const f = redirectOf(r);
+    if (answeredAfterLimits(r, ctx)) return;
     // A route with a service, or one without (Kong answers before its "no Service" 503).
     if (!f || (!envoyRoute.route && !envoyRoute.direct_response)) return;
     delete envoyRoute.route;
@@ -49,3 +56,18 @@ export const redirectFilter: HttpFilter = {
     envoyRoute.response_headers_to_add = [...kept, setHeaderFormat('location', locationFormat(f))];
   },
 };
+
+function answeredAfterLimits(r: IrRoute, ctx: FilterContext): boolean {
+  return redirectOf(r) !== undefined && companionLimited(r, ctx);
+}
+
+/** The Location as a Lua expression: the URL, or the URL around the request's :path (its query included). */
+function locationExpression(f: Redirect): string {
+  return 'location' in f ? luaString(f.location) : `${luaString(f.around.before)} .. (h:headers():get(":path") or "") .. ${luaString(f.around.after)}`;
+}
+
+/** A redirect the ratelimit companion's limits run before. */
+export const redirectResponder: HttpFilter = luaResponder(REDIRECT_RESPONDER, answeredAfterLimits, (r) => {
+  const f = redirectOf(r)!;
+  return { status: f.status, headers: [['location', locationExpression(f)]], body: REDIRECT_BODY };
+});

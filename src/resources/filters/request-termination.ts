@@ -2,7 +2,7 @@ import { consumerId, hasAuthPlugin } from '../../contracts/authz.js';
 import type { FeatureOf, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, setHeader, type JsonObject } from '../builders.js';
 import { when } from './kong-replies.js';
-import { ratelimitPlan } from './ratelimit.js';
+import { companionLimited, luaResponder, luaString } from './lua-responder.js';
 import { redirectOf } from './redirect.js';
 import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 
@@ -23,8 +23,6 @@ import type { FilterContext, HttpFilter, ReplyRule } from './registry.js';
 export const TERMINATION_CONSUMER_FILTER = 'frontdesk.request_termination';
 /** The Lua filter that answers for a terminated route the ratelimit companion limits. */
 export const TERMINATION_RESPONDER_FILTER = 'frontdesk.request_termination_responder';
-const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
-const LUA_PER_ROUTE = 'envoy.extensions.filters.http.lua.v3.LuaPerRoute';
 
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 const RBAC_PER_ROUTE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
@@ -50,22 +48,9 @@ function used(l: IrListener, ctx: FilterContext): boolean {
   return l.routes.some((r) => !!r.service && hasAuthPlugin(r) && ctx.ir.consumers.some((c) => r.consumerPlugins[c.key]?.['request-termination'] !== undefined));
 }
 
-/** Whether the route's termination is answered by the responder: it has a service and the ratelimit companion limits it. */
+/** Whether the route's termination is answered by the responder: the ratelimit companion limits it (lua-responder.ts). */
 function answeredAfterLimits(r: IrRoute, ctx: FilterContext): boolean {
-  return !!routeConfig(r) && !!r.service && !redirectOf(r) && ratelimitPlan(ctx).routes.has(r.routeName);
-}
-
-/** A Lua string literal of any bytes: printable ASCII as it is, every other byte (and quotes, backslashes) as a decimal escape. */
-function luaString(text: string): string {
-  let out = '"';
-  for (const b of Buffer.from(text, 'utf8')) out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${String(b).padStart(3, '0')}`;
-  return `${out}"`;
-}
-
-/** The responder's script for one termination: Kong's status, body and content type. */
-function responderScript(t: Termination): string {
-  const headers = [`[":status"] = ${luaString(String(t.status))}`, ...(t.contentType ? [`["content-type"] = ${luaString(t.contentType)}`] : [])];
-  return `function envoy_on_request(h) h:respond({ ${headers.join(', ')} }, ${luaString(t.body)}) end\n`;
+  return !!routeConfig(r) && !redirectOf(r) && companionLimited(r, ctx);
 }
 
 /** The route's direct_response, and its headers, for a termination config. */
@@ -124,13 +109,7 @@ export const requestTerminationFilter: HttpFilter = {
 };
 
 /** A route-scoped termination the ratelimit companion's limits run before (see the top of this file). */
-export const terminationResponder: HttpFilter = {
-  name: TERMINATION_RESPONDER_FILTER,
-  httpFilter(l, ctx) {
-    if (!l.routes.some((r) => answeredAfterLimits(r, ctx))) return undefined;
-    return { name: TERMINATION_RESPONDER_FILTER, disabled: true, typed_config: anyMessage(LUA, { default_source_code: { inline_string: 'function envoy_on_request(h) end\n' } }) };
-  },
-  perRoute(r, ctx) {
-    return answeredAfterLimits(r, ctx) ? anyMessage(LUA_PER_ROUTE, { source_code: { inline_string: responderScript(routeConfig(r)!) } }) : undefined;
-  },
-};
+export const terminationResponder: HttpFilter = luaResponder(TERMINATION_RESPONDER_FILTER, answeredAfterLimits, (r) => {
+  const t = routeConfig(r)!;
+  return { status: t.status, headers: t.contentType ? [['content-type', luaString(t.contentType)]] : [], body: t.body };
+});
