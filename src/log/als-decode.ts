@@ -32,6 +32,8 @@ export interface AccessLogEntry {
   totalMs?: number;
   upstreamTxMs?: number;
   upstreamRxMs?: number;
+  /** Until the first byte of the answer went to the client (what Kong's response latency measures for an answer of its own). */
+  downstreamTxMs?: number;
   attempts?: number;
   rateLimited: boolean;
   /** AccessLogCommon.custom_tags. */
@@ -179,6 +181,7 @@ function common(w: Wire, e: AccessLogEntry): void {
         case 5: e.startedAt = millis(w, false); return true;
         case 7: e.upstreamTxMs = millis(w, true); return true;
         case 9: e.upstreamRxMs = millis(w, true); return true;
+        case 11: e.downstreamTxMs = millis(w, true); return true;
         case 12: e.totalMs = millis(w, true); return true;
         case 13: { const a = address(w); if (a?.[0]) e.upstreamHost = `${a[0]}:${a[1]}`; return true; }
         case 16:

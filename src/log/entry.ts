@@ -45,8 +45,11 @@ export function kongEntry(e: AccessLogEntry): Obj {
   out.response = response;
   const latencies: Obj = {};
   if (e.totalMs !== undefined) latencies.request = e.totalMs;
-  if (e.upstreamTxMs !== undefined && e.upstreamRxMs !== undefined) latencies.proxy = e.upstreamRxMs - e.upstreamTxMs;
-  if (e.upstreamTxMs !== undefined) latencies.kong = e.upstreamTxMs;
+  // Kong's serializer: proxy is the upstream's wait, -1 when no upstream answered; kong is the
+  // time before the request went upstream, or for an answer of Kong's own its response latency.
+  latencies.proxy = e.upstreamTxMs !== undefined && e.upstreamRxMs !== undefined ? e.upstreamRxMs - e.upstreamTxMs : -1;
+  const kong = e.upstreamTxMs ?? e.downstreamTxMs ?? e.totalMs;
+  if (kong !== undefined) latencies.kong = kong;
   if (hasKeys(latencies)) out.latencies = latencies;
   const service = e.tags['kong.service'];
   const route = e.tags['kong.route'];

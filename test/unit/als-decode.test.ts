@@ -96,4 +96,16 @@ describe('decodeAccessLogs', () => {
     assert.equal(headers['x-request-id'], undefined);
     assert.equal(headers['user-agent'], 'curl/8');
   });
+
+  test('Kong\'s latencies: proxy the upstream\'s wait and kong the time before it; for an answer no upstream gave, proxy -1 and kong its response latency', () => {
+    const [proxied] = decodeAccessLogs(encode({ http_logs: { log_entry: [entry] } })).entries;
+    assert.deepEqual((kongEntry(proxied!) as { latencies: unknown }).latencies, { request: 1009, proxy: 1006, kong: 2 });
+    const local = {
+      common_properties: { start_time: { seconds: 1764590000 }, time_to_first_downstream_tx_byte: { nanos: 3_000_000 }, time_to_last_downstream_tx_byte: { nanos: 4_000_000 } },
+      request: { request_method: 'GET', path: '/x' },
+      response: { response_code: { value: 401 } },
+    };
+    const [refused] = decodeAccessLogs(encode({ http_logs: { log_entry: [local] } })).entries;
+    assert.deepEqual((kongEntry(refused!) as { latencies: unknown }).latencies, { request: 4, proxy: -1, kong: 3 });
+  });
 });
