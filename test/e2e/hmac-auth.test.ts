@@ -8,7 +8,7 @@ import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
 import type { Gateway } from '../support/gateway.js';
-import { proxyRequest } from '../support/proxy-request.js';
+import { h2Request, proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream } from '../support/upstream.js';
 
 const SECRET = 'hmac-e2e-secret';
@@ -69,17 +69,7 @@ describe('hmac-auth through Envoy and the authz companion', () => {
     try {
       const date = now();
       const sig = sign(`date: ${date}\nGET /signed/h2 HTTP/2.0`);
-      const ask = (auth: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const s = session.request({ ':path': '/signed/h2', date, authorization: auth });
-        let body = '';
-        let status = 0;
-        s.on('response', (h) => { status = Number(h[':status']); });
-        s.setEncoding('utf8');
-        s.on('data', (d: string) => (body += d));
-        s.on('end', () => resolve({ status, body }));
-        s.on('error', reject);
-        s.end();
-      });
+      const ask = (auth: string) => h2Request(session, { ':path': '/signed/h2', date, authorization: auth });
       assert.equal((await ask(authorization('date request-line', sig))).status, 200);
       const h1Signed = sign(`date: ${date}\nGET /signed/h2 HTTP/1.1`);
       const wrong = await ask(authorization('date request-line', h1Signed));

@@ -8,7 +8,7 @@ import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
 import type { Gateway } from '../support/gateway.js';
-import { proxyRequest } from '../support/proxy-request.js';
+import { h2Request, proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream } from '../support/upstream.js';
 
 const SECRET = 'e2e-session-secret-0123456789abcdef';
@@ -73,16 +73,7 @@ services:
 
     const session = connect(`http://127.0.0.1:${gw.proxyPort}`);
     try {
-      const seenH2 = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const s = session.request({ ':path': '/app/h2', cookie });
-        let body = '';
-        let status = 0;
-        s.on('response', (h) => { status = Number(h[':status']); });
-        s.setEncoding('utf8');
-        s.on('data', (d: string) => (body += d));
-        s.on('end', () => resolve({ status, body }));
-        s.on('error', reject);
-      });
+      const seenH2 = await h2Request(session, { ':path': '/app/h2', cookie });
       assert.equal(seenH2.status, 200);
       assert.equal((JSON.parse(seenH2.body) as { headers: Record<string, string> }).headers['x-consumer-username'], 'alice');
     } finally {

@@ -1,4 +1,5 @@
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { ClientHttp2Session } from 'node:http2';
 import type { Gateway } from './gateway.js';
 
 export interface ProxyReply { status: number; headers: IncomingHttpHeaders; text: string }
@@ -14,5 +15,20 @@ export function proxyRequest(gw: Gateway, init: { method?: string; path: string;
     });
     req.on('error', reject);
     req.end(init.body);
+  });
+}
+
+/** One HTTP/2 request on an open session (a GET unless `:method` says otherwise), the answer read whole. */
+export function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHeaders): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const s = session.request(headers);
+    let body = '';
+    let status = 0;
+    s.on('response', (h) => { status = Number(h[':status']); });
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (body += d));
+    s.on('end', () => resolve({ status, body }));
+    s.on('error', reject);
+    s.end();
   });
 }
