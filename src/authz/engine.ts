@@ -198,7 +198,7 @@ export class AuthzEngine {
     // (on whatever answer follows, as Kong's header filter runs on its refusals too).
     if (sessionConf && consumer && credentialId !== undefined && !anonymous
       && !(session && session.consumerId === consumer.id && session.credentialId === credentialId)) {
-      const fresh = newSession(sessionConf, consumer, credentialId, nowS);
+      const fresh = newSession(sessionConf, consumer, credentialId, nowS, req);
       responseHeaders['set-cookie'] = sessionCookie(sessionConf, fresh);
       Object.assign(responseHeaders, sessionHeaders(sessionConf, fresh, nowS, sessionConf.response_headers ?? []));
     }

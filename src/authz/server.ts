@@ -56,7 +56,8 @@ const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 interface DecodedCheck {
   attributes?: {
     context_extensions?: Record<string, string>;
-    request?: { http?: { method?: string; path?: string; protocol?: string; headers?: Record<string, string>; body?: string; raw_body?: Uint8Array } };
+    source?: { address?: { socket_address?: { address?: string } } };
+    request?: { http?: { method?: string; path?: string; protocol?: string; scheme?: string; headers?: Record<string, string>; body?: string; raw_body?: Uint8Array } };
   };
 }
 
@@ -76,6 +77,9 @@ export function decodeCheckRequest(bytes: Uint8Array): { routeId: string; reques
   for (const [k, v] of Object.entries(http.headers ?? {})) if (k[0] !== ':') headers[k.toLowerCase()] = v;
   const request: AuthzRequest = { method: http.method ?? 'GET', path: http.path ?? '/', headers };
   if (http.protocol) request.protocol = http.protocol;
+  if (http.scheme) request.scheme = http.scheme;
+  const ip = m.attributes?.source?.address?.socket_address?.address;
+  if (ip) request.clientIp = ip;
   if (http.raw_body && http.raw_body.length) {
     request.bodyBytes = Buffer.from(http.raw_body);
     request.body = request.bodyBytes.toString('utf8');

@@ -131,6 +131,9 @@ export interface AuthzRequest {
   method: string;
   /** Path with the query string, as sent by the client (`/orders?apikey=...`). */
   path: string;
+  /** The client's address as Envoy saw it (the connection's peer), and the request's scheme (session's bind). */
+  clientIp?: string;
+  scheme?: string;
   /** `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/3`, as Envoy names the request's protocol (hmac-auth's request-line). */
   protocol?: string;
   headers: Record<string, string>;

@@ -32,6 +32,10 @@ services:
     routes:
       - name: app
         paths: [/app]
+      - name: bound
+        paths: [/bound]
+        plugins:
+          - { name: session, config: { secret: ${SECRET}, cookie_secure: false, cookie_name: bound, bind: [ip, scheme, user-agent] } }
     plugins:
       - { name: basic-auth, config: { anonymous: anonymous, hide_credentials: true } }
       - { name: session, config: { secret: ${SECRET}, cookie_secure: false, response_headers: [subject] } }
@@ -97,5 +101,14 @@ services:
     assert.equal(r.status, 401);
     const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump`)).text();
     assert.ok(!dump.includes(SECRET));
+  });
+
+  test('bind: the session follows the address, scheme and user agent it was opened with; another user agent has none', async () => {
+    const login = await proxyRequest(gw, { path: '/bound', headers: { authorization: BASIC, 'user-agent': 'browser/1' } });
+    assert.equal(login.status, 200, login.text);
+    const cookie = cookieFrom(login.headers['set-cookie']);
+    assert.match(cookie, /^bound=/);
+    assert.equal((await proxyRequest(gw, { path: '/bound', headers: { cookie, 'user-agent': 'browser/1' } })).status, 200);
+    assert.equal((await proxyRequest(gw, { path: '/bound', headers: { cookie, 'user-agent': 'stolen/1' } })).status, 401);
   });
 });

@@ -8,7 +8,9 @@ import { describe, it } from 'node:test';
 import type { AuthzDecision, AuthzSnapshot } from '../../src/authz/types.js';
 import { pluginFeature } from '../../src/model/plugins/index.js';
 import { sessionConfigSchema } from '../../src/model/plugins/session.js';
+import { decodeCheckRequest } from '../../src/authz/server.js';
 import { compileConfig } from '../../src/runtime/compile.js';
+import { messageType } from '../../src/xds/proto-registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { aclConf, basicAuthConf, makeEngine, request } from '../support/jwt-fixtures.js';
 
@@ -29,6 +31,7 @@ function snapshot(withAlice = true): AuthzSnapshot {
       { routeId: 'headers', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ response_headers: ['id', 'subject', 'timeout'], request_headers: ['audience', 'idling-timeout'] }) } },
       { routeId: 'rolling', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ idling_timeout: 0, rolling_timeout: 400, absolute_timeout: 1000 }) } },
       { routeId: 'body-logout', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ read_body_for_logout: true }) } },
+      { routeId: 'bound', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ bind: ['ip', 'user-agent'] }) } },
       { routeId: 'lax', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ cookie_name: 'sid', cookie_same_site: 'Lax', cookie_secure: false, cookie_domain: 'example.test', cookie_path: '/app' }) } },
     ],
   };
@@ -173,6 +176,24 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     assert.equal(next.headersToSet['session-id'], undefined, 'only the request headers asked for');
   });
 
+  it('bind: a session is the client\'s it was opened by, by address and user agent; another client with the cookie has none', async () => {
+    const { engine } = makeEngine(snapshot());
+    const from = (clientIp: string, ua: string, headers: Record<string, string> = {}) => request('/', { 'user-agent': ua, ...headers }, { clientIp });
+    const login = allowed(await engine.check('bound', from('10.0.0.1', 'browser/1', { authorization: BASIC })));
+    const cookie = cookieOf(login.responseHeaders?.['set-cookie']).pair;
+    assert.equal(allowed(await engine.check('bound', from('10.0.0.1', 'browser/1', { cookie }))).headersToSet['x-consumer-username'], 'alice');
+    assert.equal(allowed(await engine.check('bound', from('10.0.0.2', 'browser/1', { cookie }))).headersToSet['x-consumer-username'], 'guest', 'another address');
+    assert.equal(allowed(await engine.check('bound', from('10.0.0.1', 'curl/8', { cookie }))).headersToSet['x-consumer-username'], 'guest', 'another user agent');
+  });
+
+  it('bind reads the client address and scheme Envoy puts in its CheckRequest', () => {
+    const t = messageType('envoy.service.auth.v3.CheckRequest');
+    const bytes = t.encode(t.fromObject({ attributes: { source: { address: { socket_address: { address: '10.1.2.3', port_value: 50000 } } }, request: { http: { method: 'GET', path: '/', scheme: 'https' } } } })).finish();
+    const { request: decoded } = decodeCheckRequest(bytes);
+    assert.equal(decoded.clientIp, '10.1.2.3');
+    assert.equal(decoded.scheme, 'https');
+  });
+
   it('the cookie\'s attributes follow cookie_name, cookie_path, cookie_domain, cookie_same_site and cookie_secure', async () => {
     const { engine } = makeEngine(snapshot());
     const c = await login(engine, 'lax');
@@ -183,9 +204,10 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
 
 describe('session: the config', () => {
   it('needs a secret of 32 characters or more, and refuses Kong\'s database storage and persistent sessions', () => {
+    assert.equal(sessionConfigSchema.safeParse({ secret: SECRET, bind: ['id'] }).success, false, 'bind takes ip, scheme and user-agent, as Kong\'s schema');
     assert.equal(sessionConfigSchema.safeParse({}).success, false);
     assert.equal(sessionConfigSchema.safeParse({ secret: 'short' }).success, false);
-    for (const bad of [{ storage: 'kong' }, { remember: true }, { bind: ['ip'] }]) {
+    for (const bad of [{ storage: 'kong' }, { remember: true }]) {
       const r = sessionConfigSchema.safeParse({ secret: SECRET, ...bad });
       assert.equal(r.success, false, JSON.stringify(bad));
       assert.match(r.error!.issues[0]!.message, /not served/);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { SessionConfig } from '../types.js';
 import type { RequestView } from '../request.js';
 
@@ -26,6 +26,8 @@ export interface SessionData {
   created: number;
   rolled: number;
   touched: number;
+  /** With `bind`: a hash of the client's address, scheme and user agent as bound. */
+  bound?: string;
 }
 
 const VERSION = 1;
@@ -66,19 +68,29 @@ export function remaining(c: SessionConfig, d: SessionData, now: number): { idli
   return { idling: left(c.idling_timeout, d.touched), rolling: left(c.rolling_timeout, d.rolled), absolute: left(c.absolute_timeout, d.created) };
 }
 
-/** The request's session, when its cookie holds one of this audience that has not timed out. */
+/** What `bind` ties a session to, hashed (lua-resty-session's bind: ip, scheme, user-agent); undefined without bind. */
+function binding(c: SessionConfig, req: RequestView): string | undefined {
+  const bind = c.bind ?? [];
+  if (!bind.length) return undefined;
+  const value = (b: string) => (b === 'ip' ? req.req.clientIp : b === 'scheme' ? req.req.scheme : req.header('user-agent')) ?? '';
+  return createHash('sha256').update(JSON.stringify(bind.map((b) => [b, value(b)]))).digest('base64url');
+}
+
+/** The request's session, when its cookie holds one of this audience that has not timed out (and, with bind, the same client). */
 export function openSession(c: SessionConfig, req: RequestView, now: number): SessionData | undefined {
   const value = req.cookie(c.cookie_name || 'session');
   if (!value) return undefined;
   const d = openSeal(c, value);
-  if (!d || d.audience !== (c.audience || 'default')) return undefined;
+  if (!d || d.audience !== (c.audience || 'default') || d.bound !== binding(c, req)) return undefined;
   const r = remaining(c, d, now);
   return r.idling > 0 && r.rolling > 0 && r.absolute > 0 ? d : undefined;
 }
 
 /** A new session for an authentication that just succeeded (header_filter.lua's save). */
-export function newSession(c: SessionConfig, consumer: { id: string; username?: string; customId?: string }, credentialId: string | undefined, now: number): SessionData {
+export function newSession(c: SessionConfig, consumer: { id: string; username?: string; customId?: string }, credentialId: string | undefined, now: number, req: RequestView): SessionData {
+  const bound = binding(c, req);
   return {
+    ...(bound ? { bound } : {}),
     id: randomBytes(32).toString('base64url'),
     consumerId: consumer.id,
     ...(credentialId !== undefined ? { credentialId } : {}),

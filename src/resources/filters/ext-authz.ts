@@ -82,6 +82,7 @@ export function headersAuthzReads(routes: readonly IrRoute[]): string[] | undefi
     if (session) {
       out.add('cookie');
       if (session.read_body_for_logout) out.add('content-type');
+      if (session.bind.includes('user-agent')) out.add('user-agent');
     }
   }
   return [...out].sort();

@@ -35,6 +35,10 @@ export interface SessionPlugin {
   'logout_query_arg'?: (string);
   'logout_post_arg'?: (string);
   'read_body_for_logout'?: (boolean);
+  /**
+   * What the session is bound to: "ip", "scheme", "user-agent" (a request that differs has no session).
+   */
+  'bind'?: (string)[];
 }
 
 /**
@@ -71,4 +75,8 @@ export interface SessionPlugin__Output {
   'logout_query_arg': (string);
   'logout_post_arg': (string);
   'read_body_for_logout': (boolean);
+  /**
+   * What the session is bound to: "ip", "scheme", "user-agent" (a request that differs has no session).
+   */
+  'bind': (string)[];
 }
