@@ -8,7 +8,7 @@ import { authenticateBasicAuth } from './plugins/basic-auth.js';
 import { authenticateHmacAuth } from './plugins/hmac-auth.js';
 import { authenticateJwt } from './plugins/jwt.js';
 import { authenticateKeyAuth } from './plugins/key-auth.js';
-import { clearedCookie, isLogout, newSession, openSession, refreshSession, sessionCookie, sessionHeaders, type SessionData } from './plugins/session.js';
+import { clearedCookies, isLogout, newSession, openRemembered, openSession, refreshSession, rememberCookie, restoredSession, sessionCookie, sessionHeaders, type SessionData } from './plugins/session.js';
 import { RequestView } from './request.js';
 import { AuthzInternalError, deny, unexpected } from './responses.js';
 import type {
@@ -145,6 +145,7 @@ export class AuthzEngine {
     const strip = { headers: new Set<string>(), query: new Set<string>(), body: new Set<string>() };
     const requestHeaders: Record<string, string> = {};
     const responseHeaders: Record<string, string> = {};
+    const cookies: string[] = [];
     const nowS = Math.floor(this.now() / 1000);
 
     // Kong's session (priority 1900) runs before the auth plugins: a valid session is the
@@ -152,17 +153,23 @@ export class AuthzEngine {
     const sessionConf = policy.session;
     let session: SessionData | undefined;
     if (sessionConf) {
-      const open = openSession(sessionConf, req, nowS);
+      // With remember, a session cookie gone or timed out is restored from the remember cookie.
+      const remembered = openSession(sessionConf, req, nowS) ? undefined : openRemembered(sessionConf, req, nowS);
+      const open = remembered ? restoredSession(remembered, nowS) : openSession(sessionConf, req, nowS);
       if (open && isLogout(sessionConf, req)) {
-        return { allow: false, status: 200, headers: { 'set-cookie': clearedCookie(sessionConf) } };
+        return { allow: false, status: 200, headers: {}, setCookies: clearedCookies(sessionConf) };
       }
       const owner = open && state.index.consumerByIdOrUsername(open.consumerId);
       if (open && (!owner || owner.id !== open.consumerId)) {
-        responseHeaders['set-cookie'] = clearedCookie(sessionConf);
+        cookies.push(...clearedCookies(sessionConf));
       } else if (open && owner) {
-        const next = refreshSession(sessionConf, open, nowS);
+        const next = remembered ? open : refreshSession(sessionConf, open, nowS);
         session = next ?? open;
-        if (next) responseHeaders['set-cookie'] = sessionCookie(sessionConf, next);
+        if (next) {
+          cookies.push(sessionCookie(sessionConf, next));
+          // A restored or renewed session saves its persistent cookie again (a touch does not).
+          if (sessionConf.remember && (remembered || next.id !== open.id)) cookies.push(rememberCookie(sessionConf, next, nowS));
+        }
         Object.assign(requestHeaders, sessionHeaders(sessionConf, session, nowS, sessionConf.request_headers ?? []));
         Object.assign(responseHeaders, sessionHeaders(sessionConf, session, nowS, sessionConf.response_headers ?? []));
         consumer = owner;
@@ -190,7 +197,7 @@ export class AuthzEngine {
         credentialId = undefined;
         anonymous = true;
       } else {
-        return withHeaders(out.deny, responseHeaders);
+        return withSession(out.deny, responseHeaders, cookies);
       }
     }
 
@@ -199,25 +206,28 @@ export class AuthzEngine {
     if (sessionConf && consumer && credentialId !== undefined && !anonymous
       && !(session && session.consumerId === consumer.id && session.credentialId === credentialId)) {
       const fresh = newSession(sessionConf, consumer, credentialId, nowS, req);
-      responseHeaders['set-cookie'] = sessionCookie(sessionConf, fresh);
+      cookies.length = 0;
+      cookies.push(sessionCookie(sessionConf, fresh), ...(sessionConf.remember ? [rememberCookie(sessionConf, fresh, nowS)] : []));
       Object.assign(responseHeaders, sessionHeaders(sessionConf, fresh, nowS, sessionConf.response_headers ?? []));
     }
 
     let groupsHeader: string | undefined;
     if (policy.acl) {
       const acl = checkAcl(policy.acl, consumer, credentialId !== undefined);
-      if ('deny' in acl) return withHeaders(acl.deny, responseHeaders);
+      if ('deny' in acl) return withSession(acl.deny, responseHeaders, cookies);
       groupsHeader = acl.groupsHeader;
     }
     const decision = allow(consumer, credentialId, anonymous, groupsHeader, strip, requestHeaders);
     if (Object.keys(responseHeaders).length) decision.responseHeaders = responseHeaders;
+    if (cookies.length) decision.setCookies = cookies;
     return decision;
   }
 }
 
-/** A refusal with the session's response headers added (its cookie, its Session-* headers). */
-function withHeaders(d: AuthzDeny, extra: Record<string, string>): AuthzDeny {
-  return Object.keys(extra).length ? { ...d, headers: { ...d.headers, ...extra } } : d;
+/** A refusal with the session's response headers and cookies added. */
+function withSession(d: AuthzDeny, extra: Record<string, string>, cookies: string[]): AuthzDeny {
+  if (!Object.keys(extra).length && !cookies.length) return d;
+  return { ...d, headers: { ...d.headers, ...extra }, ...(cookies.length ? { setCookies: [...cookies] } : {}) };
 }
 
 function allow(

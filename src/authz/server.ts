@@ -51,6 +51,7 @@ const RPC_OK = 0;
 const RPC_PERMISSION_DENIED = 7;
 const RPC_UNAUTHENTICATED = 16;
 // envoy.config.core.v3.HeaderValueOption.HeaderAppendAction
+const APPEND_IF_EXISTS_OR_ADD = 0;
 const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 
 interface DecodedCheck {
@@ -91,6 +92,8 @@ export function decodeCheckRequest(bytes: Uint8Array): { routeId: string; reques
 }
 
 const header = (key: string, value: string) => ({ header: { key, value }, append_action: OVERWRITE_IF_EXISTS_OR_ADD });
+/** Set-Cookie headers, each added beside the others (one cookie a header, never comma-joined). */
+const cookieHeaders = (values: readonly string[] | undefined) => (values ?? []).map((value) => ({ header: { key: 'set-cookie', value }, append_action: APPEND_IF_EXISTS_OR_ADD }));
 
 /** A decision → the CheckResponse object (protobufjs plain-object form; Struct in its camelCase). */
 export function checkResponseObject(d: AuthzDecision): Record<string, unknown> {
@@ -100,7 +103,8 @@ export function checkResponseObject(d: AuthzDecision): Record<string, unknown> {
       headers_to_remove: d.headersToRemove,
     };
     if (d.queryParamsToRemove?.length) ok.query_parameters_to_remove = d.queryParamsToRemove;
-    if (d.responseHeaders) ok.response_headers_to_add = Object.entries(d.responseHeaders).map(([k, v]) => header(k, v));
+    const toClient = [...Object.entries(d.responseHeaders ?? {}).map(([k, v]) => header(k, v)), ...cookieHeaders(d.setCookies)];
+    if (toClient.length) ok.response_headers_to_add = toClient;
     const res: Record<string, unknown> = { status: { code: RPC_OK }, ok_response: ok };
     const meta = Object.entries(d.metadata);
     if (meta.length) res.dynamic_metadata = { fields: Object.fromEntries(meta.map(([k, v]) => [k, { stringValue: v }])) };
@@ -110,7 +114,7 @@ export function checkResponseObject(d: AuthzDecision): Record<string, unknown> {
     status: { code: d.status === 401 ? RPC_UNAUTHENTICATED : RPC_PERMISSION_DENIED },
     denied_response: {
       status: { code: d.status },
-      headers: Object.entries(d.headers).map(([k, v]) => header(k, v)),
+      headers: [...Object.entries(d.headers).map(([k, v]) => header(k, v)), ...cookieHeaders(d.setCookies)],
       body: d.body ? JSON.stringify(d.body) : '',
     },
   };

@@ -164,8 +164,10 @@ export interface AuthzAllow {
   bodyParamsToRemove?: string[];
   /** Dynamic metadata for later filters (rate limiting): consumer_id, consumer_username, consumer_custom_id, credential_id. */
   metadata: Record<string, string>;
-  /** Lower-case header names to set on the response to the client (session's Set-Cookie and Session-* headers). */
+  /** Lower-case header names to set on the response to the client (session's Session-* headers). */
   responseHeaders?: Record<string, string>;
+  /** Set-Cookie values for the response, each its own header (the session's cookies). */
+  setCookies?: string[];
 }
 
 /** Request is refused with Kong's status, JSON body and headers (WWW-Authenticate, content-type). */
@@ -178,6 +180,8 @@ export interface AuthzDeny {
    */
   body?: Record<string, string>;
   headers: Record<string, string>;
+  /** Set-Cookie values for the answer, each its own header (the session's cookies). */
+  setCookies?: string[];
 }
 
 export type AuthzDecision = AuthzAllow | AuthzDeny;

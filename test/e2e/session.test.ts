@@ -32,6 +32,10 @@ services:
     routes:
       - name: app
         paths: [/app]
+      - name: keep
+        paths: [/keep]
+        plugins:
+          - { name: session, config: { secret: ${SECRET}, cookie_secure: false, cookie_name: keep, remember: true, remember_cookie_name: keep-me } }
       - name: bound
         paths: [/bound]
         plugins:
@@ -110,5 +114,16 @@ services:
     assert.match(cookie, /^bound=/);
     assert.equal((await proxyRequest(gw, { path: '/bound', headers: { cookie, 'user-agent': 'browser/1' } })).status, 200);
     assert.equal((await proxyRequest(gw, { path: '/bound', headers: { cookie, 'user-agent': 'stolen/1' } })).status, 401);
+  });
+
+  test('remember: two cookies on the login, each its own Set-Cookie; the persistent one alone brings alice back', async () => {
+    const login = await proxyRequest(gw, { path: '/keep', headers: { authorization: BASIC } });
+    assert.equal(login.status, 200, login.text);
+    const set = login.headers['set-cookie'] ?? [];
+    assert.deepEqual(set.map((c) => c.split('=')[0]), ['keep', 'keep-me']);
+    assert.match(set[1]!, /; Expires=[^;]+; Max-Age=604800$/, 'Kong\'s remember_rolling_timeout, a week');
+    const back = await proxyRequest(gw, { path: '/keep', headers: { cookie: cookieFrom([set[1]!]) } });
+    assert.equal(back.status, 200, back.text);
+    assert.equal((JSON.parse(back.text) as { headers: Record<string, string> }).headers['x-consumer-username'], 'alice');
   });
 });

@@ -32,6 +32,7 @@ function snapshot(withAlice = true): AuthzSnapshot {
       { routeId: 'rolling', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ idling_timeout: 0, rolling_timeout: 400, absolute_timeout: 1000 }) } },
       { routeId: 'body-logout', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ read_body_for_logout: true }) } },
       { routeId: 'bound', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ bind: ['ip', 'user-agent'] }) } },
+      { routeId: 'remember', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ remember: true, remember_rolling_timeout: 3000, remember_absolute_timeout: 5000 }) } },
       { routeId: 'lax', plugins: { 'basic-auth': basicAuthConf({ anonymous: 'guest' }), session: sessionConf({ cookie_name: 'sid', cookie_same_site: 'Lax', cookie_secure: false, cookie_domain: 'example.test', cookie_path: '/app' }) } },
     ],
   };
@@ -49,14 +50,14 @@ const cookieOf = (setCookie: string | undefined) => {
 describe('session with basic-auth (Kong\'s session plugin)', () => {
   const login = async (engine: ReturnType<typeof makeEngine>['engine'], route = 'app') => {
     const d = allowed(await engine.check(route, request('/', { authorization: BASIC })));
-    return cookieOf(d.responseHeaders?.['set-cookie']);
+    return cookieOf(d.setCookies?.[0]);
   };
 
   it('a login opens a session: Set-Cookie with Kong\'s defaults (session, Path=/, SameSite=Strict, HttpOnly, Secure)', async () => {
     const { engine } = makeEngine(snapshot());
     const d = allowed(await engine.check('app', request('/', { authorization: BASIC })));
     assert.equal(d.headersToSet['x-consumer-username'], 'alice');
-    const c = cookieOf(d.responseHeaders?.['set-cookie']);
+    const c = cookieOf(d.setCookies?.[0]);
     assert.match(c.pair, /^session=[A-Za-z0-9_-]{40,}$/);
     assert.deepEqual(c.attrs, ['Path=/', 'SameSite=Strict', 'HttpOnly', 'Secure']);
     assert.ok(!c.pair.includes('alice'), 'the cookie does not show who it is for');
@@ -70,7 +71,7 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     assert.equal(d.headersToSet['x-consumer-id'], 'c-alice');
     assert.equal(d.headersToSet['x-credential-identifier'], 'alice');
     assert.equal(d.headersToSet['x-anonymous-consumer'], undefined);
-    assert.equal(d.responseHeaders, undefined);
+    assert.equal(d.setCookies, undefined);
   });
 
   it('no session and no credential: the anonymous consumer, and no session opened for it', async () => {
@@ -78,7 +79,7 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     const d = allowed(await engine.check('app', request('/')));
     assert.equal(d.headersToSet['x-consumer-username'], 'guest');
     assert.equal(d.headersToSet['x-anonymous-consumer'], 'true');
-    assert.equal(d.responseHeaders, undefined);
+    assert.equal(d.setCookies, undefined);
   });
 
   it('a cookie that was altered, made with another secret, or for another audience is no session', async () => {
@@ -103,9 +104,9 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     const start = clock.ms;
     const c = await login(engine);
     clock.ms = start + 30_000;
-    assert.equal(allowed(await engine.check('app', request('/', { cookie: c.pair }))).responseHeaders, undefined, 'under a minute: not touched');
+    assert.equal(allowed(await engine.check('app', request('/', { cookie: c.pair }))).setCookies, undefined, 'under a minute: not touched');
     clock.ms = start + 120_000;
-    const touched = cookieOf(allowed(await engine.check('app', request('/', { cookie: c.pair }))).responseHeaders?.['set-cookie']);
+    const touched = cookieOf(allowed(await engine.check('app', request('/', { cookie: c.pair }))).setCookies?.[0]);
     clock.ms = start + 920_000;
     assert.equal(allowed(await engine.check('app', request('/', { cookie: c.pair }))).headersToSet['x-consumer-username'], 'guest', 'the old cookie idled out');
     assert.equal(allowed(await engine.check('app', request('/', { cookie: touched.pair }))).headersToSet['x-consumer-username'], 'alice', 'the touched one did not');
@@ -116,12 +117,12 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     const start = clock.ms;
     const c = await login(engine, 'rolling');
     clock.ms = start + 299_000;
-    assert.equal(allowed(await engine.check('rolling', request('/', { cookie: c.pair }))).responseHeaders, undefined);
+    assert.equal(allowed(await engine.check('rolling', request('/', { cookie: c.pair }))).setCookies, undefined);
     clock.ms = start + 300_000;
-    const renewed = cookieOf(allowed(await engine.check('rolling', request('/', { cookie: c.pair }))).responseHeaders?.['set-cookie']);
+    const renewed = cookieOf(allowed(await engine.check('rolling', request('/', { cookie: c.pair }))).setCookies?.[0]);
     clock.ms = start + 650_000;
     assert.equal(allowed(await engine.check('rolling', request('/', { cookie: c.pair }))).headersToSet['x-consumer-username'], 'guest', 'past the rolling timeout');
-    const again = cookieOf(allowed(await engine.check('rolling', request('/', { cookie: renewed.pair }))).responseHeaders?.['set-cookie']);
+    const again = cookieOf(allowed(await engine.check('rolling', request('/', { cookie: renewed.pair }))).setCookies?.[0]);
     clock.ms = start + 1_000_001;
     assert.equal(allowed(await engine.check('rolling', request('/', { cookie: again.pair }))).headersToSet['x-consumer-username'], 'guest', 'past the absolute timeout');
   });
@@ -132,7 +133,7 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     const out = denied(await engine.check('app', request('/?session_logout', { cookie: c.pair }, { method: 'DELETE' })));
     assert.equal(out.status, 200);
     assert.equal(out.body, undefined);
-    const cleared = cookieOf(out.headers['set-cookie']);
+    const cleared = cookieOf(out.setCookies?.[0]);
     assert.equal(cleared.pair, 'session=');
     assert.ok(cleared.attrs.includes('Max-Age=0'));
     assert.equal(allowed(await engine.check('app', request('/?session_logout=1', { cookie: c.pair }))).headersToSet['x-consumer-username'], 'alice', 'GET is not in logout_methods');
@@ -149,7 +150,7 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     engine.update(snapshot(false));
     const d = allowed(await engine.check('app', request('/', { cookie: c.pair })));
     assert.equal(d.headersToSet['x-consumer-username'], 'guest');
-    assert.equal(cookieOf(d.responseHeaders?.['set-cookie']).pair, 'session=');
+    assert.equal(cookieOf(d.setCookies?.[0]).pair, 'session=');
   });
 
   it('acl reads the session\'s consumer: a route with session and acl alone serves its members', async () => {
@@ -168,7 +169,7 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     const id = first.responseHeaders?.['session-id'];
     assert.match(String(id), /^[A-Za-z0-9_-]{43}$/);
     clock.ms = start + 10_000;
-    const next = allowed(await engine.check('headers', request('/', { cookie: cookieOf(first.responseHeaders?.['set-cookie']).pair })));
+    const next = allowed(await engine.check('headers', request('/', { cookie: cookieOf(first.setCookies?.[0]).pair })));
     assert.equal(next.responseHeaders?.['session-id'], id);
     assert.equal(next.responseHeaders?.['session-timeout'], '890');
     assert.equal(next.headersToSet['session-audience'], 'default');
@@ -176,11 +177,38 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
     assert.equal(next.headersToSet['session-id'], undefined, 'only the request headers asked for');
   });
 
+  it('remember: a persistent cookie beside the session; it restores the session once the session cookie is gone or timed out, within its own timeouts', async () => {
+    const { engine, clock } = makeEngine(snapshot());
+    const start = clock.ms;
+    const login = allowed(await engine.check('remember', request('/', { authorization: BASIC })));
+    const [session, remember] = (login.setCookies ?? []).map(cookieOf);
+    assert.match(session!.pair, /^session=/);
+    assert.match(remember!.pair, /^remember=/);
+    assert.ok(remember!.attrs.includes('Max-Age=3000'), 'kept remember_rolling_timeout seconds');
+    assert.ok(remember!.attrs.some((a) => a.startsWith('Expires=')));
+    assert.ok(!session!.attrs.some((a) => a.startsWith('Max-Age') || a.startsWith('Expires')), 'the session cookie stays a browser-session one');
+    // The browser closed: only the remember cookie comes back, an hour later (past the idle timeout).
+    clock.ms = start + 3_600_000 - 1_000_000;
+    const back = allowed(await engine.check('remember', request('/', { cookie: remember!.pair })));
+    assert.equal(back.headersToSet['x-consumer-username'], 'alice');
+    assert.equal(back.headersToSet['x-credential-identifier'], 'alice');
+    const [restored, remembered] = (back.setCookies ?? []).map(cookieOf);
+    assert.match(restored!.pair, /^session=/, 'a session cookie again');
+    assert.match(remembered!.pair, /^remember=/, 'the persistent cookie saved again');
+    // Past remember_absolute_timeout from the login, no restoring however often it was saved.
+    clock.ms = start + 5_001_000;
+    assert.equal(allowed(await engine.check('remember', request('/', { cookie: remembered!.pair }))).headersToSet['x-consumer-username'], 'guest');
+    // Logout clears both cookies.
+    clock.ms = start;
+    const out = denied(await engine.check('remember', request('/?session_logout', { cookie: `${session!.pair}; ${remember!.pair}` }, { method: 'POST' })));
+    assert.deepEqual((out.setCookies ?? []).map((c) => cookieOf(c).pair), ['session=', 'remember=']);
+  });
+
   it('bind: a session is the client\'s it was opened by, by address and user agent; another client with the cookie has none', async () => {
     const { engine } = makeEngine(snapshot());
     const from = (clientIp: string, ua: string, headers: Record<string, string> = {}) => request('/', { 'user-agent': ua, ...headers }, { clientIp });
     const login = allowed(await engine.check('bound', from('10.0.0.1', 'browser/1', { authorization: BASIC })));
-    const cookie = cookieOf(login.responseHeaders?.['set-cookie']).pair;
+    const cookie = cookieOf(login.setCookies?.[0]).pair;
     assert.equal(allowed(await engine.check('bound', from('10.0.0.1', 'browser/1', { cookie }))).headersToSet['x-consumer-username'], 'alice');
     assert.equal(allowed(await engine.check('bound', from('10.0.0.2', 'browser/1', { cookie }))).headersToSet['x-consumer-username'], 'guest', 'another address');
     assert.equal(allowed(await engine.check('bound', from('10.0.0.1', 'curl/8', { cookie }))).headersToSet['x-consumer-username'], 'guest', 'another user agent');
@@ -203,11 +231,12 @@ describe('session with basic-auth (Kong\'s session plugin)', () => {
 });
 
 describe('session: the config', () => {
-  it('needs a secret of 32 characters or more, and refuses Kong\'s database storage and persistent sessions', () => {
+  it('needs a secret of 32 characters or more, and refuses Kong\'s database storage', () => {
     assert.equal(sessionConfigSchema.safeParse({ secret: SECRET, bind: ['id'] }).success, false, 'bind takes ip, scheme and user-agent, as Kong\'s schema');
     assert.equal(sessionConfigSchema.safeParse({}).success, false);
     assert.equal(sessionConfigSchema.safeParse({ secret: 'short' }).success, false);
-    for (const bad of [{ storage: 'kong' }, { remember: true }]) {
+    assert.equal(sessionConfigSchema.safeParse({ secret: SECRET, remember: true, remember_cookie_name: 'session' }).success, false, 'the remember cookie is a second cookie');
+    for (const bad of [{ storage: 'kong' }]) {
       const r = sessionConfigSchema.safeParse({ secret: SECRET, ...bad });
       assert.equal(r.success, false, JSON.stringify(bad));
       assert.match(r.error!.issues[0]!.message, /not served/);

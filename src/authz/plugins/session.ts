@@ -28,6 +28,8 @@ export interface SessionData {
   touched: number;
   /** With `bind`: a hash of the client's address, scheme and user agent as bound. */
   bound?: string;
+  /** With `remember`: when the persistent session it belongs to began (its absolute timeout counts from there). */
+  remembered?: number;
 }
 
 const VERSION = 1;
@@ -37,22 +39,25 @@ function key(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, 'frontdesk-session', 'frontdesk session cookie v1', 32));
 }
 
-/** The cookie value of a session. */
-export function sealSession(c: SessionConfig, d: SessionData): string {
+const sessionName = (c: SessionConfig) => c.cookie_name || 'session';
+const rememberName = (c: SessionConfig) => c.remember_cookie_name || 'remember';
+
+/** The cookie value of a session (sealed for the cookie `name`, the session cookie's by default). */
+export function sealSession(c: SessionConfig, d: SessionData, name = sessionName(c)): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key(c.secret ?? ''), iv);
-  cipher.setAAD(Buffer.from(c.cookie_name ?? 'session'));
+  cipher.setAAD(Buffer.from(name));
   const body = Buffer.concat([cipher.update(JSON.stringify(d), 'utf8'), cipher.final()]);
   return Buffer.concat([Buffer.from([VERSION]), iv, body, cipher.getAuthTag()]).toString('base64url');
 }
 
 /** The session a cookie value holds, or undefined when it was not made with this secret and cookie name (or was altered). */
-export function openSeal(c: SessionConfig, value: string): SessionData | undefined {
+export function openSeal(c: SessionConfig, value: string, name = sessionName(c)): SessionData | undefined {
   const raw = Buffer.from(value, 'base64url');
   if (raw.length < 1 + 12 + 16 + 2 || raw[0] !== VERSION) return undefined;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key(c.secret ?? ''), raw.subarray(1, 13));
-    decipher.setAAD(Buffer.from(c.cookie_name ?? 'session'));
+    decipher.setAAD(Buffer.from(name));
     decipher.setAuthTag(raw.subarray(raw.length - 16));
     const text = Buffer.concat([decipher.update(raw.subarray(13, raw.length - 16)), decipher.final()]).toString('utf8');
     const d = JSON.parse(text) as SessionData;
@@ -78,12 +83,49 @@ function binding(c: SessionConfig, req: RequestView): string | undefined {
 
 /** The request's session, when its cookie holds one of this audience that has not timed out (and, with bind, the same client). */
 export function openSession(c: SessionConfig, req: RequestView, now: number): SessionData | undefined {
-  const value = req.cookie(c.cookie_name || 'session');
+  const value = req.cookie(sessionName(c));
   if (!value) return undefined;
   const d = openSeal(c, value);
   if (!d || d.audience !== (c.audience || 'default') || d.bound !== binding(c, req)) return undefined;
   const r = remaining(c, d, now);
   return r.idling > 0 && r.rolling > 0 && r.absolute > 0 ? d : undefined;
+}
+
+/**
+ * With `remember`: the persistent session of the remember cookie, when its own rolling and
+ * absolute timeouts (remember_rolling_timeout since it was last saved, remember_absolute_timeout
+ * since it began) have not passed; a session cookie gone or timed out is then restored from it.
+ */
+export function openRemembered(c: SessionConfig, req: RequestView, now: number): SessionData | undefined {
+  if (!c.remember) return undefined;
+  const value = req.cookie(rememberName(c));
+  const d = value ? openSeal(c, value, rememberName(c)) : undefined;
+  if (!d || d.audience !== (c.audience || 'default') || d.bound !== binding(c, req)) return undefined;
+  const within = (limit: number | undefined, since: number) => !(Number(limit ?? 0) > 0) || now - since <= Number(limit);
+  return within(c.remember_rolling_timeout, d.rolled) && within(c.remember_absolute_timeout, d.remembered ?? d.created) ? d : undefined;
+}
+
+/** A session restored from a remembered one: a new id and times, the persistent session's start kept. */
+export function restoredSession(d: SessionData, now: number): SessionData {
+  return { ...d, id: randomBytes(32).toString('base64url'), created: now, rolled: now, touched: now, remembered: d.remembered ?? d.created };
+}
+
+/** The Set-Cookie of the remember cookie: the session saved for remember_rolling_timeout (at most what its absolute timeout leaves), persistent. */
+export function rememberCookie(c: SessionConfig, d: SessionData, now: number): string {
+  const rolling = Number(c.remember_rolling_timeout ?? 0);
+  const absolute = Number(c.remember_absolute_timeout ?? 0);
+  const started = d.remembered ?? d.created;
+  const left = [rolling > 0 ? rolling : Infinity, absolute > 0 ? absolute - (now - started) : Infinity];
+  const ttl = Math.max(0, Math.floor(Math.min(...left)));
+  const saved: SessionData = { ...d, rolled: now, touched: now, remembered: started };
+  const expiry = Number.isFinite(ttl) ? `; Expires=${new Date((now + ttl) * 1000).toUTCString()}; Max-Age=${ttl}` : '';
+  return `${rememberName(c)}=${sealSession(c, saved, rememberName(c))}; ${attributes(c)}${expiry}`;
+}
+
+/** The Set-Cookies that end a session: its cookie, and with `remember` the remember cookie. */
+export function clearedCookies(c: SessionConfig): string[] {
+  const gone = (name: string) => `${name}=; ${attributes(c)}; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0`;
+  return c.remember ? [gone(sessionName(c)), gone(rememberName(c))] : [gone(sessionName(c))];
 }
 
 /** A new session for an authentication that just succeeded (header_filter.lua's save). */
@@ -99,6 +141,7 @@ export function newSession(c: SessionConfig, consumer: { id: string; username?: 
     created: now,
     rolled: now,
     touched: now,
+    ...(c.remember ? { remembered: now } : {}),
   };
 }
 
@@ -126,14 +169,9 @@ function attributes(c: SessionConfig): string {
   return parts.join('; ');
 }
 
-/** The Set-Cookie of a session (a browser-session cookie: no Expires, as without `remember`). */
+/** The Set-Cookie of a session (a browser-session cookie: no Expires; `remember` keeps a persistent cookie beside it). */
 export function sessionCookie(c: SessionConfig, d: SessionData): string {
-  return `${c.cookie_name || 'session'}=${sealSession(c, d)}; ${attributes(c)}`;
-}
-
-/** The Set-Cookie that removes the session cookie (logout, or a session whose consumer is gone). */
-export function clearedCookie(c: SessionConfig): string {
-  return `${c.cookie_name || 'session'}=; ${attributes(c)}; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0`;
+  return `${sessionName(c)}=${sealSession(c, d)}; ${attributes(c)}`;
 }
 
 /** session.lua's logout: a method of logout_methods with logout_query_arg in the query, or (read_body_for_logout) logout_post_arg in the body. */

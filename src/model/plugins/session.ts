@@ -12,8 +12,7 @@ const set = <T extends string>(values: readonly [T, ...T[]], d: T[] = []) => z.a
  * cookie storage. Served by the authz companion, which seals each session into its cookie.
  * Where Kong differs by design: `secret` is required (Kong generates a random one when none is
  * given, which in DB-less mode changes at every reload and differs between nodes, logging every
- * user out); `storage: kong` (sessions in Kong's database) and `remember` (persistent sessions)
- * are refused by name. `stale_ttl`, `hash_subject` and `store_metadata` concern
+ * user out); `storage: kong` (sessions in Kong's database) is refused by name. `stale_ttl`, `hash_subject` and `store_metadata` concern
  * server-side storage only and have no effect on cookie storage, as in Kong.
  */
 export const sessionConfigSchema = z.strictObject({
@@ -31,7 +30,7 @@ export const sessionConfigSchema = z.strictObject({
   cookie_http_only: z.boolean().default(true),
   cookie_secure: z.boolean().default(true),
   remember: z.boolean().default(false),
-  remember_cookie_name: z.string().default('remember'),
+  remember_cookie_name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name (a token: letters, digits and !#$%&\'*+-.^_`|~)').default('remember'),
   remember_rolling_timeout: seconds(604800),
   remember_absolute_timeout: seconds(2592000),
   response_headers: set(SESSION_HEADERS),
@@ -47,13 +46,13 @@ export const sessionConfigSchema = z.strictObject({
   const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
   if (c.secret === undefined) fail('secret', 'required here: write a random string of 32 characters or more, the same on every gateway (Kong generates one per node and per reload, which logs users out)');
   if (c.storage === 'kong') fail('storage', notServed('sessions kept in Kong\'s database', 'use storage: cookie (the session sealed in its cookie)'));
-  if (c.remember) fail('remember', notServed('persistent (remember me) sessions', 'leave remember at false'));
+  if (c.remember_cookie_name === c.cookie_name) fail('remember_cookie_name', 'must differ from cookie_name: the persistent cookie is a second one');
 });
 
 export type SessionConfig = z.output<typeof sessionConfigSchema>;
 
 /** What the IR carries: the config without the fields cookie storage does not read. */
-export type SessionFeature = Omit<SessionConfig, 'storage' | 'stale_ttl' | 'remember' | 'remember_cookie_name' | 'remember_rolling_timeout' | 'remember_absolute_timeout' | 'hash_subject' | 'store_metadata'>;
+export type SessionFeature = Omit<SessionConfig, 'storage' | 'stale_ttl' | 'hash_subject' | 'store_metadata'>;
 
 export const sessionPlugin = definePlugin({
   name: 'session',
@@ -65,14 +64,13 @@ export const sessionPlugin = definePlugin({
       'cookie_http_only', 'cookie_secure', 'response_headers', 'request_headers', 'logout_methods', 'logout_query_arg', 'logout_post_arg', 'read_body_for_logout', 'bind',
       // Server-side storage only: no effect on cookie storage, as in Kong.
       'stale_ttl', 'hash_subject', 'store_metadata',
-      // Read with remember only, which is refused.
-      'remember_cookie_name', 'remember_rolling_timeout', 'remember_absolute_timeout',
+      'remember', 'remember_cookie_name', 'remember_rolling_timeout', 'remember_absolute_timeout',
     ],
-    refused: ['storage', 'remember'],
+    refused: ['storage'],
   },
   enforcers: () => ['authz'],
   feature: (c): SessionFeature => {
-    const { storage: _s, stale_ttl: _t, remember: _r, remember_cookie_name: _n, remember_rolling_timeout: _rr, remember_absolute_timeout: _ra, hash_subject: _h, store_metadata: _m, ...rest } = c;
+    const { storage: _s, stale_ttl: _t, hash_subject: _h, store_metadata: _m, ...rest } = c;
     return rest;
   },
 });

@@ -39,6 +39,14 @@ export interface SessionPlugin {
    * What the session is bound to: "ip", "scheme", "user-agent" (a request that differs has no session).
    */
   'bind'?: (string)[];
+  /**
+   * Persistent sessions: a second cookie, kept remember_rolling_timeout seconds after each save and
+   * restoring the session until remember_absolute_timeout after it began (0 turns one off).
+   */
+  'remember'?: (boolean);
+  'remember_cookie_name'?: (string);
+  'remember_rolling_timeout'?: (number);
+  'remember_absolute_timeout'?: (number);
 }
 
 /**
@@ -79,4 +87,12 @@ export interface SessionPlugin__Output {
    * What the session is bound to: "ip", "scheme", "user-agent" (a request that differs has no session).
    */
   'bind': (string)[];
+  /**
+   * Persistent sessions: a second cookie, kept remember_rolling_timeout seconds after each save and
+   * restoring the session until remember_absolute_timeout after it began (0 turns one off).
+   */
+  'remember': (boolean);
+  'remember_cookie_name': (string);
+  'remember_rolling_timeout': (number);
+  'remember_absolute_timeout': (number);
 }
