@@ -97,6 +97,11 @@ export const STREAM_LOG_PLUGINS = ['tcp-log', 'udp-log', 'syslog', 'loggly', 'st
 export type StreamLogPlugin = (typeof STREAM_LOG_PLUGINS)[number];
 type StreamLog = FeatureOf<StreamLogPlugin>;
 
+/** Whether a statsd config names services by id or host (then the entries carry them: Kong's service_id, service_host). */
+export function namesServicesByIdOrHost(f: StreamLog): boolean {
+  return f.kind === 'statsd' && f.metrics.some((m) => m.serviceIdentifier === 'service_id' || m.serviceIdentifier === 'service_host');
+}
+
 /** A stream sink's name: its kind and a hash of where and how its entries go. */
 export function streamSinkName(f: StreamLog): string {
   return `${f.kind}-log-${createHash('sha256').update(JSON.stringify(f)).digest('hex').slice(0, 16)}`;

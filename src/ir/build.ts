@@ -273,6 +273,8 @@ function buildBackend(s: Service, u: Upstream | undefined, caPems: Map<string, s
   const lb: Backend['lb'] = u?.algorithm === 'least-connections' ? 'least_request' : u?.algorithm === 'consistent-hashing' ? 'ring_hash' : 'round_robin';
   return {
     name: s.name,
+    serviceId: s.id,
+    serviceHost: s.host,
     ...(u ? { upstream: u.name } : {}),
     protocol: s.protocol as Backend['protocol'],
     http2: s.protocol === 'grpc' || s.protocol === 'grpcs',

@@ -152,6 +152,9 @@ export interface AdaptiveConcurrency {
 /** One upstream cluster: a Kong service (with its upstream's targets when it names one). */
 export interface Backend {
   name: string;
+  /** The Kong service's id and host, as Kong's log entry names the service (statsd's service_id and service_host). */
+  serviceId: string;
+  serviceHost: string;
   /** The Kong upstream whose targets are its endpoints, when the service names one (its host). */
   upstream?: string;
   protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'ws' | 'wss' | 'tcp' | 'tls' | 'tls_passthrough';

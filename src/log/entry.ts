@@ -53,7 +53,9 @@ export function kongEntry(e: AccessLogEntry): Obj {
   if (hasKeys(latencies)) out.latencies = latencies;
   const service = e.tags['kong.service'];
   const route = e.tags['kong.route'];
-  if (service) out.service = { name: service };
+  const serviceId = e.tags['kong.service_id'];
+  const serviceHost = e.tags['kong.service_host'];
+  if (service) out.service = { name: service, ...(serviceId ? { id: serviceId } : {}), ...(serviceHost ? { host: serviceHost } : {}) };
   const routeId = e.tags['kong.route_id'];
   if (route) out.route = routeId ? { id: routeId, name: route } : { name: route };
   if (e.consumerId || e.consumerUsername) {

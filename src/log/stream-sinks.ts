@@ -144,7 +144,7 @@ type Entry = {
   request?: { size?: number };
   response?: { status?: number; size?: number };
   latencies?: { request?: number; proxy?: number; kong?: number };
-  service?: { name?: string };
+  service?: { name?: string; id?: string; host?: string };
   route?: { id?: string };
   consumer?: { id?: string; custom_id?: string; username?: string };
 };
@@ -180,7 +180,9 @@ export function statsdLines(c: StreamLogSink__Output, entry: object, hostname: s
   const line = (stat: string, value: string | number, type: string, rate?: number) =>
     out.push(`${prefix}.${stat}:${value}|${type}${rate && rate !== 1 ? `|@${rate}` : ''}`);
   for (const m of c.metrics) {
-    const service = e.service?.name;
+    const s = e.service;
+    const service = m.service_identifier === 'service_id' ? s?.id : m.service_identifier === 'service_host' ? s?.host
+      : m.service_identifier === 'service_name' ? s?.name : s?.name ?? s?.host;
     const scope = service ? `service.${service.replace(/\./g, '_')}` : 'global.unmatched';
     const consumer = m.consumer_identifier === 'consumer_id' ? e.consumer?.id : m.consumer_identifier === 'username' ? e.consumer?.username : e.consumer?.custom_id;
     const rate = m.sample_rate || undefined;

@@ -1,11 +1,11 @@
-import type { IrListener, IrRoute } from '../ir/types.js';
+import type { Backend, GatewayIR, IrListener, IrRoute } from '../ir/types.js';
 import { kongMessage } from '../kong-message.js';
 import { compact, duration, setHeader, setHeaderFormat, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
 import { clusterName } from './names.js';
 import { escapeRegex } from '../regex.js';
 import { routeKind, type TranslateMemo } from './translate-memo.js';
-import { STREAM_LOG_PLUGINS } from '../contracts/log.js';
+import { namesServicesByIdOrHost, STREAM_LOG_PLUGINS } from '../contracts/log.js';
 
 const NO_ROUTE = kongMessage('no Route matched with those values');
 const JSON_CONTENT = [setHeader('content-type', 'application/json; charset=utf-8')];
@@ -148,8 +148,26 @@ const NAMING_PLUGINS = ['file-log', 'http-log', 'prometheus', ...STREAM_LOG_PLUG
 function routeMetadata(r: IrRoute, ctx: FilterContext): JsonObject | undefined {
   const logged = NAMING_PLUGINS.some((p) => r.plugins[p] || ctx.ir.globalPlugins[p] || Object.values(r.consumerPlugins).some((c) => c[p]));
   if (!logged) return undefined;
-  const statsd = r.plugins.statsd || ctx.ir.globalPlugins.statsd;
-  return { filter_metadata: { frontdesk: compact({ route: r.routeName, service: r.service, ...(statsd ? { route_id: r.routeId } : {}) }) } };
+  const statsd = r.plugins.statsd ?? ctx.ir.globalPlugins.statsd;
+  // statsd's service_id and service_host name the service by what Kong's entry holds of it.
+  const backend = statsd && r.service && namesServicesByIdOrHost(statsd.feature) ? backendsByName(ctx.ir).get(r.service) : undefined;
+  return {
+    filter_metadata: {
+      frontdesk: compact({
+        route: r.routeName, service: r.service, ...(statsd ? { route_id: r.routeId } : {}),
+        ...(backend ? { service_id: backend.serviceId, service_host: backend.serviceHost } : {}),
+      }),
+    },
+  };
+}
+
+const backendMaps = new WeakMap<GatewayIR, Map<string, Backend>>();
+
+/** The IR's backends by name (its services), once per IR. */
+function backendsByName(ir: GatewayIR): Map<string, Backend> {
+  let m = backendMaps.get(ir);
+  if (!m) backendMaps.set(ir, (m = new Map(ir.backends.map((b) => [b.name, b]))));
+  return m;
 }
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };

@@ -20,6 +20,7 @@ describe('statsd: Kong\'s metrics through the log companion', () => {
   let statsd: Awaited<ReturnType<typeof startDatagramSink>>;
   let packed: Awaited<ReturnType<typeof startDatagramSink>>;
   let dogs: Awaited<ReturnType<typeof startDatagramSink>>;
+  let ids: Awaited<ReturnType<typeof startDatagramSink>>;
   let up: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gw: Gateway;
   let authz: TestAuthz;
@@ -29,6 +30,7 @@ describe('statsd: Kong\'s metrics through the log companion', () => {
     statsd = await startDatagramSink();
     packed = await startDatagramSink();
     dogs = await startDatagramSink();
+    ids = await startDatagramSink();
     up = await startEchoUpstream('shop');
     const az = await authzForTests();
     const logPort = await freePort();
@@ -72,6 +74,21 @@ services:
                 - { name: request_count, stat_type: counter, sample_rate: 0.5 }
                 - { name: latency, stat_type: histogram }
                 - { name: status_count_per_workspace, stat_type: counter, sample_rate: 1, workspace_identifier: workspace_name }
+  - name: billing
+    id: 5b1c6a4e-2f0d-4c47-9c3e-0a9a4d2e7b11
+    url: ${up.url}
+    routes:
+      - name: invoices
+        paths: [/invoices]
+        plugins:
+          - name: statsd
+            config:
+              host: 127.0.0.1
+              port: ${ids.port}
+              service_identifier_default: service_host
+              metrics:
+                - { name: request_count, stat_type: counter, sample_rate: 1, service_identifier: service_id }
+                - { name: status_count, stat_type: counter, sample_rate: 1 }
 `, { settings: { authz: { ...DEFAULT_SETTINGS.authz, port: az.port }, log: { host: '127.0.0.1', port: logPort } } });
     authz = az.attach(gw.xdsPort);
     await authz.start();
@@ -86,6 +103,7 @@ services:
     await statsd?.close();
     await packed?.close();
     await dogs?.close();
+    await ids?.close();
   });
 
   test('an authenticated request: Kong\'s default metrics under kong.service.<service>, the consumer by custom_id, the route by id', async () => {
@@ -146,5 +164,11 @@ services:
     for (const stat of ['kong_latency', 'latency', 'request.size', 'response.size', 'upstream_latency']) {
       assert.ok(lines.some((l) => new RegExp(`^kong\\.${stat.replace('.', '\\.')}:\\d+\\|ms${tags.replace('|', '\\|')}$`).test(l)), `${stat}: ${lines.join('\n')}`);
     }
+  });
+
+  test('service_id and service_host: the service named by its id and by its host, as Kong\'s statsd names them', async () => {
+    assert.equal((await proxyRequest(gw, { path: '/invoices/9' })).status, 200);
+    const lines = await waitFor(() => { const l = ids.lines(); return l.length >= 2 ? l : undefined; }, 'the two lines', 15_000);
+    assert.deepEqual([...lines].sort(), ['kong.service.127_0_0_1.status.200:1|c', 'kong.service.5b1c6a4e-2f0d-4c47-9c3e-0a9a4d2e7b11.request.count:1|c']);
   });
 });

@@ -32,6 +32,14 @@ describe('statsd lines', () => {
     assert.deepEqual(statsdLines(c, entry, 'h'), ['kong.service.orders_v2.user.uniques:ann|s', 'kong.service.orders_v2.user.c-1.request.count:1|c', 'kong.service.orders_v2.user.ann-7.status.201:1|c']);
     assert.deepEqual(statsdLines(c, { ...entry, consumer: undefined }, 'h'), []);
   });
+  it('the service named by the identifier asked for: service_name, service_id, service_host (dots as "_"), service_name_or_host', () => {
+    const withIds = { ...entry, service: { name: 'orders.v2', id: '7d1b-9f', host: 'orders.internal' } };
+    const by = (service_identifier: string) => sink({ metrics: [{ ...metric('request_count', 'counter', 1), service_identifier }] });
+    assert.deepEqual(statsdLines(by('service_name'), withIds, 'h'), ['kong.service.orders_v2.request.count:1|c']);
+    assert.deepEqual(statsdLines(by('service_id'), withIds, 'h'), ['kong.service.7d1b-9f.request.count:1|c']);
+    assert.deepEqual(statsdLines(by('service_host'), withIds, 'h'), ['kong.service.orders_internal.request.count:1|c']);
+    assert.deepEqual(statsdLines(by('service_name_or_host'), { ...withIds, service: { host: 'orders.internal' } }, 'h'), ['kong.service.orders_internal.request.count:1|c']);
+  });
   it('no service: global.unmatched; the host name, dots as "_", in the prefix', () => {
     const c = sink({ prefix: 'edge', hostname_in_prefix: true, metrics: [metric('request_count', 'counter', 1), metric('status_count_per_user_per_route', 'counter', 1)] });
     assert.deepEqual(statsdLines(c, { ...entry, service: undefined }, 'gw-1.example.test'), ['edge.node.gw-1_example_test.global.unmatched.request.count:1|c', 'edge.node.gw-1_example_test.route.r-1.user.ann-7.status.201:1|c']);

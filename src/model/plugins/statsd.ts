@@ -56,12 +56,6 @@ export const statsdConfigSchema = z.strictObject({
   tag_style: z.enum(['dogstatsd', 'influxdb', 'librato', 'signalfx']).optional(),
   queue: z.record(z.string(), z.unknown()).optional(),
 }).superRefine((c, ctx) => {
-  // The log entry names the service; its id and host are not in it.
-  const byIdOrHost = (v: string | undefined) => v === 'service_id' || v === 'service_host';
-  if (byIdOrHost(c.service_identifier_default)) ctx.addIssue({ code: 'custom', path: ['service_identifier_default'], message: notServed(`${c.service_identifier_default} (the entry names the service)`, 'use service_name or service_name_or_host') });
-  c.metrics.forEach((x, i) => {
-    if (byIdOrHost(x.service_identifier)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'service_identifier'], message: notServed(`${x.service_identifier} (the entry names the service)`, 'use service_name or service_name_or_host') });
-  });
   if (c.tag_style !== undefined) ctx.addIssue({ code: 'custom', path: ['tag_style'], message: notServed('metric tags (tag_style)', 'remove tag_style: the metrics are sent with the service, consumer and status in their names') });
 });
 

@@ -1,4 +1,4 @@
-import { metricsSinkName, sinkName, STREAM_LOG_PLUGINS, streamSinkName, UNLOGGED_TAG } from '../../contracts/log.js';
+import { metricsSinkName, namesServicesByIdOrHost, sinkName, STREAM_LOG_PLUGINS, streamLogFeatures, streamSinkName, UNLOGGED_TAG } from '../../contracts/log.js';
 import type { GatewayIR, IrListener, IrRoute } from '../../ir/types.js';
 import { anyMessage, type JsonObject } from '../builders.js';
 import { keyHeaders, REQUEST_HEADERS, RESPONSE_HEADERS } from './file-log.js';
@@ -93,6 +93,9 @@ function customTags(ir: GatewayIR, ctx: FilterContext): JsonObject[] {
     routeTag('kong.route', 'frontdesk', 'route'),
     // statsd's status_count_per_user_per_route names the route by its id.
     ...(usedBy(LOG_CONSUMERS.find((c) => c.plugin === 'statsd')!, ir, ir.routes) ? [routeTag('kong.route_id', 'frontdesk', 'route_id')] : []),
+    // statsd's service_id and service_host: the service's id and host (route-config.ts writes them only where asked).
+    ...(streamLogFeatures(ir, ['statsd']).some(namesServicesByIdOrHost)
+      ? [routeTag('kong.service_id', 'frontdesk', 'service_id'), routeTag('kong.service_host', 'frontdesk', 'service_host')] : []),
     ...LOG_CONSUMERS.filter((c) => usedBy(c, ir, ir.routes)).map((c) => routeTag(c.namespace, c.namespace, 'sink', globalSinkOf(c.plugin, ir))),
     ...(() => { const u = unloggedNative(ctx); return u.length ? [{ tag: UNLOGGED_TAG, literal: { value: u.join(',') } }] : []; })(),
   ];
