@@ -183,7 +183,8 @@ export function statsdLines(c: StreamLogSink__Output, entry: object, hostname: s
     const s = e.service;
     const service = m.service_identifier === 'service_id' ? s?.id : m.service_identifier === 'service_host' ? s?.host
       : m.service_identifier === 'service_name' ? s?.name : s?.name ?? s?.host;
-    const scope = service ? `service.${service.replace(/\./g, '_')}` : 'global.unmatched';
+    // Kong's get_scope_name: a service the identifier finds no value of is `service.unnamed`.
+    const scope = s ? `service.${service ? service.replace(/\./g, '_') : 'unnamed'}` : 'global.unmatched';
     const consumer = m.consumer_identifier === 'consumer_id' ? e.consumer?.id : m.consumer_identifier === 'username' ? e.consumer?.username : e.consumer?.custom_id;
     const rate = m.sample_rate || undefined;
     switch (m.name) {

@@ -39,6 +39,7 @@ describe('statsd lines', () => {
     assert.deepEqual(statsdLines(by('service_id'), withIds, 'h'), ['kong.service.7d1b-9f.request.count:1|c']);
     assert.deepEqual(statsdLines(by('service_host'), withIds, 'h'), ['kong.service.orders_internal.request.count:1|c']);
     assert.deepEqual(statsdLines(by('service_name_or_host'), { ...withIds, service: { host: 'orders.internal' } }, 'h'), ['kong.service.orders_internal.request.count:1|c']);
+    assert.deepEqual(statsdLines(by('service_id'), entry, 'h'), ['kong.service.unnamed.request.count:1|c'], 'a service without the value asked for: Kong\'s unnamed');
   });
   it('no service: global.unmatched; the host name, dots as "_", in the prefix', () => {
     const c = sink({ prefix: 'edge', hostname_in_prefix: true, metrics: [metric('request_count', 'counter', 1), metric('status_count_per_user_per_route', 'counter', 1)] });
