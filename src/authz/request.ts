@@ -28,6 +28,16 @@ export class RequestView {
     return lower.includes('_') ? this.req.headers[lower.replace(/_/g, '-')] : undefined;
   }
 
+  /**
+   * A request header's first value, as Kong's kong.request.get_header gives a header sent more
+   * than once (where Envoy sent the values apart; else the joined value).
+   */
+  firstHeader(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const values = this.req.headerValues?.[lower] ?? (lower.includes('_') ? this.req.headerValues?.[lower.replace(/_/g, '-')] : undefined);
+    return values ? values[0] : this.header(name);
+  }
+
   /** Query arguments (nginx's get_uri_args: `+` and %XX decoded, `?a` → true, repeats → list). */
   get query(): Map<string, ArgValue> {
     if (!this.queryCache) {

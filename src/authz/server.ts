@@ -58,7 +58,7 @@ interface DecodedCheck {
   attributes?: {
     context_extensions?: Record<string, string>;
     source?: { address?: { socket_address?: { address?: string } } };
-    request?: { http?: { method?: string; path?: string; protocol?: string; scheme?: string; headers?: Record<string, string>; body?: string; raw_body?: Uint8Array } };
+    request?: { http?: { method?: string; path?: string; protocol?: string; scheme?: string; headers?: Record<string, string>; header_map?: { headers?: Array<{ key?: string; raw_value?: Uint8Array }> }; body?: string; raw_body?: Uint8Array } };
   };
 }
 
@@ -76,7 +76,18 @@ export function decodeCheckRequest(bytes: Uint8Array): { routeId: string; reques
   const http = m.attributes?.request?.http ?? {};
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(http.headers ?? {})) if (k[0] !== ':') headers[k.toLowerCase()] = v;
-  const request: AuthzRequest = { method: http.method ?? 'GET', path: http.path ?? '/', headers };
+  // encode_raw_headers (listeners with hmac-auth): each header line apart, joined here as Envoy
+  // joins them otherwise, and kept apart for the plugins that read a header's first value.
+  let headerValues: Record<string, string[]> | undefined;
+  for (const h of http.header_map?.headers ?? []) {
+    const k = (h.key ?? '').toLowerCase();
+    if (!k || k[0] === ':') continue;
+    const v = Buffer.from(h.raw_value ?? []).toString('utf8');
+    headerValues ??= {};
+    (headerValues[k] ??= []).push(v);
+    headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
+  }
+  const request: AuthzRequest = { method: http.method ?? 'GET', path: http.path ?? '/', headers, ...(headerValues ? { headerValues } : {}) };
   if (http.protocol) request.protocol = http.protocol;
   if (http.scheme) request.scheme = http.scheme;
   const ip = m.attributes?.source?.address?.socket_address?.address;

@@ -137,6 +137,8 @@ export interface AuthzRequest {
   /** `HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/3`, as Envoy names the request's protocol (hmac-auth's request-line). */
   protocol?: string;
   headers: Record<string, string>;
+  /** Each header's values apart, in the order sent, when Envoy sends them so (hmac-auth listeners): Kong's plugins read the first. */
+  headerValues?: Record<string, string[]>;
   /** Raw body, when the ext_authz filter is configured to send it (key_in_body, hmac-auth's validate_request_body). */
   body?: string;
   /** The same body as bytes (hmac-auth hashes the bytes, not their UTF-8 reading). */

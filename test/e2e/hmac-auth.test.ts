@@ -4,6 +4,7 @@
 // node:crypto; the answers expected are Kong's (kong/plugins/hmac-auth/access.lua).
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
+import { request } from 'node:http';
 import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { startGatewayWithAuthz } from '../support/authz-service.js';
@@ -127,5 +128,22 @@ describe('hmac-auth through Envoy and the authz companion', () => {
     const dump = await (await fetch(`${gw.envoy.adminUrl}/config_dump`)).text();
     assert.ok(dump.includes('envoy.filters.http.ext_authz'));
     assert.ok(!dump.includes(SECRET), 'the hmac secret goes to the authz companion only');
+  });
+
+  test('a header sent twice is signed by its first value, as Kong reads it (Envoy sends authz the lines apart)', async () => {
+    const date = now();
+    const sig = sign(`date: ${date}\nx-tenant: blue`);
+    const status = await new Promise<{ code: number; user: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: gw.proxyPort, path: '/members', headers: { date, authorization: authorization('date x-tenant', sig), 'x-tenant': ['blue', 'green'] } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, user: (JSON.parse(text) as { headers: Record<string, string> }).headers['x-consumer-username'] ?? '' }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status.code, 200);
+    assert.equal(status.user, 'alice', 'the signature over the first value verified (the anonymous consumer otherwise)');
   });
 });

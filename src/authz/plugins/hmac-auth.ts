@@ -89,7 +89,7 @@ function pathWithQuery(path: string): string {
 export function signingString(names: readonly string[], req: RequestView): string {
   const uri = pathWithQuery(req.req.path);
   return names.map((name) => {
-    const value = name === '' ? undefined : req.header(name);
+    const value = name === '' ? undefined : req.firstHeader(name);
     if (value !== undefined) return `${name}: ${value}`;
     if (name === 'request-line') return `${req.method} ${uri} ${httpVersion(req.req.protocol)}`;
     if (name === '@request-target') return `${req.method.toLowerCase()} ${uri}`;
@@ -106,7 +106,7 @@ function decodeBase64(s: string): Buffer | undefined {
 /** Kong's validate_body: no Digest header passes only an empty body; else `SHA-256=` + base64 of the body's SHA-256. */
 function bodyMatches(req: RequestView): boolean {
   const body = req.req.bodyBytes ?? Buffer.alloc(0);
-  const digest = req.header('digest');
+  const digest = req.firstHeader('digest');
   if (digest === undefined) return body.length === 0;
   return digest === `SHA-256=${createHash('sha256').update(body).digest('base64')}`;
 }
@@ -124,13 +124,13 @@ function bodyMatches(req: RequestView): boolean {
 export function authenticateHmacAuth(conf: HmacAuthConfig, req: RequestView, ctx: PluginContext): AuthOutcome {
   const www = conf.realm ? `hmac realm="${conf.realm}"` : 'hmac';
   const removals = noRemovals();
-  const authorization = req.header('authorization');
-  const proxyAuthorization = req.header('proxy-authorization');
+  const authorization = req.firstHeader('authorization');
+  const proxyAuthorization = req.firstHeader('proxy-authorization');
   if (authorization === undefined && proxyAuthorization === undefined) return { ok: false, deny: unauthorized('Unauthorized', www), removals };
 
   const skew = Number(conf.clock_skew ?? 300);
   const now = Math.floor(ctx.now() / 1000);
-  if (!withinSkew(req.header('x-date'), skew, now) && !withinSkew(req.header('date'), skew, now)) {
+  if (!withinSkew(req.firstHeader('x-date'), skew, now) && !withinSkew(req.firstHeader('date'), skew, now)) {
     return { ok: false, deny: unauthorized(DATE_REQUIRED, www), removals };
   }
 

@@ -114,6 +114,8 @@ export const extAuthzFilter: HttpFilter = {
         status_on_error: { code: AUTHZ_STATUS_ON_ERROR },
         ...(routes.some(needsBody) ? { with_request_body: { max_request_bytes: AUTHZ_MAX_BODY_BYTES, allow_partial_message: false, pack_as_bytes: true } } : {}),
         ...(headers?.length ? { allowed_headers: { patterns: headers.map((h) => ({ exact: h, ignore_case: true })) } } : {}),
+        // hmac-auth signs a header's first value, as Kong reads one sent twice: Envoy sends them apart.
+        ...(routes.some((r) => r.plugins['hmac-auth']) ? { encode_raw_headers: true } : {}),
         validate_mutations: true,
       }),
     };
