@@ -154,8 +154,9 @@ export class AuthzEngine {
     let session: SessionData | undefined;
     if (sessionConf) {
       // With remember, a session cookie gone or timed out is restored from the remember cookie.
-      const remembered = openSession(sessionConf, req, nowS) ? undefined : openRemembered(sessionConf, req, nowS);
-      const open = remembered ? restoredSession(remembered, nowS) : openSession(sessionConf, req, nowS);
+      const current = openSession(sessionConf, req, nowS);
+      const remembered = current ? undefined : openRemembered(sessionConf, req, nowS);
+      const open = remembered ? restoredSession(remembered, nowS) : current;
       if (open && isLogout(sessionConf, req)) {
         return { allow: false, status: 200, headers: {}, setCookies: clearedCookies(sessionConf) };
       }
