@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type pinoModule from 'pino';
 
-// By require, not import: the companions' memory (see ratelimit/stores/redis-client.ts).
+// By require, not import: the companions' memory (see redis-client.ts).
 const pino = createRequire(import.meta.url)('pino') as typeof pinoModule;
 
 /** The small logging interface every module takes; pino's logger satisfies it. */

@@ -9,7 +9,7 @@ import type { Clock } from './clock.js';
 import { kongHeaders } from './kong-headers.js';
 import { RateLimitStoreError } from './stores/errors.js';
 import { MemoryStore } from './stores/memory.js';
-import { createRedisClient, whenReady, type RedisConnection } from './stores/redis-client.js';
+import { createRedisClient, whenReady, type RedisConnection } from '../redis-client.js';
 import { RedisStore } from './stores/redis.js';
 import { RefusalCache } from './stores/refusal-cache.js';
 import type { Store } from './stores/store.js';

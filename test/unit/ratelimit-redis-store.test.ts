@@ -12,8 +12,8 @@ import type { AlgorithmName, Decision, WindowSpec } from '../../src/ratelimit/al
 import { FakeClock } from '../../src/ratelimit/clock.js';
 import { RateLimitStoreError } from '../../src/ratelimit/stores/errors.js';
 import { MemoryStore } from '../../src/ratelimit/stores/memory.js';
-import { createRedisClient, createRedisClusterClient, whenReady } from '../../src/ratelimit/stores/redis-client.js';
-import type { RedisConnection } from '../../src/ratelimit/stores/redis-client.js';
+import { createRedisClient, createRedisClusterClient, whenReady } from '../../src/redis-client.js';
+import type { RedisConnection } from '../../src/redis-client.js';
 import { DECIDE_SHA } from '../../src/ratelimit/stores/redis-script.js';
 import { windowKey } from '../../src/ratelimit/stores/redis-keys.js';
 import { RedisStore } from '../../src/ratelimit/stores/redis.js';

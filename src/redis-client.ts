@@ -3,8 +3,10 @@ import type { Cluster as ClusterClient, ClusterNode, Redis as RedisClient, Redis
 
 // By require, not import: Node's ESM loader, taking a CommonJS package in, leaves the process
 // ~7 MiB larger than require does for the same package (ioredis: +19.3 against +12.1 MiB of
-// RSS on Node 20, docs/ratelimit.md), and the ratelimit companion is held to 60 MiB.
-const { Cluster, Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+// RSS on Node 20, docs/ratelimit.md), and the ratelimit companion is held to 60 MiB. Required
+// at the first client, so a companion that never connects to a Redis never loads it.
+let ioredis: typeof import('ioredis') | undefined;
+const ioredisModule = () => (ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis'));
 
 /** A Redis connection as Kong's rate-limiting plugin describes it (config.redis.*). */
 export interface RedisConnection {
@@ -52,8 +54,8 @@ export type RedisErrorListener = (err: Error) => void;
 export function createRedisClient(target: string | RedisConnection, onError: RedisErrorListener = ignore): RedisClient {
   const client =
     typeof target === 'string'
-      ? new Redis(target, { ...FAIL_FAST, connectTimeout: 2_000, commandTimeout: 2_000 })
-      : new Redis({ ...FAIL_FAST, ...connectionOptions(target), host: target.host, port: target.port });
+      ? new (ioredisModule().Redis)(target, { ...FAIL_FAST, connectTimeout: 2_000, commandTimeout: 2_000 })
+      : new (ioredisModule().Redis)({ ...FAIL_FAST, ...connectionOptions(target), host: target.host, port: target.port });
   client.on('error', onError);
   return client;
 }
@@ -65,15 +67,15 @@ export function createRedisClusterClient(
   onError: RedisErrorListener = ignore,
 ): ClusterClient {
   const { enableOfflineQueue: _queue, retryStrategy: _retry, enableAutoPipelining: _pipe, ...perNode } = FAIL_FAST;
-  const client = new Cluster(nodes, {
+  const cluster = new (ioredisModule().Cluster)(nodes, {
     // The decisions of one event-loop turn go out in one write per node.
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
     redisOptions: { ...perNode, ...connectionOptions(connection) },
   });
-  client.on('error', onError);
-  return client;
+  cluster.on('error', onError);
+  return cluster;
 }
 
 const ignore: RedisErrorListener = () => undefined;
