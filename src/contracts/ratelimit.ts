@@ -343,7 +343,8 @@ const LIMIT_BY_OF = invert(LIMIT_BY_ENUM);
 const ALGORITHM_OF = invert(ALGORITHM_ENUM);
 const POLICY_OF = invert(POLICY_ENUM);
 
-function redisMessage(r: RedisSettings): Redis {
+/** Kong's redis record (defaults applied) as the companions' Redis message. */
+export function redisMessage(r: RedisSettings): Redis {
   return {
     host: r.host, port: r.port, username: r.username, password: r.password, database: r.database,
     ssl: r.ssl, ssl_verify: r.ssl_verify, server_name: r.server_name,

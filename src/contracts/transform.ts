@@ -2,18 +2,22 @@
  * The transform companion's contract (proto/frontdesk/transform/v1/transform.proto): its type
  * URL, its messages (types generated from the .proto), and the IR → `RouteTransform` resources:
  * the parts of Kong's request-/response-transformer that Envoy cannot do itself (bodies, the
- * query string, the method, the response JSON), and Kong's standard-webhooks check of a
- * webhook's signature over its body. Pure: no I/O, no clock, no logger.
+ * query string, the method, the response JSON), Kong's standard-webhooks check of a
+ * webhook's signature over its body, and Kong's response-ratelimiting (quotas the upstream
+ * spends by a response header). Pure: no I/O, no clock, no logger.
  */
 import type { GatewayIR, IrRoute } from '../ir/types.js';
 import { hasTemplate } from '../kong-template.js';
 import { splitColon } from '../kong-pairs.js';
+import { consumerId, hasAuthPlugin } from './authz.js';
 import { byName, contentAddressedResource, type CompanionResource } from './companion.js';
+import { redisMessage, scopeKey } from './ratelimit.js';
 import type { Operations, Operations__Output } from './generated/frontdesk/transform/v1/Operations.js';
 import type { Pair } from './generated/frontdesk/transform/v1/Pair.js';
+import type { ResponseRateLimiting, ResponseRateLimiting__Output } from './generated/frontdesk/transform/v1/ResponseRateLimiting.js';
 import type { RouteTransform, RouteTransform__Output } from './generated/frontdesk/transform/v1/RouteTransform.js';
 
-export type { Operations, Operations__Output, RouteTransform, RouteTransform__Output };
+export type { Operations, Operations__Output, ResponseRateLimiting__Output, RouteTransform, RouteTransform__Output };
 export type { Pair__Output } from './generated/frontdesk/transform/v1/Pair.js';
 
 export const TRANSFORM_TYPE_URL = 'type.googleapis.com/frontdesk.transform.v1.RouteTransform';
@@ -25,6 +29,13 @@ export interface TransformMessages {
 
 /** gRPC metadata Envoy sends with each ext_proc stream (per-route override): the route's RouteTransform, by its content hash. */
 export const ROUTE_METADATA_KEY = 'x-frontdesk-route';
+
+/**
+ * The request attribute Envoy sends with a response-ratelimiting route's first message: the
+ * client's address (ip:port, the one Envoy's use_remote_address settled on), Kong's
+ * get_forwarded_ip, the identifier when no consumer or credential is known.
+ */
+export const CLIENT_ADDRESS_ATTRIBUTE = 'source.address';
 
 /** Kong's operations of one part, each keyed by the part (`body`, `querystring`, `json`). */
 interface PartOperations<Part extends string> {
@@ -89,8 +100,38 @@ function templatedHeaderOperations(c: NonNullable<IrRoute['plugins']['request-tr
   };
 }
 
-/** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers and it has no standard-webhooks. */
-function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
+type ResponseRateLimitingPlugin = NonNullable<IrRoute['plugins']['response-ratelimiting']>;
+
+/** One response-ratelimiting plugin of a route as the companion counts it. */
+function responseRateLimiting(r: IrRoute, p: ResponseRateLimitingPlugin): ResponseRateLimiting {
+  const c = p.feature;
+  return {
+    scope: scopeKey(r, p.scope), limit_by: c.limit_by, policy: c.policy, fault_tolerant: c.fault_tolerant,
+    block_on_first_violation: c.block_on_first_violation, hide_client_headers: c.hide_client_headers, header_name: c.header_name,
+    limits: c.limits.map((l) => ({ name: l.name, windows: l.windows.map((w) => ({ unit: w.unit, limit: w.limit })) })),
+    ...(c.policy === 'redis' && c.redis.host ? { redis: redisMessage(c.redis) } : {}),
+    identity_headers: hasAuthPlugin(r),
+  };
+}
+
+/** The consumers' own response-ratelimiting on a route, by consumer id (sorted). */
+function consumerResponseRateLimiting(r: IrRoute, consumers: GatewayIR['consumers']): Record<string, ResponseRateLimiting> | undefined {
+  const out: Array<[string, ResponseRateLimiting]> = [];
+  for (const c of consumers) {
+    const p = r.consumerPlugins[c.key]?.['response-ratelimiting'];
+    if (p) out.push([consumerId(c), responseRateLimiting(r, p)]);
+  }
+  return out.length ? Object.fromEntries(out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined;
+}
+
+/** Whether a consumer of the route has a response-ratelimiting of its own there (the route's transform then depends on the consumers). */
+function hasConsumerResponseLimits(r: IrRoute): boolean {
+  for (const plugins of Object.values(r.consumerPlugins)) if (plugins['response-ratelimiting']) return true;
+  return false;
+}
+
+/** The RouteTransform message of a route, or undefined when Envoy alone serves its transformers and it has no standard-webhooks or response-ratelimiting. */
+function routeTransformMessage(r: IrRoute, consumers: GatewayIR['consumers']): RouteTransform | undefined {
   if (!r.service) return undefined;
   const req = r.plugins['request-transformer']?.feature;
   const res = r.plugins['response-transformer']?.feature;
@@ -100,10 +141,15 @@ function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   const responseJson = res && json && { ...json, replace_types: res.replace.json_types, add_types: res.add.json_types, append_types: res.append.json_types };
   const templated = req?.templated === true;
   const webhooks = r.plugins['standard-webhooks']?.feature;
-  if (!requestBody && !querystring && !req?.http_method && !responseJson && !templated && !webhooks) return undefined;
+  const own = r.plugins['response-ratelimiting'];
+  const responseLimits = own && responseRateLimiting(r, own);
+  const consumerLimits = hasConsumerResponseLimits(r) ? consumerResponseRateLimiting(r, consumers) : undefined;
+  if (!requestBody && !querystring && !req?.http_method && !responseJson && !templated && !webhooks && !responseLimits && !consumerLimits) return undefined;
   return {
     route: r.routeName, request_body: requestBody, querystring, http_method: req?.http_method, response_json: responseJson,
     ...(webhooks ? { standard_webhooks: { secret_v1: webhooks.secret_v1, tolerance_second: webhooks.tolerance_second } } : {}),
+    ...(responseLimits ? { response_ratelimiting: responseLimits } : {}),
+    ...(consumerLimits ? { response_ratelimiting_consumers: consumerLimits } : {}),
     ...(templated ? {
       request_headers: templatedHeaderOperations(req),
       ...(req.replace.uri !== undefined && hasTemplate(req.replace.uri) ? { uri: req.replace.uri } : {}),
@@ -112,28 +158,29 @@ function routeTransformMessage(r: IrRoute): RouteTransform | undefined {
   };
 }
 
-const transforms = new WeakMap<IrRoute, { message: RouteTransform; resource: CompanionResource } | null>();
+const transforms = new WeakMap<IrRoute, { value: { message: RouteTransform; resource: CompanionResource } | null; consumers: GatewayIR['consumers'] }>();
 
 /**
  * The RouteTransform of a route with its resource, named by its content (computed once per IR
  * route), or undefined when Envoy alone serves its transformers. Envoy sends the name as
  * ROUTE_METADATA_KEY; `route` in the message is the Kong route's name, for logs.
  */
-export function routeTransform(r: IrRoute): { message: RouteTransform; resource: CompanionResource } | undefined {
+export function routeTransform(r: IrRoute, consumers: GatewayIR['consumers']): { message: RouteTransform; resource: CompanionResource } | undefined {
   let t = transforms.get(r);
-  if (t === undefined) {
-    const message = routeTransformMessage(r);
-    t = message ? { message, resource: contentAddressedResource(TRANSFORM_TYPE_URL, message) } : null;
+  // A consumer's own response-ratelimiting names the consumer by id: its transform follows the consumers.
+  if (t === undefined || (t.consumers !== consumers && hasConsumerResponseLimits(r))) {
+    const message = routeTransformMessage(r, consumers);
+    t = { value: message ? { message, resource: contentAddressedResource(TRANSFORM_TYPE_URL, message) } : null, consumers };
     transforms.set(r, t);
   }
-  return t ?? undefined;
+  return t.value ?? undefined;
 }
 
 /** One RouteTransform resource per distinct transform of the routes that need the companion. */
-export function transformResources(ir: Pick<GatewayIR, 'routes'>): CompanionResource[] {
+export function transformResources(ir: Pick<GatewayIR, 'routes' | 'consumers'>): CompanionResource[] {
   const out = new Map<string, CompanionResource>();
   for (const r of ir.routes) {
-    const t = routeTransform(r)?.resource;
+    const t = routeTransform(r, ir.consumers)?.resource;
     if (t && !out.has(t.name)) out.set(t.name, t);
   }
   return byName([...out.values()]);

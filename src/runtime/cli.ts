@@ -45,7 +45,7 @@ ${OPERATOR_USAGE}
 const BOOLEANS = ['no-watch', 'delta', 'authz-fail-open', 'help', 'companions', 'insecure', 'show-secrets'];
 
 /** Credential fields of companion resources, by the list (or message) that holds them. */
-const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], hmacauth_credentials: ['secret'], jwt_secrets: ['secret'], standard_webhooks: ['secret_v1'], session: ['secret'] };
+const SECRET_FIELDS: Record<string, string[]> = { keyauth_credentials: ['key', 'key_hash'], basicauth_credentials: ['password', 'password_hash'], hmacauth_credentials: ['secret'], jwt_secrets: ['secret'], standard_webhooks: ['secret_v1'], session: ['secret'], redis: ['password'] };
 
 /** Secret fields wherever they are (a log sink's Loggly token). */
 const SECRET_ANYWHERE = new Set(['loggly_key']);

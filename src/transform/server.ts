@@ -11,11 +11,17 @@ import { kongMessage } from '../kong-message.js';
 import { isEmpty, transformBody, transformQuery, type Operations } from './operations.js';
 import { headerChanges, headerTable, queryArguments, render, renderOperations, uriCaptures } from './templates.js';
 import { webhookFresh, webhookHeaders, webhookSigned, type WebhookHeaders } from './webhooks.js';
+import type { CounterKey, WindowUse } from './response-limits.js';
+import { additions, addressOnly, atRequest, atResponse, counterKeys, identifierOf, spentUnits, windowUses } from './response-limits.js';
+import type { CounterStore, CounterStores } from './counters.js';
+import { CLIENT_ADDRESS_ATTRIBUTE, type ResponseRateLimiting__Output } from '../contracts/transform.js';
 
 export const PROCESS_METHOD = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
 interface HeaderValue { key: string; value?: string; raw_value?: Uint8Array }
 interface ProcessingRequest {
+  /** The request attributes Envoy sends with the first message, by filter name (google.protobuf.Struct). */
+  attributes?: Record<string, { fields?: Record<string, { string_value?: string }> }>;
   request_headers?: { headers?: { headers?: HeaderValue[] }; end_of_stream?: boolean };
   response_headers?: { headers?: { headers?: HeaderValue[] }; end_of_stream?: boolean };
   request_body?: { body?: Uint8Array; end_of_stream?: boolean };
@@ -48,17 +54,23 @@ export interface StreamState {
   requestBody?: Operations;
   /** standard-webhooks: the webhook's headers, checked against the body when it arrives. */
   webhook?: WebhookHeaders;
+  /** response-ratelimiting: the request's quotas as read at its headers (unset: none, or not read). */
+  limits?: { config: ResponseRateLimiting__Output; keys: CounterKey[]; uses: WindowUse[]; store: CounterStore };
 }
 
-/** Kong's 500 for a template that fails to render (its handler's error). */
-const RENDER_FAILED = {
-  immediate_response: {
-    status: { code: 500 },
-    headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
-    body: Buffer.from(kongMessage('An unexpected error occurred')),
-    details: 'request-transformer template failed to render',
-  },
-};
+/** Kong's 500 for a plugin's error (its handler's error): a template that fails to render, counters that cannot be read. */
+function unexpectedError(details: string) {
+  return {
+    immediate_response: {
+      status: { code: 500 },
+      headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
+      body: Buffer.from(kongMessage('An unexpected error occurred')),
+      details,
+    },
+  };
+}
+
+const RENDER_FAILED = unexpectedError('request-transformer template failed to render');
 
 /** Kong's `kong.response.error(400)`: every standard-webhooks refusal (kong/plugins/standard-webhooks/internal.lua). */
 function badWebhook(details: string) {
@@ -172,6 +184,91 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
   return {};
 }
 
+/** Kong's 429 of block_on_first_violation (kong.response.error: a JSON message). */
+function quotaRefused(name: string) {
+  return {
+    immediate_response: {
+      status: { code: 429 },
+      headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
+      body: Buffer.from(kongMessage(`API rate limit exceeded for '${name}'`)),
+      details: `response-ratelimiting: ${name} used up`,
+    },
+  };
+}
+
+/** The response-ratelimiting config a request falls under: its consumer's own on the route, else the route's. */
+function limitsFor(t: RouteTransform | undefined, hs: HeaderValue[]): ResponseRateLimiting__Output | undefined {
+  if (!t) return undefined;
+  const consumers = t.response_ratelimiting_consumers;
+  if (consumers && Object.keys(consumers).length) {
+    const own = Object.values(consumers)[0]!;
+    const id = own.identity_headers ? header(hs, 'x-consumer-id') : undefined;
+    if (id && consumers[id]) return consumers[id];
+  }
+  return t.response_ratelimiting ?? undefined;
+}
+
+/** What response-ratelimiting needs besides the stream: the counters, the clock, a logger. */
+export interface LimitDeps { counters: CounterStores; now: () => number; logger: Logger }
+
+/**
+ * processStream with Kong's response-ratelimiting around it (it runs first, at priority 900,
+ * before the transformers and standard-webhooks): at the request headers the quotas are read
+ * and either refuse the request or add the upstream's X-RateLimit-Remaining-<name>; at the
+ * response headers the upstream's spending is read, answered in the client's headers (or by a
+ * 429), and counted. A store that fails is Kong's fault_tolerant: the request goes on unlimited,
+ * or gets Kong's 500.
+ */
+export async function processWithLimits(t: RouteTransform | undefined, req: ProcessingRequest, state: StreamState, deps: LimitDeps, route: string): Promise<Record<string, unknown>> {
+  if (req.request_headers) {
+    const hs = req.request_headers.headers?.headers ?? [];
+    const config = limitsFor(t, hs);
+    let upstream: Array<[string, string]> = [];
+    if (config) {
+      const address = req.attributes?.['envoy.filters.http.ext_proc']?.fields?.[CLIENT_ADDRESS_ATTRIBUTE]?.string_value ?? '';
+      const keys = counterKeys(config, identifierOf(config, (n) => header(hs, n), addressOnly(address)), deps.now());
+      const store = deps.counters.of(config.redis);
+      let counts: number[] | undefined;
+      try {
+        counts = await store.read(keys);
+      } catch (e) {
+        deps.logger.error({ err: (e as Error).message, route }, 'response-ratelimiting: failed to get usage');
+        if (!config.fault_tolerant) return unexpectedError('response-ratelimiting: counters unavailable');
+      }
+      if (counts) {
+        const uses = windowUses(config, counts);
+        const at = atRequest(config, uses);
+        if ('refusedBy' in at) return quotaRefused(at.refusedBy);
+        upstream = at.upstream;
+        state.limits = { config, keys, uses, store };
+      }
+    }
+    const out = processStream(t, req, state, deps.now());
+    const mutation = (out.request_headers as { response?: { header_mutation?: { set_headers?: unknown[] } } } | undefined)?.response?.header_mutation;
+    if (mutation && upstream.length) mutation.set_headers = [...upstream.map(([k, v]) => set(k, v)), ...(mutation.set_headers ?? [])];
+    return out;
+  }
+  if (req.response_headers && state.limits) {
+    const { config, keys, uses, store } = state.limits;
+    const hs = req.response_headers.headers?.headers ?? [];
+    const values = hs.filter((h) => h.key.toLowerCase() === config.header_name).map((h) => valueOf(h) ?? '');
+    const spent = spentUnits(config, values);
+    const { headers, refused } = atResponse(config, uses, spent);
+    const setHeaders = headers.map(([k, v]) => set(k, v));
+    if (refused) {
+      return { immediate_response: { status: { code: 429 }, headers: { set_headers: setHeaders }, body: Buffer.alloc(0), details: 'response-ratelimiting: a used-up quota spent' } };
+    }
+    const add = additions(config, keys, spent);
+    if (add.length) store.add(add).catch((e: Error) => deps.logger.error({ err: e.message, route }, 'response-ratelimiting: failed to count'));
+    const out = processStream(t, req, state, deps.now());
+    const mutation = (out.response_headers as { response: { header_mutation: { set_headers?: unknown[]; remove_headers?: string[] } } }).response.header_mutation;
+    mutation.set_headers = [...(mutation.set_headers ?? []), ...setHeaders];
+    mutation.remove_headers = [...(mutation.remove_headers ?? []), config.header_name];
+    return out;
+  }
+  return processStream(t, req, state, deps.now());
+}
+
 export interface TransformServer { port: number; stop(): Promise<void> }
 
 /** The span name of a Process stream (a child of the span Envoy's gRPC client opens for it). */
@@ -189,7 +286,8 @@ function callHeaders(md: grpc.Metadata): Record<string, string> {
  * tracer, each Process stream whose trace Envoy sampled is a server span, from its first
  * message to its end (error when the companion ends it with an error).
  */
-export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; tls?: TlsSource; ready?: () => boolean; tracer?: CompanionTracer }): Promise<TransformServer> {
+export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; counters: CounterStores; now?: () => number; tls?: TlsSource; ready?: () => boolean; tracer?: CompanionTracer }): Promise<TransformServer> {
+  const deps: LimitDeps = { counters: o.counters, now: o.now ?? Date.now, logger: o.logger };
   const { req: reqType, res: resType } = processingTypes();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService({ Process: rawMethod(PROCESS_METHOD, 'bidi') }, {
@@ -205,6 +303,9 @@ export async function startTransformServer(o: { host: string; port: number; look
       const endSpan = o.tracer?.begin(PROCESS_SPAN, callHeaders(call.metadata));
       const fail = (e: Error & { code: number }) => { endSpan?.(true); call.destroy(e); };
       const state: StreamState = {};
+      const limited = !!(t?.response_ratelimiting || (t?.response_ratelimiting_consumers && Object.keys(t.response_ratelimiting_consumers).length));
+      // A stream's messages are answered in order; only response-ratelimiting waits for its counters.
+      let previous: Promise<void> = Promise.resolve();
       call.on('data', (b: Uint8Array) => {
         let msg: ProcessingRequest;
         try {
@@ -214,16 +315,24 @@ export async function startTransformServer(o: { host: string; port: number; look
           fail(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));
           return;
         }
-        let out: Record<string, unknown>;
-        try {
-          out = processStream(t, msg, state);
-        } catch (e) {
-          // A bug here must not hang the request: end the stream, Envoy fails it closed.
+        const answer = (out: Record<string, unknown>): void => { call.write(resType.encode(resType.fromObject(out)).finish()); };
+        // A bug here must not hang the request: end the stream, Envoy fails it closed.
+        const failed = (e: unknown) => {
           o.logger.error({ err: (e as Error).message, route }, 'transform: processing failed');
           fail(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
+        };
+        if (!limited) {
+          let out: Record<string, unknown>;
+          try {
+            out = processStream(t, msg, state);
+          } catch (e) {
+            failed(e);
+            return;
+          }
+          answer(out);
           return;
         }
-        call.write(resType.encode(resType.fromObject(out)).finish());
+        previous = previous.then(() => processWithLimits(t, msg, state, deps, route)).then(answer, failed);
       });
       call.on('end', () => { endSpan?.(false); call.end(); });
       // Envoy cancels the stream once it has what it needs (or when the request is reset).

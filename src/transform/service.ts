@@ -6,6 +6,7 @@ import { DEFAULT_PORTS } from '../default-ports.js';
 import type { Logger } from '../logger.js';
 import { startCompanionClient } from '../xds/companion-client.js';
 import { TlsSource } from '../tls.js';
+import { CounterStores } from './counters.js';
 import { startTransformServer } from './server.js';
 
 export interface TransformServiceOptions {
@@ -20,7 +21,8 @@ export interface TransformServiceOptions {
 
 /**
  * The transform companion: Envoy's ExternalProcessor for the routes whose request- or
- * response-transformer touches bodies, the query string or the method; its per-route work
+ * response-transformer touches bodies, the query string or the method, whose standard-webhooks
+ * checks a signature, or whose response-ratelimiting counts quotas; its per-route work
  * arrives live over ADS (RouteTransform). A route it has no work for passes unchanged.
  */
 export async function startTransformService(o: TransformServiceOptions): Promise<RunningCompanion> {
@@ -29,7 +31,8 @@ export async function startTransformService(o: TransformServiceOptions): Promise
   let isReady = () => false;
   // Its Process streams join the request's trace, at the opentelemetry plugin's collector (contracts/tracing.ts).
   const tracer = new CompanionTracer('transform', log);
-  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, tls: o.tls, ready: () => isReady(), tracer });
+  const counters = new CounterStores((err) => log.warn({ err: err.message }, 'response-ratelimiting: redis connection trouble'));
+  const server = await startTransformServer({ host: o.host, port: o.port, lookup: (r) => routes.get(r), logger: log, counters, tls: o.tls, ready: () => isReady(), tracer });
   const client = startCompanionClient<TransformMessages & TracingMessages>({
     name: 'transform',
     xds: o.xds,
@@ -40,6 +43,8 @@ export async function startTransformService(o: TransformServiceOptions): Promise
     apply(resources) {
       tracer.configure(resources.get(TRACING_TYPE_URL));
       routes = new Map([...resources.get(TRANSFORM_TYPE_URL).values()].map((t) => [t.name, t]));
+      // response-ratelimiting's Redis connections: open before the first request needs one.
+      counters.keep([...routes.values()].flatMap((t) => [t.response_ratelimiting, ...Object.values(t.response_ratelimiting_consumers ?? {})]).flatMap((c) => (c?.redis?.host ? [c.redis] : [])));
       log.info({ version: resources.version(TRANSFORM_TYPE_URL), routes: routes.size }, 'transform: routes applied');
     },
   });
@@ -50,6 +55,7 @@ export async function startTransformService(o: TransformServiceOptions): Promise
     async stop() {
       client.close();
       tracer.close();
+      counters.close();
       await server.stop();
     },
   };

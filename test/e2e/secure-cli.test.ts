@@ -96,12 +96,21 @@ services:
       - name: orders
         paths: [/orders]
         plugins: [{ name: key-auth }, { name: basic-auth }, { name: jwt }, { name: standard-webhooks, config: { secret_v1: orders-webhook-secret } }, { name: loggly, config: { key: orders-loggly-token } }, { name: session, config: { secret: orders-session-secret-0123456789abcdef } }]
+      - name: quota
+        paths: [/quota]
+        plugins:
+          - { name: response-ratelimiting, config: { policy: redis, redis: { host: 127.0.0.1, password: quota-redis-password }, limits: { video: { minute: 5 } } } }
+          - { name: rate-limiting, config: { minute: 5, policy: redis, redis: { host: 127.0.0.1, password: limits-redis-password } } }
 `);
   const redacted = cli('translate', file, '--companions');
   assert.equal(redacted.status, 0, redacted.stderr);
-  for (const secret of ['alice-secret-key', 'alice-password', 'alice-hs-secret', 'orders-webhook-secret', 'orders-loggly-token', 'orders-session-secret-0123456789abcdef']) assert.ok(!redacted.stdout.includes(secret), secret);
-  const transform = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).RouteTransform!)[0];
+  for (const secret of ['alice-secret-key', 'alice-password', 'alice-hs-secret', 'orders-webhook-secret', 'orders-loggly-token', 'orders-session-secret-0123456789abcdef', 'quota-redis-password', 'limits-redis-password']) assert.ok(!redacted.stdout.includes(secret), secret);
+  const transforms = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).RouteTransform!);
+  const transform = transforms.find((t) => t.route === 'orders')!;
   assert.deepEqual(transform.standard_webhooks, { secret_v1: '<redacted>', tolerance_second: 300 });
+  const quota = transforms.find((t) => t.route === 'quota')!;
+  assert.equal(quota.response_ratelimiting.redis.password, '<redacted>');
+  assert.equal(quota.response_ratelimiting.redis.host, '127.0.0.1', 'what is not a credential is shown');
   const sink = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).StreamLogSink!)[0];
   assert.equal(sink.loggly_key, '<redacted>');
   const policy = Object.values((JSON.parse(redacted.stdout) as Record<string, Record<string, any>>).RoutePolicy!)[0];

@@ -25,7 +25,9 @@ export async function startEchoUpstream(name: string, opts: { kongMock?: boolean
       const body = JSON.stringify(reply);
       const url = new URL(req.url ?? '/', 'http://upstream');
       const status = opts.kongMock ? Number(/^\/status\/(\d{3})$/.exec(url.pathname)?.[1] ?? 200) : 200;
-      const extra = opts.kongMock && url.pathname === '/response-headers' ? Object.fromEntries(url.searchParams) : {};
+      const extra: Record<string, string | string[]> = {};
+      // A name given twice is sent as two header lines, as Kong's mock upstream does.
+      if (opts.kongMock && url.pathname === '/response-headers') for (const [k, v] of url.searchParams) extra[k] = k in extra ? [...[extra[k]!].flat(), v] : v;
       res.writeHead(status, { ...extra, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': name });
       res.end(body);
     });

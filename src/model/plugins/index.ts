@@ -24,6 +24,7 @@ import { rateLimiting } from './rate-limiting.js';
 import { requestSizeLimitingPlugin } from './request-size-limiting.js';
 import { requestTerminationPlugin } from './request-termination.js';
 import { requestTransformerPlugin } from './request-transformer.js';
+import { responseRateLimitingPlugin } from './response-ratelimiting.js';
 import { responseTransformerPlugin } from './response-transformer.js';
 import { sessionPlugin } from './session.js';
 import { standardWebhooksPlugin } from './standard-webhooks.js';
@@ -43,7 +44,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
-  responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin,
+  responseRateLimitingPlugin, responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin,
   datadogPlugin, logglyPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 

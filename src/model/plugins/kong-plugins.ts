@@ -17,7 +17,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'mocking',
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
-  'request-transformer-advanced', 'request-validator', 'response-ratelimiting', 'response-transformer-advanced',
+  'request-transformer-advanced', 'request-validator', 'response-transformer-advanced',
   'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection',
   'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',
   'upstream-oauth', 'upstream-timeout', 'vault-auth', 'websocket-size-limit', 'websocket-validator',

@@ -16,8 +16,8 @@ const port = z.number().int().min(0).max(65_535);
 const timeoutMs = z.number().int().min(0).max(2 ** 31 - 2);
 const host = z.string().min(1);
 
-/** Kong 3.6+'s nested `redis` record, as written: nothing defaulted yet (see resolveRedis). */
-const redisInput = z.strictObject({
+/** Kong 3.6+'s nested `redis` record (kong/tools/redis/schema.lua), as written: nothing defaulted yet (see resolveRedis). */
+export const redisInput = z.strictObject({
   host: host.optional(),
   port: port.optional(),
   timeout: timeoutMs.optional(),
@@ -33,7 +33,7 @@ const redisInput = z.strictObject({
 });
 
 /** The older flat fields (Kong before 3.6, still accepted by Kong 3.x) and their nested twins. */
-const LEGACY_REDIS_FIELDS = {
+export const LEGACY_REDIS_FIELDS = {
   redis_host: 'host',
   redis_port: 'port',
   redis_timeout: 'timeout',
@@ -45,19 +45,8 @@ const LEGACY_REDIS_FIELDS = {
   redis_server_name: 'server_name',
 } as const satisfies Record<string, keyof z.input<typeof redisInput>>;
 
-const configInput = z.strictObject({
-  second: limit.optional(),
-  minute: limit.optional(),
-  hour: limit.optional(),
-  day: limit.optional(),
-  month: limit.optional(),
-  year: limit.optional(),
-  limit_by: z.enum(['consumer', 'credential', 'ip', 'service', 'header', 'path']).default('consumer'),
-  header_name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be an HTTP header name (letters, digits, "-" and "_")').optional(),
-  path: z.string().startsWith('/', 'must start with "/"').optional(),
-  policy: z.enum(['local', 'cluster', 'redis']).default('local'),
-  fault_tolerant: z.boolean().default(true),
-  hide_client_headers: z.boolean().default(false),
+/** A plugin config's Redis fields as Kong 3.x reads them: the nested record and its older flat spellings. */
+export const REDIS_FIELDS = {
   redis: redisInput.optional(),
   redis_host: host.optional(),
   redis_port: port.optional(),
@@ -68,6 +57,63 @@ const configInput = z.strictObject({
   redis_ssl: z.boolean().optional(),
   redis_ssl_verify: z.boolean().optional(),
   redis_server_name: z.string().min(1).optional(),
+};
+
+/** The Redis fields of a parsed config, before resolveRedis. */
+export type RedisFieldsInput = z.output<z.ZodObject<typeof REDIS_FIELDS>>;
+
+/** The config field paths of REDIS_FIELDS, for a plugin's field audit. */
+export const REDIS_FIELD_PATHS: readonly string[] = [
+  ...['host', 'port', 'timeout', 'connect_timeout', 'send_timeout', 'read_timeout', 'username', 'password', 'database', 'ssl', 'ssl_verify', 'server_name'].map((f) => `redis.${f}`),
+  ...Object.keys(LEGACY_REDIS_FIELDS),
+];
+
+/**
+ * Kong's checks of the Redis fields: a flat field that disagrees with its nested twin, and the
+ * host that policy redis requires (`fail` reports at a path of the config).
+ */
+export function checkRedisFields(c: RedisFieldsInput & { policy: string }, fail: (path: PropertyKey[], message: string) => void): void {
+  for (const [flat, nested] of Object.entries(LEGACY_REDIS_FIELDS) as Array<[keyof typeof LEGACY_REDIS_FIELDS, keyof RateLimitingRedis]>) {
+    const a = c[flat];
+    const b = c.redis?.[nested as keyof z.output<typeof redisInput>];
+    if (a !== undefined && b !== undefined && a !== b) {
+      fail([flat], `${JSON.stringify(a)} disagrees with redis.${nested} ${JSON.stringify(b)}; set only redis.${nested} (${flat} is its older spelling)`);
+    }
+  }
+  if (c.policy === 'redis' && (c.redis?.host ?? c.redis_host) === undefined) {
+    fail(['redis', 'host'], 'is required when policy is "redis" (set redis.host, or the older redis_host)');
+  }
+}
+
+/** A limit per Kong period, each optional (> 0). */
+export const PERIOD_LIMIT_FIELDS = {
+  second: limit.optional(),
+  minute: limit.optional(),
+  hour: limit.optional(),
+  day: limit.optional(),
+  month: limit.optional(),
+  year: limit.optional(),
+};
+
+/** Kong's checks of the period limits: at least one, a longer period's limit never lower than a shorter one's. */
+export function checkPeriodLimits(c: Partial<Record<RateLimitPeriod, number>>, fail: (path: PropertyKey[], message: string) => void, none: string): void {
+  const set = RATE_LIMIT_PERIODS.filter((p) => c[p] !== undefined);
+  if (set.length === 0) fail([], none);
+  for (const [i, upper] of set.entries()) {
+    const lower = set.slice(0, i).find((p) => c[p]! > c[upper]!);
+    if (lower) fail([upper], `the limit for ${upper} (${c[upper]}) cannot be lower than the limit for ${lower} (${c[lower]})`);
+  }
+}
+
+const configInput = z.strictObject({
+  ...PERIOD_LIMIT_FIELDS,
+  limit_by: z.enum(['consumer', 'credential', 'ip', 'service', 'header', 'path']).default('consumer'),
+  header_name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be an HTTP header name (letters, digits, "-" and "_")').optional(),
+  path: z.string().startsWith('/', 'must start with "/"').optional(),
+  policy: z.enum(['local', 'cluster', 'redis']).default('local'),
+  fault_tolerant: z.boolean().default(true),
+  hide_client_headers: z.boolean().default(false),
+  ...REDIS_FIELDS,
   // Kong: any number > 0; Envoy's ratelimit filter refuses only with a 4xx/5xx status it knows.
   error_code: z.number().int().refine((c) => c in ENVOY_ERROR_STATUS_NAMES, { message: `must be a 4xx or 5xx status Envoy can send: ${Object.keys(ENVOY_ERROR_STATUS_NAMES).join(', ')}` }).default(429),
   error_message: z.string().default('API rate limit exceeded'),
@@ -76,7 +122,6 @@ const configInput = z.strictObject({
   enforcer: z.enum(RATE_LIMIT_ENFORCERS).optional(),
 });
 
-type ConfigInput = z.output<typeof configInput>;
 
 
 /**
@@ -123,25 +168,10 @@ export interface RateLimitingConfig {
 export const rateLimitingConfigSchema = configInput
   .superRefine((c, ctx) => {
     const fail = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    const set = RATE_LIMIT_PERIODS.filter((p) => c[p] !== undefined);
-    if (set.length === 0) fail([], 'set at least one limit: second, minute, hour, day, month or year');
-    // Kong: a longer period's limit cannot be lower than a shorter period's.
-    for (const [i, upper] of set.entries()) {
-      const lower = set.slice(0, i).find((p) => c[p]! > c[upper]!);
-      if (lower) fail([upper], `the limit for ${upper} (${c[upper]}) cannot be lower than the limit for ${lower} (${c[lower]})`);
-    }
+    checkPeriodLimits(c, fail, 'set at least one limit: second, minute, hour, day, month or year');
     if (c.limit_by === 'header' && c.header_name === undefined) fail(['header_name'], 'is required when limit_by is "header"');
     if (c.limit_by === 'path' && c.path === undefined) fail(['path'], 'is required when limit_by is "path"');
-    for (const [flat, nested] of Object.entries(LEGACY_REDIS_FIELDS) as Array<[keyof typeof LEGACY_REDIS_FIELDS, keyof RateLimitingRedis]>) {
-      const a = c[flat];
-      const b = c.redis?.[nested as keyof z.output<typeof redisInput>];
-      if (a !== undefined && b !== undefined && a !== b) {
-        fail([flat], `${JSON.stringify(a)} disagrees with redis.${nested} ${JSON.stringify(b)}; set only redis.${nested} (${flat} is its older spelling)`);
-      }
-    }
-    if (c.policy === 'redis' && (c.redis?.host ?? c.redis_host) === undefined) {
-      fail(['redis', 'host'], 'is required when policy is "redis" (set redis.host, or the older redis_host)');
-    }
+    checkRedisFields(c, fail);
     if (c.enforcer === 'native') {
       const why = nativeLocalBlockers(c);
       if (why.length) fail(['enforcer'], `native (Envoy's local_ratelimit) cannot give Kong's answer for this config: ${why.join('; ')}`);
@@ -158,7 +188,7 @@ export const rateLimitingConfigSchema = configInput
   });
 
 /** Merges `redis` and the flat `redis_*` fields (checked to agree) and applies Kong's defaults. */
-function resolveRedis(c: ConfigInput): RateLimitingRedis {
+export function resolveRedis(c: RedisFieldsInput): RateLimitingRedis {
   const r = c.redis ?? {};
   const timeout = r.timeout ?? c.redis_timeout ?? 2000;
   const optional = {
@@ -196,8 +226,7 @@ export const rateLimiting = definePlugin({
   scopes: ['global', 'service', 'route', 'consumer'],
   fields: {
       applied: ['second', 'minute', 'hour', 'day', 'month', 'year', 'limit_by', 'header_name', 'path', 'policy', 'fault_tolerant', 'hide_client_headers',
-        ...['host', 'port', 'timeout', 'connect_timeout', 'send_timeout', 'read_timeout', 'username', 'password', 'database', 'ssl', 'ssl_verify', 'server_name'].map((f) => `redis.${f}`),
-        'redis_host', 'redis_port', 'redis_timeout', 'redis_username', 'redis_password', 'redis_database', 'redis_ssl', 'redis_ssl_verify', 'redis_server_name',
+        ...REDIS_FIELD_PATHS,
         'error_code', 'error_message', 'algorithm', 'enforcer'],
       warned: { sync_rate: { default: -1, why: 'every decision is counted in Redis at once (synchronously): no counts are batched locally' } },
     },

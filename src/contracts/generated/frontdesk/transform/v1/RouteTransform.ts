@@ -2,6 +2,7 @@
 
 import type { Operations as _frontdesk_transform_v1_Operations, Operations__Output as _frontdesk_transform_v1_Operations__Output } from '../../../frontdesk/transform/v1/Operations.js';
 import type { StandardWebhooks as _frontdesk_transform_v1_StandardWebhooks, StandardWebhooks__Output as _frontdesk_transform_v1_StandardWebhooks__Output } from '../../../frontdesk/transform/v1/StandardWebhooks.js';
+import type { ResponseRateLimiting as _frontdesk_transform_v1_ResponseRateLimiting, ResponseRateLimiting__Output as _frontdesk_transform_v1_ResponseRateLimiting__Output } from '../../../frontdesk/transform/v1/ResponseRateLimiting.js';
 
 /**
  * One resource per route that needs the companion, named by the Kong route's name.
@@ -45,6 +46,14 @@ export interface RouteTransform {
    * checked against its body before anything else is done to it (unset: not checked).
    */
   'standard_webhooks'?: (_frontdesk_transform_v1_StandardWebhooks | null);
+  /**
+   * Kong's response-ratelimiting of the route (unset: none for requests of no consumer below).
+   */
+  'response_ratelimiting'?: (_frontdesk_transform_v1_ResponseRateLimiting | null);
+  /**
+   * A consumer's own response-ratelimiting on this route (Kong's plugin on the consumer), by consumer id.
+   */
+  'response_ratelimiting_consumers'?: ({[key: string]: _frontdesk_transform_v1_ResponseRateLimiting});
 }
 
 /**
@@ -89,4 +98,12 @@ export interface RouteTransform__Output {
    * checked against its body before anything else is done to it (unset: not checked).
    */
   'standard_webhooks': (_frontdesk_transform_v1_StandardWebhooks__Output | null);
+  /**
+   * Kong's response-ratelimiting of the route (unset: none for requests of no consumer below).
+   */
+  'response_ratelimiting': (_frontdesk_transform_v1_ResponseRateLimiting__Output | null);
+  /**
+   * A consumer's own response-ratelimiting on this route (Kong's plugin on the consumer), by consumer id.
+   */
+  'response_ratelimiting_consumers': ({[key: string]: _frontdesk_transform_v1_ResponseRateLimiting__Output});
 }
