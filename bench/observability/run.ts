@@ -27,13 +27,10 @@
  * marks the figures); the companion's counts (entries sent, dropped) follow each variant that
  * used it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { EnvoyProcess } from '../../src/runtime/envoy.js';
@@ -41,8 +38,7 @@ import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems } from '../support/load.js';
 import { freePort } from '../support/net.js';
 import { CpuMeter } from '../support/proc.js';
-import { transpileTree } from '../support/transpile.js';
-import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { startCompanionChild } from '../support/companion-child.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
 
@@ -58,7 +54,6 @@ const LOADGEN = `wrk -t1 -c${CONNECTIONS}`;
 const ONLY = process.argv.includes('--only') ? new Set(arg('only', '').split(',')) : undefined;
 /** `--cpu-prof DIR`: the log companion writes its V8 CPU profile there when it exits (bench/support/cpuprofile.ts reads it). */
 const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
-const HERE = dirname(fileURLToPath(import.meta.url));
 
 /**
  * A variant: the plugins it uses and, for the measurements of what in Envoy's configuration
@@ -179,52 +174,6 @@ services:
     routes: [{ name: fast, paths: [/] }]
 `;
 
-interface Counts { sent: number; dropped: number; queued: number }
-
-/**
- * The log companion in its own process (companion-proc.ts), holding the http-log and prometheus
- * sinks the variants use: its control plane serves them over ADS (sinks are named by their
- * content, so the static Envoys' loggers name the same ones). It runs as `frontdesk log` does:
- * plain JavaScript (a transpiled copy in the run's folder, as tsc's dist/; no tsx loader thread,
- * no helper call per function made) with Frontdesk's Node flags.
- */
-async function startLogCompanion(yaml: string, dir: string, port: number): Promise<{ pid: number; counts(): Promise<Counts>; stop(): Promise<void> }> {
-  const configPath = join(dir, 'companion.yaml');
-  writeFileSync(configPath, yaml);
-  const js = join(dir, 'js');
-  transpileTree(join(HERE, '..', '..'), js, ['src', 'bench/observability/companion-proc.ts']);
-  const proc = spawn(process.execPath, [...NODE_FLAGS, ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), join(js, 'bench', 'observability', 'companion-proc.js'), '--config', configPath, '--port', String(port)], { cwd: join(HERE, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const wait = async <T>(what: string, check: () => T | undefined): Promise<T> => {
-    const until = Date.now() + 30_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`the log companion process exited with ${proc.exitCode}`);
-      const v = check();
-      if (v !== undefined) return v;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  await wait('the log companion to hold its sinks', () => (out.includes('ready\n') ? true : undefined));
-  return {
-    pid: proc.pid!,
-    async counts() {
-      const from = out.length;
-      proc.stdin!.write('counts\n');
-      return wait('the companion\'s counts', () => {
-        const line = out.slice(from).split('\n').find((l) => l.startsWith('{'));
-        return line ? (JSON.parse(line) as Counts) : undefined;
-      });
-    },
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) { resolve(); return; }
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    }),
-  };
-}
-
 /** One counter of an Envoy's admin /stats (undefined when unread). */
 async function envoyCounter(adminUrl: string, name: string): Promise<number | undefined> {
   try {
@@ -256,7 +205,7 @@ async function main(): Promise<void> {
   const started: EnvoyProcess[] = [upstream.envoy, collector.envoy, httpSink.envoy];
   const settings: TranslateSettings = { ...DEFAULT_SETTINGS, log: { host: '127.0.0.1', port: await freePort() } };
   const items = pluginItems(collector.url, logFile, httpSink.url);
-  const companion = await startLogCompanion(gatewayYaml(upstream.url, `\nplugins:${items.httpLog}${items.prometheus}`), dir, settings.log.port);
+  const companion = await startCompanionChild('log', gatewayYaml(upstream.url, `\nplugins:${items.httpLog}${items.prometheus}`), dir, settings.log.port, CPU_PROF);
   try {
     let baseline: { rps: number; p99Ms: number } | undefined;
     const all = variants(items).filter((v) => v.name === 'baseline' || (ONLY ? ONLY.has(v.name) : !v.experiment));

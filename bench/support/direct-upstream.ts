@@ -20,7 +20,7 @@ export interface DirectUpstream {
  * 8 MiB), as a log collector does: answered early, an HTTP/1.1 request's connection is closed,
  * so a client posting bodies would pay a new connection for each.
  */
-export async function startDirectUpstream(o: { logger: Logger; body?: string; concurrency?: number; bin?: string; readBody?: boolean }): Promise<DirectUpstream> {
+export async function startDirectUpstream(o: { logger: Logger; body?: string; concurrency?: number; bin?: string; readBody?: boolean; headers?: Record<string, string> }): Promise<DirectUpstream> {
   const body = o.body ?? 'frontdesk-bench-upstream';
   const bootstrap = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
@@ -37,7 +37,10 @@ export async function startDirectUpstream(o: { logger: Logger; body?: string; co
               route_config: {
                 virtual_hosts: [{
                   name: 'all', domains: ['*'],
-                  routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }],
+                  routes: [{
+                    match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } },
+                    ...(o.headers ? { response_headers_to_add: Object.entries(o.headers).map(([key, value]) => ({ header: { key, value } })) } : {}),
+                  }],
                 }],
               },
               http_filters: [

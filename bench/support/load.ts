@@ -54,12 +54,13 @@ const ROTATE_SCRIPT = fileURLToPath(new URL('./rotate-header.lua', import.meta.u
 /**
  * wrk: 1 thread, `connections` keep-alive connections, with `--latency` percentiles. A request
  * unanswered after `timeoutS` (wrk's default 2 s) counts as a socket timeout, not in latencies.
+ * `script`: a wrk Lua script of the caller's (a method and a body), in place of `rotate`'s.
  */
-export function wrk(url: string, seconds: number, connections: number, headers: Record<string, string> = {}, rotate?: RotatingHeader, timeoutS?: number): WrkResult {
+export function wrk(url: string, seconds: number, connections: number, headers: Record<string, string> = {}, rotate?: RotatingHeader, timeoutS?: number, script?: string): WrkResult {
   if (rotate && !existsSync(rotate.file)) writeFileSync(rotate.file, `${rotate.values.join('\n')}\n`);
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(timeoutS ? ['--timeout', `${timeoutS}s`] : []),
     ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-    ...(rotate ? ['-s', ROTATE_SCRIPT] : []), url];
+    ...(rotate ? ['-s', ROTATE_SCRIPT] : script ? ['-s', script] : []), url];
   const env = rotate ? { ...process.env, ROTATE_HEADER: rotate.header, ROTATE_VALUES: rotate.file } : process.env;
   const out = spawnSync('wrk', args, { encoding: 'utf8', env, timeout: (seconds + 20) * 1000 }).stdout ?? '';
   const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? Number.NaN);
