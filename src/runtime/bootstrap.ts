@@ -82,8 +82,8 @@ export const RE2_WARN_PROGRAM_SIZE = 5000;
  * ext_proc stream to the transform companion by half-closing it and waiting for the companion's
  * status, where by default it resets every finished stream; a Node HTTP/2 server counts those
  * resets as a rapid-reset flood (nghttp2's guard, about 1,000 at once), refuses new streams and
- * closes the connection, failing the requests on it (measured: ~1 % of requests answered 500 at
- * 4,000 requests/s through the companion, none with it on; bench/transform).
+ * closes the connection, failing the requests on it (measured: 1-2 % of requests answered 500
+ * under load through the companion, none with it on; docs/benchmarks.md, bench/transform).
  */
 export function layeredRuntime(): JsonObject {
   return {
