@@ -51,11 +51,14 @@ export type RedisErrorListener = (err: Error) => void;
  * A standalone Redis client for a RedisStore, from a URL (`redis://[user:pass@]host:port/db`,
  * `rediss://` for TLS; the ratelimit service's `--redis`) or from a plugin's connection.
  */
-export function createRedisClient(target: string | RedisConnection, onError: RedisErrorListener = ignore): RedisClient {
+export function createRedisClient(target: string | RedisConnection, onError: RedisErrorListener = ignore, o: { autoPipelining?: boolean } = {}): RedisClient {
+  // autoPipelining: the commands of one event-loop turn in one socket write, for a caller that
+  // sends a command or a pipeline per request rather than batching them itself.
+  const options = { ...FAIL_FAST, ...(o.autoPipelining ? { enableAutoPipelining: true } : {}) };
   const client =
     typeof target === 'string'
-      ? new (ioredisModule().Redis)(target, { ...FAIL_FAST, connectTimeout: 2_000, commandTimeout: 2_000 })
-      : new (ioredisModule().Redis)({ ...FAIL_FAST, ...connectionOptions(target), host: target.host, port: target.port });
+      ? new (ioredisModule().Redis)(target, { ...options, connectTimeout: 2_000, commandTimeout: 2_000 })
+      : new (ioredisModule().Redis)({ ...options, ...connectionOptions(target), host: target.host, port: target.port });
   client.on('error', onError);
   return client;
 }

@@ -2,7 +2,9 @@
  * The transform companion's cost on the request path. Prints figures; never fails on them.
  *
  *   npm run bench:transform    (prepares wrk, Envoy and redis-server: scripts/bench-prepare.sh)
- *   node --import tsx bench/transform/run.ts [--seconds 5] [--connections 32] [--rounds 2]
+ *   node --import tsx bench/transform/run.ts [--seconds 5] [--connections 32] [--rounds 2] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR`: the companion writes its V8 CPU profile there when it stops.
  *
  * One service in front of a fast upstream (a static Envoy answering 200 itself, with an
  * `X-Kong-Limit: videos=1` header), compiled by Frontdesk in several ways, each served by its
@@ -47,6 +49,7 @@ const ROUNDS = Math.max(1, Number(arg('rounds', '2')));
 const LOADGEN = `wrk -t1 -c${CONNECTIONS}`;
 const log = silentLogger();
 const HUGE = 1_000_000_000;
+const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
 
 interface Variant { name: string; plugins: string; post?: boolean }
 
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
   const vs = variants(redis.port);
   const settings: TranslateSettings = { ...DEFAULT_SETTINGS, transform: { ...DEFAULT_SETTINGS.transform, port: await freePort() } };
   const yaml = gatewayYaml(upstream.url, vs);
-  const companion = await startCompanionChild('transform', yaml, dir, settings.transform.port);
+  const companion = await startCompanionChild('transform', yaml, dir, settings.transform.port, CPU_PROF);
   const port = await freePort();
   const { listeners, clusters } = staticGatewayResources(yaml, port, undefined, settings);
   // Frontdesk's Envoy runtime (its graceful close of ext_proc streams, bootstrap.ts), as `frontdesk bootstrap` writes it.

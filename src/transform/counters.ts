@@ -57,7 +57,7 @@ export class MemoryCounters implements CounterStore {
   }
 }
 
-/** The counters in one Redis: a read is one MGET, an addition one pipeline (INCRBYFLOAT and PEXPIREAT at the window's end per counter). */
+/** The counters in one Redis: a read is one MGET, an addition one pipeline (INCRBYFLOAT and PEXPIREAT at the window's end per counter); the commands of one event-loop turn go out in one write. */
 export class RedisCounters implements CounterStore {
   constructor(private readonly client: Redis | Cluster, private readonly connectTimeoutMs: number) {}
 
@@ -128,7 +128,7 @@ export class CounterStores {
       database: r.database,
       ...(r.ssl ? { tls: { verify: r.ssl_verify, ...(r.server_name ? { serverName: r.server_name } : {}) } } : {}),
       connectTimeoutMs, commandTimeoutMs: r.read_timeout_ms || 2_000,
-    }, this.onRedisError), connectTimeoutMs);
+    }, this.onRedisError, { autoPipelining: true }), connectTimeoutMs);
   }
 
   close(): void {
