@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { companionNodeFlags } from '../../src/runtime/node-flags.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 import { transpileTree } from './transpile.js';
 
@@ -13,14 +13,15 @@ export interface Counts { sent: number; dropped: number; queued: number }
  * to: its control plane serves them over ADS (they are named by their content, so a static
  * Envoy compiled from the same plugins names the same ones). It runs as `frontdesk log` or
  * `frontdesk transform` does: plain JavaScript (a transpiled copy in `dir`, as tsc's dist/; no
- * tsx loader thread) with Frontdesk's Node flags; `cpuProf`, a folder for its V8 CPU profile.
+ * tsx loader thread) with the companion's Node flags (companionNodeFlags, or `nodeFlags`);
+ * `cpuProf`, a folder for its V8 CPU profile.
  */
-export async function startCompanionChild(companion: 'log' | 'transform', yaml: string, dir: string, port: number, cpuProf?: string): Promise<{ pid: number; counts(): Promise<Counts>; stop(): Promise<void> }> {
+export async function startCompanionChild(companion: 'log' | 'transform', yaml: string, dir: string, port: number, cpuProf?: string, nodeFlags: readonly string[] = companionNodeFlags(companion)): Promise<{ pid: number; counts(): Promise<Counts>; stop(): Promise<void> }> {
   const configPath = join(dir, `${companion}-companion.yaml`);
   writeFileSync(configPath, yaml);
   const js = join(dir, 'js');
   transpileTree(PROJECT_ROOT, js, ['src', 'bench/support/companion-proc.ts']);
-  const proc = spawn(process.execPath, [...NODE_FLAGS, ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), join(js, 'bench', 'support', 'companion-proc.js'), '--companion', companion, '--config', configPath, '--port', String(port)], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...nodeFlags, ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), join(js, 'bench', 'support', 'companion-proc.js'), '--companion', companion, '--config', configPath, '--port', String(port)], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const wait = async <T>(what: string, check: () => T | undefined): Promise<T> => {

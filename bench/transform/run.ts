@@ -3,6 +3,7 @@
  *
  *   npm run bench:transform    (prepares wrk, Envoy and redis-server: scripts/bench-prepare.sh)
  *   node --import tsx bench/transform/run.ts [--seconds 5] [--connections 32] [--rounds 2] [--cpu-prof DIR]
+ *        [--companion-node-flags '--flag ...' (default: the companion's own, src/runtime/node-flags.ts)]
  *
  * `--cpu-prof DIR`: the companion writes its V8 CPU profile there when it stops.
  *
@@ -30,11 +31,12 @@ import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
 import { layeredRuntime } from '../../src/runtime/bootstrap.js';
 import { EnvoyProcess } from '../../src/runtime/envoy.js';
+import { companionNodeFlags } from '../../src/runtime/node-flags.js';
 import { startCompanionChild } from '../support/companion-child.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
 import { wrk, wrkProblems, type WrkResult } from '../support/load.js';
 import { freePort } from '../support/net.js';
-import { CpuMeter } from '../support/proc.js';
+import { CpuMeter, memoryOf } from '../support/proc.js';
 import { markText, marks, printRunHeader, runInfo } from '../support/run-info.js';
 import { startRedis } from '../support/services.js';
 import { staticGatewayResources } from '../support/static-gateway.js';
@@ -50,6 +52,7 @@ const LOADGEN = `wrk -t1 -c${CONNECTIONS}`;
 const log = silentLogger();
 const HUGE = 1_000_000_000;
 const CPU_PROF = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
+const COMPANION_FLAGS = process.argv.includes('--companion-node-flags') ? arg('companion-node-flags', '').split(/\s+/).filter(Boolean) : companionNodeFlags('transform');
 
 interface Variant { name: string; plugins: string; post?: boolean }
 
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
   const vs = variants(redis.port);
   const settings: TranslateSettings = { ...DEFAULT_SETTINGS, transform: { ...DEFAULT_SETTINGS.transform, port: await freePort() } };
   const yaml = gatewayYaml(upstream.url, vs);
-  const companion = await startCompanionChild('transform', yaml, dir, settings.transform.port, CPU_PROF);
+  const companion = await startCompanionChild('transform', yaml, dir, settings.transform.port, CPU_PROF, COMPANION_FLAGS);
   const port = await freePort();
   const { listeners, clusters } = staticGatewayResources(yaml, port, undefined, settings);
   // Frontdesk's Envoy runtime (its graceful close of ext_proc streams, bootstrap.ts), as `frontdesk bootstrap` writes it.
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
         cpu.set(v.name, [...(cpu.get(v.name) ?? []), Object.fromEntries(Object.entries(used).map(([k, s]) => [k, r.requests ? (s * 1e6) / r.requests : Number.NaN]))]);
       }
     }
+    const memory = memoryOf(companion.pid);
     const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
     const base = mean(results.get('baseline')!.map((r) => r.rps));
     for (const v of vs) {
@@ -123,6 +127,9 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ bench: 'transform', variant: v.name, seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, rps: Math.round(rps), p50Ms: p50, p99Ms: p99, rpsVsBaseline: ratio, cpuUsPerRequest: cpuUs, baseline: 'the same route without plugins, same Envoy, interleaved', loadgen: LOADGEN, cores: run.cores, marks: m })}\n`);
       process.stdout.write(`transform ${v.name.padEnd(32)} ${Math.round(rps)} req/s (${ratio}x baseline), p50 ${p50} ms, p99 ${p99} ms, CPU µs/request ${Object.entries(cpuUs).filter(([, x]) => x > 0.05).map(([k, x]) => `${k} ${x}`).join(', ')}  [${run.cores} cores, ${LOADGEN}, ${ROUNDS} × ${SECONDS} s]${markText(m)}\n`);
     }
+    const rss = memory ? `${memory.rssMiB.toFixed(1)} MiB after the load, ${memory.hwmMiB.toFixed(1)} MiB at its peak` : 'unread';
+    process.stdout.write(`${JSON.stringify({ bench: 'transform', companionNodeFlags: COMPANION_FLAGS, companionRssMiB: memory?.rssMiB, companionPeakRssMiB: memory?.hwmMiB })}\n`);
+    process.stdout.write(`transform companion's process, its control plane inside (Node flags: ${COMPANION_FLAGS.join(' ') || 'none'}): RSS ${rss}\n`);
   } finally {
     await gateway.stop();
     await companion.stop();
