@@ -58,31 +58,25 @@ export interface StreamState {
   limits?: { config: ResponseRateLimiting__Output; keys: CounterKey[]; uses: WindowUse[]; store: CounterStore };
 }
 
-/** Kong's 500 for a plugin's error (its handler's error): a template that fails to render, counters that cannot be read. */
-function unexpectedError(details: string) {
+/** Kong's answer of a plugin that ends the request (kong.response.error: a JSON message); `details` is for Envoy's log. */
+function kongAnswer(code: number, message: string, details: string) {
   return {
     immediate_response: {
-      status: { code: 500 },
+      status: { code },
       headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
-      body: Buffer.from(kongMessage('An unexpected error occurred')),
+      body: Buffer.from(kongMessage(message)),
       details,
     },
   };
 }
 
+/** Kong's 500 for a plugin's error (its handler's error): a template that fails to render, counters that cannot be read. */
+const unexpectedError = (details: string) => kongAnswer(500, 'An unexpected error occurred', details);
+
 const RENDER_FAILED = unexpectedError('request-transformer template failed to render');
 
 /** Kong's `kong.response.error(400)`: every standard-webhooks refusal (kong/plugins/standard-webhooks/internal.lua). */
-function badWebhook(details: string) {
-  return {
-    immediate_response: {
-      status: { code: 400 },
-      headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
-      body: Buffer.from(kongMessage('Bad request')),
-      details: `standard-webhooks: ${details}`,
-    },
-  };
-}
+const badWebhook = (details: string) => kongAnswer(400, 'Bad request', `standard-webhooks: ${details}`);
 
 /**
  * A templated route's operations rendered against the request as it arrived (Kong renders
@@ -184,17 +178,8 @@ export function processStream(t: RouteTransform | undefined, req: ProcessingRequ
   return {};
 }
 
-/** Kong's 429 of block_on_first_violation (kong.response.error: a JSON message). */
-function quotaRefused(name: string) {
-  return {
-    immediate_response: {
-      status: { code: 429 },
-      headers: { set_headers: [set('content-type', 'application/json; charset=utf-8')] },
-      body: Buffer.from(kongMessage(`API rate limit exceeded for '${name}'`)),
-      details: `response-ratelimiting: ${name} used up`,
-    },
-  };
-}
+/** Kong's 429 of block_on_first_violation. */
+const quotaRefused = (name: string) => kongAnswer(429, `API rate limit exceeded for '${name}'`, `response-ratelimiting: ${name} used up`);
 
 /** The response-ratelimiting config a request falls under: its consumer's own on the route, else the route's. */
 function limitsFor(t: RouteTransform | undefined, hs: HeaderValue[]): ResponseRateLimiting__Output | undefined {
