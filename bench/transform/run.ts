@@ -34,6 +34,7 @@ import { EnvoyProcess } from '../../src/runtime/envoy.js';
 import { companionNodeFlags } from '../../src/runtime/node-flags.js';
 import { startCompanionChild } from '../support/companion-child.js';
 import { startDirectUpstream } from '../support/direct-upstream.js';
+import { benchServiceYaml } from '../support/gateway-yaml.js';
 import { wrk, wrkProblems, type WrkResult } from '../support/load.js';
 import { freePort } from '../support/net.js';
 import { CpuMeter, memoryOf } from '../support/proc.js';
@@ -65,17 +66,10 @@ function variants(redisPort: number): Variant[] {
   ];
 }
 
-/** The service with one route per variant (path /<index>), so the companion holds every variant's resource. */
+/** The benchmarks' service with one route per variant (path /v<index>), so the companion holds every variant's resource. */
 function gatewayYaml(upstream: string, vs: readonly Variant[]): string {
   return `_format_version: "3.0"
-services:
-  - name: fast
-    url: ${upstream}
-    connect_timeout: 5000
-    read_timeout: 30000
-    write_timeout: 30000
-    routes:
-${vs.map((v, i) => `      - name: v${i}\n        paths: [/v${i}]\n${v.plugins ? `        plugins: ${v.plugins}\n` : ''}`).join('')}`;
+${benchServiceYaml(upstream)}${vs.map((v, i) => `      - name: v${i}\n        paths: [/v${i}]\n${v.plugins ? `        plugins: ${v.plugins}\n` : ''}`).join('')}`;
 }
 
 async function main(): Promise<void> {
