@@ -5,6 +5,7 @@
 // 04-access_spec.lua), with day and year windows in place of its second and minute ones so a
 // window cannot end in the middle of a case; the expected headers and answers are its.
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
@@ -12,7 +13,7 @@ import type { RunningCompanion } from '../../src/runtime/companions.js';
 import { startTransformService } from '../../src/transform/service.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
-import { proxyRequest, type ProxyReply } from '../support/proxy-request.js';
+import { h2Request, proxyRequest, type ProxyReply } from '../support/proxy-request.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startEchoUpstream, type EchoReply } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
@@ -47,6 +48,7 @@ services:
       - { name: test7, hosts: [test7.test], plugins: ${plugin('{ block_on_first_violation: true, limits: { video: { day: 10, year: 20 }, image: { day: 4 } } }')} }
       - { name: test8, hosts: [test8.test], plugins: ${plugin('{ limits: { video: { day: 10, year: 20 }, image: { day: 9 } } }')} }
       - { name: test9, hosts: [test9.test], plugins: ${plugin('{ hide_client_headers: true, limits: { video: { year: 10 } } }')} }
+      - { name: h2, hosts: [h2.test], plugins: ${plugin('{ limits: { video: { year: 2 } } }')} }
       - name: redis
         hosts: [redis.test]
         plugins: ${plugin(`{ policy: redis, fault_tolerant: false, redis: { host: 127.0.0.1, port: ${redis.port} }, limits: { video: { year: 3 } } }`)}
@@ -182,6 +184,24 @@ consumers:
     assert.equal(r.headers['x-ratelimit-remaining-video-year'], undefined);
     assert.equal(r.headers['x-ratelimit-limit-video-year'], undefined);
     assert.equal(r.headers['x-kong-limit'], undefined);
+  });
+
+  test('over HTTP/2: the same headers, and the 429 once the quota is spent', async () => {
+    const session = connect(`http://127.0.0.1:${gw.proxyPort}`);
+    try {
+      const ask = () => h2Request(session, { ':path': '/response-headers?x-kong-limit=video%3D1', ':authority': 'h2.test' });
+      for (let i = 1; i <= 2; i++) {
+        const r = await ask();
+        assert.equal(r.status, 200, r.body);
+        assert.equal(Number(r.headers['x-ratelimit-remaining-video-year']), 2 - i);
+        assert.equal(r.headers['x-kong-limit'], undefined);
+      }
+      const over = await ask();
+      assert.equal(over.status, 429);
+      assert.equal(Number(over.headers['x-ratelimit-limit-video-year']), 2);
+    } finally {
+      session.close();
+    }
   });
 
   test('policy redis: the counters are in Redis; with Redis gone fault_tolerant decides', async () => {

@@ -19,15 +19,16 @@ export function proxyRequest(gw: Gateway, init: { method?: string; path: string;
 }
 
 /** One HTTP/2 request on an open session (a GET unless `:method` says otherwise), the answer read whole. */
-export function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHeaders): Promise<{ status: number; body: string }> {
+export function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHeaders): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const s = session.request(headers);
     let body = '';
     let status = 0;
-    s.on('response', (h) => { status = Number(h[':status']); });
+    let got: IncomingHttpHeaders = {};
+    s.on('response', (h) => { status = Number(h[':status']); got = h; });
     s.setEncoding('utf8');
     s.on('data', (d: string) => (body += d));
-    s.on('end', () => resolve({ status, body }));
+    s.on('end', () => resolve({ status, body, headers: got }));
     s.on('error', reject);
     s.end();
   });
