@@ -1,6 +1,6 @@
 /**
  * HTTP/2 frames (RFC 9113 §4, §6): the constants and encoders both sides of a connection use,
- * the server's (unary-connection.ts) and the client's (client-connection.ts). Each encoder makes
+ * the server's (server-connection.ts) and the client's (client-connection.ts). Each encoder makes
  * one buffer, header and payload together, so a connection's writes of a turn are one concat.
  */
 

@@ -1,10 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import type { CompanionTracer } from '../companion-tracing.js';
 import { ROUTE_METADATA_KEY, type RouteTransform__Output as RouteTransform } from '../contracts/transform.js';
-import { HEALTH_CHECK_METHOD, healthCheckResponse } from '../grpc-health.js';
-import { bindServer, callIdentity, rawMethod, serverCredentials, stopServer } from '../grpc-js-server.js';
-import { describeIdentity, type TlsSource } from '../tls.js';
+import { healthMethods } from '../grpc-health.js';
+import { GRPC_STATUS, serveGrpc, type BidiHandler } from '../grpc-raw.js';
+import { envoysOnly, type TlsSource } from '../tls.js';
 import type { Logger } from '../logger.js';
 import { messageType } from '../xds/proto-registry.js';
 import { kongMessage } from '../kong-message.js';
@@ -259,53 +258,51 @@ export interface TransformServer { port: number; stop(): Promise<void> }
 /** The span name of a Process stream (a child of the span Envoy's gRPC client opens for it). */
 export const PROCESS_SPAN = 'envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
-/** The call's metadata as HTTP/2 headers (string values), where the trace context Envoy sends is read. */
-function callHeaders(md: grpc.Metadata): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(md.getMap())) if (typeof v === 'string') out[k] = v;
-  return out;
-}
+/** The largest ProcessingRequest read: a body Envoy buffered for the transform (its buffer limit) with its headers. */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Starts the ExternalProcessor server; `lookup` gives the current transform of a route. With a
  * tracer, each Process stream whose trace Envoy sampled is a server span, from its first
- * message to its end (error when the companion ends it with an error).
+ * message to its end (error when the companion ends it with an error). Served on the
+ * project's own HTTP/2 framing (grpc-raw.ts), as authz and ratelimit are: a stream costs its
+ * frames, not grpc-js's stream objects. With TLS, only an Envoy's certificate may connect.
  */
 export async function startTransformServer(o: { host: string; port: number; lookup: (route: string) => RouteTransform | undefined; logger: Logger; counters: CounterStores; now?: () => number; tls?: TlsSource; ready?: () => boolean; tracer?: CompanionTracer }): Promise<TransformServer> {
   const deps: LimitDeps = { counters: o.counters, now: o.now ?? Date.now, logger: o.logger };
   const { req: reqType, res: resType } = processingTypes();
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService({ Process: rawMethod(PROCESS_METHOD, 'bidi') }, {
-    Process: (call: grpc.ServerDuplexStream<Uint8Array, Uint8Array>) => {
-      // mTLS: the handshake checked the CA; only an Envoy's certificate is served.
-      if (o.tls && callIdentity(call)?.role !== 'envoy') {
-        o.logger.warn({ peer: describeIdentity(callIdentity(call)) }, 'transform: caller refused: not an Envoy certificate');
-        call.destroy(Object.assign(new Error('only Envoys may call'), { code: grpc.status.PERMISSION_DENIED }));
-        return;
-      }
-      const route = String(call.metadata.get(ROUTE_METADATA_KEY)[0] ?? '');
-      const t = o.lookup(route);
-      const endSpan = o.tracer?.begin(PROCESS_SPAN, callHeaders(call.metadata));
-      const fail = (e: Error & { code: number }) => { endSpan?.(true); call.destroy(e); };
-      const state: StreamState = {};
-      const limited = !!(t?.response_ratelimiting || (t?.response_ratelimiting_consumers && Object.keys(t.response_ratelimiting_consumers).length));
-      // A stream's messages are answered in order; only response-ratelimiting waits for its counters.
-      let previous: Promise<void> = Promise.resolve();
-      call.on('data', (b: Uint8Array) => {
+  const process: BidiHandler = (call) => {
+    const route = call.headers[ROUTE_METADATA_KEY] ?? '';
+    const t = o.lookup(route);
+    const endSpan = o.tracer?.begin(PROCESS_SPAN, call.headers);
+    let over = false;
+    const fail = (code: number, message: string) => {
+      if (over) return;
+      over = true;
+      endSpan?.(true);
+      call.end(code, message);
+    };
+    const state: StreamState = {};
+    const limited = !!(t?.response_ratelimiting || (t?.response_ratelimiting_consumers && Object.keys(t.response_ratelimiting_consumers).length));
+    // A stream's messages are answered in order; only response-ratelimiting waits for its counters.
+    let previous: Promise<void> = Promise.resolve();
+    const answer = (out: Record<string, unknown>): void => { if (!over) call.write(resType.encode(resType.fromObject(out)).finish()); };
+    // A bug here must not hang the request: end the stream, Envoy fails it closed.
+    const failed = (e: unknown) => {
+      o.logger.error({ err: (e as Error).message, route }, 'transform: processing failed');
+      fail(GRPC_STATUS.INTERNAL, 'processing failed');
+    };
+    return {
+      message(b) {
+        if (over) return;
         let msg: ProcessingRequest;
         try {
           msg = reqType.toObject(reqType.decode(b), { enums: String });
         } catch (e) {
           o.logger.warn({ err: (e as Error).message, route }, 'transform: undecodable ProcessingRequest');
-          fail(Object.assign(new Error('undecodable request'), { code: grpc.status.INVALID_ARGUMENT }));
+          fail(GRPC_STATUS.INVALID_ARGUMENT, 'undecodable request');
           return;
         }
-        const answer = (out: Record<string, unknown>): void => { call.write(resType.encode(resType.fromObject(out)).finish()); };
-        // A bug here must not hang the request: end the stream, Envoy fails it closed.
-        const failed = (e: unknown) => {
-          o.logger.error({ err: (e as Error).message, route }, 'transform: processing failed');
-          fail(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
-        };
         if (!limited) {
           let out: Record<string, unknown>;
           try {
@@ -318,16 +315,29 @@ export async function startTransformServer(o: { host: string; port: number; look
           return;
         }
         previous = previous.then(() => processWithLimits(t, msg, state, deps, route)).then(answer, failed);
-      });
-      call.on('end', () => { endSpan?.(false); call.end(); });
-      // Envoy cancels the stream once it has what it needs (or when the request is reset).
-      call.on('cancelled', () => endSpan?.(false));
-      call.on('error', () => endSpan?.(true));
-    },
+      },
+      // Envoy half-closes once it has what it needs: the status follows the answers still being made.
+      end() {
+        previous.then(() => {
+          if (over) return;
+          over = true;
+          endSpan?.(false);
+          call.end();
+        }, () => undefined);
+      },
+      // Envoy reset the stream (the request ended or was reset).
+      cancel() {
+        if (over) return;
+        over = true;
+        endSpan?.(false);
+      },
+    };
+  };
+  const server = await serveGrpc(o.host, o.port, {
+    bidi: { [PROCESS_METHOD]: process },
+    unary: healthMethods(o.ready ?? (() => true)),
+    maxStreamMessageBytes: MAX_MESSAGE_BYTES,
+    tls: o.tls && envoysOnly(o.tls, o.logger),
   });
-  server.addService({ Check: rawMethod(HEALTH_CHECK_METHOD, 'unary') }, {
-    Check: (_call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => cb(null, healthCheckResponse(o.ready?.() ?? true)),
-  });
-  const port = await bindServer(server, o.host, o.port, serverCredentials(o.tls));
-  return { port, stop: () => stopServer(server) };
+  return { port: server.port, stop: () => server.stop() };
 }

@@ -14,6 +14,9 @@ import { silentLogger } from '../../src/logger.js';
 import { RLS_METHOD } from '../../src/ratelimit/server.js';
 import { rlsTypes } from '../../src/ratelimit/rls-types.js';
 import { startRateLimitService, type RunningRateLimitService } from '../../src/ratelimit/service.js';
+import { PROCESS_METHOD } from '../../src/transform/server.js';
+import { startTransformService } from '../../src/transform/service.js';
+import type { RunningCompanion } from '../../src/contracts/companion.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
 import { ControlPlane } from '../../src/runtime/control-plane.js';
@@ -28,6 +31,7 @@ const ROUTE_RATE_LIMIT = 'type.googleapis.com/frontdesk.ratelimit.v1.RouteRateLi
 const WEB: Identity = { role: 'envoy', fleet: 'web' };
 const AUTHZ: Identity = { role: 'companion', name: 'authz' };
 const RATELIMIT: Identity = { role: 'companion', name: 'ratelimit' };
+const TRANSFORM: Identity = { role: 'companion', name: 'transform' };
 
 const CONFIG = `_format_version: "3.0"
 listeners:
@@ -168,18 +172,21 @@ describe('the xDS port over mTLS', () => {
 describe('companion ports over mTLS answer Envoys only', () => {
   let authz: RunningAuthz;
   let ratelimit: RunningRateLimitService;
+  let transform: RunningCompanion;
   const sources: TlsSource[] = [];
 
   before(async () => {
     const src = (id: Identity) => { const s = new TlsSource(pki.files(id)); sources.push(s); return s; };
     authz = await startAuthzService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'authz-1', logger: silentLogger(), tls: src(AUTHZ) });
     ratelimit = await startRateLimitService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'rl-1', logger: silentLogger(), tls: src(RATELIMIT) });
-    await waitFor(() => authz.ready() && ratelimit.ready(), 'both companions to hold their policy over mTLS', 15_000);
+    transform = await startTransformService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'tf-1', logger: silentLogger(), tls: src(TRANSFORM) });
+    await waitFor(() => authz.ready() && ratelimit.ready() && transform.ready(), 'the companions to hold their policy over mTLS', 15_000);
   });
 
   after(async () => {
     await authz?.stop();
     await ratelimit?.stop();
+    await transform?.stop();
     for (const s of sources) s.close();
   });
 
@@ -189,6 +196,16 @@ describe('companion ports over mTLS answer Envoys only', () => {
       client.close();
       resolve(err ? { ok: false, code: err.code } : { ok: true });
     });
+  });
+
+  /** One ext_proc Process stream: a request's headers sent, resolved at its first answer or its error. */
+  const process = (port: number, creds: grpc.ChannelCredentials) => new Promise<{ ok: boolean; code?: number }>((resolve) => {
+    const client = new grpc.Client(`127.0.0.1:${port}`, creds);
+    const stream = client.makeBidiStreamRequest(PROCESS_METHOD, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, new grpc.Metadata(), { deadline: Date.now() + 10_000 });
+    const done = (r: { ok: boolean; code?: number }) => { stream.cancel(); client.close(); resolve(r); };
+    stream.on('data', () => done({ ok: true }));
+    stream.on('error', (e: grpc.ServiceError) => done({ ok: false, code: e.code }));
+    stream.write(messageType('envoy.service.ext_proc.v3.ProcessingRequest').encode({ request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/orders') }] } } }).finish());
   });
 
   const checkRequest = messageType('envoy.service.auth.v3.CheckRequest').encode({ attributes: { context_extensions: { route: 'web-orders' }, request: { http: { method: 'GET', path: '/orders', headers: { apikey: 'alice-very-secret-key' } } } } }).finish();
@@ -203,6 +220,7 @@ describe('companion ports over mTLS answer Envoys only', () => {
       const r = await call(ratelimit.port, RLS_METHOD, rlsRequest, creds);
       assert.equal(r.ok, false);
       assert.equal(r.code, grpc.status.UNAVAILABLE);
+      assert.deepEqual(await process(transform.port, creds), { ok: false, code: grpc.status.UNAVAILABLE });
     }
     assert.equal(authz.server.stats().checks, checksBefore, 'the engine was never asked');
   });
@@ -210,5 +228,6 @@ describe('companion ports over mTLS answer Envoys only', () => {
   test("an Envoy's certificate is answered", async () => {
     assert.deepEqual(await call(authz.port, CHECK_METHOD, checkRequest, pki.credentials(WEB)), { ok: true });
     assert.deepEqual(await call(ratelimit.port, RLS_METHOD, rlsRequest, pki.credentials({ role: 'envoy', fleet: 'mobile' })), { ok: true });
+    assert.deepEqual(await process(transform.port, pki.credentials(WEB)), { ok: true });
   });
 });

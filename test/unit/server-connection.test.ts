@@ -1,5 +1,5 @@
 /**
- * The HTTP/2 under the companions' unary gRPC server (src/http2/unary-connection.ts through
+ * The HTTP/2 under the companions' unary gRPC server (src/http2/server-connection.ts through
  * src/grpc-raw.ts serveUnary), driven by node:http2's client (nghttp2: another implementation
  * of the same RFC) and by raw frames for what a client library will not send. Expected
  * behaviour is RFC 9113's: flow control both ways, padding, CONTINUATION, PING, GOAWAY, and
@@ -10,7 +10,7 @@ import { connect as h2connect, constants, type ClientHttp2Session } from 'node:h
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { serveUnary, type UnaryServer } from '../../src/grpc-raw.js';
-import { H2_ERROR } from '../../src/http2/unary-connection.js';
+import { H2_ERROR } from '../../src/http2/server-connection.js';
 import { literal, PREFACE, rawFrame } from '../support/h2-frames.js';
 
 let server: UnaryServer;
