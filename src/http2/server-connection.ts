@@ -40,7 +40,8 @@ const CONNECTION_WINDOW = 16 * 1024 * 1024;
  * Client resets of open streams: what node:http2 (nghttp2's stream reset rate limit) allowed
  * before, a burst of 1,000 then 33 a second; more end the connection with ENHANCE_YOUR_CALM.
  * Envoy resets a call when its filter's timeout fires, far below this under any load it can
- * answer.
+ * answer. A streamed stream reset once it has been answered is not counted: Envoy's ext_proc
+ * ends every finished stream so unless it closes them gracefully.
  */
 const RESET_BURST = 1000;
 const RESET_RATE = 33;
@@ -102,6 +103,8 @@ export class ServerStream {
   streamed?: StreamCallbacks;
   /** A streamed stream's received octets not yet given back to its window. */
   unannounced = 0;
+  /** A streamed stream has sent data since the client's last: the client's reset now wastes none of this server's work. */
+  answered = false;
 
   constructor(readonly id: number, readonly conn: ServerConnection, sendWindow: number, recvWindow: number) {
     this.sendWindow = sendWindow;
@@ -277,6 +280,7 @@ export class ServerConnection {
   /** ServerStream.sendData's work: after what already waits for window, in order. */
   sendData(s: ServerStream, data: Buffer): void {
     if (this.closed || this.streams.get(s.id) !== s) return;
+    s.answered = true;
     if (s.pendingData === undefined && data.length <= Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame)) {
       this.write(frame(DATA, 0, s.id, data));
       s.sendWindow -= data.length;
@@ -417,8 +421,11 @@ export class ServerConnection {
         if (p.length !== 4) { this.error(H2_ERROR.FRAME_SIZE_ERROR); return false; }
         const s = this.streams.get(id);
         if (s) {
+          // A streamed stream reset after its answer is how a client ends a call it is done with
+          // (Envoy's ext_proc without graceful close): no work of the server's was thrown away.
+          const spent = s.streamed === undefined || !s.answered;
           this.close(s);
-          if (!this.resetAllowed()) { this.error(H2_ERROR.ENHANCE_YOUR_CALM); return false; }
+          if (spent && !this.resetAllowed()) { this.error(H2_ERROR.ENHANCE_YOUR_CALM); return false; }
         }
         return true;
       }
@@ -548,7 +555,10 @@ export class ServerConnection {
       s.recvWindow += s.unannounced;
       s.unannounced = 0;
     }
-    if (body.length > 0) s.streamed!.data(body);
+    if (body.length > 0) {
+      s.answered = false;
+      s.streamed!.data(body);
+    }
   }
 
   private endOfRequest(s: ServerStream): void {

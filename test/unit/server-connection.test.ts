@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connect as h2connect, constants, type ClientHttp2Session } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { serveUnary, type UnaryServer } from '../../src/grpc-raw.js';
+import { serveGrpc, serveUnary, type UnaryServer } from '../../src/grpc-raw.js';
 import { H2_ERROR } from '../../src/http2/server-connection.js';
 import { literal, PREFACE, rawFrame } from '../support/h2-frames.js';
 
@@ -124,11 +124,11 @@ test('PING is answered with its payload', async () => {
 
 
 /** Opens a raw connection, sends the preface, an empty SETTINGS and `frames`, and collects the frames the server sends until it closes or `until` holds. */
-function raw(frames: Buffer[], until: (got: Array<{ type: number; flags: number; id: number; payload: Buffer }>) => boolean): Promise<{ frames: Array<{ type: number; flags: number; id: number; payload: Buffer }>; closed: boolean }> {
+function raw(frames: Buffer[], until: (got: Array<{ type: number; flags: number; id: number; payload: Buffer }>) => boolean, port = server.port): Promise<{ frames: Array<{ type: number; flags: number; id: number; payload: Buffer }>; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const got: Array<{ type: number; flags: number; id: number; payload: Buffer }> = [];
     let buf = Buffer.alloc(0);
-    const sock: Socket = connect(server.port, '127.0.0.1', () => sock.write(Buffer.concat([PREFACE, rawFrame(4, 0, 0), ...frames])));
+    const sock: Socket = connect(port, '127.0.0.1', () => sock.write(Buffer.concat([PREFACE, rawFrame(4, 0, 0), ...frames])));
     // A server that never answers fails the test by the test's own timeout (RAW_TIMEOUT).
     const done = (closed: boolean) => { sock.destroy(); resolve({ frames: got, closed }); };
     sock.on('data', (c) => {
@@ -259,4 +259,37 @@ test('resets within the limit leave the connection up', RAW_TIMEOUT, async () =>
   for (let i = 0; i < 500; i++) frames.push(rawFrame(1, 0x4, 2 * i + 1, HELD), rawFrame(3, 0, 2 * i + 1, Buffer.from([0, 0, 0, 8])));
   const r = await raw([...frames, rawFrame(6, 0, 0, Buffer.from('stillup!'))], (got) => got.some((f) => f.type === 6 && (f.flags & 1) === 1));
   assert.equal(r.frames.filter((f) => f.type === 7).length, 0);
+});
+
+/** HEADERS for a streaming method without END_STREAM (:method POST, :scheme http, :path literal). */
+const streamHeaders = (path: string) => Buffer.concat([Buffer.from([0x83, 0x86, 0x04, path.length]), Buffer.from(path)]);
+/** One gRPC message as a DATA frame's payload: the 5-octet prefix, then the bytes. */
+const message = (text: string) => { const m = Buffer.from(text); const b = Buffer.alloc(5 + m.length); b.writeUInt32BE(m.length, 1); m.copy(b, 5); return b; };
+
+test('streamed calls reset after their answer (Envoy\'s ext_proc without graceful close) are not a rapid-reset flood; unanswered ones are', RAW_TIMEOUT, async () => {
+  const own = await serveGrpc('127.0.0.1', 0, {
+    bidi: {
+      '/t.S/Answer': (call) => ({ message: (m) => call.write(m), end: () => call.end(), cancel: () => undefined }),
+      '/t.S/Silent': () => ({ message: () => undefined, end: () => undefined, cancel: () => undefined }),
+    },
+  });
+  try {
+    const calls = (path: string) => {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const id = 2 * i + 1;
+        frames.push(rawFrame(1, 0x4, id, streamHeaders(path)), rawFrame(0, 0, id, message('x')), rawFrame(3, 0, id, Buffer.from([0, 0, 0, 8])));
+      }
+      return frames;
+    };
+    const answered = await raw([...calls('/t.S/Answer'), rawFrame(6, 0, 0, Buffer.from('stillup!'))], (got) => got.some((f) => f.type === 6 && (f.flags & 1) === 1), own.port);
+    assert.equal(answered.frames.filter((f) => f.type === 7).length, 0, 'no GOAWAY');
+    assert.equal(answered.frames.filter((f) => f.type === 0).length, 1500, 'each call answered');
+    const silent = await raw(calls('/t.S/Silent'), () => false, own.port);
+    const goAway = silent.frames.find((f) => f.type === 7);
+    assert.ok(goAway, 'a GOAWAY');
+    assert.equal(goAwayCode(goAway), H2_ERROR.ENHANCE_YOUR_CALM);
+  } finally {
+    await own.stop();
+  }
 });
