@@ -16,7 +16,7 @@ const toBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLe
 const asIs = (b: Buffer) => b;
 
 /** A method definition that passes request and response bytes through untouched. */
-export function rawMethod(path: string, stream: 'unary' | 'bidi' | 'client'): grpc.MethodDefinition<Uint8Array, Uint8Array> {
+export function rawMethod(path: string, stream: 'unary' | 'bidi'): grpc.MethodDefinition<Uint8Array, Uint8Array> {
   return {
     path, requestStream: stream !== 'unary', responseStream: stream === 'bidi',
     requestSerialize: toBuffer, requestDeserialize: asIs, responseSerialize: toBuffer, responseDeserialize: asIs,

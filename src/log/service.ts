@@ -1,13 +1,12 @@
-import * as grpc from '@grpc/grpc-js';
 import { Agent, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { startAdminServer } from '../admin/server.js';
 import { adminPortOf, xdsList, xdsTarget, type CompanionDefinition, type CompanionOptions, type RunningCompanion, type XdsAddresses } from '../contracts/companion.js';
 import { LOG_TYPE_URL, METRICS_TYPE_URL, STREAM_LOG_TYPE_URL, UPSTREAM_TARGETS_TYPE_URL, type HttpLogSink__Output, type LogMessages, type MetricsSink__Output, type StreamLogSink__Output, type UpstreamTargets__Output } from '../contracts/log.js';
 import { COMPANION_ADMIN_OFFSET, DEFAULT_PORTS } from '../default-ports.js';
-import { bindServer, callIdentity, rawMethod, serverCredentials, stopServer } from '../grpc-js-server.js';
+import { serveGrpc } from '../grpc-raw.js';
 import type { Logger } from '../logger.js';
-import { isLoopback, TlsSource } from '../tls.js';
+import { envoysOnly, isLoopback, TlsSource } from '../tls.js';
 import { startCompanionClient } from '../xds/companion-client.js';
 import { messageType } from '../xds/proto-registry.js';
 import { decodeAccessLogs, type AccessLogEntry, type AccessLogsMessage } from './als-decode.js';
@@ -150,31 +149,35 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
   };
   const responseBytes = messageType('envoy.service.accesslog.v3.StreamAccessLogsResponse').encode({}).finish();
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService({ StreamAccessLogs: rawMethod(STREAM_METHOD, 'client') }, {
-    StreamAccessLogs: (call: grpc.ServerReadableStream<Uint8Array, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
-      if (o.tls && callIdentity(call)?.role !== 'envoy') {
-        callback({ code: grpc.status.PERMISSION_DENIED, details: 'only Envoy streams access logs' });
-        return;
-      }
-      let logName = '';
-      call.on('data', (b: Uint8Array) => {
-        let msg: AccessLogsMessage;
-        try {
-          msg = decodeAccessLogs(b);
-        } catch (e) {
-          log.warn({ err: (e as Error).message }, 'log: undecodable StreamAccessLogsMessage');
-          return;
-        }
-        if (msg.logName) logName = msg.logName;
-        for (const e of msg.entries) deliver(e, logName);
-        kongMetrics.flush();
-      });
-      call.on('end', () => callback(null, responseBytes));
-      call.on('error', () => undefined);
+  // Envoy's access-log stream (client streaming: batches of entries, one empty answer at its
+  // end), on the project's own HTTP/2 framing as the other companions' calls; with TLS only an
+  // Envoy's certificate may connect.
+  const server = await serveGrpc(o.host, o.port, {
+    bidi: {
+      [STREAM_METHOD]: (call) => {
+        let logName = '';
+        return {
+          message(b) {
+            let msg: AccessLogsMessage;
+            try {
+              msg = decodeAccessLogs(b);
+            } catch (e) {
+              log.warn({ err: (e as Error).message }, 'log: undecodable StreamAccessLogsMessage');
+              return;
+            }
+            if (msg.logName) logName = msg.logName;
+            for (const e of msg.entries) deliver(e, logName);
+            kongMetrics.flush();
+          },
+          end() { call.write(responseBytes); call.end(); },
+          cancel() { /* Envoy closed its stream: nothing is owed */ },
+        };
+      },
     },
+    maxStreamMessageBytes: 8 * 1024 * 1024,
+    tls: o.tls && envoysOnly(o.tls, log),
   });
-  const port = await bindServer(server, o.host, o.port, serverCredentials(o.tls));
+  const port = server.port;
 
   const apply = (configs: Iterable<HttpLogSink__Output>) => {
     const next = new Map<string, HttpLogSink__Output>([...configs].map((c) => [c.name, c]));
@@ -248,7 +251,7 @@ export async function startLogService(o: LogServiceOptions): Promise<RunningLog>
     counts: () => Object.fromEntries([...[...sinks].map(([n, s]) => [n, { queued: s.queue.length, ...s.queue.counts }] as const), ...[...streamSinks].map(([n, s]) => [n, s.sink.counts()] as const)]),
     async stop() {
       client.close();
-      await stopServer(server);
+      await server.stop();
       if (admin) {
         const s = admin.server;
         await new Promise<void>((r) => s.close(() => r()));

@@ -1,11 +1,11 @@
 /**
- * What a companion process loads: `frontdesk ratelimit`, `frontdesk authz` and `frontdesk transform` speak HTTP/2
+ * What a companion process loads: `frontdesk ratelimit`, `authz`, `transform` and `log` speak HTTP/2
  * framed by the project (src/http2/: their gRPC servers and the ADS client) over node:net and
  * node:tls, so neither grpc-js nor node:http2 is any part of them, the CLI's companion path
  * loads no YAML library, and the ratelimit companion, which reads its messages by hand, no
  * protobuf library. Each costs the process megabytes of RSS (docs/benchmarks.md "ratelimit";
  * node:http2 and one session ~3.4 MiB). Checked by listing every module a fresh Node process
- * loads when it imports the CLI and the three services, and, for node:http2, once its ADS client
+ * loads when it imports the CLI and the four services, and, for node:http2, once its ADS client
  * holds a stream to a real ADS server.
  */
 import assert from 'node:assert/strict';
@@ -52,8 +52,8 @@ test('the CLI and the ratelimit and authz companions load no grpc-js and no yaml
   assert.ok(!loaded.includes('yaml'), `yaml is loaded: ${loaded.join(', ')}`);
 });
 
-test('the transform companion serves its ext_proc streams without grpc-js and reads no YAML', () => {
-  const loaded = packagesLoaded(['src/runtime/cli.ts', 'src/transform/service.ts']);
+test('the transform and log companions serve their streams (ext_proc, access logs) without grpc-js and read no YAML', () => {
+  const loaded = packagesLoaded(['src/runtime/cli.ts', 'src/transform/service.ts', 'src/log/service.ts']);
   assert.ok(loaded.includes('protobufjs'), `the listing sees packages (got ${loaded.join(', ')})`);
   for (const name of ['@grpc/grpc-js', 'yaml']) assert.ok(!loaded.includes(name), `${name} is loaded: ${loaded.join(', ')}`);
 });
@@ -91,6 +91,7 @@ consumers:
       `await import(${at('src/ratelimit/service.ts')});`,
       `await import(${at('src/authz/service.ts')});`,
       `await import(${at('src/transform/service.ts')});`,
+      `await import(${at('src/log/service.ts')});`,
       'const afterImport = http2();',
       // The ADS client's stream is a GrpcH2Channel call (src/xds/grpc-h2-client.ts).
       `const { AdsStreamClient } = await import(${at('src/xds/ads-stream.ts')});`,
@@ -108,7 +109,7 @@ consumers:
     assert.equal(r.update.type, AUTHZ_TYPE.consumer, 'the ADS client got its resources over its own connection');
     assert.equal(r.update.names.length, 1);
     assert.ok(r.update.version);
-    assert.deepEqual(r.afterImport, [], 'node:http2 after importing the CLI and the three services');
+    assert.deepEqual(r.afterImport, [], 'node:http2 after importing the CLI and the four services');
     assert.deepEqual(r.withStream, [], 'node:http2 once the ADS stream is up');
     assert.ok(r.control.includes('NativeModule http2'), `the list shows node:http2 once it is loaded (got ${r.control.join(', ')})`);
   } finally {
