@@ -258,15 +258,11 @@ export class ServerConnection {
       this.sendWindow -= data.length;
       this.write(b);
     } else {
+      // Larger than a frame or the windows: its DATA as they allow, then the trailers.
       this.write(headersFrame(s.id, headerBlock, 0, this.peerMaxFrame));
       s.pendingData = data;
-      s.pendingTrailers = trailers;
-      this.pump(s);
-      if (s.pendingTrailers !== undefined) {
-        this.blocked.add(s);
-        this.schedule();
-        return;
-      }
+      this.closeStream(s, trailers);
+      return;
     }
     this.finish(s);
   }
@@ -295,7 +291,7 @@ export class ServerConnection {
     }
   }
 
-  /** ServerStream.close's work. */
+  /** ServerStream.close's work (and a unary answer's once its DATA waits for window). */
   closeStream(s: ServerStream, trailerBlock: Buffer): void {
     if (this.closed || this.streams.get(s.id) !== s) return;
     s.pendingTrailers = trailerBlock;
