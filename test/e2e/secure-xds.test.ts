@@ -16,6 +16,7 @@ import { rlsTypes } from '../../src/ratelimit/rls-types.js';
 import { startRateLimitService, type RunningRateLimitService } from '../../src/ratelimit/service.js';
 import { PROCESS_METHOD } from '../../src/transform/server.js';
 import { startTransformService } from '../../src/transform/service.js';
+import { startLogService, type RunningLog } from '../../src/log/service.js';
 import type { RunningCompanion } from '../../src/contracts/companion.js';
 import { DEFAULT_SETTINGS } from '../../src/resources/filters/registry.js';
 import { TYPE } from '../../src/resources/type-urls.js';
@@ -32,6 +33,7 @@ const WEB: Identity = { role: 'envoy', fleet: 'web' };
 const AUTHZ: Identity = { role: 'companion', name: 'authz' };
 const RATELIMIT: Identity = { role: 'companion', name: 'ratelimit' };
 const TRANSFORM: Identity = { role: 'companion', name: 'transform' };
+const LOG: Identity = { role: 'companion', name: 'log' };
 
 const CONFIG = `_format_version: "3.0"
 listeners:
@@ -173,6 +175,7 @@ describe('companion ports over mTLS answer Envoys only', () => {
   let authz: RunningAuthz;
   let ratelimit: RunningRateLimitService;
   let transform: RunningCompanion;
+  let logs: RunningLog;
   const sources: TlsSource[] = [];
 
   before(async () => {
@@ -180,13 +183,15 @@ describe('companion ports over mTLS answer Envoys only', () => {
     authz = await startAuthzService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'authz-1', logger: silentLogger(), tls: src(AUTHZ) });
     ratelimit = await startRateLimitService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'rl-1', logger: silentLogger(), tls: src(RATELIMIT) });
     transform = await startTransformService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'tf-1', logger: silentLogger(), tls: src(TRANSFORM) });
-    await waitFor(() => authz.ready() && ratelimit.ready() && transform.ready(), 'the companions to hold their policy over mTLS', 15_000);
+    logs = await startLogService({ xds: { host: '127.0.0.1', port: xdsPort }, host: '127.0.0.1', port: 0, nodeId: 'log-1', logger: silentLogger(), tls: src(LOG) });
+    await waitFor(() => authz.ready() && ratelimit.ready() && transform.ready() && logs.ready(), 'the companions to hold their policy over mTLS', 15_000);
   });
 
   after(async () => {
     await authz?.stop();
     await ratelimit?.stop();
     await transform?.stop();
+    await logs?.stop();
     for (const s of sources) s.close();
   });
 
@@ -208,6 +213,17 @@ describe('companion ports over mTLS answer Envoys only', () => {
     stream.write(messageType('envoy.service.ext_proc.v3.ProcessingRequest').encode({ request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/orders') }] } } }).finish());
   });
 
+  /** One access-log stream: a batch sent, then the half-close; resolved with the call's outcome. */
+  const accessLogs = (port: number, creds: grpc.ChannelCredentials) => new Promise<{ ok: boolean; code?: number }>((resolve) => {
+    const client = new grpc.Client(`127.0.0.1:${port}`, creds);
+    const stream = client.makeClientStreamRequest('/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs', (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err) => {
+      client.close();
+      resolve(err ? { ok: false, code: err.code } : { ok: true });
+    });
+    stream.write(messageType('envoy.service.accesslog.v3.StreamAccessLogsMessage').encode({ identifier: { log_name: 'test' }, http_logs: { log_entry: [{ request: { path: '/x' } }] } }).finish());
+    stream.end();
+  });
+
   const checkRequest = messageType('envoy.service.auth.v3.CheckRequest').encode({ attributes: { context_extensions: { route: 'web-orders' }, request: { http: { method: 'GET', path: '/orders', headers: { apikey: 'alice-very-secret-key' } } } } }).finish();
   const rlsRequest = rlsTypes().req.encode({ domain: 'frontdesk', descriptors: [] }).finish();
 
@@ -221,6 +237,7 @@ describe('companion ports over mTLS answer Envoys only', () => {
       assert.equal(r.ok, false);
       assert.equal(r.code, grpc.status.UNAVAILABLE);
       assert.deepEqual(await process(transform.port, creds), { ok: false, code: grpc.status.UNAVAILABLE });
+      assert.deepEqual(await accessLogs(logs.port, creds), { ok: false, code: grpc.status.UNAVAILABLE });
     }
     assert.equal(authz.server.stats().checks, checksBefore, 'the engine was never asked');
   });
@@ -229,5 +246,6 @@ describe('companion ports over mTLS answer Envoys only', () => {
     assert.deepEqual(await call(authz.port, CHECK_METHOD, checkRequest, pki.credentials(WEB)), { ok: true });
     assert.deepEqual(await call(ratelimit.port, RLS_METHOD, rlsRequest, pki.credentials({ role: 'envoy', fleet: 'mobile' })), { ok: true });
     assert.deepEqual(await process(transform.port, pki.credentials(WEB)), { ok: true });
+    assert.deepEqual(await accessLogs(logs.port, pki.credentials(WEB)), { ok: true });
   });
 });
