@@ -63,11 +63,16 @@ export interface BidiCall {
   end(code?: number, message?: string): void;
 }
 
-/** What a bidirectional call tells its handler: each message (a view: decode or copy it before returning), the client's half-close, the call's cancellation. */
+/**
+ * What a bidirectional call tells its handler: each message (a view: decode or copy it before
+ * returning), the client's half-close, and the call's end before the handler's: reset by the
+ * client, or (`refused`) ended by the server for what the client sent (a message over the limit
+ * or compressed, a handler's exception).
+ */
 export interface BidiCallbacks {
   message(message: Buffer): void;
   end(): void;
-  cancel(): void;
+  cancel(refused?: boolean): void;
 }
 
 export type BidiHandler = (call: BidiCall) => BidiCallbacks;
@@ -223,12 +228,12 @@ export async function serveGrpc(host: string, port: number, o: GrpcServerOptions
     }
     const call = bidiCall(s);
     const callbacks = handler(call);
-    const stop = (code: number, message: string) => { call.end(code, message); callbacks.cancel(); };
+    const stop = (code: number, message: string) => { call.end(code, message); callbacks.cancel(true); };
     const reader = new MessageReader(maxStreamMessage, (m) => {
       // A handler's bug ends its call, not the connection it shares with other calls.
       try { callbacks.message(m); } catch (e) { stop(GRPC_STATUS.INTERNAL, (e as Error).message); }
     }, stop);
-    return { data: (chunk) => reader.push(chunk), end: () => callbacks.end(), reset: () => callbacks.cancel() };
+    return { data: (chunk) => reader.push(chunk), end: () => callbacks.end(), reset: () => callbacks.cancel(false) };
   };
   const accept = (socket: Socket) => {
     const c: ServerConnection = new ServerConnection(socket, {

@@ -325,11 +325,12 @@ export async function startTransformServer(o: { host: string; port: number; look
           call.end();
         }, () => undefined);
       },
-      // Envoy reset the stream (the request ended or was reset).
-      cancel() {
+      // Envoy reset the stream (the request ended or was reset), or the server refused what it sent.
+      cancel(refused) {
         if (over) return;
         over = true;
-        endSpan?.(false);
+        if (refused) o.logger.warn({ route }, 'transform: a ProcessingRequest refused (over the size limit, or compressed)');
+        endSpan?.(refused === true);
       },
     };
   };

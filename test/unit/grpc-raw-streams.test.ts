@@ -17,11 +17,11 @@ const MAX_MESSAGE = 1024 * 1024;
 let server: UnaryServer;
 let client: grpc.Client;
 /** What the handlers saw, by call (the x-call header). */
-const seen = new Map<string, { messages: number; ended: boolean; cancelled: boolean }>();
+const seen = new Map<string, { messages: number; ended: boolean; cancelled: boolean; refused?: boolean }>();
 
 /** Answers each message with its bytes reversed, ends OK after the client's half-close. */
 const echo: BidiHandler = (call) => {
-  const record = { messages: 0, ended: false, cancelled: false };
+  const record: { messages: number; ended: boolean; cancelled: boolean; refused?: boolean } = { messages: 0, ended: false, cancelled: false };
   seen.set(call.headers['x-call'] ?? '', record);
   // "hold": the call stays open after the client's half-close, until the client resets it.
   let held = false;
@@ -36,7 +36,7 @@ const echo: BidiHandler = (call) => {
       call.write(Buffer.from(m).reverse());
     },
     end() { record.ended = true; if (!held) call.end(); },
-    cancel() { record.cancelled = true; },
+    cancel(refused) { record.cancelled = true; record.refused = refused; },
   };
 };
 
@@ -139,6 +139,7 @@ test('a message over the limit is RESOURCE_EXHAUSTED and the handler is told the
   const out = await bidi('/t.S/Echo', 'large', [Buffer.alloc(MAX_MESSAGE + 1)]);
   assert.equal(out.code, grpc.status.RESOURCE_EXHAUSTED);
   assert.equal(seen.get('large')?.cancelled, true);
+  assert.equal(seen.get('large')?.refused, true, 'ended by the server for what the client sent');
   assert.equal(seen.get('large')?.messages, 0);
 });
 
@@ -163,6 +164,7 @@ test('a call the client cancels is seen by its handler; an unknown method is UNI
   // grpc-js half-closes, then resets the stream (RST_STREAM CANCEL).
   call.cancel();
   await waitFor(() => seen.get('cancel')?.cancelled, 'the handler to see the cancellation');
+  assert.equal(seen.get('cancel')?.refused, false, 'reset by the client');
 
   const unknown = await bidi('/t.S/Nope', 'nope', [Buffer.from('x')]);
   assert.equal(unknown.code, grpc.status.UNIMPLEMENTED);
