@@ -4,12 +4,12 @@ import type { PeerCertificate } from 'node:tls';
 import { identityOf, serverIdentityCheck, tlsServerName, type Identity, type TlsSource } from './tls.js';
 
 /**
- * grpc-js plumbing for the servers that run on it (the control plane's ADS, the log
- * companion's access-log service) and for grpc-js clients in tests and benchmarks: methods
+ * grpc-js plumbing for the server that runs on it (the control plane's ADS) and for grpc-js
+ * servers and clients in tests and benchmarks: methods
  * whose messages travel as raw protobuf bytes (each service encodes and decodes itself, so
  * pre-encoded bytes go out as they are), binding, a graceful stop, and credentials from a
  * TlsSource. Kept apart from tls.ts and grpc-raw.ts so that a process without a grpc-js server
- * (the ratelimit, authz and transform companions) never loads grpc-js.
+ * (every companion) never loads grpc-js.
  */
 
 const toBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -7,7 +7,7 @@ import { identityOf, type Identity, type TlsSource } from './tls.js';
 /**
  * gRPC for the companions' per-request methods, without grpc-js (which a companion process does
  * not load): the status codes, grpc-message encoding and a server of unary and bidirectional
- * streaming methods. The grpc-js servers (ADS, access logs) have their plumbing in
+ * streaming methods. The one grpc-js server (the control plane's ADS) has its plumbing in
  * grpc-js-server.ts.
  */
 
@@ -174,11 +174,11 @@ export function serveUnary(host: string, port: number, methods: Record<string, U
 }
 
 /**
- * A gRPC server for the companions Envoy calls on every request (authz Check, ratelimit
- * ShouldRateLimit, transform's ext_proc Process stream): the same wire protocol as grpc-js
- * (length-prefixed messages, grpc-status trailers) on HTTP/2 framed by src/http2/ (no
- * node:http2 stream objects per call: a call costs its frames, and the answers of an event-loop
- * turn go out in one socket write). Unary requests over `maxRequestBytes` and streamed messages
+ * A gRPC server for the companions Envoy calls (authz Check, ratelimit ShouldRateLimit,
+ * transform's ext_proc Process stream, the log companion's access-log stream): the same wire
+ * protocol as grpc-js (length-prefixed messages, grpc-status trailers) on HTTP/2 framed by
+ * src/http2/ (no node:http2 stream objects per call: a call costs its frames, and the answers
+ * of an event-loop turn go out in one socket write). Unary requests over `maxRequestBytes` and streamed messages
  * over `maxStreamMessageBytes` are refused with RESOURCE_EXHAUSTED; only uncompressed messages
  * are read (this server offers no compression).
  *
