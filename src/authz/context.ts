@@ -1,6 +1,7 @@
 import type { CredentialIndex, JwtSecretEntry } from './credentials.js';
 import type { JwkSet, JwksCache } from './jwks.js';
 import type { LruCache } from './lru.js';
+import type { LdapVerdicts } from './ldap-verdicts.js';
 import type { AuthzConsumer, AuthzDeny, AuthzLogger } from './types.js';
 
 /** What an auth plugin sees besides the request: the current indexes and the engine's services. */
@@ -12,6 +13,7 @@ export interface PluginContext {
   tokenCache: LruCache<CachedToken>;
   tokenCacheTtlMs: number;
   maxTokenLength: number;
+  ldap: LdapVerdicts;
 }
 
 /**
@@ -35,7 +37,10 @@ export function noRemovals(): Removals {
   return { headers: [], query: [], body: [] };
 }
 
-/** One auth plugin's verdict; a server-side failure is thrown as AuthzInternalError instead. */
+/**
+ * One auth plugin's verdict; a server-side failure is thrown as AuthzInternalError instead. An
+ * accepted credential may have no consumer (ldap-auth's users are the LDAP server's, not Kong's).
+ */
 export type AuthOutcome =
-  | { ok: true; consumer: AuthzConsumer; credentialId: string; removals: Removals }
+  | { ok: true; consumer?: AuthzConsumer; credentialId: string; removals: Removals }
   | { ok: false; deny: AuthzDeny; removals: Removals };

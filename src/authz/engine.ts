@@ -8,6 +8,9 @@ import { authenticateBasicAuth } from './plugins/basic-auth.js';
 import { authenticateHmacAuth } from './plugins/hmac-auth.js';
 import { authenticateJwt } from './plugins/jwt.js';
 import { authenticateKeyAuth } from './plugins/key-auth.js';
+import { LdapBinder } from './ldap-client.js';
+import { LdapVerdicts } from './ldap-verdicts.js';
+import { authenticateLdapAuth } from './plugins/ldap-auth.js';
 import { clearedCookies, isLogout, newSession, openRemembered, openSession, refreshSession, rememberCookie, restoredSession, sessionCookie, sessionHeaders, type SessionData } from './plugins/session.js';
 import { RequestView } from './request.js';
 import { AuthzInternalError, deny, unexpected } from './responses.js';
@@ -18,7 +21,7 @@ import type {
 export { IDENTITY_HEADERS } from '../contracts/authz.js';
 
 type AuthStep = {
-  plugin: 'jwt' | 'key-auth' | 'basic-auth' | 'hmac-auth';
+  plugin: 'jwt' | 'key-auth' | 'ldap-auth' | 'basic-auth' | 'hmac-auth';
   anonymous?: string;
   runOnPreflight: boolean;
   run: (req: RequestView, ctx: PluginContext) => AuthOutcome | Promise<AuthOutcome>;
@@ -36,24 +39,26 @@ interface State {
 }
 
 /**
- * Auth plugins run in Kong's priority order (jwt 1450, key-auth 1250, basic-auth 1100, hmac-auth 1030), then
- * acl (950), so several plugins on one route combine exactly as in Kong.
+ * Auth plugins run in Kong's priority order (jwt 1450, key-auth 1250, ldap-auth 1200, basic-auth 1100,
+ * hmac-auth 1030), then acl (950), so several plugins on one route combine exactly as in Kong.
  */
 function compile(policy: RoutePolicy): CompiledPolicy {
-  const { jwt, 'key-auth': keyAuth, 'basic-auth': basicAuth, 'hmac-auth': hmacAuth, acl } = policy.plugins;
+  const { jwt, 'key-auth': keyAuth, 'ldap-auth': ldapAuth, 'basic-auth': basicAuth, 'hmac-auth': hmacAuth, acl } = policy.plugins;
   const auth: AuthStep[] = [];
   // proto3: an empty `anonymous` is none.
   if (jwt) auth.push({ plugin: 'jwt', anonymous: jwt.anonymous || undefined, runOnPreflight: jwt.run_on_preflight === true, run: (r, c) => authenticateJwt(jwt, r, c) });
   if (keyAuth) auth.push({ plugin: 'key-auth', anonymous: keyAuth.anonymous || undefined, runOnPreflight: keyAuth.run_on_preflight === true, run: (r, c) => authenticateKeyAuth(keyAuth, r, c) });
+  if (ldapAuth) auth.push({ plugin: 'ldap-auth', anonymous: ldapAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateLdapAuth(ldapAuth, r, c) });
   if (basicAuth) auth.push({ plugin: 'basic-auth', anonymous: basicAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateBasicAuth(basicAuth, r, c) });
   if (hmacAuth) auth.push({ plugin: 'hmac-auth', anonymous: hmacAuth.anonymous || undefined, runOnPreflight: true, run: (r, c) => authenticateHmacAuth(hmacAuth, r, c) });
   return { auth, ...(acl ? { acl } : {}), ...(policy.plugins.session ? { session: policy.plugins.session } : {}) };
 }
 
 /**
- * Kong's jwt, key-auth, basic-auth, hmac-auth and acl plugins as one pure decision function over an
- * in-memory snapshot. `update()` swaps in a new snapshot atomically; `check()` answers one
- * request for one route. The only I/O is fetching JWKS documents, through the injected fetch.
+ * Kong's jwt, key-auth, ldap-auth, basic-auth, hmac-auth and acl plugins as one decision function
+ * over an in-memory snapshot. `update()` swaps in a new snapshot atomically; `check()` answers one
+ * request for one route. The only I/O is fetching JWKS documents (the injected fetch) and
+ * ldap-auth's binds (the injected bind, by default over node:net / node:tls).
  */
 export class AuthzEngine {
   private state?: State;
@@ -63,6 +68,7 @@ export class AuthzEngine {
   private readonly jwks: JwksCache;
   private readonly tokenCacheTtlMs: number;
   private readonly maxTokenLength: number;
+  private readonly ldap: LdapVerdicts;
 
   constructor(opts: AuthzEngineOptions) {
     this.logger = opts.logger;
@@ -70,6 +76,8 @@ export class AuthzEngine {
     this.tokenCache = new LruCache(opts.tokenCacheSize ?? 10_000);
     this.tokenCacheTtlMs = opts.tokenCacheTtlMs ?? 300_000;
     this.maxTokenLength = opts.maxTokenLength ?? 8192;
+    const binder = opts.ldap ? undefined : new LdapBinder();
+    this.ldap = new LdapVerdicts(opts.ldap ?? ((ep, dn, password) => binder!.bind(ep, dn, password)), opts.ldapCacheSize ?? 10_000, this.now);
     this.jwks = new JwksCache({
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
       logger: opts.logger,
@@ -110,6 +118,7 @@ export class AuthzEngine {
     }
     this.state = { index, policies };
     this.tokenCache.clear();
+    this.ldap.clear();
     for (const s of snapshot.jwtSecrets ?? []) if (s.jwksUri && !s.jwks) this.jwks.prefetch(s.jwksUri);
   }
 
@@ -137,7 +146,7 @@ export class AuthzEngine {
   private async decide(state: State, policy: CompiledPolicy, req: RequestView): Promise<AuthzDecision> {
     const ctx: PluginContext = {
       index: state.index, now: this.now, logger: this.logger, jwks: this.jwks,
-      tokenCache: this.tokenCache, tokenCacheTtlMs: this.tokenCacheTtlMs, maxTokenLength: this.maxTokenLength,
+      tokenCache: this.tokenCache, tokenCacheTtlMs: this.tokenCacheTtlMs, maxTokenLength: this.maxTokenLength, ldap: this.ldap,
     };
     let consumer: AuthzConsumer | undefined;
     let credentialId: string | undefined;

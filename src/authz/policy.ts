@@ -55,6 +55,12 @@ export function policiesProblem(resources: ReadonlyMap<string, RoutePolicyMessag
       if (!(r.hmac_auth.algorithms ?? []).length || (r.hmac_auth.algorithms ?? []).some((a) => !HMAC_DIGESTS.has(a))) return `RoutePolicy ${name}: hmac_auth.algorithms must list only hmac-sha1, -sha224, -sha256, -sha384, -sha512`;
     }
     if (r.acl && ((r.acl.allow ?? []).length > 0) === ((r.acl.deny ?? []).length > 0)) return `RoutePolicy ${name}: acl needs exactly one of allow and deny`;
+    if (r.ldap_auth) {
+      const l = r.ldap_auth;
+      if (!l.ldap_host || !l.base_dn || !l.attribute || !l.header_type) return `RoutePolicy ${name}: ldap_auth needs ldap_host, base_dn, attribute and header_type`;
+      if (!Number.isInteger(l.ldap_port) || !(Number(l.ldap_port) > 0 && Number(l.ldap_port) <= 65535)) return `RoutePolicy ${name}: ldap_auth.ldap_port must be 1 to 65535`;
+      if (l.ldaps && l.start_tls) return `RoutePolicy ${name}: ldap_auth cannot have both ldaps and start_tls`;
+    }
   }
   return undefined;
 }
@@ -83,6 +89,7 @@ function policyFrom(name: string, m: RoutePolicyMessage): RoutePolicy {
   if (m.key_auth) plugins['key-auth'] = m.key_auth;
   if (m.basic_auth) plugins['basic-auth'] = m.basic_auth;
   if (m.hmac_auth) plugins['hmac-auth'] = m.hmac_auth;
+  if (m.ldap_auth) plugins['ldap-auth'] = m.ldap_auth;
   if (m.session) plugins.session = m.session;
   if (m.acl) plugins.acl = m.acl;
   return { routeId: m.name || name, plugins };

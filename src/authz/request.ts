@@ -7,6 +7,12 @@ export type ArgValue = string | true | Array<string | true>;
  * Read-only view of one AuthzRequest, parsing the query, cookies and body at most once and only
  * when a plugin asks (most checks never touch the body).
  */
+/** ngx.decode_base64: the standard alphabet, padding optional; undefined when it is not base64. */
+export function decodeBase64(s: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.replace(/=+$/, '').length % 4 === 1) return undefined;
+  return Buffer.from(s, 'base64');
+}
+
 export class RequestView {
   private queryCache?: Map<string, ArgValue>;
   private bodyCache?: Record<string, unknown>;

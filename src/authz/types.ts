@@ -4,8 +4,9 @@
  * Nothing here knows about Envoy or gRPC: the ext_authz service converts CheckRequest into an
  * AuthzRequest and an AuthzDecision into a CheckResponse.
  */
-import type { AclPlugin, BasicAuthPlugin, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin, SessionPlugin } from '../contracts/authz.js';
+import type { AclPlugin, BasicAuthPlugin, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin, LdapAuthPlugin, SessionPlugin } from '../contracts/authz.js';
 import type { JwtAlgorithm } from '../jwt-keys.js';
+import type { LdapEndpoint } from './ldap-client.js';
 
 /**
  * The plugins' settings: the contract's messages (proto/frontdesk/authz/v1/authz.proto), where
@@ -15,6 +16,7 @@ export type JwtConfig = JwtPlugin;
 export type KeyAuthConfig = KeyAuthPlugin;
 export type BasicAuthConfig = BasicAuthPlugin;
 export type HmacAuthConfig = HmacAuthPlugin;
+export type LdapAuthConfig = LdapAuthPlugin;
 export type AclConfig = AclPlugin;
 export type SessionConfig = SessionPlugin;
 
@@ -107,6 +109,7 @@ export interface RoutePolicy {
     'key-auth'?: KeyAuthConfig;
     'basic-auth'?: BasicAuthConfig;
     'hmac-auth'?: HmacAuthConfig;
+    'ldap-auth'?: LdapAuthConfig;
     session?: SessionConfig;
     acl?: AclConfig;
   };
@@ -223,4 +226,11 @@ export interface AuthzEngineOptions {
   jwksRefreshIntervalMs?: number;
   /** JWKS documents larger than this are refused. Default 512 KiB. */
   jwksMaxBytes?: number;
+  /** Binds ldap-auth's users; by default one over node:net / node:tls trusting Node's CA store (and NODE_EXTRA_CA_CERTS). */
+  ldap?: LdapBind;
+  /** ldap-auth verdicts kept (LRU; each for the plugin's cache_ttl). Default 10,000. */
+  ldapCacheSize?: number;
 }
+
+/** An LDAP simple bind: true when the server accepts the password, false when it refuses it; throws when it cannot tell. */
+export type LdapBind = (endpoint: LdapEndpoint, dn: string, password: string) => Promise<boolean>;

@@ -16,11 +16,15 @@ import type { HmacAuthPlugin, HmacAuthPlugin__Output } from './generated/frontde
 import type { Jwk } from './generated/frontdesk/authz/v1/Jwk.js';
 import type { JwtPlugin, JwtPlugin__Output } from './generated/frontdesk/authz/v1/JwtPlugin.js';
 import type { KeyAuthPlugin, KeyAuthPlugin__Output } from './generated/frontdesk/authz/v1/KeyAuthPlugin.js';
+import type { LdapAuthPlugin, LdapAuthPlugin__Output } from './generated/frontdesk/authz/v1/LdapAuthPlugin.js';
 import type { RoutePolicy, RoutePolicy__Output } from './generated/frontdesk/authz/v1/RoutePolicy.js';
 import type { SessionPlugin, SessionPlugin__Output } from './generated/frontdesk/authz/v1/SessionPlugin.js';
 
-export type { AclPlugin, BasicAuthPlugin, Consumer, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin, RoutePolicy, SessionPlugin };
-export type { AclPlugin__Output, BasicAuthPlugin__Output, Consumer__Output, HmacAuthPlugin__Output, JwtPlugin__Output, KeyAuthPlugin__Output, RoutePolicy__Output, SessionPlugin__Output };
+export type { AclPlugin, BasicAuthPlugin, Consumer, HmacAuthPlugin, JwtPlugin, KeyAuthPlugin, LdapAuthPlugin, RoutePolicy, SessionPlugin };
+export type {
+  AclPlugin__Output, BasicAuthPlugin__Output, Consumer__Output, HmacAuthPlugin__Output, JwtPlugin__Output, KeyAuthPlugin__Output, LdapAuthPlugin__Output, RoutePolicy__Output,
+  SessionPlugin__Output,
+};
 export type { Jwk, Jwk__Output } from './generated/frontdesk/authz/v1/Jwk.js';
 export type { JwtSecret, JwtSecret__Output } from './generated/frontdesk/authz/v1/JwtSecret.js';
 
@@ -39,7 +43,7 @@ export interface AuthzMessages {
 }
 
 /** The plugins the authz service enforces; a route with any of them is checked by ext_authz. */
-export const AUTH_PLUGINS = ['jwt', 'key-auth', 'basic-auth', 'hmac-auth', 'acl', 'session'] as const;
+export const AUTH_PLUGINS = ['jwt', 'key-auth', 'ldap-auth', 'basic-auth', 'hmac-auth', 'acl', 'session'] as const;
 export type AuthPluginName = (typeof AUTH_PLUGINS)[number];
 
 /**
@@ -232,7 +236,7 @@ export function nativeLuaOnSuccess(route: Pick<IrRoute, 'plugins'>): string | un
  * prometheus), and so may rate-limiting by consumer or credential.
  */
 const NO_CONSUMER_METADATA: ReadonlySet<string> = new Set([
-  'jwt', 'key-auth', 'basic-auth', 'hmac-auth', 'acl', 'session', 'bot-detection', 'cors', 'ip-restriction', 'redirect', 'request-size-limiting', 'request-termination', 'correlation-id',
+  'jwt', 'key-auth', 'ldap-auth', 'basic-auth', 'hmac-auth', 'acl', 'session', 'bot-detection', 'cors', 'ip-restriction', 'redirect', 'request-size-limiting', 'request-termination', 'correlation-id',
   'request-transformer', 'response-transformer', 'grpc-web', 'grpc-gateway',
 ]);
 
@@ -356,6 +360,7 @@ export function routePolicyMessage(r: IrRoute): RoutePolicy {
   const basic = withoutEnforcer(r.plugins['basic-auth']?.feature);
   const acl = withoutEnforcer(r.plugins.acl?.feature);
   const hmac = r.plugins['hmac-auth']?.feature;
+  const ldap = r.plugins['ldap-auth']?.feature;
   const session = r.plugins.session?.feature;
   return {
     ...(jwt ? { jwt: jwt satisfies JwtPlugin } : {}),
@@ -363,6 +368,7 @@ export function routePolicyMessage(r: IrRoute): RoutePolicy {
     ...(basic ? { basic_auth: basic satisfies BasicAuthPlugin } : {}),
     ...(acl ? { acl: acl satisfies AclPlugin } : {}),
     ...(hmac ? { hmac_auth: hmac satisfies HmacAuthPlugin } : {}),
+    ...(ldap ? { ldap_auth: ldap satisfies LdapAuthPlugin } : {}),
     ...(session ? { session: session satisfies SessionPlugin } : {}),
   };
 }

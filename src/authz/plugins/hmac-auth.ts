@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthOutcome, PluginContext } from '../context.js';
 import { noRemovals } from '../context.js';
-import type { RequestView } from '../request.js';
+import { decodeBase64, type RequestView } from '../request.js';
 import { unauthorized } from '../responses.js';
 import type { HmacAuthConfig } from '../types.js';
 
@@ -95,12 +95,6 @@ export function signingString(names: readonly string[], req: RequestView): strin
     if (name === '@request-target') return `${req.method.toLowerCase()} ${uri}`;
     return `${name}:`;
   }).join('\n');
-}
-
-/** ngx.decode_base64: the standard alphabet, padding optional; undefined when it is not base64. */
-function decodeBase64(s: string): Buffer | undefined {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.replace(/=+$/, '').length % 4 === 1) return undefined;
-  return Buffer.from(s, 'base64');
 }
 
 /** Kong's validate_body: no Digest header passes only an empty body; else `SHA-256=` + base64 of the body's SHA-256. */

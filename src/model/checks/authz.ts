@@ -9,7 +9,7 @@ export interface Finding {
   diagnostic: Diagnostic;
 }
 
-const AUTH = ['jwt', 'key-auth', 'basic-auth', 'hmac-auth'] as const;
+const AUTH = ['jwt', 'key-auth', 'ldap-auth', 'basic-auth', 'hmac-auth'] as const;
 /** What gives a route's requests a consumer for acl: an auth plugin, or a session one of them opened. */
 const IDENTIFIES: readonly string[] = [...AUTH, 'session'];
 

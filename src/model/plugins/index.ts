@@ -15,6 +15,7 @@ import { ipRestrictionPlugin } from './ip-restriction.js';
 import { redirectPlugin } from './redirect.js';
 import { jwtPlugin } from './jwt.js';
 import { keyAuthPlugin } from './key-auth.js';
+import { ldapAuthPlugin } from './ldap-auth.js';
 import { logglyPlugin } from './loggly.js';
 import { opentelemetryPlugin } from './opentelemetry.js';
 import { KONG_PLUGINS_NOT_SERVED, KONG_PLUGINS_PENDING } from './kong-plugins.js';
@@ -42,7 +43,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin,
+  aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin, ldapAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseRateLimitingPlugin, responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin,
   datadogPlugin, logglyPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks

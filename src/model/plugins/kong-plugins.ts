@@ -14,7 +14,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'aws-lambda', 'azure-functions', 'canary', 'confluent', 'datakit', 'degraphql', 'exit-transformer',
   'forward-proxy', 'graphql-proxy-cache-advanced', 'graphql-rate-limiting-advanced', 'grpc-gateway-advanced',
   'header-cert-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
-  'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth', 'ldap-auth-advanced', 'mocking',
+  'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth-advanced', 'mocking',
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
   'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-transformer-advanced',

@@ -5,7 +5,7 @@ import { companionCluster } from '../companion-cluster.js';
 import { derived, type CompanionResource, type FilterContext, type HttpFilter } from './registry.js';
 
 /**
- * Kong's jwt, key-auth, basic-auth, hmac-auth, acl and session plugins, enforced by Envoy's ext_authz filter asking
+ * Kong's jwt, key-auth, ldap-auth, basic-auth, hmac-auth, acl and session plugins, enforced by Envoy's ext_authz filter asking
  * the authz companion (gRPC, envoy.service.auth.v3.Authorization/Check) about every request on a
  * route that has one of them. See docs/authz.md, "The Envoy side".
  */
@@ -54,7 +54,7 @@ function needsBody(r: IrRoute): boolean {
 /**
  * The request headers authz reads on this listener's routes, lower-case: the jwt header and
  * cookie names, key-auth's key names (also spelt with "-" for "_", as nginx finds them), basic
- * auth's two headers, the session's cookie, and content-type for key_in_body (and a session's logout body). Envoy sends authz only these. Undefined
+ * auth's and ldap-auth's two headers, the session's cookie, and content-type for key_in_body (and a session's logout body). Envoy sends authz only these. Undefined
  * (every header) where a route has hmac-auth: its signatures cover headers each client names.
  */
 export function headersAuthzReads(routes: readonly IrRoute[]): string[] | undefined {
@@ -77,7 +77,7 @@ export function headersAuthzReads(routes: readonly IrRoute[]): string[] | undefi
       if (keyAuth.key_in_header) for (const k of keyAuth.key_names) add(k);
       if (keyAuth.key_in_body) out.add('content-type');
     }
-    if (basic) { out.add('authorization'); out.add('proxy-authorization'); }
+    if (basic || r.plugins['ldap-auth']) { out.add('authorization'); out.add('proxy-authorization'); }
     const session = r.plugins.session?.feature;
     if (session) {
       out.add('cookie');

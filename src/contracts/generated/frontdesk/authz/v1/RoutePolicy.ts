@@ -6,6 +6,7 @@ import type { BasicAuthPlugin as _frontdesk_authz_v1_BasicAuthPlugin, BasicAuthP
 import type { AclPlugin as _frontdesk_authz_v1_AclPlugin, AclPlugin__Output as _frontdesk_authz_v1_AclPlugin__Output } from '../../../frontdesk/authz/v1/AclPlugin.js';
 import type { HmacAuthPlugin as _frontdesk_authz_v1_HmacAuthPlugin, HmacAuthPlugin__Output as _frontdesk_authz_v1_HmacAuthPlugin__Output } from '../../../frontdesk/authz/v1/HmacAuthPlugin.js';
 import type { SessionPlugin as _frontdesk_authz_v1_SessionPlugin, SessionPlugin__Output as _frontdesk_authz_v1_SessionPlugin__Output } from '../../../frontdesk/authz/v1/SessionPlugin.js';
+import type { LdapAuthPlugin as _frontdesk_authz_v1_LdapAuthPlugin, LdapAuthPlugin__Output as _frontdesk_authz_v1_LdapAuthPlugin__Output } from '../../../frontdesk/authz/v1/LdapAuthPlugin.js';
 
 /**
  * The auth plugins in effect on one Kong route, scopes merged (route > service > global).
@@ -21,6 +22,7 @@ export interface RoutePolicy {
   'acl'?: (_frontdesk_authz_v1_AclPlugin | null);
   'hmac_auth'?: (_frontdesk_authz_v1_HmacAuthPlugin | null);
   'session'?: (_frontdesk_authz_v1_SessionPlugin | null);
+  'ldap_auth'?: (_frontdesk_authz_v1_LdapAuthPlugin | null);
 }
 
 /**
@@ -37,4 +39,5 @@ export interface RoutePolicy__Output {
   'acl': (_frontdesk_authz_v1_AclPlugin__Output | null);
   'hmac_auth': (_frontdesk_authz_v1_HmacAuthPlugin__Output | null);
   'session': (_frontdesk_authz_v1_SessionPlugin__Output | null);
+  'ldap_auth': (_frontdesk_authz_v1_LdapAuthPlugin__Output | null);
 }
