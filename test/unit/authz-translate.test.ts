@@ -488,8 +488,8 @@ services:
         plugins: [{ name: key-auth, enabled: false }]
 `);
     assert.deepEqual(ds.map((d) => [d.code, d.line, d.message]).sort(), [
-      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "auth-off" has the acl plugin but no jwt, key-auth, basic-auth, hmac-auth or session plugin: every request gets 401, as in Kong'],
-      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "bare" has the acl plugin but no jwt, key-auth, basic-auth, hmac-auth or session plugin: every request gets 401, as in Kong'],
+      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "auth-off" has the acl plugin but no jwt, key-auth, ldap-auth, basic-auth, hmac-auth or session plugin: every request gets 401, as in Kong'],
+      ['FD_AUTHZ_ACL_WITHOUT_AUTH', 6, 'route "bare" has the acl plugin but no jwt, key-auth, ldap-auth, basic-auth, hmac-auth or session plugin: every request gets 401, as in Kong'],
     ]);
     assert.deepEqual(load(`_format_version: "3.0"
 plugins: [{ name: jwt }]

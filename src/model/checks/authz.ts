@@ -22,7 +22,7 @@ function consumerName(c: Consumer): string {
  * - a jwt_secret whose algorithm does not fit its key, or whose key does not parse;
  * - the same credential on two consumers (key-auth key, jwt key, basic-auth or hmac-auth username), which
  *   would make one of them unreachable;
- * - acl on a route that has no jwt, key-auth, basic-auth, hmac-auth or session after scopes merged
+ * - acl on a route that has no jwt, key-auth, ldap-auth, basic-auth, hmac-auth or session after scopes merged
  *   (every request would get 401);
  * - an hmacauth_credential without a secret (Kong would generate one no client knows);
  * - `anonymous` naming no consumer (failed authentications would get 500);
