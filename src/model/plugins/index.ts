@@ -28,6 +28,7 @@ import { requestTransformerPlugin } from './request-transformer.js';
 import { responseRateLimitingPlugin } from './response-ratelimiting.js';
 import { responseTransformerPlugin } from './response-transformer.js';
 import { sessionPlugin } from './session.js';
+import { postFunctionPlugin, preFunctionPlugin } from './serverless.js';
 import { standardWebhooksPlugin } from './standard-webhooks.js';
 import { statsdPlugin } from './statsd.js';
 import { syslogPlugin } from './syslog.js';
@@ -45,7 +46,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
 export const PLUGINS = [
   aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin, ldapAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
-  responseRateLimitingPlugin, responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin,
+  responseRateLimitingPlugin, responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin, preFunctionPlugin, postFunctionPlugin,
   datadogPlugin, logglyPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks
 ] as const;
 

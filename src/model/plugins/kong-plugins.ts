@@ -16,7 +16,7 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
   'header-cert-auth', 'injection-protection', 'jq', 'json-threat-protection', 'jwe-decrypt', 'jwt-signer',
   'kafka-consume', 'kafka-log', 'kafka-upstream', 'key-auth-enc', 'ldap-auth-advanced', 'mocking',
   'mtls-auth', 'oas-validation', 'oauth2', 'oauth2-introspection', 'opa', 'openid-connect',
-  'post-function', 'pre-function', 'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
+  'proxy-cache-advanced', 'rate-limiting-advanced', 'request-callout',
   'request-transformer-advanced', 'request-validator', 'response-transformer-advanced',
   'route-by-header', 'route-transformer-advanced', 'saml', 'service-protection',
   'statsd-advanced', 'tls-handshake-modifier', 'tls-metadata-headers',

@@ -23,6 +23,7 @@ import { requestTerminationFilter, terminationResponder } from './request-termin
 import { requestTransformerFilter } from './request-transformer.js';
 import { responseTransformerFilter } from './response-transformer.js';
 import { routerFilter } from './router.js';
+import { postFunctionRequestFilter, postFunctionResponseFilter, preFunctionRequestFilter, preFunctionResponseFilter } from './serverless.js';
 import { tracingFilter } from './tracing.js';
 import { transformFilter } from './transform.js';
 
@@ -30,7 +31,8 @@ import { transformFilter } from './transform.js';
  * The filter-order table: every HTTP filter Frontdesk can put in a chain, in the order Envoy
  * runs them on a request (responses pass them in reverse). This table alone decides the order;
  * a filter is in a listener's chain only when one of its routes needs it. The order is Kong's
- * plugin priority (higher runs first: correlation-id 100001, bot-detection 2500, cors 2000, the auth plugins jwt
+ * plugin priority (higher runs first: pre-function 1000000 and post-function -1000, each as a
+ * request filter and a response filter at the mirrored place, correlation-id 100001, bot-detection 2500, cors 2000, the auth plugins jwt
  * 1450, key-auth 1250, basic-auth 1100 and acl 950 (in Envoy, or in one ext_authz call), rate-limiting 910,
  * the transformers 801/800, redirect 779, proxy-cache 100, grpc-web 3, request-termination 2) with two
  * exceptions. ip-restriction (990) and request-size-limiting (951) are checked by Envoy before
@@ -42,6 +44,8 @@ import { transformFilter } from './transform.js';
  */
 const CHAIN: readonly ChainEntry[] = [
   fileLogFilter, // set_filter_state: the client's path kept for the log entry, before anything rewrites it
+  postFunctionResponseFilter, // lua: post-function's header_filter, last on the response (Kong's post-function, -1000)
+  preFunctionRequestFilter, // lua: pre-function's rewrite and access, first on the request (Kong's pre-function, 1000000)
   correlationIdFilter, // header_mutation: the request's id, echoed on the response
   correlationCounterFilter, // lua: Kong's "uuid#counter" ids (a per-worker UUID and counter)
   botDetectionFilter, // rbac on the User-Agent (Kong's bot-detection, 2500)
@@ -77,6 +81,8 @@ const CHAIN: readonly ChainEntry[] = [
   requestTerminationFilter, // rbac on x-consumer-id: consumer-scoped request-termination
   terminationResponder, // lua: a route's request-termination where the ratelimit companion's limits must count first
   adaptiveConcurrencyFilters, // adaptive_concurrency, one per service that asks for it (its latency is the backend's)
+  postFunctionRequestFilter, // lua: post-function's rewrite and access, last on the request
+  preFunctionResponseFilter, // lua: pre-function's header_filter, first on the response
   untypedReplyFilter, // header_mutation: Envoy's text/plain off the answers Kong sends without a Content-Type (first on the answer)
   routerFilter, // envoy.filters.http.router, always last
 ];
