@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { freePort } from './ports.js';
+import { spawnServer } from './spawn.js';
 import { waitFor } from './wait.js';
 
 export interface LdapUser {
@@ -63,10 +64,8 @@ const PROBE_TIMEOUT_MS = 2_000;
 /** A uid goes into DNs and LDIF unescaped, so only plain ones are accepted. */
 const PLAIN_UID = /^[A-Za-z0-9._-]+$/;
 
-const running = new Set<ChildProcess>();
 const dirs = new Set<string>();
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -89,7 +88,6 @@ export async function startLdapServer(options: LdapServerOptions): Promise<LdapS
     child = undefined;
     if (!proc) return;
     await stopProcess(proc, signal);
-    running.delete(proc);
   };
 
   try {
@@ -126,30 +124,15 @@ export async function startLdapServer(options: LdapServerOptions): Promise<LdapS
   };
 
   const launch = async () => {
-    const proc = spawn(SLAPD_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    running.add(proc);
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-4_000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    let failure: Error | undefined;
-    proc.once('error', (err) => {
-      failure = new Error(`cannot run ${SLAPD_BIN}: ${err.message}`);
-    });
-    proc.once('exit', (code, signal) => {
-      running.delete(proc);
-      failure ??= new Error(`slapd exited (${code ?? signal}) before it was ready:\n${output}`);
-    });
+    const server = spawnServer(SLAPD_BIN, args, 'slapd');
+    child = server.proc;
     try {
       // The check returns the failure (truthy) to end the wait early; waitFor would retry a throw.
-      const outcome = await waitFor(async () => failure ?? (await ready()), `slapd on ${urls.join(' ')} to accept a bind`, readyTimeoutMs, 25);
+      const outcome = await waitFor(async () => server.failure() ?? (await ready()), `slapd on ${urls.join(' ')} to accept a bind`, readyTimeoutMs, 25);
       if (outcome instanceof Error) throw outcome;
     } catch (err) {
       await exit('SIGKILL');
-      throw err === failure ? err : new Error(`${(err as Error).message}\nslapd output:\n${output}`);
+      throw err === server.failure() ? err : new Error(`${(err as Error).message}\nslapd output:\n${server.output()}`);
     }
   };
 

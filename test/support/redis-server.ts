@@ -5,12 +5,12 @@
  */
 const COMMAND_TIMEOUT_MS = 2_000;
 
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnServer } from './spawn.js';
 
 export interface RedisServerOptions {
   /** Start as a one-node Redis Cluster owning all 16384 slots. */
@@ -33,10 +33,6 @@ export interface RedisServer {
 }
 
 const BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** Starts a redis-server on a free port and resolves once it answers PING. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -48,25 +44,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    running.add(proc);
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-4_000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    let failure: Error | undefined;
-    proc.once('error', (err) => {
-      failure = new Error(`cannot run ${BIN}: ${err.message}`);
-    });
-    proc.once('exit', (code, signal) => {
-      running.delete(proc);
-      failure ??= new Error(`redis-server exited (${code ?? signal}) before it was ready:\n${output}`);
-    });
+    const server = spawnServer(BIN, args, 'redis-server');
+    child = server.proc;
     await waitFor(
       async () => {
+        const failure = server.failure();
         if (failure) throw failure;
         return (await sendCommand(port, ['PING']).catch(() => '')) === 'PONG';
       },
@@ -81,7 +63,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     proc.kill(signal);
     await gone;
-    running.delete(proc);
   };
 
   await launch();

@@ -20,6 +20,7 @@
  *   X-Anonymous-Consumer, X-Consumer-Groups) plus the dynamic metadata the rate limits and logs
  *   read (the names the authz companion's ext_authz answers use).
  */
+import { LUA_URI_ARGS } from './lua-uri-args.js';
 
 /** The request header the token script hands the one token over in; jwt_authn reads only it and removes it. */
 export const TOKEN_HEADER = 'x-frontdesk-jwt';
@@ -89,28 +90,12 @@ local function refuse_key(h, headers, www, message)
   h:respond({ [":status"] = "401", ["content-type"] = JSON_TYPE, ["www-authenticate"] = www }, '{"message":"' .. message .. '"}')
 end
 
-local function unescape(s)
-  s = string.gsub(s, "+", " ")
-  return (string.gsub(s, "%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
-end
-
--- The query as nginx's get_uri_args gives it: decoded name -> value, true (no "="), or a list.
+${LUA_URI_ARGS}
+-- The query as nginx's get_uri_args gives it.
 local function query_args(path)
-  local args = {}
   local q = string.match(path, "%?([^#]*)")
-  if not q then return args end
-  for pair in string.gmatch(q, "[^&]+") do
-    local k, v = string.match(pair, "^([^=]*)=(.*)$")
-    if not k then k, v = pair, true else v = unescape(v) end
-    k = unescape(k)
-    if k ~= "" then
-      local prev = args[k]
-      if prev == nil then args[k] = v
-      elseif type(prev) == "table" then prev[#prev + 1] = v
-      else args[k] = { prev, v } end
-    end
-  end
-  return args
+  if not q then return {} end
+  return parse_args(q)
 end
 
 -- The path without the query arguments whose decoded name is \`name\` (every spelling removed).

@@ -9,6 +9,7 @@
  * kong.ctx.shared goes from one phase and plugin to the next in the stream's dynamic metadata.
  */
 import { luaString } from './lua-responder.js';
+import { LUA_URI_ARGS } from './lua-uri-args.js';
 
 /** The metadata namespace kong.ctx.shared and the request's view for header_filter travel in. */
 export const SERVERLESS_METADATA = 'frontdesk.serverless';
@@ -24,30 +25,9 @@ local function split_path(p)
   return p, ""
 end
 
-local function unescape(s)
-  s = string.gsub(s, "+", " ")
-  return (string.gsub(s, "%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
-end
-
+${LUA_URI_ARGS}
 local function escape(s)
   return (string.gsub(tostring(s), "[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
-end
-
--- nginx's get_uri_args: "a" alone is true, a repeated name a list, + and %XX decoded.
-local function parse_args(qs)
-  local args = {}
-  for part in string.gmatch(qs, "[^&]+") do
-    local eq = string.find(part, "=", 1, true)
-    local k, v
-    if eq then k, v = unescape(string.sub(part, 1, eq - 1)), unescape(string.sub(part, eq + 1)) else k, v = unescape(part), true end
-    if k ~= "" then
-      local prev = args[k]
-      if prev == nil then args[k] = v
-      elseif type(prev) == "table" then prev[#prev + 1] = v
-      else args[k] = { prev, v } end
-    end
-  end
-  return args
 end
 
 local function encode_args(t)
