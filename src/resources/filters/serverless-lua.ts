@@ -327,8 +327,10 @@ end
 local function chunks(name, sources)
   local list = {}
   for i, src in ipairs(sources) do
-    local f = assert(loadstring(src, "=" .. name .. "[" .. i .. "]"))
-    setfenv(f, sandbox())
+    -- The loader checked the syntax (luaparse); should LuaJIT still refuse it, the chunk fails its
+    -- requests with a 500 rather than the script failing to load (Envoy would refuse the listener).
+    local f, cerr = loadstring(src, "=" .. name .. "[" .. i .. "]")
+    if f then setfenv(f, sandbox()) else f = function() error("the code does not compile: " .. tostring(cerr), 0) end end
     local first_done = false
     list[i] = function()
       if first_done then return f() end
