@@ -21,28 +21,33 @@ const LUA_PER_ROUTE = 'envoy.extensions.filters.http.lua.v3.LuaPerRoute';
 type Plugin = 'pre-function' | 'post-function';
 type Side = 'request' | 'response';
 
-function scriptOf(r: IrRoute, plugin: Plugin, side: Side): ServerlessScript | undefined {
-  const f = r.plugins[plugin]?.feature;
-  if (!f) return undefined;
+type Feature = NonNullable<IrRoute['plugins']['pre-function']>['feature'];
+
+function scriptOf(f: Feature, plugin: Plugin, side: Side): ServerlessScript | undefined {
   if (side === 'request') return f.rewrite.length || f.access.length ? { plugin, request: { rewrite: f.rewrite, access: f.access } } : undefined;
   if (!f.header_filter.length) return undefined;
   // header_filter reads the request from what the stream kept of it, kept only when asked for.
   return { plugin, response: { headerFilter: f.header_filter, keepRequest: f.header_filter.some((c) => c.includes('kong.request')) } };
 }
 
-const sources = new WeakMap<IrRoute, Map<string, { name: string; code: string } | undefined>>();
+type Source = { name: string; code: string } | undefined;
+const sources = new WeakMap<Feature, Partial<Record<`${Plugin}:${Side}`, Source>>>();
 
-/** The route's script for one plugin and side, named by its content (computed once per IR route). */
-function sourceOf(r: IrRoute, plugin: Plugin, side: Side): { name: string; code: string } | undefined {
-  let memo = sources.get(r);
-  if (!memo) sources.set(r, (memo = new Map()));
-  const key = `${plugin}:${side}`;
-  if (memo.has(key)) return memo.get(key);
-  const s = scriptOf(r, plugin, side);
+/**
+ * The route's script for one plugin and side, named by its content: computed once per plugin
+ * feature (a global or service plugin's is one object on all its routes, and an unchanged one
+ * stays the same object from build to build); a route without the plugin costs one lookup.
+ */
+function sourceOf(r: IrRoute, plugin: Plugin, side: Side): Source {
+  const f = r.plugins[plugin]?.feature;
+  if (!f) return undefined;
+  let memo = sources.get(f);
+  if (!memo) sources.set(f, (memo = {}));
+  const key = `${plugin}:${side}` as const;
+  if (key in memo) return memo[key];
+  const s = scriptOf(f, plugin, side);
   const code = s && serverlessScript(s);
-  const out = code === undefined ? undefined : { name: `${plugin}.${side}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}`, code };
-  memo.set(key, out);
-  return out;
+  return (memo[key] = code === undefined ? undefined : { name: `${plugin}.${side}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}`, code });
 }
 
 function serverlessFilter(plugin: Plugin, side: Side): HttpFilter {
