@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
-import { startGateway, type Gateway } from '../support/gateway.js';
+import { startGatewayWithAuthz } from '../support/authz-service.js';
+import type { Gateway } from '../support/gateway.js';
 import { h2Request, proxyRequest } from '../support/proxy-request.js';
 import { startEchoUpstream } from '../support/upstream.js';
 
@@ -58,7 +59,20 @@ services:
               access: [${lua('if kong.request.get_header("x-teapot") then return kong.response.exit(418, "short and stout") end')}]
           - name: post-function
             config:
-              access: [${lua('kong.service.request.set_header("x-who", kong.request.get_header("x-consumer-username") or "nobody")')}]
+              access: [${lua('kong.service.request.set_header("x-who", kong.request.get_header("x-consumer-username") or "nobody")\nlocal c = kong.client.get_consumer()\nkong.service.request.set_header("x-consumer-seen", c and c.username or "none")')}]
+      - name: ordered-companion
+        paths: [/ordered-companion]
+        plugins:
+          - { name: key-auth, config: { enforcer: companion } }
+          - name: post-function
+            config:
+              access: [${lua('local c = kong.client.get_consumer()\nkong.service.request.set_header("x-consumer-seen", c and c.username or "none")')}]
+      - name: consumer-early
+        paths: [/consumer-early]
+        plugins:
+          - name: pre-function
+            config:
+              access: [${lua('kong.service.request.set_header("x-consumer-seen", kong.client.get_consumer() and "someone" or "none")')}]
       - name: body
         paths: [/body]
         plugins:
@@ -80,8 +94,7 @@ describe('pre-function and post-function through Envoy', () => {
   let gw: Gateway;
   before(async () => {
     upstream = await startEchoUpstream('fn');
-    gw = await startGateway(config(upstream.url));
-    await gw.converged();
+    gw = await startGatewayWithAuthz(config(upstream.url));
   });
   after(async () => {
     await gw?.stop();
@@ -137,6 +150,15 @@ describe('pre-function and post-function through Envoy', () => {
     const ok = await proxyRequest(gw, { path: '/ordered', headers: { apikey: 'alice-key' } });
     assert.equal(ok.status, 200, ok.text);
     assert.equal((JSON.parse(ok.text) as Seen).headers['x-who'], 'alice');
+    assert.equal((JSON.parse(ok.text) as Seen).headers['x-consumer-seen'], 'alice', 'kong.client.get_consumer after native key-auth');
+  });
+
+  test('kong.client.get_consumer: the consumer the companion settled on; none on a route without auth, whatever the client sends', async () => {
+    const viaCompanion = await proxyRequest(gw, { path: '/ordered-companion', headers: { apikey: 'alice-key' } });
+    assert.equal(viaCompanion.status, 200, viaCompanion.text);
+    assert.equal((JSON.parse(viaCompanion.text) as Seen).headers['x-consumer-seen'], 'alice');
+    const forged = await proxyRequest(gw, { path: '/consumer-early', headers: { 'x-consumer-id': 'forged', 'x-consumer-username': 'alice' } });
+    assert.equal((JSON.parse(forged.text) as Seen).headers['x-consumer-seen'], 'none');
   });
 
   test('the body read and replaced (HTTP/2 too); the sandbox has no io, os.execute or require', async () => {

@@ -52,9 +52,9 @@ describe('pre-function and post-function code that cannot run is refused at load
     assert.match(wrongPhase[0]!.message, /kong\.response\.set_header \(line 1, column 1 of the code\) cannot be called in access; it is served in header_filter/);
     const unknown = errorsOf(`          - name: pre-function
             config:
-              access: ['local c = kong.client.get_consumer()']
+              access: ['local c = kong.client.load_consumer("x")']
 `);
-    assert.match(unknown[0]!.message, /kong\.client\.get_consumer \(line 1, column 11 of the code\) is not served by Frontdesk/);
+    assert.match(unknown[0]!.message, /kong\.client\.load_consumer \(line 1, column 11 of the code\) is not served by Frontdesk/);
   });
 
   test('the phases Envoy cannot run are refused; empty, they load', () => {

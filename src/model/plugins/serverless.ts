@@ -17,7 +17,7 @@ const REQUEST_READS = [
   'get_scheme', 'get_host', 'get_port', 'get_http_version', 'get_method', 'get_path', 'get_raw_path', 'get_path_with_query',
   'get_raw_query', 'get_query', 'get_query_arg', 'get_header', 'get_headers',
 ].map((f) => `kong.request.${f}`);
-const CLIENT = ['get_ip', 'get_forwarded_ip', 'get_port'].map((f) => `kong.client.${f}`);
+const CLIENT = ['get_ip', 'get_forwarded_ip', 'get_port', 'get_consumer', 'get_credential'].map((f) => `kong.client.${f}`);
 const LOG = ['err', 'warn', 'notice', 'info', 'debug', 'crit', 'alert', 'emerg'].map((f) => `kong.log.${f}`);
 const SERVICE_REQUEST = ['set_header', 'add_header', 'clear_header', 'set_headers', 'set_method', 'set_path', 'set_raw_query', 'set_query', 'set_raw_body']
   .map((f) => `kong.service.request.${f}`);

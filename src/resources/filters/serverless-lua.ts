@@ -8,6 +8,7 @@
  * `An unexpected error occurred`, logged, never a request let through half-checked.
  * kong.ctx.shared goes from one phase and plugin to the next in the stream's dynamic metadata.
  */
+import { EXT_AUTHZ_FILTER } from './ext-authz.js';
 import { luaString } from './lua-responder.js';
 import { LUA_URI_ARGS } from './lua-uri-args.js';
 
@@ -16,6 +17,7 @@ export const SERVERLESS_METADATA = 'frontdesk.serverless';
 
 const SHIM = String.raw`
 local NS = ${luaString(SERVERLESS_METADATA)}
+local AUTH_NS = ${luaString(EXT_AUTHZ_FILTER)}
 local cur -- the request being served: set at each phase's start, restored after each call that yields
 local function fail(what) error(what, 0) end
 
@@ -212,6 +214,19 @@ local kong_client = {
   get_ip = function() return addr_part(cur.h:streamInfo():downstreamDirectRemoteAddress(), "ip") end,
   get_forwarded_ip = function() return addr_part(cur.h:streamInfo():downstreamRemoteAddress(), "ip") end,
   get_port = function() return addr_part(cur.h:streamInfo():downstreamDirectRemoteAddress(), "port") end,
+  -- The consumer and credential the auth plugins settled on, from the metadata Envoy's auth
+  -- filters and the authz companion write (never from a header a client could send): nil before
+  -- they ran (pre-function's access), or on a route without one.
+  get_consumer = function()
+    local m = cur.h:streamInfo():dynamicMetadata():get(AUTH_NS)
+    if not m or not m.consumer_id then return nil end
+    return { id = m.consumer_id, username = m.consumer_username, custom_id = m.consumer_custom_id }
+  end,
+  get_credential = function()
+    local m = cur.h:streamInfo():dynamicMetadata():get(AUTH_NS)
+    if not m or not m.credential_id then return nil end
+    return { id = m.credential_id, consumer_id = m.consumer_id }
+  end,
 }
 
 local function upstream(fname)
