@@ -79,6 +79,19 @@ services:
           - name: pre-function
             config:
               access: [${lua('local b = kong.request.get_raw_body()\nkong.service.request.set_raw_body(string.upper(b))\nkong.service.request.set_header("x-sandbox", type(io) .. "," .. type(os.execute) .. "," .. type(require))')}]
+      - name: shout
+        paths: [/shout]
+        plugins:
+          - name: post-function
+            config:
+              header_filter: [${lua('kong.response.set_header("x-shouted", "yes")')}]
+              body_filter: [${lua('local b = kong.response.get_raw_body()\nif b and kong.response.get_status() == 200 then kong.response.set_raw_body(string.upper(b) .. "!") end')}]
+      - name: broken-body
+        paths: [/broken-body]
+        plugins:
+          - name: pre-function
+            config:
+              body_filter: [${lua('error("no")')}]
       - name: broken
         paths: [/broken]
         plugins:
@@ -187,6 +200,19 @@ describe('pre-function and post-function through Envoy', () => {
     } finally {
       session.close();
     }
+  });
+
+  test('body_filter: the whole response body read and replaced, its Content-Length with it; an error there is 500', async () => {
+    const r = await proxyRequest(gw, { path: '/shout/it' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-shouted'], 'yes');
+    assert.ok(r.text.endsWith('!'), r.text);
+    const body = JSON.parse(r.text.slice(0, -1)) as { PATH: string; UPSTREAM: string };
+    assert.deepEqual([body.PATH, body.UPSTREAM], ['/IT', 'FN']);
+    assert.equal(Number(r.headers['content-length']), Buffer.byteLength(r.text));
+    const broken = await proxyRequest(gw, { path: '/broken-body' });
+    assert.equal(broken.status, 500);
+    assert.deepEqual(JSON.parse(broken.text), { message: 'An unexpected error occurred' });
   });
 
   test('an error in the code is 500 An unexpected error occurred, and the request goes no further', async () => {

@@ -61,7 +61,7 @@ describe('pre-function and post-function code that cannot run is refused at load
     const ds = errorsOf(`          - name: pre-function
             config:
               log: ['kong.log.info("done")']
-              body_filter: []
+              certificate: []
 `);
     assert.equal(ds.length, 1);
     assert.equal(ds[0]!.path.join('.'), 'services.0.routes.0.plugins.0.config.log');

@@ -10,7 +10,9 @@ import { notServed } from './native-common.js';
  * chunk must parse as LuaJIT's Lua, and every `kong.*` it names must be served in its phase, so a
  * file that asks for more is refused where it asks, not answered 500 at its first request; `ngx`
  * is nginx's, not Envoy's, and is refused by name. rewrite and access run on the request,
- * header_filter on the response's headers; the other phases are refused.
+ * header_filter on the response's headers, body_filter on its whole body (Envoy buffers it: the
+ * last of Kong's body_filter calls, the one whose kong.response.get_raw_body has the body); the
+ * other phases are refused.
  */
 
 const REQUEST_READS = [
@@ -24,19 +26,20 @@ const SERVICE_REQUEST = ['set_header', 'add_header', 'clear_header', 'set_header
 const RESPONSE_HEADERS = ['get_status', 'set_status', 'get_header', 'get_headers', 'set_header', 'add_header', 'clear_header', 'set_headers']
   .map((f) => `kong.response.${f}`);
 
-type Phase = 'rewrite' | 'access' | 'header_filter';
+type Phase = 'rewrite' | 'access' | 'header_filter' | 'body_filter';
 
 /** The PDK functions each served phase's code may call (kong.ctx.shared and kong.ctx.plugin in every phase). */
 export const SERVED: Readonly<Record<Phase, ReadonlySet<string>>> = {
   rewrite: new Set([...REQUEST_READS, 'kong.request.get_raw_body', ...CLIENT, ...LOG, ...SERVICE_REQUEST, 'kong.response.exit']),
   access: new Set([...REQUEST_READS, 'kong.request.get_raw_body', ...CLIENT, ...LOG, ...SERVICE_REQUEST, 'kong.response.exit']),
   header_filter: new Set([...REQUEST_READS, ...CLIENT, ...LOG, ...RESPONSE_HEADERS]),
+  body_filter: new Set([...REQUEST_READS, ...CLIENT, ...LOG, 'kong.response.get_status', 'kong.response.get_raw_body', 'kong.response.set_raw_body']),
 };
 
 /** The PDK's tables: naming one (`local req = kong.request`) is allowed; what is called through it is checked when it runs. */
 const NAMESPACES: ReadonlySet<string> = new Set(['kong', 'kong.request', 'kong.client', 'kong.service', 'kong.service.request', 'kong.response', 'kong.log', 'kong.ctx']);
 
-const REFUSED_PHASES = ['certificate', 'body_filter', 'log', 'ws_handshake', 'ws_client_frame', 'ws_upstream_frame', 'ws_close'] as const;
+const REFUSED_PHASES = ['certificate', 'log', 'ws_handshake', 'ws_client_frame', 'ws_upstream_frame', 'ws_close'] as const;
 
 interface LuaNode {
   type: string;
@@ -111,7 +114,7 @@ const chunkList = (phase: Phase) => z.array(z.string()).default([]).superRefine(
 });
 
 const refusedPhase = (phase: string) => z.array(z.string()).default([]).superRefine((list, ctx) => {
-  if (list.length) ctx.addIssue({ code: 'custom', message: notServed(`the ${phase} phase`, 'move the code to access or header_filter, or remove it') });
+  if (list.length) ctx.addIssue({ code: 'custom', message: notServed(`the ${phase} phase`, 'move the code to access, header_filter or body_filter, or remove it') });
 });
 
 /** One of the two plugins' config: Kong's phases, each an array of Lua chunks (default none). */
@@ -119,6 +122,7 @@ export const serverlessConfigSchema = z.strictObject({
   rewrite: chunkList('rewrite'),
   access: chunkList('access'),
   header_filter: chunkList('header_filter'),
+  body_filter: chunkList('body_filter'),
   ...Object.fromEntries(REFUSED_PHASES.map((p) => [p, refusedPhase(p)])) as Record<(typeof REFUSED_PHASES)[number], ReturnType<typeof refusedPhase>>,
 });
 
@@ -129,10 +133,11 @@ export interface ServerlessFeature {
   rewrite: string[];
   access: string[];
   header_filter: string[];
+  body_filter: string[];
 }
 
-const fields = { applied: ['rewrite', 'access', 'header_filter'], refused: [...REFUSED_PHASES] };
-const feature = (c: ServerlessConfig): ServerlessFeature => ({ rewrite: c.rewrite, access: c.access, header_filter: c.header_filter });
+const fields = { applied: ['rewrite', 'access', 'header_filter', 'body_filter'], refused: [...REFUSED_PHASES] };
+const feature = (c: ServerlessConfig): ServerlessFeature => ({ rewrite: c.rewrite, access: c.access, header_filter: c.header_filter, body_filter: c.body_filter });
 
 /** Kong's pre-function (priority 1,000,000): before every other plugin on the request, first on the response. */
 export const preFunctionPlugin = definePlugin({

@@ -12,7 +12,7 @@ import { EXT_AUTHZ_FILTER } from './ext-authz.js';
 import { luaString } from './lua-responder.js';
 import { LUA_URI_ARGS } from './lua-uri-args.js';
 
-/** The metadata namespace kong.ctx.shared and the request's view for header_filter travel in. */
+/** The metadata namespace kong.ctx.shared and the request's view for header_filter and body_filter travel in. */
 export const SERVERLESS_METADATA = 'frontdesk.serverless';
 
 const SHIM = String.raw`
@@ -288,7 +288,28 @@ local kong_response = {
     end
     cur.h:respond(hs, out)
   end,
-  get_status = function() return tonumber(response_headers("kong.response.get_status"):get(":status")) end,
+  get_status = function()
+    in_phase("kong.response.get_status", "header_filter", "body_filter")
+    return tonumber(cur.h:headers():get(":status"))
+  end,
+  -- body_filter: the whole response body (Envoy buffers it; Kong's last body_filter call sees the same).
+  get_raw_body = function()
+    in_phase("kong.response.get_raw_body", "body_filter")
+    local mine = cur
+    local b = mine.h:body()
+    cur = mine
+    if not b then return "" end
+    return b:getBytes(0, b:length())
+  end,
+  set_raw_body = function(body)
+    in_phase("kong.response.set_raw_body", "body_filter")
+    local mine = cur
+    local b = mine.h:body(true)
+    cur = mine
+    b:setBytes(tostring(body))
+    local hs = mine.h:headers()
+    if hs:get("content-length") then hs:replace("content-length", tostring(#tostring(body))) end
+  end,
   set_status = function(s) response_headers("kong.response.set_status"):replace(":status", tostring(s)) end,
   get_header = function(name) return first(response_headers("kong.response.get_header"), string.lower(name)) end,
   get_headers = function(max) return all_headers(response_headers("kong.response.get_headers"), max) end,
@@ -372,7 +393,7 @@ end
 
 local function run(h, name, phase, list)
   local state = { h = h, name = name, phase = phase, shared = load_shared(h), plugin = {} }
-  if phase ~= "header_filter" then state.request = true end
+  if phase ~= "header_filter" and phase ~= "body_filter" then state.request = true end
   for i, fn in ipairs(list) do
     cur = state
     local ok, err = pcall(fn)
@@ -381,6 +402,15 @@ local function run(h, name, phase, list)
       h:logErr(name .. "[" .. i .. "] failed: " .. tostring(err))
       if phase == "header_filter" then
         h:headers():replace(":status", "500")
+        return
+      end
+      if phase == "body_filter" then
+        local hs = h:headers()
+        hs:replace(":status", "500")
+        hs:replace("content-type", "application/json; charset=utf-8")
+        local msg = '{"message":"An unexpected error occurred"}'
+        h:body(true):setBytes(msg)
+        if hs:get("content-length") then hs:replace("content-length", tostring(#msg)) end
         return
       end
       h:respond({ [":status"] = "500", ["content-type"] = "application/json; charset=utf-8" }, '{"message":"An unexpected error occurred"}')
@@ -402,8 +432,11 @@ export interface ServerlessScript {
   plugin: string;
   /** rewrite's chunks, then access's, run on the request. */
   request?: { rewrite: readonly string[]; access: readonly string[] };
-  /** header_filter's chunks, run on the response headers; `keepRequest` saves the request's view for its kong.request. */
-  response?: { headerFilter: readonly string[]; keepRequest: boolean };
+  /**
+   * header_filter's chunks, run on the response headers, then body_filter's on the whole body;
+   * `keepRequest` saves the request's view for their kong.request.
+   */
+  response?: { headerFilter: readonly string[]; bodyFilter: readonly string[]; keepRequest: boolean };
 }
 
 function luaList(items: readonly string[]): string {
@@ -423,9 +456,14 @@ export function serverlessScript(s: ServerlessScript): string {
     lines.push('end');
   }
   if (s.response) {
-    lines.push(`local HEADER_FILTER = chunks(${luaString(`${s.plugin} header_filter`)}, ${luaList(s.response.headerFilter)})`);
-    if (s.response.keepRequest) lines.push('function envoy_on_request(h) save_request(h) end');
-    lines.push(`function envoy_on_response(h) run(h, ${luaString(`${s.plugin} header_filter`)}, "header_filter", HEADER_FILTER) end`);
+    const { headerFilter, bodyFilter, keepRequest } = s.response;
+    lines.push(`local HEADER_FILTER = chunks(${luaString(`${s.plugin} header_filter`)}, ${luaList(headerFilter)})`);
+    lines.push(`local BODY_FILTER = chunks(${luaString(`${s.plugin} body_filter`)}, ${luaList(bodyFilter)})`);
+    if (keepRequest) lines.push('function envoy_on_request(h) save_request(h) end');
+    lines.push('function envoy_on_response(h)');
+    if (headerFilter.length) lines.push(`  run(h, ${luaString(`${s.plugin} header_filter`)}, "header_filter", HEADER_FILTER)`);
+    if (bodyFilter.length) lines.push(`  run(h, ${luaString(`${s.plugin} body_filter`)}, "body_filter", BODY_FILTER)`);
+    lines.push('end');
   }
   return `${lines.join('\n')}\n`;
 }

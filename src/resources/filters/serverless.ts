@@ -25,9 +25,10 @@ type Feature = NonNullable<IrRoute['plugins']['pre-function']>['feature'];
 
 function scriptOf(f: Feature, plugin: Plugin, side: Side): ServerlessScript | undefined {
   if (side === 'request') return f.rewrite.length || f.access.length ? { plugin, request: { rewrite: f.rewrite, access: f.access } } : undefined;
-  if (!f.header_filter.length) return undefined;
-  // header_filter reads the request from what the stream kept of it, kept only when asked for.
-  return { plugin, response: { headerFilter: f.header_filter, keepRequest: f.header_filter.some((c) => c.includes('kong.request')) } };
+  if (!f.header_filter.length && !f.body_filter.length) return undefined;
+  // The response side reads the request from what the stream kept of it, kept only when asked for.
+  const keepRequest = [...f.header_filter, ...f.body_filter].some((c) => c.includes('kong.request'));
+  return { plugin, response: { headerFilter: f.header_filter, bodyFilter: f.body_filter, keepRequest } };
 }
 
 type Source = { name: string; code: string } | undefined;
@@ -72,9 +73,9 @@ function serverlessFilter(plugin: Plugin, side: Side): HttpFilter {
 
 /** pre-function's rewrite and access: first on the request. */
 export const preFunctionRequestFilter = serverlessFilter('pre-function', 'request');
-/** pre-function's header_filter: first on the response (placed just before the router). */
+/** pre-function's header_filter and body_filter: first on the response (placed just before the router). */
 export const preFunctionResponseFilter = serverlessFilter('pre-function', 'response');
 /** post-function's rewrite and access: last on the request (just before the router). */
 export const postFunctionRequestFilter = serverlessFilter('post-function', 'request');
-/** post-function's header_filter: last on the response (placed first in the chain). */
+/** post-function's header_filter and body_filter: last on the response (placed first in the chain). */
 export const postFunctionResponseFilter = serverlessFilter('post-function', 'response');
