@@ -216,6 +216,8 @@ function cases(token: string): Case[] {
       plugins: (c) => [`{ name: jwt, config: { claims_to_verify: [exp]${companionField(c)} } }`, `{ name: acl, config: { allow: [bench]${companionField(c)} } }`] },
     { name: 'key-auth + local limit', route: 'key-local', headers: key,
       plugins: (c) => [`{ name: key-auth, config: { key_names: [apikey]${companionField(c)} } }`, `{ name: rate-limiting, config: { minute: ${HUGE}, limit_by: service, hide_client_headers: true${companionField(c)} } }`] },
+    // Kong's serverless plugin at its smallest: one header set by Lua in Envoy (the sandbox and PDK's per-request cost).
+    { name: 'pre-function (one header set)', route: 'fn', headers: {}, plugins: () => ['{ name: pre-function, config: { access: [\'kong.service.request.set_header("x-bench", "1")\'] } }'] },
     // A browser's User-Agent: searched against every one of Kong's bot rules, none matching (the full cost).
     { name: 'bot-detection', route: 'bots', headers: { 'user-agent': BROWSER_UA }, plugins: () => ['{ name: bot-detection }'] },
     { name: 'key-auth + Redis limit', route: 'key-redis', headers: key,
