@@ -32,12 +32,17 @@ local function escape(s)
   return (string.gsub(tostring(s), "[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 
-local function encode_args(t)
+-- A table's keys as strings, sorted: what encode_args and json write, in an order that is the same every time.
+local function sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = tostring(k) end
   table.sort(keys)
+  return keys
+end
+
+local function encode_args(t)
   local out = {}
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(sorted_keys(t)) do
     local v = t[k]
     local vs = type(v) == "table" and v or { v }
     for _, x in ipairs(vs) do
@@ -74,11 +79,8 @@ local function json(v, depth)
       return "[" .. table.concat(out, ",") .. "]"
     end
     if count == 0 then return "{}" end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
     local out = {}
-    for _, k in ipairs(keys) do
+    for _, k in ipairs(sorted_keys(v)) do
       local x = v[k]
       if x == nil then x = v[tonumber(k)] end
       out[#out + 1] = json(k) .. ":" .. json(x, depth + 1)
