@@ -189,6 +189,8 @@ export interface IrCertificate {
   cert: string;
   keyPem: string;
   snis: string[];
+  /** Obtained by the acme plugin's client (ir/acme.ts), not configured. */
+  acme?: true;
 }
 
 /**
@@ -237,4 +239,12 @@ export interface GatewayIR {
   globalPlugins: RoutePlugins;
   /** Consumers with their credentials, for the authz companion. */
   consumers: Consumer[];
+  /** The acme plugin's challenge answers (ir/acme.ts applyAcme), when the config has the plugin. */
+  acme?: IrAcme;
+}
+
+/** What the http listeners answer on `/.well-known/acme-challenge/`: the hosts Kong's acme plugin takes, and the tokens the ACME client is being asked for. */
+export interface IrAcme {
+  domains: { any: boolean; exact: string[]; suffixes: string[] };
+  challenges: { token: string; keyAuthorization: string }[];
 }

@@ -1,4 +1,4 @@
-import type { Backend, GatewayIR, IrListener, IrRoute } from '../ir/types.js';
+import type { Backend, GatewayIR, IrAcme, IrListener, IrRoute } from '../ir/types.js';
 import { kongMessage } from '../kong-message.js';
 import { compact, duration, setHeader, setHeaderFormat, type JsonObject } from './builders.js';
 import type { FilterContext, HttpFilter } from './filters/registry.js';
@@ -70,6 +70,36 @@ function authorityMatcher(r: IrRoute): string | undefined {
   return `(?i)(?:${r.hosts.map((h) => authorityRegex(pattern(h))).join('|')})`;
 }
 
+/** Kong's acme plugin's path (handler.lua: `^/\.well-known/acme-challenge/(.+)`). */
+const ACME_PATH = '/.well-known/acme-challenge/';
+
+/**
+ * The acme plugin's answers on a plain-HTTP listener, ahead of every route (Kong runs it at
+ * priority 1705, before any auth plugin, and only on http): for a host it takes, a token the
+ * ACME client is being asked for gets its key authorization as text, any other token Kong's
+ * 404 (lua-resty-acme's http-01 serve_challenge). No filter is switched on for them, so no auth or limit stands in the CA's way. Kong
+ * answers only where a route matches the path; these answer without one.
+ */
+function acmeRoutes(acme: IrAcme): JsonObject[] {
+  const hosts = [...acme.domains.exact.map(escapeRegex), ...acme.domains.suffixes.map((s) => `.*${escapeRegex(s)}`)];
+  if (!acme.domains.any && hosts.length === 0) return [];
+  const headers = acme.domains.any ? undefined : [{ name: ':authority', string_match: { safe_regex: { regex: `(?i)(?:${hosts.join('|')})(?::\\d+)?` } } }];
+  return [
+    ...acme.challenges.map((c) => compact({
+      name: `acme:${c.token}`,
+      match: compact({ path: `${ACME_PATH}${c.token}`, headers }),
+      direct_response: { status: 200, body: { inline_string: `${c.keyAuthorization}\n` } }, // lua-resty-acme's ngx.say
+      response_headers_to_add: [setHeader('content-type', 'text/plain')],
+    })),
+    compact({
+      name: 'acme:unknown-token',
+      match: compact({ safe_regex: { regex: `${escapeRegex(ACME_PATH)}.+` }, headers }),
+      direct_response: { status: 404, body: { inline_string: kongMessage('Not found') } },
+      response_headers_to_add: JSON_CONTENT,
+    }),
+  ];
+}
+
 /**
  * Listener → envoy.config.route.v3.RouteConfiguration: one virtual host holding every route
  * in Kong's priority order, each route with hosts checking :authority itself, then Kong's
@@ -83,6 +113,7 @@ export function buildRouteConfiguration(listener: IrListener, filters: readonly 
     .filter((r) => servesOn(r, listener) !== 'skip')
     .flatMap((r) => (memo ? memo.get(kind, r.id, r, () => build(r)) : build(r)));
   envoyRoutes.push(NO_ROUTE_MATCHED);
+  if (listener.protocol === 'http' && ctx.ir.acme) envoyRoutes.unshift(...acmeRoutes(ctx.ir.acme));
   return {
     name,
     virtual_hosts: [{ name: 'any', domains: ['*'], routes: envoyRoutes, request_headers_to_add: FORWARDED }],

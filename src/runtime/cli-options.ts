@@ -79,7 +79,15 @@ export function controlPlaneOptionsFrom(args: ParsedArgs, logger: Logger, config
     watch: !args.flags.has('no-watch'),
     ...(tlsFilesFrom(args) ? { tls: tlsFilesFrom(args) } : {}),
     adminToken: adminTokenFrom(args),
+    ...acmeCaFrom(args),
   };
+}
+
+/** `--acme-ca F`: PEM roots the acme plugin's client trusts for the ACME server besides Node's (a private CA, a test CA). */
+function acmeCaFrom(args: ParsedArgs): Pick<ControlPlaneOptions, 'acmeCa'> {
+  const file = strFlag(args, 'acme-ca');
+  if (file === undefined) return {};
+  try { return { acmeCa: [readFileSync(file, 'utf8')] }; } catch (e) { throw new UsageError(`--acme-ca ${file}: ${(e as Error).message}`); }
 }
 
 /**

@@ -28,7 +28,7 @@ const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
   frontdesk control-plane --config PATH [--xds-port ${P.xds}] [--admin-port ${P.admin}] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
                           [--proxy-port ${P.proxy}] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--transform HOST:PORT] [--log HOST:PORT] [--authz-fail-open]
                           [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch] [--admin-token T (or FRONTDESK_ADMIN_TOKEN)] [--envoy-tls-dir DIR]
-                          [--credential-salt-file F (replicas: the same file for each)]
+                          [--credential-salt-file F (replicas: the same file for each)] [--acme-ca F (the acme plugin's CA roots, besides the system's)]
   frontdesk bootstrap --xds HOST:PORT[,HOST:PORT...] --node-id ID [--cluster NAME] [--admin-port ${P.envoyAdmin}] [--admin-host 127.0.0.1] [--delta]
   frontdesk <companion> --xds HOST:PORT[,HOST:PORT...] [--port N] [--host 127.0.0.1] [--node-id ID]   (companions: COMPANION_NAMES)
   frontdesk certs [--out DIR] [--fleet NAME ...] [--host NAME ...]   (a CA and a certificate per party; again: new certificates, same CA)

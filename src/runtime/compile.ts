@@ -1,4 +1,5 @@
 import { formatDiagnostic, type Diagnostic } from '../errors.js';
+import { applyAcme, NO_ACME_STATE, type AcmeState } from '../ir/acme.js';
 import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
@@ -40,6 +41,8 @@ export interface CompileOptions {
   checkResources?: boolean;
   /** Reuse what the last build with this cache made for unchanged entities. */
   cache?: CompileCache;
+  /** What the control plane's ACME client holds (its challenges and certificates), served with the acme plugin's config. */
+  acme?: AcmeState;
   /** Called as each stage ends (the control plane's edit timeline). */
   onStage?: (stage: keyof BuildTimings) => void;
 }
@@ -72,7 +75,7 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   const protos = resolveProtos(pems.model, texts);
   lap('files');
   if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files, timings };
-  const ir = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS, options.cache?.ir);
+  const ir = applyAcme(buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS, options.cache?.ir), options.acme ?? NO_ACME_STATE);
   lap('ir');
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS, HTTP_FILTERS, options.cache?.memo);
   lap('translate');

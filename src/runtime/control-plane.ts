@@ -30,6 +30,7 @@ import { ConfigWatcher } from './config-watcher.js';
 import { EditTrace } from './edit-trace.js';
 import { PemWatcher } from './pem-watcher.js';
 import { SheddingWatch } from './envoy-shedding.js';
+import { AcmeManager } from './acme-manager.js';
 
 export interface ControlPlaneOptions {
   configPath: string;
@@ -59,6 +60,8 @@ export interface ControlPlaneOptions {
   buildLimits?: BuildLimits;
   /** A file edit whose build is expected to take less is built on the event loop (ms, default 1000). */
   quickBuildMs?: number;
+  /** The acme plugin's client: PEM roots trusted for the ACME server besides Node's (`--acme-ca`). */
+  acmeCa?: string[];
 }
 
 /** A build's outcome, wherever it ran: what applying it needs. */
@@ -168,6 +171,8 @@ export class ControlPlane {
   private traceLogged = false;
   /** The timeline of a file change not yet taken by a build (the next build of the file takes it). */
   private nextTrace?: EditTrace;
+  /** The acme plugin's background work: certificates and challenges it holds go into every build. */
+  private readonly acme: AcmeManager;
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.log = opts.logger.child({ component: 'control-plane' });
@@ -176,6 +181,7 @@ export class ControlPlane {
     opts.settings = { ...opts.settings, credentialSalt: opts.settings.credentialSalt ?? randomBytes(16).toString('base64url') };
     this.tls = opts.tls ? new TlsSource(opts.tls, { logger: this.log }) : undefined;
     this.ads = new AdsServer(opts.logger, this.tls ? { source: this.tls, allowed: mayHold } : undefined);
+    this.acme = new AcmeManager({ rebuild: () => this.acmeRebuild(), delivered: (ms) => this.delivered(ms) }, this.log.child({ plugin: 'acme' }), opts.acmeCa ? { ca: opts.acmeCa } : {});
     const denied = this.registry.add(new Counter('frontdesk_xds_denied_subscriptions_total', 'xDS subscriptions refused for the identity of the client certificate, by type and identity.'));
     this.ads.on('denied', (_n, identity, typeUrl) => denied.inc({ type: shortType(typeUrl), identity }));
     const delivering = () => (this.trace?.version !== undefined && !this.traceLogged ? this.trace : undefined);
@@ -300,7 +306,39 @@ export class ControlPlane {
   }
 
   private buildOptions() {
-    return { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined };
+    return { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined, acme: this.acme.state() };
+  }
+
+  /**
+   * The served config built again with what the ACME client holds now (a challenge to answer, a
+   * certificate obtained): from the texts last applied, so an edit with errors since never
+   * stands in the way. A file edit being built on the thread is built once more instead.
+   */
+  private async acmeRebuild(): Promise<void> {
+    if (this.stopped || !this.texts.length) return;
+    if (this.inflight) { this.rerun = true; await this.inflight; return; }
+    const started = Date.now();
+    try {
+      this.record(this.source, 'acme', started, this.applyTexts(++this.buildsStarted, this.texts, this.source, started));
+    } finally {
+      this.reloadCount++;
+    }
+  }
+
+  /** Resolves true when every connected node holds the snapshot served now (at least one node), false after `timeoutMs`. */
+  private delivered(timeoutMs: number): Promise<boolean> {
+    const done = () => {
+      const version = this.ads.snapshot?.version;
+      const nodes = this.ads.nodes();
+      return version !== undefined && nodes.length > 0 && nodes.every((n) => n.convergedVersion === version);
+    };
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => { if (done()) finish(true); };
+      const finish = (ok: boolean) => { clearTimeout(timer); this.ads.off('converged', check); resolve(ok); };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.ads.on('converged', check);
+    });
   }
 
   private async reloadOnceOffLoop(): Promise<ReloadOutcome> {
@@ -374,7 +412,7 @@ export class ControlPlane {
   private applyTexts(seq: number, texts: SourceText[], source: ConfigSource, started: number, trace?: EditTrace): ReloadOutcome {
     let compiled: ReturnType<typeof compileConfig>;
     try {
-      compiled = compileConfig(texts, { ir: this.opts.ir, settings: this.opts.settings, adminPort: this.opts.admin.port || undefined, cache: this.cache, onStage: trace && ((stage) => trace.mark(stage)) });
+      compiled = compileConfig(texts, { ...this.buildOptions(), cache: this.cache, onStage: trace && ((stage) => trace.mark(stage)) });
     } catch (e) {
       // A config the model accepted but translation cannot serve: a gap in validation.
       this.log.error({ err: (e as Error).stack }, 'translation failed');
@@ -411,6 +449,7 @@ export class ControlPlane {
     this.texts = texts;
     this.source = source;
     this.compiled = { model: built.model, ir: built.ir };
+    this.acme.configApplied(built.ir());
     if (this.ads.snapshot?.version === snapshot.version) {
       this.m.reloads.inc({ result: 'unchanged' });
       return { result: 'unchanged', version: snapshot.version, diagnostics: built.diagnostics };
@@ -506,6 +545,7 @@ export class ControlPlane {
       entities: this.ids,
       nodes: this.ads.nodes(),
       shedding: this.shedding.shedding(),
+      ...(this.acme.status() ? { acme: this.acme.status() } : {}),
     };
   }
 
@@ -530,6 +570,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.stopped = true;
     this.shedding.stop();
+    await this.acme.stop();
     this.watcher?.close();
     this.pems?.close();
     await this.builder?.close();

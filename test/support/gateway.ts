@@ -29,7 +29,7 @@ export interface Gateway {
 }
 
 /** Starts a control plane in-process and a real Envoy fed by it over ADS. */
-export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string; adminToken?: string; tls?: { controlPlane: TlsFiles; envoy: TlsFiles } } = {}): Promise<Gateway> {
+export async function startGateway(yaml: string, opts: { delta?: boolean; settings?: Partial<TranslateSettings>; cluster?: string; adminToken?: string; tls?: { controlPlane: TlsFiles; envoy: TlsFiles }; acmeCa?: string[] } = {}): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'frontdesk-e2e-'));
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(configFile, yaml);
@@ -46,6 +46,7 @@ export async function startGateway(yaml: string, opts: { delta?: boolean; settin
     ir: { defaultListener: { address: '127.0.0.1', port: proxyPort } },
     logger: process.env.FRONTDESK_TEST_LOG ? createLogger(process.env.FRONTDESK_TEST_LOG) : silentLogger(),
     adminToken: opts.adminToken,
+    ...(opts.acmeCa ? { acmeCa: opts.acmeCa } : {}),
   });
   const { xdsPort, adminPort } = await cp.start();
   const envoy = await EnvoyProcess.start({

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Enforcer, PluginDifference, PluginScope } from './definition.js';
 import { aclPlugin } from './acl.js';
+import { acmePlugin } from './acme.js';
 import { basicAuthPlugin } from './basic-auth.js';
 import { correlationIdPlugin } from './correlation-id.js';
 import { corsPlugin } from './cors.js';
@@ -44,7 +45,7 @@ export { KONG_PLUGINS_NOT_SERVED } from './kong-plugins.js';
  * derived from this one.
  */
 export const PLUGINS = [
-  aclPlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin, ldapAuthPlugin,
+  aclPlugin, acmePlugin, basicAuthPlugin, botDetectionPlugin, correlationIdPlugin, corsPlugin, fileLogPlugin, grpcGatewayPlugin, grpcWebPlugin, hmacAuthPlugin, httpLogPlugin, ipRestrictionPlugin, jwtPlugin, keyAuthPlugin, ldapAuthPlugin,
   opentelemetryPlugin, prometheusPlugin, proxyCachePlugin, rateLimiting, redirectPlugin, requestSizeLimitingPlugin, requestTerminationPlugin, requestTransformerPlugin,
   responseRateLimitingPlugin, responseTransformerPlugin, sessionPlugin, standardWebhooksPlugin, zipkinPlugin, preFunctionPlugin, postFunctionPlugin,
   datadogPlugin, logglyPlugin, statsdPlugin, syslogPlugin, tcpLogPlugin, udpLogPlugin, // the log companion's stream sinks

@@ -31,7 +31,7 @@ export const KONG_ENTITIES_NOT_SERVED: Readonly<Record<string, NotServed>> = {
   degraphql_routes: ns('the degraphql plugin (Enterprise) is not served', 'remove the list'),
   graphql_ratelimiting_advanced_cost_decoration: ns('the graphql-rate-limiting-advanced plugin (Enterprise) is not served', 'remove the list'),
   custom_plugins: ns('custom (Lua) plugins are not served', 'remove the list'),
-  acme_storage: ns('the acme plugin is not served', 'remove the list'),
+  acme_storage: ns('acme_storage is the acme plugin\'s "kong" storage (a database table)', 'remove the list: give the acme plugin storage "shm" or "redis"'),
 };
 
 const CREDENTIALS_NOT_SERVED = {

@@ -8,7 +8,7 @@ export const KONG_PLUGINS_PENDING: readonly string[] = [];
 
 /** Kong plugins (OSS and Enterprise, Kong 3.x) Frontdesk does not serve: loading one is an error naming it. */
 export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
-  'acme', 'ai-azure-content-safety', 'ai-prompt-compressor', 'ai-prompt-decorator', 'ai-prompt-guard', 'ai-prompt-template',
+  'ai-azure-content-safety', 'ai-prompt-compressor', 'ai-prompt-decorator', 'ai-prompt-guard', 'ai-prompt-template',
   'ai-proxy', 'ai-proxy-advanced', 'ai-rag-injector', 'ai-rate-limiting-advanced', 'ai-request-transformer',
   'ai-response-transformer', 'ai-semantic-cache', 'ai-semantic-prompt-guard', 'app-dynamics', 'application-registration',
   'aws-lambda', 'azure-functions', 'canary', 'confluent', 'datakit', 'degraphql', 'exit-transformer',
@@ -26,7 +26,6 @@ export const KONG_PLUGINS_NOT_SERVED: readonly string[] = [
 
 /** Why some of those are not served, and what to use instead (the hint of the error). */
 export const KONG_PLUGIN_NOTES: Readonly<Record<string, string>> = {
-  acme: 'Frontdesk does not answer ACME challenges or obtain certificates; put the certificates (from certbot, cert-manager or your CA) under certificates',
   'openid-connect': 'no OpenID Connect flows; verify your identity provider\'s tokens with jwt (jwks_uri on the jwt_secret, an extension)',
   oauth2: 'Frontdesk is no OAuth 2.0 authorization server; verify the tokens your authorization server issues with jwt',
 };

@@ -1,0 +1,280 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { acmeDomains, acmeOf, type AcmeState } from '../ir/acme.js';
+import type { GatewayIR } from '../ir/types.js';
+import type { Logger } from '../logger.js';
+import type { AcmeFeature } from '../model/plugins/acme.js';
+import { AcmeClient, generateAccountKey, type AcmeChallengeResponder } from '../acme/client.js';
+import { ACME_KEYS, openStore, type AcmeStore } from './acme-storage.js';
+
+const DAY_MS = 86_400_000;
+/** Kong's renewal timer runs once a day (handler.lua init_worker). */
+const CHECK_EVERY_MS = DAY_MS;
+/** How long a challenge may take to reach the Envoys before the CA is told to check it anyway. */
+const DELIVERY_TIMEOUT_MS = 10_000;
+/** Kong keeps a challenge's answer in the storage for an hour (lua-resty-acme's http-01). */
+const CHALLENGE_TTL_S = 3600;
+/** The lock a replica holds while it orders for a host (Kong: 30 s; orders may take longer). */
+const LOCK_TTL_S = 300;
+
+/** What the ACME manager needs of the control plane. */
+export interface AcmeHost {
+  /** Builds the served config again with the manager's state(); resolves when it is applied (or refused). */
+  rebuild(): Promise<void>;
+  /** Resolves when every connected Envoy holds the config now served (false: none did within the time). */
+  delivered(timeoutMs: number): Promise<boolean>;
+}
+
+export interface AcmeManagerOptions {
+  /** PEM roots trusted for the ACME server besides Node's (a private CA's, a test CA's). */
+  ca?: string[];
+  now?: () => number;
+}
+
+interface Held { cert: string; key: string; notAfter: number }
+
+/** What /status shows of the acme plugin. */
+export interface AcmeStatus {
+  directory: string;
+  storage: AcmeFeature['storage']['kind'];
+  domains: { domain: string; notAfter?: string; lastError?: string; retryAt?: string }[];
+}
+
+/**
+ * Kong's acme plugin's background work, for the control plane: for every name the config wants
+ * (ir/acme.ts acmeDomains), the certificate from the storage, else ordered from the CA over
+ * http-01 (the challenge answered by every Envoy's http listener, pushed as a route), and
+ * renewed renew_threshold_days before it expires; a failure waits fail_backoff_minutes. The
+ * certificates and challenges it holds go into every build (state()), so Envoy serves them.
+ */
+export class AcmeManager {
+  private feature?: AcmeFeature;
+  private featureKey = '';
+  private wanted: string[] = [];
+  private store?: AcmeStore;
+  private storeKey = '';
+  private readonly held = new Map<string, Held>();
+  private readonly challenges = new Map<string, string>();
+  private readonly errors = new Map<string, { error: string; retryAt: number }>();
+  private client?: { key: string; client: AcmeClient; account?: Promise<string> };
+  private running?: Promise<void>;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly host: AcmeHost, private readonly log: Logger, private readonly opts: AcmeManagerOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The certificates and challenges to serve now. */
+  state(): AcmeState {
+    return {
+      challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
+      certificates: [...this.held].map(([domain, h]) => ({ domain, cert: h.cert, key: h.key })),
+    };
+  }
+
+  /** After each config applied: what the acme plugin now asks for. */
+  configApplied(ir: GatewayIR | undefined): void {
+    if (this.stopped) return;
+    const feature = ir ? acmeOf(ir) : undefined;
+    if (!feature) {
+      if (this.feature) this.log.info('the acme plugin was removed: its certificates are no longer served');
+      this.feature = undefined;
+      this.featureKey = '';
+      this.wanted = [];
+      this.held.clear();
+      this.errors.clear();
+      void this.closeStore();
+      clearTimeout(this.timer);
+      return;
+    }
+    const wanted = acmeDomains(ir!);
+    const key = JSON.stringify(feature);
+    if (key === this.featureKey && wanted.join(',') === this.wanted.join(',')) return;
+    const storeKey = JSON.stringify(feature.storage);
+    if (storeKey !== this.storeKey) {
+      void this.closeStore();
+      this.held.clear();
+      this.store = openStore(feature.storage, (err) => this.log.warn({ err: err.message }, 'acme storage: redis connection trouble'));
+      this.storeKey = storeKey;
+    }
+    if (key !== this.featureKey) this.errors.clear();
+    this.feature = feature;
+    this.featureKey = key;
+    this.wanted = wanted;
+    this.kick();
+  }
+
+  /** Runs a pass now (or once more after the one running). */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return; }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (e) {
+          this.log.error({ err: (e as Error).message }, 'acme: the certificate check failed');
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => { this.running = undefined; this.schedule(); });
+  }
+
+  /** The next check: the earliest backoff's end, else Kong's daily renewal check. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (this.stopped || !this.feature) return;
+    const retries = [...this.errors.values()].map((e) => e.retryAt - this.now());
+    const wait = Math.max(1_000, Math.min(CHECK_EVERY_MS, ...retries));
+    this.timer = setTimeout(() => this.kick(), wait);
+    this.timer.unref();
+  }
+
+  /** One look at every wanted name: from the storage when it holds it, else from the CA. */
+  private async pass(): Promise<void> {
+    const feature = this.feature;
+    const store = this.store;
+    if (!feature || !store) return;
+    let changed = false;
+    for (const domain of [...this.held.keys()]) if (!this.wanted.includes(domain)) { this.held.delete(domain); changed = true; }
+    for (const domain of this.wanted) {
+      if (this.held.has(domain)) continue;
+      const stored = await this.loadStored(store, domain);
+      if (stored) { this.held.set(domain, stored); changed = true; }
+    }
+    if (changed) await this.host.rebuild();
+    for (const domain of this.wanted) {
+      if (this.stopped || feature !== this.feature) return;
+      const h = this.held.get(domain);
+      if (h && h.notAfter - feature.renewThresholdDays * DAY_MS > this.now()) continue;
+      const failed = this.errors.get(domain);
+      if (failed && failed.retryAt > this.now()) continue;
+      const backoff = Number(await store.get(ACME_KEYS.backoff(domain)));
+      if (backoff && backoff * 1000 > this.now()) {
+        this.errors.set(domain, { error: failed?.error ?? 'an earlier order failed (kept by another replica)', retryAt: backoff * 1000 });
+        continue;
+      }
+      if (!(await store.add(ACME_KEYS.lock(domain), 'placeholder', LOCK_TTL_S))) {
+        this.log.info({ domain }, 'acme: another replica is ordering this certificate');
+        continue;
+      }
+      try {
+        await this.order(feature, store, domain);
+        this.errors.delete(domain);
+      } catch (e) {
+        const error = (e as Error).message;
+        const retryAt = this.now() + feature.failBackoffMinutes * 60_000;
+        this.errors.set(domain, { error, retryAt });
+        this.log.error({ domain, err: error, retryAt: new Date(retryAt).toISOString() }, 'acme: could not obtain a certificate; trying again after fail_backoff_minutes');
+        if (feature.failBackoffMinutes > 0) await store.set(ACME_KEYS.backoff(domain), String(Math.floor(retryAt / 1000)), feature.failBackoffMinutes * 60).catch(() => undefined);
+      } finally {
+        await store.delete(ACME_KEYS.lock(domain)).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A certificate the storage holds for the name (Kong's `{cert, key}`), when it parses and covers the name. */
+  private async loadStored(store: AcmeStore, domain: string): Promise<Held | undefined> {
+    let text: string | undefined;
+    try {
+      text = await store.get(ACME_KEYS.certificate(domain));
+    } catch (e) {
+      this.log.warn({ domain, err: (e as Error).message }, 'acme: the storage could not be read');
+      return undefined;
+    }
+    if (!text) return undefined;
+    try {
+      const { cert, key } = JSON.parse(text) as { cert?: unknown; key?: unknown };
+      if (typeof cert !== 'string' || typeof key !== 'string') return undefined;
+      const x = new X509Certificate(cert);
+      if (!x.checkHost(domain) || !x.checkPrivateKey(createPrivateKey(key))) return undefined;
+      return { cert, key, notAfter: Date.parse(x.validTo) };
+    } catch {
+      this.log.warn({ domain }, 'acme: the stored certificate does not parse; ordering a new one');
+      return undefined;
+    }
+  }
+
+  private async accountClient(feature: AcmeFeature, store: AcmeStore): Promise<AcmeClient> {
+    const name = ACME_KEYS.account(feature.directoryUrl, feature.accountEmail);
+    const key = `${name}\n${JSON.stringify(feature.eab ?? null)}`;
+    if (this.client?.key !== key) {
+      let accountKey: KeyObject;
+      const stored = await store.get(name);
+      if (stored) {
+        accountKey = createPrivateKey((JSON.parse(stored) as { key: string }).key);
+      } else {
+        accountKey = generateAccountKey();
+        await store.set(name, JSON.stringify({ key: accountKey.export({ type: 'pkcs8', format: 'pem' }) }));
+      }
+      const client = new AcmeClient({ directoryUrl: feature.directoryUrl, accountKey, ...(this.opts.ca ? { ca: this.opts.ca } : {}) });
+      this.client = { key, client };
+    }
+    const c = this.client;
+    // termsOfServiceAgreed always, as lua-resty-acme sends it: configuring the plugin agrees (Kong
+    // asks for tos_accepted at load for Let's Encrypt's directories, as the loader does).
+    c.account ??= c.client.account({ email: feature.accountEmail, termsAgreed: true, ...(feature.eab ? { eab: feature.eab } : {}) })
+      .catch((e: unknown) => { c.account = undefined; throw e; });
+    await c.account;
+    return c.client;
+  }
+
+  private async order(feature: AcmeFeature, store: AcmeStore, domain: string): Promise<void> {
+    this.log.info({ domain, directory: feature.directoryUrl }, 'acme: ordering a certificate');
+    const client = await this.accountClient(feature, store);
+    const responder: AcmeChallengeResponder = {
+      present: async (token, keyAuthorization) => {
+        this.challenges.set(token, keyAuthorization);
+        await store.set(ACME_KEYS.challenge(token), keyAuthorization, CHALLENGE_TTL_S).catch(() => undefined);
+        await this.host.rebuild();
+        if (!(await this.host.delivered(DELIVERY_TIMEOUT_MS))) this.log.warn({ domain }, 'acme: no Envoy took the challenge in time; asking the CA to check anyway');
+      },
+      remove: async (token) => {
+        this.challenges.delete(token);
+        await store.delete(ACME_KEYS.challenge(token)).catch(() => undefined);
+        await this.host.rebuild();
+      },
+    };
+    const issued = await client.order([domain], responder, { certType: feature.certType, rsaKeySize: feature.rsaKeySize, ...(feature.preferredChain ? { preferredChain: feature.preferredChain } : {}) });
+    await store.set(ACME_KEYS.certificate(domain), JSON.stringify({ key: issued.key, cert: issued.certificate }));
+    await store.set(ACME_KEYS.renewConfig(domain), JSON.stringify({ host: domain, expire_at: Math.floor(issued.notAfter.getTime() / 1000) }));
+    if (feature !== this.feature || !this.wanted.includes(domain)) return;
+    this.held.set(domain, { cert: issued.certificate, key: issued.key, notAfter: issued.notAfter.getTime() });
+    this.log.info({ domain, notAfter: issued.notAfter.toISOString() }, 'acme: certificate obtained; serving it');
+    await this.host.rebuild();
+  }
+
+  status(): AcmeStatus | undefined {
+    if (!this.feature) return undefined;
+    return {
+      directory: this.feature.directoryUrl,
+      storage: this.feature.storage.kind,
+      domains: this.wanted.map((domain) => {
+        const h = this.held.get(domain);
+        const e = this.errors.get(domain);
+        return { domain, ...(h ? { notAfter: new Date(h.notAfter).toISOString() } : {}), ...(e ? { lastError: e.error, retryAt: new Date(e.retryAt).toISOString() } : {}) };
+      }),
+    };
+  }
+
+  /** Resolves when the pass running now (if any) has ended: tests and shutdown wait on it. */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async closeStore(): Promise<void> {
+    const s = this.store;
+    this.store = undefined;
+    this.storeKey = '';
+    await s?.close();
+  }
+
+  /** Stops at once: an order under way is dropped (its lock expires in the storage). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.closeStore();
+  }
+}

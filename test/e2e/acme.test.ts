@@ -1,0 +1,170 @@
+// Kong's acme plugin through a real Envoy and a real ACME CA (Pebble, Let's Encrypt's test
+// server): the control plane orders a certificate, Pebble's validation authority fetches the
+// http-01 challenge from Envoy's plain-HTTP listener (its DNS answers 127.0.0.1 for every name),
+// and Envoy then serves the issued certificate for that name on its https listener. Expected
+// behaviour is Kong's (kong/plugins/acme/handler.lua, client.lua): the challenge answered on
+// http before any auth plugin, a configured certificate winning over ACME's, the certificate kept
+// in the storage under Kong's keys (`kong_acme:cert_key:<host>` holding `{cert, key}`).
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { request } from 'node:http';
+import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import { selfSignedCert, yamlBlock } from '../support/certs.js';
+import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
+import { startGateway, type Gateway } from '../support/gateway.js';
+import { startPebble, type Pebble } from '../support/pebble.js';
+import { freePort } from '../support/ports.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { startEchoUpstream } from '../support/upstream.js';
+import { waitFor } from '../support/wait.js';
+
+const fallback = selfSignedCert(['fallback.test']);
+const own = selfSignedCert(['own.acme.test']);
+
+function gatewayYaml(plainPort: number, tlsPort: number, directoryUrl: string, redisPort: number, upstream: string): string {
+  return `_format_version: "3.0"
+certificates:
+  - id: fallback
+    cert: |
+${yamlBlock(fallback.cert, 6)}
+    key: |
+${yamlBlock(fallback.key, 6)}
+  - cert: |
+${yamlBlock(own.cert, 6)}
+    key: |
+${yamlBlock(own.key, 6)}
+    snis: [own.acme.test]
+listeners:
+  - { name: plain, address: 127.0.0.1, port: ${plainPort} }
+  - { name: tls, address: 127.0.0.1, port: ${tlsPort}, protocol: https }
+services:
+  - name: app
+    url: ${upstream}
+    routes:
+      - { name: site, paths: [/], hosts: [a.acme.test, own.acme.test, b.other.test] }
+plugins:
+  - name: key-auth
+  - name: acme
+    config:
+      account_email: ops@acme.test
+      api_uri: ${directoryUrl}
+      domains: ["*.acme.test"]
+      cert_type: ecc
+      storage: redis
+      storage_config:
+        redis: { host: 127.0.0.1, port: ${redisPort}, extra_options: { namespace: "edge:" } }
+`;
+}
+
+/** The certificate Envoy presents for `servername`, and whether it verifies against `ca`. */
+function handshake(port: number, servername: string, ca: string[]): Promise<{ authorized: boolean; error?: string; leaf: PeerCertificate; chain: number }> {
+  return new Promise((resolve, reject) => {
+    const socket: TLSSocket = connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+      const leaf = socket.getPeerCertificate(true);
+      let chain = 0;
+      for (let c: PeerCertificate | undefined = leaf; c && chain < 10; c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate === c ? undefined : (c as { issuerCertificate?: PeerCertificate }).issuerCertificate) chain++;
+      resolve({ authorized: socket.authorized, ...(socket.authorizationError ? { error: String(socket.authorizationError) } : {}), leaf, chain });
+      socket.end();
+    });
+    socket.setTimeout(5_000, () => socket.destroy(new Error('handshake timed out')));
+    socket.on('error', reject);
+  });
+}
+
+function plainGet(port: number, host: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject).end();
+  });
+}
+
+describe('acme: certificates from an ACME CA, challenges answered by Envoy', () => {
+  let dns: DnsStub;
+  let pebble: Pebble;
+  let redis: RedisServer;
+  let gw: Gateway;
+  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let plainPort: number;
+  let tlsPort: number;
+  let roots: string[];
+
+  before(async () => {
+    [plainPort, tlsPort] = [await freePort(), await freePort()];
+    dns = await startDnsStub();
+    redis = await startRedisServer();
+    pebble = await startPebble({ httpPort: plainPort, dnsServer: dns.address });
+    roots = await pebble.roots();
+    upstream = await startEchoUpstream('acme');
+    gw = await startGateway(gatewayYaml(plainPort, tlsPort, pebble.directoryUrl, redis.port, upstream.url), { acmeCa: [pebble.ca] });
+  });
+  after(async () => {
+    await gw?.stop();
+    await pebble?.stop();
+    await redis?.stop();
+    await dns?.close();
+    await upstream?.close();
+  });
+
+  test('the certificate is ordered over http-01 through Envoy, and Envoy serves it for its name', async () => {
+    const served = await waitFor(async () => {
+      const h = await handshake(tlsPort, 'a.acme.test', roots);
+      return h.authorized ? h : undefined;
+    }, 'Envoy to serve a certificate from the ACME CA for a.acme.test', 60_000, 200);
+    assert.match(served.leaf.subjectaltname ?? '', /DNS:a\.acme\.test/);
+    assert.ok(served.chain >= 2, 'the leaf and its issuer are served');
+    // Until then, and for names the plugin does not take, the configured default is served.
+    const other = await handshake(tlsPort, 'b.other.test', roots);
+    assert.equal(other.authorized, false);
+    assert.equal(other.leaf.fingerprint256, new X509Certificate(fallback.cert).fingerprint256);
+  });
+
+  test('a name a configured certificate serves keeps it (Kong\'s certificate phase yields to it)', async () => {
+    const h = await handshake(tlsPort, 'own.acme.test', roots);
+    assert.equal(h.leaf.fingerprint256, new X509Certificate(own.cert).fingerprint256);
+    assert.equal(gw.cp.status() && (gw.cp.status() as { acme: { domains: { domain: string }[] } }).acme.domains.some((d) => d.domain === 'own.acme.test'), false);
+  });
+
+  test('the challenge path is answered on http for the names the plugin takes, before any auth plugin', async () => {
+    const unknown = await plainGet(plainPort, 'a.acme.test', '/.well-known/acme-challenge/not-a-token-being-validated');
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(JSON.parse(unknown.body), { message: 'Not found' });
+    // A host the plugin does not take goes to its route, where the global key-auth answers.
+    const elsewhere = await plainGet(plainPort, 'b.other.test', '/.well-known/acme-challenge/not-a-token-being-validated');
+    assert.equal(elsewhere.status, 401);
+    const site = await plainGet(plainPort, 'a.acme.test', '/');
+    assert.equal(site.status, 401);
+  });
+
+  test('/status shows the name, its expiry and no error', () => {
+    const status = gw.cp.status() as { acme: { directory: string; storage: string; domains: { domain: string; notAfter?: string; lastError?: string }[] } };
+    assert.equal(status.acme.directory, pebble.directoryUrl);
+    assert.equal(status.acme.storage, 'redis');
+    const [d, ...more] = status.acme.domains;
+    assert.equal(more.length, 0);
+    assert.equal(d!.domain, 'a.acme.test');
+    assert.ok(Date.parse(d!.notAfter!) > Date.now());
+    assert.equal(d!.lastError, undefined);
+  });
+
+  test('kept in Redis under Kong\'s key: another control plane serves it with the CA gone', async () => {
+    const stored = JSON.parse(await redis.command('GET', 'edge:kong_acme:cert_key:a.acme.test')) as { cert: string; key: string };
+    const servedNow = await handshake(tlsPort, 'a.acme.test', roots);
+    assert.equal(new X509Certificate(stored.cert).fingerprint256, servedNow.leaf.fingerprint256);
+    await pebble.stop();
+    const [plain2, tls2] = [await freePort(), await freePort()];
+    const gw2 = await startGateway(gatewayYaml(plain2, tls2, pebble.directoryUrl, redis.port, upstream.url), { acmeCa: [pebble.ca] });
+    try {
+      const h = await waitFor(async () => {
+        const x = await handshake(tls2, 'a.acme.test', roots);
+        return x.authorized ? x : undefined;
+      }, 'the second gateway to serve the stored certificate', 20_000, 100);
+      assert.equal(h.leaf.fingerprint256, servedNow.leaf.fingerprint256);
+    } finally {
+      await gw2.stop();
+    }
+  });
+});
