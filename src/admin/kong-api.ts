@@ -4,6 +4,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdminAuth } from './admin-auth.js';
+import { acmeParams, serveAcme, type AcmeAdmin } from './acme-api.js';
 import { kongConfigError } from './declarative-errors.js';
 import { API_COLLECTIONS, CHILD_COLLECTIONS, fromApiBody, PARENT_FIELD, toApiEntity } from './kong-entities.js';
 import { cloneState, entityName, toDeclarative, uuid5, type Entity, type EntityKind, type FlatState } from './kong-state.js';
@@ -36,6 +37,8 @@ export interface KongApiBackend {
   proxyListen: string;
   pluginsAvailable(): string[];
   status(): { server: Record<string, unknown>; database: { reachable: boolean }; configuration_hash: string | null };
+  /** The acme plugin's certificates (Kong's /acme endpoints). */
+  acme?: AcmeAdmin;
 }
 
 type Send = (status: number, body: unknown) => void;
@@ -88,6 +91,14 @@ export class KongAdminApi {
       // (Frontdesk applies Kong's defaults itself when it loads the config).
       if (parts[1] === 'plugins' && parts[2] && this.backend.pluginsAvailable().includes(parts[2])) send(200, { fields: [{ config: { type: 'record', fields: [] } }] });
       else send(404, { message: 'Not found' });
+      return true;
+    }
+    if (parts[0] === 'acme' && this.backend.acme) {
+      const params = async () => {
+        const raw = method === 'GET' || method === 'HEAD' ? '' : await this.body(req);
+        return raw === undefined ? undefined : acmeParams(raw, String(req.headers['content-type'] ?? ''), url);
+      };
+      this.guard(serveAcme(parts, method, params, this.backend.acme, send, () => this.auth.check(req)), send);
       return true;
     }
     if (!ENTITY_SEGMENTS.includes(parts[0]!)) return false;

@@ -10,6 +10,8 @@ import type { GatewayIR, IrAcme, IrCertificate } from './types.js';
 export interface AcmeState {
   challenges: { token: string; keyAuthorization: string }[];
   certificates: { domain: string; cert: string; key: string }[];
+  /** Names ordered through the Admin API (POST /acme) beyond those the config names. */
+  requested?: string[];
 }
 
 export const NO_ACME_STATE: AcmeState = { challenges: [], certificates: [] };
@@ -31,16 +33,18 @@ export function acmeOf(ir: GatewayIR): AcmeFeature | undefined {
 }
 
 /**
- * The names to hold ACME certificates for: the acme plugin's exact `domains`, and the exact
- * host names of routes it takes (a `*` entry or allow_any_domain), less the names a configured
+ * The names to hold ACME certificates for: the acme plugin's exact `domains`, the exact host
+ * names of routes it takes (a `*` entry or allow_any_domain) and the names ordered through the
+ * Admin API it takes (`requested`), less the names a configured
  * certificate serves (Kong's certificate phase gives ACME's certificate only where it would
  * otherwise serve its default one) and IP addresses. Kong orders when a client first sends the
  * name; Frontdesk orders ahead, so the first client already gets the certificate. Sorted.
  */
-export function acmeDomains(ir: GatewayIR): string[] {
+export function acmeDomains(ir: GatewayIR, requested: readonly string[] = []): string[] {
   const acme = acmeOf(ir);
   if (!acme) return [];
   const names = new Set(acme.domains.exact);
+  for (const h of requested) if (acmeTakes(acme.domains, h)) names.add(h.toLowerCase());
   for (const r of ir.routes) {
     for (const h of r.hosts) {
       const host = h.replace(/:\d+$/, '').toLowerCase();
@@ -65,7 +69,7 @@ export const acmeCertificateKey = (domain: string) => `acme:${domain}`;
 export function applyAcme(ir: GatewayIR, state: AcmeState): GatewayIR {
   const acme = acmeOf(ir);
   if (!acme) return ir;
-  const wanted = new Set(acmeDomains(ir));
+  const wanted = new Set(acmeDomains(ir, state.requested));
   const certificates: IrCertificate[] = state.certificates
     .filter((c) => wanted.has(c.domain))
     .sort((a, b) => compareText(a.domain, b.domain))

@@ -2,7 +2,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { acmeDomains, acmeOf, type AcmeState } from '../ir/acme.js';
 import type { GatewayIR } from '../ir/types.js';
 import type { Logger } from '../logger.js';
-import type { AcmeFeature } from '../model/plugins/acme.js';
+import { acmeTakes, type AcmeFeature } from '../model/plugins/acme.js';
+import type { AcmeAdmin } from '../admin/acme-api.js';
 import { AcmeClient, generateAccountKey, type AcmeChallengeResponder } from '../acme/client.js';
 import { ACME_KEYS, openStore, type AcmeStore } from './acme-storage.js';
 
@@ -46,8 +47,12 @@ export interface AcmeStatus {
  * renewed renew_threshold_days before it expires; a failure waits fail_backoff_minutes. The
  * certificates and challenges it holds go into every build (state()), so Envoy serves them.
  */
-export class AcmeManager {
+export class AcmeManager implements AcmeAdmin {
   private feature?: AcmeFeature;
+  private ir?: GatewayIR;
+  /** Names ordered through POST /acme, kept in the storage so a restart serves them too. */
+  private readonly requested = new Set<string>();
+  private requestedLoaded?: Promise<void>;
   private featureKey = '';
   private wanted: string[] = [];
   private store?: AcmeStore;
@@ -71,6 +76,7 @@ export class AcmeManager {
     return {
       challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
       certificates: [...this.held].map(([domain, h]) => ({ domain, cert: h.cert, key: h.key })),
+      ...(this.requested.size ? { requested: [...this.requested].sort() } : {}),
     };
   }
 
@@ -81,23 +87,29 @@ export class AcmeManager {
     if (!feature) {
       if (this.feature) this.log.info('the acme plugin was removed: its certificates are no longer served');
       this.feature = undefined;
+      this.ir = undefined;
       this.featureKey = '';
       this.wanted = [];
       this.held.clear();
+      this.requested.clear();
       this.errors.clear();
       void this.closeStore();
       clearTimeout(this.timer);
       return;
     }
-    const wanted = acmeDomains(ir!);
+    this.ir = ir;
+    const wanted = acmeDomains(ir!, [...this.requested]);
     const key = JSON.stringify(feature);
     if (key === this.featureKey && wanted.join(',') === this.wanted.join(',')) return;
     const storeKey = JSON.stringify(feature.storage);
     if (storeKey !== this.storeKey) {
       void this.closeStore();
       this.held.clear();
-      this.store = openStore(feature.storage, (err) => this.log.warn({ err: err.message }, 'acme storage: redis connection trouble'));
+      this.requested.clear();
+      const store = openStore(feature.storage, (err) => this.log.warn({ err: err.message }, 'acme storage: redis connection trouble'));
+      this.store = store;
       this.storeKey = storeKey;
+      this.requestedLoaded = this.loadRequested(store);
     }
     if (key !== this.featureKey) this.errors.clear();
     this.feature = feature;
@@ -132,8 +144,21 @@ export class AcmeManager {
     this.timer.unref();
   }
 
+  /** The names POST /acme ordered before (the storage's list), wanted again. */
+  private async loadRequested(store: AcmeStore): Promise<void> {
+    try {
+      const list = JSON.parse((await store.get(ACME_KEYS.requested)) ?? '[]') as unknown;
+      if (store !== this.store || !Array.isArray(list)) return;
+      for (const h of list) if (typeof h === 'string') this.requested.add(h);
+      if (this.ir) this.wanted = acmeDomains(this.ir, [...this.requested]);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'acme: the names ordered through the Admin API could not be read from the storage');
+    }
+  }
+
   /** One look at every wanted name: from the storage when it holds it, else from the CA. */
   private async pass(): Promise<void> {
+    await this.requestedLoaded;
     const feature = this.feature;
     const store = this.store;
     if (!feature || !store) return;
@@ -149,29 +174,88 @@ export class AcmeManager {
       if (this.stopped || feature !== this.feature) return;
       const h = this.held.get(domain);
       if (h && h.notAfter - feature.renewThresholdDays * DAY_MS > this.now()) continue;
-      const failed = this.errors.get(domain);
-      if (failed && failed.retryAt > this.now()) continue;
-      const backoff = Number(await store.get(ACME_KEYS.backoff(domain)));
-      if (backoff && backoff * 1000 > this.now()) {
-        this.errors.set(domain, { error: failed?.error ?? 'an earlier order failed (kept by another replica)', retryAt: backoff * 1000 });
-        continue;
-      }
-      if (!(await store.add(ACME_KEYS.lock(domain), 'placeholder', LOCK_TTL_S))) {
-        this.log.info({ domain }, 'acme: another replica is ordering this certificate');
-        continue;
-      }
-      try {
-        await this.order(feature, store, domain);
-        this.errors.delete(domain);
-      } catch (e) {
-        const error = (e as Error).message;
-        const retryAt = this.now() + feature.failBackoffMinutes * 60_000;
-        this.errors.set(domain, { error, retryAt });
-        this.log.error({ domain, err: error, retryAt: new Date(retryAt).toISOString() }, 'acme: could not obtain a certificate; trying again after fail_backoff_minutes');
-        if (feature.failBackoffMinutes > 0) await store.set(ACME_KEYS.backoff(domain), String(Math.floor(retryAt / 1000)), feature.failBackoffMinutes * 60).catch(() => undefined);
-      } finally {
-        await store.delete(ACME_KEYS.lock(domain)).catch(() => undefined);
-      }
+      await this.update(feature, store, domain).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Kong's update_certificate: unless an earlier failure's backoff still runs or another replica
+   * holds the name's lock, orders the certificate; a failure starts the backoff. Rejects with
+   * the reason it did not obtain one.
+   */
+  private async update(feature: AcmeFeature, store: AcmeStore, domain: string): Promise<void> {
+    const failed = this.errors.get(domain);
+    const backoff = Math.max(failed?.retryAt ?? 0, Number(await store.get(ACME_KEYS.backoff(domain))) * 1000 || 0);
+    if (backoff > this.now()) {
+      this.errors.set(domain, { error: failed?.error ?? 'an earlier order failed (on another replica)', retryAt: backoff });
+      throw new Error(`please try again in ${Math.ceil((backoff - this.now()) / 1000)} seconds for host ${domain} because of previous failure; this is configurable with config.fail_backoff_minutes`);
+    }
+    if (!(await store.add(ACME_KEYS.lock(domain), 'placeholder', LOCK_TTL_S))) {
+      this.log.info({ domain }, 'acme: another order for this name is running');
+      throw new Error(`an order for ${domain} is already running`);
+    }
+    try {
+      await this.order(feature, store, domain);
+      this.errors.delete(domain);
+    } catch (e) {
+      const error = (e as Error).message;
+      const retryAt = this.now() + feature.failBackoffMinutes * 60_000;
+      this.errors.set(domain, { error, retryAt });
+      this.log.error({ domain, err: error, retryAt: new Date(retryAt).toISOString() }, 'acme: could not obtain a certificate; trying again after fail_backoff_minutes');
+      if (feature.failBackoffMinutes > 0) await store.set(ACME_KEYS.backoff(domain), String(Math.floor(retryAt / 1000)), feature.failBackoffMinutes * 60).catch(() => undefined);
+      throw e;
+    } finally {
+      await store.delete(ACME_KEYS.lock(domain)).catch(() => undefined);
+    }
+  }
+
+  configured(): boolean {
+    return this.feature !== undefined;
+  }
+
+  inDomains(host: string): boolean {
+    return this.feature !== undefined && acmeTakes({ ...this.feature.domains, any: false }, host);
+  }
+
+  /** POST /acme: the host's certificate ordered now (a name the plugin takes, though the config does not name it, is kept and served too). */
+  async create(host: string): Promise<void> {
+    const feature = this.feature;
+    const store = this.store;
+    if (!feature || !store) throw new Error('the acme plugin is not configured');
+    if (!acmeTakes(feature.domains, host)) throw new Error(`${host} is not a name the acme plugin takes (config.domains, config.allow_any_domain): its certificate would not be served`);
+    await this.requestedLoaded;
+    if (!this.wanted.includes(host)) {
+      this.requested.add(host);
+      await store.set(ACME_KEYS.requested, JSON.stringify([...this.requested].sort()));
+      if (this.ir) this.wanted = acmeDomains(this.ir, [...this.requested]);
+    }
+    if (!this.wanted.includes(host)) throw new Error(`${host} is served by a configured certificate`);
+    await this.update(feature, store, host);
+  }
+
+  /** PATCH /acme: the renewal check, now. */
+  renew(): void {
+    this.kick();
+  }
+
+  async certificates(): Promise<{ host: string; cert: string }[]> {
+    const out: { host: string; cert: string }[] = [];
+    for (const host of this.wanted) {
+      const cert = await this.certificate(host);
+      if (cert) out.push({ host, cert });
+    }
+    return out;
+  }
+
+  async certificate(host: string): Promise<string | undefined> {
+    const held = this.held.get(host);
+    if (held) return held.cert;
+    const text = await this.store?.get(ACME_KEYS.certificate(host));
+    try {
+      const cert = text ? (JSON.parse(text) as { cert?: unknown }).cert : undefined;
+      return typeof cert === 'string' ? cert : undefined;
+    } catch {
+      return undefined;
     }
   }
 

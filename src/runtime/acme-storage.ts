@@ -24,6 +24,8 @@ export const ACME_KEYS = {
   backoff: (host: string) => `kong_acme:fail_backoff:${host}`,
   lock: (host: string) => `kong_acme:update_lock:${host}`,
   challenge: (token: string) => `${token}#http-01`,
+  /** Frontdesk's own: the names ordered through POST /acme (Kong lists its renew_config keys with SCAN instead). */
+  requested: 'frontdesk_acme:requested_hosts',
 };
 
 /** storage "shm": this control plane's memory (Kong's shared dict: one node's), gone with the process. */

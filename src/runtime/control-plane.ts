@@ -524,6 +524,7 @@ export class ControlPlane {
       proxyListen: `${this.opts.ir.defaultListener.address}:${this.opts.ir.defaultListener.port}`,
       pluginsAvailable: () => knownPluginNames().slice().sort(),
       status: () => ({ server: {}, database: { reachable: true }, configuration_hash: this.ads.snapshot?.version ?? null }),
+      acme: this.acme,
     };
   }
 

@@ -150,6 +150,48 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
     assert.equal(d!.lastError, undefined);
   });
 
+  test('Kong\'s Admin API describes the certificates the storage holds (GET /acme/certificates)', async () => {
+    const served = await handshake(tlsPort, 'a.acme.test', roots);
+    const list = await fetch(`${gw.admin}/acme/certificates`);
+    assert.equal(list.status, 200);
+    const { data } = await list.json() as { data: Record<string, unknown>[] };
+    assert.deepEqual(data, [{
+      // Kong's parse_certkey: the SHA-1 digest and the serial as colon-separated hex, dates as
+      // os.date's (UTC here); the host from the subject CN, which Pebble leaves out: the SAN's.
+      digest: served.leaf.fingerprint,
+      host: 'a.acme.test',
+      issuer_cn: served.leaf.issuer.CN,
+      not_before: new Date(served.leaf.valid_from).toISOString().replace('T', ' ').slice(0, 19),
+      not_after: new Date(served.leaf.valid_to).toISOString().replace('T', ' ').slice(0, 19),
+      valid: true,
+      serial_number: served.leaf.serialNumber.match(/../g)!.join(':'),
+      pubkey_type: 'id-ecPublicKey',
+    }]);
+    const one = await fetch(`${gw.admin}/acme/certificates/a.acme.test`);
+    assert.deepEqual((await one.json() as { data: unknown }).data, data[0]);
+    assert.equal((await fetch(`${gw.admin}/acme/certificates/none.acme.test`)).status, 404);
+  });
+
+  test('POST /acme orders a certificate now for a name the plugin takes, and Envoy serves it; PATCH /acme runs the renewal check', async () => {
+    const post = (body: string) => fetch(`${gw.admin}/acme`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const created = await post('host=c.acme.test');
+    assert.deepEqual([created.status, await created.json()], [201, { message: 'certificate for host c.acme.test is created' }]);
+    const h = await waitFor(async () => {
+      const x = await handshake(tlsPort, 'c.acme.test', roots);
+      return x.authorized ? x : undefined;
+    }, 'Envoy to serve the certificate POST /acme ordered', 20_000, 100);
+    assert.match(h.leaf.subjectaltname ?? '', /DNS:c\.acme\.test/);
+    // Kong's answers for what it refuses.
+    const noHost = await post('');
+    assert.deepEqual([noHost.status, await noHost.json()], [400, { message: 'host must be provided and containing a single domain' }]);
+    const withPort = await post('host=c.acme.test:8443');
+    assert.deepEqual([withPort.status, await withPort.json()], [400, { message: 'port is not allowed in host' }]);
+    const sanity = await post('host=b.other.test&test_http_challenge_flow=true');
+    assert.deepEqual([sanity.status, await sanity.json()], [400, { message: 'problem found running sanity check for b.other.test: host is not included in plugin config.domains' }]);
+    const renew = await fetch(`${gw.admin}/acme`, { method: 'PATCH' });
+    assert.deepEqual([renew.status, await renew.json()], [202, { message: 'Renewal process started successfully' }]);
+  });
+
   test('kept in Redis under Kong\'s key: another control plane serves it with the CA gone', async () => {
     const stored = JSON.parse(await redis.command('GET', 'edge:kong_acme:cert_key:a.acme.test')) as { cert: string; key: string };
     const servedNow = await handshake(tlsPort, 'a.acme.test', roots);
