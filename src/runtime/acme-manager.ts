@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { acmeDomains, acmeOf, type AcmeState } from '../ir/acme.js';
 import type { GatewayIR } from '../ir/types.js';
 import type { Logger } from '../logger.js';
@@ -33,6 +33,16 @@ export interface AcmeManagerOptions {
 
 interface Held { cert: string; key: string; notAfter: number }
 
+/** What replicas on one storage tell each other (AcmeStore.publish). */
+interface AcmeEvent {
+  from: string;
+  kind: 'challenge' | 'challenge-removed' | 'certificate' | 'ack';
+  token?: string;
+  host?: string;
+  /** ack: the replica whose challenge this replica's Envoys now hold. */
+  to?: string;
+}
+
 /** What /status shows of the acme plugin. */
 export interface AcmeStatus {
   directory: string;
@@ -59,6 +69,13 @@ export class AcmeManager implements AcmeAdmin {
   private storeKey = '';
   private readonly held = new Map<string, Held>();
   private readonly challenges = new Map<string, string>();
+  /** Challenges another replica on the storage is answering: this replica's Envoys answer them too (the CA may reach any). */
+  private readonly foreign = new Map<string, string>();
+  /** This replica, to the others on the storage. */
+  private readonly me = randomUUID();
+  private subscribed = false;
+  /** Challenges waiting for the other replicas' Envoys to hold them: token → the replicas that said so. */
+  private readonly acks = new Map<string, { need: number; got: Set<string>; done: () => void }>();
   private readonly errors = new Map<string, { error: string; retryAt: number }>();
   private client?: { key: string; client: AcmeClient; account?: Promise<string> };
   private running?: Promise<void>;
@@ -74,7 +91,7 @@ export class AcmeManager implements AcmeAdmin {
   /** The certificates and challenges to serve now. */
   state(): AcmeState {
     return {
-      challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
+      challenges: [...new Map([...this.foreign, ...this.challenges])].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
       certificates: [...this.held].map(([domain, h]) => ({ domain, cert: h.cert, key: h.key })),
       ...(this.requested.size ? { requested: [...this.requested].sort() } : {}),
     };
@@ -110,6 +127,12 @@ export class AcmeManager implements AcmeAdmin {
       this.store = store;
       this.storeKey = storeKey;
       this.requestedLoaded = this.loadRequested(store);
+      this.subscribed = false;
+      this.foreign.clear();
+      if (store.subscribe) {
+        store.subscribe((m) => void this.onEvent(store, m)).then(() => { if (store === this.store) this.subscribed = true; })
+          .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'acme: not listening to the other replicas on the storage'));
+      }
     }
     if (key !== this.featureKey) this.errors.clear();
     this.feature = feature;
@@ -206,6 +229,72 @@ export class AcmeManager implements AcmeAdmin {
       throw e;
     } finally {
       await store.delete(ACME_KEYS.lock(domain)).catch(() => undefined);
+    }
+  }
+
+  private async publish(store: AcmeStore, e: Omit<AcmeEvent, 'from'>): Promise<number> {
+    if (!store.publish) return 0;
+    try {
+      const n = await store.publish(JSON.stringify({ from: this.me, ...e }));
+      return this.subscribed ? n - 1 : n;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'acme: the other replicas could not be told');
+      return 0;
+    }
+  }
+
+  /** Another replica's news: a challenge to answer too (and say when this replica's Envoys hold it), one done, a certificate obtained. */
+  private async onEvent(store: AcmeStore, raw: string): Promise<void> {
+    let e: AcmeEvent;
+    try { e = JSON.parse(raw) as AcmeEvent; } catch { return; }
+    if (e.from === this.me || store !== this.store || this.stopped) return;
+    try {
+      if (e.kind === 'ack' && e.to === this.me && e.token) {
+        const w = this.acks.get(e.token);
+        w?.got.add(e.from);
+        if (w && w.got.size >= w.need) w.done();
+      } else if (e.kind === 'challenge' && e.token) {
+        const keyAuthorization = await store.get(ACME_KEYS.challenge(e.token));
+        if (!keyAuthorization) return;
+        this.foreign.set(e.token, keyAuthorization);
+        await this.host.rebuild();
+        if (await this.host.delivered(DELIVERY_TIMEOUT_MS)) await this.publish(store, { kind: 'ack', token: e.token, to: e.from });
+      } else if (e.kind === 'challenge-removed' && e.token) {
+        if (this.foreign.delete(e.token)) await this.host.rebuild();
+      } else if (e.kind === 'certificate' && e.host) {
+        if (!this.wanted.includes(e.host)) await this.loadRequested(store);
+        if (!this.wanted.includes(e.host)) return;
+        const stored = await this.loadStored(store, e.host);
+        const mine = this.held.get(e.host);
+        if (stored && (!mine || stored.notAfter > mine.notAfter)) {
+          this.held.set(e.host, stored);
+          this.errors.delete(e.host);
+          await this.host.rebuild();
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, event: e.kind }, 'acme: an event from another replica could not be acted on');
+    }
+  }
+
+  /** Tells the other replicas of a challenge and waits (at most DELIVERY_TIMEOUT_MS) until their Envoys hold it too. */
+  private async shareChallenge(store: AcmeStore, token: string, domain: string): Promise<void> {
+    if (!store.publish) return;
+    let done!: () => void;
+    const all = new Promise<void>((r) => { done = r; });
+    const wait = { need: Infinity, got: new Set<string>(), done };
+    this.acks.set(token, wait);
+    try {
+      const others = await this.publish(store, { kind: 'challenge', token });
+      wait.need = others;
+      if (wait.got.size >= others) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), DELIVERY_TIMEOUT_MS); });
+      const ok = await Promise.race([all.then(() => true), late]);
+      clearTimeout(timer);
+      if (!ok) this.log.warn({ domain, replicas: others, answered: wait.got.size }, 'acme: not every replica\'s Envoys took the challenge in time; asking the CA to check anyway');
+    } finally {
+      this.acks.delete(token);
     }
   }
 
@@ -314,16 +403,19 @@ export class AcmeManager implements AcmeAdmin {
         await store.set(ACME_KEYS.challenge(token), keyAuthorization, CHALLENGE_TTL_S).catch(() => undefined);
         await this.host.rebuild();
         if (!(await this.host.delivered(DELIVERY_TIMEOUT_MS))) this.log.warn({ domain }, 'acme: no Envoy took the challenge in time; asking the CA to check anyway');
+        await this.shareChallenge(store, token, domain);
       },
       remove: async (token) => {
         this.challenges.delete(token);
         await store.delete(ACME_KEYS.challenge(token)).catch(() => undefined);
+        await this.publish(store, { kind: 'challenge-removed', token });
         await this.host.rebuild();
       },
     };
     const issued = await client.order([domain], responder, { certType: feature.certType, rsaKeySize: feature.rsaKeySize, ...(feature.preferredChain ? { preferredChain: feature.preferredChain } : {}) });
     await store.set(ACME_KEYS.certificate(domain), JSON.stringify({ key: issued.key, cert: issued.certificate }));
     await store.set(ACME_KEYS.renewConfig(domain), JSON.stringify({ host: domain, expire_at: Math.floor(issued.notAfter.getTime() / 1000) }));
+    await this.publish(store, { kind: 'certificate', host: domain });
     if (feature !== this.feature || !this.wanted.includes(domain)) return;
     this.held.set(domain, { cert: issued.certificate, key: issued.key, notAfter: issued.notAfter.getTime() });
     this.log.info({ domain, notAfter: issued.notAfter.toISOString() }, 'acme: certificate obtained; serving it');

@@ -14,6 +14,13 @@ export interface AcmeStore {
   add(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Replicas on one storage tell each other of challenges and certificates (redis: pub/sub on
+   * `<namespace>frontdesk_acme:events`). publish resolves to the number of subscribers that got
+   * the message (this one's own subscription included).
+   */
+  publish?(message: string): Promise<number>;
+  subscribe?(onMessage: (message: string) => void): Promise<void>;
 }
 
 /** Kong's key names (kong/plugins/acme/client.lua, reserved_words.lua, lua-resty-acme's http-01). */
@@ -59,7 +66,8 @@ export class MemoryStore implements AcmeStore {
 /** storage "redis": shared by every control plane replica (and any Kong node) on it; keys under the namespace. */
 export class RedisAcmeStore implements AcmeStore {
   private readonly client: RedisClient;
-  constructor(private readonly storage: Extract<AcmeStorage, { kind: 'redis' }>, onError: (err: Error) => void) {
+  private subscriber?: RedisClient;
+  constructor(private readonly storage: Extract<AcmeStorage, { kind: 'redis' }>, private readonly onError: (err: Error) => void) {
     const r = storage.redis;
     this.client = createRedisClient({
       host: r.host, port: r.port, database: r.database,
@@ -72,15 +80,27 @@ export class RedisAcmeStore implements AcmeStore {
 
   private key(k: string): string { return `${this.storage.namespace}${k}`; }
 
-  /** The client fails commands while it is not connected (no offline queue): wait for it, as long as its timeout. */
-  private async ready(): Promise<RedisClient> {
-    if (this.client.status === 'ready') return this.client;
+  /** A client fails commands while it is not connected (no offline queue): wait for it, as long as its timeout. */
+  private async ready(client = this.client): Promise<RedisClient> {
+    if (client.status === 'ready') return client;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { this.client.off('ready', onReady); reject(new Error(`redis ${this.storage.redis.host}:${this.storage.redis.port} is not reachable`)); }, this.storage.redis.timeoutMs);
+      const timer = setTimeout(() => { client.off('ready', onReady); reject(new Error(`redis ${this.storage.redis.host}:${this.storage.redis.port} is not reachable`)); }, this.storage.redis.timeoutMs);
       const onReady = () => { clearTimeout(timer); resolve(); };
-      this.client.once('ready', onReady);
+      client.once('ready', onReady);
     });
-    return this.client;
+    return client;
+  }
+
+  private get channel(): string { return this.key('frontdesk_acme:events'); }
+
+  async publish(message: string): Promise<number> { return (await this.ready()).publish(this.channel, message); }
+
+  async subscribe(onMessage: (message: string) => void): Promise<void> {
+    // A subscribed connection takes no other command: a second one (ioredis subscribes it again after a reconnect).
+    const sub = (this.subscriber ??= this.client.duplicate());
+    sub.on('error', this.onError);
+    sub.on('message', (channel: string, message: string) => { if (channel === this.channel) onMessage(message); });
+    await (await this.ready(sub)).subscribe(this.channel);
   }
 
   async get(key: string): Promise<string | undefined> { return (await (await this.ready()).get(this.key(key))) ?? undefined; }
@@ -97,7 +117,10 @@ export class RedisAcmeStore implements AcmeStore {
 
   async delete(key: string): Promise<void> { await (await this.ready()).del(this.key(key)); }
 
-  async close(): Promise<void> { this.client.disconnect(); }
+  async close(): Promise<void> {
+    this.client.disconnect();
+    this.subscriber?.disconnect();
+  }
 }
 
 /** The store a storage names. */
