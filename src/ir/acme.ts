@@ -12,6 +12,8 @@ export interface AcmeState {
   certificates: { domain: string; cert: string; key: string }[];
   /** Names ordered through the Admin API (POST /acme) beyond those the config names. */
   requested?: string[];
+  /** What an https listener with no certificate of its own serves to names ACME has none for (Kong's default certificate). */
+  defaultCertificate?: { cert: string; key: string };
 }
 
 export const NO_ACME_STATE: AcmeState = { challenges: [], certificates: [] };
@@ -57,11 +59,18 @@ export function acmeDomains(ir: GatewayIR, requested: readonly string[] = []): s
 
 /** The certificate resource of an ACME certificate (its key names it apart from the config's). */
 export const acmeCertificateKey = (domain: string) => `acme:${domain}`;
+const DEFAULT_KEY = 'acme:default';
+
+/** Whether an https listener of the config has no certificate of its own (with the acme plugin, it may: it then serves a default). */
+export function acmeNeedsDefault(ir: GatewayIR): boolean {
+  return acmeOf(ir) !== undefined && ir.listeners.some((l) => l.protocol === 'https' && l.certificates.length === 0);
+}
 
 /**
  * The IR with what the ACME client holds: its certificates served on every https listener
  * for their names (after the configured ones, so a listener's default certificate stays the
- * configured first one), and its challenges for the http listeners' challenge routes. Only the
+ * configured first one; a listener with none serves `defaultCertificate` by default), and its
+ * challenges for the http listeners' challenge routes. Only the
  * names acmeDomains gives are served: a certificate for a name the config no longer wants, or
  * one a configured certificate now serves, drops out. The IR given is not changed (its
  * objects are shared with the next build).
@@ -79,10 +88,14 @@ export function applyAcme(ir: GatewayIR, state: AcmeState): GatewayIR {
     .sort((a, b) => compareText(a.token, b.token));
   const ownAcme: IrAcme = { domains: acme.domains, challenges };
   const keys = certificates.map((c) => c.key);
+  const fallback = state.defaultCertificate && acmeNeedsDefault(ir) ? state.defaultCertificate : undefined;
+  if (fallback) certificates.unshift({ key: DEFAULT_KEY, cert: fallback.cert, keyPem: fallback.key, snis: [], acme: true });
   return {
     ...ir,
     certificates: [...ir.certificates, ...certificates],
-    listeners: keys.length ? ir.listeners.map((l) => (l.protocol === 'https' ? { ...l, certificates: [...l.certificates, ...keys] } : l)) : ir.listeners,
+    listeners: keys.length || fallback
+      ? ir.listeners.map((l) => (l.protocol === 'https' ? { ...l, certificates: [...(l.certificates.length || !fallback ? l.certificates : [DEFAULT_KEY]), ...keys] } : l))
+      : ir.listeners,
     acme: ownAcme,
   };
 }

@@ -65,7 +65,8 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
   const routes = loadRoutes(rep, refs, flat.routes, services, legacy, options.models);
   const consumers = loadConsumers(rep, refs, flat.consumers, flat.credentials);
   const caCertificates = loadCaCertificates(rep, flat.caCertificates);
-  const listeners = loadListeners(rep, refs, flat.listeners, certificates, routes.routes);
+  const acme = flat.plugins.some((p) => p.value.name === 'acme' && p.value.enabled !== false);
+  const listeners = loadListeners(rep, refs, flat.listeners, certificates, routes.routes, acme);
   const plugins = scopePlugins(rep, refs, flat.plugins, services, routes);
 
   const findings = withoutCascades(rep, flat.plugins, [ // the cross checks, once everything has loaded

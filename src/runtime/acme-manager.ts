@@ -6,6 +6,7 @@ import { acmeTakes, type AcmeFeature } from '../model/plugins/acme.js';
 import type { AcmeAdmin } from '../admin/acme-api.js';
 import { AcmeClient, generateAccountKey, type AcmeChallengeResponder } from '../acme/client.js';
 import { ACME_KEYS, openStore, type AcmeStore } from './acme-storage.js';
+import { defaultServerCertificate } from './certs.js';
 
 const DAY_MS = 86_400_000;
 /** Kong's renewal timer runs once a day (handler.lua init_worker). */
@@ -94,6 +95,8 @@ export class AcmeManager implements AcmeAdmin {
       challenges: [...new Map([...this.foreign, ...this.challenges])].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
       certificates: [...this.held].map(([domain, h]) => ({ domain, cert: h.cert, key: h.key })),
       ...(this.requested.size ? { requested: [...this.requested].sort() } : {}),
+      // The process's default certificate, so that a build on the worker thread serves the same one.
+      ...(this.feature ? { defaultCertificate: defaultServerCertificate() } : {}),
     };
   }
 

@@ -132,3 +132,30 @@ export function writeCerts(dir: string, plan: CertPlan): { files: string[]; caCr
   }
   return { files, caCreated };
 }
+
+let processDefault: Pem | undefined;
+
+/**
+ * The certificate an https listener with none of its own serves (Kong's default certificate,
+ * made at start: self-signed, CN localhost): one per process, so every build serves the same.
+ * Only the acme plugin's listeners need it, until ACME's certificates cover their names.
+ */
+export function defaultServerCertificate(): Pem {
+  if (processDefault) return processDefault;
+  const k = rsaKey();
+  const cert = forge.pki.createCertificate();
+  cert.serialNumber = serial();
+  cert.publicKey = forge.pki.setRsaPublicKey(k.key.n, k.key.e);
+  validity(cert, 3650);
+  const subject = [{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: 'frontdesk default certificate' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] },
+  ]);
+  cert.sign(k.key, forge.md.sha256.create());
+  return (processDefault = { cert: forge.pki.certificateToPem(cert), key: k.pem });
+}

@@ -1,5 +1,6 @@
 import { formatDiagnostic, type Diagnostic } from '../errors.js';
-import { applyAcme, NO_ACME_STATE, type AcmeState } from '../ir/acme.js';
+import { acmeNeedsDefault, applyAcme, NO_ACME_STATE, type AcmeState } from '../ir/acme.js';
+import { defaultServerCertificate } from './certs.js';
 import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
 import { loadConfig } from '../model/load.js';
@@ -75,7 +76,9 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   const protos = resolveProtos(pems.model, texts);
   lap('files');
   if (!protos.model) return { ok: false, diagnostics: [...loaded.diagnostics, ...protos.diagnostics], watchFiles: pems.files, timings };
-  const ir = applyAcme(buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS, options.cache?.ir), options.acme ?? NO_ACME_STATE);
+  const built = buildIR(protos.model, options.ir ?? DEFAULT_IR_OPTIONS, options.cache?.ir);
+  const acme = options.acme ?? NO_ACME_STATE;
+  const ir = applyAcme(built, acme.defaultCertificate || !acmeNeedsDefault(built) ? acme : { ...acme, defaultCertificate: defaultServerCertificate() });
   lap('ir');
   const translation = translate(ir, options.settings ?? DEFAULT_SETTINGS, HTTP_FILTERS, options.cache?.memo);
   lap('translate');

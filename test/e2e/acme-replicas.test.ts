@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { selfSignedCert, yamlBlock } from '../support/certs.js';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { startPebble, type Pebble } from '../support/pebble.js';
@@ -16,16 +15,9 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startEchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
 
-const fallback = selfSignedCert(['fallback.test']);
-
 function replicaYaml(plain: number, tls: number, directoryUrl: string, redisPort: number, upstream: string, hosts: string[]): string {
+  // No certificate of its own: the https listener serves ACME's, and a default to other names.
   return `_format_version: "3.0"
-certificates:
-  - id: fallback
-    cert: |
-${yamlBlock(fallback.cert, 6)}
-    key: |
-${yamlBlock(fallback.key, 6)}
 listeners:
   - { name: plain, address: 127.0.0.1, port: ${plain} }
   - { name: tls, address: 127.0.0.1, port: ${tls}, protocol: https }
@@ -99,6 +91,13 @@ describe('acme with replicas: challenges and certificates shared over the storag
     assert.match(h.leaf.subjectaltname ?? '', /DNS:r\.acme\.test/);
     // A neither wants the name nor ordered anything: only B's challenge, shared, got it issued.
     assert.deepEqual((a.cp.status() as { acme: { domains: unknown[] } }).acme.domains, []);
+  });
+
+  test('with no certificate configured, a name ACME has none for gets the default certificate (Kong\'s: self-signed, CN localhost)', async () => {
+    const h = await served(ports.aTls, 'unknown.other.test', roots);
+    assert.equal(h.authorized, false);
+    assert.equal(h.leaf.subject.CN, 'localhost');
+    assert.equal(h.leaf.issuer.CN, 'localhost');
   });
 
   test('a certificate B obtains through POST /acme is served by A\'s Envoy at once', async () => {

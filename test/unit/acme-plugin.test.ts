@@ -4,6 +4,7 @@
 // build_domain_matcher, check_domains, the access phase on http only, the certificate phase
 // only where Kong would serve its default certificate; lua-resty-acme's http-01 answers).
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { acmeDomains, type AcmeState } from '../../src/ir/acme.js';
 import { acmeTakes } from '../../src/model/plugins/acme.js';
@@ -187,5 +188,34 @@ describe('what Envoy serves from the ACME client\'s state', () => {
     const rc = routeConfigOf(none.translation!.fleets.get('')!.get(TYPE.route)!, 'plain') as Json;
     assert.equal((rc.virtual_hosts[0].routes as Json[]).some((r) => String(r.name).startsWith('acme:')), false);
     assert.equal(none.translation!.fleets.get('')!.get(TYPE.secret)!.has('certificate:acme:a.acme.test'), false);
+  });
+});
+
+describe('an https listener with no certificate of its own, beside the acme plugin', () => {
+  const text = (plugins: string) => `_format_version: "3.0"
+listeners:
+  - { name: tls, address: 127.0.0.1, port: 8443, protocol: https }
+services:
+  - name: app
+    url: http://127.0.0.1:9001
+    routes: [{ name: r, paths: [/], hosts: [a.acme.test] }]
+${plugins}`;
+
+  test('loads, and serves a default certificate (Kong\'s: self-signed, CN localhost) to names ACME has none for', () => {
+    const out = compileConfig([{ file: 'kong.yml', text: text('plugins:\n  - name: acme\n    config: { account_email: ops@example.com, api_uri: "https://ca.internal/directory" }\n') }]);
+    assert.equal(out.ok, true, JSON.stringify(out.diagnostics));
+    const fleet = out.translation!.fleets.get('')!;
+    const listener = fleet.get(TYPE.listener)!.get('listener:tls') as Json;
+    const sds = listener.default_filter_chain.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs as Json[];
+    assert.deepEqual(sds.map((s) => s.name), ['certificate:acme:default']);
+    const pem = (fleet.get(TYPE.secret)!.get('certificate:acme:default') as Json).tls_certificate.certificate_chain.inline_string as string;
+    const x = new X509Certificate(pem);
+    assert.match(x.subject, /CN=localhost/);
+    assert.equal(x.subject, x.issuer);
+  });
+
+  test('without the acme plugin it is refused: the listener needs a certificate', () => {
+    const errors = compileConfig([{ file: 'kong.yml', text: text('') }]).diagnostics.filter((d) => d.severity === 'error');
+    assert.deepEqual(errors.map((e) => e.code), ['FD_REQUIRED']);
   });
 });

@@ -5,8 +5,8 @@ import type { Found, Raw } from './flat-config.js';
 import type { References } from './references.js';
 import { parseWith, type Reporter } from './reporter.js';
 
-/** Listeners (extension): one per fleet, address and port, certificates resolved; then every route's `listeners` checked. */
-export function loadListeners(rep: Reporter, refs: References, listeners: readonly Found<Raw>[], certificates: readonly Certificate[], routes: readonly Route[]): Listener[] {
+/** Listeners (extension): one per fleet, address and port, certificates resolved; then every route's `listeners` checked. `acme`: the config has the acme plugin. */
+export function loadListeners(rep: Reporter, refs: References, listeners: readonly Found<Raw>[], certificates: readonly Certificate[], routes: readonly Route[], acme = false): Listener[] {
   const loaded: Listener[] = [];
   const ports = new Map<string, string>();
   for (const { value, origin, source } of listeners) {
@@ -20,7 +20,9 @@ export function loadListeners(rep: Reporter, refs: References, listeners: readon
     (l.certificates ?? []).forEach((ref, i) => {
       if (!refs.certificate.has(ref)) rep.at(origin, diag('FD_UNKNOWN_CERTIFICATE', [...origin.path, 'certificates', i], ref));
     });
-    if ((l.protocol === 'https' || l.protocol === 'tls') && !l.certificates?.length && certificates.length === 0) {
+    // With the acme plugin an https listener may have none: it serves ACME's certificates, and a
+    // self-signed default (Kong's own default certificate) to the names it has none for.
+    if ((l.protocol === 'tls' || (l.protocol === 'https' && !acme)) && !l.certificates?.length && certificates.length === 0) {
       rep.at(origin, diag('FD_REQUIRED', [...origin.path, 'certificates'], 'certificates'));
     }
     loaded.push({ ...l, certificates: l.certificates?.map((r) => refs.certificate.get(r) ?? r), origin });
