@@ -5,15 +5,12 @@
 // Envoys as a route, told of it over Redis pub/sub, and a certificate one replica obtains is
 // served by the others at once.
 import assert from 'node:assert/strict';
-import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
-import { startPebble, type Pebble } from '../support/pebble.js';
+import { startAcmeTestBed, type AcmeTestBed } from '../support/pebble.js';
 import { freePort } from '../support/ports.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { awaitTrusted, handshake } from '../support/tls-peer.js';
 import { startEchoUpstream } from '../support/upstream.js';
-import { waitFor } from '../support/wait.js';
 
 function replicaYaml(plain: number, tls: number, directoryUrl: string, redisPort: number, upstream: string, hosts: string[]): string {
   // No certificate of its own: the https listener serves ACME's, and a default to other names.
@@ -39,26 +36,10 @@ ${hosts.length ? `        hosts: ${JSON.stringify(hosts)}\n` : ''}plugins:
 `;
 }
 
-function served(port: number, servername: string, ca: string[]): Promise<{ authorized: boolean; leaf: PeerCertificate }> {
-  return new Promise((resolve, reject) => {
-    const socket: TLSSocket = connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false }, () => {
-      resolve({ authorized: socket.authorized, leaf: socket.getPeerCertificate() });
-      socket.end();
-    });
-    socket.setTimeout(5_000, () => socket.destroy(new Error('handshake timed out')));
-    socket.on('error', reject);
-  });
-}
-
-const authorized = (port: number, name: string, roots: string[]) => waitFor(async () => {
-  const h = await served(port, name, roots);
-  return h.authorized ? h : undefined;
-}, `port ${port} to serve a certificate from the CA for ${name}`, 30_000, 100);
+const authorized = (port: number, name: string, roots: string[]) => awaitTrusted(port, name, roots, `port ${port} to serve a certificate from the CA for ${name}`);
 
 describe('acme with replicas: challenges and certificates shared over the storage', () => {
-  let dns: DnsStub;
-  let pebble: Pebble;
-  let redis: RedisServer;
+  let bed: AcmeTestBed;
   let a: Gateway;
   let b: Gateway;
   let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
@@ -67,22 +48,19 @@ describe('acme with replicas: challenges and certificates shared over the storag
 
   before(async () => {
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
-    dns = await startDnsStub();
-    redis = await startRedisServer();
     // The CA validates against replica A's Envoy only.
-    pebble = await startPebble({ httpPort: ports.aPlain, dnsServer: dns.address });
-    roots = await pebble.roots();
+    bed = await startAcmeTestBed(ports.aPlain);
+    roots = bed.roots;
     upstream = await startEchoUpstream('acme-replicas');
     // A wants no name of its own (a `*` entry orders nothing by itself); B's route names one.
+    const { pebble, redis } = bed;
     a = await startGateway(replicaYaml(ports.aPlain, ports.aTls, pebble.directoryUrl, redis.port, upstream.url, []), { acmeCa: [pebble.ca] });
     b = await startGateway(replicaYaml(ports.bPlain, ports.bTls, pebble.directoryUrl, redis.port, upstream.url, ['r.acme.test']), { acmeCa: [pebble.ca] });
   });
   after(async () => {
     await b?.stop();
     await a?.stop();
-    await pebble?.stop();
-    await redis?.stop();
-    await dns?.close();
+    await bed?.stop();
     await upstream?.close();
   });
 
@@ -94,7 +72,7 @@ describe('acme with replicas: challenges and certificates shared over the storag
   });
 
   test('with no certificate configured, a name ACME has none for gets the default certificate (Kong\'s: self-signed, CN localhost)', async () => {
-    const h = await served(ports.aTls, 'unknown.other.test', roots);
+    const h = await handshake(ports.aTls, 'unknown.other.test', roots);
     assert.equal(h.authorized, false);
     assert.equal(h.leaf.subject.CN, 'localhost');
     assert.equal(h.leaf.issuer.CN, 'localhost');

@@ -8,16 +8,13 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
-import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { selfSignedCert, yamlBlock } from '../support/certs.js';
-import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
-import { startPebble, type Pebble } from '../support/pebble.js';
+import { startAcmeTestBed, type AcmeTestBed } from '../support/pebble.js';
 import { freePort } from '../support/ports.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { awaitTrusted, handshake } from '../support/tls-peer.js';
 import { startEchoUpstream } from '../support/upstream.js';
-import { waitFor } from '../support/wait.js';
 
 const fallback = selfSignedCert(['fallback.test']);
 const own = selfSignedCert(['own.acme.test']);
@@ -57,21 +54,6 @@ plugins:
 `;
 }
 
-/** The certificate Envoy presents for `servername`, and whether it verifies against `ca`. */
-function handshake(port: number, servername: string, ca: string[]): Promise<{ authorized: boolean; error?: string; leaf: PeerCertificate; chain: number }> {
-  return new Promise((resolve, reject) => {
-    const socket: TLSSocket = connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
-      const leaf = socket.getPeerCertificate(true);
-      let chain = 0;
-      for (let c: PeerCertificate | undefined = leaf; c && chain < 10; c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate === c ? undefined : (c as { issuerCertificate?: PeerCertificate }).issuerCertificate) chain++;
-      resolve({ authorized: socket.authorized, ...(socket.authorizationError ? { error: String(socket.authorizationError) } : {}), leaf, chain });
-      socket.end();
-    });
-    socket.setTimeout(5_000, () => socket.destroy(new Error('handshake timed out')));
-    socket.on('error', reject);
-  });
-}
-
 function plainGet(port: number, host: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
@@ -83,9 +65,7 @@ function plainGet(port: number, host: string, path: string): Promise<{ status: n
 }
 
 describe('acme: certificates from an ACME CA, challenges answered by Envoy', () => {
-  let dns: DnsStub;
-  let pebble: Pebble;
-  let redis: RedisServer;
+  let bed: AcmeTestBed;
   let gw: Gateway;
   let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
   let plainPort: number;
@@ -94,26 +74,19 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
 
   before(async () => {
     [plainPort, tlsPort] = [await freePort(), await freePort()];
-    dns = await startDnsStub();
-    redis = await startRedisServer();
-    pebble = await startPebble({ httpPort: plainPort, dnsServer: dns.address });
-    roots = await pebble.roots();
+    bed = await startAcmeTestBed(plainPort);
+    roots = bed.roots;
     upstream = await startEchoUpstream('acme');
-    gw = await startGateway(gatewayYaml(plainPort, tlsPort, pebble.directoryUrl, redis.port, upstream.url), { acmeCa: [pebble.ca] });
+    gw = await startGateway(gatewayYaml(plainPort, tlsPort, bed.pebble.directoryUrl, bed.redis.port, upstream.url), { acmeCa: [bed.pebble.ca] });
   });
   after(async () => {
     await gw?.stop();
-    await pebble?.stop();
-    await redis?.stop();
-    await dns?.close();
+    await bed?.stop();
     await upstream?.close();
   });
 
   test('the certificate is ordered over http-01 through Envoy, and Envoy serves it for its name', async () => {
-    const served = await waitFor(async () => {
-      const h = await handshake(tlsPort, 'a.acme.test', roots);
-      return h.authorized ? h : undefined;
-    }, 'Envoy to serve a certificate from the ACME CA for a.acme.test', 60_000, 200);
+    const served = await awaitTrusted(tlsPort, 'a.acme.test', roots, 'Envoy to serve a certificate from the ACME CA for a.acme.test', 60_000);
     assert.match(served.leaf.subjectaltname ?? '', /DNS:a\.acme\.test/);
     assert.ok(served.chain >= 2, 'the leaf and its issuer are served');
     // Until then, and for names the plugin does not take, the configured default is served.
@@ -141,7 +114,7 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
 
   test('/status shows the name, its expiry and no error', () => {
     const status = gw.cp.status() as { acme: { directory: string; storage: string; domains: { domain: string; notAfter?: string; lastError?: string }[] } };
-    assert.equal(status.acme.directory, pebble.directoryUrl);
+    assert.equal(status.acme.directory, bed.pebble.directoryUrl);
     assert.equal(status.acme.storage, 'redis');
     const [d, ...more] = status.acme.domains;
     assert.equal(more.length, 0);
@@ -176,10 +149,7 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
     const post = (body: string) => fetch(`${gw.admin}/acme`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     const created = await post('host=c.acme.test');
     assert.deepEqual([created.status, await created.json()], [201, { message: 'certificate for host c.acme.test is created' }]);
-    const h = await waitFor(async () => {
-      const x = await handshake(tlsPort, 'c.acme.test', roots);
-      return x.authorized ? x : undefined;
-    }, 'Envoy to serve the certificate POST /acme ordered', 20_000, 100);
+    const h = await awaitTrusted(tlsPort, 'c.acme.test', roots, 'Envoy to serve the certificate POST /acme ordered', 20_000);
     assert.match(h.leaf.subjectaltname ?? '', /DNS:c\.acme\.test/);
     // Kong's answers for what it refuses.
     const noHost = await post('');
@@ -193,17 +163,14 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
   });
 
   test('kept in Redis under Kong\'s key: another control plane serves it with the CA gone', async () => {
-    const stored = JSON.parse(await redis.command('GET', 'edge:kong_acme:cert_key:a.acme.test')) as { cert: string; key: string };
+    const stored = JSON.parse(await bed.redis.command('GET', 'edge:kong_acme:cert_key:a.acme.test')) as { cert: string; key: string };
     const servedNow = await handshake(tlsPort, 'a.acme.test', roots);
     assert.equal(new X509Certificate(stored.cert).fingerprint256, servedNow.leaf.fingerprint256);
-    await pebble.stop();
+    await bed.pebble.stop();
     const [plain2, tls2] = [await freePort(), await freePort()];
-    const gw2 = await startGateway(gatewayYaml(plain2, tls2, pebble.directoryUrl, redis.port, upstream.url), { acmeCa: [pebble.ca] });
+    const gw2 = await startGateway(gatewayYaml(plain2, tls2, bed.pebble.directoryUrl, bed.redis.port, upstream.url), { acmeCa: [bed.pebble.ca] });
     try {
-      const h = await waitFor(async () => {
-        const x = await handshake(tls2, 'a.acme.test', roots);
-        return x.authorized ? x : undefined;
-      }, 'the second gateway to serve the stored certificate', 20_000, 100);
+      const h = await awaitTrusted(tls2, 'a.acme.test', roots, 'the second gateway to serve the stored certificate', 20_000);
       assert.equal(h.leaf.fingerprint256, servedNow.leaf.fingerprint256);
     } finally {
       await gw2.stop();

@@ -20,7 +20,9 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/project-root.js';
+import { startDnsStub, type DnsStub } from './dns-stub.js';
 import { freePort } from './ports.js';
+import { startRedisServer, type RedisServer } from './redis-server.js';
 import { runAsync, spawnServer } from './spawn.js';
 import { waitFor } from './wait.js';
 
@@ -218,4 +220,28 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
   if (await within(REQUEST_TIMEOUT_MS)) return;
   proc.kill('SIGKILL');
   await gone;
+}
+
+/** What an acme test runs against: a DNS stub answering 127.0.0.1, Redis, and Pebble validating on `httpPort`. */
+export interface AcmeTestBed {
+  dns: DnsStub;
+  redis: RedisServer;
+  pebble: Pebble;
+  /** Pebble's issuing roots (PEM), to verify what is served. */
+  roots: string[];
+  stop(): Promise<void>;
+}
+
+export async function startAcmeTestBed(httpPort: number): Promise<AcmeTestBed> {
+  const dns = await startDnsStub();
+  const redis = await startRedisServer();
+  const pebble = await startPebble({ httpPort, dnsServer: dns.address });
+  return {
+    dns, redis, pebble, roots: await pebble.roots(),
+    async stop() {
+      await pebble.stop();
+      await redis.stop();
+      await dns.close();
+    },
+  };
 }
