@@ -39,21 +39,37 @@ const SECRET_FIELDS: Partial<Record<EntityKind, readonly string[]>> = {
   certificates: ['key', 'key_alt'],
 };
 
-/** Fields of a plugin's config that hold a secret (standard-webhooks' key, session's secret, loggly's token, a Redis password): withheld alike. */
-const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [['secret_v1'], ['secret'], ['key'], ['redis_password'], ['redis', 'password']];
+/**
+ * Fields of a plugin's config that hold a secret (standard-webhooks' key, session's secret,
+ * loggly's token, a Redis password, acme's EAB key and its storages' passwords and tokens):
+ * withheld alike.
+ */
+const PLUGIN_SECRET_FIELDS: readonly (readonly string[])[] = [
+  ['secret_v1'], ['secret'], ['key'], ['redis_password'], ['redis', 'password'],
+  ['eab_hmac_key'], ['storage_config', 'redis', 'password'], ['storage_config', 'redis', 'auth'],
+  ['storage_config', 'consul', 'token'], ['storage_config', 'vault', 'token'],
+];
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `record` without the field at `path` (copies along the path; the record given is never changed). */
+function without(record: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined || record[head] === undefined) return record;
+  if (!rest.length) {
+    const { [head]: _secret, ...others } = record;
+    return others;
+  }
+  const inner = record[head];
+  if (!isRecord(inner)) return record;
+  const stripped = without(inner, rest);
+  return stripped === inner ? record : { ...record, [head]: stripped };
+}
 
 /** A plugin's config without its secrets (a copy where one is removed; the entity itself is never changed). */
 function withoutPluginSecrets(config: unknown): unknown {
-  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isRecord(config)) return config;
-  let out = config;
-  for (const path of PLUGIN_SECRET_FIELDS) {
-    const parent = path.length === 1 ? out : out[path[0]!];
-    if (!isRecord(parent) || parent[path.at(-1)!] === undefined) continue;
-    const { [path.at(-1)!]: _secret, ...rest } = parent;
-    out = path.length === 1 ? rest : { ...out, [path[0]!]: rest };
-  }
-  return out;
+  return PLUGIN_SECRET_FIELDS.reduce(without, config);
 }
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443, ws: 80, wss: 443 };

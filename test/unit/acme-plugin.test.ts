@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { toApiEntity } from '../../src/admin/kong-entities.js';
 import { acmeDomains, type AcmeState } from '../../src/ir/acme.js';
 import { acmeTakes } from '../../src/model/plugins/acme.js';
 import { compileConfig } from '../../src/runtime/compile.js';
@@ -217,5 +218,21 @@ ${plugins}`;
   test('without the acme plugin it is refused: the listener needs a certificate', () => {
     const errors = compileConfig([{ file: 'kong.yml', text: text('') }]).diagnostics.filter((d) => d.severity === 'error');
     assert.deepEqual(errors.map((e) => e.code), ['FD_REQUIRED']);
+  });
+});
+
+describe('acme\'s secrets on the Admin API', () => {
+  test('the EAB key and the storages\' passwords and tokens are withheld from a reader that may not write, shown to one that may', () => {
+    const config = {
+      account_email: 'ops@example.com', eab_kid: 'kid-1', eab_hmac_key: 'hmac-secret',
+      storage: 'redis', storage_config: { redis: { host: 'r', password: 'redis-pass', auth: 'old-pass' }, consul: { host: 'c', token: 'consul-token' }, vault: { token: 'vault-token' }, shm: { shm_name: 'kong' } },
+    };
+    const plugin = { id: 'p1', name: 'acme', config };
+    assert.deepEqual(toApiEntity('plugins', plugin, 0).config, {
+      account_email: 'ops@example.com', eab_kid: 'kid-1',
+      storage: 'redis', storage_config: { redis: { host: 'r' }, consul: { host: 'c' }, vault: {}, shm: { shm_name: 'kong' } },
+    });
+    assert.deepEqual(toApiEntity('plugins', plugin, 0, true).config, config);
+    assert.equal(config.storage_config.redis.password, 'redis-pass', 'the entity itself is unchanged');
   });
 });
