@@ -17,6 +17,15 @@ export interface DashboardInput {
   pushSamples: { at: string; node: string; ms: number }[];
   buildSamples: { at: string; ms: number }[];
   companions: { name: string; address: string }[];
+  /** The acme plugin's names and their certificates, when the config has it. */
+  acme?: AcmeStatus;
+}
+
+/** The acme plugin at a glance (/status, the dashboard, `frontdesk status`): the CA, the storage, each name's certificate or failure. */
+export interface AcmeStatus {
+  directory: string;
+  storage: string;
+  domains: { domain: string; notAfter?: string; lastError?: string; retryAt?: string }[];
 }
 
 export interface DashboardPlugin { name: string; scope: string; enforcers: readonly string[] }
@@ -66,6 +75,7 @@ export function dashboardData(i: DashboardInput): Record<string, unknown> {
   return {
     version: i.version, source: i.source, config: i.config, appliedAt: i.appliedAt, services, fleet, companions,
     lastError: i.lastError, warnings: i.warnings, history: i.history, pushSamples: i.pushSamples, buildSamples: i.buildSamples,
+    ...(i.acme ? { acme: i.acme } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { GatewayIR } from '../ir/types.js';
 import type { Logger } from '../logger.js';
 import { acmeTakes, type AcmeFeature } from '../model/plugins/acme.js';
 import type { AcmeAdmin } from '../admin/acme-api.js';
+import type { AcmeStatus } from '../admin/dashboard-data.js';
 import { AcmeClient, generateAccountKey, type AcmeChallengeResponder } from '../acme/client.js';
 import { ACME_KEYS, openStore, type AcmeStore } from './acme-storage.js';
 import { defaultServerCertificate } from './certs.js';
@@ -44,12 +45,6 @@ interface AcmeEvent {
   to?: string;
 }
 
-/** What /status shows of the acme plugin. */
-export interface AcmeStatus {
-  directory: string;
-  storage: AcmeFeature['storage']['kind'];
-  domains: { domain: string; notAfter?: string; lastError?: string; retryAt?: string }[];
-}
 
 /**
  * Kong's acme plugin's background work, for the control plane: for every name the config wants

@@ -557,7 +557,7 @@ export class ControlPlane {
     return dashboardData({
       version: this.ads.snapshot?.version ?? null, source: this.source, config: this.opts.configPath, appliedAt: this.lastApplied?.at ?? null,
       ir: this.compiled?.ir(), enforcers: enforcersOf(this.compiled?.model()), nodes: this.ads.nodes(), lastError: st.lastError, warnings: st.warnings,
-      history: this.history, pushSamples: this.pushSamples, buildSamples: this.buildSamples,
+      history: this.history, pushSamples: this.pushSamples, buildSamples: this.buildSamples, acme: this.acme.status(),
       companions: [
         { name: 'authz', address: `${s.authz.host}:${s.authz.port}` },
         { name: 'ratelimit', address: `${s.ratelimit.host}:${s.ratelimit.port}` },

@@ -13,6 +13,7 @@ import { selfSignedCert, yamlBlock } from '../support/certs.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { startAcmeTestBed, type AcmeTestBed } from '../support/pebble.js';
 import { freePort } from '../support/ports.js';
+import { runAsync } from '../support/spawn.js';
 import { awaitTrusted, handshake } from '../support/tls-peer.js';
 import { startEchoUpstream } from '../support/upstream.js';
 
@@ -160,6 +161,15 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
     assert.deepEqual([sanity.status, await sanity.json()], [400, { message: 'problem found running sanity check for b.other.test: host is not included in plugin config.domains' }]);
     const renew = await fetch(`${gw.admin}/acme`, { method: 'PATCH' });
     assert.deepEqual([renew.status, await renew.json()], [202, { message: 'Renewal process started successfully' }]);
+  });
+
+  test('`frontdesk status` lists each name with its certificate\'s expiry', async () => {
+    const r = await runAsync(process.execPath, ['--import', 'tsx', 'test/support/cli-entry.ts', 'status', '--control-plane', gw.admin]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Certificates \\(acme: ${bed.pebble.directoryUrl.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, redis storage\\)`));
+    const expiry = (gw.cp.status() as { acme: { domains: { domain: string; notAfter: string }[] } }).acme.domains;
+    for (const d of expiry) assert.match(r.stdout, new RegExp(`  ${d.domain.replace(/\./g, '\\.')}  valid until ${d.notAfter}`));
+    assert.deepEqual(expiry.map((d) => d.domain), ['a.acme.test', 'c.acme.test']);
   });
 
   test('kept in Redis under Kong\'s key: another control plane serves it with the CA gone', async () => {

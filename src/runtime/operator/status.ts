@@ -11,13 +11,14 @@ interface Data {
   companions: { name: string; address: string; node?: string; version?: string | null; ready: boolean; state: string }[];
   lastError: { at: string; errors: { text: string }[] } | null;
   warnings: string[];
+  acme?: { directory: string; storage: string; domains: { domain: string; notAfter?: string; lastError?: string; retryAt?: string }[] };
 }
 
 /**
  * `frontdesk status [--control-plane URL]`: the fleet at a glance, from the dashboard's data
  * (/ui/data): the version served and where it came from, each fleet's nodes with the version
  * each ACKed per resource type and their NACKs with Envoy's reason, the companions' readiness,
- * and the last config error. Colour on a TTY. Exit 0 when the control plane answered, 1 if not.
+ * the acme plugin's certificates, and the last config error. Colour on a TTY. Exit 0 when the control plane answered, 1 if not.
  */
 export async function runStatus(controlPlane: string, color: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const p = paint(color);
@@ -49,6 +50,15 @@ export async function runStatus(controlPlane: string, color: boolean, out: NodeJ
   }
   lines.push('', p.bold('Companions'));
   for (const c of d.companions) lines.push(`  ${c.name.padEnd(10)} ${(c.node ?? c.address).padEnd(24)} ${c.ready ? p.green('ready') : p.red(c.state)}${c.version ? `  ${c.version}` : ''}`);
+  if (d.acme) {
+    lines.push('', `${p.bold('Certificates')} (acme: ${d.acme.directory}, ${d.acme.storage} storage)`);
+    if (!d.acme.domains.length) lines.push(p.dim('  no name to order yet'));
+    for (const n of d.acme.domains) {
+      const state = n.lastError ? p.red(`failing: ${n.lastError}; next try ${n.retryAt ?? 'at the next check'}`)
+        : n.notAfter ? p.green(`valid until ${n.notAfter}`) : p.yellow('being ordered');
+      lines.push(`  ${n.domain}  ${state}`);
+    }
+  }
   if (d.lastError) {
     lines.push('', p.red(p.bold(`Last config error (${d.lastError.at}); the last good version keeps serving:`)));
     for (const e of d.lastError.errors) lines.push(p.red(`  ${e.text.replace(/\n/g, '\n  ')}`));
