@@ -34,10 +34,15 @@ export class Counter extends Metric {
 
 export class Gauge extends Metric {
   private readonly values = new Map<string, number>();
-  constructor(name: string, help: string, private readonly collect?: () => number) { super(name, help, 'gauge'); }
+  /** `collect`: the value read at each scrape, or labelled values (none: no sample). */
+  constructor(name: string, help: string, private readonly collect?: () => number | [Labels, number][]) { super(name, help, 'gauge'); }
   set(value: number, labels: Labels = {}): void { this.values.set(key(labels), value); }
   lines(): string[] {
-    if (this.collect) return [`${this.name} ${this.collect()}`];
+    if (this.collect) {
+      const v = this.collect();
+      if (typeof v === 'number') return [`${this.name} ${v}`];
+      return v.map(([labels, n]) => [key(labels), n] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, n]) => `${this.name}${k ? `{${k}}` : ''} ${n}`);
+    }
     if (this.values.size === 0) return [`${this.name} 0`];
     return [...this.values].sort().map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }

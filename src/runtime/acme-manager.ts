@@ -31,6 +31,8 @@ export interface AcmeManagerOptions {
   /** PEM roots trusted for the ACME server besides Node's (a private CA's, a test CA's). */
   ca?: string[];
   now?: () => number;
+  /** Told of every order's end (the control plane's frontdesk_acme_orders_total). */
+  onOrder?: (result: 'issued' | 'failed') => void;
 }
 
 interface Held { cert: string; key: string; notAfter: number }
@@ -218,7 +220,9 @@ export class AcmeManager implements AcmeAdmin {
     try {
       await this.order(feature, store, domain);
       this.errors.delete(domain);
+      this.opts.onOrder?.('issued');
     } catch (e) {
+      this.opts.onOrder?.('failed');
       const error = (e as Error).message;
       const retryAt = this.now() + feature.failBackoffMinutes * 60_000;
       this.errors.set(domain, { error, retryAt });
@@ -431,6 +435,11 @@ export class AcmeManager implements AcmeAdmin {
         return { domain, ...(h ? { notAfter: new Date(h.notAfter).toISOString() } : {}), ...(e ? { lastError: e.error, retryAt: new Date(e.retryAt).toISOString() } : {}) };
       }),
     };
+  }
+
+  /** Each certificate served and its expiry (ms since the epoch), by name. */
+  expiries(): [string, number][] {
+    return [...this.held].map(([domain, h]) => [domain, h.notAfter]);
   }
 
   /** Resolves when the pass running now (if any) has ended: tests and shutdown wait on it. */

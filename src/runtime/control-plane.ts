@@ -181,7 +181,13 @@ export class ControlPlane {
     opts.settings = { ...opts.settings, credentialSalt: opts.settings.credentialSalt ?? randomBytes(16).toString('base64url') };
     this.tls = opts.tls ? new TlsSource(opts.tls, { logger: this.log }) : undefined;
     this.ads = new AdsServer(opts.logger, this.tls ? { source: this.tls, allowed: mayHold } : undefined);
-    this.acme = new AcmeManager({ rebuild: () => this.acmeRebuild(), delivered: (ms) => this.delivered(ms) }, this.log.child({ plugin: 'acme' }), opts.acmeCa ? { ca: opts.acmeCa } : {});
+    const orders = this.registry.add(new Counter('frontdesk_acme_orders_total', 'ACME orders (the acme plugin) that ended, by result: issued or failed.', false));
+    this.acme = new AcmeManager({ rebuild: () => this.acmeRebuild(), delivered: (ms) => this.delivered(ms) }, this.log.child({ plugin: 'acme' }), {
+      ...(opts.acmeCa ? { ca: opts.acmeCa } : {}),
+      onOrder: (result) => orders.inc({ result }),
+    });
+    this.registry.add(new Gauge('frontdesk_acme_certificate_expiry_timestamp_seconds', 'When each certificate the acme plugin serves expires (Unix seconds), by name.',
+      () => this.acme.expiries().map(([domain, ms]): [Record<string, string>, number] => [{ domain }, Math.floor(ms / 1000)])));
     const denied = this.registry.add(new Counter('frontdesk_xds_denied_subscriptions_total', 'xDS subscriptions refused for the identity of the client certificate, by type and identity.'));
     this.ads.on('denied', (_n, identity, typeUrl) => denied.inc({ type: shortType(typeUrl), identity }));
     const delivering = () => (this.trace?.version !== undefined && !this.traceLogged ? this.trace : undefined);

@@ -124,6 +124,14 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
     assert.equal(d!.lastError, undefined);
   });
 
+  test('/metrics: each certificate\'s expiry, and the orders by result', async () => {
+    const text = await (await fetch(`${gw.admin}/metrics`)).text();
+    const notAfter = Date.parse((gw.cp.status() as { acme: { domains: { notAfter: string }[] } }).acme.domains[0]!.notAfter);
+    assert.match(text, new RegExp(`^frontdesk_acme_certificate_expiry_timestamp_seconds\\{domain="a\\.acme\\.test"\\} ${notAfter / 1000}$`, 'm'));
+    assert.match(text, /^frontdesk_acme_orders_total\{result="issued"\} 1$/m);
+    assert.doesNotMatch(text, /frontdesk_acme_orders_total\{result="failed"\}/);
+  });
+
   test('Kong\'s Admin API describes the certificates the storage holds (GET /acme/certificates)', async () => {
     const served = await handshake(tlsPort, 'a.acme.test', roots);
     const list = await fetch(`${gw.admin}/acme/certificates`);
