@@ -24,7 +24,7 @@ const P = DEFAULT_PORTS;
 const USAGE = `frontdesk: Kong-shaped YAML served by Envoy over xDS
 
   frontdesk start [--config PATH] [--proxy-port ${P.proxy}] [--admin-port ${P.admin}] [--xds-port ${P.xds}] [--envoy-admin-port ${P.envoyAdmin}]
-                  [--authz HOST:${P.authz}] [--ratelimit HOST:${P.ratelimit}] [--transform HOST:${P.transform}] [--log HOST:${P.log}] [--ratelimit-admin-port N] [--delta]
+                  [--authz HOST:${P.authz}] [--ratelimit HOST:${P.ratelimit}] [--transform HOST:${P.transform}] [--log HOST:${P.log}] [--ratelimit-admin-port N] [--delta] [--acme-ca F]
   frontdesk control-plane --config PATH [--xds-port ${P.xds}] [--admin-port ${P.admin}] [--xds-host 127.0.0.1] [--admin-host 127.0.0.1]
                           [--proxy-port ${P.proxy}] [--authz HOST:PORT] [--ratelimit HOST:PORT] [--transform HOST:PORT] [--log HOST:PORT] [--authz-fail-open]
                           [--authz-timeout 1000] [--ratelimit-timeout 500] [--no-watch] [--admin-token T (or FRONTDESK_ADMIN_TOKEN)] [--envoy-tls-dir DIR]
