@@ -35,26 +35,49 @@ export function acmeOf(ir: GatewayIR): AcmeFeature | undefined {
 }
 
 /**
- * The names to hold ACME certificates for: the acme plugin's exact `domains`, the exact host
- * names of routes it takes (a `*` entry or allow_any_domain) and the names ordered through the
- * Admin API it takes (`requested`), less the names a configured
- * certificate serves (Kong's certificate phase gives ACME's certificate only where it would
- * otherwise serve its default one) and IP addresses. Kong orders when a client first sends the
- * name; Frontdesk orders ahead, so the first client already gets the certificate. Sorted.
+ * What of a config the ACME manager reads (small, so a build on the worker thread hands it over
+ * without the IR): the plugin, the exact route host names it takes, and the configured SNIs.
  */
-export function acmeDomains(ir: GatewayIR, requested: readonly string[] = []): string[] {
-  const acme = acmeOf(ir);
-  if (!acme) return [];
-  const names = new Set(acme.domains.exact);
-  for (const h of requested) if (acmeTakes(acme.domains, h)) names.add(h.toLowerCase());
+export interface AcmeInputs {
+  feature: AcmeFeature;
+  routeHosts: string[];
+  configuredSnis: string[];
+}
+
+/** The config's AcmeInputs; undefined without the acme plugin. */
+export function acmeInputs(ir: GatewayIR): AcmeInputs | undefined {
+  const feature = acmeOf(ir);
+  if (!feature) return undefined;
+  const hosts = new Set<string>();
   for (const r of ir.routes) {
     for (const h of r.hosts) {
       const host = h.replace(/:\d+$/, '').toLowerCase();
-      if (!host.includes('*') && acmeTakes(acme.domains, host)) names.add(host);
+      if (!host.includes('*') && acmeTakes(feature.domains, host)) hosts.add(host);
     }
   }
-  const configured = ir.certificates.filter((c) => !c.acme).flatMap((c) => c.snis);
-  return [...names].filter((d) => !isIpLiteral(d) && d.includes('.') && !configured.some((s) => sniCovers(s, d))).sort(compareText);
+  const configuredSnis = [...new Set(ir.certificates.filter((c) => !c.acme).flatMap((c) => c.snis))].sort(compareText);
+  return { feature, routeHosts: [...hosts].sort(compareText), configuredSnis };
+}
+
+/**
+ * The names to hold ACME certificates for: the acme plugin's exact `domains`, the exact host
+ * names of routes it takes (a `*` entry or allow_any_domain) and the names ordered through the
+ * Admin API it takes (`requested`), less the names a configured certificate serves (Kong's
+ * certificate phase gives ACME's certificate only where it would otherwise serve its default
+ * one) and IP addresses. Kong orders when a client first sends the name; Frontdesk orders
+ * ahead, so the first client already gets the certificate. Sorted.
+ */
+export function acmeDomainsOf(inputs: AcmeInputs | undefined, requested: readonly string[] = []): string[] {
+  if (!inputs) return [];
+  const { feature, routeHosts, configuredSnis } = inputs;
+  const names = new Set([...feature.domains.exact, ...routeHosts]);
+  for (const h of requested) if (acmeTakes(feature.domains, h)) names.add(h.toLowerCase());
+  return [...names].filter((d) => !isIpLiteral(d) && d.includes('.') && !configuredSnis.some((s) => sniCovers(s, d))).sort(compareText);
+}
+
+/** acmeDomainsOf a config's IR. */
+export function acmeDomains(ir: GatewayIR, requested: readonly string[] = []): string[] {
+  return acmeDomainsOf(acmeInputs(ir), requested);
 }
 
 /** The certificate resource of an ACME certificate (its key names it apart from the config's). */

@@ -77,8 +77,9 @@ const ACME_PATH = '/.well-known/acme-challenge/';
  * The acme plugin's answers on a plain-HTTP listener, ahead of every route (Kong runs it at
  * priority 1705, before any auth plugin, and only on http): for a host it takes, a token the
  * ACME client is being asked for gets its key authorization as text, any other token Kong's
- * 404 (lua-resty-acme's http-01 serve_challenge). No filter is switched on for them, so no auth or limit stands in the CA's way. Kong
- * answers only where a route matches the path; these answer without one.
+ * 404 (lua-resty-acme's http-01 serve_challenge). No filter is switched on for them, so no
+ * auth or limit stands in the CA's way. Kong answers only where a route matches the path;
+ * these answer without one.
  */
 function acmeRoutes(acme: IrAcme): JsonObject[] {
   const hosts = [...acme.domains.exact.map(escapeRegex), ...acme.domains.suffixes.map((s) => `.*${escapeRegex(s)}`)];

@@ -1,6 +1,5 @@
 import { createPrivateKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
-import { acmeDomains, acmeOf, type AcmeState } from '../ir/acme.js';
-import type { GatewayIR } from '../ir/types.js';
+import { acmeDomainsOf, type AcmeInputs, type AcmeState } from '../ir/acme.js';
 import type { Logger } from '../logger.js';
 import { acmeTakes, type AcmeFeature } from '../model/plugins/acme.js';
 import type { AcmeAdmin } from '../admin/acme-api.js';
@@ -57,7 +56,7 @@ interface AcmeEvent {
  */
 export class AcmeManager implements AcmeAdmin {
   private feature?: AcmeFeature;
-  private ir?: GatewayIR;
+  private inputs?: AcmeInputs;
   /** Names ordered through POST /acme, kept in the storage so a restart serves them too. */
   private readonly requested = new Set<string>();
   private requestedLoaded?: Promise<void>;
@@ -97,14 +96,14 @@ export class AcmeManager implements AcmeAdmin {
     };
   }
 
-  /** After each config applied: what the acme plugin now asks for. */
-  configApplied(ir: GatewayIR | undefined): void {
+  /** After each config applied: what the acme plugin now asks for (undefined: the config has no acme plugin). */
+  configApplied(inputs: AcmeInputs | undefined): void {
     if (this.stopped) return;
-    const feature = ir ? acmeOf(ir) : undefined;
-    if (!feature) {
+    const feature = inputs?.feature;
+    if (!inputs || !feature) {
       if (this.feature) this.log.info('the acme plugin was removed: its certificates are no longer served');
       this.feature = undefined;
-      this.ir = undefined;
+      this.inputs = undefined;
       this.featureKey = '';
       this.wanted = [];
       this.held.clear();
@@ -114,8 +113,8 @@ export class AcmeManager implements AcmeAdmin {
       clearTimeout(this.timer);
       return;
     }
-    this.ir = ir;
-    const wanted = acmeDomains(ir!, [...this.requested]);
+    this.inputs = inputs;
+    const wanted = acmeDomainsOf(inputs, [...this.requested]);
     const key = JSON.stringify(feature);
     if (key === this.featureKey && wanted.join(',') === this.wanted.join(',')) return;
     const storeKey = JSON.stringify(feature.storage);
@@ -173,7 +172,7 @@ export class AcmeManager implements AcmeAdmin {
       const list = JSON.parse((await store.get(ACME_KEYS.requested)) ?? '[]') as unknown;
       if (store !== this.store || !Array.isArray(list)) return;
       for (const h of list) if (typeof h === 'string') this.requested.add(h);
-      if (this.ir) this.wanted = acmeDomains(this.ir, [...this.requested]);
+      this.wanted = acmeDomainsOf(this.inputs, [...this.requested]);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'acme: the names ordered through the Admin API could not be read from the storage');
     }
@@ -318,7 +317,7 @@ export class AcmeManager implements AcmeAdmin {
     if (!this.wanted.includes(host)) {
       this.requested.add(host);
       await store.set(ACME_KEYS.requested, JSON.stringify([...this.requested].sort()));
-      if (this.ir) this.wanted = acmeDomains(this.ir, [...this.requested]);
+      this.wanted = acmeDomainsOf(this.inputs, [...this.requested]);
     }
     if (!this.wanted.includes(host)) throw new Error(`${host} is served by a configured certificate`);
     await this.update(feature, store, host);

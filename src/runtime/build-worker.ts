@@ -50,7 +50,7 @@ function build(req: BuildRequest): BuildResponse {
   previous = snapshot;
   return {
     id: req.id, ok: true, diagnostics: compiled.diagnostics, snapshot: wire(snapshot), ids: entityIds(compiled.ir), watchFiles: compiled.watchFiles ?? [],
-    ir: serialized(compiled.ir), model: serialized(compiled.model),
+    ir: serialized(compiled.ir), model: serialized(compiled.model), ...(compiled.acme ? { acme: compiled.acme } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { formatDiagnostic, type Diagnostic } from '../errors.js';
-import { acmeNeedsDefault, applyAcme, NO_ACME_STATE, type AcmeState } from '../ir/acme.js';
+import { acmeInputs, acmeNeedsDefault, applyAcme, NO_ACME_STATE, type AcmeInputs, type AcmeState } from '../ir/acme.js';
 import { defaultServerCertificate } from './certs.js';
 import { buildIR, type IrOptions, DEFAULT_IR_OPTIONS } from '../ir/build.js';
 import type { GatewayIR } from '../ir/types.js';
@@ -58,6 +58,8 @@ export interface CompileResult {
   watchFiles?: string[];
   /** Milliseconds per stage, of the stages that ran (the control plane logs them with each config applied). */
   timings?: BuildTimings;
+  /** What the ACME manager reads of the config (the acme plugin, its names); absent without the plugin. */
+  acme?: AcmeInputs;
 }
 
 /** Where a build's time went, in milliseconds: load (YAML, validation, model), files (PEM and .proto files read), IR, translation, Envoy's checks; snapshot (encode, versions) is the control plane's. */
@@ -86,7 +88,8 @@ export function compileConfig(texts: SourceText[], options: CompileOptions = {})
   lap('check');
   if (refused.length) return { ok: false, diagnostics: [...loaded.diagnostics, ...refused], model: loaded.model, ir, watchFiles: pems.files, timings };
   // The model as loaded (Kong's fields only, for the Admin API and the dashboard); the IR has the compiled protos.
-  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation, watchFiles: pems.files, timings };
+  const acmeIn = acmeInputs(ir);
+  return { ok: true, diagnostics: loaded.diagnostics, model: loaded.model, ir, translation, watchFiles: pems.files, timings, ...(acmeIn ? { acme: acmeIn } : {}) };
 }
 
 /** The errors of a result as `file:line:col: message` lines. */

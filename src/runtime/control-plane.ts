@@ -31,6 +31,7 @@ import { EditTrace } from './edit-trace.js';
 import { PemWatcher } from './pem-watcher.js';
 import { SheddingWatch } from './envoy-shedding.js';
 import { AcmeManager } from './acme-manager.js';
+import type { AcmeInputs } from '../ir/acme.js';
 
 export interface ControlPlaneOptions {
   configPath: string;
@@ -73,6 +74,8 @@ interface Built {
   model: () => GatewayModel | undefined;
   /** Where the build's time went (built on the event loop). */
   timings?: BuildTimings;
+  /** What the ACME manager reads of the config. */
+  acme?: AcmeInputs;
 }
 
 /** Where the config being served came from. */
@@ -388,7 +391,7 @@ export class ControlPlane {
     }
     const ir = r.ir;
     return this.record('file', path, started, this.accept(seq, texts, 'file', started, {
-      diagnostics: r.diagnostics, snapshot: r.snapshot, ids: () => r.ids ?? entityIds(ir()), ir, model: r.model,
+      diagnostics: r.diagnostics, snapshot: r.snapshot, ids: () => r.ids ?? entityIds(ir()), ir, model: r.model, ...(r.acme ? { acme: r.acme } : {}),
     }, trace));
   }
 
@@ -437,7 +440,7 @@ export class ControlPlane {
       return this.reject(seq, [{ ...diag('FD_TRANSLATE', [], (e as Error).message), file: this.opts.configPath }]);
     }
     const { model, ir } = compiled;
-    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model, timings: compiled.timings }, trace);
+    return this.accept(seq, texts, source, started, { diagnostics: compiled.diagnostics, snapshot, ids: () => entityIds(ir), ir: () => ir, model: () => model, timings: compiled.timings, ...(compiled.acme ? { acme: compiled.acme } : {}) }, trace);
   }
 
   /** A build that succeeded: pushed when it differs from what is served (unless a later build has settled first). */
@@ -455,7 +458,7 @@ export class ControlPlane {
     this.texts = texts;
     this.source = source;
     this.compiled = { model: built.model, ir: built.ir };
-    this.acme.configApplied(built.ir());
+    this.acme.configApplied(built.acme);
     if (this.ads.snapshot?.version === snapshot.version) {
       this.m.reloads.inc({ result: 'unchanged' });
       return { result: 'unchanged', version: snapshot.version, diagnostics: built.diagnostics };

@@ -1,4 +1,5 @@
 import { deserialize } from 'node:v8';
+import type { AcmeInputs } from '../ir/acme.js';
 import { Worker } from 'node:worker_threads';
 import { diag, type Diagnostic } from '../errors.js';
 import type { GatewayIR } from '../ir/types.js';
@@ -33,6 +34,8 @@ export interface BuildResponse {
   /** The IR and the model, serialized (node:v8), for the dashboard to read when it is asked for. */
   ir?: Uint8Array;
   model?: Uint8Array;
+  /** What the ACME manager reads of the config (plain data, cloned). */
+  acme?: AcmeInputs;
   /** A translation bug's stack, for the log. */
   stack?: string;
   /** The thread failed or stopped (not the config): the build can be done elsewhere. */
@@ -49,6 +52,7 @@ export interface OffLoopResult {
   /** Read on first use (deserialized then): only the dashboard needs them. */
   ir: () => GatewayIR | undefined;
   model: () => GatewayModel | undefined;
+  acme?: AcmeInputs;
   stack?: string;
   /** The thread failed or stopped, not the config: building it elsewhere may succeed. */
   threadFailed?: boolean;
@@ -172,7 +176,7 @@ function lazy<T>(bytes: Uint8Array | undefined): () => T | undefined {
 }
 
 function result(r: BuildResponse, createdAt: number, previous?: Snapshot): OffLoopResult {
-  const out: OffLoopResult = { ok: r.ok, diagnostics: r.diagnostics, ir: lazy<GatewayIR>(r.ir), model: lazy<GatewayModel>(r.model), ...(r.ids ? { ids: r.ids } : {}), ...(r.watchFiles ? { watchFiles: r.watchFiles } : {}), ...(r.stack ? { stack: r.stack } : {}), ...(r.threadFailed ? { threadFailed: true } : {}) };
+  const out: OffLoopResult = { ok: r.ok, diagnostics: r.diagnostics, ir: lazy<GatewayIR>(r.ir), model: lazy<GatewayModel>(r.model), ...(r.ids ? { ids: r.ids } : {}), ...(r.acme ? { acme: r.acme } : {}), ...(r.watchFiles ? { watchFiles: r.watchFiles } : {}), ...(r.stack ? { stack: r.stack } : {}), ...(r.threadFailed ? { threadFailed: true } : {}) };
   if (r.ok && r.snapshot) out.snapshot = snapshotOf(r.snapshot, createdAt, previous);
   return out;
 }

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { GatewayIR } from '../../src/ir/types.js';
+import type { AcmeInputs } from '../../src/ir/acme.js';
 import { silentLogger } from '../../src/logger.js';
 import { AcmeManager } from '../../src/runtime/acme-manager.js';
 import { compileConfig } from '../../src/runtime/compile.js';
@@ -51,7 +51,8 @@ describe('the acme manager: orders, storage, renewal, backoff', () => {
     await new Promise((r) => challenges?.close(r));
   });
 
-  const ir = (domains: string[], extra = ''): GatewayIR => {
+  /** What the manager reads of a config with the acme plugin (compileConfig's `acme`). */
+  const ir = (domains: string[], extra = ''): AcmeInputs => {
     const out = compileConfig([{ file: 'kong.yml', text: `_format_version: "3.0"
 plugins:
   - name: acme
@@ -64,7 +65,7 @@ plugins:
       storage_config: { redis: { host: 127.0.0.1, port: ${redis.port} } }
 ${extra}` }]);
     assert.equal(out.ok, true, JSON.stringify(out.diagnostics));
-    return out.ir!;
+    return out.acme!;
   };
 
   const manager = (now?: () => number) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { DEFAULT_IR_OPTIONS } from '../../src/ir/build.js';
 import { DEFAULT_SETTINGS, type TranslateSettings } from '../../src/resources/filters/registry.js';
+import { defaultServerCertificate } from '../../src/runtime/certs.js';
 import { compileConfig } from '../../src/runtime/compile.js';
 import { OffLoopBuilder } from '../../src/runtime/off-loop-build.js';
 import { buildSnapshot, type Snapshot } from '../../src/xds/snapshot.js';
@@ -73,6 +74,27 @@ describe('build off the event loop', () => {
     // What /status and the dashboard show comes along.
     assert.equal(edit.ids?.routes.length, 300);
     assert.equal(edit.ir()?.routes.length, 300);
+  });
+
+  test('the acme plugin\'s inputs and the served state cross the thread: the same names and the same snapshot as on the event loop', async () => {
+    const text = `_format_version: "3.0"
+listeners:
+  - { name: tls, address: 127.0.0.1, port: 8443, protocol: https }
+services:
+  - name: app
+    url: http://127.0.0.1:9001
+    routes: [{ name: r, paths: [/], hosts: [a.acme.test, b.other.test] }]
+plugins:
+  - name: acme
+    config: { account_email: ops@example.com, api_uri: "https://ca.internal/directory", domains: ["*.acme.test"] }
+`;
+    const state = { challenges: [{ token: 'tok_9eP0Yy3kq1zXcW8sT2uVbA', keyAuthorization: 'tok_9eP0Yy3kq1zXcW8sT2uVbA.thumb' }], certificates: [], defaultCertificate: defaultServerCertificate() };
+    const r = await builder.build([{ file: 'gateway.yaml', text }], { ...options, acme: state }, 0);
+    assert.ok(r.ok, JSON.stringify(r.diagnostics));
+    const here = compileConfig([{ file: 'gateway.yaml', text }], { ...options, acme: state });
+    assert.deepEqual(r.acme, here.acme);
+    assert.deepEqual(r.acme!.routeHosts, ['a.acme.test']);
+    assertSame(r.snapshot!, buildSnapshot(here.translation!, 0));
   });
 
   test('the event loop keeps running while the worker thread builds', async () => {
