@@ -17,6 +17,13 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 const CHALLENGE_TTL_S = 3600;
 /** The lock a replica holds while it orders for a host (Kong: 30 s; orders may take longer). */
 const LOCK_TTL_S = 300;
+/**
+ * Orders a control plane starts in an hour, at most: Frontdesk orders ahead for every name it
+ * wants (Kong only as clients arrive), and Let's Encrypt allows an account 300 new orders per
+ * three hours; the names beyond wait for the next hour.
+ */
+const ORDERS_PER_HOUR = 50;
+const HOUR_MS = 3_600_000;
 
 /** What the ACME manager needs of the control plane. */
 export interface AcmeHost {
@@ -32,6 +39,8 @@ export interface AcmeManagerOptions {
   now?: () => number;
   /** Told of every order's end (the control plane's frontdesk_acme_orders_total). */
   onOrder?: (result: 'issued' | 'failed') => void;
+  /** Orders started in an hour, at most (default ORDERS_PER_HOUR). */
+  ordersPerHour?: number;
 }
 
 interface Held { cert: string; key: string; notAfter: number }
@@ -80,6 +89,10 @@ export class AcmeManager implements AcmeAdmin {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly now: () => number;
+  /** When the orders of the last hour started (the hourly budget). */
+  private readonly orderTimes: number[] = [];
+  /** The budget is spent until then. */
+  private budgetUntil = 0;
 
   constructor(private readonly host: AcmeHost, private readonly log: Logger, private readonly opts: AcmeManagerOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -160,7 +173,7 @@ export class AcmeManager implements AcmeAdmin {
   private schedule(): void {
     clearTimeout(this.timer);
     if (this.stopped || !this.feature) return;
-    const retries = [...this.errors.values()].map((e) => e.retryAt - this.now());
+    const retries = [...this.errors.values(), ...(this.budgetUntil ? [{ retryAt: this.budgetUntil }] : [])].map((e) => e.retryAt - this.now());
     const wait = Math.max(1_000, Math.min(CHECK_EVERY_MS, ...retries));
     this.timer = setTimeout(() => this.kick(), wait);
     this.timer.unref();
@@ -212,10 +225,19 @@ export class AcmeManager implements AcmeAdmin {
       this.errors.set(domain, { error: failed?.error ?? 'an earlier order failed (on another replica)', retryAt: backoff });
       throw new Error(`please try again in ${Math.ceil((backoff - this.now()) / 1000)} seconds for host ${domain} because of previous failure; this is configurable with config.fail_backoff_minutes`);
     }
+    const now = this.now();
+    while (this.orderTimes.length && this.orderTimes[0]! <= now - HOUR_MS) this.orderTimes.shift();
+    const budget = this.opts.ordersPerHour ?? ORDERS_PER_HOUR;
+    if (this.orderTimes.length >= budget) {
+      this.budgetUntil = this.orderTimes[0]! + HOUR_MS;
+      throw new Error(`the hourly order budget (${budget}, under the CA's rate limits) is spent: the next order for ${domain} starts in ${Math.ceil((this.budgetUntil - now) / 1000)} seconds`);
+    }
     if (!(await store.add(ACME_KEYS.lock(domain), 'placeholder', LOCK_TTL_S))) {
       this.log.info({ domain }, 'acme: another order for this name is running');
       throw new Error(`an order for ${domain} is already running`);
     }
+    this.orderTimes.push(now);
+    this.budgetUntil = 0;
     try {
       await this.order(feature, store, domain);
       this.errors.delete(domain);

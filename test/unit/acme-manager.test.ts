@@ -130,6 +130,18 @@ ${extra}` }]);
     await assert.rejects(other.create('x.bad.acme.test'), /please try again in/);
   });
 
+  test('at most ordersPerHour orders start in an hour; the names beyond wait, and POST /acme says why', async () => {
+    let m: AcmeManager;
+    m = new AcmeManager({ rebuild: async () => undefined, delivered: async () => { answering = m; return true; } }, silentLogger(), { ca: [pebble.ca], ordersPerHour: 1 });
+    managers.push(m);
+    m.configApplied(ir(['b1.acme.test', 'b2.acme.test']));
+    await waitFor(() => held(m, 'b1.acme.test'), 'the first name\'s certificate', 30_000, 20);
+    await m.settled();
+    assert.equal(held(m, 'b2.acme.test'), undefined, 'the second waits for the next hour');
+    assert.equal(m.status()!.domains.find((d) => d.domain === 'b2.acme.test')!.lastError, undefined, 'waiting is no failure');
+    await assert.rejects(m.create('b2.acme.test'), /the hourly order budget \(1, under the CA's rate limits\) is spent: the next order for b2\.acme\.test starts in \d+ seconds/);
+  });
+
   test('POST /acme\'s names are kept in the storage: another replica serves and renews them too', async () => {
     const m = manager();
     const config = ir(['*.wild.acme.test']);
