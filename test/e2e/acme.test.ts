@@ -10,11 +10,13 @@ import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { selfSignedCert, yamlBlock } from '../support/certs.js';
+import { launchChromium } from '../support/chromium.js';
 import { startGateway, type Gateway } from '../support/gateway.js';
 import { startAcmeTestBed, type AcmeTestBed } from '../support/pebble.js';
 import { freePort } from '../support/ports.js';
 import { runAsync } from '../support/spawn.js';
 import { awaitTrusted, handshake } from '../support/tls-peer.js';
+import { waitFor } from '../support/wait.js';
 import { startEchoUpstream } from '../support/upstream.js';
 
 const fallback = selfSignedCert(['fallback.test']);
@@ -122,6 +124,20 @@ describe('acme: certificates from an ACME CA, challenges answered by Envoy', () 
     assert.equal(d!.domain, 'a.acme.test');
     assert.ok(Date.parse(d!.notAfter!) > Date.now());
     assert.equal(d!.lastError, undefined);
+  });
+
+  test('the dashboard at /ui lists the names and their certificates (a real Chromium)', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.open(`${gw.admin}/ui`);
+      const text = (sel: string) => page.evaluate<string>(`document.querySelector(${JSON.stringify(sel)})?.innerText ?? ''`);
+      const rows = await waitFor(async () => { const t = await text('#acme tbody'); return t.includes('a.acme.test') ? t : undefined; }, 'the certificates card to fill');
+      const notAfter = (gw.cp.status() as { acme: { domains: { notAfter: string }[] } }).acme.domains[0]!.notAfter;
+      assert.match(rows, new RegExp(`a\\.acme\\.test\\s+valid until ${notAfter}`));
+      assert.match(await text('#acme-source'), /redis storage/);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('/metrics: each certificate\'s expiry, and the orders by result', async () => {

@@ -53,6 +53,7 @@ test('the page shows the services, routes and who enforces each plugin, and the 
   assert.match(routes, /key-auth · envoy/);
   assert.match(routes, /\/hello/);
   assert.doesNotMatch(await page.evaluate<string>('document.body.innerHTML'), /alice-secret-key/, 'no secret reaches the page');
+  assert.equal(await page.evaluate<boolean>('document.querySelector("#acme-section").hidden'), true, 'no certificates card without the acme plugin');
   await waitFor(async () => (await text('#fleet tbody')).includes(`e2e-${gw.proxyPort}`), 'the Envoy node to show');
   assert.match(await text('#summary'), new RegExp(`version ${gw.cp.ads.snapshot!.version}`));
   assert.match(await text('#history tbody'), /applied/);

@@ -62,6 +62,14 @@ function render(d) {
 
   rows('#companions tbody', d.companions.map((c) => `<tr><td>${esc(c.name)}</td><td class="mono">${esc(c.node ?? c.address)}</td><td class="mono">${esc(c.version ?? '—')}</td><td class="${c.ready ? 'ok' : 'bad'}">${c.ready ? 'ready' : esc(c.state)}</td></tr>`));
 
+  $('#acme-section').hidden = !d.acme;
+  if (d.acme) {
+    $('#acme-source').textContent = `(acme: ${d.acme.directory}, ${d.acme.storage} storage)`;
+    rows('#acme tbody', d.acme.domains.map((n) => `<tr><td class="mono">${esc(n.domain)}</td>${n.lastError
+      ? `<td class="bad">failing: ${esc(n.lastError)}; next try ${esc(n.retryAt ?? 'at the next check')}</td>`
+      : n.notAfter ? `<td class="ok">valid until ${esc(n.notAfter)}</td>` : '<td class="muted">being ordered</td>'}</tr>`));
+  }
+
   chart($('#push-chart'), d.pushSamples);
   chart($('#build-chart'), d.buildSamples);
 
