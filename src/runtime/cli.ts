@@ -6,7 +6,8 @@ import { formatDiagnostic } from '../errors.js';
 import { loadOnlyEnvoyProtos } from '../xds/proto-scope.js';
 import { startIdleReclaim } from './idle-reclaim.js';
 import type { RateLimitPlan } from '../contracts/ratelimit.js';
-import { shortType } from '../resources/type-urls.js';
+import { shortType, TYPE } from '../resources/type-urls.js';
+import type { JsonObject } from '../resources/builders.js';
 import { hostPortList, intFlag, parseArgs, strFlag, UsageError, type ParsedArgs } from '../args.js';
 import { bindRefusals, companionClaims, controlPlaneClaims, controlPlaneOptionsFrom, outputFrom, settingsFrom, tlsFilesFrom, type Output } from './cli-options.js';
 import { readConfigTexts } from './config-files.js';
@@ -93,15 +94,26 @@ async function cmdTranslate(args: ParsedArgs): Promise<number> {
   const out: Record<string, Record<string, unknown>> = {};
   // Companion resources carry credentials: printed only when asked for.
   const companions = args.flags.has('companions') ? [...r.translation!.companions] : [];
-  for (const [typeUrl, m] of types) out[shortType(typeUrl)] = Object.fromEntries(m);
   // What is sent to the companions, credentials redacted unless --show-secrets.
   const show = args.flags.has('show-secrets');
+  for (const [typeUrl, m] of types) out[shortType(typeUrl)] = Object.fromEntries(typeUrl === TYPE.secret ? [...m].map(([k, v]) => [k, printedSecret(k, v, show)]) : m);
   for (const [typeUrl, m] of companions) out[shortType(typeUrl)] = Object.fromEntries([...m].map(([k, v]) => [k, show ? v : redact(v)]));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   for (const line of rateLimitEnforcers(planRateLimits(r.ir!, { failOpen: settingsFrom(args).ratelimit.failOpen }))) process.stderr.write(`${line}\n`);
   // Who serves each plugin, per route (stderr: stdout stays the resources alone).
   for (const line of enforcerLines(r.ir!, r.model!)) process.stderr.write(`${line}\n`);
   return 0;
+}
+
+/** The acme plugin's default certificate: made by each control plane when it starts, so no printed copy is the one served. */
+const ACME_DEFAULT_SECRET = 'certificate:acme:default';
+
+/** An SDS secret as translate prints it: private keys redacted unless --show-secrets; the acme default certificate named, not printed (it is made anew by each process). */
+function printedSecret(name: string, v: JsonObject, show: boolean): unknown {
+  const tls = v.tls_certificate as { certificate_chain?: unknown; private_key?: unknown } | undefined;
+  if (!tls) return v;
+  if (name === ACME_DEFAULT_SECRET) return { ...v, tls_certificate: { certificate_chain: { inline_string: '<made when the control plane starts: self-signed, CN localhost>' }, private_key: { inline_string: '<redacted>' } } };
+  return show || tls.private_key === undefined ? v : { ...v, tls_certificate: { ...tls, private_key: { inline_string: '<redacted>' } } };
 }
 
 /** Who serves each route's rate-limiting, with the reason when it is the companion (translate prints it). */

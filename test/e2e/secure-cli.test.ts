@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
+import { selfSignedCert, yamlBlock } from '../support/certs.js';
 
 const ENTRY = ['--import', 'tsx', 'test/support/cli-entry.ts'];
 const cli = (...args: string[]) => spawnSync(process.execPath, [...ENTRY, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -123,4 +124,37 @@ services:
   assert.equal(shown.status, 0, shown.stderr);
   assert.ok(shown.stdout.includes('alice-hs-secret'), 'the HS secret, which authz needs in clear to verify');
   assert.ok(shown.stdout.includes('orders-webhook-secret'), 'the webhook secret, which the transform companion needs in clear');
+});
+
+test('translate prints no private key unless --show-secrets, and no copy of the acme plugin\'s default certificate (each process makes its own)', () => {
+  const own = selfSignedCert(['api.example.test']);
+  const dir = mkdtempSync(join(tmpdir(), 'frontdesk-translate-keys-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, `_format_version: "3.0"
+certificates:
+  - id: api
+    snis: [api.example.test]
+    cert: |
+${yamlBlock(own.cert, 6)}
+    key: |
+${yamlBlock(own.key, 6)}
+listeners:
+  - { name: tls, address: 127.0.0.1, port: 8443, protocol: https }
+services:
+  - { name: app, url: "http://127.0.0.1:9", connect_timeout: 3000, read_timeout: 10000, write_timeout: 10000, routes: [{ name: r, paths: [/] }] }
+`);
+  const hidden = cli('translate', file);
+  assert.equal(hidden.status, 0, hidden.stderr);
+  const keyLine = own.key.split('\n')[1]!;
+  assert.ok(!hidden.stdout.includes(keyLine), 'the private key is not printed');
+  const sds = (JSON.parse(hidden.stdout) as { SDS: Record<string, { tls_certificate: { certificate_chain: { inline_string: string }; private_key: { inline_string: string } } }> }).SDS;
+  assert.equal(sds['certificate:api']!.tls_certificate.private_key.inline_string, '<redacted>');
+  assert.equal(sds['certificate:api']!.tls_certificate.certificate_chain.inline_string, own.cert, 'the certificate itself is public');
+  assert.ok(cli('translate', file, '--show-secrets').stdout.includes(keyLine), 'shown when asked for');
+
+  const twice = [cli('translate', 'config/examples/letsencrypt.yaml'), cli('translate', 'config/examples/letsencrypt.yaml')];
+  assert.equal(twice[0]!.status, 0, twice[0]!.stderr);
+  assert.equal(twice[0]!.stdout, twice[1]!.stdout, 'the same config prints the same resources');
+  assert.match(twice[0]!.stdout, /"<made when the control plane starts: self-signed, CN localhost>"/);
+  rmSync(dir, { recursive: true, force: true });
 });
