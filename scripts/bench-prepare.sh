@@ -9,6 +9,7 @@
 #   authz:       envoy wrk h2load
 #   ratelimit:   envoy wrk h2load redis-server
 #   request-path: envoy wrk redis-server
+#   acme:        envoy (and Go: Pebble is built by the tests' support, test/support/pebble.ts)
 #   ratelimit-peer (bench/ratelimit's peer): envoyproxy/ratelimit's service_cmd (go install, pinned)
 #     and bench/ratelimit/rlsload (go build), both into .cache/bench-bin/; needs Go and its
 #     module proxy (GOPROXY/GOFLAGS as the machine sets them).

@@ -26,9 +26,9 @@ export function handshake(port: number, servername: string, ca: string[]): Promi
 }
 
 /** Waits until 127.0.0.1:`port` presents, for `servername`, a certificate that verifies against `ca`. */
-export function awaitTrusted(port: number, servername: string, ca: string[], what: string, timeoutMs = 30_000): Promise<PeerHandshake> {
+export function awaitTrusted(port: number, servername: string, ca: string[], what: string, timeoutMs = 30_000, everyMs = 100): Promise<PeerHandshake> {
   return waitFor(async () => {
     const h = await handshake(port, servername, ca);
     return h.authorized ? h : undefined;
-  }, what, timeoutMs, 100);
+  }, what, timeoutMs, everyMs);
 }
