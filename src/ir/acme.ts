@@ -72,7 +72,7 @@ export function acmeDomainsOf(inputs: AcmeInputs | undefined, requested: readonl
   const { feature, routeHosts, configuredSnis } = inputs;
   const names = new Set([...feature.domains.exact, ...routeHosts]);
   for (const h of requested) if (acmeTakes(feature.domains, h)) names.add(h.toLowerCase());
-  return [...names].filter((d) => !isIpLiteral(d) && d.includes('.') && !configuredSnis.some((s) => sniCovers(s, d))).sort(compareText);
+  return [...names].filter((d) => !d.includes('*') && !isIpLiteral(d) && d.includes('.') && !configuredSnis.some((s) => sniCovers(s, d))).sort(compareText);
 }
 
 /** acmeDomainsOf a config's IR. */

@@ -78,7 +78,6 @@ export type AcmeStorage =
 export interface AcmeFeature {
   accountEmail: string;
   directoryUrl: string;
-  termsAgreed: boolean;
   eab?: { kid: string; hmacKey: string };
   certType: 'rsa' | 'ecc';
   rsaKeySize: 2048 | 3072 | 4096;
@@ -112,7 +111,6 @@ export function acmeFeature(c: AcmeConfig): AcmeFeature {
   return {
     accountEmail: c.account_email,
     directoryUrl: c.api_uri,
-    termsAgreed: c.tos_accepted,
     ...(c.eab_kid !== undefined && c.eab_hmac_key !== undefined ? { eab: { kid: c.eab_kid, hmacKey: c.eab_hmac_key } } : {}),
     certType: c.cert_type,
     rsaKeySize: c.rsa_key_size,
