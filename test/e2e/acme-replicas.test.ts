@@ -11,6 +11,7 @@ import { startAcmeTestBed, type AcmeTestBed } from '../support/pebble.js';
 import { freePort } from '../support/ports.js';
 import { awaitTrusted, handshake } from '../support/tls-peer.js';
 import { startEchoUpstream } from '../support/upstream.js';
+import { waitFor } from '../support/wait.js';
 
 function replicaYaml(plain: number, tls: number, directoryUrl: string, redisPort: number, upstream: string, hosts: string[]): string {
   // No certificate of its own: the https listener serves ACME's, and a default to other names.
@@ -55,6 +56,8 @@ describe('acme with replicas: challenges and certificates shared over the storag
     // A wants no name of its own (a `*` entry orders nothing by itself); B's route names one.
     const { pebble, redis } = bed;
     a = await startGateway(replicaYaml(ports.aPlain, ports.aTls, pebble.directoryUrl, redis.port, upstream.url, []), { acmeCa: [pebble.ca] });
+    // A listens on the storage's channel before B orders (Redis counts the subscribers).
+    await waitFor(async () => /:[1-9]\d*$/.test((await redis.command('PUBSUB', 'NUMSUB', 'frontdesk_acme:events')).trim()), 'replica A to subscribe to the acme events');
     b = await startGateway(replicaYaml(ports.bPlain, ports.bTls, pebble.directoryUrl, redis.port, upstream.url, ['r.acme.test']), { acmeCa: [pebble.ca] });
   });
   after(async () => {
