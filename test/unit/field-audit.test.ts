@@ -87,6 +87,27 @@ services:
     assert.deepEqual(quiet.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED'), []);
   });
 
+  test('a plugin\'s protocols narrower than Kong\'s default warns (Frontdesk runs it on every protocol of its routes); the default, as decK writes it, does not', () => {
+    const text = (protocols: string) => `_format_version: "3.0"
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    connect_timeout: 3000
+    read_timeout: 10000
+    write_timeout: 10000
+    routes:
+      - name: r
+        paths: [/]
+        plugins:
+          - name: request-termination
+            protocols: ${protocols}
+`;
+    const narrow = loadConfig([{ file: 'kong.yml', text: text('[http]') }]);
+    assert.deepEqual(narrow.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED').map((d) => [`${d.line}:${d.col}`, d.message.split(':')[0]]), [['13:24', '"protocols" loads but is not applied']]);
+    const dump = loadConfig([{ file: 'kong.yml', text: text('[grpc, grpcs, http, https]') }]);
+    assert.deepEqual(dump.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED'), []);
+  });
+
   test('docs/configuration.md names every entity field, every Kong entity and field not served, and every Kong plugin', () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     const section = doc.slice(doc.indexOf('### Every Kong entity, field and plugin'));
