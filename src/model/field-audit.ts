@@ -8,9 +8,6 @@ import {
   listenerSchema, pluginEntrySchema, routeSchema, serviceSchema, targetSchema, topLevelSchema, upstreamSchema,
 } from './entities.js';
 
-/** Kong's default `protocols` of a plugin entity. */
-const HTTP_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https'];
-
 /**
  * What becomes of every field the schemas accept (dot paths into nested objects; a list or a
  * map is one field): `applied` reaches Envoy or a companion, or is one Kong's proxy ignores too
@@ -77,15 +74,11 @@ export const ENTITY_FIELDS: ReadonlyArray<{ entity: string; schema: z.ZodType; a
   { entity: 'hmacauth_credentials', schema: hmacauthCredentialSchema, audit: { applied: ['consumer', 'username', 'secret', ...CREATED] } },
   { entity: 'acls', schema: aclSchema, audit: { applied: ['consumer', 'group', ...CREATED] } },
   { entity: 'plugins', schema: pluginEntrySchema, audit: {
-    applied: ['name', 'instance_name', 'config', 'enabled', 'service', 'route', 'consumer', ...COMMON],
+    // protocols: applied where it covers what the plugin's routes take, else warned (checks/plugin-protocols.ts).
+    applied: ['name', 'instance_name', 'config', 'enabled', 'protocols', 'service', 'route', 'consumer', ...COMMON],
     refused: ['consumer_group'],
     warned: {
       ordering: { when: written, why: 'plugins run in Kong\'s default order (Kong Enterprise\'s dynamic ordering is not served)' },
-      // Kong's default (and what a decK dump writes) is all four: only a narrower list asks for something.
-      protocols: {
-        when: (v) => Array.isArray(v) && !HTTP_PROTOCOLS.every((p) => v.includes(p)),
-        why: 'a plugin runs for every request its routes take, whatever the protocol (Kong skips it for a request whose protocol is not listed); scope it to a route that takes only those protocols instead',
-      },
     },
   } },
   { entity: 'certificates', schema: certificateSchema, audit: {

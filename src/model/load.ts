@@ -7,6 +7,7 @@ import { checkServicelessRoutes } from './checks/serviceless-routes.js';
 import { checkTraps } from './checks/traps.js';
 import { withoutCascades } from './load/cascades.js';
 import { checkStreamPlugins } from './checks/streams.js';
+import { checkPluginProtocols } from './checks/plugin-protocols.js';
 import { checkTracing } from './checks/tracing.js';
 import { loadCaCertificates, loadCertificates } from './load/certificates.js';
 import { loadConsumers } from './load/consumers.js';
@@ -77,6 +78,7 @@ export function loadConfig(texts: SourceText[], options: LoadOptions = {}): Load
     ...checkAdminUpstream(services.services, upstreams, options.adminPort),
     ...checkTracing(plugins),
     ...checkStreamPlugins(routes.routes, plugins),
+    ...checkPluginProtocols(routes.routes, plugins),
     ...checkServicelessRoutes(routes.routes, plugins),
   ]);
   for (const f of findings) rep.at(f.origin, f.diagnostic);

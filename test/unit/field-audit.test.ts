@@ -87,8 +87,8 @@ services:
     assert.deepEqual(quiet.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED'), []);
   });
 
-  test('a plugin\'s protocols narrower than Kong\'s default warns (Frontdesk runs it on every protocol of its routes); the default, as decK writes it, does not', () => {
-    const text = (protocols: string) => `_format_version: "3.0"
+  test('a plugin\'s protocols that leave out a protocol its route takes warn at the field (Frontdesk runs it on every request of the route); a list covering the route\'s does not', () => {
+    const text = (routeProtocols: string, protocols: string) => `_format_version: "3.0"
 services:
   - name: s
     url: http://127.0.0.1:9
@@ -98,14 +98,17 @@ services:
     routes:
       - name: r
         paths: [/]
+        protocols: ${routeProtocols}
         plugins:
           - name: request-termination
             protocols: ${protocols}
 `;
-    const narrow = loadConfig([{ file: 'kong.yml', text: text('[http]') }]);
-    assert.deepEqual(narrow.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED').map((d) => [`${d.line}:${d.col}`, d.message.split(':')[0]]), [['13:24', '"protocols" loads but is not applied']]);
-    const dump = loadConfig([{ file: 'kong.yml', text: text('[grpc, grpcs, http, https]') }]);
-    assert.deepEqual(dump.diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED'), []);
+    const notApplied = (t: string) => loadConfig([{ file: 'kong.yml', text: t }]).diagnostics.filter((d) => d.code === 'FD_FIELD_NOT_APPLIED');
+    const narrow = notApplied(text('[http, https]', '[http]'));
+    assert.deepEqual(narrow.map((d) => `${d.line}:${d.col}`), ['14:24']);
+    assert.match(narrow[0]!.message, /"protocols" loads but is not applied: route "r" takes https, which it leaves out/);
+    assert.deepEqual(notApplied(text('[https]', '[https]')), [], 'the route takes only what the plugin lists: Kong runs it on all of its requests too');
+    assert.deepEqual(notApplied(text('[http, https]', '[grpc, grpcs, http, https]')), [], 'Kong\'s default, as decK dumps it');
   });
 
   test('docs/configuration.md names every entity field, every Kong entity and field not served, and every Kong plugin', () => {
