@@ -206,7 +206,7 @@ export class AcmeManager implements AcmeAdmin {
     }
     if (changed) await this.host.rebuild();
     for (const domain of this.wanted) {
-      if (this.stopped || feature !== this.feature) return;
+      if (this.stopped || JSON.stringify(feature) !== this.featureKey) return;
       const h = this.held.get(domain);
       if (h && h.notAfter - feature.renewThresholdDays * DAY_MS > this.now()) continue;
       await this.update(feature, store, domain).catch(() => undefined);
@@ -439,7 +439,8 @@ export class AcmeManager implements AcmeAdmin {
     await store.set(ACME_KEYS.certificate(domain), JSON.stringify({ key: issued.key, cert: issued.certificate }));
     await store.set(ACME_KEYS.renewConfig(domain), JSON.stringify({ host: domain, expire_at: Math.floor(issued.notAfter.getTime() / 1000) }));
     await this.publish(store, { kind: 'certificate', host: domain });
-    if (feature !== this.feature || !this.wanted.includes(domain)) return;
+    // Kept when the plugin's config changed meanwhile (the next pass finds it in the storage if it is still wanted).
+    if (JSON.stringify(feature) !== this.featureKey || !this.wanted.includes(domain)) return;
     this.held.set(domain, { cert: issued.certificate, key: issued.key, notAfter: issued.notAfter.getTime() });
     this.log.info({ domain, notAfter: issued.notAfter.toISOString() }, 'acme: certificate obtained; serving it');
     await this.host.rebuild();
