@@ -69,6 +69,8 @@ export class AcmeManager implements AcmeAdmin {
   /** Names ordered through POST /acme, kept in the storage so a restart serves them too. */
   private readonly requested = new Set<string>();
   private requestedLoaded?: Promise<void>;
+  /** The backoffs dropped when the plugin's config changed (a fixed config is tried at once). */
+  private backoffsCleared?: Promise<unknown>;
   private featureKey = '';
   private wanted: string[] = [];
   private store?: AcmeStore;
@@ -146,7 +148,13 @@ export class AcmeManager implements AcmeAdmin {
           .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'acme: not listening to the other replicas on the storage'));
       }
     }
-    if (key !== this.featureKey) this.errors.clear();
+    if (key !== this.featureKey && this.featureKey !== '') {
+      // A changed config (another key, CA or account) is not the one that failed: Kong would
+      // still wait out fail_backoff_minutes; a fixed config is tried at once instead.
+      this.errors.clear();
+      const store = this.store!;
+      this.backoffsCleared = Promise.all(wanted.map((d) => store.delete(ACME_KEYS.backoff(d)).catch(() => undefined)));
+    }
     this.feature = feature;
     this.featureKey = key;
     this.wanted = wanted;
@@ -194,6 +202,7 @@ export class AcmeManager implements AcmeAdmin {
   /** One look at every wanted name: from the storage when it holds it, else from the CA. */
   private async pass(): Promise<void> {
     await this.requestedLoaded;
+    await this.backoffsCleared;
     const feature = this.feature;
     const store = this.store;
     if (!feature || !store) return;

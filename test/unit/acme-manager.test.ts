@@ -156,3 +156,53 @@ ${extra}` }]);
     await waitFor(() => held(other, 'api.wild.acme.test'), 'the other replica to load the name POST /acme ordered', 10_000, 20);
   });
 });
+
+describe('the acme manager with a CA that requires external account binding (eab_kid, eab_hmac_key)', () => {
+  let dns: DnsStub;
+  let pebble: Pebble;
+  let challenges: http.Server;
+  let m: AcmeManager | undefined;
+  const hmacKey = Buffer.from('a 32-byte MAC key for the tests!').toString('base64url');
+
+  before(async () => {
+    const port = await freePort();
+    challenges = http.createServer((req, res) => {
+      const token = /^\/\.well-known\/acme-challenge\/(.+)$/.exec(req.url ?? '')?.[1];
+      const c = m?.state().challenges.find((x) => x.token === token);
+      if (!c) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`${c.keyAuthorization}\n`);
+    });
+    await new Promise<void>((r) => challenges.listen(port, '127.0.0.1', r));
+    dns = await startDnsStub();
+    pebble = await startPebble({ httpPort: port, dnsServer: dns.address, eab: { 'kid-1': hmacKey } });
+  });
+  after(async () => {
+    await m?.stop();
+    await pebble?.stop();
+    await dns?.close();
+    await new Promise((r) => challenges?.close(r));
+  });
+
+  const inputs = (kid: string, key: string): AcmeInputs => {
+    const out = compileConfig([{ file: 'kong.yml', text: `_format_version: "3.0"
+plugins:
+  - name: acme
+    config: { account_email: ops@acme.test, api_uri: "${pebble.directoryUrl}", domains: [eab.acme.test], cert_type: ecc, eab_kid: ${kid}, eab_hmac_key: "${key}" }
+` }]);
+    assert.equal(out.ok, true, JSON.stringify(out.diagnostics));
+    return out.acme!;
+  };
+
+  test('a wrong MAC key fails the order, the reason shown without the key; the right one gets the certificate', async () => {
+    m = new AcmeManager({ rebuild: async () => undefined, delivered: async () => true }, silentLogger(), { ca: [pebble.ca] });
+    const wrong = Buffer.from('not the key the CA holds, at all').toString('base64url');
+    m.configApplied(inputs('kid-1', wrong));
+    const failed = await waitFor(() => m!.status()?.domains[0]?.lastError, 'the order to fail', 30_000, 20);
+    assert.match(failed, /account registration/);
+    assert.ok(!failed.includes(wrong), 'no key in the message');
+    // A new config (the right key) clears the failure and orders again.
+    m.configApplied(inputs('kid-1', hmacKey));
+    const cert = await waitFor(() => m!.state().certificates.find((c) => c.domain === 'eab.acme.test'), 'the certificate with the right key', 30_000, 20);
+    assert.equal(new X509Certificate(cert.cert).checkHost('eab.acme.test'), 'eab.acme.test');
+  });
+});
