@@ -13,13 +13,13 @@
  * default; 0 here unless asked, so that each order is proved); PEBBLE_ALTERNATE_ROOTS adds root
  * hierarchies, each certificate then downloadable by a Link rel="alternate" chain per root.
  */
-import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/project-root.js';
+import { selfSignedCert } from './certs.js';
 import { startDnsStub, type DnsStub } from './dns-stub.js';
 import { freePort } from './ports.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -121,7 +121,9 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   let ca: string;
   const config = join(dir, 'pebble-config.json');
   try {
-    const { cert, key } = loopbackCert(dir);
+    const { cert, key } = selfSignedCert(['127.0.0.1', 'localhost']);
+    writeFileSync(join(dir, 'cert.pem'), cert);
+    writeFileSync(join(dir, 'key.pem'), key);
     ca = cert;
     writeFileSync(config, JSON.stringify({
       pebble: {
@@ -179,21 +181,6 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       cleanup();
     },
   };
-}
-
-/**
- * A self-signed EC certificate for 127.0.0.1 (an IP SAN: Node checks an address against those
- * only, and certs.ts's selfSignedCert writes DNS SANs) and localhost; its PEM files in `dir`.
- */
-function loopbackCert(dir: string): { cert: string; key: string } {
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=pebble', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
 /** A GET over HTTPS trusting `ca`; its status and body as text. (Pebble answers 400 to a request without a User-Agent.) */
